@@ -1,0 +1,243 @@
+# -*- test-case-name: tests.test_fingerd -*-
+"""
+The finger protocol (RFC 1288): one query line in, an answer out, then close.
+
+Queries understood::
+
+    (empty)        list the users and their statuses
+    /W             the same, verbose
+    user           that user's status, or "No such user"
+    /W user        a verbose answer: the login name, then the status
+    user@host      forwarding: refused with "Finger forwarding service denied"
+
+Lines end in CRLF or a bare LF.  A query longer than L{MAX_QUERY_LENGTH}
+bytes is refused; a client that does not finish its query within the
+factory's C{timeout} is disconnected.  Every query is logged with the peer's
+address, escaped as RFC 1288 section 3.2.7 asks.
+"""
+
+from typing import List, Optional
+
+from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.protocol import Protocol, ServerFactory
+from twisted.logger import Logger
+from twisted.protocols.policies import TimeoutMixin
+from twisted.python import components
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from finger.interfaces import (
+    NO_SUCH_USER,
+    IFingerFactory,
+    IFingerService,
+    UnknownUser,
+)
+from finger.names import isValidUserName
+from finger.text import escapeForLog, formatPeer, printableLines
+
+MAX_QUERY_LENGTH = 512
+
+FORWARDING_DENIED = "Finger forwarding service denied"
+LISTING_DENIED = "Finger online user list denied"
+QUERY_TOO_LONG = "Query too long"
+INTERNAL_ERROR = "Internal error in server"
+
+
+class FingerProtocol(Protocol, TimeoutMixin):
+    """
+    Answer one finger query.
+
+    @ivar factory: an L{IFingerFactory} provider, with the settings of
+        L{FingerFactoryFromService}.
+    """
+
+    log = Logger()
+    factory: "FingerFactoryFromService"
+
+    _buffer = b""
+    _answering = False
+    _gone = False
+    _pending: Optional[Deferred[List[str]]] = None
+
+    def callLater(self, period: float, func) -> IDelayedCall:  # type: ignore[no-untyped-def]
+        return self.factory.clock.callLater(period, func)
+
+    def connectionMade(self) -> None:
+        self.setTimeout(self.factory.timeout)
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._answering:
+            # One query per connection; whatever follows it is ignored.
+            return
+        self._buffer += data
+        end = self._buffer.find(b"\n")
+        if end == -1:
+            if len(self._buffer) > MAX_QUERY_LENGTH + 1:
+                self._refuseLongQuery(self._buffer)
+            return
+        query = self._buffer[:end]
+        self._buffer = b""
+        if query.endswith(b"\r"):
+            query = query[:-1]
+        if len(query) > MAX_QUERY_LENGTH:
+            self._refuseLongQuery(query)
+        else:
+            self.queryReceived(query)
+
+    def _refuseLongQuery(self, query: bytes) -> None:
+        self._answering = True
+        self._buffer = b""
+        self.log.info(
+            "Finger query from {peer} refused: longer than {limit} bytes",
+            peer=formatPeer(self.transport.getPeer()),
+            limit=MAX_QUERY_LENGTH,
+        )
+        self._finish([QUERY_TOO_LONG])
+
+    def queryReceived(self, query: bytes) -> None:
+        """
+        Answer one query line, without its line ending.
+        """
+        self._answering = True
+        self.log.info(
+            "Finger query from {peer}: {query}",
+            peer=formatPeer(self.transport.getPeer()),
+            query=escapeForLog(query),
+        )
+        verbose = False
+        if query[:2] in (b"/W", b"/w") and query[2:3] in (b"", b" ", b"\t"):
+            verbose = True
+            query = query[2:]
+        user = query.strip(b" \t")
+        if b"@" in user:
+            self._finish([FORWARDING_DENIED])
+            return
+        if not user:
+            if not self.factory.listUsers:
+                self._finish([LISTING_DENIED])
+                return
+            d = self._listing(verbose)
+        else:
+            d = self._answer(user, verbose)
+        self._pending = d
+        d.addErrback(self._failed)
+        d.addCallback(self._finish)
+
+    def _answer(self, user: bytes, verbose: bool) -> "Deferred[List[str]]":
+        try:
+            name = user.decode("utf-8")
+        except UnicodeDecodeError:
+            name = ""
+        if not isValidUserName(name):
+            return succeed([NO_SUCH_USER])
+
+        def found(status: str) -> List[str]:
+            lines = printableLines(status) or [""]
+            if verbose:
+                return [f"Login: {name}", "Status: " + lines[0]] + lines[1:]
+            return lines
+
+        def unknown(reason: Failure) -> List[str]:
+            reason.trap(UnknownUser)
+            return [NO_SUCH_USER]
+
+        return self.factory.getUser(name).addCallbacks(found, unknown)
+
+    def _listing(self, verbose: bool) -> "Deferred[List[str]]":
+        limit = self.factory.maxListed
+
+        def statuses(users: List[str]) -> "Deferred[List[str]]":
+            shown = users[:limit]
+
+            def entry(name: str) -> "Deferred[List[str]]":
+                def found(status: str) -> List[str]:
+                    lines = printableLines(status) or [""]
+                    return [f"{name}: {lines[0]}"] + (lines[1:] if verbose else [])
+
+                def gone(reason: Failure) -> List[str]:
+                    # Removed between the listing and the lookup.
+                    reason.trap(UnknownUser)
+                    return []
+
+                return self.factory.getUser(name).addCallbacks(found, gone)
+
+            def join(entries: List[List[str]]) -> List[str]:
+                lines = [line for entry in entries for line in entry]
+                if len(users) > len(shown):
+                    lines.append(f"({len(users) - len(shown)} more users not shown)")
+                return lines
+
+            return gatherResults([entry(name) for name in shown]).addCallback(join)
+
+        return self.factory.getUsers().addCallback(statuses)
+
+    def _failed(self, reason: Failure) -> List[str]:
+        if self._gone:
+            # The client left (or timed out) before the answer came.
+            return []
+        self.log.failure(
+            "Back-end failed answering {peer}",
+            reason,
+            peer=formatPeer(self.transport.getPeer()),
+        )
+        return [INTERNAL_ERROR]
+
+    def _finish(self, lines: List[str]) -> None:
+        self._pending = None
+        if self._gone:
+            return
+        self.setTimeout(None)
+        self.transport.write("".join(line + "\r\n" for line in lines).encode("utf-8"))
+        self.transport.loseConnection()
+
+    def timeoutConnection(self) -> None:
+        self.log.info(
+            "Finger connection from {peer} timed out",
+            peer=formatPeer(self.transport.getPeer()),
+        )
+        self.transport.abortConnection()
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        self._gone = True
+        self.setTimeout(None)
+        if self._pending is not None:
+            self._pending.cancel()
+
+
+@implementer(IFingerFactory)
+class FingerFactoryFromService(ServerFactory):
+    """
+    Serve the finger protocol from an L{IFingerService}.
+
+    @ivar timeout: seconds a client has to send its query.
+    @ivar listUsers: whether an empty query lists the users; if not, it is
+        refused with L{LISTING_DENIED}.
+    @ivar maxListed: the most users one listing shows.
+    @ivar clock: the L{IReactorTime} for timeouts.
+    """
+
+    protocol = FingerProtocol
+    noisy = False
+    timeout: float = 60.0
+    listUsers = True
+    maxListed = 1000
+
+    def __init__(self, service: IFingerService) -> None:
+        self.service = service
+        self.clock: IReactorTime = _defaultClock()
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        return self.service.getUser(user)
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        return self.service.getUsers()
+
+
+def _defaultClock() -> IReactorTime:
+    from twisted.internet import reactor
+
+    return reactor  # type: ignore[return-value]
+
+
+components.registerAdapter(FingerFactoryFromService, IFingerService, IFingerFactory)

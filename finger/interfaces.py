@@ -1,0 +1,126 @@
+# -*- test-case-name: tests.test_interfaces -*-
+"""
+The interfaces of the finger service and the errors that are part of them.
+
+Text or bytes
+=============
+
+The back-ends speak text: every user name and every status that crosses one
+of these interfaces is a L{str}.  The wire is bytes; each front-end decodes
+what it reads as UTF-8 and encodes what it writes as UTF-8, at its own edge,
+and nowhere else.
+
+Unknown users
+=============
+
+L{IFingerService.getUser} fails with L{UnknownUser} for a user it does not
+know, so that a front-end can tell the two apart (the web answers 404).  The
+finger and IRC front-ends show L{NO_SUCH_USER}, the tutorial's answer.  A name
+that breaks the rule in L{finger.names} can never be a known user: back-ends
+treat it as unknown when asked for it and refuse to store it.
+"""
+
+from typing import List
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IProtocolFactory
+from zope.interface import Interface
+
+NO_SUCH_USER = "No such user"
+"""
+What the finger protocol, IRC and XML-RPC say about a user nobody knows.
+"""
+
+
+class UnknownUser(LookupError):
+    """
+    The back-end does not know this user.
+
+    @ivar user: the name that was asked for.
+    """
+
+    def __init__(self, user: str) -> None:
+        super().__init__(user)
+        self.user = user
+
+    def __str__(self) -> str:
+        return f"{NO_SUCH_USER}: {self.user!r}"
+
+
+class StatusNotSaved(Exception):
+    """
+    A status could not be made durable; nothing was changed.
+
+    The message says why, in words fit to show to the person who asked.
+    """
+
+
+class IFingerService(Interface):
+    """
+    Something that knows the status of users.
+    """
+
+    def getUser(user: str) -> "Deferred[str]":
+        """
+        Look up one user's status.
+
+        @param user: the user's name, matched exactly.
+        @return: a L{Deferred} firing with the status (text, possibly several
+            lines separated by C{"\\n"}), or failing with L{UnknownUser}.
+        """
+
+    def getUsers() -> "Deferred[List[str]]":
+        """
+        List the users this service knows.
+
+        @return: a L{Deferred} firing with a list of user names.
+        """
+
+
+class IFingerSetterService(Interface):
+    """
+    Something that lets a user's status be changed.
+    """
+
+    def setUser(user: str, status: str) -> "Deferred[None]":
+        """
+        Set one user's status.
+
+        @param user: a name that satisfies L{finger.names.checkUserName}.
+        @param status: one line of text, without control characters other
+            than tab.
+        @return: a L{Deferred} that fires once the new status is durable (on
+            disk, for a back-end that keeps a file), or fails with
+            L{finger.names.InvalidUserName}, L{ValueError} for a status that
+            cannot be stored, or L{StatusNotSaved}.  On failure nothing
+            changed.
+        """
+
+
+class IFingerFactory(IProtocolFactory):
+    """
+    A factory for finger protocol (RFC 1288) servers.
+    """
+
+    def getUser(user: str) -> "Deferred[str]":
+        """
+        Look up one user's status, as L{IFingerService.getUser} does.
+        """
+
+    def getUsers() -> "Deferred[List[str]]":
+        """
+        List the users, as L{IFingerService.getUsers} does.
+        """
+
+
+class IFingerSetterFactory(IProtocolFactory):
+    """
+    A factory for the status setter protocol: a user on one line, a status on
+    the next.
+    """
+
+    def setUser(user: str, status: str) -> "Deferred[None]":
+        """
+        Set a status, as L{IFingerSetterService.setUser} does.
+        """
+

@@ -1,0 +1,51 @@
+# -*- test-case-name: tests.test_text -*-
+"""
+Making text safe to show: on a terminal at the other end of a connection, and
+in a log.
+
+A status comes from a file or a remote service that the reader of a finger
+answer does not control.  Control characters in it could move a terminal's
+cursor, change its colours or fake extra lines, so they never reach a client:
+RFC 1288 section 3.3 asks servers to filter them.
+"""
+
+import re
+from typing import List
+
+from twisted.internet.interfaces import IAddress
+
+# C0 controls except TAB, DEL, and C1 controls.
+_CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def printableLines(text: str) -> List[str]:
+    """
+    Split C{text} into lines, dropping every control character but TAB.
+
+    Any line break Python knows (CR, LF, CRLF, form feed, NEL, the Unicode
+    line and paragraph separators) ends a line; so the only line breaks on the
+    wire are the ones the caller writes between the returned lines.
+    """
+    return [_CONTROLS.sub("", line) for line in text.splitlines()]
+
+
+def escapeForLog(data: bytes) -> str:
+    """
+    Show bytes read from a client in a log line, with every non-printable or
+    non-ASCII byte escaped, so a hostile query cannot forge log lines or
+    smuggle terminal controls to whoever reads the log.
+    """
+    return repr(data)[2:-1]
+
+
+def formatPeer(address: IAddress) -> str:
+    """
+    Show a peer's address as C{host:port}, or whatever the address offers.
+    """
+    host = getattr(address, "host", None)
+    port = getattr(address, "port", None)
+    if host is None:
+        return str(address)
+    if ":" in host:
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"

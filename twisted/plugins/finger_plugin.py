@@ -1,0 +1,13 @@
+"""
+The C{twistd finger} plugin.  It only names L{finger.tap}; nothing is
+imported until twistd runs the plugin.
+"""
+
+from twisted.application.service import ServiceMaker
+
+finger = ServiceMaker(
+    "finger",
+    "finger.tap",
+    "A finger daemon (RFC 1288) with a status setter.",
+    "finger",
+)
