@@ -1,0 +1,64 @@
+"""
+Fakes and helpers shared by the tests.
+"""
+
+import os
+import shutil
+import socket
+from typing import Any, Callable, Optional
+
+from twisted.internet.task import Clock
+from twisted.python.failure import Failure
+
+
+class _SynchronousThreadPool:
+    """
+    Runs "threaded" work at once, in the calling thread.
+    """
+
+    def callInThreadWithCallback(
+        self, onResult: Callable[[bool, Any], None], f: Callable[..., Any], *a: Any, **kw: Any
+    ) -> None:
+        try:
+            result = f(*a, **kw)
+        except BaseException:
+            onResult(False, Failure())
+        else:
+            onResult(True, result)
+
+
+class ThreadlessClock(Clock):
+    """
+    A L{Clock} that is also enough of an L{IReactorThreads} for
+    C{deferToThreadPool}: work "in a thread" runs immediately, so tests stay
+    deterministic.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pool = _SynchronousThreadPool()
+
+    def getThreadPool(self) -> _SynchronousThreadPool:
+        return self._pool
+
+    def callFromThread(self, f: Callable[..., Any], *a: Any, **kw: Any) -> None:
+        f(*a, **kw)
+
+
+def which(program: str) -> Optional[str]:
+    """
+    Where C{program} is installed, looking in the sbin directories too.
+    """
+    path = os.environ.get("PATH", "") + ":/usr/sbin:/sbin:/usr/local/sbin"
+    return shutil.which(program, path=path)
+
+
+def freePort(host: str = "127.0.0.1") -> int:
+    """
+    A TCP port that nothing listens on right now, for programs that cannot
+    be told to use port 0.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
