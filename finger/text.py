@@ -10,7 +10,7 @@ RFC 1288 section 3.3 asks servers to filter them.
 """
 
 import re
-from typing import List
+from typing import Dict, List
 
 from twisted.internet.interfaces import IAddress
 
@@ -29,13 +29,20 @@ def printableLines(text: str) -> List[str]:
     return [_CONTROLS.sub("", line) for line in text.splitlines()]
 
 
+_LOG_ESCAPES: Dict[int, str] = {
+    byte: ("\\\\" if byte == 0x5C else chr(byte) if 0x20 <= byte < 0x7F else f"\\x{byte:02x}")
+    for byte in range(256)
+}
+_LOG_ESCAPES.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"})
+
+
 def escapeForLog(data: bytes) -> str:
     """
     Show bytes read from a client in a log line, with every non-printable or
     non-ASCII byte escaped, so a hostile query cannot forge log lines or
     smuggle terminal controls to whoever reads the log.
     """
-    return repr(data)[2:-1]
+    return data.decode("latin-1").translate(_LOG_ESCAPES)
 
 
 def formatPeer(address: IAddress) -> str:

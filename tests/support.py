@@ -5,7 +5,7 @@ Fakes and helpers shared by the tests.
 import os
 import shutil
 import socket
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
@@ -43,6 +43,41 @@ class ThreadlessClock(Clock):
 
     def callFromThread(self, f: Callable[..., Any], *a: Any, **kw: Any) -> None:
         f(*a, **kw)
+
+
+class _HeldThreadPool(_SynchronousThreadPool):
+    def __init__(self) -> None:
+        self.held: List[Callable[[], None]] = []
+
+    def callInThreadWithCallback(
+        self, onResult: Callable[[bool, Any], None], f: Callable[..., Any], *a: Any, **kw: Any
+    ) -> None:
+        run = super().callInThreadWithCallback
+        self.held.append(lambda: run(onResult, f, *a, **kw))
+
+
+class HeldThreadsClock(ThreadlessClock):
+    """
+    A L{ThreadlessClock} whose "threaded" work waits until the test calls
+    L{runOne}, so tests can see what happens while work is under way.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pool = _HeldThreadPool()
+
+    @property
+    def held(self) -> int:
+        """
+        How many jobs wait to run.
+        """
+        return len(self._pool.held)
+
+    def runOne(self) -> None:
+        """
+        Run the oldest waiting job and deliver its result.
+        """
+        self._pool.held.pop(0)()
 
 
 def which(program: str) -> Optional[str]:

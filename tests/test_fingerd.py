@@ -1,0 +1,243 @@
+"""
+Tests for L{finger.fingerd}.
+"""
+
+from typing import List
+
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.testing import StringTransport
+from twisted.logger import capturedLogs
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from finger.fingerd import (
+    FORWARDING_DENIED,
+    INTERNAL_ERROR,
+    LISTING_DENIED,
+    MAX_QUERY_LENGTH,
+    FingerFactoryFromService,
+)
+from finger.interfaces import IFingerFactory
+from finger.service import MemoryFingerService
+from tests.support import ThreadlessClock
+
+
+class _HangingService(MemoryFingerService):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: List[Deferred[str]] = []
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        d: Deferred[str] = Deferred()
+        self.calls.append(d)
+        return d
+
+
+class _BrokenService(MemoryFingerService):
+    def getUser(self, user: str) -> "Deferred[str]":
+        return fail(RuntimeError("the database caught fire"))
+
+
+class FingerProtocolTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.service = MemoryFingerService(
+            moshez="happy and well", shawn="alive", **{"zoë": "à Paris ☕"}
+        )
+        self.clock = ThreadlessClock()
+
+    def connect(self, service: object = None) -> StringTransport:
+        factory = IFingerFactory(service or self.service)
+        factory.clock = self.clock
+        self.factory = factory
+        self.transport = StringTransport()
+        self.protocol = factory.buildProtocol(None)
+        self.protocol.makeConnection(self.transport)
+        return self.transport
+
+    def query(self, data: bytes, service: object = None) -> bytes:
+        transport = self.connect(service)
+        self.protocol.dataReceived(data)
+        return transport.value()
+
+    def test_adapter(self) -> None:
+        factory = IFingerFactory(self.service)
+        self.assertIsInstance(factory, FingerFactoryFromService)
+        self.assertTrue(verifyObject(IFingerFactory, factory))
+
+    def test_knownUser(self) -> None:
+        """
+        A known user's status comes back, CRLF-terminated, and the server
+        closes.
+        """
+        self.assertEqual(self.query(b"moshez\r\n"), b"happy and well\r\n")
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_bareLF(self) -> None:
+        self.assertEqual(self.query(b"moshez\n"), b"happy and well\r\n")
+
+    def test_inPieces(self) -> None:
+        transport = self.connect()
+        for byte in b"moshez\r\n":
+            self.assertEqual(transport.value(), b"")
+            self.protocol.dataReceived(bytes([byte]))
+        self.assertEqual(transport.value(), b"happy and well\r\n")
+
+    def test_unknownUser(self) -> None:
+        self.assertEqual(self.query(b"nobody\r\n"), b"No such user\r\n")
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_exactMatch(self) -> None:
+        self.assertEqual(self.query(b"Moshez\r\n"), b"No such user\r\n")
+
+    def test_invalidNames(self) -> None:
+        """
+        Queries that cannot name a user get the same answer as an unknown
+        user.
+        """
+        for query in [b"a:b", b"-l", b"moshez shawn", b"\xff\xfe", b"x" * 65, b"\x1b[2J"]:
+            self.assertEqual(self.query(query + b"\r\n"), b"No such user\r\n", query)
+
+    def test_utf8(self) -> None:
+        self.assertEqual(self.query("zoë\r\n".encode()), "à Paris ☕\r\n".encode())
+
+    def test_spacesAround(self) -> None:
+        self.assertEqual(self.query(b"  moshez \t\r\n"), b"happy and well\r\n")
+
+    def test_verbose(self) -> None:
+        """
+        C{/W user}, as C{finger -l} sends it, gives the login name and the
+        status.
+        """
+        self.assertEqual(
+            self.query(b"/W moshez\r\n"), b"Login: moshez\r\nStatus: happy and well\r\n"
+        )
+        self.assertEqual(self.query(b"/w  nobody\r\n"), b"No such user\r\n")
+
+    def test_listing(self) -> None:
+        """
+        An empty query lists every user and status.
+        """
+        self.assertEqual(
+            self.query(b"\r\n"),
+            "moshez: happy and well\r\nshawn: alive\r\nzoë: à Paris ☕\r\n".encode(),
+        )
+        self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(self.query(b"/W\r\n"), self.query(b"\r\n"))
+
+    def test_listingEmpty(self) -> None:
+        self.assertEqual(self.query(b"\r\n", MemoryFingerService()), b"")
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_listingDenied(self) -> None:
+        transport = self.connect()
+        self.factory.listUsers = False
+        self.protocol.dataReceived(b"\r\n")
+        self.assertEqual(transport.value(), LISTING_DENIED.encode() + b"\r\n")
+
+    def test_listingCapped(self) -> None:
+        transport = self.connect()
+        self.factory.maxListed = 2
+        self.protocol.dataReceived(b"\r\n")
+        self.assertEqual(
+            transport.value(),
+            b"moshez: happy and well\r\nshawn: alive\r\n(1 more users not shown)\r\n",
+        )
+
+    def test_forwardingDenied(self) -> None:
+        for query in [b"moshez@example.com", b"@example.com", b"/W a@b@c"]:
+            self.assertEqual(
+                self.query(query + b"\r\n"), FORWARDING_DENIED.encode() + b"\r\n", query
+            )
+
+    def test_controlCharactersFiltered(self) -> None:
+        """
+        Controls in a status never reach the client; the only line breaks on
+        the wire are the server's CRLFs.
+        """
+        self.service.users["evil"] = "red\x1b[31m\rfake\nline\x85\x07\x00\ttab\x7f"
+        self.assertEqual(self.query(b"evil\r\n"), b"red[31m\r\nfake\r\nline\r\n\ttab\r\n")
+        self.assertEqual(
+            self.query(b"\r\n")[-len(b"evil: red[31m\r\n") :], b"evil: red[31m\r\n"
+        )
+
+    def test_longQuery(self) -> None:
+        """
+        A query longer than 512 bytes is refused, whether it ends or not.
+        """
+        self.assertEqual(self.query(b"x" * MAX_QUERY_LENGTH + b"\r\n"), b"No such user\r\n")
+        self.assertEqual(self.query(b"x" * (MAX_QUERY_LENGTH + 1) + b"\r\n"), b"Query too long\r\n")
+        self.assertTrue(self.transport.disconnecting)
+        transport = self.connect()
+        for i in range(10):
+            self.protocol.dataReceived(b"x" * 100)
+        self.assertEqual(transport.value(), b"Query too long\r\n")
+        self.assertTrue(transport.disconnecting)
+
+    def test_oneQueryPerConnection(self) -> None:
+        self.assertEqual(self.query(b"moshez\r\nshawn\r\n"), b"happy and well\r\n")
+
+    def test_timeout(self) -> None:
+        """
+        A client that does not finish its query in time is disconnected,
+        however it trickles bytes.
+        """
+        transport = self.connect()
+        for i in range(59):
+            self.protocol.dataReceived(b"m")
+            self.clock.advance(1)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(1)
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(transport.value(), b"")
+
+    def test_timeoutConfigurable(self) -> None:
+        transport = self.connect()
+        self.protocol.setTimeout(5)
+        self.clock.advance(5)
+        self.assertTrue(transport.disconnected)
+
+    def test_noTimeoutAfterAnswer(self) -> None:
+        self.query(b"moshez\r\n")
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_backendFailure(self) -> None:
+        """
+        A failing back-end gives C{Internal error in server}, never a
+        traceback, and the error is logged once.
+        """
+        self.assertEqual(self.query(b"x\r\n", _BrokenService()), INTERNAL_ERROR.encode() + b"\r\n")
+        self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_slowBackend(self) -> None:
+        """
+        The answer comes whenever the back-end does; a back-end that never
+        answers does not hold the connection past the timeout, and the
+        pending lookup is cancelled.
+        """
+        service = _HangingService()
+        transport = self.connect(service)
+        self.protocol.dataReceived(b"moshez\r\n")
+        self.assertEqual(transport.value(), b"")
+        self.clock.advance(60)
+        self.assertTrue(transport.disconnected)
+        self.protocol.connectionLost(None)
+        self.assertEqual(self.flushLoggedErrors(), [])
+        self.assertTrue(service.calls[0].called)
+
+    def test_slowBackendAnswers(self) -> None:
+        service = _HangingService()
+        transport = self.connect(service)
+        self.protocol.dataReceived(b"moshez\r\n")
+        service.calls[0].callback("late but here")
+        self.assertEqual(transport.value(), b"late but here\r\n")
+
+    def test_queryLogged(self) -> None:
+        """
+        Each query is logged with the peer and the query escaped.
+        """
+        with capturedLogs() as events:
+            self.query(b"mo\x1b[31mshez\r\n")
+        [event] = [e for e in events if "query" in e]
+        self.assertEqual(event["query"], "mo\\x1b[31mshez")
+        self.assertEqual(event["peer"], "192.168.1.1:54321")

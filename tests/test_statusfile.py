@@ -1,0 +1,224 @@
+"""
+Tests for L{finger.statusfile}.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+from twisted.python.filepath import FilePath
+from twisted.trial.unittest import SynchronousTestCase
+
+from finger import statusfile
+from finger.interfaces import StatusNotSaved
+from finger.statusfile import Problem, StatusFileError, parse, update
+
+SAMPLE = b"""\
+# A comment
+moshez: happy and well
+
+shawn:   alive  \r
+   # indented comment
+no colon here
+bad name: x
+zo\xc3\xab: in Paris
+broken: \xff\xfe
+empty:
+"""
+
+
+class ParseTests(SynchronousTestCase):
+    def test_entries(self) -> None:
+        """
+        Users come out in file order with statuses stripped; comments, blank
+        lines and CRLF endings are handled.
+        """
+        statuses, problems = parse(SAMPLE)
+        self.assertEqual(
+            list(statuses.items()),
+            [("moshez", "happy and well"), ("shawn", "alive"), ("zoë", "in Paris"), ("empty", "")],
+        )
+
+    def test_problems(self) -> None:
+        """
+        Each malformed line is reported with its line number and a reason.
+        """
+        statuses, problems = parse(SAMPLE)
+        self.assertEqual([p.lineno for p in problems], [6, 7, 9])
+        self.assertIn("':'", problems[0].reason)
+        self.assertIn("invalid user name", problems[1].reason)
+        self.assertIn("UTF-8", problems[2].reason)
+
+    def test_laterWins(self) -> None:
+        statuses, problems = parse(b"a: one\na: two\n")
+        self.assertEqual(statuses, {"a": "two"})
+
+    def test_colonInStatus(self) -> None:
+        statuses, problems = parse(b"a: at 10:30: lunch\n")
+        self.assertEqual(statuses, {"a": "at 10:30: lunch"})
+
+    def test_empty(self) -> None:
+        self.assertEqual(parse(b""), ({}, []))
+
+
+class UpdateTests(SynchronousTestCase):
+    def test_replaceKeepsEverythingElse(self) -> None:
+        """
+        Only the changed user's line changes; comments and malformed lines
+        stay byte for byte.
+        """
+        new, statuses = update(SAMPLE, {"shawn": "asleep"})
+        self.assertEqual(new, SAMPLE.replace(b"shawn:   alive  \r", b"shawn: asleep"))
+        self.assertEqual(statuses["shawn"], "asleep")
+        self.assertEqual(statuses["moshez"], "happy and well")
+
+    def test_append(self) -> None:
+        new, statuses = update(b"a: one", {"b": "two", "zoë": "là"})
+        self.assertEqual(new, "a: one\nb: two\nzoë: là\n".encode())
+        self.assertEqual(statuses, {"a": "one", "b": "two", "zoë": "là"})
+
+    def test_duplicatesCollapse(self) -> None:
+        """
+        A user that appeared twice keeps one line, the first, with the new
+        status.
+        """
+        new, statuses = update(b"a: one\nb: x\na: two\n", {"a": "three"})
+        self.assertEqual(new, b"a: three\nb: x\n")
+        self.assertEqual(parse(new)[0], statuses)
+
+    def test_emptyStatus(self) -> None:
+        new, statuses = update(b"", {"a": ""})
+        self.assertEqual(new, b"a:\n")
+        self.assertEqual(parse(new)[0], {"a": ""})
+
+
+class ReadTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.path = FilePath(self.mktemp())
+        self.path.setContent(b"a: one\n")
+
+    def test_read(self) -> None:
+        snapshot = statusfile.read(self.path.path)
+        self.assertEqual(snapshot.statuses, {"a": "one"})
+        self.assertEqual(snapshot.problems, [])
+
+    def test_missing(self) -> None:
+        """
+        The error names the path and the reason.
+        """
+        self.path.remove()
+        error = self.assertRaises(StatusFileError, statusfile.read, self.path.path)
+        self.assertIn(self.path.path, str(error))
+        self.assertIn("No such file", str(error))
+
+    def test_readIfChanged(self) -> None:
+        identity = statusfile.read(self.path.path).identity
+        self.assertIsNone(statusfile.readIfChanged(self.path.path, identity))
+        self.path.setContent(b"a: two\nb: three\n")
+        snapshot = statusfile.readIfChanged(self.path.path, identity)
+        assert snapshot is not None
+        self.assertEqual(snapshot.statuses, {"a": "two", "b": "three"})
+
+
+class SaveTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.directory = FilePath(self.mktemp())
+        self.directory.makedirs()
+        self.path = self.directory.child("users")
+        self.path.setContent(b"# keep me\na: one\n")
+        self.path.chmod(0o640)
+
+    def test_save(self) -> None:
+        """
+        The new file has the change, the old comments and the old
+        permissions, and no temporary file is left behind.
+        """
+        snapshot = statusfile.save(self.path.path, {"b": "two"}, {})
+        self.assertEqual(self.path.getContent(), b"# keep me\na: one\nb: two\n")
+        self.assertEqual(snapshot.statuses, {"a": "one", "b": "two"})
+        self.assertEqual(os.stat(self.path.path).st_mode & 0o777, 0o640)
+        self.assertEqual(self.directory.listdir(), ["users"])
+        self.assertEqual(snapshot.identity, statusfile.read(self.path.path).identity)
+
+    def test_vanished(self) -> None:
+        """
+        If the file was deleted, it is written anew from the last statuses
+        known.
+        """
+        self.path.remove()
+        statusfile.save(self.path.path, {"b": "two"}, {"a": "one"})
+        self.assertEqual(self.path.getContent(), b"a: one\nb: two\n")
+
+    def test_unwritableDirectory(self) -> None:
+        """
+        When the directory cannot be written, the save fails with a message
+        naming it, and the file is untouched.
+        """
+
+        def refused(**kwargs: object) -> None:
+            raise PermissionError(13, "Permission denied")
+
+        self.patch(tempfile, "mkstemp", refused)
+        error = self.assertRaises(StatusNotSaved, statusfile.save, self.path.path, {"a": "x"}, {})
+        self.assertIn(self.directory.path, str(error))
+        self.assertEqual(self.path.getContent(), b"# keep me\na: one\n")
+
+    def test_writeFails(self) -> None:
+        """
+        A failed write (here, a full disk) removes the temporary file and
+        leaves the old file as it was.
+        """
+
+        def full(fd: int) -> None:
+            raise OSError(28, "No space left on device")
+
+        self.patch(os, "fsync", full)
+        error = self.assertRaises(StatusNotSaved, statusfile.save, self.path.path, {"a": "x"}, {})
+        self.assertIn("No space left", str(error))
+        self.assertEqual(self.path.getContent(), b"# keep me\na: one\n")
+        self.assertEqual(self.directory.listdir(), ["users"])
+
+
+_SAVER = textwrap.dedent(
+    """
+    import sys
+    from finger import statusfile
+    path = sys.argv[1]
+    n = 0
+    while True:
+        n += 1
+        statusfile.save(path, {"u%d" % (n % 500): "status %d " % n + "x" * 200}, {})
+        if n == 3:
+            print("ready", flush=True)
+    """
+)
+
+
+class KillTests(SynchronousTestCase):
+    def test_killDuringSaves(self) -> None:
+        """
+        However often a saving process is killed with SIGKILL, the file is
+        always a whole version: every line well formed, nothing torn.
+        """
+        path = FilePath(self.mktemp())
+        lines = [f"u{n}: initial" for n in range(500)]
+        path.setContent(("\n".join(lines) + "\n").encode())
+        env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        for attempt in range(8):
+            process = subprocess.Popen(
+                [sys.executable, "-c", _SAVER, path.path], stdout=subprocess.PIPE, env=env
+            )
+            assert process.stdout is not None
+            self.assertEqual(process.stdout.readline(), b"ready\n")
+            # Let it run for a varying while, then kill it mid-flight.
+            time.sleep(0.005 * attempt)
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            process.stdout.close()
+            statuses, problems = parse(path.getContent())
+            self.assertEqual(problems, [])
+            self.assertEqual(sorted(statuses), sorted(f"u{n}" for n in range(500)))

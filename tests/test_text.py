@@ -1,0 +1,50 @@
+"""
+Tests for L{finger.text}.
+"""
+
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
+from twisted.trial.unittest import SynchronousTestCase
+
+from finger.text import escapeForLog, formatPeer, printableLines
+
+
+class PrintableLinesTests(SynchronousTestCase):
+    def test_lineBreaks(self) -> None:
+        """
+        Every kind of line break ends a line and none survives inside one.
+        """
+        self.assertEqual(
+            printableLines("a\r\nb\nc\rd\x0ce\x85f\u2028g"),
+            ["a", "b", "c", "d", "e", "f", "g"],
+        )
+
+    def test_controlsDropped(self) -> None:
+        """
+        C0 controls other than tab, DEL and C1 controls are removed.
+        """
+        self.assertEqual(
+            printableLines("\x1b[2Jred\x07\x00\x7f\x9b\ttab"), ["[2Jred\ttab"]
+        )
+
+    def test_textKept(self) -> None:
+        self.assertEqual(printableLines("très bien ☕ <&>"), ["très bien ☕ <&>"])
+
+    def test_empty(self) -> None:
+        self.assertEqual(printableLines(""), [])
+
+
+class EscapeForLogTests(SynchronousTestCase):
+    def test_escaped(self) -> None:
+        """
+        Controls, non-ASCII bytes and backslashes are escaped; quotes are not.
+        """
+        self.assertEqual(
+            escapeForLog(b"a\x1b[31m\r\n\xc3\xa9\\'\""), "a\\x1b[31m\\r\\n\\xc3\\xa9\\\\'\""
+        )
+
+
+class FormatPeerTests(SynchronousTestCase):
+    def test_addresses(self) -> None:
+        self.assertEqual(formatPeer(IPv4Address("TCP", "127.0.0.1", 79)), "127.0.0.1:79")
+        self.assertEqual(formatPeer(IPv6Address("TCP", "::1", 79)), "[::1]:79")
+        self.assertIn("sock", formatPeer(UNIXAddress("/tmp/sock")))
