@@ -19,7 +19,7 @@ address, escaped as RFC 1288 section 3.2.7 asks.
 from typing import List, Optional
 
 from twisted.internet.defer import Deferred, gatherResults, succeed
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IHalfCloseableProtocol, IReactorTime
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
@@ -44,6 +44,7 @@ QUERY_TOO_LONG = "Query too long"
 INTERNAL_ERROR = "Internal error in server"
 
 
+@implementer(IHalfCloseableProtocol)
 class FingerProtocol(Protocol, TimeoutMixin):
     """
     Answer one finger query.
@@ -84,6 +85,18 @@ class FingerProtocol(Protocol, TimeoutMixin):
             self._refuseLongQuery(query)
         else:
             self.queryReceived(query)
+
+    def readConnectionLost(self) -> None:
+        """
+        The client half-closed: it has sent all it will.  The answer still
+        goes out; an unterminated query is answered as if it were ended.
+        """
+        if not self._answering:
+            query, self._buffer = self._buffer, b""
+            self.queryReceived(query[:-1] if query.endswith(b"\r") else query)
+
+    def writeConnectionLost(self) -> None:
+        self.transport.abortConnection()
 
     def _refuseLongQuery(self, query: bytes) -> None:
         self._answering = True

@@ -125,21 +125,26 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
         backend = FingerService(options["file"], options["interval"], reactor)
     except StatusFileError as e:
         raise usage.UsageError(f"--file: {e}") from None
+    backend.setName("backend")
     backend.setServiceParent(top)
 
     fingerFactory = IFingerFactory(backend)
     fingerFactory.clock = reactor
     fingerFactory.timeout = options["timeout"]
     fingerFactory.listUsers = not options["no-listing"]
-    ListeningService(
+    fingerService = ListeningService(
         reactor, options["fingerport"], fingerFactory, "--fingerport"
-    ).setServiceParent(top)
+    )
+    fingerService.setName("finger")
+    fingerService.setServiceParent(top)
 
     if not options["no-setter"]:
         setterFactory = IFingerSetterFactory(backend)
         setterFactory.clock = reactor
         setterFactory.timeout = options["timeout"]
-        ListeningService(
+        setterService = ListeningService(
             reactor, options["setterport"], setterFactory, "--setterport"
-        ).setServiceParent(top)
+        )
+        setterService.setName("setter")
+        setterService.setServiceParent(top)
     return top

@@ -173,6 +173,22 @@ class FingerProtocolTests(SynchronousTestCase):
         self.assertEqual(transport.value(), b"Query too long\r\n")
         self.assertTrue(transport.disconnecting)
 
+    def test_halfClose(self) -> None:
+        """
+        A client that half-closes after its query still gets the answer;
+        an unterminated query is answered too.
+        """
+        service = _HangingService()
+        transport = self.connect(service)
+        self.protocol.dataReceived(b"moshez\r\n")
+        self.protocol.readConnectionLost()
+        service.calls[0].callback("still here")
+        self.assertEqual(transport.value(), b"still here\r\n")
+        transport = self.connect()
+        self.protocol.dataReceived(b"moshez")
+        self.protocol.readConnectionLost()
+        self.assertEqual(transport.value(), b"happy and well\r\n")
+
     def test_oneQueryPerConnection(self) -> None:
         self.assertEqual(self.query(b"moshez\r\nshawn\r\n"), b"happy and well\r\n")
 
