@@ -4,6 +4,8 @@ C{twistd finger}: the command-line options and L{makeService}, the one place
 that knows every front-end.
 """
 
+import codecs
+import importlib
 import os
 from typing import Any, Optional
 
@@ -108,6 +110,28 @@ class Options(usage.Options):
         return description
 
 
+_CODECS = ("utf-8", "latin-1", "ascii", "idna")
+_LAZY_MODULES = ("idna",)
+
+
+def preload() -> None:
+    """
+    Load now what the service would otherwise load on first use.
+
+    twistd (C{--uid}) and C{finger.tac} drop privileges after binding; from
+    then on the process may not be able to read its own Python installation
+    (a virtualenv under C{/root} is common), and a codec or module imported
+    lazily would fail in the middle of a request.
+    """
+    for name in _CODECS:
+        codecs.lookup(name)
+    for module in _LAZY_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass
+
+
 def makeService(options: Options, reactor: Optional[Any] = None) -> service.MultiService:
     """
     Build the finger service: the status file back-end and every listener,
@@ -120,6 +144,7 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
         from twisted.internet import reactor as globalReactor
 
         reactor = globalReactor
+    preload()
     top = service.MultiService()
     try:
         backend = FingerService(options["file"], options["interval"], reactor)

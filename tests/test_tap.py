@@ -210,6 +210,8 @@ class ServiceTests(TestCase):
 
 def _port79Free() -> bool:
     with socket.socket() as s:
+        # As Twisted does, so a connection in TIME_WAIT does not count.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", 79))
         except OSError:
