@@ -19,7 +19,7 @@ address, escaped as RFC 1288 section 3.2.7 asks.
 from typing import List, Optional
 
 from twisted.internet.defer import Deferred, gatherResults, succeed
-from twisted.internet.interfaces import IDelayedCall, IHalfCloseableProtocol, IReactorTime
+from twisted.internet.interfaces import ITCPTransport, IDelayedCall, IHalfCloseableProtocol, IReactorTime
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
@@ -54,6 +54,7 @@ class FingerProtocol(Protocol, TimeoutMixin):
     """
 
     log = Logger()
+    transport: ITCPTransport  # type: ignore[assignment]
     factory: "FingerFactoryFromService"
 
     _buffer = b""
@@ -230,7 +231,7 @@ class FingerFactoryFromService(ServerFactory):
     @ivar clock: the L{IReactorTime} for timeouts.
     """
 
-    protocol = FingerProtocol
+    protocol = FingerProtocol  # type: ignore[assignment]
     noisy = False
     timeout: float = 60.0
     listUsers = True

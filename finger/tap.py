@@ -7,17 +7,17 @@ that knows every front-end.
 import codecs
 import importlib
 import os
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 from twisted.application import service
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
-from finger.fingerd import FingerFactoryFromService  # noqa: F401 (adapter)
+from finger.fingerd import FingerFactoryFromService
 from finger.interfaces import IFingerFactory, IFingerSetterFactory
 from finger.listen import ListeningService, portDescription
 from finger.service import FingerService
-from finger.setter import FingerSetterFactoryFromService  # noqa: F401 (adapter)
+from finger.setter import FingerSetterFactoryFromService
 from finger.statusfile import StatusFileError
 
 
@@ -106,7 +106,7 @@ class Options(usage.Options):
             raise usage.UsageError(
                 f"--{option}: {description!r} is not a port or an endpoint "
                 f"description: {e}"
-            )
+            ) from None
         return description
 
 
@@ -153,7 +153,7 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
     backend.setName("backend")
     backend.setServiceParent(top)
 
-    fingerFactory = IFingerFactory(backend)
+    fingerFactory = cast(FingerFactoryFromService, IFingerFactory(backend))
     fingerFactory.clock = reactor
     fingerFactory.timeout = options["timeout"]
     fingerFactory.listUsers = not options["no-listing"]
@@ -164,7 +164,7 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
     fingerService.setServiceParent(top)
 
     if not options["no-setter"]:
-        setterFactory = IFingerSetterFactory(backend)
+        setterFactory = cast(FingerSetterFactoryFromService, IFingerSetterFactory(backend))
         setterFactory.clock = reactor
         setterFactory.timeout = options["timeout"]
         setterService = ListeningService(
