@@ -46,7 +46,7 @@ from twisted.web.template import Element, Tag, XMLFile, flattenString, renderer
 from finger.interfaces import NO_SUCH_USER, IFingerService, UnknownUser
 from finger.names import isValidUserName
 from finger.paths import dataPath
-from finger.text import printableLines
+from finger.text import escapeForLog, printableLines
 
 INTERNAL_ERROR = "Internal error in server"
 
@@ -318,7 +318,7 @@ def _serve(request: IRequest, answer: Callable[[], "Deferred[_Response]"]) -> ob
     def failed(reason: Failure) -> None:
         if gone and reason.check(CancelledError):
             return
-        UserStatusTree.log.failure("Cannot answer {uri}", reason, uri=request.uri)
+        UserStatusTree.log.failure("Cannot answer {uri}", reason, uri=escapeForLog(request.uri))
         if not gone:
             respond((500, TEXT, (INTERNAL_ERROR + "\n").encode("utf-8")))
 
