@@ -200,7 +200,7 @@ def _addWeb(top: service.MultiService, backend: Any, options: Options, reactor: 
     C{--ssl}, HTTPS on C{--sslport}.
     """
     root = IResource(backend)
-    root.templates = _webTemplates(options)
+    root.templates = _webTemplates(options)  # type: ignore[attr-defined]
     site = Site(root, timeout=options["timeout"], reactor=reactor)
     ListeningService(reactor, options["webport"], site, "--webport").setServiceParent(top)
     if options["ssl"]:

@@ -32,7 +32,7 @@ from urllib.parse import quote
 from xml.sax import SAXParseException
 from xmlrpc.client import Binary, DateTime, Fault
 
-from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
@@ -40,7 +40,7 @@ from twisted.python.filepath import FilePath
 from twisted.web import xmlrpc
 from twisted.web.iweb import IRequest, ITemplateLoader
 from twisted.web.resource import IResource, Resource
-from twisted.web.server import NOT_DONE_YET
+from twisted.web.server import NOT_DONE_YET, Request
 from twisted.web.template import Element, Tag, XMLFile, flattenString, renderer
 
 from finger.interfaces import NO_SUCH_USER, IFingerService, UnknownUser
@@ -292,7 +292,7 @@ def _jsonBody(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
-def _serve(request: IRequest, answer: Callable[[], "Deferred[_Response]"]) -> object:
+def _serve(request: Request, answer: Callable[[], "Deferred[_Response]"]) -> object:
     """
     Answer C{request} with what C{answer} produces: a status code, a content
     type and a body.  A failure is logged and answered with a plain 500; if
@@ -360,7 +360,7 @@ class UserStatus(Resource):
         self.templates = templates
         self.user, self.valid = _userName(segment)
 
-    def render_GET(self, request: IRequest) -> object:
+    def render_GET(self, request: Request) -> object:
         request.setHeader(b"vary", b"Accept")
         wantJSON = prefersJSON(request.getHeader(b"accept"))
         home = _homeLink(request)
@@ -375,12 +375,12 @@ class UserStatus(Resource):
             if reason is not None:
                 reason.trap(UnknownUser)
             if wantJSON:
-                return _succeed((404, JSON, _jsonBody({"error": NO_SUCH_USER, "user": user})))
+                return succeed((404, JSON, _jsonBody({"error": NO_SUCH_USER, "user": user})))
             return _html(request, 404, NotFoundElement(self.templates.notFound, user, home))
 
         def found(status: str) -> "Deferred[_Response]":
             if wantJSON:
-                return _succeed(
+                return succeed(
                     (200, JSON, _jsonBody({"user": user, "status": displayStatus(status)}))
                 )
             return _html(request, 200, UserElement(self.templates.user, user, status, home))
@@ -391,12 +391,6 @@ class UserStatus(Resource):
             return self.service.getUser(user).addCallbacks(found, notFound)
 
         return _serve(request, answer)
-
-
-def _succeed(response: _Response) -> "Deferred[_Response]":
-    d: Deferred[_Response] = Deferred()
-    d.callback(response)
-    return d
 
 
 class UserStatusTree(Resource):
@@ -431,13 +425,13 @@ class UserStatusTree(Resource):
             return self
         return UserStatus(self.service, self.templates, path)
 
-    def render_GET(self, request: IRequest) -> object:
+    def render_GET(self, request: Request) -> object:
         request.setHeader(b"vary", b"Accept")
         wantJSON = prefersJSON(request.getHeader(b"accept"))
 
         def listed(users: List[str]) -> "Deferred[_Response]":
             if wantJSON:
-                return _succeed((200, JSON, _jsonBody({"users": users})))
+                return succeed((200, JSON, _jsonBody({"users": users})))
             element = UsersElement(self.templates.users, users, _homeLink(request))
             return _html(request, 200, element)
 
@@ -473,7 +467,7 @@ class UsersAPI(Resource):
             return self
         return UserAPI(self.service, path)
 
-    def render_GET(self, request: IRequest) -> object:
+    def render_GET(self, request: Request) -> object:
         return _serve(
             request,
             lambda: self.service.getUsers().addCallback(
@@ -495,7 +489,7 @@ class UserAPI(Resource):
         self.service = service
         self.user, self.valid = _userName(segment)
 
-    def render_GET(self, request: IRequest) -> object:
+    def render_GET(self, request: Request) -> object:
         user = self.user
 
         def notFound(reason: Optional[Failure] = None) -> _Response:
@@ -508,7 +502,7 @@ class UserAPI(Resource):
 
         def answer() -> "Deferred[_Response]":
             if not self.valid or request.postpath:
-                return _succeed(notFound())
+                return succeed(notFound())
             return self.service.getUser(user).addCallbacks(found, notFound)
 
         return _serve(request, answer)
@@ -560,7 +554,7 @@ class UserStatusXR(xmlrpc.XMLRPC):
             )
         name = args[0]
         if not isValidUserName(name):
-            return _succeed(NO_SUCH_USER)  # type: ignore[arg-type]
+            return succeed(NO_SUCH_USER)
 
         def unknown(reason: Failure) -> str:
             reason.trap(UnknownUser)

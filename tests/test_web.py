@@ -127,7 +127,7 @@ class _Client:
             b"/RPC2",
             {b"Content-Type": b"text/xml"},
             b"POST",
-            xmlrpc.client.dumps(args, method).encode("utf-8"),
+            xmlrpc.client.dumps(args, method).encode("utf-8"),  # type: ignore[arg-type]
         )
         assert code == 200, (code, body)
         assert headers[b"content-type"].startswith(b"text/xml"), headers
