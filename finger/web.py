@@ -32,7 +32,7 @@ from urllib.parse import quote
 from xml.sax import SAXParseException
 from xmlrpc.client import Binary, DateTime, Fault
 
-from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.internet.defer import CancelledError, Deferred, maybeDeferred, succeed
 from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
@@ -299,7 +299,7 @@ def _serve(request: Request, answer: Callable[[], "Deferred[_Response]"]) -> obj
     the client goes away first, the work is cancelled.
     """
     gone: List[Failure] = []
-    d = answer()
+    d = maybeDeferred(answer)
 
     def lost(reason: Failure) -> None:
         gone.append(reason)

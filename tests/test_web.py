@@ -576,6 +576,17 @@ class ResourceTests(SynchronousTestCase):
             self.assertEqual(body, (INTERNAL_ERROR + "\n").encode("utf-8"))
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 4)
 
+    def test_backendRaises(self) -> None:
+        """
+        A back-end that raises instead of failing its L{Deferred} is a 500
+        too.
+        """
+        service = _BrokenService()
+        service.getUser = lambda user: 1 / 0  # type: ignore[assignment,method-assign,misc,return-value]
+        code, headers, body = _Client(IResource(service)).request(b"/moshez")
+        self.assertEqual((code, body), (500, (INTERNAL_ERROR + "\n").encode("utf-8")))
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+
     def test_clientGoesAway(self) -> None:
         """
         If the client disconnects before the back-end answers, the lookup is
