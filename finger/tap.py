@@ -20,6 +20,15 @@ from finger.service import FingerService
 from finger.setter import FingerSetterFactoryFromService
 from finger.statusfile import StatusFileError
 
+# --- web front-end (issue 3) ---
+from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.web.resource import IResource
+from twisted.web.server import Site
+
+from finger import web  # noqa: F401 (adapter)
+from finger.tls import CertificateError, serverOptions
+# --- end web front-end ---
+
 
 def _positive(value: str) -> float:
     number = float(value)
@@ -74,7 +83,8 @@ class Options(usage.Options):
             "timeout",
             None,
             60.0,
-            "Seconds a finger or setter client has to send its request.",
+            "Seconds a finger or setter client has to send its request, and "
+            "that a web client may stay idle.",
             _positive,
         ],
     ]
@@ -88,6 +98,49 @@ class Options(usage.Options):
         ["no-setter", None, "Do not run the status setter."],
     ]
 
+    # --- web front-end (issue 3) ---
+    optParameters += [
+        [
+            "webport",
+            None,
+            "tcp:8000",
+            "Where the web site (pages, JSON, XML-RPC at /RPC2) listens: a port "
+            "or an endpoint description.",
+        ],
+        [
+            "templates",
+            "t",
+            web.defaultTemplatesDirectory(),
+            "A directory with the page templates: users.xhtml, user.xhtml, "
+            "notfound.xhtml.",
+        ],
+        [
+            "sslport",
+            None,
+            "tcp:443",
+            "Where HTTPS listens (with --ssl): a port or a tcp:, unix: or systemd: "
+            "endpoint description.",
+        ],
+        [
+            "certificate",
+            None,
+            "server.pem",
+            "PEM file with the HTTPS certificate (then any intermediates); it "
+            "may hold the private key too.",
+        ],
+        [
+            "privatekey",
+            None,
+            None,
+            "PEM file with the HTTPS private key, unencrypted [default: the "
+            "--certificate file].",
+        ],
+    ]
+    optFlags += [
+        ["ssl", "s", "Serve the web site over HTTPS as well, on --sslport."],
+    ]
+    # --- end web front-end ---
+
     def postOptions(self) -> None:
         from twisted.internet import reactor
 
@@ -97,6 +150,7 @@ class Options(usage.Options):
         if not os.access(path, os.R_OK):
             reason = "does not exist" if not os.path.exists(path) else "is not readable"
             raise usage.UsageError(f"--file: the status file {path} {reason}")
+        self._webPostOptions(reactor)  # web front-end (issue 3)
 
     def _endpoint(self, reactor: Any, option: str, interface: str) -> str:
         description = portDescription(self[option], interface)
@@ -108,6 +162,59 @@ class Options(usage.Options):
                 f"description: {e}"
             ) from None
         return description
+
+    # --- web front-end (issue 3) ---
+    def _webPostOptions(self, reactor: Any) -> None:
+        self["webport"] = self._endpoint(reactor, "webport", "")
+        _webTemplates(self)
+        if self["ssl"]:
+            if self["sslport"].split(":", 1)[0].lower() == "ssl":
+                raise usage.UsageError(
+                    "--sslport: give where to listen (a port, or a tcp:, unix: or "
+                    "systemd: description); the certificate comes from "
+                    "--certificate and --privatekey"
+                )
+            self["sslport"] = self._endpoint(reactor, "sslport", "")
+            _webTLS(self)
+
+    # --- end web front-end ---
+
+
+# --- web front-end (issue 3) ---
+def _webTemplates(options: Options) -> "web.Templates":
+    try:
+        return web.loadTemplates(options["templates"])
+    except web.TemplateError as e:
+        raise usage.UsageError(f"--templates: {e}") from None
+
+
+def _webTLS(options: Options) -> Any:
+    try:
+        return serverOptions(options["certificate"], options["privatekey"])
+    except CertificateError as e:
+        option = "--privatekey" if options["privatekey"] and e.path == options["privatekey"] else "--certificate"
+        raise usage.UsageError(f"{option}: {e}") from None
+
+
+def _addWeb(top: service.MultiService, backend: Any, options: Options, reactor: Any) -> None:
+    """
+    Add the web site's listeners to C{top}: HTTP on C{--webport} and, with
+    C{--ssl}, HTTPS on C{--sslport}.
+    """
+    root = IResource(backend)
+    root.templates = _webTemplates(options)  # type: ignore[attr-defined]
+    site = Site(root, timeout=options["timeout"], reactor=reactor)
+    webService = ListeningService(reactor, options["webport"], site, "--webport")
+    webService.setName("web")
+    webService.setServiceParent(top)
+    if options["ssl"]:
+        tlsFactory = TLSMemoryBIOFactory(_webTLS(options), False, site)
+        httpsService = ListeningService(reactor, options["sslport"], tlsFactory, "--sslport")
+        httpsService.setName("https")
+        httpsService.setServiceParent(top)
+
+
+# --- end web front-end ---
 
 
 _CODECS = ("utf-8", "latin-1", "ascii", "idna")
@@ -172,4 +279,6 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
         )
         setterService.setName("setter")
         setterService.setServiceParent(top)
+
+    _addWeb(top, backend, options, reactor)
     return top
