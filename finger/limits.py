@@ -17,6 +17,7 @@ from twisted.internet.interfaces import (
     IHalfCloseableProtocol,
     IProtocolFactory,
     IReactorTime,
+    ITCPTransport,
 )
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
@@ -97,6 +98,7 @@ class LimitedProtocol(ProtocolWrapper):
     """
 
     factory: "LimitingFactory"
+    transport: ITCPTransport  # type: ignore[assignment]
     _idleCall: Optional[IDelayedCall] = None
     _lifetimeCall: Optional[IDelayedCall] = None
 
@@ -115,8 +117,9 @@ class LimitedProtocol(ProtocolWrapper):
             )
 
     def _active(self) -> None:
-        if self._idleCall is not None and self._idleCall.active():
-            self._idleCall.reset(self.factory.idleTimeout)
+        idleTimeout = self.factory.idleTimeout
+        if idleTimeout is not None and self._idleCall is not None and self._idleCall.active():
+            self._idleCall.reset(idleTimeout)
 
     def dataReceived(self, data: bytes) -> None:
         self._active()

@@ -109,11 +109,11 @@ class FingerSetterProtocol(Protocol, TimeoutMixin):
         The user whose status is set and the user who logs in, from the
         first line.
         """
-        if self.factory.login is not None and b" " in line:
-            user, login = line.split(None, 1)
-            return decodeUserName(user), decodeUserName(login)
-        user = decodeUserName(line)
-        return user, user
+        words = line.split(None, 1)
+        if self.factory.login is not None and len(words) == 2:
+            return decodeUserName(words[0]), decodeUserName(words[1])
+        name = decodeUserName(line)
+        return name, name
 
     def readConnectionLost(self) -> None:
         """
