@@ -15,7 +15,9 @@ Unknown users
 
 L{IFingerService.getUser} fails with L{UnknownUser} for a user it does not
 know, so that a front-end can tell the two apart (the web answers 404).  The
-finger and IRC front-ends show L{NO_SUCH_USER}, the tutorial's answer.  A name
+finger and IRC front-ends show L{NO_SUCH_USER}, the tutorial's answer;
+Perspective Broker clients get a remote L{finger.pb.NoSuchUser} error whose
+message is L{NO_SUCH_USER}.  A name
 that breaks the rule in L{finger.names} can never be a known user: back-ends
 treat it as unknown when asked for it and refuse to store it.
 """
@@ -124,3 +126,51 @@ class IFingerSetterFactory(IProtocolFactory):
         Set a status, as L{IFingerSetterService.setUser} does.
         """
 
+
+
+class IIRCClientFactory(IProtocolFactory):
+    """
+    A factory for IRC bots that answer questions about users' statuses.
+
+    @ivar nickname: the nickname the bot asks for when it signs on.
+    @type nickname: L{str}
+    @ivar channels: the channels it joins once signed on.
+    @type channels: L{list} of L{str}
+    """
+
+    def getUser(user: str) -> "Deferred[str]":
+        """
+        Look up one user's status, as L{IFingerService.getUser} does.
+        """
+
+    def retryDelay(failedAttempts: int) -> float:
+        """
+        How long to wait before connecting again: a retry policy for
+        L{twisted.application.internet.ClientService}.
+
+        @param failedAttempts: how many attempts in a row have failed.
+        @return: seconds to wait.
+        """
+
+
+class IPerspectiveFinger(Interface):
+    """
+    The finger service over Perspective Broker: the methods a remote client
+    calls with C{callRemote("getUser", name)} and C{callRemote("getUsers")}.
+    """
+
+    def remote_getUser(user: str) -> "Deferred[str]":
+        """
+        Look up one user's status.
+
+        @return: a L{Deferred} firing with the status, or failing with
+            L{finger.pb.NoSuchUser} (a L{twisted.spread.pb.Error}) for an
+            unknown user.
+        """
+
+    def remote_getUsers() -> "Deferred[List[str]]":
+        """
+        List the users.
+
+        @return: a L{Deferred} firing with a list of user names.
+        """

@@ -18,6 +18,16 @@ from finger.service import FingerService
 from finger.setter import FingerSetterFactoryFromService  # noqa: F401 (adapter)
 from finger.statusfile import StatusFileError
 
+# IRC bot and Perspective Broker (issue 4):
+from twisted.application.internet import ClientService  # noqa: E402
+from twisted.internet.endpoints import clientFromString  # noqa: E402
+from twisted.spread.pb import PBServerFactory  # noqa: E402
+
+from finger import irc  # noqa: E402 (and its adapter)
+from finger.address import InvalidAddress, clientDescription  # noqa: E402
+from finger.interfaces import IIRCClientFactory, IPerspectiveFinger  # noqa: E402
+from finger.pb import PerspectiveFingerFromService  # noqa: E402, F401 (adapter)
+
 
 def _positive(value: str) -> float:
     number = float(value)
@@ -75,6 +85,36 @@ class Options(usage.Options):
             "Seconds a finger or setter client has to send its request.",
             _positive,
         ],
+        # IRC bot and Perspective Broker (issue 4):
+        [
+            "ircserver",
+            None,
+            None,
+            "The IRC server the bot joins: a host (port 6667), host:port, "
+            "[IPv6 address]:port, or a client endpoint description "
+            "(tls:irc.example.org:6697).  No bot unless given.",
+        ],
+        ["ircnick", "n", "fingerbot", "The IRC bot's nickname."],
+        [
+            "ircchannels",
+            None,
+            None,
+            "Channels for the IRC bot to join, separated by commas ('#a,#b').  "
+            "None unless given: the bot answers private messages.",
+        ],
+        [
+            "ircretry",
+            None,
+            60.0,
+            "The most seconds between attempts to reconnect to the IRC server.",
+            _positive,
+        ],
+        [
+            "pbport",
+            "p",
+            "tcp:8889",
+            "Where Perspective Broker listens: a port or an endpoint description.",
+        ],
     ]
 
     optFlags = [
@@ -84,6 +124,8 @@ class Options(usage.Options):
             "Refuse to list users for an empty finger query (RFC 1288 3.2.2).",
         ],
         ["no-setter", None, "Do not run the status setter."],
+        # IRC bot and Perspective Broker (issue 4):
+        ["no-pb", None, "Do not serve Perspective Broker."],
     ]
 
     def postOptions(self) -> None:
@@ -91,6 +133,7 @@ class Options(usage.Options):
 
         self["fingerport"] = self._endpoint(reactor, "fingerport", "")
         self["setterport"] = self._endpoint(reactor, "setterport", "127.0.0.1")
+        self._checkIRCAndPB(reactor)  # issue 4
         path = self["file"]
         if not os.access(path, os.R_OK):
             reason = "does not exist" if not os.path.exists(path) else "is not readable"
@@ -106,6 +149,69 @@ class Options(usage.Options):
                 f"description: {e}"
             )
         return description
+
+    # IRC bot and Perspective Broker (issue 4) -------------------------------
+
+    def _checkIRCAndPB(self, reactor: Any) -> None:
+        self["pbport"] = self._endpoint(reactor, "pbport", "")
+        if not irc.isValidNickname(self["ircnick"]):
+            raise usage.UsageError(
+                f"--ircnick: {self['ircnick']!r} is not an IRC nickname: a letter "
+                "or one of []\\`_^{|} first, then letters, digits, those and '-', "
+                f"at most {irc.MAX_NICKNAME_LENGTH} characters"
+            )
+        channels = [c.strip() for c in (self["ircchannels"] or "").split(",") if c.strip()]
+        for channel in channels:
+            if not irc.isValidChannel(channel):
+                raise usage.UsageError(
+                    f"--ircchannels: {channel!r} is not a channel name: it starts "
+                    "with #, &, + or ! and has no spaces, commas or control characters"
+                )
+        self["ircchannels"] = channels
+        server = self["ircserver"]
+        if server is None:
+            if channels:
+                raise usage.UsageError("--ircchannels: needs --ircserver")
+            return
+        try:
+            description = clientDescription(server, irc.DEFAULT_PORT)
+            clientFromString(reactor, description)
+        except (InvalidAddress, ValueError, TypeError, KeyError) as e:
+            raise usage.UsageError(
+                f"--ircserver: {server!r} is not a host, host:port, [IPv6 "
+                f"address]:port or client endpoint description: {e}"
+            ) from None
+        self["ircserver"] = description
+
+
+def _addIRCAndPB(
+    top: service.MultiService, backend: Any, options: Options, reactor: Any
+) -> None:
+    """
+    Serve Perspective Broker and run the IRC bot, as the options say.
+    """
+    if not options["no-pb"]:
+        ListeningService(
+            reactor,
+            options["pbport"],
+            PBServerFactory(IPerspectiveFinger(backend)),
+            "--pbport",
+        ).setServiceParent(top)
+    if options["ircserver"] is not None:
+        ircFactory = IIRCClientFactory(backend)
+        ircFactory.nickname = options["ircnick"]
+        ircFactory.channels = options["ircchannels"]
+        ircFactory.clock = reactor
+        ircFactory.maxDelay = options["ircretry"]
+        ClientService(
+            clientFromString(reactor, options["ircserver"]),
+            ircFactory,
+            retryPolicy=ircFactory.retryDelay,
+            clock=reactor,
+        ).setServiceParent(top)
+
+
+# End of IRC bot and Perspective Broker -------------------------------------
 
 
 def makeService(options: Options, reactor: Optional[Any] = None) -> service.MultiService:
@@ -142,4 +248,5 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
         ListeningService(
             reactor, options["setterport"], setterFactory, "--setterport"
         ).setServiceParent(top)
+    _addIRCAndPB(top, backend, options, reactor)  # issue 4
     return top
