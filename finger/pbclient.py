@@ -55,6 +55,7 @@ class Options(usage.Options):
         return "Usage: python -m finger.pbclient [options] " + self.synopsis
 
     def parseArgs(self, server: str, user: Optional[str] = None) -> None:
+        self["address"] = server
         try:
             self["server"] = clientDescription(server, DEFAULT_PORT)
         except InvalidAddress as e:
@@ -79,10 +80,10 @@ async def fetch(
     @raise twisted.internet.defer.TimeoutError: if the server is too slow.
     """
     factory = pb.PBClientFactory()
-    connecting = clientFromString(reactor, description).connect(factory)
+    brokers: List[pb.Broker] = []
 
     async def ask() -> Union[str, List[str]]:
-        await connecting
+        brokers.append(await clientFromString(reactor, description).connect(factory))
         root = await factory.getRootObject()
         if user is None:
             return await root.callRemote("getUsers")  # type: ignore[no-any-return]
@@ -96,15 +97,27 @@ async def fetch(
                 raise UnknownUser(user) from None
             raise
 
+    # On timeout, cancelling this cancels whatever it waits for, a
+    # connection attempt included.
     asking = ensureDeferred(ask())
     asking.addTimeout(timeout, reactor)
     try:
         return await asking
     finally:
-        if connecting.called:
-            factory.disconnect()
-        else:
-            connecting.cancel()
+        for broker in brokers:
+            await _hangUp(broker)
+
+
+async def _hangUp(broker: pb.Broker) -> None:
+    """
+    Close a PB connection and wait until it is closed.
+    """
+    if broker.disconnected:
+        return
+    closed: "Deferred[None]" = Deferred()
+    broker.notifyOnDisconnect(lambda: closed.callback(None))
+    broker.transport.loseConnection()
+    await closed
 
 
 def report(answer: Union[str, List[str]], out: TextIO) -> None:
@@ -142,7 +155,7 @@ async def _main(reactor: Any, argv: List[str], out: TextIO, err: TextIO) -> None
     try:
         answer = await fetch(reactor, options["server"], options["user"], options["timeout"])
     except Exception as e:
-        err.write(f"pbclient: {_describe(e, options['server'], options['timeout'])}\n")
+        err.write(f"pbclient: {_describe(e, options['address'], options['timeout'])}\n")
         raise SystemExit(1)
     report(answer, out)
 
