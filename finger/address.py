@@ -64,6 +64,8 @@ def clientDescription(value: str, defaultPort: int) -> str:
         return _tcp(bracketed.group(1), bracketed.group(2) or str(defaultPort))
     if isIPv6Address(value):
         return _tcp(value, str(defaultPort))
+    if value.startswith(":"):
+        raise InvalidAddress(f"{value!r} names no host")
     if ":" not in value:
         return _tcp(value, str(defaultPort))
     hostPort = _HOST_PORT.fullmatch(value)

@@ -55,11 +55,17 @@ class Options(usage.Options):
         return "Usage: python -m finger.pbclient [options] " + self.synopsis
 
     def parseArgs(self, server: str, user: Optional[str] = None) -> None:
+        from twisted.internet import reactor
+
         self["address"] = server
         try:
             self["server"] = clientDescription(server, DEFAULT_PORT)
-        except InvalidAddress as e:
-            raise usage.UsageError(f"HOST: {e}") from None
+            clientFromString(reactor, self["server"])
+        except (InvalidAddress, ValueError, TypeError, KeyError) as e:
+            raise usage.UsageError(
+                f"HOST: {server!r} is not a host, host:port, [IPv6 address]:port "
+                f"or client endpoint description: {e}"
+            ) from None
         self["user"] = user
 
 

@@ -3,19 +3,25 @@ Tests for L{finger.irc}: the bot's replies, its rate limit and keepalives
 (on a L{Clock}), and its reconnection under L{ClientService}.
 """
 
-from typing import List
+import os
+from typing import List, Optional
 
 from twisted.application.internet import ClientService
+from twisted.internet import reactor
 from twisted.internet.defer import Deferred, fail
-from twisted.internet.endpoints import clientFromString
-from twisted.internet.error import ConnectionDone, ConnectionRefusedError
-from twisted.internet.task import Clock
+from twisted.internet.endpoints import clientFromString, connectProtocol
+from twisted.internet.error import ConnectError, ConnectionDone, ConnectionRefusedError
+from twisted.internet.protocol import ProcessProtocol
+from twisted.internet.task import Clock, deferLater
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import capturedLogs
+from twisted.protocols.basic import LineReceiver
+from twisted.python import usage
 from twisted.python.failure import Failure
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
+from finger import tap
 from finger.interfaces import NO_SUCH_USER, IIRCClientFactory
 from finger.irc import (
     INTERNAL_ERROR,
@@ -29,6 +35,8 @@ from finger.irc import (
     splitUTF8,
 )
 from finger.service import MemoryFingerService
+from tests.running import startFinger
+from tests.support import freePort, which
 
 
 class _BrokenService(MemoryFingerService):
@@ -581,3 +589,279 @@ class ReconnectTests(SynchronousTestCase):
         self.reactor.advance(self.factory.stableAfter)
         self.lose()
         self.waitsFor(1.5)
+
+
+class _Ngircd(ProcessProtocol):
+    """
+    An ngircd process in the foreground: its output, and when it ended.
+    """
+
+    def __init__(self) -> None:
+        self.output: List[bytes] = []
+        self.ended: "Deferred[None]" = Deferred()
+
+    def outReceived(self, data: bytes) -> None:
+        self.output.append(data)
+
+    errReceived = outReceived
+
+    def processEnded(self, reason: Failure) -> None:
+        self.ended.callback(None)
+
+
+class _Tester(LineReceiver):
+    """
+    A person on IRC, speaking the protocol by hand.
+    """
+
+    delimiter = b"\r\n"
+
+    def __init__(self, nickname: str) -> None:
+        self.nickname = nickname
+        self.lines: List[bytes] = []
+        self.closed: "Deferred[None]" = Deferred()
+
+    def connectionMade(self) -> None:
+        self.sendLine(b"NICK " + self.nickname.encode())
+        self.sendLine(b"USER " + self.nickname.encode() + b" 0 * :finger tests")
+
+    def lineReceived(self, line: bytes) -> None:
+        if line.startswith(b"PING "):
+            self.sendLine(b"PONG " + line[5:])
+        self.lines.append(line)
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        self.closed.callback(None)
+
+    def say(self, target: str, text: str) -> None:
+        self.sendLine(f"PRIVMSG {target} :{text}".encode("utf-8"))
+
+    def heard(self, suffix: str) -> bool:
+        """
+        Has a line ending with C{suffix} come?
+        """
+        wanted = suffix.encode("utf-8")
+        return any(line.endswith(wanted) for line in self.lines)
+
+
+class IRCServerIntegrationTests(TestCase):
+    """
+    The bot, run by C{makeService} with C{--ircserver 127.0.0.1:PORT},
+    against a real IRC server (Debian's ngircd) on loopback.
+    """
+
+    timeout = 90
+
+    def setUp(self) -> None:
+        self.ngircd = which("ngircd")
+        if self.ngircd is None:
+            raise SkipTest("ngircd is not installed (apt-get install ngircd); it is the IRC server this test needs")
+        self.port = freePort()
+        self.directory = os.path.abspath(self.mktemp())
+        os.makedirs(self.directory)
+        # ngircd started as root runs as nobody: let it write its pid file.
+        os.chmod(self.directory, 0o777)
+        self.config = os.path.join(self.directory, "ngircd.conf")
+        with open(self.config, "w") as f:
+            f.write(
+                "[Global]\n"
+                "Name = irc.finger.test\n"
+                "Info = finger tests\n"
+                "AdminInfo1 = finger tests\n"
+                "AdminInfo2 = loopback only\n"
+                "AdminEMail = root@localhost\n"
+                "Listen = 127.0.0.1\n"
+                f"Ports = {self.port}\n"
+                "MotdPhrase = finger tests\n"
+                f"PidFile = {self.directory}/ngircd.pid\n"
+                "[Limits]\n"
+                "MaxConnectionsIP = 0\n"
+                "[Options]\n"
+                "DNS = no\n"
+                "Ident = no\n"
+                "PAM = no\n"
+            )
+        self.server: Optional[_Ngircd] = None
+
+    async def startServer(self) -> None:
+        """
+        Start ngircd and wait until it accepts connections.
+        """
+        self.server = _Ngircd()
+        reactor.spawnProcess(
+            self.server, self.ngircd, [self.ngircd, "-n", "-f", self.config], env=os.environ
+        )
+        self.addCleanup(self.stopServer, self.server)
+        deadline = reactor.seconds() + 15
+        while True:
+            try:
+                probe = await self.connectTester("probe")
+            except ConnectError:
+                if reactor.seconds() > deadline or self.server.ended.called:
+                    output = b"".join(self.server.output).decode("utf-8", "replace")
+                    self.fail(f"ngircd did not start:\n{output}")
+                await deferLater(reactor, 0.1)
+            else:
+                probe.transport.loseConnection()
+                await probe.closed
+                return
+
+    async def stopServer(self, server: _Ngircd) -> None:
+        if not server.ended.called:
+            server.transport.signalProcess("TERM")
+            await server.ended
+
+    async def connectTester(self, nickname: str) -> _Tester:
+        tester = _Tester(nickname)
+        endpoint = clientFromString(reactor, f"tcp:host=127.0.0.1:port={self.port}:timeout=5")
+        await connectProtocol(endpoint, tester)
+        return tester
+
+    async def ask(self, tester: _Tester, target: str, text: str, reply: str) -> None:
+        """
+        Say C{text} to C{target} every half second until C{reply} comes:
+        the bot may still be signing on.
+        """
+        deadline = reactor.seconds() + 20
+        while not tester.heard(reply):
+            if reactor.seconds() > deadline:
+                heard = b"\n".join(tester.lines).decode("utf-8", "replace")
+                self.fail(f"no {reply!r} from the bot; the tester heard:\n{heard}")
+            tester.say(target, text)
+            await deferLater(reactor, 0.5)
+
+    async def test_answersAndComesBack(self) -> None:
+        """
+        The bot answers a private message and a channel message addressed to
+        it; when the server restarts, the bot comes back and answers again.
+        """
+        await self.startServer()
+        startFinger(
+            self,
+            "--no-pb",
+            "--ircserver",
+            f"127.0.0.1:{self.port}",
+            "--ircchannels",
+            "#finger",
+            "--ircretry",
+            "1",
+        )
+        tester = await self.connectTester("tester")
+        await self.ask(tester, "fingerbot", "moshez", "PRIVMSG tester :Status of moshez: happy and well")
+        tester.sendLine(b"JOIN #finger")
+        await self.ask(tester, "#finger", "fingerbot: zoë", "PRIVMSG #finger :tester: Status of zoë: à Paris ☕")
+
+        assert self.server is not None
+        await self.stopServer(self.server)
+        await tester.closed
+        await self.startServer()
+        again = await self.connectTester("again")
+        await self.ask(again, "fingerbot", "moshez", "PRIVMSG again :Status of moshez: happy and well")
+        again.transport.loseConnection()
+        await again.closed
+
+
+class IRCOptionsTests(SynchronousTestCase):
+    """
+    The IRC options of C{twistd finger}, and how L{tap.makeService} wires
+    the bot.
+    """
+
+    def parse(self, *argv: str) -> tap.Options:
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("moshez: happy\n")
+        options = tap.Options()
+        options.parseOptions(["--file", path, *argv])
+        return options
+
+    def assertUsageError(self, option: str, *argv: str) -> None:
+        with self.assertRaises(usage.UsageError) as raised:
+            self.parse(*argv)
+        self.assertTrue(str(raised.exception).startswith(option), raised.exception)
+
+    def test_defaults(self) -> None:
+        """No bot unless asked; its defaults show in C{--help}."""
+        options = self.parse()
+        self.assertIsNone(options["ircserver"])
+        self.assertEqual(options["ircnick"], "fingerbot")
+        self.assertEqual(options["ircchannels"], [])
+        self.assertEqual(options["ircretry"], 60.0)
+        help = str(tap.Options())
+        self.assertIn("[default: fingerbot]", help)
+        self.assertIn("port 6667", help)
+        self.assertIn("[default: 60.0]", help)
+
+    def test_servers(self) -> None:
+        """A host, host:port, [IPv6]:port or endpoint description."""
+        for value, description in [
+            ("irc.example.org", "tcp:host=irc.example.org:port=6667"),
+            ("127.0.0.1:6668", "tcp:host=127.0.0.1:port=6668"),
+            ("[::1]:7000", "tcp:host=\\:\\:1:port=7000"),
+            ("::1", "tcp:host=\\:\\:1:port=6667"),
+            ("tls:irc.example.org:6697", "tls:irc.example.org:6697"),
+        ]:
+            self.assertEqual(self.parse("--ircserver", value)["ircserver"], description)
+
+    def test_badServers(self) -> None:
+        """A server that cannot be understood is a usage error naming the option."""
+        for value in ["[irc]:1", "[::1", "irc:0", "irc:65536", "nope:x:y", "tcp:host=h"]:
+            self.assertUsageError("--ircserver", "--ircserver", value)
+
+    def test_nickname(self) -> None:
+        """C{-n} sets the nickname, which must be one IRC allows."""
+        self.assertEqual(self.parse("-n", "fbot")["ircnick"], "fbot")
+        for bad in ["", "1bot", "finger bot", "zoë"]:
+            self.assertUsageError("--ircnick", "--ircnick", bad)
+
+    def test_channels(self) -> None:
+        """Channels are a comma-separated list of channel names."""
+        options = self.parse("--ircserver", "irc", "--ircchannels", "#a, &b,,")
+        self.assertEqual(options["ircchannels"], ["#a", "&b"])
+        self.assertUsageError("--ircchannels", "--ircserver", "irc", "--ircchannels", "#a,b")
+        self.assertUsageError("--ircchannels", "--ircchannels", "#a")
+
+    def test_retry(self) -> None:
+        """C{--ircretry} is a positive number of seconds."""
+        self.assertEqual(self.parse("--ircretry", "2.5")["ircretry"], 2.5)
+        self.assertRaises(usage.UsageError, self.parse, "--ircretry", "0")
+
+    def test_makeService(self) -> None:
+        """
+        With C{--ircserver}, L{tap.makeService} runs the bot under a
+        L{ClientService} on the reactor it is given, with the options'
+        settings.
+        """
+        memory = MemoryReactorClock()
+        options = self.parse(
+            "--ircserver", "irc.example.org:6668", "-n", "fbot", "--ircchannels", "#a,#b",
+            "--ircretry", "5",
+        )
+        top = tap.makeService(options, memory)
+        [client] = [s for s in top if isinstance(s, ClientService)]
+        client.startService()
+        self.addCleanup(client.stopService)
+        host, port, factory, timeout, bindAddress = memory.tcpClients[0]
+        self.assertEqual((host, port), ("irc.example.org", 6668))
+        bot = factory.buildProtocol(None)
+        transport = StringTransport()
+        bot.makeConnection(transport)
+        self.assertTrue(transport.value().startswith(b"NICK fbot\r\n"))
+        transport.clear()
+        bot.dataReceived(b":irc.example.org 001 fbot :Welcome\r\n")
+        self.assertEqual(transport.value(), b"JOIN #a\r\nJOIN #b\r\n")
+        # Retries come at most --ircretry seconds (and a second of jitter)
+        # apart, on the reactor makeService was given.
+        bot.connectionLost(Failure(ConnectionDone()))
+        for attempt in range(2, 12):
+            memory.advance(6.0)
+            self.assertEqual(len(memory.tcpClients), attempt)
+            connector = memory.connectors[-1]
+            memory.tcpClients[-1][2].clientConnectionFailed(
+                connector, Failure(ConnectionRefusedError())
+            )
+
+    def test_noBot(self) -> None:
+        """Without C{--ircserver}, there is no bot."""
+        top = tap.makeService(self.parse(), MemoryReactorClock())
+        self.assertEqual([s for s in top if isinstance(s, ClientService)], [])

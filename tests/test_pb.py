@@ -6,14 +6,18 @@ Tests for L{finger.pb}: the PB root, with a real PB client in memory
 from typing import Any, List
 
 from twisted.internet.defer import Deferred, fail
+from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import capturedLogs
+from twisted.python import usage
 from twisted.spread import pb
 from twisted.test.iosim import IOPump, connectedServerAndClient
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
+from finger import tap
 from finger.interfaces import NO_SUCH_USER, IFingerService, IPerspectiveFinger
 from finger.pb import BadRequest, NoSuchUser, PerspectiveFingerFromService
+from finger.listen import ListeningService
 from finger.service import MemoryFingerService
 
 
@@ -111,3 +115,56 @@ class PerspectiveFingerTests(SynchronousTestCase):
         self.assertEqual(
             len([e for e in events if "Back-end failed" in e.get("log_format", "")]), 2
         )
+
+
+class PBOptionsTests(SynchronousTestCase):
+    """
+    C{--pbport} and C{--no-pb}, and how L{tap.makeService} serves PB.
+    """
+
+    def parse(self, *argv: str) -> tap.Options:
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("moshez: happy\n")
+        options = tap.Options()
+        options.parseOptions(["--file", path, *argv])
+        return options
+
+    def pbListeners(self, options: tap.Options) -> List[ListeningService]:
+        top = tap.makeService(options, MemoryReactorClock())
+        return [s for s in top if isinstance(s, ListeningService) and s.option == "--pbport"]
+
+    def test_default(self) -> None:
+        """PB is on by default, on port 8889 on every interface; C{--help} says so."""
+        self.assertEqual(self.parse()["pbport"], "tcp:8889")
+        self.assertIn("[default: tcp:8889]", str(tap.Options()))
+
+    def test_port(self) -> None:
+        """C{-p} takes a port number or an endpoint description."""
+        self.assertEqual(self.parse("-p", "9000")["pbport"], "tcp:9000")
+        self.assertEqual(
+            self.parse("--pbport", r"tcp:9000:interface=\:\:1")["pbport"],
+            r"tcp:9000:interface=\:\:1",
+        )
+        with self.assertRaises(usage.UsageError) as raised:
+            self.parse("--pbport", "nonsense:9000")
+        self.assertTrue(str(raised.exception).startswith("--pbport"), raised.exception)
+
+    def test_makeService(self) -> None:
+        """L{tap.makeService} serves the adapted back-end's PB root on C{--pbport}."""
+        memory = MemoryReactorClock()
+        top = tap.makeService(self.parse("-p", "9000"), memory)
+        [listener] = [s for s in top if isinstance(s, ListeningService) and s.option == "--pbport"]
+        listener.privilegedStartService()
+        self.addCleanup(listener.stopService)
+        [(port, factory, backlog, interface)] = [
+            server for server in memory.tcpServers if server[0] == 9000
+        ]
+        self.assertEqual(interface, "")
+        self.assertIsInstance(factory, pb.PBServerFactory)
+        self.assertIsInstance(factory.root, PerspectiveFingerFromService)
+
+    def test_noPB(self) -> None:
+        """C{--no-pb} turns PB off."""
+        self.assertEqual(len(self.pbListeners(self.parse())), 1)
+        self.assertEqual(self.pbListeners(self.parse("--no-pb")), [])

@@ -47,7 +47,7 @@ class OptionsTests(SynchronousTestCase):
 
     def test_bad(self) -> None:
         """Bad arguments are usage errors that say what is wrong."""
-        for argv in [(), ("a", "b", "c"), ("[nope]:1",), ("h:99999",), ("-t", "0", "h")]:
+        for argv in [(), ("a", "b", "c"), ("[nope]:1",), ("h:99999",), ("nope:x",), ("-t", "0", "h")]:
             self.assertRaises(usage.UsageError, self.parse, *argv)
 
     def test_usageExit(self) -> None:
