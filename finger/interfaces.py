@@ -26,7 +26,7 @@ from typing import List
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IProtocolFactory
-from zope.interface import Interface
+from zope.interface import Attribute, Interface
 
 NO_SUCH_USER = "No such user"
 """
@@ -131,12 +131,12 @@ class IFingerSetterFactory(IProtocolFactory):
 class IIRCClientFactory(IProtocolFactory):
     """
     A factory for IRC bots that answer questions about users' statuses.
-
-    @ivar nickname: the nickname the bot asks for when it signs on.
-    @type nickname: L{str}
-    @ivar channels: the channels it joins once signed on.
-    @type channels: L{list} of L{str}
     """
+
+    nickname = Attribute("The nickname (L{str}) the bot asks for when it signs on.")
+    channels = Attribute("The channels (a L{list} of L{str}) it joins once signed on.")
+    clock = Attribute("The L{IReactorTime} for the bot's timers and the retry delays.")
+    maxDelay = Attribute("The most seconds (L{float}) L{retryDelay} waits.")
 
     def getUser(user: str) -> "Deferred[str]":
         """

@@ -38,7 +38,7 @@ from typing import Callable, Deque, Iterator, List, Optional
 
 from twisted.application.internet import backoffPolicy
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import Factory
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
@@ -154,10 +154,10 @@ class IRCReplyBot(irc.IRCClient, TimeoutMixin):
     log = Logger()
     factory: "IRCClientFactoryFromService"
 
-    realname = "finger bot"
-    versionName = "finger"
-    versionNum = finger.__version__
-    sourceURL = None
+    realname = "finger bot"  # type: ignore[assignment]
+    versionName = "finger"  # type: ignore[assignment]
+    versionNum = finger.__version__  # type: ignore[assignment]
+    sourceURL = None  # type: ignore[assignment]
     erroneousNickFallback = "fingerbot"
 
     _keepalive: Optional[LoopingCall] = None
@@ -187,7 +187,7 @@ class IRCReplyBot(irc.IRCClient, TimeoutMixin):
 
     def connectionMade(self) -> None:
         self.nickname = self.factory.nickname
-        self.heartbeatInterval = self.factory.heartbeatInterval
+        self.heartbeatInterval = self.factory.heartbeatInterval  # type: ignore[assignment]
         self._tokens = float(self.factory.burst)
         self._refilled = self.clock.seconds()
         self.setTimeout(self.factory.idleTimeout)
@@ -205,7 +205,7 @@ class IRCReplyBot(irc.IRCClient, TimeoutMixin):
             "Nothing heard from the IRC server in {seconds} seconds; reconnecting",
             seconds=self.factory.idleTimeout,
         )
-        self.transport.abortConnection()
+        self.transport.abortConnection()  # type: ignore[union-attr]
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
         self._gone = True
@@ -257,7 +257,7 @@ class IRCReplyBot(irc.IRCClient, TimeoutMixin):
             self.log.error(
                 "The IRC server refuses the nickname {nickname}", nickname=self._attemptedNick
             )
-            self.transport.loseConnection()
+            self.transport.loseConnection()  # type: ignore[union-attr]
             return
         super().irc_ERR_ERRONEUSNICKNAME(prefix, params)
 
@@ -448,7 +448,7 @@ class IRCClientFactoryFromService(Factory):
         next disconnection to start the back-off afresh.
     """
 
-    protocol = IRCReplyBot
+    protocol = IRCReplyBot  # type: ignore[assignment]
     noisy = False
 
     nickname = "fingerbot"
@@ -471,11 +471,6 @@ class IRCClientFactoryFromService(Factory):
 
     def getUser(self, user: str) -> "Deferred[str]":
         return self.service.getUser(user)
-
-    def buildProtocol(self, addr: IAddress) -> IRCReplyBot:
-        bot = self.protocol()
-        bot.factory = self
-        return bot
 
     def sessionEnded(self, signedOnAt: Optional[float]) -> None:
         """

@@ -54,7 +54,7 @@ class Options(usage.Options):
     def getSynopsis(self) -> str:
         return "Usage: python -m finger.pbclient [options] " + self.synopsis
 
-    def parseArgs(self, server: str, user: Optional[str] = None) -> None:
+    def parseArgs(self, server: str, user: Optional[str] = None) -> None:  # type: ignore[override]
         from twisted.internet import reactor
 
         self["address"] = server
@@ -122,7 +122,7 @@ async def _hangUp(broker: pb.Broker) -> None:
         return
     closed: "Deferred[None]" = Deferred()
     broker.notifyOnDisconnect(lambda: closed.callback(None))
-    broker.transport.loseConnection()
+    broker.transport.loseConnection()  # type: ignore[union-attr]
     await closed
 
 
@@ -157,12 +157,12 @@ async def _main(reactor: Any, argv: List[str], out: TextIO, err: TextIO) -> None
         options.parseOptions(argv)
     except usage.UsageError as e:
         err.write(f"{options.getSynopsis()}\npbclient: {e}\n")
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     try:
         answer = await fetch(reactor, options["server"], options["user"], options["timeout"])
     except Exception as e:
         err.write(f"pbclient: {_describe(e, options['address'], options['timeout'])}\n")
-        raise SystemExit(1)
+        raise SystemExit(1) from None
     report(answer, out)
 
 

@@ -405,7 +405,7 @@ class RateTests(BotTestsMixin, SynchronousTestCase):
         self.factory.channels = []
 
     def ask(self, count: int) -> None:
-        for i in range(count):
+        for _ in range(count):
             self.receive(":alice!al@example.org PRIVMSG fingerbot :moshez")
 
     def test_burstThenRate(self) -> None:

@@ -10,7 +10,7 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import capturedLogs
 from twisted.python import usage
 from twisted.spread import pb
-from twisted.test.iosim import IOPump, connectedServerAndClient
+from twisted.test.iosim import connectedServerAndClient
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
