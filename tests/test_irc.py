@@ -3,8 +3,14 @@ Tests for L{finger.irc}: the bot's replies, its rate limit and keepalives
 (on a L{Clock}), and its reconnection under L{ClientService}.
 """
 
+import datetime
 import os
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from twisted.application.internet import ClientService
 from twisted.internet import reactor
@@ -14,7 +20,7 @@ from twisted.internet.error import ConnectError, ConnectionDone, ConnectionRefus
 from twisted.internet.protocol import ProcessProtocol
 from twisted.internet.task import Clock, deferLater
 from twisted.internet.testing import MemoryReactorClock, StringTransport
-from twisted.logger import capturedLogs
+from twisted.logger import capturedLogs, globalLogPublisher
 from twisted.protocols.basic import LineReceiver
 from twisted.python import usage
 from twisted.python.failure import Failure
@@ -591,6 +597,35 @@ class ReconnectTests(SynchronousTestCase):
         self.waitsFor(1.5)
 
 
+def _selfSigned(hostname: str) -> "tuple[bytes, bytes]":
+    """
+    A throwaway key and self-signed certificate for C{hostname}, in PEM.
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return (
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        cert.public_bytes(serialization.Encoding.PEM),
+    )
+
+
 class _Ngircd(ProcessProtocol):
     """
     An ngircd process in the foreground: its output, and when it ended.
@@ -661,6 +696,18 @@ class IRCServerIntegrationTests(TestCase):
         os.makedirs(self.directory)
         # ngircd started as root runs as nobody: let it write its pid file.
         os.chmod(self.directory, 0o777)
+        self.tlsPort = freePort()
+        self.roots = os.path.join(self.directory, "roots")
+        os.makedirs(self.roots)
+        key, cert = _selfSigned("localhost")
+        with open(os.path.join(self.directory, "key.pem"), "wb") as f:
+            f.write(key)
+        with open(os.path.join(self.directory, "cert.pem"), "wb") as f:
+            f.write(cert)
+        with open(os.path.join(self.roots, "cert.pem"), "wb") as f:
+            f.write(cert)
+        # Readable by nobody too: a throwaway key for a throwaway server.
+        os.chmod(os.path.join(self.directory, "key.pem"), 0o644)
         self.config = os.path.join(self.directory, "ngircd.conf")
         with open(self.config, "w") as f:
             f.write(
@@ -680,6 +727,10 @@ class IRCServerIntegrationTests(TestCase):
                 "DNS = no\n"
                 "Ident = no\n"
                 "PAM = no\n"
+                "[SSL]\n"
+                f"CertFile = {self.directory}/cert.pem\n"
+                f"KeyFile = {self.directory}/key.pem\n"
+                f"Ports = {self.tlsPort}\n"
             )
         self.server: Optional[_Ngircd] = None
 
@@ -759,6 +810,54 @@ class IRCServerIntegrationTests(TestCase):
         await self.ask(again, "fingerbot", "moshez", "PRIVMSG again :Status of moshez: happy and well")
         again.transport.loseConnection()
         await again.closed
+
+    async def test_tls(self) -> None:
+        """
+        With C{--ircserver tls:HOST:PORT}, the bot connects over TLS,
+        checking the server's certificate and host name: it signs on when
+        they match, and not when the name does not.
+        """
+        events: List[Dict[str, Any]] = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        await self.startServer()
+        startFinger(
+            self,
+            "--no-pb",
+            "-n",
+            "wrongbot",
+            "--ircserver",
+            f"tls:127.0.0.1:{self.tlsPort}:trustRoots={self.roots}",
+            "--ircretry",
+            "1",
+        )
+        startFinger(
+            self,
+            "--no-pb",
+            "--ircserver",
+            f"tls:localhost:{self.tlsPort}:trustRoots={self.roots}",
+            "--ircretry",
+            "1",
+        )
+        tester = await self.connectTester("tester")
+        await self.ask(tester, "fingerbot", "zoë", "PRIVMSG tester :Status of zoë: à Paris ☕")
+
+        def refused() -> bool:
+            return any(
+                "Mismatch" in str(event.get("reason", ""))
+                for event in events
+                if event.get("log_format", "").startswith("Disconnected from the IRC")
+            )
+
+        deadline = reactor.seconds() + 10
+        while not refused():
+            self.assertLess(reactor.seconds(), deadline, "the bot did not refuse 127.0.0.1")
+            await deferLater(reactor, 0.2)
+        self.assertFalse(
+            [e for e in events if e.get("nickname") == "wrongbot"], "wrongbot signed on"
+        )
+        tester.transport.loseConnection()
+        await tester.closed
 
 
 class IRCOptionsTests(SynchronousTestCase):
