@@ -21,6 +21,7 @@ Settings come from these environment variables, with the defaults shown:
     FINGER_GROUP       nogroup      its group
     FINGER_PORT        tcp:79       the finger listener
     FINGER_SETTER_PORT tcp:1079:interface=127.0.0.1
+    FINGER_PB_PORT     tcp:8889     Perspective Broker (read only)
 
 For anything else, use C{twistd finger} and its options.
 """
@@ -76,6 +77,8 @@ options.parseOptions(
         os.environ.get("FINGER_PORT", "tcp:79"),
         "--setterport",
         os.environ.get("FINGER_SETTER_PORT", "tcp:1079:interface=127.0.0.1"),
+        "--pbport",
+        os.environ.get("FINGER_PB_PORT", "tcp:8889"),
     ]
 )
 

@@ -339,7 +339,7 @@ class IRCReplyBot(irc.IRCClient, TimeoutMixin):
             query = self._addressedQuery(message)
             if query is None:
                 return
-            target, prefix = channel, f"{asker}: "
+            target, prefix = channel, "".join(printableLines(asker)) + ": "
         else:
             query, target, prefix = message, asker, ""
         words = query.split()
