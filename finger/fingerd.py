@@ -18,8 +18,8 @@ address, escaped as RFC 1288 section 3.2.7 asks.
 
 from typing import List, Optional
 
-from twisted.internet.defer import Deferred, gatherResults, succeed
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.defer import Deferred, TimeoutError, gatherResults, succeed
+from twisted.internet.interfaces import ITCPTransport, IDelayedCall, IHalfCloseableProtocol, IReactorTime
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
@@ -42,8 +42,11 @@ FORWARDING_DENIED = "Finger forwarding service denied"
 LISTING_DENIED = "Finger online user list denied"
 QUERY_TOO_LONG = "Query too long"
 INTERNAL_ERROR = "Internal error in server"
+TIMED_OUT = "Server timed out; try again later"
+TRUNCATED = "(answer truncated)"
 
 
+@implementer(IHalfCloseableProtocol)
 class FingerProtocol(Protocol, TimeoutMixin):
     """
     Answer one finger query.
@@ -53,6 +56,7 @@ class FingerProtocol(Protocol, TimeoutMixin):
     """
 
     log = Logger()
+    transport: ITCPTransport  # type: ignore[assignment]
     factory: "FingerFactoryFromService"
 
     _buffer = b""
@@ -84,6 +88,18 @@ class FingerProtocol(Protocol, TimeoutMixin):
             self._refuseLongQuery(query)
         else:
             self.queryReceived(query)
+
+    def readConnectionLost(self) -> None:
+        """
+        The client half-closed: it has sent all it will.  The answer still
+        goes out; an unterminated query is answered as if it were ended.
+        """
+        if not self._answering:
+            query, self._buffer = self._buffer, b""
+            self.queryReceived(query[:-1] if query.endswith(b"\r") else query)
+
+    def writeConnectionLost(self) -> None:
+        self.transport.abortConnection()
 
     def _refuseLongQuery(self, query: bytes) -> None:
         self._answering = True
@@ -121,6 +137,7 @@ class FingerProtocol(Protocol, TimeoutMixin):
         else:
             d = self._answer(user, verbose)
         self._pending = d
+        d.addTimeout(self.factory.lookupTimeout, self.factory.clock)
         d.addErrback(self._failed)
         d.addCallback(self._finish)
 
@@ -176,6 +193,13 @@ class FingerProtocol(Protocol, TimeoutMixin):
         if self._gone:
             # The client left (or timed out) before the answer came.
             return []
+        if reason.check(TimeoutError):
+            self.log.warn(
+                "Back-end gave no answer for {peer} within {timeout} seconds",
+                peer=formatPeer(self.transport.getPeer()),
+                timeout=self.factory.lookupTimeout,
+            )
+            return [TIMED_OUT]
         self.log.failure(
             "Back-end failed answering {peer}",
             reason,
@@ -188,7 +212,7 @@ class FingerProtocol(Protocol, TimeoutMixin):
         if self._gone:
             return
         self.setTimeout(None)
-        self.transport.write("".join(line + "\r\n" for line in lines).encode("utf-8"))
+        self.transport.write(_capped(lines, self.factory.maxAnswerBytes))
         self.transport.loseConnection()
 
     def timeoutConnection(self) -> None:
@@ -205,6 +229,30 @@ class FingerProtocol(Protocol, TimeoutMixin):
             self._pending.cancel()
 
 
+def _capped(lines: List[str], limit: int) -> bytes:
+    """
+    Encode answer lines, CRLF-terminated, in at most C{limit} bytes: if they
+    do not all fit, whole lines while they fit (or the start of the first,
+    cut at a character boundary), then a line saying the answer was cut.
+    """
+    encoded = [line.encode("utf-8") + b"\r\n" for line in lines]
+    if sum(map(len, encoded)) <= limit:
+        return b"".join(encoded)
+    note = TRUNCATED.encode("ascii") + b"\r\n"
+    budget = limit - len(note)
+    out = []
+    for line in encoded:
+        if len(line) > budget:
+            if not out and budget > 2:
+                start = line[: budget - 2].decode("utf-8", "ignore").encode("utf-8")
+                out.append(start + b"\r\n")
+            break
+        out.append(line)
+        budget -= len(line)
+    out.append(note)
+    return b"".join(out)
+
+
 @implementer(IFingerFactory)
 class FingerFactoryFromService(ServerFactory):
     """
@@ -214,14 +262,19 @@ class FingerFactoryFromService(ServerFactory):
     @ivar listUsers: whether an empty query lists the users; if not, it is
         refused with L{LISTING_DENIED}.
     @ivar maxListed: the most users one listing shows.
+    @ivar lookupTimeout: seconds the back-end has to answer before the
+        client is told L{TIMED_OUT}.
+    @ivar maxAnswerBytes: the most bytes of one answer; the rest is cut.
     @ivar clock: the L{IReactorTime} for timeouts.
     """
 
-    protocol = FingerProtocol
+    protocol = FingerProtocol  # type: ignore[assignment]
     noisy = False
     timeout: float = 60.0
     listUsers = True
     maxListed = 1000
+    lookupTimeout: float = 10.0
+    maxAnswerBytes = 65536
 
     def __init__(self, service: IFingerService) -> None:
         self.service = service

@@ -9,12 +9,13 @@ line saying which port failed and what to do about it.
 """
 
 import errno
-from typing import Any
+from typing import Any, Optional
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import CannotListenError
-from twisted.internet.interfaces import IProtocolFactory
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.python.failure import Failure
 
 
@@ -68,7 +69,10 @@ class ListeningService(StreamServerEndpointService):
 
     @ivar option: the command-line option that chose the description, named
         in the error.
+    @ivar port: the L{IListeningPort} once listening, else L{None}.
     """
+
+    port: Optional[IListeningPort] = None
 
     def __init__(
         self, reactor: Any, description: str, factory: IProtocolFactory, option: str
@@ -88,3 +92,12 @@ class ListeningService(StreamServerEndpointService):
                 f"finger: cannot listen on {self.description} ({self.option}): "
                 f"{_advice(Failure(), self.option)}"
             ) from None
+        self._waitingForPort.addCallback(self._listening)
+
+    def _listening(self, port: IListeningPort) -> IListeningPort:
+        self.port = port
+        return port
+
+    def stopService(self) -> "Deferred[None]":
+        self.port = None
+        return super().stopService()

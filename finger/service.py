@@ -3,7 +3,7 @@
 The back-ends that keep statuses: in memory, and in the status file.
 """
 
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 from twisted.application import service
 from twisted.internet.defer import Deferred, fail, succeed
@@ -99,7 +99,7 @@ class FingerService(service.Service):
             reactor = globalReactor
         self.filename = filename
         self.interval = interval
-        self._reactor = reactor
+        self._reactor: Any = reactor
         snapshot = statusfile.read(filename)
         self._logProblems(snapshot)
         self._statuses = snapshot.statuses

@@ -19,7 +19,7 @@ arrives.
 from typing import List, Optional
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IDelayedCall, IHalfCloseableProtocol, IReactorTime
+from twisted.internet.interfaces import ITCPTransport, IDelayedCall, IHalfCloseableProtocol, IReactorTime
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
@@ -41,6 +41,7 @@ class FingerSetterProtocol(Protocol, TimeoutMixin):
     """
 
     log = Logger()
+    transport: ITCPTransport  # type: ignore[assignment]
     factory: "FingerSetterFactoryFromService"
 
     _buffer = b""
@@ -164,7 +165,7 @@ class FingerSetterFactoryFromService(ServerFactory):
     @ivar clock: the L{IReactorTime} for timeouts.
     """
 
-    protocol = FingerSetterProtocol
+    protocol = FingerSetterProtocol  # type: ignore[assignment]
     noisy = False
     timeout: float = 60.0
 

@@ -100,7 +100,7 @@ def parse(data: bytes) -> Tuple[Dict[str, str], List[Problem]]:
     """
     statuses: Dict[str, str] = {}
     problems: List[Problem] = []
-    for lineno, line, name, status in _entries(_decode(data)):
+    for lineno, _line, name, status in _entries(_decode(data)):
         if name is not None:
             statuses[name] = status
         elif status:
@@ -159,14 +159,14 @@ def update(data: bytes, changes: Mapping[str, str]) -> Tuple[bytes, Dict[str, st
     lines: List[str] = []
     statuses: Dict[str, str] = {}
     done = set()
-    for lineno, line, name, status in _entries(_decode(data)):
-        if name in changes:
-            if name in done:
-                continue
-            done.add(name)
-            status = changes[name]
-            line = _format(name, status)
+    for _lineno, line, name, status in _entries(_decode(data)):
         if name is not None:
+            if name in changes:
+                if name in done:
+                    continue
+                done.add(name)
+                status = changes[name]
+                line = _format(name, status)
             statuses[name] = status
         lines.append(line)
     if lines and lines[-1] == "":

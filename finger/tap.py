@@ -4,21 +4,32 @@ C{twistd finger}: the command-line options and L{makeService}, the one place
 that knows every front-end.
 """
 
+import codecs
+import importlib
 import os
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 from twisted.application import service
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
-from finger.fingerd import FingerFactoryFromService  # noqa: F401 (adapter)
+from finger.fingerd import FingerFactoryFromService
 from finger.interfaces import IFingerFactory, IFingerSetterFactory
 from finger.listen import ListeningService, portDescription
 from finger.service import FingerService
-from finger.setter import FingerSetterFactoryFromService  # noqa: F401 (adapter)
+from finger.setter import FingerSetterFactoryFromService
 from finger.statusfile import StatusFileError
 
-# IRC bot and Perspective Broker (issue 4):
+# --- web front-end (issue 3) ---
+from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.web.resource import IResource
+from twisted.web.server import Site
+
+from finger import web  # noqa: F401 (adapter)
+from finger.tls import CertificateError, serverOptions
+# --- end web front-end ---
+
+# --- IRC bot and Perspective Broker (issue 4) ---
 from twisted.application.internet import ClientService  # noqa: E402
 from twisted.internet.endpoints import clientFromString  # noqa: E402
 from twisted.spread.pb import PBServerFactory  # noqa: E402
@@ -27,6 +38,7 @@ from finger import irc  # noqa: E402 (and its adapter)
 from finger.address import InvalidAddress, clientDescription  # noqa: E402
 from finger.interfaces import IIRCClientFactory, IPerspectiveFinger  # noqa: E402
 from finger.pb import PerspectiveFingerFromService  # noqa: E402, F401 (adapter)
+# --- end IRC bot and Perspective Broker ---
 
 
 def _positive(value: str) -> float:
@@ -82,10 +94,72 @@ class Options(usage.Options):
             "timeout",
             None,
             60.0,
-            "Seconds a finger or setter client has to send its request.",
+            "Seconds a finger or setter client has to send its request, and "
+            "that a web client may stay idle.",
             _positive,
         ],
-        # IRC bot and Perspective Broker (issue 4):
+    ]
+
+    optFlags = [
+        [
+            "no-listing",
+            None,
+            "Refuse to list users for an empty finger query (RFC 1288 3.2.2).",
+        ],
+        ["no-setter", None, "Do not run the status setter."],
+    ]
+
+    # --- web front-end (issue 3) ---
+    optParameters += [
+        [
+            "webport",
+            None,
+            "tcp:8000",
+            "Where the web site (pages, JSON, XML-RPC at /RPC2) listens: a port "
+            "or an endpoint description.",
+        ],
+        [
+            "templates",
+            "t",
+            web.defaultTemplatesDirectory(),
+            "A directory with the page templates: users.xhtml, user.xhtml, "
+            "notfound.xhtml.",
+        ],
+        [
+            "sslport",
+            None,
+            "tcp:443",
+            "Where HTTPS listens (with --ssl): a port or a tcp:, unix: or systemd: "
+            "endpoint description.",
+        ],
+        [
+            "certificate",
+            None,
+            "server.pem",
+            "PEM file with the HTTPS certificate (then any intermediates); it "
+            "may hold the private key too.",
+        ],
+        [
+            "privatekey",
+            None,
+            None,
+            "PEM file with the HTTPS private key, unencrypted [default: the "
+            "--certificate file].",
+        ],
+    ]
+    optFlags += [
+        ["ssl", "s", "Serve the web site over HTTPS as well, on --sslport."],
+    ]
+    # --- end web front-end ---
+
+    # --- IRC bot and Perspective Broker (issue 4) ---
+    optParameters += [
+        [
+            "pbport",
+            "p",
+            "tcp:8889",
+            "Where Perspective Broker listens: a port or an endpoint description.",
+        ],
         [
             "ircserver",
             None,
@@ -109,35 +183,23 @@ class Options(usage.Options):
             "The most seconds between attempts to reconnect to the IRC server.",
             _positive,
         ],
-        [
-            "pbport",
-            "p",
-            "tcp:8889",
-            "Where Perspective Broker listens: a port or an endpoint description.",
-        ],
     ]
-
-    optFlags = [
-        [
-            "no-listing",
-            None,
-            "Refuse to list users for an empty finger query (RFC 1288 3.2.2).",
-        ],
-        ["no-setter", None, "Do not run the status setter."],
-        # IRC bot and Perspective Broker (issue 4):
+    optFlags += [
         ["no-pb", None, "Do not serve Perspective Broker."],
     ]
+    # --- end IRC bot and Perspective Broker ---
 
     def postOptions(self) -> None:
         from twisted.internet import reactor
 
         self["fingerport"] = self._endpoint(reactor, "fingerport", "")
         self["setterport"] = self._endpoint(reactor, "setterport", "127.0.0.1")
-        self._checkIRCAndPB(reactor)  # issue 4
         path = self["file"]
         if not os.access(path, os.R_OK):
             reason = "does not exist" if not os.path.exists(path) else "is not readable"
             raise usage.UsageError(f"--file: the status file {path} {reason}")
+        self._webPostOptions(reactor)  # web front-end (issue 3)
+        self._ircAndPBPostOptions(reactor)  # IRC bot and Perspective Broker (issue 4)
 
     def _endpoint(self, reactor: Any, option: str, interface: str) -> str:
         description = portDescription(self[option], interface)
@@ -147,12 +209,27 @@ class Options(usage.Options):
             raise usage.UsageError(
                 f"--{option}: {description!r} is not a port or an endpoint "
                 f"description: {e}"
-            )
+            ) from None
         return description
 
-    # IRC bot and Perspective Broker (issue 4) -------------------------------
+    # --- web front-end (issue 3) ---
+    def _webPostOptions(self, reactor: Any) -> None:
+        self["webport"] = self._endpoint(reactor, "webport", "")
+        _webTemplates(self)
+        if self["ssl"]:
+            if self["sslport"].split(":", 1)[0].lower() == "ssl":
+                raise usage.UsageError(
+                    "--sslport: give where to listen (a port, or a tcp:, unix: or "
+                    "systemd: description); the certificate comes from "
+                    "--certificate and --privatekey"
+                )
+            self["sslport"] = self._endpoint(reactor, "sslport", "")
+            _webTLS(self)
 
-    def _checkIRCAndPB(self, reactor: Any) -> None:
+    # --- end web front-end ---
+
+    # --- IRC bot and Perspective Broker (issue 4) ---
+    def _ircAndPBPostOptions(self, reactor: Any) -> None:
         self["pbport"] = self._endpoint(reactor, "pbport", "")
         if not irc.isValidNickname(self["ircnick"]):
             raise usage.UsageError(
@@ -183,35 +260,103 @@ class Options(usage.Options):
             ) from None
         self["ircserver"] = description
 
+    # --- end IRC bot and Perspective Broker ---
 
+
+# --- web front-end (issue 3) ---
+def _webTemplates(options: Options) -> "web.Templates":
+    try:
+        return web.loadTemplates(options["templates"])
+    except web.TemplateError as e:
+        raise usage.UsageError(f"--templates: {e}") from None
+
+
+def _webTLS(options: Options) -> Any:
+    try:
+        return serverOptions(options["certificate"], options["privatekey"])
+    except CertificateError as e:
+        option = "--privatekey" if options["privatekey"] and e.path == options["privatekey"] else "--certificate"
+        raise usage.UsageError(f"{option}: {e}") from None
+
+
+def _addWeb(top: service.MultiService, backend: Any, options: Options, reactor: Any) -> None:
+    """
+    Add the web site's listeners to C{top}: HTTP on C{--webport} and, with
+    C{--ssl}, HTTPS on C{--sslport}.
+    """
+    root = IResource(backend)
+    root.templates = _webTemplates(options)  # type: ignore[attr-defined]
+    site = Site(root, timeout=options["timeout"], reactor=reactor)
+    webService = ListeningService(reactor, options["webport"], site, "--webport")
+    webService.setName("web")
+    webService.setServiceParent(top)
+    if options["ssl"]:
+        tlsFactory = TLSMemoryBIOFactory(_webTLS(options), False, site)
+        httpsService = ListeningService(reactor, options["sslport"], tlsFactory, "--sslport")
+        httpsService.setName("https")
+        httpsService.setServiceParent(top)
+
+
+# --- end web front-end ---
+
+
+# --- IRC bot and Perspective Broker (issue 4) ---
 def _addIRCAndPB(
     top: service.MultiService, backend: Any, options: Options, reactor: Any
 ) -> None:
     """
-    Serve Perspective Broker and run the IRC bot, as the options say.
+    Add Perspective Broker's listener on C{--pbport} (unless C{--no-pb})
+    and, with C{--ircserver}, the IRC bot, kept connected by a
+    L{ClientService}, to C{top}.
     """
     if not options["no-pb"]:
-        ListeningService(
+        pbService = ListeningService(
             reactor,
             options["pbport"],
             PBServerFactory(IPerspectiveFinger(backend)),
             "--pbport",
-        ).setServiceParent(top)
+        )
+        pbService.setName("pb")
+        pbService.setServiceParent(top)
     if options["ircserver"] is not None:
         ircFactory = IIRCClientFactory(backend)
         ircFactory.nickname = options["ircnick"]
         ircFactory.channels = options["ircchannels"]
         ircFactory.clock = reactor
         ircFactory.maxDelay = options["ircretry"]
-        ClientService(
+        ircService = ClientService(
             clientFromString(reactor, options["ircserver"]),
             ircFactory,
             retryPolicy=ircFactory.retryDelay,
             clock=reactor,
-        ).setServiceParent(top)
+        )
+        ircService.setName("irc")
+        ircService.setServiceParent(top)
 
 
-# End of IRC bot and Perspective Broker -------------------------------------
+# --- end IRC bot and Perspective Broker ---
+
+
+_CODECS = ("utf-8", "latin-1", "ascii", "idna")
+_LAZY_MODULES = ("idna",)
+
+
+def preload() -> None:
+    """
+    Load now what the service would otherwise load on first use.
+
+    twistd (C{--uid}) and C{finger.tac} drop privileges after binding; from
+    then on the process may not be able to read its own Python installation
+    (a virtualenv under C{/root} is common), and a codec or module imported
+    lazily would fail in the middle of a request.
+    """
+    for name in _CODECS:
+        codecs.lookup(name)
+    for module in _LAZY_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass
 
 
 def makeService(options: Options, reactor: Optional[Any] = None) -> service.MultiService:
@@ -226,27 +371,35 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
         from twisted.internet import reactor as globalReactor
 
         reactor = globalReactor
+    preload()
     top = service.MultiService()
     try:
         backend = FingerService(options["file"], options["interval"], reactor)
     except StatusFileError as e:
         raise usage.UsageError(f"--file: {e}") from None
+    backend.setName("backend")
     backend.setServiceParent(top)
 
-    fingerFactory = IFingerFactory(backend)
+    fingerFactory = cast(FingerFactoryFromService, IFingerFactory(backend))
     fingerFactory.clock = reactor
     fingerFactory.timeout = options["timeout"]
     fingerFactory.listUsers = not options["no-listing"]
-    ListeningService(
+    fingerService = ListeningService(
         reactor, options["fingerport"], fingerFactory, "--fingerport"
-    ).setServiceParent(top)
+    )
+    fingerService.setName("finger")
+    fingerService.setServiceParent(top)
 
     if not options["no-setter"]:
-        setterFactory = IFingerSetterFactory(backend)
+        setterFactory = cast(FingerSetterFactoryFromService, IFingerSetterFactory(backend))
         setterFactory.clock = reactor
         setterFactory.timeout = options["timeout"]
-        ListeningService(
+        setterService = ListeningService(
             reactor, options["setterport"], setterFactory, "--setterport"
-        ).setServiceParent(top)
+        )
+        setterService.setName("setter")
+        setterService.setServiceParent(top)
+
+    _addWeb(top, backend, options, reactor)
     _addIRCAndPB(top, backend, options, reactor)  # issue 4
     return top

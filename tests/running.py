@@ -16,9 +16,10 @@ STATUSES = "moshez: happy and well\nzoë: à Paris ☕\n"
 
 def startFinger(testCase: TestCase, *args: str) -> IService:
     """
-    Start C{makeService} with a status file holding L{STATUSES}, the finger
-    port on a free loopback port, no setter, and C{args}; stop it when the
-    test ends.
+    Start C{makeService} with a status file holding L{STATUSES}, every
+    listener on a free loopback port (see L{tests.support.listeningPort}),
+    no setter, and C{args}, which win over these; stop it when the test
+    ends.
 
     @return: the started service.
     """
@@ -33,6 +34,10 @@ def startFinger(testCase: TestCase, *args: str) -> IService:
         "--file",
         path,
         "--fingerport",
+        "tcp:0:interface=127.0.0.1",
+        "--webport",
+        "tcp:0:interface=127.0.0.1",
+        "--pbport",
         "tcp:0:interface=127.0.0.1",
         "--no-setter",
         *args,

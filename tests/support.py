@@ -7,6 +7,9 @@ import shutil
 import socket
 from typing import Any, Callable, List, Optional
 
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import clientFromString, connectProtocol
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 
@@ -97,3 +100,44 @@ def freePort(host: str = "127.0.0.1") -> int:
     with socket.socket(family) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+class _Exchange(Protocol):
+    def __init__(self, data: bytes, halfClose: bool) -> None:
+        self.data = data
+        self.halfClose = halfClose
+        self.received: List[bytes] = []
+        self.done: "Deferred[bytes]" = Deferred()
+
+    def connectionMade(self) -> None:
+        self.transport.write(self.data)
+        if self.halfClose:
+            self.transport.loseWriteConnection()
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received.append(data)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.done.callback(b"".join(self.received))
+
+
+def exchange(
+    reactor: Any, description: str, data: bytes, halfClose: bool = False, timeout: float = 10
+) -> "Deferred[bytes]":
+    """
+    Connect to C{description} (a client endpoint description), send
+    C{data}, and fire with everything received until the server closes.
+    """
+    endpoint = clientFromString(reactor, description)
+    protocol = _Exchange(data, halfClose)
+    d = connectProtocol(endpoint, protocol)
+    d.addCallback(lambda _: protocol.done)
+    d.addTimeout(timeout, reactor)
+    return d
+
+
+def listeningPort(top: Any, name: str) -> int:
+    """
+    The port number the listener service C{name} under C{top} listens on.
+    """
+    return top.getServiceNamed(name).port.getHost().port

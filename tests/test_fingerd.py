@@ -15,6 +15,7 @@ from finger.fingerd import (
     INTERNAL_ERROR,
     LISTING_DENIED,
     MAX_QUERY_LENGTH,
+    TIMED_OUT,
     FingerFactoryFromService,
 )
 from finger.interfaces import IFingerFactory
@@ -173,6 +174,22 @@ class FingerProtocolTests(SynchronousTestCase):
         self.assertEqual(transport.value(), b"Query too long\r\n")
         self.assertTrue(transport.disconnecting)
 
+    def test_halfClose(self) -> None:
+        """
+        A client that half-closes after its query still gets the answer;
+        an unterminated query is answered too.
+        """
+        service = _HangingService()
+        transport = self.connect(service)
+        self.protocol.dataReceived(b"moshez\r\n")
+        self.protocol.readConnectionLost()
+        service.calls[0].callback("still here")
+        self.assertEqual(transport.value(), b"still here\r\n")
+        transport = self.connect()
+        self.protocol.dataReceived(b"moshez")
+        self.protocol.readConnectionLost()
+        self.assertEqual(transport.value(), b"happy and well\r\n")
+
     def test_oneQueryPerConnection(self) -> None:
         self.assertEqual(self.query(b"moshez\r\nshawn\r\n"), b"happy and well\r\n")
 
@@ -211,19 +228,57 @@ class FingerProtocolTests(SynchronousTestCase):
 
     def test_slowBackend(self) -> None:
         """
-        The answer comes whenever the back-end does; a back-end that never
-        answers does not hold the connection past the timeout, and the
-        pending lookup is cancelled.
+        A back-end that never answers gets the client a timeout answer after
+        the factory's C{lookupTimeout}; the lookup is cancelled and the
+        delay logged once.
         """
         service = _HangingService()
         transport = self.connect(service)
         self.protocol.dataReceived(b"moshez\r\n")
         self.assertEqual(transport.value(), b"")
-        self.clock.advance(60)
-        self.assertTrue(transport.disconnected)
-        self.protocol.connectionLost(None)
-        self.assertEqual(self.flushLoggedErrors(), [])
+        with capturedLogs() as events:
+            self.clock.advance(self.factory.lookupTimeout)
+        self.assertEqual(transport.value(), TIMED_OUT.encode() + b"\r\n")
+        self.assertTrue(transport.disconnecting)
         self.assertTrue(service.calls[0].called)
+        self.assertEqual(len([e for e in events if "no answer" in e["log_format"]]), 1)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_clientGoneBeforeAnswer(self) -> None:
+        """
+        When the client goes away first, the lookup is cancelled and nothing
+        is written or logged.
+        """
+        service = _HangingService()
+        transport = self.connect(service)
+        self.protocol.dataReceived(b"moshez\r\n")
+        self.protocol.connectionLost(None)
+        self.assertTrue(service.calls[0].called)
+        self.assertEqual(transport.value(), b"")
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_answerCapped(self) -> None:
+        """
+        An answer is cut at the factory's C{maxAnswerBytes}, at a line or
+        character boundary, and says so.
+        """
+        transport = self.connect()
+        self.factory.maxAnswerBytes = 40
+        self.protocol.dataReceived(b"\r\n")
+        self.assertEqual(transport.value(), b"moshez: happy and \r\n(answer truncated)\r\n")
+        transport = self.connect()
+        self.factory.maxAnswerBytes = 57
+        self.protocol.dataReceived(b"\r\n")
+        self.assertEqual(transport.value(), b"moshez: happy and well\r\n(answer truncated)\r\n")
+        transport = self.connect()
+        self.factory.maxAnswerBytes = 58
+        self.protocol.dataReceived(b"\r\n")
+        self.assertNotIn(b"truncated", transport.value())
+        self.service.users["big"] = "é" * 100
+        transport = self.connect()
+        self.factory.maxAnswerBytes = 31
+        self.protocol.dataReceived(b"big\r\n")
+        self.assertEqual(transport.value(), "éééé".encode() + b"\r\n(answer truncated)\r\n")
 
     def test_slowBackendAnswers(self) -> None:
         service = _HangingService()

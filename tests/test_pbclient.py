@@ -21,7 +21,7 @@ import finger
 from finger.interfaces import UnknownUser
 from finger.pbclient import Options, _main, fetch, report
 from tests.running import startFinger
-from tests.support import freePort
+from tests.support import freePort, listeningPort
 
 _checkout = os.path.dirname(os.path.dirname(os.path.abspath(finger.__file__)))
 
@@ -81,8 +81,7 @@ class ClientIntegrationTests(TestCase):
     timeout = 60
 
     def setUp(self) -> None:
-        self.port = freePort()
-        startFinger(self, "--pbport", f"tcp:{self.port}:interface=127.0.0.1")
+        self.port = listeningPort(startFinger(self), "pb")
         self.server = f"tcp:host=127.0.0.1:port={self.port}"
 
     async def test_fetchUser(self) -> None:

@@ -1,0 +1,607 @@
+# -*- test-case-name: tests.test_web -*-
+"""
+The web front-end: user pages, a JSON view of the same data, and XML-RPC.
+
+L{UserStatusTree} is the site's root, an adapter from L{IFingerService} to
+L{IResource}.  Its URLs::
+
+    /                   every user, each a link to their page
+    /USER               one user's name and status; 404 "No such user"
+    /api/users          the list of users, as JSON
+    /api/users/USER     one user, as JSON; 404 for an unknown user
+    /RPC2               XML-RPC: getUser(name), getUsers()
+
+C{/} and C{/USER} answer with JSON instead of HTML when the request's
+C{Accept} header prefers C{application/json}.  The fixed paths (L{RESERVED})
+win over user names: a user called C{RPC2} or C{api} has no HTML page, but
+C{/api/users/RPC2} and XML-RPC still find them.
+
+A user name in a URL is percent-encoded UTF-8 (C{/zo%C3%AB}); every link the
+pages make is quoted that way, C{/} included, so C{a/b} is C{/a%2Fb}.  Links
+are relative, so the site also works behind a proxy that adds a path prefix.
+
+The HTML comes from the XHTML files in a templates directory (see
+L{loadTemplates}); the template engine escapes every value.  Statuses lose
+their control characters (see L{finger.text.printableLines}) before they are
+shown in any form.
+"""
+
+import json
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from urllib.parse import quote
+from xml.sax import SAXParseException
+from xmlrpc.client import Binary, DateTime, Fault
+
+from twisted.internet.defer import CancelledError, Deferred, maybeDeferred, succeed
+from twisted.logger import Logger
+from twisted.python import components
+from twisted.python.failure import Failure
+from twisted.python.filepath import FilePath
+from twisted.web import xmlrpc
+from twisted.web.iweb import IRequest, ITemplateLoader
+from twisted.web.resource import IResource, Resource
+from twisted.web.server import NOT_DONE_YET, Request
+from twisted.web.template import Element, Tag, XMLFile, flattenString, renderer
+
+from finger.interfaces import NO_SUCH_USER, IFingerService, UnknownUser
+from finger.names import isValidUserName
+from finger.paths import dataPath
+from finger.text import escapeForLog, printableLines
+
+INTERNAL_ERROR = "Internal error in server"
+
+RPC_PATH = b"RPC2"
+API_PATH = b"api"
+RESERVED = frozenset([RPC_PATH, API_PATH])
+"""
+The first path segments that never name a user.
+"""
+
+SECURITY_HEADERS: Dict[bytes, bytes] = {
+    # Pages carry their style inline and have no scripts, images or frames.
+    b"content-security-policy": (
+        b"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+        b"form-action 'none'; frame-ancestors 'none'"
+    ),
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"no-referrer",
+    b"x-frame-options": b"DENY",
+}
+"""
+Headers sent with every response of the site.
+"""
+
+HTML = b"text/html; charset=utf-8"
+JSON = b"application/json; charset=utf-8"
+TEXT = b"text/plain; charset=utf-8"
+
+TEMPLATE_FILES = ("users.xhtml", "user.xhtml", "notfound.xhtml")
+"""
+The files a templates directory must hold.
+"""
+
+_Response = Tuple[int, bytes, bytes]
+
+
+def displayStatus(status: str) -> str:
+    """
+    A status as any front-end here shows it: its lines, without control
+    characters, joined by C{"\\n"}.
+    """
+    return "\n".join(printableLines(status))
+
+
+def userPath(user: str) -> str:
+    """
+    The URL path segment for a user: UTF-8, percent-encoded, C{/} included.
+    """
+    return quote(user, safe="")
+
+
+def _homeLink(request: IRequest) -> str:
+    """
+    A relative link from the page C{request} asked for to the site's root.
+    """
+    depth = len(request.prepath) + len(request.postpath) - 1
+    return "../" * depth if depth > 0 else "./"
+
+
+class TemplateError(Exception):
+    """
+    A template is missing or does not work.  The message names the file.
+    """
+
+
+class UsersElement(Element):
+    """
+    The front page: every user, linked to their page.
+    """
+
+    def __init__(self, loader: ITemplateLoader, users: List[str], home: str) -> None:
+        super().__init__(loader)
+        self.users = users
+        self.home = home
+
+    @renderer
+    def page(self, request: Optional[IRequest], tag: Tag) -> Tag:
+        count = len(self.users)
+        return tag.fillSlots(
+            home=self.home,
+            json=self.home + "api/users",
+            count=f"{count} user" if count == 1 else f"{count} users",
+        )
+
+    @renderer
+    def user(self, request: Optional[IRequest], tag: Tag) -> List[Tag]:
+        return [
+            tag.clone().fillSlots(name=name, href=self.home + userPath(name))
+            for name in self.users
+        ]
+
+    @renderer
+    def empty(self, request: Optional[IRequest], tag: Tag) -> Union[Tag, str]:
+        return "" if self.users else tag
+
+
+class UserElement(Element):
+    """
+    One user's page: their name and status.
+    """
+
+    def __init__(self, loader: ITemplateLoader, user: str, status: str, home: str) -> None:
+        super().__init__(loader)
+        self.user = user
+        self.status = status
+        self.home = home
+
+    @renderer
+    def page(self, request: Optional[IRequest], tag: Tag) -> Tag:
+        return tag.fillSlots(
+            name=self.user,
+            status=displayStatus(self.status),
+            home=self.home,
+            json=self.home + "api/users/" + userPath(self.user),
+        )
+
+
+class NotFoundElement(Element):
+    """
+    The page for a user nobody knows.
+    """
+
+    def __init__(self, loader: ITemplateLoader, user: str, home: str) -> None:
+        super().__init__(loader)
+        self.user = user
+        self.home = home
+
+    @renderer
+    def page(self, request: Optional[IRequest], tag: Tag) -> Tag:
+        return tag.fillSlots(name=self.user, home=self.home)
+
+
+class Templates:
+    """
+    The loaded templates, one loader per page.
+
+    @ivar users: the front page's loader (C{users.xhtml}).
+    @ivar user: a user's page's loader (C{user.xhtml}).
+    @ivar notFound: the unknown user page's loader (C{notfound.xhtml}).
+    """
+
+    def __init__(self, users: ITemplateLoader, user: ITemplateLoader, notFound: ITemplateLoader) -> None:
+        self.users = users
+        self.user = user
+        self.notFound = notFound
+
+
+def defaultTemplatesDirectory() -> str:
+    """
+    Where the shipped templates are, in a checkout or an installed copy.
+    """
+    return dataPath("templates")
+
+
+def loadTemplates(directory: Optional[str] = None) -> Templates:
+    """
+    Load and check the templates in C{directory}.
+
+    Each file is parsed, then rendered once with sample data, so a missing
+    file, malformed XML, or a renderer or slot that the pages do not have is
+    found now rather than by the first visitor.
+
+    @param directory: a directory holding L{TEMPLATE_FILES}; the shipped
+        templates if L{None}.
+    @raise TemplateError: naming the file that is missing or broken.
+    """
+    base = FilePath(directory if directory is not None else defaultTemplatesDirectory())
+    loaders = []
+    for name in TEMPLATE_FILES:
+        path = base.child(name)
+        try:
+            with path.open("r"):
+                pass
+        except OSError as e:
+            raise TemplateError(f"template {path.path}: {e.strerror or e}") from None
+        loader = XMLFile(path)
+        try:
+            loader.load()
+        except SAXParseException as e:
+            raise TemplateError(
+                f"template {path.path}: not well-formed XML: line {e.getLineNumber()}, "
+                f"column {e.getColumnNumber()}: {e.getMessage()}"
+            ) from None
+        except Exception as e:
+            raise TemplateError(f"template {path.path}: {e}") from None
+        loaders.append(loader)
+    templates = Templates(*loaders)
+    samples = [
+        (TEMPLATE_FILES[0], UsersElement(templates.users, ["alice", "bob"], "./")),
+        (TEMPLATE_FILES[0], UsersElement(templates.users, [], "./")),
+        (TEMPLATE_FILES[1], UserElement(templates.user, "alice", "Happy", "./")),
+        (TEMPLATE_FILES[2], NotFoundElement(templates.notFound, "carol", "./")),
+    ]
+    for name, element in samples:
+        results: List[Union[bytes, Failure]] = []
+        flattenString(None, element).addBoth(results.append)
+        if results and isinstance(results[0], Failure):
+            raise TemplateError(
+                f"template {base.child(name).path}: cannot be rendered: "
+                f"{results[0].getErrorMessage()}"
+            )
+    return templates
+
+
+def prefersJSON(accept: Optional[bytes]) -> bool:
+    """
+    Does an C{Accept} header value rank C{application/json} above HTML?
+
+    Each media range's quality counts (C{q=}); the most specific range that
+    matches a type decides its quality, as RFC 9110 section 12.5.1 says.
+    """
+    if not accept:
+        return False
+    ranges: List[Tuple[str, float]] = []
+    for part in accept.decode("latin-1").split(","):
+        fields = [f.strip() for f in part.split(";")]
+        mediaRange = fields[0].lower()
+        if not mediaRange:
+            continue
+        quality = 1.0
+        for parameter in fields[1:]:
+            key, _, value = parameter.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((mediaRange, quality))
+
+    def qualityOf(mediaType: str) -> float:
+        major = mediaType.split("/")[0]
+        for candidate in (mediaType, major + "/*", "*/*"):
+            for mediaRange, quality in ranges:
+                if mediaRange == candidate:
+                    return quality
+        return 0.0
+
+    json = qualityOf("application/json")
+    return json > 0 and json > qualityOf("text/html")
+
+
+def _jsonBody(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+def _serve(request: Request, answer: Callable[[], "Deferred[_Response]"]) -> object:
+    """
+    Answer C{request} with what C{answer} produces: a status code, a content
+    type and a body.  A failure is logged and answered with a plain 500; if
+    the client goes away first, the work is cancelled.
+    """
+    gone: List[Failure] = []
+    d = maybeDeferred(answer)
+
+    def lost(reason: Failure) -> None:
+        gone.append(reason)
+        d.cancel()
+
+    def respond(response: _Response) -> None:
+        if gone:
+            return
+        code, contentType, body = response
+        request.setResponseCode(code)
+        request.setHeader(b"content-type", contentType)
+        request.setHeader(b"content-length", b"%d" % (len(body),))
+        request.write(body)
+        request.finish()
+
+    def failed(reason: Failure) -> None:
+        if gone and reason.check(CancelledError):
+            return
+        UserStatusTree.log.failure("Cannot answer {uri}", reason, uri=escapeForLog(request.uri))
+        if not gone:
+            respond((500, TEXT, (INTERNAL_ERROR + "\n").encode("utf-8")))
+
+    request.notifyFinish().addErrback(lost)
+    d.addCallback(respond).addErrback(failed)
+    return NOT_DONE_YET
+
+
+def _html(request: IRequest, code: int, element: Element) -> "Deferred[_Response]":
+    return flattenString(request, element).addCallback(
+        lambda body: (code, HTML, b"<!DOCTYPE html>\n" + body)
+    )
+
+
+def _userName(segment: bytes) -> Tuple[str, bool]:
+    """
+    Decode a URL path segment (already percent-decoded) as a user name.
+
+    @return: the name, for showing, and whether it can be a user at all.
+    """
+    try:
+        name = segment.decode("utf-8")
+    except UnicodeDecodeError:
+        return segment.decode("utf-8", "replace"), False
+    return name, isValidUserName(name)
+
+
+class UserStatus(Resource):
+    """
+    One user's page at C{/USER}, or their JSON if the client prefers it.
+    Nothing lies beneath it.
+    """
+
+    isLeaf = True
+
+    def __init__(self, service: IFingerService, templates: Templates, segment: bytes) -> None:
+        super().__init__()
+        self.service = service
+        self.templates = templates
+        self.user, self.valid = _userName(segment)
+
+    def render_GET(self, request: Request) -> object:
+        request.setHeader(b"vary", b"Accept")
+        wantJSON = prefersJSON(request.getHeader(b"accept"))
+        home = _homeLink(request)
+        user = self.user
+        if request.postpath:
+            # Below a user's page: /USER/more.
+            user = "/".join(
+                [self.user] + [_userName(s)[0] for s in request.postpath]
+            )
+
+        def notFound(reason: Optional[Failure] = None) -> "Deferred[_Response]":
+            if reason is not None:
+                reason.trap(UnknownUser)
+            if wantJSON:
+                return succeed((404, JSON, _jsonBody({"error": NO_SUCH_USER, "user": user})))
+            return _html(request, 404, NotFoundElement(self.templates.notFound, user, home))
+
+        def found(status: str) -> "Deferred[_Response]":
+            if wantJSON:
+                return succeed(
+                    (200, JSON, _jsonBody({"user": user, "status": displayStatus(status)}))
+                )
+            return _html(request, 200, UserElement(self.templates.user, user, status, home))
+
+        def answer() -> "Deferred[_Response]":
+            if not self.valid or request.postpath:
+                return notFound()
+            return self.service.getUser(user).addCallbacks(found, notFound)
+
+        return _serve(request, answer)
+
+
+class UserStatusTree(Resource):
+    """
+    The site's root: the users list at C{/}, a L{UserStatus} for every other
+    name, and the fixed paths L{RESERVED}.  Every response carries
+    L{SECURITY_HEADERS}.
+    """
+
+    log = Logger()
+
+    def __init__(self, service: IFingerService, templates: Optional[Templates] = None) -> None:
+        """
+        @param service: the back-end.
+        @param templates: the page templates; the shipped ones if L{None}.
+        """
+        super().__init__()
+        self.service = service
+        self.templates = templates if templates is not None else loadTemplates()
+        self.putChild(RPC_PATH, UserStatusXR(service))
+        api = _APINotFound()
+        api.putChild(b"users", UsersAPI(service))
+        self.putChild(API_PATH, api)
+
+    def getChildWithDefault(self, path: bytes, request: IRequest) -> IResource:
+        for name, value in SECURITY_HEADERS.items():
+            request.setHeader(name, value)
+        return super().getChildWithDefault(path, request)
+
+    def getChild(self, path: bytes, request: IRequest) -> IResource:
+        if path == b"":
+            return self
+        return UserStatus(self.service, self.templates, path)
+
+    def render_GET(self, request: Request) -> object:
+        request.setHeader(b"vary", b"Accept")
+        wantJSON = prefersJSON(request.getHeader(b"accept"))
+
+        def listed(users: List[str]) -> "Deferred[_Response]":
+            if wantJSON:
+                return succeed((200, JSON, _jsonBody({"users": users})))
+            element = UsersElement(self.templates.users, users, _homeLink(request))
+            return _html(request, 200, element)
+
+        return _serve(request, lambda: self.service.getUsers().addCallback(listed))
+
+
+class _APINotFound(Resource):
+    """
+    Any path under C{/api} that is not part of the API: a JSON 404.
+    """
+
+    def getChild(self, path: bytes, request: IRequest) -> IResource:
+        return self
+
+    def render_GET(self, request: IRequest) -> bytes:
+        request.setResponseCode(404)
+        request.setHeader(b"content-type", JSON)
+        return _jsonBody({"error": "Not found"})
+
+
+class UsersAPI(Resource):
+    """
+    The JSON view: C{/api/users} lists the users, C{/api/users/USER} gives
+    one user's status.
+    """
+
+    def __init__(self, service: IFingerService) -> None:
+        super().__init__()
+        self.service = service
+
+    def getChild(self, path: bytes, request: IRequest) -> IResource:
+        if path == b"":
+            return self
+        return UserAPI(self.service, path)
+
+    def render_GET(self, request: Request) -> object:
+        return _serve(
+            request,
+            lambda: self.service.getUsers().addCallback(
+                lambda users: (200, JSON, _jsonBody({"users": users}))
+            ),
+        )
+
+
+class UserAPI(Resource):
+    """
+    One user as JSON: C{{"user": NAME, "status": STATUS}}, or a 404 with
+    C{{"error": "No such user", "user": NAME}}.
+    """
+
+    isLeaf = True
+
+    def __init__(self, service: IFingerService, segment: bytes) -> None:
+        super().__init__()
+        self.service = service
+        self.user, self.valid = _userName(segment)
+
+    def render_GET(self, request: Request) -> object:
+        user = self.user
+
+        def notFound(reason: Optional[Failure] = None) -> _Response:
+            if reason is not None:
+                reason.trap(UnknownUser)
+            return (404, JSON, _jsonBody({"error": NO_SUCH_USER, "user": user}))
+
+        def found(status: str) -> _Response:
+            return (200, JSON, _jsonBody({"user": user, "status": displayStatus(status)}))
+
+        def answer() -> "Deferred[_Response]":
+            if not self.valid or request.postpath:
+                return succeed(notFound())
+            return self.service.getUser(user).addCallbacks(found, notFound)
+
+        return _serve(request, answer)
+
+
+INVALID_PARAMS = -32602
+"""
+The XML-RPC fault code for wrong arguments, from the fault code
+interoperability specification, like the two below.
+"""
+
+
+class UserStatusXR(xmlrpc.XMLRPC):
+    """
+    XML-RPC at C{/RPC2}: C{getUser(name)} and C{getUsers()}, and the
+    introspection methods C{system.listMethods}, C{system.methodHelp} and
+    C{system.methodSignature}.
+
+    Faults use the interoperability codes: -32601 for an unknown method,
+    -32602 for wrong arguments, -32603 for an error in the server or a
+    request that is not XML-RPC.
+    """
+
+    NOT_FOUND = -32601
+    FAILURE = -32603
+    log = Logger()
+
+    def __init__(self, service: IFingerService) -> None:
+        super().__init__()
+        self.service = service
+        xmlrpc.addIntrospection(self)
+
+    def _ebRender(self, failure: Failure) -> Fault:
+        if isinstance(failure.value, Fault):
+            return failure.value
+        self.log.failure("XML-RPC call failed", failure)
+        return xmlrpc.Fault(self.FAILURE, INTERNAL_ERROR)
+
+    def xmlrpc_getUser(self, *args: Any) -> "Deferred[str]":
+        """
+        getUser(name): the status of the user called name, or "No such
+        user".
+        """
+        if len(args) != 1 or not isinstance(args[0], str):
+            raise Fault(
+                INVALID_PARAMS,
+                "getUser takes one argument, a user name (a string); "
+                f"got {_describeArguments(args)}",
+            )
+        name = args[0]
+        if not isValidUserName(name):
+            return succeed(NO_SUCH_USER)
+
+        def unknown(reason: Failure) -> str:
+            reason.trap(UnknownUser)
+            return NO_SUCH_USER
+
+        return self.service.getUser(name).addCallbacks(displayStatus, unknown)
+
+    xmlrpc_getUser.signature = [["string", "string"]]  # type: ignore[attr-defined]
+    xmlrpc_getUser.help = (  # type: ignore[attr-defined]
+        'getUser(name): the status of the user called name, or "No such user".'
+    )
+
+    def xmlrpc_getUsers(self, *args: Any) -> "Deferred[List[str]]":
+        """
+        getUsers(): the names of every user.
+        """
+        if args:
+            raise Fault(
+                INVALID_PARAMS,
+                f"getUsers takes no arguments; got {_describeArguments(args)}",
+            )
+        return self.service.getUsers()
+
+    xmlrpc_getUsers.signature = [["array"]]  # type: ignore[attr-defined]
+    xmlrpc_getUsers.help = "getUsers(): the names of every user."  # type: ignore[attr-defined]
+
+
+def _describeArguments(args: Tuple[Any, ...]) -> str:
+    if not args:
+        return "none"
+    kinds = ", ".join(_XMLRPC_TYPES.get(type(a), type(a).__name__) for a in args)
+    count = "1 argument" if len(args) == 1 else f"{len(args)} arguments"
+    return f"{count} ({kinds})"
+
+
+_XMLRPC_TYPES = {
+    str: "string",
+    int: "int",
+    bool: "boolean",
+    float: "double",
+    list: "array",
+    dict: "struct",
+    bytes: "base64",
+    Binary: "base64",
+    DateTime: "dateTime.iso8601",
+    type(None): "nil",
+}
+
+
+components.registerAdapter(UserStatusTree, IFingerService, IResource)

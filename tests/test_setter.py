@@ -1,0 +1,227 @@
+"""
+Tests for L{finger.setter}.
+"""
+
+from twisted.internet.defer import fail
+from twisted.internet.testing import StringTransport
+from twisted.python.filepath import FilePath
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from finger.interfaces import IFingerSetterFactory, StatusNotSaved
+from finger.service import FingerService, MemoryFingerService
+from finger.setter import MAX_LINE_LENGTH, FingerSetterFactoryFromService
+from tests.support import HeldThreadsClock, ThreadlessClock
+
+
+class _FailingService(MemoryFingerService):
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def setUser(self, user: str, status: str):  # type: ignore[no-untyped-def]
+        return fail(self.error)
+
+
+class FingerSetterProtocolTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.service = MemoryFingerService(moshez="happy")
+        self.clock = ThreadlessClock()
+
+    def connect(self, service: object = None) -> StringTransport:
+        factory = IFingerSetterFactory(service or self.service)
+        factory.clock = self.clock
+        self.transport = StringTransport()
+        self.protocol = factory.buildProtocol(None)
+        self.protocol.makeConnection(self.transport)
+        return self.transport
+
+    def send(self, data: bytes, service: object = None) -> bytes:
+        transport = self.connect(service)
+        self.protocol.dataReceived(data)
+        return transport.value()
+
+    def test_adapter(self) -> None:
+        factory = IFingerSetterFactory(self.service)
+        self.assertIsInstance(factory, FingerSetterFactoryFromService)
+        self.assertTrue(verifyObject(IFingerSetterFactory, factory))
+
+    def test_set(self) -> None:
+        """
+        A user and a status on two lines set the status; one line confirms
+        it and the server closes.
+        """
+        self.assertEqual(
+            self.send(b"moshez\r\nGiving a tutorial now, sorry!\r\n"),
+            b"OK: status of moshez saved\r\n",
+        )
+        self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(self.service.users["moshez"], "Giving a tutorial now, sorry!")
+
+    def test_linesInPieces(self) -> None:
+        transport = self.connect()
+        self.protocol.dataReceived(b"mosh")
+        self.protocol.dataReceived(b"ez\nbu")
+        self.assertEqual(transport.value(), b"")
+        self.protocol.dataReceived(b"sy\n")
+        self.assertEqual(transport.value(), b"OK: status of moshez saved\r\n")
+        self.assertEqual(self.service.users["moshez"], "busy")
+
+    def test_utf8(self) -> None:
+        self.assertEqual(
+            self.send("zoë\nà Paris ☕\n".encode()), "OK: status of zoë saved\r\n".encode()
+        )
+        self.assertEqual(self.service.users["zoë"], "à Paris ☕")
+
+    def test_blanksStripped(self) -> None:
+        self.send(b"  moshez \t\n  out to lunch  \r\n")
+        self.assertEqual(self.service.users["moshez"], "out to lunch")
+
+    def test_emptyStatus(self) -> None:
+        self.assertEqual(self.send(b"moshez\n\n"), b"OK: status of moshez saved\r\n")
+        self.assertEqual(self.service.users["moshez"], "")
+
+    def test_halfClose(self) -> None:
+        """
+        A client may send both lines and half-close; an unterminated second
+        line counts.
+        """
+        transport = self.connect()
+        self.protocol.dataReceived(b"moshez\nback soon")
+        self.assertEqual(transport.value(), b"")
+        self.protocol.readConnectionLost()
+        self.assertEqual(transport.value(), b"OK: status of moshez saved\r\n")
+        self.assertEqual(self.service.users["moshez"], "back soon")
+
+    def test_halfCloseAfterTwoLines(self) -> None:
+        transport = self.connect()
+        self.protocol.dataReceived(b"moshez\nback soon\n")
+        self.protocol.readConnectionLost()
+        self.assertEqual(transport.value(), b"OK: status of moshez saved\r\n")
+
+    def test_oneLineOnly(self) -> None:
+        """
+        Fewer than two lines change nothing and get a one-line error.
+        """
+        transport = self.connect()
+        self.protocol.dataReceived(b"moshez\n")
+        self.protocol.readConnectionLost()
+        self.assertEqual(
+            transport.value(), b"Error: expected a user name and a status, on two lines\r\n"
+        )
+        self.assertEqual(self.service.users["moshez"], "happy")
+        self.assertTrue(transport.disconnecting)
+
+    def test_nothing(self) -> None:
+        transport = self.connect()
+        self.protocol.readConnectionLost()
+        self.assertTrue(transport.value().startswith(b"Error: "))
+
+    def test_invalidName(self) -> None:
+        """
+        An empty or invalid name is refused at once, saying why.
+        """
+        for line, reason in [
+            (b"\n", b"empty"),
+            (b"a:b\n", b"':'"),
+            (b"-rf\n", b"start"),
+            (b"a b\n", b"whitespace"),
+            (b"\xff\n", b"UTF-8"),
+        ]:
+            reply = self.send(line)
+            self.assertTrue(reply.startswith(b"Error: invalid user name: "), reply)
+            self.assertIn(reason, reply)
+            self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(list(self.service.users), ["moshez"])
+
+    def test_invalidStatus(self) -> None:
+        self.assertEqual(
+            self.send(b"moshez\n\x1b[2Jhi\n"),
+            b"Error: invalid status: a status may not contain control characters\r\n",
+        )
+        self.assertEqual(
+            self.send(b"moshez\n\xff\n"), b"Error: invalid status: a status must be UTF-8 text\r\n"
+        )
+        self.assertEqual(self.service.users["moshez"], "happy")
+
+    def test_longLine(self) -> None:
+        """
+        A line longer than 512 bytes is refused, ended or not, and changes
+        nothing.
+        """
+        self.assertEqual(
+            self.send(b"moshez\n" + b"x" * (MAX_LINE_LENGTH + 1) + b"\n"),
+            b"Error: line too long\r\n",
+        )
+        self.assertEqual(self.send(b"x" * 2000), b"Error: line too long\r\n")
+        self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(self.service.users["moshez"], "happy")
+        self.assertEqual(
+            self.send(b"moshez\n" + b"x" * MAX_LINE_LENGTH + b"\r\n"),
+            b"OK: status of moshez saved\r\n",
+        )
+
+    def test_saveFails(self) -> None:
+        """
+        A failed save is reported without server details.
+        """
+        reply = self.send(b"a\nb\n", _FailingService(StatusNotSaved("cannot save /etc/users")))
+        self.assertEqual(reply, b"Error: the status could not be saved; try again later\r\n")
+
+    def test_unexpectedFailure(self) -> None:
+        reply = self.send(b"a\nb\n", _FailingService(RuntimeError("boom")))
+        self.assertEqual(reply, b"Error: internal error in server\r\n")
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_timeout(self) -> None:
+        transport = self.connect()
+        self.protocol.dataReceived(b"moshez\n")
+        self.clock.advance(60)
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(self.service.users["moshez"], "happy")
+
+    def test_extraDataIgnored(self) -> None:
+        self.assertEqual(self.send(b"moshez\nbusy\nmore\nlines\n"), b"OK: status of moshez saved\r\n")
+        self.assertEqual(self.service.users["moshez"], "busy")
+
+
+class DurabilityTests(SynchronousTestCase):
+    def test_acknowledgedOnlyOnceOnDisk(self) -> None:
+        """
+        With the status file back-end, the confirmation is written only
+        after the file holds the new status.
+        """
+        path = FilePath(self.mktemp())
+        path.setContent(b"moshez: happy\n")
+        clock = HeldThreadsClock()
+        service = FingerService(path.path, reactor=clock)
+        factory = IFingerSetterFactory(service)
+        factory.clock = clock
+        transport = StringTransport()
+        protocol = factory.buildProtocol(None)
+        protocol.makeConnection(transport)
+        protocol.dataReceived(b"moshez\nsaving\n")
+        self.assertEqual(transport.value(), b"")
+        clock.runOne()
+        self.assertEqual(path.getContent(), b"moshez: saving\n")
+        self.assertEqual(transport.value(), b"OK: status of moshez saved\r\n")
+
+    def test_clientLeavesDuringSave(self) -> None:
+        """
+        A client that goes away while its status is saved does not stop
+        the save, and nothing is written to the closed connection.
+        """
+        path = FilePath(self.mktemp())
+        path.setContent(b"moshez: happy\n")
+        clock = HeldThreadsClock()
+        service = FingerService(path.path, reactor=clock)
+        factory = IFingerSetterFactory(service)
+        factory.clock = clock
+        transport = StringTransport()
+        protocol = factory.buildProtocol(None)
+        protocol.makeConnection(transport)
+        protocol.dataReceived(b"moshez\nsaving\n")
+        protocol.connectionLost(None)
+        clock.runOne()
+        self.assertEqual(path.getContent(), b"moshez: saving\n")
+        self.assertEqual(transport.value(), b"")

@@ -1,0 +1,101 @@
+"""
+Tests for running under systemd: socket activation, and the unit files in
+C{etc/systemd}.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+from twisted.internet import reactor
+from twisted.internet.defer import inlineCallbacks
+from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.task import deferLater
+from twisted.trial.unittest import TestCase
+
+from tests.support import exchange
+
+_checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Does what systemd does for a socket-activated service: the listening
+# sockets become file descriptors 3, 4, ... and LISTEN_FDS, LISTEN_PID and
+# LISTEN_FDNAMES describe them; then the service's command runs in the same
+# process (so LISTEN_PID is its pid).
+_LAUNCHER = textwrap.dedent(
+    """
+    import os, sys
+    fds = [int(fd) for fd in sys.argv[1].split(",")]
+    # Out of the way first, so no target overwrites a source.
+    high = [os.dup2(fd, 200 + i) for i, fd in enumerate(fds)]
+    for target, fd in enumerate(high, 3):
+        os.dup2(fd, target)
+    for fd in set(high) | set(fds):
+        if fd >= 3 + len(fds):
+            os.close(fd)
+    os.environ["LISTEN_FDS"] = str(len(fds))
+    os.environ["LISTEN_PID"] = str(os.getpid())
+    os.environ["LISTEN_FDNAMES"] = sys.argv[2]
+    os.execv(sys.executable, [sys.executable] + sys.argv[3:])
+    """
+)
+
+
+class SocketActivationTests(TestCase):
+    timeout = 60
+
+    @inlineCallbacks
+    def test_activated(self):  # type: ignore[no-untyped-def]
+        """
+        Given listening sockets the way systemd passes them, and C{systemd:}
+        endpoint descriptions naming them, the service serves on them.
+        """
+        where = os.path.abspath(self.mktemp())
+        os.makedirs(where)
+        users = os.path.join(where, "users")
+        with open(users, "w") as f:
+            f.write("moshez: happy and well\n")
+        sockets = []
+        for name in ["finger", "setter"]:
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            s.listen(128)
+            sockets.append(s)
+        ports = [s.getsockname()[1] for s in sockets]
+        process = subprocess.Popen(
+            [
+                sys.executable, "-c", _LAUNCHER,
+                ",".join(str(s.fileno()) for s in sockets), "finger:setter",
+                "-c", "from twisted.scripts.twistd import run; run()",
+                "--nodaemon", "--pidfile=", "finger", f"--file={users}",
+                "--fingerport=systemd:domain=INET:name=finger",
+                "--setterport=systemd:domain=INET:name=setter",
+            ],
+            cwd=where,
+            env=dict(os.environ, PYTHONPATH=_checkout),
+            pass_fds=[s.fileno() for s in sockets],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for s in sockets:
+            # Only the service holds them now, as under systemd.
+            s.close()
+
+        def stop() -> None:
+            if process.poll() is None:
+                process.terminate()
+            process.communicate(timeout=30)
+
+        self.addCleanup(stop)
+        # The sockets listen from the start; connections queue until the
+        # service accepts them.
+        answer = yield exchange(reactor, f"tcp:127.0.0.1:{ports[0]}", b"moshez\r\n", timeout=30)
+        if answer != b"happy and well\r\n":
+            if process.poll() is None:
+                process.terminate()
+            self.fail(process.communicate(timeout=30)[0].decode())
+        reply = yield exchange(reactor, f"tcp:127.0.0.1:{ports[1]}", b"moshez\nactivated\n")
+        self.assertEqual(reply, b"OK: status of moshez saved\r\n")
+        answer = yield exchange(reactor, f"tcp:127.0.0.1:{ports[0]}", b"moshez\r\n")
+        self.assertEqual(answer, b"activated\r\n")

@@ -1,0 +1,775 @@
+"""
+Tests for L{finger.web}: the page elements, the templates, the resources and
+XML-RPC, all in memory.
+"""
+
+import json
+import os
+import shutil
+import xmlrpc.client
+from typing import Dict, List, Optional, Tuple
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.resource import IResource, getChildForRequest
+from twisted.web.server import Site
+from twisted.web.template import Element, flattenString
+from twisted.web.test.requesthelper import DummyRequest
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
+
+from finger.interfaces import NO_SUCH_USER, IFingerService
+from finger.service import MemoryFingerService
+from finger.web import (
+    INTERNAL_ERROR,
+    SECURITY_HEADERS,
+    TEMPLATE_FILES,
+    NotFoundElement,
+    TemplateError,
+    UserElement,
+    UsersElement,
+    UserStatus,
+    UserStatusTree,
+    defaultTemplatesDirectory,
+    displayStatus,
+    loadTemplates,
+    prefersJSON,
+    userPath,
+)
+
+_Response = Tuple[int, Dict[bytes, bytes], bytes]
+
+
+@implementer(IFingerService)
+class _BrokenService:
+    """
+    A back-end whose every answer fails.
+    """
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        return fail(RuntimeError("the disk is on fire"))
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        return fail(RuntimeError("the disk is on fire"))
+
+
+@implementer(IFingerService)
+class _SlowService:
+    """
+    A back-end that never answers; it records cancellations.
+    """
+
+    def __init__(self) -> None:
+        self.cancelled: List[str] = []
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        return Deferred(lambda d: self.cancelled.append(user))
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        return Deferred(lambda d: self.cancelled.append("*"))
+
+
+def _flatten(testCase: SynchronousTestCase, element: Element) -> str:
+    return testCase.successResultOf(flattenString(None, element)).decode("utf-8")
+
+
+class _Client:
+    """
+    Speaks HTTP/1.0 to a L{Site} over a L{StringTransport}: the real request
+    parsing, traversal and response code, without a network.
+    """
+
+    def __init__(self, resource: IResource) -> None:
+        self.site = Site(resource, reactor=Clock())
+
+    def connect(self) -> Tuple[object, StringTransport]:
+        protocol = self.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 5000))
+        transport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 5000))
+        protocol.makeConnection(transport)
+        return protocol, transport
+
+    def request(
+        self,
+        path: bytes,
+        headers: Optional[Dict[bytes, bytes]] = None,
+        method: bytes = b"GET",
+        body: bytes = b"",
+    ) -> _Response:
+        protocol, transport = self.connect()
+        lines = [method + b" " + path + b" HTTP/1.0"]
+        for name, value in (headers or {}).items():
+            lines.append(name + b": " + value)
+        if body:
+            lines.append(b"Content-Length: %d" % (len(body),))
+        protocol.dataReceived(b"\r\n".join(lines) + b"\r\n\r\n" + body)  # type: ignore[attr-defined]
+        return self.parse(transport.value())
+
+    @staticmethod
+    def parse(raw: bytes) -> _Response:
+        head, _, body = raw.partition(b"\r\n\r\n")
+        statusLine, *headerLines = head.split(b"\r\n")
+        received: Dict[bytes, bytes] = {}
+        for line in headerLines:
+            name, _, value = line.partition(b":")
+            received[name.strip().lower()] = value.strip()
+        return int(statusLine.split()[1]), received, body
+
+    def rpc(self, method: str, *args: object) -> object:
+        """
+        Call an XML-RPC method at C{/RPC2}; return its result or its
+        L{xmlrpc.client.Fault}.
+        """
+        code, headers, body = self.request(
+            b"/RPC2",
+            {b"Content-Type": b"text/xml"},
+            b"POST",
+            xmlrpc.client.dumps(args, method).encode("utf-8"),  # type: ignore[arg-type]
+        )
+        assert code == 200, (code, body)
+        assert headers[b"content-type"].startswith(b"text/xml"), headers
+        try:
+            return xmlrpc.client.loads(body)[0][0]
+        except xmlrpc.client.Fault as f:
+            return f
+
+
+def _service() -> MemoryFingerService:
+    return MemoryFingerService(
+        moshez="happy & <well>",
+        **{"zoë": "in Paris – café", "a/b": "slashed", "RPC2": "shadowed"},
+    )
+
+
+class HelperTests(SynchronousTestCase):
+    def test_userPath(self) -> None:
+        """
+        A user's path segment is percent-encoded UTF-8, with C{/} and every
+        other reserved character quoted.
+        """
+        self.assertEqual(userPath("zoë"), "zo%C3%AB")
+        self.assertEqual(userPath("a/b"), "a%2Fb")
+        self.assertEqual(userPath('a"b<c>?#&%'), "a%22b%3Cc%3E%3F%23%26%25")
+
+    def test_displayStatus(self) -> None:
+        """
+        Control characters go; lines stay.
+        """
+        self.assertEqual(displayStatus("red\x1b[31m\r\nnext\x00"), "red[31m\nnext")
+
+    def test_prefersJSON(self) -> None:
+        """
+        JSON is chosen only when the client ranks it above HTML.
+        """
+        self.assertTrue(prefersJSON(b"application/json"))
+        self.assertTrue(prefersJSON(b"text/html;q=0.5, application/json"))
+        self.assertTrue(prefersJSON(b"application/*"))
+        self.assertFalse(prefersJSON(None))
+        self.assertFalse(prefersJSON(b""))
+        self.assertFalse(prefersJSON(b"*/*"))
+        self.assertFalse(prefersJSON(b"text/html,application/xhtml+xml,*/*;q=0.8"))
+        self.assertFalse(prefersJSON(b"application/json;q=0, text/html"))
+        self.assertFalse(prefersJSON(b"application/json;q=bogus"))
+        self.assertFalse(prefersJSON(b"text/html, application/json"))
+
+
+class ElementTests(SynchronousTestCase):
+    """
+    Each page's element, flattened: every value is escaped and every link
+    quoted.
+    """
+
+    def setUp(self) -> None:
+        self.templates = loadTemplates()
+
+    def test_usersEscaped(self) -> None:
+        """
+        Names are escaped in text and URL-quoted in links.
+        """
+        html = _flatten(
+            self, UsersElement(self.templates.users, ["a<b&c", 'x"y', "zoë", "a/b"], "./")
+        )
+        self.assertIn('<a href="./a%3Cb%26c">a&lt;b&amp;c</a>', html)
+        self.assertIn('<a href="./x%22y">x"y</a>', html)
+        self.assertIn('<a href="./zo%C3%AB">zoë</a>', html)
+        self.assertIn('<a href="./a%2Fb">a/b</a>', html)
+        self.assertIn("4 users known here.", html)
+        self.assertNotIn("Nobody is known here yet.", html)
+        self.assertNotIn("a<b", html)
+
+    def test_usersEmpty(self) -> None:
+        """
+        With no users the page says so.
+        """
+        html = _flatten(self, UsersElement(self.templates.users, [], "./"))
+        self.assertIn("Nobody is known here yet.", html)
+        self.assertIn("0 users known here.", html)
+        self.assertNotIn("<li>", html)
+
+    def test_oneUser(self) -> None:
+        """
+        One user is "1 user".
+        """
+        html = _flatten(self, UsersElement(self.templates.users, ["moshez"], "./"))
+        self.assertIn("1 user known here.", html)
+
+    def test_userEscaped(self) -> None:
+        """
+        The name and the status are escaped, in the title and the body;
+        control characters are dropped and lines kept.
+        """
+        html = _flatten(
+            self,
+            UserElement(
+                self.templates.user,
+                "<b>&",
+                "<script>alert('x')</script> & \"q\" café\x1b[2J\nline two",
+                "./",
+            ),
+        )
+        self.assertIn("<title>&lt;b&gt;&amp;</title>", html)
+        self.assertIn("<h1>&lt;b&gt;&amp;</h1>", html)
+        self.assertIn(
+            "&lt;script&gt;alert('x')&lt;/script&gt; &amp; \"q\" café[2J\nline two", html
+        )
+        self.assertNotIn("<script", html)
+        self.assertNotIn("\x1b", html)
+        self.assertIn('href="./api/users/%3Cb%3E%26"', html)
+        self.assertIn('<a href="./">All users</a>', html)
+
+    def test_userAttributeQuotes(self) -> None:
+        """
+        A quote in a value that lands in an attribute cannot end it.
+        """
+        html = _flatten(
+            self, UserElement(self.templates.user, "u", "s", '../" onmouseover="x')
+        )
+        self.assertIn('href="../&quot; onmouseover=&quot;x"', html)
+
+    def test_notFound(self) -> None:
+        """
+        The not-found page names the user, escaped.
+        """
+        html = _flatten(self, NotFoundElement(self.templates.notFound, "<i>zoë", "../"))
+        self.assertIn("No such user", html)
+        self.assertIn("&lt;i&gt;zoë", html)
+        self.assertIn('<a href="../">All users</a>', html)
+
+    def test_selfContained(self) -> None:
+        """
+        The pages load nothing from elsewhere: no scripts, no external style
+        sheets, no images; they have a title and a viewport for phones.
+        """
+        for element in (
+            UsersElement(self.templates.users, ["moshez"], "./"),
+            UserElement(self.templates.user, "moshez", "happy", "./"),
+            NotFoundElement(self.templates.notFound, "x", "./"),
+        ):
+            html = _flatten(self, element)
+            self.assertNotIn("<script", html)
+            self.assertNotIn("<img", html)
+            self.assertNotIn("stylesheet", html)
+            self.assertNotIn("http:", html)
+            self.assertNotIn("https:", html)
+            self.assertIn("<title>", html)
+            self.assertIn('name="viewport"', html)
+            self.assertIn("<style>", html)
+
+
+class TemplatesTests(SynchronousTestCase):
+    """
+    L{loadTemplates} finds the shipped templates, takes another directory,
+    and refuses broken ones with the file's name.
+    """
+
+    def setUp(self) -> None:
+        self.directory = self.mktemp()
+        shutil.copytree(defaultTemplatesDirectory(), self.directory)
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.directory, name)
+
+    def write(self, name: str, text: str) -> None:
+        with open(self.path(name), "w", encoding="utf-8") as f:
+            f.write(text)
+
+    def test_shipped(self) -> None:
+        """
+        The shipped templates directory holds every template.
+        """
+        for name in TEMPLATE_FILES:
+            self.assertTrue(os.path.isfile(os.path.join(defaultTemplatesDirectory(), name)))
+        loadTemplates()
+
+    def test_otherDirectory(self) -> None:
+        """
+        Templates from another directory are the ones used.
+        """
+        self.write(
+            "user.xhtml",
+            '<html xmlns:t="http://twistedmatrix.com/ns/twisted.web.template/0.1" '
+            't:render="page"><body><p>Custom <t:slot name="name"/>: '
+            '<t:slot name="status"/></p></body></html>',
+        )
+        templates = loadTemplates(self.directory)
+        html = _flatten(self, UserElement(templates.user, "a&b", "<ok>", "./"))
+        self.assertIn("<p>Custom a&amp;b: &lt;ok&gt;</p>", html)
+
+    def test_missing(self) -> None:
+        """
+        A missing template is an error naming it.
+        """
+        os.remove(self.path("notfound.xhtml"))
+        e = self.assertRaises(TemplateError, loadTemplates, self.directory)
+        self.assertIn(self.path("notfound.xhtml"), str(e))
+        self.assertIn("No such file or directory", str(e))
+
+    def test_missingDirectory(self) -> None:
+        """
+        A directory that does not exist: the first template is named.
+        """
+        e = self.assertRaises(TemplateError, loadTemplates, self.path("nothere"))
+        self.assertIn(os.path.join(self.path("nothere"), "users.xhtml"), str(e))
+
+    def test_unreadable(self) -> None:
+        """
+        A template that cannot be read (here, a directory) is an error
+        naming it.
+        """
+        os.remove(self.path("user.xhtml"))
+        os.mkdir(self.path("user.xhtml"))
+        e = self.assertRaises(TemplateError, loadTemplates, self.directory)
+        self.assertIn(self.path("user.xhtml"), str(e))
+
+    def test_malformed(self) -> None:
+        """
+        A template that is not well-formed XML is an error naming it and the
+        place.
+        """
+        self.write("users.xhtml", "<html><body><p>unclosed</body></html>")
+        e = self.assertRaises(TemplateError, loadTemplates, self.directory)
+        self.assertIn(self.path("users.xhtml"), str(e))
+        self.assertIn("not well-formed XML: line 1", str(e))
+
+    def test_unknownRenderer(self) -> None:
+        """
+        A template that uses a renderer the page does not have is refused.
+        """
+        self.write(
+            "notfound.xhtml",
+            '<html xmlns:t="http://twistedmatrix.com/ns/twisted.web.template/0.1" '
+            't:render="nosuch"></html>',
+        )
+        e = self.assertRaises(TemplateError, loadTemplates, self.directory)
+        self.assertIn(self.path("notfound.xhtml"), str(e))
+        self.assertIn("cannot be rendered", str(e))
+        self.assertIn("nosuch", str(e))
+
+    def test_unknownSlot(self) -> None:
+        """
+        A template that uses a slot the page does not fill is refused.
+        """
+        self.write(
+            "user.xhtml",
+            '<html xmlns:t="http://twistedmatrix.com/ns/twisted.web.template/0.1" '
+            't:render="page"><t:slot name="email"/></html>',
+        )
+        e = self.assertRaises(TemplateError, loadTemplates, self.directory)
+        self.assertIn(self.path("user.xhtml"), str(e))
+        self.assertIn("email", str(e))
+
+
+class ResourceTests(SynchronousTestCase):
+    """
+    The site over an in-memory connection: pages, status codes, headers,
+    quoting and the JSON view.
+    """
+
+    def setUp(self) -> None:
+        self.service = _service()
+        self.client = _Client(IResource(self.service))
+
+    def get(self, path: bytes, accept: Optional[bytes] = None) -> _Response:
+        return self.client.request(path, {b"Accept": accept} if accept else None)
+
+    def test_adapter(self) -> None:
+        """
+        L{IResource} of a finger service is a L{UserStatusTree}.
+        """
+        resource = IResource(self.service)
+        self.assertIsInstance(resource, UserStatusTree)
+        self.assertTrue(verifyObject(IResource, resource))
+        self.assertTrue(IFingerService.providedBy(self.service))
+
+    def test_index(self) -> None:
+        """
+        C{/} lists every user as a relative, quoted link.
+        """
+        code, headers, body = self.get(b"/")
+        self.assertEqual(code, 200)
+        self.assertEqual(headers[b"content-type"], b"text/html; charset=utf-8")
+        self.assertEqual(int(headers[b"content-length"]), len(body))
+        html = body.decode("utf-8")
+        self.assertTrue(html.startswith("<!DOCTYPE html>\n"))
+        self.assertIn('<a href="./moshez">moshez</a>', html)
+        self.assertIn('<a href="./zo%C3%AB">zoë</a>', html)
+        self.assertIn('<a href="./a%2Fb">a/b</a>', html)
+
+    def test_securityHeaders(self) -> None:
+        """
+        Every response, pages, JSON, errors and XML-RPC, has the security
+        headers.
+        """
+        for path in (b"/", b"/moshez", b"/nobody", b"/api/users", b"/RPC2", b"/api/x"):
+            code, headers, body = self.get(path)
+            for name, value in SECURITY_HEADERS.items():
+                self.assertEqual(headers.get(name), value, (path, name))
+        csp = SECURITY_HEADERS[b"content-security-policy"]
+        self.assertIn(b"default-src 'none'", csp)
+        self.assertEqual(SECURITY_HEADERS[b"x-content-type-options"], b"nosniff")
+
+    def test_user(self) -> None:
+        """
+        C{/USER} shows the user's name and escaped status.
+        """
+        code, headers, body = self.get(b"/moshez")
+        self.assertEqual(code, 200)
+        self.assertEqual(headers[b"content-type"], b"text/html; charset=utf-8")
+        self.assertEqual(headers[b"vary"], b"Accept")
+        html = body.decode("utf-8")
+        self.assertIn("<h1>moshez</h1>", html)
+        self.assertIn(">happy &amp; &lt;well&gt;</p>", html)
+        self.assertIn('<a href="./">All users</a>', html)
+
+    def test_utf8RoundTrip(self) -> None:
+        """
+        A non-ASCII name, percent-encoded as UTF-8 in the URL, finds the
+        user; the page is UTF-8.
+        """
+        code, headers, body = self.get(b"/zo%C3%AB")
+        self.assertEqual(code, 200)
+        html = body.decode("utf-8")
+        self.assertIn("<h1>zoë</h1>", html)
+        self.assertIn("in Paris – café", html)
+        self.assertIn('href="./api/users/zo%C3%AB"', html)
+
+    def test_quotedSlash(self) -> None:
+        """
+        A C{/} in a name travels as C{%2F}.
+        """
+        code, headers, body = self.get(b"/a%2Fb")
+        self.assertEqual(code, 200)
+        self.assertIn("slashed", body.decode("utf-8"))
+
+    def test_unknownUser(self) -> None:
+        """
+        An unknown user gets a 404 page saying "No such user", naming them.
+        """
+        code, headers, body = self.get(b"/%3Cnobody%3E")
+        self.assertEqual(code, 404)
+        self.assertEqual(headers[b"content-type"], b"text/html; charset=utf-8")
+        html = body.decode("utf-8")
+        self.assertIn("No such user", html)
+        self.assertIn("&lt;nobody&gt;", html)
+
+    def test_invalidNames(self) -> None:
+        """
+        Paths that cannot be user names (not UTF-8, against the name rule)
+        are 404s with the page, not errors.
+        """
+        for path in (b"/%FF%FE", b"/-x", b"/a%3Ab", b"/a%20b", b"/" + b"x" * 100):
+            code, headers, body = self.get(path)
+            self.assertEqual(code, 404, path)
+            self.assertIn(b"No such user", body)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_belowUser(self) -> None:
+        """
+        Nothing lies beneath a user's page; the link home still works.
+        """
+        code, headers, body = self.get(b"/moshez/more")
+        self.assertEqual(code, 404)
+        self.assertIn(b'<a href="../">All users</a>', body)
+        self.assertIn(b"moshez/more", body)
+
+    def test_json(self) -> None:
+        """
+        C{Accept: application/json} gets JSON for the index and users.
+        """
+        code, headers, body = self.get(b"/zo%C3%AB", b"application/json")
+        self.assertEqual(code, 200)
+        self.assertEqual(headers[b"content-type"], b"application/json; charset=utf-8")
+        self.assertEqual(json.loads(body), {"user": "zoë", "status": "in Paris – café"})
+        code, headers, body = self.get(b"/", b"application/json")
+        self.assertEqual(code, 200)
+        self.assertEqual(
+            sorted(json.loads(body)["users"]), sorted(["moshez", "zoë", "a/b", "RPC2"])
+        )
+        code, headers, body = self.get(b"/nobody", b"application/json")
+        self.assertEqual(code, 404)
+        self.assertEqual(json.loads(body), {"error": NO_SUCH_USER, "user": "nobody"})
+
+    def test_browserAcceptGetsHTML(self) -> None:
+        """
+        A browser's usual C{Accept} gets HTML.
+        """
+        code, headers, body = self.get(
+            b"/moshez", b"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        )
+        self.assertEqual(headers[b"content-type"], b"text/html; charset=utf-8")
+
+    def test_api(self) -> None:
+        """
+        C{/api/users} and C{/api/users/USER} are JSON whatever the client
+        accepts.
+        """
+        code, headers, body = self.get(b"/api/users")
+        self.assertEqual(code, 200)
+        self.assertEqual(headers[b"content-type"], b"application/json; charset=utf-8")
+        self.assertIn("zoë", json.loads(body)["users"])
+        code, headers, body = self.get(b"/api/users/")
+        self.assertIn("zoë", json.loads(body)["users"])
+        code, headers, body = self.get(b"/api/users/moshez")
+        self.assertEqual(json.loads(body), {"user": "moshez", "status": "happy & <well>"})
+        code, headers, body = self.get(b"/api/users/nobody")
+        self.assertEqual(code, 404)
+        self.assertEqual(json.loads(body), {"error": NO_SUCH_USER, "user": "nobody"})
+        code, headers, body = self.get(b"/api/users/%FF")
+        self.assertEqual(code, 404)
+        self.assertEqual(json.loads(body)["error"], NO_SUCH_USER)
+        code, headers, body = self.get(b"/api/users/moshez/x")
+        self.assertEqual(code, 404)
+
+    def test_apiUnknownPath(self) -> None:
+        """
+        Any other path under C{/api} is a JSON 404.
+        """
+        for path in (b"/api", b"/api/", b"/api/nothing", b"/api/nothing/more"):
+            code, headers, body = self.get(path)
+            self.assertEqual(code, 404, path)
+            self.assertEqual(json.loads(body), {"error": "Not found"})
+
+    def test_fixedPathsWin(self) -> None:
+        """
+        C{/RPC2} is XML-RPC even though a user is called C{RPC2}; the JSON
+        API still finds that user.
+        """
+        code, headers, body = self.get(b"/RPC2")
+        self.assertEqual(code, 405)
+        self.assertNotIn(b"shadowed", body)
+        code, headers, body = self.get(b"/api/users/RPC2")
+        self.assertEqual(json.loads(body), {"user": "RPC2", "status": "shadowed"})
+
+    def test_backendFailure(self) -> None:
+        """
+        A failing back-end gives a 500 with a plain message, never a
+        traceback; the failure is logged.
+        """
+        client = _Client(IResource(_BrokenService()))
+        for path in (b"/", b"/moshez", b"/api/users", b"/api/users/moshez"):
+            code, headers, body = client.request(path)
+            self.assertEqual(code, 500, path)
+            self.assertEqual(headers[b"content-type"], b"text/plain; charset=utf-8")
+            self.assertEqual(body, (INTERNAL_ERROR + "\n").encode("utf-8"))
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 4)
+
+    def test_backendRaises(self) -> None:
+        """
+        A back-end that raises instead of failing its L{Deferred} is a 500
+        too.
+        """
+        service = _BrokenService()
+        service.getUser = lambda user: 1 / 0  # type: ignore[assignment,method-assign,misc,return-value]
+        code, headers, body = _Client(IResource(service)).request(b"/moshez")
+        self.assertEqual((code, body), (500, (INTERNAL_ERROR + "\n").encode("utf-8")))
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+
+    def test_clientGoesAway(self) -> None:
+        """
+        If the client disconnects before the back-end answers, the lookup is
+        cancelled and nothing is logged as an error.
+        """
+        service = _SlowService()
+        client = _Client(IResource(service))
+        protocol, transport = client.connect()
+        protocol.dataReceived(b"GET /moshez HTTP/1.0\r\n\r\n")  # type: ignore[attr-defined]
+        self.assertEqual(transport.value(), b"")
+        protocol.connectionLost(Failure(ConnectionError("gone")))  # type: ignore[attr-defined]
+        self.assertEqual(service.cancelled, ["moshez"])
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_head(self) -> None:
+        """
+        HEAD answers like GET, without a body.
+        """
+        code, headers, body = self.client.request(b"/moshez", method=b"HEAD")
+        self.assertEqual(code, 200)
+        self.assertEqual(body, b"")
+
+
+class DummyRequestTests(SynchronousTestCase):
+    """
+    The resources driven with L{DummyRequest}, the way Twisted's own tests
+    drive theirs.
+    """
+
+    def render(self, root: IResource, path: List[bytes], accept: bytes = b"") -> DummyRequest:
+        request = DummyRequest(path)
+        if accept:
+            request.requestHeaders.setRawHeaders(b"accept", [accept])
+        finished = request.notifyFinish()
+        resource = getChildForRequest(root, request)
+        result = resource.render(request)
+        if isinstance(result, bytes):
+            request.write(result)
+            request.finish()
+        self.successResultOf(finished)
+        return request
+
+    def test_userStatus(self) -> None:
+        """
+        L{UserStatus} renders the user's page.
+        """
+        request = self.render(IResource(_service()), [b"zo\xc3\xab"])
+        self.assertIsInstance(
+            getChildForRequest(IResource(_service()), DummyRequest([b"x"])), UserStatus
+        )
+        self.assertEqual(request.responseCode, 200)
+        self.assertIn("<h1>zoë</h1>", b"".join(request.written).decode("utf-8"))
+
+    def test_unknown(self) -> None:
+        """
+        An unknown user is a 404.
+        """
+        request = self.render(IResource(_service()), [b"nobody"])
+        self.assertEqual(request.responseCode, 404)
+        self.assertIn(b"No such user", b"".join(request.written))
+
+    def test_json(self) -> None:
+        """
+        JSON is chosen from the C{Accept} header.
+        """
+        request = self.render(IResource(_service()), [b"moshez"], b"application/json")
+        self.assertEqual(
+            request.responseHeaders.getRawHeaders(b"content-type"),
+            [b"application/json; charset=utf-8"],
+        )
+        self.assertEqual(
+            json.loads(b"".join(request.written)),
+            {"user": "moshez", "status": "happy & <well>"},
+        )
+
+
+class XMLRPCTests(SynchronousTestCase):
+    """
+    XML-RPC at C{/RPC2}, called with L{xmlrpc.client}'s own encoding.
+    """
+
+    def setUp(self) -> None:
+        self.client = _Client(IResource(_service()))
+
+    def test_getUser(self) -> None:
+        """
+        C{getUser} returns the status, non-ASCII included.
+        """
+        self.assertEqual(self.client.rpc("getUser", "moshez"), "happy & <well>")
+        self.assertEqual(self.client.rpc("getUser", "zoë"), "in Paris – café")
+
+    def test_getUserUnknown(self) -> None:
+        """
+        An unknown user, or a name that cannot be one, is "No such user".
+        """
+        self.assertEqual(self.client.rpc("getUser", "nobody"), NO_SUCH_USER)
+        self.assertEqual(self.client.rpc("getUser", ""), NO_SUCH_USER)
+        self.assertEqual(self.client.rpc("getUser", "a b"), NO_SUCH_USER)
+
+    def test_getUsers(self) -> None:
+        """
+        C{getUsers} lists every user.
+        """
+        self.assertEqual(
+            sorted(self.client.rpc("getUsers")),  # type: ignore[call-overload]
+            sorted(["moshez", "zoë", "a/b", "RPC2"]),
+        )
+
+    def test_controlCharacters(self) -> None:
+        """
+        A status's control characters, which XML cannot carry, are dropped.
+        """
+        service = _service()
+        service.users["moshez"] = "bell\x07 and escape\x1b"
+        client = _Client(IResource(service))
+        self.assertEqual(client.rpc("getUser", "moshez"), "bell and escape")
+
+    def assertFault(self, result: object, code: int, message: str) -> None:
+        self.assertIsInstance(result, xmlrpc.client.Fault)
+        assert isinstance(result, xmlrpc.client.Fault)
+        self.assertEqual((result.faultCode, result.faultString), (code, message))
+
+    def test_wrongArguments(self) -> None:
+        """
+        Wrong argument counts or types are faults that say what is expected.
+        """
+        expected = "getUser takes one argument, a user name (a string); got "
+        self.assertFault(self.client.rpc("getUser"), -32602, expected + "none")
+        self.assertFault(
+            self.client.rpc("getUser", 7), -32602, expected + "1 argument (int)"
+        )
+        self.assertFault(
+            self.client.rpc("getUser", "a", "b"),
+            -32602,
+            expected + "2 arguments (string, string)",
+        )
+        self.assertFault(
+            self.client.rpc("getUser", ["x"]), -32602, expected + "1 argument (array)"
+        )
+        self.assertFault(
+            self.client.rpc("getUser", {"a": 1}), -32602, expected + "1 argument (struct)"
+        )
+        self.assertFault(
+            self.client.rpc("getUsers", 1.5),
+            -32602,
+            "getUsers takes no arguments; got 1 argument (double)",
+        )
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_unknownMethod(self) -> None:
+        """
+        An unknown method is a fault.
+        """
+        self.assertFault(self.client.rpc("setUser", "a", "b"), -32601, "procedure setUser not found")
+
+    def test_garbage(self) -> None:
+        """
+        A body that is not XML-RPC is a fault, not a 500.
+        """
+        code, headers, body = self.client.request(b"/RPC2", {}, b"POST", b"<not-xml-rpc")
+        self.assertEqual(code, 200)
+        with self.assertRaises(xmlrpc.client.Fault) as caught:
+            xmlrpc.client.loads(body)
+        self.assertIn("Can't deserialize input", caught.exception.faultString)
+
+    def test_backendFailure(self) -> None:
+        """
+        A failing back-end is a fault saying "Internal error in server"; the
+        failure is logged.
+        """
+        client = _Client(IResource(_BrokenService()))
+        self.assertFault(client.rpc("getUser", "moshez"), -32603, INTERNAL_ERROR)
+        self.assertFault(client.rpc("getUsers"), -32603, INTERNAL_ERROR)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 2)
+
+    def test_introspection(self) -> None:
+        """
+        C{system.listMethods} and C{system.methodHelp} describe the methods.
+        """
+        methods = self.client.rpc("system.listMethods")
+        self.assertIn("getUser", methods)  # type: ignore[operator]
+        self.assertIn("getUsers", methods)  # type: ignore[operator]
+        self.assertEqual(
+            self.client.rpc("system.methodHelp", "getUser"),
+            'getUser(name): the status of the user called name, or "No such user".',
+        )
