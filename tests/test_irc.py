@@ -3,14 +3,8 @@ Tests for L{finger.irc}: the bot's replies, its rate limit and keepalives
 (on a L{Clock}), and its reconnection under L{ClientService}.
 """
 
-import datetime
 import os
 from typing import Any, Dict, List, Optional
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from twisted.application.internet import ClientService
 from twisted.internet import reactor
@@ -41,6 +35,7 @@ from finger.irc import (
     splitUTF8,
 )
 from finger.service import MemoryFingerService
+from tests.certs import selfSigned
 from tests.running import startFinger
 from tests.support import freePort, which
 
@@ -597,35 +592,6 @@ class ReconnectTests(SynchronousTestCase):
         self.waitsFor(1.5)
 
 
-def _selfSigned(hostname: str) -> "tuple[bytes, bytes]":
-    """
-    A throwaway key and self-signed certificate for C{hostname}, in PEM.
-    """
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return (
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-        cert.public_bytes(serialization.Encoding.PEM),
-    )
-
-
 class _Ngircd(ProcessProtocol):
     """
     An ngircd process in the foreground: its output, and when it ended.
@@ -699,7 +665,7 @@ class IRCServerIntegrationTests(TestCase):
         self.tlsPort = freePort()
         self.roots = os.path.join(self.directory, "roots")
         os.makedirs(self.roots)
-        key, cert = _selfSigned("localhost")
+        cert, key = selfSigned()
         with open(os.path.join(self.directory, "key.pem"), "wb") as f:
             f.write(key)
         with open(os.path.join(self.directory, "cert.pem"), "wb") as f:
@@ -717,7 +683,8 @@ class IRCServerIntegrationTests(TestCase):
                 "AdminInfo1 = finger tests\n"
                 "AdminInfo2 = loopback only\n"
                 "AdminEMail = root@localhost\n"
-                "Listen = 127.0.0.1\n"
+                # 127.0.0.2 too: an address the certificate does not name.
+                "Listen = 127.0.0.1,127.0.0.2\n"
                 f"Ports = {self.port}\n"
                 "MotdPhrase = finger tests\n"
                 f"PidFile = {self.directory}/ngircd.pid\n"
@@ -827,7 +794,7 @@ class IRCServerIntegrationTests(TestCase):
             "-n",
             "wrongbot",
             "--ircserver",
-            f"tls:127.0.0.1:{self.tlsPort}:trustRoots={self.roots}",
+            f"tls:127.0.0.2:{self.tlsPort}:trustRoots={self.roots}",
             "--ircretry",
             "1",
         )
@@ -851,7 +818,7 @@ class IRCServerIntegrationTests(TestCase):
 
         deadline = reactor.seconds() + 10
         while not refused():
-            self.assertLess(reactor.seconds(), deadline, "the bot did not refuse 127.0.0.1")
+            self.assertLess(reactor.seconds(), deadline, "the bot did not refuse 127.0.0.2")
             await deferLater(reactor, 0.2)
         self.assertFalse(
             [e for e in events if e.get("nickname") == "wrongbot"], "wrongbot signed on"
