@@ -58,9 +58,7 @@ def clientDescription(value: str, defaultPort: int) -> str:
     bracketed = _BRACKETED.fullmatch(value)
     if value.startswith("["):
         if bracketed is None or not isIPv6Address(bracketed.group(1)):
-            raise InvalidAddress(
-                f"{value!r} is not [IPv6 address] or [IPv6 address]:port"
-            )
+            raise InvalidAddress(f"{value!r} is not [IPv6 address] or [IPv6 address]:port")
         return _tcp(bracketed.group(1), bracketed.group(2) or str(defaultPort))
     if isIPv6Address(value):
         return _tcp(value, str(defaultPort))

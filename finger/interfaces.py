@@ -127,7 +127,6 @@ class IFingerSetterFactory(IProtocolFactory):
         """
 
 
-
 class IIRCClientFactory(IProtocolFactory):
     """
     A factory for IRC bots that answer questions about users' statuses.

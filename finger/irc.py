@@ -216,9 +216,7 @@ class IRCReplyBot(irc.IRCClient, TimeoutMixin):
         self._outgoing.clear()
         super().connectionLost(reason)
         self.factory.sessionEnded(self._signedOnAt)
-        self.log.info(
-            "Disconnected from the IRC server: {reason}", reason=reason.getErrorMessage()
-        )
+        self.log.info("Disconnected from the IRC server: {reason}", reason=reason.getErrorMessage())
 
     def signedOn(self) -> None:
         self._signedOnAt = self.clock.seconds()

@@ -130,9 +130,11 @@ def report(answer: Union[str, List[str]], out: TextIO) -> None:
     """
     Print a status or a list of users, without control characters.
     """
-    lines = printableLines(answer) if isinstance(answer, str) else [
-        "".join(printableLines(name)) for name in answer
-    ]
+    lines = (
+        printableLines(answer)
+        if isinstance(answer, str)
+        else ["".join(printableLines(name)) for name in answer]
+    )
     for line in lines:
         out.write(line + "\n")
 

@@ -10,7 +10,9 @@ from finger.address import InvalidAddress, clientDescription
 class ClientDescriptionTests(SynchronousTestCase):
     def test_host(self) -> None:
         """A value without a colon is a host on the default port."""
-        self.assertEqual(clientDescription("irc.example.org", 6667), "tcp:host=irc.example.org:port=6667")
+        self.assertEqual(
+            clientDescription("irc.example.org", 6667), "tcp:host=irc.example.org:port=6667"
+        )
         self.assertEqual(clientDescription("127.0.0.1", 8889), "tcp:host=127.0.0.1:port=8889")
 
     def test_hostPort(self) -> None:
@@ -20,7 +22,9 @@ class ClientDescriptionTests(SynchronousTestCase):
     def test_ipv6(self) -> None:
         """IPv6 addresses, bare or in brackets, have their colons escaped."""
         self.assertEqual(clientDescription("[::1]:7000", 6667), r"tcp:host=\:\:1:port=7000")
-        self.assertEqual(clientDescription("[2001:db8::1]", 6667), r"tcp:host=2001\:db8\:\:1:port=6667")
+        self.assertEqual(
+            clientDescription("[2001:db8::1]", 6667), r"tcp:host=2001\:db8\:\:1:port=6667"
+        )
         self.assertEqual(clientDescription("::1", 6667), r"tcp:host=\:\:1:port=6667")
 
     def test_endpoint(self) -> None:
@@ -30,5 +34,15 @@ class ClientDescriptionTests(SynchronousTestCase):
 
     def test_invalid(self) -> None:
         """Bad brackets, empty hosts and ports out of range are refused."""
-        for value in ["[irc.example.org]:6667", "[::1", "[::1]:", "[::1]x", ":6667", "h:0", "h:65536", "", "a b"]:
+        for value in [
+            "[irc.example.org]:6667",
+            "[::1",
+            "[::1]:",
+            "[::1]x",
+            ":6667",
+            "h:0",
+            "h:65536",
+            "",
+            "a b",
+        ]:
             self.assertRaises(InvalidAddress, clientDescription, value, 6667)

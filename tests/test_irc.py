@@ -168,9 +168,7 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
         """An unknown user gets the back-end's answer for unknown users."""
         self.signOn()
         self.receive(":alice!al@example.org PRIVMSG fingerbot :nobody")
-        self.assertEqual(
-            self.sent(), [f"PRIVMSG alice :Status of nobody: {NO_SUCH_USER}".encode()]
-        )
+        self.assertEqual(self.sent(), [f"PRIVMSG alice :Status of nobody: {NO_SUCH_USER}".encode()])
 
     def test_invalidName(self) -> None:
         """A name that breaks the name rule is unknown, and never reaches the back-end."""
@@ -656,7 +654,10 @@ class IRCServerIntegrationTests(TestCase):
     def setUp(self) -> None:
         self.ngircd = which("ngircd")
         if self.ngircd is None:
-            raise SkipTest("ngircd is not installed (apt-get install ngircd); it is the IRC server this test needs")
+            raise SkipTest(
+                "ngircd is not installed (apt-get install ngircd); "
+                "it is the IRC server this test needs"
+            )
         self.port = freePort()
         self.directory = os.path.abspath(self.mktemp())
         os.makedirs(self.directory)
@@ -765,16 +766,25 @@ class IRCServerIntegrationTests(TestCase):
             "1",
         )
         tester = await self.connectTester("tester")
-        await self.ask(tester, "fingerbot", "moshez", "PRIVMSG tester :Status of moshez: happy and well")
+        await self.ask(
+            tester, "fingerbot", "moshez", "PRIVMSG tester :Status of moshez: happy and well"
+        )
         tester.sendLine(b"JOIN #finger")
-        await self.ask(tester, "#finger", "fingerbot: zoë", "PRIVMSG #finger :tester: Status of zoë: à Paris ☕")
+        await self.ask(
+            tester,
+            "#finger",
+            "fingerbot: zoë",
+            "PRIVMSG #finger :tester: Status of zoë: à Paris ☕",
+        )
 
         assert self.server is not None
         await self.stopServer(self.server)
         await tester.closed
         await self.startServer()
         again = await self.connectTester("again")
-        await self.ask(again, "fingerbot", "moshez", "PRIVMSG again :Status of moshez: happy and well")
+        await self.ask(
+            again, "fingerbot", "moshez", "PRIVMSG again :Status of moshez: happy and well"
+        )
         again.transport.loseConnection()
         await again.closed
 
@@ -900,8 +910,14 @@ class IRCOptionsTests(SynchronousTestCase):
         """
         memory = MemoryReactorClock()
         options = self.parse(
-            "--ircserver", "irc.example.org:6668", "-n", "fbot", "--ircchannels", "#a,#b",
-            "--ircretry", "5",
+            "--ircserver",
+            "irc.example.org:6668",
+            "-n",
+            "fbot",
+            "--ircchannels",
+            "#a,#b",
+            "--ircretry",
+            "5",
         )
         top = tap.makeService(options, memory)
         [client] = [s for s in top if isinstance(s, ClientService)]

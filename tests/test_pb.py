@@ -70,7 +70,9 @@ class PerspectiveFingerTests(SynchronousTestCase):
     def test_getUser(self) -> None:
         """C{getUser} returns the status, as a plain string, lines and all."""
         root = self.connect(self.service)
-        self.assertEqual(self.successResultOf(self.call(root, "getUser", "moshez")), "happy and well")
+        self.assertEqual(
+            self.successResultOf(self.call(root, "getUser", "moshez")), "happy and well"
+        )
         self.assertEqual(self.successResultOf(self.call(root, "getUser", "zoë")), "à Paris ☕")
         self.assertEqual(
             self.successResultOf(self.call(root, "getUser", "shawn")), "alive\nand kicking"

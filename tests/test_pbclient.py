@@ -47,7 +47,14 @@ class OptionsTests(SynchronousTestCase):
 
     def test_bad(self) -> None:
         """Bad arguments are usage errors that say what is wrong."""
-        for argv in [(), ("a", "b", "c"), ("[nope]:1",), ("h:99999",), ("nope:x",), ("-t", "0", "h")]:
+        for argv in [
+            (),
+            ("a", "b", "c"),
+            ("[nope]:1",),
+            ("h:99999",),
+            ("nope:x",),
+            ("-t", "0", "h"),
+        ]:
             self.assertRaises(usage.UsageError, self.parse, *argv)
 
     def test_usageExit(self) -> None:
@@ -143,4 +150,6 @@ class ClientIntegrationTests(TestCase):
         self.assertEqual(await self.runCommand(address, "moshez"), ("happy and well\n", "", 0))
         out, err, code = await self.runCommand(address)
         self.assertEqual((sorted(out.splitlines()), code), (["moshez", "zoë"], 0))
-        self.assertEqual(await self.runCommand(address, "nobody"), ("", "pbclient: No such user\n", 1))
+        self.assertEqual(
+            await self.runCommand(address, "nobody"), ("", "pbclient: No such user\n", 1)
+        )
