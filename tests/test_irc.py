@@ -635,12 +635,13 @@ class _Tester(LineReceiver):
     def say(self, target: str, text: str) -> None:
         self.sendLine(f"PRIVMSG {target} :{text}".encode("utf-8"))
 
-    def heard(self, suffix: str) -> bool:
+    def heard(self, sender: str, suffix: str) -> bool:
         """
-        Has a line ending with C{suffix} come?
+        Has a line from C{sender} ending with C{suffix} come?
         """
+        prefix = f":{sender}!".encode()
         wanted = suffix.encode("utf-8")
-        return any(line.endswith(wanted) for line in self.lines)
+        return any(line.startswith(prefix) and line.endswith(wanted) for line in self.lines)
 
 
 class IRCServerIntegrationTests(TestCase):
@@ -736,13 +737,15 @@ class IRCServerIntegrationTests(TestCase):
         await connectProtocol(endpoint, tester)
         return tester
 
-    async def ask(self, tester: _Tester, target: str, text: str, reply: str) -> None:
+    async def ask(
+        self, tester: _Tester, target: str, text: str, reply: str, bot: str = "fingerbot"
+    ) -> None:
         """
-        Say C{text} to C{target} every half second until C{reply} comes:
-        the bot may still be signing on.
+        Say C{text} to C{target} every half second until C{reply} comes
+        from C{bot}: the bot may still be signing on.
         """
         deadline = reactor.seconds() + 20
-        while not tester.heard(reply):
+        while not tester.heard(bot, reply):
             if reactor.seconds() > deadline:
                 heard = b"\n".join(tester.lines).decode("utf-8", "replace")
                 self.fail(f"no {reply!r} from the bot; the tester heard:\n{heard}")
@@ -787,6 +790,28 @@ class IRCServerIntegrationTests(TestCase):
         )
         again.transport.loseConnection()
         await again.closed
+
+    async def test_nicknameCollision(self) -> None:
+        """
+        A second bot asking for a nickname in use signs on as C{fingerbo1},
+        within ngircd's nine characters, and answers under that name.
+        """
+        await self.startServer()
+        for _ in range(2):
+            startFinger(self, "--no-pb", "--ircserver", f"127.0.0.1:{self.port}")
+        tester = await self.connectTester("tester")
+        await self.ask(
+            tester,
+            "fingerbo1",
+            "moshez",
+            "PRIVMSG tester :Status of moshez: happy and well",
+            bot="fingerbo1",
+        )
+        await self.ask(
+            tester, "fingerbot", "moshez", "PRIVMSG tester :Status of moshez: happy and well"
+        )
+        tester.transport.loseConnection()
+        await tester.closed
 
     async def test_tls(self) -> None:
         """
