@@ -15,7 +15,9 @@ Unknown users
 
 L{IFingerService.getUser} fails with L{UnknownUser} for a user it does not
 know, so that a front-end can tell the two apart (the web answers 404).  The
-finger and IRC front-ends show L{NO_SUCH_USER}, the tutorial's answer.  A name
+finger and IRC front-ends show L{NO_SUCH_USER}, the tutorial's answer;
+Perspective Broker clients get a remote L{finger.pb.NoSuchUser} error whose
+message is L{NO_SUCH_USER}.  A name
 that breaks the rule in L{finger.names} can never be a known user: back-ends
 treat it as unknown when asked for it and refuse to store it.
 """
@@ -24,7 +26,7 @@ from typing import List
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IProtocolFactory
-from zope.interface import Interface
+from zope.interface import Attribute, Interface
 
 NO_SUCH_USER = "No such user"
 """
@@ -124,3 +126,50 @@ class IFingerSetterFactory(IProtocolFactory):
         Set a status, as L{IFingerSetterService.setUser} does.
         """
 
+
+class IIRCClientFactory(IProtocolFactory):
+    """
+    A factory for IRC bots that answer questions about users' statuses.
+    """
+
+    nickname = Attribute("The nickname (L{str}) the bot asks for when it signs on.")
+    channels = Attribute("The channels (a L{list} of L{str}) it joins once signed on.")
+    clock = Attribute("The L{IReactorTime} for the bot's timers and the retry delays.")
+    maxDelay = Attribute("The most seconds (L{float}) L{retryDelay} waits.")
+
+    def getUser(user: str) -> "Deferred[str]":
+        """
+        Look up one user's status, as L{IFingerService.getUser} does.
+        """
+
+    def retryDelay(failedAttempts: int) -> float:
+        """
+        How long to wait before connecting again: a retry policy for
+        L{twisted.application.internet.ClientService}.
+
+        @param failedAttempts: how many attempts in a row have failed.
+        @return: seconds to wait.
+        """
+
+
+class IPerspectiveFinger(Interface):
+    """
+    The finger service over Perspective Broker: the methods a remote client
+    calls with C{callRemote("getUser", name)} and C{callRemote("getUsers")}.
+    """
+
+    def remote_getUser(user: str) -> "Deferred[str]":
+        """
+        Look up one user's status.
+
+        @return: a L{Deferred} firing with the status, or failing with
+            L{finger.pb.NoSuchUser} (a L{twisted.spread.pb.Error}) for an
+            unknown user.
+        """
+
+    def remote_getUsers() -> "Deferred[List[str]]":
+        """
+        List the users.
+
+        @return: a L{Deferred} firing with a list of user names.
+        """

@@ -10,22 +10,31 @@ import os
 from typing import Any, Callable, Optional, cast
 
 from twisted.application import service
+from twisted.application.internet import ClientService
 from twisted.cred import strcred
 from twisted.cred.credentials import IUsernamePassword
-from twisted.internet.endpoints import serverFromString
+from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.internet.interfaces import IProtocolFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import usage
+from twisted.spread.pb import PBServerFactory
 from twisted.web.resource import IResource
 from twisted.web.server import Site
 
-from finger import web
+from finger import irc, web
+from finger.address import InvalidAddress, clientDescription
 from finger.auth import SetterLogin, setterPortal
 from finger.fingerd import FingerFactoryFromService
-from finger.interfaces import IFingerFactory, IFingerSetterFactory
+from finger.interfaces import (
+    IFingerFactory,
+    IFingerSetterFactory,
+    IIRCClientFactory,
+    IPerspectiveFinger,
+)
 from finger.limits import LimitingFactory, RateLimiter
 from finger.listen import ListeningService, portDescription
 from finger.names import InvalidUserName, checkUserName
+from finger.pb import PerspectiveFingerFromService  # noqa: F401 (registers the adapter)
 from finger.service import FingerService
 from finger.setter import FingerSetterFactoryFromService
 from finger.statusfile import StatusFileError
@@ -207,6 +216,41 @@ class Options(usage.Options, strcred.AuthOptionMixin):
         ["rate-limit-loopback", None, "Rate-limit finger queries from loopback too."],
     ]
 
+    optParameters += [
+        [
+            "pbport",
+            "p",
+            "tcp:8889",
+            "Where Perspective Broker listens: a port or an endpoint description.",
+        ],
+        [
+            "ircserver",
+            None,
+            None,
+            "The IRC server the bot joins: a host (port 6667), host:port, "
+            "[IPv6 address]:port, or a client endpoint description "
+            "(tls:irc.example.org:6697).  No bot unless given.",
+        ],
+        ["ircnick", "n", "fingerbot", "The IRC bot's nickname."],
+        [
+            "ircchannels",
+            None,
+            None,
+            "Channels for the IRC bot to join, separated by commas ('#a,#b').  "
+            "None unless given: the bot answers private messages.",
+        ],
+        [
+            "ircretry",
+            None,
+            60.0,
+            "The most seconds between attempts to reconnect to the IRC server.",
+            _seconds("--ircretry"),
+        ],
+    ]
+    optFlags += [
+        ["no-pb", None, "Do not serve Perspective Broker."],
+    ]
+
     def postOptions(self) -> None:
         from twisted.internet import reactor
 
@@ -217,6 +261,7 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             reason = "does not exist" if not os.path.exists(path) else "is not readable"
             raise usage.UsageError(f"--file: the status file {path} {reason}")
         self._webPostOptions(reactor)
+        self._ircAndPBPostOptions(reactor)
         try:
             self["admins"] = [
                 checkUserName(name.strip()) for name in self["admins"].split(",") if name.strip()
@@ -249,6 +294,37 @@ class Options(usage.Options, strcred.AuthOptionMixin):
                 )
             self["sslport"] = self._endpoint(reactor, "sslport", "")
             _webTLS(self)
+
+    def _ircAndPBPostOptions(self, reactor: Any) -> None:
+        self["pbport"] = self._endpoint(reactor, "pbport", "")
+        if not irc.isValidNickname(self["ircnick"]):
+            raise usage.UsageError(
+                f"--ircnick: {self['ircnick']!r} is not an IRC nickname: a letter "
+                "or one of []\\`_^{|} first, then letters, digits, those and '-', "
+                f"at most {irc.MAX_NICKNAME_LENGTH} characters"
+            )
+        channels = [c.strip() for c in (self["ircchannels"] or "").split(",") if c.strip()]
+        for channel in channels:
+            if not irc.isValidChannel(channel):
+                raise usage.UsageError(
+                    f"--ircchannels: {channel!r} is not a channel name: it starts "
+                    "with #, &, + or ! and has no spaces, commas or control characters"
+                )
+        self["ircchannels"] = channels
+        server = self["ircserver"]
+        if server is None:
+            if channels:
+                raise usage.UsageError("--ircchannels: needs --ircserver")
+            return
+        try:
+            description = clientDescription(server, irc.DEFAULT_PORT)
+            clientFromString(reactor, description)
+        except (InvalidAddress, ValueError, TypeError, KeyError) as e:
+            raise usage.UsageError(
+                f"--ircserver: {server!r} is not a host, host:port, [IPv6 "
+                f"address]:port or client endpoint description: {e}"
+            ) from None
+        self["ircserver"] = description
 
 
 def _webTemplates(options: Options) -> "web.Templates":
@@ -306,6 +382,33 @@ def _addWeb(top: service.MultiService, backend: Any, options: Options, reactor: 
     if options["ssl"]:
         tlsFactory = TLSMemoryBIOFactory(_webTLS(options), False, site)
         _listen(top, "https", options, reactor, tlsFactory, b"")
+
+
+def _addIRCAndPB(
+    top: service.MultiService, backend: Any, options: Options, reactor: Any
+) -> None:
+    """
+    Add Perspective Broker's listener on C{--pbport} (unless C{--no-pb})
+    and, with C{--ircserver}, the IRC bot, kept connected by a
+    L{ClientService}, to C{top}.
+    """
+    if not options["no-pb"]:
+        pbFactory = PBServerFactory(IPerspectiveFinger(backend))
+        _listen(top, "pb", options, reactor, pbFactory, b"")
+    if options["ircserver"] is not None:
+        ircFactory = IIRCClientFactory(backend)
+        ircFactory.nickname = options["ircnick"]
+        ircFactory.channels = options["ircchannels"]
+        ircFactory.clock = reactor
+        ircFactory.maxDelay = options["ircretry"]
+        ircService = ClientService(
+            clientFromString(reactor, options["ircserver"]),
+            ircFactory,
+            retryPolicy=ircFactory.retryDelay,
+            clock=reactor,
+        )
+        ircService.setName("irc")
+        ircService.setServiceParent(top)
 
 
 _CODECS = ("utf-8", "latin-1", "ascii", "idna")
@@ -371,4 +474,5 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
         _listen(top, "setter", options, reactor, setterFactory, _SETTER_BUSY)
 
     _addWeb(top, backend, options, reactor)
+    _addIRCAndPB(top, backend, options, reactor)
     return top

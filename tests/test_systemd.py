@@ -71,6 +71,7 @@ class SocketActivationTests(TestCase):
                 "--nodaemon", "--pidfile=", "finger", f"--file={users}",
                 "--fingerport=systemd:domain=INET:name=finger",
                 "--setterport=systemd:domain=INET:name=setter",
+                "--webport=tcp:0:interface=127.0.0.1", "--no-pb",
             ],
             cwd=where,
             env=dict(os.environ, PYTHONPATH=_checkout),
