@@ -6,7 +6,7 @@ import io
 from typing import Any, List
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import CancelledError, Deferred, inlineCallbacks
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import ConnectionDone, ConnectionRefusedError
 from twisted.internet.protocol import Factory, Protocol
@@ -138,6 +138,7 @@ class ClientProtocolTests(SynchronousTestCase):
         self.assertTrue(self.transport.disconnecting)
         self.protocol.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.failureResultOf(self.protocol.finished, CancelledError)
 
 
 class _Silent(Protocol):

@@ -151,6 +151,7 @@ class ForwarderTests(SynchronousTestCase):
         waiting[0].callback("done")
         self.assertEqual(self.successResultOf(first), "done")
         self.successResultOf(self.forwarder.forward("c@example.com", False))
+        waiting[1].callback("done")
 
     def test_defaultOneHop(self) -> None:
         forwarder = FingerForwarder(self.clock, ["a", "b"], finger=self.finger)
