@@ -19,6 +19,7 @@ upstream finger server, as the tutorial's C{ProxyFingerService} does.
 import re
 from typing import Any, Callable, Dict, Iterable, List, Tuple
 
+from twisted.application import service
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -169,7 +170,7 @@ class FingerForwarder:
 
 
 @implementer(IFingerService)
-class ProxyFingerService:
+class ProxyFingerService(service.Service):
     """
     Answer every user by asking one upstream finger server.
 

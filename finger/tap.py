@@ -13,12 +13,217 @@ from twisted.application import service
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
+from finger.client import parseHostPort
 from finger.fingerd import FingerFactoryFromService
-from finger.interfaces import IFingerFactory, IFingerSetterFactory
+from finger.interfaces import IFingerFactory, IFingerSetterFactory, IFingerSetterService
 from finger.listen import ListeningService, portDescription
+from finger.localcommand import SEARCH_PATH, CommandFingerService, CommandNotFound, findProgram
+from finger.localusers import UID_FLOOR, LocalFingerService
+from finger.proxy import FingerForwarder, ProxyFingerService, parseAllowList
 from finger.service import FingerService
 from finger.setter import FingerSetterFactoryFromService
 from finger.statusfile import StatusFileError
+from finger.webstatus import WebFingerService, checkPrefix
+
+
+# --- Back-ends and forwarding (issue 5) -------------------------------------
+# Everything that chooses and configures the back-end, and forwarding, is in
+# this block; Options and makeService call into it.
+
+BACKENDS = ("file", "local", "command", "web", "proxy")
+
+_backendParameters = [
+    [
+        "backend",
+        None,
+        "file",
+        "Where statuses come from: file (the --file status file), local "
+        "(system accounts and ~/.plan), command (the system's finger "
+        "program), web (--web-prefix), or proxy (another finger server, "
+        "--proxy-to).",
+    ],
+    [
+        "uid-floor",
+        None,
+        str(UID_FLOOR),
+        "local: the lowest uid answered; system accounts below it are "
+        "neither listed nor answered.",
+    ],
+    [
+        "command",
+        None,
+        "finger",
+        f"command: the finger program, a path or a name on {SEARCH_PATH}.",
+    ],
+    [
+        "web-prefix",
+        None,
+        None,
+        "web: the URL a user's name is appended to, such as "
+        "https://example.com/~ (required with --backend=web).",
+    ],
+    [
+        "proxy-to",
+        None,
+        None,
+        "proxy: the finger server to ask, host[:port] (required with "
+        "--backend=proxy).",
+    ],
+    [
+        "forward-allow",
+        None,
+        "",
+        "Forward user@host queries to these hosts only: a comma-separated "
+        "list of host[:port].  Empty: forwarding is off.",
+    ],
+    [
+        "forward-hops",
+        None,
+        "1",
+        "The most hosts a forwarded query may name (user@h1@h2 names two).",
+    ],
+    [
+        "backend-timeout",
+        None,
+        "10",
+        "Seconds a lookup by the command, web or proxy back-end, or a "
+        "forwarded query, may take.",
+    ],
+    [
+        "max-bytes",
+        None,
+        "16384",
+        "The most bytes read from a ~/.plan, the command's output, a web "
+        "page or a remote finger server.",
+    ],
+]
+
+
+def _number(options: usage.Options, option: str, kind: Any, minimum: float) -> None:
+    value = options[option]
+    try:
+        number = kind(value)
+    except ValueError:
+        number = None
+    if number is None or not number >= minimum or number == float("inf"):
+        raise usage.UsageError(
+            f"--{option}: {value!r} is not a number of at least {minimum}"
+        )
+    options[option] = number
+
+
+def _checkRoot(options: usage.Options) -> None:
+    """
+    Refuse the local back-end when twistd would run it as root.  The back-end
+    checks again when it starts, which also covers a tac without a uid.
+    """
+    parent = options.parent
+    if os.geteuid() != 0 or parent is None or "uid" not in parent:
+        return
+    uid = parent["uid"]
+    if uid is None or uid == 0:
+        raise usage.UsageError(
+            "--backend=local: twistd runs as root and would read users' files "
+            "as root; give twistd --uid and --gid (for example --uid=nobody "
+            "--gid=nogroup) so that it drops privileges after binding"
+        )
+
+
+def _checkBackendOptions(options: usage.Options) -> None:
+    """
+    Check and convert the back-end and forwarding options.
+    """
+    backend = options["backend"]
+    if backend not in BACKENDS:
+        raise usage.UsageError(
+            f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}"
+        )
+    _number(options, "uid-floor", int, 0)
+    _number(options, "forward-hops", int, 1)
+    _number(options, "backend-timeout", float, 0.001)
+    _number(options, "max-bytes", int, 1)
+    if backend == "local":
+        _checkRoot(options)
+    elif backend == "command":
+        try:
+            options["command"] = findProgram(options["command"])
+        except CommandNotFound as e:
+            raise usage.UsageError(f"--command: {e}") from None
+    elif backend == "web":
+        if options["web-prefix"] is None:
+            raise usage.UsageError("--web-prefix: required with --backend=web")
+        try:
+            checkPrefix(options["web-prefix"])
+        except ValueError as e:
+            raise usage.UsageError(f"--web-prefix: {e}") from None
+    elif backend == "proxy":
+        if options["proxy-to"] is None:
+            raise usage.UsageError("--proxy-to: required with --backend=proxy")
+        try:
+            options["proxy-to"] = parseHostPort(options["proxy-to"])
+        except ValueError as e:
+            raise usage.UsageError(f"--proxy-to: {e}") from None
+    entries = [e.strip() for e in options["forward-allow"].split(",") if e.strip()]
+    try:
+        parseAllowList(entries)
+        options["forward-allow"] = entries
+    except ValueError as e:
+        raise usage.UsageError(f"--forward-allow: {e}") from None
+
+
+def _makeBackend(options: usage.Options, reactor: Any) -> service.Service:
+    """
+    The back-end the options chose, as a service.
+    """
+    backend = options["backend"]
+    timeout = options["backend-timeout"]
+    maxBytes = options["max-bytes"]
+    if backend == "local":
+        return LocalFingerService(
+            reactor, uidFloor=options["uid-floor"], maxBytes=maxBytes
+        )
+    if backend == "command":
+        return CommandFingerService(
+            reactor, options["command"], timeout=timeout, maxBytes=maxBytes
+        )
+    if backend == "web":
+        return WebFingerService(
+            reactor, options["web-prefix"], timeout=timeout, maxBytes=maxBytes
+        )
+    if backend == "proxy":
+        host, port = options["proxy-to"]
+        return ProxyFingerService(
+            reactor,
+            host,
+            port,
+            connectTimeout=timeout,
+            readTimeout=timeout,
+            maxBytes=maxBytes,
+        )
+    try:
+        return FingerService(options["file"], options["interval"], reactor)
+    except StatusFileError as e:
+        raise usage.UsageError(f"--file: {e}") from None
+
+
+def _makeForwarder(options: usage.Options, reactor: Any) -> Optional[FingerForwarder]:
+    """
+    The forwarder for C{user@host} queries, or L{None} if forwarding is off.
+    """
+    allowed = options["forward-allow"]
+    if not allowed:
+        return None
+    return FingerForwarder(
+        reactor,
+        allowed,
+        maxHops=options["forward-hops"],
+        connectTimeout=options["backend-timeout"],
+        readTimeout=options["backend-timeout"],
+        maxBytes=options["max-bytes"],
+    )
+
+
+# --- End of back-ends and forwarding ------------------------------------------
 
 # --- web front-end (issue 3) ---
 from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -54,7 +259,10 @@ class Options(usage.Options):
     synopsis = "[options]"
     longdesc = (
         "Serve users' statuses from a status file over the finger protocol "
-        "(RFC 1288) and let local users set their status on the setter port."
+        "(RFC 1288) and let local users set their status on the setter port.  "
+        "--backend chooses another source of statuses; only the status file "
+        "can be set, so the other back-ends run no setter.  user@host queries "
+        "are refused unless --forward-allow names hosts to forward to."
     )
 
     optParameters = [
@@ -87,7 +295,7 @@ class Options(usage.Options):
             "that a web client may stay idle.",
             _positive,
         ],
-    ]
+    ] + _backendParameters
 
     optFlags = [
         [
@@ -146,8 +354,9 @@ class Options(usage.Options):
 
         self["fingerport"] = self._endpoint(reactor, "fingerport", "")
         self["setterport"] = self._endpoint(reactor, "setterport", "127.0.0.1")
+        _checkBackendOptions(self)
         path = self["file"]
-        if not os.access(path, os.R_OK):
+        if self["backend"] == "file" and not os.access(path, os.R_OK):
             reason = "does not exist" if not os.path.exists(path) else "is not readable"
             raise usage.UsageError(f"--file: the status file {path} {reason}")
         self._webPostOptions(reactor)  # web front-end (issue 3)
@@ -241,8 +450,9 @@ def preload() -> None:
 
 def makeService(options: Options, reactor: Optional[Any] = None) -> service.MultiService:
     """
-    Build the finger service: the status file back-end and every listener,
-    under one L{service.MultiService}.
+    Build the finger service: the back-end the options chose and every
+    listener, under one L{service.MultiService}.  The setter runs only with
+    a back-end that can set statuses (the status file).
 
     @param options: parsed L{Options}.
     @param reactor: the reactor to listen with; the global one if L{None}.
@@ -253,10 +463,7 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
         reactor = globalReactor
     preload()
     top = service.MultiService()
-    try:
-        backend = FingerService(options["file"], options["interval"], reactor)
-    except StatusFileError as e:
-        raise usage.UsageError(f"--file: {e}") from None
+    backend = _makeBackend(options, reactor)
     backend.setName("backend")
     backend.setServiceParent(top)
 
@@ -264,13 +471,14 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
     fingerFactory.clock = reactor
     fingerFactory.timeout = options["timeout"]
     fingerFactory.listUsers = not options["no-listing"]
+    fingerFactory.forwarder = _makeForwarder(options, reactor)
     fingerService = ListeningService(
         reactor, options["fingerport"], fingerFactory, "--fingerport"
     )
     fingerService.setName("finger")
     fingerService.setServiceParent(top)
 
-    if not options["no-setter"]:
+    if not options["no-setter"] and IFingerSetterService.providedBy(backend):
         setterFactory = cast(FingerSetterFactoryFromService, IFingerSetterFactory(backend))
         setterFactory.clock = reactor
         setterFactory.timeout = options["timeout"]

@@ -12,8 +12,9 @@ answer than 200 is an error, and redirects are not followed.
 """
 
 from typing import Any, List, Optional
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
+from twisted.application import service
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
@@ -123,8 +124,22 @@ def readCappedBody(response: IResponse, maxBytes: int) -> "Deferred[bytes]":
     return finished
 
 
+def checkPrefix(prefix: str) -> str:
+    """
+    Return C{prefix} unchanged if it is an C{http://} or C{https://} URL
+    written in printable ASCII.
+
+    @raise ValueError: if it is not.
+    """
+    if not prefix.lower().startswith(("http://", "https://")) or any(
+        ord(c) <= 32 or ord(c) >= 127 for c in prefix
+    ):
+        raise ValueError(f"{prefix!r} is not an http:// or https:// URL")
+    return prefix
+
+
 @implementer(IFingerService)
-class WebFingerService:
+class WebFingerService(service.Service):
     """
     Statuses from the web: a user's status is the body of C{prefix} followed
     by the user name, percent-encoded as UTF-8.
@@ -157,18 +172,20 @@ class WebFingerService:
 
         @raise ValueError: if C{prefix} is not an HTTP or HTTPS URL.
         """
-        if not prefix.lower().startswith(("http://", "https://")) or any(
-            ord(c) <= 32 or ord(c) >= 127 for c in prefix
-        ):
-            raise ValueError(f"{prefix!r} is not an http:// or https:// URL")
-        self.prefix = prefix
+        self.prefix = checkPrefix(prefix)
         self._reactor = reactor
         self._timeout = timeout
         self._maxBytes = maxBytes
         if agent is None:
+            tlsPolicy = tlsPolicy or BrowserLikePolicyForHTTPS()
+            url = urlsplit(prefix)
+            if url.scheme.lower() == "https" and url.hostname:
+                # Load the TLS machinery now: after twistd drops privileges
+                # it may no longer be able to import it.
+                tlsPolicy.creatorForNetloc(url.hostname.encode("ascii"), url.port or 443)
             agent = Agent(
                 reactor,
-                tlsPolicy or BrowserLikePolicyForHTTPS(),
+                tlsPolicy,
                 connectTimeout=timeout,
                 pool=HTTPConnectionPool(reactor, persistent=False),
             )
