@@ -23,7 +23,7 @@ from typing import IO, Any, List, Optional, Sequence, Tuple
 
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.endpoints import HostnameEndpoint, connectProtocol
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IReactorTime, ITCPTransport
 from twisted.internet.protocol import Protocol
 from twisted.python import usage
 from twisted.python.failure import Failure
@@ -84,6 +84,8 @@ class FingerClientProtocol(Protocol):
         undecodable bytes replaced), or failing with L{AnswerTooLong} or
         L{AnswerTimedOut}.  Cancelling it aborts the connection.
     """
+
+    transport: ITCPTransport
 
     def __init__(
         self, query: bytes, clock: IReactorTime, readTimeout: float, maxBytes: int
@@ -261,8 +263,8 @@ class ClientOptions(usage.Options):
         ],
     ]
 
-    def parseArgs(self, *targets: str) -> None:
-        targets = list(targets)
+    def parseArgs(self, *arguments: str) -> None:
+        targets = list(arguments)
         if targets and targets[0] in ("/W", "/w"):
             self["long"] = True
             targets.pop(0)

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence, Set
 from twisted.application import service
 from twisted.internet.defer import Deferred, fail, gatherResults, succeed
 from twisted.internet.error import ProcessDone, ProcessExitedAlready
-from twisted.internet.interfaces import IDelayedCall
+from twisted.internet.interfaces import IDelayedCall, IProcessTransport
 from twisted.internet.protocol import ProcessProtocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -82,6 +82,8 @@ class _OutputProtocol(ProcessProtocol):
         self._err = b""
         self._capped = False
         self.timer: Optional[IDelayedCall] = None
+
+    transport: IProcessTransport
 
     def connectionMade(self) -> None:
         self.transport.closeStdin()

@@ -11,11 +11,12 @@ as a browser would.  A 404 or 410 means the user does not exist; any other
 answer than 200 is an error, and redirects are not followed.
 """
 
-from typing import Any, List, Optional
+from typing import Any, List, Optional, cast
 from urllib.parse import quote, urlsplit
 
 from twisted.application import service
 from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -78,7 +79,7 @@ class CappedBodyProtocol(Protocol):
         self._size += len(data)
         if self._size > self._maxBytes:
             self._tooLarge = True
-            self.transport.stopProducing()
+            cast(IPushProducer, self.transport).stopProducing()
             return
         self._chunks.append(data)
 
@@ -215,9 +216,10 @@ class WebFingerService(service.Service):
                 raise UnknownUser(user)
             raise WebStatusError(f"{url.decode('ascii')}: HTTP status {response.code}")
 
-        d.addCallback(received)
-        d.addCallback(lambda body: body.decode("utf-8", "replace"))
-        return self._withTimeout(d, url)
+        def decode(body: bytes) -> str:
+            return body.decode("utf-8", "replace")
+
+        return self._withTimeout(d.addCallback(received).addCallback(decode), url)
 
     def _withTimeout(self, d: "Deferred[str]", url: bytes) -> "Deferred[str]":
         # Not Deferred.addTimeout: Agent reports a cancelled request as
