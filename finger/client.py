@@ -23,6 +23,7 @@ from typing import IO, Any, List, Optional, Sequence, Tuple
 
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.endpoints import HostnameEndpoint, connectProtocol
+from twisted.internet.error import TimeoutError
 from twisted.internet.interfaces import IDelayedCall, IReactorTime, ITCPTransport
 from twisted.internet.protocol import Protocol
 from twisted.python import usage
@@ -111,9 +112,7 @@ class FingerClientProtocol(Protocol):
         self._received.append(data[:room])
         self._size += len(data)
         if self._size > self._maxBytes:
-            self._failure = Failure(
-                AnswerTooLong(self._text(), self._maxBytes)
-            )
+            self._failure = Failure(AnswerTooLong(self._text(), self._maxBytes))
             self._abort()
 
     def _timedOut(self) -> None:
@@ -172,7 +171,10 @@ def finger(
     @return: a L{Deferred} firing with the server's answer as it was sent
         (line endings and control characters included), or failing with
         L{ValueError} for a query that cannot be sent, the connection error,
-        L{AnswerTimedOut}, or L{AnswerTooLong}.  Cancelling it gives up.
+        L{AnswerTimedOut}, L{AnswerTooLong}, or
+        L{twisted.internet.error.TimeoutError} if connecting timed out or the
+        whole took longer than both timeouts together (a slow name lookup).
+        Cancelling it gives up.
     """
     if reactor is None:
         from twisted.internet import reactor as globalReactor
@@ -186,7 +188,35 @@ def finger(
     endpoint = HostnameEndpoint(reactor, host, port, timeout=connectTimeout)
     d = connectProtocol(endpoint, protocol)
     d.addCallback(lambda _: protocol.finished)
-    return d
+    return _deadline(d, reactor, connectTimeout + readTimeout, host)
+
+
+def _deadline(
+    d: "Deferred[str]", clock: IReactorTime, seconds: float, host: str
+) -> "Deferred[str]":
+    """
+    A last bound on a whole lookup, name resolution included.  Not
+    L{Deferred.addTimeout}: a cancelled connection attempt fails with
+    L{ConnectingCancelledError}, which it does not recognise.
+    """
+    expired = []
+
+    def expire() -> None:
+        expired.append(True)
+        d.cancel()
+
+    timer = clock.callLater(seconds, expire)
+
+    def finish(result: object) -> object:
+        if timer.active():
+            timer.cancel()
+        if expired and isinstance(result, Failure):
+            return Failure(
+                TimeoutError(f"no answer from {host} within {seconds} seconds")
+            )
+        return result
+
+    return d.addBoth(finish)
 
 
 def parseHostPort(text: str, defaultPort: int = DEFAULT_PORT) -> Tuple[str, int]:
@@ -201,7 +231,9 @@ def parseHostPort(text: str, defaultPort: int = DEFAULT_PORT) -> Tuple[str, int]
     if text.startswith("["):
         end = text.find("]")
         if end == -1 or text[end + 1 : end + 2] not in ("", ":"):
-            raise ValueError(f"{text!r}: a bracketed address must be [address] or [address]:port")
+            raise ValueError(
+                f"{text!r}: a bracketed address must be [address] or [address]:port"
+            )
         host, port = text[1:end], text[end + 2 :]
         if text[end + 1 :] == ":":
             port = "-"

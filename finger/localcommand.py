@@ -131,7 +131,9 @@ class _OutputProtocol(ProcessProtocol):
             # Killed for writing too much: what it wrote is the answer.
             self.finished.callback(output)
         elif signal is not None:
-            self.finished.errback(CommandFailed(f"killed by signal {signal}: {error!r}"))
+            self.finished.errback(
+                CommandFailed(f"killed by signal {signal}: {error!r}")
+            )
         elif output.strip():
             self.finished.callback(output)
         elif reason.check(ProcessDone) or "no such user" in error.lower():
@@ -139,7 +141,9 @@ class _OutputProtocol(ProcessProtocol):
             self.finished.callback("")
         else:
             self.finished.errback(
-                CommandFailed(f"exit status {reason.value.exitCode}, no output: {error!r}")
+                CommandFailed(
+                    f"exit status {reason.value.exitCode}, no output: {error!r}"
+                )
             )
 
 

@@ -202,7 +202,9 @@ class LocalFingerService(service.Service):
         )
         if project and project.strip():
             fields.append(("Project", project.strip().splitlines()[0]))
-        plan = readUserFile(os.path.join(entry.pw_dir, ".plan"), entry.pw_uid, self.maxBytes)
+        plan = readUserFile(
+            os.path.join(entry.pw_dir, ".plan"), entry.pw_uid, self.maxBytes
+        )
         if plan is not None and plan.strip():
             fields.append(("Plan", "\n" + plan.rstrip()))
         else:

@@ -47,7 +47,9 @@ FORWARDING_BUSY = "Finger forwarding service busy, try again later"
 TRUNCATED = "(answer truncated)"
 
 # Host names and IPv4 addresses, or IPv6 addresses.
-_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?|[0-9A-Fa-f:.]{2,45}")
+_HOST = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?|[0-9A-Fa-f:.]{2,45}"
+)
 
 
 def parseAllowList(entries: Iterable[str]) -> Dict[str, Tuple[str, int]]:

@@ -17,7 +17,12 @@ from finger.client import parseHostPort
 from finger.fingerd import FingerFactoryFromService
 from finger.interfaces import IFingerFactory, IFingerSetterFactory, IFingerSetterService
 from finger.listen import ListeningService, portDescription
-from finger.localcommand import SEARCH_PATH, CommandFingerService, CommandNotFound, findProgram
+from finger.localcommand import (
+    SEARCH_PATH,
+    CommandFingerService,
+    CommandNotFound,
+    findProgram,
+)
 from finger.localusers import UID_FLOOR, LocalFingerService
 from finger.proxy import FingerForwarder, ProxyFingerService, parseAllowList
 from finger.service import FingerService

@@ -110,7 +110,11 @@ def readCappedBody(response: IResponse, maxBytes: int) -> "Deferred[bytes]":
     """
     if response.length is not UNKNOWN_LENGTH and response.length > maxBytes:
         response.deliverBody(_Discard())
-        return fail(BodyTooLarge(f"response body of {response.length} bytes, more than {maxBytes}"))
+        return fail(
+            BodyTooLarge(
+                f"response body of {response.length} bytes, more than {maxBytes}"
+            )
+        )
     protocol: Optional[CappedBodyProtocol] = None
 
     def cancel(d: "Deferred[bytes]") -> None:
@@ -183,7 +187,9 @@ class WebFingerService(service.Service):
             if url.scheme.lower() == "https" and url.hostname:
                 # Load the TLS machinery now: after twistd drops privileges
                 # it may no longer be able to import it.
-                tlsPolicy.creatorForNetloc(url.hostname.encode("ascii"), url.port or 443)
+                tlsPolicy.creatorForNetloc(
+                    url.hostname.encode("ascii"), url.port or 443
+                )
             agent = Agent(
                 reactor,
                 tlsPolicy,

@@ -8,10 +8,10 @@ from typing import Any, List
 from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, Deferred, inlineCallbacks
 from twisted.internet.endpoints import serverFromString
-from twisted.internet.error import ConnectionDone, ConnectionRefusedError
+from twisted.internet.error import ConnectionDone, ConnectionRefusedError, TimeoutError
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
@@ -63,7 +63,17 @@ class ParseTests(SynchronousTestCase):
         self.assertEqual(parseHostPort("h", 1079), ("h", 1079))
 
     def test_badHostPort(self) -> None:
-        for text in ["", ":79", "h:", "h:0", "h:65536", "h:x", "[::1", "[::1]x", "[::1]:"]:
+        for text in [
+            "",
+            ":79",
+            "h:",
+            "h:0",
+            "h:65536",
+            "h:x",
+            "[::1",
+            "[::1]x",
+            "[::1]:",
+        ]:
             self.assertRaises(ValueError, parseHostPort, text)
 
     def test_target(self) -> None:
@@ -75,6 +85,46 @@ class ParseTests(SynchronousTestCase):
         self.assertEqual(parseTarget("u@h1@h2"), ("u@h1", "h2", 79))
         self.assertEqual(parseTarget("moshez"), ("moshez", "localhost", 79))
         self.assertRaises(ValueError, parseTarget, "u@")
+
+
+class FingerFunctionTests(SynchronousTestCase):
+    def test_overallDeadline(self) -> None:
+        """
+        Connecting and answering together never take longer than both
+        timeouts, however slow each step is.
+        """
+        clock = MemoryReactorClock()
+        d = finger(
+            "moshez",
+            "example.com",
+            7979,
+            reactor=clock,
+            connectTimeout=3,
+            readTimeout=4,
+        )
+        [(host, port, factory, timeout, bindAddress)] = clock.tcpClients
+        self.assertEqual((port, timeout), (7979, 3))
+        clock.advance(6.9)
+        self.assertNoResult(d)
+        clock.advance(0.1)
+        self.failureResultOf(d, TimeoutError)
+
+    def test_overConnection(self) -> None:
+        """
+        With the connection made by hand, the query goes out and the answer
+        comes back.
+        """
+        clock = MemoryReactorClock()
+        d = finger("moshez", "example.com", reactor=clock, verbose=True)
+        factory = clock.tcpClients[0][2]
+        protocol = factory.buildProtocol(None)
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        self.assertEqual(transport.value(), b"/W moshez\r\n")
+        protocol.dataReceived(b"Login: moshez\r\n")
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.successResultOf(d), "Login: moshez\r\n")
+        self.assertEqual(clock.getDelayedCalls(), [])
 
 
 class ClientProtocolTests(SynchronousTestCase):
@@ -164,7 +214,9 @@ class LoopbackTests(TestCase):
 
     @inlineCallbacks
     def listen(self, factory: Any) -> Any:
-        port = yield serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(factory)
+        port = yield serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
+            factory
+        )
         self.addCleanup(port.stopListening)
         return port.getHost().port
 
@@ -204,12 +256,17 @@ class LoopbackTests(TestCase):
         port = yield self.listen(factory)
         out, err = io.StringIO(), io.StringIO()
         status = yield run(reactor, [f"moshez@127.0.0.1:{port}"], out, err)
-        self.assertEqual((status, out.getvalue(), err.getvalue()), (0, "hi^[[31m ^G\n", ""))
+        self.assertEqual(
+            (status, out.getvalue(), err.getvalue()), (0, "hi^[[31m ^G\n", "")
+        )
 
     @inlineCallbacks
     def test_commandVerbose(self) -> Any:
         port = yield self.fingerd()
-        for argv in [["-l", f"moshez@127.0.0.1:{port}"], ["/W", f"moshez@127.0.0.1:{port}"]]:
+        for argv in [
+            ["-l", f"moshez@127.0.0.1:{port}"],
+            ["/W", f"moshez@127.0.0.1:{port}"],
+        ]:
             out, err = io.StringIO(), io.StringIO()
             status = yield run(reactor, argv, out, err)
             self.assertEqual(status, 0)
@@ -221,7 +278,9 @@ class LoopbackTests(TestCase):
         port = freePort()
         status = yield run(reactor, [f"moshez@127.0.0.1:{port}"], out, err)
         self.assertEqual(status, 1)
-        self.assertIn(f"pyfinger: 127.0.0.1:{port}: Connection was refused", err.getvalue())
+        self.assertIn(
+            f"pyfinger: 127.0.0.1:{port}: Connection was refused", err.getvalue()
+        )
 
     @inlineCallbacks
     def test_commandTooLong(self) -> Any:

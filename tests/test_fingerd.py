@@ -370,5 +370,7 @@ class FingerBackendHooksTests(SynchronousTestCase):
             self.query(b"/W moshez\r\n", service),
             b"Login: moshez\r\nShell: /bin/sh\r\nPlan: plan one\r\nplan two\r\n",
         )
-        self.assertEqual(self.query(b"moshez\r\n", service), b"plan one\r\nplan two\r\n")
+        self.assertEqual(
+            self.query(b"moshez\r\n", service), b"plan one\r\nplan two\r\n"
+        )
         self.assertEqual(self.query(b"/W nobody\r\n", service), b"No such user\r\n")

@@ -56,7 +56,15 @@ class _FakeProcessReactor(Clock):
         super().__init__()
         self.spawned: List[Any] = []
 
-    def spawnProcess(self, protocol: Any, executable: str, args: Any, env: Any = None, path: Optional[str] = None, **kw: Any) -> _FakeProcess:
+    def spawnProcess(
+        self,
+        protocol: Any,
+        executable: str,
+        args: Any,
+        env: Any = None,
+        path: Optional[str] = None,
+        **kw: Any,
+    ) -> _FakeProcess:
         process = _FakeProcess()
         self.spawned.append((protocol, executable, args, env, path, process))
         protocol.makeConnection(process)
@@ -83,7 +91,9 @@ class FindProgramTests(SynchronousTestCase):
         """
         A missing program is a clear error.
         """
-        error = self.assertRaises(CommandNotFound, findProgram, "no-such-finger-program")
+        error = self.assertRaises(
+            CommandNotFound, findProgram, "no-such-finger-program"
+        )
         self.assertIn("no-such-finger-program", str(error))
         self.assertRaises(CommandNotFound, findProgram, "/nonexistent/finger")
         self.assertRaises(CommandNotFound, findProgram, "/etc/passwd")
@@ -122,7 +132,9 @@ class CommandServiceTests(SynchronousTestCase):
     def test_arguments(self) -> None:
         service = CommandFingerService(self.reactor, self.program, arguments=["-m"])
         service.getUser("moshez")
-        self.assertEqual(self.reactor.spawned[-1][2], [self.program, "-m", "--", "moshez"])
+        self.assertEqual(
+            self.reactor.spawned[-1][2], [self.program, "-m", "--", "moshez"]
+        )
 
     def test_refusedNames(self) -> None:
         """
@@ -242,7 +254,9 @@ class RealProcessTests(TestCase):
 
     @inlineCallbacks
     def test_floods(self) -> Any:
-        service = self.service("while :; do echo yyyyyyyyyyyyyyy; done\n", maxBytes=1000)
+        service = self.service(
+            "while :; do echo yyyyyyyyyyyyyyy; done\n", maxBytes=1000
+        )
         status = yield service.getUser("alice")
         self.assertEqual(len(status), 1000)
 

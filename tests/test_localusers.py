@@ -44,7 +44,9 @@ class FakeAccounts:
     def add(
         self, name: str, uid: int, home: str, gecos: str = "", shell: str = "/bin/sh"
     ) -> None:
-        self.entries[name] = pwd.struct_passwd((name, "x", uid, uid, gecos, home, shell))
+        self.entries[name] = pwd.struct_passwd(
+            (name, "x", uid, uid, gecos, home, shell)
+        )
 
     def getpwnam(self, name: str) -> pwd.struct_passwd:
         return self.entries[name]
@@ -223,7 +225,10 @@ class LocalFingerServiceTests(SynchronousTestCase):
 
     def test_details(self) -> None:
         home = self.user(
-            "alice", gecos="& Liddell,Room 1,,", plan=b"one\ntwo\n", project=b"Wonderland"
+            "alice",
+            gecos="& Liddell,Room 1,,",
+            plan=b"one\ntwo\n",
+            project=b"Wonderland",
         )
         self.assertEqual(
             self.successResultOf(self.service.getUserDetails("alice")),
@@ -241,7 +246,9 @@ class LocalFingerServiceTests(SynchronousTestCase):
         self.user("alice")
         self.user("bad:name")
         self.user("bob")
-        self.assertEqual(self.successResultOf(self.service.getUsers()), ["alice", "bob"])
+        self.assertEqual(
+            self.successResultOf(self.service.getUsers()), ["alice", "bob"]
+        )
 
     def test_refusesRoot(self) -> None:
         """
@@ -250,7 +257,9 @@ class LocalFingerServiceTests(SynchronousTestCase):
         service = LocalFingerService(ThreadlessClock(), self.accounts, euid=lambda: 0)
         self.assertRaises(RunningAsRoot, service.startService)
         self.assertFalse(service.running)
-        service = LocalFingerService(ThreadlessClock(), self.accounts, euid=lambda: 1000)
+        service = LocalFingerService(
+            ThreadlessClock(), self.accounts, euid=lambda: 1000
+        )
         service.startService()
         self.assertTrue(service.running)
 
@@ -270,7 +279,17 @@ class RealAccountTests(TestCase):
         home = os.path.abspath(self.mktemp())
         os.makedirs(os.path.dirname(home), exist_ok=True)
         subprocess.run(
-            [which("useradd"), "-m", "-d", home, "-c", "Finger Test", "-s", "/bin/sh", name],
+            [
+                which("useradd"),
+                "-m",
+                "-d",
+                home,
+                "-c",
+                "Finger Test",
+                "-s",
+                "/bin/sh",
+                name,
+            ],
             check=True,
             capture_output=True,
         )

@@ -198,7 +198,9 @@ class ForwardingLoopbackTests(TestCase):
 
     @inlineCallbacks
     def listen(self, factory: Any) -> Any:
-        port = yield serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(factory)
+        port = yield serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
+            factory
+        )
         self.addCleanup(port.stopListening)
         return port.getHost().port
 
@@ -208,7 +210,9 @@ class ForwardingLoopbackTests(TestCase):
         remote.users["evil"] = "red\x1b[31m"
         remotePort = yield self.listen(IFingerFactory(remote))
         front = IFingerFactory(MemoryFingerService(moshez="local"))
-        front.forwarder = FingerForwarder(reactor, [f"127.0.0.1:{remotePort}", "localhost"])
+        front.forwarder = FingerForwarder(
+            reactor, [f"127.0.0.1:{remotePort}", "localhost"]
+        )
         frontPort = yield self.listen(front)
         answer = yield finger("moshez@127.0.0.1", "127.0.0.1", frontPort)
         self.assertEqual(answer, "remote and happy\r\n")

@@ -100,7 +100,11 @@ class BackendOptionsTests(SynchronousTestCase):
         The status file is not needed by the other back-ends.
         """
         options = _parse(
-            ["--backend=web", "--web-prefix=https://example.com/~", "--file=/nonexistent"]
+            [
+                "--backend=web",
+                "--web-prefix=https://example.com/~",
+                "--file=/nonexistent",
+            ]
         )
         self.assertEqual(options["web-prefix"], "https://example.com/~")
 
@@ -186,7 +190,9 @@ class MakeServiceLoopbackTests(TestCase):
     def test_web(self) -> Any:
         root = Resource()
         root.putChild(b"~alice", Data(b"on the web", "text/plain"))
-        web = yield serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(Site(root))
+        web = yield serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
+            Site(root)
+        )
         self.addCleanup(web.stopListening)
         port = self.start(
             ["--backend=web", f"--web-prefix=http://127.0.0.1:{web.getHost().port}/~"]

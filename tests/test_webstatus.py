@@ -40,7 +40,9 @@ class _FakeResponse:
     Enough of an L{IResponse}: delivers the body it is given.
     """
 
-    def __init__(self, code: int, body: bytes = b"", length: Any = UNKNOWN_LENGTH) -> None:
+    def __init__(
+        self, code: int, body: bytes = b"", length: Any = UNKNOWN_LENGTH
+    ) -> None:
         self.code = code
         self.body = body
         self.length = length
@@ -61,7 +63,9 @@ class _FakeAgent:
         self.requests: List[Tuple[bytes, bytes, Any]] = []
         self.responses: List[Any] = []
 
-    def request(self, method: bytes, uri: bytes, headers: Any = None, body: Any = None) -> Any:
+    def request(
+        self, method: bytes, uri: bytes, headers: Any = None, body: Any = None
+    ) -> Any:
         self.requests.append((method, uri, headers))
         if self.responses:
             return succeed(self.responses.pop(0))
@@ -71,7 +75,8 @@ class _FakeAgent:
 class CappedBodyTests(SynchronousTestCase):
     def test_body(self) -> None:
         self.assertEqual(
-            self.successResultOf(readCappedBody(_FakeResponse(200, b"hello"), 5)), b"hello"
+            self.successResultOf(readCappedBody(_FakeResponse(200, b"hello"), 5)),
+            b"hello",
         )
 
     def test_tooLarge(self) -> None:
@@ -106,7 +111,11 @@ class WebFingerServiceTests(SynchronousTestCase):
         self.clock = Clock()
         self.agent = _FakeAgent()
         self.service = WebFingerService(
-            self.clock, "https://example.com/~", timeout=5, maxBytes=10, agent=self.agent
+            self.clock,
+            "https://example.com/~",
+            timeout=5,
+            maxBytes=10,
+            agent=self.agent,
         )
 
     def test_interface(self) -> None:
@@ -114,7 +123,9 @@ class WebFingerServiceTests(SynchronousTestCase):
 
     def test_status(self) -> None:
         self.agent.responses.append(_FakeResponse(200, "busy ☕".encode()))
-        self.assertEqual(self.successResultOf(self.service.getUser("moshez")), "busy ☕")
+        self.assertEqual(
+            self.successResultOf(self.service.getUser("moshez")), "busy ☕"
+        )
         self.assertEqual(self.clock.getDelayedCalls(), [])
         [(method, url, headers)] = self.agent.requests
         self.assertEqual((method, url), (b"GET", b"https://example.com/~moshez"))
@@ -151,7 +162,9 @@ class WebFingerServiceTests(SynchronousTestCase):
     def test_otherCodes(self) -> None:
         for code in [301, 403, 500]:
             self.agent.responses.append(_FakeResponse(code))
-            failure = self.failureResultOf(self.service.getUser("moshez"), WebStatusError)
+            failure = self.failureResultOf(
+                self.service.getUser("moshez"), WebStatusError
+            )
             self.assertIn(str(code), failure.getErrorMessage())
 
     def test_tooLarge(self) -> None:
@@ -280,16 +293,18 @@ class LoopbackWebTests(TestCase):
             yield WebFingerService(reactor, prefix).getUser("moshez")
         self.assertNotIsInstance(caught.exception, (UnknownUser, WebStatusError))
         trusting = BrowserLikePolicyForHTTPS(trustRoot=Certificate.loadPEM(certificate))
-        status = yield WebFingerService(reactor, prefix, tlsPolicy=trusting).getUser("moshez")
+        status = yield WebFingerService(reactor, prefix, tlsPolicy=trusting).getUser(
+            "moshez"
+        )
         self.assertEqual(status, "Happy on the web\x1b[2J")
 
     @inlineCallbacks
     def test_throughFinger(self) -> Any:
         port = yield self.listen("tcp:0:interface=127.0.0.1")
         service = WebFingerService(reactor, f"http://127.0.0.1:{port}/~")
-        fingerPort = yield serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
-            IFingerFactory(service)
-        )
+        fingerPort = yield serverFromString(
+            reactor, "tcp:0:interface=127.0.0.1"
+        ).listen(IFingerFactory(service))
         self.addCleanup(fingerPort.stopListening)
         number = fingerPort.getHost().port
         answer = yield finger("moshez", "127.0.0.1", number)
