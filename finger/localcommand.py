@@ -16,7 +16,13 @@ import shutil
 from typing import Any, Dict, List, Optional, Sequence, Set
 
 from twisted.application import service
-from twisted.internet.defer import Deferred, fail, gatherResults, succeed
+from twisted.internet.defer import (
+    Deferred,
+    DeferredSemaphore,
+    fail,
+    gatherResults,
+    succeed,
+)
 from twisted.internet.error import ProcessDone, ProcessExitedAlready
 from twisted.internet.interfaces import IDelayedCall, IProcessTransport
 from twisted.internet.protocol import ProcessProtocol
@@ -170,6 +176,7 @@ class CommandFingerService(service.Service):
         timeout: float = TIMEOUT,
         maxBytes: int = MAX_OUTPUT_BYTES,
         environment: Optional[Dict[str, str]] = None,
+        maxConcurrent: int = 4,
     ) -> None:
         """
         @param reactor: an L{IReactorProcess} and L{IReactorTime} provider.
@@ -181,6 +188,8 @@ class CommandFingerService(service.Service):
             once it writes more.
         @param environment: the program's whole environment; by default only
             C{PATH} and C{LANG=C.UTF-8}.
+        @param maxConcurrent: the most programs running at once; further
+            lookups wait their turn (and give up with the client).
 
         @raise CommandNotFound: if the program cannot be found.
         """
@@ -193,10 +202,14 @@ class CommandFingerService(service.Service):
             environment = {"PATH": SEARCH_PATH, "LANG": "C.UTF-8"}
         self._environment = environment
         self._running: Set[Deferred[None]] = set()
+        self._limit = DeferredSemaphore(maxConcurrent)
 
     def getUser(self, user: str) -> "Deferred[str]":
         if not isValidUserName(user):
             return fail(UnknownUser(user))
+        return self._limit.run(self._run, user)
+
+    def _run(self, user: str) -> "Deferred[str]":
         protocol = _OutputProtocol(self._maxBytes)
         argv = [self.program, *self.arguments, "--", user]
         try:

@@ -20,7 +20,7 @@ import re
 from typing import Any, Callable, Dict, Iterable, List, Tuple
 
 from twisted.application import service
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, DeferredSemaphore, fail, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -192,7 +192,20 @@ class ProxyFingerService(service.Service):
         readTimeout: float = READ_TIMEOUT,
         maxBytes: int = MAX_ANSWER_BYTES,
         finger: FingerFunction = finger,
+        maxConcurrent: int = 8,
     ) -> None:
+        """
+        @param reactor: an L{IReactorTCP} and L{IReactorTime} provider.
+        @param host: the upstream server's host name or address.
+        @param port: its port.
+        @param connectTimeout: seconds to wait for the connection.
+        @param readTimeout: seconds to wait for the answer.
+        @param maxBytes: the most bytes of answer to relay.
+        @param finger: the client function, L{finger.client.finger}.
+        @param maxConcurrent: the most lookups under way at once; further
+            lookups wait their turn (and give up with the client).
+        """
+        self._limit = DeferredSemaphore(maxConcurrent)
         self.host = host
         self.port = port
         self._reactor = reactor
@@ -204,7 +217,8 @@ class ProxyFingerService(service.Service):
     def getUser(self, user: str) -> "Deferred[str]":
         if not isValidUserName(user):
             return fail(UnknownUser(user))
-        d = self._finger(
+        d = self._limit.run(
+            self._finger,
             user,
             self.host,
             self.port,

@@ -15,7 +15,7 @@ from typing import Any, List, Optional, cast
 from urllib.parse import quote, urlsplit
 
 from twisted.application import service
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, DeferredSemaphore, fail, succeed
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
@@ -162,6 +162,7 @@ class WebFingerService(service.Service):
         maxBytes: int = MAX_BODY_BYTES,
         agent: Optional[IAgent] = None,
         tlsPolicy: Optional[IPolicyForHTTPS] = None,
+        maxConcurrent: int = 8,
     ) -> None:
         """
         @param reactor: an L{IReactorTCP} and L{IReactorTime} provider.
@@ -174,6 +175,8 @@ class WebFingerService(service.Service):
             with no persistent connections.
         @param tlsPolicy: how to check HTTPS certificates, when C{agent} is
             not given; L{BrowserLikePolicyForHTTPS} by default.
+        @param maxConcurrent: the most requests under way at once; further
+            lookups wait their turn, within their timeout.
 
         @raise ValueError: if C{prefix} is not an HTTP or HTTPS URL.
         """
@@ -197,6 +200,7 @@ class WebFingerService(service.Service):
                 pool=HTTPConnectionPool(reactor, persistent=False),
             )
         self._agent = agent
+        self._limit = DeferredSemaphore(maxConcurrent)
 
     def url(self, user: str) -> bytes:
         """
@@ -208,6 +212,9 @@ class WebFingerService(service.Service):
         if not isValidUserName(user):
             return fail(UnknownUser(user))
         url = self.url(user)
+        return self._withTimeout(self._limit.run(self._fetch, user, url), url)
+
+    def _fetch(self, user: str, url: bytes) -> "Deferred[str]":
         d = self._agent.request(
             b"GET",
             url,
@@ -225,7 +232,7 @@ class WebFingerService(service.Service):
         def decode(body: bytes) -> str:
             return body.decode("utf-8", "replace")
 
-        return self._withTimeout(d.addCallback(received).addCallback(decode), url)
+        return d.addCallback(received).addCallback(decode)
 
     def _withTimeout(self, d: "Deferred[str]", url: bytes) -> "Deferred[str]":
         # Not Deferred.addTimeout: Agent reports a cancelled request as

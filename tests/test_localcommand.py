@@ -211,6 +211,27 @@ class CommandServiceTests(SynchronousTestCase):
         self.failureResultOf(d, CancelledError)
         self.assertEqual(self.reactor.getDelayedCalls(), [])
 
+    def test_concurrency(self) -> None:
+        """
+        At most C{maxConcurrent} programs run at once; the others wait, and
+        a waiting lookup that is cancelled never runs.
+        """
+        service = CommandFingerService(self.reactor, self.program, maxConcurrent=1)
+        first = service.getUser("alice")
+        second = service.getUser("bob")
+        third = service.getUser("carol")
+        self.assertEqual(len(self.reactor.spawned), 1)
+        third.cancel()
+        self.failureResultOf(third, CancelledError)
+        protocol = self.reactor.spawned[0][0]
+        protocol.outReceived(b"alice's plan")
+        protocol.processEnded(Failure(ProcessDone(0)))
+        self.assertEqual(self.successResultOf(first), "alice's plan")
+        self.assertEqual([s[2][-1] for s in self.reactor.spawned], ["alice", "bob"])
+        self.reactor.spawned[1][0].processEnded(Failure(ProcessDone(0)))
+        self.failureResultOf(second, UnknownUser)
+        self.assertEqual(len(self.reactor.spawned), 2)
+
     def test_spawnFails(self) -> None:
         def broken(*a: Any, **kw: Any) -> None:
             raise OSError("too many processes")

@@ -188,6 +188,18 @@ class ProxyServiceTests(SynchronousTestCase):
     def test_getUsers(self) -> None:
         self.assertEqual(self.successResultOf(self.service.getUsers()), [])
 
+    def test_concurrency(self) -> None:
+        service = ProxyFingerService(Clock(), "up", finger=self.finger, maxConcurrent=1)
+        waiting: Deferred[str] = Deferred()
+        self.finger.results.append(waiting)
+        first = service.getUser("alice")
+        second = service.getUser("bob")
+        self.assertEqual(len(self.finger.calls), 1)
+        waiting.callback("alice's answer")
+        self.assertEqual(self.successResultOf(first), "alice's answer")
+        self.successResultOf(second)
+        self.assertEqual(len(self.finger.calls), 2)
+
 
 class ForwardingLoopbackTests(TestCase):
     """

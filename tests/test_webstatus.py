@@ -178,6 +178,26 @@ class WebFingerServiceTests(SynchronousTestCase):
         self.clock.advance(0.1)
         self.failureResultOf(d, WebStatusTimeout)
 
+    def test_concurrency(self) -> None:
+        """
+        At most C{maxConcurrent} requests are under way; the others wait,
+        and the timeout counts the wait.
+        """
+        service = WebFingerService(
+            self.clock, "http://h/~", timeout=5, maxConcurrent=1, agent=self.agent
+        )
+        first = service.getUser("alice")
+        self.clock.advance(1)
+        second = service.getUser("bob")
+        self.assertEqual(len(self.agent.requests), 1)
+        self.clock.advance(4)
+        self.failureResultOf(first, WebStatusTimeout)
+        self.assertEqual(len(self.agent.requests), 2)
+        self.clock.advance(1)
+        self.failureResultOf(second, WebStatusTimeout)
+        self.agent.responses.append(_FakeResponse(200, b"ok"))
+        self.assertEqual(self.successResultOf(service.getUser("carol")), "ok")
+
     def test_badPrefix(self) -> None:
         for prefix in ["ftp://x/", "example.com/~", "http://x/ y", "http://é/"]:
             self.assertRaises(ValueError, WebFingerService, self.clock, prefix)
