@@ -4,6 +4,7 @@ back-end started by L{finger.tap.makeService} and asked through the finger
 protocol on loopback.
 """
 
+import json
 import os
 import stat
 from typing import Any, Dict, List, Optional
@@ -14,6 +15,7 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.web.client import Agent, readBody
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 from twisted.web.static import Data
@@ -141,17 +143,18 @@ class BackendOptionsTests(SynchronousTestCase):
         status file.
         """
         script = _script(self, "exit 0\n")
-        for argv, kind, children in [
-            (["--file", self.users], FingerService, 3),
-            (["--backend=local"], LocalFingerService, 2),
-            (["--backend=command", f"--command={script}"], CommandFingerService, 2),
-            (["--backend=web", "--web-prefix=http://h/~"], WebFingerService, 2),
-            (["--backend=proxy", "--proxy-to=h"], ProxyFingerService, 2),
+        for argv, kind, setter in [
+            (["--file", self.users], FingerService, True),
+            (["--backend=local"], LocalFingerService, False),
+            (["--backend=command", f"--command={script}"], CommandFingerService, False),
+            (["--backend=web", "--web-prefix=http://h/~"], WebFingerService, False),
+            (["--backend=proxy", "--proxy-to=h"], ProxyFingerService, False),
         ]:
             top = makeService(_parse(argv, parent={"uid": 65534}), reactor)
-            services = list(IServiceCollection(top))
-            self.assertIsInstance(services[0], kind)
-            self.assertEqual(len(services), children, argv)
+            self.assertIsInstance(top.getServiceNamed("backend"), kind)
+            names = {s.name for s in IServiceCollection(top)}
+            self.assertEqual("setter" in names, setter, argv)
+            self.assertIn("finger", names)
 
 
 class MakeServiceLoopbackTests(TestCase):
@@ -162,10 +165,17 @@ class MakeServiceLoopbackTests(TestCase):
 
     timeout = 30
 
-    def start(self, argv: List[str]) -> int:
+    def start(self, argv: List[str], webPort: int = 0) -> int:
         port = freePort()
         options = _parse(
-            argv + ["--fingerport", f"tcp:{port}:interface=127.0.0.1", "--no-setter"]
+            argv
+            + [
+                "--fingerport",
+                f"tcp:{port}:interface=127.0.0.1",
+                "--webport",
+                f"tcp:{webPort}:interface=127.0.0.1",
+                "--no-setter",
+            ]
         )
         top = makeService(options, reactor)
         top.privilegedStartService()
@@ -185,6 +195,28 @@ class MakeServiceLoopbackTests(TestCase):
         port = self.start(["--backend=command", f"--command={script}"])
         answer = yield finger("alice", "127.0.0.1", port)
         self.assertEqual(answer, "Plan of alice\r\n")
+
+    @inlineCallbacks
+    def test_commandThroughWeb(self) -> Any:
+        """
+        A back-end other than the status file works through the web
+        front-end too.
+        """
+        script = _script(self, '[ "$2" = alice ] && echo "Plan of $2"\nexit 0\n')
+        webPort = freePort()
+        self.start(["--backend=command", f"--command={script}"], webPort)
+        agent = Agent(reactor)
+        response = yield agent.request(
+            b"GET", f"http://127.0.0.1:{webPort}/api/users/alice".encode("ascii")
+        )
+        self.assertEqual(response.code, 200)
+        body = yield readBody(response)
+        self.assertEqual(json.loads(body), {"user": "alice", "status": "Plan of alice"})
+        response = yield agent.request(
+            b"GET", f"http://127.0.0.1:{webPort}/api/users/bob".encode("ascii")
+        )
+        yield readBody(response)
+        self.assertEqual(response.code, 404)
 
     @inlineCallbacks
     def test_web(self) -> Any:
@@ -244,7 +276,13 @@ class MakeServiceLoopbackTests(TestCase):
         if os.geteuid() != 0:
             raise self.skipTest("only root can check that root is refused")
         options = _parse(
-            ["--backend=local", "--fingerport", f"tcp:{freePort()}:interface=127.0.0.1"]
+            [
+                "--backend=local",
+                "--fingerport",
+                f"tcp:{freePort()}:interface=127.0.0.1",
+                "--webport",
+                "tcp:0:interface=127.0.0.1",
+            ]
         )
         top = makeService(options, reactor)
         top.privilegedStartService()
