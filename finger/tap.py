@@ -90,9 +90,10 @@ _backendParameters = [
     [
         "backend-timeout",
         None,
-        "10",
+        "5",
         "Seconds a lookup by the command, web or proxy back-end, or a "
-        "forwarded query, may take.",
+        "forwarded query, may take in all (the proxy and forwarding give half "
+        "to connecting).  The finger protocol waits 10 seconds at most.",
     ],
     [
         "max-bytes",
@@ -201,8 +202,8 @@ def _makeBackend(options: usage.Options, reactor: Any) -> service.Service:
             reactor,
             host,
             port,
-            connectTimeout=timeout,
-            readTimeout=timeout,
+            connectTimeout=timeout / 2,
+            readTimeout=timeout / 2,
             maxBytes=maxBytes,
         )
     try:
@@ -222,8 +223,8 @@ def _makeForwarder(options: usage.Options, reactor: Any) -> Optional[FingerForwa
         reactor,
         allowed,
         maxHops=options["forward-hops"],
-        connectTimeout=options["backend-timeout"],
-        readTimeout=options["backend-timeout"],
+        connectTimeout=options["backend-timeout"] / 2,
+        readTimeout=options["backend-timeout"] / 2,
         maxBytes=options["max-bytes"],
     )
 

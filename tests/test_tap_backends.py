@@ -67,7 +67,7 @@ class BackendOptionsTests(SynchronousTestCase):
         self.assertEqual(options["forward-allow"], [])
         self.assertEqual(options["forward-hops"], 1)
         self.assertEqual(options["uid-floor"], 1000)
-        self.assertEqual(options["backend-timeout"], 10.0)
+        self.assertEqual(options["backend-timeout"], 5.0)
         self.assertEqual(options["max-bytes"], 16384)
 
     def test_helpShowsDefaults(self) -> None:
