@@ -271,7 +271,7 @@ class ClientOptions(usage.Options):
     Options for C{python -m finger.client}.
     """
 
-    synopsis = "[-l] [/W] [user]@host[:port] ..."
+    synopsis = "Usage: pyfinger [-l] [/W] [user]@host[:port] ..."
     longdesc = (
         "Ask finger servers (RFC 1288) about users.  Control characters in "
         "the answers are shown as ^X, as the BSD finger client shows them."
