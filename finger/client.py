@@ -308,7 +308,7 @@ class ClientOptions(usage.Options):
                 self["targets"].append(parseTarget(target))
                 buildQuery(self["targets"][-1][0])
             except ValueError as e:
-                raise usage.UsageError(str(e))
+                raise usage.UsageError(str(e)) from None
 
     def postOptions(self) -> None:
         for option in ("connect-timeout", "timeout", "max-bytes"):
