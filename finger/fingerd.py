@@ -264,7 +264,7 @@ def _capped(lines: List[str], limit: int) -> bytes:
         return b"".join(encoded)
     note = TRUNCATED.encode("ascii") + b"\r\n"
     budget = limit - len(note)
-    out = []
+    out: List[bytes] = []
     for line in encoded:
         if len(line) > budget:
             if not out and budget > 2:

@@ -14,10 +14,23 @@ closes.  A client may also send both lines and half-close its side.  Lines end
 in CRLF or LF and are at most L{MAX_LINE_LENGTH} bytes; leading and trailing
 blanks are ignored.  An empty or invalid name is refused as soon as its line
 arrives.
+
+With authentication on (C{twistd finger --auth ...}), a password comes
+between the two lines, and the first line may name who logs in, after the
+user, for an admin setting someone else's status::
+
+    $ nc localhost 1079            $ nc localhost 1079
+    moshez                         shawn moshez
+    moshez's password              moshez's password
+    Giving a tutorial now, sorry!  Out sick today
+    OK: status of moshez saved     OK: status of shawn saved
+
+A wrong name or password gets C{Error: login failed}, after a delay.
 """
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
+from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import ITCPTransport, IDelayedCall, IHalfCloseableProtocol, IReactorTime
 from twisted.internet.protocol import Protocol, ServerFactory
@@ -27,6 +40,7 @@ from twisted.python import components
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from finger.auth import LOGIN_FAILED, NotAllowed, SetterLogin
 from finger.interfaces import IFingerSetterFactory, IFingerSetterService, StatusNotSaved
 from finger.names import InvalidStatus, InvalidUserName, checkStatus, decodeUserName
 from finger.text import formatPeer
@@ -76,14 +90,30 @@ class FingerSetterProtocol(Protocol, TimeoutMixin):
         if len(line) > MAX_LINE_LENGTH:
             self._reply("Error: line too long")
             return
-        self._lines.append(line.strip(b" \t"))
+        authenticating = self.factory.login is not None
+        if authenticating and len(self._lines) == 1:
+            # The password, exactly as typed.
+            self._lines.append(line)
+        else:
+            self._lines.append(line.strip(b" \t"))
         if len(self._lines) == 1:
             try:
-                decodeUserName(self._lines[0])
+                self._names(self._lines[0])
             except InvalidUserName as e:
                 self._reply(f"Error: invalid user name: {e}")
-        else:
-            self._save(*self._lines)
+        elif len(self._lines) == (3 if authenticating else 2):
+            self._save()
+
+    def _names(self, line: bytes) -> Tuple[str, str]:
+        """
+        The user whose status is set and the user who logs in, from the
+        first line.
+        """
+        words = line.split(None, 1)
+        if self.factory.login is not None and len(words) == 2:
+            return decodeUserName(words[0]), decodeUserName(words[1])
+        name = decodeUserName(line)
+        return name, name
 
     def readConnectionLost(self) -> None:
         """
@@ -95,17 +125,22 @@ class FingerSetterProtocol(Protocol, TimeoutMixin):
             line, self._buffer = self._buffer, b""
             self._lineReceived(line[:-1] if line.endswith(b"\r") else line)
         if not self._done:
-            self._reply("Error: expected a user name and a status, on two lines")
+            if self.factory.login is not None:
+                self._reply(
+                    "Error: expected a user name, a password and a status, on three lines"
+                )
+            else:
+                self._reply("Error: expected a user name and a status, on two lines")
 
     def writeConnectionLost(self) -> None:
         pass
 
-    def _save(self, rawUser: bytes, rawStatus: bytes) -> None:
+    def _save(self) -> None:
         self._done = True
         self.setTimeout(None)
-        user = decodeUserName(rawUser)
+        user, login = self._names(self._lines[0])
         try:
-            status = checkStatus(rawStatus.decode("utf-8"))
+            status = checkStatus(self._lines[-1].decode("utf-8"))
         except UnicodeDecodeError:
             self._reply("Error: invalid status: a status must be UTF-8 text")
             return
@@ -113,14 +148,35 @@ class FingerSetterProtocol(Protocol, TimeoutMixin):
             self._reply(f"Error: invalid status: {e}")
             return
         peer = formatPeer(self.transport.getPeer())
-        self._saving = self.factory.setUser(user, status)
+        if self.factory.login is None:
+            self._saving = self.factory.setUser(user, status)
+        else:
+            password = self._lines[1].decode("utf-8", "replace")
+            self._saving = self.factory.login.login(login, password, peer).addCallback(
+                lambda setter: setter.setUser(user, status)
+            )
 
         def saved(result: None) -> None:
-            self.log.info("Status of {user!r} set by {peer}", user=user, peer=peer)
+            self.log.info(
+                "Status of {user!r} set by {login!r} from {peer}",
+                user=user,
+                login=login,
+                peer=peer,
+            )
             self._reply(f"OK: status of {user} saved")
 
         def failed(reason: Failure) -> None:
-            if reason.check(StatusNotSaved):
+            if reason.check(UnauthorizedLogin):
+                self._reply(f"Error: {LOGIN_FAILED}")
+            elif reason.check(NotAllowed):
+                self.log.warn(
+                    "{login!r} from {peer} may not set the status of {user!r}",
+                    login=login,
+                    peer=peer,
+                    user=user,
+                )
+                self._reply(f"Error: not allowed: {reason.getErrorMessage()}")
+            elif reason.check(StatusNotSaved):
                 # The service logged the details; the path is not the
                 # client's business.
                 self._reply("Error: the status could not be saved; try again later")
@@ -163,11 +219,13 @@ class FingerSetterFactoryFromService(ServerFactory):
 
     @ivar timeout: seconds a client has to send both lines.
     @ivar clock: the L{IReactorTime} for timeouts.
+    @ivar login: a L{SetterLogin} when sets need a password, else L{None}.
     """
 
     protocol = FingerSetterProtocol  # type: ignore[assignment]
     noisy = False
     timeout: float = 60.0
+    login: Optional[SetterLogin] = None
 
     def __init__(self, service: IFingerSetterService) -> None:
         self.service = service

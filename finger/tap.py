@@ -7,15 +7,24 @@ that knows every front-end.
 import codecs
 import importlib
 import os
-from typing import Any, Optional, cast
+from typing import Any, Callable, Optional, cast
 
 from twisted.application import service
+from twisted.cred import strcred
+from twisted.cred.credentials import IUsernamePassword
 from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import IProtocolFactory
+from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import usage
+from twisted.web.resource import IResource
+from twisted.web.server import Site
 
+from finger import web
+from finger.auth import SetterLogin, setterPortal
 from finger.client import parseHostPort
 from finger.fingerd import FingerFactoryFromService
 from finger.interfaces import IFingerFactory, IFingerSetterFactory, IFingerSetterService
+from finger.limits import LimitingFactory, RateLimiter
 from finger.listen import ListeningService, portDescription
 from finger.localcommand import (
     SEARCH_PATH,
@@ -24,11 +33,46 @@ from finger.localcommand import (
     findProgram,
 )
 from finger.localusers import UID_FLOOR, LocalFingerService
+from finger.names import InvalidUserName, checkUserName
 from finger.proxy import FingerForwarder, ProxyFingerService, parseAllowList
 from finger.service import FingerService
 from finger.setter import FingerSetterFactoryFromService
 from finger.statusfile import StatusFileError
+from finger.tls import CertificateError, serverOptions
 from finger.webstatus import WebFingerService, checkPrefix
+
+_FINGER_BUSY = b"Server busy; try again later\r\n"
+_SETTER_BUSY = b"Error: server busy; try again later\r\n"
+_HTTP_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: 29\r\nConnection: close\r\n\r\nServer busy; try again later\r\n"
+)
+
+
+def _number(
+    option: str, kind: Callable[[str], float], minimum: float, inclusive: bool, doc: str
+) -> Callable[[str], float]:
+    """
+    A coercer for a numeric option that names the option when it refuses a
+    value.
+    """
+    what = doc.rstrip(".").lower()
+
+    def coerce(value: str) -> float:
+        try:
+            number = kind(value)
+        except ValueError:
+            number = float("nan")
+        if not (number >= minimum if inclusive else number > minimum) or number == float("inf"):
+            raise ValueError(f"{option} must be {what}, not {value!r}")
+        return number
+
+    coerce.coerceDoc = doc  # type: ignore[attr-defined]
+    return coerce
+
+
+def _seconds(option: str) -> Callable[[str], float]:
+    return _number(option, float, 0, False, "A positive number of seconds.")
 
 
 # --- Back-ends and forwarding (issue 5) -------------------------------------
@@ -50,9 +94,10 @@ _backendParameters = [
     [
         "uid-floor",
         None,
-        str(UID_FLOOR),
+        UID_FLOOR,
         "local: the lowest uid answered; system accounts below it are "
         "neither listed nor answered.",
+        _number("--uid-floor", int, 0, True, "A whole number, zero or more."),
     ],
     [
         "command",
@@ -84,38 +129,28 @@ _backendParameters = [
     [
         "forward-hops",
         None,
-        "1",
+        1,
         "The most hosts a forwarded query may name (user@h1@h2 names two).",
+        _number("--forward-hops", int, 1, True, "A positive whole number."),
     ],
     [
         "backend-timeout",
         None,
-        "5",
+        5.0,
         "Seconds a lookup by the command, web or proxy back-end, or a "
         "forwarded query, may take in all (the proxy and forwarding give half "
         "to connecting).  The finger protocol waits 10 seconds at most.",
+        _seconds("--backend-timeout"),
     ],
     [
         "max-bytes",
         None,
-        "16384",
+        16384,
         "The most bytes read from a ~/.plan, the command's output, a web "
         "page or a remote finger server.",
+        _number("--max-bytes", int, 1, True, "A positive whole number."),
     ],
 ]
-
-
-def _number(options: usage.Options, option: str, kind: Any, minimum: float) -> None:
-    value = options[option]
-    try:
-        number = kind(value)
-    except ValueError:
-        number = None
-    if number is None or not number >= minimum or number == float("inf"):
-        raise usage.UsageError(
-            f"--{option}: {value!r} is not a number of at least {minimum}"
-        )
-    options[option] = number
 
 
 def _checkRoot(options: usage.Options) -> None:
@@ -144,10 +179,6 @@ def _checkBackendOptions(options: usage.Options) -> None:
         raise usage.UsageError(
             f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}"
         )
-    _number(options, "uid-floor", int, 0)
-    _number(options, "forward-hops", int, 1)
-    _number(options, "backend-timeout", float, 0.001)
-    _number(options, "max-bytes", int, 1)
     if backend == "local":
         _checkRoot(options)
     elif backend == "command":
@@ -231,27 +262,8 @@ def _makeForwarder(options: usage.Options, reactor: Any) -> Optional[FingerForwa
 
 # --- End of back-ends and forwarding ------------------------------------------
 
-# --- web front-end (issue 3) ---
-from twisted.protocols.tls import TLSMemoryBIOFactory
-from twisted.web.resource import IResource
-from twisted.web.server import Site
 
-from finger import web  # noqa: F401 (adapter)
-from finger.tls import CertificateError, serverOptions
-# --- end web front-end ---
-
-
-def _positive(value: str) -> float:
-    number = float(value)
-    if not number > 0 or number == float("inf"):
-        raise ValueError("must be a positive number of seconds")
-    return number
-
-
-_positive.coerceDoc = "A positive number of seconds."  # type: ignore[attr-defined]
-
-
-class Options(usage.Options):
+class Options(usage.Options, strcred.AuthOptionMixin):
     """
     Options for C{twistd finger}.
 
@@ -262,6 +274,7 @@ class Options(usage.Options):
     operator writes out an interface.
     """
 
+    supportedInterfaces = [IUsernamePassword]
     synopsis = "[options]"
     longdesc = (
         "Serve users' statuses from a status file over the finger protocol "
@@ -291,7 +304,7 @@ class Options(usage.Options):
             None,
             30.0,
             "Seconds between checks of the status file for changes.",
-            _positive,
+            _seconds("--interval"),
         ],
         [
             "timeout",
@@ -299,9 +312,9 @@ class Options(usage.Options):
             60.0,
             "Seconds a finger or setter client has to send its request, and "
             "that a web client may stay idle.",
-            _positive,
+            _seconds("--timeout"),
         ],
-    ] + _backendParameters
+    ]
 
     optFlags = [
         [
@@ -312,7 +325,6 @@ class Options(usage.Options):
         ["no-setter", None, "Do not run the status setter."],
     ]
 
-    # --- web front-end (issue 3) ---
     optParameters += [
         [
             "webport",
@@ -353,7 +365,51 @@ class Options(usage.Options):
     optFlags += [
         ["ssl", "s", "Serve the web site over HTTPS as well, on --sslport."],
     ]
-    # --- end web front-end ---
+
+    optParameters += [
+        [
+            "admins",
+            None,
+            "",
+            "With --auth: users (comma-separated) who may set anyone's status.",
+        ],
+        [
+            "max-connections",
+            None,
+            1024,
+            "The most connections each listener has open at once; more are "
+            "refused with a short message.",
+            _number("--max-connections", int, 1, True, "A positive whole number."),
+        ],
+        [
+            "idle-timeout",
+            None,
+            120.0,
+            "Seconds a connection may pass with no bytes either way.",
+            _seconds("--idle-timeout"),
+        ],
+        [
+            "max-lifetime",
+            None,
+            600.0,
+            "Seconds any connection may last.",
+            _seconds("--max-lifetime"),
+        ],
+        [
+            "finger-rate",
+            None,
+            10.0,
+            "Finger queries a second each client address may make, in bursts of "
+            "twice that; loopback is exempt unless --rate-limit-loopback.",
+            _number("--finger-rate", float, 0, True, "Zero (no limit) or a positive number."),
+        ],
+    ]
+    optFlags += [
+        ["rate-limit-loopback", None, "Rate-limit finger queries from loopback too."],
+    ]
+
+    # Back-ends and forwarding (issue 5): see the block above the class.
+    optParameters += _backendParameters
 
     def postOptions(self) -> None:
         from twisted.internet import reactor
@@ -365,7 +421,15 @@ class Options(usage.Options):
         if self["backend"] == "file" and not os.access(path, os.R_OK):
             reason = "does not exist" if not os.path.exists(path) else "is not readable"
             raise usage.UsageError(f"--file: the status file {path} {reason}")
-        self._webPostOptions(reactor)  # web front-end (issue 3)
+        self._webPostOptions(reactor)
+        try:
+            self["admins"] = [
+                checkUserName(name.strip()) for name in self["admins"].split(",") if name.strip()
+            ]
+        except InvalidUserName as e:
+            raise usage.UsageError(f"--admins: {e}") from None
+        if self["admins"] and not self.get("credCheckers"):
+            raise usage.UsageError("--admins: only means something with --auth")
 
     def _endpoint(self, reactor: Any, option: str, interface: str) -> str:
         description = portDescription(self[option], interface)
@@ -378,7 +442,6 @@ class Options(usage.Options):
             ) from None
         return description
 
-    # --- web front-end (issue 3) ---
     def _webPostOptions(self, reactor: Any) -> None:
         self["webport"] = self._endpoint(reactor, "webport", "")
         _webTemplates(self)
@@ -392,10 +455,7 @@ class Options(usage.Options):
             self["sslport"] = self._endpoint(reactor, "sslport", "")
             _webTLS(self)
 
-    # --- end web front-end ---
 
-
-# --- web front-end (issue 3) ---
 def _webTemplates(options: Options) -> "web.Templates":
     try:
         return web.loadTemplates(options["templates"])
@@ -411,6 +471,34 @@ def _webTLS(options: Options) -> Any:
         raise usage.UsageError(f"{option}: {e}") from None
 
 
+def _listen(
+    top: service.MultiService,
+    name: str,
+    options: Options,
+    reactor: Any,
+    factory: IProtocolFactory,
+    refusal: bytes,
+    rateLimiter: Optional[RateLimiter] = None,
+) -> None:
+    """
+    Add a listener called C{name} on the C{--<name>port} option's endpoint,
+    under the limits every listener has.
+    """
+    option = f"--{'ssl' if name == 'https' else name}port"
+    limited = LimitingFactory(
+        factory,
+        reactor,
+        refusal,
+        maxConnections=options["max-connections"],
+        idleTimeout=options["idle-timeout"],
+        maxLifetime=options["max-lifetime"],
+        rateLimiter=rateLimiter,
+    )
+    listener = ListeningService(reactor, options[option[2:]], limited, option)
+    listener.setName(name)
+    listener.setServiceParent(top)
+
+
 def _addWeb(top: service.MultiService, backend: Any, options: Options, reactor: Any) -> None:
     """
     Add the web site's listeners to C{top}: HTTP on C{--webport} and, with
@@ -419,17 +507,10 @@ def _addWeb(top: service.MultiService, backend: Any, options: Options, reactor: 
     root = IResource(backend)
     root.templates = _webTemplates(options)  # type: ignore[attr-defined]
     site = Site(root, timeout=options["timeout"], reactor=reactor)
-    webService = ListeningService(reactor, options["webport"], site, "--webport")
-    webService.setName("web")
-    webService.setServiceParent(top)
+    _listen(top, "web", options, reactor, site, _HTTP_BUSY)
     if options["ssl"]:
         tlsFactory = TLSMemoryBIOFactory(_webTLS(options), False, site)
-        httpsService = ListeningService(reactor, options["sslport"], tlsFactory, "--sslport")
-        httpsService.setName("https")
-        httpsService.setServiceParent(top)
-
-
-# --- end web front-end ---
+        _listen(top, "https", options, reactor, tlsFactory, b"")
 
 
 _CODECS = ("utf-8", "latin-1", "ascii", "idna")
@@ -478,21 +559,20 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
     fingerFactory.timeout = options["timeout"]
     fingerFactory.listUsers = not options["no-listing"]
     fingerFactory.forwarder = _makeForwarder(options, reactor)
-    fingerService = ListeningService(
-        reactor, options["fingerport"], fingerFactory, "--fingerport"
+    rate = options["finger-rate"]
+    rateLimiter = (
+        RateLimiter(reactor, rate, 2 * rate, options["rate-limit-loopback"]) if rate else None
     )
-    fingerService.setName("finger")
-    fingerService.setServiceParent(top)
+    _listen(top, "finger", options, reactor, fingerFactory, _FINGER_BUSY, rateLimiter)
 
     if not options["no-setter"] and IFingerSetterService.providedBy(backend):
         setterFactory = cast(FingerSetterFactoryFromService, IFingerSetterFactory(backend))
         setterFactory.clock = reactor
         setterFactory.timeout = options["timeout"]
-        setterService = ListeningService(
-            reactor, options["setterport"], setterFactory, "--setterport"
-        )
-        setterService.setName("setter")
-        setterService.setServiceParent(top)
+        if options.get("credCheckers"):
+            portal = setterPortal(backend, options["credCheckers"], options["admins"])
+            setterFactory.login = SetterLogin(portal, reactor)
+        _listen(top, "setter", options, reactor, setterFactory, _SETTER_BUSY)
 
     _addWeb(top, backend, options, reactor)
     return top

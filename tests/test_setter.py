@@ -225,3 +225,82 @@ class DurabilityTests(SynchronousTestCase):
         clock.runOne()
         self.assertEqual(path.getContent(), b"moshez: saving\n")
         self.assertEqual(transport.value(), b"")
+
+
+class AuthenticatedSetterTests(SynchronousTestCase):
+    """
+    The setter with C{--auth}: user, password and status on three lines.
+    """
+
+    def setUp(self) -> None:
+        from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
+
+        from finger.auth import SetterLogin, setterPortal
+
+        self.service = MemoryFingerService(moshez="happy", shawn="alive")
+        self.clock = ThreadlessClock()
+        checker = InMemoryUsernamePasswordDatabaseDontUse(moshez=b"secret", root=b"toor")
+        self.factory = IFingerSetterFactory(self.service)
+        self.factory.clock = self.clock
+        self.factory.login = SetterLogin(setterPortal(self.service, [checker], ["root"]), self.clock)
+
+    def send(self, data: bytes) -> StringTransport:
+        self.transport = StringTransport()
+        protocol = self.factory.buildProtocol(None)
+        protocol.makeConnection(self.transport)
+        protocol.dataReceived(data)
+        self.protocol = protocol
+        return self.transport
+
+    def test_ownStatus(self) -> None:
+        transport = self.send(b"moshez\nsecret\nbusy  \n")
+        self.assertEqual(transport.value(), b"OK: status of moshez saved\r\n")
+        self.assertEqual(self.service.users["moshez"], "busy")
+
+    def test_passwordAsTyped(self) -> None:
+        """
+        The password line is taken exactly, blanks included.
+        """
+        transport = self.send(b"moshez\n secret\nbusy\n")
+        self.clock.advance(10)
+        self.assertEqual(transport.value(), b"Error: login failed\r\n")
+
+    def test_twoLinesAreNotEnough(self) -> None:
+        """
+        Without a password nothing changes: the old two-line form is not
+        accepted.
+        """
+        transport = self.send(b"moshez\nbusy\n")
+        self.protocol.readConnectionLost()
+        self.clock.advance(10)
+        self.assertEqual(
+            transport.value(),
+            b"Error: expected a user name, a password and a status, on three lines\r\n",
+        )
+        self.assertEqual(self.service.users["moshez"], "happy")
+
+    def test_wrongPassword(self) -> None:
+        """
+        A wrong password is refused with a generic message, after a delay.
+        """
+        transport = self.send(b"moshez\nguess\nhacked\n")
+        self.assertEqual(transport.value(), b"")
+        self.clock.advance(2)
+        self.assertEqual(transport.value(), b"Error: login failed\r\n")
+        self.assertEqual(self.service.users["moshez"], "happy")
+
+    def test_someoneElse(self) -> None:
+        transport = self.send(b"shawn moshez\nsecret\nhacked\n")
+        self.assertEqual(
+            transport.value(), b"Error: not allowed: moshez may not set the status of shawn\r\n"
+        )
+        self.assertEqual(self.service.users["shawn"], "alive")
+
+    def test_adminSetsAnyone(self) -> None:
+        transport = self.send(b"shawn root\ntoor\nout sick\n")
+        self.assertEqual(transport.value(), b"OK: status of shawn saved\r\n")
+        self.assertEqual(self.service.users["shawn"], "out sick")
+
+    def test_invalidLogin(self) -> None:
+        transport = self.send(b"shawn -root\n")
+        self.assertTrue(transport.value().startswith(b"Error: invalid user name"))

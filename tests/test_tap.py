@@ -14,6 +14,7 @@ from twisted.python.filepath import FilePath
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
+from finger.limits import LimitingFactory
 from finger.service import FingerService
 from finger.tap import Options, makeService
 from tests.support import exchange, listeningPort, which
@@ -86,10 +87,63 @@ class OptionsTests(SynchronousTestCase):
         backend = top.getServiceNamed("backend")
         self.assertIsInstance(backend, FingerService)
         self.assertEqual(backend.interval, 5)
-        finger = top.getServiceNamed("finger")
-        self.assertEqual(finger.factory.timeout, 7)
-        self.assertIs(finger.factory.service, backend)
-        self.assertIs(top.getServiceNamed("setter").factory.service, backend)
+        finger = top.getServiceNamed("finger").factory.wrappedFactory
+        self.assertEqual(finger.timeout, 7)
+        self.assertIs(finger.service, backend)
+        self.assertIs(top.getServiceNamed("setter").factory.wrappedFactory.service, backend)
+
+    def test_limits(self) -> None:
+        """
+        Every listener is wrapped in the same limits; only finger has a rate
+        limit.
+        """
+        top = makeService(
+            self.parse(
+                "--max-connections", "5", "--idle-timeout", "6", "--max-lifetime", "7",
+                "--finger-rate", "3",
+            )
+        )
+        for name in ["finger", "setter", "web"]:
+            limited = top.getServiceNamed(name).factory
+            self.assertIsInstance(limited, LimitingFactory)
+            self.assertEqual(
+                (limited.maxConnections, limited.idleTimeout, limited.maxLifetime), (5, 6, 7)
+            )
+        limiter = top.getServiceNamed("finger").factory.rateLimiter
+        self.assertEqual((limiter.rate, limiter.burst, limiter.limitLoopback), (3, 6, False))
+        self.assertIsNone(top.getServiceNamed("setter").factory.rateLimiter)
+
+    def test_limitDefaults(self) -> None:
+        options = self.parse()
+        self.assertEqual(options["max-connections"], 1024)
+        self.assertEqual(options["finger-rate"], 10)
+        top = makeService(self.parse("--finger-rate", "0", "--rate-limit-loopback"))
+        self.assertIsNone(top.getServiceNamed("finger").factory.rateLimiter)
+
+    def test_badLimits(self) -> None:
+        for option, value in [("--max-connections", "0"), ("--finger-rate", "-1"), ("--idle-timeout", "0")]:
+            error = self.assertRaises(UsageError, self.parse, option, value)
+            self.assertIn(option[2:], str(error))
+
+    def test_auth(self) -> None:
+        """
+        C{--auth} makes the setter ask for a password; C{--admins} names who
+        may set anyone's status.
+        """
+        top = makeService(self.parse("--auth", "memory:moshez:secret:root:toor", "--admins", "root"))
+        login = top.getServiceNamed("setter").factory.wrappedFactory.login
+        self.assertIsNotNone(login)
+        self.assertEqual(login.portal.realm.admins, {"root"})
+        top = makeService(self.parse())
+        self.assertIsNone(top.getServiceNamed("setter").factory.wrappedFactory.login)
+
+    def test_adminsNeedAuth(self) -> None:
+        error = self.assertRaises(UsageError, self.parse, "--admins", "root")
+        self.assertIn("--auth", str(error))
+        error = self.assertRaises(
+            UsageError, self.parse, "--auth", "memory:a:b", "--admins", "root,-x"
+        )
+        self.assertIn("--admins", str(error))
 
     def test_noSetter(self) -> None:
         top = makeService(self.parse("--no-setter"))
@@ -116,6 +170,8 @@ class ServiceTests(TestCase):
                 "--fingerport",
                 "tcp:0:interface=127.0.0.1",
                 "--setterport",
+                "tcp:0:interface=127.0.0.1",
+                "--webport",
                 "tcp:0:interface=127.0.0.1",
                 *args,
             ]

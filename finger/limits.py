@@ -1,0 +1,239 @@
+# -*- test-case-name: tests.test_limits -*-
+"""
+Limits every listener enforces, whatever protocol it speaks: how many
+connections at once, how long a connection may sit idle, how long it may
+live at all, and (for finger) how often one address may ask.
+
+L{LimitingFactory} wraps a listener's factory.  A connection over a limit
+gets the listener's short refusal (C{refusal}) and is closed; the wrapped
+protocol never sees it.
+"""
+
+import ipaddress
+from typing import Dict, Optional, Tuple
+
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IHalfCloseableProtocol,
+    IProtocolFactory,
+    IReactorTime,
+    ITCPTransport,
+)
+from twisted.logger import Logger
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from twisted.python.failure import Failure
+from zope.interface import alsoProvides
+
+DEFAULT_MAX_CONNECTIONS = 1024
+DEFAULT_IDLE_TIMEOUT = 120.0
+DEFAULT_MAX_LIFETIME = 600.0
+
+
+class RateLimiter:
+    """
+    A token bucket per client address: each address may make C{rate}
+    requests a second on average, and C{burst} in a row.
+
+    Loopback addresses are exempt unless C{limitLoopback} is set, so local
+    tools and monitoring are never refused.  Buckets that have filled up
+    again are forgotten, so the table only holds addresses that were busy
+    lately, and it never holds more than C{maxAddresses}.
+    """
+
+    maxAddresses = 100_000
+
+    def __init__(
+        self, clock: IReactorTime, rate: float, burst: float, limitLoopback: bool = False
+    ) -> None:
+        self.clock = clock
+        self.rate = rate
+        self.burst = burst
+        self.limitLoopback = limitLoopback
+        self._buckets: Dict[str, Tuple[float, float]] = {}
+
+    def allow(self, host: str) -> bool:
+        """
+        May C{host} make a request now?  If so, it is counted.
+        """
+        if not self.limitLoopback and _isLoopback(host):
+            return True
+        now = self.clock.seconds()
+        tokens, then = self._buckets.get(host, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.rate)
+        if tokens < 1:
+            self._buckets[host] = (tokens, now)
+            return False
+        if len(self._buckets) >= self.maxAddresses and host not in self._buckets:
+            self._forgetIdle(now)
+        self._buckets[host] = (tokens - 1, now)
+        return True
+
+    def _forgetIdle(self, now: float) -> None:
+        full = [
+            host
+            for host, (tokens, then) in self._buckets.items()
+            if tokens + (now - then) * self.rate >= self.burst
+        ]
+        for host in full:
+            del self._buckets[host]
+        if len(self._buckets) >= self.maxAddresses:
+            # Everyone is busy: forget the oldest half rather than grow.
+            oldest = sorted(self._buckets, key=lambda h: self._buckets[h][1])
+            for host in oldest[: len(oldest) // 2]:
+                del self._buckets[host]
+
+
+def _isLoopback(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host == "localhost"
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+class LimitedProtocol(ProtocolWrapper):
+    """
+    The per-connection side of L{LimitingFactory}.
+    """
+
+    factory: "LimitingFactory"
+    transport: ITCPTransport  # type: ignore[assignment]
+    _idleCall: Optional[IDelayedCall] = None
+    _lifetimeCall: Optional[IDelayedCall] = None
+
+    def makeConnection(self, transport) -> None:  # type: ignore[no-untyped-def]
+        super().makeConnection(transport)
+        if IHalfCloseableProtocol.providedBy(self.wrappedProtocol):
+            # Let the transport tell us (and so the wrapped protocol) about
+            # half-closes, as it would have told the wrapped protocol.
+            alsoProvides(self, IHalfCloseableProtocol)
+        clock = self.factory.clock
+        if self.factory.idleTimeout is not None:
+            self._idleCall = clock.callLater(self.factory.idleTimeout, self._expire, "idle")
+        if self.factory.maxLifetime is not None:
+            self._lifetimeCall = clock.callLater(
+                self.factory.maxLifetime, self._expire, "lifetime"
+            )
+
+    def _active(self) -> None:
+        idleTimeout = self.factory.idleTimeout
+        if idleTimeout is not None and self._idleCall is not None and self._idleCall.active():
+            self._idleCall.reset(idleTimeout)
+
+    def dataReceived(self, data: bytes) -> None:
+        self._active()
+        super().dataReceived(data)
+
+    def write(self, data: bytes) -> None:
+        self._active()
+        super().write(data)
+
+    def writeSequence(self, data) -> None:  # type: ignore[no-untyped-def]
+        self._active()
+        super().writeSequence(data)
+
+    def readConnectionLost(self) -> None:
+        self.wrappedProtocol.readConnectionLost()  # type: ignore[attr-defined]
+
+    def writeConnectionLost(self) -> None:
+        self.wrappedProtocol.writeConnectionLost()  # type: ignore[attr-defined]
+
+    def _expire(self, why: str) -> None:
+        self.factory.log.info(
+            "Closing connection from {peer}: {why} limit reached",
+            peer=_hostOf(self.transport.getPeer()),
+            why=why,
+        )
+        self.transport.abortConnection()
+
+    def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
+        for call in (self._idleCall, self._lifetimeCall):
+            if call is not None and call.active():
+                call.cancel()
+        super().connectionLost(reason)
+
+
+class _Refused(ProtocolWrapper):
+    """
+    A connection over a limit: it gets the refusal and is closed, and the
+    wrapped protocol never hears of it.
+    """
+
+    def __init__(self, factory: "LimitingFactory") -> None:
+        self.factory = factory
+
+    def makeConnection(self, transport) -> None:  # type: ignore[no-untyped-def]
+        self.transport = transport
+        self.connected = True
+        if self.factory.refusal:
+            transport.write(self.factory.refusal)
+        transport.loseConnection()
+        # A client that does not read the refusal cannot hold the slot.
+        self._abort = self.factory.clock.callLater(10, transport.abortConnection)
+
+    def dataReceived(self, data: bytes) -> None:
+        pass
+
+    def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
+        if self._abort.active():
+            self._abort.cancel()
+
+
+class LimitingFactory(WrappingFactory):
+    """
+    Wrap a listener's factory with connection limits.
+
+    @ivar maxConnections: the most connections open at once; L{None} for no
+        cap.
+    @ivar idleTimeout: seconds without a byte in either direction before a
+        connection is closed; L{None} for none.
+    @ivar maxLifetime: seconds after which any connection is closed; L{None}
+        for no limit.
+    @ivar rateLimiter: a L{RateLimiter} for new connections, or L{None}.
+    @ivar refusal: bytes sent to a connection refused for a limit.
+    @ivar clock: the L{IReactorTime} for all of these.
+    """
+
+    protocol = LimitedProtocol  # type: ignore[assignment]
+    log = Logger()
+    noisy = False
+
+    def __init__(
+        self,
+        wrappedFactory: IProtocolFactory,
+        clock: IReactorTime,
+        refusal: bytes = b"",
+        maxConnections: Optional[int] = DEFAULT_MAX_CONNECTIONS,
+        idleTimeout: Optional[float] = DEFAULT_IDLE_TIMEOUT,
+        maxLifetime: Optional[float] = DEFAULT_MAX_LIFETIME,
+        rateLimiter: Optional[RateLimiter] = None,
+    ) -> None:
+        super().__init__(wrappedFactory)
+        self.clock = clock
+        self.refusal = refusal
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
+        self.maxLifetime = maxLifetime
+        self.rateLimiter = rateLimiter
+        self._warned = False
+
+    def buildProtocol(self, addr):  # type: ignore[no-untyped-def]
+        if self.maxConnections is not None and len(self.protocols) >= self.maxConnections:
+            if not self._warned:
+                self._warned = True
+                self.log.warn(
+                    "Refusing connections: {count} open, the limit",
+                    count=len(self.protocols),
+                )
+            return _Refused(self)
+        self._warned = False
+        host = _hostOf(addr)
+        if self.rateLimiter is not None and not self.rateLimiter.allow(host):
+            self.log.info("Refusing {peer}: rate limit", peer=host)
+            return _Refused(self)
+        return super().buildProtocol(addr)
+
+
+def _hostOf(address: object) -> str:
+    return str(getattr(address, "host", address))
