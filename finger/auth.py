@@ -15,8 +15,8 @@ seconds, so guessing passwords is slow.
 
 from typing import Any, Callable, Iterable, Tuple
 
-from twisted.cred.checkers import ICredentialsChecker
-from twisted.cred.credentials import UsernamePassword
+from twisted.cred.checkers import ICredentialsChecker, InMemoryUsernamePasswordDatabaseDontUse
+from twisted.cred.credentials import ICredentials, UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.cred.portal import IRealm, Portal
 from twisted.internet.defer import Deferred, fail
@@ -79,13 +79,30 @@ class FingerSetterRealm:
         return IFingerSetterService, avatar, lambda: None
 
 
+def _bytesNames(checker: ICredentialsChecker) -> ICredentialsChecker:
+    """
+    Make C{--auth memory:...} usable: Twisted's C{memory} checker factory
+    stores the names and passwords it parses as L{str}, but the checker
+    looks names up as the L{bytes} every credentials object carries, so no
+    login would ever succeed.  Encode them as UTF-8, in place.
+    """
+    if isinstance(checker, InMemoryUsernamePasswordDatabaseDontUse):
+        checker.users = {
+            (name.encode("utf-8") if isinstance(name, str) else name): (
+                password.encode("utf-8") if isinstance(password, str) else password
+            )
+            for name, password in checker.users.items()
+        }
+    return checker
+
+
 def setterPortal(
     setter: IFingerSetterService, checkers: Iterable[ICredentialsChecker], admins: Iterable[str]
 ) -> Portal:
     """
     The portal every authenticated setter front-end logs in through.
     """
-    return Portal(FingerSetterRealm(setter, admins), list(checkers))
+    return Portal(FingerSetterRealm(setter, admins), [_bytesNames(c) for c in checkers])
 
 
 class SetterLogin:
@@ -112,7 +129,21 @@ class SetterLogin:
             L{IFingerSetterService} avatar, or failing with
             L{UnauthorizedLogin} (message L{LOGIN_FAILED}) after the delay.
         """
-        credentials = UsernamePassword(name.encode("utf-8"), password.encode("utf-8"))
+        return self.authenticate(
+            UsernamePassword(name.encode("utf-8"), password.encode("utf-8")), peer
+        )
+
+    def authenticate(self, credentials: ICredentials, peer: str) -> "Deferred[IFingerSetterService]":
+        """
+        Check credentials a front-end has already decoded or built: an HTTP
+        Basic C{Authorization} header's, or Perspective Broker's
+        challenge-response (L{twisted.cred.credentials.IUsernameHashedPassword}).
+
+        @param credentials: credentials with a L{bytes} C{username}.
+        @param peer: who is asking, for the log.
+        @return: as L{login}.
+        """
+        name = credentials.username.decode("utf-8", "replace")  # type: ignore[attr-defined]
         d = self.portal.login(credentials, None, IFingerSetterService)
 
         def loggedIn(result: Tuple[Any, Any, Callable[[], None]]) -> IFingerSetterService:

@@ -2,6 +2,8 @@
 Tests for L{finger.auth}.
 """
 
+import os
+
 from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.task import Clock
@@ -12,6 +14,7 @@ from zope.interface.verify import verifyObject
 from finger.auth import LOGIN_FAILED, AuthorizedSetter, NotAllowed, SetterLogin, setterPortal
 from finger.interfaces import IFingerSetterService
 from finger.service import MemoryFingerService
+from finger.tap import Options
 
 
 def _checker() -> InMemoryUsernamePasswordDatabaseDontUse:
@@ -70,3 +73,19 @@ class SetterLoginTests(SynchronousTestCase):
             [event] = [e for e in events if "Failed login" in e["log_format"]]
             self.assertEqual(event["peer"], "10.0.0.1:5")
             self.assertNotIn(password, repr(event))
+
+
+class MemoryCheckerTests(SynchronousTestCase):
+    def test_authMemory(self) -> None:
+        """
+        C{--auth memory:...} gives a checker holding L{str} names and
+        passwords; through L{setterPortal} they log in.
+        """
+        options = Options()
+        options.parseOptions(["--file", os.devnull, "--auth", "memory:moshez:secret:zoë:là"])
+        service = MemoryFingerService(moshez="happy")
+        login = SetterLogin(setterPortal(service, options["credCheckers"], []), Clock())
+        setter = self.successResultOf(login.login("moshez", "secret", "peer"))
+        self.successResultOf(setter.setUser("moshez", "busy"))
+        self.successResultOf(login.login("zoë", "là", "peer"))
+        self.assertNoResult(login.login("moshez", "wrong", "peer"))
