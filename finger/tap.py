@@ -43,7 +43,7 @@ from finger.localcommand import (
 )
 from finger.localusers import UID_FLOOR, LocalFingerService
 from finger.names import InvalidUserName, checkUserName
-from finger.pb import PerspectiveFingerFromService  # noqa: F401 (registers the adapter)
+from finger.pb import PerspectiveFingerFromService
 from finger.proxy import FingerForwarder, ProxyFingerService, parseAllowList
 from finger.service import FingerService
 from finger.setter import FingerSetterFactoryFromService
@@ -590,15 +590,22 @@ def _addWeb(top: service.MultiService, backend: Any, options: Options, reactor: 
 
 
 def _addIRCAndPB(
-    top: service.MultiService, backend: Any, options: Options, reactor: Any
+    top: service.MultiService,
+    backend: Any,
+    options: Options,
+    reactor: Any,
+    login: Optional[SetterLogin] = None,
 ) -> None:
     """
-    Add Perspective Broker's listener on C{--pbport} (unless C{--no-pb})
+    Add Perspective Broker's listener on C{--pbport} (unless C{--no-pb}),
+    which lets clients log in to set statuses given a C{login} (C{--auth}),
     and, with C{--ircserver}, the IRC bot, kept connected by a
     L{ClientService}, to C{top}.
     """
     if not options["no-pb"]:
-        pbFactory = PBServerFactory(IPerspectiveFinger(backend))
+        pbRoot = cast(PerspectiveFingerFromService, IPerspectiveFinger(backend))
+        pbRoot.login = login
+        pbFactory = PBServerFactory(pbRoot)
         _listen(top, "pb", options, reactor, pbFactory, b"")
     if options["ircserver"] is not None:
         ircFactory = IIRCClientFactory(backend)
@@ -668,15 +675,18 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
     )
     _listen(top, "finger", options, reactor, fingerFactory, _FINGER_BUSY, rateLimiter)
 
+    login = None
+    if options.get("credCheckers") and IFingerSetterService.providedBy(backend):
+        portal = setterPortal(backend, options["credCheckers"], options["admins"])
+        login = SetterLogin(portal, reactor)
+
     if not options["no-setter"] and IFingerSetterService.providedBy(backend):
         setterFactory = cast(FingerSetterFactoryFromService, IFingerSetterFactory(backend))
         setterFactory.clock = reactor
         setterFactory.timeout = options["timeout"]
-        if options.get("credCheckers"):
-            portal = setterPortal(backend, options["credCheckers"], options["admins"])
-            setterFactory.login = SetterLogin(portal, reactor)
+        setterFactory.login = login
         _listen(top, "setter", options, reactor, setterFactory, _SETTER_BUSY)
 
     _addWeb(top, backend, options, reactor)
-    _addIRCAndPB(top, backend, options, reactor)
+    _addIRCAndPB(top, backend, options, reactor, login)
     return top
