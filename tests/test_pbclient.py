@@ -19,9 +19,11 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 import finger
 from finger.interfaces import UnknownUser
-from finger.pbclient import Options, _main, fetch, report
-from tests.running import startFinger
-from tests.support import freePort, listeningPort
+from finger import tap
+from finger.auth import LOGIN_FAILED
+from finger.pbclient import Options, _main, fetch, report, setStatus
+from tests.running import STATUSES, startFinger
+from tests.support import exchange, freePort, listeningPort
 
 _checkout = os.path.dirname(os.path.dirname(os.path.abspath(finger.__file__)))
 
@@ -56,6 +58,39 @@ class OptionsTests(SynchronousTestCase):
             ("-t", "0", "h"),
         ]:
             self.assertRaises(usage.UsageError, self.parse, *argv)
+
+    def test_set(self) -> None:
+        """
+        C{--set} needs a USER and logs in as that user unless C{--login}
+        names someone else.
+        """
+        options = self.parse("localhost", "moshez", "--set", "busy")
+        self.assertEqual((options["set"], options["login"]), ("busy", "moshez"))
+        self.assertNotIn("password", options)
+        options = self.parse("-s", "away", "-l", "root", "localhost", "shawn")
+        self.assertEqual((options["set"], options["login"]), ("away", "root"))
+        for argv, message in [
+            (("localhost", "--set", "busy"), "--set: name the USER"),
+            (("localhost", "moshez", "--login", "root"), "--login: only means something with --set"),
+            (("localhost", "moshez", "--password-file", "p"), "--password-file: only means"),
+        ]:
+            with self.assertRaises(usage.UsageError) as raised:
+                self.parse(*argv)
+            self.assertIn(message, str(raised.exception))
+
+    def test_passwordFile(self) -> None:
+        """
+        C{--password-file} gives the password: the file's first line, without
+        its line ending; a file that cannot be read is a usage error.
+        """
+        path = self.mktemp()
+        with open(path, "wb") as f:
+            f.write("mot de passe é \r\nsecond line\n".encode())
+        options = self.parse("localhost", "moshez", "--set", "x", "--password-file", path)
+        self.assertEqual(options["password"], "mot de passe é ")
+        with self.assertRaises(usage.UsageError) as raised:
+            self.parse("localhost", "moshez", "--set", "x", "--password-file", path + ".missing")
+        self.assertIn("--password-file: No such file", str(raised.exception))
 
     def test_usageExit(self) -> None:
         """A usage error exits with status 2 and says why on standard error."""
@@ -153,3 +188,130 @@ class ClientIntegrationTests(TestCase):
         self.assertEqual(
             await self.runCommand(address, "nobody"), ("", "pbclient: No such user\n", 1)
         )
+
+
+class SetStatusIntegrationTests(TestCase):
+    """
+    Setting a status with the client, over PB, against the whole service
+    running with C{--auth}, on loopback.
+    """
+
+    timeout = 60
+
+    def setUp(self) -> None:
+        directory = self.mktemp()
+        os.makedirs(directory)
+        self.path = os.path.join(directory, "users")
+        with open(self.path, "w", encoding="utf-8") as f:
+            f.write(STATUSES)
+        options = tap.Options()
+        options.parseOptions(
+            [
+                "--file",
+                self.path,
+                "--auth",
+                "memory:moshez:secret",
+                "--pbport",
+                "tcp:0:interface=127.0.0.1",
+                "--webport",
+                "tcp:0:interface=127.0.0.1",
+                "--fingerport",
+                "tcp:0:interface=127.0.0.1",
+                "--setterport",
+                "tcp:0:interface=127.0.0.1",
+            ]
+        )
+        top = tap.makeService(options, reactor)
+        top.privilegedStartService()
+        top.startService()
+        self.addCleanup(top.stopService)
+        self.top = top
+        self.address = f"127.0.0.1:{listeningPort(top, 'pb')}"
+        self.server = f"tcp:host=127.0.0.1:port={listeningPort(top, 'pb')}"
+
+    async def runCommand(self, *argv: str) -> "tuple[str, str, int]":
+        env = dict(os.environ, PYTHONPATH=_checkout)
+        out, err, code = await getProcessOutputAndValue(
+            sys.executable, ["-m", "finger.pbclient", *argv], env=env
+        )
+        return out.decode("utf-8"), err.decode("utf-8"), code
+
+    async def test_command(self) -> None:
+        """
+        C{python -m finger.pbclient HOST:PORT USER --set STATUS} with a
+        password file sets the status: it reads back over PB and finger,
+        and it is in the status file.
+        """
+        passwordFile = self.mktemp()
+        with open(passwordFile, "w") as f:
+            f.write("secret\n")
+        self.assertEqual(
+            await self.runCommand(
+                self.address, "moshez", "--set", "Giving a tutorial ☕", "--password-file", passwordFile
+            ),
+            ("status of moshez saved\n", "", 0),
+        )
+        self.assertEqual(await fetch(reactor, self.server, "moshez", 10), "Giving a tutorial ☕")
+        with open(self.path, encoding="utf-8") as f:
+            self.assertIn("moshez: Giving a tutorial ☕\n", f.read())
+        fingerPort = listeningPort(self.top, "finger")
+        answer = await exchange(reactor, f"tcp:host=127.0.0.1:port={fingerPort}", b"moshez\r\n")
+        self.assertEqual(answer, "Giving a tutorial ☕\r\n".encode())
+
+    async def test_prompt(self) -> None:
+        """
+        Without C{--password-file} the password is asked for, naming who
+        logs in.
+        """
+        prompts = []
+
+        def ask(prompt: str) -> str:
+            prompts.append(prompt)
+            return "secret"
+
+        out = io.StringIO()
+        await _main(reactor, [self.address, "moshez", "--set", "busy"], out, io.StringIO(), ask)
+        self.assertEqual(prompts, ["Password for moshez: "])
+        self.assertEqual(out.getvalue(), "status of moshez saved\n")
+        self.assertEqual(await fetch(reactor, self.server, "moshez", 10), "busy")
+
+    async def test_refused(self) -> None:
+        """
+        A wrong password, and someone else's status, are refused with exit
+        status 1 and the server's reason; nothing changes.
+        """
+        err = io.StringIO()
+        with self.assertRaises(SystemExit) as raised:
+            await _main(
+                reactor,
+                [self.address, "moshez", "--set", "hacked"],
+                io.StringIO(),
+                err,
+                lambda prompt: "wrong",
+            )
+        self.assertEqual(raised.exception.code, 1)
+        self.assertEqual(err.getvalue(), f"pbclient: the server says: {LOGIN_FAILED}\n")
+        err = io.StringIO()
+        with self.assertRaises(SystemExit) as raised:
+            await _main(
+                reactor,
+                [self.address, "zoë", "--set", "hacked", "--login", "moshez"],
+                io.StringIO(),
+                err,
+                lambda prompt: "secret",
+            )
+        self.assertEqual(
+            err.getvalue(),
+            "pbclient: the server says: not allowed: moshez may not set the status of zoë\n",
+        )
+        self.assertEqual(await fetch(reactor, self.server, "moshez", 10), "happy and well")
+        self.assertEqual(await fetch(reactor, self.server, "zoë", 10), "à Paris ☕")
+
+    async def test_withoutAuth(self) -> None:
+        """A server without C{--auth} says it offers no login."""
+        port = listeningPort(startFinger(self), "pb")
+        with self.assertRaises(Exception) as raised:
+            await setStatus(
+                reactor, f"tcp:host=127.0.0.1:port={port}", "moshez", "x", "moshez", "secret", 10
+            )
+        self.assertIn("without --auth", str(raised.exception))
