@@ -23,6 +23,7 @@ from finger import tap
 from finger.auth import LOGIN_FAILED
 from finger.pbclient import Options, _main, fetch, report, setStatus
 from tests.running import STATUSES, startFinger
+from tests.certs import selfSigned
 from tests.support import exchange, freePort, listeningPort
 
 _checkout = os.path.dirname(os.path.dirname(os.path.abspath(finger.__file__)))
@@ -315,3 +316,34 @@ class SetStatusIntegrationTests(TestCase):
                 reactor, f"tcp:host=127.0.0.1:port={port}", "moshez", "x", "moshez", "secret", 10
             )
         self.assertIn("without --auth", str(raised.exception))
+
+
+class TLSIntegrationTests(TestCase):
+    """
+    PB over TLS, as the README advises across an untrusted network.
+    """
+
+    timeout = 60
+
+    async def test_setOverTLS(self) -> None:
+        """
+        With C{--pbport ssl:...}, the client sets a status over
+        C{tls:host=...:trustRoots=...}.
+        """
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(os.path.join(directory, "roots"))
+        certificate, key = selfSigned()
+        for name, data in [("cert.pem", certificate), ("key.pem", key), ("roots/ca.pem", certificate)]:
+            with open(os.path.join(directory, name), "wb") as f:
+                f.write(data)
+        top = startFinger(
+            self,
+            "--auth",
+            "memory:moshez:secret",
+            "--pbport",
+            f"ssl:0:interface=127.0.0.1:privateKey={directory}/key.pem:certKey={directory}/cert.pem",
+        )
+        port = listeningPort(top, "pb")
+        server = f"tls:host=localhost:port={port}:trustRoots={directory}/roots"
+        await setStatus(reactor, server, "moshez", "encrypted", "moshez", "secret", 10)
+        self.assertEqual(await fetch(reactor, server, "moshez", 10), "encrypted")
