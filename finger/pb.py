@@ -17,8 +17,8 @@ that is not a L{str} fails with L{BadRequest}.  The tutorial's service
 answered the string C{"No such user"} instead; a remote error says the same
 thing without ambiguity.
 
-The service only reads, so, as in the tutorial, it listens on all
-interfaces by default (C{--pbport}, port 8889).
+Anonymous clients only read, and setting takes a login, so, as in the
+tutorial, it listens on all interfaces by default (C{--pbport}, port 8889).
 
 Setting a status
 ================
@@ -35,7 +35,9 @@ the status is durable.  A user may set only their own status unless they are
 an admin (L{PermissionDenied} otherwise); a wrong name or password fails with
 L{LoginRefused} (message L{finger.auth.LOGIN_FAILED}, which a client may
 also catch as L{twisted.cred.error.UnauthorizedLogin}) only after
-L{finger.auth.FAILED_LOGIN_DELAY} seconds, and is logged; an invalid name or
+L{finger.auth.FAILED_LOGIN_DELAY} seconds, and is logged (a connection has
+one login under way at a time, and a challenge takes one answer, so guesses
+do not run in parallel on one connection); an invalid name or
 status fails with L{BadRequest} saying why; a save that did not happen with
 L{NotSaved}.  Without C{--auth}, or when the C{--auth} checkers cannot check
 PB's challenge-response (C{--auth unix} cannot), logging in fails at once
@@ -190,6 +192,12 @@ class _ConnectionRoot(pb.Referenceable):
 
     log = Logger()
 
+    loggingIn = False
+    """
+    Whether a login on this connection waits for its answer: one at a
+    time, so that a connection cannot run many password guesses at once.
+    """
+
     def __init__(self, finger: PerspectiveFingerFromService, broker: pb.Broker) -> None:
         self.finger = finger
         self.broker = broker
@@ -258,13 +266,22 @@ class _Challenger(pb.Referenceable):
         self.challenge = challenge
         self.response: Optional[bytes] = None
 
-    def remote_respond(self, response: object, mind: object) -> "Deferred[Optional[pb.AsReferenceable]]":
+    def remote_respond(
+        self, response: object, mind: object
+    ) -> "Deferred[Optional[pb.AsReferenceable]]":
+        root = self.root
         if self.response is not None:
             raise BadRequest("this challenge was answered already; log in again")
+        if root.loggingIn:
+            raise BadRequest("a login on this connection is under way; wait for its answer")
         # An answer that is not bytes can never match.
         self.response = response if isinstance(response, bytes) else b""
-        root = self.root
+        root.loggingIn = True
         peer = root.peer()
+
+        def done(result: object) -> object:
+            root.loggingIn = False
+            return result
 
         def loggedIn(setter: IFingerSetterService) -> Optional[pb.AsReferenceable]:
             if root.broker.disconnected:
@@ -276,7 +293,7 @@ class _Challenger(pb.Referenceable):
             reason.trap(UnauthorizedLogin)
             raise LoginRefused(LOGIN_FAILED)
 
-        return self.login.authenticate(self, peer).addCallbacks(loggedIn, refused)
+        return self.login.authenticate(self, peer).addBoth(done).addCallbacks(loggedIn, refused)
 
     def checkPassword(self, password: bytes) -> bool:
         return self.checkMD5Password(md5(password).digest())

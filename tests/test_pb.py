@@ -491,6 +491,30 @@ class PerspectiveLoginTests(SynchronousTestCase):
         failure = self.failureResultOf(self.call(pump, root, "login", 7))
         self.assertTrue(failure.check(BadRequest))
 
+    def test_oneLoginAtATime(self) -> None:
+        """
+        While a login waits for its answer, another on the same connection
+        is refused, so guesses cannot run in parallel on one connection;
+        once it is answered, the next may go.
+        """
+        clientFactory, pump = self.connect(self.serve(self.service))
+        root = clientFactory.getRootObject()
+        pump.flush()
+        root = self.successResultOf(root)
+        [(c1, r1), (c2, r2)] = [
+            self.successResultOf(self.call(pump, root, "login", b"moshez")) for i in range(2)
+        ]
+        first = self.call(pump, r1, "respond", pb.respond(c1, b"wrong"), None)
+        second = self.call(pump, r2, "respond", pb.respond(c2, b"secret"), None)
+        failure = self.failureResultOf(second)
+        self.assertTrue(failure.check(BadRequest), failure)
+        self.assertIn("under way", failure.value)
+        self.clock.advance(FAILED_LOGIN_DELAY)
+        pump.flush()
+        self.assertTrue(self.failureResultOf(first).check(LoginRefused))
+        c3, r3 = self.successResultOf(self.call(pump, root, "login", b"moshez"))
+        self.successResultOf(self.call(pump, r3, "respond", pb.respond(c3, b"secret"), None))
+
     def test_strNames(self) -> None:
         """
         C{--auth memory:...} names, which Twisted's checker factory keeps as
