@@ -181,7 +181,47 @@ class PerspectiveFingerFromService(pb.Root):
         raise pb.Error(INTERNAL_ERROR)
 
 
-class _ConnectionRoot(pb.Referenceable):
+def _lookUp(target: object, prefix: str, message: object, args: Any, kw: Any) -> Tuple[Any, Any]:
+    """
+    Find the method a remote call names and check that it takes the
+    arguments, so that a wrong call is a L{BadRequest} for the caller
+    rather than a traceback in the server's log.
+
+    @param args: the unserialized positional arguments.
+    @param kw: the unserialized keyword arguments.
+    @return: the method, and the keyword arguments with text names.
+    @raise BadRequest: for an unknown method or arguments it does not take.
+    """
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    if not isinstance(message, str) or not message.isidentifier():
+        raise BadRequest(f"no such method: {message!r}")
+    method = getattr(target, prefix + message, None)
+    if method is None:
+        raise BadRequest(f"no such method: {message!r}")
+    if isinstance(kw, dict):
+        kw = {k.decode("utf-8", "replace") if isinstance(k, bytes) else k: v for k, v in kw.items()}
+    try:
+        inspect.signature(method).bind(*args, **kw)
+    except TypeError as e:
+        raise BadRequest(f"{message}: {e}") from None
+    return method, kw
+
+
+class _StrictReferenceable(pb.Referenceable):
+    """
+    A L{pb.Referenceable} that answers a call to a method it does not have,
+    or with the wrong arguments, with L{BadRequest}.
+    """
+
+    def remoteMessageReceived(self, broker: pb.Broker, message: Any, args: Any, kw: Any) -> Any:
+        args = broker.unserialize(args)
+        kw = broker.unserialize(kw)
+        method, kw = _lookUp(self, "remote_", message, args, kw)
+        return broker.serialize(method(*args, **kw), self.perspective)
+
+
+class _ConnectionRoot(_StrictReferenceable):
     """
     One connection's root object: the finger methods of
     L{PerspectiveFingerFromService}, and the server side of
@@ -250,7 +290,7 @@ class _ConnectionRoot(pb.Referenceable):
 
 
 @implementer(IUsernameHashedPassword, pb.IUsernameMD5Password)
-class _Challenger(pb.Referenceable):
+class _Challenger(_StrictReferenceable):
     """
     One login attempt: the credentials PB's challenge-response gives,
     answered once.  The checkers compare the response with the password
@@ -329,15 +369,9 @@ class SetterPerspective(pb.Avatar):
         Call C{perspective_<message>}, refusing an unknown method or wrong
         arguments with L{BadRequest} rather than a logged traceback.
         """
-        method = getattr(self, f"perspective_{message}", None)
-        if method is None:
-            raise BadRequest(f"no such method: {message!r}")
         args = broker.unserialize(args, self)
         kw = broker.unserialize(kw, self)
-        try:
-            inspect.signature(method).bind(*args, **kw)
-        except TypeError as e:
-            raise BadRequest(f"{message}: {e}") from None
+        method, kw = _lookUp(self, "perspective_", message, args, kw)
         return broker.serialize(method(*args, **kw), self, method, args, kw)
 
     def perspective_getUser(self, user: object) -> "Deferred[str]":

@@ -315,8 +315,41 @@ class PerspectiveLoginTests(SynchronousTestCase):
         )
         # Setting needs a login.
         failure = self.failureResultOf(self.call(pump, root, "setUser", "moshez", "x"))
+        self.assertTrue(failure.check(BadRequest), failure)
         self.assertEqual(self.service.users["moshez"], "happy")
-        self.flushLoggedErrors()
+
+    def test_wrongCalls(self) -> None:
+        """
+        An unknown method, or arguments a method does not take, on the root
+        or a login's challenger is a L{BadRequest}, not a traceback in the
+        server's log.
+        """
+        clientFactory, pump = self.connect(self.serve(self.service))
+        root = clientFactory.getRootObject()
+        pump.flush()
+        root = self.successResultOf(root)
+        _, challenger = self.successResultOf(self.call(pump, root, "login", b"moshez"))
+        for ref, method, args, reason in [
+            (root, "nonsense", (), "no such method: 'nonsense'"),
+            (root, "__init__", (), "no such method"),
+            (root, "getUser", (), "getUser: missing a required argument"),
+            (root, "getUsers", (1, 2), "getUsers: too many positional arguments"),
+            (root, "login", (), "login: missing"),
+            (challenger, "respond", (b"x",), "respond: missing"),
+            (challenger, "checkPassword", (b"x",), "no such method"),
+        ]:
+            failure = self.failureResultOf(self.call(pump, ref, method, *args))
+            self.assertTrue(failure.check(BadRequest), (method, failure))
+            self.assertIn(reason, failure.value)
+        for kw in [{"user": 7}, {"who": "moshez"}]:
+            d = root.callRemote("getUser", **kw)
+            pump.flush()
+            failure = self.failureResultOf(d)
+            self.assertTrue(failure.check(BadRequest), failure)
+        d = root.callRemote("getUser", user="moshez")
+        pump.flush()
+        self.assertEqual(self.successResultOf(d), "happy")
+        self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_wrongCredentials(self) -> None:
         """
