@@ -16,7 +16,7 @@ seconds, so guessing passwords is slow.
 from typing import Any, Callable, Iterable, Tuple
 
 from twisted.cred.checkers import ICredentialsChecker
-from twisted.cred.credentials import UsernamePassword
+from twisted.cred.credentials import IUsernamePassword, UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.cred.portal import IRealm, Portal
 from twisted.internet.defer import Deferred, fail
@@ -112,7 +112,21 @@ class SetterLogin:
             L{IFingerSetterService} avatar, or failing with
             L{UnauthorizedLogin} (message L{LOGIN_FAILED}) after the delay.
         """
-        credentials = UsernamePassword(name.encode("utf-8"), password.encode("utf-8"))
+        return self.authenticate(
+            UsernamePassword(name.encode("utf-8"), password.encode("utf-8")), peer
+        )
+
+    def authenticate(
+        self, credentials: IUsernamePassword, peer: str
+    ) -> "Deferred[IFingerSetterService]":
+        """
+        Check credentials a front-end has already decoded, such as an HTTP
+        Basic C{Authorization} header's.
+
+        @param peer: who is asking, for the log.
+        @return: as L{login}.
+        """
+        name = credentials.username.decode("utf-8", "replace")
         d = self.portal.login(credentials, None, IFingerSetterService)
 
         def loggedIn(result: Tuple[Any, Any, Callable[[], None]]) -> IFingerSetterService:

@@ -294,13 +294,22 @@ def _listen(
     listener.setServiceParent(top)
 
 
-def _addWeb(top: service.MultiService, backend: Any, options: Options, reactor: Any) -> None:
+def _addWeb(
+    top: service.MultiService,
+    backend: Any,
+    options: Options,
+    reactor: Any,
+    login: Optional[SetterLogin] = None,
+) -> None:
     """
     Add the web site's listeners to C{top}: HTTP on C{--webport} and, with
-    C{--ssl}, HTTPS on C{--sslport}.
+    C{--ssl}, HTTPS on C{--sslport}.  With a C{login} (C{--auth}), XML-RPC
+    offers setUser over HTTPS.
     """
-    root = IResource(backend)
-    root.templates = _webTemplates(options)  # type: ignore[attr-defined]
+    root = cast(web.UserStatusTree, IResource(backend))
+    root.templates = _webTemplates(options)
+    if login is not None:
+        root.offerSetting(login)
     site = Site(root, timeout=options["timeout"], reactor=reactor)
     _listen(top, "web", options, reactor, site, _HTTP_BUSY)
     if options["ssl"]:
@@ -361,14 +370,17 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
     )
     _listen(top, "finger", options, reactor, fingerFactory, _FINGER_BUSY, rateLimiter)
 
+    login = None
+    if options.get("credCheckers"):
+        portal = setterPortal(backend, options["credCheckers"], options["admins"])
+        login = SetterLogin(portal, reactor)
+
     if not options["no-setter"]:
         setterFactory = cast(FingerSetterFactoryFromService, IFingerSetterFactory(backend))
         setterFactory.clock = reactor
         setterFactory.timeout = options["timeout"]
-        if options.get("credCheckers"):
-            portal = setterPortal(backend, options["credCheckers"], options["admins"])
-            setterFactory.login = SetterLogin(portal, reactor)
+        setterFactory.login = login
         _listen(top, "setter", options, reactor, setterFactory, _SETTER_BUSY)
 
-    _addWeb(top, backend, options, reactor)
+    _addWeb(top, backend, options, reactor, login)
     return top

@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Tuple
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock
+from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
@@ -27,6 +28,7 @@ from finger.service import MemoryFingerService
 from finger.web import (
     INTERNAL_ERROR,
     SECURITY_HEADERS,
+    SETTING_NEEDS_AUTH,
     TEMPLATE_FILES,
     NotFoundElement,
     TemplateError,
@@ -77,20 +79,57 @@ def _flatten(testCase: SynchronousTestCase, element: Element) -> str:
     return testCase.successResultOf(flattenString(None, element)).decode("utf-8")
 
 
+@implementer(ISSLTransport)
+class _TLSStringTransport(StringTransport):
+    """
+    A L{StringTransport} that says it is TLS, so requests over it are
+    secure.
+    """
+
+    def getPeerCertificate(self) -> None:
+        return None
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        pass
+
+
 class _Client:
     """
     Speaks HTTP/1.0 to a L{Site} over a L{StringTransport}: the real request
     parsing, traversal and response code, without a network.
+
+    @ivar secure: whether requests go over a transport that says it is TLS.
     """
 
-    def __init__(self, resource: IResource) -> None:
+    def __init__(self, resource: IResource, secure: bool = False) -> None:
         self.site = Site(resource, reactor=Clock())
+        self.secure = secure
 
     def connect(self) -> Tuple[object, StringTransport]:
         protocol = self.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 5000))
-        transport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 5000))
+        kind = _TLSStringTransport if self.secure else StringTransport
+        transport = kind(peerAddress=IPv4Address("TCP", "127.0.0.1", 5000))
         protocol.makeConnection(transport)
         return protocol, transport
+
+    def send(
+        self,
+        path: bytes,
+        headers: Optional[Dict[bytes, bytes]] = None,
+        method: bytes = b"GET",
+        body: bytes = b"",
+    ) -> StringTransport:
+        """
+        Send a request; return the transport the response is written to.
+        """
+        protocol, transport = self.connect()
+        lines = [method + b" " + path + b" HTTP/1.0"]
+        for name, value in (headers or {}).items():
+            lines.append(name + b": " + value)
+        if body:
+            lines.append(b"Content-Length: %d" % (len(body),))
+        protocol.dataReceived(b"\r\n".join(lines) + b"\r\n\r\n" + body)  # type: ignore[attr-defined]
+        return transport
 
     def request(
         self,
@@ -99,14 +138,7 @@ class _Client:
         method: bytes = b"GET",
         body: bytes = b"",
     ) -> _Response:
-        protocol, transport = self.connect()
-        lines = [method + b" " + path + b" HTTP/1.0"]
-        for name, value in (headers or {}).items():
-            lines.append(name + b": " + value)
-        if body:
-            lines.append(b"Content-Length: %d" % (len(body),))
-        protocol.dataReceived(b"\r\n".join(lines) + b"\r\n\r\n" + body)  # type: ignore[attr-defined]
-        return self.parse(transport.value())
+        return self.parse(self.send(path, headers, method, body).value())
 
     @staticmethod
     def parse(raw: bytes) -> _Response:
@@ -118,17 +150,32 @@ class _Client:
             received[name.strip().lower()] = value.strip()
         return int(statusLine.split()[1]), received, body
 
-    def rpc(self, method: str, *args: object) -> object:
+    def rpc(self, method: str, *args: object, headers: Optional[Dict[bytes, bytes]] = None) -> object:
         """
         Call an XML-RPC method at C{/RPC2}; return its result or its
         L{xmlrpc.client.Fault}.
         """
-        code, headers, body = self.request(
+        return self.rpcResult(self.rpcSend(method, *args, headers=headers).value())
+
+    def rpcSend(
+        self, method: str, *args: object, headers: Optional[Dict[bytes, bytes]] = None
+    ) -> StringTransport:
+        """
+        Send an XML-RPC call to C{/RPC2}; return the transport the response
+        is written to.
+        """
+        return self.send(
             b"/RPC2",
-            {b"Content-Type": b"text/xml"},
+            {b"Content-Type": b"text/xml", **(headers or {})},
             b"POST",
             xmlrpc.client.dumps(args, method).encode("utf-8"),  # type: ignore[arg-type]
         )
+
+    def rpcResult(self, raw: bytes) -> object:
+        """
+        The result or L{xmlrpc.client.Fault} of an XML-RPC response.
+        """
+        code, headers, body = self.parse(raw)
         assert code == 200, (code, body)
         assert headers[b"content-type"].startswith(b"text/xml"), headers
         try:
@@ -740,7 +787,19 @@ class XMLRPCTests(SynchronousTestCase):
         """
         An unknown method is a fault.
         """
-        self.assertFault(self.client.rpc("setUser", "a", "b"), -32601, "procedure setUser not found")
+        self.assertFault(
+            self.client.rpc("deleteUser", "a"), -32601, "procedure deleteUser not found"
+        )
+
+    def test_noSetUser(self) -> None:
+        """
+        Without a login (C{--auth}), C{setUser} does not exist, even over
+        HTTPS; the fault says what it would take, and
+        C{system.listMethods} does not list it.
+        """
+        for client in [self.client, _Client(IResource(_service()), secure=True)]:
+            self.assertFault(client.rpc("setUser", "moshez", "sad"), -32601, SETTING_NEEDS_AUTH)
+            self.assertNotIn("setUser", client.rpc("system.listMethods"))  # type: ignore[operator]
 
     def test_garbage(self) -> None:
         """
