@@ -3,6 +3,7 @@ Tests for L{finger.auth}.
 """
 
 from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
+from twisted.cred.credentials import UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
@@ -70,3 +71,21 @@ class SetterLoginTests(SynchronousTestCase):
             [event] = [e for e in events if "Failed login" in e["log_format"]]
             self.assertEqual(event["peer"], "10.0.0.1:5")
             self.assertNotIn(password, repr(event))
+
+    def test_authenticate(self) -> None:
+        """
+        L{SetterLogin.authenticate} takes credentials a front-end decoded
+        (HTTP Basic gives bytes); a name that is not UTF-8 fails like any
+        wrong login, after the delay, and is logged readably.
+        """
+        setter = self.successResultOf(
+            self.login.authenticate(UsernamePassword(b"moshez", b"secret"), "peer")
+        )
+        self.successResultOf(setter.setUser("moshez", "busy"))
+        with capturedLogs() as events:
+            d = self.login.authenticate(UsernamePassword(b"\xff\x1b[2J", b"x"), "10.0.0.1:5")
+        self.assertNoResult(d)
+        self.clock.advance(self.login.delay)
+        self.assertEqual(self.failureResultOf(d, UnauthorizedLogin).getErrorMessage(), LOGIN_FAILED)
+        [event] = [e for e in events if "Failed login" in e["log_format"]]
+        self.assertEqual(event["name"], "\ufffd\x1b[2J")
