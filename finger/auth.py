@@ -15,7 +15,7 @@ seconds, so guessing passwords is slow.
 
 from typing import Any, Callable, Iterable, Tuple
 
-from twisted.cred.checkers import ICredentialsChecker
+from twisted.cred.checkers import ICredentialsChecker, InMemoryUsernamePasswordDatabaseDontUse
 from twisted.cred.credentials import IUsernamePassword, UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.cred.portal import IRealm, Portal
@@ -79,13 +79,38 @@ class FingerSetterRealm:
         return IFingerSetterService, avatar, lambda: None
 
 
+def _utf8(value: Any) -> Any:
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+def bytesCredentials(checker: ICredentialsChecker) -> ICredentialsChecker:
+    """
+    A checker that works with the bytes names and passwords front-ends log in
+    with.
+
+    C{--auth memory:NAME:PASSWORD} makes an
+    L{InMemoryUsernamePasswordDatabaseDontUse} holding L{str} names and
+    passwords, which never equal the L{bytes} in L{UsernamePassword} (and
+    under C{python -bb} comparing them is an error); this returns one that
+    holds them as UTF-8.  Any other checker is returned as it is.
+    """
+    if isinstance(checker, InMemoryUsernamePasswordDatabaseDontUse) and any(
+        isinstance(name, str) for name in checker.users
+    ):
+        converted = InMemoryUsernamePasswordDatabaseDontUse()
+        for name, password in checker.users.items():
+            converted.addUser(_utf8(name), _utf8(password))
+        return converted
+    return checker
+
+
 def setterPortal(
     setter: IFingerSetterService, checkers: Iterable[ICredentialsChecker], admins: Iterable[str]
 ) -> Portal:
     """
     The portal every authenticated setter front-end logs in through.
     """
-    return Portal(FingerSetterRealm(setter, admins), list(checkers))
+    return Portal(FingerSetterRealm(setter, admins), [bytesCredentials(c) for c in checkers])
 
 
 class SetterLogin:

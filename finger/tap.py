@@ -22,7 +22,7 @@ from twisted.web.server import Site
 from finger import web
 from finger.auth import SetterLogin, setterPortal
 from finger.fingerd import FingerFactoryFromService
-from finger.interfaces import IFingerFactory, IFingerSetterFactory
+from finger.interfaces import IFingerFactory, IFingerSetterFactory, IFingerSetterService
 from finger.limits import LimitingFactory, RateLimiter
 from finger.listen import ListeningService, portDescription
 from finger.names import InvalidUserName, checkUserName
@@ -371,7 +371,7 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
     _listen(top, "finger", options, reactor, fingerFactory, _FINGER_BUSY, rateLimiter)
 
     login = None
-    if options.get("credCheckers"):
+    if options.get("credCheckers") and IFingerSetterService.providedBy(backend):
         portal = setterPortal(backend, options["credCheckers"], options["admins"])
         login = SetterLogin(portal, reactor)
 

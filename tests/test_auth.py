@@ -3,6 +3,7 @@ Tests for L{finger.auth}.
 """
 
 from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
+from twisted.cred import strcred
 from twisted.cred.credentials import UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.task import Clock
@@ -89,3 +90,16 @@ class SetterLoginTests(SynchronousTestCase):
         self.assertEqual(self.failureResultOf(d, UnauthorizedLogin).getErrorMessage(), LOGIN_FAILED)
         [event] = [e for e in events if "Failed login" in e["log_format"]]
         self.assertEqual(event["name"], "\ufffd\x1b[2J")
+
+    def test_memoryAuthOption(self) -> None:
+        """
+        C{--auth memory:...} (strcred's memory checker, which keeps L{str}
+        names) logs in with the bytes front-ends send, non-ASCII included.
+        """
+        checker = strcred.makeChecker("memory:moshez:secret:zoë:là")
+        login = SetterLogin(setterPortal(self.service, [checker], []), self.clock)
+        self.successResultOf(login.login("moshez", "secret", "peer"))
+        self.successResultOf(login.authenticate(UsernamePassword("zoë".encode(), "là".encode()), "peer"))
+        d = login.login("moshez", "wrong", "peer")
+        self.clock.advance(login.delay)
+        self.failureResultOf(d, UnauthorizedLogin)
