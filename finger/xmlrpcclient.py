@@ -77,7 +77,8 @@ class _TimeoutSafeTransport(xmlrpc.client.SafeTransport):
     def get_host_info(self, host):  # type: ignore[no-untyped-def]
         host, headers, x509 = super().get_host_info(host)
         if self.credentials is not None:
-            headers = list(headers or []) + [
+            # These replace any user info the URL carried.
+            headers = [h for h in headers or [] if h[0].lower() != "authorization"] + [
                 ("Authorization", _basicAuthorization(self.credentials))
             ]
         return host, headers, x509
