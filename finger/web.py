@@ -52,7 +52,7 @@ from xml.sax import SAXParseException
 from xmlrpc.client import Binary, DateTime, Fault
 
 from twisted.cred.credentials import IAnonymous, IUsernamePassword
-from twisted.internet.defer import CancelledError, Deferred, maybeDeferred, succeed
+from twisted.internet.defer import CancelledError, Deferred, fail, maybeDeferred, succeed
 from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
@@ -775,7 +775,7 @@ class _XMLRPCPortal:
         Like L{twisted.cred.portal.Portal.login}, for L{IResource} avatars.
         """
         if IResource not in interfaces:
-            raise NotImplementedError("only IResource avatars are given here")
+            return fail(NotImplementedError("only IResource avatars are given here"))
 
         def avatar(resource: IResource) -> Tuple[Any, IResource, Callable[[], None]]:
             return IResource, resource, lambda: None
@@ -783,7 +783,7 @@ class _XMLRPCPortal:
         if IAnonymous.providedBy(credentials):
             return succeed(avatar(self.anonymous))
         if not IUsernamePassword.providedBy(credentials):
-            raise NotImplementedError("only user names and passwords are checked")
+            return fail(NotImplementedError("only user names and passwords are checked"))
         return self.setterLogin.authenticate(credentials, self.peer).addCallback(  # type: ignore[arg-type]
             lambda setter: avatar(UserStatusXR(self.service, setter))
         )
