@@ -278,7 +278,7 @@ class Options(usage.Options, strcred.AuthOptionMixin):
     Options for C{twistd finger}.
 
     Each C{--*port} option takes a port number or an endpoint description
-    (C{tcp:79:interface=::}, C{unix:/run/finger.sock}, C{systemd:domain=INET:index=0}).
+    (C{tcp:79:interface=\\:\\:}, C{unix:/run/finger.sock}, C{systemd:domain=INET:index=0}).
     A bare port number for the setter listens on 127.0.0.1 only, as its
     default does: anything that changes data stays on loopback unless the
     operator writes out an interface.
