@@ -22,6 +22,7 @@ Settings come from these environment variables, with the defaults shown:
     FINGER_PORT        tcp:79       the finger listener
     FINGER_SETTER_PORT tcp:1079:interface=127.0.0.1
     FINGER_WEB_PORT    tcp:8000     the web site (pages, JSON, XML-RPC)
+    FINGER_PB_PORT     tcp:8889     Perspective Broker (read only)
 
 For anything else, use C{twistd finger} and its options.
 """
@@ -79,6 +80,8 @@ options.parseOptions(
         os.environ.get("FINGER_SETTER_PORT", "tcp:1079:interface=127.0.0.1"),
         "--webport",
         os.environ.get("FINGER_WEB_PORT", "tcp:8000"),
+        "--pbport",
+        os.environ.get("FINGER_PB_PORT", "tcp:8889"),
     ]
 )
 

@@ -8,7 +8,11 @@ Queries understood::
     /W             the same, verbose
     user           that user's status, or "No such user"
     /W user        a verbose answer: the login name, then the status
-    user@host      forwarding: refused with "Finger forwarding service denied"
+    user@host      forwarding: refused with "Finger forwarding service denied",
+                   unless the factory has a forwarder (L{IFingerForwarder})
+
+A verbose answer shows the fields of L{IFingerVerboseService.getUserDetails}
+when the back-end provides it, and the login name and status otherwise.
 
 Lines end in CRLF or a bare LF.  A query longer than L{MAX_QUERY_LENGTH}
 bytes is refused; a client that does not finish its query within the
@@ -16,7 +20,7 @@ factory's C{timeout} is disconnected.  Every query is logged with the peer's
 address, escaped as RFC 1288 section 3.2.7 asks.
 """
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from twisted.internet.defer import Deferred, TimeoutError, gatherResults, succeed
 from twisted.internet.interfaces import ITCPTransport, IDelayedCall, IHalfCloseableProtocol, IReactorTime
@@ -28,9 +32,12 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from finger.interfaces import (
+    FORWARDING_DENIED,
     NO_SUCH_USER,
     IFingerFactory,
+    IFingerForwarder,
     IFingerService,
+    IFingerVerboseService,
     UnknownUser,
 )
 from finger.names import isValidUserName
@@ -38,7 +45,6 @@ from finger.text import escapeForLog, formatPeer, printableLines
 
 MAX_QUERY_LENGTH = 512
 
-FORWARDING_DENIED = "Finger forwarding service denied"
 LISTING_DENIED = "Finger online user list denied"
 QUERY_TOO_LONG = "Query too long"
 INTERNAL_ERROR = "Internal error in server"
@@ -127,9 +133,8 @@ class FingerProtocol(Protocol, TimeoutMixin):
             query = query[2:]
         user = query.strip(b" \t")
         if b"@" in user:
-            self._finish([FORWARDING_DENIED])
-            return
-        if not user:
+            d = self._forward(user, verbose)
+        elif not user:
             if not self.factory.listUsers:
                 self._finish([LISTING_DENIED])
                 return
@@ -141,6 +146,16 @@ class FingerProtocol(Protocol, TimeoutMixin):
         d.addErrback(self._failed)
         d.addCallback(self._finish)
 
+    def _forward(self, query: bytes, verbose: bool) -> "Deferred[List[str]]":
+        forwarder = self.factory.forwarder
+        try:
+            text = query.decode("utf-8")
+        except UnicodeDecodeError:
+            forwarder = None
+        if forwarder is None:
+            return succeed([FORWARDING_DENIED])
+        return forwarder.forward(text, verbose).addCallback(printableLines)
+
     def _answer(self, user: bytes, verbose: bool) -> "Deferred[List[str]]":
         try:
             name = user.decode("utf-8")
@@ -150,16 +165,25 @@ class FingerProtocol(Protocol, TimeoutMixin):
             return succeed([NO_SUCH_USER])
 
         def found(status: str) -> List[str]:
-            lines = printableLines(status) or [""]
-            if verbose:
-                return [f"Login: {name}", "Status: " + lines[0]] + lines[1:]
+            return printableLines(status) or [""]
+
+        def foundDetails(fields: List[Tuple[str, str]]) -> List[str]:
+            lines = []
+            for label, value in fields:
+                valueLines = printableLines(value) or [""]
+                lines.append(f"{label}: {valueLines[0]}")
+                lines.extend(valueLines[1:])
             return lines
 
         def unknown(reason: Failure) -> List[str]:
             reason.trap(UnknownUser)
             return [NO_SUCH_USER]
 
-        return self.factory.getUser(name).addCallbacks(found, unknown)
+        if verbose:
+            d = self.factory.getUserDetails(name).addCallback(foundDetails)
+        else:
+            d = self.factory.getUser(name).addCallback(found)
+        return d.addErrback(unknown)
 
     def _listing(self, verbose: bool) -> "Deferred[List[str]]":
         limit = self.factory.maxListed
@@ -266,6 +290,8 @@ class FingerFactoryFromService(ServerFactory):
         client is told L{TIMED_OUT}.
     @ivar maxAnswerBytes: the most bytes of one answer; the rest is cut.
     @ivar clock: the L{IReactorTime} for timeouts.
+    @ivar forwarder: the L{IFingerForwarder} that answers C{user@host}
+        queries, or L{None} to refuse them with L{FORWARDING_DENIED}.
     """
 
     protocol = FingerProtocol  # type: ignore[assignment]
@@ -275,6 +301,7 @@ class FingerFactoryFromService(ServerFactory):
     maxListed = 1000
     lookupTimeout: float = 10.0
     maxAnswerBytes = 65536
+    forwarder: Optional[IFingerForwarder] = None
 
     def __init__(self, service: IFingerService) -> None:
         self.service = service
@@ -285,6 +312,20 @@ class FingerFactoryFromService(ServerFactory):
 
     def getUsers(self) -> "Deferred[List[str]]":
         return self.service.getUsers()
+
+    def getUserDetails(self, user: str) -> "Deferred[List[Tuple[str, str]]]":
+        """
+        What a verbose answer shows about C{user}: the back-end's
+        L{IFingerVerboseService.getUserDetails} if it has one, else the login
+        name and the status.
+        """
+        if IFingerVerboseService.providedBy(self.service):
+            return self.service.getUserDetails(user)  # type: ignore[no-any-return]
+
+        def fields(status: str) -> List[Tuple[str, str]]:
+            return [("Login", user), ("Status", status)]
+
+        return self.service.getUser(user).addCallback(fields)
 
 
 def _defaultClock() -> IReactorTime:

@@ -15,20 +15,34 @@ Unknown users
 
 L{IFingerService.getUser} fails with L{UnknownUser} for a user it does not
 know, so that a front-end can tell the two apart (the web answers 404).  The
-finger and IRC front-ends show L{NO_SUCH_USER}, the tutorial's answer.  A name
+finger and IRC front-ends show L{NO_SUCH_USER}, the tutorial's answer;
+Perspective Broker clients get a remote L{finger.pb.NoSuchUser} error whose
+message is L{NO_SUCH_USER}.  A name
 that breaks the rule in L{finger.names} can never be a known user: back-ends
 treat it as unknown when asked for it and refuse to store it.
 """
 
-from typing import List
+from typing import List, Tuple
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IProtocolFactory
-from zope.interface import Interface
+from zope.interface import Attribute, Interface
 
 NO_SUCH_USER = "No such user"
 """
 What the finger protocol, IRC and XML-RPC say about a user nobody knows.
+"""
+
+
+FORWARDING_DENIED = "Finger forwarding service denied"
+"""
+The answer to a C{user@host} query this server will not forward (RFC 1288
+section 3.2.1): forwarding is off, or the query breaks its limits.
+"""
+
+COULD_NOT_CONNECT = "Could not connect to remote host"
+"""
+The answer to a forwarded query when the remote host did not answer.
 """
 
 
@@ -124,3 +138,90 @@ class IFingerSetterFactory(IProtocolFactory):
         Set a status, as L{IFingerSetterService.setUser} does.
         """
 
+
+class IIRCClientFactory(IProtocolFactory):
+    """
+    A factory for IRC bots that answer questions about users' statuses.
+    """
+
+    nickname = Attribute("The nickname (L{str}) the bot asks for when it signs on.")
+    channels = Attribute("The channels (a L{list} of L{str}) it joins once signed on.")
+    clock = Attribute("The L{IReactorTime} for the bot's timers and the retry delays.")
+    maxDelay = Attribute("The most seconds (L{float}) L{retryDelay} waits.")
+
+    def getUser(user: str) -> "Deferred[str]":
+        """
+        Look up one user's status, as L{IFingerService.getUser} does.
+        """
+
+    def retryDelay(failedAttempts: int) -> float:
+        """
+        How long to wait before connecting again: a retry policy for
+        L{twisted.application.internet.ClientService}.
+
+        @param failedAttempts: how many attempts in a row have failed.
+        @return: seconds to wait.
+        """
+
+
+class IPerspectiveFinger(Interface):
+    """
+    The finger service over Perspective Broker: the methods a remote client
+    calls with C{callRemote("getUser", name)} and C{callRemote("getUsers")}.
+    """
+
+    def remote_getUser(user: str) -> "Deferred[str]":
+        """
+        Look up one user's status.
+
+        @return: a L{Deferred} firing with the status, or failing with
+            L{finger.pb.NoSuchUser} (a L{twisted.spread.pb.Error}) for an
+            unknown user.
+        """
+
+    def remote_getUsers() -> "Deferred[List[str]]":
+        """
+        List the users.
+
+        @return: a L{Deferred} firing with a list of user names.
+        """
+
+
+class IFingerVerboseService(IFingerService):
+    """
+    A back-end that knows more about a user than a status, for the verbose
+    (C{/W}) finger query.  Front-ends use it when the back-end provides it,
+    and show just the login name and the status otherwise.
+    """
+
+    def getUserDetails(user: str) -> "Deferred[List[Tuple[str, str]]]":
+        """
+        Look up what a verbose answer shows about one user.
+
+        @param user: the user's name, matched exactly.
+        @return: a L{Deferred} firing with C{(label, value)} pairs in the
+            order they are shown, such as C{("Login", "alice")},
+            C{("Name", "Alice Liddell")}; a value may span several lines.  It
+            fails with L{UnknownUser} exactly when L{getUser} would.
+        """
+
+
+class IFingerForwarder(Interface):
+    """
+    Something that answers a forwarding query, C{user@host}, by asking
+    another finger server (RFC 1288 section 2.4).
+    """
+
+    def forward(query: str, verbose: bool) -> "Deferred[str]":
+        """
+        Answer a forwarding query.
+
+        @param query: the query without its C{/W} switch: C{user@host},
+            C{@host}, or C{user@host1@host2}, whose right-most host is the
+            one to ask.
+        @param verbose: whether the query asked for a verbose answer.
+        @return: a L{Deferred} firing with the text to relay to the client:
+            the remote answer, L{FORWARDING_DENIED} for a query the
+            forwarder's limits refuse, or L{COULD_NOT_CONNECT}.  It does not
+            fail for any of these.
+        """

@@ -69,8 +69,9 @@ class FingerService(service.Service):
 
     The file is read when this object is made, so that a missing file is an
     error at start-up, and checked every C{interval} seconds while the service
-    runs; it is re-read only when it changed.  If a later read fails, the last
-    good statuses stay in use.
+    runs; it is re-read only when it changed.  If a later read fails, or finds
+    the file empty (truncated, or caught half-copied), the last good statuses
+    stay in use.
 
     L{setUser} rewrites the file atomically and durably before it reports
     success.  File work runs in the reactor's thread pool, one job at a time,
@@ -210,6 +211,15 @@ class FingerService(service.Service):
             self.log.info("Status file {path} is readable again", path=self.filename)
             self._readError = None
         if snapshot is None:
+            return
+        self._identity = snapshot.identity
+        if snapshot.empty and self._statuses:
+            self.log.error(
+                "Status file {path} is empty; still serving the {count} users read "
+                "before (to remove everyone, leave a comment line in the file)",
+                path=self.filename,
+                count=len(self._statuses),
+            )
             return
         self._logProblems(snapshot)
         self._statuses = snapshot.statuses

@@ -36,11 +36,13 @@ class Snapshot(NamedTuple):
     @ivar statuses: user name to status, in file order.
     @ivar problems: the malformed lines.
     @ivar identity: L{fileIdentity} of the file that was read.
+    @ivar empty: whether the file had no bytes at all.
     """
 
     statuses: Dict[str, str]
     problems: List[Problem]
     identity: Tuple[int, ...]
+    empty: bool = False
 
 
 class StatusFileError(Exception):
@@ -123,7 +125,7 @@ def read(path: str) -> Snapshot:
             f"cannot read status file {path}: {e.strerror or e}"
         ) from e
     statuses, problems = parse(data)
-    return Snapshot(statuses, problems, identity)
+    return Snapshot(statuses, problems, identity, not data)
 
 
 def readIfChanged(path: str, identity: Tuple[int, ...]) -> Optional[Snapshot]:
@@ -193,7 +195,8 @@ def save(path: str, changes: Mapping[str, str], fallback: Mapping[str, str]) -> 
     old file; then the directory is flushed too.  Whenever this process dies,
     the path holds either the old file or the new one.
 
-    @param fallback: the statuses to start from if the file has vanished.
+    @param fallback: the statuses to start from if the file has vanished or
+        is empty (truncated): they are what the service still serves.
     @return: a L{Snapshot} of what was written.
     @raise StatusNotSaved: if anything failed; the old file is untouched.
     """
@@ -204,12 +207,14 @@ def save(path: str, changes: Mapping[str, str], fallback: Mapping[str, str]) -> 
             old = f.read()
     except FileNotFoundError:
         st = None
+        old = b""
+    except OSError as e:
+        raise StatusNotSaved(f"cannot read {path}: {e.strerror or e}") from e
+    if not old:
         old = b"".join(
             (_format(name, status) + "\n").encode("utf-8", "surrogateescape")
             for name, status in fallback.items()
         )
-    except OSError as e:
-        raise StatusNotSaved(f"cannot read {path}: {e.strerror or e}") from e
     new, statuses = update(old, changes)
     try:
         fd, temporary = tempfile.mkstemp(

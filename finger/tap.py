@@ -10,26 +10,46 @@ import os
 from typing import Any, Callable, Optional, cast
 
 from twisted.application import service
+from twisted.application.internet import ClientService
 from twisted.cred import strcred
 from twisted.cred.credentials import IUsernamePassword
-from twisted.internet.endpoints import serverFromString
+from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.internet.interfaces import IProtocolFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import usage
+from twisted.spread.pb import PBServerFactory
 from twisted.web.resource import IResource
 from twisted.web.server import Site
 
-from finger import web
+from finger import irc, web
+from finger.address import InvalidAddress, clientDescription
 from finger.auth import SetterLogin, setterPortal
+from finger.client import parseHostPort
 from finger.fingerd import FingerFactoryFromService
-from finger.interfaces import IFingerFactory, IFingerSetterFactory, IFingerSetterService
+from finger.interfaces import (
+    IFingerFactory,
+    IFingerSetterFactory,
+    IFingerSetterService,
+    IIRCClientFactory,
+    IPerspectiveFinger,
+)
 from finger.limits import LimitingFactory, RateLimiter
 from finger.listen import ListeningService, portDescription
+from finger.localcommand import (
+    SEARCH_PATH,
+    CommandFingerService,
+    CommandNotFound,
+    findProgram,
+)
+from finger.localusers import UID_FLOOR, LocalFingerService
 from finger.names import InvalidUserName, checkUserName
+from finger.pb import PerspectiveFingerFromService  # noqa: F401 (registers the adapter)
+from finger.proxy import FingerForwarder, ProxyFingerService, parseAllowList
 from finger.service import FingerService
 from finger.setter import FingerSetterFactoryFromService
 from finger.statusfile import StatusFileError
 from finger.tls import CertificateError, serverOptions
+from finger.webstatus import WebFingerService, checkPrefix
 
 _FINGER_BUSY = b"Server busy; try again later\r\n"
 _SETTER_BUSY = b"Error: server busy; try again later\r\n"
@@ -65,12 +85,200 @@ def _seconds(option: str) -> Callable[[str], float]:
     return _number(option, float, 0, False, "A positive number of seconds.")
 
 
+# --- Back-ends and forwarding (issue 5) -------------------------------------
+# Everything that chooses and configures the back-end, and forwarding, is in
+# this block; Options and makeService call into it.
+
+BACKENDS = ("file", "local", "command", "web", "proxy")
+
+_backendParameters = [
+    [
+        "backend",
+        None,
+        "file",
+        "Where statuses come from: file (the --file status file), local "
+        "(system accounts and ~/.plan), command (the system's finger "
+        "program), web (--web-prefix), or proxy (another finger server, "
+        "--proxy-to).",
+    ],
+    [
+        "uid-floor",
+        None,
+        UID_FLOOR,
+        "local: the lowest uid answered; system accounts below it are "
+        "neither listed nor answered.",
+        _number("--uid-floor", int, 0, True, "A whole number, zero or more."),
+    ],
+    [
+        "command",
+        None,
+        "finger",
+        f"command: the finger program, a path or a name on {SEARCH_PATH}.",
+    ],
+    [
+        "web-prefix",
+        None,
+        None,
+        "web: the URL a user's name is appended to, such as "
+        "https://example.com/~ (required with --backend=web).",
+    ],
+    [
+        "proxy-to",
+        None,
+        None,
+        "proxy: the finger server to ask, host[:port] (required with "
+        "--backend=proxy).",
+    ],
+    [
+        "forward-allow",
+        None,
+        "",
+        "Forward user@host queries to these hosts only: a comma-separated "
+        "list of host[:port].  Empty: forwarding is off.",
+    ],
+    [
+        "forward-hops",
+        None,
+        1,
+        "The most hosts a forwarded query may name (user@h1@h2 names two).",
+        _number("--forward-hops", int, 1, True, "A positive whole number."),
+    ],
+    [
+        "backend-timeout",
+        None,
+        5.0,
+        "Seconds a lookup by the command, web or proxy back-end, or a "
+        "forwarded query, may take in all (the proxy and forwarding give half "
+        "to connecting).  The finger protocol waits 10 seconds at most.",
+        _seconds("--backend-timeout"),
+    ],
+    [
+        "max-bytes",
+        None,
+        16384,
+        "The most bytes read from a ~/.plan, the command's output, a web "
+        "page or a remote finger server.",
+        _number("--max-bytes", int, 1, True, "A positive whole number."),
+    ],
+]
+
+
+def _checkRoot(options: usage.Options) -> None:
+    """
+    Refuse the local back-end when twistd would run it as root.  The back-end
+    checks again when it starts, which also covers a tac without a uid.
+    """
+    parent = options.parent
+    if os.geteuid() != 0 or parent is None or "uid" not in parent:
+        return
+    uid = parent["uid"]
+    if uid is None or uid == 0:
+        raise usage.UsageError(
+            "--backend=local: twistd runs as root and would read users' files "
+            "as root; give twistd --uid and --gid (for example --uid=nobody "
+            "--gid=nogroup) so that it drops privileges after binding"
+        )
+
+
+def _checkBackendOptions(options: usage.Options) -> None:
+    """
+    Check and convert the back-end and forwarding options.
+    """
+    backend = options["backend"]
+    if backend not in BACKENDS:
+        raise usage.UsageError(
+            f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}"
+        )
+    if backend == "local":
+        _checkRoot(options)
+    elif backend == "command":
+        try:
+            options["command"] = findProgram(options["command"])
+        except CommandNotFound as e:
+            raise usage.UsageError(f"--command: {e}") from None
+    elif backend == "web":
+        if options["web-prefix"] is None:
+            raise usage.UsageError("--web-prefix: required with --backend=web")
+        try:
+            checkPrefix(options["web-prefix"])
+        except ValueError as e:
+            raise usage.UsageError(f"--web-prefix: {e}") from None
+    elif backend == "proxy":
+        if options["proxy-to"] is None:
+            raise usage.UsageError("--proxy-to: required with --backend=proxy")
+        try:
+            options["proxy-to"] = parseHostPort(options["proxy-to"])
+        except ValueError as e:
+            raise usage.UsageError(f"--proxy-to: {e}") from None
+    entries = [e.strip() for e in options["forward-allow"].split(",") if e.strip()]
+    try:
+        parseAllowList(entries)
+        options["forward-allow"] = entries
+    except ValueError as e:
+        raise usage.UsageError(f"--forward-allow: {e}") from None
+
+
+def _makeBackend(options: usage.Options, reactor: Any) -> service.Service:
+    """
+    The back-end the options chose, as a service.
+    """
+    backend = options["backend"]
+    timeout = options["backend-timeout"]
+    maxBytes = options["max-bytes"]
+    if backend == "local":
+        return LocalFingerService(
+            reactor, uidFloor=options["uid-floor"], maxBytes=maxBytes
+        )
+    if backend == "command":
+        return CommandFingerService(
+            reactor, options["command"], timeout=timeout, maxBytes=maxBytes
+        )
+    if backend == "web":
+        return WebFingerService(
+            reactor, options["web-prefix"], timeout=timeout, maxBytes=maxBytes
+        )
+    if backend == "proxy":
+        host, port = options["proxy-to"]
+        return ProxyFingerService(
+            reactor,
+            host,
+            port,
+            connectTimeout=timeout / 2,
+            readTimeout=timeout / 2,
+            maxBytes=maxBytes,
+        )
+    try:
+        return FingerService(options["file"], options["interval"], reactor)
+    except StatusFileError as e:
+        raise usage.UsageError(f"--file: {e}") from None
+
+
+def _makeForwarder(options: usage.Options, reactor: Any) -> Optional[FingerForwarder]:
+    """
+    The forwarder for C{user@host} queries, or L{None} if forwarding is off.
+    """
+    allowed = options["forward-allow"]
+    if not allowed:
+        return None
+    return FingerForwarder(
+        reactor,
+        allowed,
+        maxHops=options["forward-hops"],
+        connectTimeout=options["backend-timeout"] / 2,
+        readTimeout=options["backend-timeout"] / 2,
+        maxBytes=options["max-bytes"],
+    )
+
+
+# --- End of back-ends and forwarding ------------------------------------------
+
+
 class Options(usage.Options, strcred.AuthOptionMixin):
     """
     Options for C{twistd finger}.
 
     Each C{--*port} option takes a port number or an endpoint description
-    (C{tcp:79:interface=::}, C{unix:/run/finger.sock}, C{systemd:domain=INET:index=0}).
+    (C{tcp:79:interface=\\:\\:}, C{unix:/run/finger.sock}, C{systemd:domain=INET:index=0}).
     A bare port number for the setter listens on 127.0.0.1 only, as its
     default does: anything that changes data stays on loopback unless the
     operator writes out an interface.
@@ -80,7 +288,10 @@ class Options(usage.Options, strcred.AuthOptionMixin):
     synopsis = "[options]"
     longdesc = (
         "Serve users' statuses from a status file over the finger protocol "
-        "(RFC 1288) and let local users set their status on the setter port."
+        "(RFC 1288) and let local users set their status on the setter port.  "
+        "--backend chooses another source of statuses; only the status file "
+        "can be set, so the other back-ends run no setter.  user@host queries "
+        "are refused unless --forward-allow names hosts to forward to."
     )
 
     optParameters = [
@@ -207,16 +418,55 @@ class Options(usage.Options, strcred.AuthOptionMixin):
         ["rate-limit-loopback", None, "Rate-limit finger queries from loopback too."],
     ]
 
+    optParameters += [
+        [
+            "pbport",
+            "p",
+            "tcp:8889",
+            "Where Perspective Broker listens: a port or an endpoint description.",
+        ],
+        [
+            "ircserver",
+            None,
+            None,
+            "The IRC server the bot joins: a host (port 6667), host:port, "
+            "[IPv6 address]:port, or a client endpoint description "
+            "(tls:irc.example.org:6697).  No bot unless given.",
+        ],
+        ["ircnick", "n", "fingerbot", "The IRC bot's nickname."],
+        [
+            "ircchannels",
+            None,
+            None,
+            "Channels for the IRC bot to join, separated by commas ('#a,#b').  "
+            "None unless given: the bot answers private messages.",
+        ],
+        [
+            "ircretry",
+            None,
+            60.0,
+            "The most seconds between attempts to reconnect to the IRC server.",
+            _seconds("--ircretry"),
+        ],
+    ]
+    optFlags += [
+        ["no-pb", None, "Do not serve Perspective Broker."],
+    ]
+
+    optParameters += _backendParameters
+
     def postOptions(self) -> None:
         from twisted.internet import reactor
 
         self["fingerport"] = self._endpoint(reactor, "fingerport", "")
         self["setterport"] = self._endpoint(reactor, "setterport", "127.0.0.1")
+        _checkBackendOptions(self)
         path = self["file"]
-        if not os.access(path, os.R_OK):
+        if self["backend"] == "file" and not os.access(path, os.R_OK):
             reason = "does not exist" if not os.path.exists(path) else "is not readable"
             raise usage.UsageError(f"--file: the status file {path} {reason}")
         self._webPostOptions(reactor)
+        self._ircAndPBPostOptions(reactor)
         try:
             self["admins"] = [
                 checkUserName(name.strip()) for name in self["admins"].split(",") if name.strip()
@@ -249,6 +499,37 @@ class Options(usage.Options, strcred.AuthOptionMixin):
                 )
             self["sslport"] = self._endpoint(reactor, "sslport", "")
             _webTLS(self)
+
+    def _ircAndPBPostOptions(self, reactor: Any) -> None:
+        self["pbport"] = self._endpoint(reactor, "pbport", "")
+        if not irc.isValidNickname(self["ircnick"]):
+            raise usage.UsageError(
+                f"--ircnick: {self['ircnick']!r} is not an IRC nickname: a letter "
+                "or one of []\\`_^{|} first, then letters, digits, those and '-', "
+                f"at most {irc.MAX_NICKNAME_LENGTH} characters"
+            )
+        channels = [c.strip() for c in (self["ircchannels"] or "").split(",") if c.strip()]
+        for channel in channels:
+            if not irc.isValidChannel(channel):
+                raise usage.UsageError(
+                    f"--ircchannels: {channel!r} is not a channel name: it starts "
+                    "with #, &, + or ! and has no spaces, commas or control characters"
+                )
+        self["ircchannels"] = channels
+        server = self["ircserver"]
+        if server is None:
+            if channels:
+                raise usage.UsageError("--ircchannels: needs --ircserver")
+            return
+        try:
+            description = clientDescription(server, irc.DEFAULT_PORT)
+            clientFromString(reactor, description)
+        except (InvalidAddress, ValueError, TypeError, KeyError) as e:
+            raise usage.UsageError(
+                f"--ircserver: {server!r} is not a host, host:port, [IPv6 "
+                f"address]:port or client endpoint description: {e}"
+            ) from None
+        self["ircserver"] = description
 
 
 def _webTemplates(options: Options) -> "web.Templates":
@@ -317,6 +598,33 @@ def _addWeb(
         _listen(top, "https", options, reactor, tlsFactory, b"")
 
 
+def _addIRCAndPB(
+    top: service.MultiService, backend: Any, options: Options, reactor: Any
+) -> None:
+    """
+    Add Perspective Broker's listener on C{--pbport} (unless C{--no-pb})
+    and, with C{--ircserver}, the IRC bot, kept connected by a
+    L{ClientService}, to C{top}.
+    """
+    if not options["no-pb"]:
+        pbFactory = PBServerFactory(IPerspectiveFinger(backend))
+        _listen(top, "pb", options, reactor, pbFactory, b"")
+    if options["ircserver"] is not None:
+        ircFactory = IIRCClientFactory(backend)
+        ircFactory.nickname = options["ircnick"]
+        ircFactory.channels = options["ircchannels"]
+        ircFactory.clock = reactor
+        ircFactory.maxDelay = options["ircretry"]
+        ircService = ClientService(
+            clientFromString(reactor, options["ircserver"]),
+            ircFactory,
+            retryPolicy=ircFactory.retryDelay,
+            clock=reactor,
+        )
+        ircService.setName("irc")
+        ircService.setServiceParent(top)
+
+
 _CODECS = ("utf-8", "latin-1", "ascii", "idna")
 _LAZY_MODULES = ("idna",)
 
@@ -341,8 +649,9 @@ def preload() -> None:
 
 def makeService(options: Options, reactor: Optional[Any] = None) -> service.MultiService:
     """
-    Build the finger service: the status file back-end and every listener,
-    under one L{service.MultiService}.
+    Build the finger service: the back-end the options chose and every
+    listener, under one L{service.MultiService}.  The setter runs only with
+    a back-end that can set statuses (the status file).
 
     @param options: parsed L{Options}.
     @param reactor: the reactor to listen with; the global one if L{None}.
@@ -353,10 +662,7 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
         reactor = globalReactor
     preload()
     top = service.MultiService()
-    try:
-        backend = FingerService(options["file"], options["interval"], reactor)
-    except StatusFileError as e:
-        raise usage.UsageError(f"--file: {e}") from None
+    backend = _makeBackend(options, reactor)
     backend.setName("backend")
     backend.setServiceParent(top)
 
@@ -364,6 +670,7 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
     fingerFactory.clock = reactor
     fingerFactory.timeout = options["timeout"]
     fingerFactory.listUsers = not options["no-listing"]
+    fingerFactory.forwarder = _makeForwarder(options, reactor)
     rate = options["finger-rate"]
     rateLimiter = (
         RateLimiter(reactor, rate, 2 * rate, options["rate-limit-loopback"]) if rate else None
@@ -375,7 +682,7 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
         portal = setterPortal(backend, options["credCheckers"], options["admins"])
         login = SetterLogin(portal, reactor)
 
-    if not options["no-setter"]:
+    if not options["no-setter"] and IFingerSetterService.providedBy(backend):
         setterFactory = cast(FingerSetterFactoryFromService, IFingerSetterFactory(backend))
         setterFactory.clock = reactor
         setterFactory.timeout = options["timeout"]
@@ -383,4 +690,5 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
         _listen(top, "setter", options, reactor, setterFactory, _SETTER_BUSY)
 
     _addWeb(top, backend, options, reactor, login)
+    _addIRCAndPB(top, backend, options, reactor)
     return top

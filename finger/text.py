@@ -56,3 +56,33 @@ def formatPeer(address: IAddress) -> str:
     if ":" in host:
         return f"[{host}]:{port}"
     return f"{host}:{port}"
+
+
+def _visibleCharacter(character: str) -> str:
+    code = ord(character)
+    if code < 0x20:
+        return "^" + chr(code | 0x40)
+    if code == 0x7F:
+        return "^?"
+    if code < 0xA0:
+        # C1 controls, as BSD shows a control with the meta bit set.
+        return "M-^" + chr((code - 0x80) | 0x40)
+    # Other invisible or reordering characters (format characters such as
+    # U+202E RIGHT-TO-LEFT OVERRIDE, separators, unassigned code points).
+    return f"<U+{code:04X}>"
+
+
+def visibleControls(text: str) -> str:
+    """
+    Make every control character in C{text} visible, as the BSD finger
+    client does: C{ESC} becomes C{^[}, C{DEL} C{^?}, a C1 control such as
+    U+009B C{M-^[}; any other character that is not printable (a bidi
+    override, a zero-width character) becomes C{<U+XXXX>}.  Line feeds and
+    tabs stay; a CRLF becomes a line feed, and a lone CR shows as C{^M}.
+    """
+    return "".join(
+        character
+        if character in "\n\t" or character.isprintable()
+        else _visibleCharacter(character)
+        for character in text.replace("\r\n", "\n")
+    )

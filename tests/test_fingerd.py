@@ -2,12 +2,13 @@
 Tests for L{finger.fingerd}.
 """
 
-from typing import List
+from typing import List, Tuple
 
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from finger.fingerd import (
@@ -18,7 +19,7 @@ from finger.fingerd import (
     TIMED_OUT,
     FingerFactoryFromService,
 )
-from finger.interfaces import IFingerFactory
+from finger.interfaces import IFingerFactory, IFingerForwarder, IFingerVerboseService
 from finger.service import MemoryFingerService
 from tests.support import ThreadlessClock
 
@@ -296,3 +297,80 @@ class FingerProtocolTests(SynchronousTestCase):
         [event] = [e for e in events if "query" in e]
         self.assertEqual(event["query"], "mo\\x1b[31mshez")
         self.assertEqual(event["peer"], "192.168.1.1:54321")
+
+
+@implementer(IFingerForwarder)
+class _RecordingForwarder:
+    def __init__(self) -> None:
+        self.queries: List[Tuple[str, bool]] = []
+
+    def forward(self, query: str, verbose: bool) -> "Deferred[str]":
+        self.queries.append((query, verbose))
+        return succeed("from afar\x1b[2J\r\nsecond line")
+
+
+@implementer(IFingerVerboseService)
+class _DetailedService(MemoryFingerService):
+    def getUserDetails(self, user: str) -> "Deferred[List[Tuple[str, str]]]":
+        def fields(status: str) -> List[Tuple[str, str]]:
+            return [("Login", user), ("Shell", "/bin/sh\x07"), ("Plan", status)]
+
+        return self.getUser(user).addCallback(fields)
+
+
+class FingerBackendHooksTests(SynchronousTestCase):
+    """
+    The hooks other back-ends use: a forwarder for C{user@host}, and
+    L{IFingerVerboseService} for C{/W}.
+    """
+
+    def query(self, data: bytes, service: object, forwarder: object = None) -> bytes:
+        factory = IFingerFactory(service)
+        factory.clock = ThreadlessClock()
+        factory.forwarder = forwarder
+        transport = StringTransport()
+        protocol = factory.buildProtocol(None)
+        protocol.makeConnection(transport)
+        protocol.dataReceived(data)
+        self.assertTrue(transport.disconnecting)
+        return transport.value()
+
+    def test_forwarded(self) -> None:
+        """
+        With a forwarder, C{user@host} queries go to it, with the verbose
+        switch apart, and its answer is relayed without control characters.
+        """
+        forwarder = _RecordingForwarder()
+        service = MemoryFingerService(moshez="here")
+        for query in [b"moshez@example.com", b"/W @example.com", b"/W a@b@c"]:
+            self.assertEqual(
+                self.query(query + b"\r\n", service, forwarder),
+                b"from afar[2J\r\nsecond line\r\n",
+            )
+        self.assertEqual(
+            forwarder.queries,
+            [("moshez@example.com", False), ("@example.com", True), ("a@b@c", True)],
+        )
+        self.assertEqual(self.query(b"moshez\r\n", service, forwarder), b"here\r\n")
+
+    def test_forwardUndecodable(self) -> None:
+        forwarder = _RecordingForwarder()
+        answer = self.query(b"\xff@example.com\r\n", MemoryFingerService(), forwarder)
+        self.assertEqual(answer, FORWARDING_DENIED.encode() + b"\r\n")
+        self.assertEqual(forwarder.queries, [])
+
+    def test_verboseDetails(self) -> None:
+        """
+        A back-end with details shows them all for C{/W}; a multi-line value
+        goes on the lines below its label.
+        """
+        service = _DetailedService(moshez="plan one")
+        service.users["moshez"] = "plan one\nplan two"
+        self.assertEqual(
+            self.query(b"/W moshez\r\n", service),
+            b"Login: moshez\r\nShell: /bin/sh\r\nPlan: plan one\r\nplan two\r\n",
+        )
+        self.assertEqual(
+            self.query(b"moshez\r\n", service), b"plan one\r\nplan two\r\n"
+        )
+        self.assertEqual(self.query(b"/W nobody\r\n", service), b"No such user\r\n")

@@ -85,7 +85,7 @@ class TwistdLoggingTests(TestCase):
         process = subprocess.Popen(
             [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
              "--nodaemon", "--pidfile=", f"--logfile={logfile}", "finger", f"--file={users}",
-             f"--fingerport=tcp:{port}:interface=127.0.0.1", "--no-setter"],
+             f"--fingerport=tcp:{port}:interface=127.0.0.1", "--no-setter", "--webport=tcp:0:interface=127.0.0.1", "--no-pb"],
             cwd=where, env=env,
         )
         self.addCleanup(lambda: (process.poll() is None and process.kill(), process.wait()))
@@ -107,7 +107,7 @@ class TwistdLoggingTests(TestCase):
         process = subprocess.Popen(
             [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
              "--nodaemon", "--pidfile=", "--logger=finger.logs.json", "finger",
-             f"--file={users}", f"--fingerport=tcp:{port}:interface=127.0.0.1", "--no-setter"],
+             f"--file={users}", f"--fingerport=tcp:{port}:interface=127.0.0.1", "--no-setter", "--webport=tcp:0:interface=127.0.0.1", "--no-pb"],
             cwd=where, env=env, stdout=jsonLog,
         )
         self.addCleanup(lambda: (process.poll() is None and process.kill(), process.wait()))

@@ -11,6 +11,7 @@ from zope.interface.verify import verifyObject
 
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
 from finger.names import InvalidStatus, InvalidUserName
+from finger import statusfile
 from finger.service import FingerService, MemoryFingerService
 from finger.statusfile import StatusFileError
 from tests.support import HeldThreadsClock, ThreadlessClock
@@ -153,6 +154,146 @@ class FingerServiceTests(SynchronousTestCase):
             self.clock.advance(30)
         self.assertEqual(self.successResultOf(service.getUser("shawn")), "back")
         self.assertTrue(any("readable again" in e["log_format"] for e in events))
+
+    def test_truncatedKeepsLastGood(self) -> None:
+        """
+        A file truncated to nothing is taken for damage, not for "remove
+        everyone": the last good data stays, the problem is logged once, and
+        a set writes the statuses still served, plus the change.
+        """
+        service = self.service()
+        self.changeFile(b"")
+        with capturedLogs() as events:
+            self.clock.advance(30)
+            self.clock.advance(30)
+        self.assertEqual(self.successResultOf(service.getUsers()), ["moshez", "shawn"])
+        self.assertEqual(len([e for e in events if e["log_level"] == LogLevel.error]), 1)
+        self.successResultOf(service.setUser("zoë", "là"))
+        self.assertEqual(
+            self.path.getContent(), "moshez: happy and well\nshawn: alive\nzoë: là\n".encode()
+        )
+
+    def test_commentOnlyEmptiesOnPurpose(self) -> None:
+        service = self.service()
+        self.changeFile(b"# nobody here\n")
+        self.clock.advance(30)
+        self.assertEqual(self.successResultOf(service.getUsers()), [])
+
+    def test_replaced(self) -> None:
+        """
+        A file replaced by renaming another over it (as editors and
+        configuration tools do) is read.
+        """
+        service = self.service()
+        other = FilePath(self.mktemp())
+        other.setContent(b"glyph: new file\n")
+        os.rename(other.path, self.path.path)
+        self.clock.advance(30)
+        self.assertEqual(self.successResultOf(service.getUsers()), ["glyph"])
+
+    def test_unreadableKeepsLastGood(self) -> None:
+        """
+        A file that became unreadable keeps the last good data.
+        """
+        service = self.service()
+        self.changeFile(b"shawn: changed\n")
+
+        def denied(*args: object) -> None:
+            raise statusfile.StatusFileError(f"cannot read status file {self.path.path}: Permission denied")
+
+        self.patch(statusfile, "read", denied)
+        with capturedLogs() as events:
+            self.clock.advance(30)
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "alive")
+        self.assertTrue(any("Permission denied" in e.get("error", "") for e in events))
+
+    def test_readOnlyFileSystem(self) -> None:
+        """
+        On a read-only file system the set fails, and nothing changes in
+        memory or on disk.
+        """
+        service = self.service()
+
+        def readOnly(**kwargs: object) -> None:
+            raise OSError(30, "Read-only file system")
+
+        import tempfile
+
+        self.patch(tempfile, "mkstemp", readOnly)
+        failure = self.failureResultOf(service.setUser("shawn", "x"), StatusNotSaved)
+        self.assertIn("Read-only file system", failure.getErrorMessage())
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "alive")
+        self.assertIn(b"shawn: alive", self.path.getContent())
+
+    def test_truncatedKeepsLastGood(self) -> None:
+        """
+        A file truncated to nothing is taken for damage, not for "remove
+        everyone": the last good data stays, the problem is logged once, and
+        a set writes the statuses still served, plus the change.
+        """
+        service = self.service()
+        self.changeFile(b"")
+        with capturedLogs() as events:
+            self.clock.advance(30)
+            self.clock.advance(30)
+        self.assertEqual(self.successResultOf(service.getUsers()), ["moshez", "shawn"])
+        self.assertEqual(len([e for e in events if e["log_level"] == LogLevel.error]), 1)
+        self.successResultOf(service.setUser("zoë", "là"))
+        self.assertEqual(
+            self.path.getContent(), "moshez: happy and well\nshawn: alive\nzoë: là\n".encode()
+        )
+
+    def test_commentOnlyEmptiesOnPurpose(self) -> None:
+        service = self.service()
+        self.changeFile(b"# nobody here\n")
+        self.clock.advance(30)
+        self.assertEqual(self.successResultOf(service.getUsers()), [])
+
+    def test_replaced(self) -> None:
+        """
+        A file replaced by renaming another over it (as editors and
+        configuration tools do) is read.
+        """
+        service = self.service()
+        other = FilePath(self.mktemp())
+        other.setContent(b"glyph: new file\n")
+        os.rename(other.path, self.path.path)
+        self.clock.advance(30)
+        self.assertEqual(self.successResultOf(service.getUsers()), ["glyph"])
+
+    def test_unreadableKeepsLastGood(self) -> None:
+        """
+        A file that became unreadable keeps the last good data.
+        """
+        service = self.service()
+        self.changeFile(b"shawn: changed\n")
+
+        def denied(*args: object) -> None:
+            raise statusfile.StatusFileError(f"cannot read status file {self.path.path}: Permission denied")
+
+        self.patch(statusfile, "read", denied)
+        with capturedLogs() as events:
+            self.clock.advance(30)
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "alive")
+        self.assertTrue(any("Permission denied" in e.get("error", "") for e in events))
+
+    def test_readOnlyFileSystem(self) -> None:
+        """
+        On a read-only file system the set fails, and nothing changes in
+        memory or on disk.
+        """
+        service = self.service()
+
+        def readOnly(**kwargs: object) -> None:
+            raise OSError(30, "Read-only file system")
+
+        import tempfile
+
+        self.patch(tempfile, "mkstemp", readOnly)
+        failure = self.failureResultOf(service.setUser("shawn", "x"), StatusNotSaved)
+        self.assertIn("Read-only file system", failure.getErrorMessage())
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "alive")
+        self.assertIn(b"shawn: alive", self.path.getContent())
 
     def test_setUser(self) -> None:
         """

@@ -43,6 +43,8 @@ class TacTests(TestCase):
             FINGER_STATE_DIR=os.path.join(self.state, "data"),
             FINGER_PORT=f"tcp:{self.fingerPort}:interface=127.0.0.1",
             FINGER_SETTER_PORT=f"tcp:{self.setterPort}:interface=127.0.0.1",
+            FINGER_PB_PORT="tcp:0:interface=127.0.0.1",
+            FINGER_WEB_PORT="tcp:0:interface=127.0.0.1",
         )
         env.update(extra)
         return env
@@ -99,9 +101,15 @@ class TacTests(TestCase):
             raise self.skipTest("this system has no nobody/nogroup")
         process = self.startTac()
         yield self.waitForPort(self.setterPort, process)
-        with open(f"/proc/{process.pid}/status") as f:
-            uids = [line.split()[1:] for line in f if line.startswith(("Uid:", "Gid:"))]
-        self.assertEqual(uids, [[str(nobody)] * 4, [str(nogroup)] * 4])
+        expected = [[str(nobody)] * 4, [str(nogroup)] * 4]
+        for _ in range(200):
+            # Privileges are dropped once every listener has started.
+            with open(f"/proc/{process.pid}/status") as f:
+                uids = [line.split()[1:] for line in f if line.startswith(("Uid:", "Gid:"))]
+            if uids == expected:
+                break
+            yield deferLater(reactor, 0.05, lambda: None)
+        self.assertEqual(uids, expected)
 
         self.assertEqual((yield self.finger(b"moshez\r\n")), b"happy and well\r\n")
         self.assertEqual((yield self.finger(b"nobody\r\n")), b"No such user\r\n")

@@ -173,6 +173,8 @@ class ServiceTests(TestCase):
                 "tcp:0:interface=127.0.0.1",
                 "--webport",
                 "tcp:0:interface=127.0.0.1",
+                "--pbport",
+                "tcp:0:interface=127.0.0.1",
                 *args,
             ]
         )

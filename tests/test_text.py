@@ -48,3 +48,25 @@ class FormatPeerTests(SynchronousTestCase):
         self.assertEqual(formatPeer(IPv4Address("TCP", "127.0.0.1", 79)), "127.0.0.1:79")
         self.assertEqual(formatPeer(IPv6Address("TCP", "::1", 79)), "[::1]:79")
         self.assertIn("sock", formatPeer(UNIXAddress("/tmp/sock")))
+
+
+class VisibleControlsTests(SynchronousTestCase):
+    def test_bsdNotation(self) -> None:
+        """
+        Controls are shown as BSD finger shows them.
+        """
+        from finger.text import visibleControls
+
+        self.assertEqual(visibleControls("a\x1b[31mb\x07\x00\x7f"), "a^[[31mb^G^@^?")
+        self.assertEqual(visibleControls("\x9b2J\x85"), "M-^[2JM-^E")
+
+    def test_keeps(self) -> None:
+        from finger.text import visibleControls
+
+        self.assertEqual(visibleControls("a\tb\r\nc\nzoë ☕"), "a\tb\nc\nzoë ☕")
+        self.assertEqual(visibleControls("fake\rline"), "fake^Mline")
+
+    def test_invisibleUnicode(self) -> None:
+        from finger.text import visibleControls
+
+        self.assertEqual(visibleControls("a\u202eb\u200bc"), "a<U+202E>b<U+200B>c")

@@ -1,0 +1,91 @@
+# -*- test-case-name: tests.test_pb -*-
+"""
+The finger service over Perspective Broker, Twisted's remote object
+protocol, so that Twisted programs can ask for statuses with a method call::
+
+    factory = pb.PBClientFactory()
+    endpoint.connect(factory)
+    root = await factory.getRootObject()
+    status = await root.callRemote("getUser", "moshez")   # "happy and well"
+    users = await root.callRemote("getUsers")             # ["moshez", ...]
+
+Results are plain L{str} and L{list}.  Asking for an unknown user fails
+remotely with L{NoSuchUser}, whose message is L{NO_SUCH_USER}; the client
+sees a failure for which C{failure.check(NoSuchUser)} is true, so a user
+whose status happens to read "No such user" is still told apart.  A name
+that is not a L{str} fails with L{BadRequest}.  The tutorial's service
+answered the string C{"No such user"} instead; a remote error says the same
+thing without ambiguity.
+
+The service only reads, so, as in the tutorial, it listens on all
+interfaces by default (C{--pbport}, port 8889).
+
+Run C{python -m finger.pbclient} for a client a person can use.
+"""
+
+from typing import List
+
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python import components
+from twisted.python.failure import Failure
+from twisted.spread import pb
+from zope.interface import implementer
+
+from finger.interfaces import NO_SUCH_USER, IFingerService, IPerspectiveFinger, UnknownUser
+from finger.names import isValidUserName
+
+DEFAULT_PORT = 8889
+
+INTERNAL_ERROR = "Internal error in server"
+
+
+class NoSuchUser(pb.Error):
+    """
+    The service does not know this user.  Sent to the PB client, which sees
+    it as a remote failure.
+    """
+
+
+class BadRequest(pb.Error):
+    """
+    A remote call's arguments are not what the method takes.
+    """
+
+
+@implementer(IPerspectiveFinger)
+class PerspectiveFingerFromService(pb.Root):
+    """
+    Answer C{getUser} and C{getUsers} from an L{IFingerService}.
+    """
+
+    log = Logger()
+
+    def __init__(self, service: IFingerService) -> None:
+        self.service = service
+
+    def remote_getUser(self, user: object) -> "Deferred[str]":
+        if not isinstance(user, str):
+            raise BadRequest("getUser takes a user name, as a string")
+        if not isValidUserName(user):
+            raise NoSuchUser(NO_SUCH_USER)
+
+        def failed(reason: Failure) -> Failure:
+            if reason.check(UnknownUser):
+                raise NoSuchUser(NO_SUCH_USER)
+            return self._internalError(reason, "getUser")
+
+        return self.service.getUser(user).addErrback(failed)
+
+    def remote_getUsers(self) -> "Deferred[List[str]]":
+        return self.service.getUsers().addCallbacks(
+            list, lambda reason: self._internalError(reason, "getUsers")
+        )
+
+    def _internalError(self, reason: Failure, method: str) -> Failure:
+        # The details go to the log, not to whoever asked.
+        self.log.failure("Back-end failed answering PB {method}", reason, method=method)
+        raise pb.Error(INTERNAL_ERROR)
+
+
+components.registerAdapter(PerspectiveFingerFromService, IFingerService, IPerspectiveFinger)

@@ -1,0 +1,174 @@
+"""
+Tests for L{finger.pb}: the PB root, with a real PB client in memory
+(L{twisted.test.iosim}).
+"""
+
+from typing import Any, List
+
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.testing import MemoryReactorClock
+from twisted.logger import capturedLogs
+from twisted.python import usage
+from twisted.spread import pb
+from twisted.test.iosim import connectedServerAndClient
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from finger import tap
+from finger.interfaces import NO_SUCH_USER, IFingerService, IPerspectiveFinger
+from finger.limits import LimitingFactory
+from finger.pb import BadRequest, NoSuchUser, PerspectiveFingerFromService
+from finger.listen import ListeningService
+from finger.service import MemoryFingerService
+
+
+class _BrokenService(MemoryFingerService):
+    def getUser(self, user: str) -> "Deferred[str]":
+        return fail(RuntimeError("the database caught fire"))
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        return fail(RuntimeError("the database caught fire"))
+
+
+class PerspectiveFingerTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.service = MemoryFingerService(moshez="happy and well", **{"zoë": "à Paris ☕"})
+        # A status file cannot hold it, but a back-end may return several lines.
+        self.service.users["shawn"] = "alive\nand kicking"
+
+    def connect(self, service: IFingerService) -> Any:
+        """
+        Connect a PB client to the adapted C{service} in memory, and return
+        the client's reference to the root object.
+        """
+        serverFactory = pb.PBServerFactory(IPerspectiveFinger(service))
+        clientFactory = pb.PBClientFactory()
+        client, server, self.pump = connectedServerAndClient(
+            lambda: serverFactory.buildProtocol(None),
+            lambda: clientFactory.buildProtocol(None),
+        )
+        self.addCleanup(self.disconnect, client)
+        root = clientFactory.getRootObject()
+        self.pump.flush()
+        return self.successResultOf(root)
+
+    def disconnect(self, client: pb.Broker) -> None:
+        client.transport.loseConnection()
+        self.pump.flush()
+
+    def call(self, root: Any, method: str, *args: object) -> "Deferred[Any]":
+        d = root.callRemote(method, *args)
+        self.pump.flush()
+        return d  # type: ignore[no-any-return]
+
+    def test_interface(self) -> None:
+        """The adapter is a PB root providing L{IPerspectiveFinger}."""
+        root = IPerspectiveFinger(self.service)
+        self.assertIsInstance(root, PerspectiveFingerFromService)
+        self.assertIsInstance(root, pb.Root)
+        self.assertTrue(verifyObject(IPerspectiveFinger, root))
+
+    def test_getUser(self) -> None:
+        """C{getUser} returns the status, as a plain string, lines and all."""
+        root = self.connect(self.service)
+        self.assertEqual(
+            self.successResultOf(self.call(root, "getUser", "moshez")), "happy and well"
+        )
+        self.assertEqual(self.successResultOf(self.call(root, "getUser", "zoë")), "à Paris ☕")
+        self.assertEqual(
+            self.successResultOf(self.call(root, "getUser", "shawn")), "alive\nand kicking"
+        )
+
+    def test_getUsers(self) -> None:
+        """C{getUsers} returns a plain list of names."""
+        root = self.connect(self.service)
+        users = self.successResultOf(self.call(root, "getUsers"))
+        self.assertEqual(type(users), list)
+        self.assertEqual(sorted(users), ["moshez", "shawn", "zoë"])
+
+    def test_unknownUser(self) -> None:
+        """An unknown user fails remotely with L{NoSuchUser}, saying L{NO_SUCH_USER}."""
+        root = self.connect(self.service)
+        for name in ["nobody", "/W", "a b"]:
+            failure = self.failureResultOf(self.call(root, "getUser", name))
+            self.assertTrue(failure.check(NoSuchUser), failure)
+            self.assertEqual(failure.value, NO_SUCH_USER)
+
+    def test_notAString(self) -> None:
+        """A name that is not a string fails with L{BadRequest}."""
+        root = self.connect(self.service)
+        for name in [b"moshez", 7, ["moshez"], None]:
+            failure = self.failureResultOf(self.call(root, "getUser", name))
+            self.assertTrue(failure.check(BadRequest), failure)
+
+    def test_backendFailure(self) -> None:
+        """
+        A back-end failure is logged on the server; the client learns only
+        that there was an internal error.
+        """
+        root = self.connect(_BrokenService())
+        with capturedLogs() as events:
+            user = self.failureResultOf(self.call(root, "getUser", "moshez"))
+            users = self.failureResultOf(self.call(root, "getUsers"))
+        for failure in [user, users]:
+            self.assertTrue(failure.check(pb.Error), failure)
+            self.assertEqual(failure.value, "Internal error in server")
+            self.assertNotIn("fire", str(failure.value))
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 2)
+        self.assertEqual(
+            len([e for e in events if "Back-end failed" in e.get("log_format", "")]), 2
+        )
+
+
+class PBOptionsTests(SynchronousTestCase):
+    """
+    C{--pbport} and C{--no-pb}, and how L{tap.makeService} serves PB.
+    """
+
+    def parse(self, *argv: str) -> tap.Options:
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("moshez: happy\n")
+        options = tap.Options()
+        options.parseOptions(["--file", path, *argv])
+        return options
+
+    def pbListeners(self, options: tap.Options) -> List[ListeningService]:
+        top = tap.makeService(options, MemoryReactorClock())
+        return [s for s in top if isinstance(s, ListeningService) and s.option == "--pbport"]
+
+    def test_default(self) -> None:
+        """PB is on by default, on port 8889 on every interface; C{--help} says so."""
+        self.assertEqual(self.parse()["pbport"], "tcp:8889")
+        self.assertIn("[default: tcp:8889]", str(tap.Options()))
+
+    def test_port(self) -> None:
+        """C{-p} takes a port number or an endpoint description."""
+        self.assertEqual(self.parse("-p", "9000")["pbport"], "tcp:9000")
+        self.assertEqual(
+            self.parse("--pbport", r"tcp:9000:interface=\:\:1")["pbport"],
+            r"tcp:9000:interface=\:\:1",
+        )
+        with self.assertRaises(usage.UsageError) as raised:
+            self.parse("--pbport", "nonsense:9000")
+        self.assertTrue(str(raised.exception).startswith("--pbport"), raised.exception)
+
+    def test_makeService(self) -> None:
+        """L{tap.makeService} serves the adapted back-end's PB root on C{--pbport}."""
+        memory = MemoryReactorClock()
+        top = tap.makeService(self.parse("-p", "9000"), memory)
+        [listener] = [s for s in top if isinstance(s, ListeningService) and s.option == "--pbport"]
+        listener.privilegedStartService()
+        self.addCleanup(listener.stopService)
+        [(port, factory, backlog, interface)] = [
+            server for server in memory.tcpServers if server[0] == 9000
+        ]
+        self.assertEqual(interface, "")
+        self.assertIsInstance(factory, LimitingFactory)
+        self.assertIsInstance(factory.wrappedFactory, pb.PBServerFactory)
+        self.assertIsInstance(factory.wrappedFactory.root, PerspectiveFingerFromService)
+
+    def test_noPB(self) -> None:
+        """C{--no-pb} turns PB off."""
+        self.assertEqual(len(self.pbListeners(self.parse())), 1)
+        self.assertEqual(self.pbListeners(self.parse("--no-pb")), [])
