@@ -578,7 +578,7 @@ The fault code for a status the back-end could not save; nothing changed.
 
 SETTING_NEEDS_AUTH = (
     "procedure setUser not found: setting statuses over XML-RPC needs the "
-    "server to run with --auth"
+    "server to run with --auth and a back-end that can set statuses"
 )
 SETTING_NEEDS_HTTPS = (
     "setUser needs HTTPS: statuses are set only over an encrypted connection, "

@@ -28,7 +28,7 @@ from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, readBody
 from twisted.web.http_headers import Headers
 
 from finger import tap, xmlrpcclient
-from finger.web import defaultTemplatesDirectory
+from finger.web import XMLRPCGate, defaultTemplatesDirectory
 from tests.certs import selfSigned
 from tests.support import freePort, which
 
@@ -193,6 +193,49 @@ class OptionsTests(SynchronousTestCase):
             ["--ssl", "--certificate", path, "--privatekey", key],
             f"--privatekey: cannot read the private key file {key}",
         )
+
+
+class SettingOptionsTests(SynchronousTestCase):
+    """
+    C{--auth} reaches XML-RPC: the web site logs in through the setter's own
+    L{finger.auth.SetterLogin}.
+    """
+
+    def gate(self, top: Any) -> XMLRPCGate:
+        site = top.getServiceNamed("web").factory.wrappedFactory
+        gate = site.resource.children[b"RPC2"]
+        assert isinstance(gate, XMLRPCGate)
+        return gate
+
+    def makeService(self, *args: str) -> Any:
+        options = tap.Options()
+        options.parseOptions(["--file", _statusFile(self), *args])
+        return tap.makeService(options)
+
+    def test_sameLogin(self) -> None:
+        """
+        With C{--auth}, C{/RPC2} and the setter share one login, admins
+        included.
+        """
+        top = self.makeService("--auth", "memory:moshez:secret:root:toor", "--admins", "root")
+        login = self.gate(top).login
+        self.assertIsNotNone(login)
+        self.assertIs(login, top.getServiceNamed("setter").factory.wrappedFactory.login)
+        assert login is not None
+        self.assertEqual(login.portal.realm.admins, {"root"})  # type: ignore[attr-defined]
+
+    def test_noSetter(self) -> None:
+        """
+        C{--no-setter} turns off the setter's port, not XML-RPC's setUser.
+        """
+        top = self.makeService("--auth", "memory:moshez:secret", "--no-setter")
+        self.assertIsNotNone(self.gate(top).login)
+
+    def test_withoutAuth(self) -> None:
+        """
+        Without C{--auth}, XML-RPC has no login.
+        """
+        self.assertIsNone(self.gate(self.makeService()).login)
 
 
 class TwistdTests(TestCase):
