@@ -85,9 +85,8 @@ def _seconds(option: str) -> Callable[[str], float]:
     return _number(option, float, 0, False, "A positive number of seconds.")
 
 
-# --- Back-ends and forwarding (issue 5) -------------------------------------
-# Everything that chooses and configures the back-end, and forwarding, is in
-# this block; Options and makeService call into it.
+# Choosing and configuring the back-end, and forwarding: Options and
+# makeService call into these.
 
 BACKENDS = ("file", "local", "command", "web", "proxy")
 
@@ -268,9 +267,6 @@ def _makeForwarder(options: usage.Options, reactor: Any) -> Optional[FingerForwa
         readTimeout=options["backend-timeout"] / 2,
         maxBytes=options["max-bytes"],
     )
-
-
-# --- End of back-ends and forwarding ------------------------------------------
 
 
 class Options(usage.Options, strcred.AuthOptionMixin):
