@@ -52,7 +52,13 @@ from xml.sax import SAXParseException
 from xmlrpc.client import Binary, DateTime, Fault
 
 from twisted.cred.credentials import IAnonymous, IUsernamePassword
-from twisted.internet.defer import CancelledError, Deferred, fail, maybeDeferred, succeed
+from twisted.internet.defer import (
+    CancelledError,
+    Deferred,
+    fail,
+    maybeDeferred,
+    succeed,
+)
 from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure

@@ -38,7 +38,6 @@ from xml.parsers.expat import ExpatError
 
 from finger.text import printableLines
 
-
 Credentials = Tuple[str, str]
 
 

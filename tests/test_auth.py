@@ -2,8 +2,8 @@
 Tests for L{finger.auth}.
 """
 
-from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
 from twisted.cred import strcred
+from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
 from twisted.cred.credentials import UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.task import Clock
@@ -11,7 +11,13 @@ from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from finger.auth import LOGIN_FAILED, AuthorizedSetter, NotAllowed, SetterLogin, setterPortal
+from finger.auth import (
+    LOGIN_FAILED,
+    AuthorizedSetter,
+    NotAllowed,
+    SetterLogin,
+    setterPortal,
+)
 from finger.interfaces import IFingerSetterService
 from finger.service import MemoryFingerService
 

@@ -483,7 +483,7 @@ class XMLRPCSettingTests(TestCase):
     """
 
     def setUp(self) -> None:
-        path, certificate = _certificateFile(self)
+        path, _ = _certificateFile(self)
         self.certificateFile = path
         self.running = _Running(
             self,

@@ -10,12 +10,15 @@ import shutil
 import xmlrpc.client
 from typing import Dict, List, Optional, Tuple
 
-from twisted.cred.checkers import ICredentialsChecker, InMemoryUsernamePasswordDatabaseDontUse
+from twisted.cred.checkers import (
+    ICredentialsChecker,
+    InMemoryUsernamePasswordDatabaseDontUse,
+)
 from twisted.cred.credentials import IUsernamePassword
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, fail, succeed
-from twisted.internet.task import Clock
 from twisted.internet.interfaces import ISSLTransport
+from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs
 from twisted.python.failure import Failure
@@ -1035,9 +1038,7 @@ class XMLRPCSettingTests(SynchronousTestCase):
         is a 401 at once: no password was checked.
         """
         for value in [b"Bearer abc", b"Basic !!!", b"Basic " + base64.b64encode(b"nocolon")]:
-            code, headers, body = self.https.request(
-                b"/RPC2", {b"Authorization": value}, b"POST", b"<x/>"
-            )
+            code, _, _ = self.https.request(b"/RPC2", {b"Authorization": value}, b"POST", b"<x/>")
             self.assertEqual(code, 401, value)
         self.assertEqual(self.checker.asked, [])
 

@@ -120,8 +120,14 @@ class SetTests(SynchronousTestCase):
         url = f"http://127.0.0.1:{freePort()}/RPC2"
         self.assertEqual(
             self.run_("--set", "busy", url, "moshez"),
-            (1, "", "finger.xmlrpcclient: refusing to send a password over plain HTTP; "
-             "use an https:// URL\n"),
+            (
+                1,
+                "",
+                (
+                    "finger.xmlrpcclient: refusing to send a password over plain HTTP; "
+                    "use an https:// URL\n"
+                ),
+            ),
         )
         self.assertEqual(self.prompts, [])
         self.assertRaises(ValueError, serverProxy, url, credentials=("moshez", "secret"))
