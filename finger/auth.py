@@ -13,10 +13,17 @@ Failed logins are refused with the same words whatever went wrong
 seconds, so guessing passwords is slow.
 """
 
-from typing import Any, Callable, Iterable, Tuple
+from typing import Any, Callable, Iterable, Tuple, Union
 
-from twisted.cred.checkers import ICredentialsChecker, InMemoryUsernamePasswordDatabaseDontUse
-from twisted.cred.credentials import ICredentials, UsernamePassword
+from twisted.cred.checkers import (
+    ICredentialsChecker,
+    InMemoryUsernamePasswordDatabaseDontUse,
+)
+from twisted.cred.credentials import (
+    IUsernameHashedPassword,
+    IUsernamePassword,
+    UsernamePassword,
+)
 from twisted.cred.error import UnauthorizedLogin
 from twisted.cred.portal import IRealm, Portal
 from twisted.internet.defer import Deferred, fail
@@ -79,20 +86,28 @@ class FingerSetterRealm:
         return IFingerSetterService, avatar, lambda: None
 
 
-def _bytesNames(checker: ICredentialsChecker) -> ICredentialsChecker:
+def _utf8(value: Any) -> Any:
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+def bytesCredentials(checker: ICredentialsChecker) -> ICredentialsChecker:
     """
-    Make C{--auth memory:...} usable: Twisted's C{memory} checker factory
-    stores the names and passwords it parses as L{str}, but the checker
-    looks names up as the L{bytes} every credentials object carries, so no
-    login would ever succeed.  Encode them as UTF-8, in place.
+    A checker that works with the bytes names and passwords front-ends log in
+    with.
+
+    C{--auth memory:NAME:PASSWORD} makes an
+    L{InMemoryUsernamePasswordDatabaseDontUse} holding L{str} names and
+    passwords, which never equal the L{bytes} in L{UsernamePassword} (and
+    under C{python -bb} comparing them is an error); this returns one that
+    holds them as UTF-8.  Any other checker is returned as it is.
     """
-    if isinstance(checker, InMemoryUsernamePasswordDatabaseDontUse):
-        checker.users = {
-            (name.encode("utf-8") if isinstance(name, str) else name): (
-                password.encode("utf-8") if isinstance(password, str) else password
-            )
-            for name, password in checker.users.items()
-        }
+    if isinstance(checker, InMemoryUsernamePasswordDatabaseDontUse) and any(
+        isinstance(name, str) for name in checker.users
+    ):
+        converted = InMemoryUsernamePasswordDatabaseDontUse()
+        for name, password in checker.users.items():
+            converted.addUser(_utf8(name), _utf8(password))
+        return converted
     return checker
 
 
@@ -102,7 +117,7 @@ def setterPortal(
     """
     The portal every authenticated setter front-end logs in through.
     """
-    return Portal(FingerSetterRealm(setter, admins), [_bytesNames(c) for c in checkers])
+    return Portal(FingerSetterRealm(setter, admins), [bytesCredentials(c) for c in checkers])
 
 
 class SetterLogin:
@@ -133,17 +148,19 @@ class SetterLogin:
             UsernamePassword(name.encode("utf-8"), password.encode("utf-8")), peer
         )
 
-    def authenticate(self, credentials: ICredentials, peer: str) -> "Deferred[IFingerSetterService]":
+    def authenticate(
+        self, credentials: Union[IUsernamePassword, IUsernameHashedPassword], peer: str
+    ) -> "Deferred[IFingerSetterService]":
         """
         Check credentials a front-end has already decoded or built: an HTTP
         Basic C{Authorization} header's, or Perspective Broker's
-        challenge-response (L{twisted.cred.credentials.IUsernameHashedPassword}).
+        challenge-response.
 
         @param credentials: credentials with a L{bytes} C{username}.
         @param peer: who is asking, for the log.
         @return: as L{login}.
         """
-        name = credentials.username.decode("utf-8", "replace")  # type: ignore[attr-defined]
+        name = credentials.username.decode("utf-8", "replace")
         d = self.portal.login(credentials, None, IFingerSetterService)
 
         def loggedIn(result: Tuple[Any, Any, Callable[[], None]]) -> IFingerSetterService:

@@ -35,7 +35,7 @@ def portDescription(value: str, interface: str = "") -> str:
     Turn a port option's value into an endpoint description.
 
     @param value: a port number (C{"79"}) or an endpoint description
-        (C{"tcp:79:interface=::"}).
+        (C{"tcp:79:interface=\\:\\:"}).
     @param interface: the address a bare port number listens on; all
         addresses if empty.
     """

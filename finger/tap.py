@@ -85,9 +85,8 @@ def _seconds(option: str) -> Callable[[str], float]:
     return _number(option, float, 0, False, "A positive number of seconds.")
 
 
-# --- Back-ends and forwarding (issue 5) -------------------------------------
-# Everything that chooses and configures the back-end, and forwarding, is in
-# this block; Options and makeService call into it.
+# Choosing and configuring the back-end, and forwarding: Options and
+# makeService call into these.
 
 BACKENDS = ("file", "local", "command", "web", "proxy")
 
@@ -270,15 +269,12 @@ def _makeForwarder(options: usage.Options, reactor: Any) -> Optional[FingerForwa
     )
 
 
-# --- End of back-ends and forwarding ------------------------------------------
-
-
 class Options(usage.Options, strcred.AuthOptionMixin):
     """
     Options for C{twistd finger}.
 
     Each C{--*port} option takes a port number or an endpoint description
-    (C{tcp:79:interface=::}, C{unix:/run/finger.sock}, C{systemd:domain=INET:index=0}).
+    (C{tcp:79:interface=\\:\\:}, C{unix:/run/finger.sock}, C{systemd:domain=INET:index=0}).
     A bare port number for the setter listens on 127.0.0.1 only, as its
     default does: anything that changes data stays on loopback unless the
     operator writes out an interface.
@@ -575,13 +571,22 @@ def _listen(
     listener.setServiceParent(top)
 
 
-def _addWeb(top: service.MultiService, backend: Any, options: Options, reactor: Any) -> None:
+def _addWeb(
+    top: service.MultiService,
+    backend: Any,
+    options: Options,
+    reactor: Any,
+    login: Optional[SetterLogin] = None,
+) -> None:
     """
     Add the web site's listeners to C{top}: HTTP on C{--webport} and, with
-    C{--ssl}, HTTPS on C{--sslport}.
+    C{--ssl}, HTTPS on C{--sslport}.  With a C{login} (C{--auth}), XML-RPC
+    offers setUser over HTTPS.
     """
-    root = IResource(backend)
-    root.templates = _webTemplates(options)  # type: ignore[attr-defined]
+    root = cast(web.UserStatusTree, IResource(backend))
+    root.templates = _webTemplates(options)
+    if login is not None:
+        root.offerSetting(login)
     site = Site(root, timeout=options["timeout"], reactor=reactor)
     _listen(top, "web", options, reactor, site, _HTTP_BUSY)
     if options["ssl"]:
@@ -687,6 +692,6 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
         setterFactory.login = login
         _listen(top, "setter", options, reactor, setterFactory, _SETTER_BUSY)
 
-    _addWeb(top, backend, options, reactor)
+    _addWeb(top, backend, options, reactor, login)
     _addIRCAndPB(top, backend, options, reactor, login)
     return top

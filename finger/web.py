@@ -9,7 +9,8 @@ L{IResource}.  Its URLs::
     /USER               one user's name and status; 404 "No such user"
     /api/users          the list of users, as JSON
     /api/users/USER     one user, as JSON; 404 for an unknown user
-    /RPC2               XML-RPC: getUser(name), getUsers()
+    /RPC2               XML-RPC: getUser(name), getUsers(), and with
+                        --auth, over HTTPS, setUser(name, status)
 
 C{/} and C{/USER} answer with JSON instead of HTML when the request's
 C{Accept} header prefers C{application/json}.  The fixed paths (L{RESERVED})
@@ -24,6 +25,24 @@ The HTML comes from the XHTML files in a templates directory (see
 L{loadTemplates}); the template engine escapes every value.  Statuses lose
 their control characters (see L{finger.text.printableLines}) before they are
 shown in any form.
+
+Setting statuses over XML-RPC
+=============================
+
+With C{--auth}, C{/RPC2} also offers C{setUser(name, status)}, behind
+L{twisted.web.guard}: the caller logs in with HTTP Basic through the same
+L{finger.auth.SetterLogin} (so the same portal, checkers, admins and delay
+after a failure) as the setter protocol.  L{XMLRPCGate} decides per request,
+on L{IRequest.isSecure}:
+
+  - over plain HTTP no credentials are ever looked at: getUser and getUsers
+    work, and setUser is a fault (L{NEEDS_HTTPS}) saying HTTPS is needed;
+  - over HTTPS, a request without an C{Authorization} header gets the same
+    read-only XML-RPC (setUser is the fault L{NEEDS_LOGIN}); one with good
+    credentials gets an XML-RPC whose setUser sets statuses as that user may;
+    wrong credentials get a 401, after the delay, and are logged.
+
+Without C{--auth}, setUser does not exist (fault -32601, saying why).
 """
 
 import json
@@ -32,21 +51,42 @@ from urllib.parse import quote
 from xml.sax import SAXParseException
 from xmlrpc.client import Binary, DateTime, Fault
 
-from twisted.internet.defer import CancelledError, Deferred, maybeDeferred, succeed
+from twisted.cred.credentials import IAnonymous, IUsernamePassword
+from twisted.internet.defer import (
+    CancelledError,
+    Deferred,
+    fail,
+    maybeDeferred,
+    succeed,
+)
 from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 from twisted.web import xmlrpc
+from twisted.web.guard import BasicCredentialFactory, HTTPAuthSessionWrapper
 from twisted.web.iweb import IRequest, ITemplateLoader
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import NOT_DONE_YET, Request
 from twisted.web.template import Element, Tag, XMLFile, flattenString, renderer
 
-from finger.interfaces import NO_SUCH_USER, IFingerService, UnknownUser
-from finger.names import isValidUserName
+from finger.auth import NotAllowed, SetterLogin
+from finger.interfaces import (
+    NO_SUCH_USER,
+    IFingerService,
+    IFingerSetterService,
+    StatusNotSaved,
+    UnknownUser,
+)
+from finger.names import (
+    InvalidStatus,
+    InvalidUserName,
+    checkStatus,
+    checkUserName,
+    isValidUserName,
+)
 from finger.paths import dataPath
-from finger.text import escapeForLog, printableLines
+from finger.text import escapeForLog, formatPeer, printableLines
 
 INTERNAL_ERROR = "Internal error in server"
 
@@ -410,10 +450,17 @@ class UserStatusTree(Resource):
         super().__init__()
         self.service = service
         self.templates = templates if templates is not None else loadTemplates()
-        self.putChild(RPC_PATH, UserStatusXR(service))
+        self.putChild(RPC_PATH, XMLRPCGate(service))
         api = _APINotFound()
         api.putChild(b"users", UsersAPI(service))
         self.putChild(API_PATH, api)
+
+    def offerSetting(self, login: SetterLogin) -> None:
+        """
+        Offer C{setUser} over XML-RPC, over HTTPS, to callers who log in
+        through C{login}.
+        """
+        self.putChild(RPC_PATH, XMLRPCGate(self.service, login))
 
     def getChildWithDefault(self, path: bytes, request: IRequest) -> IResource:
         for name, value in SECURITY_HEADERS.items():
@@ -514,26 +561,93 @@ The XML-RPC fault code for wrong arguments, from the fault code
 interoperability specification, like the two below.
 """
 
+NEEDS_LOGIN = 401
+"""
+The fault code for C{setUser} over HTTPS without credentials.
+"""
+
+NOT_ALLOWED = 403
+"""
+The fault code for C{setUser} of a status the caller may not set.
+"""
+
+NEEDS_HTTPS = 426
+"""
+The fault code for C{setUser} over plain HTTP (426 is HTTP's "Upgrade
+Required").
+"""
+
+NOT_SAVED = 503
+"""
+The fault code for a status the back-end could not save; nothing changed.
+"""
+
+SETTING_NEEDS_AUTH = (
+    "procedure setUser not found: setting statuses over XML-RPC needs the "
+    "server to run with --auth and a back-end that can set statuses"
+)
+SETTING_NEEDS_HTTPS = (
+    "setUser needs HTTPS: statuses are set only over an encrypted connection, "
+    "and credentials sent over plain HTTP are ignored"
+)
+SETTING_NEEDS_LOGIN = "setUser needs a user name and password (HTTP Basic authentication)"
+
+AUTHENTICATION_REALM = b"finger"
+"""
+The realm HTTP Basic challenges name.
+"""
+
 
 class UserStatusXR(xmlrpc.XMLRPC):
     """
-    XML-RPC at C{/RPC2}: C{getUser(name)} and C{getUsers()}, and the
-    introspection methods C{system.listMethods}, C{system.methodHelp} and
-    C{system.methodSignature}.
+    XML-RPC at C{/RPC2}: C{getUser(name)} and C{getUsers()}, C{setUser(name,
+    status)} where it is offered, and the introspection methods
+    C{system.listMethods}, C{system.methodHelp} and C{system.methodSignature}.
 
     Faults use the interoperability codes: -32601 for an unknown method,
-    -32602 for wrong arguments, -32603 for an error in the server or a
-    request that is not XML-RPC.
+    -32602 for wrong arguments (an invalid user name or status included),
+    -32603 for an error in the server or a request that is not XML-RPC; and
+    for setUser, L{NEEDS_LOGIN}, L{NOT_ALLOWED}, L{NEEDS_HTTPS} and
+    L{NOT_SAVED}.
+
+    One instance serves one kind of caller: L{XMLRPCGate} picks it.
+
+    @ivar setter: what C{setUser} sets statuses through, for a caller who
+        logged in; L{None} otherwise.
+    @ivar refusal: for a caller who did not log in, the fault code and
+        message C{setUser} answers; L{None} if C{setUser} is not offered at
+        all.
     """
 
     NOT_FOUND = -32601
     FAILURE = -32603
     log = Logger()
 
-    def __init__(self, service: IFingerService) -> None:
+    def __init__(
+        self,
+        service: IFingerService,
+        setter: Optional[IFingerSetterService] = None,
+        refusal: Optional[Tuple[int, str]] = None,
+    ) -> None:
         super().__init__()
         self.service = service
+        self.setter = setter
+        self.refusal = refusal
         xmlrpc.addIntrospection(self)
+
+    def _offersSetting(self) -> bool:
+        return self.setter is not None or self.refusal is not None
+
+    def lookupProcedure(self, procedurePath: str) -> Callable[..., object]:
+        if procedurePath == "setUser" and not self._offersSetting():
+            raise xmlrpc.NoSuchFunction(self.NOT_FOUND, SETTING_NEEDS_AUTH)
+        return super().lookupProcedure(procedurePath)  # type: ignore[no-any-return]
+
+    def listProcedures(self) -> List[str]:
+        names: List[str] = super().listProcedures()
+        if not self._offersSetting():
+            names.remove("setUser")
+        return names
 
     def _ebRender(self, failure: Failure) -> Fault:
         if isinstance(failure.value, Fault):
@@ -580,6 +694,145 @@ class UserStatusXR(xmlrpc.XMLRPC):
 
     xmlrpc_getUsers.signature = [["array"]]  # type: ignore[attr-defined]
     xmlrpc_getUsers.help = "getUsers(): the names of every user."  # type: ignore[attr-defined]
+
+    @xmlrpc.withRequest
+    def xmlrpc_setUser(self, request: IRequest, *args: Any) -> "Deferred[bool]":
+        """
+        setUser(name, status): set the status of the user called name;
+        True once it is saved.
+        """
+        if self.setter is None:
+            assert self.refusal is not None
+            raise Fault(*self.refusal)
+        if len(args) != 2 or not all(isinstance(a, str) for a in args):
+            raise Fault(
+                INVALID_PARAMS,
+                "setUser takes two arguments, a user name and a status (strings); "
+                f"got {_describeArguments(args)}",
+            )
+        user, status = args
+        try:
+            checkUserName(user)
+        except InvalidUserName as e:
+            raise Fault(INVALID_PARAMS, f"invalid user name: {e}") from None
+        try:
+            checkStatus(status)
+        except InvalidStatus as e:
+            raise Fault(INVALID_PARAMS, f"invalid status: {e}") from None
+        login = getattr(self.setter, "login", None)
+        peer = formatPeer(request.getClientAddress())
+
+        def saved(result: None) -> bool:
+            self.log.info(
+                "Status of {user!r} set by {login!r} from {peer} over XML-RPC",
+                user=user,
+                login=login,
+                peer=peer,
+            )
+            return True
+
+        def failed(reason: Failure) -> Failure:
+            if reason.check(NotAllowed):
+                self.log.warn(
+                    "{login!r} from {peer} may not set the status of {user!r}",
+                    login=login,
+                    peer=peer,
+                    user=user,
+                )
+                raise Fault(NOT_ALLOWED, f"not allowed: {reason.getErrorMessage()}")
+            if reason.check(StatusNotSaved):
+                # The service logged the details; the path is not the
+                # client's business.
+                raise Fault(NOT_SAVED, "the status could not be saved; try again later")
+            if reason.check(InvalidUserName, InvalidStatus):
+                raise Fault(INVALID_PARAMS, reason.getErrorMessage())
+            return reason
+
+        return self.setter.setUser(user, status).addCallbacks(saved, failed)
+
+    xmlrpc_setUser.signature = [["boolean", "string", "string"]]  # type: ignore[attr-defined]
+    xmlrpc_setUser.help = (  # type: ignore[attr-defined]
+        "setUser(name, status): set the status of the user called name; True "
+        "once it is saved.  Only over HTTPS, logged in with HTTP Basic as that "
+        "user or as an admin."
+    )
+
+
+class _XMLRPCPortal:
+    """
+    What the guard in front of C{/RPC2} logs in through, for one HTTPS
+    request: the anonymous get the read-only XML-RPC; anyone else logs in
+    through L{SetterLogin}, with its portal, delay and log, and gets an
+    XML-RPC that sets statuses as they may.
+    """
+
+    def __init__(
+        self, service: IFingerService, login: SetterLogin, anonymous: UserStatusXR, peer: str
+    ) -> None:
+        self.service = service
+        self.setterLogin = login
+        self.anonymous = anonymous
+        self.peer = peer
+
+    def login(
+        self, credentials: object, mind: object, *interfaces: Any
+    ) -> "Deferred[Tuple[Any, IResource, Callable[[], None]]]":
+        """
+        Like L{twisted.cred.portal.Portal.login}, for L{IResource} avatars.
+        """
+        if IResource not in interfaces:
+            return fail(NotImplementedError("only IResource avatars are given here"))
+
+        def avatar(resource: IResource) -> Tuple[Any, IResource, Callable[[], None]]:
+            return IResource, resource, lambda: None
+
+        if IAnonymous.providedBy(credentials):
+            return succeed(avatar(self.anonymous))
+        if not IUsernamePassword.providedBy(credentials):
+            return fail(NotImplementedError("only user names and passwords are checked"))
+        return self.setterLogin.authenticate(credentials, self.peer).addCallback(  # type: ignore[arg-type]
+            lambda setter: avatar(UserStatusXR(self.service, setter))
+        )
+
+
+class XMLRPCGate(Resource):
+    """
+    C{/RPC2}: the XML-RPC each request may use.
+
+    Without a login, only the read-only one, where setUser does not exist.
+    With one, plain HTTP gets the read-only one (setUser says it needs
+    HTTPS) and the C{Authorization} header is never read; HTTPS goes through
+    an L{HTTPAuthSessionWrapper} with HTTP Basic.
+
+    @ivar login: how callers log in to set statuses, or L{None}.
+    """
+
+    isLeaf = True
+
+    def __init__(self, service: IFingerService, login: Optional[SetterLogin] = None) -> None:
+        super().__init__()
+        self.service = service
+        self.login = login
+        if login is None:
+            self._plain = UserStatusXR(service)
+        else:
+            self._plain = UserStatusXR(service, refusal=(NEEDS_HTTPS, SETTING_NEEDS_HTTPS))
+            self._anonymous = UserStatusXR(service, refusal=(NEEDS_LOGIN, SETTING_NEEDS_LOGIN))
+
+    def resourceFor(self, request: IRequest) -> IResource:
+        """
+        The resource that answers C{request}.
+        """
+        if self.login is None or not request.isSecure():
+            return self._plain
+        peer = formatPeer(request.getClientAddress())
+        portal = _XMLRPCPortal(self.service, self.login, self._anonymous, peer)
+        return HTTPAuthSessionWrapper(  # type: ignore[no-any-return]
+            portal, [BasicCredentialFactory(AUTHENTICATION_REALM)]
+        )
+
+    def render(self, request: IRequest) -> Any:
+        return self.resourceFor(request).render(request)
 
 
 def _describeArguments(args: Tuple[Any, ...]) -> str:

@@ -2,19 +2,24 @@
 Tests for L{finger.auth}.
 """
 
-import os
-
+from twisted.cred import strcred
 from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
+from twisted.cred.credentials import UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from finger.auth import LOGIN_FAILED, AuthorizedSetter, NotAllowed, SetterLogin, setterPortal
+from finger.auth import (
+    LOGIN_FAILED,
+    AuthorizedSetter,
+    NotAllowed,
+    SetterLogin,
+    setterPortal,
+)
 from finger.interfaces import IFingerSetterService
 from finger.service import MemoryFingerService
-from finger.tap import Options
 
 
 def _checker() -> InMemoryUsernamePasswordDatabaseDontUse:
@@ -74,18 +79,33 @@ class SetterLoginTests(SynchronousTestCase):
             self.assertEqual(event["peer"], "10.0.0.1:5")
             self.assertNotIn(password, repr(event))
 
-
-class MemoryCheckerTests(SynchronousTestCase):
-    def test_authMemory(self) -> None:
+    def test_authenticate(self) -> None:
         """
-        C{--auth memory:...} gives a checker holding L{str} names and
-        passwords; through L{setterPortal} they log in.
+        L{SetterLogin.authenticate} takes credentials a front-end decoded
+        (HTTP Basic gives bytes); a name that is not UTF-8 fails like any
+        wrong login, after the delay, and is logged readably.
         """
-        options = Options()
-        options.parseOptions(["--file", os.devnull, "--auth", "memory:moshez:secret:zoë:là"])
-        service = MemoryFingerService(moshez="happy")
-        login = SetterLogin(setterPortal(service, options["credCheckers"], []), Clock())
-        setter = self.successResultOf(login.login("moshez", "secret", "peer"))
+        setter = self.successResultOf(
+            self.login.authenticate(UsernamePassword(b"moshez", b"secret"), "peer")
+        )
         self.successResultOf(setter.setUser("moshez", "busy"))
-        self.successResultOf(login.login("zoë", "là", "peer"))
-        self.assertNoResult(login.login("moshez", "wrong", "peer"))
+        with capturedLogs() as events:
+            d = self.login.authenticate(UsernamePassword(b"\xff\x1b[2J", b"x"), "10.0.0.1:5")
+        self.assertNoResult(d)
+        self.clock.advance(self.login.delay)
+        self.assertEqual(self.failureResultOf(d, UnauthorizedLogin).getErrorMessage(), LOGIN_FAILED)
+        [event] = [e for e in events if "Failed login" in e["log_format"]]
+        self.assertEqual(event["name"], "\ufffd\x1b[2J")
+
+    def test_memoryAuthOption(self) -> None:
+        """
+        C{--auth memory:...} (strcred's memory checker, which keeps L{str}
+        names) logs in with the bytes front-ends send, non-ASCII included.
+        """
+        checker = strcred.makeChecker("memory:moshez:secret:zoë:là")
+        login = SetterLogin(setterPortal(self.service, [checker], []), self.clock)
+        self.successResultOf(login.login("moshez", "secret", "peer"))
+        self.successResultOf(login.authenticate(UsernamePassword("zoë".encode(), "là".encode()), "peer"))
+        d = login.login("moshez", "wrong", "peer")
+        self.clock.advance(login.delay)
+        self.failureResultOf(d, UnauthorizedLogin)

@@ -186,45 +186,36 @@ class FingerSetterProtocolTests(SynchronousTestCase):
 
 
 class DurabilityTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.path = FilePath(self.mktemp())
+        self.path.setContent(b"moshez: happy\n")
+        self.clock = HeldThreadsClock()
+        factory = IFingerSetterFactory(FingerService(self.path.path, reactor=self.clock))
+        factory.clock = self.clock
+        self.transport = StringTransport()
+        self.protocol = factory.buildProtocol(None)
+        self.protocol.makeConnection(self.transport)
+        self.protocol.dataReceived(b"moshez\nsaving\n")
+
     def test_acknowledgedOnlyOnceOnDisk(self) -> None:
         """
         With the status file back-end, the confirmation is written only
         after the file holds the new status.
         """
-        path = FilePath(self.mktemp())
-        path.setContent(b"moshez: happy\n")
-        clock = HeldThreadsClock()
-        service = FingerService(path.path, reactor=clock)
-        factory = IFingerSetterFactory(service)
-        factory.clock = clock
-        transport = StringTransport()
-        protocol = factory.buildProtocol(None)
-        protocol.makeConnection(transport)
-        protocol.dataReceived(b"moshez\nsaving\n")
-        self.assertEqual(transport.value(), b"")
-        clock.runOne()
-        self.assertEqual(path.getContent(), b"moshez: saving\n")
-        self.assertEqual(transport.value(), b"OK: status of moshez saved\r\n")
+        self.assertEqual(self.transport.value(), b"")
+        self.clock.runOne()
+        self.assertEqual(self.path.getContent(), b"moshez: saving\n")
+        self.assertEqual(self.transport.value(), b"OK: status of moshez saved\r\n")
 
     def test_clientLeavesDuringSave(self) -> None:
         """
         A client that goes away while its status is saved does not stop
         the save, and nothing is written to the closed connection.
         """
-        path = FilePath(self.mktemp())
-        path.setContent(b"moshez: happy\n")
-        clock = HeldThreadsClock()
-        service = FingerService(path.path, reactor=clock)
-        factory = IFingerSetterFactory(service)
-        factory.clock = clock
-        transport = StringTransport()
-        protocol = factory.buildProtocol(None)
-        protocol.makeConnection(transport)
-        protocol.dataReceived(b"moshez\nsaving\n")
-        protocol.connectionLost(None)
-        clock.runOne()
-        self.assertEqual(path.getContent(), b"moshez: saving\n")
-        self.assertEqual(transport.value(), b"")
+        self.protocol.connectionLost(None)
+        self.clock.runOne()
+        self.assertEqual(self.path.getContent(), b"moshez: saving\n")
+        self.assertEqual(self.transport.value(), b"")
 
 
 class AuthenticatedSetterTests(SynchronousTestCase):

@@ -4,16 +4,21 @@ C{etc/systemd}.
 """
 
 import os
+import shlex
 import socket
 import subprocess
 import sys
 import textwrap
+from typing import Dict, List
 
 from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.task import deferLater
-from twisted.trial.unittest import TestCase
+from twisted.python.reflect import namedAny
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from finger import tap
 
 from tests.support import exchange
 
@@ -100,3 +105,101 @@ class SocketActivationTests(TestCase):
         self.assertEqual(reply, b"OK: status of moshez saved\r\n")
         answer = yield exchange(reactor, f"tcp:127.0.0.1:{ports[0]}", b"moshez\r\n")
         self.assertEqual(answer, b"activated\r\n")
+
+
+def _unit(name: str) -> Dict[str, List[str]]:
+    """
+    Read a systemd unit file into key to values (keys may repeat),
+    joining continued lines.
+    """
+    with open(os.path.join(_checkout, "etc", "systemd", name)) as f:
+        text = f.read().replace("\\\n", " ")
+    unit: Dict[str, List[str]] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", "[")):
+            continue
+        key, _, value = line.partition("=")
+        unit.setdefault(key.strip(), []).append(value.strip())
+    return unit
+
+
+class UnitFileTests(SynchronousTestCase):
+    """
+    The units in C{etc/systemd} start the service with options it accepts,
+    sandboxed, as an unprivileged user.
+    """
+
+    def fingerArguments(self, unit: Dict[str, List[str]]) -> List[str]:
+        [command] = unit["ExecStart"]
+        words = shlex.split(command)
+        twistdOptions = words[1 : words.index("finger")]
+        self.assertIn("--nodaemon", twistdOptions)
+        self.assertIn("--pidfile=", twistdOptions)
+        [logger] = [w.split("=", 1)[1] for w in twistdOptions if w.startswith("--logger=")]
+        self.assertTrue(callable(namedAny(logger)))
+        return words[words.index("finger") + 1 :]
+
+    def parse(self, arguments: List[str]) -> tap.Options:
+        users = self.mktemp()
+        with open(users, "w") as f:
+            f.write("moshez: happy\n")
+        replaced = []
+        for argument in arguments:
+            option, _, value = argument.partition("=")
+            if option == "--file":
+                value = users
+            elif value.startswith("systemd:"):
+                # Only systemd can hand these over; check the rest parses.
+                value = "tcp:0:interface=127.0.0.1"
+            replaced.append(f"{option}={value}" if value else option)
+        options = tap.Options()
+        options.parseOptions(replaced)
+        return options
+
+    def assertSandboxed(self, unit: Dict[str, List[str]]) -> None:
+        self.assertEqual(unit["User"], ["finger"])
+        self.assertEqual(unit["Group"], ["finger"])
+        for key, value in [
+            ("NoNewPrivileges", "yes"),
+            ("ProtectSystem", "strict"),
+            ("ProtectHome", "yes"),
+            ("PrivateTmp", "yes"),
+            ("PrivateDevices", "yes"),
+            ("StateDirectory", "finger"),
+        ]:
+            self.assertEqual(unit[key], [value], key)
+
+    def test_ownPorts(self) -> None:
+        unit = _unit("finger.service")
+        self.assertSandboxed(unit)
+        self.assertEqual(unit["AmbientCapabilities"], ["CAP_NET_BIND_SERVICE"])
+        self.assertEqual(unit["CapabilityBoundingSet"], ["CAP_NET_BIND_SERVICE"])
+        arguments = self.fingerArguments(unit)
+        self.assertIn("--file=/var/lib/finger/users", arguments)
+        options = self.parse(arguments)
+        self.assertEqual(options["setterport"], "tcp:1079:interface=127.0.0.1")
+
+    def test_socketActivated(self) -> None:
+        """
+        Every C{systemd:} endpoint the service names is a socket unit it
+        requires, and the setter's socket is on loopback.
+        """
+        unit = _unit("finger-activated.service")
+        self.assertSandboxed(unit)
+        self.assertEqual(unit["CapabilityBoundingSet"], [""])
+        self.assertNotIn("AmbientCapabilities", unit)
+        arguments = self.fingerArguments(unit)
+        self.parse(arguments)
+        names = {
+            a.split("name=", 1)[1] for a in arguments if "=systemd:" in a and "name=" in a
+        }
+        self.assertEqual(names, {"finger", "setter", "web", "pb"})
+        required = unit["Requires"][0].split()
+        for name in names:
+            socket = _unit(f"finger-{name}.socket")
+            self.assertIn(f"finger-{name}.socket", required)
+            self.assertEqual(socket["FileDescriptorName"], [name])
+            self.assertEqual(socket["Service"], ["finger-activated.service"])
+        self.assertEqual(_unit("finger-setter.socket")["ListenStream"], ["127.0.0.1:1079"])
+        self.assertEqual(_unit("finger-finger.socket")["ListenStream"], ["79"])

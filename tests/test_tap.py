@@ -193,7 +193,9 @@ class ServiceTests(TestCase):
 
     @inlineCallbacks
     def test_queries(self):  # type: ignore[no-untyped-def]
-        self.start()
+        top = self.start()
+        # The tutorial's last versions forgot to start the back-end.
+        self.assertTrue(top.getServiceNamed("backend").running)
         self.assertEqual((yield self.finger(b"moshez\r\n")), b"happy and well\r\n")
         self.assertEqual((yield self.finger(b"nobody\n")), b"No such user\r\n")
         self.assertEqual(

@@ -10,6 +10,7 @@ the shared options module can be merged on their own.
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 import xmlrpc.client
@@ -27,7 +28,7 @@ from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, readBody
 from twisted.web.http_headers import Headers
 
 from finger import tap, xmlrpcclient
-from finger.web import defaultTemplatesDirectory
+from finger.web import XMLRPCGate, defaultTemplatesDirectory
 from tests.certs import selfSigned
 from tests.support import freePort, which
 
@@ -194,6 +195,49 @@ class OptionsTests(SynchronousTestCase):
         )
 
 
+class SettingOptionsTests(SynchronousTestCase):
+    """
+    C{--auth} reaches XML-RPC: the web site logs in through the setter's own
+    L{finger.auth.SetterLogin}.
+    """
+
+    def gate(self, top: Any) -> XMLRPCGate:
+        site = top.getServiceNamed("web").factory.wrappedFactory
+        gate = site.resource.children[b"RPC2"]
+        assert isinstance(gate, XMLRPCGate)
+        return gate
+
+    def makeService(self, *args: str) -> Any:
+        options = tap.Options()
+        options.parseOptions(["--file", _statusFile(self), *args])
+        return tap.makeService(options)
+
+    def test_sameLogin(self) -> None:
+        """
+        With C{--auth}, C{/RPC2} and the setter share one login, admins
+        included.
+        """
+        top = self.makeService("--auth", "memory:moshez:secret:root:toor", "--admins", "root")
+        login = self.gate(top).login
+        self.assertIsNotNone(login)
+        self.assertIs(login, top.getServiceNamed("setter").factory.wrappedFactory.login)
+        assert login is not None
+        self.assertEqual(login.portal.realm.admins, {"root"})  # type: ignore[attr-defined]
+
+    def test_noSetter(self) -> None:
+        """
+        C{--no-setter} turns off the setter's port, not XML-RPC's setUser.
+        """
+        top = self.makeService("--auth", "memory:moshez:secret", "--no-setter")
+        self.assertIsNotNone(self.gate(top).login)
+
+    def test_withoutAuth(self) -> None:
+        """
+        Without C{--auth}, XML-RPC has no login.
+        """
+        self.assertIsNone(self.gate(self.makeService()).login)
+
+
 class TwistdTests(TestCase):
     """
     C{twistd finger} itself, for what only the real command shows.
@@ -232,11 +276,13 @@ class _Running:
     def __init__(self, testCase: TestCase, *args: str) -> None:
         self.webPort = freePort()
         self.sslPort = freePort()
+        self.file = _statusFile(testCase)
         options = tap.Options()
         options.parseOptions(
             [
-                "--file", _statusFile(testCase),
+                "--file", self.file,
                 "--fingerport", "tcp:0:interface=127.0.0.1",
+                "--pbport", "tcp:0:interface=127.0.0.1",
                 "--no-setter",
                 "--webport", f"tcp:{self.webPort}:interface=127.0.0.1",
                 "--sslport", f"tcp:{self.sslPort}:interface=127.0.0.1",
@@ -428,3 +474,154 @@ class HTTPSTests(TestCase):
         self.assertEqual((code, out), (1, ""))
         self.assertIn("certificate verify failed", err)
         self.assertEqual(err.count("\n"), 1)
+
+
+class XMLRPCSettingTests(TestCase):
+    """
+    C{setUser} over XML-RPC with C{--auth} and C{--ssl}: Python's
+    L{xmlrpc.client} and the client script against the running service.
+    """
+
+    def setUp(self) -> None:
+        path, _ = _certificateFile(self)
+        self.certificateFile = path
+        self.running = _Running(
+            self,
+            "--ssl", "--certificate", path,
+            "--auth", "memory:moshez:secret:root:toor",
+            "--admins", "root",
+        )
+        self.context = ssl.create_default_context(cafile=path)
+
+    def proxy(self, url: str) -> xmlrpc.client.ServerProxy:
+        return xmlrpc.client.ServerProxy(url, context=self.context)
+
+    def statusFile(self) -> str:
+        with open(self.running.file, encoding="utf-8") as f:
+            return f.read()
+
+    async def test_setUser(self) -> None:
+        """
+        Over HTTPS, logged in with HTTP Basic, a user sets their status:
+        C{True}, then C{getUser} (over HTTPS and HTTP) and the status file
+        have it.
+        """
+        https = self.running.https.replace("https://", "https://moshez:secret@") + "/RPC2"
+
+        def call() -> Tuple[object, object, object]:
+            with self.proxy(https) as proxy, self.proxy(self.running.http + "/RPC2") as plain:
+                return proxy.setUser("moshez", "new status – ok"), proxy.getUser("moshez"), plain.getUser("moshez")
+
+        saved, status, plainStatus = await deferToThread(call)
+        self.assertIs(saved, True)
+        self.assertEqual(status, "new status – ok")
+        self.assertEqual(plainStatus, "new status – ok")
+        self.assertIn("moshez: new status – ok\n", self.statusFile())
+
+    async def test_notAllowed(self) -> None:
+        """
+        A user who is not an admin gets a fault for someone else's status;
+        an admin may set it.
+        """
+        base = self.running.https + "/RPC2"
+
+        def call() -> Tuple[object, object]:
+            with self.proxy(base.replace("https://", "https://moshez:secret@")) as proxy:
+                try:
+                    proxy.setUser("zoë", "hacked")
+                except xmlrpc.client.Fault as f:
+                    fault: object = f
+            with self.proxy(base.replace("https://", "https://root:toor@")) as proxy:
+                return fault, proxy.setUser("zoë", "away")
+
+        fault, saved = await deferToThread(call)
+        assert isinstance(fault, xmlrpc.client.Fault)
+        self.assertEqual(fault.faultCode, 403)
+        self.assertIs(saved, True)
+        self.assertIn("zoë: away\n", self.statusFile())
+
+    async def test_plainHTTP(self) -> None:
+        """
+        Over plain HTTP, C{setUser} is a fault saying it needs HTTPS, with
+        or without credentials; nothing changes.
+        """
+        url = self.running.http.replace("http://", "http://moshez:secret@") + "/RPC2"
+
+        def call() -> object:
+            with xmlrpc.client.ServerProxy(url) as proxy:
+                try:
+                    return proxy.setUser("moshez", "over http")
+                except xmlrpc.client.Fault as f:
+                    return f
+
+        fault = await deferToThread(call)
+        assert isinstance(fault, xmlrpc.client.Fault)
+        self.assertEqual(fault.faultCode, 426)
+        self.assertIn("setUser needs HTTPS", fault.faultString)
+        self.assertNotIn("over http", self.statusFile())
+
+    def run_(self, *args: str) -> Tuple[int, str, str]:
+        out, err = StringIO(), StringIO()
+        code = xmlrpcclient.main(
+            ["--cafile", self.certificateFile, *args], out, err, askPassword=lambda prompt: "secret"
+        )
+        return code, out.getvalue(), err.getvalue()
+
+    async def test_clientScript(self) -> None:
+        """
+        C{--set} sets a status, with the password asked for or read from
+        C{--password-file}, and as an admin with C{--login}.
+        """
+        url = self.running.https + "/RPC2"
+        self.assertEqual(
+            await deferToThread(self.run_, "--set", "on the phone", url, "moshez"),
+            (0, "status of moshez saved\n", ""),
+        )
+        self.assertIn("moshez: on the phone\n", self.statusFile())
+        passwordFile = self.mktemp()
+        with open(passwordFile, "w") as f:
+            f.write("toor\n")
+        self.assertEqual(
+            await deferToThread(
+                self.run_, "--set", "out", "--login", "root", "--password-file", passwordFile,
+                url, "zoë",
+            ),
+            (0, "status of zoë saved\n", ""),
+        )
+        self.assertIn("zoë: out\n", self.statusFile())
+
+    async def test_clientScriptLoginFailed(self) -> None:
+        """
+        A wrong password: one line saying the login failed, exit status 1,
+        nothing changed.
+        """
+        passwordFile = self.mktemp()
+        with open(passwordFile, "w") as f:
+            f.write("wrong\n")
+        url = self.running.https + "/RPC2"
+        result = await deferToThread(
+            self.run_, "--set", "hacked", "--password-file", passwordFile, url, "moshez"
+        )
+        self.assertEqual(result, (1, "", "finger.xmlrpcclient: login failed\n"))
+        self.assertNotIn("hacked", self.statusFile())
+
+    async def test_withoutAuth(self) -> None:
+        """
+        Without C{--auth}, even over HTTPS, there is no C{setUser}.
+        """
+        path, _ = _certificateFile(self)
+        running = _Running(self, "--ssl", "--certificate", path)
+        context = ssl.create_default_context(cafile=path)
+        url = running.https.replace("https://", "https://moshez:secret@") + "/RPC2"
+
+        def call() -> object:
+            with xmlrpc.client.ServerProxy(url, context=context) as proxy:
+                try:
+                    return proxy.setUser("moshez", "x")
+                except xmlrpc.client.Fault as f:
+                    return f
+
+        fault = await deferToThread(call)
+        assert isinstance(fault, xmlrpc.client.Fault)
+        self.assertEqual(fault.faultCode, -32601)
+        self.assertIn("--auth", fault.faultString)

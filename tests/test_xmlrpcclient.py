@@ -4,6 +4,7 @@ small servers on loopback.  Its use against the real finger service is tested
 in L{tests.test_tap_web}.
 """
 
+import base64
 from io import StringIO
 from typing import List, Tuple
 
@@ -15,7 +16,7 @@ from twisted.web import xmlrpc
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
-from finger.xmlrpcclient import main
+from finger.xmlrpcclient import main, readPassword, serverProxy
 from tests.support import freePort
 
 
@@ -94,3 +95,94 @@ class ErrorTests(SynchronousTestCase):
         code, out, err = _run("ftp://example/RPC2")
         self.assertEqual((code, out), (1, ""))
         self.assertIn("unsupported XML-RPC protocol", err)
+
+
+class SetTests(SynchronousTestCase):
+    """
+    C{--set}: the checks made before anything is sent.
+    """
+
+    def run_(self, *args: str, password: str = "secret") -> Tuple[int, str, str]:
+        self.prompts: List[str] = []
+
+        def ask(prompt: str) -> str:
+            self.prompts.append(prompt)
+            return password
+
+        out, err = StringIO(), StringIO()
+        code = main(list(args), out, err, askPassword=ask)
+        return code, out.getvalue(), err.getvalue()
+
+    def test_plainHTTPRefused(self) -> None:
+        """
+        No password is asked for or sent over C{http://}.
+        """
+        url = f"http://127.0.0.1:{freePort()}/RPC2"
+        self.assertEqual(
+            self.run_("--set", "busy", url, "moshez"),
+            (
+                1,
+                "",
+                (
+                    "finger.xmlrpcclient: refusing to send a password over plain HTTP; "
+                    "use an https:// URL\n"
+                ),
+            ),
+        )
+        self.assertEqual(self.prompts, [])
+        self.assertRaises(ValueError, serverProxy, url, credentials=("moshez", "secret"))
+
+    def test_needsUser(self) -> None:
+        code, out, err = self.run_("--set", "busy", "https://localhost/RPC2")
+        self.assertEqual((code, out), (1, ""))
+        self.assertIn("--set needs the user", err)
+
+    def test_loginOnlyWithSet(self) -> None:
+        code, out, err = self.run_("--login", "root", "https://localhost/RPC2", "moshez")
+        self.assertEqual((code, out), (1, ""))
+        self.assertIn("--login and --password-file only go with --set", err)
+
+    def test_passwordFile(self) -> None:
+        """
+        The password is the first line of C{--password-file}, without its
+        line ending; a missing file is one line saying so.
+        """
+        path = self.mktemp()
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("mot de passe\r\nsecond line\n")
+        self.assertEqual(readPassword(path), "mot de passe")
+        missing = self.mktemp()
+        code, out, err = self.run_(
+            "--set", "busy", "--password-file", missing, "https://localhost/RPC2", "moshez"
+        )
+        self.assertEqual((code, out), (1, ""))
+        self.assertIn("cannot read the password", err)
+        self.assertEqual(self.prompts, [])
+
+    def test_noPassword(self) -> None:
+        """
+        End of input at the password prompt gives up without sending.
+        """
+
+        def eof(prompt: str) -> str:
+            raise EOFError()
+
+        out, err = StringIO(), StringIO()
+        code = main(["--set", "x", "https://localhost/RPC2", "moshez"], out, err, askPassword=eof)
+        self.assertEqual((code, err.getvalue()), (1, "finger.xmlrpcclient: no password given\n"))
+
+    def test_basicHeader(self) -> None:
+        """
+        The credentials go in an HTTP Basic header, UTF-8, not in the URL.
+        """
+        proxy = serverProxy("https://localhost/RPC2", credentials=("zoë", "là:x"))
+        transport = proxy._ServerProxy__transport  # type: ignore[attr-defined]
+        host, headers, _ = transport.get_host_info("localhost")
+        self.assertEqual(host, "localhost")
+        self.assertEqual(
+            headers, [("Authorization", "Basic " + base64.b64encode("zoë:là:x".encode()).decode())]
+        )
+        host, headers, _ = transport.get_host_info("a:b@localhost")
+        self.assertEqual(host, "localhost")
+        self.assertEqual(len(headers), 1)
+        self.assertNotIn(base64.b64encode(b"a:b").decode(), headers[0][1])

@@ -8,6 +8,7 @@ from twisted.application.service import ServiceMaker
 finger = ServiceMaker(
     "finger",
     "finger.tap",
-    "A finger daemon (RFC 1288) with a status setter.",
+    "A finger daemon (RFC 1288) with a status setter, web pages, XML-RPC, "
+    "Perspective Broker and an IRC bot.",
     "finger",
 )
