@@ -262,7 +262,10 @@ class _ConnectionRoot(_StrictReferenceable):
         """
         login = self.finger.login
         if login is None:
-            raise LoginNotOffered("logging in is not offered: this server runs without --auth")
+            raise LoginNotOffered(
+                "logging in is not offered: this server runs without --auth, or with "
+                "a back-end that cannot set statuses"
+            )
         if not any(
             interface.isOrExtends(IUsernameHashedPassword)
             for interface in login.portal.listCredentialsInterfaces()

@@ -5,7 +5,10 @@ Tests for L{finger.pb}: the PB root, with a real PB client in memory
 
 from typing import Any, List, Optional, Tuple
 
-from twisted.cred.checkers import ICredentialsChecker, InMemoryUsernamePasswordDatabaseDontUse
+from twisted.cred.checkers import (
+    ICredentialsChecker,
+    InMemoryUsernamePasswordDatabaseDontUse,
+)
 from twisted.cred.credentials import Anonymous, IUsernamePassword, UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import Deferred, fail
@@ -21,8 +24,14 @@ from zope.interface.verify import verifyObject
 
 from finger import tap
 from finger.auth import FAILED_LOGIN_DELAY, LOGIN_FAILED, SetterLogin, setterPortal
-from finger.interfaces import NO_SUCH_USER, IFingerService, IPerspectiveFinger, StatusNotSaved
+from finger.interfaces import (
+    NO_SUCH_USER,
+    IFingerService,
+    IPerspectiveFinger,
+    StatusNotSaved,
+)
 from finger.limits import LimitingFactory
+from finger.listen import ListeningService
 from finger.pb import (
     NOT_SAVED,
     BadRequest,
@@ -33,7 +42,6 @@ from finger.pb import (
     PermissionDenied,
     PerspectiveFingerFromService,
 )
-from finger.listen import ListeningService
 from finger.service import MemoryFingerService
 
 

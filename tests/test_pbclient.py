@@ -9,21 +9,21 @@ import os
 import sys
 
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.protocol import Factory, Protocol
-from twisted.internet.defer import Deferred
 from twisted.internet.utils import getProcessOutputAndValue
-from twisted.python.failure import Failure
 from twisted.python import usage
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 import finger
-from finger.interfaces import UnknownUser
 from finger import tap
 from finger.auth import LOGIN_FAILED
+from finger.interfaces import UnknownUser
 from finger.pbclient import Options, _main, fetch, report, setStatus
-from tests.running import STATUSES, startFinger
 from tests.certs import selfSigned
+from tests.running import STATUSES, startFinger
 from tests.support import exchange, freePort, listeningPort
 
 _checkout = os.path.dirname(os.path.dirname(os.path.abspath(finger.__file__)))
