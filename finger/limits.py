@@ -163,6 +163,11 @@ class _Refused(ProtocolWrapper):
     def __init__(self, factory: "LimitingFactory") -> None:
         self.factory = factory
 
+    def logPrefix(self) -> str:
+        # The transport asks before makeConnection, and there is no wrapped
+        # protocol to ask in turn.
+        return "Refused"
+
     def makeConnection(self, transport) -> None:  # type: ignore[no-untyped-def]
         self.transport = transport
         self.connected = True

@@ -7,11 +7,12 @@ from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from finger.limits import LimitingFactory, RateLimiter
 from finger.service import MemoryFingerService
 from finger.setter import FingerSetterFactoryFromService
+from tests.support import exchange
 
 
 class _Recorder(Protocol):
@@ -177,3 +178,28 @@ class RateLimiterTests(SynchronousTestCase):
         first = factory.buildProtocol(address)
         second = factory.buildProtocol(address)
         self.assertIsNot(type(first), type(second))
+
+
+class RealTransportTests(TestCase):
+    """
+    L{LimitingFactory} behind a real TCP port, whose transport asks the
+    protocol for its log prefix before the connection is made.
+    """
+
+    async def test_refusalReachesClient(self) -> None:
+        """
+        A connection over the cap gets the refusal over a real socket, and
+        nothing is logged as an unhandled error.
+        """
+        from twisted.internet import reactor
+
+        factory = LimitingFactory(
+            Factory.forProtocol(_Recorder), reactor, b"busy\r\n", maxConnections=0
+        )
+        from twisted.internet.endpoints import serverFromString
+
+        port = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(factory)
+        self.addCleanup(port.stopListening)
+        answer = await exchange(reactor, f"tcp:127.0.0.1:{port.getHost().port}", b"")
+        self.assertEqual(answer, b"busy\r\n")
+        self.assertEqual(self.flushLoggedErrors(), [])
