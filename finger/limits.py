@@ -19,6 +19,7 @@ from twisted.internet.interfaces import (
     IReactorTime,
     ITCPTransport,
 )
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
@@ -154,34 +155,27 @@ class LimitedProtocol(ProtocolWrapper):
         super().connectionLost(reason)
 
 
-class _Refused(ProtocolWrapper):
+class _Refused(Protocol):
     """
     A connection over a limit: it gets the refusal and is closed, and the
-    wrapped protocol never hears of it.
+    wrapped factory never hears of it.
     """
 
-    def __init__(self, factory: "LimitingFactory") -> None:
-        self.factory = factory
+    transport: ITCPTransport  # type: ignore[assignment]
+    _abort: Optional[IDelayedCall] = None
 
-    def logPrefix(self) -> str:
-        # The transport asks before makeConnection, and there is no wrapped
-        # protocol to ask in turn.
-        return "Refused"
+    def __init__(self, limits: "LimitingFactory") -> None:
+        self.limits = limits
 
-    def makeConnection(self, transport) -> None:  # type: ignore[no-untyped-def]
-        self.transport = transport
-        self.connected = True
-        if self.factory.refusal:
-            transport.write(self.factory.refusal)
-        transport.loseConnection()
+    def connectionMade(self) -> None:
+        if self.limits.refusal:
+            self.transport.write(self.limits.refusal)
+        self.transport.loseConnection()
         # A client that does not read the refusal cannot hold the slot.
-        self._abort = self.factory.clock.callLater(10, transport.abortConnection)
+        self._abort = self.limits.clock.callLater(10, self.transport.abortConnection)
 
-    def dataReceived(self, data: bytes) -> None:
-        pass
-
-    def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
-        if self._abort.active():
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        if self._abort is not None and self._abort.active():
             self._abort.cancel()
 
 
