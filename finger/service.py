@@ -178,7 +178,9 @@ class FingerService(service.Service):
         self._busy = True
         changes, self._pending = self._pending, {}
         waiting, self._waiting = self._waiting, []
-        d = self._inThread(statusfile.save, self.filename, changes, self._statuses)
+        d = self._inThread(
+            statusfile.save, self.filename, changes, self._statuses, self._identity
+        )
 
         def saved(snapshot: statusfile.Snapshot) -> None:
             self._replace(snapshot.statuses)

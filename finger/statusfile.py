@@ -16,7 +16,7 @@ import operator
 import os
 import re
 import tempfile
-from typing import Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 from finger.interfaces import StatusNotSaved
 from finger.names import MAX_USER_NAME_LENGTH, isValidUserName
@@ -134,11 +134,16 @@ class _Piece(NamedTuple):
     problems: List[Problem]
 
 
-def _pieces(data: bytes) -> Iterator[_Piece]:
+def _pieces(
+    data: bytes, only: Optional[Callable[[str], bool]] = None
+) -> Iterator[_Piece]:
     """
     Split the bytes of a status file into L{_Piece}s of about
     L{CHUNK_BYTES}, with the meaning of every line worked out as L{_entries}
     does, but one call into C for all the lines of a piece where it can.
+
+    @param only: if given, the pieces need only name the users for whom it
+        is true, and give no statuses and no problems.
     """
     position, size, lineno = 0, len(data), 1
     while True:
@@ -151,6 +156,8 @@ def _pieces(data: bytes) -> Iterator[_Piece]:
         if not raw.isascii() and _SURROGATE.search("".join(lines)) is not None:
             # Undecodable bytes here: the careful way, line by line.
             yield _slowPiece(lineno, lines)
+        elif only is not None:
+            yield _namesPiece(lineno, lines, only)
         else:
             yield _fastPiece(lineno, lines)
         if last:
@@ -176,6 +183,17 @@ def _fastPiece(lineno: int, lines: List[str]) -> _Piece:
         names = list(itertools.compress(names, good))
     statuses = list(map(str.strip, map(_third, parts)))
     return _Piece(lineno, lines, users, names, statuses, problems)
+
+
+def _namesPiece(lineno: int, lines: List[str], only: Callable[[str], bool]) -> _Piece:
+    parts = list(map(str.partition, lines, _colons))
+    names = list(map(str.strip, map(_first, parts)))
+    users = [
+        index
+        for index in itertools.compress(range(len(lines)), map(only, names))
+        if parts[index][1] and _PLAIN_NAME(names[index])
+    ]
+    return _Piece(lineno, lines, users, [names[i] for i in users], [], [])
 
 
 def _slowPiece(lineno: int, lines: List[str]) -> _Piece:
@@ -254,7 +272,9 @@ def readIfChanged(path: str, identity: Tuple[int, ...]) -> Optional[Snapshot]:
     return read(path)
 
 
-def update(data: bytes, changes: Mapping[str, str]) -> Tuple[bytes, Dict[str, str]]:
+def update(
+    data: bytes, changes: Mapping[str, str], known: Optional[Mapping[str, str]] = None
+) -> Tuple[bytes, Dict[str, str]]:
     """
     Set some users' statuses in the bytes of a status file.
 
@@ -263,6 +283,8 @@ def update(data: bytes, changes: Mapping[str, str]) -> Tuple[bytes, Dict[str, st
     Every other line, comments and malformed lines included, is kept as it
     was.
 
+    @param known: what L{parse} gives for C{data}, if the caller has it: then
+        only the changed users' lines are looked for.
     @return: the new bytes and the statuses they hold.
     """
     kept: List[str] = []
@@ -270,7 +292,7 @@ def update(data: bytes, changes: Mapping[str, str]) -> Tuple[bytes, Dict[str, st
     cache: Dict[str, str] = {}
     done = set()
     isChanged = changes.__contains__
-    for piece in _pieces(data):
+    for piece in _pieces(data, None if known is None else isChanged):
         lines = piece.lines
         hits = list(itertools.compress(range(len(piece.names)), map(isChanged, piece.names)))
         if hits:
@@ -296,6 +318,8 @@ def update(data: bytes, changes: Mapping[str, str]) -> Tuple[bytes, Dict[str, st
             kept.append(_format(name, status))
     # Changed users keep their place (their first line); new ones come last,
     # as in the file.
+    if known is not None:
+        statuses = dict(known)
     statuses.update(changes)
     text = "\n".join(kept) + "\n" if kept else ""
     return text.encode("utf-8", "surrogateescape"), statuses
@@ -305,7 +329,12 @@ def _format(name: str, status: str) -> str:
     return f"{name}: {status}" if status else f"{name}:"
 
 
-def save(path: str, changes: Mapping[str, str], fallback: Mapping[str, str]) -> Snapshot:
+def save(
+    path: str,
+    changes: Mapping[str, str],
+    fallback: Mapping[str, str],
+    identity: Optional[Tuple[int, ...]] = None,
+) -> Snapshot:
     """
     Apply C{changes} to the status file at C{path}, durably and atomically.
 
@@ -314,7 +343,9 @@ def save(path: str, changes: Mapping[str, str], fallback: Mapping[str, str]) -> 
     old file; then the directory is flushed too.  Whenever this process dies,
     the path holds either the old file or the new one.
 
-    @param fallback: the statuses to start from if the file has vanished.
+    @param fallback: the statuses to start from if the file has vanished, and
+        what it holds if it is still the version whose L{fileIdentity} is
+        C{identity}.
     @return: a L{Snapshot} of what was written.
     @raise StatusNotSaved: if anything failed; the old file is untouched.
     """
@@ -331,7 +362,8 @@ def save(path: str, changes: Mapping[str, str], fallback: Mapping[str, str]) -> 
         )
     except OSError as e:
         raise StatusNotSaved(f"cannot read {path}: {e.strerror or e}") from e
-    new, statuses = update(old, changes)
+    unchanged = st is not None and identity is not None and fileIdentity(st) == identity
+    new, statuses = update(old, changes, fallback if unchanged else None)
     try:
         fd, temporary = tempfile.mkstemp(
             dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp"

@@ -205,10 +205,11 @@ class BulkParserTests(SynchronousTestCase):
                 }
                 if rng.random() < 0.5:
                     changes["newcomer"] = "hello"
-                new, statuses = update(data, changes)
                 expectedNew, expectedStatuses = _referenceUpdate(data, changes)
-                self.assertEqual(new, expectedNew, (data, changes))
-                self.assertEqual(list(statuses.items()), list(expectedStatuses.items()))
+                for known in (None, _referenceParse(data)[0]):
+                    new, statuses = update(data, changes, known)
+                    self.assertEqual(new, expectedNew, (data, changes))
+                    self.assertEqual(list(statuses.items()), list(expectedStatuses.items()))
 
     def test_lineNumbersAcrossPieces(self) -> None:
         """
@@ -223,6 +224,30 @@ class BulkParserTests(SynchronousTestCase):
         """
         statuses, _ = parse(b"a: on vacation\nb: on vacation\n")
         self.assertIs(statuses["a"], statuses["b"])
+
+
+class SaveKnownTests(SynchronousTestCase):
+    def test_unchangedFileUsesKnownStatuses(self) -> None:
+        """
+        When the file is still the version the caller read, L{statusfile.save}
+        takes the statuses it was given instead of reading them again; when
+        the file changed behind the caller's back, it reads them from the file.
+        """
+        path = FilePath(self.mktemp())
+        path.setContent(b"a: one\nb: two\n")
+        snapshot = statusfile.read(path.path)
+        saved = statusfile.save(path.path, {"b": "new"}, snapshot.statuses, snapshot.identity)
+        self.assertEqual(list(saved.statuses.items()), [("a", "one"), ("b", "new")])
+        self.assertEqual(path.getContent(), b"a: one\nb: new\n")
+        self.assertEqual(saved.statuses, statusfile.read(path.path).statuses)
+
+        # Someone edits the file; the stale identity no longer matches.
+        stale = saved.identity
+        path.setContent(b"a: edited\nb: new\nc: three\n")
+        again = statusfile.save(path.path, {"a": "mine"}, saved.statuses, stale)
+        self.assertEqual(
+            list(again.statuses.items()), [("a", "mine"), ("b", "new"), ("c", "three")]
+        )
 
 
 class DisposeTests(SynchronousTestCase):
