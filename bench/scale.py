@@ -3,7 +3,8 @@ Scale harness: one process that runs L{finger.service.FingerService} on a
 status file of C{--users} users and measures, from the inside:
 
   - start-up load time (wall and CPU) and RSS above the empty service;
-  - the cost of one lookup (C{getUser}) in nanoseconds;
+  - the cost of one lookup (C{getUser}) in nanoseconds, and the CPU time
+    this process spends per finger query;
   - for each reload of a changed file: its duration, and the longest stall of
     the reactor meanwhile (the lag of a repeating 1 ms timer);
   - finger query latency from C{fingerload} (a separate process) while the
@@ -144,7 +145,9 @@ async def main(args: argparse.Namespace) -> Dict[str, Any]:
             env=os.environ,
         )
 
+    cpu = time.process_time()
     quiet = parseResult(await load(args.window, 1000000))
+    quiet["cpu_us_per_query"] = (time.process_time() - cpu) / max(quiet["ok"], 1) * 1e6
     result["quiet"] = quiet
 
     reloads: List[Dict[str, float]] = []
