@@ -92,10 +92,13 @@ def targets(r: Dict[str, Any]) -> List[Tuple[str, str, str, Optional[bool]]]:
             f"{_fmt(_ratio(big['rss_above_empty_mib'] * 1.048576, 150.0))}x target",
             "150 MB", big["rss_above_empty_mib"] * 1.048576 <= 150,
         ))
+        each = sorted(big.get("reload_stall_each_ms", []))
         rows.append((
             "1M-user reload: reactor stall <= 50 ms",
             f"{_fmt(big['reload_stall_ms'], 1)} ms = "
-            f"{_fmt(_ratio(big['reload_stall_ms'], 50.0))}x target",
+            f"{_fmt(_ratio(big['reload_stall_ms'], 50.0))}x target (median of each run's worst; "
+            f"every reload: {', '.join(_fmt(x, 0) for x in each)} ms; same timer idle: "
+            f"{_fmt(big.get('idle_stall_ms'), 1)} ms)",
             "50 ms", big["reload_stall_ms"] <= 50,
         ))
     if big and small:
@@ -199,14 +202,15 @@ def markdown(r: Dict[str, Any]) -> str:
             "lag of a 1 ms repeating timer from the change until 100 ms after the new table is "
             "served.  Query latency: `fingerload -c 1` while idle and while reloading back to back.",
             "",
-            "| users | file MB | load s | load CPU s | MiB above empty | reload s | max stall ms | getUser ns | CPU us/query | idle p50/p99/max ms | during reload p50/p99/max ms |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| users | file MB | load s | load CPU s | MiB above empty | reload s | max stall ms | idle timer max lag ms | getUser ns | CPU us/query | idle p50/p99/max ms | during reload p50/p99/max ms |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for users, s in scale.items():
             out.append(
                 f"| {int(users):,} | {s['file_bytes'] / 1e6:.1f} | {_fmt(s['load_s'], 3)} | "
                 f"{_fmt(s['load_cpu_s'], 3)} | {_fmt(s['rss_above_empty_mib'], 1)} | "
-                f"{_fmt(s['reload_s'], 3)} | {_fmt(s['reload_stall_ms'], 1)} | {_fmt(s['lookup_ns'], 0)} | "
+                f"{_fmt(s['reload_s'], 3)} | {_fmt(s['reload_stall_ms'], 1)} | {_fmt(s.get('idle_stall_ms'), 1)} | "
+                f"{_fmt(s['lookup_ns'], 0)} | "
                 f"{_fmt(s.get('query_cpu_us'), 0)} | "
                 f"{_fmt(s['quiet_p50_ms'], 3)} / {_fmt(s['quiet_p99_ms'], 2)} / {_fmt(s['quiet_max_ms'], 2)} | "
                 f"{_fmt(s['reload_p50_ms'], 3)} / {_fmt(s['reload_p99_ms'], 2)} / {_fmt(s['reload_max_ms'], 2)} |"

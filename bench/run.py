@@ -392,6 +392,8 @@ http {{
                 "lookup_ns": median([r["lookup_ns"] for r in runs]),
                 "reload_s": median([median([x["reload_s"] for x in r["reloads"]]) for r in runs]),
                 "reload_stall_ms": median([max(x["stall_ms"] for x in r["reloads"]) for r in runs]),
+                "reload_stall_each_ms": [x["stall_ms"] for r in runs for x in r["reloads"]],
+                "idle_stall_ms": median([r["idle_stall_ms"] for r in runs]),
                 "query_cpu_us": median([r["quiet"]["cpu_us_per_query"] for r in runs]),
                 "quiet_p50_ms": median([r["quiet"]["p50_ms"] for r in runs]),
                 "quiet_p99_ms": median([r["quiet"]["p99_ms"] for r in runs]),

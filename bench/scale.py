@@ -150,6 +150,13 @@ async def main(args: argparse.Namespace) -> Dict[str, Any]:
     quiet["cpu_us_per_query"] = (time.process_time() - cpu) / max(quiet["ok"], 1) * 1e6
     result["quiet"] = quiet
 
+    # The machine's own noise: the same timer with nothing to do, for as
+    # long as a reload of this size takes.
+    idle = LagMonitor()
+    idle.start()
+    await task.deferLater(reactor, max(0.5, 2.0 * args.users / 1e6), lambda: None)
+    result["idle_stall_ms"] = idle.stop() * 1000
+
     reloads: List[Dict[str, float]] = []
     for i in range(args.reloads):
         reloads.append(await reloadOnce(service, path, versions[(i + 1) % 2]))
