@@ -9,6 +9,7 @@ line saying which port failed and what to do about it.
 """
 
 import errno
+import re
 from typing import Any, Optional
 
 from twisted.application.internet import StreamServerEndpointService
@@ -44,6 +45,30 @@ def portDescription(value: str, interface: str = "") -> str:
     return value
 
 
+#: The listen queue asked for when a description names none.  Twisted's
+#: default of 50 overflows when a hundred clients connect at once: the kernel
+#: drops their SYNs and they retry a second later.  Linux caps it at
+#: C{net.core.somaxconn}.
+DEFAULT_BACKLOG = 1024
+
+_BACKLOG_TYPES = ("tcp", "tcp6", "ssl", "unix")
+_HAS_BACKLOG = re.compile(r"(?:^|(?<!\\):)backlog=")
+
+
+def withBacklog(description: str, backlog: int = DEFAULT_BACKLOG) -> str:
+    """
+    Add C{backlog=} to an endpoint description of a type that takes one
+    (C{tcp}, C{tcp6}, C{ssl}, C{unix}) and does not say it already.
+
+    Other descriptions (C{systemd:}, which inherits a socket that is already
+    listening, or a plugin's) are returned unchanged.
+    """
+    kind = description.split(":", 1)[0].strip().lower()
+    if kind not in _BACKLOG_TYPES or _HAS_BACKLOG.search(description):
+        return description
+    return f"{description}:backlog={backlog}"
+
+
 def _advice(reason: Failure, option: str) -> str:
     error = reason.value
     socketError = getattr(error, "socketError", None)
@@ -67,6 +92,9 @@ class ListeningService(StreamServerEndpointService):
     """
     Listen on an endpoint description; refuse to start if that fails.
 
+    A description without C{backlog=} gets L{DEFAULT_BACKLOG} (see
+    L{withBacklog}); errors name the description as it was given.
+
     @ivar option: the command-line option that chose the description, named
         in the error.
     @ivar port: the L{IListeningPort} once listening, else L{None}.
@@ -77,7 +105,7 @@ class ListeningService(StreamServerEndpointService):
     def __init__(
         self, reactor: Any, description: str, factory: IProtocolFactory, option: str
     ) -> None:
-        super().__init__(serverFromString(reactor, description), factory)
+        super().__init__(serverFromString(reactor, withBacklog(description)), factory)
         self.description = description
         self.option = option
 

@@ -83,6 +83,10 @@ class FingerService(service.Service):
 
     log = Logger()
 
+    #: Tables of more users than this are freed in the thread pool when they
+    #: are replaced.
+    disposeInThreadAbove = 10000
+
     def __init__(
         self, filename: str, interval: float = 30.0, reactor: Optional[Any] = None
     ) -> None:
@@ -175,10 +179,12 @@ class FingerService(service.Service):
         self._busy = True
         changes, self._pending = self._pending, {}
         waiting, self._waiting = self._waiting, []
-        d = self._inThread(statusfile.save, self.filename, changes, self._statuses)
+        d = self._inThread(
+            statusfile.save, self.filename, changes, self._statuses, self._identity
+        )
 
         def saved(snapshot: statusfile.Snapshot) -> None:
-            self._statuses = snapshot.statuses
+            self._replace(snapshot.statuses)
             self._identity = snapshot.identity
             for w in waiting:
                 w.callback(None)
@@ -222,11 +228,23 @@ class FingerService(service.Service):
             )
             return
         self._logProblems(snapshot)
-        self._statuses = snapshot.statuses
+        self._replace(snapshot.statuses)
         self._identity = snapshot.identity
         self.log.info(
             "Reloaded {path}: {count} users", path=self.filename, count=len(snapshot.statuses)
         )
+
+    def _replace(self, statuses: Dict[str, str]) -> None:
+        """
+        Serve C{statuses} from now on.  A large old table is freed in the
+        thread pool, a piece at a time: freeing a million entries at once
+        would hold up the reactor for tens of milliseconds.
+        """
+        old, self._statuses = self._statuses, statuses
+        if len(old) > self.disposeInThreadAbove:
+            self._inThread(statusfile.dispose, old).addErrback(
+                lambda reason: self.log.failure("Freeing the old statuses failed", reason)
+            )
 
     def _readFailed(self, reason: Failure) -> None:
         error = reason.getErrorMessage()

@@ -11,13 +11,15 @@ These functions do blocking file I/O and are meant to run in a thread; the
 service in L{finger.service} decides when.
 """
 
+import itertools
+import operator
 import os
 import re
 import tempfile
-from typing import Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 from finger.interfaces import StatusNotSaved
-from finger.names import isValidUserName
+from finger.names import MAX_USER_NAME_LENGTH, isValidUserName
 
 
 class Problem(NamedTuple):
@@ -61,7 +63,7 @@ def fileIdentity(st: os.stat_result) -> Tuple[int, ...]:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _entries(text: str) -> Iterator[Tuple[int, str, Optional[str], str]]:
+def _entries(text: str, first: int = 1) -> Iterator[Tuple[int, str, Optional[str], str]]:
     """
     Walk the lines of a status file.
 
@@ -70,7 +72,7 @@ def _entries(text: str) -> Iterator[Tuple[int, str, Optional[str], str]]:
         line), and the status, or the reason a malformed line is malformed
         (empty for a comment).
     """
-    for lineno, line in enumerate(text.split("\n"), 1):
+    for lineno, line in enumerate(text.split("\n"), first):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             yield lineno, line, None, ""
@@ -94,6 +96,132 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
+#: Lines are handled this many bytes at a time (cut at a line end).  Every
+#: step over a piece is one call into C; between pieces the thread that
+#: parses gives the interpreter back, so a reactor running beside it in the
+#: same process is never held up for long.
+CHUNK_BYTES = 1 << 16
+
+# A name that is valid and does not start with "#" (which would make its
+# line a comment).  A line whose text before its first ":" is such a name,
+# once stripped, names a user; any other line is a comment or malformed and
+# is classified by L{_entries}, one line at a time.
+_PLAIN_NAME = re.compile(
+    r"(?![/#-])[^\s:@\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,%d}" % (MAX_USER_NAME_LENGTH,)
+).fullmatch
+_first = operator.itemgetter(0)
+_second = operator.itemgetter(1)
+_third = operator.itemgetter(2)
+_colons = itertools.repeat(":")
+
+
+class _Piece(NamedTuple):
+    """
+    Some consecutive lines of a status file, split up.
+
+    @ivar lineno: the number of the first line.
+    @ivar lines: the lines, without their line endings.
+    @ivar users: the index in C{lines} of each line that names a user (all
+        lines if L{None}).
+    @ivar names: the user each such line names.
+    @ivar statuses: the status it gives.
+    @ivar problems: the malformed lines among C{lines}.
+    """
+
+    lineno: int
+    lines: List[str]
+    users: Optional[List[int]]
+    names: List[str]
+    statuses: List[str]
+    problems: List[Problem]
+
+
+def _pieces(
+    data: bytes, only: Optional[Callable[[str], bool]] = None
+) -> Iterator[_Piece]:
+    """
+    Split the bytes of a status file into L{_Piece}s of about
+    L{CHUNK_BYTES}, with the meaning of every line worked out as L{_entries}
+    does, but one call into C for all the lines of a piece where it can.
+
+    @param only: if given, the pieces need only name the users for whom it
+        is true, and give no statuses and no problems.
+    """
+    position, size, lineno = 0, len(data), 1
+    while True:
+        end = data.find(b"\n", position + CHUNK_BYTES)
+        last = end == -1
+        if last:
+            end = size
+        raw = data[position:end]
+        lines = _decode(raw).split("\n")
+        if not raw.isascii() and _SURROGATE.search("".join(lines)) is not None:
+            # Undecodable bytes here: the careful way, line by line.
+            yield _slowPiece(lineno, lines)
+        elif only is not None:
+            yield _namesPiece(lineno, lines, only)
+        else:
+            yield _fastPiece(lineno, lines)
+        if last:
+            return
+        lineno += len(lines)
+        position = end + 1
+
+
+def _fastPiece(lineno: int, lines: List[str]) -> _Piece:
+    parts = list(map(str.partition, lines, _colons))
+    names = list(map(str.strip, map(_first, parts)))
+    users: Optional[List[int]] = None
+    problems: List[Problem] = []
+    if not (all(map(_second, parts)) and all(map(_PLAIN_NAME, names))):
+        good = list(map(bool, map(_PLAIN_NAME, names)))
+        good = list(map(operator.and_, good, map(bool, map(_second, parts))))
+        users = list(itertools.compress(range(len(lines)), good))
+        for index in itertools.compress(range(len(lines)), map(operator.not_, good)):
+            for number, _line, _name, reason in _entries(lines[index], lineno + index):
+                if reason:
+                    problems.append(Problem(number, reason))
+        parts = list(itertools.compress(parts, good))
+        names = list(itertools.compress(names, good))
+    statuses = list(map(str.strip, map(_third, parts)))
+    return _Piece(lineno, lines, users, names, statuses, problems)
+
+
+def _namesPiece(lineno: int, lines: List[str], only: Callable[[str], bool]) -> _Piece:
+    parts = list(map(str.partition, lines, _colons))
+    names = list(map(str.strip, map(_first, parts)))
+    users = [
+        index
+        for index in itertools.compress(range(len(lines)), map(only, names))
+        if parts[index][1] and _PLAIN_NAME(names[index])
+    ]
+    return _Piece(lineno, lines, users, [names[i] for i in users], [], [])
+
+
+def _slowPiece(lineno: int, lines: List[str]) -> _Piece:
+    users: List[int] = []
+    names: List[str] = []
+    statuses: List[str] = []
+    problems: List[Problem] = []
+    for index, line in enumerate(lines):
+        for number, _line, name, status in _entries(line, lineno + index):
+            if name is not None:
+                users.append(index)
+                names.append(name)
+                statuses.append(status)
+            elif status:
+                problems.append(Problem(number, status))
+    return _Piece(lineno, lines, users, names, statuses, problems)
+
+
+def _shared(cache: Dict[str, str], statuses: List[str]) -> Iterator[str]:
+    """
+    The same statuses, with equal ones made one object: many users share a
+    status, and a million copies of "on vacation" cost memory for nothing.
+    """
+    return map(cache.setdefault, statuses, statuses)
+
+
 def parse(data: bytes) -> Tuple[Dict[str, str], List[Problem]]:
     """
     Read the users out of the bytes of a status file.
@@ -102,11 +230,10 @@ def parse(data: bytes) -> Tuple[Dict[str, str], List[Problem]]:
     """
     statuses: Dict[str, str] = {}
     problems: List[Problem] = []
-    for lineno, _line, name, status in _entries(_decode(data)):
-        if name is not None:
-            statuses[name] = status
-        elif status:
-            problems.append(Problem(lineno, status))
+    cache: Dict[str, str] = {}
+    for piece in _pieces(data):
+        statuses.update(zip(piece.names, _shared(cache, piece.statuses)))
+        problems.extend(piece.problems)
     return statuses, problems
 
 
@@ -147,7 +274,9 @@ def readIfChanged(path: str, identity: Tuple[int, ...]) -> Optional[Snapshot]:
     return read(path)
 
 
-def update(data: bytes, changes: Mapping[str, str]) -> Tuple[bytes, Dict[str, str]]:
+def update(
+    data: bytes, changes: Mapping[str, str], known: Optional[Mapping[str, str]] = None
+) -> Tuple[bytes, Dict[str, str]]:
     """
     Set some users' statuses in the bytes of a status file.
 
@@ -156,29 +285,45 @@ def update(data: bytes, changes: Mapping[str, str]) -> Tuple[bytes, Dict[str, st
     Every other line, comments and malformed lines included, is kept as it
     was.
 
+    @param known: what L{parse} gives for C{data}, if the caller has it: then
+        only the changed users' lines are looked for.
     @return: the new bytes and the statuses they hold.
     """
-    lines: List[str] = []
+    kept: List[str] = []
     statuses: Dict[str, str] = {}
+    cache: Dict[str, str] = {}
     done = set()
-    for _lineno, line, name, status in _entries(_decode(data)):
-        if name is not None:
-            if name in changes:
+    isChanged = changes.__contains__
+    for piece in _pieces(data, None if known is None else isChanged):
+        lines = piece.lines
+        hits = list(itertools.compress(range(len(piece.names)), map(isChanged, piece.names)))
+        if hits:
+            lines = list(lines)
+            dropped = []
+            for hit in hits:
+                index = hit if piece.users is None else piece.users[hit]
+                name = piece.names[hit]
                 if name in done:
+                    dropped.append(index)
                     continue
                 done.add(name)
-                status = changes[name]
-                line = _format(name, status)
-            statuses[name] = status
-        lines.append(line)
-    if lines and lines[-1] == "":
+                lines[index] = _format(name, changes[name])
+            for index in reversed(dropped):
+                del lines[index]
+        kept.extend(lines)
+        statuses.update(zip(piece.names, _shared(cache, piece.statuses)))
+    if kept and kept[-1] == "":
         # What followed the last newline; the new text ends with one anyway.
-        lines.pop()
+        kept.pop()
     for name, status in changes.items():
         if name not in done:
-            lines.append(_format(name, status))
-            statuses[name] = status
-    text = "".join(line + "\n" for line in lines)
+            kept.append(_format(name, status))
+    # Changed users keep their place (their first line); new ones come last,
+    # as in the file.
+    if known is not None:
+        statuses = dict(known)
+    statuses.update(changes)
+    text = "\n".join(kept) + "\n" if kept else ""
     return text.encode("utf-8", "surrogateescape"), statuses
 
 
@@ -186,7 +331,12 @@ def _format(name: str, status: str) -> str:
     return f"{name}: {status}" if status else f"{name}:"
 
 
-def save(path: str, changes: Mapping[str, str], fallback: Mapping[str, str]) -> Snapshot:
+def save(
+    path: str,
+    changes: Mapping[str, str],
+    fallback: Mapping[str, str],
+    identity: Optional[Tuple[int, ...]] = None,
+) -> Snapshot:
     """
     Apply C{changes} to the status file at C{path}, durably and atomically.
 
@@ -195,8 +345,9 @@ def save(path: str, changes: Mapping[str, str], fallback: Mapping[str, str]) -> 
     old file; then the directory is flushed too.  Whenever this process dies,
     the path holds either the old file or the new one.
 
-    @param fallback: the statuses to start from if the file has vanished or
-        is empty (truncated): they are what the service still serves.
+    @param fallback: the statuses the service serves: what to start from if
+        the file has vanished or is empty (truncated), and what it holds if it
+        is still the version whose L{fileIdentity} is C{identity}.
     @return: a L{Snapshot} of what was written.
     @raise StatusNotSaved: if anything failed; the old file is untouched.
     """
@@ -215,7 +366,8 @@ def save(path: str, changes: Mapping[str, str], fallback: Mapping[str, str]) -> 
             (_format(name, status) + "\n").encode("utf-8", "surrogateescape")
             for name, status in fallback.items()
         )
-    new, statuses = update(old, changes)
+    unchanged = st is not None and identity is not None and fileIdentity(st) == identity
+    new, statuses = update(old, changes, fallback if unchanged else None)
     try:
         fd, temporary = tempfile.mkstemp(
             dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
@@ -243,6 +395,17 @@ def save(path: str, changes: Mapping[str, str], fallback: Mapping[str, str]) -> 
     except OSError as e:
         raise StatusNotSaved(f"cannot save {path}: {e.strerror or e}") from e
     return Snapshot(statuses, [], identity)
+
+
+def dispose(statuses: Dict[str, str], step: int = 4096) -> None:
+    """
+    Empty a table of statuses that nothing else uses any more, C{step}
+    entries at a time, so that a thread doing it lets others run in between.
+    """
+    popitem = statuses.popitem
+    while statuses:
+        for _ in range(min(step, len(statuses))):
+            popitem()
 
 
 def _syncDirectory(directory: str) -> None:

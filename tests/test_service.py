@@ -112,6 +112,37 @@ class FingerServiceTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(service.getUser("glyph")), "hacking")
         self.assertEqual(self.successResultOf(service.getUsers()), ["shawn", "glyph"])
 
+    def test_largeOldTableFreedInThread(self) -> None:
+        """
+        After a reload, a large old table is emptied by a job in the thread
+        pool, not in the reactor; the new one serves meanwhile.
+        """
+        clock = HeldThreadsClock()
+        service = self.service(interval=10, clock=clock)
+        service.disposeInThreadAbove = 1
+        old = service._statuses
+        self.changeFile(b"shawn: asleep\n")
+        clock.advance(10)
+        clock.runOne()
+        self.assertEqual(self.successResultOf(service.getUsers()), ["shawn"])
+        self.assertEqual(len(old), 2)
+        self.assertEqual(clock.held, 1)
+        clock.runOne()
+        self.assertEqual(old, {})
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "asleep")
+
+    def test_smallOldTableDropped(self) -> None:
+        """
+        A small old table is simply dropped: no job for the thread pool.
+        """
+        clock = HeldThreadsClock()
+        service = self.service(interval=10, clock=clock)
+        self.changeFile(b"shawn: asleep\n")
+        clock.advance(10)
+        clock.runOne()
+        self.assertEqual(clock.held, 0)
+        self.assertEqual(self.successResultOf(service.getUsers()), ["shawn"])
+
     def test_defaultInterval(self) -> None:
         service = self.service()
         self.assertEqual(service.interval, 30)

@@ -3,12 +3,14 @@ Tests for L{finger.statusfile}.
 """
 
 import os
+import random
 import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+from typing import Dict, List, Tuple
 
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
@@ -94,6 +96,169 @@ class UpdateTests(SynchronousTestCase):
         new, statuses = update(b"", {"a": ""})
         self.assertEqual(new, b"a:\n")
         self.assertEqual(parse(new)[0], {"a": ""})
+
+
+def _referenceParse(data: bytes) -> Tuple[Dict[str, str], List[Problem]]:
+    """
+    The status file's rule, one line at a time, as the first version of
+    L{parse} applied it: the bulk parser must agree with it on every input.
+    """
+    statuses: Dict[str, str] = {}
+    problems: List[Problem] = []
+    for lineno, _line, name, status in statusfile._entries(statusfile._decode(data)):
+        if name is not None:
+            statuses[name] = status
+        elif status:
+            problems.append(Problem(lineno, status))
+    return statuses, problems
+
+
+def _referenceUpdate(data: bytes, changes: Dict[str, str]) -> Tuple[bytes, Dict[str, str]]:
+    """
+    L{update} one line at a time, as its first version did.
+    """
+    lines: List[str] = []
+    statuses: Dict[str, str] = {}
+    done = set()
+    for _lineno, line, name, status in statusfile._entries(statusfile._decode(data)):
+        if name is not None:
+            if name in changes:
+                if name in done:
+                    continue
+                done.add(name)
+                status = changes[name]
+                line = statusfile._format(name, status)
+            statuses[name] = status
+        lines.append(line)
+    if lines and lines[-1] == "":
+        lines.pop()
+    for name, status in changes.items():
+        if name not in done:
+            lines.append(statusfile._format(name, status))
+            statuses[name] = status
+    text = "".join(line + "\n" for line in lines)
+    return text.encode("utf-8", "surrogateescape"), statuses
+
+
+_PIECES = [
+    "moshez", "zo\u00eb", "a", "b", "#x", "/W", "-n", "x@y", "\u00a0", " ", "\t", "\r",
+    ":", ": ", "  ", "status", "10:30", "\u2003", "\x1c", "\x0b", "#", "\x85", "\x7f",
+    "a" * 64, "b" * 65,
+]
+_RAW = [b"\xff", b"\xc3", b"\xed\xa0\x80"]
+
+
+def _randomFile(rng: random.Random) -> bytes:
+    lines = []
+    for _ in range(rng.randrange(40)):
+        text = "".join(rng.choice(_PIECES) for _ in range(rng.randrange(6)))
+        raw = text.encode("utf-8")
+        if rng.random() < 0.1:
+            cut = rng.randrange(len(raw) + 1)
+            raw = raw[:cut] + rng.choice(_RAW) + raw[cut:]
+        lines.append(raw)
+    data = b"\n".join(lines)
+    if rng.random() < 0.5:
+        data += b"\n"
+    return data
+
+
+class BulkParserTests(SynchronousTestCase):
+    """
+    L{parse} and L{update} work on many lines at once, a piece of the file
+    at a time; they must mean exactly what the line-by-line rule means.
+    """
+
+    def setUp(self) -> None:
+        self.patch(statusfile, "CHUNK_BYTES", 7)
+
+    def test_sameAsLineByLine(self) -> None:
+        """
+        On many generated files (names valid and not, comments, blanks,
+        CR, Unicode blanks, undecodable bytes, duplicates), with pieces cut
+        at every few bytes, L{parse} gives what the line-by-line rule gives,
+        in the same order.
+        """
+        rng = random.Random(1288)
+        for size in (0, 7, 1 << 16):
+            self.patch(statusfile, "CHUNK_BYTES", size)
+            for _ in range(300):
+                data = _randomFile(rng)
+                statuses, problems = parse(data)
+                expected, expectedProblems = _referenceParse(data)
+                self.assertEqual(list(statuses.items()), list(expected.items()), data)
+                self.assertEqual(problems, expectedProblems, data)
+
+    def test_updateSameAsLineByLine(self) -> None:
+        """
+        L{update} gives the bytes and statuses the line-by-line rule gives.
+        """
+        rng = random.Random(79)
+        for size in (0, 7, 1 << 16):
+            self.patch(statusfile, "CHUNK_BYTES", size)
+            for _ in range(300):
+                data = _randomFile(rng)
+                known = list(_referenceParse(data)[0])
+                changes = {
+                    name: rng.choice(["", "new", "at 10:30: lunch"])
+                    for name in rng.sample(known, min(len(known), rng.randrange(3)))
+                }
+                if rng.random() < 0.5:
+                    changes["newcomer"] = "hello"
+                expectedNew, expectedStatuses = _referenceUpdate(data, changes)
+                for known in (None, _referenceParse(data)[0]):
+                    new, statuses = update(data, changes, known)
+                    self.assertEqual(new, expectedNew, (data, changes))
+                    self.assertEqual(list(statuses.items()), list(expectedStatuses.items()))
+
+    def test_lineNumbersAcrossPieces(self) -> None:
+        """
+        Line numbers count from the start of the file, not of a piece.
+        """
+        data = b"a: 1\n" * 10 + b"bad line\n" + b"b: 2\n" * 10 + b"x y: 3\n"
+        self.assertEqual([p.lineno for p in parse(data)[1]], [11, 22])
+
+    def test_sharedStatuses(self) -> None:
+        """
+        Users with the same status share one string.
+        """
+        statuses, _ = parse(b"a: on vacation\nb: on vacation\n")
+        self.assertIs(statuses["a"], statuses["b"])
+
+
+class SaveKnownTests(SynchronousTestCase):
+    def test_unchangedFileUsesKnownStatuses(self) -> None:
+        """
+        When the file is still the version the caller read, L{statusfile.save}
+        takes the statuses it was given instead of reading them again; when
+        the file changed behind the caller's back, it reads them from the file.
+        """
+        path = FilePath(self.mktemp())
+        path.setContent(b"a: one\nb: two\n")
+        snapshot = statusfile.read(path.path)
+        saved = statusfile.save(path.path, {"b": "new"}, snapshot.statuses, snapshot.identity)
+        self.assertEqual(list(saved.statuses.items()), [("a", "one"), ("b", "new")])
+        self.assertEqual(path.getContent(), b"a: one\nb: new\n")
+        self.assertEqual(saved.statuses, statusfile.read(path.path).statuses)
+
+        # Someone edits the file; the stale identity no longer matches.
+        stale = saved.identity
+        path.setContent(b"a: edited\nb: new\nc: three\n")
+        again = statusfile.save(path.path, {"a": "mine"}, saved.statuses, stale)
+        self.assertEqual(
+            list(again.statuses.items()), [("a", "mine"), ("b", "new"), ("c", "three")]
+        )
+
+
+class DisposeTests(SynchronousTestCase):
+    def test_dispose(self) -> None:
+        """
+        L{statusfile.dispose} empties a table, whatever its size and step.
+        """
+        for size in (0, 1, 5, 10000):
+            table = {f"u{i}": "x" for i in range(size)}
+            statusfile.dispose(table, step=3)
+            self.assertEqual(table, {})
 
 
 class ReadTests(SynchronousTestCase):
