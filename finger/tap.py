@@ -582,7 +582,9 @@ def _addWeb(top: service.MultiService, backend: Any, options: Options, reactor: 
     """
     root = IResource(backend)
     root.templates = _webTemplates(options)  # type: ignore[attr-defined]
-    site = Site(root, timeout=options["timeout"], reactor=reactor)
+    site = Site(
+        root, requestFactory=web.LimitedRequest, timeout=options["timeout"], reactor=reactor
+    )
     _listen(top, "web", options, reactor, site, _HTTP_BUSY)
     if options["ssl"]:
         tlsFactory = TLSMemoryBIOFactory(_webTLS(options), False, site)

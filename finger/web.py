@@ -11,6 +11,10 @@ L{IResource}.  Its URLs::
     /api/users/USER     one user, as JSON; 404 for an unknown user
     /RPC2               XML-RPC: getUser(name), getUsers()
 
+Serve the tree with L{LimitedRequest} as the site's request factory, so that
+no request body (an XML-RPC call is the only one the site reads) can be
+larger than L{MAX_BODY_BYTES}.
+
 C{/} and C{/USER} answer with JSON instead of HTML when the request's
 C{Accept} header prefers C{application/json}.  The fixed paths (L{RESERVED})
 win over user names: a user called C{RPC2} or C{api} has no HTML page, but
@@ -27,6 +31,7 @@ shown in any form.
 """
 
 import json
+from io import BytesIO
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 from urllib.parse import quote
 from xml.sax import SAXParseException
@@ -46,7 +51,7 @@ from twisted.web.template import Element, Tag, XMLFile, flattenString, renderer
 from finger.interfaces import NO_SUCH_USER, IFingerService, UnknownUser
 from finger.names import isValidUserName
 from finger.paths import dataPath
-from finger.text import escapeForLog, printableLines
+from finger.text import escapeForLog, formatPeer, printableLines
 
 INTERNAL_ERROR = "Internal error in server"
 
@@ -81,6 +86,73 @@ The files a templates directory must hold.
 """
 
 _Response = Tuple[int, bytes, bytes]
+
+MAX_BODY_BYTES = 65536
+"""
+The largest request body the site accepts: far more than any XML-RPC call
+it answers needs.
+"""
+
+_TOO_LARGE = (
+    b"HTTP/1.1 413 Content Too Large\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: 24\r\n"
+    b"Connection: close\r\n"
+    b"\r\n"
+    b"Request body too large\r\n"
+)
+
+
+class LimitedRequest(Request):
+    """
+    A request whose body may be at most C{maxBodyBytes} long.
+
+    Twisted keeps a whole request body, in memory or in a temporary file,
+    before the resource sees it; so a larger body, announced by its
+    C{Content-Length} or found while its chunks arrive, is refused at once
+    with C{413 Content Too Large} and the connection is closed, without
+    reading the rest.
+    """
+
+    maxBodyBytes = MAX_BODY_BYTES
+    _bodyBytes = 0
+    _refused = False
+
+    def gotLength(self, length: Optional[int]) -> None:
+        if length is not None and length > self.maxBodyBytes:
+            self._refuseBody()
+            return
+        # Never a temporary file: what is kept is bounded anyway.
+        self.content = BytesIO()  # type: ignore[assignment]
+
+    def handleContentChunk(self, data: bytes) -> None:
+        if self._refused:
+            return
+        self._bodyBytes += len(data)
+        if self._bodyBytes > self.maxBodyBytes:
+            self._refuseBody()
+            return
+        super().handleContentChunk(data)
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        if self._refused:
+            return
+        super().requestReceived(command, path, version)
+
+    def _refuseBody(self) -> None:
+        self._refused = True
+        self.content = BytesIO()  # type: ignore[assignment]
+        # No "100 Continue" after the refusal.
+        self.requestHeaders.removeHeader(b"expect")
+        channel = self.channel
+        transport: Any = channel.transport
+        UserStatusTree.log.info(
+            "Refused a request body over {limit} bytes from {peer}",
+            limit=self.maxBodyBytes,
+            peer=formatPeer(transport.getPeer()),
+        )
+        transport.write(_TOO_LARGE)
+        channel.loseConnection()
 
 
 def displayStatus(status: str) -> str:

@@ -26,8 +26,10 @@ from finger.interfaces import NO_SUCH_USER, IFingerService
 from finger.service import MemoryFingerService
 from finger.web import (
     INTERNAL_ERROR,
+    MAX_BODY_BYTES,
     SECURITY_HEADERS,
     TEMPLATE_FILES,
+    LimitedRequest,
     NotFoundElement,
     TemplateError,
     UserElement,
@@ -773,3 +775,66 @@ class XMLRPCTests(SynchronousTestCase):
             self.client.rpc("system.methodHelp", "getUser"),
             'getUser(name): the status of the user called name, or "No such user".',
         )
+
+
+class BodyLimitTests(SynchronousTestCase):
+    """
+    L{LimitedRequest} refuses request bodies over L{MAX_BODY_BYTES}: the
+    site never keeps more than that of any one request.
+    """
+
+    def setUp(self) -> None:
+        self.site = Site(UserStatusTree(_service()), requestFactory=LimitedRequest, reactor=Clock())
+        self.channel = self.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 5000))
+        self.transport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 5000))
+        self.channel.makeConnection(self.transport)
+
+    def assertRefused(self) -> None:
+        self.assertTrue(self.transport.value().startswith(b"HTTP/1.1 413 "), self.transport.value())
+        self.assertIn(b"Connection: close\r\n", self.transport.value())
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_announcedLength(self) -> None:
+        """
+        A C{Content-Length} over the limit is refused before any of the body
+        is read, and without a C{100 Continue}.
+        """
+        self.channel.dataReceived(
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            b"Content-Length: %d\r\n\r\n" % (MAX_BODY_BYTES + 1,)
+        )
+        self.assertRefused()
+        self.assertNotIn(b"100 Continue", self.transport.value())
+        # The rest of the body, if it comes, is ignored.
+        self.channel.dataReceived(b"x" * (MAX_BODY_BYTES + 1))
+        self.assertEqual(self.transport.value().count(b"HTTP/1.1"), 1)
+
+    def test_chunkedBody(self) -> None:
+        """
+        A chunked body is refused as soon as its chunks add up to more than
+        the limit.
+        """
+        self.channel.dataReceived(
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"%x\r\n%s\r\n" % (4096, b"x" * 4096)
+        for _ in range(MAX_BODY_BYTES // 4096):
+            self.channel.dataReceived(chunk)
+        self.assertEqual(self.transport.value(), b"")
+        self.channel.dataReceived(chunk + b"0\r\n\r\n")
+        self.assertRefused()
+        self.assertEqual(self.transport.value().count(b"HTTP/1.1"), 1)
+
+    def test_withinLimit(self) -> None:
+        """
+        A body up to the limit is read and answered as usual.
+        """
+        call = xmlrpc.client.dumps((), "getUsers").encode("utf-8")
+        body = call + b" " * (MAX_BODY_BYTES - len(call))
+        self.channel.dataReceived(
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        code, headers, answer = _Client.parse(self.transport.value())
+        self.assertEqual(code, 200)
+        self.assertIn(b"moshez", answer)
