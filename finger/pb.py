@@ -21,9 +21,12 @@ The service only reads, so, as in the tutorial, it listens on all
 interfaces by default (C{--pbport}, port 8889).
 
 Run C{python -m finger.pbclient} for a client a person can use.
+
+Serve it with L{FingerBroker} as the factory's protocol: a client that does
+not speak PB is dropped with one line in the log, not a traceback.
 """
 
-from typing import List
+from typing import Any, List
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
@@ -34,6 +37,7 @@ from zope.interface import implementer
 
 from finger.interfaces import NO_SUCH_USER, IFingerService, IPerspectiveFinger, UnknownUser
 from finger.names import isValidUserName
+from finger.text import escapeForLog, formatPeer
 
 DEFAULT_PORT = 8889
 
@@ -51,6 +55,35 @@ class BadRequest(pb.Error):
     """
     A remote call's arguments are not what the method takes.
     """
+
+
+class FingerBroker(pb.Broker):
+    """
+    A PB broker for a server on the open internet.
+
+    Twisted's broker lets a malformed stream (an unknown type byte, an
+    over-long prefix) raise out of C{dataReceived}, and the reactor logs a
+    traceback for every such connection.  Here the connection is closed
+    and one line says why.
+    """
+
+    log = Logger()
+    _broken = False
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._broken:
+            return
+        try:
+            super().dataReceived(data)
+        except Exception as e:
+            self._broken = True
+            transport: Any = self.transport
+            self.log.info(
+                "Dropping PB connection from {peer}: {error}",
+                peer=formatPeer(transport.getPeer()),
+                error=escapeForLog(f"{type(e).__name__}: {e}".encode("utf-8", "replace")),
+            )
+            transport.loseConnection()
 
 
 @implementer(IPerspectiveFinger)

@@ -43,7 +43,7 @@ from finger.localcommand import (
 )
 from finger.localusers import UID_FLOOR, LocalFingerService
 from finger.names import InvalidUserName, checkUserName
-from finger.pb import PerspectiveFingerFromService  # noqa: F401 (registers the adapter)
+from finger.pb import FingerBroker, PerspectiveFingerFromService  # noqa: F401 (registers the adapter)
 from finger.proxy import FingerForwarder, ProxyFingerService, parseAllowList
 from finger.service import FingerService
 from finger.setter import FingerSetterFactoryFromService
@@ -601,6 +601,7 @@ def _addIRCAndPB(
     """
     if not options["no-pb"]:
         pbFactory = PBServerFactory(IPerspectiveFinger(backend))
+        pbFactory.protocol = FingerBroker
         _listen(top, "pb", options, reactor, pbFactory, b"")
     if options["ircserver"] is not None:
         ircFactory = IIRCClientFactory(backend)

@@ -7,7 +7,7 @@ from typing import Any, List
 
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.testing import MemoryReactorClock
-from twisted.logger import capturedLogs
+from twisted.logger import capturedLogs, formatEvent
 from twisted.python import usage
 from twisted.spread import pb
 from twisted.test.iosim import connectedServerAndClient
@@ -172,3 +172,45 @@ class PBOptionsTests(SynchronousTestCase):
         """C{--no-pb} turns PB off."""
         self.assertEqual(len(self.pbListeners(self.parse())), 1)
         self.assertEqual(self.pbListeners(self.parse("--no-pb")), [])
+
+
+class FingerBrokerTests(SynchronousTestCase):
+    """
+    L{FingerBroker} drops a client that does not speak PB with one line in
+    the log, where Twisted's broker raised out of C{dataReceived}.
+    """
+
+    def test_garbage(self) -> None:
+        from twisted.internet.address import IPv4Address
+        from twisted.internet.testing import StringTransport
+
+        from finger.pb import FingerBroker
+
+        factory = pb.PBServerFactory(IPerspectiveFinger(MemoryFingerService()))
+        factory.protocol = FingerBroker
+        for garbage in [b"\x95", b"\x01" * 100, b"\x1b[2J\x80\x8f\xff"]:
+            broker = factory.buildProtocol(IPv4Address("TCP", "192.0.2.1", 5000))
+            transport = StringTransport(peerAddress=IPv4Address("TCP", "192.0.2.1", 5000))
+            broker.makeConnection(transport)
+            with capturedLogs() as events:
+                broker.dataReceived(garbage)
+                broker.dataReceived(b"more")
+            self.assertTrue(transport.disconnecting)
+            self.assertEqual(len(events), 1)
+            self.assertIn("Dropping PB connection from 192.0.2.1:5000", formatEvent(events[0]))
+            self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_tap(self) -> None:
+        """
+        The service's PB listener uses it.
+        """
+        from finger.pb import FingerBroker
+
+        options = tap.Options()
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("moshez: happy\n")
+        options.parseOptions(["--file", path, "--pbport", "tcp:0:interface=127.0.0.1"])
+        top = tap.makeService(options)
+        pbFactory = top.getServiceNamed("pb").factory.wrappedFactory
+        self.assertIs(pbFactory.protocol, FingerBroker)
