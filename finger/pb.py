@@ -33,6 +33,7 @@ from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
 from twisted.spread import pb
+from twisted.spread.banana import BananaError
 from zope.interface import implementer
 
 from finger.interfaces import NO_SUCH_USER, IFingerService, IPerspectiveFinger, UnknownUser
@@ -42,6 +43,17 @@ from finger.text import escapeForLog, formatPeer
 DEFAULT_PORT = 8889
 
 INTERNAL_ERROR = "Internal error in server"
+
+MAX_MESSAGE_BYTES = 1 << 20
+"""
+The longest PB message a client may send: a call to this service is a few
+hundred bytes.
+"""
+
+MAX_DEPTH = 32
+"""
+How deeply a client's message may nest lists: a call nests a handful.
+"""
 
 
 class NoSuchUser(pb.Error):
@@ -63,20 +75,31 @@ class FingerBroker(pb.Broker):
 
     Twisted's broker lets a malformed stream (an unknown type byte, an
     over-long prefix) raise out of C{dataReceived}, and the reactor logs a
-    traceback for every such connection.  Here the connection is closed
-    and one line says why.
+    traceback for every such connection; and it keeps any unfinished
+    message, however large or deeply nested, in memory.  Here a message may
+    be at most L{MAX_MESSAGE_BYTES} long and nest lists L{MAX_DEPTH} deep;
+    a connection breaking these rules or speaking something else is closed,
+    and one line in the log says why.
     """
 
     log = Logger()
     _broken = False
+    _pendingBytes = 0
 
     def dataReceived(self, data: bytes) -> None:
-        if self._broken:
+        if self._broken or self.transport is None or self.transport.disconnecting:  # type: ignore[attr-defined]
             return
+        self._pendingBytes += len(data)
         try:
             super().dataReceived(data)
+            if self._pendingBytes > MAX_MESSAGE_BYTES:
+                raise BananaError(f"a message longer than {MAX_MESSAGE_BYTES} bytes")
+            if len(self.listStack) > MAX_DEPTH:
+                raise BananaError(f"lists nested deeper than {MAX_DEPTH}")
         except Exception as e:
             self._broken = True
+            self.listStack = []
+            self.buffer = b""
             transport: Any = self.transport
             self.log.info(
                 "Dropping PB connection from {peer}: {error}",
@@ -84,6 +107,11 @@ class FingerBroker(pb.Broker):
                 error=escapeForLog(f"{type(e).__name__}: {e}".encode("utf-8", "replace")),
             )
             transport.loseConnection()
+
+    def expressionReceived(self, item: object) -> None:
+        # A whole message arrived: count the next one from here.
+        self._pendingBytes = 0
+        super().expressionReceived(item)
 
 
 @implementer(IPerspectiveFinger)

@@ -10,6 +10,7 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python import usage
 from twisted.spread import pb
+from twisted.spread.banana import int2b128
 from twisted.test.iosim import connectedServerAndClient
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -17,7 +18,13 @@ from zope.interface.verify import verifyObject
 from finger import tap
 from finger.interfaces import NO_SUCH_USER, IFingerService, IPerspectiveFinger
 from finger.limits import LimitingFactory
-from finger.pb import BadRequest, NoSuchUser, PerspectiveFingerFromService
+from finger.pb import (
+    MAX_DEPTH,
+    MAX_MESSAGE_BYTES,
+    BadRequest,
+    NoSuchUser,
+    PerspectiveFingerFromService,
+)
 from finger.listen import ListeningService
 from finger.service import MemoryFingerService
 
@@ -188,17 +195,43 @@ class FingerBrokerTests(SynchronousTestCase):
 
         factory = pb.PBServerFactory(IPerspectiveFinger(MemoryFingerService()))
         factory.protocol = FingerBroker
-        for garbage in [b"\x95", b"\x01" * 100, b"\x1b[2J\x80\x8f\xff"]:
+        deep = b"\x01\x80" * (MAX_DEPTH + 1)
+        # One unfinished list of small numbers, longer than a message may be.
+        count = MAX_MESSAGE_BYTES // 2 + 1
+        prefix: List[bytes] = []
+        int2b128(count + 1, prefix.append)
+        long = b"".join(prefix) + b"\x80" + b"\x01\x81" * count
+        for garbage in [b"\x95", b"\x01" * 100, b"\x1b[2J\x80\x8f\xff", deep, long]:
             broker = factory.buildProtocol(IPv4Address("TCP", "192.0.2.1", 5000))
             transport = StringTransport(peerAddress=IPv4Address("TCP", "192.0.2.1", 5000))
             broker.makeConnection(transport)
             with capturedLogs() as events:
-                broker.dataReceived(garbage)
+                # As the network delivers it.
+                for start in range(0, len(garbage), 65536):
+                    broker.dataReceived(garbage[start : start + 65536])
                 broker.dataReceived(b"more")
             self.assertTrue(transport.disconnecting)
-            self.assertEqual(len(events), 1)
+            self.assertEqual(len(events), 1, [formatEvent(e) for e in events])
             self.assertIn("Dropping PB connection from 192.0.2.1:5000", formatEvent(events[0]))
             self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_withinLimits(self) -> None:
+        """
+        Calls still work through it, one after another on one connection.
+        """
+        from finger.pb import FingerBroker
+
+        factory = pb.PBServerFactory(IPerspectiveFinger(MemoryFingerService(moshez="happy")))
+        factory.protocol = FingerBroker
+        clientFactory = pb.PBClientFactory()
+        client, server, pump = connectedServerAndClient(
+            lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
+        )
+        root = self.successResultOf(_pumped(pump, clientFactory.getRootObject()))
+        for _ in range(3):
+            status = self.successResultOf(_pumped(pump, root.callRemote("getUser", "moshez")))
+            self.assertEqual(status, "happy")
+        self.assertFalse(server._broken)
 
     def test_tap(self) -> None:
         """
@@ -214,3 +247,8 @@ class FingerBrokerTests(SynchronousTestCase):
         top = tap.makeService(options)
         pbFactory = top.getServiceNamed("pb").factory.wrappedFactory
         self.assertIs(pbFactory.protocol, FingerBroker)
+
+
+def _pumped(pump: Any, d: "Deferred[Any]") -> "Deferred[Any]":
+    pump.flush()
+    return d
