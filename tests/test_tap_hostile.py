@@ -1,0 +1,298 @@
+"""
+Hostile input against the whole service (L{finger.tap.makeService}) over
+real sockets on loopback: random and malformed bytes and floods at every
+listener (finger, setter, web, HTTPS, Perspective Broker), and what the log
+makes of control characters sent by clients.
+
+The clients here are plain blocking sockets run in threads, so that a
+test can push bytes as fast as the kernel takes them and see exactly when
+the server closes the connection.
+"""
+
+import os
+import random
+import socket
+import ssl
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import clientFromString
+from twisted.internet.threads import deferToThread
+from twisted.logger import formatEvent, globalLogPublisher
+from twisted.python.filepath import FilePath
+from twisted.spread.pb import PBClientFactory
+from twisted.trial.unittest import TestCase
+
+from finger.tap import Options, makeService
+from tests.certs import selfSigned
+from tests.support import controlCharacters, exchange, listeningPort
+
+FLOOD_BYTES = 32 * 1024 * 1024
+"""
+How much each flood tries to send: far more than any listener should ever
+hold for one connection, and more than the kernel's socket buffers on
+both sides can absorb once the server stops reading.
+"""
+
+RSS_GROWTH_LIMIT = 48 * 1024 * 1024
+"""
+How much the process may grow while every listener is flooded: a generous
+bound, below the total the floods send.
+"""
+
+_SOCKET_TIMEOUT = 15.0
+
+_LISTENERS = ("finger", "setter", "web", "https", "pb")
+
+
+def _rss() -> int:
+    """
+    The resident size of this process, in bytes.
+    """
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class _Outcome:
+    """
+    What a raw client saw.
+
+    @ivar sent: bytes the kernel took from the client before the end.
+    @ivar closedEarly: whether the server closed the connection (a reset or
+        a broken pipe) before the client sent all it meant to.
+    @ivar received: everything the server sent.
+    """
+
+    def __init__(self, sent: int, closedEarly: bool, received: bytes) -> None:
+        self.sent = sent
+        self.closedEarly = closedEarly
+        self.received = received
+
+    def __repr__(self) -> str:
+        return (
+            f"<_Outcome sent={self.sent} closedEarly={self.closedEarly} "
+            f"received={self.received[:200]!r}>"
+        )
+
+
+def _connect(port: int, tls: bool) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=_SOCKET_TIMEOUT)
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        sock = context.wrap_socket(sock, server_hostname="localhost")
+    return sock
+
+
+def _readAll(sock: socket.socket) -> bytes:
+    received = []
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            received.append(data)
+    except (OSError, ssl.SSLError):
+        pass
+    return b"".join(received)
+
+
+def _send(port: int, data: bytes, tls: bool = False, chunk: int = 65536, total: int = 0,
+          head: bytes = b"", wait: bool = True) -> _Outcome:
+    """
+    Connect, send C{head}, then C{data} again and again until C{total} bytes
+    (or C{data} once if C{total} is 0), then half-close and read until the
+    server closes.  Over TLS, which has no half-close, read until the
+    server closes if C{wait}, else end the session.  Runs in a thread.
+    """
+    sock = _connect(port, tls)
+    sent = 0
+    closedEarly = False
+    try:
+        try:
+            if head:
+                sock.sendall(head)
+            if total:
+                # Whole copies of data, so a chunked body stays well-formed.
+                block = data * max(1, chunk // len(data))
+                while sent < total:
+                    sock.sendall(block)
+                    sent += len(block)
+            else:
+                sock.sendall(data)
+                sent = len(data)
+            if not isinstance(sock, ssl.SSLSocket):
+                sock.shutdown(socket.SHUT_WR)
+            elif not wait:
+                # TLS has no half-close: end the session with a close alert
+                # and wait for the server's.
+                sock.unwrap()
+                return _Outcome(sent, closedEarly, b"")
+        except socket.timeout:
+            # The server stopped reading but kept the connection open.
+            pass
+        except OSError:
+            # Reset, broken pipe, not connected, a TLS alert: the server
+            # closed the connection.
+            closedEarly = True
+        received = _readAll(sock)
+    finally:
+        sock.close()
+    return _Outcome(sent, closedEarly, received)
+
+
+def _hostileInputs(seed: int) -> List[bytes]:
+    """
+    Random bytes of many lengths, and the malformed inputs that break
+    parsers: NULs, lone CRs, high bytes, escape sequences, half a UTF-8
+    character, a line of nothing but separators.
+    """
+    rng = random.Random(seed)
+    inputs = [rng.randbytes(n) for n in (1, 7, 64, 511, 512, 513, 600, 4096, 70000)]
+    inputs += [
+        b"\x00" * 1000,
+        b"\r" * 1000,
+        b"\n" * 1000,
+        b"\xff\xfe" * 300,
+        b"\x1b[2J\x1b]0;owned\x07\r\n",
+        b"\xe2\x82",
+        b"@@@@@@@@\r\n",
+        b"/W /W /W\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 1000 + b"\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + rng.randbytes(200),
+        b"\x80" * 100,
+        b"\x05\x80\x0f\x81",
+    ]
+    return inputs
+
+
+class HostileListenersTests(TestCase):
+    """
+    Every listener of the running service, attacked with hostile bytes over
+    real loopback sockets.
+    """
+
+    timeout = 240
+
+    def setUp(self) -> None:
+        path = FilePath(self.mktemp())
+        path.setContent(b"# sample\nmoshez: happy and well\nshawn: alive\n")
+        certificate, key = selfSigned()
+        pem = FilePath(self.mktemp())
+        pem.setContent(key + certificate)
+        options = Options()
+        loopback = "tcp:0:interface=127.0.0.1"
+        options.parseOptions(
+            [
+                "--file", path.path,
+                "--fingerport", loopback,
+                "--setterport", loopback,
+                "--webport", loopback,
+                "--pbport", loopback,
+                "--ssl", "--sslport", loopback, "--certificate", pem.path,
+            ]
+        )
+        self.top = makeService(options, reactor)
+        self.top.privilegedStartService()
+        self.top.startService()
+        self.addCleanup(self.top.stopService)
+        self.ports: Dict[str, int] = {name: listeningPort(self.top, name) for name in _LISTENERS}
+        self.events: List[Dict[str, Any]] = []
+        globalLogPublisher.addObserver(self.events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+
+    def send(self, name: str, data: bytes, **kw: Any) -> "Deferred[_Outcome]":
+        """
+        Send C{data} to the listener C{name}; C{"https"} speaks TLS, and
+        C{"https-raw"} sends the bytes to the HTTPS port without it.
+        """
+        port = self.ports[name.split("-")[0]]
+        return deferToThread(_send, port, data, tls=name == "https", **kw)
+
+    async def assertServing(self) -> None:
+        """
+        A normal request on every listener gets its normal answer.
+        """
+        finger = await exchange(reactor, f"tcp:127.0.0.1:{self.ports['finger']}", b"moshez\r\n")
+        self.assertEqual(finger, b"happy and well\r\n")
+        setter = await exchange(
+            reactor, f"tcp:127.0.0.1:{self.ports['setter']}", b"shawn\r\nstill alive\r\n"
+        )
+        self.assertEqual(setter, b"OK: status of shawn saved\r\n")
+        request = b"GET /api/users/moshez HTTP/1.0\r\nHost: localhost\r\n\r\n"
+        for name in ("web", "https"):
+            outcome = await self.send(name, request)
+            self.assertTrue(outcome.received.startswith(b"HTTP/1.0 200 "), (name, outcome))
+            self.assertIn(b'"status": "happy and well"', outcome.received)
+        factory = PBClientFactory()
+        connecting = clientFromString(reactor, f"tcp:127.0.0.1:{self.ports['pb']}").connect(
+            factory
+        )
+        broker = await connecting.addTimeout(10, reactor)
+        try:
+            root = await factory.getRootObject().addTimeout(10, reactor)
+            status = await root.callRemote("getUser", "moshez").addTimeout(10, reactor)
+            self.assertEqual(status, "happy and well")
+        finally:
+            broker.transport.loseConnection()
+
+    async def test_randomAndMalformed(self) -> None:
+        """
+        Random and malformed bytes at every listener: each connection is
+        answered or closed, nothing is logged as an unhandled error, and
+        every listener still answers a normal request.
+        """
+        for name in _LISTENERS + ("https-raw",):
+            for data in _hostileInputs(seed=hash(name) & 0xFFFF):
+                outcome = await self.send(name, data, wait=name != "https")
+                self.assertLessEqual(len(outcome.received), 1 << 20, (name, data[:40]))
+        await self.assertServing()
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    async def test_floods(self) -> None:
+        """
+        Several megabytes without a line end, and an HTTP body far over the
+        limit: the server closes each connection long before the flood is
+        sent, stays up, answers normally afterwards, and the process does
+        not grow by anything like what was sent.
+        """
+        before = _rss()
+        floods: List[Tuple[str, bytes, bytes]] = [
+            ("finger", b"", b"x"),
+            ("setter", b"", b"x"),
+            ("setter", b"moshez\r\n", b"y"),
+            ("web", b"", b"A"),
+            ("web", b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: ", b"h"),
+            (
+                "web",
+                b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (FLOOD_BYTES,),
+                b"<",
+            ),
+            (
+                "web",
+                b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+                b"8000\r\n" + b"z" * 0x8000 + b"\r\n",
+            ),
+            ("https-raw", b"", b"\x16"),
+            ("https-raw", b"\x16\x03\x01\xff\xff", b"\x01"),
+            (
+                "https",
+                b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+                b"8000\r\n" + b"z" * 0x8000 + b"\r\n",
+            ),
+            ("pb", b"", b"\x01"),
+            ("pb", b"", b"\x7f\x80" * 7),
+        ]
+        for name, head, data in floods:
+            outcome = await self.send(name, data, head=head, total=FLOOD_BYTES)
+            self.assertTrue(outcome.closedEarly, (name, head, outcome))
+            self.assertLess(outcome.sent, FLOOD_BYTES // 2, (name, head, outcome))
+        await self.assertServing()
+        growth = _rss() - before
+        self.assertLess(growth, RSS_GROWTH_LIMIT, f"grew by {growth} bytes")
+        self.assertEqual(self.flushLoggedErrors(), [])
