@@ -26,6 +26,7 @@ Serve it with L{FingerBroker} as the factory's protocol: a client that does
 not speak PB is dropped with one line in the log, not a traceback.
 """
 
+import inspect
 from typing import Any, List
 
 from twisted.internet.defer import Deferred
@@ -53,6 +54,11 @@ hundred bytes.
 MAX_DEPTH = 32
 """
 How deeply a client's message may nest lists: a call nests a handful.
+"""
+
+METHODS = frozenset(["getUser", "getUsers"])
+"""
+The methods a client may call.
 """
 
 
@@ -124,6 +130,32 @@ class PerspectiveFingerFromService(pb.Root):
 
     def __init__(self, service: IFingerService) -> None:
         self.service = service
+
+    def remoteMessageReceived(
+        self, broker: pb.Broker, message: object, args: object, kw: object
+    ) -> object:
+        """
+        Call C{remote_<message>}, if it is one of L{METHODS} and the
+        arguments fit; otherwise fail remotely with L{BadRequest}.
+
+        Twisted's dispatch logs a traceback, with the method name as the
+        client sent it, for an unknown method or wrong arguments; a client
+        could fill the log with both, or put control characters in it.
+        """
+        if isinstance(message, bytes):
+            message = message.decode("utf-8", "replace")
+        if message not in METHODS:
+            raise BadRequest("no such method")
+        method = getattr(self, f"remote_{message}")
+        args = broker.unserialize(args)
+        kw = broker.unserialize(kw)
+        try:
+            if not isinstance(args, (list, tuple)) or not isinstance(kw, dict):
+                raise TypeError()
+            inspect.signature(method).bind(*args, **kw)
+        except TypeError:
+            raise BadRequest(f"wrong arguments for {message}") from None
+        return broker.serialize(method(*args, **kw), self.perspective)
 
     def remote_getUser(self, user: object) -> "Deferred[str]":
         if not isinstance(user, str):

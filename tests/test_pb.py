@@ -108,6 +108,31 @@ class PerspectiveFingerTests(SynchronousTestCase):
             failure = self.failureResultOf(self.call(root, "getUser", name))
             self.assertTrue(failure.check(BadRequest), failure)
 
+    def test_badCalls(self) -> None:
+        """
+        An unknown method, or wrong arguments, fail remotely with
+        L{BadRequest}, and nothing is logged: Twisted logged a traceback
+        naming the method as the client sent it, control characters and all.
+        """
+        root = self.connect(self.service)
+        calls = [
+            ("\x1b[2J\x00evil", ()),
+            ("remote_getUser", ("moshez",)),
+            ("__init__", ()),
+            ("getUser", ()),
+            ("getUser", ("moshez", "shawn")),
+            ("getUsers", ("\x1b[2J",)),
+        ]
+        with capturedLogs() as events:
+            for method, args in calls:
+                failure = self.failureResultOf(self.call(root, method, *args))
+                self.assertTrue(failure.check(BadRequest), (method, failure))
+            d = root.callRemote("getUser", nobody="moshez")
+            self.pump.flush()
+            self.assertTrue(self.failureResultOf(d).check(BadRequest))
+        self.assertEqual(events, [])
+        self.assertEqual(self.flushLoggedErrors(), [])
+
     def test_backendFailure(self) -> None:
         """
         A back-end failure is logged on the server; the client learns only
