@@ -15,7 +15,7 @@ seconds, so guessing passwords is slow.
 
 from typing import Any, Callable, Iterable, Tuple
 
-from twisted.cred.checkers import ICredentialsChecker
+from twisted.cred.checkers import ICredentialsChecker, InMemoryUsernamePasswordDatabaseDontUse
 from twisted.cred.credentials import UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.cred.portal import IRealm, Portal
@@ -85,7 +85,23 @@ def setterPortal(
     """
     The portal every authenticated setter front-end logs in through.
     """
-    return Portal(FingerSetterRealm(setter, admins), list(checkers))
+    return Portal(FingerSetterRealm(setter, admins), [_bytesNames(c) for c in checkers])
+
+
+def _bytesNames(checker: ICredentialsChecker) -> ICredentialsChecker:
+    """
+    Make C{--auth memory:USER:PASS} work: Twisted's C{memory} checker
+    factory stores the names and passwords as L{str}, so the L{bytes}
+    credentials every front-end presents never match them.
+    """
+    if isinstance(checker, InMemoryUsernamePasswordDatabaseDontUse):
+        checker.users = {
+            (k.encode("utf-8") if isinstance(k, str) else k): (
+                v.encode("utf-8") if isinstance(v, str) else v
+            )
+            for k, v in checker.users.items()
+        }
+    return checker
 
 
 class SetterLogin:
