@@ -114,6 +114,12 @@ class FingerBroker(pb.Broker):
             )
             transport.loseConnection()
 
+    def callExpressionReceived(self, item: object) -> None:
+        if self.currentDialect is None and not isinstance(item, bytes):
+            # Banana would compare it with the dialect names, which are bytes.
+            raise BananaError("expected the name of a dialect")
+        super().callExpressionReceived(item)
+
     def expressionReceived(self, item: object) -> None:
         # A whole message arrived: count the next one from here.
         self._pendingBytes = 0

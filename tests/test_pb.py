@@ -226,7 +226,9 @@ class FingerBrokerTests(SynchronousTestCase):
         prefix: List[bytes] = []
         int2b128(count + 1, prefix.append)
         long = b"".join(prefix) + b"\x80" + b"\x01\x81" * count
-        for garbage in [b"\x95", b"\x01" * 100, b"\x1b[2J\x80\x8f\xff", deep, long]:
+        # A number where the client should name a dialect.
+        number = b"\x05\x81"
+        for garbage in [b"\x95", b"\x01" * 100, b"\x1b[2J\x80\x8f\xff", deep, long, number]:
             broker = factory.buildProtocol(IPv4Address("TCP", "192.0.2.1", 5000))
             transport = StringTransport(peerAddress=IPv4Address("TCP", "192.0.2.1", 5000))
             broker.makeConnection(transport)
