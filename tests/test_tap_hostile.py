@@ -13,6 +13,7 @@ import os
 import random
 import socket
 import ssl
+import zlib
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from twisted.internet import reactor
@@ -180,6 +181,15 @@ class HostileListenersTests(TestCase):
     timeout = 240
 
     def setUp(self) -> None:
+        self.events: List[Dict[str, Any]] = []
+        globalLogPublisher.addObserver(self.events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+        self.start()
+
+    def start(self, *args: str) -> None:
+        """
+        Start the whole service, every listener on a loopback port.
+        """
         path = FilePath(self.mktemp())
         path.setContent(b"# sample\nmoshez: happy and well\nshawn: alive\n")
         certificate, key = selfSigned()
@@ -195,6 +205,7 @@ class HostileListenersTests(TestCase):
                 "--webport", loopback,
                 "--pbport", loopback,
                 "--ssl", "--sslport", loopback, "--certificate", pem.path,
+                *args,
             ]
         )
         self.top = makeService(options, reactor)
@@ -202,9 +213,6 @@ class HostileListenersTests(TestCase):
         self.top.startService()
         self.addCleanup(self.top.stopService)
         self.ports: Dict[str, int] = {name: listeningPort(self.top, name) for name in _LISTENERS}
-        self.events: List[Dict[str, Any]] = []
-        globalLogPublisher.addObserver(self.events.append)
-        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
 
     def send(self, name: str, data: bytes, **kw: Any) -> "Deferred[_Outcome]":
         """
@@ -248,7 +256,7 @@ class HostileListenersTests(TestCase):
         every listener still answers a normal request.
         """
         for name in _LISTENERS + ("https-raw",):
-            for data in _hostileInputs(seed=hash(name) & 0xFFFF):
+            for data in _hostileInputs(seed=zlib.crc32(name.encode("ascii"))):
                 outcome = await self.send(name, data, wait=name != "https")
                 self.assertLessEqual(len(outcome.received), 1 << 20, (name, data[:40]))
         await self.assertServing()
@@ -296,3 +304,103 @@ class HostileListenersTests(TestCase):
         growth = _rss() - before
         self.assertLess(growth, RSS_GROWTH_LIMIT, f"grew by {growth} bytes")
         self.assertEqual(self.flushLoggedErrors(), [])
+
+    async def test_logsHaveNoControlCharacters(self) -> None:
+        """
+        Control characters sent by clients (escape sequences, CR, LF, NUL,
+        DEL, C1 controls) in finger queries, setter names, passwords and
+        statuses, HTTP paths, headers and bodies, and PB calls never reach
+        the log as such: every logged line, tracebacks included, holds no
+        control character but the line feeds between its lines.
+        """
+        nasty = b"\x1b[2J\x1b]0;owned\x07\rforged\nline\x00\x7f\xc2\x9b\xc2\x85\x9b"
+        finger = [
+            nasty + b"\r\n",
+            b"/W " + nasty + b"\r\n",
+            nasty + b"@" + nasty + b"\r\n",
+            nasty * 40 + b"\r\n",
+            nasty,
+        ]
+        setter = [
+            nasty + b"\nstatus\n",
+            b"moshez\n" + nasty + b"\n",
+            b"zo\xc3\xab\u2028\n" + nasty + b"\n",
+            nasty * 40,
+        ]
+        quoted = "".join(f"%{b:02X}" for b in nasty).encode("ascii")
+        web = [
+            b"GET /" + nasty + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            b"GET /" + quoted + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            b"GET /api/users/" + quoted + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: " + nasty.replace(b"\n", b"")
+            + b"\r\nReferer: \x1b[31m\x7f\r\nConnection: close\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-\x1b[31m: y\r\n\r\n",
+            b"\x1b[31mGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(nasty), nasty),
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 99999999\r\n\r\n",
+        ]
+        call = (
+            b"<?xml version='1.0'?><methodCall><methodName>\x1b[2J&#27;&#x9b;</methodName>"
+            b"<params><param><value><string>&#27;]0;owned&#7;</string></value></param>"
+            b"</params></methodCall>"
+        )
+        web.append(
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: text/xml\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(call), call)
+        )
+        for data in finger:
+            await self.send("finger", data)
+        for data in setter:
+            await self.send("setter", data)
+        for data in web:
+            await self.send("web", data)
+            await self.send("https", data)
+        for data in (nasty, b"\x01\x80" * 40 + nasty):
+            await self.send("pb", data)
+
+        factory = PBClientFactory()
+        connecting = clientFromString(reactor, f"tcp:127.0.0.1:{self.ports['pb']}").connect(
+            factory
+        )
+        broker = await connecting.addTimeout(10, reactor)
+        try:
+            root = await factory.getRootObject().addTimeout(10, reactor)
+            for name in (nasty.decode("latin-1"), "\x1b[31m", "a\x85b"):
+                try:
+                    await root.callRemote("getUser", name).addTimeout(10, reactor)
+                except Exception:
+                    pass
+            try:
+                await root.callRemote("\x1b[2J\x00evil").addTimeout(10, reactor)
+            except Exception:
+                pass
+        finally:
+            broker.transport.loseConnection()
+
+        # The setter with --auth: names, passwords and statuses.
+        self.start("--auth", "memory:moshez:secret")
+        oneLine = nasty.replace(b"\n", b"")
+        for data in (
+            b"moshez\n" + oneLine + b"\nstatus\n",
+            b"moshez\n" + oneLine + b"\n" + oneLine + b"\n",
+            nasty + b" moshez\nsecret\nstatus\n",
+            b"moshez " + nasty + b"\nsecret\nstatus\n",
+            b"moshez\nsecret\n" + nasty + b"\n",
+        ):
+            await self.send("setter", data)
+
+        self.assertCleanLog()
+        self.flushLoggedErrors()
+
+    def assertCleanLog(self) -> None:
+        logged = []
+        for event in self.events:
+            text = formatEvent(event)
+            failure = event.get("log_failure")
+            if failure is not None:
+                text += "\n" + failure.getTraceback()
+            logged.append(text)
+            self.assertEqual(controlCharacters(text, "\n"), [], text)
+        # The traffic was logged, escaped.
+        self.assertTrue(any("\\x1b[2J" in text for text in logged), logged)
