@@ -32,12 +32,12 @@ shown in any form.
 
 import json
 from io import BytesIO
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 from urllib.parse import quote
 from xml.sax import SAXParseException
 from xmlrpc.client import Binary, DateTime, Fault
 
-from twisted.internet.defer import CancelledError, Deferred, maybeDeferred, succeed
+from twisted.internet.defer import CancelledError, Deferred, TimeoutError, maybeDeferred, succeed
 from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
@@ -54,6 +54,15 @@ from finger.paths import dataPath
 from finger.text import escapeForLog, formatPeer, printableLines
 
 INTERNAL_ERROR = "Internal error in server"
+TIMED_OUT = "Server timed out; try again later"
+
+LOOKUP_TIMEOUT = 10.0
+"""
+Seconds the back-end has to answer a request, as the finger protocol
+allows, before the client is told L{TIMED_OUT} (a 503, or an XML-RPC
+fault).  The site's reactor (C{Site(..., reactor=...)}) keeps the time;
+without a site, as in a resource test, there is no timeout.
+"""
 
 RPC_PATH = b"RPC2"
 API_PATH = b"api"
@@ -86,6 +95,7 @@ The files a templates directory must hold.
 """
 
 _Response = Tuple[int, bytes, bytes]
+_T = TypeVar("_T")
 
 MAX_BODY_BYTES = 65536
 """
@@ -364,14 +374,26 @@ def _jsonBody(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
+def _withTimeout(request: IRequest, d: "Deferred[_T]") -> "Deferred[_T]":
+    """
+    Give C{d} until L{LOOKUP_TIMEOUT} seconds on the clock of the site that
+    C{request} came to; then it is cancelled and fails with L{TimeoutError}.
+    """
+    clock = getattr(getattr(request, "site", None), "reactor", None)
+    if clock is not None:
+        d.addTimeout(LOOKUP_TIMEOUT, clock)
+    return d
+
+
 def _serve(request: Request, answer: Callable[[], "Deferred[_Response]"]) -> object:
     """
     Answer C{request} with what C{answer} produces: a status code, a content
-    type and a body.  A failure is logged and answered with a plain 500; if
-    the client goes away first, the work is cancelled.
+    type and a body.  A failure is logged and answered with a plain 500; a
+    back-end that does not answer within L{LOOKUP_TIMEOUT} seconds, with a
+    503.  If the client goes away first, the work is cancelled.
     """
     gone: List[Failure] = []
-    d = maybeDeferred(answer)
+    d = _withTimeout(request, maybeDeferred(answer))
 
     def lost(reason: Failure) -> None:
         gone.append(reason)
@@ -389,6 +411,15 @@ def _serve(request: Request, answer: Callable[[], "Deferred[_Response]"]) -> obj
 
     def failed(reason: Failure) -> None:
         if gone and reason.check(CancelledError):
+            return
+        if reason.check(TimeoutError):
+            UserStatusTree.log.warn(
+                "Back-end gave no answer to {uri} within {timeout} seconds",
+                uri=escapeForLog(request.uri),
+                timeout=LOOKUP_TIMEOUT,
+            )
+            if not gone:
+                respond((503, TEXT, (TIMED_OUT + "\n").encode("utf-8")))
             return
         UserStatusTree.log.failure("Cannot answer {uri}", reason, uri=escapeForLog(request.uri))
         if not gone:
@@ -610,10 +641,17 @@ class UserStatusXR(xmlrpc.XMLRPC):
     def _ebRender(self, failure: Failure) -> Fault:
         if isinstance(failure.value, Fault):
             return failure.value
+        if failure.check(TimeoutError):
+            self.log.warn(
+                "Back-end gave no XML-RPC answer within {timeout} seconds",
+                timeout=LOOKUP_TIMEOUT,
+            )
+            return xmlrpc.Fault(self.FAILURE, TIMED_OUT)
         self.log.failure("XML-RPC call failed", failure)
         return xmlrpc.Fault(self.FAILURE, INTERNAL_ERROR)
 
-    def xmlrpc_getUser(self, *args: Any) -> "Deferred[str]":
+    @xmlrpc.withRequest
+    def xmlrpc_getUser(self, request: IRequest, *args: Any) -> "Deferred[str]":
         """
         getUser(name): the status of the user called name, or "No such
         user".
@@ -632,14 +670,17 @@ class UserStatusXR(xmlrpc.XMLRPC):
             reason.trap(UnknownUser)
             return NO_SUCH_USER
 
-        return self.service.getUser(name).addCallbacks(displayStatus, unknown)
+        return _withTimeout(request, self.service.getUser(name)).addCallbacks(
+            displayStatus, unknown
+        )
 
     xmlrpc_getUser.signature = [["string", "string"]]  # type: ignore[attr-defined]
     xmlrpc_getUser.help = (  # type: ignore[attr-defined]
         'getUser(name): the status of the user called name, or "No such user".'
     )
 
-    def xmlrpc_getUsers(self, *args: Any) -> "Deferred[List[str]]":
+    @xmlrpc.withRequest
+    def xmlrpc_getUsers(self, request: IRequest, *args: Any) -> "Deferred[List[str]]":
         """
         getUsers(): the names of every user.
         """
@@ -648,7 +689,7 @@ class UserStatusXR(xmlrpc.XMLRPC):
                 INVALID_PARAMS,
                 f"getUsers takes no arguments; got {_describeArguments(args)}",
             )
-        return self.service.getUsers()
+        return _withTimeout(request, self.service.getUsers())
 
     xmlrpc_getUsers.signature = [["array"]]  # type: ignore[attr-defined]
     xmlrpc_getUsers.help = "getUsers(): the names of every user."  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import IResource, getChildForRequest
@@ -26,9 +27,11 @@ from finger.interfaces import NO_SUCH_USER, IFingerService
 from finger.service import MemoryFingerService
 from finger.web import (
     INTERNAL_ERROR,
+    LOOKUP_TIMEOUT,
     MAX_BODY_BYTES,
     SECURITY_HEADERS,
     TEMPLATE_FILES,
+    TIMED_OUT,
     LimitedRequest,
     NotFoundElement,
     TemplateError,
@@ -838,3 +841,80 @@ class BodyLimitTests(SynchronousTestCase):
         code, headers, answer = _Client.parse(self.transport.value())
         self.assertEqual(code, 200)
         self.assertIn(b"moshez", answer)
+
+
+@implementer(IFingerService)
+class _StuckService:
+    """
+    A back-end that never answers about C{stuck} (nor lists users), and
+    answers about anyone else at once.
+    """
+
+    def __init__(self) -> None:
+        self.memory = _service()
+        self.cancelled: List[str] = []
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        if user == "stuck":
+            return Deferred(lambda d: self.cancelled.append(user))
+        return self.memory.getUser(user)
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        return Deferred(lambda d: self.cancelled.append("*"))
+
+
+class TimeoutTests(SynchronousTestCase):
+    """
+    A back-end that never answers holds no request for longer than
+    L{LOOKUP_TIMEOUT}: the client gets a 503 (or an XML-RPC fault) saying
+    so, the lookup is cancelled, one warning is logged, and other clients
+    are answered meanwhile.
+    """
+
+    def setUp(self) -> None:
+        self.service = _StuckService()
+        self.client = _Client(UserStatusTree(self.service))
+        self.clock = self.client.site.reactor
+
+    def start(self, path: bytes, method: bytes = b"GET", body: bytes = b"") -> StringTransport:
+        protocol, transport = self.client.connect()
+        head = method + b" " + path + b" HTTP/1.0\r\nContent-Type: text/xml\r\n"
+        head += b"Content-Length: %d\r\n\r\n" % (len(body),)
+        protocol.dataReceived(head + body)  # type: ignore[attr-defined]
+        return transport
+
+    def test_pages(self) -> None:
+        for path, what in [(b"/stuck", "stuck"), (b"/api/users/stuck", "stuck"), (b"/", "*"),
+                           (b"/api/users", "*")]:
+            self.service.cancelled = []
+            with capturedLogs() as events:
+                stuck = self.start(path)
+                self.clock.advance(LOOKUP_TIMEOUT - 1)
+                self.assertEqual(stuck.value(), b"")
+                # Meanwhile, someone else is answered.
+                code, headers, body = self.client.request(b"/api/users/moshez")
+                self.assertEqual(code, 200)
+                self.clock.advance(1)
+            code, headers, body = _Client.parse(stuck.value())
+            self.assertEqual((code, body), (503, (TIMED_OUT + "\n").encode("utf-8")), path)
+            self.assertEqual(self.service.cancelled, [what])
+            warnings = [e for e in events if e["log_level"].name == "warn"]
+            self.assertEqual(len(warnings), 1, events)
+            self.assertIn("no answer", formatEvent(warnings[0]))
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_xmlrpc(self) -> None:
+        for call in [
+            xmlrpc.client.dumps(("stuck",), "getUser"),
+            xmlrpc.client.dumps((), "getUsers"),
+        ]:
+            with capturedLogs() as events:
+                stuck = self.start(b"/RPC2", b"POST", call.encode("utf-8"))
+                self.assertEqual(self.client.rpc("getUser", "moshez"), "happy & <well>")
+                self.clock.advance(LOOKUP_TIMEOUT)
+            code, headers, body = _Client.parse(stuck.value())
+            self.assertEqual(code, 200)
+            fault = self.assertRaises(xmlrpc.client.Fault, xmlrpc.client.loads, body)
+            self.assertEqual(fault.faultString, TIMED_OUT)
+            self.assertEqual(len([e for e in events if e["log_level"].name == "warn"]), 1)
+        self.assertEqual(self.flushLoggedErrors(), [])
