@@ -27,9 +27,10 @@ not speak PB is dropped with one line in the log, not a traceback.
 """
 
 import inspect
-from typing import Any, List
+from typing import Any, List, Optional, TypeVar
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, TimeoutError
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
@@ -43,7 +44,15 @@ from finger.text import escapeForLog, formatPeer
 
 DEFAULT_PORT = 8889
 
+_T = TypeVar("_T")
+
 INTERNAL_ERROR = "Internal error in server"
+TIMED_OUT = "Server timed out; try again later"
+
+LOOKUP_TIMEOUT = 10.0
+"""
+Seconds the back-end has to answer a call, as in the finger protocol.
+"""
 
 MAX_MESSAGE_BYTES = 1 << 20
 """
@@ -133,8 +142,17 @@ class PerspectiveFingerFromService(pb.Root):
     """
 
     log = Logger()
+    clock: Optional[IReactorTime] = None
+    lookupTimeout = LOOKUP_TIMEOUT
 
     def __init__(self, service: IFingerService) -> None:
+        """
+        @param service: the back-end.
+
+        Set C{clock} (an L{IReactorTime}) to give the back-end
+        C{lookupTimeout} seconds to answer, after which the caller gets a
+        L{pb.Error} saying L{TIMED_OUT}; without a clock it may take forever.
+        """
         self.service = service
 
     def remoteMessageReceived(
@@ -174,14 +192,26 @@ class PerspectiveFingerFromService(pb.Root):
                 raise NoSuchUser(NO_SUCH_USER)
             return self._internalError(reason, "getUser")
 
-        return self.service.getUser(user).addErrback(failed)
+        return self._timed(self.service.getUser(user)).addErrback(failed)
 
     def remote_getUsers(self) -> "Deferred[List[str]]":
-        return self.service.getUsers().addCallbacks(
+        return self._timed(self.service.getUsers()).addCallbacks(
             list, lambda reason: self._internalError(reason, "getUsers")
         )
 
+    def _timed(self, d: "Deferred[_T]") -> "Deferred[_T]":
+        if self.clock is not None:
+            d.addTimeout(self.lookupTimeout, self.clock)
+        return d
+
     def _internalError(self, reason: Failure, method: str) -> Failure:
+        if reason.check(TimeoutError):
+            self.log.warn(
+                "Back-end gave no answer to PB {method} within {timeout} seconds",
+                method=method,
+                timeout=self.lookupTimeout,
+            )
+            raise pb.Error(TIMED_OUT)
         # The details go to the log, not to whoever asked.
         self.log.failure("Back-end failed answering PB {method}", reason, method=method)
         raise pb.Error(INTERNAL_ERROR)

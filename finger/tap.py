@@ -600,7 +600,9 @@ def _addIRCAndPB(
     L{ClientService}, to C{top}.
     """
     if not options["no-pb"]:
-        pbFactory = PBServerFactory(IPerspectiveFinger(backend))
+        pbRoot = IPerspectiveFinger(backend)
+        pbRoot.clock = reactor  # type: ignore[attr-defined]
+        pbFactory = PBServerFactory(pbRoot)
         pbFactory.protocol = FingerBroker
         _listen(top, "pb", options, reactor, pbFactory, b"")
     if options["ircserver"] is not None:

@@ -279,3 +279,76 @@ class FingerBrokerTests(SynchronousTestCase):
 def _pumped(pump: Any, d: "Deferred[Any]") -> "Deferred[Any]":
     pump.flush()
     return d
+
+
+class _StuckService(MemoryFingerService):
+    """
+    Never answers about C{stuck}, nor lists the users; answers about
+    anyone else at once.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(moshez="happy")
+        self.cancelled: List[str] = []
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        if user == "stuck":
+            return Deferred(lambda d: self.cancelled.append(user))
+        return super().getUser(user)
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        return Deferred(lambda d: self.cancelled.append("*"))
+
+
+class TimeoutTests(SynchronousTestCase):
+    """
+    With a clock, a back-end that never answers holds a PB call for
+    C{lookupTimeout} seconds at most; other calls are answered meanwhile.
+    """
+
+    def test_stuck(self) -> None:
+        from twisted.internet.task import Clock
+
+        from finger.pb import LOOKUP_TIMEOUT, TIMED_OUT
+
+        service = _StuckService()
+        root = IPerspectiveFinger(service)
+        root.clock = clock = Clock()
+        factory = pb.PBServerFactory(root)
+        clientFactory = pb.PBClientFactory()
+        client, server, pump = connectedServerAndClient(
+            lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
+        )
+        remote = self.successResultOf(_pumped(pump, clientFactory.getRootObject()))
+        with capturedLogs() as events:
+            stuck = [remote.callRemote("getUser", "stuck"), remote.callRemote("getUsers")]
+            pump.flush()
+            self.assertNoResult(stuck[0])
+            self.assertNoResult(stuck[1])
+            other = _pumped(pump, remote.callRemote("getUser", "moshez"))
+            self.assertEqual(self.successResultOf(other), "happy")
+            clock.advance(LOOKUP_TIMEOUT)
+            pump.flush()
+        for d in stuck:
+            failure = self.failureResultOf(d)
+            self.assertEqual(failure.value, TIMED_OUT)
+        self.assertEqual(sorted(service.cancelled), ["*", "stuck"])
+        self.assertEqual(
+            [e["log_level"].name for e in events if e.get("log_namespace", "").startswith("finger")],
+            ["warn", "warn"],
+        )
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_tap(self) -> None:
+        """
+        The service's PB root keeps time with the reactor.
+        """
+        options = tap.Options()
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("moshez: happy\n")
+        options.parseOptions(["--file", path, "--pbport", "tcp:0:interface=127.0.0.1"])
+        reactor = MemoryReactorClock()
+        top = tap.makeService(options, reactor)
+        root = top.getServiceNamed("pb").factory.wrappedFactory.root
+        self.assertIs(root.clock, reactor)
