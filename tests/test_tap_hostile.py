@@ -1,8 +1,9 @@
 """
 Hostile input against the whole service (L{finger.tap.makeService}) over
 real sockets on loopback: random and malformed bytes and floods at every
-listener (finger, setter, web, HTTPS, Perspective Broker), and what the log
-makes of control characters sent by clients.
+listener (finger, setter, web, HTTPS, Perspective Broker), what the log
+makes of control characters sent by clients, and a back-end that fails or
+never answers behind every front-end.
 
 The clients here are plain blocking sockets run in threads, so that a
 test can push bytes as fast as the kernel takes them and see exactly when
@@ -13,11 +14,13 @@ import os
 import random
 import socket
 import ssl
+import xmlrpc.client
 import zlib
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from twisted.application.service import Service
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, ensureDeferred, fail, gatherResults, succeed
 from twisted.internet.endpoints import clientFromString
 from twisted.internet.threads import deferToThread
 from twisted.logger import formatEvent, globalLogPublisher
@@ -25,6 +28,10 @@ from twisted.python.filepath import FilePath
 from twisted.spread.pb import PBClientFactory
 from twisted.trial.unittest import TestCase
 
+from zope.interface import implementer
+
+from finger import tap, web
+from finger.interfaces import IFingerService, UnknownUser
 from finger.tap import Options, makeService
 from tests.certs import selfSigned
 from tests.support import controlCharacters, exchange, listeningPort
@@ -101,10 +108,11 @@ def _readAll(sock: socket.socket) -> bytes:
 
 
 def _send(port: int, data: bytes, tls: bool = False, chunk: int = 65536, total: int = 0,
-          head: bytes = b"", wait: bool = True) -> _Outcome:
+          head: bytes = b"", wait: bool = True, halfClose: bool = True) -> _Outcome:
     """
     Connect, send C{head}, then C{data} again and again until C{total} bytes
-    (or C{data} once if C{total} is 0), then half-close and read until the
+    (or C{data} once if C{total} is 0), then half-close (if C{halfClose}:
+    an HTTP server takes it for the client leaving) and read until the
     server closes.  Over TLS, which has no half-close, read until the
     server closes if C{wait}, else end the session.  Runs in a thread.
     """
@@ -125,7 +133,8 @@ def _send(port: int, data: bytes, tls: bool = False, chunk: int = 65536, total: 
                 sock.sendall(data)
                 sent = len(data)
             if not isinstance(sock, ssl.SSLSocket):
-                sock.shutdown(socket.SHUT_WR)
+                if halfClose:
+                    sock.shutdown(socket.SHUT_WR)
             elif not wait:
                 # TLS has no half-close: end the session with a close alert
                 # and wait for the server's.
@@ -404,3 +413,136 @@ class HostileListenersTests(TestCase):
             self.assertEqual(controlCharacters(text, "\n"), [], text)
         # The traffic was logged, escaped.
         self.assertTrue(any("\\x1b[2J" in text for text in logged), logged)
+
+
+@implementer(IFingerService)
+class _FaultyService(Service):
+    """
+    A back-end that never answers about C{stuck}, fails about C{broken},
+    and answers about C{moshez} at once.
+    """
+
+    def __init__(self) -> None:
+        self.cancelled: List[str] = []
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        if user == "stuck":
+            return Deferred(lambda d: self.cancelled.append(user))
+        if user == "broken":
+            return fail(RuntimeError("the database caught fire"))
+        if user == "moshez":
+            return succeed("happy and well")
+        return fail(UnknownUser(user))
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        return succeed(["moshez"])
+
+
+class FaultsTests(TestCase):
+    """
+    A back-end that fails or never answers, behind every front-end of the
+    running service: each client gets an error or timeout answer, each
+    failure is logged once, and other clients are served meanwhile.
+    """
+
+    timeout = 60
+    lookupTimeout = 2.0
+
+    def setUp(self) -> None:
+        self.backend = _FaultyService()
+        self.patch(tap, "_makeBackend", lambda options, reactor: self.backend)
+        self.patch(web, "LOOKUP_TIMEOUT", self.lookupTimeout)
+        path = FilePath(self.mktemp())
+        path.setContent(b"moshez: unused\n")
+        loopback = "tcp:0:interface=127.0.0.1"
+        options = Options()
+        options.parseOptions(
+            ["--file", path.path, "--fingerport", loopback, "--webport", loopback,
+             "--pbport", loopback]
+        )
+        self.top = makeService(options, reactor)
+        self.top.getServiceNamed("finger").factory.wrappedFactory.lookupTimeout = (
+            self.lookupTimeout
+        )
+        self.top.getServiceNamed("pb").factory.wrappedFactory.root.lookupTimeout = (
+            self.lookupTimeout
+        )
+        self.top.privilegedStartService()
+        self.top.startService()
+        self.addCleanup(self.top.stopService)
+        self.ports = {name: listeningPort(self.top, name) for name in ("finger", "web", "pb")}
+
+    def finger(self, query: bytes) -> "Deferred[bytes]":
+        return exchange(reactor, f"tcp:127.0.0.1:{self.ports['finger']}", query)
+
+    def get(self, path: bytes) -> "Deferred[_Outcome]":
+        request = b"GET " + path + b" HTTP/1.0\r\nHost: localhost\r\n\r\n"
+        return deferToThread(_send, self.ports["web"], request, halfClose=False)
+
+    def rpc(self, *args: object) -> "Deferred[_Outcome]":
+        call = xmlrpc.client.dumps(args, "getUser").encode("utf-8")
+        request = (
+            b"POST /RPC2 HTTP/1.0\r\nHost: localhost\r\nContent-Type: text/xml\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(call), call)
+        )
+        return deferToThread(_send, self.ports["web"], request, halfClose=False)
+
+    async def pbRoot(self) -> Any:
+        factory = PBClientFactory()
+        endpoint = clientFromString(reactor, f"tcp:127.0.0.1:{self.ports['pb']}")
+        broker = await endpoint.connect(factory).addTimeout(10, reactor)
+        self.addCleanup(broker.transport.loseConnection)
+        return await factory.getRootObject().addTimeout(10, reactor)
+
+    async def pbError(self, root: Any, user: str) -> str:
+        try:
+            await root.callRemote("getUser", user).addTimeout(10, reactor)
+        except Exception as e:
+            return str(e)
+        self.fail(f"getUser({user!r}) succeeded")
+
+    async def test_stuck(self) -> None:
+        root = await self.pbRoot()
+        started = reactor.seconds()
+        stuck = [
+            self.finger(b"stuck\r\n"),
+            self.get(b"/stuck"),
+            self.get(b"/api/users/stuck"),
+            self.rpc("stuck"),
+            ensureDeferred(self.pbError(root, "stuck")),
+        ]
+        done: List[int] = []
+        for index, d in enumerate(stuck):
+            d.addBoth(lambda result, index=index: done.append(index) or result)
+        # Meanwhile every front-end answers others.
+        self.assertEqual(await self.finger(b"moshez\r\n"), b"happy and well\r\n")
+        page = await self.get(b"/api/users/moshez")
+        self.assertIn(b'"status": "happy and well"', page.received)
+        self.assertIn(b"happy and well", (await self.rpc("moshez")).received)
+        self.assertEqual(await root.callRemote("getUser", "moshez"), "happy and well")
+        self.assertLess(reactor.seconds() - started, self.lookupTimeout)
+        self.assertEqual(done, [])
+
+        finger, page, api, rpc, pbError = await gatherResults(stuck)
+        self.assertEqual(finger, b"Server timed out; try again later\r\n")
+        for response in (page, api):
+            self.assertTrue(response.received.startswith(b"HTTP/1.0 503 "), response)
+            self.assertTrue(response.received.endswith(b"\r\n\r\nServer timed out; try again later\n"))
+        self.assertIn(b"Server timed out; try again later", rpc.received)
+        self.assertIn(b"faultCode", rpc.received)
+        self.assertEqual(pbError, "Server timed out; try again later")
+        self.assertEqual(sorted(self.backend.cancelled), ["stuck"] * len(stuck))
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    async def test_broken(self) -> None:
+        root = await self.pbRoot()
+        self.assertEqual(await self.finger(b"broken\r\n"), b"Internal error in server\r\n")
+        page = await self.get(b"/broken")
+        self.assertTrue(page.received.startswith(b"HTTP/1.0 500 "), page)
+        self.assertTrue(page.received.endswith(b"\r\n\r\nInternal error in server\n"))
+        rpc = await self.rpc("broken")
+        self.assertIn(b"Internal error in server", rpc.received)
+        self.assertEqual(await self.pbError(root, "broken"), "Internal error in server")
+        # Logged once for each of the four requests, and the service goes on.
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 4)
+        self.assertEqual(await self.finger(b"moshez\r\n"), b"happy and well\r\n")
