@@ -177,6 +177,4 @@ def controlCharacters(text: str, allowed: str = "") -> List[str]:
     C{allowed}: what no client should see from the server but the CRLF that
     ends a line, and what no log line should hold.
     """
-    return [
-        c for c in text if (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F) and c not in allowed
-    ]
+    return [c for c in text if (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F) and c not in allowed]

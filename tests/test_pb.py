@@ -334,7 +334,11 @@ class TimeoutTests(SynchronousTestCase):
             self.assertEqual(failure.value, TIMED_OUT)
         self.assertEqual(sorted(service.cancelled), ["*", "stuck"])
         self.assertEqual(
-            [e["log_level"].name for e in events if e.get("log_namespace", "").startswith("finger")],
+            [
+                e["log_level"].name
+                for e in events
+                if e.get("log_namespace", "").startswith("finger")
+            ],
             ["warn", "warn"],
         )
         self.assertEqual(self.flushLoggedErrors(), [])

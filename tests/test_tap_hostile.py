@@ -16,7 +16,7 @@ import socket
 import ssl
 import xmlrpc.client
 import zlib
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 from twisted.application.service import Service
 from twisted.internet import reactor
@@ -107,8 +107,16 @@ def _readAll(sock: socket.socket) -> bytes:
     return b"".join(received)
 
 
-def _send(port: int, data: bytes, tls: bool = False, chunk: int = 65536, total: int = 0,
-          head: bytes = b"", wait: bool = True, halfClose: bool = True) -> _Outcome:
+def _send(
+    port: int,
+    data: bytes,
+    tls: bool = False,
+    chunk: int = 65536,
+    total: int = 0,
+    head: bytes = b"",
+    wait: bool = True,
+    halfClose: bool = True,
+) -> _Outcome:
     """
     Connect, send C{head}, then C{data} again and again until C{total} bytes
     (or C{data} once if C{total} is 0), then half-close (if C{halfClose}:
@@ -208,12 +216,21 @@ class HostileListenersTests(TestCase):
         loopback = "tcp:0:interface=127.0.0.1"
         options.parseOptions(
             [
-                "--file", path.path,
-                "--fingerport", loopback,
-                "--setterport", loopback,
-                "--webport", loopback,
-                "--pbport", loopback,
-                "--ssl", "--sslport", loopback, "--certificate", pem.path,
+                "--file",
+                path.path,
+                "--fingerport",
+                loopback,
+                "--setterport",
+                loopback,
+                "--webport",
+                loopback,
+                "--pbport",
+                loopback,
+                "--ssl",
+                "--sslport",
+                loopback,
+                "--certificate",
+                pem.path,
                 *args,
             ]
         )
@@ -247,9 +264,7 @@ class HostileListenersTests(TestCase):
             self.assertTrue(outcome.received.startswith(b"HTTP/1.0 200 "), (name, outcome))
             self.assertIn(b'"status": "happy and well"', outcome.received)
         factory = PBClientFactory()
-        connecting = clientFromString(reactor, f"tcp:127.0.0.1:{self.ports['pb']}").connect(
-            factory
-        )
+        connecting = clientFromString(reactor, f"tcp:127.0.0.1:{self.ports['pb']}").connect(factory)
         broker = await connecting.addTimeout(10, reactor)
         try:
             root = await factory.getRootObject().addTimeout(10, reactor)
@@ -341,7 +356,8 @@ class HostileListenersTests(TestCase):
             b"GET /" + nasty + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
             b"GET /" + quoted + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
             b"GET /api/users/" + quoted + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-            b"GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: " + nasty.replace(b"\n", b"")
+            b"GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: "
+            + nasty.replace(b"\n", b"")
             + b"\r\nReferer: \x1b[31m\x7f\r\nConnection: close\r\n\r\n",
             b"GET / HTTP/1.1\r\nHost: x\r\nX-\x1b[31m: y\r\n\r\n",
             b"\x1b[31mGET / HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -369,9 +385,7 @@ class HostileListenersTests(TestCase):
             await self.send("pb", data)
 
         factory = PBClientFactory()
-        connecting = clientFromString(reactor, f"tcp:127.0.0.1:{self.ports['pb']}").connect(
-            factory
-        )
+        connecting = clientFromString(reactor, f"tcp:127.0.0.1:{self.ports['pb']}").connect(factory)
         broker = await connecting.addTimeout(10, reactor)
         try:
             root = await factory.getRootObject().addTimeout(10, reactor)
@@ -457,16 +471,22 @@ class FaultsTests(TestCase):
         loopback = "tcp:0:interface=127.0.0.1"
         options = Options()
         options.parseOptions(
-            ["--file", path.path, "--fingerport", loopback, "--webport", loopback,
-             "--pbport", loopback]
+            [
+                "--file",
+                path.path,
+                "--fingerport",
+                loopback,
+                "--webport",
+                loopback,
+                "--pbport",
+                loopback,
+            ]
         )
         self.top = makeService(options, reactor)
-        self.top.getServiceNamed("finger").factory.wrappedFactory.lookupTimeout = (
-            self.lookupTimeout
-        )
-        self.top.getServiceNamed("pb").factory.wrappedFactory.root.lookupTimeout = (
-            self.lookupTimeout
-        )
+        self.top.getServiceNamed("finger").factory.wrappedFactory.lookupTimeout = self.lookupTimeout
+        self.top.getServiceNamed(
+            "pb"
+        ).factory.wrappedFactory.root.lookupTimeout = self.lookupTimeout
         self.top.privilegedStartService()
         self.top.startService()
         self.addCleanup(self.top.stopService)
@@ -527,7 +547,9 @@ class FaultsTests(TestCase):
         self.assertEqual(finger, b"Server timed out; try again later\r\n")
         for response in (page, api):
             self.assertTrue(response.received.startswith(b"HTTP/1.0 503 "), response)
-            self.assertTrue(response.received.endswith(b"\r\n\r\nServer timed out; try again later\n"))
+            self.assertTrue(
+                response.received.endswith(b"\r\n\r\nServer timed out; try again later\n")
+            )
         self.assertIn(b"Server timed out; try again later", rpc.received)
         self.assertIn(b"faultCode", rpc.received)
         self.assertEqual(pbError, "Server timed out; try again later")
