@@ -37,7 +37,7 @@ from collections import deque
 from typing import Callable, Deque, Iterator, List, Optional
 
 from twisted.application.internet import backoffPolicy
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, TimeoutError
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import Factory
 from twisted.internet.task import LoopingCall
@@ -61,6 +61,7 @@ from finger.text import printableLines
 DEFAULT_PORT = 6667
 
 INTERNAL_ERROR = "Internal error in server"
+TIMED_OUT = "Server timed out; try again later"
 
 TRUNCATED = " [...]"
 """
@@ -365,10 +366,18 @@ class IRCReplyBot(irc.IRCClient, TimeoutMixin):
         def unknown(reason: Failure) -> str:
             if reason.check(UnknownUser):
                 return NO_SUCH_USER
+            if reason.check(TimeoutError):
+                self.log.warn(
+                    "Back-end gave no answer about {user!r} within {timeout} seconds",
+                    user=name,
+                    timeout=self.factory.lookupTimeout,
+                )
+                return TIMED_OUT
             self.log.failure("Back-end failed looking up {user!r}", reason, user=name)
             return INTERNAL_ERROR
 
         d = self.factory.getUser(name)
+        d.addTimeout(self.factory.lookupTimeout, self.clock)
         d.addErrback(unknown)
         d.addCallback(lambda status: self._reply(target, prefix, shown, status))
 
@@ -444,6 +453,8 @@ class IRCClientFactoryFromService(Factory):
         of jitter).
     @ivar stableAfter: seconds a session must last, signed on, for the
         next disconnection to start the back-off afresh.
+    @ivar lookupTimeout: seconds the back-end has to answer a question
+        before the asker is told L{TIMED_OUT}, as in the finger protocol.
     """
 
     protocol = IRCReplyBot  # type: ignore[assignment]
@@ -459,6 +470,7 @@ class IRCClientFactoryFromService(Factory):
     initialDelay = 1.0
     maxDelay = 60.0
     stableAfter = 60.0
+    lookupTimeout = 10.0
 
     def __init__(self, service: IFingerService) -> None:
         self.service = service

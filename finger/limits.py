@@ -7,6 +7,11 @@ live at all, and (for finger) how often one address may ask.
 L{LimitingFactory} wraps a listener's factory.  A connection over a limit
 gets the listener's short refusal (C{refusal}) and is closed; the wrapped
 protocol never sees it.
+
+Once the protocol beneath has asked to close, the peer gets a short grace
+(L{CLOSE_GRACE} seconds, L{CLOSE_GRACE_BYTES} bytes) to let it; a TLS
+connection waits for the peer's close alert, so a client that goes on
+sending instead could otherwise keep it open until its lifetime ends.
 """
 
 import ipaddress
@@ -28,6 +33,8 @@ from zope.interface import alsoProvides
 DEFAULT_MAX_CONNECTIONS = 1024
 DEFAULT_IDLE_TIMEOUT = 120.0
 DEFAULT_MAX_LIFETIME = 600.0
+CLOSE_GRACE = 10.0
+CLOSE_GRACE_BYTES = 65536
 
 
 class RateLimiter:
@@ -102,6 +109,10 @@ class LimitedProtocol(ProtocolWrapper):
     transport: ITCPTransport  # type: ignore[assignment]
     _idleCall: Optional[IDelayedCall] = None
     _lifetimeCall: Optional[IDelayedCall] = None
+    _graceCall: Optional[IDelayedCall] = None
+    _closing = False
+    _expired = False
+    _bytesAfterClose = 0
 
     def makeConnection(self, transport) -> None:  # type: ignore[no-untyped-def]
         super().makeConnection(transport)
@@ -123,8 +134,32 @@ class LimitedProtocol(ProtocolWrapper):
             self._idleCall.reset(idleTimeout)
 
     def dataReceived(self, data: bytes) -> None:
-        self._active()
+        if self._closing or getattr(self.wrappedProtocol, "disconnecting", False):
+            if not self._afterClose(len(data)):
+                return
+        else:
+            self._active()
         super().dataReceived(data)
+
+    def loseConnection(self) -> None:
+        self._closing = True
+        super().loseConnection()
+
+    def _afterClose(self, size: int) -> bool:
+        """
+        Count bytes the peer sent after the connection began to close.
+
+        @return: whether they may still be delivered.
+        """
+        if self._graceCall is None:
+            self._graceCall = self.factory.clock.callLater(
+                CLOSE_GRACE, self._expire, "closing grace"
+            )
+        self._bytesAfterClose += size
+        if self._bytesAfterClose > CLOSE_GRACE_BYTES:
+            self._expire("closing grace")
+            return False
+        return True
 
     def write(self, data: bytes) -> None:
         self._active()
@@ -141,6 +176,9 @@ class LimitedProtocol(ProtocolWrapper):
         self.wrappedProtocol.writeConnectionLost()  # type: ignore[attr-defined]
 
     def _expire(self, why: str) -> None:
+        if self._expired:
+            return
+        self._expired = True
         self.factory.log.info(
             "Closing connection from {peer}: {why} limit reached",
             peer=_hostOf(self.transport.getPeer()),
@@ -149,7 +187,7 @@ class LimitedProtocol(ProtocolWrapper):
         self.transport.abortConnection()
 
     def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
-        for call in (self._idleCall, self._lifetimeCall):
+        for call in (self._idleCall, self._lifetimeCall, self._graceCall):
             if call is not None and call.active():
                 call.cancel()
         super().connectionLost(reason)

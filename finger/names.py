@@ -6,7 +6,8 @@ used by every front-end and back-end.
 A user name is 1 to 64 characters of text with no whitespace, no control
 characters, no C{:} (it separates name and status in the status file) and no
 C{@} (it means forwarding in a finger query), and it does not start with
-C{/} (a finger switch such as C{/W}) or C{-} (a command-line option).
+C{/} (a finger switch such as C{/W}), C{-} (a command-line option) or C{#}
+(the status file would read its line as a comment).
 """
 
 import re
@@ -17,7 +18,7 @@ MAX_STATUS_LENGTH = 1024
 # \s covers Unicode whitespace; the ranges are C0, DEL and C1 controls, and
 # lone surrogates (what undecodable bytes become under "surrogateescape").
 _USER_NAME = re.compile(
-    r"(?![/-])[^\s:@\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,%d}" % (MAX_USER_NAME_LENGTH,)
+    r"(?![/#-])[^\s:@\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,%d}" % (MAX_USER_NAME_LENGTH,)
 )
 
 
@@ -47,8 +48,8 @@ def checkUserName(name: str) -> str:
         reason = "a user name may not be empty"
     elif len(name) > MAX_USER_NAME_LENGTH:
         reason = f"a user name is at most {MAX_USER_NAME_LENGTH} characters"
-    elif name[0] in "/-":
-        reason = "a user name may not start with '/' or '-'"
+    elif name[0] in "/-#":
+        reason = "a user name may not start with '/', '-' or '#'"
     elif ":" in name or "@" in name:
         reason = "a user name may not contain ':' or '@'"
     elif any(c.isspace() for c in name):

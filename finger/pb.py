@@ -49,20 +49,25 @@ both may still guess the password offline, so serve PB on loopback or over
 TLS (C{--pbport ssl:...}) where that matters.
 
 Run C{python -m finger.pbclient} for a client a person can use.
+
+Serve it with L{FingerBroker} as the factory's protocol: a client that does
+not speak PB is dropped with one line in the log, not a traceback.
 """
 
 import hmac
 import inspect
 from hashlib import md5
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple, TypeVar
 
 from twisted.cred.credentials import IUsernameHashedPassword
 from twisted.cred.error import UnauthorizedLogin
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, TimeoutError
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
 from twisted.spread import pb
+from twisted.spread.banana import BananaError
 from zope.interface import implementer
 
 from finger.auth import LOGIN_FAILED, NotAllowed, SetterLogin
@@ -82,12 +87,30 @@ from finger.names import (
     checkUserName,
     isValidUserName,
 )
-from finger.text import formatPeer
+from finger.text import escapeForLog, formatPeer
 
 DEFAULT_PORT = 8889
 
-INTERNAL_ERROR = "Internal error in server"
+_T = TypeVar("_T")
 
+INTERNAL_ERROR = "Internal error in server"
+TIMED_OUT = "Server timed out; try again later"
+
+LOOKUP_TIMEOUT = 10.0
+"""
+Seconds the back-end has to answer a call, as in the finger protocol.
+"""
+
+MAX_MESSAGE_BYTES = 1 << 20
+"""
+The longest PB message a client may send: a call to this service is a few
+hundred bytes.
+"""
+
+MAX_DEPTH = 32
+"""
+How deeply a client's message may nest lists: a call nests a handful.
+"""
 
 class NoSuchUser(pb.Error):
     """
@@ -132,6 +155,57 @@ class NotSaved(pb.Error):
 NOT_SAVED = "the status could not be saved; try again later"
 
 
+class FingerBroker(pb.Broker):
+    """
+    A PB broker for a server on the open internet.
+
+    Twisted's broker lets a malformed stream (an unknown type byte, an
+    over-long prefix) raise out of C{dataReceived}, and the reactor logs a
+    traceback for every such connection; and it keeps any unfinished
+    message, however large or deeply nested, in memory.  Here a message may
+    be at most L{MAX_MESSAGE_BYTES} long and nest lists L{MAX_DEPTH} deep;
+    a connection breaking these rules or speaking something else is closed,
+    and one line in the log says why.
+    """
+
+    log = Logger()
+    _broken = False
+    _pendingBytes = 0
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._broken or self.transport is None or self.transport.disconnecting:  # type: ignore[attr-defined]
+            return
+        self._pendingBytes += len(data)
+        try:
+            super().dataReceived(data)
+            if self._pendingBytes > MAX_MESSAGE_BYTES:
+                raise BananaError(f"a message longer than {MAX_MESSAGE_BYTES} bytes")
+            if len(self.listStack) > MAX_DEPTH:
+                raise BananaError(f"lists nested deeper than {MAX_DEPTH}")
+        except Exception as e:
+            self._broken = True
+            self.listStack = []
+            self.buffer = b""
+            transport: Any = self.transport
+            self.log.info(
+                "Dropping PB connection from {peer}: {error}",
+                peer=formatPeer(transport.getPeer()),
+                error=escapeForLog(f"{type(e).__name__}: {e}".encode("utf-8", "replace")),
+            )
+            transport.loseConnection()
+
+    def callExpressionReceived(self, item: object) -> None:
+        if self.currentDialect is None and not isinstance(item, bytes):
+            # Banana would compare it with the dialect names, which are bytes.
+            raise BananaError("expected the name of a dialect")
+        super().callExpressionReceived(item)
+
+    def expressionReceived(self, item: object) -> None:
+        # A whole message arrived: count the next one from here.
+        self._pendingBytes = 0
+        super().expressionReceived(item)
+
+
 @implementer(IPerspectiveFinger)
 class PerspectiveFingerFromService(pb.Root):
     """
@@ -150,8 +224,17 @@ class PerspectiveFingerFromService(pb.Root):
 
     log = Logger()
     login: Optional[SetterLogin] = None
+    clock: Optional[IReactorTime] = None
+    lookupTimeout = LOOKUP_TIMEOUT
 
     def __init__(self, service: IFingerService) -> None:
+        """
+        @param service: the back-end.
+
+        Set C{clock} (an L{IReactorTime}) to give the back-end
+        C{lookupTimeout} seconds to answer, after which the caller gets a
+        L{pb.Error} saying L{TIMED_OUT}; without a clock it may take forever.
+        """
         self.service = service
 
     def rootObject(self, broker: pb.Broker) -> "_ConnectionRoot":
@@ -168,14 +251,26 @@ class PerspectiveFingerFromService(pb.Root):
                 raise NoSuchUser(NO_SUCH_USER)
             return self._internalError(reason, "getUser")
 
-        return self.service.getUser(user).addErrback(failed)
+        return self._timed(self.service.getUser(user)).addErrback(failed)
 
     def remote_getUsers(self) -> "Deferred[List[str]]":
-        return self.service.getUsers().addCallbacks(
+        return self._timed(self.service.getUsers()).addCallbacks(
             list, lambda reason: self._internalError(reason, "getUsers")
         )
 
+    def _timed(self, d: "Deferred[_T]") -> "Deferred[_T]":
+        if self.clock is not None:
+            d.addTimeout(self.lookupTimeout, self.clock)
+        return d
+
     def _internalError(self, reason: Failure, method: str) -> Failure:
+        if reason.check(TimeoutError):
+            self.log.warn(
+                "Back-end gave no answer to PB {method} within {timeout} seconds",
+                method=method,
+                timeout=self.lookupTimeout,
+            )
+            raise pb.Error(TIMED_OUT)
         # The details go to the log, not to whoever asked.
         self.log.failure("Back-end failed answering PB {method}", reason, method=method)
         raise pb.Error(INTERNAL_ERROR)

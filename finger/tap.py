@@ -43,7 +43,7 @@ from finger.localcommand import (
 )
 from finger.localusers import UID_FLOOR, LocalFingerService
 from finger.names import InvalidUserName, checkUserName
-from finger.pb import PerspectiveFingerFromService
+from finger.pb import FingerBroker, PerspectiveFingerFromService
 from finger.proxy import FingerForwarder, ProxyFingerService, parseAllowList
 from finger.service import FingerService
 from finger.setter import FingerSetterFactoryFromService
@@ -587,7 +587,9 @@ def _addWeb(
     root.templates = _webTemplates(options)
     if login is not None:
         root.offerSetting(login)
-    site = Site(root, timeout=options["timeout"], reactor=reactor)
+    site = Site(
+        root, requestFactory=web.LimitedRequest, timeout=options["timeout"], reactor=reactor
+    )
     _listen(top, "web", options, reactor, site, _HTTP_BUSY)
     if options["ssl"]:
         tlsFactory = TLSMemoryBIOFactory(_webTLS(options), False, site)
@@ -610,7 +612,9 @@ def _addIRCAndPB(
     if not options["no-pb"]:
         pbRoot = cast(PerspectiveFingerFromService, IPerspectiveFinger(backend))
         pbRoot.login = login
+        pbRoot.clock = reactor
         pbFactory = PBServerFactory(pbRoot)
+        pbFactory.protocol = FingerBroker
         _listen(top, "pb", options, reactor, pbFactory, b"")
     if options["ircserver"] is not None:
         ircFactory = IIRCClientFactory(backend)

@@ -12,6 +12,10 @@ L{IResource}.  Its URLs::
     /RPC2               XML-RPC: getUser(name), getUsers(), and with
                         --auth, over HTTPS, setUser(name, status)
 
+Serve the tree with L{LimitedRequest} as the site's request factory, so that
+no request body (an XML-RPC call is the only one the site reads) can be
+larger than L{MAX_BODY_BYTES}.
+
 C{/} and C{/USER} answer with JSON instead of HTML when the request's
 C{Accept} header prefers C{application/json}.  The fixed paths (L{RESERVED})
 win over user names: a user called C{RPC2} or C{api} has no HTML page, but
@@ -46,7 +50,8 @@ Without C{--auth}, setUser does not exist (fault -32601, saying why).
 """
 
 import json
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from io import BytesIO
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 from urllib.parse import quote
 from xml.sax import SAXParseException
 from xmlrpc.client import Binary, DateTime, Fault
@@ -55,6 +60,7 @@ from twisted.cred.credentials import IAnonymous, IUsernamePassword
 from twisted.internet.defer import (
     CancelledError,
     Deferred,
+    TimeoutError,
     fail,
     maybeDeferred,
     succeed,
@@ -89,6 +95,15 @@ from finger.paths import dataPath
 from finger.text import escapeForLog, formatPeer, printableLines
 
 INTERNAL_ERROR = "Internal error in server"
+TIMED_OUT = "Server timed out; try again later"
+
+LOOKUP_TIMEOUT = 10.0
+"""
+Seconds the back-end has to answer a request, as the finger protocol
+allows, before the client is told L{TIMED_OUT} (a 503, or an XML-RPC
+fault).  The site's reactor (C{Site(..., reactor=...)}) keeps the time;
+without a site, as in a resource test, there is no timeout.
+"""
 
 RPC_PATH = b"RPC2"
 API_PATH = b"api"
@@ -121,6 +136,74 @@ The files a templates directory must hold.
 """
 
 _Response = Tuple[int, bytes, bytes]
+_T = TypeVar("_T")
+
+MAX_BODY_BYTES = 65536
+"""
+The largest request body the site accepts: far more than any XML-RPC call
+it answers needs.
+"""
+
+_TOO_LARGE = (
+    b"HTTP/1.1 413 Content Too Large\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: 24\r\n"
+    b"Connection: close\r\n"
+    b"\r\n"
+    b"Request body too large\r\n"
+)
+
+
+class LimitedRequest(Request):
+    """
+    A request whose body may be at most C{maxBodyBytes} long.
+
+    Twisted keeps a whole request body, in memory or in a temporary file,
+    before the resource sees it; so a larger body, announced by its
+    C{Content-Length} or found while its chunks arrive, is refused at once
+    with C{413 Content Too Large} and the connection is closed, without
+    reading the rest.
+    """
+
+    maxBodyBytes = MAX_BODY_BYTES
+    _bodyBytes = 0
+    _refused = False
+
+    def gotLength(self, length: Optional[int]) -> None:
+        if length is not None and length > self.maxBodyBytes:
+            self._refuseBody()
+            return
+        # Never a temporary file: what is kept is bounded anyway.
+        self.content = BytesIO()  # type: ignore[assignment]
+
+    def handleContentChunk(self, data: bytes) -> None:
+        if self._refused:
+            return
+        self._bodyBytes += len(data)
+        if self._bodyBytes > self.maxBodyBytes:
+            self._refuseBody()
+            return
+        super().handleContentChunk(data)
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        if self._refused:
+            return
+        super().requestReceived(command, path, version)
+
+    def _refuseBody(self) -> None:
+        self._refused = True
+        self.content = BytesIO()  # type: ignore[assignment]
+        # No "100 Continue" after the refusal.
+        self.requestHeaders.removeHeader(b"expect")
+        channel = self.channel
+        transport: Any = channel.transport
+        UserStatusTree.log.info(
+            "Refused a request body over {limit} bytes from {peer}",
+            limit=self.maxBodyBytes,
+            peer=formatPeer(transport.getPeer()),
+        )
+        transport.write(_TOO_LARGE)
+        channel.loseConnection()
 
 
 def displayStatus(status: str) -> str:
@@ -332,14 +415,26 @@ def _jsonBody(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
+def _withTimeout(request: IRequest, d: "Deferred[_T]") -> "Deferred[_T]":
+    """
+    Give C{d} until L{LOOKUP_TIMEOUT} seconds on the clock of the site that
+    C{request} came to; then it is cancelled and fails with L{TimeoutError}.
+    """
+    clock = getattr(getattr(request, "site", None), "reactor", None)
+    if clock is not None:
+        d.addTimeout(LOOKUP_TIMEOUT, clock)
+    return d
+
+
 def _serve(request: Request, answer: Callable[[], "Deferred[_Response]"]) -> object:
     """
     Answer C{request} with what C{answer} produces: a status code, a content
-    type and a body.  A failure is logged and answered with a plain 500; if
-    the client goes away first, the work is cancelled.
+    type and a body.  A failure is logged and answered with a plain 500; a
+    back-end that does not answer within L{LOOKUP_TIMEOUT} seconds, with a
+    503.  If the client goes away first, the work is cancelled.
     """
     gone: List[Failure] = []
-    d = maybeDeferred(answer)
+    d = _withTimeout(request, maybeDeferred(answer))
 
     def lost(reason: Failure) -> None:
         gone.append(reason)
@@ -357,6 +452,15 @@ def _serve(request: Request, answer: Callable[[], "Deferred[_Response]"]) -> obj
 
     def failed(reason: Failure) -> None:
         if gone and reason.check(CancelledError):
+            return
+        if reason.check(TimeoutError):
+            UserStatusTree.log.warn(
+                "Back-end gave no answer to {uri} within {timeout} seconds",
+                uri=escapeForLog(request.uri),
+                timeout=LOOKUP_TIMEOUT,
+            )
+            if not gone:
+                respond((503, TEXT, (TIMED_OUT + "\n").encode("utf-8")))
             return
         UserStatusTree.log.failure("Cannot answer {uri}", reason, uri=escapeForLog(request.uri))
         if not gone:
@@ -652,10 +756,17 @@ class UserStatusXR(xmlrpc.XMLRPC):
     def _ebRender(self, failure: Failure) -> Fault:
         if isinstance(failure.value, Fault):
             return failure.value
+        if failure.check(TimeoutError):
+            self.log.warn(
+                "Back-end gave no XML-RPC answer within {timeout} seconds",
+                timeout=LOOKUP_TIMEOUT,
+            )
+            return xmlrpc.Fault(self.FAILURE, TIMED_OUT)
         self.log.failure("XML-RPC call failed", failure)
         return xmlrpc.Fault(self.FAILURE, INTERNAL_ERROR)
 
-    def xmlrpc_getUser(self, *args: Any) -> "Deferred[str]":
+    @xmlrpc.withRequest
+    def xmlrpc_getUser(self, request: IRequest, *args: Any) -> "Deferred[str]":
         """
         getUser(name): the status of the user called name, or "No such
         user".
@@ -674,14 +785,17 @@ class UserStatusXR(xmlrpc.XMLRPC):
             reason.trap(UnknownUser)
             return NO_SUCH_USER
 
-        return self.service.getUser(name).addCallbacks(displayStatus, unknown)
+        return _withTimeout(request, self.service.getUser(name)).addCallbacks(
+            displayStatus, unknown
+        )
 
     xmlrpc_getUser.signature = [["string", "string"]]  # type: ignore[attr-defined]
     xmlrpc_getUser.help = (  # type: ignore[attr-defined]
         'getUser(name): the status of the user called name, or "No such user".'
     )
 
-    def xmlrpc_getUsers(self, *args: Any) -> "Deferred[List[str]]":
+    @xmlrpc.withRequest
+    def xmlrpc_getUsers(self, request: IRequest, *args: Any) -> "Deferred[List[str]]":
         """
         getUsers(): the names of every user.
         """
@@ -690,7 +804,7 @@ class UserStatusXR(xmlrpc.XMLRPC):
                 INVALID_PARAMS,
                 f"getUsers takes no arguments; got {_describeArguments(args)}",
             )
-        return self.service.getUsers()
+        return _withTimeout(request, self.service.getUsers())
 
     xmlrpc_getUsers.signature = [["array"]]  # type: ignore[attr-defined]
     xmlrpc_getUsers.help = "getUsers(): the names of every user."  # type: ignore[attr-defined]

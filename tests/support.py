@@ -141,3 +141,40 @@ def listeningPort(top: Any, name: str) -> int:
     The port number the listener service C{name} under C{top} listens on.
     """
     return top.getServiceNamed(name).port.getHost().port
+
+
+def propertySettings(**overrides: Any) -> Any:
+    """
+    The settings of every property-based test: deterministic (the same
+    examples on every run, no example database), with no per-example
+    deadline, so that CI is fast and a failure is reproducible.
+    """
+    from hypothesis import HealthCheck, settings
+
+    values: dict = dict(
+        max_examples=200,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    values.update(overrides)
+    return settings(**values)
+
+
+def chunked(data: bytes, cuts: List[int]) -> List[bytes]:
+    """
+    Cut C{data} into pieces at the offsets C{cuts} (taken modulo its length),
+    as a network might deliver it.
+    """
+    points = sorted({cut % (len(data) + 1) for cut in cuts} | {0, len(data)})
+    return [data[a:b] for a, b in zip(points, points[1:])] or [b""]
+
+
+def controlCharacters(text: str, allowed: str = "") -> List[str]:
+    """
+    The C0 and C1 control characters and DELs in C{text}, but those in
+    C{allowed}: what no client should see from the server but the CRLF that
+    ends a line, and what no log line should hold.
+    """
+    return [c for c in text if (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F) and c not in allowed]

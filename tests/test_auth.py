@@ -43,6 +43,26 @@ class SetterLoginTests(SynchronousTestCase):
         self.successResultOf(setter.setUser("moshez", "busy"))
         self.assertEqual(self.service.users["moshez"], "busy")
 
+    def test_memoryOption(self) -> None:
+        """
+        C{--auth memory:moshez:secret} lets moshez in:
+        Twisted's factory stores names and passwords as text, which never
+        matched the bytes of the credentials.
+        """
+        from twisted.cred import strcred
+
+        login = SetterLogin(
+            setterPortal(self.service, [strcred.makeChecker("memory:moshez:secret:zoë:là")], []),
+            self.clock,
+        )
+        setter = self.successResultOf(login.login("moshez", "secret", "peer"))
+        self.successResultOf(setter.setUser("moshez", "busy"))
+        self.assertEqual(self.service.users["moshez"], "busy")
+        self.successResultOf(login.login("zoë", "là", "peer"))
+        d = login.login("moshez", "wrong", "peer")
+        self.clock.advance(10)
+        self.failureResultOf(d, UnauthorizedLogin)
+
     def test_utf8(self) -> None:
         setter = self.successResultOf(self.login.login("zoë", "mot de passe", "peer"))
         self.successResultOf(setter.setUser("zoë", "là"))

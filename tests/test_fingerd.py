@@ -4,6 +4,8 @@ Tests for L{finger.fingerd}.
 
 from typing import List, Tuple
 
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs
@@ -16,12 +18,20 @@ from finger.fingerd import (
     INTERNAL_ERROR,
     LISTING_DENIED,
     MAX_QUERY_LENGTH,
+    QUERY_TOO_LONG,
     TIMED_OUT,
     FingerFactoryFromService,
 )
-from finger.interfaces import IFingerFactory, IFingerForwarder, IFingerVerboseService
+from finger.interfaces import (
+    NO_SUCH_USER,
+    IFingerFactory,
+    IFingerForwarder,
+    IFingerVerboseService,
+    UnknownUser,
+)
 from finger.service import MemoryFingerService
-from tests.support import ThreadlessClock
+from finger.text import printableLines
+from tests.support import ThreadlessClock, chunked, controlCharacters, propertySettings
 
 
 class _HangingService(MemoryFingerService):
@@ -374,3 +384,116 @@ class FingerBackendHooksTests(SynchronousTestCase):
             self.query(b"moshez\r\n", service), b"plan one\r\nplan two\r\n"
         )
         self.assertEqual(self.query(b"/W nobody\r\n", service), b"No such user\r\n")
+
+
+class _HostileStatusService(MemoryFingerService):
+    """
+    A back-end whose statuses hold terminal controls and odd line breaks,
+    as a status from a file or a remote server might.
+    """
+
+    statuses = {
+        "moshez": "happy and well",
+        "zoë": "à Paris ☕",
+        "evil": "\x1b[31mred\r\nline\x85two\x00\x7f\x9b2J\u2028end\r",
+    }
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        if user in self.statuses:
+            return succeed(self.statuses[user])
+        return fail(UnknownUser(user))
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        return succeed(list(self.statuses))
+
+
+def _answers(listUsers: bool) -> List[bytes]:
+    """
+    Every answer L{_HostileStatusService} can give through the finger
+    protocol: the defined answers of the parser.
+    """
+    statuses = _HostileStatusService.statuses
+
+    def wire(lines: List[str]) -> bytes:
+        return b"".join(line.encode("utf-8") + b"\r\n" for line in lines)
+
+    answers = [wire([NO_SUCH_USER]), wire([FORWARDING_DENIED]), wire([QUERY_TOO_LONG])]
+    for name, status in statuses.items():
+        lines = printableLines(status) or [""]
+        answers.append(wire(lines))
+        answers.append(wire([f"Login: {name}", f"Status: {lines[0]}"] + lines[1:]))
+    if listUsers:
+        for verbose in (False, True):
+            listing: List[str] = []
+            for name, status in statuses.items():
+                lines = printableLines(status) or [""]
+                listing += [f"{name}: {lines[0]}"] + (lines[1:] if verbose else [])
+            answers.append(wire(listing))
+    else:
+        answers.append(wire([LISTING_DENIED]))
+    return answers
+
+
+_queryPieces = st.sampled_from(
+    [b"moshez", b"zo\xc3\xab", b"evil", b"/W", b"/w ", b" ", b"\t", b"@", b"a@b", b"\r",
+     b"\n", b"\r\n", b"\x00", b"\x1b[2J", b"\xff", b"\xc2\x85", b"/", b"-x", b":", b"#"]
+)
+_queries = st.one_of(
+    st.binary(max_size=64),
+    st.lists(st.one_of(_queryPieces, st.binary(max_size=8)), max_size=12).map(b"".join),
+    st.binary(min_size=MAX_QUERY_LENGTH - 4, max_size=MAX_QUERY_LENGTH + 8),
+    st.tuples(st.integers(MAX_QUERY_LENGTH - 2, MAX_QUERY_LENGTH + 3), _queryPieces).map(
+        lambda t: b"x" * t[0] + t[1]
+    ),
+)
+
+
+class FingerProtocolPropertyTests(SynchronousTestCase):
+    """
+    Whatever bytes a client sends, however they are cut up, the finger
+    protocol gives one defined answer and closes, or waits for the end of
+    the line.
+    """
+
+    @propertySettings()
+    @given(
+        data=_queries,
+        cuts=st.lists(st.integers(0, 2000), max_size=6),
+        listUsers=st.booleans(),
+        halfClose=st.booleans(),
+        trailing=st.binary(max_size=16),
+    )
+    def test_anyBytes(
+        self, data: bytes, cuts: List[int], listUsers: bool, halfClose: bool, trailing: bytes
+    ) -> None:
+        factory = IFingerFactory(_HostileStatusService())
+        factory.clock = ThreadlessClock()
+        factory.listUsers = listUsers
+        transport = StringTransport()
+        protocol = factory.buildProtocol(None)
+        protocol.makeConnection(transport)
+        with capturedLogs():
+            for piece in chunked(data, cuts):
+                protocol.dataReceived(piece)
+            lineEnded = b"\n" in data or len(data) > MAX_QUERY_LENGTH + 1
+            if lineEnded:
+                answer = transport.value()
+                # Whatever follows the query changes nothing.
+                protocol.dataReceived(trailing)
+                protocol.dataReceived(b"\n")
+                self.assertEqual(transport.value(), answer)
+            elif halfClose:
+                protocol.readConnectionLost()
+                lineEnded = True
+        output = transport.value()
+        if lineEnded:
+            self.assertIn(output, _answers(listUsers))
+            self.assertTrue(transport.disconnecting)
+        else:
+            self.assertEqual(output, b"")
+            self.assertFalse(transport.disconnecting)
+        self.assertEqual(controlCharacters(output.decode("utf-8"), "\r\n"), [])
+        self.assertNotIn(b"\r", output.replace(b"\r\n", b""))
+        self.assertNotIn(b"\n", output.replace(b"\r\n", b""))
+        self.assertEqual(self.flushLoggedErrors(), [])
+        protocol.connectionLost(None)

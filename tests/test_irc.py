@@ -25,6 +25,7 @@ from finger import tap
 from finger.interfaces import NO_SUCH_USER, IIRCClientFactory
 from finger.irc import (
     INTERNAL_ERROR,
+    TIMED_OUT,
     MAX_LINE_BYTES,
     TRUNCATED,
     IRCClientFactoryFromService,
@@ -43,6 +44,21 @@ from tests.support import freePort, which
 class _BrokenService(MemoryFingerService):
     def getUser(self, user: str) -> "Deferred[str]":
         return fail(RuntimeError("the database caught fire"))
+
+
+class _StuckService(MemoryFingerService):
+    """
+    Never answers about C{stuck}; answers about anyone else at once.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(moshez="happy")
+        self.cancelled: List[str] = []
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        if user == "stuck":
+            return Deferred(lambda d: self.cancelled.append(user))
+        return super().getUser(user)
 
 
 def _relayed(nick: str, line: bytes) -> bytes:
@@ -195,6 +211,28 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
         )
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
         self.assertTrue(any("Back-end failed" in e["log_format"] for e in events))
+
+    def test_backendNeverAnswers(self) -> None:
+        """
+        A back-end that never answers is given C{lookupTimeout} seconds, then
+        the asker is told so and one warning is logged; others are answered
+        meanwhile.
+        """
+        self.service = _StuckService()
+        self.factory = IIRCClientFactory(self.service)
+        self.factory.clock = self.clock
+        self.factory.burst = 1000
+        self.signOn()
+        with capturedLogs() as events:
+            self.receive(":alice!al@example.org PRIVMSG fingerbot :stuck")
+            self.clock.advance(self.factory.lookupTimeout - 1)
+            self.receive(":bob!b@example.org PRIVMSG fingerbot :moshez")
+            self.assertEqual(self.sent(), [b"PRIVMSG bob :Status of moshez: happy"])
+            self.clock.advance(1)
+        self.assertEqual(self.sent(), [f"PRIVMSG alice :Status of stuck: {TIMED_OUT}".encode()])
+        self.assertEqual(self.service.cancelled, ["stuck"])
+        self.assertEqual([e["log_level"].name for e in events], ["warn"])
+        self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_manyWordsIgnored(self) -> None:
         """

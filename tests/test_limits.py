@@ -9,7 +9,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from finger.limits import LimitingFactory, RateLimiter
+from finger.limits import CLOSE_GRACE, CLOSE_GRACE_BYTES, LimitingFactory, RateLimiter
 from finger.service import MemoryFingerService
 from finger.setter import FingerSetterFactoryFromService
 from tests.support import exchange
@@ -203,3 +203,71 @@ class RealTransportTests(TestCase):
         answer = await exchange(reactor, f"tcp:127.0.0.1:{port.getHost().port}", b"")
         self.assertEqual(answer, b"busy\r\n")
         self.assertEqual(self.flushLoggedErrors(), [])
+
+
+class _Closer(_Recorder):
+    """
+    Asks to close as soon as it hears anything, as a protocol does after a
+    refusal; it stays "disconnecting" while the peer is still talking, as
+    TLS does while it waits for the peer's close alert.
+    """
+
+    disconnecting = False
+
+    def dataReceived(self, data: bytes) -> None:
+        super().dataReceived(data)
+        self.disconnecting = True
+
+
+class CloseGraceTests(SynchronousTestCase):
+    """
+    A peer that keeps sending after the server began to close is cut off
+    after L{CLOSE_GRACE_BYTES} bytes or L{CLOSE_GRACE} seconds.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+
+    def connect(self, inner: Factory) -> StringTransport:
+        factory = LimitingFactory(inner, self.clock, idleTimeout=5)
+        transport = StringTransport(peerAddress=_peer())
+        protocol = factory.buildProtocol(_peer())
+        protocol.makeConnection(transport)
+        transport.protocol = protocol
+        return transport
+
+    def test_floodAfterClose(self) -> None:
+        transport = self.connect(Factory.forProtocol(_Closer))
+        transport.protocol.dataReceived(b"bye")
+        for _ in range(CLOSE_GRACE_BYTES // 1024):
+            transport.protocol.dataReceived(b"x" * 1024)
+        self.assertFalse(transport.disconnected)
+        transport.protocol.dataReceived(b"x")
+        self.assertTrue(transport.disconnected)
+        # What came after the grace is not delivered.
+        self.assertEqual(len(transport.protocol.wrappedProtocol.data), 3 + CLOSE_GRACE_BYTES)
+
+    def test_trickleAfterClose(self) -> None:
+        """
+        Bytes after the close do not count as activity: the connection goes
+        after the grace, however steadily the peer trickles.
+        """
+        transport = self.connect(Factory.forProtocol(_Closer))
+        transport.protocol.dataReceived(b"bye")
+        for _ in range(int(CLOSE_GRACE)):
+            transport.protocol.dataReceived(b"x")
+            self.clock.advance(1)
+        self.assertTrue(transport.disconnected)
+
+    def test_ownLoseConnection(self) -> None:
+        """
+        The same grace after the protocol beneath calls C{loseConnection}.
+        """
+        transport = self.connect(self.inner())
+        transport.protocol.loseConnection()
+        transport.disconnecting = False  # as if the peer's bytes were still read
+        transport.protocol.dataReceived(b"x" * (CLOSE_GRACE_BYTES + 1))
+        self.assertTrue(transport.disconnected)
+
+    def inner(self) -> Factory:
+        return Factory.forProtocol(_Recorder)

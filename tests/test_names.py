@@ -42,6 +42,15 @@ class UserNameTests(SynchronousTestCase):
         self.assertInvalid("/W", "start")
         self.assertInvalid("-l", "start")
 
+    def test_leadingHash(self) -> None:
+        """
+        A name may not start with C{#}: its line in the status file would be
+        a comment, so a status set for it would be lost.
+        """
+        self.assertInvalid("#", "start")
+        self.assertInvalid("#moshez", "'#'")
+        self.assertTrue(isValidUserName("a#b"))
+
     def test_separators(self) -> None:
         self.assertInvalid("a:b", "':'")
         self.assertInvalid("a@b", "'@'")

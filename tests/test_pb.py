@@ -14,9 +14,10 @@ from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock, deferLater
 from twisted.internet.testing import MemoryReactorClock
-from twisted.logger import capturedLogs
+from twisted.logger import capturedLogs, formatEvent
 from twisted.python import usage
 from twisted.spread import pb
+from twisted.spread.banana import int2b128
 from twisted.test.iosim import IOPump, connectedServerAndClient
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
@@ -33,6 +34,8 @@ from finger.interfaces import (
 from finger.limits import LimitingFactory
 from finger.listen import ListeningService
 from finger.pb import (
+    MAX_DEPTH,
+    MAX_MESSAGE_BYTES,
     NOT_SAVED,
     BadRequest,
     LoginNotOffered,
@@ -123,6 +126,31 @@ class PerspectiveFingerTests(SynchronousTestCase):
         for name in [b"moshez", 7, ["moshez"], None]:
             failure = self.failureResultOf(self.call(root, "getUser", name))
             self.assertTrue(failure.check(BadRequest), failure)
+
+    def test_badCalls(self) -> None:
+        """
+        An unknown method, or wrong arguments, fail remotely with
+        L{BadRequest}, and nothing is logged: Twisted logged a traceback
+        naming the method as the client sent it, control characters and all.
+        """
+        root = self.connect(self.service)
+        calls = [
+            ("\x1b[2J\x00evil", ()),
+            ("remote_getUser", ("moshez",)),
+            ("__init__", ()),
+            ("getUser", ()),
+            ("getUser", ("moshez", "shawn")),
+            ("getUsers", ("\x1b[2J",)),
+        ]
+        with capturedLogs() as events:
+            for method, args in calls:
+                failure = self.failureResultOf(self.call(root, method, *args))
+                self.assertTrue(failure.check(BadRequest), (method, failure))
+            d = root.callRemote("getUser", nobody="moshez")
+            self.pump.flush()
+            self.assertTrue(self.failureResultOf(d).check(BadRequest))
+        self.assertEqual(events, [])
+        self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_backendFailure(self) -> None:
         """
@@ -697,3 +725,155 @@ class PBAuthOptionsTests(SynchronousTestCase):
         self.assertEqual(login.portal.realm.admins, {"root"})  # type: ignore[attr-defined]
         self.assertIsNotNone(self.root("--auth", "memory:a:b", "--no-setter").login)
         self.assertIsNone(self.root().login)
+
+
+class FingerBrokerTests(SynchronousTestCase):
+    """
+    L{FingerBroker} drops a client that does not speak PB with one line in
+    the log, where Twisted's broker raised out of C{dataReceived}.
+    """
+
+    def test_garbage(self) -> None:
+        from twisted.internet.address import IPv4Address
+        from twisted.internet.testing import StringTransport
+
+        from finger.pb import FingerBroker
+
+        factory = pb.PBServerFactory(IPerspectiveFinger(MemoryFingerService()))
+        factory.protocol = FingerBroker
+        deep = b"\x01\x80" * (MAX_DEPTH + 1)
+        # One unfinished list of small numbers, longer than a message may be.
+        count = MAX_MESSAGE_BYTES // 2 + 1
+        prefix: List[bytes] = []
+        int2b128(count + 1, prefix.append)
+        long = b"".join(prefix) + b"\x80" + b"\x01\x81" * count
+        # A number where the client should name a dialect.
+        number = b"\x05\x81"
+        for garbage in [b"\x95", b"\x01" * 100, b"\x1b[2J\x80\x8f\xff", deep, long, number]:
+            broker = factory.buildProtocol(IPv4Address("TCP", "192.0.2.1", 5000))
+            transport = StringTransport(peerAddress=IPv4Address("TCP", "192.0.2.1", 5000))
+            broker.makeConnection(transport)
+            with capturedLogs() as events:
+                # As the network delivers it.
+                for start in range(0, len(garbage), 65536):
+                    broker.dataReceived(garbage[start : start + 65536])
+                broker.dataReceived(b"more")
+            self.assertTrue(transport.disconnecting)
+            self.assertEqual(len(events), 1, [formatEvent(e) for e in events])
+            self.assertIn("Dropping PB connection from 192.0.2.1:5000", formatEvent(events[0]))
+            self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_withinLimits(self) -> None:
+        """
+        Calls still work through it, one after another on one connection.
+        """
+        from finger.pb import FingerBroker
+
+        factory = pb.PBServerFactory(IPerspectiveFinger(MemoryFingerService(moshez="happy")))
+        factory.protocol = FingerBroker
+        clientFactory = pb.PBClientFactory()
+        client, server, pump = connectedServerAndClient(
+            lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
+        )
+        root = self.successResultOf(_pumped(pump, clientFactory.getRootObject()))
+        for _ in range(3):
+            status = self.successResultOf(_pumped(pump, root.callRemote("getUser", "moshez")))
+            self.assertEqual(status, "happy")
+        self.assertFalse(server._broken)
+
+    def test_tap(self) -> None:
+        """
+        The service's PB listener uses it.
+        """
+        from finger.pb import FingerBroker
+
+        options = tap.Options()
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("moshez: happy\n")
+        options.parseOptions(["--file", path, "--pbport", "tcp:0:interface=127.0.0.1"])
+        top = tap.makeService(options)
+        pbFactory = top.getServiceNamed("pb").factory.wrappedFactory
+        self.assertIs(pbFactory.protocol, FingerBroker)
+
+
+def _pumped(pump: Any, d: "Deferred[Any]") -> "Deferred[Any]":
+    pump.flush()
+    return d
+
+
+class _StuckService(MemoryFingerService):
+    """
+    Never answers about C{stuck}, nor lists the users; answers about
+    anyone else at once.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(moshez="happy")
+        self.cancelled: List[str] = []
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        if user == "stuck":
+            return Deferred(lambda d: self.cancelled.append(user))
+        return super().getUser(user)
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        return Deferred(lambda d: self.cancelled.append("*"))
+
+
+class TimeoutTests(SynchronousTestCase):
+    """
+    With a clock, a back-end that never answers holds a PB call for
+    C{lookupTimeout} seconds at most; other calls are answered meanwhile.
+    """
+
+    def test_stuck(self) -> None:
+        from twisted.internet.task import Clock
+
+        from finger.pb import LOOKUP_TIMEOUT, TIMED_OUT
+
+        service = _StuckService()
+        root = IPerspectiveFinger(service)
+        root.clock = clock = Clock()
+        factory = pb.PBServerFactory(root)
+        clientFactory = pb.PBClientFactory()
+        client, server, pump = connectedServerAndClient(
+            lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
+        )
+        remote = self.successResultOf(_pumped(pump, clientFactory.getRootObject()))
+        with capturedLogs() as events:
+            stuck = [remote.callRemote("getUser", "stuck"), remote.callRemote("getUsers")]
+            pump.flush()
+            self.assertNoResult(stuck[0])
+            self.assertNoResult(stuck[1])
+            other = _pumped(pump, remote.callRemote("getUser", "moshez"))
+            self.assertEqual(self.successResultOf(other), "happy")
+            clock.advance(LOOKUP_TIMEOUT)
+            pump.flush()
+        for d in stuck:
+            failure = self.failureResultOf(d)
+            self.assertEqual(failure.value, TIMED_OUT)
+        self.assertEqual(sorted(service.cancelled), ["*", "stuck"])
+        self.assertEqual(
+            [
+                e["log_level"].name
+                for e in events
+                if e.get("log_namespace", "").startswith("finger")
+            ],
+            ["warn", "warn"],
+        )
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_tap(self) -> None:
+        """
+        The service's PB root keeps time with the reactor.
+        """
+        options = tap.Options()
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("moshez: happy\n")
+        options.parseOptions(["--file", path, "--pbport", "tcp:0:interface=127.0.0.1"])
+        reactor = MemoryReactorClock()
+        top = tap.makeService(options, reactor)
+        root = top.getServiceNamed("pb").factory.wrappedFactory.root
+        self.assertIs(root.clock, reactor)

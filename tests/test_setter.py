@@ -2,8 +2,13 @@
 Tests for L{finger.setter}.
 """
 
+from typing import List
+
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.internet.defer import fail
 from twisted.internet.testing import StringTransport
+from twisted.logger import capturedLogs
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -11,7 +16,13 @@ from zope.interface.verify import verifyObject
 from finger.interfaces import IFingerSetterFactory, StatusNotSaved
 from finger.service import FingerService, MemoryFingerService
 from finger.setter import MAX_LINE_LENGTH, FingerSetterFactoryFromService
-from tests.support import HeldThreadsClock, ThreadlessClock
+from tests.support import (
+    HeldThreadsClock,
+    ThreadlessClock,
+    chunked,
+    controlCharacters,
+    propertySettings,
+)
 
 
 class _FailingService(MemoryFingerService):
@@ -295,3 +306,100 @@ class AuthenticatedSetterTests(SynchronousTestCase):
     def test_invalidLogin(self) -> None:
         transport = self.send(b"shawn -root\n")
         self.assertTrue(transport.value().startswith(b"Error: invalid user name"))
+
+
+_setterPieces = st.sampled_from(
+    [b"moshez", b"shawn", b"root moshez", b"moshez shawn", b"zo\xc3\xab", b"secret", b"toor",
+     b"busy", b"\n", b"\r\n", b"\r", b" ", b"\t", b"#x", b"/W", b"-l", b"a:b", b"a@b",
+     b"\x00", b"\x1b[2J", b"\x7f", b"\xc2\x9b", b"\xff", b"\xe2\x80\xa8", b"moshez\nsecret\n"]
+)
+_setterData = st.one_of(
+    st.binary(max_size=64),
+    st.lists(st.one_of(_setterPieces, st.binary(max_size=6)), max_size=12).map(b"".join),
+    st.tuples(st.integers(MAX_LINE_LENGTH - 2, MAX_LINE_LENGTH + 3), _setterPieces).map(
+        lambda t: b"moshez\n" + b"x" * t[0] + t[1]
+    ),
+    # Well-formed requests with a twist: what an honest or guessing client
+    # sends.
+    st.tuples(
+        st.sampled_from([b"moshez", b" shawn ", b"root moshez", b"moshez root", b"zo\xc3\xab"]),
+        st.sampled_from([b"\n", b"\r\n", b"\n\n"]),
+        st.sampled_from([b"secret", b"secret", b"toor", b"wrong", b""]),
+        st.sampled_from([b"\n", b"\r\n"]),
+        st.one_of(st.binary(max_size=12), st.text(max_size=12).map(str.encode)),
+        st.sampled_from([b"\n", b"\r\n", b""]),
+    ).map(b"".join),
+)
+
+
+class FingerSetterPropertyTests(SynchronousTestCase):
+    """
+    Whatever bytes a setter client sends, however cut up, with or without
+    authentication, it gets at most one reply line, C{OK:} or C{Error:},
+    and nothing is stored unless the reply is C{OK:}.
+    """
+
+    def check(self, data: bytes, cuts: List[int], halfClose: bool, auth: bool) -> None:
+        from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
+
+        from finger.auth import SetterLogin, setterPortal
+
+        service = MemoryFingerService(moshez="happy", shawn="alive")
+        before = dict(service.users)
+        clock = ThreadlessClock()
+        factory = IFingerSetterFactory(service)
+        factory.clock = clock
+        if auth:
+            checker = InMemoryUsernamePasswordDatabaseDontUse(moshez=b"secret", root=b"toor")
+            factory.login = SetterLogin(setterPortal(service, [checker], ["root"]), clock)
+        transport = StringTransport()
+        protocol = factory.buildProtocol(None)
+        protocol.makeConnection(transport)
+        with capturedLogs():
+            for piece in chunked(data, cuts):
+                protocol.dataReceived(piece)
+            if halfClose:
+                protocol.readConnectionLost()
+            # Past the delay after a failed login.
+            clock.advance(10)
+        output = transport.value()
+        changed = {name for name in set(before) | set(service.users)
+                   if before.get(name) != service.users.get(name)}
+        if output == b"":
+            self.assertFalse(halfClose)
+            self.assertFalse(transport.disconnecting)
+            self.assertEqual(changed, set())
+        else:
+            self.assertTrue(output.endswith(b"\r\n"))
+            line = output[:-2].decode("utf-8")
+            self.assertNotIn("\n", line)
+            self.assertNotIn("\r", line)
+            self.assertEqual(controlCharacters(line), [])
+            self.assertTrue(transport.disconnecting)
+            if line.startswith("OK: "):
+                self.assertEqual(len(changed), 1)
+                (user,) = changed
+                self.assertEqual(line, f"OK: status of {user} saved")
+            else:
+                self.assertTrue(line.startswith("Error: "), line)
+                self.assertEqual(changed, set())
+        self.assertEqual(self.flushLoggedErrors(), [])
+        protocol.connectionLost(None)
+
+    @propertySettings()
+    @given(
+        data=_setterData,
+        cuts=st.lists(st.integers(0, 2000), max_size=6),
+        halfClose=st.booleans(),
+    )
+    def test_anyBytes(self, data: bytes, cuts: List[int], halfClose: bool) -> None:
+        self.check(data, cuts, halfClose, auth=False)
+
+    @propertySettings()
+    @given(
+        data=_setterData,
+        cuts=st.lists(st.integers(0, 2000), max_size=6),
+        halfClose=st.booleans(),
+    )
+    def test_anyBytesWithAuth(self, data: bytes, cuts: List[int], halfClose: bool) -> None:
+        self.check(data, cuts, halfClose, auth=True)

@@ -12,12 +12,16 @@ import textwrap
 import time
 from typing import Dict, List, Tuple
 
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 
 from finger import statusfile
 from finger.interfaces import StatusNotSaved
+from finger.names import InvalidStatus, checkStatus, isValidUserName
 from finger.statusfile import Problem, StatusFileError, parse, update
+from tests.support import propertySettings
 
 SAMPLE = b"""\
 # A comment
@@ -387,3 +391,67 @@ class KillTests(SynchronousTestCase):
             statuses, problems = parse(path.getContent())
             self.assertEqual(problems, [])
             self.assertEqual(sorted(statuses), sorted(f"u{n}" for n in range(500)))
+
+
+_names = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12
+).filter(isValidUserName)
+_statuses = st.text(max_size=40).map(str.strip).filter(
+    lambda s: _isStorable(s)
+)
+
+
+def _isStorable(status: str) -> bool:
+    try:
+        checkStatus(status)
+    except InvalidStatus:
+        return False
+    return True
+
+
+_filePieces = st.sampled_from(
+    [b"moshez", b"shawn", b"zo\xc3\xab", b":", b": ", b" ", b"\t", b"#", b"\n", b"\r\n",
+     b"\r", b"\xff", b"\xed\xa0\x80", b"\x00", b"@", b"/", b"-", b"\xc2\x85", b"\xe2\x80\xa8"]
+)
+_fileData = st.one_of(
+    st.binary(max_size=200),
+    st.lists(st.one_of(_filePieces, st.binary(max_size=6)), max_size=30).map(b"".join),
+)
+
+
+class StatusFilePropertyTests(SynchronousTestCase):
+    """
+    Whatever bytes a status file holds, it is read without an exception,
+    and setting statuses in it touches only their lines.
+    """
+
+    @propertySettings()
+    @given(data=_fileData)
+    def test_parseAnyBytes(self, data: bytes) -> None:
+        statuses, problems = parse(data)
+        for name, status in statuses.items():
+            self.assertTrue(isValidUserName(name), name)
+            self.assertEqual(status, status.strip())
+            self.assertNotIn("\n", status)
+        for problem in problems:
+            self.assertTrue(1 <= problem.lineno <= data.count(b"\n") + 1)
+
+    @propertySettings()
+    @given(data=_fileData, changes=st.dictionaries(_names, _statuses, max_size=4))
+    def test_updateKeepsOtherLines(self, data: bytes, changes: Dict[str, str]) -> None:
+        new, statuses = update(data, changes)
+
+        def others(content: bytes) -> List[bytes]:
+            lines = content.split(b"\n")
+            if lines[-1] == b"":
+                lines.pop()
+            return [line for line in lines if not set(parse(line)[0]) & set(changes)]
+
+        self.assertEqual(others(new), others(data))
+        if changes:
+            self.assertTrue(new.endswith(b"\n"))
+        old, _ = parse(data)
+        expected = dict(old)
+        expected.update(changes)
+        self.assertEqual(parse(new)[0], expected)
+        self.assertEqual(statuses, expected)

@@ -13,8 +13,6 @@ from typing import Dict, List
 
 from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
-from twisted.internet.error import ConnectionRefusedError
-from twisted.internet.task import deferLater
 from twisted.python.reflect import namedAny
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 

@@ -299,7 +299,13 @@ class FingerClientTests(TestCase):
         path.setContent("moshez: happy and well\nzoë: \x1b[31mred alert\n".encode())
         options = Options()
         options.parseOptions(
-            ["--file", path.path, "--fingerport", "tcp:79:interface=127.0.0.1", "--no-setter"]
+            [
+                "--file", path.path,
+                "--fingerport", "tcp:79:interface=127.0.0.1",
+                "--no-setter",
+                "--webport", "tcp:0:interface=127.0.0.1",
+                "--pbport", "tcp:0:interface=127.0.0.1",
+            ]
         )
         top = makeService(options)
         top.startService()

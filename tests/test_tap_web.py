@@ -286,6 +286,7 @@ class _Running:
                 "--no-setter",
                 "--webport", f"tcp:{self.webPort}:interface=127.0.0.1",
                 "--sslport", f"tcp:{self.sslPort}:interface=127.0.0.1",
+                "--pbport", "tcp:0:interface=127.0.0.1",
                 *args,
             ]
         )

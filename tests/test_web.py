@@ -21,6 +21,7 @@ from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs
+from twisted.logger import formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import IResource, getChildForRequest
@@ -46,11 +47,15 @@ from finger.web import (
     NEEDS_LOGIN,
     NOT_ALLOWED,
     NOT_SAVED,
+    LOOKUP_TIMEOUT,
+    MAX_BODY_BYTES,
     SECURITY_HEADERS,
     SETTING_NEEDS_AUTH,
     SETTING_NEEDS_HTTPS,
     SETTING_NEEDS_LOGIN,
     TEMPLATE_FILES,
+    TIMED_OUT,
+    LimitedRequest,
     NotFoundElement,
     TemplateError,
     UserElement,
@@ -1119,3 +1124,143 @@ class XMLRPCSettingTests(SynchronousTestCase):
             self.https.rpc("system.methodSignature", "setUser"),
             [["boolean", "string", "string"]],
         )
+
+
+class BodyLimitTests(SynchronousTestCase):
+    """
+    L{LimitedRequest} refuses request bodies over L{MAX_BODY_BYTES}: the
+    site never keeps more than that of any one request.
+    """
+
+    def setUp(self) -> None:
+        self.site = Site(UserStatusTree(_service()), requestFactory=LimitedRequest, reactor=Clock())
+        self.channel = self.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 5000))
+        self.transport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 5000))
+        self.channel.makeConnection(self.transport)
+
+    def assertRefused(self) -> None:
+        self.assertTrue(self.transport.value().startswith(b"HTTP/1.1 413 "), self.transport.value())
+        self.assertIn(b"Connection: close\r\n", self.transport.value())
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_announcedLength(self) -> None:
+        """
+        A C{Content-Length} over the limit is refused before any of the body
+        is read, and without a C{100 Continue}.
+        """
+        self.channel.dataReceived(
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            b"Content-Length: %d\r\n\r\n" % (MAX_BODY_BYTES + 1,)
+        )
+        self.assertRefused()
+        self.assertNotIn(b"100 Continue", self.transport.value())
+        # The rest of the body, if it comes, is ignored.
+        self.channel.dataReceived(b"x" * (MAX_BODY_BYTES + 1))
+        self.assertEqual(self.transport.value().count(b"HTTP/1.1"), 1)
+
+    def test_chunkedBody(self) -> None:
+        """
+        A chunked body is refused as soon as its chunks add up to more than
+        the limit.
+        """
+        self.channel.dataReceived(
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"%x\r\n%s\r\n" % (4096, b"x" * 4096)
+        for _ in range(MAX_BODY_BYTES // 4096):
+            self.channel.dataReceived(chunk)
+        self.assertEqual(self.transport.value(), b"")
+        self.channel.dataReceived(chunk + b"0\r\n\r\n")
+        self.assertRefused()
+        self.assertEqual(self.transport.value().count(b"HTTP/1.1"), 1)
+
+    def test_withinLimit(self) -> None:
+        """
+        A body up to the limit is read and answered as usual.
+        """
+        call = xmlrpc.client.dumps((), "getUsers").encode("utf-8")
+        body = call + b" " * (MAX_BODY_BYTES - len(call))
+        self.channel.dataReceived(
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        code, headers, answer = _Client.parse(self.transport.value())
+        self.assertEqual(code, 200)
+        self.assertIn(b"moshez", answer)
+
+
+@implementer(IFingerService)
+class _StuckService:
+    """
+    A back-end that never answers about C{stuck} (nor lists users), and
+    answers about anyone else at once.
+    """
+
+    def __init__(self) -> None:
+        self.memory = _service()
+        self.cancelled: List[str] = []
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        if user == "stuck":
+            return Deferred(lambda d: self.cancelled.append(user))
+        return self.memory.getUser(user)
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        return Deferred(lambda d: self.cancelled.append("*"))
+
+
+class TimeoutTests(SynchronousTestCase):
+    """
+    A back-end that never answers holds no request for longer than
+    L{LOOKUP_TIMEOUT}: the client gets a 503 (or an XML-RPC fault) saying
+    so, the lookup is cancelled, one warning is logged, and other clients
+    are answered meanwhile.
+    """
+
+    def setUp(self) -> None:
+        self.service = _StuckService()
+        self.client = _Client(UserStatusTree(self.service))
+        self.clock = self.client.site.reactor
+
+    def start(self, path: bytes, method: bytes = b"GET", body: bytes = b"") -> StringTransport:
+        protocol, transport = self.client.connect()
+        head = method + b" " + path + b" HTTP/1.0\r\nContent-Type: text/xml\r\n"
+        head += b"Content-Length: %d\r\n\r\n" % (len(body),)
+        protocol.dataReceived(head + body)  # type: ignore[attr-defined]
+        return transport
+
+    def test_pages(self) -> None:
+        for path, what in [(b"/stuck", "stuck"), (b"/api/users/stuck", "stuck"), (b"/", "*"),
+                           (b"/api/users", "*")]:
+            self.service.cancelled = []
+            with capturedLogs() as events:
+                stuck = self.start(path)
+                self.clock.advance(LOOKUP_TIMEOUT - 1)
+                self.assertEqual(stuck.value(), b"")
+                # Meanwhile, someone else is answered.
+                code, headers, body = self.client.request(b"/api/users/moshez")
+                self.assertEqual(code, 200)
+                self.clock.advance(1)
+            code, headers, body = _Client.parse(stuck.value())
+            self.assertEqual((code, body), (503, (TIMED_OUT + "\n").encode("utf-8")), path)
+            self.assertEqual(self.service.cancelled, [what])
+            warnings = [e for e in events if e["log_level"].name == "warn"]
+            self.assertEqual(len(warnings), 1, events)
+            self.assertIn("no answer", formatEvent(warnings[0]))
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_xmlrpc(self) -> None:
+        for call in [
+            xmlrpc.client.dumps(("stuck",), "getUser"),
+            xmlrpc.client.dumps((), "getUsers"),
+        ]:
+            with capturedLogs() as events:
+                stuck = self.start(b"/RPC2", b"POST", call.encode("utf-8"))
+                self.assertEqual(self.client.rpc("getUser", "moshez"), "happy & <well>")
+                self.clock.advance(LOOKUP_TIMEOUT)
+            code, headers, body = _Client.parse(stuck.value())
+            self.assertEqual(code, 200)
+            fault = self.assertRaises(xmlrpc.client.Fault, xmlrpc.client.loads, body)
+            self.assertEqual(fault.faultString, TIMED_OUT)
+            self.assertEqual(len([e for e in events if e["log_level"].name == "warn"]), 1)
+        self.assertEqual(self.flushLoggedErrors(), [])
