@@ -154,7 +154,7 @@ class FingerServiceTests(SynchronousTestCase):
         """
         An unchanged file is not read again.
         """
-        service = self.service()
+        self.service()
         reads = []
         original = FingerService._reloaded
 
