@@ -25,11 +25,24 @@ from finger.names import checkStatus, checkUserName
 _T = TypeVar("_T")
 
 
+MAX_ANSWER_LENGTH = 4096
+"""
+The most characters of a status any lookup gives.  A setter cannot store
+more than L{finger.names.MAX_STATUS_LENGTH}, but the status file is edited
+by hand, and no front-end should relay a megabyte line.
+"""
+
+TRUNCATED = " [...]"
+
+
 def _lookup(statuses: Dict[str, str], user: str) -> "Deferred[str]":
     try:
-        return succeed(statuses[user])
+        status = statuses[user]
     except KeyError:
         return fail(UnknownUser(user))
+    if len(status) > MAX_ANSWER_LENGTH:
+        status = status[: MAX_ANSWER_LENGTH - len(TRUNCATED)] + TRUNCATED
+    return succeed(status)
 
 
 @implementer(IFingerService, IFingerSetterService)

@@ -12,7 +12,7 @@ from zope.interface.verify import verifyObject
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
 from finger.names import InvalidStatus, InvalidUserName
 from finger import statusfile
-from finger.service import FingerService, MemoryFingerService
+from finger.service import MAX_ANSWER_LENGTH, FingerService, MemoryFingerService
 from finger.statusfile import StatusFileError
 from tests.support import HeldThreadsClock, ThreadlessClock
 
@@ -80,6 +80,18 @@ class FingerServiceTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(service.getUser("moshez")), "happy and well")
         self.assertEqual(self.successResultOf(service.getUsers()), ["moshez", "shawn"])
         self.failureResultOf(service.getUser("nobody"), UnknownUser)
+
+    def test_longStatusCut(self) -> None:
+        """
+        A status written by hand longer than any front-end should relay is
+        cut when looked up, saying so; the file keeps it whole.
+        """
+        self.path.setContent(b"big: " + b"x" * 100_000 + b"\n")
+        service = self.service()
+        status = self.successResultOf(service.getUser("big"))
+        self.assertEqual(len(status), MAX_ANSWER_LENGTH)
+        self.assertTrue(status.endswith(" [...]"))
+        self.assertEqual(len(self.path.getContent()), 100_006)
 
     def test_missingAtStart(self) -> None:
         """
