@@ -10,6 +10,7 @@ protocol never sees it.
 """
 
 import ipaddress
+from functools import lru_cache
 from typing import Dict, Optional, Tuple
 
 from twisted.internet.interfaces import (
@@ -23,7 +24,7 @@ from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
-from zope.interface import alsoProvides
+from zope.interface import directlyProvides, implementer, providedBy
 
 DEFAULT_MAX_CONNECTIONS = 1024
 DEFAULT_IDLE_TIMEOUT = 120.0
@@ -84,6 +85,7 @@ class RateLimiter:
                 del self._buckets[host]
 
 
+@lru_cache(maxsize=1024)
 def _isLoopback(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host.split("%", 1)[0])
@@ -96,49 +98,74 @@ def _isLoopback(host: str) -> bool:
 class LimitedProtocol(ProtocolWrapper):
     """
     The per-connection side of L{LimitingFactory}.
+
+    One timer per connection enforces both the idle and the lifetime limit:
+    reads and writes only note the time, and when the timer fires it either
+    closes the connection or sets itself for the next deadline.
     """
 
     factory: "LimitingFactory"
     transport: ITCPTransport  # type: ignore[assignment]
-    _idleCall: Optional[IDelayedCall] = None
-    _lifetimeCall: Optional[IDelayedCall] = None
+    _timer: Optional[IDelayedCall] = None
+    _lastActive = 0.0
+    _deadline: Optional[float] = None
 
     def makeConnection(self, transport) -> None:  # type: ignore[no-untyped-def]
-        super().makeConnection(transport)
-        if IHalfCloseableProtocol.providedBy(self.wrappedProtocol):
-            # Let the transport tell us (and so the wrapped protocol) about
-            # half-closes, as it would have told the wrapped protocol.
-            alsoProvides(self, IHalfCloseableProtocol)
-        clock = self.factory.clock
-        if self.factory.idleTimeout is not None:
-            self._idleCall = clock.callLater(self.factory.idleTimeout, self._expire, "idle")
-        if self.factory.maxLifetime is not None:
-            self._lifetimeCall = clock.callLater(
-                self.factory.maxLifetime, self._expire, "lifetime"
-            )
-
-    def _active(self) -> None:
-        idleTimeout = self.factory.idleTimeout
-        if idleTimeout is not None and self._idleCall is not None and self._idleCall.active():
-            self._idleCall.reset(idleTimeout)
+        # What ProtocolWrapper.makeConnection does, with the interface
+        # declaration (everything the transport provides, so users can ask
+        # this wrapper for ITCPTransport, ISSLTransport, ...) shared between
+        # connections rather than built anew for each.
+        _provideLike(self, transport)
+        Protocol.makeConnection(self, transport)
+        self.factory.registerProtocol(self)
+        self.wrappedProtocol.makeConnection(self)  # type: ignore[arg-type]
+        factory = self.factory
+        idleTimeout, maxLifetime = factory.idleTimeout, factory.maxLifetime
+        if idleTimeout is None and maxLifetime is None:
+            return
+        clock = factory.clock
+        self._lastActive = now = clock.seconds()
+        if maxLifetime is not None:
+            self._deadline = now + maxLifetime
+        self._timer = clock.callLater(
+            _earliest(idleTimeout, maxLifetime), self._check  # type: ignore[arg-type]
+        )
 
     def dataReceived(self, data: bytes) -> None:
-        self._active()
-        super().dataReceived(data)
+        self._lastActive = self.factory.clock.seconds()
+        self.wrappedProtocol.dataReceived(data)
 
     def write(self, data: bytes) -> None:
-        self._active()
-        super().write(data)
+        self._lastActive = self.factory.clock.seconds()
+        self.transport.write(data)
 
     def writeSequence(self, data) -> None:  # type: ignore[no-untyped-def]
-        self._active()
-        super().writeSequence(data)
+        self._lastActive = self.factory.clock.seconds()
+        self.transport.writeSequence(data)
 
-    def readConnectionLost(self) -> None:
-        self.wrappedProtocol.readConnectionLost()  # type: ignore[attr-defined]
-
-    def writeConnectionLost(self) -> None:
-        self.wrappedProtocol.writeConnectionLost()  # type: ignore[attr-defined]
+    def _check(self) -> None:
+        """
+        The timer fired: close the connection if a limit is reached, or
+        wait for the next deadline.
+        """
+        self._timer = None
+        factory = self.factory
+        now = factory.clock.seconds()
+        if self._deadline is not None and now >= self._deadline:
+            self._expire("lifetime")
+            return
+        idleTimeout = factory.idleTimeout
+        if idleTimeout is not None:
+            idleEnd = self._lastActive + idleTimeout
+            if now >= idleEnd:
+                self._expire("idle")
+                return
+            nextCheck = idleEnd
+            if self._deadline is not None and self._deadline < idleEnd:
+                nextCheck = self._deadline
+        else:
+            nextCheck = self._deadline  # type: ignore[assignment]
+        self._timer = factory.clock.callLater(nextCheck - now, self._check)
 
     def _expire(self, why: str) -> None:
         self.factory.log.info(
@@ -149,10 +176,50 @@ class LimitedProtocol(ProtocolWrapper):
         self.transport.abortConnection()
 
     def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
-        for call in (self._idleCall, self._lifetimeCall):
-            if call is not None and call.active():
-                call.cancel()
+        timer = self._timer
+        if timer is not None:
+            self._timer = None
+            if timer.active():
+                timer.cancel()
         super().connectionLost(reason)
+
+
+@implementer(IHalfCloseableProtocol)
+class _HalfCloseableLimitedProtocol(LimitedProtocol):
+    """
+    A L{LimitedProtocol} for a wrapped protocol that handles half-closes:
+    the transport tells it (and so the wrapped protocol) about them, as it
+    would have told the wrapped protocol.
+    """
+
+    def readConnectionLost(self) -> None:
+        self.wrappedProtocol.readConnectionLost()  # type: ignore[attr-defined]
+
+    def writeConnectionLost(self) -> None:
+        self.wrappedProtocol.writeConnectionLost()  # type: ignore[attr-defined]
+
+
+def _earliest(*delays: Optional[float]) -> float:
+    return min(d for d in delays if d is not None)
+
+
+_declarations: Dict[Tuple[type, object], object] = {}
+
+
+def _provideLike(wrapper: ProtocolWrapper, transport: object) -> None:
+    """
+    Declare that C{wrapper} provides what C{transport} provides, as
+    L{ProtocolWrapper.makeConnection} does, reusing one declaration for
+    every wrapper of the same class over transports that provide the same.
+    """
+    key = (type(wrapper), providedBy(transport))
+    declaration = _declarations.get(key)
+    if declaration is None:
+        directlyProvides(wrapper, key[1])
+        if len(_declarations) < 64:
+            _declarations[key] = wrapper.__provides__  # type: ignore[attr-defined]
+    else:
+        wrapper.__provides__ = declaration  # type: ignore[attr-defined]
 
 
 class _Refused(Protocol):
@@ -231,7 +298,11 @@ class LimitingFactory(WrappingFactory):
         if self.rateLimiter is not None and not self.rateLimiter.allow(host):
             self.log.info("Refusing {peer}: rate limit", peer=host)
             return _Refused(self)
-        return super().buildProtocol(addr)
+        wrapped = self.wrappedFactory.buildProtocol(addr)
+        protocol = self.protocol
+        if protocol is LimitedProtocol and IHalfCloseableProtocol.providedBy(wrapped):
+            protocol = _HalfCloseableLimitedProtocol
+        return protocol(self, wrapped)
 
 
 def _hostOf(address: object) -> str:
