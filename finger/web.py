@@ -127,6 +127,7 @@ The files a templates directory must hold.
 """
 
 _Response = Tuple[int, bytes, bytes]
+_Answer = Union[_Response, "Deferred[_Response]"]
 
 
 def displayStatus(status: str) -> str:
@@ -352,10 +353,20 @@ class Templates:
         """
         Flatten C{element}, one of the pages from these templates.
         """
-        page = self._prerendered.get(type(element))
+        page = self.renderNow(element)
         if page is not None:
-            return succeed(page.render(element.slots()))  # type: ignore[attr-defined]
+            return succeed(page)
         return flattenString(request, element)
+
+    def renderNow(self, element: Element) -> Optional[bytes]:
+        """
+        C{element} flattened at once if its page is prerendered, else
+        L{None}.
+        """
+        page = self._prerendered.get(type(element))
+        if page is None:
+            return None
+        return page.render(element.slots())  # type: ignore[attr-defined]
 
 
 def defaultTemplatesDirectory() -> str:
@@ -456,14 +467,14 @@ def _jsonBody(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
-def _serve(request: Request, answer: Callable[[], "Deferred[_Response]"]) -> object:
+def _serve(request: Request, answer: Callable[[], "_Answer"]) -> object:
     """
     Answer C{request} with what C{answer} produces: a status code, a content
     type and a body.  A failure is logged and answered with a plain 500; if
     the client goes away first, the work is cancelled.
     """
     gone: List[Failure] = []
-    d = maybeDeferred(answer)
+    d: "Deferred[_Response]" = maybeDeferred(answer)  # type: ignore[call-overload]
 
     def lost(reason: Failure) -> None:
         gone.append(reason)
@@ -486,14 +497,20 @@ def _serve(request: Request, answer: Callable[[], "Deferred[_Response]"]) -> obj
         if not gone:
             respond((500, TEXT, (INTERNAL_ERROR + "\n").encode("utf-8")))
 
-    request.notifyFinish().addErrback(lost)
+    if not d.called or d.paused:
+        # Only an answer that is not here yet can be overtaken by the
+        # client leaving.
+        request.notifyFinish().addErrback(lost)
     d.addCallback(respond).addErrback(failed)
     return NOT_DONE_YET
 
 
 def _html(
     request: IRequest, templates: Templates, code: int, element: Element
-) -> "Deferred[_Response]":
+) -> "_Answer":
+    page = templates.renderNow(element)
+    if page is not None:
+        return (code, HTML, b"<!DOCTYPE html>\n" + page)
     return templates.render(request, element).addCallback(
         lambda body: (code, HTML, b"<!DOCTYPE html>\n" + body)
     )
@@ -537,21 +554,19 @@ class UserStatus(Resource):
                 [self.user] + [_userName(s)[0] for s in request.postpath]
             )
 
-        def notFound(reason: Optional[Failure] = None) -> "Deferred[_Response]":
+        def notFound(reason: Optional[Failure] = None) -> "_Answer":
             if reason is not None:
                 reason.trap(UnknownUser)
             if wantJSON:
-                return succeed((404, JSON, _jsonBody({"error": NO_SUCH_USER, "user": user})))
+                return (404, JSON, _jsonBody({"error": NO_SUCH_USER, "user": user}))
             return _html(request, self.templates, 404, NotFoundElement(self.templates.notFound, user, home))
 
-        def found(status: str) -> "Deferred[_Response]":
+        def found(status: str) -> "_Answer":
             if wantJSON:
-                return succeed(
-                    (200, JSON, _jsonBody({"user": user, "status": displayStatus(status)}))
-                )
+                return (200, JSON, _jsonBody({"user": user, "status": displayStatus(status)}))
             return _html(request, self.templates, 200, UserElement(self.templates.user, user, status, home))
 
-        def answer() -> "Deferred[_Response]":
+        def answer() -> "_Answer":
             if not self.valid or request.postpath:
                 return notFound()
             return self.service.getUser(user).addCallbacks(found, notFound)
@@ -602,9 +617,9 @@ class UserStatusTree(Resource):
         request.setHeader(b"vary", b"Accept")
         wantJSON = prefersJSON(request.getHeader(b"accept"))
 
-        def listed(users: List[str]) -> "Deferred[_Response]":
+        def listed(users: List[str]) -> "_Answer":
             if wantJSON:
-                return succeed((200, JSON, _jsonBody({"users": users})))
+                return (200, JSON, _jsonBody({"users": users}))
             element = UsersElement(self.templates.users, users, _homeLink(request))
             return _html(request, self.templates, 200, element)
 
