@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Dict, Optional, Tuple
 
 from twisted.internet.interfaces import (
+    IAddress,
     IDelayedCall,
     IHalfCloseableProtocol,
     IProtocolFactory,
@@ -109,6 +110,7 @@ class LimitedProtocol(ProtocolWrapper):
     _timer: Optional[IDelayedCall] = None
     _lastActive = 0.0
     _deadline: Optional[float] = None
+    _host: Optional[IAddress] = None
 
     def makeConnection(self, transport) -> None:  # type: ignore[no-untyped-def]
         # What ProtocolWrapper.makeConnection does, with the interface
@@ -142,6 +144,15 @@ class LimitedProtocol(ProtocolWrapper):
     def writeSequence(self, data) -> None:  # type: ignore[no-untyped-def]
         self._lastActive = self.factory.clock.seconds()
         self.transport.writeSequence(data)
+
+    def getHost(self) -> IAddress:
+        # The local address of a connection does not change; twisted.web
+        # asks for it with every request, and a TCP transport makes a
+        # getsockname() system call each time.
+        host = self._host
+        if host is None:
+            host = self._host = self.transport.getHost()
+        return host
 
     def _check(self) -> None:
         """
