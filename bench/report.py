@@ -74,7 +74,12 @@ def targets(r: Dict[str, Any]) -> List[Tuple[str, str, str, Optional[bool]]]:
         rows.append((
             "web /USER >= 0.15x nginx static",
             f"{_fmt(w)}x ({_fmt(web['finger_req_per_s'])} vs {_fmt(web['nginx_req_per_s'])} req/s, "
-            f"{web['bytes']} bytes)",
+            f"{web['bytes']} bytes)" + (
+                f"; a bare twisted.web resource: "
+                f"{_fmt(_ratio(web['bare_req_per_s'], web['nginx_req_per_s']))}x "
+                f"({_fmt(web['bare_req_per_s'])} req/s), so /USER is "
+                f"{_fmt(_ratio(web['finger_req_per_s'], web['bare_req_per_s']))}x bare"
+                if web.get("bare_req_per_s") else ""),
             "nginx, same bytes as a static file", w is not None and w >= 0.15,
         ))
     scale = r.get("scale", {})
@@ -191,6 +196,20 @@ def markdown(r: Dict[str, Any]) -> str:
             f"`wrk -t1 -c16`: the service {_fmt(web['finger_req_per_s'])} req/s, nginx "
             f"{_fmt(web['nginx_req_per_s'])} req/s for the same {web['bytes']} bytes: "
             f"{_fmt(_ratio(web['finger_req_per_s'], web['nginx_req_per_s']))}x.")
+        if web.get("bare_req_per_s"):
+            out.append("")
+            out.append(
+                f"The issue's reference for what Twisted itself allows, a bare `twisted.web` "
+                f"resource answering with the same bytes under `twistd -l FILE` "
+                f"(`bench/bareweb.tac`: no templates, back-end, limits or extra headers): "
+                f"{_fmt(web['bare_req_per_s'])} req/s, "
+                f"{_fmt(_ratio(web['bare_req_per_s'], web['nginx_req_per_s']))}x nginx; "
+                f"the service's `/moshez` is "
+                f"{_fmt(_ratio(web['finger_req_per_s'], web['bare_req_per_s']))}x of it.  "
+                f"Runs (service / nginx / bare): "
+                + "; ".join(f"{_fmt(a)} / {_fmt(b)} / {_fmt(c)}" for a, b, c in
+                            zip(web["finger_runs"], web["nginx_runs"], web["bare_runs"]))
+                + " req/s.")
     scale = r.get("scale", {})
     if scale:
         out += [

@@ -345,20 +345,32 @@ http {{
 }}
 """)
         nginx = self.start(["nginx", "-c", str(conf)], stderr=subprocess.DEVNULL)
+        # The reference the issue names: a bare twisted.web resource giving
+        # the same bytes, under twistd with a log file like the service.
+        bport = freePort()
+        bare = self.start(
+            [self.args.twistd, "-n", "--pidfile=", "-l", str(self.work / "bareweb.log"),
+             "-y", str(HERE / "bareweb.tac")],
+            env=dict(os.environ, BODY=str(root / USER), PORT=str(bport)), cwd=str(self.work))
         try:
             waitForPort(nport, proc=nginx)
-            self.wrk(web, f"/{USER}", 1)
-            self.wrk(nport, f"/{USER}", 1)
-            finger, static = [], []
+            waitForPort(bport, proc=bare)
+            for port in (web, nport, bport):
+                self.wrk(port, f"/{USER}", 1)
+            finger, static, bareRuns = [], [], []
             for _ in range(self.repeats):
                 finger.append(self.wrk(web, f"/{USER}", seconds)["req_per_s"])
                 static.append(self.wrk(nport, f"/{USER}", seconds)["req_per_s"])
+                bareRuns.append(self.wrk(bport, f"/{USER}", seconds)["req_per_s"])
             self.results["web"] = {
                 "bytes": len(body), "finger_req_per_s": median(finger),
                 "nginx_req_per_s": median(static), "finger_runs": finger, "nginx_runs": static,
+                "bare_req_per_s": median(bareRuns), "bare_runs": bareRuns,
             }
-            log(f"web: /{USER} {median(finger):.0f} req/s, nginx {median(static):.0f} req/s")
+            log(f"web: /{USER} {median(finger):.0f} req/s, nginx {median(static):.0f} req/s, "
+                f"bare twisted.web {median(bareRuns):.0f} req/s")
         finally:
+            stop(bare)
             stop(nginx)
             stop(proc)
 

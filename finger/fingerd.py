@@ -142,7 +142,10 @@ class FingerProtocol(Protocol, TimeoutMixin):
         else:
             d = self._answer(user, verbose)
         self._pending = d
-        d.addTimeout(self.factory.lookupTimeout, self.factory.clock)
+        if not d.called or d.paused:
+            # An answer already here (as from a table in memory) cannot
+            # time out: skip scheduling and cancelling the timer.
+            d.addTimeout(self.factory.lookupTimeout, self.factory.clock)
         d.addErrback(self._failed)
         d.addCallback(self._finish)
 

@@ -15,9 +15,11 @@ sending instead could otherwise keep it open until its lifetime ends.
 """
 
 import ipaddress
+from functools import lru_cache
 from typing import Dict, Optional, Tuple
 
 from twisted.internet.interfaces import (
+    IAddress,
     IDelayedCall,
     IHalfCloseableProtocol,
     IProtocolFactory,
@@ -28,7 +30,7 @@ from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
-from zope.interface import alsoProvides
+from zope.interface import directlyProvides, implementer, providedBy
 
 DEFAULT_MAX_CONNECTIONS = 1024
 DEFAULT_IDLE_TIMEOUT = 120.0
@@ -91,6 +93,7 @@ class RateLimiter:
                 del self._buckets[host]
 
 
+@lru_cache(maxsize=1024)
 def _isLoopback(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host.split("%", 1)[0])
@@ -103,43 +106,53 @@ def _isLoopback(host: str) -> bool:
 class LimitedProtocol(ProtocolWrapper):
     """
     The per-connection side of L{LimitingFactory}.
+
+    One timer per connection enforces both the idle and the lifetime limit:
+    reads and writes only note the time, and when the timer fires it either
+    closes the connection or sets itself for the next deadline.
     """
 
     factory: "LimitingFactory"
     transport: ITCPTransport  # type: ignore[assignment]
-    _idleCall: Optional[IDelayedCall] = None
-    _lifetimeCall: Optional[IDelayedCall] = None
+    _timer: Optional[IDelayedCall] = None
+    _lastActive = 0.0
+    _deadline: Optional[float] = None
+    _host: Optional[IAddress] = None
     _graceCall: Optional[IDelayedCall] = None
     _closing = False
     _expired = False
     _bytesAfterClose = 0
 
     def makeConnection(self, transport) -> None:  # type: ignore[no-untyped-def]
-        super().makeConnection(transport)
-        if IHalfCloseableProtocol.providedBy(self.wrappedProtocol):
-            # Let the transport tell us (and so the wrapped protocol) about
-            # half-closes, as it would have told the wrapped protocol.
-            alsoProvides(self, IHalfCloseableProtocol)
-        clock = self.factory.clock
-        if self.factory.idleTimeout is not None:
-            self._idleCall = clock.callLater(self.factory.idleTimeout, self._expire, "idle")
-        if self.factory.maxLifetime is not None:
-            self._lifetimeCall = clock.callLater(
-                self.factory.maxLifetime, self._expire, "lifetime"
-            )
-
-    def _active(self) -> None:
-        idleTimeout = self.factory.idleTimeout
-        if idleTimeout is not None and self._idleCall is not None and self._idleCall.active():
-            self._idleCall.reset(idleTimeout)
+        # What ProtocolWrapper.makeConnection does, with the interface
+        # declaration (everything the transport provides, so users can ask
+        # this wrapper for ITCPTransport, ISSLTransport, ...) shared between
+        # connections rather than built anew for each.
+        _provideLike(self, transport)
+        Protocol.makeConnection(self, transport)
+        self.factory.registerProtocol(self)
+        self.wrappedProtocol.makeConnection(self)  # type: ignore[arg-type]
+        factory = self.factory
+        idleTimeout, maxLifetime = factory.idleTimeout, factory.maxLifetime
+        if idleTimeout is None and maxLifetime is None:
+            return
+        clock = factory.clock
+        self._lastActive = now = clock.seconds()
+        if maxLifetime is not None:
+            self._deadline = now + maxLifetime
+        self._timer = clock.callLater(
+            _earliest(idleTimeout, maxLifetime), self._check  # type: ignore[arg-type]
+        )
 
     def dataReceived(self, data: bytes) -> None:
         if self._closing or getattr(self.wrappedProtocol, "disconnecting", False):
+            # Bytes after the close began are not activity, and only so
+            # many are delivered.
             if not self._afterClose(len(data)):
                 return
         else:
-            self._active()
-        super().dataReceived(data)
+            self._lastActive = self.factory.clock.seconds()
+        self.wrappedProtocol.dataReceived(data)
 
     def loseConnection(self) -> None:
         self._closing = True
@@ -162,18 +175,45 @@ class LimitedProtocol(ProtocolWrapper):
         return True
 
     def write(self, data: bytes) -> None:
-        self._active()
-        super().write(data)
+        self._lastActive = self.factory.clock.seconds()
+        self.transport.write(data)
 
     def writeSequence(self, data) -> None:  # type: ignore[no-untyped-def]
-        self._active()
-        super().writeSequence(data)
+        self._lastActive = self.factory.clock.seconds()
+        self.transport.writeSequence(data)
 
-    def readConnectionLost(self) -> None:
-        self.wrappedProtocol.readConnectionLost()  # type: ignore[attr-defined]
+    def getHost(self) -> IAddress:
+        # The local address of a connection does not change; twisted.web
+        # asks for it with every request, and a TCP transport makes a
+        # getsockname() system call each time.
+        host = self._host
+        if host is None:
+            host = self._host = self.transport.getHost()
+        return host
 
-    def writeConnectionLost(self) -> None:
-        self.wrappedProtocol.writeConnectionLost()  # type: ignore[attr-defined]
+    def _check(self) -> None:
+        """
+        The timer fired: close the connection if a limit is reached, or
+        wait for the next deadline.
+        """
+        self._timer = None
+        factory = self.factory
+        now = factory.clock.seconds()
+        if self._deadline is not None and now >= self._deadline:
+            self._expire("lifetime")
+            return
+        idleTimeout = factory.idleTimeout
+        if idleTimeout is not None:
+            idleEnd = self._lastActive + idleTimeout
+            if now >= idleEnd:
+                self._expire("idle")
+                return
+            nextCheck = idleEnd
+            if self._deadline is not None and self._deadline < idleEnd:
+                nextCheck = self._deadline
+        else:
+            nextCheck = self._deadline  # type: ignore[assignment]
+        self._timer = factory.clock.callLater(nextCheck - now, self._check)
 
     def _expire(self, why: str) -> None:
         if self._expired:
@@ -187,10 +227,49 @@ class LimitedProtocol(ProtocolWrapper):
         self.transport.abortConnection()
 
     def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
-        for call in (self._idleCall, self._lifetimeCall, self._graceCall):
-            if call is not None and call.active():
-                call.cancel()
+        for timer in (self._timer, self._graceCall):
+            if timer is not None and timer.active():
+                timer.cancel()
+        self._timer = self._graceCall = None
         super().connectionLost(reason)
+
+
+@implementer(IHalfCloseableProtocol)
+class _HalfCloseableLimitedProtocol(LimitedProtocol):
+    """
+    A L{LimitedProtocol} for a wrapped protocol that handles half-closes:
+    the transport tells it (and so the wrapped protocol) about them, as it
+    would have told the wrapped protocol.
+    """
+
+    def readConnectionLost(self) -> None:
+        self.wrappedProtocol.readConnectionLost()  # type: ignore[attr-defined]
+
+    def writeConnectionLost(self) -> None:
+        self.wrappedProtocol.writeConnectionLost()  # type: ignore[attr-defined]
+
+
+def _earliest(*delays: Optional[float]) -> float:
+    return min(d for d in delays if d is not None)
+
+
+_declarations: Dict[Tuple[type, object], object] = {}
+
+
+def _provideLike(wrapper: ProtocolWrapper, transport: object) -> None:
+    """
+    Declare that C{wrapper} provides what C{transport} provides, as
+    L{ProtocolWrapper.makeConnection} does, reusing one declaration for
+    every wrapper of the same class over transports that provide the same.
+    """
+    key = (type(wrapper), providedBy(transport))
+    declaration = _declarations.get(key)
+    if declaration is None:
+        directlyProvides(wrapper, key[1])
+        if len(_declarations) < 64:
+            _declarations[key] = wrapper.__provides__  # type: ignore[attr-defined]
+    else:
+        wrapper.__provides__ = declaration  # type: ignore[attr-defined]
 
 
 class _Refused(Protocol):
@@ -269,7 +348,11 @@ class LimitingFactory(WrappingFactory):
         if self.rateLimiter is not None and not self.rateLimiter.allow(host):
             self.log.info("Refusing {peer}: rate limit", peer=host)
             return _Refused(self)
-        return super().buildProtocol(addr)
+        wrapped = self.wrappedFactory.buildProtocol(addr)
+        protocol = self.protocol
+        if protocol is LimitedProtocol and IHalfCloseableProtocol.providedBy(wrapped):
+            protocol = _HalfCloseableLimitedProtocol
+        return protocol(self, wrapped)
 
 
 def _hostOf(address: object) -> str:

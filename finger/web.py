@@ -50,6 +50,7 @@ Without C{--auth}, setUser does not exist (fault -32601, saying why).
 """
 
 import json
+import re
 from io import BytesIO
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 from urllib.parse import quote
@@ -74,7 +75,12 @@ from twisted.web.guard import BasicCredentialFactory, HTTPAuthSessionWrapper
 from twisted.web.iweb import IRequest, ITemplateLoader
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import NOT_DONE_YET, Request
-from twisted.web.template import Element, Tag, XMLFile, flattenString, renderer
+from twisted.web._flatten import (
+    attributeEscapingDoneOutside,
+    escapeForContent,
+    writeWithAttributeEscaping,
+)
+from twisted.web.template import Element, Tag, TagLoader, XMLFile, flattenString, renderer
 
 from finger.auth import NotAllowed, SetterLogin
 from finger.interfaces import (
@@ -136,6 +142,7 @@ The files a templates directory must hold.
 """
 
 _Response = Tuple[int, bytes, bytes]
+_Answer = Union[_Response, "Deferred[_Response]"]
 _T = TypeVar("_T")
 
 MAX_BODY_BYTES = 65536
@@ -277,14 +284,20 @@ class UserElement(Element):
         self.status = status
         self.home = home
 
+    def slots(self) -> Dict[str, str]:
+        """
+        The values of the page's slots.
+        """
+        return {
+            "name": self.user,
+            "status": displayStatus(self.status),
+            "home": self.home,
+            "json": self.home + "api/users/" + userPath(self.user),
+        }
+
     @renderer
     def page(self, request: Optional[IRequest], tag: Tag) -> Tag:
-        return tag.fillSlots(
-            name=self.user,
-            status=displayStatus(self.status),
-            home=self.home,
-            json=self.home + "api/users/" + userPath(self.user),
-        )
+        return tag.fillSlots(**self.slots())
 
 
 class NotFoundElement(Element):
@@ -297,9 +310,101 @@ class NotFoundElement(Element):
         self.user = user
         self.home = home
 
+    def slots(self) -> Dict[str, str]:
+        """
+        The values of the page's slots.
+        """
+        return {"name": self.user, "home": self.home}
+
     @renderer
     def page(self, request: Optional[IRequest], tag: Tag) -> Tag:
-        return tag.fillSlots(name=self.user, home=self.home)
+        return tag.fillSlots(**self.slots())
+
+
+_SlottedElement = Union[UserElement, NotFoundElement]
+
+_HOLE = re.compile(rb'\x00([0-9]+)(?:(")|&quot;)\x00')
+
+
+class _Prerendered:
+    """
+    A page that the template engine has flattened once, with its slots left
+    open: the bytes between the slots, and for each slot its name and
+    whether it is inside an attribute.  Rendering it fills the slots with
+    values escaped by the template engine's own escaping for that place,
+    which gives the same bytes as flattening the page again, without
+    walking the template for every request.
+    """
+
+    def __init__(self, parts: List[bytes], holes: List[Tuple[str, bool]]) -> None:
+        self.parts = parts
+        self.holes = holes
+
+    def render(self, slots: Dict[str, str]) -> bytes:
+        """
+        The page with C{slots} filled in.
+        """
+        parts = self.parts
+        out = [parts[0]]
+        write = out.append
+        for (name, inAttribute), part in zip(self.holes, parts[1:]):
+            if inAttribute:
+                writeWithAttributeEscaping(write)(attributeEscapingDoneOutside(slots[name]))
+            else:
+                write(escapeForContent(slots[name]))
+            write(part)
+        return b"".join(out)
+
+    @classmethod
+    def of(
+        cls, make: Callable[[], _SlottedElement], samples: List[_SlottedElement]
+    ) -> "Optional[_Prerendered]":
+        """
+        Flatten the element C{make} returns with every slot open, or
+        L{None} if the page cannot be rendered that way: then it must be
+        flattened for every request.
+
+        Each slot is filled with a marker (a NUL byte cannot come from an
+        XML template) holding a double quote, which attribute escaping
+        changes and content escaping does not, so the output shows where
+        each slot is and how it is escaped.  The result must give the same
+        bytes as the template engine for each of C{samples}.
+        """
+        probe = make()
+        names = list(probe.slots())
+        markers = {name: f'\x00{i}"\x00' for i, name in enumerate(names)}
+        probe.slots = lambda: markers  # type: ignore[method-assign]
+        flat = _flattenNow(probe)
+        if flat is None:
+            return None
+        parts, holes, start = [], [], 0
+        for match in _HOLE.finditer(flat):
+            parts.append(flat[start : match.start()])
+            holes.append((names[int(match.group(1))], match.group(2) is None))
+            start = match.end()
+        parts.append(flat[start:])
+        if any(b"\x00" in part for part in parts):
+            return None
+        page = cls(parts, holes)
+        for sample in samples:
+            if page.render(sample.slots()) != _flattenNow(sample):
+                return None
+        return page
+
+
+def _flattenNow(element: Element) -> Optional[bytes]:
+    """
+    Flatten C{element} if that finishes at once, else L{None}.
+    """
+    results: List[Union[bytes, Failure]] = []
+    flattenString(None, element).addBoth(results.append)
+    if results and isinstance(results[0], bytes):
+        return results[0]
+    return None
+
+
+# Slot values that exercise every kind of escaping.
+_AWKWARD = ['a<b>&"c\'', "zo\u00eb \u2603", "line one\nline two", ""]
 
 
 class Templates:
@@ -315,6 +420,36 @@ class Templates:
         self.users = users
         self.user = user
         self.notFound = notFound
+        self._prerendered: Dict[type, Optional[_Prerendered]] = {}
+        if all(isinstance(loader, (XMLFile, TagLoader)) for loader in (user, notFound)):
+            # These loaders give the same template every time.
+            self._prerendered[UserElement] = _Prerendered.of(
+                lambda: UserElement(user, "", "", ""),
+                [UserElement(user, a, b, a) for a in _AWKWARD for b in _AWKWARD],
+            )
+            self._prerendered[NotFoundElement] = _Prerendered.of(
+                lambda: NotFoundElement(notFound, "", ""),
+                [NotFoundElement(notFound, a, a) for a in _AWKWARD],
+            )
+
+    def render(self, request: Optional[IRequest], element: Element) -> "Deferred[bytes]":
+        """
+        Flatten C{element}, one of the pages from these templates.
+        """
+        page = self.renderNow(element)
+        if page is not None:
+            return succeed(page)
+        return flattenString(request, element)
+
+    def renderNow(self, element: Element) -> Optional[bytes]:
+        """
+        C{element} flattened at once if its page is prerendered, else
+        L{None}.
+        """
+        page = self._prerendered.get(type(element))
+        if page is None:
+            return None
+        return page.render(element.slots())  # type: ignore[attr-defined]
 
 
 def defaultTemplatesDirectory() -> str:
@@ -426,7 +561,7 @@ def _withTimeout(request: IRequest, d: "Deferred[_T]") -> "Deferred[_T]":
     return d
 
 
-def _serve(request: Request, answer: Callable[[], "Deferred[_Response]"]) -> object:
+def _serve(request: Request, answer: Callable[[], "_Answer"]) -> object:
     """
     Answer C{request} with what C{answer} produces: a status code, a content
     type and a body.  A failure is logged and answered with a plain 500; a
@@ -434,7 +569,7 @@ def _serve(request: Request, answer: Callable[[], "Deferred[_Response]"]) -> obj
     503.  If the client goes away first, the work is cancelled.
     """
     gone: List[Failure] = []
-    d = _withTimeout(request, maybeDeferred(answer))
+    d: "Deferred[_Response]" = maybeDeferred(answer)  # type: ignore[call-overload]
 
     def lost(reason: Failure) -> None:
         gone.append(reason)
@@ -466,13 +601,22 @@ def _serve(request: Request, answer: Callable[[], "Deferred[_Response]"]) -> obj
         if not gone:
             respond((500, TEXT, (INTERNAL_ERROR + "\n").encode("utf-8")))
 
-    request.notifyFinish().addErrback(lost)
+    if not d.called or d.paused:
+        # Only an answer that is not here yet can be overtaken by the
+        # client leaving, or by the timeout.
+        _withTimeout(request, d)
+        request.notifyFinish().addErrback(lost)
     d.addCallback(respond).addErrback(failed)
     return NOT_DONE_YET
 
 
-def _html(request: IRequest, code: int, element: Element) -> "Deferred[_Response]":
-    return flattenString(request, element).addCallback(
+def _html(
+    request: IRequest, templates: Templates, code: int, element: Element
+) -> "_Answer":
+    page = templates.renderNow(element)
+    if page is not None:
+        return (code, HTML, b"<!DOCTYPE html>\n" + page)
+    return templates.render(request, element).addCallback(
         lambda body: (code, HTML, b"<!DOCTYPE html>\n" + body)
     )
 
@@ -515,21 +659,19 @@ class UserStatus(Resource):
                 [self.user] + [_userName(s)[0] for s in request.postpath]
             )
 
-        def notFound(reason: Optional[Failure] = None) -> "Deferred[_Response]":
+        def notFound(reason: Optional[Failure] = None) -> "_Answer":
             if reason is not None:
                 reason.trap(UnknownUser)
             if wantJSON:
-                return succeed((404, JSON, _jsonBody({"error": NO_SUCH_USER, "user": user})))
-            return _html(request, 404, NotFoundElement(self.templates.notFound, user, home))
+                return (404, JSON, _jsonBody({"error": NO_SUCH_USER, "user": user}))
+            return _html(request, self.templates, 404, NotFoundElement(self.templates.notFound, user, home))
 
-        def found(status: str) -> "Deferred[_Response]":
+        def found(status: str) -> "_Answer":
             if wantJSON:
-                return succeed(
-                    (200, JSON, _jsonBody({"user": user, "status": displayStatus(status)}))
-                )
-            return _html(request, 200, UserElement(self.templates.user, user, status, home))
+                return (200, JSON, _jsonBody({"user": user, "status": displayStatus(status)}))
+            return _html(request, self.templates, 200, UserElement(self.templates.user, user, status, home))
 
-        def answer() -> "Deferred[_Response]":
+        def answer() -> "_Answer":
             if not self.valid or request.postpath:
                 return notFound()
             return self.service.getUser(user).addCallbacks(found, notFound)
@@ -580,11 +722,11 @@ class UserStatusTree(Resource):
         request.setHeader(b"vary", b"Accept")
         wantJSON = prefersJSON(request.getHeader(b"accept"))
 
-        def listed(users: List[str]) -> "Deferred[_Response]":
+        def listed(users: List[str]) -> "_Answer":
             if wantJSON:
-                return succeed((200, JSON, _jsonBody({"users": users})))
+                return (200, JSON, _jsonBody({"users": users}))
             element = UsersElement(self.templates.users, users, _homeLink(request))
-            return _html(request, 200, element)
+            return _html(request, self.templates, 200, element)
 
         return _serve(request, lambda: self.service.getUsers().addCallback(listed))
 

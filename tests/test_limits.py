@@ -13,6 +13,7 @@ from finger.limits import CLOSE_GRACE, CLOSE_GRACE_BYTES, LimitingFactory, RateL
 from finger.service import MemoryFingerService
 from finger.setter import FingerSetterFactoryFromService
 from tests.support import exchange
+from zope.interface import providedBy
 
 
 class _Recorder(Protocol):
@@ -108,6 +109,21 @@ class LimitingFactoryTests(SynchronousTestCase):
         transport = self.connect(factory)
         transport.protocol.connectionLost(None)
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_hostAsked(self) -> None:
+        """
+        The wrapper gives the transport's local address (asked once) and
+        declares what the transport provides, as a L{ProtocolWrapper} does.
+        """
+        factory = LimitingFactory(self.inner, self.clock)
+        transport = self.connect(factory)
+        protocol = transport.protocol
+        self.assertEqual(protocol.getHost(), transport.getHost())
+        self.assertIs(protocol.getHost(), protocol.getHost())
+        other = self.connect(factory, "192.0.2.7")
+        for interface in providedBy(transport):
+            self.assertTrue(interface.providedBy(protocol), interface)
+            self.assertTrue(interface.providedBy(other.protocol), interface)
 
     def test_halfCloseForwarded(self) -> None:
         """

@@ -26,7 +26,8 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import IResource, getChildForRequest
 from twisted.web.server import Site
-from twisted.web.template import Element, flattenString
+from twisted.web.iweb import ITemplateLoader
+from twisted.web.template import Element, Tag, TagLoader, flattenString, slot, tags
 from twisted.web.test.requesthelper import DummyRequest
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
@@ -58,6 +59,7 @@ from finger.web import (
     LimitedRequest,
     NotFoundElement,
     TemplateError,
+    Templates,
     UserElement,
     UsersElement,
     UserStatus,
@@ -454,6 +456,89 @@ class TemplatesTests(SynchronousTestCase):
         e = self.assertRaises(TemplateError, loadTemplates, self.directory)
         self.assertIn(self.path("user.xhtml"), str(e))
         self.assertIn("email", str(e))
+
+
+class PrerenderedTests(SynchronousTestCase):
+    """
+    L{Templates.render} gives the same bytes as flattening the page with the
+    template engine, whatever the values and wherever the slots are.
+    """
+
+    AWKWARD = [
+        "moshez",
+        'a<b>&"c\' &amp; &#65;',
+        "zo\u00eb \u2603 \U0001f600",
+        "one\ntwo\r\nthree\x00\x1b[31m",
+        "\x00\x00",
+        "",
+    ]
+
+    def notFound(self) -> TagLoader:
+        return TagLoader(
+            tags.p(tags.a(slot("name"), href=slot("home")), slot("name"), render="page")
+        )
+
+    def assertSameAsEngine(self, templates: Templates) -> None:
+        for a in self.AWKWARD:
+            for b in self.AWKWARD:
+                for element in [
+                    UserElement(templates.user, a, b, "../" + a),
+                    NotFoundElement(templates.notFound, a, b),
+                ]:
+                    self.assertEqual(
+                        self.successResultOf(templates.render(None, element)),
+                        self.successResultOf(flattenString(None, element)),
+                    )
+
+    def test_shipped(self) -> None:
+        """
+        The shipped pages are flattened once, with their slots left open,
+        and give the engine's bytes.
+        """
+        templates = loadTemplates()
+        self.assertIsNotNone(templates._prerendered[UserElement])
+        self.assertIsNotNone(templates._prerendered[NotFoundElement])
+        self.assertSameAsEngine(templates)
+
+    def test_slotsInAttributes(self) -> None:
+        """
+        Slots in attributes, in content and in both, each escaped as the
+        engine escapes them there.
+        """
+        page = tags.html(
+            tags.a(slot("name"), title=slot("status"), href=slot("json")),
+            tags.p(slot("status"), slot("home"), **{"data-x": slot("name")}),
+            render="page",
+        )
+        templates = Templates(TagLoader(page), TagLoader(page), self.notFound())
+        self.assertIsNotNone(templates._prerendered[UserElement])
+        self.assertSameAsEngine(templates)
+
+    def test_tagInAttribute(self) -> None:
+        """
+        A slot inside a tag inside an attribute is escaped twice by the
+        engine; such a page is not prerendered, and still comes out right.
+        """
+        page = tags.html(
+            tags.a("x", title=tags.b(slot("name"))), slot("status"), render="page"
+        )
+        templates = Templates(TagLoader(page), TagLoader(page), self.notFound())
+        self.assertIsNone(templates._prerendered[UserElement])
+        self.assertSameAsEngine(templates)
+
+    def test_otherLoader(self) -> None:
+        """
+        A loader that might change what it loads is flattened every time.
+        """
+
+        @implementer(ITemplateLoader)
+        class Loader:
+            def load(self) -> List[Tag]:
+                return [tags.p(slot("name"), tags.a(href=slot("home")), render="page")]
+
+        templates = Templates(Loader(), Loader(), Loader())
+        self.assertEqual(templates._prerendered, {})
+        self.assertSameAsEngine(templates)
 
 
 class ResourceTests(SynchronousTestCase):
