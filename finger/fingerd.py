@@ -23,7 +23,12 @@ address, escaped as RFC 1288 section 3.2.7 asks.
 from typing import List, Optional, Tuple
 
 from twisted.internet.defer import Deferred, TimeoutError, gatherResults, succeed
-from twisted.internet.interfaces import ITCPTransport, IDelayedCall, IHalfCloseableProtocol, IReactorTime
+from twisted.internet.interfaces import (
+    IDelayedCall,
+    IHalfCloseableProtocol,
+    IReactorTime,
+    ITCPTransport,
+)
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
@@ -33,7 +38,10 @@ from zope.interface import implementer
 
 from finger.interfaces import (
     FORWARDING_DENIED,
+    INTERNAL_ERROR,
+    LOOKUP_TIMEOUT,
     NO_SUCH_USER,
+    TIMED_OUT,
     IFingerFactory,
     IFingerForwarder,
     IFingerService,
@@ -47,8 +55,6 @@ MAX_QUERY_LENGTH = 512
 
 LISTING_DENIED = "Finger online user list denied"
 QUERY_TOO_LONG = "Query too long"
-INTERNAL_ERROR = "Internal error in server"
-TIMED_OUT = "Server timed out; try again later"
 TRUNCATED = "(answer truncated)"
 
 
@@ -302,7 +308,7 @@ class FingerFactoryFromService(ServerFactory):
     timeout: float = 60.0
     listUsers = True
     maxListed = 1000
-    lookupTimeout: float = 10.0
+    lookupTimeout: float = LOOKUP_TIMEOUT
     maxAnswerBytes = 65536
     forwarder: Optional[IFingerForwarder] = None
 

@@ -40,6 +40,22 @@ The answer to a C{user@host} query this server will not forward (RFC 1288
 section 3.2.1): forwarding is off, or the query breaks its limits.
 """
 
+INTERNAL_ERROR = "Internal error in server"
+"""
+What every front-end says when the back-end failed; the details go to the
+log, not to the client.
+"""
+
+TIMED_OUT = "Server timed out; try again later"
+"""
+What every front-end says when the back-end did not answer in time.
+"""
+
+LOOKUP_TIMEOUT = 10.0
+"""
+Seconds every front-end gives the back-end to answer one request.
+"""
+
 COULD_NOT_CONNECT = "Could not connect to remote host"
 """
 The answer to a forwarded query when the remote host did not answer.

@@ -50,7 +50,10 @@ from zope.interface import implementer
 
 import finger
 from finger.interfaces import (
+    INTERNAL_ERROR,
+    LOOKUP_TIMEOUT,
     NO_SUCH_USER,
+    TIMED_OUT,
     IFingerService,
     IIRCClientFactory,
     UnknownUser,
@@ -60,8 +63,6 @@ from finger.text import printableLines
 
 DEFAULT_PORT = 6667
 
-INTERNAL_ERROR = "Internal error in server"
-TIMED_OUT = "Server timed out; try again later"
 
 TRUNCATED = " [...]"
 """
@@ -470,7 +471,7 @@ class IRCClientFactoryFromService(Factory):
     initialDelay = 1.0
     maxDelay = 60.0
     stableAfter = 60.0
-    lookupTimeout = 10.0
+    lookupTimeout = LOOKUP_TIMEOUT
 
     def __init__(self, service: IFingerService) -> None:
         self.service = service

@@ -72,7 +72,10 @@ from zope.interface import implementer
 
 from finger.auth import LOGIN_FAILED, NotAllowed, SetterLogin
 from finger.interfaces import (
+    INTERNAL_ERROR,
+    LOOKUP_TIMEOUT,
     NO_SUCH_USER,
+    TIMED_OUT,
     IFingerService,
     IFingerSetterService,
     IPerspectiveFinger,
@@ -92,14 +95,6 @@ from finger.text import escapeForLog, formatPeer
 DEFAULT_PORT = 8889
 
 _T = TypeVar("_T")
-
-INTERNAL_ERROR = "Internal error in server"
-TIMED_OUT = "Server timed out; try again later"
-
-LOOKUP_TIMEOUT = 10.0
-"""
-Seconds the back-end has to answer a call, as in the finger protocol.
-"""
 
 MAX_MESSAGE_BYTES = 1 << 20
 """

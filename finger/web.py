@@ -71,20 +71,30 @@ from twisted.python import components
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 from twisted.web import xmlrpc
-from twisted.web.guard import BasicCredentialFactory, HTTPAuthSessionWrapper
-from twisted.web.iweb import IRequest, ITemplateLoader
-from twisted.web.resource import IResource, Resource
-from twisted.web.server import NOT_DONE_YET, Request
 from twisted.web._flatten import (
     attributeEscapingDoneOutside,
     escapeForContent,
     writeWithAttributeEscaping,
 )
-from twisted.web.template import Element, Tag, TagLoader, XMLFile, flattenString, renderer
+from twisted.web.guard import BasicCredentialFactory, HTTPAuthSessionWrapper
+from twisted.web.iweb import IRequest, ITemplateLoader
+from twisted.web.resource import IResource, Resource
+from twisted.web.server import NOT_DONE_YET, Request
+from twisted.web.template import (
+    Element,
+    Tag,
+    TagLoader,
+    XMLFile,
+    flattenString,
+    renderer,
+)
 
 from finger.auth import NotAllowed, SetterLogin
 from finger.interfaces import (
+    INTERNAL_ERROR,
+    LOOKUP_TIMEOUT,
     NO_SUCH_USER,
+    TIMED_OUT,
     IFingerService,
     IFingerSetterService,
     StatusNotSaved,
@@ -100,16 +110,10 @@ from finger.names import (
 from finger.paths import dataPath
 from finger.text import escapeForLog, formatPeer, printableLines
 
-INTERNAL_ERROR = "Internal error in server"
-TIMED_OUT = "Server timed out; try again later"
-
-LOOKUP_TIMEOUT = 10.0
-"""
-Seconds the back-end has to answer a request, as the finger protocol
-allows, before the client is told L{TIMED_OUT} (a 503, or an XML-RPC
-fault).  The site's reactor (C{Site(..., reactor=...)}) keeps the time;
-without a site, as in a resource test, there is no timeout.
-"""
+# The back-end has LOOKUP_TIMEOUT seconds to answer a request before the
+# client is told TIMED_OUT (a 503, or an XML-RPC fault).  The site's reactor
+# (Site(..., reactor=...)) keeps the time; without a site, as in a resource
+# test, there is no timeout.
 
 RPC_PATH = b"RPC2"
 API_PATH = b"api"
