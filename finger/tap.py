@@ -458,9 +458,17 @@ class Options(usage.Options, strcred.AuthOptionMixin):
         self["setterport"] = self._endpoint(reactor, "setterport", "127.0.0.1")
         _checkBackendOptions(self)
         path = self["file"]
-        if self["backend"] == "file" and not os.access(path, os.R_OK):
-            reason = "does not exist" if not os.path.exists(path) else "is not readable"
-            raise usage.UsageError(f"--file: the status file {path} {reason}")
+        if self["backend"] == "file":
+            if not os.path.exists(path):
+                reason = "does not exist"
+            elif not os.path.isfile(path):
+                reason = "is not a regular file"
+            elif not os.access(path, os.R_OK):
+                reason = "is not readable"
+            else:
+                reason = ""
+            if reason:
+                raise usage.UsageError(f"--file: the status file {path} {reason}")
         self._webPostOptions(reactor)
         self._ircAndPBPostOptions(reactor)
         try:

@@ -72,6 +72,10 @@ class OptionsTests(SynchronousTestCase):
             for value in ["0", "-1", "soon", "inf", "nan"]:
                 self.assertRaises(UsageError, self.parse, option, value)
 
+    def test_directoryAsFile(self) -> None:
+        error = self.assertRaises(UsageError, self.parse, "--file", ".")
+        self.assertIn("not a regular file", str(error))
+
     def test_missingFile(self) -> None:
         self.path.remove()
         error = self.assertRaises(UsageError, self.parse)
