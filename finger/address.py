@@ -20,9 +20,10 @@ is all digits must be written C{unix:path=6667}.
 """
 
 import re
+from typing import Any
 
 from twisted.internet.abstract import isIPv6Address
-from twisted.internet.endpoints import quoteStringArgument
+from twisted.internet.endpoints import clientFromString, quoteStringArgument
 
 _BRACKETED = re.compile(r"\[([^\]]*)\](?::([0-9]+))?")
 _HOST_PORT = re.compile(r"([^:]+):([0-9]+)")
@@ -70,3 +71,22 @@ def clientDescription(value: str, defaultPort: int) -> str:
     if hostPort is not None:
         return _tcp(hostPort.group(1), hostPort.group(2))
     return value
+
+
+def checkedClientDescription(value: str, defaultPort: int, reactor: Any) -> str:
+    """
+    L{clientDescription}, with the endpoint description also checked by
+    C{clientFromString}, as the options of a server or a client want it.
+
+    @raise InvalidAddress: saying what the value should have been and why it
+        is not.
+    """
+    try:
+        description = clientDescription(value, defaultPort)
+        clientFromString(reactor, description)
+    except (ValueError, TypeError, KeyError) as e:
+        raise InvalidAddress(
+            f"{value!r} is not a host, host:port, [IPv6 address]:port or client "
+            f"endpoint description: {e}"
+        ) from None
+    return description

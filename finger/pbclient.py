@@ -35,7 +35,7 @@ from twisted.python import usage
 from twisted.python.reflect import qual
 from twisted.spread import pb
 
-from finger.address import InvalidAddress, clientDescription
+from finger.address import InvalidAddress, checkedClientDescription
 from finger.interfaces import NO_SUCH_USER, UnknownUser
 from finger.pb import DEFAULT_PORT, NoSuchUser
 from finger.text import printableLines
@@ -103,13 +103,9 @@ class Options(usage.Options):
 
         self["address"] = server
         try:
-            self["server"] = clientDescription(server, DEFAULT_PORT)
-            clientFromString(reactor, self["server"])
-        except (InvalidAddress, ValueError, TypeError, KeyError) as e:
-            raise usage.UsageError(
-                f"HOST: {server!r} is not a host, host:port, [IPv6 address]:port "
-                f"or client endpoint description: {e}"
-            ) from None
+            self["server"] = checkedClientDescription(server, DEFAULT_PORT, reactor)
+        except InvalidAddress as e:
+            raise usage.UsageError(f"HOST: {e}") from None
         self["user"] = user
 
     def postOptions(self) -> None:

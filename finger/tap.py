@@ -22,7 +22,7 @@ from twisted.web.resource import IResource
 from twisted.web.server import Site
 
 from finger import irc, web
-from finger.address import InvalidAddress, clientDescription
+from finger.address import InvalidAddress, checkedClientDescription
 from finger.auth import SetterLogin, setterPortal
 from finger.client import parseHostPort
 from finger.fingerd import FingerFactoryFromService
@@ -526,14 +526,9 @@ class Options(usage.Options, strcred.AuthOptionMixin):
                 raise usage.UsageError("--ircchannels: needs --ircserver")
             return
         try:
-            description = clientDescription(server, irc.DEFAULT_PORT)
-            clientFromString(reactor, description)
-        except (InvalidAddress, ValueError, TypeError, KeyError) as e:
-            raise usage.UsageError(
-                f"--ircserver: {server!r} is not a host, host:port, [IPv6 "
-                f"address]:port or client endpoint description: {e}"
-            ) from None
-        self["ircserver"] = description
+            self["ircserver"] = checkedClientDescription(server, irc.DEFAULT_PORT, reactor)
+        except InvalidAddress as e:
+            raise usage.UsageError(f"--ircserver: {e}") from None
 
 
 def _webTemplates(options: Options) -> "web.Templates":

@@ -2,9 +2,10 @@
 Tests for L{finger.address}.
 """
 
+from twisted.internet.testing import MemoryReactor
 from twisted.trial.unittest import SynchronousTestCase
 
-from finger.address import InvalidAddress, clientDescription
+from finger.address import InvalidAddress, checkedClientDescription, clientDescription
 
 
 class ClientDescriptionTests(SynchronousTestCase):
@@ -46,3 +47,20 @@ class ClientDescriptionTests(SynchronousTestCase):
             "a b",
         ]:
             self.assertRaises(InvalidAddress, clientDescription, value, 6667)
+
+
+class CheckedClientDescriptionTests(SynchronousTestCase):
+    def test_checked(self) -> None:
+        """
+        A value that makes no endpoint is refused, saying what was expected.
+        """
+        reactor = MemoryReactor()
+        self.assertEqual(
+            checkedClientDescription("irc.example.org", 6667, reactor),
+            "tcp:host=irc.example.org:port=6667",
+        )
+        for bad in ["tls:", "bogus:x", "[::1"]:
+            error = self.assertRaises(
+                InvalidAddress, checkedClientDescription, bad, 6667, reactor
+            )
+            self.assertIn("is not a host, host:port", str(error))
