@@ -5,13 +5,21 @@ Fakes and helpers shared by the tests.
 import os
 import shutil
 import socket
+import stat
 from typing import Any, Callable, List, Optional
 
-from twisted.internet.defer import Deferred
-from twisted.internet.endpoints import clientFromString, connectProtocol
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.endpoints import (
+    clientFromString,
+    connectProtocol,
+    serverFromString,
+)
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from finger.interfaces import IFingerService
 
 
 class _SynchronousThreadPool:
@@ -178,3 +186,40 @@ def controlCharacters(text: str, allowed: str = "") -> List[str]:
     ends a line, and what no log line should hold.
     """
     return [c for c in text if (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F) and c not in allowed]
+
+
+@implementer(IFingerService)
+class BrokenService:
+    """
+    A back-end whose every answer fails, as a database on fire would.
+    """
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        return fail(RuntimeError("the database caught fire"))
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        return fail(RuntimeError("the database caught fire"))
+
+
+def fakeProgram(test: Any, body: str) -> str:
+    """
+    Write an executable shell script with C{body} in a fresh directory of
+    C{test}'s, and return its path.
+    """
+    directory = os.path.abspath(test.mktemp())
+    os.mkdir(directory)
+    path = os.path.join(directory, "fakefinger")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n" + body)
+    os.chmod(path, stat.S_IRWXU)
+    return path
+
+
+async def listenOnLoopback(test: Any, reactor: Any, factory: Any) -> int:
+    """
+    Listen with C{factory} on a free port of 127.0.0.1 until C{test} ends,
+    and return the port number.
+    """
+    port = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(factory)
+    test.addCleanup(port.stopListening)
+    return port.getHost().port  # type: ignore[no-any-return]

@@ -7,7 +7,6 @@ from typing import Any, List
 
 from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, Deferred, inlineCallbacks
-from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import ConnectionDone, ConnectionRefusedError, TimeoutError
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
@@ -28,7 +27,7 @@ from finger.client import (
 from finger.fingerd import FingerFactoryFromService  # noqa: F401 (adapter)
 from finger.interfaces import IFingerFactory
 from finger.service import MemoryFingerService
-from tests.support import freePort
+from tests.support import freePort, listenOnLoopback
 
 
 class QueryTests(SynchronousTestCase):
@@ -212,13 +211,8 @@ class LoopbackTests(TestCase):
 
     timeout = 20
 
-    @inlineCallbacks
-    def listen(self, factory: Any) -> Any:
-        port = yield serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
-            factory
-        )
-        self.addCleanup(port.stopListening)
-        return port.getHost().port
+    def listen(self, factory: Any) -> "Deferred[int]":
+        return Deferred.fromCoroutine(listenOnLoopback(self, reactor, factory))
 
     @inlineCallbacks
     def fingerd(self) -> Any:

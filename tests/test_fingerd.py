@@ -31,7 +31,13 @@ from finger.interfaces import (
 )
 from finger.service import MemoryFingerService
 from finger.text import printableLines
-from tests.support import ThreadlessClock, chunked, controlCharacters, propertySettings
+from tests.support import (
+    BrokenService,
+    ThreadlessClock,
+    chunked,
+    controlCharacters,
+    propertySettings,
+)
 
 
 class _HangingService(MemoryFingerService):
@@ -43,11 +49,6 @@ class _HangingService(MemoryFingerService):
         d: Deferred[str] = Deferred()
         self.calls.append(d)
         return d
-
-
-class _BrokenService(MemoryFingerService):
-    def getUser(self, user: str) -> "Deferred[str]":
-        return fail(RuntimeError("the database caught fire"))
 
 
 class FingerProtocolTests(SynchronousTestCase):
@@ -233,7 +234,7 @@ class FingerProtocolTests(SynchronousTestCase):
         A failing back-end gives C{Internal error in server}, never a
         traceback, and the error is logged once.
         """
-        self.assertEqual(self.query(b"x\r\n", _BrokenService()), INTERNAL_ERROR.encode() + b"\r\n")
+        self.assertEqual(self.query(b"x\r\n", BrokenService()), INTERNAL_ERROR.encode() + b"\r\n")
         self.assertTrue(self.transport.disconnecting)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 

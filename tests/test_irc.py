@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 
 from twisted.application.internet import ClientService
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString, connectProtocol
 from twisted.internet.error import ConnectError, ConnectionDone, ConnectionRefusedError
 from twisted.internet.protocol import ProcessProtocol
@@ -25,8 +25,8 @@ from finger import tap
 from finger.interfaces import NO_SUCH_USER, IIRCClientFactory
 from finger.irc import (
     INTERNAL_ERROR,
-    TIMED_OUT,
     MAX_LINE_BYTES,
+    TIMED_OUT,
     TRUNCATED,
     IRCClientFactoryFromService,
     IRCReplyBot,
@@ -38,12 +38,7 @@ from finger.irc import (
 from finger.service import MemoryFingerService
 from tests.certs import selfSigned
 from tests.running import startFinger
-from tests.support import freePort, which
-
-
-class _BrokenService(MemoryFingerService):
-    def getUser(self, user: str) -> "Deferred[str]":
-        return fail(RuntimeError("the database caught fire"))
+from tests.support import BrokenService, freePort, which
 
 
 class _StuckService(MemoryFingerService):
@@ -200,7 +195,7 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
 
     def test_backendFailure(self) -> None:
         """A back-end failure is logged, and the asker told only that it happened."""
-        self.service = _BrokenService()
+        self.service = BrokenService()
         self.factory = IIRCClientFactory(self.service)
         self.factory.clock = self.clock
         self.signOn()

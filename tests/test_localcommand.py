@@ -3,7 +3,6 @@ Tests for L{finger.localcommand}.
 """
 
 import os
-import stat
 from typing import Any, List, Optional
 
 from twisted.internet import reactor
@@ -25,7 +24,7 @@ from finger.localcommand import (
     CommandTimedOut,
     findProgram,
 )
-from tests.support import which
+from tests.support import fakeProgram, which
 
 
 class _FakeProcess:
@@ -71,19 +70,9 @@ class _FakeProcessReactor(Clock):
         return process
 
 
-def _script(test: Any, body: str) -> str:
-    directory = os.path.abspath(test.mktemp())
-    os.mkdir(directory)
-    path = os.path.join(directory, "fakefinger")
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\n" + body)
-    os.chmod(path, stat.S_IRWXU)
-    return path
-
-
 class FindProgramTests(SynchronousTestCase):
     def test_found(self) -> None:
-        path = _script(self, "exit 0\n")
+        path = fakeProgram(self, "exit 0\n")
         self.assertEqual(findProgram(path), path)
         self.assertEqual(findProgram("fakefinger", os.path.dirname(path)), path)
 
@@ -103,7 +92,7 @@ class FindProgramTests(SynchronousTestCase):
 class CommandServiceTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.reactor = _FakeProcessReactor()
-        self.program = _script(self, "exit 0\n")
+        self.program = fakeProgram(self, "exit 0\n")
         self.service = CommandFingerService(
             self.reactor, self.program, timeout=5, maxBytes=10
         )
@@ -251,7 +240,7 @@ class RealProcessTests(TestCase):
     timeout = 20
 
     def service(self, body: str, **kw: Any) -> CommandFingerService:
-        service = CommandFingerService(reactor, _script(self, body), **kw)
+        service = CommandFingerService(reactor, fakeProgram(self, body), **kw)
         service.startService()
         self.addCleanup(service.stopService)
         return service

@@ -46,14 +46,7 @@ from finger.pb import (
     PerspectiveFingerFromService,
 )
 from finger.service import MemoryFingerService
-
-
-class _BrokenService(MemoryFingerService):
-    def getUser(self, user: str) -> "Deferred[str]":
-        return fail(RuntimeError("the database caught fire"))
-
-    def getUsers(self) -> "Deferred[List[str]]":
-        return fail(RuntimeError("the database caught fire"))
+from tests.support import BrokenService
 
 
 class PerspectiveFingerTests(SynchronousTestCase):
@@ -157,7 +150,7 @@ class PerspectiveFingerTests(SynchronousTestCase):
         A back-end failure is logged on the server; the client learns only
         that there was an internal error.
         """
-        root = self.connect(_BrokenService())
+        root = self.connect(BrokenService())
         with capturedLogs() as events:
             user = self.failureResultOf(self.call(root, "getUser", "moshez"))
             users = self.failureResultOf(self.call(root, "getUsers"))

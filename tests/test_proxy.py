@@ -6,7 +6,6 @@ from typing import Any, Dict, List, Tuple
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, fail, inlineCallbacks, succeed
-from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
@@ -31,7 +30,7 @@ from finger.proxy import (
     parseAllowList,
 )
 from finger.service import MemoryFingerService
-from tests.support import freePort
+from tests.support import freePort, listenOnLoopback
 
 
 class _FakeFinger:
@@ -208,13 +207,8 @@ class ForwardingLoopbackTests(TestCase):
 
     timeout = 20
 
-    @inlineCallbacks
-    def listen(self, factory: Any) -> Any:
-        port = yield serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
-            factory
-        )
-        self.addCleanup(port.stopListening)
-        return port.getHost().port
+    def listen(self, factory: Any) -> "Deferred[int]":
+        return Deferred.fromCoroutine(listenOnLoopback(self, reactor, factory))
 
     @inlineCallbacks
     def test_forwarded(self) -> Any:

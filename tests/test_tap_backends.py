@@ -6,7 +6,6 @@ protocol on loopback.
 
 import json
 import os
-import stat
 from typing import Any, Dict, List, Optional
 
 from twisted.application.service import IServiceCollection
@@ -28,7 +27,7 @@ from finger.proxy import ProxyFingerService
 from finger.service import FingerService
 from finger.tap import Options, makeService
 from finger.webstatus import WebFingerService
-from tests.support import freePort
+from tests.support import fakeProgram, freePort
 
 
 def _parse(argv: List[str], parent: Optional[Dict[str, Any]] = None) -> Options:
@@ -36,16 +35,6 @@ def _parse(argv: List[str], parent: Optional[Dict[str, Any]] = None) -> Options:
     options.parent = parent  # type: ignore[assignment]
     options.parseOptions(argv)
     return options
-
-
-def _script(test: Any, body: str) -> str:
-    directory = os.path.abspath(test.mktemp())
-    os.mkdir(directory)
-    path = os.path.join(directory, "fakefinger")
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\n" + body)
-    os.chmod(path, stat.S_IRWXU)
-    return path
 
 
 class BackendOptionsTests(SynchronousTestCase):
@@ -142,7 +131,7 @@ class BackendOptionsTests(SynchronousTestCase):
         makeService builds the chosen back-end, and a setter only for the
         status file.
         """
-        script = _script(self, "exit 0\n")
+        script = fakeProgram(self, "exit 0\n")
         for argv, kind, setter in [
             (["--file", self.users], FingerService, True),
             (["--backend=local"], LocalFingerService, False),
@@ -192,7 +181,7 @@ class MakeServiceLoopbackTests(TestCase):
 
     @inlineCallbacks
     def test_command(self) -> Any:
-        script = _script(self, 'echo "Plan of $2"\n')
+        script = fakeProgram(self, 'echo "Plan of $2"\n')
         port = self.start(["--backend=command", f"--command={script}"])
         answer = yield finger("alice", "127.0.0.1", port)
         self.assertEqual(answer, "Plan of alice\r\n")
@@ -203,7 +192,7 @@ class MakeServiceLoopbackTests(TestCase):
         A back-end other than the status file works through the web
         front-end too.
         """
-        script = _script(self, '[ "$2" = alice ] && echo "Plan of $2"\nexit 0\n')
+        script = fakeProgram(self, '[ "$2" = alice ] && echo "Plan of $2"\nexit 0\n')
         webPort = freePort()
         self.start(["--backend=command", f"--command={script}"], webPort)
         agent = Agent(reactor)

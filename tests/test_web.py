@@ -71,21 +71,9 @@ from finger.web import (
     prefersJSON,
     userPath,
 )
+from tests.support import BrokenService
 
 _Response = Tuple[int, Dict[bytes, bytes], bytes]
-
-
-@implementer(IFingerService)
-class _BrokenService:
-    """
-    A back-end whose every answer fails.
-    """
-
-    def getUser(self, user: str) -> "Deferred[str]":
-        return fail(RuntimeError("the disk is on fire"))
-
-    def getUsers(self) -> "Deferred[List[str]]":
-        return fail(RuntimeError("the disk is on fire"))
 
 
 @implementer(IFingerService)
@@ -727,7 +715,7 @@ class ResourceTests(SynchronousTestCase):
         A failing back-end gives a 500 with a plain message, never a
         traceback; the failure is logged.
         """
-        client = _Client(IResource(_BrokenService()))
+        client = _Client(IResource(BrokenService()))
         for path in (b"/", b"/moshez", b"/api/users", b"/api/users/moshez"):
             code, headers, body = client.request(path)
             self.assertEqual(code, 500, path)
@@ -740,7 +728,7 @@ class ResourceTests(SynchronousTestCase):
         A back-end that raises instead of failing its L{Deferred} is a 500
         too.
         """
-        service = _BrokenService()
+        service = BrokenService()
         service.getUser = lambda user: 1 / 0  # type: ignore[assignment,method-assign,misc,return-value]
         code, headers, body = _Client(IResource(service)).request(b"/moshez")
         self.assertEqual((code, body), (500, (INTERNAL_ERROR + "\n").encode("utf-8")))
@@ -928,7 +916,7 @@ class XMLRPCTests(SynchronousTestCase):
         A failing back-end is a fault saying "Internal error in server"; the
         failure is logged.
         """
-        client = _Client(IResource(_BrokenService()))
+        client = _Client(IResource(BrokenService()))
         self.assertFault(client.rpc("getUser", "moshez"), -32603, INTERNAL_ERROR)
         self.assertFault(client.rpc("getUsers"), -32603, INTERNAL_ERROR)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 2)
