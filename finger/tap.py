@@ -493,7 +493,9 @@ class Options(usage.Options, strcred.AuthOptionMixin):
 
     def _webPostOptions(self, reactor: Any) -> None:
         self["webport"] = self._endpoint(reactor, "webport", "")
-        _webTemplates(self)
+        # Loaded (and checked) once, here, for makeService to use.
+        self.loadedTemplates = _webTemplates(self)
+        self.tlsOptions: Any = None
         if self["ssl"]:
             if self["sslport"].split(":", 1)[0].lower() == "ssl":
                 raise usage.UsageError(
@@ -502,7 +504,7 @@ class Options(usage.Options, strcred.AuthOptionMixin):
                     "--certificate and --privatekey"
                 )
             self["sslport"] = self._endpoint(reactor, "sslport", "")
-            _webTLS(self)
+            self.tlsOptions = _webTLS(self)
 
     def _ircAndPBPostOptions(self, reactor: Any) -> None:
         self["pbport"] = self._endpoint(reactor, "pbport", "")
@@ -587,7 +589,7 @@ def _addWeb(
     offers setUser over HTTPS.
     """
     root = cast(web.UserStatusTree, IResource(backend))
-    root.templates = _webTemplates(options)
+    root.templates = options.loadedTemplates
     if login is not None:
         root.offerSetting(login)
     site = Site(
@@ -595,7 +597,7 @@ def _addWeb(
     )
     _listen(top, "web", options, reactor, site, _HTTP_BUSY)
     if options["ssl"]:
-        tlsFactory = TLSMemoryBIOFactory(_webTLS(options), False, site)
+        tlsFactory = TLSMemoryBIOFactory(options.tlsOptions, False, site)
         _listen(top, "https", options, reactor, tlsFactory, b"")
 
 
