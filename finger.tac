@@ -40,7 +40,7 @@ if os.path.isdir(os.path.join(_here, "finger")) and _here not in sys.path:
     # Run from a checkout: use the package next to this file.
     sys.path.insert(0, _here)
 
-from finger import tap  # noqa: E402
+from finger.app import tap  # noqa: E402
 from finger.paths import dataPath  # noqa: E402
 
 _root = os.getuid() == 0

@@ -216,7 +216,7 @@ def markdown(r: Dict[str, Any]) -> str:
             "",
             "## Scale: status files of 1k, 100k and 1M users",
             "",
-            "Measured inside `bench/scale.py`, a process running `FingerService` and a finger "
+            "Measured inside `bench/scale.py`, a process running `FileFingerService` and a finger "
             "listener (pinned to core 0), with `fingerload -c 1` on core 1.  Stall: the largest "
             "lag of a 1 ms repeating timer from the change until 100 ms after the new table is "
             "served.  Query latency: `fingerload -c 1` while idle and while reloading back to back.",

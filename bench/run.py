@@ -448,7 +448,7 @@ http {{
                 finally:
                     stop(proc)
                 # Every acknowledged set is in the file.
-                from finger import statusfile
+                from finger.backends import statusfile
 
                 statuses, _ = statusfile.parse(path.read_bytes())
                 last = result.pop("last")

@@ -1,5 +1,5 @@
 """
-Scale harness: one process that runs L{finger.service.FingerService} on a
+Scale harness: one process that runs L{finger.backends.file.FileFingerService} on a
 status file of C{--users} users and measures, from the inside:
 
   - start-up load time (wall and CPU) and RSS above the empty service;
@@ -31,9 +31,9 @@ from twisted.internet.endpoints import TCP4ServerEndpoint  # noqa: E402
 from twisted.internet.utils import getProcessOutput  # noqa: E402
 
 import statusgen  # noqa: E402
-import finger.fingerd  # noqa: E402,F401  (registers the adapter)
+import finger.frontends.finger  # noqa: E402,F401  (registers the adapter)
 from finger.interfaces import IFingerFactory  # noqa: E402
-from finger.service import FingerService  # noqa: E402
+from finger.backends.file import FileFingerService  # noqa: E402
 
 
 def rssMiB() -> float:
@@ -78,7 +78,7 @@ class LagMonitor:
         return self.worst
 
 
-async def reloadOnce(service: FingerService, path: str, data: bytes) -> Dict[str, float]:
+async def reloadOnce(service: FileFingerService, path: str, data: bytes) -> Dict[str, float]:
     """
     Replace the file with C{data} and wait until the service serves it.
     """
@@ -112,11 +112,11 @@ async def main(args: argparse.Namespace) -> Dict[str, Any]:
         f.write(versions[0])
     result["file_bytes"] = len(versions[0])
 
-    emptyService = FingerService(empty, interval=3600, reactor=reactor)
+    emptyService = FileFingerService(empty, interval=3600, reactor=reactor)
     gc.collect()
     before = rssMiB()
     wall, cpu = time.perf_counter(), time.process_time()
-    service = FingerService(path, interval=3600, reactor=reactor)
+    service = FileFingerService(path, interval=3600, reactor=reactor)
     result["load_s"] = time.perf_counter() - wall
     result["load_cpu_s"] = time.process_time() - cpu
     gc.collect()

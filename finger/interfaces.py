@@ -15,9 +15,9 @@ Unknown users
 
 L{IFingerService.getUser} fails with L{UnknownUser} for a user it does not
 know, so that a front-end can tell the two apart (the web answers 404).  The
-finger and IRC front-ends show L{NO_SUCH_USER}, the tutorial's answer;
-Perspective Broker clients get a remote L{finger.pb.NoSuchUser} error whose
-message is L{NO_SUCH_USER}.  A name
+finger and IRC front-ends show L{finger.messages.NO_SUCH_USER}, the tutorial's answer;
+Perspective Broker clients get a remote L{finger.frontends.pb.NoSuchUser} error whose
+message is L{finger.messages.NO_SUCH_USER}.  A name
 that breaks the rule in L{finger.names} can never be a known user: back-ends
 treat it as unknown when asked for it and refuse to store it.
 """
@@ -28,38 +28,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IProtocolFactory
 from zope.interface import Attribute, Interface
 
-NO_SUCH_USER = "No such user"
-"""
-What the finger protocol, IRC and XML-RPC say about a user nobody knows.
-"""
-
-
-FORWARDING_DENIED = "Finger forwarding service denied"
-"""
-The answer to a C{user@host} query this server will not forward (RFC 1288
-section 3.2.1): forwarding is off, or the query breaks its limits.
-"""
-
-INTERNAL_ERROR = "Internal error in server"
-"""
-What every front-end says when the back-end failed; the details go to the
-log, not to the client.
-"""
-
-TIMED_OUT = "Server timed out; try again later"
-"""
-What every front-end says when the back-end did not answer in time.
-"""
-
-LOOKUP_TIMEOUT = 10.0
-"""
-Seconds every front-end gives the back-end to answer one request.
-"""
-
-COULD_NOT_CONNECT = "Could not connect to remote host"
-"""
-The answer to a forwarded query when the remote host did not answer.
-"""
+from finger.messages import NO_SUCH_USER
 
 
 class UnknownUser(LookupError):
@@ -191,7 +160,7 @@ class IPerspectiveFinger(Interface):
         Look up one user's status.
 
         @return: a L{Deferred} firing with the status, or failing with
-            L{finger.pb.NoSuchUser} (a L{twisted.spread.pb.Error}) for an
+            L{finger.frontends.pb.NoSuchUser} (a L{twisted.spread.pb.Error}) for an
             unknown user.
         """
 
@@ -237,7 +206,8 @@ class IFingerForwarder(Interface):
             one to ask.
         @param verbose: whether the query asked for a verbose answer.
         @return: a L{Deferred} firing with the text to relay to the client:
-            the remote answer, L{FORWARDING_DENIED} for a query the
-            forwarder's limits refuse, or L{COULD_NOT_CONNECT}.  It does not
+            the remote answer, L{finger.messages.FORWARDING_DENIED} for a query
+            the forwarder's limits refuse, or
+            L{finger.messages.COULD_NOT_CONNECT}.  It does not
             fail for any of these.
         """

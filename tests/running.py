@@ -9,7 +9,7 @@ from typing import Any, List
 from twisted.application.service import IService
 from twisted.trial.unittest import TestCase
 
-from finger import tap
+from finger.app import tap
 
 STATUSES = "moshez: happy and well\nzoë: à Paris ☕\n"
 

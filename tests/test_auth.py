@@ -19,7 +19,7 @@ from finger.auth import (
     setterPortal,
 )
 from finger.interfaces import IFingerSetterService
-from finger.service import MemoryFingerService
+from finger.backends.memory import MemoryFingerService
 
 
 def _checker() -> InMemoryUsernamePasswordDatabaseDontUse:

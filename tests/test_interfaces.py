@@ -4,7 +4,8 @@ Tests for L{finger.interfaces}: the errors that are part of the contract.
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from finger.interfaces import NO_SUCH_USER, StatusNotSaved, UnknownUser
+from finger.interfaces import StatusNotSaved, UnknownUser
+from finger.messages import NO_SUCH_USER
 
 
 class UnknownUserTests(SynchronousTestCase):

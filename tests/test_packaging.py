@@ -71,7 +71,7 @@ class PackagingTests(SynchronousTestCase):
         with zipfile.ZipFile(_build("wheel", self.where)) as wheel:
             names = set(wheel.namelist())
         self.assertIn("finger/__init__.py", names)
-        self.assertIn("finger/tap.py", names)
+        self.assertIn("finger/app/tap.py", names)
         self.assertIn("twisted/plugins/finger_plugin.py", names)
         self.assertIn("finger/etc/users.sample", names)
         for template in _templates():
@@ -84,7 +84,7 @@ class PackagingTests(SynchronousTestCase):
     def test_sdist(self) -> None:
         with tarfile.open(_build("sdist", self.where)) as sdist:
             names = {n.split("/", 1)[1] for n in sdist.getnames() if "/" in n}
-        for name in ["twisted/plugins/finger_plugin.py", "etc/users.sample", "finger/tap.py", "README.md"]:
+        for name in ["twisted/plugins/finger_plugin.py", "etc/users.sample", "finger/app/tap.py", "README.md"]:
             self.assertIn(name, names)
         for template in _templates():
             self.assertIn(f"templates/{template}", names)

@@ -16,7 +16,7 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.python.reflect import namedAny
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from finger import tap
+from finger.app import tap
 
 from tests.support import exchange
 

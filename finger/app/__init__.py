@@ -1,0 +1,4 @@
+"""
+The application: the command-line options and L{finger.app.tap.makeService},
+the only place that sees every front-end and back-end.
+"""

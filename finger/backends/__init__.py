@@ -1,0 +1,14 @@
+"""
+The back-ends: where statuses come from.  Each provides
+L{finger.interfaces.IFingerService}, and those that can store a status
+L{finger.interfaces.IFingerSetterService} as well.
+
+    - L{finger.backends.file}: the status file (the default);
+    - L{finger.backends.memory}: a table in memory;
+    - L{finger.backends.local}: the system's accounts and their C{~/.plan};
+    - L{finger.backends.command}: the system's finger program;
+    - L{finger.backends.http}: a web page per user;
+    - L{finger.backends.proxy}: another finger server.
+
+A back-end never imports a front-end.
+"""

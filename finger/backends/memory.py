@@ -1,0 +1,65 @@
+# -*- test-case-name: tests.backends.test_file -*-
+"""
+Statuses kept in memory, as the tutorial's first back-ends keep them, and the
+rule every table of statuses follows when it answers a lookup.
+"""
+
+from typing import Dict, List
+
+from twisted.application import service
+from twisted.internet.defer import Deferred, fail, succeed
+from zope.interface import implementer
+
+from finger.interfaces import IFingerService, IFingerSetterService, UnknownUser
+from finger.messages import CUT_SHORT
+from finger.names import checkStatus, checkUserName
+
+MAX_ANSWER_LENGTH = 4096
+"""
+The most characters of a status any lookup gives.  A setter cannot store
+more than L{finger.names.MAX_STATUS_LENGTH}, but the status file is edited
+by hand, and no front-end should relay a megabyte line.
+"""
+
+
+def answerFrom(statuses: Dict[str, str], user: str) -> "Deferred[str]":
+    """
+    Answer a lookup of C{user} from a table: the status, cut to
+    L{MAX_ANSWER_LENGTH} characters, or L{UnknownUser}.
+    """
+    try:
+        status = statuses[user]
+    except KeyError:
+        return fail(UnknownUser(user))
+    if len(status) > MAX_ANSWER_LENGTH:
+        status = status[: MAX_ANSWER_LENGTH - len(CUT_SHORT)] + CUT_SHORT
+    return succeed(status)
+
+
+@implementer(IFingerService, IFingerSetterService)
+class MemoryFingerService(service.Service):
+    """
+    Statuses kept in memory: they are lost when the process ends.
+
+    C{MemoryFingerService(moshez="Happy and well")}, or
+    C{MemoryFingerService(**{"zoë": "in Paris"})} for names that are not
+    Python identifiers.
+    """
+
+    def __init__(self, **users: str) -> None:
+        self.users = {
+            checkUserName(name): checkStatus(status) for name, status in users.items()
+        }
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        return answerFrom(self.users, user)
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        return succeed(list(self.users))
+
+    def setUser(self, user: str, status: str) -> "Deferred[None]":
+        try:
+            self.users[checkUserName(user)] = checkStatus(status)
+        except ValueError:
+            return fail()
+        return succeed(None)

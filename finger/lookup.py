@@ -1,0 +1,236 @@
+# -*- test-case-name: tests.test_lookup -*-
+"""
+How every front-end asks a back-end: the one policy.
+
+A front-end hands L{LookupPolicy} the L{Deferred} a back-end returned, and
+says how each outcome looks on its own wire; the policy does the rest, the
+same way for all of them:
+
+    - the back-end gets L{LOOKUP_TIMEOUT} seconds (or the policy's
+      C{timeout}); after that the request is cancelled and the client is
+      told it timed out, and one warning is logged;
+    - a back-end that fails is logged once, with its traceback, and the
+      client is told only that the server failed;
+    - a client that leaves first cancels the request (the front-end calls
+      C{cancel()} on the L{Deferred} the policy returned), and nothing is
+      said or logged.
+
+For a lookup the outcomes are I{found}, I{unknown}, I{timed out} and
+I{failed} (L{LookupAnswers}); for a status change I{saved}, I{refused},
+I{not allowed}, I{login failed}, I{not saved}, I{timed out} and I{failed}
+(L{SetAnswers}).  The L{Deferred} the policy returns never fails, except
+with L{CancelledError} after the front-end cancelled it.
+"""
+
+from typing import Callable, Generic, Optional, TypeVar
+
+from twisted.cred.error import UnauthorizedLogin
+from twisted.internet.defer import CancelledError, Deferred, TimeoutError
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from finger.auth import NotAllowed
+from finger.interfaces import StatusNotSaved, UnknownUser
+from finger.names import InvalidStatus, InvalidUserName
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+LOOKUP_TIMEOUT = 10.0
+"""
+Seconds every front-end gives the back-end to answer one request.
+"""
+
+
+class LookupAnswers(Generic[_R]):
+    """
+    What one front-end says for each outcome of a lookup that did not find
+    what it asked for.  Subclasses say it on their own wire.
+    """
+
+    def unknown(self, user: str) -> _R:
+        """
+        The back-end does not know C{user}.
+        """
+        raise NotImplementedError()
+
+    def timedOut(self) -> _R:
+        """
+        The back-end did not answer in time.
+        """
+        raise NotImplementedError()
+
+    def failed(self) -> _R:
+        """
+        The back-end failed; the policy logged why.
+        """
+        raise NotImplementedError()
+
+
+class SetAnswers(Generic[_R]):
+    """
+    What one front-end says for each outcome of a status change.
+    """
+
+    def saved(self) -> _R:
+        """
+        The status is durable.
+        """
+        raise NotImplementedError()
+
+    def refused(self, reason: str) -> _R:
+        """
+        The name or the status breaks a rule; C{reason} says which, in
+        words fit for the client.
+        """
+        raise NotImplementedError()
+
+    def notAllowed(self, reason: str) -> _R:
+        """
+        The one who logged in may not set this status.
+        """
+        raise NotImplementedError()
+
+    def loginFailed(self) -> _R:
+        """
+        The name or the password was wrong.
+        """
+        raise NotImplementedError()
+
+    def notSaved(self) -> _R:
+        """
+        The back-end could not make the status durable; nothing changed.
+        """
+        raise NotImplementedError()
+
+    def timedOut(self) -> _R:
+        """
+        The back-end did not confirm the change in time.
+        """
+        raise NotImplementedError()
+
+    def failed(self) -> _R:
+        """
+        The back-end failed; the policy logged why.
+        """
+        raise NotImplementedError()
+
+
+class LookupPolicy:
+    """
+    Ask back-ends with a timeout, and turn each outcome into an answer.
+
+    @ivar clock: the L{IReactorTime} the timeouts run on.
+    @ivar timeout: seconds a back-end has to answer.
+    """
+
+    log = Logger()
+
+    def __init__(self, clock: IReactorTime, timeout: float = LOOKUP_TIMEOUT) -> None:
+        self.clock = clock
+        self.timeout = timeout
+
+    def _limit(self, d: "Deferred[_T]") -> "Deferred[_T]":
+        if not d.called or d.paused:
+            # An answer already here (a table in memory) cannot time out:
+            # skip scheduling and cancelling a timer.
+            d.addTimeout(self.timeout, self.clock)
+        return d
+
+    def _unexpected(self, reason: Failure, what: str, peer: str) -> None:
+        if reason.check(TimeoutError):
+            self.log.warn(
+                "Back-end gave no answer to {what} for {peer} within {timeout} seconds",
+                what=what,
+                peer=peer,
+                timeout=self.timeout,
+            )
+        else:
+            self.log.failure("Back-end failed: {what} for {peer}", reason, what=what, peer=peer)
+
+    def ask(
+        self,
+        d: "Deferred[_T]",
+        found: Callable[[_T], _R],
+        answers: LookupAnswers[_R],
+        peer: str,
+        what: str = "lookup",
+    ) -> "Deferred[_R]":
+        """
+        Wait for a back-end's answer to a lookup, and say what it means.
+
+        @param d: what the back-end returned (from C{getUser}, C{getUsers}
+            or C{getUserDetails}).
+        @param found: makes the answer from what the back-end found.
+        @param answers: makes the answer for every other outcome.
+        @param peer: who asked, as the log shows it.
+        @param what: what was asked, as the log shows it.
+        @return: a L{Deferred} firing with the answer; cancelling it
+            cancels the lookup, and then it fails with L{CancelledError}.
+        """
+
+        def otherwise(reason: Failure) -> _R:
+            if reason.check(UnknownUser):
+                return answers.unknown(reason.value.user)
+            if reason.check(CancelledError):
+                return reason  # type: ignore[return-value]
+            self._unexpected(reason, what, peer)
+            if reason.check(TimeoutError):
+                return answers.timedOut()
+            return answers.failed()
+
+        return self._limit(d).addCallbacks(found, otherwise)
+
+    def change(
+        self, d: "Deferred[object]", answers: SetAnswers[_R], peer: str, what: str = "status change"
+    ) -> "Deferred[_R]":
+        """
+        Wait for a back-end to confirm a status change (a login first, if
+        C{d} includes one), and say what it means.
+
+        @param d: what C{setUser}, or a login followed by C{setUser},
+            returned.
+        @param answers: makes the answer for each outcome.
+        @param peer: who asked, as the log shows it.
+        @param what: what was asked, as the log shows it.
+        @return: a L{Deferred} firing with the answer.
+        """
+
+        def saved(result: object) -> _R:
+            return answers.saved()
+
+        def otherwise(reason: Failure) -> _R:
+            if reason.check(UnauthorizedLogin):
+                return answers.loginFailed()
+            if reason.check(NotAllowed):
+                return answers.notAllowed(reason.getErrorMessage())
+            if reason.check(InvalidUserName, InvalidStatus):
+                return answers.refused(reason.getErrorMessage())
+            if reason.check(StatusNotSaved):
+                # The back-end logged the details; they are not the client's
+                # business.
+                return answers.notSaved()
+            if reason.check(CancelledError):
+                return reason  # type: ignore[return-value]
+            self._unexpected(reason, what, peer)
+            if reason.check(TimeoutError):
+                return answers.timedOut()
+            return answers.failed()
+
+        return self._limit(d).addCallbacks(saved, otherwise)
+
+
+def orGlobalReactor(clock: Optional[IReactorTime]) -> IReactorTime:
+    """
+    C{clock}, or the global reactor when it is L{None}: what a front-end
+    built with default settings (C{IFingerFactory(service)}) keeps time
+    with, as L{twisted.web.server.Site} and
+    L{twisted.application.internet.ClientService} do.  L{finger.app.tap}
+    always passes its reactor.
+    """
+    if clock is None:
+        from twisted.internet import reactor
+
+        return reactor  # type: ignore[return-value]
+    return clock

@@ -1,0 +1,131 @@
+# -*- test-case-name: tests.net.test_listen -*-
+"""
+Listening on endpoint descriptions, failing loudly and clearly.
+
+Twisted's L{StreamServerEndpointService} logs a failure to listen and carries
+on without the port.  A daemon that silently lacks its finger port is worse
+than one that does not start, so L{ListeningService} stops start-up with one
+line saying which port failed and what to do about it.
+"""
+
+import errno
+import re
+from typing import Any, Optional
+
+from twisted.application.internet import StreamServerEndpointService
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory
+from twisted.python.failure import Failure
+
+
+class ListenFailed(SystemExit, Exception):
+    """
+    A listener could not start.  The message is the one line to show.
+
+    It is a L{SystemExit}, so the process ends with just the message on
+    standard error and a non-zero status, with no traceback to hide it; and
+    an L{Exception}, so that twistd still removes its pid file and, when
+    daemonizing, passes the message (its first 100 bytes) to the parent.
+    """
+
+
+def portDescription(value: str, interface: str = "") -> str:
+    """
+    Turn a port option's value into an endpoint description.
+
+    @param value: a port number (C{"79"}) or an endpoint description
+        (C{"tcp:79:interface=\\:\\:"}).
+    @param interface: the address a bare port number listens on; all
+        addresses if empty.
+    """
+    if value.isdigit():
+        return f"tcp:{value}" + (f":interface={interface}" if interface else "")
+    return value
+
+
+#: The listen queue asked for when a description names none.  Twisted's
+#: default of 50 overflows when a hundred clients connect at once: the kernel
+#: drops their SYNs and they retry a second later.  Linux caps it at
+#: C{net.core.somaxconn}.
+DEFAULT_BACKLOG = 1024
+
+_BACKLOG_TYPES = ("tcp", "tcp6", "ssl", "unix")
+_HAS_BACKLOG = re.compile(r"(?:^|(?<!\\):)backlog=")
+
+
+def withBacklog(description: str, backlog: int = DEFAULT_BACKLOG) -> str:
+    """
+    Add C{backlog=} to an endpoint description of a type that takes one
+    (C{tcp}, C{tcp6}, C{ssl}, C{unix}) and does not say it already.
+
+    Other descriptions (C{systemd:}, which inherits a socket that is already
+    listening, or a plugin's) are returned unchanged.
+    """
+    kind = description.split(":", 1)[0].strip().lower()
+    if kind not in _BACKLOG_TYPES or _HAS_BACKLOG.search(description):
+        return description
+    return f"{description}:backlog={backlog}"
+
+
+def _advice(reason: Failure, option: str) -> str:
+    error = reason.value
+    socketError = getattr(error, "socketError", None)
+    code = getattr(socketError, "errno", None)
+    if code in (errno.EACCES, errno.EPERM):
+        return (
+            "permission denied; ports below 1024 need root or "
+            f"CAP_NET_BIND_SERVICE, or choose another port with {option}"
+        )
+    if code == errno.EADDRINUSE:
+        return (
+            "address in use; stop the other server or choose another port "
+            f"with {option}"
+        )
+    if isinstance(error, CannotListenError) and socketError is not None:
+        return f"{socketError}; choose another address with {option}"
+    return f"{error}; check {option}"
+
+
+class ListeningService(StreamServerEndpointService):
+    """
+    Listen on an endpoint description; refuse to start if that fails.
+
+    A description without C{backlog=} gets L{DEFAULT_BACKLOG} (see
+    L{withBacklog}); errors name the description as it was given.
+
+    @ivar option: the command-line option that chose the description, named
+        in the error.
+    @ivar port: the L{IListeningPort} once listening, else L{None}.
+    """
+
+    port: Optional[IListeningPort] = None
+
+    def __init__(
+        self, reactor: Any, description: str, factory: IProtocolFactory, option: str
+    ) -> None:
+        super().__init__(serverFromString(reactor, withBacklog(description)), factory)
+        self.description = description
+        self.option = option
+
+    def privilegedStartService(self) -> None:
+        self._raiseSynchronously = True
+        try:
+            super().privilegedStartService()
+        except Exception:
+            self._waitingForPort = None
+            self.running = False
+            raise ListenFailed(
+                f"finger: cannot listen on {self.description} ({self.option}): "
+                f"{_advice(Failure(), self.option)}"
+            ) from None
+        self._waitingForPort.addCallback(self._listening)
+
+    def _listening(self, port: IListeningPort) -> IListeningPort:
+        self.port = port
+        return port
+
+    def stopService(self) -> "Deferred[None]":
+        self.port = None
+        return super().stopService()

@@ -1,0 +1,331 @@
+"""
+Tests for L{finger.app.tap}: options, L{makeService}, and the whole service on
+loopback with real clients.
+"""
+
+import os
+import socket
+
+from twisted.application.service import IServiceCollection
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.utils import getProcessOutputAndValue
+from twisted.python.filepath import FilePath
+from twisted.python.usage import UsageError
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from finger.net.limits import LimitingFactory
+from finger.backends.file import FileFingerService
+from finger.app.tap import Options, makeService
+from tests.support import exchange, listeningPort, which
+
+
+class OptionsTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.path = FilePath(self.mktemp())
+        self.path.setContent(b"moshez: happy\n")
+
+    def parse(self, *args: str) -> Options:
+        options = Options()
+        options.parseOptions(["--file", self.path.path, *args])
+        return options
+
+    def test_defaults(self) -> None:
+        options = self.parse()
+        self.assertEqual(options["fingerport"], "tcp:79")
+        self.assertEqual(options["setterport"], "tcp:1079:interface=127.0.0.1")
+        self.assertEqual(options["interval"], 30.0)
+        self.assertEqual(options["timeout"], 60.0)
+        self.assertFalse(options["no-listing"])
+
+    def test_defaultFile(self) -> None:
+        self.assertEqual(Options()["file"], "/etc/users")
+        options = Options()
+        options.parseOptions(["-f", self.path.path])
+        self.assertEqual(options["file"], self.path.path)
+
+    def test_helpShowsDefaults(self) -> None:
+        """
+        C{--help} shows every default.
+        """
+        text = str(Options())
+        for default in ["/etc/users", "tcp:79", "tcp:1079:interface=127.0.0.1", "30", "60"]:
+            self.assertIn(default, text)
+
+    def test_portNumbers(self) -> None:
+        """
+        A bare port number listens everywhere for finger, on loopback for
+        the setter.
+        """
+        options = self.parse("--fingerport", "7979", "--setterport", "7980")
+        self.assertEqual(options["fingerport"], "tcp:7979")
+        self.assertEqual(options["setterport"], "tcp:7980:interface=127.0.0.1")
+
+    def test_badPort(self) -> None:
+        error = self.assertRaises(UsageError, self.parse, "--fingerport", "tcp:seventy-nine")
+        self.assertIn("--fingerport", str(error))
+        error = self.assertRaises(UsageError, self.parse, "--setterport", "bogus:1")
+        self.assertIn("--setterport", str(error))
+
+    def test_badNumbers(self) -> None:
+        for option in ["--interval", "--timeout"]:
+            for value in ["0", "-1", "soon", "inf", "nan"]:
+                self.assertRaises(UsageError, self.parse, option, value)
+
+    def test_directoryAsFile(self) -> None:
+        error = self.assertRaises(UsageError, self.parse, "--file", ".")
+        self.assertIn("not a regular file", str(error))
+
+    def test_missingFile(self) -> None:
+        self.path.remove()
+        error = self.assertRaises(UsageError, self.parse)
+        self.assertIn(self.path.path, str(error))
+        self.assertIn("--file", str(error))
+
+    def test_makeService(self) -> None:
+        """
+        One L{MultiService} holds the back-end and both listeners.
+        """
+        top = makeService(self.parse("--interval", "5", "--timeout", "7"))
+        self.assertTrue(IServiceCollection.providedBy(top))
+        backend = top.getServiceNamed("backend")
+        self.assertIsInstance(backend, FileFingerService)
+        self.assertEqual(backend.interval, 5)
+        finger = top.getServiceNamed("finger").factory.wrappedFactory
+        self.assertEqual(finger.timeout, 7)
+        self.assertIs(finger.service, backend)
+        self.assertIs(top.getServiceNamed("setter").factory.wrappedFactory.service, backend)
+
+    def test_limits(self) -> None:
+        """
+        Every listener is wrapped in the same limits; only finger has a rate
+        limit.
+        """
+        top = makeService(
+            self.parse(
+                "--max-connections", "5", "--idle-timeout", "6", "--max-lifetime", "7",
+                "--finger-rate", "3",
+            )
+        )
+        for name in ["finger", "setter", "web"]:
+            limited = top.getServiceNamed(name).factory
+            self.assertIsInstance(limited, LimitingFactory)
+            self.assertEqual(
+                (limited.maxConnections, limited.idleTimeout, limited.maxLifetime), (5, 6, 7)
+            )
+        limiter = top.getServiceNamed("finger").factory.rateLimiter
+        self.assertEqual((limiter.rate, limiter.burst, limiter.limitLoopback), (3, 6, False))
+        self.assertIsNone(top.getServiceNamed("setter").factory.rateLimiter)
+
+    def test_limitDefaults(self) -> None:
+        options = self.parse()
+        self.assertEqual(options["max-connections"], 1024)
+        self.assertEqual(options["finger-rate"], 10)
+        top = makeService(self.parse("--finger-rate", "0", "--rate-limit-loopback"))
+        self.assertIsNone(top.getServiceNamed("finger").factory.rateLimiter)
+
+    def test_badLimits(self) -> None:
+        for option, value in [("--max-connections", "0"), ("--finger-rate", "-1"), ("--idle-timeout", "0")]:
+            error = self.assertRaises(UsageError, self.parse, option, value)
+            self.assertIn(option[2:], str(error))
+
+    def test_auth(self) -> None:
+        """
+        C{--auth} makes the setter ask for a password; C{--admins} names who
+        may set anyone's status.
+        """
+        top = makeService(self.parse("--auth", "memory:moshez:secret:root:toor", "--admins", "root"))
+        login = top.getServiceNamed("setter").factory.wrappedFactory.login
+        self.assertIsNotNone(login)
+        self.assertEqual(login.portal.realm.admins, {"root"})
+        top = makeService(self.parse())
+        self.assertIsNone(top.getServiceNamed("setter").factory.wrappedFactory.login)
+
+    def test_adminsNeedAuth(self) -> None:
+        error = self.assertRaises(UsageError, self.parse, "--admins", "root")
+        self.assertIn("--auth", str(error))
+        error = self.assertRaises(
+            UsageError, self.parse, "--auth", "memory:a:b", "--admins", "root,-x"
+        )
+        self.assertIn("--admins", str(error))
+
+    def test_noSetter(self) -> None:
+        top = makeService(self.parse("--no-setter"))
+        self.assertRaises(KeyError, top.getServiceNamed, "setter")
+
+
+class ServiceTests(TestCase):
+    """
+    The whole service on loopback, with real sockets and clients.
+    """
+
+    timeout = 60
+
+    def setUp(self) -> None:
+        self.path = FilePath(self.mktemp())
+        self.path.setContent(b"# sample\nmoshez: happy and well\nshawn: alive\n")
+
+    def start(self, *args: str) -> object:
+        options = Options()
+        options.parseOptions(
+            [
+                "--file",
+                self.path.path,
+                "--fingerport",
+                "tcp:0:interface=127.0.0.1",
+                "--setterport",
+                "tcp:0:interface=127.0.0.1",
+                "--webport",
+                "tcp:0:interface=127.0.0.1",
+                "--pbport",
+                "tcp:0:interface=127.0.0.1",
+                *args,
+            ]
+        )
+        top = makeService(options)
+        top.startService()
+        self.addCleanup(top.stopService)
+        self.fingerPort = listeningPort(top, "finger")
+        self.setterPort = listeningPort(top, "setter") if "--no-setter" not in args else None
+        return top
+
+    def finger(self, query: bytes) -> "Deferred[bytes]":
+        return exchange(reactor, f"tcp:127.0.0.1:{self.fingerPort}", query)
+
+    def set(self, data: bytes, halfClose: bool = False) -> "Deferred[bytes]":
+        return exchange(reactor, f"tcp:127.0.0.1:{self.setterPort}", data, halfClose)
+
+    @inlineCallbacks
+    def test_queries(self):  # type: ignore[no-untyped-def]
+        top = self.start()
+        # The tutorial's last versions forgot to start the back-end.
+        self.assertTrue(top.getServiceNamed("backend").running)
+        self.assertEqual((yield self.finger(b"moshez\r\n")), b"happy and well\r\n")
+        self.assertEqual((yield self.finger(b"nobody\n")), b"No such user\r\n")
+        self.assertEqual(
+            (yield self.finger(b"\r\n")), b"moshez: happy and well\r\nshawn: alive\r\n"
+        )
+        self.assertEqual(
+            (yield self.finger(b"moshez@elsewhere\r\n")), b"Finger forwarding service denied\r\n"
+        )
+
+    @inlineCallbacks
+    def test_setAndRestart(self):  # type: ignore[no-untyped-def]
+        """
+        A status set over the setter is answered by finger, is in the file
+        when acknowledged, and is still there after a restart.
+        """
+        top = self.start()
+        reply = yield self.set("zoë\r\nà Paris ☕\r\n".encode())
+        self.assertEqual(reply, "OK: status of zoë saved\r\n".encode())
+        self.assertIn("zoë: à Paris ☕\n".encode(), self.path.getContent())
+        self.assertEqual((yield self.finger("zoë\r\n".encode())), "à Paris ☕\r\n".encode())
+        yield top.stopService()
+        self.start()
+        self.assertEqual((yield self.finger("zoë\r\n".encode())), "à Paris ☕\r\n".encode())
+
+    @inlineCallbacks
+    def test_setHalfClose(self):  # type: ignore[no-untyped-def]
+        self.start()
+        reply = yield self.set(b"shawn\nback at 5", halfClose=True)
+        self.assertEqual(reply, b"OK: status of shawn saved\r\n")
+        self.assertEqual((yield self.finger(b"shawn\r\n")), b"back at 5\r\n")
+
+    @inlineCallbacks
+    def test_manySetters(self):  # type: ignore[no-untyped-def]
+        """
+        Concurrent setters are all acknowledged and all saved.
+        """
+        self.start()
+        from twisted.internet.defer import gatherResults
+
+        replies = yield gatherResults(
+            [self.set(f"user{n}\nstatus {n}\n".encode()) for n in range(30)]
+        )
+        self.assertEqual(replies, [f"OK: status of user{n} saved\r\n".encode() for n in range(30)])
+        content = self.path.getContent()
+        for n in range(30):
+            self.assertIn(f"user{n}: status {n}\n".encode(), content)
+
+    @inlineCallbacks
+    def test_noListing(self):  # type: ignore[no-untyped-def]
+        self.start("--no-listing")
+        self.assertEqual((yield self.finger(b"\r\n")), b"Finger online user list denied\r\n")
+
+    @inlineCallbacks
+    def test_netcat(self):  # type: ignore[no-untyped-def]
+        """
+        C{nc} can query and set, as the README shows.
+        """
+        nc = which("nc")
+        if nc is None:
+            raise self.skipTest("nc is not installed (Debian package netcat-openbsd)")
+        self.start()
+        out, err, code = yield getProcessOutputAndValue(
+            "/bin/sh",
+            ["-c", f"printf 'shawn\\nswimming\\n' | {nc} -N 127.0.0.1 {self.setterPort}"],
+        )
+        self.assertEqual(out, b"OK: status of shawn saved\r\n")
+        out, err, code = yield getProcessOutputAndValue(
+            "/bin/sh", ["-c", f"printf 'shawn\\r\\n' | {nc} -N 127.0.0.1 {self.fingerPort}"]
+        )
+        self.assertEqual(out, b"swimming\r\n")
+
+
+def _port79Free() -> bool:
+    with socket.socket() as s:
+        # As Twisted does, so a connection in TIME_WAIT does not count.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", 79))
+        except OSError:
+            return False
+    return True
+
+
+class FingerClientTests(TestCase):
+    """
+    Debian's C{finger} client against the service on port 79.
+    """
+
+    timeout = 60
+
+    @inlineCallbacks
+    def test_finger(self):  # type: ignore[no-untyped-def]
+        client = which("finger")
+        if client is None:
+            raise self.skipTest("the finger client is not installed (Debian package finger)")
+        if os.geteuid() != 0:
+            raise self.skipTest("the finger client only uses port 79, which needs root")
+        if not _port79Free():
+            raise self.skipTest("port 79 on 127.0.0.1 is in use")
+        path = FilePath(self.mktemp())
+        path.setContent("moshez: happy and well\nzoë: \x1b[31mred alert\n".encode())
+        options = Options()
+        options.parseOptions(
+            [
+                "--file", path.path,
+                "--fingerport", "tcp:79:interface=127.0.0.1",
+                "--no-setter",
+                "--webport", "tcp:0:interface=127.0.0.1",
+                "--pbport", "tcp:0:interface=127.0.0.1",
+            ]
+        )
+        top = makeService(options)
+        top.startService()
+        self.addCleanup(top.stopService)
+
+        out, err, code = yield getProcessOutputAndValue(client, ["moshez@127.0.0.1"])
+        self.assertEqual(code, 0, err)
+        self.assertIn(b"happy and well", out)
+
+        out, err, code = yield getProcessOutputAndValue(client, ["-l", "moshez@127.0.0.1"])
+        self.assertIn(b"Login: moshez", out)
+        self.assertIn(b"Status: happy and well", out)
+
+        out, err, code = yield getProcessOutputAndValue(client, ["nobody@127.0.0.1"])
+        self.assertIn(b"No such user", out)
+
+        out, err, code = yield getProcessOutputAndValue(client, ["zoë@127.0.0.1"])
+        self.assertIn(b"red alert", out)
+        self.assertNotIn(b"\x1b", out)

@@ -1,0 +1,629 @@
+"""
+Tests for the web front-end's part of L{finger.app.tap}: its options, and the
+whole service on loopback talking to real clients: Twisted's L{Agent},
+Python's L{xmlrpc.client}, the XML-RPC client script, HTTPS, and headless
+Chromium.
+
+They live apart from C{tests/app/test_tap.py} so that each front-end's tests of
+the shared options module can be merged on their own.
+"""
+
+import json
+import os
+import ssl
+import subprocess
+import sys
+import xmlrpc.client
+from io import StringIO
+from typing import Any, Dict, List, Optional, Tuple
+
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.ssl import Certificate
+from twisted.internet.threads import deferToThread
+from twisted.internet.utils import getProcessOutputAndValue
+from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, readBody
+from twisted.web.http_headers import Headers
+
+from finger.app import tap
+from finger.clients import xmlrpc as xmlrpcclient
+from finger.frontends.web import XMLRPCGate, defaultTemplatesDirectory
+from tests.certs import selfSigned
+from tests.support import freePort, which
+
+_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+_STATUSES = (
+    "# test users\n"
+    "moshez: happy & <well>\n"
+    "zoë: in Paris – café\n"
+)
+
+
+def _statusFile(testCase: SynchronousTestCase) -> str:
+    path = testCase.mktemp()
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(_STATUSES)
+    return path
+
+
+def _certificateFile(testCase: SynchronousTestCase) -> Tuple[str, bytes]:
+    certificate, key = selfSigned()
+    path = testCase.mktemp()
+    with open(path, "wb") as f:
+        f.write(key + certificate)
+    return path, certificate
+
+
+class OptionsTests(SynchronousTestCase):
+    """
+    The web options: defaults, checks, and clear errors.
+    """
+
+    def setUp(self) -> None:
+        self.file = _statusFile(self)
+
+    def parse(self, *args: str) -> tap.Options:
+        options = tap.Options()
+        options.parseOptions(["--file", self.file, *args])
+        return options
+
+    def assertUsageError(self, args: List[str], *fragments: str) -> str:
+        e = self.assertRaises(usage.UsageError, self.parse, *args)
+        for fragment in fragments:
+            self.assertIn(fragment, str(e))
+        return str(e)
+
+    def test_defaults(self) -> None:
+        """
+        The web listens on port 8000; HTTPS is off, and would use port 443
+        and C{server.pem}; the shipped templates are used.
+        """
+        options = self.parse()
+        self.assertEqual(options["webport"], "tcp:8000")
+        self.assertFalse(options["ssl"])
+        self.assertEqual(options["sslport"], "tcp:443")
+        self.assertEqual(options["certificate"], "server.pem")
+        self.assertIsNone(options["privatekey"])
+        self.assertEqual(options["templates"], defaultTemplatesDirectory())
+
+    def test_helpShowsDefaults(self) -> None:
+        """
+        C{--help} shows every web option with its default.
+        """
+        text = " ".join(str(tap.Options()).split())
+        for fragment in (
+            "--webport=",
+            "[default: tcp:8000]",
+            "-t, --templates=",
+            "-s, --ssl",
+            "--sslport=",
+            "[default: tcp:443]",
+            "--certificate=",
+            "[default: server.pem]",
+            "--privatekey=",
+            "[default: the --certificate file]",
+        ):
+            self.assertIn(fragment, text)
+
+    def test_ports(self) -> None:
+        """
+        A bare port number means TCP on every address.
+        """
+        path, _ = _certificateFile(self)
+        options = self.parse("--webport", "8080", "-s", "--sslport", "8443", "--certificate", path)
+        self.assertEqual(options["webport"], "tcp:8080")
+        self.assertEqual(options["sslport"], "tcp:8443")
+
+    def test_badWebport(self) -> None:
+        """
+        A C{--webport} that is neither a port nor an endpoint is an error
+        naming the option.
+        """
+        self.assertUsageError(["--webport", "nonsense:1"], "--webport", "nonsense:1")
+
+    def test_badSslport(self) -> None:
+        """
+        A bad C{--sslport} is an error naming the option; so is an C{ssl:}
+        description, because the certificate comes from the options.
+        """
+        path, _ = _certificateFile(self)
+        self.assertUsageError(["-s", "--certificate", path, "--sslport", "nonsense:1"], "--sslport")
+        self.assertUsageError(
+            ["-s", "--certificate", path, "--sslport", "ssl:443:privateKey=x.pem"],
+            "--sslport",
+            "--certificate",
+        )
+
+    def test_templates(self) -> None:
+        """
+        C{--templates} (C{-t}) takes another directory; a missing template
+        is an error naming the file.
+        """
+        options = self.parse("-t", defaultTemplatesDirectory())
+        self.assertEqual(options["templates"], defaultTemplatesDirectory())
+        missing = self.mktemp()
+        os.mkdir(missing)
+        self.assertUsageError(
+            ["--templates", missing], "--templates", os.path.join(missing, "users.xhtml")
+        )
+
+    def test_malformedTemplate(self) -> None:
+        """
+        A malformed template stops start-up with its name.
+        """
+        directory = self.mktemp()
+        os.mkdir(directory)
+        for name in os.listdir(defaultTemplatesDirectory()):
+            with open(os.path.join(defaultTemplatesDirectory(), name), "rb") as f:
+                data = f.read()
+            with open(os.path.join(directory, name), "wb") as f:
+                f.write(data)
+        with open(os.path.join(directory, "user.xhtml"), "w") as f:
+            f.write("<html><p></html>")
+        self.assertUsageError(
+            ["-t", directory], "--templates", os.path.join(directory, "user.xhtml"), "not well-formed"
+        )
+
+    def test_certificateOnlyWithSSL(self) -> None:
+        """
+        Without C{--ssl}, the certificate is not read.
+        """
+        self.parse("--certificate", "/nonexistent.pem")
+
+    def test_missingCertificate(self) -> None:
+        """
+        C{--ssl} with a missing certificate is an error naming the option and
+        the file.
+        """
+        path = os.path.abspath(self.mktemp())
+        self.assertUsageError(
+            ["--ssl", "--certificate", path],
+            f"--certificate: cannot read the certificate file {path}",
+        )
+
+    def test_missingKey(self) -> None:
+        """
+        C{--ssl} with a missing private key names C{--privatekey}.
+        """
+        path, certificate = _certificateFile(self)
+        key = os.path.abspath(self.mktemp())
+        self.assertUsageError(
+            ["--ssl", "--certificate", path, "--privatekey", key],
+            f"--privatekey: cannot read the private key file {key}",
+        )
+
+
+class SettingOptionsTests(SynchronousTestCase):
+    """
+    C{--auth} reaches XML-RPC: the web site logs in through the setter's own
+    L{finger.auth.SetterLogin}.
+    """
+
+    def gate(self, top: Any) -> XMLRPCGate:
+        site = top.getServiceNamed("web").factory.wrappedFactory
+        gate = site.resource.children[b"RPC2"]
+        assert isinstance(gate, XMLRPCGate)
+        return gate
+
+    def makeService(self, *args: str) -> Any:
+        options = tap.Options()
+        options.parseOptions(["--file", _statusFile(self), *args])
+        return tap.makeService(options)
+
+    def test_sameLogin(self) -> None:
+        """
+        With C{--auth}, C{/RPC2} and the setter share one login, admins
+        included.
+        """
+        top = self.makeService("--auth", "memory:moshez:secret:root:toor", "--admins", "root")
+        login = self.gate(top).login
+        self.assertIsNotNone(login)
+        self.assertIs(login, top.getServiceNamed("setter").factory.wrappedFactory.login)
+        assert login is not None
+        self.assertEqual(login.portal.realm.admins, {"root"})  # type: ignore[attr-defined]
+
+    def test_noSetter(self) -> None:
+        """
+        C{--no-setter} turns off the setter's port, not XML-RPC's setUser.
+        """
+        top = self.makeService("--auth", "memory:moshez:secret", "--no-setter")
+        self.assertIsNotNone(self.gate(top).login)
+
+    def test_withoutAuth(self) -> None:
+        """
+        Without C{--auth}, XML-RPC has no login.
+        """
+        self.assertIsNone(self.gate(self.makeService()).login)
+
+
+class TwistdTests(TestCase):
+    """
+    C{twistd finger} itself, for what only the real command shows.
+    """
+
+    def test_startupError(self) -> "Deferred[None]":
+        """
+        A missing certificate stops C{twistd finger --ssl} with a message
+        naming the file, and no traceback.
+        """
+        missing = os.path.abspath(self.mktemp())
+        d = getProcessOutputAndValue(
+            sys.executable,
+            [
+                "-c", "from twisted.scripts.twistd import run; run()",
+                "-n", "--pidfile=", "finger",
+                "--file", _statusFile(self), "--ssl", "--certificate", missing,
+            ],
+            env={**os.environ, "PYTHONPATH": _root},
+        )
+
+        def check(result: Tuple[bytes, bytes, int]) -> None:
+            out, err, code = result
+            self.assertNotEqual(code, 0)
+            self.assertIn(f"cannot read the certificate file {missing}".encode(), out + err)
+            self.assertNotIn(b"Traceback", out + err)
+
+        return d.addCallback(check)
+
+
+class _Running:
+    """
+    The whole finger service, started from options on loopback ports.
+    """
+
+    def __init__(self, testCase: TestCase, *args: str) -> None:
+        self.webPort = freePort()
+        self.sslPort = freePort()
+        self.file = _statusFile(testCase)
+        options = tap.Options()
+        options.parseOptions(
+            [
+                "--file", self.file,
+                "--fingerport", "tcp:0:interface=127.0.0.1",
+                "--pbport", "tcp:0:interface=127.0.0.1",
+                "--no-setter",
+                "--webport", f"tcp:{self.webPort}:interface=127.0.0.1",
+                "--sslport", f"tcp:{self.sslPort}:interface=127.0.0.1",
+                "--pbport", "tcp:0:interface=127.0.0.1",
+                *args,
+            ]
+        )
+        self.service = tap.makeService(options, reactor)
+        self.service.privilegedStartService()
+        self.service.startService()
+        testCase.addCleanup(self.service.stopService)
+        self.http = f"http://127.0.0.1:{self.webPort}"
+        self.https = f"https://127.0.0.1:{self.sslPort}"
+
+
+async def _get(
+    agent: Agent, url: str, headers: Optional[Dict[bytes, List[bytes]]] = None
+) -> Tuple[int, Headers, bytes]:
+    response = await agent.request(b"GET", url.encode("ascii"), Headers(headers or {}))
+    body = await readBody(response)
+    return response.code, response.headers, body
+
+
+class ServiceTests(TestCase):
+    """
+    The running service, over HTTP on loopback, with real clients.
+    """
+
+    def setUp(self) -> None:
+        self.running = _Running(self)
+        self.agent = Agent(reactor)
+
+    async def test_pages(self) -> None:
+        """
+        The front page links every user; a user's page, a non-ASCII name
+        included, shows the status; an unknown user is a 404.
+        """
+        code, headers, body = await _get(self.agent, self.running.http + "/")
+        self.assertEqual(code, 200)
+        self.assertEqual(headers.getRawHeaders(b"content-type"), [b"text/html; charset=utf-8"])
+        self.assertEqual(headers.getRawHeaders(b"x-content-type-options"), [b"nosniff"])
+        self.assertIn('<a href="./zo%C3%AB">zoë</a>', body.decode("utf-8"))
+
+        code, headers, body = await _get(self.agent, self.running.http + "/zo%C3%AB")
+        self.assertEqual(code, 200)
+        self.assertIn("in Paris – café", body.decode("utf-8"))
+
+        code, headers, body = await _get(self.agent, self.running.http + "/moshez")
+        self.assertIn("happy &amp; &lt;well&gt;", body.decode("utf-8"))
+
+        code, headers, body = await _get(self.agent, self.running.http + "/nobody")
+        self.assertEqual(code, 404)
+        self.assertIn(b"No such user", body)
+
+    async def test_json(self) -> None:
+        """
+        JSON by C{Accept} and at C{/api/users/USER}.
+        """
+        code, headers, body = await _get(
+            self.agent, self.running.http + "/moshez", {b"accept": [b"application/json"]}
+        )
+        self.assertEqual(json.loads(body), {"user": "moshez", "status": "happy & <well>"})
+        code, headers, body = await _get(self.agent, self.running.http + "/api/users/zo%C3%AB")
+        self.assertEqual(json.loads(body), {"user": "zoë", "status": "in Paris – café"})
+
+    async def test_xmlrpc(self) -> None:
+        """
+        Python's L{xmlrpc.client} gets statuses and the user list, and a
+        fault for wrong arguments.
+        """
+        url = self.running.http + "/RPC2"
+
+        def call() -> Tuple[object, object, object, object]:
+            with xmlrpc.client.ServerProxy(url) as proxy:
+                try:
+                    proxy.getUser(1, 2)
+                except xmlrpc.client.Fault as f:
+                    fault: object = f
+                return proxy.getUser("zoë"), proxy.getUser("nobody"), proxy.getUsers(), fault
+
+        status, unknown, users, fault = await deferToThread(call)
+        self.assertEqual(status, "in Paris – café")
+        self.assertEqual(unknown, "No such user")
+        self.assertEqual(sorted(users), ["moshez", "zoë"])  # type: ignore[call-overload]
+        assert isinstance(fault, xmlrpc.client.Fault)
+        self.assertEqual(fault.faultCode, -32602)
+
+    async def test_xmlrpcClient(self) -> None:
+        """
+        The client script prints a status, or the users.
+        """
+        url = self.running.http + "/RPC2"
+
+        def run(*args: str) -> Tuple[int, str, str]:
+            out, err = StringIO(), StringIO()
+            code = xmlrpcclient.main([url, *args], out, err)
+            return code, out.getvalue(), err.getvalue()
+
+        self.assertEqual(await deferToThread(run, "moshez"), (0, "happy & <well>\n", ""))
+        self.assertEqual(await deferToThread(run, "nobody"), (0, "No such user\n", ""))
+        code, out, err = await deferToThread(run)
+        self.assertEqual((code, sorted(out.splitlines())), (0, ["moshez", "zoë"]))
+
+    async def test_xmlrpcClientCommand(self) -> None:
+        """
+        C{python -m finger.clients.xmlrpc URL USER} works as a command.
+        """
+        out, err, code = await getProcessOutputAndValue(
+            sys.executable,
+            ["-bb", "-m", "finger.clients.xmlrpc", self.running.http + "/RPC2", "zoë"],
+            env={**os.environ, "PYTHONPATH": _root, "PYTHONIOENCODING": "utf-8"},
+        )
+        self.assertEqual((out.decode("utf-8"), err, code), ("in Paris – café\n", b"", 0))
+
+    async def test_chromium(self) -> None:
+        """
+        Headless Chromium shows a user's page with the status in its DOM.
+        """
+        chromium = which("chromium")
+        if chromium is None:
+            raise self.skipTest("chromium is not installed (apt-get install chromium)")
+        profile = os.path.abspath(self.mktemp())
+        url = self.running.http + "/zo%C3%AB"
+
+        def browse() -> "subprocess.CompletedProcess[bytes]":
+            return subprocess.run(
+                [
+                    chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", url,
+                ],
+                capture_output=True,
+                timeout=90,
+                check=False,
+            )
+
+        result = await deferToThread(browse)
+        dom = result.stdout.decode("utf-8")
+        self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+        self.assertIn("<h1>zoë</h1>", dom)
+        self.assertIn('id="status">in Paris – café</p>', dom)
+
+
+class HTTPSTests(TestCase):
+    """
+    C{--ssl}: the same site over HTTPS, with a certificate made here.
+    """
+
+    def setUp(self) -> None:
+        path, certificate = _certificateFile(self)
+        self.certificateFile = path
+        self.running = _Running(self, "--ssl", "--certificate", path)
+        trust = Certificate.loadPEM(certificate)
+        self.agent = Agent(reactor, contextFactory=BrowserLikePolicyForHTTPS(trustRoot=trust))
+
+    async def test_page(self) -> None:
+        """
+        A user's page over HTTPS, checked against the certificate.
+        """
+        code, headers, body = await _get(self.agent, self.running.https + "/zo%C3%AB")
+        self.assertEqual(code, 200)
+        self.assertIn("in Paris – café", body.decode("utf-8"))
+
+    async def test_xmlrpcClient(self) -> None:
+        """
+        The client script talks to HTTPS with C{--cafile}.
+        """
+        url = self.running.https + "/RPC2"
+
+        def run() -> Tuple[int, str, str]:
+            out, err = StringIO(), StringIO()
+            code = xmlrpcclient.main(["--cafile", self.certificateFile, url, "moshez"], out, err)
+            return code, out.getvalue(), err.getvalue()
+
+        self.assertEqual(await deferToThread(run), (0, "happy & <well>\n", ""))
+
+    async def test_untrusted(self) -> None:
+        """
+        Without the certificate, the client script refuses the server and
+        says so on one line.
+        """
+        url = self.running.https + "/RPC2"
+
+        def run() -> Tuple[int, str, str]:
+            out, err = StringIO(), StringIO()
+            code = xmlrpcclient.main([url, "moshez"], out, err)
+            return code, out.getvalue(), err.getvalue()
+
+        code, out, err = await deferToThread(run)
+        self.assertEqual((code, out), (1, ""))
+        self.assertIn("certificate verify failed", err)
+        self.assertEqual(err.count("\n"), 1)
+
+
+class XMLRPCSettingTests(TestCase):
+    """
+    C{setUser} over XML-RPC with C{--auth} and C{--ssl}: Python's
+    L{xmlrpc.client} and the client script against the running service.
+    """
+
+    def setUp(self) -> None:
+        path, _ = _certificateFile(self)
+        self.certificateFile = path
+        self.running = _Running(
+            self,
+            "--ssl", "--certificate", path,
+            "--auth", "memory:moshez:secret:root:toor",
+            "--admins", "root",
+        )
+        self.context = ssl.create_default_context(cafile=path)
+
+    def proxy(self, url: str) -> xmlrpc.client.ServerProxy:
+        return xmlrpc.client.ServerProxy(url, context=self.context)
+
+    def statusFile(self) -> str:
+        with open(self.running.file, encoding="utf-8") as f:
+            return f.read()
+
+    async def test_setUser(self) -> None:
+        """
+        Over HTTPS, logged in with HTTP Basic, a user sets their status:
+        C{True}, then C{getUser} (over HTTPS and HTTP) and the status file
+        have it.
+        """
+        https = self.running.https.replace("https://", "https://moshez:secret@") + "/RPC2"
+
+        def call() -> Tuple[object, object, object]:
+            with self.proxy(https) as proxy, self.proxy(self.running.http + "/RPC2") as plain:
+                return proxy.setUser("moshez", "new status – ok"), proxy.getUser("moshez"), plain.getUser("moshez")
+
+        saved, status, plainStatus = await deferToThread(call)
+        self.assertIs(saved, True)
+        self.assertEqual(status, "new status – ok")
+        self.assertEqual(plainStatus, "new status – ok")
+        self.assertIn("moshez: new status – ok\n", self.statusFile())
+
+    async def test_notAllowed(self) -> None:
+        """
+        A user who is not an admin gets a fault for someone else's status;
+        an admin may set it.
+        """
+        base = self.running.https + "/RPC2"
+
+        def call() -> Tuple[object, object]:
+            with self.proxy(base.replace("https://", "https://moshez:secret@")) as proxy:
+                try:
+                    proxy.setUser("zoë", "hacked")
+                except xmlrpc.client.Fault as f:
+                    fault: object = f
+            with self.proxy(base.replace("https://", "https://root:toor@")) as proxy:
+                return fault, proxy.setUser("zoë", "away")
+
+        fault, saved = await deferToThread(call)
+        assert isinstance(fault, xmlrpc.client.Fault)
+        self.assertEqual(fault.faultCode, 403)
+        self.assertIs(saved, True)
+        self.assertIn("zoë: away\n", self.statusFile())
+
+    async def test_plainHTTP(self) -> None:
+        """
+        Over plain HTTP, C{setUser} is a fault saying it needs HTTPS, with
+        or without credentials; nothing changes.
+        """
+        url = self.running.http.replace("http://", "http://moshez:secret@") + "/RPC2"
+
+        def call() -> object:
+            with xmlrpc.client.ServerProxy(url) as proxy:
+                try:
+                    return proxy.setUser("moshez", "over http")
+                except xmlrpc.client.Fault as f:
+                    return f
+
+        fault = await deferToThread(call)
+        assert isinstance(fault, xmlrpc.client.Fault)
+        self.assertEqual(fault.faultCode, 426)
+        self.assertIn("setUser needs HTTPS", fault.faultString)
+        self.assertNotIn("over http", self.statusFile())
+
+    def run_(self, *args: str) -> Tuple[int, str, str]:
+        out, err = StringIO(), StringIO()
+        code = xmlrpcclient.main(
+            ["--cafile", self.certificateFile, *args], out, err, askPassword=lambda prompt: "secret"
+        )
+        return code, out.getvalue(), err.getvalue()
+
+    async def test_clientScript(self) -> None:
+        """
+        C{--set} sets a status, with the password asked for or read from
+        C{--password-file}, and as an admin with C{--login}.
+        """
+        url = self.running.https + "/RPC2"
+        self.assertEqual(
+            await deferToThread(self.run_, "--set", "on the phone", url, "moshez"),
+            (0, "status of moshez saved\n", ""),
+        )
+        self.assertIn("moshez: on the phone\n", self.statusFile())
+        passwordFile = self.mktemp()
+        with open(passwordFile, "w") as f:
+            f.write("toor\n")
+        self.assertEqual(
+            await deferToThread(
+                self.run_, "--set", "out", "--login", "root", "--password-file", passwordFile,
+                url, "zoë",
+            ),
+            (0, "status of zoë saved\n", ""),
+        )
+        self.assertIn("zoë: out\n", self.statusFile())
+
+    async def test_clientScriptLoginFailed(self) -> None:
+        """
+        A wrong password: one line saying the login failed, exit status 1,
+        nothing changed.
+        """
+        passwordFile = self.mktemp()
+        with open(passwordFile, "w") as f:
+            f.write("wrong\n")
+        url = self.running.https + "/RPC2"
+        result = await deferToThread(
+            self.run_, "--set", "hacked", "--password-file", passwordFile, url, "moshez"
+        )
+        self.assertEqual(result, (1, "", "finger.clients.xmlrpc: login failed\n"))
+        self.assertNotIn("hacked", self.statusFile())
+
+    async def test_withoutAuth(self) -> None:
+        """
+        Without C{--auth}, even over HTTPS, there is no C{setUser}.
+        """
+        path, _ = _certificateFile(self)
+        running = _Running(self, "--ssl", "--certificate", path)
+        context = ssl.create_default_context(cafile=path)
+        url = running.https.replace("https://", "https://moshez:secret@") + "/RPC2"
+
+        def call() -> object:
+            with xmlrpc.client.ServerProxy(url, context=context) as proxy:
+                try:
+                    return proxy.setUser("moshez", "x")
+                except xmlrpc.client.Fault as f:
+                    return f
+
+        fault = await deferToThread(call)
+        assert isinstance(fault, xmlrpc.client.Fault)
+        self.assertEqual(fault.faultCode, -32601)
+        self.assertIn("--auth", fault.faultString)

@@ -1,0 +1,398 @@
+"""
+Tests for L{finger.backends.file}.
+"""
+
+import os
+
+from twisted.logger import LogLevel, capturedLogs
+from twisted.python.filepath import FilePath
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
+from finger.names import InvalidStatus, InvalidUserName
+from finger.backends import statusfile
+from finger.backends.file import FileFingerService
+from finger.backends.memory import MAX_ANSWER_LENGTH, MemoryFingerService
+from finger.backends.statusfile import StatusFileError
+from tests.support import HeldThreadsClock, ThreadlessClock
+
+
+class MemoryFingerServiceTests(SynchronousTestCase):
+    def test_interfaces(self) -> None:
+        service = MemoryFingerService(moshez="Happy")
+        self.assertTrue(verifyObject(IFingerService, service))
+        self.assertTrue(verifyObject(IFingerSetterService, service))
+
+    def test_getUser(self) -> None:
+        service = MemoryFingerService(moshez="Happy", **{"zoë": "à Paris"})
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "Happy")
+        self.assertEqual(self.successResultOf(service.getUser("zoë")), "à Paris")
+        self.assertEqual(self.successResultOf(service.getUsers()), ["moshez", "zoë"])
+
+    def test_unknown(self) -> None:
+        """
+        Names are matched exactly; anything else is an L{UnknownUser}.
+        """
+        service = MemoryFingerService(moshez="Happy")
+        for name in ["Moshez", "moshez ", "nobody", ""]:
+            failure = self.failureResultOf(service.getUser(name), UnknownUser)
+            self.assertEqual(failure.value.user, name)
+
+    def test_setUser(self) -> None:
+        service = MemoryFingerService()
+        self.assertIsNone(self.successResultOf(service.setUser("moshez", "Busy")))
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "Busy")
+
+    def test_setInvalid(self) -> None:
+        service = MemoryFingerService()
+        self.failureResultOf(service.setUser("-x", "Busy"), InvalidUserName)
+        self.failureResultOf(service.setUser("x", "two\nlines"), InvalidStatus)
+        self.assertEqual(self.successResultOf(service.getUsers()), [])
+
+    def test_invalidAtConstruction(self) -> None:
+        self.assertRaises(InvalidUserName, MemoryFingerService, **{"a b": "x"})
+
+
+class FingerServiceTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.path = FilePath(self.mktemp())
+        self.path.setContent(b"# users\nmoshez: happy and well\nshawn: alive\n")
+        self.clock = ThreadlessClock()
+
+    def service(self, **kwargs: object) -> FileFingerService:
+        service = FileFingerService(self.path.path, reactor=kwargs.pop("clock", self.clock), **kwargs)  # type: ignore[arg-type]
+        service.startService()
+        self.addCleanup(service.stopService)
+        return service
+
+    def changeFile(self, content: bytes) -> None:
+        self.path.setContent(content)
+        # Make sure the change shows even on file systems with coarse times.
+        os.utime(self.path.path, ns=(0, 123456789))
+
+    def test_interfaces(self) -> None:
+        service = self.service()
+        self.assertTrue(verifyObject(IFingerService, service))
+        self.assertTrue(verifyObject(IFingerSetterService, service))
+
+    def test_read(self) -> None:
+        service = self.service()
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "happy and well")
+        self.assertEqual(self.successResultOf(service.getUsers()), ["moshez", "shawn"])
+        self.failureResultOf(service.getUser("nobody"), UnknownUser)
+
+    def test_longStatusCut(self) -> None:
+        """
+        A status written by hand longer than any front-end should relay is
+        cut when looked up, saying so; the file keeps it whole.
+        """
+        self.path.setContent(b"big: " + b"x" * 100_000 + b"\n")
+        service = self.service()
+        status = self.successResultOf(service.getUser("big"))
+        self.assertEqual(len(status), MAX_ANSWER_LENGTH)
+        self.assertTrue(status.endswith(" [...]"))
+        self.assertEqual(len(self.path.getContent()), 100_006)
+
+    def test_missingAtStart(self) -> None:
+        """
+        A missing file is an error at start-up that names the path.
+        """
+        self.path.remove()
+        error = self.assertRaises(StatusFileError, FileFingerService, self.path.path, reactor=self.clock)
+        self.assertIn(self.path.path, str(error))
+
+    def test_malformedLinesLogged(self) -> None:
+        self.path.setContent(b"a: one\nbroken\nb: two\n")
+        with capturedLogs() as events:
+            service = self.service()
+        self.assertEqual(self.successResultOf(service.getUsers()), ["a", "b"])
+        warnings = [e for e in events if e["log_level"] == LogLevel.warn]
+        self.assertEqual(len(warnings), 1)
+        self.assertEqual(warnings[0]["lineno"], 2)
+
+    def test_reload(self) -> None:
+        """
+        Every C{interval} seconds a changed file is read again; users taken
+        out of it disappear.
+        """
+        service = self.service(interval=10)
+        self.changeFile(b"shawn: asleep\nglyph: hacking\n")
+        self.clock.advance(9)
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "happy and well")
+        self.clock.advance(1)
+        self.failureResultOf(service.getUser("moshez"), UnknownUser)
+        self.assertEqual(self.successResultOf(service.getUser("glyph")), "hacking")
+        self.assertEqual(self.successResultOf(service.getUsers()), ["shawn", "glyph"])
+
+    def test_largeOldTableFreedInThread(self) -> None:
+        """
+        After a reload, a large old table is emptied by a job in the thread
+        pool, not in the reactor; the new one serves meanwhile.
+        """
+        clock = HeldThreadsClock()
+        service = self.service(interval=10, clock=clock)
+        service.disposeInThreadAbove = 1
+        old = service._statuses
+        self.changeFile(b"shawn: asleep\n")
+        clock.advance(10)
+        clock.runOne()
+        self.assertEqual(self.successResultOf(service.getUsers()), ["shawn"])
+        self.assertEqual(len(old), 2)
+        self.assertEqual(clock.held, 1)
+        clock.runOne()
+        self.assertEqual(old, {})
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "asleep")
+
+    def test_smallOldTableDropped(self) -> None:
+        """
+        A small old table is simply dropped: no job for the thread pool.
+        """
+        clock = HeldThreadsClock()
+        service = self.service(interval=10, clock=clock)
+        self.changeFile(b"shawn: asleep\n")
+        clock.advance(10)
+        clock.runOne()
+        self.assertEqual(clock.held, 0)
+        self.assertEqual(self.successResultOf(service.getUsers()), ["shawn"])
+
+    def test_defaultInterval(self) -> None:
+        service = self.service()
+        self.assertEqual(service.interval, 30)
+        self.changeFile(b"shawn: asleep\n")
+        self.clock.advance(30)
+        self.assertEqual(self.successResultOf(service.getUsers()), ["shawn"])
+
+    def test_unchangedNotRead(self) -> None:
+        """
+        An unchanged file is not read again.
+        """
+        self.service()
+        reads = []
+        original = FileFingerService._reloaded
+
+        def spy(self: FileFingerService, snapshot: object) -> None:
+            reads.append(snapshot)
+            original(self, snapshot)  # type: ignore[arg-type]
+
+        self.patch(FileFingerService, "_reloaded", spy)
+        self.clock.advance(30)
+        self.assertEqual(reads, [None])
+
+    def test_vanishedKeepsLastGood(self) -> None:
+        """
+        When the file cannot be read any more the last good data stays, the
+        problem is logged once, and its end is logged too.
+        """
+        service = self.service()
+        self.path.remove()
+        with capturedLogs() as events:
+            self.clock.advance(30)
+            self.clock.advance(30)
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "alive")
+        errors = [e for e in events if e["log_level"] == LogLevel.error]
+        self.assertEqual(len(errors), 1)
+        self.assertIn(self.path.path, errors[0]["error"])
+        self.changeFile(b"shawn: back\n")
+        with capturedLogs() as events:
+            self.clock.advance(30)
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "back")
+        self.assertTrue(any("readable again" in e["log_format"] for e in events))
+
+    def test_truncatedKeepsLastGood(self) -> None:
+        """
+        A file truncated to nothing is taken for damage, not for "remove
+        everyone": the last good data stays, the problem is logged once, and
+        a set writes the statuses still served, plus the change.
+        """
+        service = self.service()
+        self.changeFile(b"")
+        with capturedLogs() as events:
+            self.clock.advance(30)
+            self.clock.advance(30)
+        self.assertEqual(self.successResultOf(service.getUsers()), ["moshez", "shawn"])
+        self.assertEqual(len([e for e in events if e["log_level"] == LogLevel.error]), 1)
+        self.successResultOf(service.setUser("zoë", "là"))
+        self.assertEqual(
+            self.path.getContent(), "moshez: happy and well\nshawn: alive\nzoë: là\n".encode()
+        )
+
+    def test_commentOnlyEmptiesOnPurpose(self) -> None:
+        service = self.service()
+        self.changeFile(b"# nobody here\n")
+        self.clock.advance(30)
+        self.assertEqual(self.successResultOf(service.getUsers()), [])
+
+    def test_replaced(self) -> None:
+        """
+        A file replaced by renaming another over it (as editors and
+        configuration tools do) is read.
+        """
+        service = self.service()
+        other = FilePath(self.mktemp())
+        other.setContent(b"glyph: new file\n")
+        os.rename(other.path, self.path.path)
+        self.clock.advance(30)
+        self.assertEqual(self.successResultOf(service.getUsers()), ["glyph"])
+
+    def test_unreadableKeepsLastGood(self) -> None:
+        """
+        A file that became unreadable keeps the last good data.
+        """
+        service = self.service()
+        self.changeFile(b"shawn: changed\n")
+
+        def denied(*args: object) -> None:
+            raise statusfile.StatusFileError(f"cannot read status file {self.path.path}: Permission denied")
+
+        self.patch(statusfile, "read", denied)
+        with capturedLogs() as events:
+            self.clock.advance(30)
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "alive")
+        self.assertTrue(any("Permission denied" in e.get("error", "") for e in events))
+
+    def test_readOnlyFileSystem(self) -> None:
+        """
+        On a read-only file system the set fails, and nothing changes in
+        memory or on disk.
+        """
+        service = self.service()
+
+        def readOnly(**kwargs: object) -> None:
+            raise OSError(30, "Read-only file system")
+
+        import tempfile
+
+        self.patch(tempfile, "mkstemp", readOnly)
+        failure = self.failureResultOf(service.setUser("shawn", "x"), StatusNotSaved)
+        self.assertIn("Read-only file system", failure.getErrorMessage())
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "alive")
+        self.assertIn(b"shawn: alive", self.path.getContent())
+
+    def test_setUser(self) -> None:
+        """
+        A set rewrites the file, keeping the comments, and then succeeds.
+        """
+        service = self.service()
+        self.assertIsNone(self.successResultOf(service.setUser("shawn", "gone fishing")))
+        self.assertEqual(
+            self.path.getContent(), b"# users\nmoshez: happy and well\nshawn: gone fishing\n"
+        )
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "gone fishing")
+        self.successResultOf(service.setUser("zoë", "là"))
+        self.assertTrue(self.path.getContent().endswith("zoë: là\n".encode()))
+
+    def test_setUserSurvivesRestart(self) -> None:
+        service = self.service()
+        self.successResultOf(service.setUser("shawn", "gone fishing"))
+        again = FileFingerService(self.path.path, reactor=self.clock)
+        self.assertEqual(self.successResultOf(again.getUser("shawn")), "gone fishing")
+
+    def test_setNotAcknowledgedBeforeDurable(self) -> None:
+        """
+        The set's L{Deferred} fires only after the file was written.
+        """
+        clock = HeldThreadsClock()
+        service = self.service(clock=clock)
+        d = service.setUser("shawn", "busy")
+        self.assertNoResult(d)
+        self.assertIn(b"shawn: alive", self.path.getContent())
+        clock.runOne()
+        self.successResultOf(d)
+        self.assertIn(b"shawn: busy", self.path.getContent())
+
+    def test_concurrentSetsBatched(self) -> None:
+        """
+        Sets made while a save is under way wait for it, then are saved
+        together by one more write; each is acknowledged only after its own
+        write.
+        """
+        clock = HeldThreadsClock()
+        service = self.service(clock=clock)
+        first = service.setUser("a", "1")
+        second = service.setUser("b", "2")
+        third = service.setUser("a", "3")
+        self.assertEqual(clock.held, 1)
+        clock.runOne()
+        self.successResultOf(first)
+        self.assertNoResult(second)
+        self.assertNoResult(third)
+        self.assertEqual(clock.held, 1)
+        clock.runOne()
+        self.successResultOf(second)
+        self.successResultOf(third)
+        self.assertEqual(clock.held, 0)
+        self.assertEqual(self.successResultOf(service.getUser("a")), "3")
+        self.assertTrue(self.path.getContent().endswith(b"a: 3\nb: 2\n"))
+
+    def test_setKeepsOutsideEdits(self) -> None:
+        """
+        An edit an administrator made since the last check is kept by a set.
+        """
+        service = self.service()
+        self.changeFile(b"moshez: edited\nshawn: alive\n")
+        self.successResultOf(service.setUser("shawn", "x"))
+        self.assertEqual(self.path.getContent(), b"moshez: edited\nshawn: x\n")
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "edited")
+
+    def test_setFails(self) -> None:
+        """
+        A failed save fails the set with L{StatusNotSaved} and changes nothing
+        in memory.
+        """
+        service = self.service()
+
+        def broken(*args: object) -> None:
+            raise StatusNotSaved("cannot save: disk full")
+
+        from finger.backends import statusfile
+
+        self.patch(statusfile, "save", broken)
+        failure = self.failureResultOf(service.setUser("shawn", "x"), StatusNotSaved)
+        self.assertIn("disk full", failure.getErrorMessage())
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "alive")
+
+    def test_unexpectedSaveError(self) -> None:
+        """
+        A bug in saving is logged with its traceback and reported to the
+        setter as L{StatusNotSaved}.
+        """
+        service = self.service()
+
+        def broken(*args: object) -> None:
+            raise ZeroDivisionError()
+
+        from finger.backends import statusfile
+
+        self.patch(statusfile, "save", broken)
+        self.failureResultOf(service.setUser("shawn", "x"), StatusNotSaved)
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+
+    def test_setInvalid(self) -> None:
+        service = self.service()
+        self.failureResultOf(service.setUser("a:b", "x"), InvalidUserName)
+        self.failureResultOf(service.setUser("a", "x\x1b"), InvalidStatus)
+
+    def test_checkSkippedWhileSaving(self) -> None:
+        clock = HeldThreadsClock()
+        service = self.service(clock=clock)
+        d = service.setUser("a", "1")
+        clock.advance(30)
+        self.assertEqual(clock.held, 1)
+        clock.runOne()
+        self.successResultOf(d)
+
+    def test_stopWaitsForSave(self) -> None:
+        """
+        Stopping the service waits for a save under way.
+        """
+        clock = HeldThreadsClock()
+        service = FileFingerService(self.path.path, reactor=clock)
+        service.startService()
+        d = service.setUser("a", "1")
+        stopped = service.stopService()
+        self.assertNoResult(stopped)
+        clock.runOne()
+        self.successResultOf(d)
+        self.successResultOf(stopped)
+        self.assertEqual(clock.getDelayedCalls(), [])

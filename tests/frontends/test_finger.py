@@ -1,0 +1,495 @@
+"""
+Tests for L{finger.frontends.finger}.
+"""
+
+from typing import List, Tuple
+
+from hypothesis import given
+from hypothesis import strategies as st
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.testing import StringTransport
+from twisted.logger import capturedLogs
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
+
+from finger.frontends.finger import (
+    FORWARDING_DENIED,
+    INTERNAL_ERROR,
+    LISTING_DENIED,
+    MAX_QUERY_LENGTH,
+    QUERY_TOO_LONG,
+    TIMED_OUT,
+    FingerFactoryFromService,
+)
+from finger.interfaces import IFingerFactory, IFingerForwarder, IFingerVerboseService, UnknownUser
+from finger.messages import NO_SUCH_USER
+from finger.backends.memory import MemoryFingerService
+from finger.text import printableLines
+from tests.support import (
+    BrokenService,
+    ThreadlessClock,
+    chunked,
+    controlCharacters,
+    propertySettings,
+)
+
+
+class _HangingService(MemoryFingerService):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: List[Deferred[str]] = []
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        d: Deferred[str] = Deferred()
+        self.calls.append(d)
+        return d
+
+
+class FingerProtocolTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.service = MemoryFingerService(
+            moshez="happy and well", shawn="alive", **{"zoë": "à Paris ☕"}
+        )
+        self.clock = ThreadlessClock()
+
+    def connect(self, service: object = None) -> StringTransport:
+        factory = IFingerFactory(service or self.service)
+        factory.clock = self.clock
+        self.factory = factory
+        self.transport = StringTransport()
+        self.protocol = factory.buildProtocol(None)
+        self.protocol.makeConnection(self.transport)
+        return self.transport
+
+    def query(self, data: bytes, service: object = None) -> bytes:
+        transport = self.connect(service)
+        self.protocol.dataReceived(data)
+        return transport.value()
+
+    def test_adapter(self) -> None:
+        factory = IFingerFactory(self.service)
+        self.assertIsInstance(factory, FingerFactoryFromService)
+        self.assertTrue(verifyObject(IFingerFactory, factory))
+
+    def test_knownUser(self) -> None:
+        """
+        A known user's status comes back, CRLF-terminated, and the server
+        closes.
+        """
+        self.assertEqual(self.query(b"moshez\r\n"), b"happy and well\r\n")
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_bareLF(self) -> None:
+        self.assertEqual(self.query(b"moshez\n"), b"happy and well\r\n")
+
+    def test_inPieces(self) -> None:
+        transport = self.connect()
+        for byte in b"moshez\r\n":
+            self.assertEqual(transport.value(), b"")
+            self.protocol.dataReceived(bytes([byte]))
+        self.assertEqual(transport.value(), b"happy and well\r\n")
+
+    def test_unknownUser(self) -> None:
+        self.assertEqual(self.query(b"nobody\r\n"), b"No such user\r\n")
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_exactMatch(self) -> None:
+        self.assertEqual(self.query(b"Moshez\r\n"), b"No such user\r\n")
+
+    def test_invalidNames(self) -> None:
+        """
+        Queries that cannot name a user get the same answer as an unknown
+        user.
+        """
+        for query in [b"a:b", b"-l", b"moshez shawn", b"\xff\xfe", b"x" * 65, b"\x1b[2J"]:
+            self.assertEqual(self.query(query + b"\r\n"), b"No such user\r\n", query)
+
+    def test_utf8(self) -> None:
+        self.assertEqual(self.query("zoë\r\n".encode()), "à Paris ☕\r\n".encode())
+
+    def test_spacesAround(self) -> None:
+        self.assertEqual(self.query(b"  moshez \t\r\n"), b"happy and well\r\n")
+
+    def test_verbose(self) -> None:
+        """
+        C{/W user}, as C{finger -l} sends it, gives the login name and the
+        status.
+        """
+        self.assertEqual(
+            self.query(b"/W moshez\r\n"), b"Login: moshez\r\nStatus: happy and well\r\n"
+        )
+        self.assertEqual(self.query(b"/w  nobody\r\n"), b"No such user\r\n")
+
+    def test_listing(self) -> None:
+        """
+        An empty query lists every user and status.
+        """
+        self.assertEqual(
+            self.query(b"\r\n"),
+            "moshez: happy and well\r\nshawn: alive\r\nzoë: à Paris ☕\r\n".encode(),
+        )
+        self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(self.query(b"/W\r\n"), self.query(b"\r\n"))
+
+    def test_listingEmpty(self) -> None:
+        self.assertEqual(self.query(b"\r\n", MemoryFingerService()), b"")
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_listingDenied(self) -> None:
+        transport = self.connect()
+        self.factory.listUsers = False
+        self.protocol.dataReceived(b"\r\n")
+        self.assertEqual(transport.value(), LISTING_DENIED.encode() + b"\r\n")
+
+    def test_listingCapped(self) -> None:
+        transport = self.connect()
+        self.factory.maxListed = 2
+        self.protocol.dataReceived(b"\r\n")
+        self.assertEqual(
+            transport.value(),
+            b"moshez: happy and well\r\nshawn: alive\r\n(1 more users not shown)\r\n",
+        )
+
+    def test_forwardingDenied(self) -> None:
+        for query in [b"moshez@example.com", b"@example.com", b"/W a@b@c"]:
+            self.assertEqual(
+                self.query(query + b"\r\n"), FORWARDING_DENIED.encode() + b"\r\n", query
+            )
+
+    def test_controlCharactersFiltered(self) -> None:
+        """
+        Controls in a status never reach the client; the only line breaks on
+        the wire are the server's CRLFs.
+        """
+        self.service.users["evil"] = "red\x1b[31m\rfake\nline\x85\x07\x00\ttab\x7f"
+        self.assertEqual(self.query(b"evil\r\n"), b"red[31m\r\nfake\r\nline\r\n\ttab\r\n")
+        self.assertEqual(
+            self.query(b"\r\n")[-len(b"evil: red[31m\r\n") :], b"evil: red[31m\r\n"
+        )
+
+    def test_longQuery(self) -> None:
+        """
+        A query longer than 512 bytes is refused, whether it ends or not.
+        """
+        self.assertEqual(self.query(b"x" * MAX_QUERY_LENGTH + b"\r\n"), b"No such user\r\n")
+        self.assertEqual(self.query(b"x" * (MAX_QUERY_LENGTH + 1) + b"\r\n"), b"Query too long\r\n")
+        self.assertTrue(self.transport.disconnecting)
+        transport = self.connect()
+        for i in range(10):
+            self.protocol.dataReceived(b"x" * 100)
+        self.assertEqual(transport.value(), b"Query too long\r\n")
+        self.assertTrue(transport.disconnecting)
+
+    def test_halfClose(self) -> None:
+        """
+        A client that half-closes after its query still gets the answer;
+        an unterminated query is answered too.
+        """
+        service = _HangingService()
+        transport = self.connect(service)
+        self.protocol.dataReceived(b"moshez\r\n")
+        self.protocol.readConnectionLost()
+        service.calls[0].callback("still here")
+        self.assertEqual(transport.value(), b"still here\r\n")
+        transport = self.connect()
+        self.protocol.dataReceived(b"moshez")
+        self.protocol.readConnectionLost()
+        self.assertEqual(transport.value(), b"happy and well\r\n")
+
+    def test_oneQueryPerConnection(self) -> None:
+        self.assertEqual(self.query(b"moshez\r\nshawn\r\n"), b"happy and well\r\n")
+
+    def test_timeout(self) -> None:
+        """
+        A client that does not finish its query in time is disconnected,
+        however it trickles bytes.
+        """
+        transport = self.connect()
+        for i in range(59):
+            self.protocol.dataReceived(b"m")
+            self.clock.advance(1)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(1)
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(transport.value(), b"")
+
+    def test_timeoutConfigurable(self) -> None:
+        transport = self.connect()
+        self.protocol.setTimeout(5)
+        self.clock.advance(5)
+        self.assertTrue(transport.disconnected)
+
+    def test_noTimeoutAfterAnswer(self) -> None:
+        self.query(b"moshez\r\n")
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_backendFailure(self) -> None:
+        """
+        A failing back-end gives C{Internal error in server}, never a
+        traceback, and the error is logged once.
+        """
+        self.assertEqual(self.query(b"x\r\n", BrokenService()), INTERNAL_ERROR.encode() + b"\r\n")
+        self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_slowBackend(self) -> None:
+        """
+        A back-end that never answers gets the client a timeout answer after
+        the factory's C{lookupTimeout}; the lookup is cancelled and the
+        delay logged once.
+        """
+        service = _HangingService()
+        transport = self.connect(service)
+        self.protocol.dataReceived(b"moshez\r\n")
+        self.assertEqual(transport.value(), b"")
+        with capturedLogs() as events:
+            self.clock.advance(self.factory.lookupTimeout)
+        self.assertEqual(transport.value(), TIMED_OUT.encode() + b"\r\n")
+        self.assertTrue(transport.disconnecting)
+        self.assertTrue(service.calls[0].called)
+        self.assertEqual(len([e for e in events if "no answer" in e["log_format"]]), 1)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_clientGoneBeforeAnswer(self) -> None:
+        """
+        When the client goes away first, the lookup is cancelled and nothing
+        is written or logged.
+        """
+        service = _HangingService()
+        transport = self.connect(service)
+        self.protocol.dataReceived(b"moshez\r\n")
+        self.protocol.connectionLost(None)
+        self.assertTrue(service.calls[0].called)
+        self.assertEqual(transport.value(), b"")
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_answerCapped(self) -> None:
+        """
+        An answer is cut at the factory's C{maxAnswerBytes}, at a line or
+        character boundary, and says so.
+        """
+        transport = self.connect()
+        self.factory.maxAnswerBytes = 40
+        self.protocol.dataReceived(b"\r\n")
+        self.assertEqual(transport.value(), b"moshez: happy and \r\n(answer truncated)\r\n")
+        transport = self.connect()
+        self.factory.maxAnswerBytes = 57
+        self.protocol.dataReceived(b"\r\n")
+        self.assertEqual(transport.value(), b"moshez: happy and well\r\n(answer truncated)\r\n")
+        transport = self.connect()
+        self.factory.maxAnswerBytes = 58
+        self.protocol.dataReceived(b"\r\n")
+        self.assertNotIn(b"truncated", transport.value())
+        self.service.users["big"] = "é" * 100
+        transport = self.connect()
+        self.factory.maxAnswerBytes = 31
+        self.protocol.dataReceived(b"big\r\n")
+        self.assertEqual(transport.value(), "éééé".encode() + b"\r\n(answer truncated)\r\n")
+
+    def test_slowBackendAnswers(self) -> None:
+        service = _HangingService()
+        transport = self.connect(service)
+        self.protocol.dataReceived(b"moshez\r\n")
+        service.calls[0].callback("late but here")
+        self.assertEqual(transport.value(), b"late but here\r\n")
+
+    def test_queryLogged(self) -> None:
+        """
+        Each query is logged with the peer and the query escaped.
+        """
+        with capturedLogs() as events:
+            self.query(b"mo\x1b[31mshez\r\n")
+        [event] = [e for e in events if "query" in e]
+        self.assertEqual(event["query"], "mo\\x1b[31mshez")
+        self.assertEqual(event["peer"], "192.168.1.1:54321")
+
+
+@implementer(IFingerForwarder)
+class _RecordingForwarder:
+    def __init__(self) -> None:
+        self.queries: List[Tuple[str, bool]] = []
+
+    def forward(self, query: str, verbose: bool) -> "Deferred[str]":
+        self.queries.append((query, verbose))
+        return succeed("from afar\x1b[2J\r\nsecond line")
+
+
+@implementer(IFingerVerboseService)
+class _DetailedService(MemoryFingerService):
+    def getUserDetails(self, user: str) -> "Deferred[List[Tuple[str, str]]]":
+        def fields(status: str) -> List[Tuple[str, str]]:
+            return [("Login", user), ("Shell", "/bin/sh\x07"), ("Plan", status)]
+
+        return self.getUser(user).addCallback(fields)
+
+
+class FingerBackendHooksTests(SynchronousTestCase):
+    """
+    The hooks other back-ends use: a forwarder for C{user@host}, and
+    L{IFingerVerboseService} for C{/W}.
+    """
+
+    def query(self, data: bytes, service: object, forwarder: object = None) -> bytes:
+        factory = IFingerFactory(service)
+        factory.clock = ThreadlessClock()
+        factory.forwarder = forwarder
+        transport = StringTransport()
+        protocol = factory.buildProtocol(None)
+        protocol.makeConnection(transport)
+        protocol.dataReceived(data)
+        self.assertTrue(transport.disconnecting)
+        return transport.value()
+
+    def test_forwarded(self) -> None:
+        """
+        With a forwarder, C{user@host} queries go to it, with the verbose
+        switch apart, and its answer is relayed without control characters.
+        """
+        forwarder = _RecordingForwarder()
+        service = MemoryFingerService(moshez="here")
+        for query in [b"moshez@example.com", b"/W @example.com", b"/W a@b@c"]:
+            self.assertEqual(
+                self.query(query + b"\r\n", service, forwarder),
+                b"from afar[2J\r\nsecond line\r\n",
+            )
+        self.assertEqual(
+            forwarder.queries,
+            [("moshez@example.com", False), ("@example.com", True), ("a@b@c", True)],
+        )
+        self.assertEqual(self.query(b"moshez\r\n", service, forwarder), b"here\r\n")
+
+    def test_forwardUndecodable(self) -> None:
+        forwarder = _RecordingForwarder()
+        answer = self.query(b"\xff@example.com\r\n", MemoryFingerService(), forwarder)
+        self.assertEqual(answer, FORWARDING_DENIED.encode() + b"\r\n")
+        self.assertEqual(forwarder.queries, [])
+
+    def test_verboseDetails(self) -> None:
+        """
+        A back-end with details shows them all for C{/W}; a multi-line value
+        goes on the lines below its label.
+        """
+        service = _DetailedService(moshez="plan one")
+        service.users["moshez"] = "plan one\nplan two"
+        self.assertEqual(
+            self.query(b"/W moshez\r\n", service),
+            b"Login: moshez\r\nShell: /bin/sh\r\nPlan: plan one\r\nplan two\r\n",
+        )
+        self.assertEqual(
+            self.query(b"moshez\r\n", service), b"plan one\r\nplan two\r\n"
+        )
+        self.assertEqual(self.query(b"/W nobody\r\n", service), b"No such user\r\n")
+
+
+class _HostileStatusService(MemoryFingerService):
+    """
+    A back-end whose statuses hold terminal controls and odd line breaks,
+    as a status from a file or a remote server might.
+    """
+
+    statuses = {
+        "moshez": "happy and well",
+        "zoë": "à Paris ☕",
+        "evil": "\x1b[31mred\r\nline\x85two\x00\x7f\x9b2J\u2028end\r",
+    }
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        if user in self.statuses:
+            return succeed(self.statuses[user])
+        return fail(UnknownUser(user))
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        return succeed(list(self.statuses))
+
+
+def _answers(listUsers: bool) -> List[bytes]:
+    """
+    Every answer L{_HostileStatusService} can give through the finger
+    protocol: the defined answers of the parser.
+    """
+    statuses = _HostileStatusService.statuses
+
+    def wire(lines: List[str]) -> bytes:
+        return b"".join(line.encode("utf-8") + b"\r\n" for line in lines)
+
+    answers = [wire([NO_SUCH_USER]), wire([FORWARDING_DENIED]), wire([QUERY_TOO_LONG])]
+    for name, status in statuses.items():
+        lines = printableLines(status) or [""]
+        answers.append(wire(lines))
+        answers.append(wire([f"Login: {name}", f"Status: {lines[0]}"] + lines[1:]))
+    if listUsers:
+        for verbose in (False, True):
+            listing: List[str] = []
+            for name, status in statuses.items():
+                lines = printableLines(status) or [""]
+                listing += [f"{name}: {lines[0]}"] + (lines[1:] if verbose else [])
+            answers.append(wire(listing))
+    else:
+        answers.append(wire([LISTING_DENIED]))
+    return answers
+
+
+_queryPieces = st.sampled_from(
+    [b"moshez", b"zo\xc3\xab", b"evil", b"/W", b"/w ", b" ", b"\t", b"@", b"a@b", b"\r",
+     b"\n", b"\r\n", b"\x00", b"\x1b[2J", b"\xff", b"\xc2\x85", b"/", b"-x", b":", b"#"]
+)
+_queries = st.one_of(
+    st.binary(max_size=64),
+    st.lists(st.one_of(_queryPieces, st.binary(max_size=8)), max_size=12).map(b"".join),
+    st.binary(min_size=MAX_QUERY_LENGTH - 4, max_size=MAX_QUERY_LENGTH + 8),
+    st.tuples(st.integers(MAX_QUERY_LENGTH - 2, MAX_QUERY_LENGTH + 3), _queryPieces).map(
+        lambda t: b"x" * t[0] + t[1]
+    ),
+)
+
+
+class FingerProtocolPropertyTests(SynchronousTestCase):
+    """
+    Whatever bytes a client sends, however they are cut up, the finger
+    protocol gives one defined answer and closes, or waits for the end of
+    the line.
+    """
+
+    @propertySettings()
+    @given(
+        data=_queries,
+        cuts=st.lists(st.integers(0, 2000), max_size=6),
+        listUsers=st.booleans(),
+        halfClose=st.booleans(),
+        trailing=st.binary(max_size=16),
+    )
+    def test_anyBytes(
+        self, data: bytes, cuts: List[int], listUsers: bool, halfClose: bool, trailing: bytes
+    ) -> None:
+        factory = IFingerFactory(_HostileStatusService())
+        factory.clock = ThreadlessClock()
+        factory.listUsers = listUsers
+        transport = StringTransport()
+        protocol = factory.buildProtocol(None)
+        protocol.makeConnection(transport)
+        with capturedLogs():
+            for piece in chunked(data, cuts):
+                protocol.dataReceived(piece)
+            lineEnded = b"\n" in data or len(data) > MAX_QUERY_LENGTH + 1
+            if lineEnded:
+                answer = transport.value()
+                # Whatever follows the query changes nothing.
+                protocol.dataReceived(trailing)
+                protocol.dataReceived(b"\n")
+                self.assertEqual(transport.value(), answer)
+            elif halfClose:
+                protocol.readConnectionLost()
+                lineEnded = True
+        output = transport.value()
+        if lineEnded:
+            self.assertIn(output, _answers(listUsers))
+            self.assertTrue(transport.disconnecting)
+        else:
+            self.assertEqual(output, b"")
+            self.assertFalse(transport.disconnecting)
+        self.assertEqual(controlCharacters(output.decode("utf-8"), "\r\n"), [])
+        self.assertNotIn(b"\r", output.replace(b"\r\n", b""))
+        self.assertNotIn(b"\n", output.replace(b"\r\n", b""))
+        self.assertEqual(self.flushLoggedErrors(), [])
+        protocol.connectionLost(None)

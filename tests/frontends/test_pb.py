@@ -1,0 +1,868 @@
+"""
+Tests for L{finger.frontends.pb}: the PB root, with a real PB client in memory
+(L{twisted.test.iosim}).
+"""
+
+from typing import Any, List, Optional, Tuple
+
+from twisted.cred.checkers import (
+    ICredentialsChecker,
+    InMemoryUsernamePasswordDatabaseDontUse,
+)
+from twisted.cred.credentials import Anonymous, IUsernamePassword, UsernamePassword
+from twisted.cred.error import UnauthorizedLogin
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.task import Clock, deferLater
+from twisted.internet.testing import MemoryReactorClock
+from twisted.logger import capturedLogs, formatEvent
+from twisted.python import usage
+from twisted.spread import pb
+from twisted.spread.banana import int2b128
+from twisted.test.iosim import IOPump, connectedServerAndClient
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
+
+from finger.app import tap
+from finger.auth import FAILED_LOGIN_DELAY, LOGIN_FAILED, SetterLogin, setterPortal
+from finger.interfaces import IFingerService, IPerspectiveFinger, StatusNotSaved
+from finger.messages import NO_SUCH_USER
+from finger.net.limits import LimitingFactory
+from finger.net.listen import ListeningService
+from finger.frontends.pb import (
+    MAX_DEPTH,
+    MAX_MESSAGE_BYTES,
+    NOT_SAVED,
+    BadRequest,
+    LoginNotOffered,
+    LoginRefused,
+    NoSuchUser,
+    NotSaved,
+    PermissionDenied,
+    PerspectiveFingerFromService,
+)
+from finger.backends.memory import MemoryFingerService
+from tests.support import BrokenService
+
+
+class PerspectiveFingerTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.service = MemoryFingerService(moshez="happy and well", **{"zoë": "à Paris ☕"})
+        # A status file cannot hold it, but a back-end may return several lines.
+        self.service.users["shawn"] = "alive\nand kicking"
+
+    def connect(self, service: IFingerService) -> Any:
+        """
+        Connect a PB client to the adapted C{service} in memory, and return
+        the client's reference to the root object.
+        """
+        serverFactory = pb.PBServerFactory(IPerspectiveFinger(service))
+        clientFactory = pb.PBClientFactory()
+        client, server, self.pump = connectedServerAndClient(
+            lambda: serverFactory.buildProtocol(None),
+            lambda: clientFactory.buildProtocol(None),
+        )
+        self.addCleanup(self.disconnect, client)
+        root = clientFactory.getRootObject()
+        self.pump.flush()
+        return self.successResultOf(root)
+
+    def disconnect(self, client: pb.Broker) -> None:
+        client.transport.loseConnection()
+        self.pump.flush()
+
+    def call(self, root: Any, method: str, *args: object) -> "Deferred[Any]":
+        d = root.callRemote(method, *args)
+        self.pump.flush()
+        return d  # type: ignore[no-any-return]
+
+    def test_interface(self) -> None:
+        """The adapter is a PB root providing L{IPerspectiveFinger}."""
+        root = IPerspectiveFinger(self.service)
+        self.assertIsInstance(root, PerspectiveFingerFromService)
+        self.assertIsInstance(root, pb.Root)
+        self.assertTrue(verifyObject(IPerspectiveFinger, root))
+
+    def test_getUser(self) -> None:
+        """C{getUser} returns the status, as a plain string, lines and all."""
+        root = self.connect(self.service)
+        self.assertEqual(
+            self.successResultOf(self.call(root, "getUser", "moshez")), "happy and well"
+        )
+        self.assertEqual(self.successResultOf(self.call(root, "getUser", "zoë")), "à Paris ☕")
+        self.assertEqual(
+            self.successResultOf(self.call(root, "getUser", "shawn")), "alive\nand kicking"
+        )
+
+    def test_getUsers(self) -> None:
+        """C{getUsers} returns a plain list of names."""
+        root = self.connect(self.service)
+        users = self.successResultOf(self.call(root, "getUsers"))
+        self.assertEqual(type(users), list)
+        self.assertEqual(sorted(users), ["moshez", "shawn", "zoë"])
+
+    def test_unknownUser(self) -> None:
+        """An unknown user fails remotely with L{NoSuchUser}, saying L{NO_SUCH_USER}."""
+        root = self.connect(self.service)
+        for name in ["nobody", "/W", "a b"]:
+            failure = self.failureResultOf(self.call(root, "getUser", name))
+            self.assertTrue(failure.check(NoSuchUser), failure)
+            self.assertEqual(failure.value, NO_SUCH_USER)
+
+    def test_notAString(self) -> None:
+        """A name that is not a string fails with L{BadRequest}."""
+        root = self.connect(self.service)
+        for name in [b"moshez", 7, ["moshez"], None]:
+            failure = self.failureResultOf(self.call(root, "getUser", name))
+            self.assertTrue(failure.check(BadRequest), failure)
+
+    def test_badCalls(self) -> None:
+        """
+        An unknown method, or wrong arguments, fail remotely with
+        L{BadRequest}, and nothing is logged: Twisted logged a traceback
+        naming the method as the client sent it, control characters and all.
+        """
+        root = self.connect(self.service)
+        calls = [
+            ("\x1b[2J\x00evil", ()),
+            ("remote_getUser", ("moshez",)),
+            ("__init__", ()),
+            ("getUser", ()),
+            ("getUser", ("moshez", "shawn")),
+            ("getUsers", ("\x1b[2J",)),
+        ]
+        with capturedLogs() as events:
+            for method, args in calls:
+                failure = self.failureResultOf(self.call(root, method, *args))
+                self.assertTrue(failure.check(BadRequest), (method, failure))
+            d = root.callRemote("getUser", nobody="moshez")
+            self.pump.flush()
+            self.assertTrue(self.failureResultOf(d).check(BadRequest))
+        self.assertEqual(events, [])
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_backendFailure(self) -> None:
+        """
+        A back-end failure is logged on the server; the client learns only
+        that there was an internal error.
+        """
+        root = self.connect(BrokenService())
+        with capturedLogs() as events:
+            user = self.failureResultOf(self.call(root, "getUser", "moshez"))
+            users = self.failureResultOf(self.call(root, "getUsers"))
+        for failure in [user, users]:
+            self.assertTrue(failure.check(pb.Error), failure)
+            self.assertEqual(failure.value, "Internal error in server")
+            self.assertNotIn("fire", str(failure.value))
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 2)
+        self.assertEqual(
+            len([e for e in events if "Back-end failed" in e.get("log_format", "")]), 2
+        )
+
+
+class PBOptionsTests(SynchronousTestCase):
+    """
+    C{--pbport} and C{--no-pb}, and how L{tap.makeService} serves PB.
+    """
+
+    def parse(self, *argv: str) -> tap.Options:
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("moshez: happy\n")
+        options = tap.Options()
+        options.parseOptions(["--file", path, *argv])
+        return options
+
+    def pbListeners(self, options: tap.Options) -> List[ListeningService]:
+        top = tap.makeService(options, MemoryReactorClock())
+        return [s for s in top if isinstance(s, ListeningService) and s.option == "--pbport"]
+
+    def test_default(self) -> None:
+        """PB is on by default, on port 8889 on every interface; C{--help} says so."""
+        self.assertEqual(self.parse()["pbport"], "tcp:8889")
+        self.assertIn("[default: tcp:8889]", str(tap.Options()))
+
+    def test_port(self) -> None:
+        """C{-p} takes a port number or an endpoint description."""
+        self.assertEqual(self.parse("-p", "9000")["pbport"], "tcp:9000")
+        self.assertEqual(
+            self.parse("--pbport", r"tcp:9000:interface=\:\:1")["pbport"],
+            r"tcp:9000:interface=\:\:1",
+        )
+        with self.assertRaises(usage.UsageError) as raised:
+            self.parse("--pbport", "nonsense:9000")
+        self.assertTrue(str(raised.exception).startswith("--pbport"), raised.exception)
+
+    def test_makeService(self) -> None:
+        """L{tap.makeService} serves the adapted back-end's PB root on C{--pbport}."""
+        memory = MemoryReactorClock()
+        top = tap.makeService(self.parse("-p", "9000"), memory)
+        [listener] = [s for s in top if isinstance(s, ListeningService) and s.option == "--pbport"]
+        listener.privilegedStartService()
+        self.addCleanup(listener.stopService)
+        [(port, factory, backlog, interface)] = [
+            server for server in memory.tcpServers if server[0] == 9000
+        ]
+        self.assertEqual(interface, "")
+        self.assertIsInstance(factory, LimitingFactory)
+        self.assertIsInstance(factory.wrappedFactory, pb.PBServerFactory)
+        self.assertIsInstance(factory.wrappedFactory.root, PerspectiveFingerFromService)
+
+    def test_noPB(self) -> None:
+        """C{--no-pb} turns PB off."""
+        self.assertEqual(len(self.pbListeners(self.parse())), 1)
+        self.assertEqual(self.pbListeners(self.parse("--no-pb")), [])
+
+
+def _checker() -> InMemoryUsernamePasswordDatabaseDontUse:
+    return InMemoryUsernamePasswordDatabaseDontUse(moshez=b"secret", root=b"toor")
+
+
+class _HeldSetterService(MemoryFingerService):
+    """
+    A back-end whose saves wait until the test fires them, as a status file
+    waits for the disk.
+    """
+
+    def __init__(self, **users: str) -> None:
+        super().__init__(**users)
+        self.saving: List["Deferred[None]"] = []
+
+    def setUser(self, user: str, status: str) -> "Deferred[None]":
+        d: "Deferred[None]" = Deferred()
+
+        def save(result: None) -> None:
+            self.users[user] = status
+
+        d.addCallback(save)
+        self.saving.append(d)
+        return d
+
+
+class _FailingSetterService(MemoryFingerService):
+    def __init__(self, error: Exception) -> None:
+        super().__init__(moshez="happy")
+        self.error = error
+
+    def setUser(self, user: str, status: str) -> "Deferred[None]":
+        return fail(self.error)
+
+
+@implementer(ICredentialsChecker)
+class _SlowChecker:
+    """
+    A checker that answers a second late, as one that asks a database does.
+    """
+
+    def __init__(self, checker: ICredentialsChecker, clock: Clock) -> None:
+        self.checker = checker
+        self.clock = clock
+        self.credentialInterfaces = checker.credentialInterfaces
+
+    def requestAvatarId(self, credentials: Any) -> "Deferred[Any]":
+        return deferLater(self.clock, 1, self.checker.requestAvatarId, credentials)
+
+
+class PerspectiveLoginTests(SynchronousTestCase):
+    """
+    Logging in over PB with C{--auth} and setting statuses, with a real PB
+    client in memory and a L{Clock} for the failed-login delay.
+    """
+
+    def setUp(self) -> None:
+        self.service = MemoryFingerService(moshez="happy", shawn="alive")
+        self.clock = Clock()
+
+    def serve(
+        self, service: MemoryFingerService, checkers: Optional[List[Any]] = None, auth: bool = True
+    ) -> pb.PBServerFactory:
+        root = PerspectiveFingerFromService(service)
+        if auth:
+            portal = setterPortal(service, [_checker()] if checkers is None else checkers, ["root"])
+            root.login = SetterLogin(portal, self.clock)
+        return pb.PBServerFactory(root)
+
+    def connect(self, serverFactory: pb.PBServerFactory) -> Tuple[pb.PBClientFactory, IOPump]:
+        clientFactory = pb.PBClientFactory()
+        client, server, pump = connectedServerAndClient(
+            lambda: serverFactory.buildProtocol(None),
+            lambda: clientFactory.buildProtocol(None),
+        )
+        self.addCleanup(lambda: (client.transport.loseConnection(), pump.flush()))
+        return clientFactory, pump
+
+    def login(
+        self, name: bytes = b"moshez", password: bytes = b"secret", service: Any = None
+    ) -> Tuple[Any, IOPump]:
+        clientFactory, pump = self.connect(self.serve(service or self.service))
+        d = clientFactory.login(UsernamePassword(name, password))
+        pump.flush()
+        return self.successResultOf(d), pump
+
+    def call(self, pump: IOPump, ref: Any, method: str, *args: object) -> "Deferred[Any]":
+        d = ref.callRemote(method, *args)
+        pump.flush()
+        return d  # type: ignore[no-any-return]
+
+    def test_setOwnStatus(self) -> None:
+        """
+        The standard C{PBClientFactory.login} gives an avatar whose
+        C{setUser} sets the user's own status; it also reads statuses; the
+        set is logged.
+        """
+        avatar, pump = self.login()
+        with capturedLogs() as events:
+            self.assertIsNone(
+                self.successResultOf(self.call(pump, avatar, "setUser", "moshez", "busy"))
+            )
+        self.assertEqual(self.service.users["moshez"], "busy")
+        self.assertEqual(self.successResultOf(self.call(pump, avatar, "getUser", "moshez")), "busy")
+        self.assertEqual(
+            sorted(self.successResultOf(self.call(pump, avatar, "getUsers"))), ["moshez", "shawn"]
+        )
+        [event] = [e for e in events if "set by" in e.get("log_format", "")]
+        self.assertEqual((event["user"], event["login"]), ("moshez", "moshez"))
+
+    def test_anonymousRoot(self) -> None:
+        """
+        With logins offered, the root still answers C{getUser} and
+        C{getUsers} without one, as for clients that never log in.
+        """
+        clientFactory, pump = self.connect(self.serve(self.service))
+        root = clientFactory.getRootObject()
+        pump.flush()
+        root = self.successResultOf(root)
+        self.assertEqual(self.successResultOf(self.call(pump, root, "getUser", "moshez")), "happy")
+        failure = self.failureResultOf(self.call(pump, root, "getUser", "nobody"))
+        self.assertTrue(failure.check(NoSuchUser))
+        self.assertEqual(
+            sorted(self.successResultOf(self.call(pump, root, "getUsers"))), ["moshez", "shawn"]
+        )
+        # Setting needs a login.
+        failure = self.failureResultOf(self.call(pump, root, "setUser", "moshez", "x"))
+        self.assertTrue(failure.check(BadRequest), failure)
+        self.assertEqual(self.service.users["moshez"], "happy")
+
+    def test_wrongCalls(self) -> None:
+        """
+        An unknown method, or arguments a method does not take, on the root
+        or a login's challenger is a L{BadRequest}, not a traceback in the
+        server's log.
+        """
+        clientFactory, pump = self.connect(self.serve(self.service))
+        root = clientFactory.getRootObject()
+        pump.flush()
+        root = self.successResultOf(root)
+        _, challenger = self.successResultOf(self.call(pump, root, "login", b"moshez"))
+        for ref, method, args, reason in [
+            (root, "nonsense", (), "no such method: 'nonsense'"),
+            (root, "__init__", (), "no such method"),
+            (root, "getUser", (), "getUser: missing a required argument"),
+            (root, "getUsers", (1, 2), "getUsers: too many positional arguments"),
+            (root, "login", (), "login: missing"),
+            (challenger, "respond", (b"x",), "respond: missing"),
+            (challenger, "checkPassword", (b"x",), "no such method"),
+        ]:
+            failure = self.failureResultOf(self.call(pump, ref, method, *args))
+            self.assertTrue(failure.check(BadRequest), (method, failure))
+            self.assertIn(reason, failure.value)
+        for kw in [{"user": 7}, {"who": "moshez"}]:
+            d = root.callRemote("getUser", **kw)
+            pump.flush()
+            failure = self.failureResultOf(d)
+            self.assertTrue(failure.check(BadRequest), failure)
+        d = root.callRemote("getUser", user="moshez")
+        pump.flush()
+        self.assertEqual(self.successResultOf(d), "happy")
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_wrongCredentials(self) -> None:
+        """
+        A wrong password or an unknown name fails with L{LoginRefused}, also
+        an L{UnauthorizedLogin}, saying only L{LOGIN_FAILED}, after the
+        delay; the attempt is logged without the password, and nothing is
+        logged as an error.
+        """
+        for name, password in [(b"moshez", b"wrong"), (b"nobody", b"secret")]:
+            clientFactory, pump = self.connect(self.serve(self.service))
+            with capturedLogs() as events:
+                d = clientFactory.login(UsernamePassword(name, password))
+                pump.flush()
+                self.assertNoResult(d)
+                self.clock.advance(FAILED_LOGIN_DELAY - 0.1)
+                pump.flush()
+                self.assertNoResult(d)
+                self.clock.advance(0.1)
+                pump.flush()
+            failure = self.failureResultOf(d)
+            self.assertTrue(failure.check(LoginRefused), failure)
+            self.assertTrue(failure.check(UnauthorizedLogin), failure)
+            self.assertEqual(failure.value, LOGIN_FAILED)
+            [event] = [e for e in events if "Failed login" in e.get("log_format", "")]
+            self.assertEqual(event["name"], name.decode())
+            self.assertNotIn(password.decode(), repr(events))
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_notAllowed(self) -> None:
+        """
+        A user who is not an admin may not set someone else's status:
+        L{PermissionDenied} says so, and it is logged.
+        """
+        avatar, pump = self.login()
+        with capturedLogs() as events:
+            failure = self.failureResultOf(self.call(pump, avatar, "setUser", "shawn", "hacked"))
+        self.assertTrue(failure.check(PermissionDenied), failure)
+        self.assertEqual(failure.value, "not allowed: moshez may not set the status of shawn")
+        self.assertEqual(self.service.users["shawn"], "alive")
+        [event] = [e for e in events if "may not set" in e.get("log_format", "")]
+        self.assertEqual(event["user"], "shawn")
+
+    def test_admin(self) -> None:
+        """An admin may set anyone's status."""
+        avatar, pump = self.login(b"root", b"toor")
+        self.successResultOf(self.call(pump, avatar, "setUser", "shawn", "away"))
+        self.assertEqual(self.service.users["shawn"], "away")
+
+    def test_invalidInput(self) -> None:
+        """
+        An invalid name or status, arguments of the wrong type or number,
+        and an unknown method fail with L{BadRequest} saying why, and change
+        nothing.
+        """
+        avatar, pump = self.login(b"root", b"toor")
+        for args, reason in [
+            (("a b", "x"), "invalid user name: a user name may not contain whitespace"),
+            (("-rf", "x"), "invalid user name: a user name may not start"),
+            (("moshez", "two\nlines"), "invalid status: a status may not contain control"),
+            (("moshez", "x" * 2000), "invalid status: a status is at most 1024"),
+            ((b"moshez", "x"), "setUser takes a user name and a status, as strings"),
+            (("moshez", None), "setUser takes a user name and a status, as strings"),
+            (("moshez",), "setUser: missing a required argument"),
+            (("moshez", "x", "y"), "setUser: too many positional arguments"),
+        ]:
+            failure = self.failureResultOf(self.call(pump, avatar, "setUser", *args))
+            self.assertTrue(failure.check(BadRequest), failure)
+            self.assertIn(reason, failure.value)
+        failure = self.failureResultOf(self.call(pump, avatar, "rm", "-rf"))
+        self.assertTrue(failure.check(BadRequest), failure)
+        self.assertEqual(self.service.users, {"moshez": "happy", "shawn": "alive"})
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_answersWhenDurable(self) -> None:
+        """C{setUser} answers only once the back-end has saved the status."""
+        service = _HeldSetterService(moshez="happy")
+        avatar, pump = self.login(service=service)
+        d = self.call(pump, avatar, "setUser", "moshez", "busy")
+        self.assertNoResult(d)
+        service.saving.pop().callback(None)
+        pump.flush()
+        self.assertIsNone(self.successResultOf(d))
+        self.assertEqual(service.users["moshez"], "busy")
+
+    def test_notSaved(self) -> None:
+        """
+        A save that failed is reported as L{NotSaved}, without the
+        back-end's details.
+        """
+        service = _FailingSetterService(StatusNotSaved("/var/lib/finger: disk full"))
+        avatar, pump = self.login(service=service)
+        failure = self.failureResultOf(self.call(pump, avatar, "setUser", "moshez", "busy"))
+        self.assertTrue(failure.check(NotSaved), failure)
+        self.assertEqual(failure.value, NOT_SAVED)
+
+    def test_backendError(self) -> None:
+        """
+        A back-end that raises: the client learns of an internal error; the
+        details are logged.
+        """
+        service = _FailingSetterService(RuntimeError("the disk caught fire"))
+        avatar, pump = self.login(service=service)
+        failure = self.failureResultOf(self.call(pump, avatar, "setUser", "moshez", "busy"))
+        self.assertTrue(failure.check(pb.Error), failure)
+        self.assertEqual(failure.value, "Internal error in server")
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_withoutAuth(self) -> None:
+        """
+        Without C{--auth} logging in fails at once with L{LoginNotOffered},
+        which says why; so does anonymous login, with or without it.
+        """
+        for auth in [False, True]:
+            clientFactory, pump = self.connect(self.serve(self.service, auth=auth))
+            d = clientFactory.login(Anonymous())
+            pump.flush()
+            failure = self.failureResultOf(d)
+            self.assertTrue(failure.check(LoginNotOffered), failure)
+            self.assertIn("anonymous login is not offered", failure.value)
+        clientFactory, pump = self.connect(self.serve(self.service, auth=False))
+        d = clientFactory.login(UsernamePassword(b"moshez", b"secret"))
+        pump.flush()
+        failure = self.failureResultOf(d)
+        self.assertTrue(failure.check(LoginNotOffered), failure)
+        self.assertIn("without --auth", failure.value)
+
+    def test_uncheckablePasswords(self) -> None:
+        """
+        Checkers that need the password itself (C{--auth unix}) cannot
+        check PB's challenge-response: logging in fails at once with
+        L{LoginNotOffered}, and the server logs why.
+        """
+
+        @implementer(ICredentialsChecker)
+        class PlainOnly:
+            credentialInterfaces = (IUsernamePassword,)
+
+            def requestAvatarId(self, credentials: Any) -> "Deferred[bytes]":
+                raise AssertionError("never asked")
+
+        clientFactory, pump = self.connect(self.serve(self.service, [PlainOnly()]))
+        with capturedLogs() as events:
+            d = clientFactory.login(UsernamePassword(b"moshez", b"secret"))
+            pump.flush()
+        failure = self.failureResultOf(d)
+        self.assertTrue(failure.check(LoginNotOffered), failure)
+        self.assertIn("challenge-response", failure.value)
+        self.assertTrue([e for e in events if "no --auth checker" in e.get("log_format", "")])
+
+    def test_challengeAnsweredOnce(self) -> None:
+        """
+        A challenge takes one response: guessing again needs a new login,
+        and so a new challenge (and a new delay).
+        """
+        clientFactory, pump = self.connect(self.serve(self.service))
+        root = clientFactory.getRootObject()
+        pump.flush()
+        root = self.successResultOf(root)
+        challenge, challenger = self.successResultOf(self.call(pump, root, "login", b"moshez"))
+        first = self.call(pump, challenger, "respond", pb.respond(challenge, b"wrong"), None)
+        second = self.call(pump, challenger, "respond", pb.respond(challenge, b"secret"), None)
+        self.assertTrue(self.failureResultOf(second).check(BadRequest))
+        self.clock.advance(FAILED_LOGIN_DELAY)
+        pump.flush()
+        self.assertTrue(self.failureResultOf(first).check(LoginRefused))
+        # Nonsense in place of a response is a wrong password.
+        challenge, challenger = self.successResultOf(self.call(pump, root, "login", "moshez"))
+        d = self.call(pump, challenger, "respond", ["not", "bytes"], None)
+        self.clock.advance(FAILED_LOGIN_DELAY)
+        pump.flush()
+        self.assertTrue(self.failureResultOf(d).check(LoginRefused))
+        failure = self.failureResultOf(self.call(pump, root, "login", 7))
+        self.assertTrue(failure.check(BadRequest))
+
+    def test_oneLoginAtATime(self) -> None:
+        """
+        While a login waits for its answer, another on the same connection
+        is refused, so guesses cannot run in parallel on one connection;
+        once it is answered, the next may go.
+        """
+        clientFactory, pump = self.connect(self.serve(self.service))
+        root = clientFactory.getRootObject()
+        pump.flush()
+        root = self.successResultOf(root)
+        [(c1, r1), (c2, r2)] = [
+            self.successResultOf(self.call(pump, root, "login", b"moshez")) for i in range(2)
+        ]
+        first = self.call(pump, r1, "respond", pb.respond(c1, b"wrong"), None)
+        second = self.call(pump, r2, "respond", pb.respond(c2, b"secret"), None)
+        failure = self.failureResultOf(second)
+        self.assertTrue(failure.check(BadRequest), failure)
+        self.assertIn("under way", failure.value)
+        self.clock.advance(FAILED_LOGIN_DELAY)
+        pump.flush()
+        self.assertTrue(self.failureResultOf(first).check(LoginRefused))
+        c3, r3 = self.successResultOf(self.call(pump, root, "login", b"moshez"))
+        self.successResultOf(self.call(pump, r3, "respond", pb.respond(c3, b"secret"), None))
+
+    def test_strNames(self) -> None:
+        """
+        C{--auth memory:...} names, which Twisted's checker factory keeps as
+        L{str}, log in; a name sent as L{str} does too.
+        """
+        checker = InMemoryUsernamePasswordDatabaseDontUse()
+        checker.addUser("zoë", "mot de passe")  # type: ignore[arg-type]
+        clientFactory, pump = self.connect(self.serve(self.service, [checker]))
+        d = clientFactory.login(UsernamePassword("zoë", "mot de passe".encode()))  # type: ignore[arg-type]
+        pump.flush()
+        avatar = self.successResultOf(d)
+        self.successResultOf(self.call(pump, avatar, "setUser", "zoë", "là"))
+        self.assertEqual(self.service.users["zoë"], "là")
+
+
+class PerspectiveDisconnectTests(SynchronousTestCase):
+    """
+    A client that disconnects while a call is under way: no error, the set
+    completes or not, and the server keeps serving.
+    """
+
+    def setUp(self) -> None:
+        self.service = _HeldSetterService(moshez="happy")
+        self.clock = Clock()
+        root = PerspectiveFingerFromService(self.service)
+        root.login = SetterLogin(setterPortal(self.service, [_checker()], []), self.clock)
+        self.serverFactory = pb.PBServerFactory(root)
+
+    def connect(self) -> Tuple[pb.PBClientFactory, pb.Broker, pb.Broker, IOPump]:
+        clientFactory = pb.PBClientFactory()
+        client, server, pump = connectedServerAndClient(
+            lambda: self.serverFactory.buildProtocol(None),
+            lambda: clientFactory.buildProtocol(None),
+        )
+        return clientFactory, client, server, pump
+
+    def assertStillServing(self) -> None:
+        clientFactory, client, server, pump = self.connect()
+        d = clientFactory.login(UsernamePassword(b"moshez", b"secret"))
+        pump.flush()
+        self.clock.advance(1)  # for a slow checker
+        pump.flush()
+        avatar = self.successResultOf(d)
+        d = avatar.callRemote("getUser", "moshez")
+        pump.flush()
+        self.successResultOf(d)
+        client.transport.loseConnection()
+        pump.flush()
+
+    def test_duringSetUser(self) -> None:
+        """
+        The client leaves before the status is saved: the save goes on, the
+        answer is dropped without an error, and the server keeps serving.
+        """
+        clientFactory, client, server, pump = self.connect()
+        d = clientFactory.login(UsernamePassword(b"moshez", b"secret"))
+        pump.flush()
+        avatar = self.successResultOf(d)
+        setting = avatar.callRemote("setUser", "moshez", "busy")
+        pump.flush()
+        client.transport.loseConnection()
+        pump.flush()
+        self.assertTrue(server.disconnected)
+        self.assertTrue(self.failureResultOf(setting).check(pb.PBConnectionLost))
+        self.service.saving.pop().callback(None)
+        pump.flush()
+        self.assertEqual(self.service.users["moshez"], "busy")
+        self.assertEqual(self.flushLoggedErrors(), [])
+        self.assertStillServing()
+
+    def test_failedSaveAfterLeaving(self) -> None:
+        """A save that fails after the client left is not an error on the server."""
+        clientFactory, client, server, pump = self.connect()
+        d = clientFactory.login(UsernamePassword(b"moshez", b"secret"))
+        pump.flush()
+        avatar = self.successResultOf(d)
+        avatar.callRemote("setUser", "moshez", "busy").addErrback(lambda _: None)
+        pump.flush()
+        client.transport.loseConnection()
+        pump.flush()
+        self.service.saving.pop().errback(StatusNotSaved("disk full"))
+        pump.flush()
+        self.assertEqual(self.service.users["moshez"], "happy")
+        self.assertEqual(self.flushLoggedErrors(), [])
+        self.assertStillServing()
+
+    def test_duringLogin(self) -> None:
+        """
+        The client leaves while a login waits (a wrong password's delay, or
+        a slow checker's answer to a right one): nothing is sent and
+        nothing is logged as an error.
+        """
+        root = self.serverFactory.root
+        root.login = SetterLogin(
+            setterPortal(self.service, [_SlowChecker(_checker(), self.clock)], []), self.clock
+        )
+        for password in [b"wrong", b"secret"]:
+            clientFactory, client, server, pump = self.connect()
+            root = clientFactory.getRootObject()
+            pump.flush()
+            root = self.successResultOf(root)
+            d = root.callRemote("login", b"moshez")
+            pump.flush()
+            challenge, challenger = self.successResultOf(d)
+            # Send the response, and leave before the server reads it.
+            responding = challenger.callRemote("respond", pb.respond(challenge, password), None)
+            client.transport.loseConnection()
+            pump.flush()
+            self.clock.advance(FAILED_LOGIN_DELAY)
+            pump.flush()
+            self.failureResultOf(responding, pb.PBConnectionLost)
+        self.assertEqual(self.flushLoggedErrors(), [])
+        self.assertStillServing()
+
+
+class PBAuthOptionsTests(SynchronousTestCase):
+    """
+    How L{tap.makeService} offers PB logins.
+    """
+
+    def root(self, *argv: str) -> PerspectiveFingerFromService:
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("moshez: happy\n")
+        options = tap.Options()
+        options.parseOptions(["--file", path, *argv])
+        top = tap.makeService(options, MemoryReactorClock())
+        factory = top.getServiceNamed("pb").factory.wrappedFactory
+        return factory.root  # type: ignore[no-any-return]
+
+    def test_auth(self) -> None:
+        """
+        With C{--auth}, PB logs in through the same portal as the setter,
+        with the same admins, even with C{--no-setter}; without it, no
+        login is offered.
+        """
+        login = self.root("--auth", "memory:moshez:secret:root:toor", "--admins", "root").login
+        assert login is not None
+        self.assertEqual(login.portal.realm.admins, {"root"})  # type: ignore[attr-defined]
+        self.assertIsNotNone(self.root("--auth", "memory:a:b", "--no-setter").login)
+        self.assertIsNone(self.root().login)
+
+
+class FingerBrokerTests(SynchronousTestCase):
+    """
+    L{FingerBroker} drops a client that does not speak PB with one line in
+    the log, where Twisted's broker raised out of C{dataReceived}.
+    """
+
+    def test_garbage(self) -> None:
+        from twisted.internet.address import IPv4Address
+        from twisted.internet.testing import StringTransport
+
+        from finger.frontends.pb import FingerBroker
+
+        factory = pb.PBServerFactory(IPerspectiveFinger(MemoryFingerService()))
+        factory.protocol = FingerBroker
+        deep = b"\x01\x80" * (MAX_DEPTH + 1)
+        # One unfinished list of small numbers, longer than a message may be.
+        count = MAX_MESSAGE_BYTES // 2 + 1
+        prefix: List[bytes] = []
+        int2b128(count + 1, prefix.append)
+        long = b"".join(prefix) + b"\x80" + b"\x01\x81" * count
+        # A number where the client should name a dialect.
+        number = b"\x05\x81"
+        for garbage in [b"\x95", b"\x01" * 100, b"\x1b[2J\x80\x8f\xff", deep, long, number]:
+            broker = factory.buildProtocol(IPv4Address("TCP", "192.0.2.1", 5000))
+            transport = StringTransport(peerAddress=IPv4Address("TCP", "192.0.2.1", 5000))
+            broker.makeConnection(transport)
+            with capturedLogs() as events:
+                # As the network delivers it.
+                for start in range(0, len(garbage), 65536):
+                    broker.dataReceived(garbage[start : start + 65536])
+                broker.dataReceived(b"more")
+            self.assertTrue(transport.disconnecting)
+            self.assertEqual(len(events), 1, [formatEvent(e) for e in events])
+            self.assertIn("Dropping PB connection from 192.0.2.1:5000", formatEvent(events[0]))
+            self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_withinLimits(self) -> None:
+        """
+        Calls still work through it, one after another on one connection.
+        """
+        from finger.frontends.pb import FingerBroker
+
+        factory = pb.PBServerFactory(IPerspectiveFinger(MemoryFingerService(moshez="happy")))
+        factory.protocol = FingerBroker
+        clientFactory = pb.PBClientFactory()
+        client, server, pump = connectedServerAndClient(
+            lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
+        )
+        root = self.successResultOf(_pumped(pump, clientFactory.getRootObject()))
+        for _ in range(3):
+            status = self.successResultOf(_pumped(pump, root.callRemote("getUser", "moshez")))
+            self.assertEqual(status, "happy")
+        self.assertFalse(server._broken)
+
+    def test_tap(self) -> None:
+        """
+        The service's PB listener uses it.
+        """
+        from finger.frontends.pb import FingerBroker
+
+        options = tap.Options()
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("moshez: happy\n")
+        options.parseOptions(["--file", path, "--pbport", "tcp:0:interface=127.0.0.1"])
+        top = tap.makeService(options)
+        pbFactory = top.getServiceNamed("pb").factory.wrappedFactory
+        self.assertIs(pbFactory.protocol, FingerBroker)
+
+
+def _pumped(pump: Any, d: "Deferred[Any]") -> "Deferred[Any]":
+    pump.flush()
+    return d
+
+
+class _StuckService(MemoryFingerService):
+    """
+    Never answers about C{stuck}, nor lists the users; answers about
+    anyone else at once.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(moshez="happy")
+        self.cancelled: List[str] = []
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        if user == "stuck":
+            return Deferred(lambda d: self.cancelled.append(user))
+        return super().getUser(user)
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        return Deferred(lambda d: self.cancelled.append("*"))
+
+
+class TimeoutTests(SynchronousTestCase):
+    """
+    With a clock, a back-end that never answers holds a PB call for
+    C{lookupTimeout} seconds at most; other calls are answered meanwhile.
+    """
+
+    def test_stuck(self) -> None:
+        from twisted.internet.task import Clock
+
+        from finger.frontends.pb import LOOKUP_TIMEOUT, TIMED_OUT
+
+        service = _StuckService()
+        root = IPerspectiveFinger(service)
+        root.clock = clock = Clock()
+        factory = pb.PBServerFactory(root)
+        clientFactory = pb.PBClientFactory()
+        client, server, pump = connectedServerAndClient(
+            lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
+        )
+        remote = self.successResultOf(_pumped(pump, clientFactory.getRootObject()))
+        with capturedLogs() as events:
+            stuck = [remote.callRemote("getUser", "stuck"), remote.callRemote("getUsers")]
+            pump.flush()
+            self.assertNoResult(stuck[0])
+            self.assertNoResult(stuck[1])
+            other = _pumped(pump, remote.callRemote("getUser", "moshez"))
+            self.assertEqual(self.successResultOf(other), "happy")
+            clock.advance(LOOKUP_TIMEOUT)
+            pump.flush()
+        for d in stuck:
+            failure = self.failureResultOf(d)
+            self.assertEqual(failure.value, TIMED_OUT)
+        self.assertEqual(sorted(service.cancelled), ["*", "stuck"])
+        self.assertEqual(
+            [
+                e["log_level"].name
+                for e in events
+                if e.get("log_namespace", "").startswith("finger")
+            ],
+            ["warn", "warn"],
+        )
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_tap(self) -> None:
+        """
+        The service's PB root keeps time with the reactor.
+        """
+        options = tap.Options()
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("moshez: happy\n")
+        options.parseOptions(["--file", path, "--pbport", "tcp:0:interface=127.0.0.1"])
+        reactor = MemoryReactorClock()
+        top = tap.makeService(options, reactor)
+        root = top.getServiceNamed("pb").factory.wrappedFactory.root
+        self.assertIs(root.clock, reactor)

@@ -1,0 +1,406 @@
+"""
+Tests for L{finger.frontends.setter}.
+"""
+
+from typing import List
+
+from hypothesis import given
+from hypothesis import strategies as st
+from twisted.internet.defer import fail
+from twisted.internet.testing import StringTransport
+from twisted.logger import capturedLogs
+from twisted.python.filepath import FilePath
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from finger.interfaces import IFingerSetterFactory, StatusNotSaved
+from finger.backends.file import FileFingerService
+from finger.backends.memory import MemoryFingerService
+from finger.frontends.setter import MAX_LINE_LENGTH, FingerSetterFactoryFromService
+from tests.support import (
+    HeldThreadsClock,
+    ThreadlessClock,
+    chunked,
+    controlCharacters,
+    propertySettings,
+)
+
+
+class _FailingService(MemoryFingerService):
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def setUser(self, user: str, status: str):  # type: ignore[no-untyped-def]
+        return fail(self.error)
+
+
+class FingerSetterProtocolTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.service = MemoryFingerService(moshez="happy")
+        self.clock = ThreadlessClock()
+
+    def connect(self, service: object = None) -> StringTransport:
+        factory = IFingerSetterFactory(service or self.service)
+        factory.clock = self.clock
+        self.transport = StringTransport()
+        self.protocol = factory.buildProtocol(None)
+        self.protocol.makeConnection(self.transport)
+        return self.transport
+
+    def send(self, data: bytes, service: object = None) -> bytes:
+        transport = self.connect(service)
+        self.protocol.dataReceived(data)
+        return transport.value()
+
+    def test_adapter(self) -> None:
+        factory = IFingerSetterFactory(self.service)
+        self.assertIsInstance(factory, FingerSetterFactoryFromService)
+        self.assertTrue(verifyObject(IFingerSetterFactory, factory))
+
+    def test_set(self) -> None:
+        """
+        A user and a status on two lines set the status; one line confirms
+        it and the server closes.
+        """
+        self.assertEqual(
+            self.send(b"moshez\r\nGiving a tutorial now, sorry!\r\n"),
+            b"OK: status of moshez saved\r\n",
+        )
+        self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(self.service.users["moshez"], "Giving a tutorial now, sorry!")
+
+    def test_linesInPieces(self) -> None:
+        transport = self.connect()
+        self.protocol.dataReceived(b"mosh")
+        self.protocol.dataReceived(b"ez\nbu")
+        self.assertEqual(transport.value(), b"")
+        self.protocol.dataReceived(b"sy\n")
+        self.assertEqual(transport.value(), b"OK: status of moshez saved\r\n")
+        self.assertEqual(self.service.users["moshez"], "busy")
+
+    def test_utf8(self) -> None:
+        self.assertEqual(
+            self.send("zoë\nà Paris ☕\n".encode()), "OK: status of zoë saved\r\n".encode()
+        )
+        self.assertEqual(self.service.users["zoë"], "à Paris ☕")
+
+    def test_blanksStripped(self) -> None:
+        self.send(b"  moshez \t\n  out to lunch  \r\n")
+        self.assertEqual(self.service.users["moshez"], "out to lunch")
+
+    def test_emptyStatus(self) -> None:
+        self.assertEqual(self.send(b"moshez\n\n"), b"OK: status of moshez saved\r\n")
+        self.assertEqual(self.service.users["moshez"], "")
+
+    def test_halfClose(self) -> None:
+        """
+        A client may send both lines and half-close; an unterminated second
+        line counts.
+        """
+        transport = self.connect()
+        self.protocol.dataReceived(b"moshez\nback soon")
+        self.assertEqual(transport.value(), b"")
+        self.protocol.readConnectionLost()
+        self.assertEqual(transport.value(), b"OK: status of moshez saved\r\n")
+        self.assertEqual(self.service.users["moshez"], "back soon")
+
+    def test_halfCloseAfterTwoLines(self) -> None:
+        transport = self.connect()
+        self.protocol.dataReceived(b"moshez\nback soon\n")
+        self.protocol.readConnectionLost()
+        self.assertEqual(transport.value(), b"OK: status of moshez saved\r\n")
+
+    def test_oneLineOnly(self) -> None:
+        """
+        Fewer than two lines change nothing and get a one-line error.
+        """
+        transport = self.connect()
+        self.protocol.dataReceived(b"moshez\n")
+        self.protocol.readConnectionLost()
+        self.assertEqual(
+            transport.value(), b"Error: expected a user name and a status, on two lines\r\n"
+        )
+        self.assertEqual(self.service.users["moshez"], "happy")
+        self.assertTrue(transport.disconnecting)
+
+    def test_nothing(self) -> None:
+        transport = self.connect()
+        self.protocol.readConnectionLost()
+        self.assertTrue(transport.value().startswith(b"Error: "))
+
+    def test_invalidName(self) -> None:
+        """
+        An empty or invalid name is refused at once, saying why.
+        """
+        for line, reason in [
+            (b"\n", b"empty"),
+            (b"a:b\n", b"':'"),
+            (b"-rf\n", b"start"),
+            (b"a b\n", b"whitespace"),
+            (b"\xff\n", b"UTF-8"),
+        ]:
+            reply = self.send(line)
+            self.assertTrue(reply.startswith(b"Error: invalid user name: "), reply)
+            self.assertIn(reason, reply)
+            self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(list(self.service.users), ["moshez"])
+
+    def test_invalidStatus(self) -> None:
+        self.assertEqual(
+            self.send(b"moshez\n\x1b[2Jhi\n"),
+            b"Error: invalid status: a status may not contain control characters\r\n",
+        )
+        self.assertEqual(
+            self.send(b"moshez\n\xff\n"), b"Error: invalid status: a status must be UTF-8 text\r\n"
+        )
+        self.assertEqual(self.service.users["moshez"], "happy")
+
+    def test_longLine(self) -> None:
+        """
+        A line longer than 512 bytes is refused, ended or not, and changes
+        nothing.
+        """
+        self.assertEqual(
+            self.send(b"moshez\n" + b"x" * (MAX_LINE_LENGTH + 1) + b"\n"),
+            b"Error: line too long\r\n",
+        )
+        self.assertEqual(self.send(b"x" * 2000), b"Error: line too long\r\n")
+        self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(self.service.users["moshez"], "happy")
+        self.assertEqual(
+            self.send(b"moshez\n" + b"x" * MAX_LINE_LENGTH + b"\r\n"),
+            b"OK: status of moshez saved\r\n",
+        )
+
+    def test_saveFails(self) -> None:
+        """
+        A failed save is reported without server details.
+        """
+        reply = self.send(b"a\nb\n", _FailingService(StatusNotSaved("cannot save /etc/users")))
+        self.assertEqual(reply, b"Error: the status could not be saved; try again later\r\n")
+
+    def test_unexpectedFailure(self) -> None:
+        reply = self.send(b"a\nb\n", _FailingService(RuntimeError("boom")))
+        self.assertEqual(reply, b"Error: internal error in server\r\n")
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_timeout(self) -> None:
+        transport = self.connect()
+        self.protocol.dataReceived(b"moshez\n")
+        self.clock.advance(60)
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(self.service.users["moshez"], "happy")
+
+    def test_extraDataIgnored(self) -> None:
+        self.assertEqual(self.send(b"moshez\nbusy\nmore\nlines\n"), b"OK: status of moshez saved\r\n")
+        self.assertEqual(self.service.users["moshez"], "busy")
+
+
+class DurabilityTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.path = FilePath(self.mktemp())
+        self.path.setContent(b"moshez: happy\n")
+        self.clock = HeldThreadsClock()
+        factory = IFingerSetterFactory(FileFingerService(self.path.path, reactor=self.clock))
+        factory.clock = self.clock
+        self.transport = StringTransport()
+        self.protocol = factory.buildProtocol(None)
+        self.protocol.makeConnection(self.transport)
+        self.protocol.dataReceived(b"moshez\nsaving\n")
+
+    def test_acknowledgedOnlyOnceOnDisk(self) -> None:
+        """
+        With the status file back-end, the confirmation is written only
+        after the file holds the new status.
+        """
+        self.assertEqual(self.transport.value(), b"")
+        self.clock.runOne()
+        self.assertEqual(self.path.getContent(), b"moshez: saving\n")
+        self.assertEqual(self.transport.value(), b"OK: status of moshez saved\r\n")
+
+    def test_clientLeavesDuringSave(self) -> None:
+        """
+        A client that goes away while its status is saved does not stop
+        the save, and nothing is written to the closed connection.
+        """
+        self.protocol.connectionLost(None)
+        self.clock.runOne()
+        self.assertEqual(self.path.getContent(), b"moshez: saving\n")
+        self.assertEqual(self.transport.value(), b"")
+
+
+class AuthenticatedSetterTests(SynchronousTestCase):
+    """
+    The setter with C{--auth}: user, password and status on three lines.
+    """
+
+    def setUp(self) -> None:
+        from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
+
+        from finger.auth import SetterLogin, setterPortal
+
+        self.service = MemoryFingerService(moshez="happy", shawn="alive")
+        self.clock = ThreadlessClock()
+        checker = InMemoryUsernamePasswordDatabaseDontUse(moshez=b"secret", root=b"toor")
+        self.factory = IFingerSetterFactory(self.service)
+        self.factory.clock = self.clock
+        self.factory.login = SetterLogin(setterPortal(self.service, [checker], ["root"]), self.clock)
+
+    def send(self, data: bytes) -> StringTransport:
+        self.transport = StringTransport()
+        protocol = self.factory.buildProtocol(None)
+        protocol.makeConnection(self.transport)
+        protocol.dataReceived(data)
+        self.protocol = protocol
+        return self.transport
+
+    def test_ownStatus(self) -> None:
+        transport = self.send(b"moshez\nsecret\nbusy  \n")
+        self.assertEqual(transport.value(), b"OK: status of moshez saved\r\n")
+        self.assertEqual(self.service.users["moshez"], "busy")
+
+    def test_passwordAsTyped(self) -> None:
+        """
+        The password line is taken exactly, blanks included.
+        """
+        transport = self.send(b"moshez\n secret\nbusy\n")
+        self.clock.advance(10)
+        self.assertEqual(transport.value(), b"Error: login failed\r\n")
+
+    def test_twoLinesAreNotEnough(self) -> None:
+        """
+        Without a password nothing changes: the old two-line form is not
+        accepted.
+        """
+        transport = self.send(b"moshez\nbusy\n")
+        self.protocol.readConnectionLost()
+        self.clock.advance(10)
+        self.assertEqual(
+            transport.value(),
+            b"Error: expected a user name, a password and a status, on three lines\r\n",
+        )
+        self.assertEqual(self.service.users["moshez"], "happy")
+
+    def test_wrongPassword(self) -> None:
+        """
+        A wrong password is refused with a generic message, after a delay.
+        """
+        transport = self.send(b"moshez\nguess\nhacked\n")
+        self.assertEqual(transport.value(), b"")
+        self.clock.advance(2)
+        self.assertEqual(transport.value(), b"Error: login failed\r\n")
+        self.assertEqual(self.service.users["moshez"], "happy")
+
+    def test_someoneElse(self) -> None:
+        transport = self.send(b"shawn moshez\nsecret\nhacked\n")
+        self.assertEqual(
+            transport.value(), b"Error: not allowed: moshez may not set the status of shawn\r\n"
+        )
+        self.assertEqual(self.service.users["shawn"], "alive")
+
+    def test_adminSetsAnyone(self) -> None:
+        transport = self.send(b"shawn root\ntoor\nout sick\n")
+        self.assertEqual(transport.value(), b"OK: status of shawn saved\r\n")
+        self.assertEqual(self.service.users["shawn"], "out sick")
+
+    def test_invalidLogin(self) -> None:
+        transport = self.send(b"shawn -root\n")
+        self.assertTrue(transport.value().startswith(b"Error: invalid user name"))
+
+
+_setterPieces = st.sampled_from(
+    [b"moshez", b"shawn", b"root moshez", b"moshez shawn", b"zo\xc3\xab", b"secret", b"toor",
+     b"busy", b"\n", b"\r\n", b"\r", b" ", b"\t", b"#x", b"/W", b"-l", b"a:b", b"a@b",
+     b"\x00", b"\x1b[2J", b"\x7f", b"\xc2\x9b", b"\xff", b"\xe2\x80\xa8", b"moshez\nsecret\n"]
+)
+_setterData = st.one_of(
+    st.binary(max_size=64),
+    st.lists(st.one_of(_setterPieces, st.binary(max_size=6)), max_size=12).map(b"".join),
+    st.tuples(st.integers(MAX_LINE_LENGTH - 2, MAX_LINE_LENGTH + 3), _setterPieces).map(
+        lambda t: b"moshez\n" + b"x" * t[0] + t[1]
+    ),
+    # Well-formed requests with a twist: what an honest or guessing client
+    # sends.
+    st.tuples(
+        st.sampled_from([b"moshez", b" shawn ", b"root moshez", b"moshez root", b"zo\xc3\xab"]),
+        st.sampled_from([b"\n", b"\r\n", b"\n\n"]),
+        st.sampled_from([b"secret", b"secret", b"toor", b"wrong", b""]),
+        st.sampled_from([b"\n", b"\r\n"]),
+        st.one_of(st.binary(max_size=12), st.text(max_size=12).map(str.encode)),
+        st.sampled_from([b"\n", b"\r\n", b""]),
+    ).map(b"".join),
+)
+
+
+class FingerSetterPropertyTests(SynchronousTestCase):
+    """
+    Whatever bytes a setter client sends, however cut up, with or without
+    authentication, it gets at most one reply line, C{OK:} or C{Error:},
+    and nothing is stored unless the reply is C{OK:}.
+    """
+
+    def check(self, data: bytes, cuts: List[int], halfClose: bool, auth: bool) -> None:
+        from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
+
+        from finger.auth import SetterLogin, setterPortal
+
+        service = MemoryFingerService(moshez="happy", shawn="alive")
+        before = dict(service.users)
+        clock = ThreadlessClock()
+        factory = IFingerSetterFactory(service)
+        factory.clock = clock
+        if auth:
+            checker = InMemoryUsernamePasswordDatabaseDontUse(moshez=b"secret", root=b"toor")
+            factory.login = SetterLogin(setterPortal(service, [checker], ["root"]), clock)
+        transport = StringTransport()
+        protocol = factory.buildProtocol(None)
+        protocol.makeConnection(transport)
+        with capturedLogs():
+            for piece in chunked(data, cuts):
+                protocol.dataReceived(piece)
+            if halfClose:
+                protocol.readConnectionLost()
+            # Past the delay after a failed login.
+            clock.advance(10)
+        output = transport.value()
+        changed = {name for name in set(before) | set(service.users)
+                   if before.get(name) != service.users.get(name)}
+        if output == b"":
+            self.assertFalse(halfClose)
+            self.assertFalse(transport.disconnecting)
+            self.assertEqual(changed, set())
+        else:
+            self.assertTrue(output.endswith(b"\r\n"))
+            line = output[:-2].decode("utf-8")
+            self.assertNotIn("\n", line)
+            self.assertNotIn("\r", line)
+            self.assertEqual(controlCharacters(line), [])
+            self.assertTrue(transport.disconnecting)
+            if line.startswith("OK: "):
+                self.assertEqual(len(changed), 1)
+                (user,) = changed
+                self.assertEqual(line, f"OK: status of {user} saved")
+            else:
+                self.assertTrue(line.startswith("Error: "), line)
+                self.assertEqual(changed, set())
+        self.assertEqual(self.flushLoggedErrors(), [])
+        protocol.connectionLost(None)
+
+    @propertySettings()
+    @given(
+        data=_setterData,
+        cuts=st.lists(st.integers(0, 2000), max_size=6),
+        halfClose=st.booleans(),
+    )
+    def test_anyBytes(self, data: bytes, cuts: List[int], halfClose: bool) -> None:
+        self.check(data, cuts, halfClose, auth=False)
+
+    @propertySettings()
+    @given(
+        data=_setterData,
+        cuts=st.lists(st.integers(0, 2000), max_size=6),
+        halfClose=st.booleans(),
+    )
+    def test_anyBytesWithAuth(self, data: bytes, cuts: List[int], halfClose: bool) -> None:
+        self.check(data, cuts, halfClose, auth=True)

@@ -1,0 +1,289 @@
+"""
+Tests for L{finger.net.limits}.
+"""
+
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from finger.net.limits import CLOSE_GRACE, CLOSE_GRACE_BYTES, LimitingFactory, RateLimiter
+from finger.backends.memory import MemoryFingerService
+from finger.frontends.setter import FingerSetterFactoryFromService
+from tests.support import exchange
+from zope.interface import providedBy
+
+
+class _Recorder(Protocol):
+    def __init__(self) -> None:
+        self.data = b""
+        self.lost = False
+
+    def dataReceived(self, data: bytes) -> None:
+        self.data += data
+
+    def connectionLost(self, reason: object = None) -> None:
+        self.lost = True
+
+
+def _peer(host: str = "192.0.2.1") -> IPv4Address:
+    return IPv4Address("TCP", host, 5000)
+
+
+class LimitingFactoryTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.inner = Factory.forProtocol(_Recorder)
+
+    def connect(self, factory: LimitingFactory, host: str = "192.0.2.1") -> StringTransport:
+        transport = StringTransport(peerAddress=_peer(host))
+        protocol = factory.buildProtocol(_peer(host))
+        protocol.makeConnection(transport)
+        transport.protocol = protocol
+        return transport
+
+    def test_passesThrough(self) -> None:
+        factory = LimitingFactory(self.inner, self.clock)
+        transport = self.connect(factory)
+        transport.protocol.dataReceived(b"hello")
+        self.assertEqual(transport.protocol.wrappedProtocol.data, b"hello")
+        self.assertFalse(transport.disconnecting)
+
+    def test_connectionCap(self) -> None:
+        """
+        Over the cap, a connection gets the refusal and is closed; the
+        wrapped factory never sees it.  Once one closes, there is room again.
+        """
+        factory = LimitingFactory(self.inner, self.clock, b"busy\r\n", maxConnections=2)
+        first = self.connect(factory)
+        self.connect(factory)
+        refused = self.connect(factory)
+        self.assertEqual(refused.value(), b"busy\r\n")
+        self.assertTrue(refused.disconnecting)
+        self.assertEqual(len(factory.protocols), 2)
+        first.protocol.connectionLost(None)
+        again = self.connect(factory)
+        self.assertEqual(again.value(), b"")
+        self.assertFalse(again.disconnecting)
+
+    def test_refusedClientCannotHoldOn(self) -> None:
+        factory = LimitingFactory(self.inner, self.clock, b"busy\r\n", maxConnections=0)
+        refused = self.connect(factory)
+        self.clock.advance(10)
+        self.assertTrue(refused.disconnected)
+
+    def test_idleTimeout(self) -> None:
+        """
+        A connection with no bytes either way for C{idleTimeout} seconds is
+        closed; every byte read or written restarts the count.
+        """
+        factory = LimitingFactory(self.inner, self.clock, idleTimeout=10, maxLifetime=None)
+        transport = self.connect(factory)
+        self.clock.advance(9)
+        transport.protocol.dataReceived(b"x")
+        self.clock.advance(9)
+        transport.protocol.write(b"y")
+        self.clock.advance(9)
+        self.assertFalse(transport.disconnected)
+        self.clock.advance(1)
+        self.assertTrue(transport.disconnected)
+
+    def test_slowloris(self) -> None:
+        """
+        A client that keeps trickling bytes is still closed at the end of
+        its lifetime.
+        """
+        factory = LimitingFactory(self.inner, self.clock, idleTimeout=10, maxLifetime=30)
+        transport = self.connect(factory)
+        for _ in range(29):
+            transport.protocol.dataReceived(b"x")
+            self.clock.advance(1)
+        self.assertFalse(transport.disconnected)
+        self.clock.advance(1)
+        self.assertTrue(transport.disconnected)
+
+    def test_timersCancelled(self) -> None:
+        factory = LimitingFactory(self.inner, self.clock)
+        transport = self.connect(factory)
+        transport.protocol.connectionLost(None)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_hostAsked(self) -> None:
+        """
+        The wrapper gives the transport's local address (asked once) and
+        declares what the transport provides, as a L{ProtocolWrapper} does.
+        """
+        factory = LimitingFactory(self.inner, self.clock)
+        transport = self.connect(factory)
+        protocol = transport.protocol
+        self.assertEqual(protocol.getHost(), transport.getHost())
+        self.assertIs(protocol.getHost(), protocol.getHost())
+        other = self.connect(factory, "192.0.2.7")
+        for interface in providedBy(transport):
+            self.assertTrue(interface.providedBy(protocol), interface)
+            self.assertTrue(interface.providedBy(other.protocol), interface)
+
+    def test_halfCloseForwarded(self) -> None:
+        """
+        A wrapped protocol that handles half-closes still gets them.
+        """
+        service = MemoryFingerService(moshez="x")
+        setter = FingerSetterFactoryFromService(service)
+        setter.clock = self.clock
+        factory = LimitingFactory(setter, self.clock)
+        transport = self.connect(factory)
+        self.assertTrue(IHalfCloseableProtocol.providedBy(transport.protocol))
+        transport.protocol.dataReceived(b"moshez\nnew")
+        transport.protocol.readConnectionLost()
+        self.assertEqual(service.users["moshez"], "new")
+        plain = self.connect(LimitingFactory(self.inner, self.clock))
+        self.assertFalse(IHalfCloseableProtocol.providedBy(plain.protocol))
+
+    def test_rateLimited(self) -> None:
+        limiter = RateLimiter(self.clock, rate=1, burst=2)
+        factory = LimitingFactory(self.inner, self.clock, b"slow down\r\n", rateLimiter=limiter)
+        self.assertEqual(self.connect(factory).value(), b"")
+        self.assertEqual(self.connect(factory).value(), b"")
+        self.assertEqual(self.connect(factory).value(), b"slow down\r\n")
+        self.assertEqual(self.connect(factory, "192.0.2.2").value(), b"")
+
+
+class RateLimiterTests(SynchronousTestCase):
+    def test_bucket(self) -> None:
+        """
+        An address may make C{burst} requests at once, then C{rate} a second.
+        """
+        clock = Clock()
+        limiter = RateLimiter(clock, rate=2, burst=4)
+        self.assertEqual([limiter.allow("192.0.2.1") for _ in range(5)], [True] * 4 + [False])
+        clock.advance(0.5)
+        self.assertEqual([limiter.allow("192.0.2.1") for _ in range(2)], [True, False])
+        clock.advance(100)
+        self.assertEqual([limiter.allow("192.0.2.1") for _ in range(5)], [True] * 4 + [False])
+
+    def test_loopbackExempt(self) -> None:
+        limiter = RateLimiter(Clock(), rate=1, burst=1)
+        for host in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"]:
+            self.assertTrue(all(limiter.allow(host) for _ in range(100)), host)
+        strict = RateLimiter(Clock(), rate=1, burst=1, limitLoopback=True)
+        self.assertEqual([strict.allow("::1") for _ in range(2)], [True, False])
+
+    def test_bounded(self) -> None:
+        """
+        However many addresses come, the table stays bounded.
+        """
+        clock = Clock()
+        limiter = RateLimiter(clock, rate=1, burst=1)
+        limiter.maxAddresses = 100
+        for n in range(1000):
+            limiter.allow(f"10.0.{n // 256}.{n % 256}")
+            clock.advance(0.001)
+        self.assertLessEqual(len(limiter._buckets), 100)
+        clock.advance(10)
+        limiter.allow("192.0.2.9")
+        self.assertLessEqual(len(limiter._buckets), 100)
+
+    def test_ipv6Peer(self) -> None:
+        factory = LimitingFactory(
+            Factory.forProtocol(_Recorder), Clock(), b"no\r\n",
+            rateLimiter=RateLimiter(Clock(), rate=1, burst=1),
+        )
+        address = IPv6Address("TCP", "2001:db8::1", 5)
+        first = factory.buildProtocol(address)
+        second = factory.buildProtocol(address)
+        self.assertIsNot(type(first), type(second))
+
+
+class RealTransportTests(TestCase):
+    """
+    L{LimitingFactory} behind a real TCP port, whose transport asks the
+    protocol for its log prefix before the connection is made.
+    """
+
+    async def test_refusalReachesClient(self) -> None:
+        """
+        A connection over the cap gets the refusal over a real socket, and
+        nothing is logged as an unhandled error.
+        """
+        from twisted.internet import reactor
+
+        factory = LimitingFactory(
+            Factory.forProtocol(_Recorder), reactor, b"busy\r\n", maxConnections=0
+        )
+        from twisted.internet.endpoints import serverFromString
+
+        port = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(factory)
+        self.addCleanup(port.stopListening)
+        answer = await exchange(reactor, f"tcp:127.0.0.1:{port.getHost().port}", b"")
+        self.assertEqual(answer, b"busy\r\n")
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+
+class _Closer(_Recorder):
+    """
+    Asks to close as soon as it hears anything, as a protocol does after a
+    refusal; it stays "disconnecting" while the peer is still talking, as
+    TLS does while it waits for the peer's close alert.
+    """
+
+    disconnecting = False
+
+    def dataReceived(self, data: bytes) -> None:
+        super().dataReceived(data)
+        self.disconnecting = True
+
+
+class CloseGraceTests(SynchronousTestCase):
+    """
+    A peer that keeps sending after the server began to close is cut off
+    after L{CLOSE_GRACE_BYTES} bytes or L{CLOSE_GRACE} seconds.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+
+    def connect(self, inner: Factory) -> StringTransport:
+        factory = LimitingFactory(inner, self.clock, idleTimeout=5)
+        transport = StringTransport(peerAddress=_peer())
+        protocol = factory.buildProtocol(_peer())
+        protocol.makeConnection(transport)
+        transport.protocol = protocol
+        return transport
+
+    def test_floodAfterClose(self) -> None:
+        transport = self.connect(Factory.forProtocol(_Closer))
+        transport.protocol.dataReceived(b"bye")
+        for _ in range(CLOSE_GRACE_BYTES // 1024):
+            transport.protocol.dataReceived(b"x" * 1024)
+        self.assertFalse(transport.disconnected)
+        transport.protocol.dataReceived(b"x")
+        self.assertTrue(transport.disconnected)
+        # What came after the grace is not delivered.
+        self.assertEqual(len(transport.protocol.wrappedProtocol.data), 3 + CLOSE_GRACE_BYTES)
+
+    def test_trickleAfterClose(self) -> None:
+        """
+        Bytes after the close do not count as activity: the connection goes
+        after the grace, however steadily the peer trickles.
+        """
+        transport = self.connect(Factory.forProtocol(_Closer))
+        transport.protocol.dataReceived(b"bye")
+        for _ in range(int(CLOSE_GRACE)):
+            transport.protocol.dataReceived(b"x")
+            self.clock.advance(1)
+        self.assertTrue(transport.disconnected)
+
+    def test_ownLoseConnection(self) -> None:
+        """
+        The same grace after the protocol beneath calls C{loseConnection}.
+        """
+        transport = self.connect(self.inner())
+        transport.protocol.loseConnection()
+        transport.disconnecting = False  # as if the peer's bytes were still read
+        transport.protocol.dataReceived(b"x" * (CLOSE_GRACE_BYTES + 1))
+        self.assertTrue(transport.disconnected)
+
+    def inner(self) -> Factory:
+        return Factory.forProtocol(_Recorder)

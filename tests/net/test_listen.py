@@ -1,0 +1,180 @@
+"""
+Tests for L{finger.net.listen}.
+"""
+
+import errno
+import socket
+import struct
+from unittest import SkipTest
+
+from twisted.internet.error import CannotListenError
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.testing import MemoryReactor
+from twisted.trial.unittest import SynchronousTestCase
+
+from finger.net.listen import (
+    DEFAULT_BACKLOG,
+    ListenFailed,
+    ListeningService,
+    portDescription,
+    withBacklog,
+)
+
+
+class _RefusingReactor(MemoryReactor):
+    def __init__(self, code: int) -> None:
+        super().__init__()
+        self.code = code
+
+    def listenTCP(self, port, factory, backlog=50, interface=""):  # type: ignore[no-untyped-def]
+        raise CannotListenError(interface, port, OSError(self.code, errno.errorcode[self.code]))
+
+
+class PortDescriptionTests(SynchronousTestCase):
+    def test_number(self) -> None:
+        self.assertEqual(portDescription("79"), "tcp:79")
+        self.assertEqual(portDescription("1079", "127.0.0.1"), "tcp:1079:interface=127.0.0.1")
+
+    def test_description(self) -> None:
+        self.assertEqual(portDescription("tcp:79:interface=::1", "127.0.0.1"), "tcp:79:interface=::1")
+
+
+class WithBacklogTests(SynchronousTestCase):
+    def test_added(self) -> None:
+        """
+        Stream descriptions without a backlog get L{DEFAULT_BACKLOG}.
+        """
+        self.assertEqual(withBacklog("tcp:79"), f"tcp:79:backlog={DEFAULT_BACKLOG}")
+        self.assertEqual(
+            withBacklog("tcp:79:interface=127.0.0.1", 7),
+            "tcp:79:interface=127.0.0.1:backlog=7",
+        )
+        self.assertEqual(withBacklog("tcp6:79:interface=\\:\\:1", 7), "tcp6:79:interface=\\:\\:1:backlog=7")
+        self.assertEqual(withBacklog("unix:/run/finger.sock", 7), "unix:/run/finger.sock:backlog=7")
+        self.assertEqual(
+            withBacklog("ssl:443:privateKey=k.pem", 7), "ssl:443:privateKey=k.pem:backlog=7"
+        )
+
+    def test_kept(self) -> None:
+        """
+        A backlog the operator wrote stays; so does a description of a type
+        that takes none.
+        """
+        self.assertEqual(withBacklog("tcp:79:backlog=5"), "tcp:79:backlog=5")
+        self.assertEqual(withBacklog("tcp:backlog=5:port=79"), "tcp:backlog=5:port=79")
+        self.assertEqual(
+            withBacklog("systemd:domain=INET:index=0"), "systemd:domain=INET:index=0"
+        )
+
+    def test_enoughForManyClients(self) -> None:
+        """
+        The default holds well over the 128 clients the benchmark connects at
+        once.
+        """
+        self.assertGreaterEqual(DEFAULT_BACKLOG, 1024)
+
+
+class ListeningServiceTests(SynchronousTestCase):
+    def test_defaultBacklog(self) -> None:
+        """
+        A description without a backlog listens with L{DEFAULT_BACKLOG}.
+        """
+        reactor = MemoryReactor()
+        service = ListeningService(reactor, "tcp:79", Factory.forProtocol(Protocol), "--fingerport")
+        service.startService()
+        [(port, factory, backlog, interface)] = reactor.tcpServers
+        self.assertEqual(backlog, DEFAULT_BACKLOG)
+        self.assertEqual(service.description, "tcp:79")
+
+    def test_givenBacklog(self) -> None:
+        """
+        A backlog in the description is used as given.
+        """
+        reactor = MemoryReactor()
+        service = ListeningService(
+            reactor, "tcp:79:backlog=12", Factory.forProtocol(Protocol), "--fingerport"
+        )
+        service.startService()
+        [(port, factory, backlog, interface)] = reactor.tcpServers
+        self.assertEqual(backlog, 12)
+
+    def test_realListenQueue(self) -> None:
+        """
+        With the real reactor, the kernel's listen queue for the port is the
+        default backlog (as C{ss} shows it in Send-Q).
+        """
+        from twisted.internet import reactor
+
+        service = ListeningService(
+            reactor, "tcp:0:interface=127.0.0.1", Factory.forProtocol(Protocol), "--fingerport"
+        )
+        service.privilegedStartService()
+        self.addCleanup(service.stopService)
+        assert service.port is not None
+        listening = service.port.socket  # type: ignore[attr-defined]
+        # For a listening socket, Linux reports the queue's limit in
+        # TCP_INFO's tcpi_sacked: the sixth 32-bit field after 8 bytes.
+        if not hasattr(socket, "TCP_INFO"):
+            raise SkipTest("TCP_INFO is Linux-only")
+        info = listening.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 64)
+        (limit,) = struct.unpack_from("I", info, 8 + 5 * 4)
+        self.assertEqual(limit, min(DEFAULT_BACKLOG, _somaxconn()))
+
+    def test_listens(self) -> None:
+        reactor = MemoryReactor()
+        service = ListeningService(reactor, "tcp:79", Factory.forProtocol(Protocol), "--fingerport")
+        service.startService()
+        [(port, factory, backlog, interface)] = reactor.tcpServers
+        self.assertEqual(port, 79)
+        self.assertIsNotNone(service.port)
+        self.successResultOf(service.stopService())
+        self.assertIsNone(service.port)
+
+    def assertRefused(self, code: int, words: str) -> None:
+        service = ListeningService(
+            _RefusingReactor(code), "tcp:79", Factory.forProtocol(Protocol), "--fingerport"
+        )
+        error = self.assertRaises(ListenFailed, service.privilegedStartService)
+        message = str(error)
+        self.assertTrue(message.startswith("finger: cannot listen on tcp:79 (--fingerport): "))
+        self.assertIn(words, message)
+        self.assertNotIn("\n", message)
+        self.assertIsInstance(error, SystemExit)
+        self.assertIsInstance(error, Exception)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_permissionDenied(self) -> None:
+        """
+        Binding a low port without privileges says what to do.
+        """
+        self.assertRefused(errno.EACCES, "ports below 1024 need root")
+
+    def test_inUse(self) -> None:
+        self.assertRefused(errno.EADDRINUSE, "address in use")
+
+    def test_realPortInUse(self) -> None:
+        """
+        With the real reactor, a port another socket holds is refused.
+        """
+        from twisted.internet import reactor
+
+        with socket.socket() as holder:
+            holder.bind(("127.0.0.1", 0))
+            holder.listen(1)
+            port = holder.getsockname()[1]
+            service = ListeningService(
+                reactor,
+                f"tcp:{port}:interface=127.0.0.1",
+                Factory.forProtocol(Protocol),
+                "--setterport",
+            )
+            error = self.assertRaises(ListenFailed, service.privilegedStartService)
+        self.assertIn("address in use", str(error))
+
+
+def _somaxconn() -> int:
+    try:
+        with open("/proc/sys/net/core/somaxconn") as f:
+            return int(f.read())
+    except OSError:
+        return 4096
