@@ -1,0 +1,60 @@
+# -*- test-case-name: tests.net.test_buckets -*-
+"""
+Token buckets: the one rate limit every part of the service uses (finger
+queries per client address, lines the IRC bot sends).
+"""
+
+from twisted.internet.interfaces import IReactorTime
+
+
+class TokenBucket:
+    """
+    Up to C{burst} actions at once, then C{rate} a second on average.
+
+    The bucket starts full.  It keeps no timer: it counts what time has
+    passed on C{clock} whenever it is asked.
+    """
+
+    __slots__ = ("clock", "rate", "burst", "_tokens", "_then")
+
+    def __init__(self, clock: IReactorTime, rate: float, burst: float) -> None:
+        """
+        @param clock: the clock the rate is measured on.
+        @param rate: tokens added a second; more than zero.
+        @param burst: the most tokens the bucket holds; at least one.
+        """
+        self.clock = clock
+        self.rate = rate
+        self.burst = burst
+        self._tokens = float(burst)
+        self._then = clock.seconds()
+
+    def _level(self) -> float:
+        now = self.clock.seconds()
+        self._tokens = min(self.burst, self._tokens + (now - self._then) * self.rate)
+        self._then = now
+        return self._tokens
+
+    def take(self) -> bool:
+        """
+        Take one token if there is one.
+
+        @return: whether the action may happen now.
+        """
+        if self._level() < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    def delay(self) -> float:
+        """
+        @return: seconds until a token is there; zero if one is there now.
+        """
+        return max(0.0, (1 - self._level()) / self.rate)
+
+    def full(self) -> bool:
+        """
+        @return: whether the bucket has filled up again, so that forgetting
+            it changes nothing.
+        """
+        return self._level() >= self.burst
