@@ -126,14 +126,17 @@ class SetterLogin:
 
     @ivar portal: the L{Portal} from L{setterPortal}.
     @ivar clock: for the delay after a failed login.
+    @ivar delay: seconds before a failed login is answered.
     """
 
     log = Logger()
-    delay = FAILED_LOGIN_DELAY
 
-    def __init__(self, portal: Portal, clock: IReactorTime) -> None:
+    def __init__(
+        self, portal: Portal, clock: IReactorTime, delay: float = FAILED_LOGIN_DELAY
+    ) -> None:
         self.portal = portal
         self.clock = clock
+        self.delay = delay
 
     def login(self, name: str, password: str, peer: str) -> "Deferred[IFingerSetterService]":
         """

@@ -15,7 +15,7 @@ from twisted.internet.endpoints import (
     serverFromString,
 )
 from twisted.internet.protocol import Protocol, connectionDone
-from twisted.internet.task import Clock
+from twisted.internet.task import Clock, deferLater
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -223,3 +223,33 @@ async def listenOnLoopback(test: Any, reactor: Any, factory: Any) -> int:
     port = await serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(factory)
     test.addCleanup(port.stopListening)
     return port.getHost().port  # type: ignore[no-any-return]
+
+
+async def waitFor(
+    reactor: Any,
+    check: Callable[[], Any],
+    what: str,
+    timeout: float = 10.0,
+    interval: float = 0.05,
+) -> Any:
+    """
+    Poll C{check} until it returns something true, as integration tests
+    wait for a real server or process to reach a state.
+
+    @param reactor: the reactor to wait on.
+    @param check: called every C{interval} seconds; it may return a
+        L{Deferred} or a coroutine.
+    @param what: what is awaited, for the failure message.
+    @return: the first true value C{check} returned.
+    @raise AssertionError: if C{timeout} seconds pass first.
+    """
+    deadline = reactor.seconds() + timeout
+    while True:
+        result = check()
+        if isinstance(result, Deferred) or hasattr(result, "__await__"):
+            result = await result
+        if result:
+            return result
+        if reactor.seconds() >= deadline:
+            raise AssertionError(f"gave up after {timeout} seconds waiting for {what}")
+        await deferLater(reactor, interval, lambda: None)

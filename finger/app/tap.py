@@ -380,6 +380,13 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             "With --auth: users (comma-separated) who may set anyone's status.",
         ],
         [
+            "login-delay",
+            None,
+            2.0,
+            "With --auth: seconds before a failed login is answered.",
+            _number("--login-delay", float, 0, True, "Zero or a positive number of seconds."),
+        ],
+        [
             "max-connections",
             None,
             1024,
@@ -692,7 +699,7 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
     login = None
     if options.get("credCheckers") and IFingerSetterService.providedBy(backend):
         portal = setterPortal(backend, options["credCheckers"], options["admins"])
-        login = SetterLogin(portal, reactor)
+        login = SetterLogin(portal, reactor, delay=options["login-delay"])
 
     if not options["no-setter"] and IFingerSetterService.providedBy(backend):
         setterFactory = cast(FingerSetterFactoryFromService, IFingerSetterFactory(backend))
