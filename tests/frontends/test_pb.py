@@ -13,10 +13,12 @@ from twisted.cred.credentials import Anonymous, IUsernamePassword, UsernamePassw
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock, deferLater
-from twisted.internet.testing import MemoryReactorClock
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python import usage
 from twisted.spread import pb
+from twisted.spread import banana
 from twisted.spread.banana import int2b128
 from twisted.test.iosim import IOPump, connectedServerAndClient
 from twisted.trial.unittest import SynchronousTestCase
@@ -39,6 +41,9 @@ from finger.frontends.pb import (
     NoSuchUser,
     NotSaved,
     PermissionDenied,
+    FingerBroker,
+    FingerPBServerFactory,
+    MessageScanner,
     PerspectiveFingerFromService,
 )
 from finger.backends.memory import MemoryFingerService
@@ -276,11 +281,13 @@ class PerspectiveLoginTests(SynchronousTestCase):
     def serve(
         self, service: MemoryFingerService, checkers: Optional[List[Any]] = None, auth: bool = True
     ) -> pb.PBServerFactory:
-        root = PerspectiveFingerFromService(service)
+        login = None
         if auth:
             portal = setterPortal(service, [_checker()] if checkers is None else checkers, ["root"])
-            root.login = SetterLogin(portal, self.clock)
-        return pb.PBServerFactory(root)
+            login = SetterLogin(portal, self.clock)
+        return FingerPBServerFactory(
+            PerspectiveFingerFromService(service, clock=self.clock, login=login)
+        )
 
     def connect(self, serverFactory: pb.PBServerFactory) -> Tuple[pb.PBClientFactory, IOPump]:
         clientFactory = pb.PBClientFactory()
@@ -597,9 +604,13 @@ class PerspectiveDisconnectTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.service = _HeldSetterService(moshez="happy")
         self.clock = Clock()
-        root = PerspectiveFingerFromService(self.service)
-        root.login = SetterLogin(setterPortal(self.service, [_checker()], []), self.clock)
-        self.serverFactory = pb.PBServerFactory(root)
+        self.serve([_checker()])
+
+    def serve(self, checkers: List[Any]) -> None:
+        login = SetterLogin(setterPortal(self.service, checkers, []), self.clock)
+        self.serverFactory = FingerPBServerFactory(
+            PerspectiveFingerFromService(self.service, clock=self.clock, login=login)
+        )
 
     def connect(self) -> Tuple[pb.PBClientFactory, pb.Broker, pb.Broker, IOPump]:
         clientFactory = pb.PBClientFactory()
@@ -665,10 +676,7 @@ class PerspectiveDisconnectTests(SynchronousTestCase):
         a slow checker's answer to a right one): nothing is sent and
         nothing is logged as an error.
         """
-        root = self.serverFactory.root
-        root.login = SetterLogin(
-            setterPortal(self.service, [_SlowChecker(_checker(), self.clock)], []), self.clock
-        )
+        self.serve([_SlowChecker(_checker(), self.clock)])
         for password in [b"wrong", b"secret"]:
             clientFactory, client, server, pump = self.connect()
             root = clientFactory.getRootObject()
@@ -726,10 +734,7 @@ class FingerBrokerTests(SynchronousTestCase):
         from twisted.internet.address import IPv4Address
         from twisted.internet.testing import StringTransport
 
-        from finger.frontends.pb import FingerBroker
-
-        factory = pb.PBServerFactory(IPerspectiveFinger(MemoryFingerService()))
-        factory.protocol = FingerBroker
+        factory = FingerPBServerFactory(IPerspectiveFinger(MemoryFingerService()))
         deep = b"\x01\x80" * (MAX_DEPTH + 1)
         # One unfinished list of small numbers, longer than a message may be.
         count = MAX_MESSAGE_BYTES // 2 + 1
@@ -756,10 +761,7 @@ class FingerBrokerTests(SynchronousTestCase):
         """
         Calls still work through it, one after another on one connection.
         """
-        from finger.frontends.pb import FingerBroker
-
-        factory = pb.PBServerFactory(IPerspectiveFinger(MemoryFingerService(moshez="happy")))
-        factory.protocol = FingerBroker
+        factory = FingerPBServerFactory(IPerspectiveFinger(MemoryFingerService(moshez="happy")))
         clientFactory = pb.PBClientFactory()
         client, server, pump = connectedServerAndClient(
             lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
@@ -768,14 +770,12 @@ class FingerBrokerTests(SynchronousTestCase):
         for _ in range(3):
             status = self.successResultOf(_pumped(pump, root.callRemote("getUser", "moshez")))
             self.assertEqual(status, "happy")
-        self.assertFalse(server._broken)
+        self.assertFalse(server.dropped)
 
     def test_tap(self) -> None:
         """
         The service's PB listener uses it.
         """
-        from finger.frontends.pb import FingerBroker
-
         options = tap.Options()
         path = self.mktemp()
         with open(path, "w") as f:
@@ -822,9 +822,8 @@ class TimeoutTests(SynchronousTestCase):
         from finger.frontends.pb import LOOKUP_TIMEOUT, TIMED_OUT
 
         service = _StuckService()
-        root = IPerspectiveFinger(service)
-        root.clock = clock = Clock()
-        factory = pb.PBServerFactory(root)
+        clock = Clock()
+        factory = FingerPBServerFactory(PerspectiveFingerFromService(service, clock=clock))
         clientFactory = pb.PBClientFactory()
         client, server, pump = connectedServerAndClient(
             lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
@@ -866,3 +865,187 @@ class TimeoutTests(SynchronousTestCase):
         top = tap.makeService(options, reactor)
         root = top.getServiceNamed("pb").factory.wrappedFactory.root
         self.assertIs(root.clock, reactor)
+
+
+class _Unknown(pb.Copyable):
+    """
+    A copyable type the server does not know, named with control
+    characters.
+    """
+
+    def getTypeToCopy(self) -> bytes:
+        return b"\x1b[2J evil.Type"
+
+
+class BadCallTests(SynchronousTestCase):
+    """
+    L{FingerBroker} answers a call it cannot read with a L{BadRequest} and
+    one escaped line in the log, and drops a connection that keeps making
+    malformed calls.
+    """
+
+    def setUp(self) -> None:
+        factory = FingerPBServerFactory(
+            PerspectiveFingerFromService(MemoryFingerService(moshez="happy"), clock=Clock()),
+            maxBadCalls=3,
+        )
+        clientFactory = pb.PBClientFactory()
+        self.client, self.server, self.pump = connectedServerAndClient(
+            lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
+        )
+        self.root = self.successResultOf(_pumped(self.pump, clientFactory.getRootObject()))
+
+    def test_unknownType(self) -> None:
+        """
+        An argument of a type the server does not know is a L{BadRequest}
+        for the client and one escaped log line, not a traceback; the
+        connection goes on serving.
+        """
+        with capturedLogs() as events:
+            d = _pumped(self.pump, self.root.callRemote("getUser", _Unknown()))
+        failure = self.failureResultOf(d)
+        self.assertTrue(failure.check(BadRequest), failure)
+        self.assertEqual(failure.value, "getUser: arguments this server cannot read")
+        [event] = events
+        line = formatEvent(event)
+        self.assertIn("cannot read its arguments", line)
+        self.assertNotIn("\x1b", line)
+        self.assertIn("\\x1b[2J evil", line)
+        self.assertEqual(self.flushLoggedErrors(), [])
+        status = _pumped(self.pump, self.root.callRemote("getUser", "moshez"))
+        self.assertEqual(self.successResultOf(status), "happy")
+
+    def test_tooManyBadCalls(self) -> None:
+        """
+        A connection that makes more malformed calls than it may is dropped,
+        with one line in the log, so it cannot fill the log.
+        """
+        with capturedLogs() as events:
+            for i in range(3):
+                d = _pumped(self.pump, self.root.callRemote("getUser", _Unknown()))
+                self.assertTrue(self.failureResultOf(d).check(BadRequest))
+                self.assertFalse(self.server.dropped)
+            d = _pumped(self.pump, self.root.callRemote("nonsense"))
+            self.assertTrue(self.failureResultOf(d).check(BadRequest))
+        self.assertTrue(self.server.dropped)
+        self.assertTrue(self.client.disconnected)
+        self.assertEqual(len(events), 4, [formatEvent(e) for e in events])
+        self.assertIn("more than 3 malformed calls", formatEvent(events[-1]))
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_noSuchObject(self) -> None:
+        """
+        A call to an object the connection does not have is a
+        L{BadRequest}, not a traceback.
+        """
+        self.client.sendCall(b"message", 99, 12345, b"getUser", 0, [b"tuple"], [b"dictionary"])
+        self.pump.flush()
+        self.assertEqual(self.flushLoggedErrors(), [])
+        self.assertEqual(self.server.badCalls, 1)
+
+
+class MessageScannerTests(SynchronousTestCase):
+    """
+    L{MessageScanner} finds whole Banana messages, however the network cuts
+    them, and refuses those over its limits before they are whole.
+    """
+
+    def encode(self, value: object) -> bytes:
+        return banana.encode(value)  # type: ignore[no-any-return]
+
+    def test_wholeMessages(self) -> None:
+        """
+        Messages come out whole, one by one, fed at once or byte by byte.
+        """
+        messages = [
+            self.encode(b"pb"),
+            self.encode([b"message", 1, -5, 2**70, -(2**70), 1.5, [], [[b"x" * 300]]]),
+            self.encode(7),
+        ]
+        stream = b"".join(messages)
+        scanner = MessageScanner()
+        self.assertEqual([m for t, m in scanner.feed(stream)], messages)
+        scanner = MessageScanner()
+        found = []
+        for i in range(len(stream)):
+            found.extend(scanner.feed(stream[i : i + 1]))
+        self.assertEqual([m for t, m in found], messages)
+        self.assertEqual([t for t, m in found], [0x82, 0x80, 0x81])
+
+    def test_limits(self) -> None:
+        """
+        A message too long, too deep or with too many items is refused as
+        soon as that shows, before it is whole.
+        """
+        cases = [
+            (MessageScanner(maxBytes=100), b"\x7f\x01\x82"),
+            (MessageScanner(maxBytes=100), b"\x7f\x80" + b"\x01\x82x" * 40),
+            (MessageScanner(maxDepth=3), b"\x01\x80" * 4),
+            (MessageScanner(maxItems=10), b"\x0b\x80"),
+            (MessageScanner(maxItems=10), b"\x05\x80" + b"\x02\x80\x01\x81\x01\x81" * 4),
+            (MessageScanner(), b"\x01" * 65),
+            (MessageScanner(), b"\x01\x88"),
+            (MessageScanner(), b"\x7f\x87"),
+        ]
+        for scanner, data in cases:
+            self.assertRaises(banana.BananaError, scanner.feed, data)
+
+    def test_withinLimits(self) -> None:
+        """
+        A message just within every limit passes.
+        """
+        scanner = MessageScanner(maxBytes=100, maxDepth=3, maxItems=10)
+        self.assertEqual(len(scanner.feed(b"\x01\x80" * 3 + b"\x01\x81")), 1)
+        data = b"\x09\x80" + b"\x01\x81" * 9
+        self.assertEqual(scanner.feed(data), [(0x80, data)])
+
+
+class BrokerLimitTests(SynchronousTestCase):
+    """
+    L{FingerBroker} applies the limits after the client chose its dialect,
+    when Banana would otherwise decode whatever arrives.
+    """
+
+    def connect(self, **limits: int) -> Tuple[pb.Broker, StringTransport]:
+        factory = FingerPBServerFactory(
+            IPerspectiveFinger(MemoryFingerService(moshez="happy")), **limits
+        )
+        broker = factory.buildProtocol(IPv4Address("TCP", "192.0.2.1", 5000))
+        transport = StringTransport(peerAddress=IPv4Address("TCP", "192.0.2.1", 5000))
+        broker.makeConnection(transport)
+        broker.dataReceived(banana.encode(b"pb"))
+        return broker, transport
+
+    def test_afterDialect(self) -> None:
+        """
+        Messages over the limits are dropped after the dialect as before
+        it, with one line in the log and no error.
+        """
+        for limits, garbage in [
+            ({}, b"\x01\x80" * (MAX_DEPTH + 1)),
+            ({"maxMessageBytes": 1000}, b"\x02\x80\x01\x81\x7f\x08\x82" + b"x" * 500),
+            ({}, b"\x02\x80" + b"\x7f\x7f\x80"),
+            ({}, b"\x02\x80" + b"\x7f\x8a"),
+        ]:
+            broker, transport = self.connect(**limits)
+            with capturedLogs() as events:
+                broker.dataReceived(garbage)
+                broker.dataReceived(b"more")
+            self.assertTrue(transport.disconnecting, garbage)
+            self.assertEqual(len(events), 1, [formatEvent(e) for e in events])
+            self.assertIn("Dropping PB connection from 192.0.2.1:5000", formatEvent(events[0]))
+            self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_unofferedDialect(self) -> None:
+        """
+        A client that names a dialect the server did not offer is dropped.
+        """
+        factory = FingerPBServerFactory(IPerspectiveFinger(MemoryFingerService()))
+        broker = factory.buildProtocol(None)
+        transport = StringTransport()
+        broker.makeConnection(transport)
+        with capturedLogs() as events:
+            broker.dataReceived(banana.encode(b"\x1b[2Jxx"))
+        self.assertTrue(transport.disconnecting)
+        [event] = events
+        self.assertIn("did not offer", formatEvent(event))
