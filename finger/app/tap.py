@@ -423,8 +423,8 @@ class Options(usage.Options, strcred.AuthOptionMixin):
         [
             "pbport",
             "p",
-            "tcp:8889",
-            "Where Perspective Broker listens: a port or an endpoint description.",
+            "tcp:8889:interface=127.0.0.1",
+            "Where Perspective Broker listens: a port (on 127.0.0.1) or an endpoint description.",
         ],
         [
             "ircserver",
@@ -512,7 +512,7 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             self.tlsOptions = _webTLS(self)
 
     def _ircAndPBPostOptions(self, reactor: Any) -> None:
-        self["pbport"] = self._endpoint(reactor, "pbport", "")
+        self["pbport"] = self._endpoint(reactor, "pbport", "127.0.0.1")
         if not irc.isValidNickname(self["ircnick"]):
             raise usage.UsageError(
                 f"--ircnick: {self['ircnick']!r} is not an IRC nickname: a letter "

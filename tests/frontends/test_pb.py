@@ -183,13 +183,18 @@ class PBOptionsTests(SynchronousTestCase):
         return [s for s in top if isinstance(s, ListeningService) and s.option == "--pbport"]
 
     def test_default(self) -> None:
-        """PB is on by default, on port 8889 on every interface; C{--help} says so."""
-        self.assertEqual(self.parse()["pbport"], "tcp:8889")
-        self.assertIn("[default: tcp:8889]", str(tap.Options()))
+        """
+        PB is on by default, on port 8889 on loopback, like the setter, as
+        its logins send digests anyone watching may guess passwords from;
+        C{--help} says so.
+        """
+        self.assertEqual(self.parse()["pbport"], "tcp:8889:interface=127.0.0.1")
+        helpText = " ".join(str(tap.Options()).split())
+        self.assertIn("[default: tcp:8889:interface=127.0.0.1]", helpText)
 
     def test_port(self) -> None:
-        """C{-p} takes a port number or an endpoint description."""
-        self.assertEqual(self.parse("-p", "9000")["pbport"], "tcp:9000")
+        """C{-p} takes a port number, on loopback, or an endpoint description."""
+        self.assertEqual(self.parse("-p", "9000")["pbport"], "tcp:9000:interface=127.0.0.1")
         self.assertEqual(
             self.parse("--pbport", r"tcp:9000:interface=\:\:1")["pbport"],
             r"tcp:9000:interface=\:\:1",
@@ -199,7 +204,10 @@ class PBOptionsTests(SynchronousTestCase):
         self.assertTrue(str(raised.exception).startswith("--pbport"), raised.exception)
 
     def test_makeService(self) -> None:
-        """L{tap.makeService} serves the adapted back-end's PB root on C{--pbport}."""
+        """
+        L{tap.makeService} serves the back-end's PB root on C{--pbport}, on
+        loopback for a bare port number.
+        """
         memory = MemoryReactorClock()
         top = tap.makeService(self.parse("-p", "9000"), memory)
         [listener] = [s for s in top if isinstance(s, ListeningService) and s.option == "--pbport"]
@@ -208,7 +216,7 @@ class PBOptionsTests(SynchronousTestCase):
         [(port, factory, backlog, interface)] = [
             server for server in memory.tcpServers if server[0] == 9000
         ]
-        self.assertEqual(interface, "")
+        self.assertEqual(interface, "127.0.0.1")
         self.assertIsInstance(factory, LimitingFactory)
         self.assertIsInstance(factory.wrappedFactory, pb.PBServerFactory)
         self.assertIsInstance(factory.wrappedFactory.root, PerspectiveFingerFromService)
