@@ -58,7 +58,8 @@ Run C{python -m finger.clients.pb} for a client a person can use.
 """
 
 import inspect
-from typing import Any, Callable, Dict, List, NoReturn, Optional, Set, Tuple
+from dataclasses import dataclass
+from typing import Any, Callable, List, NoReturn, Optional, Set, Tuple
 from weakref import WeakSet
 
 from twisted.cred.checkers import ICredentialsChecker
@@ -111,6 +112,7 @@ __all__ = [
     "TIMED_OUT",
     "BadCall",
     "BadRequest",
+    "BrokerLimits",
     "FingerBroker",
     "FingerPBServerFactory",
     "LoginNotOffered",
@@ -784,6 +786,23 @@ class MessageScanner:
         return found
 
 
+@dataclass(frozen=True)
+class BrokerLimits:
+    """
+    What one client of L{FingerBroker} may send.
+
+    @ivar maxMessageBytes: the longest message.
+    @ivar maxDepth: how deeply a message's lists may nest.
+    @ivar maxItems: how many items a message may hold.
+    @ivar maxBadCalls: how many malformed calls a connection may make.
+    """
+
+    maxMessageBytes: int = MAX_MESSAGE_BYTES
+    maxDepth: int = MAX_DEPTH
+    maxItems: int = MAX_ITEMS
+    maxBadCalls: int = MAX_BAD_CALLS
+
+
 class FingerBroker(pb.Broker):
     """
     A PB broker for a server on the open internet.
@@ -808,20 +827,14 @@ class FingerBroker(pb.Broker):
         isClient: bool = True,
         security: Any = globalSecurity,
         *,
-        maxMessageBytes: int = MAX_MESSAGE_BYTES,
-        maxDepth: int = MAX_DEPTH,
-        maxItems: int = MAX_ITEMS,
-        maxBadCalls: int = MAX_BAD_CALLS,
+        limits: BrokerLimits = BrokerLimits(),
     ) -> None:
         """
-        @param maxMessageBytes: the longest message a client may send.
-        @param maxDepth: how deeply a message's lists may nest.
-        @param maxItems: how many items a message may hold.
-        @param maxBadCalls: how many malformed calls a connection may make.
+        @param limits: what a client may send.
         """
         super().__init__(isClient, security)
-        self.scanner = MessageScanner(maxMessageBytes, maxDepth, maxItems)
-        self.maxBadCalls = maxBadCalls
+        self.scanner = MessageScanner(limits.maxMessageBytes, limits.maxDepth, limits.maxItems)
+        self.maxBadCalls = limits.maxBadCalls
         self.badCalls = 0
         self.dialectChosen = bool(isClient)
         self.dropped = False
@@ -864,31 +877,11 @@ class FingerBroker(pb.Broker):
         )
         transport.loseConnection()
 
-    def proto_message(
-        self,
-        requestID: int,
-        objectID: Any,
-        message: Any,
-        answerRequired: int,
-        netArgs: Any,
-        netKw: Any,
-    ) -> None:
-        self.callReceived(
-            self.localObjectForID, requestID, objectID, message, answerRequired, netArgs, netKw
-        )
+    def proto_message(self, *call: Any) -> None:
+        self.callReceived(self.localObjectForID, *call)
 
-    def proto_cachemessage(
-        self,
-        requestID: int,
-        objectID: Any,
-        message: Any,
-        answerRequired: int,
-        netArgs: Any,
-        netKw: Any,
-    ) -> None:
-        self.callReceived(
-            self.cachedLocallyAs, requestID, objectID, message, answerRequired, netArgs, netKw
-        )
+    def proto_cachemessage(self, *call: Any) -> None:
+        self.callReceived(self.cachedLocallyAs, *call)
 
     def callReceived(
         self,
@@ -975,30 +968,19 @@ class FingerPBServerFactory(pb.PBServerFactory):
         self,
         root: Any,
         *,
-        maxMessageBytes: int = MAX_MESSAGE_BYTES,
-        maxDepth: int = MAX_DEPTH,
-        maxItems: int = MAX_ITEMS,
-        maxBadCalls: int = MAX_BAD_CALLS,
+        limits: BrokerLimits = BrokerLimits(),
         unsafeTracebacks: bool = False,
         security: Any = globalSecurity,
     ) -> None:
         """
         @param root: the root object, or what adapts to L{pb.IPBRoot}.
-        @param maxMessageBytes: the longest message a client may send.
-        @param maxDepth: how deeply a message's lists may nest.
-        @param maxItems: how many items a message may hold.
-        @param maxBadCalls: how many malformed calls a connection may make.
+        @param limits: what a client may send.
         """
         super().__init__(root, unsafeTracebacks, security)
-        self.limits: Dict[str, int] = {
-            "maxMessageBytes": maxMessageBytes,
-            "maxDepth": maxDepth,
-            "maxItems": maxItems,
-            "maxBadCalls": maxBadCalls,
-        }
+        self.limits = limits
 
     def buildProtocol(self, addr: Any) -> pb.Broker:
-        broker = self.protocol(isClient=False, security=self.security, **self.limits)
+        broker = self.protocol(isClient=False, security=self.security, limits=self.limits)
         broker.factory = self
         broker.setNameForLocal("root", self.root.rootObject(broker))
         return broker

@@ -28,7 +28,7 @@ from zope.interface.verify import verifyObject
 from finger.app import tap
 from finger.auth import FAILED_LOGIN_DELAY, LOGIN_FAILED, SetterLogin, setterPortal
 from finger.interfaces import IFingerService, IPerspectiveFinger, StatusNotSaved
-from finger.messages import NO_SUCH_USER
+from finger.messages import NO_SUCH_USER, SET_TIMED_OUT
 from finger.net.limits import LimitingFactory
 from finger.net.listen import ListeningService
 from finger.frontends.pb import (
@@ -36,6 +36,7 @@ from finger.frontends.pb import (
     MAX_MESSAGE_BYTES,
     NOT_SAVED,
     BadRequest,
+    BrokerLimits,
     LoginNotOffered,
     LoginRefused,
     NoSuchUser,
@@ -895,7 +896,7 @@ class BadCallTests(SynchronousTestCase):
     def setUp(self) -> None:
         factory = FingerPBServerFactory(
             PerspectiveFingerFromService(MemoryFingerService(moshez="happy"), clock=Clock()),
-            maxBadCalls=3,
+            limits=BrokerLimits(maxBadCalls=3),
         )
         clientFactory = pb.PBClientFactory()
         self.client, self.server, self.pump = connectedServerAndClient(
@@ -1014,9 +1015,9 @@ class BrokerLimitTests(SynchronousTestCase):
     when Banana would otherwise decode whatever arrives.
     """
 
-    def connect(self, **limits: int) -> Tuple[pb.Broker, StringTransport]:
+    def connect(self, limits: BrokerLimits) -> Tuple[pb.Broker, StringTransport]:
         factory = FingerPBServerFactory(
-            IPerspectiveFinger(MemoryFingerService(moshez="happy")), **limits
+            IPerspectiveFinger(MemoryFingerService(moshez="happy")), limits=limits
         )
         broker = factory.buildProtocol(IPv4Address("TCP", "192.0.2.1", 5000))
         transport = StringTransport(peerAddress=IPv4Address("TCP", "192.0.2.1", 5000))
@@ -1030,12 +1031,12 @@ class BrokerLimitTests(SynchronousTestCase):
         it, with one line in the log and no error.
         """
         for limits, garbage in [
-            ({}, b"\x01\x80" * (MAX_DEPTH + 1)),
-            ({"maxMessageBytes": 1000}, b"\x02\x80\x01\x81\x7f\x08\x82" + b"x" * 500),
-            ({}, b"\x02\x80" + b"\x7f\x7f\x80"),
-            ({}, b"\x02\x80" + b"\x7f\x8a"),
+            (BrokerLimits(), b"\x01\x80" * (MAX_DEPTH + 1)),
+            (BrokerLimits(maxMessageBytes=1000), b"\x02\x80\x01\x81\x7f\x08\x82" + b"x" * 500),
+            (BrokerLimits(), b"\x02\x80" + b"\x7f\x7f\x80"),
+            (BrokerLimits(), b"\x02\x80" + b"\x7f\x8a"),
         ]:
-            broker, transport = self.connect(**limits)
+            broker, transport = self.connect(limits)
             with capturedLogs() as events:
                 broker.dataReceived(garbage)
                 broker.dataReceived(b"more")
@@ -1057,3 +1058,61 @@ class BrokerLimitTests(SynchronousTestCase):
         self.assertTrue(transport.disconnecting)
         [event] = events
         self.assertIn("did not offer", formatEvent(event))
+
+
+class PolicyTests(SynchronousTestCase):
+    """
+    Lookups and changes over PB follow L{finger.lookup}'s policy: a client
+    that leaves cancels its lookups, and a change the back-end does not
+    confirm in time is answered with L{SET_TIMED_OUT}.
+    """
+
+    def test_clientLeaves(self) -> None:
+        """
+        A client that leaves while lookups wait cancels them, and nothing is
+        logged.
+        """
+        service = _StuckService()
+        factory = FingerPBServerFactory(PerspectiveFingerFromService(service, clock=Clock()))
+        clientFactory = pb.PBClientFactory()
+        client, server, pump = connectedServerAndClient(
+            lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
+        )
+        root = self.successResultOf(_pumped(pump, clientFactory.getRootObject()))
+        with capturedLogs() as events:
+            stuck = [root.callRemote("getUser", "stuck"), root.callRemote("getUsers")]
+            pump.flush()
+            client.transport.loseConnection()
+            pump.flush()
+        self.assertEqual(sorted(service.cancelled), ["*", "stuck"])
+        for d in stuck:
+            self.failureResultOf(d, pb.PBConnectionLost)
+        self.assertEqual(events, [])
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_setTimedOut(self) -> None:
+        """
+        A save the back-end does not confirm within the lookup timeout is
+        answered with L{SET_TIMED_OUT}, and a warning is logged.
+        """
+        service = _HeldSetterService(moshez="happy")
+        clock = Clock()
+        login = SetterLogin(setterPortal(service, [_checker()], []), clock)
+        factory = FingerPBServerFactory(
+            PerspectiveFingerFromService(service, clock=clock, lookupTimeout=5, login=login)
+        )
+        clientFactory = pb.PBClientFactory()
+        client, server, pump = connectedServerAndClient(
+            lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
+        )
+        avatar = self.successResultOf(
+            _pumped(pump, clientFactory.login(UsernamePassword(b"moshez", b"secret")))
+        )
+        with capturedLogs() as events:
+            d = _pumped(pump, avatar.callRemote("setUser", "moshez", "busy"))
+            clock.advance(5)
+            pump.flush()
+        failure = self.failureResultOf(d)
+        self.assertTrue(failure.check(pb.Error), failure)
+        self.assertEqual(failure.value, SET_TIMED_OUT)
+        self.assertEqual([e["log_level"].name for e in events], ["warn"])
