@@ -78,3 +78,36 @@ CUT_SHORT = " [...]"
 """
 What ends a status or a line that was cut to fit.
 """
+
+NO_LOGIN = (
+    "logging in is not offered: this server runs without --auth, or with a back-end "
+    "that cannot set statuses"
+)
+"""
+A Perspective Broker login on a server that lets nobody log in.
+"""
+
+NO_CHALLENGE_LOGIN = (
+    "logging in over Perspective Broker is not offered: this server's passwords cannot "
+    "be checked by challenge-response"
+)
+"""
+A Perspective Broker login on a server whose checkers need the password
+itself (C{--auth unix}), which PB's challenge-response never sends.
+"""
+
+NO_ANONYMOUS_LOGIN = "anonymous login is not offered: call getUser and getUsers on the root object"
+"""
+A Perspective Broker client asked to log in anonymously: the root object
+answers anonymous clients without a login.
+"""
+
+LOGIN_UNDER_WAY = "a login on this connection is under way; wait for its answer"
+"""
+A second password guess on a connection whose first has not been answered.
+"""
+
+CHALLENGE_ANSWERED = "this challenge was answered already; log in again"
+"""
+A second answer to one Perspective Broker login challenge.
+"""

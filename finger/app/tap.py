@@ -17,7 +17,6 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.internet.interfaces import IProtocolFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import usage
-from twisted.spread.pb import PBServerFactory
 from twisted.web.resource import IResource
 from twisted.web.server import Site
 
@@ -31,7 +30,6 @@ from finger.interfaces import (
     IFingerSetterFactory,
     IFingerSetterService,
     IIRCClientFactory,
-    IPerspectiveFinger,
 )
 from finger.net.limits import LimitingFactory, RateLimiter
 from finger.net.listen import ListeningService, portDescription
@@ -43,7 +41,7 @@ from finger.backends.command import (
 )
 from finger.backends.local import UID_FLOOR, LocalFingerService
 from finger.names import InvalidUserName, checkUserName
-from finger.frontends.pb import FingerBroker, PerspectiveFingerFromService
+from finger.frontends.pb import FingerPBServerFactory, PerspectiveFingerFromService
 from finger.backends.proxy import FingerForwarder, ProxyFingerService, parseAllowList
 from finger.backends.file import FileFingerService
 from finger.frontends.setter import FingerSetterFactoryFromService
@@ -425,8 +423,8 @@ class Options(usage.Options, strcred.AuthOptionMixin):
         [
             "pbport",
             "p",
-            "tcp:8889",
-            "Where Perspective Broker listens: a port or an endpoint description.",
+            "tcp:8889:interface=127.0.0.1",
+            "Where Perspective Broker listens: a port (on 127.0.0.1) or an endpoint description.",
         ],
         [
             "ircserver",
@@ -514,7 +512,7 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             self.tlsOptions = _webTLS(self)
 
     def _ircAndPBPostOptions(self, reactor: Any) -> None:
-        self["pbport"] = self._endpoint(reactor, "pbport", "")
+        self["pbport"] = self._endpoint(reactor, "pbport", "127.0.0.1")
         if not irc.isValidNickname(self["ircnick"]):
             raise usage.UsageError(
                 f"--ircnick: {self['ircnick']!r} is not an IRC nickname: a letter "
@@ -622,12 +620,8 @@ def _addIRCAndPB(
     L{ClientService}, to C{top}.
     """
     if not options["no-pb"]:
-        pbRoot = cast(PerspectiveFingerFromService, IPerspectiveFinger(backend))
-        pbRoot.login = login
-        pbRoot.clock = reactor
-        pbFactory = PBServerFactory(pbRoot)
-        pbFactory.protocol = FingerBroker
-        _listen(top, "pb", options, reactor, pbFactory, b"")
+        pbRoot = PerspectiveFingerFromService(backend, clock=reactor, login=login)
+        _listen(top, "pb", options, reactor, FingerPBServerFactory(pbRoot), b"")
     if options["ircserver"] is not None:
         ircFactory = IIRCClientFactory(backend)
         ircFactory.nickname = options["ircnick"]

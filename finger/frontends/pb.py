@@ -15,10 +15,12 @@ sees a failure for which C{failure.check(NoSuchUser)} is true, so a user
 whose status happens to read "No such user" is still told apart.  A name
 that is not a L{str} fails with L{BadRequest}.  The tutorial's service
 answered the string C{"No such user"} instead; a remote error says the same
-thing without ambiguity.
+thing without ambiguity.  How long the back-end may take, and what a client
+hears when it fails, is L{finger.lookup}'s policy.
 
-Anonymous clients only read, and setting takes a login, so, as in the
-tutorial, it listens on all interfaces by default (C{--pbport}, port 8889).
+Serve it with L{FingerPBServerFactory}, whose L{FingerBroker} bounds what a
+client may send: a client that does not speak PB, or sends more than a call
+needs, is dropped with one line in the log, not a traceback.
 
 Setting a status
 ================
@@ -30,56 +32,65 @@ PB way, with the same names, passwords and admins as the setter
     avatar = await factory.login(UsernamePassword(b"moshez", b"secret"))
     await avatar.callRemote("setUser", "moshez", "Giving a tutorial")
 
+Twisted's own PB login checks the password: the root object hands the
+C{login} call to the root object of a L{Portal} (C{pb.IPBRoot(portal)}),
+whose checker is the setter's L{SetterLogin}.
+
 The avatar also answers C{getUser} and C{getUsers}.  C{setUser} answers once
 the status is durable.  A user may set only their own status unless they are
 an admin (L{PermissionDenied} otherwise); a wrong name or password fails with
-L{LoginRefused} (message L{finger.auth.LOGIN_FAILED}, which a client may
-also catch as L{twisted.cred.error.UnauthorizedLogin}) only after
-L{finger.auth.FAILED_LOGIN_DELAY} seconds, and is logged (a connection has
-one login under way at a time, and a challenge takes one answer, so guesses
-do not run in parallel on one connection); an invalid name or
-status fails with L{BadRequest} saying why; a save that did not happen with
-L{NotSaved}.  Without C{--auth}, or when the C{--auth} checkers cannot check
-PB's challenge-response (C{--auth unix} cannot), logging in fails at once
-with L{LoginNotOffered}.
+L{LoginRefused} (message L{LOGIN_FAILED}, which a client may also catch as
+L{twisted.cred.error.UnauthorizedLogin}) only after the login's delay, and
+is logged (a connection has one login under way at a time, and a challenge
+takes one answer, so guesses do not run in parallel on one connection); an
+invalid name or status fails with L{BadRequest} saying why; a save that did
+not happen with L{NotSaved}.  Without C{--auth}, or when the C{--auth}
+checkers cannot check PB's challenge-response (C{--auth unix} cannot),
+logging in fails at once with L{LoginNotOffered}.
 
 PB's login sends no password: the server sends a random challenge and the
 client answers with an MD5 digest of it and the password.  Anyone who sees
-both may still guess the password offline, so serve PB on loopback or over
-TLS (C{--pbport ssl:...}) where that matters.
+both may still guess the password offline, so PB listens on loopback unless
+told otherwise (C{--pbport}); serve it over TLS (C{--pbport ssl:...}) where
+that matters.
 
 Run C{python -m finger.clients.pb} for a client a person can use.
-
-Serve it with L{FingerBroker} as the factory's protocol: a client that does
-not speak PB is dropped with one line in the log, not a traceback.
 """
 
-import hmac
 import inspect
-from hashlib import md5
-from typing import Any, List, Optional, Tuple, TypeVar
+from dataclasses import dataclass
+from typing import Any, Callable, List, NoReturn, Optional, Set, Tuple
+from weakref import WeakSet
 
+from twisted.cred.checkers import ICredentialsChecker
 from twisted.cred.credentials import IUsernameHashedPassword
 from twisted.cred.error import UnauthorizedLogin
-from twisted.internet.defer import Deferred, TimeoutError
+from twisted.cred.portal import IRealm, Portal
+from twisted.internet.defer import CancelledError, Deferred, fail, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
-from twisted.spread import pb
-from twisted.spread.banana import BananaError
+from twisted.spread import banana, pb
+from twisted.spread.jelly import globalSecurity
 from zope.interface import implementer
 
-from finger.auth import LOGIN_FAILED, NotAllowed, SetterLogin
-from finger.interfaces import (
-    IFingerService,
-    IFingerSetterService,
-    IPerspectiveFinger,
-    StatusNotSaved,
-    UnknownUser,
+from finger.auth import SetterLogin
+from finger.interfaces import IFingerService, IFingerSetterService, IPerspectiveFinger
+from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, LookupPolicy, SetAnswers, orGlobalReactor
+from finger.messages import (
+    CHALLENGE_ANSWERED,
+    INTERNAL_ERROR,
+    LOGIN_FAILED,
+    LOGIN_UNDER_WAY,
+    NO_ANONYMOUS_LOGIN,
+    NO_CHALLENGE_LOGIN,
+    NO_LOGIN,
+    NO_SUCH_USER,
+    NOT_SAVED,
+    SET_TIMED_OUT,
+    TIMED_OUT,
 )
-from finger.lookup import LOOKUP_TIMEOUT
-from finger.messages import INTERNAL_ERROR, NO_SUCH_USER, TIMED_OUT
 from finger.names import (
     MAX_USER_NAME_LENGTH,
     InvalidStatus,
@@ -90,9 +101,31 @@ from finger.names import (
 )
 from finger.text import escapeForLog, formatPeer
 
-DEFAULT_PORT = 8889
+__all__ = [
+    "DEFAULT_PORT",
+    "LOOKUP_TIMEOUT",
+    "MAX_BAD_CALLS",
+    "MAX_DEPTH",
+    "MAX_ITEMS",
+    "MAX_MESSAGE_BYTES",
+    "NOT_SAVED",
+    "TIMED_OUT",
+    "BadCall",
+    "BadRequest",
+    "BrokerLimits",
+    "FingerBroker",
+    "FingerPBServerFactory",
+    "LoginNotOffered",
+    "LoginRefused",
+    "MessageScanner",
+    "NoSuchUser",
+    "NotSaved",
+    "PermissionDenied",
+    "PerspectiveFingerFromService",
+    "SetterPerspective",
+]
 
-_T = TypeVar("_T")
+DEFAULT_PORT = 8889
 
 MAX_MESSAGE_BYTES = 1 << 20
 """
@@ -105,6 +138,20 @@ MAX_DEPTH = 32
 How deeply a client's message may nest lists: a call nests a handful.
 """
 
+MAX_ITEMS = 4096
+"""
+How many items (numbers, strings, lists) one message may hold: a call holds
+a few dozen.
+"""
+
+MAX_BAD_CALLS = 10
+"""
+How many malformed calls (an unknown method, arguments a method does not
+take or the server cannot read) one connection may make before it is
+dropped, so that it cannot fill the log.
+"""
+
+
 class NoSuchUser(pb.Error):
     """
     The service does not know this user.  Sent to the PB client, which sees
@@ -116,6 +163,14 @@ class BadRequest(pb.Error):
     """
     A remote call's arguments are not what the method takes, or a name or
     status that cannot be stored.  The message says why.
+    """
+
+
+class BadCall(BadRequest):
+    """
+    A malformed call: an unknown method, arguments the method does not take,
+    or arguments the server cannot read.  A client sees a L{BadRequest};
+    L{FingerBroker} counts these, and drops a connection that makes too many.
     """
 
 
@@ -145,215 +200,294 @@ class NotSaved(pb.Error):
     """
 
 
-NOT_SAVED = "the status could not be saved; try again later"
-
-
-class FingerBroker(pb.Broker):
+def _peer(broker: pb.Broker) -> str:
     """
-    A PB broker for a server on the open internet.
+    The client's address, for the log.
+    """
+    transport = broker.transport
+    return formatPeer(transport.getPeer()) if transport is not None else "?"
 
-    Twisted's broker lets a malformed stream (an unknown type byte, an
-    over-long prefix) raise out of C{dataReceived}, and the reactor logs a
-    traceback for every such connection; and it keeps any unfinished
-    message, however large or deeply nested, in memory.  Here a message may
-    be at most L{MAX_MESSAGE_BYTES} long and nest lists L{MAX_DEPTH} deep;
-    a connection breaking these rules or speaking something else is closed,
-    and one line in the log says why.
+
+def _text(value: object) -> object:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+class _RemoteLookupAnswers(LookupAnswers[NoReturn]):
+    """
+    A lookup that found nothing, said as a remote error.
+    """
+
+    def unknown(self, user: str) -> NoReturn:
+        raise NoSuchUser(NO_SUCH_USER)
+
+    def timedOut(self) -> NoReturn:
+        raise pb.Error(TIMED_OUT)
+
+    def failed(self) -> NoReturn:
+        raise pb.Error(INTERNAL_ERROR)
+
+
+_lookupAnswers = _RemoteLookupAnswers()
+
+
+class _RemoteSetAnswers(SetAnswers[None]):
+    """
+    How one C{setUser} call ended: L{None} once saved, a remote error
+    otherwise; a save and a refusal are logged.
     """
 
     log = Logger()
-    _broken = False
-    _pendingBytes = 0
 
-    def dataReceived(self, data: bytes) -> None:
-        if self._broken or self.transport is None or self.transport.disconnecting:  # type: ignore[attr-defined]
-            return
-        self._pendingBytes += len(data)
-        try:
-            super().dataReceived(data)
-            if self._pendingBytes > MAX_MESSAGE_BYTES:
-                raise BananaError(f"a message longer than {MAX_MESSAGE_BYTES} bytes")
-            if len(self.listStack) > MAX_DEPTH:
-                raise BananaError(f"lists nested deeper than {MAX_DEPTH}")
-        except Exception as e:
-            self._broken = True
-            self.listStack = []
-            self.buffer = b""
-            transport: Any = self.transport
-            self.log.info(
-                "Dropping PB connection from {peer}: {error}",
-                peer=formatPeer(transport.getPeer()),
-                error=escapeForLog(f"{type(e).__name__}: {e}".encode("utf-8", "replace")),
-            )
-            transport.loseConnection()
+    def __init__(self, user: str, login: str, peer: str) -> None:
+        self.user = user
+        self.login = login
+        self.peer = peer
 
-    def callExpressionReceived(self, item: object) -> None:
-        if self.currentDialect is None and not isinstance(item, bytes):
-            # Banana would compare it with the dialect names, which are bytes.
-            raise BananaError("expected the name of a dialect")
-        super().callExpressionReceived(item)
+    def saved(self) -> None:
+        self.log.info(
+            "Status of {user!r} set by {login!r} from {peer} over PB",
+            user=self.user,
+            login=self.login,
+            peer=self.peer,
+        )
 
-    def expressionReceived(self, item: object) -> None:
-        # A whole message arrived: count the next one from here.
-        self._pendingBytes = 0
-        super().expressionReceived(item)
+    def refused(self, reason: str) -> NoReturn:
+        raise BadRequest(reason)
+
+    def notAllowed(self, reason: str) -> NoReturn:
+        self.log.warn(
+            "{login!r} from {peer} may not set the status of {user!r}",
+            login=self.login,
+            peer=self.peer,
+            user=self.user,
+        )
+        raise PermissionDenied(f"not allowed: {reason}")
+
+    def loginFailed(self) -> NoReturn:
+        raise LoginRefused(LOGIN_FAILED)
+
+    def notSaved(self) -> NoReturn:
+        raise NotSaved(NOT_SAVED)
+
+    def timedOut(self) -> NoReturn:
+        raise pb.Error(SET_TIMED_OUT)
+
+    def failed(self) -> NoReturn:
+        raise pb.Error(INTERNAL_ERROR)
 
 
 @implementer(IPerspectiveFinger)
 class PerspectiveFingerFromService(pb.Root):
     """
     Answer C{getUser} and C{getUsers} from an L{IFingerService} and, with a
-    L{login}, let clients log in to set statuses.
+    C{login}, let clients log in to set statuses.
 
-    Each connection's root object is a L{_ConnectionRoot}, which answers
-    both the anonymous finger methods and PB's login protocol: what
-    L{pb.PBClientFactory.login} calls is just C{callRemote("login", name)}
-    on the same root object that C{getRootObject} gives, so one root
+    Each connection's root object is a L{_ConnectionRoot}: it answers the
+    finger methods, and hands PB's C{login} call (what
+    L{pb.PBClientFactory.login} sends to the same root object that
+    C{getRootObject} gives) to Twisted's own portal root, so one root
     serves old anonymous clients and logins alike.
 
+    @ivar service: the back-end.
+    @ivar clock: the clock lookups time out on.
+    @ivar lookupTimeout: seconds the back-end has to answer.
     @ivar login: checks names and passwords, slowly when they are wrong;
         L{None} when the server runs without C{--auth}.
+    @ivar policy: the L{LookupPolicy} every lookup and change goes through.
     """
 
-    log = Logger()
-    login: Optional[SetterLogin] = None
-    clock: Optional[IReactorTime] = None
-    lookupTimeout = LOOKUP_TIMEOUT
-
-    def __init__(self, service: IFingerService) -> None:
+    def __init__(
+        self,
+        service: IFingerService,
+        *,
+        clock: Optional[IReactorTime] = None,
+        lookupTimeout: float = LOOKUP_TIMEOUT,
+        login: Optional[SetterLogin] = None,
+    ) -> None:
         """
         @param service: the back-end.
-
-        Set C{clock} (an L{IReactorTime}) to give the back-end
-        C{lookupTimeout} seconds to answer, after which the caller gets a
-        L{pb.Error} saying L{TIMED_OUT}; without a clock it may take forever.
+        @param clock: what lookups time out on; the global reactor if
+            L{None}.
+        @param lookupTimeout: seconds the back-end has to answer, after
+            which the caller gets a L{pb.Error} saying L{TIMED_OUT}.
+        @param login: lets clients log in to set statuses (C{--auth}).
         """
         self.service = service
+        self.clock = orGlobalReactor(clock)
+        self.login = login
+        self.policy = LookupPolicy(self.clock, lookupTimeout)
+
+    @property
+    def lookupTimeout(self) -> float:
+        return self.policy.timeout
+
+    @lookupTimeout.setter
+    def lookupTimeout(self, seconds: float) -> None:
+        # Kept for callers that still adjust a built root; prefer the
+        # constructor's keyword.
+        self.policy.timeout = seconds
 
     def rootObject(self, broker: pb.Broker) -> "_ConnectionRoot":
         return _ConnectionRoot(self, broker)
 
-    def remote_getUser(self, user: object) -> "Deferred[str]":
+    def getUser(self, user: object, peer: str) -> "Deferred[str]":
+        """
+        Look up C{user}'s status for C{peer}.
+
+        @raise BadRequest: if C{user} is not a L{str}.
+        """
         if not isinstance(user, str):
             raise BadRequest("getUser takes a user name, as a string")
         if not isValidUserName(user):
-            raise NoSuchUser(NO_SUCH_USER)
+            return fail(NoSuchUser(NO_SUCH_USER))
+        return self.policy.ask(self.service.getUser(user), str, _lookupAnswers, peer, "PB getUser")
 
-        def failed(reason: Failure) -> Failure:
-            if reason.check(UnknownUser):
-                raise NoSuchUser(NO_SUCH_USER)
-            return self._internalError(reason, "getUser")
+    def getUsers(self, peer: str) -> "Deferred[List[str]]":
+        """
+        List the users for C{peer}.
+        """
+        return self.policy.ask(self.service.getUsers(), list, _lookupAnswers, peer, "PB getUsers")
 
-        return self._timed(self.service.getUser(user)).addErrback(failed)
+    def remote_getUser(self, user: object) -> "Deferred[str]":
+        return self.getUser(user, "?")
 
     def remote_getUsers(self) -> "Deferred[List[str]]":
-        return self._timed(self.service.getUsers()).addCallbacks(
-            list, lambda reason: self._internalError(reason, "getUsers")
-        )
+        return self.getUsers("?")
 
-    def _timed(self, d: "Deferred[_T]") -> "Deferred[_T]":
-        if self.clock is not None:
-            d.addTimeout(self.lookupTimeout, self.clock)
-        return d
 
-    def _internalError(self, reason: Failure, method: str) -> Failure:
-        if reason.check(TimeoutError):
-            self.log.warn(
-                "Back-end gave no answer to PB {method} within {timeout} seconds",
-                method=method,
-                timeout=self.lookupTimeout,
-            )
-            raise pb.Error(TIMED_OUT)
-        # The details go to the log, not to whoever asked.
-        self.log.failure("Back-end failed answering PB {method}", reason, method=method)
-        raise pb.Error(INTERNAL_ERROR)
+components.registerAdapter(PerspectiveFingerFromService, IFingerService, IPerspectiveFinger)
 
 
 def _lookUp(target: object, prefix: str, message: object, args: Any, kw: Any) -> Tuple[Any, Any]:
     """
     Find the method a remote call names and check that it takes the
-    arguments, so that a wrong call is a L{BadRequest} for the caller
-    rather than a traceback in the server's log.
+    arguments, so that a wrong call is a L{BadCall} for the caller rather
+    than a traceback in the server's log.
 
     @param args: the unserialized positional arguments.
     @param kw: the unserialized keyword arguments.
     @return: the method, and the keyword arguments with text names.
-    @raise BadRequest: for an unknown method or arguments it does not take.
+    @raise BadCall: for an unknown method or arguments it does not take.
     """
-    if isinstance(message, bytes):
-        message = message.decode("utf-8", "replace")
+    message = _text(message)
     if not isinstance(message, str) or not message.isidentifier():
-        raise BadRequest(f"no such method: {message!r}")
+        raise BadCall(f"no such method: {message!r}")
     method = getattr(target, prefix + message, None)
     if method is None:
-        raise BadRequest(f"no such method: {message!r}")
-    if isinstance(kw, dict):
-        kw = {k.decode("utf-8", "replace") if isinstance(k, bytes) else k: v for k, v in kw.items()}
+        raise BadCall(f"no such method: {message!r}")
+    if not isinstance(args, (tuple, list)) or not isinstance(kw, dict):
+        raise BadCall(f"{message}: malformed arguments")
+    kw = {_text(k): v for k, v in kw.items()}
+    if not all(isinstance(k, str) for k in kw):
+        raise BadCall(f"{message}: malformed arguments")
     try:
         inspect.signature(method).bind(*args, **kw)
     except TypeError as e:
-        raise BadRequest(f"{message}: {e}") from None
+        raise BadCall(f"{message}: {e}") from None
     return method, kw
+
+
+_log = Logger(namespace=__name__)
+
+
+def _describe(error: BaseException) -> str:
+    """
+    An exception, for one line of the log: its arguments may hold a
+    client's bytes, which are escaped.
+    """
+    details = ", ".join(
+        escapeForLog(arg) if isinstance(arg, bytes) else str(arg) for arg in error.args
+    )
+    return escapeForLog(f"{type(error).__name__}: {details}".encode("utf-8", "replace"))
+
+
+def _unserialize(
+    broker: pb.Broker, message: object, netArgs: Any, netKw: Any, perspective: object = None
+) -> Tuple[Any, Any]:
+    """
+    Read a call's arguments; arguments this server cannot read (a type it
+    does not know, say) are one escaped line in the log and a L{BadCall}.
+    """
+    try:
+        return broker.unserialize(netArgs, perspective), broker.unserialize(netKw, perspective)
+    except Exception as e:
+        method = _text(message)
+        _log.info(
+            "Refused a PB call to {method} from {peer}: cannot read its arguments: {error}",
+            method=escapeForLog(str(method).encode("utf-8", "replace")),
+            peer=_peer(broker),
+            error=_describe(e),
+        )
+        raise BadCall(f"{method}: arguments this server cannot read") from None
+
+
+def _dispatch(
+    target: object,
+    broker: pb.Broker,
+    prefix: str,
+    message: object,
+    netArgs: Any,
+    netKw: Any,
+    perspective: object = None,
+) -> Any:
+    """
+    Call C{prefix + message} on C{target} with a call's arguments, as
+    L{pb.Referenceable} does, but refusing anything malformed with a
+    L{BadCall} rather than a traceback in the log.
+
+    @return: the serialized result, or a L{Deferred} firing with it.
+    """
+    args, kw = _unserialize(broker, message, netArgs, netKw, perspective)
+    method, kw = _lookUp(target, prefix, message, args, kw)
+    return broker.serialize(method(*args, **kw), perspective)
 
 
 class _StrictReferenceable(pb.Referenceable):
     """
     A L{pb.Referenceable} that answers a call to a method it does not have,
-    or with the wrong arguments, with L{BadRequest}.
+    or with the wrong arguments, with L{BadCall}.
     """
 
     def remoteMessageReceived(self, broker: pb.Broker, message: Any, args: Any, kw: Any) -> Any:
-        args = broker.unserialize(args)
-        kw = broker.unserialize(kw)
-        method, kw = _lookUp(self, "remote_", message, args, kw)
-        return broker.serialize(method(*args, **kw), self.perspective)
+        return _dispatch(self, broker, "remote_", message, args, kw, self.perspective)
 
 
 class _ConnectionRoot(_StrictReferenceable):
     """
     One connection's root object: the finger methods of
-    L{PerspectiveFingerFromService}, and the server side of
-    L{pb.PBClientFactory.login} (C{login}, then C{respond} on the challenger
-    it returns).  It knows its connection, for the log and so that a login
-    that finishes after the client left is dropped quietly.
+    L{PerspectiveFingerFromService}, and PB's C{login}, which it hands to
+    Twisted's portal root after checking that logins are offered.  It knows
+    its connection, for the log and to cancel lookups when the client
+    leaves.
     """
 
     log = Logger()
 
-    loggingIn = False
-    """
-    Whether a login on this connection waits for its answer: one at a
-    time, so that a connection cannot run many password guesses at once.
-    """
-
     def __init__(self, finger: PerspectiveFingerFromService, broker: pb.Broker) -> None:
         self.finger = finger
         self.broker = broker
+        self.asking = _Lookups(broker)
+        self.portalRoot: Optional[pb.IPBRoot] = None
 
-    def peer(self) -> str:
+    def remoteMessageReceived(self, broker: pb.Broker, message: Any, args: Any, kw: Any) -> Any:
+        if _text(message) != "login":
+            return super().remoteMessageReceived(broker, message, args, kw)
+        # Check the call here; Twisted's portal root then reads the
+        # same arguments again, and answers with a challenge.
+        _dispatch(self, broker, "check_", message, args, kw)
+        if self.portalRoot is None:
+            portal = Portal(_Realm(self.finger, broker), [_ConnectionLogin(self.finger, broker)])
+            self.portalRoot = pb.IPBRoot(portal).rootObject(broker)
+        return self.portalRoot.remoteMessageReceived(broker, message, args, kw)
+
+    def check_login(self, username: object) -> None:
         """
-        The client's address, for the log.
-        """
-        transport = self.broker.transport
-        return formatPeer(transport.getPeer()) if transport is not None else "?"
-
-    def remote_getUser(self, user: object) -> "Deferred[str]":
-        return self.finger.remote_getUser(user)
-
-    def remote_getUsers(self) -> "Deferred[List[str]]":
-        return self.finger.remote_getUsers()
-
-    def remote_login(self, username: object) -> Tuple[bytes, "_Challenger"]:
-        """
-        Start a name and password login: answer a challenge and the
-        L{_Challenger} to send the response to.
+        Refuse a login this server does not offer, or a name that cannot
+        be one.
         """
         login = self.finger.login
         if login is None:
-            raise LoginNotOffered(
-                "logging in is not offered: this server runs without --auth, or with "
-                "a back-end that cannot set statuses"
-            )
+            raise LoginNotOffered(NO_LOGIN)
         if not any(
             interface.isOrExtends(IUsernameHashedPassword)
             for interface in login.portal.listCredentialsInterfaces()
@@ -361,78 +495,136 @@ class _ConnectionRoot(_StrictReferenceable):
             self.log.warn(
                 "Refused a PB login from {peer}: no --auth checker can check PB's "
                 "challenge-response (use --auth file: or memory:)",
-                peer=self.peer(),
+                peer=_peer(self.broker),
             )
-            raise LoginNotOffered(
-                "logging in over Perspective Broker is not offered: this server's "
-                "passwords cannot be checked by challenge-response"
-            )
-        if isinstance(username, str):
-            username = username.encode("utf-8")
-        if not isinstance(username, bytes) or len(username) > 4 * MAX_USER_NAME_LENGTH:
+            raise LoginNotOffered(NO_CHALLENGE_LOGIN)
+        if not isinstance(username, (str, bytes)) or len(username) > 4 * MAX_USER_NAME_LENGTH:
             raise BadRequest("login takes a user name, as bytes")
-        challenge = pb.challenge()
-        return challenge, _Challenger(self, login, username, challenge)
 
-    def remote_loginAnonymous(self, mind: object) -> None:
-        raise LoginNotOffered(
-            "anonymous login is not offered: call getUser and getUsers on the root object"
-        )
+    def remote_getUser(self, user: object) -> "Deferred[str]":
+        return self.asking.track(self.finger.getUser(user, _peer(self.broker)))
+
+    def remote_getUsers(self) -> "Deferred[List[str]]":
+        return self.asking.track(self.finger.getUsers(_peer(self.broker)))
+
+    def remote_loginAnonymous(self, mind: object) -> NoReturn:
+        raise LoginNotOffered(NO_ANONYMOUS_LOGIN)
+
+
+class _Lookups:
+    """
+    The lookups under way on one connection, cancelled when the client
+    leaves, as L{finger.lookup} asks of every front-end.
+    """
+
+    def __init__(self, broker: pb.Broker) -> None:
+        self.pending: Set["Deferred[Any]"] = set()
+        if not broker.disconnected:
+            broker.notifyOnDisconnect(self.cancelAll)
+
+    def track(self, d: "Deferred[Any]") -> "Deferred[Any]":
+        """
+        Remember C{d} until it fires; a cancelled one fires with L{None},
+        which nobody is left to read.
+        """
+        if d.called:
+            return d
+        self.pending.add(d)
+
+        def done(result: object) -> object:
+            self.pending.discard(d)
+            if isinstance(result, Failure) and result.check(CancelledError):
+                return None
+            return result
+
+        return d.addBoth(done)
+
+    def cancelAll(self) -> None:
+        for d in list(self.pending):
+            d.cancel()
 
 
 @implementer(IUsernameHashedPassword, pb.IUsernameMD5Password)
-class _Challenger(_StrictReferenceable):
+class _BytesName:
     """
-    One login attempt: the credentials PB's challenge-response gives,
-    answered once.  The checkers compare the response with the password
-    they hold, as L{twisted.spread.pb}'s own challenger does.
+    PB's challenge-response credentials, with the name as L{bytes}: a
+    client may send it as L{str}.
     """
 
-    def __init__(
-        self, root: _ConnectionRoot, login: SetterLogin, username: bytes, challenge: bytes
-    ) -> None:
-        self.root = root
-        self.login = login
+    def __init__(self, username: bytes, credentials: Any) -> None:
         self.username = username
-        self.challenge = challenge
-        self.response: Optional[bytes] = None
+        self.credentials = credentials
 
-    def remote_respond(
-        self, response: object, mind: object
-    ) -> "Deferred[Optional[pb.AsReferenceable]]":
-        root = self.root
-        if self.response is not None:
-            raise BadRequest("this challenge was answered already; log in again")
-        if root.loggingIn:
-            raise BadRequest("a login on this connection is under way; wait for its answer")
-        # An answer that is not bytes can never match.
-        self.response = response if isinstance(response, bytes) else b""
-        root.loggingIn = True
-        peer = root.peer()
+    def checkPassword(self, password: bytes) -> object:
+        return self.credentials.checkPassword(password)
+
+    def checkMD5Password(self, md5Password: bytes) -> object:
+        return self.credentials.checkMD5Password(md5Password)
+
+
+@implementer(ICredentialsChecker)
+class _ConnectionLogin:
+    """
+    The checker of the portal one connection logs in through: the
+    setter's L{SetterLogin} (logged, and slow when it fails), one login at a
+    time, and one answer to each challenge.  The avatar ID it gives is the
+    user's L{IFingerSetterService}.
+    """
+
+    credentialInterfaces = (IUsernameHashedPassword,)
+
+    def __init__(self, finger: PerspectiveFingerFromService, broker: pb.Broker) -> None:
+        self.finger = finger
+        self.broker = broker
+        self.busy = False
+        self.answered: "WeakSet[object]" = WeakSet()
+
+    def requestAvatarId(self, credentials: Any) -> "Deferred[IFingerSetterService]":
+        login = self.finger.login
+        assert login is not None
+        if credentials in self.answered:
+            return fail(BadRequest(CHALLENGE_ANSWERED))
+        if self.busy:
+            return fail(BadRequest(LOGIN_UNDER_WAY))
+        self.answered.add(credentials)
+        username = credentials.username
+        if isinstance(username, str):
+            username = username.encode("utf-8")
+        self.busy = True
 
         def done(result: object) -> object:
-            root.loggingIn = False
+            self.busy = False
+            if self.broker.disconnected:
+                # Nobody to send the avatar to; nobody to tell either.
+                raise LoginRefused(LOGIN_FAILED)
             return result
 
-        def loggedIn(setter: IFingerSetterService) -> Optional[pb.AsReferenceable]:
-            if root.broker.disconnected:
-                # Nobody to send the avatar to.
-                return None
-            return pb.AsReferenceable(SetterPerspective(root.finger, setter, peer), "perspective")
-
-        def refused(reason: Failure) -> None:
+        def refused(reason: Failure) -> NoReturn:
             reason.trap(UnauthorizedLogin)
             raise LoginRefused(LOGIN_FAILED)
 
-        return self.login.authenticate(self, peer).addBoth(done).addCallbacks(loggedIn, refused)
+        d = login.authenticate(_BytesName(username, credentials), _peer(self.broker))
+        return d.addBoth(done).addErrback(refused)
 
-    def checkPassword(self, password: bytes) -> bool:
-        return self.checkMD5Password(md5(password).digest())
 
-    def checkMD5Password(self, md5Password: bytes) -> bool:
-        assert self.response is not None
-        correct = md5(md5Password + self.challenge).digest()
-        return hmac.compare_digest(self.response, correct)
+@implementer(IRealm)
+class _Realm:
+    """
+    Give a connection that logged in a L{SetterPerspective} for the user's
+    L{IFingerSetterService}, which the checker gave as the avatar ID.
+    """
+
+    def __init__(self, finger: PerspectiveFingerFromService, broker: pb.Broker) -> None:
+        self.finger = finger
+        self.broker = broker
+
+    def requestAvatar(
+        self, avatarId: Any, mind: object, *interfaces: Any
+    ) -> Tuple[Any, "SetterPerspective", Callable[[], None]]:
+        if pb.IPerspective not in interfaces:
+            raise NotImplementedError("this realm only gives PB perspectives")
+        avatar = SetterPerspective(self.finger, avatarId, self.broker)
+        return pb.IPerspective, avatar, lambda: None
 
 
 class SetterPerspective(pb.Avatar):
@@ -444,36 +636,33 @@ class SetterPerspective(pb.Avatar):
     @ivar peer: the client's address, for the log.
     """
 
-    log = Logger()
-
     def __init__(
-        self, finger: PerspectiveFingerFromService, setter: IFingerSetterService, peer: str
+        self, finger: PerspectiveFingerFromService, setter: IFingerSetterService, broker: pb.Broker
     ) -> None:
         self.finger = finger
         self.setter = setter
-        self.peer = peer
+        self.peer = _peer(broker)
+        self.asking = _Lookups(broker)
 
     def perspectiveMessageReceived(
         self, broker: pb.Broker, message: str, args: Any, kw: Any
     ) -> Any:
         """
         Call C{perspective_<message>}, refusing an unknown method or wrong
-        arguments with L{BadRequest} rather than a logged traceback.
+        arguments with L{BadCall} rather than a logged traceback.
         """
-        args = broker.unserialize(args, self)
-        kw = broker.unserialize(kw, self)
-        method, kw = _lookUp(self, "perspective_", message, args, kw)
-        return broker.serialize(method(*args, **kw), self, method, args, kw)
+        return _dispatch(self, broker, "perspective_", message, args, kw, self)
 
     def perspective_getUser(self, user: object) -> "Deferred[str]":
-        return self.finger.remote_getUser(user)
+        return self.asking.track(self.finger.getUser(user, self.peer))
 
     def perspective_getUsers(self) -> "Deferred[List[str]]":
-        return self.finger.remote_getUsers()
+        return self.asking.track(self.finger.getUsers(self.peer))
 
     def perspective_setUser(self, user: object, status: object) -> "Deferred[None]":
         """
-        Set C{user}'s status to C{status}; answer once it is durable.
+        Set C{user}'s status to C{status}; answer once it is durable.  A
+        client that leaves does not stop the change.
         """
         if not isinstance(user, str) or not isinstance(status, str):
             raise BadRequest("setUser takes a user name and a status, as strings")
@@ -485,33 +674,313 @@ class SetterPerspective(pb.Avatar):
             checkStatus(status)
         except InvalidStatus as e:
             raise BadRequest(f"invalid status: {e}") from None
-        login = getattr(self.setter, "login", "?")
+        answers = _RemoteSetAnswers(user, getattr(self.setter, "login", "?"), self.peer)
+        d: "Deferred[object]" = self.setter.setUser(user, status)  # type: ignore[assignment]
+        return self.finger.policy.change(d, answers, self.peer, "PB setUser")
 
-        def saved(result: None) -> None:
-            self.log.info(
-                "Status of {user!r} set by {login!r} from {peer} over PB",
-                user=user,
-                login=login,
-                peer=self.peer,
-            )
 
-        def failed(reason: Failure) -> None:
-            if reason.check(NotAllowed):
-                self.log.warn(
-                    "{login!r} from {peer} may not set the status of {user!r}",
-                    login=login,
-                    peer=self.peer,
-                    user=user,
+class MessageScanner:
+    """
+    Find where each whole Banana message ends, without decoding it, and
+    refuse one that breaks the limits before anything reads it.
+
+    Banana (the encoding under PB) sends each item as a base-128 number,
+    least significant digit first, of at most 64 bytes below C{0x80},
+    then a type byte: a list (C{0x80}, the number is how many items
+    follow), a string (C{0x82}, the number is how many bytes follow), a
+    float (C{0x84}, eight bytes follow), or a number standing for itself
+    (C{0x81}, C{0x83} negative, C{0x85} and C{0x86} large, C{0x87} a word
+    of PB's vocabulary).  A message is one item: a list, usually.
+
+    @ivar maxBytes: the longest message, in bytes.
+    @ivar maxDepth: how deeply lists may nest.
+    @ivar maxItems: how many items one message may hold.
+    """
+
+    PREFIX_LIMIT = 64
+
+    def __init__(
+        self,
+        maxBytes: int = MAX_MESSAGE_BYTES,
+        maxDepth: int = MAX_DEPTH,
+        maxItems: int = MAX_ITEMS,
+    ) -> None:
+        self.maxBytes = maxBytes
+        self.maxDepth = maxDepth
+        self.maxItems = maxItems
+        self.pending = bytearray()
+        self.scanned = 0
+        self.open: List[int] = []
+        self.items = 0
+        self.firstType = 0
+
+    def feed(self, data: bytes) -> List[Tuple[int, bytes]]:
+        """
+        Take bytes from the network.
+
+        @return: the whole messages they finish, each with the type byte of
+            its outer item.
+        @raise banana.BananaError: when a message breaks a limit or is not
+            Banana; the scanner is of no further use.
+        """
+        pending = self.pending
+        pending += data
+        found: List[Tuple[int, bytes]] = []
+        start = 0
+        pos = self.scanned
+        size = len(pending)
+        while pos < size:
+            end = pos
+            while end < size and pending[end] < 0x80:
+                end += 1
+                if end - pos > self.PREFIX_LIMIT:
+                    raise banana.BananaError(f"a number longer than {self.PREFIX_LIMIT} bytes")
+            if end == size:
+                break
+            value = 0
+            for digit in reversed(pending[pos:end]):
+                value = (value << 7) | digit
+            typeByte = pending[end]
+            after = end + 1
+            if typeByte == 0x82:
+                after += value
+            elif typeByte == 0x84:
+                after += 8
+            elif typeByte == 0x87:
+                if value not in pb.Broker.incomingVocabulary:
+                    raise banana.BananaError(f"no word {value} in PB's vocabulary")
+            elif typeByte == 0x80:
+                if value > self.maxItems:
+                    raise banana.BananaError(f"a list of more than {self.maxItems} items")
+            elif typeByte not in (0x81, 0x83, 0x85, 0x86):
+                raise banana.BananaError(f"unknown type byte 0x{typeByte:02x}")
+            if after - start > self.maxBytes:
+                raise banana.BananaError(f"a message longer than {self.maxBytes} bytes")
+            if after > size:
+                break
+            if not self.open and self.items == 0:
+                self.firstType = typeByte
+            self.items += 1
+            if self.items > self.maxItems:
+                raise banana.BananaError(f"a message of more than {self.maxItems} items")
+            pos = after
+            if typeByte == 0x80 and value:
+                self.open.append(value)
+                if len(self.open) > self.maxDepth:
+                    raise banana.BananaError(f"lists nested deeper than {self.maxDepth}")
+                continue
+            # An item is complete, and with it maybe the lists around it.
+            while self.open:
+                self.open[-1] -= 1
+                if self.open[-1]:
+                    break
+                self.open.pop()
+            if not self.open:
+                found.append((self.firstType, bytes(pending[start:pos])))
+                start = pos
+                self.items = 0
+        if size - start > self.maxBytes:
+            raise banana.BananaError(f"a message longer than {self.maxBytes} bytes")
+        del pending[:start]
+        self.scanned = pos - start
+        return found
+
+
+@dataclass(frozen=True)
+class BrokerLimits:
+    """
+    What one client of L{FingerBroker} may send.
+
+    @ivar maxMessageBytes: the longest message.
+    @ivar maxDepth: how deeply a message's lists may nest.
+    @ivar maxItems: how many items a message may hold.
+    @ivar maxBadCalls: how many malformed calls a connection may make.
+    """
+
+    maxMessageBytes: int = MAX_MESSAGE_BYTES
+    maxDepth: int = MAX_DEPTH
+    maxItems: int = MAX_ITEMS
+    maxBadCalls: int = MAX_BAD_CALLS
+
+
+class FingerBroker(pb.Broker):
+    """
+    A PB broker for a server on the open internet.
+
+    Twisted's broker decodes whatever arrives: a malformed stream (an
+    unknown type byte, an over-long prefix) raises out of C{dataReceived},
+    and the reactor logs a traceback for every such connection; any
+    unfinished message, however large or deeply nested, is kept in memory;
+    and a call it cannot read is a traceback in the log, with the client's
+    bytes in it.  Here a L{MessageScanner} lets only whole messages within
+    the limits reach Banana, and a connection breaking them or speaking
+    something else is closed, with one line in the log saying why.  Calls
+    are answered here too: a malformed one is a L{BadRequest} for the
+    client, and a connection that makes more than C{maxBadCalls} of them
+    is dropped.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        isClient: bool = True,
+        security: Any = globalSecurity,
+        *,
+        limits: BrokerLimits = BrokerLimits(),
+    ) -> None:
+        """
+        @param limits: what a client may send.
+        """
+        super().__init__(isClient, security)
+        self.scanner = MessageScanner(limits.maxMessageBytes, limits.maxDepth, limits.maxItems)
+        self.maxBadCalls = limits.maxBadCalls
+        self.badCalls = 0
+        self.dialectChosen = bool(isClient)
+        self.dropped = False
+
+    def dataReceived(self, data: bytes) -> None:
+        transport: Any = self.transport
+        if self.dropped or self.disconnected or transport.disconnecting:
+            return
+        try:
+            for typeByte, message in self.scanner.feed(data):
+                if not self.dialectChosen:
+                    self.chooseDialect(typeByte, message)
+                super().dataReceived(message)
+                if self.dropped or transport.disconnecting:
+                    return
+        except Exception as e:
+            self.drop(_describe(e))
+
+    def chooseDialect(self, typeByte: int, message: bytes) -> None:
+        """
+        Check the client's first message: the name of a dialect the server
+        offered.
+        """
+        if typeByte != 0x82:
+            raise banana.BananaError("expected the name of a dialect")
+        if banana.decode(message) not in self.knownDialects:
+            raise banana.BananaError("the client chose a dialect the server did not offer")
+        self.dialectChosen = True
+
+    def drop(self, reason: str) -> None:
+        """
+        Close the connection, and say why in one line of the log.
+        """
+        self.dropped = True
+        transport: Any = self.transport
+        self.log.info(
+            "Dropping PB connection from {peer}: {error}",
+            peer=_peer(self),
+            error=escapeForLog(reason.encode("utf-8", "replace")),
+        )
+        transport.loseConnection()
+
+    def proto_message(self, *call: Any) -> None:
+        self.callReceived(self.localObjectForID, *call)
+
+    def proto_cachemessage(self, *call: Any) -> None:
+        self.callReceived(self.cachedLocallyAs, *call)
+
+    def callReceived(
+        self,
+        find: Callable[[Any], Any],
+        requestID: int,
+        objectID: Any,
+        message: Any,
+        answerRequired: int,
+        netArgs: Any,
+        netKw: Any,
+    ) -> None:
+        """
+        Call a method of a local object, and answer with its result or a
+        L{pb.Error}.  Objects that keep L{pb.Referenceable}'s way of taking
+        calls (Twisted's login challenger) take them through L{_dispatch},
+        which refuses a malformed call as the service's own objects do.
+        """
+        try:
+            try:
+                target = find(objectID)
+            except Exception:
+                target = None
+            if target is None:
+                raise BadCall("no such object")
+            receive = target.remoteMessageReceived
+            if getattr(receive, "__func__", None) is pb.Referenceable.remoteMessageReceived:
+                result = _dispatch(
+                    target, self, "remote_", message, netArgs, netKw, target.perspective
                 )
-                raise PermissionDenied(f"not allowed: {reason.getErrorMessage()}")
-            if reason.check(StatusNotSaved):
-                # The back-end logged why; the path is not the client's business.
-                raise NotSaved(NOT_SAVED)
-            if reason.check(InvalidUserName, InvalidStatus):
-                raise BadRequest(reason.getErrorMessage())
-            self.finger._internalError(reason, "setUser")
+            else:
+                result = receive(self, message, netArgs, netKw)
+        except Exception:
+            answer: "Deferred[Any]" = fail()
+        else:
+            answer = result if isinstance(result, Deferred) else succeed(result)
+        answer.addCallbacks(
+            self.sendAnswer,
+            self.sendError,
+            callbackArgs=(requestID, answerRequired),
+            errbackArgs=(requestID, answerRequired, message),
+        )
 
-        return self.setter.setUser(user, status).addCallbacks(saved, failed)
+    def sendAnswer(self, result: Any, requestID: int, answerRequired: int) -> None:
+        """
+        Send a call's serialized result, if the client waits for it.
+        """
+        if answerRequired and not self.disconnected:
+            self.sendCall(b"answer", requestID, result)
+
+    def sendError(self, reason: Failure, requestID: int, answerRequired: int, message: Any) -> None:
+        """
+        Send a call's L{pb.Error}; anything else is a fault of the server,
+        logged, and the client hears only L{INTERNAL_ERROR}.
+        """
+        if reason.check(CancelledError) and self.disconnected:
+            return
+        if reason.check(pb.Error) is None:
+            self.log.failure(
+                "PB call to {method} from {peer} failed",
+                reason,
+                method=escapeForLog(str(_text(message)).encode("utf-8", "replace")),
+                peer=_peer(self),
+            )
+            reason = Failure(pb.Error(INTERNAL_ERROR))
+        if answerRequired and not self.disconnected:
+            unsafe = getattr(self.factory, "unsafeTracebacks", False)
+            copy = pb.failure2Copyable(reason, unsafe)
+            self.sendCall(b"error", requestID, self.serialize(copy))
+        if reason.check(BadCall) and not self.dropped:
+            self.badCalls += 1
+            if self.badCalls > self.maxBadCalls:
+                self.drop(f"more than {self.maxBadCalls} malformed calls")
 
 
-components.registerAdapter(PerspectiveFingerFromService, IFingerService, IPerspectiveFinger)
+class FingerPBServerFactory(pb.PBServerFactory):
+    """
+    Serve a PB root, such as L{PerspectiveFingerFromService}, with
+    L{FingerBroker}s under the limits given.
+    """
+
+    protocol = FingerBroker
+
+    def __init__(
+        self,
+        root: Any,
+        *,
+        limits: BrokerLimits = BrokerLimits(),
+        unsafeTracebacks: bool = False,
+        security: Any = globalSecurity,
+    ) -> None:
+        """
+        @param root: the root object, or what adapts to L{pb.IPBRoot}.
+        @param limits: what a client may send.
+        """
+        super().__init__(root, unsafeTracebacks, security)
+        self.limits = limits
+
+    def buildProtocol(self, addr: Any) -> pb.Broker:
+        broker = self.protocol(isClient=False, security=self.security, limits=self.limits)
+        broker.factory = self
+        broker.setNameForLocal("root", self.root.rootObject(broker))
+        return broker

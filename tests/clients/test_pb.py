@@ -212,6 +212,7 @@ class SetStatusIntegrationTests(TestCase):
                 self.path,
                 "--auth",
                 "memory:moshez:secret",
+                "--login-delay=0.01",
                 "--pbport",
                 "tcp:0:interface=127.0.0.1",
                 "--webport",

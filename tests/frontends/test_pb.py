@@ -13,10 +13,12 @@ from twisted.cred.credentials import Anonymous, IUsernamePassword, UsernamePassw
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock, deferLater
-from twisted.internet.testing import MemoryReactorClock
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python import usage
 from twisted.spread import pb
+from twisted.spread import banana
 from twisted.spread.banana import int2b128
 from twisted.test.iosim import IOPump, connectedServerAndClient
 from twisted.trial.unittest import SynchronousTestCase
@@ -26,7 +28,7 @@ from zope.interface.verify import verifyObject
 from finger.app import tap
 from finger.auth import FAILED_LOGIN_DELAY, LOGIN_FAILED, SetterLogin, setterPortal
 from finger.interfaces import IFingerService, IPerspectiveFinger, StatusNotSaved
-from finger.messages import NO_SUCH_USER
+from finger.messages import NO_SUCH_USER, SET_TIMED_OUT
 from finger.net.limits import LimitingFactory
 from finger.net.listen import ListeningService
 from finger.frontends.pb import (
@@ -34,11 +36,15 @@ from finger.frontends.pb import (
     MAX_MESSAGE_BYTES,
     NOT_SAVED,
     BadRequest,
+    BrokerLimits,
     LoginNotOffered,
     LoginRefused,
     NoSuchUser,
     NotSaved,
     PermissionDenied,
+    FingerBroker,
+    FingerPBServerFactory,
+    MessageScanner,
     PerspectiveFingerFromService,
 )
 from finger.backends.memory import MemoryFingerService
@@ -178,13 +184,18 @@ class PBOptionsTests(SynchronousTestCase):
         return [s for s in top if isinstance(s, ListeningService) and s.option == "--pbport"]
 
     def test_default(self) -> None:
-        """PB is on by default, on port 8889 on every interface; C{--help} says so."""
-        self.assertEqual(self.parse()["pbport"], "tcp:8889")
-        self.assertIn("[default: tcp:8889]", str(tap.Options()))
+        """
+        PB is on by default, on port 8889 on loopback, like the setter, as
+        its logins send digests anyone watching may guess passwords from;
+        C{--help} says so.
+        """
+        self.assertEqual(self.parse()["pbport"], "tcp:8889:interface=127.0.0.1")
+        helpText = " ".join(str(tap.Options()).split())
+        self.assertIn("[default: tcp:8889:interface=127.0.0.1]", helpText)
 
     def test_port(self) -> None:
-        """C{-p} takes a port number or an endpoint description."""
-        self.assertEqual(self.parse("-p", "9000")["pbport"], "tcp:9000")
+        """C{-p} takes a port number, on loopback, or an endpoint description."""
+        self.assertEqual(self.parse("-p", "9000")["pbport"], "tcp:9000:interface=127.0.0.1")
         self.assertEqual(
             self.parse("--pbport", r"tcp:9000:interface=\:\:1")["pbport"],
             r"tcp:9000:interface=\:\:1",
@@ -194,7 +205,10 @@ class PBOptionsTests(SynchronousTestCase):
         self.assertTrue(str(raised.exception).startswith("--pbport"), raised.exception)
 
     def test_makeService(self) -> None:
-        """L{tap.makeService} serves the adapted back-end's PB root on C{--pbport}."""
+        """
+        L{tap.makeService} serves the back-end's PB root on C{--pbport}, on
+        loopback for a bare port number.
+        """
         memory = MemoryReactorClock()
         top = tap.makeService(self.parse("-p", "9000"), memory)
         [listener] = [s for s in top if isinstance(s, ListeningService) and s.option == "--pbport"]
@@ -203,7 +217,7 @@ class PBOptionsTests(SynchronousTestCase):
         [(port, factory, backlog, interface)] = [
             server for server in memory.tcpServers if server[0] == 9000
         ]
-        self.assertEqual(interface, "")
+        self.assertEqual(interface, "127.0.0.1")
         self.assertIsInstance(factory, LimitingFactory)
         self.assertIsInstance(factory.wrappedFactory, pb.PBServerFactory)
         self.assertIsInstance(factory.wrappedFactory.root, PerspectiveFingerFromService)
@@ -276,11 +290,13 @@ class PerspectiveLoginTests(SynchronousTestCase):
     def serve(
         self, service: MemoryFingerService, checkers: Optional[List[Any]] = None, auth: bool = True
     ) -> pb.PBServerFactory:
-        root = PerspectiveFingerFromService(service)
+        login = None
         if auth:
             portal = setterPortal(service, [_checker()] if checkers is None else checkers, ["root"])
-            root.login = SetterLogin(portal, self.clock)
-        return pb.PBServerFactory(root)
+            login = SetterLogin(portal, self.clock)
+        return FingerPBServerFactory(
+            PerspectiveFingerFromService(service, clock=self.clock, login=login)
+        )
 
     def connect(self, serverFactory: pb.PBServerFactory) -> Tuple[pb.PBClientFactory, IOPump]:
         clientFactory = pb.PBClientFactory()
@@ -597,9 +613,13 @@ class PerspectiveDisconnectTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.service = _HeldSetterService(moshez="happy")
         self.clock = Clock()
-        root = PerspectiveFingerFromService(self.service)
-        root.login = SetterLogin(setterPortal(self.service, [_checker()], []), self.clock)
-        self.serverFactory = pb.PBServerFactory(root)
+        self.serve([_checker()])
+
+    def serve(self, checkers: List[Any]) -> None:
+        login = SetterLogin(setterPortal(self.service, checkers, []), self.clock)
+        self.serverFactory = FingerPBServerFactory(
+            PerspectiveFingerFromService(self.service, clock=self.clock, login=login)
+        )
 
     def connect(self) -> Tuple[pb.PBClientFactory, pb.Broker, pb.Broker, IOPump]:
         clientFactory = pb.PBClientFactory()
@@ -665,10 +685,7 @@ class PerspectiveDisconnectTests(SynchronousTestCase):
         a slow checker's answer to a right one): nothing is sent and
         nothing is logged as an error.
         """
-        root = self.serverFactory.root
-        root.login = SetterLogin(
-            setterPortal(self.service, [_SlowChecker(_checker(), self.clock)], []), self.clock
-        )
+        self.serve([_SlowChecker(_checker(), self.clock)])
         for password in [b"wrong", b"secret"]:
             clientFactory, client, server, pump = self.connect()
             root = clientFactory.getRootObject()
@@ -726,10 +743,7 @@ class FingerBrokerTests(SynchronousTestCase):
         from twisted.internet.address import IPv4Address
         from twisted.internet.testing import StringTransport
 
-        from finger.frontends.pb import FingerBroker
-
-        factory = pb.PBServerFactory(IPerspectiveFinger(MemoryFingerService()))
-        factory.protocol = FingerBroker
+        factory = FingerPBServerFactory(IPerspectiveFinger(MemoryFingerService()))
         deep = b"\x01\x80" * (MAX_DEPTH + 1)
         # One unfinished list of small numbers, longer than a message may be.
         count = MAX_MESSAGE_BYTES // 2 + 1
@@ -756,10 +770,7 @@ class FingerBrokerTests(SynchronousTestCase):
         """
         Calls still work through it, one after another on one connection.
         """
-        from finger.frontends.pb import FingerBroker
-
-        factory = pb.PBServerFactory(IPerspectiveFinger(MemoryFingerService(moshez="happy")))
-        factory.protocol = FingerBroker
+        factory = FingerPBServerFactory(IPerspectiveFinger(MemoryFingerService(moshez="happy")))
         clientFactory = pb.PBClientFactory()
         client, server, pump = connectedServerAndClient(
             lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
@@ -768,14 +779,12 @@ class FingerBrokerTests(SynchronousTestCase):
         for _ in range(3):
             status = self.successResultOf(_pumped(pump, root.callRemote("getUser", "moshez")))
             self.assertEqual(status, "happy")
-        self.assertFalse(server._broken)
+        self.assertFalse(server.dropped)
 
     def test_tap(self) -> None:
         """
         The service's PB listener uses it.
         """
-        from finger.frontends.pb import FingerBroker
-
         options = tap.Options()
         path = self.mktemp()
         with open(path, "w") as f:
@@ -822,9 +831,8 @@ class TimeoutTests(SynchronousTestCase):
         from finger.frontends.pb import LOOKUP_TIMEOUT, TIMED_OUT
 
         service = _StuckService()
-        root = IPerspectiveFinger(service)
-        root.clock = clock = Clock()
-        factory = pb.PBServerFactory(root)
+        clock = Clock()
+        factory = FingerPBServerFactory(PerspectiveFingerFromService(service, clock=clock))
         clientFactory = pb.PBClientFactory()
         client, server, pump = connectedServerAndClient(
             lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
@@ -866,3 +874,245 @@ class TimeoutTests(SynchronousTestCase):
         top = tap.makeService(options, reactor)
         root = top.getServiceNamed("pb").factory.wrappedFactory.root
         self.assertIs(root.clock, reactor)
+
+
+class _Unknown(pb.Copyable):
+    """
+    A copyable type the server does not know, named with control
+    characters.
+    """
+
+    def getTypeToCopy(self) -> bytes:
+        return b"\x1b[2J evil.Type"
+
+
+class BadCallTests(SynchronousTestCase):
+    """
+    L{FingerBroker} answers a call it cannot read with a L{BadRequest} and
+    one escaped line in the log, and drops a connection that keeps making
+    malformed calls.
+    """
+
+    def setUp(self) -> None:
+        factory = FingerPBServerFactory(
+            PerspectiveFingerFromService(MemoryFingerService(moshez="happy"), clock=Clock()),
+            limits=BrokerLimits(maxBadCalls=3),
+        )
+        clientFactory = pb.PBClientFactory()
+        self.client, self.server, self.pump = connectedServerAndClient(
+            lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
+        )
+        self.root = self.successResultOf(_pumped(self.pump, clientFactory.getRootObject()))
+
+    def test_unknownType(self) -> None:
+        """
+        An argument of a type the server does not know is a L{BadRequest}
+        for the client and one escaped log line, not a traceback; the
+        connection goes on serving.
+        """
+        with capturedLogs() as events:
+            d = _pumped(self.pump, self.root.callRemote("getUser", _Unknown()))
+        failure = self.failureResultOf(d)
+        self.assertTrue(failure.check(BadRequest), failure)
+        self.assertEqual(failure.value, "getUser: arguments this server cannot read")
+        [event] = events
+        line = formatEvent(event)
+        self.assertIn("cannot read its arguments", line)
+        self.assertNotIn("\x1b", line)
+        self.assertIn("\\x1b[2J evil", line)
+        self.assertEqual(self.flushLoggedErrors(), [])
+        status = _pumped(self.pump, self.root.callRemote("getUser", "moshez"))
+        self.assertEqual(self.successResultOf(status), "happy")
+
+    def test_tooManyBadCalls(self) -> None:
+        """
+        A connection that makes more malformed calls than it may is dropped,
+        with one line in the log, so it cannot fill the log.
+        """
+        with capturedLogs() as events:
+            for i in range(3):
+                d = _pumped(self.pump, self.root.callRemote("getUser", _Unknown()))
+                self.assertTrue(self.failureResultOf(d).check(BadRequest))
+                self.assertFalse(self.server.dropped)
+            d = _pumped(self.pump, self.root.callRemote("nonsense"))
+            self.assertTrue(self.failureResultOf(d).check(BadRequest))
+        self.assertTrue(self.server.dropped)
+        self.assertTrue(self.client.disconnected)
+        self.assertEqual(len(events), 4, [formatEvent(e) for e in events])
+        self.assertIn("more than 3 malformed calls", formatEvent(events[-1]))
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_noSuchObject(self) -> None:
+        """
+        A call to an object the connection does not have is a
+        L{BadRequest}, not a traceback.
+        """
+        self.client.sendCall(b"message", 99, 12345, b"getUser", 0, [b"tuple"], [b"dictionary"])
+        self.pump.flush()
+        self.assertEqual(self.flushLoggedErrors(), [])
+        self.assertEqual(self.server.badCalls, 1)
+
+
+class MessageScannerTests(SynchronousTestCase):
+    """
+    L{MessageScanner} finds whole Banana messages, however the network cuts
+    them, and refuses those over its limits before they are whole.
+    """
+
+    def encode(self, value: object) -> bytes:
+        return banana.encode(value)  # type: ignore[no-any-return]
+
+    def test_wholeMessages(self) -> None:
+        """
+        Messages come out whole, one by one, fed at once or byte by byte.
+        """
+        messages = [
+            self.encode(b"pb"),
+            self.encode([b"message", 1, -5, 2**70, -(2**70), 1.5, [], [[b"x" * 300]]]),
+            self.encode(7),
+        ]
+        stream = b"".join(messages)
+        scanner = MessageScanner()
+        self.assertEqual([m for t, m in scanner.feed(stream)], messages)
+        scanner = MessageScanner()
+        found = []
+        for i in range(len(stream)):
+            found.extend(scanner.feed(stream[i : i + 1]))
+        self.assertEqual([m for t, m in found], messages)
+        self.assertEqual([t for t, m in found], [0x82, 0x80, 0x81])
+
+    def test_limits(self) -> None:
+        """
+        A message too long, too deep or with too many items is refused as
+        soon as that shows, before it is whole.
+        """
+        cases = [
+            (MessageScanner(maxBytes=100), b"\x7f\x01\x82"),
+            (MessageScanner(maxBytes=100), b"\x7f\x80" + b"\x01\x82x" * 40),
+            (MessageScanner(maxDepth=3), b"\x01\x80" * 4),
+            (MessageScanner(maxItems=10), b"\x0b\x80"),
+            (MessageScanner(maxItems=10), b"\x05\x80" + b"\x02\x80\x01\x81\x01\x81" * 4),
+            (MessageScanner(), b"\x01" * 65),
+            (MessageScanner(), b"\x01\x88"),
+            (MessageScanner(), b"\x7f\x87"),
+        ]
+        for scanner, data in cases:
+            self.assertRaises(banana.BananaError, scanner.feed, data)
+
+    def test_withinLimits(self) -> None:
+        """
+        A message just within every limit passes.
+        """
+        scanner = MessageScanner(maxBytes=100, maxDepth=3, maxItems=10)
+        self.assertEqual(len(scanner.feed(b"\x01\x80" * 3 + b"\x01\x81")), 1)
+        data = b"\x09\x80" + b"\x01\x81" * 9
+        self.assertEqual(scanner.feed(data), [(0x80, data)])
+
+
+class BrokerLimitTests(SynchronousTestCase):
+    """
+    L{FingerBroker} applies the limits after the client chose its dialect,
+    when Banana would otherwise decode whatever arrives.
+    """
+
+    def connect(self, limits: BrokerLimits) -> Tuple[pb.Broker, StringTransport]:
+        factory = FingerPBServerFactory(
+            IPerspectiveFinger(MemoryFingerService(moshez="happy")), limits=limits
+        )
+        broker = factory.buildProtocol(IPv4Address("TCP", "192.0.2.1", 5000))
+        transport = StringTransport(peerAddress=IPv4Address("TCP", "192.0.2.1", 5000))
+        broker.makeConnection(transport)
+        broker.dataReceived(banana.encode(b"pb"))
+        return broker, transport
+
+    def test_afterDialect(self) -> None:
+        """
+        Messages over the limits are dropped after the dialect as before
+        it, with one line in the log and no error.
+        """
+        for limits, garbage in [
+            (BrokerLimits(), b"\x01\x80" * (MAX_DEPTH + 1)),
+            (BrokerLimits(maxMessageBytes=1000), b"\x02\x80\x01\x81\x7f\x08\x82" + b"x" * 500),
+            (BrokerLimits(), b"\x02\x80" + b"\x7f\x7f\x80"),
+            (BrokerLimits(), b"\x02\x80" + b"\x7f\x8a"),
+        ]:
+            broker, transport = self.connect(limits)
+            with capturedLogs() as events:
+                broker.dataReceived(garbage)
+                broker.dataReceived(b"more")
+            self.assertTrue(transport.disconnecting, garbage)
+            self.assertEqual(len(events), 1, [formatEvent(e) for e in events])
+            self.assertIn("Dropping PB connection from 192.0.2.1:5000", formatEvent(events[0]))
+            self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_unofferedDialect(self) -> None:
+        """
+        A client that names a dialect the server did not offer is dropped.
+        """
+        factory = FingerPBServerFactory(IPerspectiveFinger(MemoryFingerService()))
+        broker = factory.buildProtocol(None)
+        transport = StringTransport()
+        broker.makeConnection(transport)
+        with capturedLogs() as events:
+            broker.dataReceived(banana.encode(b"\x1b[2Jxx"))
+        self.assertTrue(transport.disconnecting)
+        [event] = events
+        self.assertIn("did not offer", formatEvent(event))
+
+
+class PolicyTests(SynchronousTestCase):
+    """
+    Lookups and changes over PB follow L{finger.lookup}'s policy: a client
+    that leaves cancels its lookups, and a change the back-end does not
+    confirm in time is answered with L{SET_TIMED_OUT}.
+    """
+
+    def test_clientLeaves(self) -> None:
+        """
+        A client that leaves while lookups wait cancels them, and nothing is
+        logged.
+        """
+        service = _StuckService()
+        factory = FingerPBServerFactory(PerspectiveFingerFromService(service, clock=Clock()))
+        clientFactory = pb.PBClientFactory()
+        client, server, pump = connectedServerAndClient(
+            lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
+        )
+        root = self.successResultOf(_pumped(pump, clientFactory.getRootObject()))
+        with capturedLogs() as events:
+            stuck = [root.callRemote("getUser", "stuck"), root.callRemote("getUsers")]
+            pump.flush()
+            client.transport.loseConnection()
+            pump.flush()
+        self.assertEqual(sorted(service.cancelled), ["*", "stuck"])
+        for d in stuck:
+            self.failureResultOf(d, pb.PBConnectionLost)
+        self.assertEqual(events, [])
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_setTimedOut(self) -> None:
+        """
+        A save the back-end does not confirm within the lookup timeout is
+        answered with L{SET_TIMED_OUT}, and a warning is logged.
+        """
+        service = _HeldSetterService(moshez="happy")
+        clock = Clock()
+        login = SetterLogin(setterPortal(service, [_checker()], []), clock)
+        factory = FingerPBServerFactory(
+            PerspectiveFingerFromService(service, clock=clock, lookupTimeout=5, login=login)
+        )
+        clientFactory = pb.PBClientFactory()
+        client, server, pump = connectedServerAndClient(
+            lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
+        )
+        avatar = self.successResultOf(
+            _pumped(pump, clientFactory.login(UsernamePassword(b"moshez", b"secret")))
+        )
+        with capturedLogs() as events:
+            d = _pumped(pump, avatar.callRemote("setUser", "moshez", "busy"))
+            clock.advance(5)
+            pump.flush()
+        failure = self.failureResultOf(d)
+        self.assertTrue(failure.check(pb.Error), failure)
+        self.assertEqual(failure.value, SET_TIMED_OUT)
+        self.assertEqual([e["log_level"].name for e in events], ["warn"])
