@@ -19,7 +19,7 @@ import tempfile
 from typing import Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 from finger.interfaces import StatusNotSaved
-from finger.names import MAX_USER_NAME_LENGTH, isValidUserName
+from finger.names import USER_NAME, isValidUserName
 
 
 class Problem(NamedTuple):
@@ -102,13 +102,11 @@ def _decode(data: bytes) -> str:
 #: same process is never held up for long.
 CHUNK_BYTES = 1 << 16
 
-# A name that is valid and does not start with "#" (which would make its
-# line a comment).  A line whose text before its first ":" is such a name,
-# once stripped, names a user; any other line is a comment or malformed and
-# is classified by L{_entries}, one line at a time.
-_PLAIN_NAME = re.compile(
-    r"(?![/#-])[^\s:@\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,%d}" % (MAX_USER_NAME_LENGTH,)
-).fullmatch
+# A valid name never starts with "#" (which would make its line a comment).
+# A line whose text before its first ":" is a valid name, once stripped,
+# names a user; any other line is a comment or malformed and is classified
+# by L{_entries}, one line at a time.
+_PLAIN_NAME = USER_NAME.fullmatch
 _first = operator.itemgetter(0)
 _second = operator.itemgetter(1)
 _third = operator.itemgetter(2)

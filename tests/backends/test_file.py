@@ -373,6 +373,19 @@ class FingerServiceTests(SynchronousTestCase):
         self.failureResultOf(service.setUser("a:b", "x"), InvalidUserName)
         self.failureResultOf(service.setUser("a", "x\x1b"), InvalidStatus)
 
+    def test_setRefusesLineSeparatorsAndBidi(self) -> None:
+        """
+        A set whose status holds a Unicode line separator (which would forge
+        a line) or a bidirectional override is refused, and the file is not
+        touched.
+        """
+        service = self.service()
+        before = self.path.getContent()
+        for status in ["ok\u2028Login: root", "ok\u2029x", "\u202egnp.exe"]:
+            self.failureResultOf(service.setUser("shawn", status), InvalidStatus)
+        self.assertEqual(self.path.getContent(), before)
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "alive")
+
     def test_checkSkippedWhileSaving(self) -> None:
         clock = HeldThreadsClock()
         service = self.service(clock=clock)
