@@ -7,18 +7,34 @@ comment, has no C{:}, names an invalid user or is not UTF-8 is malformed: it is
 reported with its line number and skipped, and the other lines still count.
 When a user appears twice, the later line wins.
 
+The status file must be a regular file named by its own path, not a
+symbolic link: a save replaces the file it names, so through a link reads
+would follow the link while the first save replaced the link itself (and, run
+as root, a link to C{/etc/shadow} would be served).  L{read} and L{save}
+refuse a link (and anything that is not a regular file) and never follow
+one.  A status file that no one may write (C{chmod a-w}), or that this
+process may not write, is read-only: L{save} refuses with
+L{StatusFileReadOnly} and leaves it alone.
+
+A save writes a temporary file C{.NAME.XXXXXXXX.tmp} next to the status file
+C{NAME} and renames it over the file; one left behind by a process killed
+mid-save is removed by L{removeStale}.
+
 These functions do blocking file I/O and are meant to run in a thread; the
 service in L{finger.backends.file} decides when.
 """
 
+import errno
 import itertools
 import operator
 import os
 import re
+import stat
 import tempfile
 from typing import Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 from finger.interfaces import StatusNotSaved
+from finger.messages import READ_ONLY
 from finger.names import USER_NAME, isValidUserName
 
 
@@ -51,6 +67,68 @@ class StatusFileError(Exception):
     """
     A status file could not be read.  The message names the path.
     """
+
+
+class StatusFileReadOnly(StatusNotSaved):
+    """
+    A save was refused because the status file is read-only.  The message
+    is fit for the client; L{path} names the file for the log.
+
+    @ivar path: the status file.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(READ_ONLY)
+        self.path = path
+
+
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
+
+def _openRegular(path: str) -> Tuple[int, os.stat_result]:
+    """
+    Open the status file at C{path} for reading, without following a
+    symbolic link and without blocking on a FIFO.
+
+    @return: the descriptor and its L{os.stat_result}.
+    @raise OSError: with a message saying what is wrong, if it cannot be
+        opened, is a symbolic link or is not a regular file.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as e:
+        if e.errno == errno.ELOOP and os.path.islink(path):
+            raise OSError(
+                e.errno,
+                "it is a symbolic link, which is refused (give the path of the file itself)",
+            ) from e
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "it is not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def _isWritable(path: str, st: os.stat_result) -> bool:
+    """
+    May this process replace the status file C{path}, whose status is
+    C{st}?  Not if its mode lets no one write it (which root could still
+    do), nor if this process's user may not write it.
+    """
+    if not st.st_mode & 0o222:
+        return False
+    effective = os.access in os.supports_effective_ids
+    return os.access(path, os.W_OK, effective_ids=effective)
 
 
 def fileIdentity(st: os.stat_result) -> Tuple[int, ...]:
@@ -242,8 +320,9 @@ def read(path: str) -> Snapshot:
     @raise StatusFileError: if it cannot be read.
     """
     try:
-        with open(path, "rb") as f:
-            identity = fileIdentity(os.fstat(f.fileno()))
+        fd, st = _openRegular(path)
+        with open(fd, "rb") as f:
+            identity = fileIdentity(st)
             data = f.read()
     except OSError as e:
         raise StatusFileError(
@@ -262,7 +341,9 @@ def readIfChanged(path: str, identity: Tuple[int, ...]) -> Optional[Snapshot]:
     @raise StatusFileError: if it cannot be read.
     """
     try:
-        current = fileIdentity(os.stat(path))
+        # lstat: a symbolic link put in place of the file is a change, and
+        # read refuses it.
+        current = fileIdentity(os.lstat(path))
     except OSError as e:
         raise StatusFileError(
             f"cannot read status file {path}: {e.strerror or e}"
@@ -337,6 +418,8 @@ def save(
 ) -> Snapshot:
     """
     Apply C{changes} to the status file at C{path}, durably and atomically.
+    A symbolic link, or anything but a regular file, at C{path} is left
+    alone, and so is a read-only file.
 
     The new contents are written to a temporary file in the same directory,
     flushed to disk, given the old file's permissions, and renamed over the
@@ -347,18 +430,23 @@ def save(
         the file has vanished or is empty (truncated), and what it holds if it
         is still the version whose L{fileIdentity} is C{identity}.
     @return: a L{Snapshot} of what was written.
-    @raise StatusNotSaved: if anything failed; the old file is untouched.
+    @raise StatusFileReadOnly: if the file is read-only.
+    @raise StatusNotSaved: if anything else failed; the old file is
+        untouched.
     """
     directory = os.path.dirname(os.path.abspath(path))
+    st: Optional[os.stat_result]
     try:
-        with open(path, "rb") as f:
-            st: Optional[os.stat_result] = os.fstat(f.fileno())
+        fd, st = _openRegular(path)
+        with open(fd, "rb") as f:
             old = f.read()
     except FileNotFoundError:
         st = None
         old = b""
     except OSError as e:
         raise StatusNotSaved(f"cannot read {path}: {e.strerror or e}") from e
+    if st is not None and not _isWritable(path, st):
+        raise StatusFileReadOnly(path)
     if not old:
         old = b"".join(
             (_format(name, status) + "\n").encode("utf-8", "surrogateescape")
@@ -393,6 +481,42 @@ def save(
     except OSError as e:
         raise StatusNotSaved(f"cannot save {path}: {e.strerror or e}") from e
     return Snapshot(statuses, [], identity)
+
+
+def _temporaryPattern(path: str) -> "re.Pattern[str]":
+    """
+    The names L{save} gives its temporary files next to C{path}: those of
+    C{tempfile.mkstemp} with the prefix and suffix L{save} passes it.
+    """
+    return re.compile(r"\.%s\.[a-z0-9_]{8}\.tmp" % (re.escape(os.path.basename(path)),))
+
+
+def removeStale(path: str) -> Tuple[List[str], List[str]]:
+    """
+    Remove the temporary files a save of the status file at C{path} left
+    behind when its process was killed: regular files next to it named as
+    L{save} names them, and nothing else.  Call it only when no save of
+    this file is under way (at start-up).
+
+    @return: the paths removed, and a message for each that could not be.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    isTemporary = _temporaryPattern(path).fullmatch
+    removed: List[str] = []
+    failed: List[str] = []
+    try:
+        names = os.listdir(directory)
+    except OSError as e:
+        return [], [f"cannot list {directory}: {e.strerror or e}"]
+    for name in sorted(filter(isTemporary, names)):
+        temporary = os.path.join(directory, name)
+        try:
+            if stat.S_ISREG(os.lstat(temporary).st_mode):
+                os.unlink(temporary)
+                removed.append(temporary)
+        except OSError as e:
+            failed.append(f"cannot remove {temporary}: {e.strerror or e}")
+    return removed, failed
 
 
 def dispose(statuses: Dict[str, str], step: int = 4096) -> None:
