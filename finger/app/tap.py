@@ -104,8 +104,8 @@ _backendParameters = [
         "uid-floor",
         None,
         UID_FLOOR,
-        "local: the lowest uid answered; system accounts below it are "
-        "neither listed nor answered.",
+        "local and command: the lowest uid answered; system accounts below "
+        "it are neither listed nor answered.",
         _number("--uid-floor", int, 0, True, "A whole number, zero or more."),
     ],
     [
@@ -230,7 +230,11 @@ def _makeBackend(options: usage.Options, reactor: Any) -> service.Service:
         )
     if backend == "command":
         return CommandFingerService(
-            reactor, options["command"], timeout=timeout, maxBytes=maxBytes
+            reactor,
+            options["command"],
+            timeout=timeout,
+            maxBytes=maxBytes,
+            uidFloor=options["uid-floor"],
         )
     if backend == "web":
         return HTTPFingerService(

@@ -116,6 +116,36 @@ def _fullName(entry: Any) -> str:
     return name.replace("&", entry.pw_name.capitalize())
 
 
+def isOrdinaryAccount(entry: Any, uidFloor: int) -> bool:
+    """
+    Is C{entry} (from the account database) one this server may answer
+    for: a uid at or above C{uidFloor} (below it are system accounts such as
+    C{root}), not the overflow user C{nobody}, and a name that passes the
+    user name rule?
+    """
+    return (
+        entry.pw_uid >= uidFloor and entry.pw_uid != NOBODY_UID and isValidUserName(entry.pw_name)
+    )
+
+
+def findAccount(accounts: Any, user: str, uidFloor: int) -> Optional[Any]:
+    """
+    The entry of the account called exactly C{user}, if it is an ordinary
+    account (L{isOrdinaryAccount}).  It may block (the account database
+    may be on the network): call it in a thread.
+
+    @param accounts: the account database, with the C{getpwnam} of L{pwd}.
+    @return: the entry, or L{None}.
+    """
+    try:
+        entry = accounts.getpwnam(user)
+    except (KeyError, OSError, ValueError):
+        return None
+    if entry.pw_name != user or not isOrdinaryAccount(entry, uidFloor):
+        return None
+    return entry
+
+
 @implementer(IFingerService, IFingerVerboseService)
 class LocalFingerService(service.Service):
     """
@@ -168,19 +198,11 @@ class LocalFingerService(service.Service):
         return deferToThreadPool(self._reactor, self._reactor.getThreadPool(), f, *args)
 
     def _visible(self, entry: Any) -> bool:
-        return (
-            entry.pw_uid >= self.uidFloor
-            and entry.pw_uid != NOBODY_UID
-            and isValidUserName(entry.pw_name)
-            and not _optedOut(entry.pw_dir)
-        )
+        return isOrdinaryAccount(entry, self.uidFloor) and not _optedOut(entry.pw_dir)
 
     def _lookup(self, user: str) -> Optional[Any]:
-        try:
-            entry = self._accounts.getpwnam(user)
-        except (KeyError, OSError):
-            return None
-        if entry.pw_name != user or not self._visible(entry):
+        entry = findAccount(self._accounts, user, self.uidFloor)
+        if entry is None or _optedOut(entry.pw_dir):
             return None
         return entry
 

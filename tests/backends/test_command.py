@@ -9,7 +9,6 @@ from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, inlineCallbacks
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import ProcessDone, ProcessExitedAlready, ProcessTerminated
-from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
@@ -24,7 +23,21 @@ from finger.backends.command import (
     CommandTimedOut,
     findProgram,
 )
-from tests.support import fakeProgram, which
+from tests.backends.test_local import FakeAccounts
+from tests.support import ThreadlessClock, fakeProgram, which
+
+
+def _accounts(*names: str) -> FakeAccounts:
+    """
+    An account database where each of C{names} is an ordinary account.
+    """
+    accounts = FakeAccounts()
+    for name in names:
+        accounts.add(name, 1000, f"/home/{name}")
+    return accounts
+
+
+_USERS = _accounts("moshez", "zoë", "alice", "bob", "carol")
 
 
 class _FakeProcess:
@@ -46,9 +59,10 @@ class _FakeProcess:
         self.lost = True
 
 
-class _FakeProcessReactor(Clock):
+class _FakeProcessReactor(ThreadlessClock):
     """
-    A clock that records the processes it is asked to spawn.
+    A clock that records the processes it is asked to spawn (and runs
+    "threaded" work at once).
     """
 
     def __init__(self) -> None:
@@ -94,7 +108,7 @@ class CommandServiceTests(SynchronousTestCase):
         self.reactor = _FakeProcessReactor()
         self.program = fakeProgram(self, "exit 0\n")
         self.service = CommandFingerService(
-            self.reactor, self.program, timeout=5, maxBytes=10
+            self.reactor, self.program, timeout=5, maxBytes=10, accounts=_USERS
         )
 
     def spawn(self, user: str = "moshez") -> Any:
@@ -119,7 +133,9 @@ class CommandServiceTests(SynchronousTestCase):
         self.assertTrue(process.stdinClosed)
 
     def test_arguments(self) -> None:
-        service = CommandFingerService(self.reactor, self.program, arguments=["-m"])
+        service = CommandFingerService(
+            self.reactor, self.program, arguments=["-m"], accounts=_USERS
+        )
         service.getUser("moshez")
         self.assertEqual(
             self.reactor.spawned[-1][2], [self.program, "-m", "--", "moshez"]
@@ -132,6 +148,39 @@ class CommandServiceTests(SynchronousTestCase):
         """
         for name in ["-l", "--help", "a@evil.com", "", "a b", "/W", "x\n"]:
             self.failureResultOf(self.service.getUser(name), UnknownUser)
+        self.assertEqual(self.reactor.spawned, [])
+
+    def test_systemAccountsUnknown(self) -> None:
+        """
+        System accounts below the uid floor (C{root}, C{daemon}), C{nobody},
+        and names the account database does not know are unknown users: the
+        program never runs for them, so it never shows their home and shell.
+        """
+        accounts = _accounts("alice")
+        accounts.add("root", 0, "/root")
+        accounts.add("daemon", 1, "/usr/sbin")
+        accounts.add("nobody", 65534, "/nonexistent")
+        accounts.add("edge", 999, "/home/edge")
+        service = CommandFingerService(self.reactor, self.program, accounts=accounts)
+        self.assertEqual(service.uidFloor, 1000)
+        for name in ["root", "daemon", "nobody", "edge", "mallory"]:
+            self.failureResultOf(service.getUser(name), UnknownUser)
+        self.assertEqual(self.reactor.spawned, [])
+        service.getUser("alice")
+        self.assertEqual([s[2][-1] for s in self.reactor.spawned], ["alice"])
+        lower = CommandFingerService(self.reactor, self.program, accounts=accounts, uidFloor=0)
+        lower.getUser("root")
+        self.assertEqual([s[2][-1] for s in self.reactor.spawned], ["alice", "root"])
+
+    def test_exactAccountName(self) -> None:
+        """
+        An account database that matches names loosely does not make
+        another name an alias of an account.
+        """
+        accounts = _accounts("alice")
+        accounts.entries["ALICE"] = accounts.entries["alice"]
+        service = CommandFingerService(self.reactor, self.program, accounts=accounts)
+        self.failureResultOf(service.getUser("ALICE"), UnknownUser)
         self.assertEqual(self.reactor.spawned, [])
 
     def test_output(self) -> None:
@@ -205,7 +254,9 @@ class CommandServiceTests(SynchronousTestCase):
         At most C{maxConcurrent} programs run at once; the others wait, and
         a waiting lookup that is cancelled never runs.
         """
-        service = CommandFingerService(self.reactor, self.program, maxConcurrent=1)
+        service = CommandFingerService(
+            self.reactor, self.program, maxConcurrent=1, accounts=_USERS
+        )
         first = service.getUser("alice")
         second = service.getUser("bob")
         third = service.getUser("carol")
@@ -240,7 +291,7 @@ class RealProcessTests(TestCase):
     timeout = 20
 
     def service(self, body: str, **kw: Any) -> CommandFingerService:
-        service = CommandFingerService(reactor, fakeProgram(self, body), **kw)
+        service = CommandFingerService(reactor, fakeProgram(self, body), accounts=_USERS, **kw)
         service.startService()
         self.addCleanup(service.stopService)
         return service
@@ -292,8 +343,19 @@ class RealProcessTests(TestCase):
         """
         if which("finger") is None:
             raise SkipTest("the finger program is not installed (Debian: finger)")
-        service = CommandFingerService(reactor, "finger")
+        service = CommandFingerService(reactor, "finger", uidFloor=0)
         status = yield service.getUser("root")
         self.assertIn("Login: root", status)
         with self.assertRaises(UnknownUser):
             yield service.getUser("no-such-user-here")
+
+    @inlineCallbacks
+    def test_rootUnknownByDefault(self) -> Any:
+        """
+        With the real account database and the default uid floor, C{root}
+        is an unknown user and no program runs.
+        """
+        program = fakeProgram(self, 'echo "Login: $2"\n')
+        service = CommandFingerService(reactor, program)
+        with self.assertRaises(UnknownUser):
+            yield service.getUser("root")
