@@ -10,11 +10,13 @@ passed after C{--} in an argument list: no shell ever sees it.  The program
 runs with a minimal environment and no standard input; it is killed if it
 runs past a timeout, and at most a size cap of its output is kept.
 
-The program is only ever asked about an ordinary account, by the rule of the
-local accounts back-end (L{finger.backends.local.isOrdinaryAccount}): a name
-the account database does not know, a system account below the uid floor
-(C{root}, C{daemon}) and C{nobody} are unknown users, and the program never
-runs for them, so it cannot tell their home directory and shell.
+The local accounts back-end's rule holds here too
+(L{finger.backends.local.isOrdinaryAccount}): a name the account database
+knows as a system account below the uid floor (C{root}, C{daemon}), as
+C{nobody}, or as an account whose name breaks the user name rule is an
+unknown user, and the program never runs for it, so it cannot tell that
+account's home directory and shell.  A name the database does not know is
+left to the program.
 """
 
 import os
@@ -38,7 +40,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from finger.backends.local import UID_FLOOR, findAccount
+from finger.backends.local import UID_FLOOR, isOrdinaryAccount
 from finger.interfaces import IFingerService, UnknownUser
 from finger.names import isValidUserName
 
@@ -169,9 +171,9 @@ class CommandFingerService(service.Service):
     """
     Run a finger program for each user: C{program [arguments] -- user}.
 
-    A name that is not an ordinary account (see
-    L{finger.backends.local.isOrdinaryAccount}) is an unknown user without
-    running anything.  An empty output means the user does not exist, as
+    A name the account database knows as an account that is not ordinary
+    (see L{finger.backends.local.isOrdinaryAccount}) is an unknown user
+    without running anything.  An empty output means the user does not exist, as
     does a failure whose error output says C{no such user}.  The list of
     users is empty.
 
@@ -246,13 +248,28 @@ class CommandFingerService(service.Service):
         if not isValidUserName(user):
             return fail(UnknownUser(user))
 
-        def found(entry: Optional[Any]) -> "Deferred[str]":
-            if entry is None:
+        def checked(hidden: bool) -> "Deferred[str]":
+            if hidden:
                 raise UnknownUser(user)
             return self._limit.run(self._run, user)
 
-        d = self._inThread(findAccount, self._accounts, user, self.uidFloor)
-        return d.addCallback(found)
+        return self._inThread(self._hidden, user).addCallback(checked)
+
+    def _hidden(self, user: str) -> bool:
+        """
+        Is C{user} an account this server does not answer for?  It may
+        block (the account database may be on the network): it runs in a
+        thread.
+        """
+        try:
+            entry = self._accounts.getpwnam(user)
+        except KeyError:
+            # No such account: the program will say so.
+            return False
+        except (OSError, ValueError):
+            # The database failed: say nothing rather than too much.
+            return True
+        return not isOrdinaryAccount(entry, self.uidFloor)
 
     def _run(self, user: str) -> "Deferred[str]":
         protocol = _OutputProtocol(self._maxBytes)

@@ -128,24 +128,6 @@ def isOrdinaryAccount(entry: Any, uidFloor: int) -> bool:
     )
 
 
-def findAccount(accounts: Any, user: str, uidFloor: int) -> Optional[Any]:
-    """
-    The entry of the account called exactly C{user}, if it is an ordinary
-    account (L{isOrdinaryAccount}).  It may block (the account database
-    may be on the network): call it in a thread.
-
-    @param accounts: the account database, with the C{getpwnam} of L{pwd}.
-    @return: the entry, or L{None}.
-    """
-    try:
-        entry = accounts.getpwnam(user)
-    except (KeyError, OSError, ValueError):
-        return None
-    if entry.pw_name != user or not isOrdinaryAccount(entry, uidFloor):
-        return None
-    return entry
-
-
 @implementer(IFingerService, IFingerVerboseService)
 class LocalFingerService(service.Service):
     """
@@ -201,8 +183,11 @@ class LocalFingerService(service.Service):
         return isOrdinaryAccount(entry, self.uidFloor) and not _optedOut(entry.pw_dir)
 
     def _lookup(self, user: str) -> Optional[Any]:
-        entry = findAccount(self._accounts, user, self.uidFloor)
-        if entry is None or _optedOut(entry.pw_dir):
+        try:
+            entry = self._accounts.getpwnam(user)
+        except (KeyError, OSError):
+            return None
+        if entry.pw_name != user or not self._visible(entry):
             return None
         return entry
 

@@ -37,8 +37,6 @@ def _accounts(*names: str) -> FakeAccounts:
     return accounts
 
 
-_USERS = _accounts("moshez", "zoë", "alice", "bob", "carol")
-
 
 class _FakeProcess:
     def __init__(self) -> None:
@@ -108,7 +106,7 @@ class CommandServiceTests(SynchronousTestCase):
         self.reactor = _FakeProcessReactor()
         self.program = fakeProgram(self, "exit 0\n")
         self.service = CommandFingerService(
-            self.reactor, self.program, timeout=5, maxBytes=10, accounts=_USERS
+            self.reactor, self.program, timeout=5, maxBytes=10
         )
 
     def spawn(self, user: str = "moshez") -> Any:
@@ -133,9 +131,7 @@ class CommandServiceTests(SynchronousTestCase):
         self.assertTrue(process.stdinClosed)
 
     def test_arguments(self) -> None:
-        service = CommandFingerService(
-            self.reactor, self.program, arguments=["-m"], accounts=_USERS
-        )
+        service = CommandFingerService(self.reactor, self.program, arguments=["-m"])
         service.getUser("moshez")
         self.assertEqual(
             self.reactor.spawned[-1][2], [self.program, "-m", "--", "moshez"]
@@ -152,9 +148,10 @@ class CommandServiceTests(SynchronousTestCase):
 
     def test_systemAccountsUnknown(self) -> None:
         """
-        System accounts below the uid floor (C{root}, C{daemon}), C{nobody},
-        and names the account database does not know are unknown users: the
-        program never runs for them, so it never shows their home and shell.
+        Accounts below the uid floor (C{root}, C{daemon}) and C{nobody} are
+        unknown users: the program never runs for them, so it never shows
+        their home and shell.  Ordinary accounts, and names the account
+        database does not know, are left to the program.
         """
         accounts = _accounts("alice")
         accounts.add("root", 0, "/root")
@@ -163,24 +160,34 @@ class CommandServiceTests(SynchronousTestCase):
         accounts.add("edge", 999, "/home/edge")
         service = CommandFingerService(self.reactor, self.program, accounts=accounts)
         self.assertEqual(service.uidFloor, 1000)
-        for name in ["root", "daemon", "nobody", "edge", "mallory"]:
+        for name in ["root", "daemon", "nobody", "edge"]:
             self.failureResultOf(service.getUser(name), UnknownUser)
         self.assertEqual(self.reactor.spawned, [])
         service.getUser("alice")
-        self.assertEqual([s[2][-1] for s in self.reactor.spawned], ["alice"])
+        service.getUser("mallory")
+        self.assertEqual([s[2][-1] for s in self.reactor.spawned], ["alice", "mallory"])
         lower = CommandFingerService(self.reactor, self.program, accounts=accounts, uidFloor=0)
         lower.getUser("root")
-        self.assertEqual([s[2][-1] for s in self.reactor.spawned], ["alice", "root"])
+        self.assertEqual([s[2][-1] for s in self.reactor.spawned], ["alice", "mallory", "root"])
 
-    def test_exactAccountName(self) -> None:
+    def test_looseAccountDatabase(self) -> None:
         """
-        An account database that matches names loosely does not make
-        another name an alias of an account.
+        An account database that matches names loosely (case-insensitive
+        NSS modules do) cannot be used to reach a system account under
+        another spelling; nor does a failing database let a name through.
         """
         accounts = _accounts("alice")
-        accounts.entries["ALICE"] = accounts.entries["alice"]
+        accounts.add("root", 0, "/root")
+        accounts.entries["ROOT"] = accounts.entries["root"]
         service = CommandFingerService(self.reactor, self.program, accounts=accounts)
-        self.failureResultOf(service.getUser("ALICE"), UnknownUser)
+        self.failureResultOf(service.getUser("ROOT"), UnknownUser)
+
+        class Failing:
+            def getpwnam(self, name: str) -> None:
+                raise OSError("the directory server is down")
+
+        service = CommandFingerService(self.reactor, self.program, accounts=Failing())
+        self.failureResultOf(service.getUser("alice"), UnknownUser)
         self.assertEqual(self.reactor.spawned, [])
 
     def test_output(self) -> None:
@@ -254,9 +261,7 @@ class CommandServiceTests(SynchronousTestCase):
         At most C{maxConcurrent} programs run at once; the others wait, and
         a waiting lookup that is cancelled never runs.
         """
-        service = CommandFingerService(
-            self.reactor, self.program, maxConcurrent=1, accounts=_USERS
-        )
+        service = CommandFingerService(self.reactor, self.program, maxConcurrent=1)
         first = service.getUser("alice")
         second = service.getUser("bob")
         third = service.getUser("carol")
@@ -291,7 +296,7 @@ class RealProcessTests(TestCase):
     timeout = 20
 
     def service(self, body: str, **kw: Any) -> CommandFingerService:
-        service = CommandFingerService(reactor, fakeProgram(self, body), accounts=_USERS, **kw)
+        service = CommandFingerService(reactor, fakeProgram(self, body), **kw)
         service.startService()
         self.addCleanup(service.stopService)
         return service
