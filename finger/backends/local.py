@@ -32,6 +32,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 from twisted.application import service
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
 from zope.interface import implementer
 
 from finger.interfaces import IFingerService, IFingerVerboseService, UnknownUser
@@ -137,6 +138,8 @@ class LocalFingerService(service.Service):
     @ivar maxBytes: the most bytes read from each user file.
     """
 
+    log = Logger()
+
     def __init__(
         self,
         reactor: Any,
@@ -175,6 +178,11 @@ class LocalFingerService(service.Service):
                 "Application a uid and gid)"
             )
         super().startService()
+        self.log.info(
+            "Serving statuses from the system's accounts from uid {uidFloor} up, "
+            "and their ~/.plan files",
+            uidFloor=self.uidFloor,
+        )
 
     def _inThread(self, f: Callable[..., _T], *args: object) -> "Deferred[_T]":
         return deferToThreadPool(self._reactor, self._reactor.getThreadPool(), f, *args)

@@ -9,6 +9,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, inlineCallbacks
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import ProcessDone, ProcessExitedAlready, ProcessTerminated
+from twisted.logger import capturedLogs
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
@@ -189,6 +190,16 @@ class CommandServiceTests(SynchronousTestCase):
         service = CommandFingerService(self.reactor, self.program, accounts=Failing())
         self.failureResultOf(service.getUser("alice"), UnknownUser)
         self.assertEqual(self.reactor.spawned, [])
+
+    def test_startLogsWhatIsServed(self) -> None:
+        """
+        Starting logs one line naming the program and the uid floor.
+        """
+        with capturedLogs() as events:
+            self.service.startService()
+        [line] = events
+        self.assertEqual(line["program"], self.program)
+        self.assertEqual(line["uidFloor"], 1000)
 
     def test_output(self) -> None:
         d, protocol, process = self.spawn()
