@@ -45,13 +45,17 @@ NO_PLAN = "No Plan."
 
 _T = TypeVar("_T")
 
-_OPEN_FLAGS = (
+SAFE_OPEN_FLAGS = (
     os.O_RDONLY
     | getattr(os, "O_NOFOLLOW", 0)
     | getattr(os, "O_NONBLOCK", 0)
     | getattr(os, "O_NOCTTY", 0)
     | getattr(os, "O_CLOEXEC", 0)
 )
+"""
+How a file someone else controls is opened for reading: never through a
+symbolic link, never blocking on a FIFO, never as a controlling terminal.
+"""
 
 
 class RunningAsRoot(SystemExit, Exception):
@@ -77,7 +81,7 @@ def readUserFile(path: str, uid: int, maxBytes: int = MAX_FILE_BYTES) -> Optiona
         another user owns it, or it cannot be read.
     """
     try:
-        fd = os.open(path, _OPEN_FLAGS)
+        fd = os.open(path, SAFE_OPEN_FLAGS)
     except (OSError, ValueError):
         return None
     try:

@@ -33,6 +33,7 @@ import stat
 import tempfile
 from typing import Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
+from finger.backends.local import SAFE_OPEN_FLAGS
 from finger.interfaces import StatusNotSaved
 from finger.messages import READ_ONLY
 from finger.names import USER_NAME, isValidUserName
@@ -82,15 +83,6 @@ class StatusFileReadOnly(StatusNotSaved):
         self.path = path
 
 
-_OPEN_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_NOCTTY", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-)
-
-
 def _openRegular(path: str) -> Tuple[int, os.stat_result]:
     """
     Open the status file at C{path} for reading, without following a
@@ -101,7 +93,7 @@ def _openRegular(path: str) -> Tuple[int, os.stat_result]:
         opened, is a symbolic link or is not a regular file.
     """
     try:
-        fd = os.open(path, _OPEN_FLAGS)
+        fd = os.open(path, SAFE_OPEN_FLAGS)
     except OSError as e:
         if e.errno == errno.ELOOP and os.path.islink(path):
             raise OSError(
