@@ -109,7 +109,11 @@ class StatusTests(SynchronousTestCase):
         ):
             error = self.assertRaises(InvalidStatus, checkStatus, f"a{character}b")
             self.assertIn("direction-changing", str(error))
-        for status in ["\U0001f469\u200d\U0001f4bb at work", "\u0645\u200c\u06cc", "soft\u00adhyphen"]:
+        for status in [
+            "\U0001f469\u200d\U0001f4bb at work",
+            "\u0645\u200c\u06cc",
+            "soft\u00adhyphen",
+        ]:
             self.assertEqual(checkStatus(status), status)
 
     def test_invalid(self) -> None:

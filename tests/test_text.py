@@ -45,7 +45,9 @@ class PrintableLinesTests(SynchronousTestCase):
             self.assertEqual(printableLines(f"a{character}b"), ["ab"], hex(ord(character)))
         self.assertEqual(printableLines("\u202egnp.exe"), ["gnp.exe"])
         family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
-        self.assertEqual(printableLines(family + " \u0645\u200c\u06cc"), [family + " \u0645\u200c\u06cc"])
+        self.assertEqual(
+            printableLines(family + " \u0645\u200c\u06cc"), [family + " \u0645\u200c\u06cc"]
+        )
 
     def test_controlsDropped(self) -> None:
         """

@@ -396,7 +396,9 @@ class SaveTests(SynchronousTestCase):
         client.
         """
         self.path.chmod(0o444)
-        error = self.assertRaises(StatusFileReadOnly, statusfile.save, self.path.path, {"a": "x"}, {})
+        error = self.assertRaises(
+            StatusFileReadOnly, statusfile.save, self.path.path, {"a": "x"}, {}
+        )
         self.assertIsInstance(error, StatusNotSaved)
         self.assertEqual(str(error), READ_ONLY)
         self.assertEqual(error.path, self.path.path)
@@ -414,8 +416,14 @@ class SaveTests(SynchronousTestCase):
             fd, name = tempfile.mkstemp(dir=self.directory.path, prefix=".users.", suffix=".tmp")
             os.close(fd)
             stale.append(name)
-        others = [".users.tmp", ".users.toolong12.tmp", ".other.abcdefgh.tmp", "users.bak",
-                  ".users.abcdefgh.tmp.old", "x.users.abcdefgh.tmp"]
+        others = [
+            ".users.tmp",
+            ".users.toolong12.tmp",
+            ".other.abcdefgh.tmp",
+            "users.bak",
+            ".users.abcdefgh.tmp.old",
+            "x.users.abcdefgh.tmp",
+        ]
         for name in others:
             self.directory.child(name).setContent(b"keep")
         self.directory.child(".users.direc_ry.tmp").makedirs()
