@@ -33,6 +33,12 @@ NOT_SAVED = "the status could not be saved; try again later"
 A status change that was not made durable; nothing changed.
 """
 
+READ_ONLY = "statuses cannot be changed here: the status file is read-only"
+"""
+A status change refused because the status file is read-only (no one may
+write it, or this server may not): trying again will not help.
+"""
+
 SET_TIMED_OUT = "the server timed out; the status may not have been saved"
 """
 A status change that the back-end did not confirm in time.

@@ -64,6 +64,16 @@ class UserNameTests(SynchronousTestCase):
             self.assertFalse(isValidUserName(name), repr(name))
             self.assertRaises(InvalidUserName, checkUserName, name)
 
+    def test_deceptive(self) -> None:
+        """
+        A name may not hold characters that reorder or hide text: in a
+        listing, a right-to-left override in a name would turn the status
+        after it around.
+        """
+        for name in ["evil\u202e", "a\u200fb", "a\u2066b", "a\u200bb", "\ufeffa"]:
+            self.assertInvalid(name, "direction-changing")
+        self.assertTrue(isValidUserName("a\u200db"))
+
     def test_decode(self) -> None:
         """
         Names from the wire are UTF-8; anything else is refused.
@@ -76,6 +86,34 @@ class UserNameTests(SynchronousTestCase):
 class StatusTests(SynchronousTestCase):
     def test_valid(self) -> None:
         for status in ["", "happy", "tab\there", "<b>&amp;", "très bien ☕", "x" * MAX_STATUS_LENGTH]:
+            self.assertEqual(checkStatus(status), status)
+
+    def test_lineSeparators(self) -> None:
+        """
+        A status is one line: the Unicode line and paragraph separators,
+        which some readers show as line breaks, are refused.
+        """
+        for status in ["happy\u2028Login: root", "a\u2029b"]:
+            error = self.assertRaises(InvalidStatus, checkStatus, status)
+            self.assertIn("one line", str(error))
+
+    def test_deceptive(self) -> None:
+        """
+        Bidirectional controls (marks, embeddings, overrides, isolates) and
+        invisible format characters are refused; the zero width joiner and
+        non-joiner are kept, since emoji and scripts need them.
+        """
+        for character in (
+            "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+            "\u200b\u2060\u2063\u206f\ufeff\ufffb\U000e0001"
+        ):
+            error = self.assertRaises(InvalidStatus, checkStatus, f"a{character}b")
+            self.assertIn("direction-changing", str(error))
+        for status in [
+            "\U0001f469\u200d\U0001f4bb at work",
+            "\u0645\u200c\u06cc",
+            "soft\u00adhyphen",
+        ]:
             self.assertEqual(checkStatus(status), status)
 
     def test_invalid(self) -> None:

@@ -11,11 +11,42 @@ from finger.text import escapeForLog, formatPeer, printableLines
 class PrintableLinesTests(SynchronousTestCase):
     def test_lineBreaks(self) -> None:
         """
-        Every kind of line break ends a line and none survives inside one.
+        Every kind of line break a file or program writes ends a line and
+        none survives inside one.  (Issue 12: the Unicode line separator
+        U+2028 used to end a line here too; it no longer does, see
+        L{test_separatorsAreNoLineBreaks}.)
         """
         self.assertEqual(
-            printableLines("a\r\nb\nc\rd\x0ce\x85f\u2028g"),
+            printableLines("a\r\nb\nc\rd\x0ce\x85f\ng"),
             ["a", "b", "c", "d", "e", "f", "g"],
+        )
+
+    def test_separatorsAreNoLineBreaks(self) -> None:
+        """
+        The Unicode line and paragraph separators never become line breaks,
+        so a one-line status cannot forge a second line (a C{/W} answer's
+        C{Login:} line, say); they are shown as spaces.
+        """
+        self.assertEqual(
+            printableLines("happy\u2028Login: root\u2029Shell: /bin/sh"),
+            ["happy Login: root Shell: /bin/sh"],
+        )
+
+    def test_deceptiveFormatDropped(self) -> None:
+        """
+        Bidirectional controls and invisible format characters are dropped;
+        the zero width joiner and non-joiner, which emoji and scripts need,
+        stay.
+        """
+        for character in (
+            "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+            "\u200b\u2060\u2064\u206a\ufeff\ufff9\U000e0001"
+        ):
+            self.assertEqual(printableLines(f"a{character}b"), ["ab"], hex(ord(character)))
+        self.assertEqual(printableLines("\u202egnp.exe"), ["gnp.exe"])
+        family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+        self.assertEqual(
+            printableLines(family + " \u0645\u200c\u06cc"), [family + " \u0645\u200c\u06cc"]
         )
 
     def test_controlsDropped(self) -> None:

@@ -102,8 +102,8 @@ _backendParameters = [
         "uid-floor",
         None,
         UID_FLOOR,
-        "local: the lowest uid answered; system accounts below it are "
-        "neither listed nor answered.",
+        "local and command: the lowest uid answered; system accounts below "
+        "it are neither listed nor answered.",
         _number("--uid-floor", int, 0, True, "A whole number, zero or more."),
     ],
     [
@@ -228,7 +228,11 @@ def _makeBackend(options: usage.Options, reactor: Any) -> service.Service:
         )
     if backend == "command":
         return CommandFingerService(
-            reactor, options["command"], timeout=timeout, maxBytes=maxBytes
+            reactor,
+            options["command"],
+            timeout=timeout,
+            maxBytes=maxBytes,
+            uidFloor=options["uid-floor"],
         )
     if backend == "web":
         return HTTPFingerService(
@@ -639,7 +643,14 @@ def _addIRCAndPB(
 
 
 _CODECS = ("utf-8", "latin-1", "ascii", "idna")
-_LAZY_MODULES = ("idna",)
+# What the request paths of the front-ends import on first use, found by
+# serving one request of each kind in a fresh process and listing the modules
+# that appeared (tests/app/test_preload.py does it again on every run):
+# email.policy (with email.headerregistry, email.contentmanager and
+# email._header_value_parser), which email.message.EmailMessage imports when
+# twisted.web parses the Content-Type of a request with a body (an XML-RPC
+# POST); idna by hostname checks.
+_LAZY_MODULES = ("idna", "email.policy")
 
 
 def preload() -> None:
@@ -649,7 +660,10 @@ def preload() -> None:
     twistd (C{--uid}) and C{finger.tac} drop privileges after binding; from
     then on the process may not be able to read its own Python installation
     (a virtualenv under C{/root} is common), and a codec or module imported
-    lazily would fail in the middle of a request.
+    lazily would fail in the middle of a request: the first XML-RPC call
+    failed so.  C{tests/app/test_preload.py} serves a request of every kind
+    (finger, setter, web page, JSON, XML-RPC, PB) in a fresh process and
+    checks that none imports a module after this.
     """
     for name in _CODECS:
         codecs.lookup(name)

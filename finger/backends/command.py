@@ -9,11 +9,20 @@ contain C{@}, which would make the program connect elsewhere), and it is
 passed after C{--} in an argument list: no shell ever sees it.  The program
 runs with a minimal environment and no standard input; it is killed if it
 runs past a timeout, and at most a size cap of its output is kept.
+
+The local accounts back-end's rule holds here too
+(L{finger.backends.local.isOrdinaryAccount}): a name the account database
+knows as a system account below the uid floor (C{root}, C{daemon}), as
+C{nobody}, or as an account whose name breaks the user name rule is an
+unknown user, and the program never runs for it, so it cannot tell that
+account's home directory and shell.  A name the database does not know is
+left to the program.
 """
 
 import os
+import pwd
 import shutil
-from typing import Any, Dict, List, Optional, Sequence, Set
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, TypeVar
 
 from twisted.application import service
 from twisted.internet.defer import (
@@ -26,10 +35,12 @@ from twisted.internet.defer import (
 from twisted.internet.error import ProcessDone, ProcessExitedAlready
 from twisted.internet.interfaces import IDelayedCall, IProcessTransport
 from twisted.internet.protocol import ProcessProtocol
+from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from finger.backends.local import UID_FLOOR, isOrdinaryAccount
 from finger.interfaces import IFingerService, UnknownUser
 from finger.names import isValidUserName
 
@@ -37,6 +48,8 @@ TIMEOUT = 10.0
 MAX_OUTPUT_BYTES = 16 * 1024
 MAX_ERROR_BYTES = 1024
 SEARCH_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+_T = TypeVar("_T")
 
 
 class CommandNotFound(ValueError):
@@ -158,12 +171,16 @@ class CommandFingerService(service.Service):
     """
     Run a finger program for each user: C{program [arguments] -- user}.
 
-    An empty output means the user does not exist, as does a failure whose
-    error output says C{no such user}.  The list of users is empty.
+    A name the account database knows as an account that is not ordinary
+    (see L{finger.backends.local.isOrdinaryAccount}) is an unknown user
+    without running anything.  An empty output means the user does not exist, as
+    does a failure whose error output says C{no such user}.  The list of
+    users is empty.
 
     Stopping the service waits for the programs still running.
 
     @ivar program: the absolute path of the program.
+    @ivar uidFloor: the lowest uid the program is asked about.
     """
 
     log = Logger()
@@ -177,6 +194,8 @@ class CommandFingerService(service.Service):
         maxBytes: int = MAX_OUTPUT_BYTES,
         environment: Optional[Dict[str, str]] = None,
         maxConcurrent: int = 4,
+        accounts: Any = pwd,
+        uidFloor: int = UID_FLOOR,
     ) -> None:
         """
         @param reactor: an L{IReactorProcess} and L{IReactorTime} provider.
@@ -190,6 +209,11 @@ class CommandFingerService(service.Service):
             C{PATH} and C{LANG=C.UTF-8}.
         @param maxConcurrent: the most programs running at once; further
             lookups wait their turn (and give up with the client).
+        @param accounts: the account database: anything with the
+            C{getpwnam} of the L{pwd} module.  It is asked in the reactor's
+            thread pool, so C{reactor} must also provide L{IReactorThreads}.
+        @param uidFloor: the lowest uid the program is asked about; users
+            below it (system accounts) are unknown.
 
         @raise CommandNotFound: if the program cannot be found.
         """
@@ -203,11 +227,49 @@ class CommandFingerService(service.Service):
         self._environment = environment
         self._running: Set[Deferred[None]] = set()
         self._limit = DeferredSemaphore(maxConcurrent)
+        self._accounts = accounts
+        self.uidFloor = uidFloor
+
+    def startService(self) -> None:
+        """
+        Start, saying which program answers.
+        """
+        super().startService()
+        self.log.info(
+            "Serving statuses from the program {program} (accounts from uid {uidFloor} up)",
+            program=self.program,
+            uidFloor=self.uidFloor,
+        )
+
+    def _inThread(self, f: Callable[..., _T], *args: object) -> "Deferred[_T]":
+        return deferToThreadPool(self._reactor, self._reactor.getThreadPool(), f, *args)
 
     def getUser(self, user: str) -> "Deferred[str]":
         if not isValidUserName(user):
             return fail(UnknownUser(user))
-        return self._limit.run(self._run, user)
+
+        def checked(hidden: bool) -> "Deferred[str]":
+            if hidden:
+                raise UnknownUser(user)
+            return self._limit.run(self._run, user)
+
+        return self._inThread(self._hidden, user).addCallback(checked)
+
+    def _hidden(self, user: str) -> bool:
+        """
+        Is C{user} an account this server does not answer for?  It may
+        block (the account database may be on the network): it runs in a
+        thread.
+        """
+        try:
+            entry = self._accounts.getpwnam(user)
+        except KeyError:
+            # No such account: the program will say so.
+            return False
+        except (OSError, ValueError):
+            # The database failed: say nothing rather than too much.
+            return True
+        return not isOrdinaryAccount(entry, self.uidFloor)
 
     def _run(self, user: str) -> "Deferred[str]":
         protocol = _OutputProtocol(self._maxBytes)

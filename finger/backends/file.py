@@ -17,6 +17,7 @@ from zope.interface import implementer
 from finger.backends import statusfile
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
 from finger.backends.memory import answerFrom
+from finger.lookup import orGlobalReactor
 from finger.names import checkStatus, checkUserName
 
 _T = TypeVar("_T")
@@ -33,6 +34,13 @@ class FileFingerService(service.Service):
     runs; it is re-read only when it changed.  If a later read fails, or finds
     the file empty (truncated, or caught half-copied), the last good statuses
     stay in use.
+
+    The file must be a regular file, not a symbolic link (see
+    L{finger.backends.statusfile}): a link is an error at start-up, and a
+    link put in its place later is logged once while the last good statuses
+    stay in use.  A read-only file refuses sets with
+    L{statusfile.StatusFileReadOnly}, logged once.  Starting the service
+    removes temporary files an interrupted save left behind.
 
     L{setUser} rewrites the file atomically and durably before it reports
     success.  File work runs in the reactor's thread pool, one job at a time,
@@ -57,15 +65,12 @@ class FileFingerService(service.Service):
         @param reactor: an L{IReactorTime} and L{IReactorThreads} provider;
             the global reactor if L{None}.
 
-        @raise statusfile.StatusFileError: if the file cannot be read.
+        @raise statusfile.StatusFileError: if the file cannot be read, is a
+            symbolic link or is not a regular file.
         """
-        if reactor is None:
-            from twisted.internet import reactor as globalReactor
-
-            reactor = globalReactor
         self.filename = filename
         self.interval = interval
-        self._reactor: Any = reactor
+        self._reactor: Any = orGlobalReactor(reactor)
         snapshot = statusfile.read(filename)
         self._logProblems(snapshot)
         self._statuses = snapshot.statuses
@@ -76,10 +81,27 @@ class FileFingerService(service.Service):
         self._busy = False
         self._idle: List[Deferred[None]] = []
         self._checker = LoopingCall(self.check)
-        self._checker.clock = reactor
+        self._checker.clock = self._reactor
+        self._readOnlyLogged = False
 
     def startService(self) -> None:
+        """
+        Say which file is served, remove what interrupted saves left behind,
+        and start checking the file for changes.
+        """
         super().startService()
+        self.log.info(
+            "Serving {count} users from the status file {path}",
+            count=len(self._statuses),
+            path=self.filename,
+        )
+        removed, failed = statusfile.removeStale(self.filename)
+        for temporary in removed:
+            self.log.warn(
+                "Removed {temporary}, left behind by an interrupted save", temporary=temporary
+            )
+        for error in failed:
+            self.log.error("{error}", error=error)
         self._checker.start(self.interval, now=False)
 
     def stopService(self) -> "Deferred[None]":
@@ -145,13 +167,22 @@ class FileFingerService(service.Service):
         )
 
         def saved(snapshot: statusfile.Snapshot) -> None:
+            self._readOnlyLogged = False
             self._replace(snapshot.statuses)
             self._identity = snapshot.identity
             for w in waiting:
                 w.callback(None)
 
         def failed(reason: Failure) -> None:
-            if not reason.check(StatusNotSaved):
+            if reason.check(statusfile.StatusFileReadOnly):
+                if not self._readOnlyLogged:
+                    self._readOnlyLogged = True
+                    self.log.error(
+                        "The status file {path} is read-only: sets are refused until "
+                        "it may be written",
+                        path=self.filename,
+                    )
+            elif not reason.check(StatusNotSaved):
                 self.log.failure("Unexpected error saving {path}", reason, path=self.filename)
                 reason = Failure(StatusNotSaved(f"cannot save {self.filename}"))
             else:

@@ -32,6 +32,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 from twisted.application import service
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
 from zope.interface import implementer
 
 from finger.interfaces import IFingerService, IFingerVerboseService, UnknownUser
@@ -44,13 +45,17 @@ NO_PLAN = "No Plan."
 
 _T = TypeVar("_T")
 
-_OPEN_FLAGS = (
+SAFE_OPEN_FLAGS = (
     os.O_RDONLY
     | getattr(os, "O_NOFOLLOW", 0)
     | getattr(os, "O_NONBLOCK", 0)
     | getattr(os, "O_NOCTTY", 0)
     | getattr(os, "O_CLOEXEC", 0)
 )
+"""
+How a file someone else controls is opened for reading: never through a
+symbolic link, never blocking on a FIFO, never as a controlling terminal.
+"""
 
 
 class RunningAsRoot(SystemExit, Exception):
@@ -76,7 +81,7 @@ def readUserFile(path: str, uid: int, maxBytes: int = MAX_FILE_BYTES) -> Optiona
         another user owns it, or it cannot be read.
     """
     try:
-        fd = os.open(path, _OPEN_FLAGS)
+        fd = os.open(path, SAFE_OPEN_FLAGS)
     except (OSError, ValueError):
         return None
     try:
@@ -116,6 +121,18 @@ def _fullName(entry: Any) -> str:
     return name.replace("&", entry.pw_name.capitalize())
 
 
+def isOrdinaryAccount(entry: Any, uidFloor: int) -> bool:
+    """
+    Is C{entry} (from the account database) one this server may answer
+    for: a uid at or above C{uidFloor} (below it are system accounts such as
+    C{root}), not the overflow user C{nobody}, and a name that passes the
+    user name rule?
+    """
+    return (
+        entry.pw_uid >= uidFloor and entry.pw_uid != NOBODY_UID and isValidUserName(entry.pw_name)
+    )
+
+
 @implementer(IFingerService, IFingerVerboseService)
 class LocalFingerService(service.Service):
     """
@@ -124,6 +141,8 @@ class LocalFingerService(service.Service):
     @ivar uidFloor: the lowest uid answered; system accounts are below it.
     @ivar maxBytes: the most bytes read from each user file.
     """
+
+    log = Logger()
 
     def __init__(
         self,
@@ -163,17 +182,17 @@ class LocalFingerService(service.Service):
                 "Application a uid and gid)"
             )
         super().startService()
+        self.log.info(
+            "Serving statuses from the system's accounts from uid {uidFloor} up, "
+            "and their ~/.plan files",
+            uidFloor=self.uidFloor,
+        )
 
     def _inThread(self, f: Callable[..., _T], *args: object) -> "Deferred[_T]":
         return deferToThreadPool(self._reactor, self._reactor.getThreadPool(), f, *args)
 
     def _visible(self, entry: Any) -> bool:
-        return (
-            entry.pw_uid >= self.uidFloor
-            and entry.pw_uid != NOBODY_UID
-            and isValidUserName(entry.pw_name)
-            and not _optedOut(entry.pw_dir)
-        )
+        return isOrdinaryAccount(entry, self.uidFloor) and not _optedOut(entry.pw_dir)
 
     def _lookup(self, user: str) -> Optional[Any]:
         try:

@@ -7,19 +7,36 @@ comment, has no C{:}, names an invalid user or is not UTF-8 is malformed: it is
 reported with its line number and skipped, and the other lines still count.
 When a user appears twice, the later line wins.
 
+The status file must be a regular file named by its own path, not a
+symbolic link: a save replaces the file it names, so through a link reads
+would follow the link while the first save replaced the link itself (and, run
+as root, a link to C{/etc/shadow} would be served).  L{read} and L{save}
+refuse a link (and anything that is not a regular file) and never follow
+one.  A status file that no one may write (C{chmod a-w}), or that this
+process may not write, is read-only: L{save} refuses with
+L{StatusFileReadOnly} and leaves it alone.
+
+A save writes a temporary file C{.NAME.XXXXXXXX.tmp} next to the status file
+C{NAME} and renames it over the file; one left behind by a process killed
+mid-save is removed by L{removeStale}.
+
 These functions do blocking file I/O and are meant to run in a thread; the
 service in L{finger.backends.file} decides when.
 """
 
+import errno
 import itertools
 import operator
 import os
 import re
+import stat
 import tempfile
 from typing import Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
+from finger.backends.local import SAFE_OPEN_FLAGS
 from finger.interfaces import StatusNotSaved
-from finger.names import MAX_USER_NAME_LENGTH, isValidUserName
+from finger.messages import READ_ONLY
+from finger.names import USER_NAME, isValidUserName
 
 
 class Problem(NamedTuple):
@@ -51,6 +68,59 @@ class StatusFileError(Exception):
     """
     A status file could not be read.  The message names the path.
     """
+
+
+class StatusFileReadOnly(StatusNotSaved):
+    """
+    A save was refused because the status file is read-only.  The message
+    is fit for the client; L{path} names the file for the log.
+
+    @ivar path: the status file.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(READ_ONLY)
+        self.path = path
+
+
+def _openRegular(path: str) -> Tuple[int, os.stat_result]:
+    """
+    Open the status file at C{path} for reading, without following a
+    symbolic link and without blocking on a FIFO.
+
+    @return: the descriptor and its L{os.stat_result}.
+    @raise OSError: with a message saying what is wrong, if it cannot be
+        opened, is a symbolic link or is not a regular file.
+    """
+    try:
+        fd = os.open(path, SAFE_OPEN_FLAGS)
+    except OSError as e:
+        if e.errno == errno.ELOOP and os.path.islink(path):
+            raise OSError(
+                e.errno,
+                "it is a symbolic link, which is refused (give the path of the file itself)",
+            ) from e
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "it is not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def _isWritable(path: str, st: os.stat_result) -> bool:
+    """
+    May this process replace the status file C{path}, whose status is
+    C{st}?  Not if its mode lets no one write it (which root could still
+    do), nor if this process's user may not write it.
+    """
+    if not st.st_mode & 0o222:
+        return False
+    effective = os.access in os.supports_effective_ids
+    return os.access(path, os.W_OK, effective_ids=effective)
 
 
 def fileIdentity(st: os.stat_result) -> Tuple[int, ...]:
@@ -102,13 +172,11 @@ def _decode(data: bytes) -> str:
 #: same process is never held up for long.
 CHUNK_BYTES = 1 << 16
 
-# A name that is valid and does not start with "#" (which would make its
-# line a comment).  A line whose text before its first ":" is such a name,
-# once stripped, names a user; any other line is a comment or malformed and
-# is classified by L{_entries}, one line at a time.
-_PLAIN_NAME = re.compile(
-    r"(?![/#-])[^\s:@\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,%d}" % (MAX_USER_NAME_LENGTH,)
-).fullmatch
+# A valid name never starts with "#" (which would make its line a comment).
+# A line whose text before its first ":" is a valid name, once stripped,
+# names a user; any other line is a comment or malformed and is classified
+# by L{_entries}, one line at a time.
+_PLAIN_NAME = USER_NAME.fullmatch
 _first = operator.itemgetter(0)
 _second = operator.itemgetter(1)
 _third = operator.itemgetter(2)
@@ -244,8 +312,9 @@ def read(path: str) -> Snapshot:
     @raise StatusFileError: if it cannot be read.
     """
     try:
-        with open(path, "rb") as f:
-            identity = fileIdentity(os.fstat(f.fileno()))
+        fd, st = _openRegular(path)
+        with open(fd, "rb") as f:
+            identity = fileIdentity(st)
             data = f.read()
     except OSError as e:
         raise StatusFileError(
@@ -264,7 +333,9 @@ def readIfChanged(path: str, identity: Tuple[int, ...]) -> Optional[Snapshot]:
     @raise StatusFileError: if it cannot be read.
     """
     try:
-        current = fileIdentity(os.stat(path))
+        # lstat: a symbolic link put in place of the file is a change, and
+        # read refuses it.
+        current = fileIdentity(os.lstat(path))
     except OSError as e:
         raise StatusFileError(
             f"cannot read status file {path}: {e.strerror or e}"
@@ -339,6 +410,8 @@ def save(
 ) -> Snapshot:
     """
     Apply C{changes} to the status file at C{path}, durably and atomically.
+    A symbolic link, or anything but a regular file, at C{path} is left
+    alone, and so is a read-only file.
 
     The new contents are written to a temporary file in the same directory,
     flushed to disk, given the old file's permissions, and renamed over the
@@ -349,18 +422,23 @@ def save(
         the file has vanished or is empty (truncated), and what it holds if it
         is still the version whose L{fileIdentity} is C{identity}.
     @return: a L{Snapshot} of what was written.
-    @raise StatusNotSaved: if anything failed; the old file is untouched.
+    @raise StatusFileReadOnly: if the file is read-only.
+    @raise StatusNotSaved: if anything else failed; the old file is
+        untouched.
     """
     directory = os.path.dirname(os.path.abspath(path))
+    st: Optional[os.stat_result]
     try:
-        with open(path, "rb") as f:
-            st: Optional[os.stat_result] = os.fstat(f.fileno())
+        fd, st = _openRegular(path)
+        with open(fd, "rb") as f:
             old = f.read()
     except FileNotFoundError:
         st = None
         old = b""
     except OSError as e:
         raise StatusNotSaved(f"cannot read {path}: {e.strerror or e}") from e
+    if st is not None and not _isWritable(path, st):
+        raise StatusFileReadOnly(path)
     if not old:
         old = b"".join(
             (_format(name, status) + "\n").encode("utf-8", "surrogateescape")
@@ -395,6 +473,42 @@ def save(
     except OSError as e:
         raise StatusNotSaved(f"cannot save {path}: {e.strerror or e}") from e
     return Snapshot(statuses, [], identity)
+
+
+def _temporaryPattern(path: str) -> "re.Pattern[str]":
+    """
+    The names L{save} gives its temporary files next to C{path}: those of
+    C{tempfile.mkstemp} with the prefix and suffix L{save} passes it.
+    """
+    return re.compile(r"\.%s\.[a-z0-9_]{8}\.tmp" % (re.escape(os.path.basename(path)),))
+
+
+def removeStale(path: str) -> Tuple[List[str], List[str]]:
+    """
+    Remove the temporary files a save of the status file at C{path} left
+    behind when its process was killed: regular files next to it named as
+    L{save} names them, and nothing else.  Call it only when no save of
+    this file is under way (at start-up).
+
+    @return: the paths removed, and a message for each that could not be.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    isTemporary = _temporaryPattern(path).fullmatch
+    removed: List[str] = []
+    failed: List[str] = []
+    try:
+        names = os.listdir(directory)
+    except OSError as e:
+        return [], [f"cannot list {directory}: {e.strerror or e}"]
+    for name in sorted(filter(isTemporary, names)):
+        temporary = os.path.join(directory, name)
+        try:
+            if stat.S_ISREG(os.lstat(temporary).st_mode):
+                os.unlink(temporary)
+                removed.append(temporary)
+        except OSError as e:
+            failed.append(f"cannot remove {temporary}: {e.strerror or e}")
+    return removed, failed
 
 
 def dispose(statuses: Dict[str, str], step: int = 4096) -> None:

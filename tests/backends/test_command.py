@@ -9,7 +9,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, inlineCallbacks
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import ProcessDone, ProcessExitedAlready, ProcessTerminated
-from twisted.internet.task import Clock
+from twisted.logger import capturedLogs
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
@@ -24,7 +24,19 @@ from finger.backends.command import (
     CommandTimedOut,
     findProgram,
 )
-from tests.support import fakeProgram, which
+from tests.backends.test_local import FakeAccounts
+from tests.support import ThreadlessClock, fakeProgram, which
+
+
+def _accounts(*names: str) -> FakeAccounts:
+    """
+    An account database where each of C{names} is an ordinary account.
+    """
+    accounts = FakeAccounts()
+    for name in names:
+        accounts.add(name, 1000, f"/home/{name}")
+    return accounts
+
 
 
 class _FakeProcess:
@@ -46,9 +58,10 @@ class _FakeProcess:
         self.lost = True
 
 
-class _FakeProcessReactor(Clock):
+class _FakeProcessReactor(ThreadlessClock):
     """
-    A clock that records the processes it is asked to spawn.
+    A clock that records the processes it is asked to spawn (and runs
+    "threaded" work at once).
     """
 
     def __init__(self) -> None:
@@ -133,6 +146,60 @@ class CommandServiceTests(SynchronousTestCase):
         for name in ["-l", "--help", "a@evil.com", "", "a b", "/W", "x\n"]:
             self.failureResultOf(self.service.getUser(name), UnknownUser)
         self.assertEqual(self.reactor.spawned, [])
+
+    def test_systemAccountsUnknown(self) -> None:
+        """
+        Accounts below the uid floor (C{root}, C{daemon}) and C{nobody} are
+        unknown users: the program never runs for them, so it never shows
+        their home and shell.  Ordinary accounts, and names the account
+        database does not know, are left to the program.
+        """
+        accounts = _accounts("alice")
+        accounts.add("root", 0, "/root")
+        accounts.add("daemon", 1, "/usr/sbin")
+        accounts.add("nobody", 65534, "/nonexistent")
+        accounts.add("edge", 999, "/home/edge")
+        service = CommandFingerService(self.reactor, self.program, accounts=accounts)
+        self.assertEqual(service.uidFloor, 1000)
+        for name in ["root", "daemon", "nobody", "edge"]:
+            self.failureResultOf(service.getUser(name), UnknownUser)
+        self.assertEqual(self.reactor.spawned, [])
+        service.getUser("alice")
+        service.getUser("mallory")
+        self.assertEqual([s[2][-1] for s in self.reactor.spawned], ["alice", "mallory"])
+        lower = CommandFingerService(self.reactor, self.program, accounts=accounts, uidFloor=0)
+        lower.getUser("root")
+        self.assertEqual([s[2][-1] for s in self.reactor.spawned], ["alice", "mallory", "root"])
+
+    def test_looseAccountDatabase(self) -> None:
+        """
+        An account database that matches names loosely (case-insensitive
+        NSS modules do) cannot be used to reach a system account under
+        another spelling; nor does a failing database let a name through.
+        """
+        accounts = _accounts("alice")
+        accounts.add("root", 0, "/root")
+        accounts.entries["ROOT"] = accounts.entries["root"]
+        service = CommandFingerService(self.reactor, self.program, accounts=accounts)
+        self.failureResultOf(service.getUser("ROOT"), UnknownUser)
+
+        class Failing:
+            def getpwnam(self, name: str) -> None:
+                raise OSError("the directory server is down")
+
+        service = CommandFingerService(self.reactor, self.program, accounts=Failing())
+        self.failureResultOf(service.getUser("alice"), UnknownUser)
+        self.assertEqual(self.reactor.spawned, [])
+
+    def test_startLogsWhatIsServed(self) -> None:
+        """
+        Starting logs one line naming the program and the uid floor.
+        """
+        with capturedLogs() as events:
+            self.service.startService()
+        [line] = events
+        self.assertEqual(line["program"], self.program)
+        self.assertEqual(line["uidFloor"], 1000)
 
     def test_output(self) -> None:
         d, protocol, process = self.spawn()
@@ -292,8 +359,19 @@ class RealProcessTests(TestCase):
         """
         if which("finger") is None:
             raise SkipTest("the finger program is not installed (Debian: finger)")
-        service = CommandFingerService(reactor, "finger")
+        service = CommandFingerService(reactor, "finger", uidFloor=0)
         status = yield service.getUser("root")
         self.assertIn("Login: root", status)
         with self.assertRaises(UnknownUser):
             yield service.getUser("no-such-user-here")
+
+    @inlineCallbacks
+    def test_rootUnknownByDefault(self) -> Any:
+        """
+        With the real account database and the default uid floor, C{root}
+        is an unknown user and no program runs.
+        """
+        program = fakeProgram(self, 'echo "Login: $2"\n')
+        service = CommandFingerService(reactor, program)
+        with self.assertRaises(UnknownUser):
+            yield service.getUser("root")

@@ -14,7 +14,8 @@ from finger.names import InvalidStatus, InvalidUserName
 from finger.backends import statusfile
 from finger.backends.file import FileFingerService
 from finger.backends.memory import MAX_ANSWER_LENGTH, MemoryFingerService
-from finger.backends.statusfile import StatusFileError
+from finger.backends.statusfile import StatusFileError, StatusFileReadOnly
+from finger.messages import READ_ONLY
 from tests.support import HeldThreadsClock, ThreadlessClock
 
 
@@ -101,6 +102,93 @@ class FingerServiceTests(SynchronousTestCase):
         self.path.remove()
         error = self.assertRaises(StatusFileError, FileFingerService, self.path.path, reactor=self.clock)
         self.assertIn(self.path.path, str(error))
+
+    def test_symlinkAtStart(self) -> None:
+        """
+        A status file that is a symbolic link is an error at start-up that
+        names the path and says why.
+        """
+        link = FilePath(self.mktemp())
+        os.symlink(self.path.path, link.path)
+        error = self.assertRaises(StatusFileError, FileFingerService, link.path, reactor=self.clock)
+        self.assertIn(link.path, str(error))
+        self.assertIn("symbolic link", str(error))
+
+    def test_symlinkLaterKeepsLastGood(self) -> None:
+        """
+        A link put in place of the file while the service runs is refused:
+        the last good statuses stay, one error is logged however many checks
+        see it, and a set fails without replacing the link or touching what
+        it points to.
+        """
+        service = self.service()
+        target = FilePath(self.mktemp())
+        target.setContent(b"root: secret\n")
+        self.path.remove()
+        os.symlink(target.path, self.path.path)
+        with capturedLogs() as events:
+            self.clock.advance(30)
+            self.clock.advance(30)
+        errors = [e for e in events if e["log_level"] == LogLevel.error]
+        self.assertEqual(len(errors), 1)
+        self.assertIn("symbolic link", errors[0]["error"])
+        self.assertEqual(self.successResultOf(service.getUsers()), ["moshez", "shawn"])
+        self.failureResultOf(service.getUser("root"), UnknownUser)
+        self.failureResultOf(service.setUser("shawn", "x"), StatusNotSaved)
+        self.assertTrue(self.path.islink())
+        self.assertEqual(target.getContent(), b"root: secret\n")
+
+    def test_readOnlyRefusesSets(self) -> None:
+        """
+        A read-only (0444) status file is never rewritten: sets fail with a
+        message fit for the client, logged once, and succeed again once the
+        file may be written.
+        """
+        service = self.service()
+        self.path.chmod(0o444)
+        before = self.path.getContent()
+        with capturedLogs() as events:
+            for _ in range(3):
+                failure = self.failureResultOf(service.setUser("shawn", "x"), StatusFileReadOnly)
+                self.assertEqual(failure.getErrorMessage(), READ_ONLY)
+        errors = [e for e in events if e["log_level"] == LogLevel.error]
+        self.assertEqual(len(errors), 1)
+        self.assertEqual(errors[0]["path"], self.path.path)
+        self.assertEqual(self.path.getContent(), before)
+        self.assertEqual(os.stat(self.path.path).st_mode & 0o777, 0o444)
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "alive")
+        self.path.chmod(0o644)
+        self.successResultOf(service.setUser("shawn", "x"))
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "x")
+
+    def test_staleTemporariesRemovedAtStart(self) -> None:
+        """
+        Starting removes the temporary files a save killed mid-way left next
+        to the status file (only those), and logs each.
+        """
+        directory = self.path.parent()
+        stale = directory.child("." + self.path.basename() + ".k9ll3d_x.tmp")
+        stale.setContent(b"half a file")
+        other = directory.child(".unrelated.k9ll3d_x.tmp")
+        other.setContent(b"not ours")
+        with capturedLogs() as events:
+            self.service()
+        self.assertFalse(stale.exists())
+        self.assertTrue(other.exists())
+        self.assertTrue(any(e.get("temporary") == stale.path for e in events))
+
+    def test_startLogsWhatIsServed(self) -> None:
+        """
+        Starting logs one line naming the status file and how many users it
+        holds.
+        """
+        service = FileFingerService(self.path.path, reactor=self.clock)
+        with capturedLogs() as events:
+            service.startService()
+        self.addCleanup(service.stopService)
+        [line] = [e for e in events if e.get("path") == self.path.path]
+        self.assertEqual(line["log_level"], LogLevel.info)
+        self.assertEqual(line["count"], 2)
 
     def test_malformedLinesLogged(self) -> None:
         self.path.setContent(b"a: one\nbroken\nb: two\n")
@@ -372,6 +460,19 @@ class FingerServiceTests(SynchronousTestCase):
         service = self.service()
         self.failureResultOf(service.setUser("a:b", "x"), InvalidUserName)
         self.failureResultOf(service.setUser("a", "x\x1b"), InvalidStatus)
+
+    def test_setRefusesLineSeparatorsAndBidi(self) -> None:
+        """
+        A set whose status holds a Unicode line separator (which would forge
+        a line) or a bidirectional override is refused, and the file is not
+        touched.
+        """
+        service = self.service()
+        before = self.path.getContent()
+        for status in ["ok\u2028Login: root", "ok\u2029x", "\u202egnp.exe"]:
+            self.failureResultOf(service.setUser("shawn", status), InvalidStatus)
+        self.assertEqual(self.path.getContent(), before)
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "alive")
 
     def test_checkSkippedWhileSaving(self) -> None:
         clock = HeldThreadsClock()

@@ -10,6 +10,7 @@ from typing import Any, Dict, List
 from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.endpoints import serverFromString
+from twisted.logger import capturedLogs
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
@@ -244,6 +245,18 @@ class LocalFingerServiceTests(SynchronousTestCase):
         self.assertEqual(
             self.successResultOf(self.service.getUsers()), ["alice", "bob"]
         )
+
+    def test_startLogsWhatIsServed(self) -> None:
+        """
+        Starting logs one line saying where statuses come from, with the
+        uid floor.
+        """
+        service = LocalFingerService(ThreadlessClock(), self.accounts, euid=lambda: 1000)
+        with capturedLogs() as events:
+            service.startService()
+        [line] = events
+        self.assertEqual(line["uidFloor"], 1000)
+        self.assertIn("accounts", line["log_format"])
 
     def test_refusesRoot(self) -> None:
         """

@@ -20,7 +20,14 @@ from twisted.trial.unittest import SynchronousTestCase
 from finger.backends import statusfile
 from finger.interfaces import StatusNotSaved
 from finger.names import InvalidStatus, checkStatus, isValidUserName
-from finger.backends.statusfile import Problem, StatusFileError, parse, update
+from finger.backends.statusfile import (
+    Problem,
+    StatusFileError,
+    StatusFileReadOnly,
+    parse,
+    update,
+)
+from finger.messages import READ_ONLY
 from tests.support import propertySettings
 
 SAMPLE = b"""\
@@ -284,6 +291,39 @@ class ReadTests(SynchronousTestCase):
         self.assertIn(self.path.path, str(error))
         self.assertIn("No such file", str(error))
 
+    def test_symlinkRefused(self) -> None:
+        """
+        A status file that is a symbolic link is refused, even to a
+        readable file: saves would replace the link while reads follow it.
+        """
+        link = FilePath(self.mktemp())
+        os.symlink(self.path.path, link.path)
+        error = self.assertRaises(StatusFileError, statusfile.read, link.path)
+        self.assertIn(link.path, str(error))
+        self.assertIn("symbolic link", str(error))
+
+    def test_notRegularRefused(self) -> None:
+        """
+        A FIFO is refused at once (no read blocks on it waiting for a
+        writer), and so is a directory.
+        """
+        fifo = self.mktemp()
+        os.mkfifo(fifo)
+        error = self.assertRaises(StatusFileError, statusfile.read, fifo)
+        self.assertIn("not a regular file", str(error))
+        self.assertRaises(StatusFileError, statusfile.read, self.path.parent().path)
+
+    def test_symlinkIsAChange(self) -> None:
+        """
+        A link put in place of the file is a change, so it is noticed (and
+        refused by the read), even if it points to the very same file.
+        """
+        identity = statusfile.read(self.path.path).identity
+        real = FilePath(self.mktemp())
+        os.rename(self.path.path, real.path)
+        os.symlink(real.path, self.path.path)
+        self.assertRaises(StatusFileError, statusfile.readIfChanged, self.path.path, identity)
+
     def test_readIfChanged(self) -> None:
         identity = statusfile.read(self.path.path).identity
         self.assertIsNone(statusfile.readIfChanged(self.path.path, identity))
@@ -335,6 +375,66 @@ class SaveTests(SynchronousTestCase):
         error = self.assertRaises(StatusNotSaved, statusfile.save, self.path.path, {"a": "x"}, {})
         self.assertIn(self.directory.path, str(error))
         self.assertEqual(self.path.getContent(), b"# keep me\na: one\n")
+
+    def test_symlinkNotReplaced(self) -> None:
+        """
+        A save through a symbolic link fails: the link stays a link and the
+        file it points to is untouched.
+        """
+        link = self.directory.child("link")
+        os.symlink(self.path.path, link.path)
+        error = self.assertRaises(StatusNotSaved, statusfile.save, link.path, {"a": "x"}, {})
+        self.assertIn("symbolic link", str(error))
+        self.assertTrue(link.islink())
+        self.assertEqual(self.path.getContent(), b"# keep me\na: one\n")
+        self.assertEqual(sorted(self.directory.listdir()), ["link", "users"])
+
+    def test_readOnly(self) -> None:
+        """
+        A file no one may write is not replaced, even by root: the save
+        fails with L{StatusFileReadOnly}, whose message is fit for the
+        client.
+        """
+        self.path.chmod(0o444)
+        error = self.assertRaises(
+            StatusFileReadOnly, statusfile.save, self.path.path, {"a": "x"}, {}
+        )
+        self.assertIsInstance(error, StatusNotSaved)
+        self.assertEqual(str(error), READ_ONLY)
+        self.assertEqual(error.path, self.path.path)
+        self.assertEqual(self.path.getContent(), b"# keep me\na: one\n")
+        self.assertEqual(os.stat(self.path.path).st_mode & 0o777, 0o444)
+
+    def test_removeStale(self) -> None:
+        """
+        L{statusfile.removeStale} removes the temporary files a save names
+        as it does, and nothing else: not other files' temporaries, not
+        similar names, not a directory or a link with such a name.
+        """
+        stale = []
+        for _ in range(2):
+            fd, name = tempfile.mkstemp(dir=self.directory.path, prefix=".users.", suffix=".tmp")
+            os.close(fd)
+            stale.append(name)
+        others = [
+            ".users.tmp",
+            ".users.toolong12.tmp",
+            ".other.abcdefgh.tmp",
+            "users.bak",
+            ".users.abcdefgh.tmp.old",
+            "x.users.abcdefgh.tmp",
+        ]
+        for name in others:
+            self.directory.child(name).setContent(b"keep")
+        self.directory.child(".users.direc_ry.tmp").makedirs()
+        os.symlink(self.path.path, self.directory.child(".users.linklink.tmp").path)
+        removed, failed = statusfile.removeStale(self.path.path)
+        self.assertEqual(sorted(removed), sorted(stale))
+        self.assertEqual(failed, [])
+        self.assertEqual(
+            sorted(self.directory.listdir()),
+            sorted(others + ["users", ".users.direc_ry.tmp", ".users.linklink.tmp"]),
+        )
 
     def test_writeFails(self) -> None:
         """
@@ -391,6 +491,9 @@ class KillTests(SynchronousTestCase):
             statuses, problems = parse(path.getContent())
             self.assertEqual(problems, [])
             self.assertEqual(sorted(statuses), sorted(f"u{n}" for n in range(500)))
+        # Whatever temporary files the killed saves left, they are found.
+        statusfile.removeStale(path.path)
+        self.assertEqual(path.parent().listdir(), [path.basename()])
 
 
 _names = st.text(
