@@ -17,6 +17,7 @@ from finger.interfaces import IFingerSetterFactory, StatusNotSaved
 from finger.backends.file import FileFingerService
 from finger.backends.memory import MemoryFingerService
 from finger.frontends.setter import MAX_LINE_LENGTH, FingerSetterFactoryFromService
+from finger.names import MAX_STATUS_LENGTH
 from tests.support import (
     HeldThreadsClock,
     ThreadlessClock,
@@ -41,8 +42,7 @@ class FingerSetterProtocolTests(SynchronousTestCase):
         self.clock = ThreadlessClock()
 
     def connect(self, service: object = None) -> StringTransport:
-        factory = IFingerSetterFactory(service or self.service)
-        factory.clock = self.clock
+        factory = FingerSetterFactoryFromService(service or self.service, clock=self.clock)
         self.transport = StringTransport()
         self.protocol = factory.buildProtocol(None)
         self.protocol.makeConnection(self.transport)
@@ -158,19 +158,47 @@ class FingerSetterProtocolTests(SynchronousTestCase):
 
     def test_longLine(self) -> None:
         """
-        A line longer than 512 bytes is refused, ended or not, and changes
-        nothing.
+        A line longer than L{MAX_LINE_LENGTH} bytes is refused, ended or
+        not, and changes nothing; one of exactly that many bytes is taken.
         """
         self.assertEqual(
             self.send(b"moshez\n" + b"x" * (MAX_LINE_LENGTH + 1) + b"\n"),
             b"Error: line too long\r\n",
         )
-        self.assertEqual(self.send(b"x" * 2000), b"Error: line too long\r\n")
+        self.assertEqual(self.send(b"x" * (2 * MAX_LINE_LENGTH)), b"Error: line too long\r\n")
         self.assertTrue(self.transport.disconnecting)
         self.assertEqual(self.service.users["moshez"], "happy")
+        # The longest status there is, padded with blanks (which are
+        # stripped) to the longest line.
+        longest = "\U0001f600".encode() * MAX_STATUS_LENGTH
+        line = b" " * (MAX_LINE_LENGTH - len(longest)) + longest
+        self.assertEqual(len(line), MAX_LINE_LENGTH)
         self.assertEqual(
-            self.send(b"moshez\n" + b"x" * MAX_LINE_LENGTH + b"\r\n"),
+            self.send(b"moshez\n" + line + b"\r\n"),
             b"OK: status of moshez saved\r\n",
+        )
+
+    def test_longestStatusFits(self) -> None:
+        """
+        Every status that PB and XML-RPC accept fits on a setter line:
+        L{MAX_STATUS_LENGTH} characters, whether of 1, 2 or 4 UTF-8 bytes,
+        as a 1000-character status (once refused as too long) does.
+        """
+        for status in [
+            "x" * 1000,
+            "x" * MAX_STATUS_LENGTH,
+            "é" * MAX_STATUS_LENGTH,
+            "\U0001f600" * MAX_STATUS_LENGTH,
+        ]:
+            self.assertEqual(
+                self.send(b"moshez\n" + status.encode() + b"\n"),
+                b"OK: status of moshez saved\r\n",
+            )
+            self.assertEqual(self.service.users["moshez"], status)
+        tooLong = f"a status is at most {MAX_STATUS_LENGTH} characters"
+        self.assertEqual(
+            self.send(b"moshez\n" + b"x" * (MAX_STATUS_LENGTH + 1) + b"\n"),
+            b"Error: invalid status: " + tooLong.encode() + b"\r\n",
         )
 
     def test_saveFails(self) -> None:
@@ -202,8 +230,9 @@ class DurabilityTests(SynchronousTestCase):
         self.path = FilePath(self.mktemp())
         self.path.setContent(b"moshez: happy\n")
         self.clock = HeldThreadsClock()
-        factory = IFingerSetterFactory(FileFingerService(self.path.path, reactor=self.clock))
-        factory.clock = self.clock
+        factory = FingerSetterFactoryFromService(
+            FileFingerService(self.path.path, reactor=self.clock), clock=self.clock
+        )
         self.transport = StringTransport()
         self.protocol = factory.buildProtocol(None)
         self.protocol.makeConnection(self.transport)
@@ -243,9 +272,11 @@ class AuthenticatedSetterTests(SynchronousTestCase):
         self.service = MemoryFingerService(moshez="happy", shawn="alive")
         self.clock = ThreadlessClock()
         checker = InMemoryUsernamePasswordDatabaseDontUse(moshez=b"secret", root=b"toor")
-        self.factory = IFingerSetterFactory(self.service)
-        self.factory.clock = self.clock
-        self.factory.login = SetterLogin(setterPortal(self.service, [checker], ["root"]), self.clock)
+        self.factory = FingerSetterFactoryFromService(
+            self.service,
+            clock=self.clock,
+            login=SetterLogin(setterPortal(self.service, [checker], ["root"]), self.clock),
+        )
 
     def send(self, data: bytes) -> StringTransport:
         self.transport = StringTransport()
@@ -348,11 +379,11 @@ class FingerSetterPropertyTests(SynchronousTestCase):
         service = MemoryFingerService(moshez="happy", shawn="alive")
         before = dict(service.users)
         clock = ThreadlessClock()
-        factory = IFingerSetterFactory(service)
-        factory.clock = clock
+        login = None
         if auth:
             checker = InMemoryUsernamePasswordDatabaseDontUse(moshez=b"secret", root=b"toor")
-            factory.login = SetterLogin(setterPortal(service, [checker], ["root"]), clock)
+            login = SetterLogin(setterPortal(service, [checker], ["root"]), clock)
+        factory = FingerSetterFactoryFromService(service, clock=clock, login=login)
         transport = StringTransport()
         protocol = factory.buildProtocol(None)
         protocol.makeConnection(transport)
