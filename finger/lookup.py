@@ -191,7 +191,7 @@ class LookupPolicy:
         return self._limit(d).addCallbacks(found, otherwise)
 
     def change(
-        self, d: "Deferred[object]", answers: SetAnswers[_R], peer: str, what: str = "status change"
+        self, d: "Deferred[Any]", answers: SetAnswers[_R], peer: str, what: str = "status change"
     ) -> "Deferred[_R]":
         """
         Wait for a back-end to confirm a status change (a login first, if

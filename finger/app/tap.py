@@ -27,6 +27,7 @@ from finger.auth import SetterLogin, setterPortal
 from finger.clients.finger import parseHostPort
 from finger.frontends.finger import FingerFactoryFromService
 from finger.interfaces import (
+    IFingerService,
     IFingerSetterService,
     IIRCClientFactory,
     IPerspectiveFinger,
@@ -684,7 +685,7 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
     backend.setServiceParent(top)
 
     fingerFactory = FingerFactoryFromService(
-        backend,
+        IFingerService(backend),
         clock=reactor,
         timeout=options["timeout"],
         listUsers=not options["no-listing"],

@@ -315,7 +315,8 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
     (C{IFingerFactory(service)}) is this class with the defaults.
 
     @ivar service: the L{IFingerService} answering.
-    @ivar clock: the L{IReactorTime} for timeouts.
+    @ivar clock: the L{IReactorTime} for timeouts; the global reactor
+        unless the constructor is given one.
     @ivar timeout: seconds a client has to send its query.
     @ivar listUsers: whether an empty query lists the users; if not, it is
         refused with L{LISTING_DENIED}.
@@ -344,16 +345,13 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
         maxAnswerBytes: int = 65536,
         forwarder: Optional[IFingerForwarder] = None,
     ) -> None:
-        """
-        @param clock: the global reactor if L{None}.
-        """
         self.service = service
-        self.lookup = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
+        self.forwarder = forwarder
         self.timeout = timeout
+        self.lookup = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
         self.listUsers = listUsers
         self.maxListed = maxListed
         self.maxAnswerBytes = maxAnswerBytes
-        self.forwarder = forwarder
 
     def getUser(self, user: str) -> "Deferred[str]":
         return self.service.getUser(user)

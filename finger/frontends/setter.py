@@ -261,13 +261,14 @@ class FingerSetterFactoryFromService(PolicySettings, ServerFactory):
     (C{IFingerSetterFactory(service)}) is this class with the defaults.
 
     @ivar service: the L{IFingerSetterService} that saves statuses.
-    @ivar clock: the L{IReactorTime} for timeouts.
+    @ivar clock: the L{IReactorTime} for timeouts; the global reactor
+        unless the constructor is given one.
     @ivar timeout: seconds a client has to send its lines.
     @ivar login: a L{SetterLogin} when sets need a password, else L{None}.
     @ivar lookupTimeout: seconds the back-end (and the login) has to
         confirm a change before the client is told it timed out.
-    @ivar lookup: the L{LookupPolicy} every change goes through; C{clock}
-        and C{lookupTimeout} are its clock and timeout.
+    @ivar lookup: the L{LookupPolicy} of every change, whose clock and
+        timeout are C{clock} and C{lookupTimeout}.
     """
 
     protocol = FingerSetterProtocol  # type: ignore[assignment]
@@ -282,9 +283,6 @@ class FingerSetterFactoryFromService(PolicySettings, ServerFactory):
         login: Optional[SetterLogin] = None,
         lookupTimeout: float = LOOKUP_TIMEOUT,
     ) -> None:
-        """
-        @param clock: the global reactor if L{None}.
-        """
         self.service = service
         self.lookup = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
         self.timeout = timeout
