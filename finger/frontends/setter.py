@@ -25,7 +25,9 @@ user, for an admin setting someone else's status::
     Giving a tutorial now, sorry!  Out sick today
     OK: status of moshez saved     OK: status of shawn saved
 
-A wrong name or password gets C{Error: login failed}, after a delay.
+A wrong name or password gets C{Error: login failed}, after a delay.  A save
+(with the login before it) that is not confirmed within the factory's
+C{lookupTimeout} gets an C{Error:} saying it may not have been saved.
 """
 
 from typing import List, Optional, Tuple

@@ -6,9 +6,9 @@ from typing import List
 
 from hypothesis import given
 from hypothesis import strategies as st
-from twisted.internet.defer import fail
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.testing import StringTransport
-from twisted.logger import capturedLogs
+from twisted.logger import LogLevel, capturedLogs
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -17,6 +17,7 @@ from finger.interfaces import IFingerSetterFactory, StatusNotSaved
 from finger.backends.file import FileFingerService
 from finger.backends.memory import MemoryFingerService
 from finger.frontends.setter import MAX_LINE_LENGTH, FingerSetterFactoryFromService
+from finger.lookup import LOOKUP_TIMEOUT
 from finger.names import MAX_STATUS_LENGTH
 from tests.support import (
     HeldThreadsClock,
@@ -34,6 +35,17 @@ class _FailingService(MemoryFingerService):
 
     def setUser(self, user: str, status: str):  # type: ignore[no-untyped-def]
         return fail(self.error)
+
+
+class _HangingService(MemoryFingerService):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: "List[Deferred[None]]" = []
+
+    def setUser(self, user: str, status: str) -> "Deferred[None]":
+        d: "Deferred[None]" = Deferred()
+        self.calls.append(d)
+        return d
 
 
 class FingerSetterProtocolTests(SynchronousTestCase):
@@ -54,9 +66,18 @@ class FingerSetterProtocolTests(SynchronousTestCase):
         return transport.value()
 
     def test_adapter(self) -> None:
+        """
+        The adapter is the factory with its default settings, keeping time
+        with the global reactor.
+        """
+        from twisted.internet import reactor
+
         factory = IFingerSetterFactory(self.service)
         self.assertIsInstance(factory, FingerSetterFactoryFromService)
         self.assertTrue(verifyObject(IFingerSetterFactory, factory))
+        settings = (factory.service, factory.clock, factory.timeout, factory.login)
+        self.assertEqual(settings, (self.service, reactor, 60.0, None))
+        self.assertEqual((factory.lookup.clock, factory.lookupTimeout), (reactor, LOOKUP_TIMEOUT))
 
     def test_set(self) -> None:
         """
@@ -213,6 +234,41 @@ class FingerSetterProtocolTests(SynchronousTestCase):
         self.assertEqual(reply, b"Error: internal error in server\r\n")
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
+    def test_saveTimesOut(self) -> None:
+        """
+        A save the back-end does not confirm within the factory's
+        C{lookupTimeout} gets an error saying it may not have been saved,
+        and the delay is logged once.
+        """
+        service = _HangingService()
+        factory = FingerSetterFactoryFromService(service, clock=self.clock, lookupTimeout=3)
+        transport = StringTransport()
+        protocol = factory.buildProtocol(None)
+        protocol.makeConnection(transport)
+        protocol.dataReceived(b"moshez\nbusy\n")
+        with capturedLogs() as events:
+            self.clock.advance(2.9)
+            self.assertEqual(transport.value(), b"")
+            self.clock.advance(0.1)
+        self.assertEqual(
+            transport.value(),
+            b"Error: the server timed out; the status may not have been saved\r\n",
+        )
+        self.assertTrue(transport.disconnecting)
+        self.assertTrue(service.calls[0].called)
+        self.assertEqual(len([e for e in events if "no answer" in e["log_format"]]), 1)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_halfCloseLongLine(self) -> None:
+        """
+        An unterminated last line over the limit is refused at a half-close.
+        """
+        transport = self.connect()
+        self.protocol.dataReceived(b"moshez\n" + b"x" * (MAX_LINE_LENGTH + 1))
+        self.protocol.readConnectionLost()
+        self.assertEqual(transport.value(), b"Error: line too long\r\n")
+        self.assertEqual(self.service.users["moshez"], "happy")
+
     def test_timeout(self) -> None:
         transport = self.connect()
         self.protocol.dataReceived(b"moshez\n")
@@ -324,7 +380,10 @@ class AuthenticatedSetterTests(SynchronousTestCase):
         self.assertEqual(self.service.users["moshez"], "happy")
 
     def test_someoneElse(self) -> None:
-        transport = self.send(b"shawn moshez\nsecret\nhacked\n")
+        with capturedLogs() as events:
+            transport = self.send(b"shawn moshez\nsecret\nhacked\n")
+        [warning] = [e for e in events if e["log_level"] >= LogLevel.warn]
+        self.assertEqual((warning["login"], warning["user"]), ("moshez", "shawn"))
         self.assertEqual(
             transport.value(), b"Error: not allowed: moshez may not set the status of shawn\r\n"
         )
