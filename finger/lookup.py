@@ -22,7 +22,7 @@ I{not allowed}, I{login failed}, I{not saved}, I{timed out} and I{failed}
 with L{CancelledError} after the front-end cancelled it.
 """
 
-from typing import Callable, Generic, Optional, TypeVar
+from typing import Any, Callable, Generic, Optional, TypeVar, Union
 
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError
@@ -138,7 +138,19 @@ class LookupPolicy:
             d.addTimeout(self.timeout, self.clock)
         return d
 
-    def _unexpected(self, reason: Failure, what: str, peer: str) -> None:
+    def _unanswered(
+        self,
+        reason: Failure,
+        answers: "Union[LookupAnswers[_R], SetAnswers[_R]]",
+        peer: str,
+        what: str,
+    ) -> _R:
+        """
+        The answer when the back-end timed out or failed (logged once
+        here), or C{reason} itself when the front-end cancelled.
+        """
+        if reason.check(CancelledError):
+            return reason  # type: ignore[return-value]
         if reason.check(TimeoutError):
             self.log.warn(
                 "Back-end gave no answer to {what} for {peer} within {timeout} seconds",
@@ -146,8 +158,9 @@ class LookupPolicy:
                 peer=peer,
                 timeout=self.timeout,
             )
-        else:
-            self.log.failure("Back-end failed: {what} for {peer}", reason, what=what, peer=peer)
+            return answers.timedOut()
+        self.log.failure("Back-end failed: {what} for {peer}", reason, what=what, peer=peer)
+        return answers.failed()
 
     def ask(
         self,
@@ -173,17 +186,12 @@ class LookupPolicy:
         def otherwise(reason: Failure) -> _R:
             if reason.check(UnknownUser):
                 return answers.unknown(reason.value.user)
-            if reason.check(CancelledError):
-                return reason  # type: ignore[return-value]
-            self._unexpected(reason, what, peer)
-            if reason.check(TimeoutError):
-                return answers.timedOut()
-            return answers.failed()
+            return self._unanswered(reason, answers, peer, what)
 
         return self._limit(d).addCallbacks(found, otherwise)
 
     def change(
-        self, d: "Deferred[object]", answers: SetAnswers[_R], peer: str, what: str = "status change"
+        self, d: "Deferred[Any]", answers: SetAnswers[_R], peer: str, what: str = "status change"
     ) -> "Deferred[_R]":
         """
         Wait for a back-end to confirm a status change (a login first, if
@@ -211,12 +219,7 @@ class LookupPolicy:
                 # The back-end logged the details; they are not the client's
                 # business.
                 return answers.notSaved()
-            if reason.check(CancelledError):
-                return reason  # type: ignore[return-value]
-            self._unexpected(reason, what, peer)
-            if reason.check(TimeoutError):
-                return answers.timedOut()
-            return answers.failed()
+            return self._unanswered(reason, answers, peer, what)
 
         return self._limit(d).addCallbacks(saved, otherwise)
 
@@ -234,3 +237,25 @@ def orGlobalReactor(clock: Optional[IReactorTime]) -> IReactorTime:
 
         return reactor  # type: ignore[return-value]
     return clock
+
+
+def _policySetting(name: str, doc: str) -> Any:
+    return property(
+        lambda self: getattr(self.lookup, name),
+        lambda self, value: setattr(self.lookup, name, value),
+        doc=doc,
+    )
+
+
+class PolicySettings:
+    """
+    Mixin for a front-end that asks through one L{LookupPolicy}, its
+    C{lookup}: the front-end's C{clock} and C{lookupTimeout} are the
+    policy's, so there is one place they are kept, and setting either later
+    reaches every lookup.
+    """
+
+    lookup: LookupPolicy
+
+    clock = _policySetting("clock", "The L{IReactorTime} the front-end keeps time with.")
+    lookupTimeout = _policySetting("timeout", "Seconds a back-end has to answer.")

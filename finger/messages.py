@@ -117,3 +117,53 @@ CHALLENGE_ANSWERED = "this challenge was answered already; log in again"
 """
 A second answer to one Perspective Broker login challenge.
 """
+
+MORE_USERS_NOT_SHOWN = "({count} more users not shown)"
+"""
+The last line of a finger listing cut at its length limit; C{count} is how
+many users it leaves out.
+"""
+
+STATUS_SAVED = "status of {user} saved"
+"""
+A status change made durable, for C{user}.
+"""
+
+LINE_TOO_LONG = "line too long"
+"""
+A line of a line-based protocol over its length limit.
+"""
+
+INVALID_USER_NAME = "invalid user name"
+"""
+Begins the refusal of a user name that breaks the rule; the rule's own
+words follow after a colon.
+"""
+
+INVALID_STATUS = "invalid status"
+"""
+Begins the refusal of a status that cannot be stored; why follows after a
+colon.
+"""
+
+STATUS_NOT_UTF8 = "a status must be UTF-8 text"
+"""
+Why a status that is not UTF-8 is refused.
+"""
+
+NOT_ALLOWED = "not allowed"
+"""
+Begins the refusal of a change the one who logged in may not make; why
+follows after a colon.
+"""
+
+EXPECTED_TWO_LINES = "expected a user name and a status, on two lines"
+"""
+A setter client that stopped before sending both lines.
+"""
+
+EXPECTED_THREE_LINES = "expected a user name, a password and a status, on three lines"
+"""
+A setter client that stopped before sending all three lines, with
+authentication on.
+"""

@@ -26,8 +26,7 @@ from finger.auth import SetterLogin, setterPortal
 from finger.clients.finger import parseHostPort
 from finger.frontends.finger import FingerFactoryFromService
 from finger.interfaces import (
-    IFingerFactory,
-    IFingerSetterFactory,
+    IFingerService,
     IFingerSetterService,
     IIRCClientFactory,
 )
@@ -693,11 +692,13 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
     backend.setName("backend")
     backend.setServiceParent(top)
 
-    fingerFactory = cast(FingerFactoryFromService, IFingerFactory(backend))
-    fingerFactory.clock = reactor
-    fingerFactory.timeout = options["timeout"]
-    fingerFactory.listUsers = not options["no-listing"]
-    fingerFactory.forwarder = _makeForwarder(options, reactor)
+    fingerFactory = FingerFactoryFromService(
+        IFingerService(backend),
+        clock=reactor,
+        timeout=options["timeout"],
+        listUsers=not options["no-listing"],
+        forwarder=_makeForwarder(options, reactor),
+    )
     rate = options["finger-rate"]
     rateLimiter = (
         RateLimiter(reactor, rate, 2 * rate, options["rate-limit-loopback"]) if rate else None
@@ -710,10 +711,9 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
         login = SetterLogin(portal, reactor, delay=options["login-delay"])
 
     if not options["no-setter"] and IFingerSetterService.providedBy(backend):
-        setterFactory = cast(FingerSetterFactoryFromService, IFingerSetterFactory(backend))
-        setterFactory.clock = reactor
-        setterFactory.timeout = options["timeout"]
-        setterFactory.login = login
+        setterFactory = FingerSetterFactoryFromService(
+            backend, clock=reactor, timeout=options["timeout"], login=login
+        )
         _listen(top, "setter", options, reactor, setterFactory, _SETTER_BUSY)
 
     _addWeb(top, backend, options, reactor, login)

@@ -20,16 +20,16 @@ factory's C{timeout} is disconnected.  Every query is logged with the peer's
 address, escaped as RFC 1288 section 3.2.7 asks.
 """
 
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple, TypeVar
 
-from twisted.internet.defer import Deferred, TimeoutError, gatherResults, succeed
+from twisted.internet.defer import CancelledError, Deferred, FirstError, gatherResults
 from twisted.internet.interfaces import (
     IDelayedCall,
     IHalfCloseableProtocol,
     IReactorTime,
     ITCPTransport,
 )
-from twisted.internet.protocol import Protocol, ServerFactory
+from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python import components
@@ -43,20 +43,78 @@ from finger.interfaces import (
     IFingerVerboseService,
     UnknownUser,
 )
-from finger.lookup import LOOKUP_TIMEOUT
-from finger.messages import FORWARDING_DENIED, INTERNAL_ERROR, NO_SUCH_USER, TIMED_OUT
+from finger.lookup import (
+    LOOKUP_TIMEOUT,
+    LookupAnswers,
+    LookupPolicy,
+    PolicySettings,
+    orGlobalReactor,
+)
+from finger.messages import (
+    ANSWER_TRUNCATED,
+    FORWARDING_DENIED,
+    INTERNAL_ERROR,
+    LISTING_DENIED,
+    MORE_USERS_NOT_SHOWN,
+    NO_SUCH_USER,
+    QUERY_TOO_LONG,
+    TIMED_OUT,
+)
 from finger.names import isValidUserName
+from finger.net.lines import LineFraming
 from finger.text import escapeForLog, formatPeer, printableLines
+
+_T = TypeVar("_T")
 
 MAX_QUERY_LENGTH = 512
 
-LISTING_DENIED = "Finger online user list denied"
-QUERY_TOO_LONG = "Query too long"
-TRUNCATED = "(answer truncated)"
+
+class _FingerAnswers(LookupAnswers[List[str]]):
+    """
+    How a lookup that found nothing looks in a finger answer: one line.
+    """
+
+    def unknown(self, user: str) -> List[str]:
+        return [NO_SUCH_USER]
+
+    def timedOut(self) -> List[str]:
+        return [TIMED_OUT]
+
+    def failed(self) -> List[str]:
+        return [INTERNAL_ERROR]
+
+
+_ANSWERS = _FingerAnswers()
+
+
+def _statusLines(status: str) -> List[str]:
+    return printableLines(status) or [""]
+
+
+def _detailLines(fields: List[Tuple[str, str]]) -> List[str]:
+    lines = []
+    for label, value in fields:
+        valueLines = printableLines(value) or [""]
+        lines.append(f"{label}: {valueLines[0]}")
+        lines.extend(valueLines[1:])
+    return lines
+
+
+def _asIs(lines: List[str]) -> List[str]:
+    return lines
+
+
+def _firstFailure(reason: Failure) -> Failure:
+    """
+    The failure of the lookup that failed a listing, rather than the
+    L{FirstError} wrapping it, so the log shows the back-end's own error.
+    """
+    reason.trap(FirstError)
+    return reason.value.subFailure  # type: ignore[no-any-return]
 
 
 @implementer(IHalfCloseableProtocol)
-class FingerProtocol(Protocol, TimeoutMixin):
+class FingerProtocol(LineFraming, TimeoutMixin):
     """
     Answer one finger query.
 
@@ -67,11 +125,11 @@ class FingerProtocol(Protocol, TimeoutMixin):
     log = Logger()
     transport: ITCPTransport  # type: ignore[assignment]
     factory: "FingerFactoryFromService"
+    maxLineLength = MAX_QUERY_LENGTH
 
-    _buffer = b""
     _answering = False
     _gone = False
-    _pending: Optional[Deferred[List[str]]] = None
+    _pending: "Optional[Deferred[List[str]]]" = None
 
     def callLater(self, period: float, func) -> IDelayedCall:  # type: ignore[no-untyped-def]
         return self.factory.clock.callLater(period, func)
@@ -79,40 +137,11 @@ class FingerProtocol(Protocol, TimeoutMixin):
     def connectionMade(self) -> None:
         self.setTimeout(self.factory.timeout)
 
-    def dataReceived(self, data: bytes) -> None:
-        if self._answering:
-            # One query per connection; whatever follows it is ignored.
-            return
-        self._buffer += data
-        end = self._buffer.find(b"\n")
-        if end == -1:
-            if len(self._buffer) > MAX_QUERY_LENGTH + 1:
-                self._refuseLongQuery(self._buffer)
-            return
-        query = self._buffer[:end]
-        self._buffer = b""
-        if query.endswith(b"\r"):
-            query = query[:-1]
-        if len(query) > MAX_QUERY_LENGTH:
-            self._refuseLongQuery(query)
-        else:
-            self.queryReceived(query)
+    def lineReceived(self, line: bytes) -> None:
+        self.queryReceived(line)
 
-    def readConnectionLost(self) -> None:
-        """
-        The client half-closed: it has sent all it will.  The answer still
-        goes out; an unterminated query is answered as if it were ended.
-        """
-        if not self._answering:
-            query, self._buffer = self._buffer, b""
-            self.queryReceived(query[:-1] if query.endswith(b"\r") else query)
-
-    def writeConnectionLost(self) -> None:
-        self.transport.abortConnection()
-
-    def _refuseLongQuery(self, query: bytes) -> None:
+    def lineLengthExceeded(self, line: bytes) -> None:
         self._answering = True
-        self._buffer = b""
         self.log.info(
             "Finger query from {peer} refused: longer than {limit} bytes",
             peer=formatPeer(self.transport.getPeer()),
@@ -120,78 +149,83 @@ class FingerProtocol(Protocol, TimeoutMixin):
         )
         self._finish([QUERY_TOO_LONG])
 
+    def readConnectionLost(self) -> None:
+        """
+        The client half-closed: it has sent all it will.  The answer still
+        goes out; an unterminated query is answered as if it were ended.
+        """
+        if not self._answering:
+            self.finishLines()
+        if not self._answering:
+            self.queryReceived(b"")
+
+    def writeConnectionLost(self) -> None:
+        self.transport.abortConnection()
+
     def queryReceived(self, query: bytes) -> None:
         """
-        Answer one query line, without its line ending.
+        Answer one query line, without its line ending.  It is the only
+        one: whatever the client sends after it is ignored.
         """
         self._answering = True
-        self.log.info(
-            "Finger query from {peer}: {query}",
-            peer=formatPeer(self.transport.getPeer()),
-            query=escapeForLog(query),
-        )
+        self.stopLines()
+        peer = formatPeer(self.transport.getPeer())
+        self.log.info("Finger query from {peer}: {query}", peer=peer, query=escapeForLog(query))
         verbose = False
         if query[:2] in (b"/W", b"/w") and query[2:3] in (b"", b" ", b"\t"):
             verbose = True
             query = query[2:]
         user = query.strip(b" \t")
         if b"@" in user:
-            d = self._forward(user, verbose)
+            self._forward(user, verbose, peer)
         elif not user:
-            if not self.factory.listUsers:
+            if self.factory.listUsers:
+                self._ask(self._listing(verbose), _asIs, peer, "a finger listing")
+            else:
                 self._finish([LISTING_DENIED])
-                return
-            d = self._listing(verbose)
         else:
-            d = self._answer(user, verbose)
-        self._pending = d
-        if not d.called or d.paused:
-            # An answer already here (as from a table in memory) cannot
-            # time out: skip scheduling and cancelling the timer.
-            d.addTimeout(self.factory.lookupTimeout, self.factory.clock)
-        d.addErrback(self._failed)
-        d.addCallback(self._finish)
+            self._answer(user, verbose, peer)
 
-    def _forward(self, query: bytes, verbose: bool) -> "Deferred[List[str]]":
+    def _ask(
+        self, d: "Deferred[_T]", found: Callable[[_T], List[str]], peer: str, what: str
+    ) -> None:
+        """
+        Answer with what the back-end's L{Deferred} C{d} brings, through the
+        factory's L{LookupPolicy}; cancel it if the client leaves first.
+        """
+        pending = self.factory.lookup.ask(d, found, _ANSWERS, peer, what)
+        self._pending = pending
+        pending.addCallbacks(self._finish, self._cancelled)
+
+    def _forward(self, query: bytes, verbose: bool, peer: str) -> None:
         forwarder = self.factory.forwarder
         try:
             text = query.decode("utf-8")
         except UnicodeDecodeError:
             forwarder = None
         if forwarder is None:
-            return succeed([FORWARDING_DENIED])
-        return forwarder.forward(text, verbose).addCallback(printableLines)
+            self._finish([FORWARDING_DENIED])
+        else:
+            self._ask(forwarder.forward(text, verbose), printableLines, peer, "a forwarded query")
 
-    def _answer(self, user: bytes, verbose: bool) -> "Deferred[List[str]]":
+    def _answer(self, user: bytes, verbose: bool, peer: str) -> None:
         try:
             name = user.decode("utf-8")
         except UnicodeDecodeError:
             name = ""
         if not isValidUserName(name):
-            return succeed([NO_SUCH_USER])
-
-        def found(status: str) -> List[str]:
-            return printableLines(status) or [""]
-
-        def foundDetails(fields: List[Tuple[str, str]]) -> List[str]:
-            lines = []
-            for label, value in fields:
-                valueLines = printableLines(value) or [""]
-                lines.append(f"{label}: {valueLines[0]}")
-                lines.extend(valueLines[1:])
-            return lines
-
-        def unknown(reason: Failure) -> List[str]:
-            reason.trap(UnknownUser)
-            return [NO_SUCH_USER]
-
-        if verbose:
-            d = self.factory.getUserDetails(name).addCallback(foundDetails)
+            self._finish([NO_SUCH_USER])
+        elif verbose:
+            self._ask(self.factory.getUserDetails(name), _detailLines, peer, "a verbose lookup")
         else:
-            d = self.factory.getUser(name).addCallback(found)
-        return d.addErrback(unknown)
+            self._ask(self.factory.getUser(name), _statusLines, peer, "a lookup")
 
     def _listing(self, verbose: bool) -> "Deferred[List[str]]":
+        """
+        The lines of a listing: each user and the first line of their
+        status (all of it if C{verbose}), at most the factory's
+        C{maxListed} users.
+        """
         limit = self.factory.maxListed
 
         def statuses(users: List[str]) -> "Deferred[List[str]]":
@@ -212,30 +246,19 @@ class FingerProtocol(Protocol, TimeoutMixin):
             def join(entries: List[List[str]]) -> List[str]:
                 lines = [line for entry in entries for line in entry]
                 if len(users) > len(shown):
-                    lines.append(f"({len(users) - len(shown)} more users not shown)")
+                    lines.append(MORE_USERS_NOT_SHOWN.format(count=len(users) - len(shown)))
                 return lines
 
-            return gatherResults([entry(name) for name in shown]).addCallback(join)
+            everyone = gatherResults([entry(name) for name in shown], consumeErrors=True)
+            return everyone.addCallbacks(join, _firstFailure)
 
         return self.factory.getUsers().addCallback(statuses)
 
-    def _failed(self, reason: Failure) -> List[str]:
-        if self._gone:
-            # The client left (or timed out) before the answer came.
-            return []
-        if reason.check(TimeoutError):
-            self.log.warn(
-                "Back-end gave no answer for {peer} within {timeout} seconds",
-                peer=formatPeer(self.transport.getPeer()),
-                timeout=self.factory.lookupTimeout,
-            )
-            return [TIMED_OUT]
-        self.log.failure(
-            "Back-end failed answering {peer}",
-            reason,
-            peer=formatPeer(self.transport.getPeer()),
-        )
-        return [INTERNAL_ERROR]
+    def _cancelled(self, reason: Failure) -> None:
+        # The client left (or timed out) before the answer came: the policy
+        # says nothing, and neither does the protocol.
+        reason.trap(CancelledError)
+        self._pending = None
 
     def _finish(self, lines: List[str]) -> None:
         self._pending = None
@@ -268,7 +291,7 @@ def _capped(lines: List[str], limit: int) -> bytes:
     encoded = [line.encode("utf-8") + b"\r\n" for line in lines]
     if sum(map(len, encoded)) <= limit:
         return b"".join(encoded)
-    note = TRUNCATED.encode("ascii") + b"\r\n"
+    note = ANSWER_TRUNCATED.encode("ascii") + b"\r\n"
     budget = limit - len(note)
     out: List[bytes] = []
     for line in encoded:
@@ -284,10 +307,16 @@ def _capped(lines: List[str], limit: int) -> bytes:
 
 
 @implementer(IFingerFactory)
-class FingerFactoryFromService(ServerFactory):
+class FingerFactoryFromService(PolicySettings, ServerFactory):
     """
     Serve the finger protocol from an L{IFingerService}.
 
+    Every setting is a keyword argument of the constructor; the adapter
+    (C{IFingerFactory(service)}) is this class with the defaults.
+
+    @ivar service: the L{IFingerService} answering.
+    @ivar clock: the L{IReactorTime} for timeouts; the global reactor
+        unless the constructor is given one.
     @ivar timeout: seconds a client has to send its query.
     @ivar listUsers: whether an empty query lists the users; if not, it is
         refused with L{LISTING_DENIED}.
@@ -295,23 +324,34 @@ class FingerFactoryFromService(ServerFactory):
     @ivar lookupTimeout: seconds the back-end has to answer before the
         client is told L{TIMED_OUT}.
     @ivar maxAnswerBytes: the most bytes of one answer; the rest is cut.
-    @ivar clock: the L{IReactorTime} for timeouts.
     @ivar forwarder: the L{IFingerForwarder} that answers C{user@host}
         queries, or L{None} to refuse them with L{FORWARDING_DENIED}.
+    @ivar lookup: the L{LookupPolicy} every query goes through; C{clock}
+        and C{lookupTimeout} are its clock and timeout.
     """
 
     protocol = FingerProtocol  # type: ignore[assignment]
     noisy = False
-    timeout: float = 60.0
-    listUsers = True
-    maxListed = 1000
-    lookupTimeout: float = LOOKUP_TIMEOUT
-    maxAnswerBytes = 65536
-    forwarder: Optional[IFingerForwarder] = None
 
-    def __init__(self, service: IFingerService) -> None:
+    def __init__(
+        self,
+        service: IFingerService,
+        *,
+        clock: Optional[IReactorTime] = None,
+        timeout: float = 60.0,
+        listUsers: bool = True,
+        maxListed: int = 1000,
+        lookupTimeout: float = LOOKUP_TIMEOUT,
+        maxAnswerBytes: int = 65536,
+        forwarder: Optional[IFingerForwarder] = None,
+    ) -> None:
         self.service = service
-        self.clock: IReactorTime = _defaultClock()
+        self.forwarder = forwarder
+        self.timeout = timeout
+        self.lookup = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
+        self.listUsers = listUsers
+        self.maxListed = maxListed
+        self.maxAnswerBytes = maxAnswerBytes
 
     def getUser(self, user: str) -> "Deferred[str]":
         return self.service.getUser(user)
@@ -332,12 +372,6 @@ class FingerFactoryFromService(ServerFactory):
             return [("Login", user), ("Status", status)]
 
         return self.service.getUser(user).addCallback(fields)
-
-
-def _defaultClock() -> IReactorTime:
-    from twisted.internet import reactor
-
-    return reactor  # type: ignore[return-value]
 
 
 components.registerAdapter(FingerFactoryFromService, IFingerService, IFingerFactory)

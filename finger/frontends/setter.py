@@ -25,12 +25,13 @@ user, for an admin setting someone else's status::
     Giving a tutorial now, sorry!  Out sick today
     OK: status of moshez saved     OK: status of shawn saved
 
-A wrong name or password gets C{Error: login failed}, after a delay.
+A wrong name or password gets C{Error: login failed}, after a delay.  A save
+(with the login before it) that is not confirmed within the factory's
+C{lookupTimeout} gets an C{Error:} saying it may not have been saved.
 """
 
 from typing import List, Optional, Tuple
 
-from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IDelayedCall,
@@ -38,23 +39,107 @@ from twisted.internet.interfaces import (
     IReactorTime,
     ITCPTransport,
 )
-from twisted.internet.protocol import Protocol, ServerFactory
+from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python import components
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from finger.auth import LOGIN_FAILED, NotAllowed, SetterLogin
-from finger.interfaces import IFingerSetterFactory, IFingerSetterService, StatusNotSaved
-from finger.names import InvalidStatus, InvalidUserName, checkStatus, decodeUserName
+from finger.auth import SetterLogin
+from finger.interfaces import IFingerSetterFactory, IFingerSetterService
+from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy, PolicySettings, SetAnswers, orGlobalReactor
+from finger.messages import (
+    EXPECTED_THREE_LINES,
+    EXPECTED_TWO_LINES,
+    INTERNAL_ERROR,
+    INVALID_STATUS,
+    INVALID_USER_NAME,
+    LINE_TOO_LONG,
+    LOGIN_FAILED,
+    NOT_ALLOWED,
+    NOT_SAVED,
+    SET_TIMED_OUT,
+    STATUS_NOT_UTF8,
+    STATUS_SAVED,
+)
+from finger.names import (
+    MAX_STATUS_LENGTH,
+    MAX_USER_NAME_LENGTH,
+    InvalidStatus,
+    InvalidUserName,
+    checkStatus,
+    decodeUserName,
+)
+from finger.net.lines import LineFraming
 from finger.text import formatPeer
 
-MAX_LINE_LENGTH = 512
+MAX_LINE_LENGTH = 4 * (MAX_STATUS_LENGTH + MAX_USER_NAME_LENGTH)
+"""
+The most bytes of one line: room for the longest status a setter may store
+(L{MAX_STATUS_LENGTH} characters of up to 4 UTF-8 bytes each) and for a
+name, so every status that PB and XML-RPC accept fits on a line too.
+"""
+
+
+def _error(sentence: str) -> str:
+    """
+    A setter's refusal: C{Error:} and the sentence, begun in lower case as
+    the sentence goes on after the colon.
+    """
+    return f"Error: {sentence[:1].lower()}{sentence[1:]}"
+
+
+class _SetterAnswers(SetAnswers[str]):
+    """
+    How each outcome of one status change looks on the setter's wire: one
+    C{OK:} or C{Error:} line.  A change made or refused for lack of rights
+    is logged here; the policy logs failures.
+    """
+
+    log = Logger()
+
+    def __init__(self, user: str, login: str, peer: str) -> None:
+        self.user = user
+        self.login = login
+        self.peer = peer
+
+    def saved(self) -> str:
+        self.log.info(
+            "Status of {user!r} set by {login!r} from {peer}",
+            user=self.user,
+            login=self.login,
+            peer=self.peer,
+        )
+        return "OK: " + STATUS_SAVED.format(user=self.user)
+
+    def refused(self, reason: str) -> str:
+        return _error(reason)
+
+    def notAllowed(self, reason: str) -> str:
+        self.log.warn(
+            "{login!r} from {peer} may not set the status of {user!r}",
+            login=self.login,
+            peer=self.peer,
+            user=self.user,
+        )
+        return _error(f"{NOT_ALLOWED}: {reason}")
+
+    def loginFailed(self) -> str:
+        return _error(LOGIN_FAILED)
+
+    def notSaved(self) -> str:
+        return _error(NOT_SAVED)
+
+    def timedOut(self) -> str:
+        return _error(SET_TIMED_OUT)
+
+    def failed(self) -> str:
+        return _error(INTERNAL_ERROR)
 
 
 @implementer(IHalfCloseableProtocol)
-class FingerSetterProtocol(Protocol, TimeoutMixin):
+class FingerSetterProtocol(LineFraming, TimeoutMixin):
     """
     Take a user and a status, save it, and say whether that worked.
     """
@@ -62,10 +147,9 @@ class FingerSetterProtocol(Protocol, TimeoutMixin):
     log = Logger()
     transport: ITCPTransport  # type: ignore[assignment]
     factory: "FingerSetterFactoryFromService"
+    maxLineLength = MAX_LINE_LENGTH
 
-    _buffer = b""
     _done = False
-    _saving: Optional["Deferred[None]"] = None
 
     def __init__(self) -> None:
         self._lines: List[bytes] = []
@@ -76,25 +160,10 @@ class FingerSetterProtocol(Protocol, TimeoutMixin):
     def connectionMade(self) -> None:
         self.setTimeout(self.factory.timeout)
 
-    def dataReceived(self, data: bytes) -> None:
-        if self._done:
-            return
-        self._buffer += data
-        while not self._done:
-            end = self._buffer.find(b"\n")
-            if end == -1:
-                if len(self._buffer) > MAX_LINE_LENGTH + 1:
-                    self._reply("Error: line too long")
-                return
-            line, self._buffer = self._buffer[:end], self._buffer[end + 1 :]
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            self._lineReceived(line)
+    def lineLengthExceeded(self, line: bytes) -> None:
+        self._reply(_error(LINE_TOO_LONG))
 
-    def _lineReceived(self, line: bytes) -> None:
-        if len(line) > MAX_LINE_LENGTH:
-            self._reply("Error: line too long")
-            return
+    def lineReceived(self, line: bytes) -> None:
         authenticating = self.factory.login is not None
         if authenticating and len(self._lines) == 1:
             # The password, exactly as typed.
@@ -105,7 +174,7 @@ class FingerSetterProtocol(Protocol, TimeoutMixin):
             try:
                 self._names(self._lines[0])
             except InvalidUserName as e:
-                self._reply(f"Error: invalid user name: {e}")
+                self._reply(_error(f"{INVALID_USER_NAME}: {e}"))
         elif len(self._lines) == (3 if authenticating else 2):
             self._save()
 
@@ -126,76 +195,46 @@ class FingerSetterProtocol(Protocol, TimeoutMixin):
         """
         if self._done:
             return
-        if self._buffer:
-            line, self._buffer = self._buffer, b""
-            self._lineReceived(line[:-1] if line.endswith(b"\r") else line)
+        self.finishLines()
         if not self._done:
             if self.factory.login is not None:
-                self._reply(
-                    "Error: expected a user name, a password and a status, on three lines"
-                )
+                self._reply(_error(EXPECTED_THREE_LINES))
             else:
-                self._reply("Error: expected a user name and a status, on two lines")
+                self._reply(_error(EXPECTED_TWO_LINES))
 
     def writeConnectionLost(self) -> None:
         pass
 
     def _save(self) -> None:
         self._done = True
+        self.stopLines()
         self.setTimeout(None)
         user, login = self._names(self._lines[0])
         try:
             status = checkStatus(self._lines[-1].decode("utf-8"))
         except UnicodeDecodeError:
-            self._reply("Error: invalid status: a status must be UTF-8 text")
+            self._reply(_error(f"{INVALID_STATUS}: {STATUS_NOT_UTF8}"))
             return
         except InvalidStatus as e:
-            self._reply(f"Error: invalid status: {e}")
+            self._reply(_error(f"{INVALID_STATUS}: {e}"))
             return
         peer = formatPeer(self.transport.getPeer())
         if self.factory.login is None:
-            self._saving = self.factory.setUser(user, status)
+            saving = self.factory.setUser(user, status)
         else:
             password = self._lines[1].decode("utf-8", "replace")
-            self._saving = self.factory.login.login(login, password, peer).addCallback(
+            saving = self.factory.login.login(login, password, peer).addCallback(
                 lambda setter: setter.setUser(user, status)
             )
-
-        def saved(result: None) -> None:
-            self.log.info(
-                "Status of {user!r} set by {login!r} from {peer}",
-                user=user,
-                login=login,
-                peer=peer,
-            )
-            self._reply(f"OK: status of {user} saved")
-
-        def failed(reason: Failure) -> None:
-            if reason.check(UnauthorizedLogin):
-                self._reply(f"Error: {LOGIN_FAILED}")
-            elif reason.check(NotAllowed):
-                self.log.warn(
-                    "{login!r} from {peer} may not set the status of {user!r}",
-                    login=login,
-                    peer=peer,
-                    user=user,
-                )
-                self._reply(f"Error: not allowed: {reason.getErrorMessage()}")
-            elif reason.check(StatusNotSaved):
-                # The service logged the details; the path is not the
-                # client's business.
-                self._reply("Error: the status could not be saved; try again later")
-            elif reason.check(InvalidUserName, InvalidStatus):
-                self._reply(f"Error: {reason.getErrorMessage()}")
-            else:
-                self.log.failure("Setting the status of {user!r} failed", reason, user=user)
-                self._reply("Error: internal error in server")
-
-        self._saving.addCallbacks(saved, failed)
+        # A save under way goes on if the client leaves: the client asked
+        # for it, even if it does not stay for the answer.
+        answers = _SetterAnswers(user, login, peer)
+        what = f"setting the status of {user!r}"
+        self.factory.lookup.change(saving, answers, peer, what).addCallback(self._reply)
 
     def _reply(self, line: str) -> None:
         self._done = True
-        self._buffer = b""
+        self.stopLines()
         self.setTimeout(None)
         if self.connected:
             self.transport.write(line.encode("utf-8") + b"\r\n")
@@ -210,33 +249,46 @@ class FingerSetterProtocol(Protocol, TimeoutMixin):
         self.transport.abortConnection()
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
-        # A save under way goes on: the client asked for it, even if it did
-        # not stay for the answer.
         self.connected = False
         self._done = True
         self.setTimeout(None)
 
 
 @implementer(IFingerSetterFactory)
-class FingerSetterFactoryFromService(ServerFactory):
+class FingerSetterFactoryFromService(PolicySettings, ServerFactory):
     """
     Serve the setter protocol from an L{IFingerSetterService}.
 
-    @ivar timeout: seconds a client has to send both lines.
-    @ivar clock: the L{IReactorTime} for timeouts.
+    Every setting is a keyword argument of the constructor; the adapter
+    (C{IFingerSetterFactory(service)}) is this class with the defaults.
+
+    @ivar service: the L{IFingerSetterService} that saves statuses.
+    @ivar clock: the L{IReactorTime} for timeouts; the global reactor
+        unless the constructor is given one.
+    @ivar timeout: seconds a client has to send its lines.
     @ivar login: a L{SetterLogin} when sets need a password, else L{None}.
+    @ivar lookupTimeout: seconds the back-end (and the login) has to
+        confirm a change before the client is told it timed out.
+    @ivar lookup: the L{LookupPolicy} of every change, whose clock and
+        timeout are C{clock} and C{lookupTimeout}.
     """
 
     protocol = FingerSetterProtocol  # type: ignore[assignment]
     noisy = False
-    timeout: float = 60.0
-    login: Optional[SetterLogin] = None
 
-    def __init__(self, service: IFingerSetterService) -> None:
+    def __init__(
+        self,
+        service: IFingerSetterService,
+        *,
+        clock: Optional[IReactorTime] = None,
+        timeout: float = 60.0,
+        login: Optional[SetterLogin] = None,
+        lookupTimeout: float = LOOKUP_TIMEOUT,
+    ) -> None:
         self.service = service
-        from twisted.internet import reactor
-
-        self.clock: IReactorTime = reactor  # type: ignore[assignment]
+        self.lookup = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
+        self.timeout = timeout
+        self.login = login
 
     def setUser(self, user: str, status: str) -> "Deferred[None]":
         return self.service.setUser(user, status)

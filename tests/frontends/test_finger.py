@@ -2,7 +2,7 @@
 Tests for L{finger.frontends.finger}.
 """
 
-from typing import List, Tuple
+from typing import Any, List, Tuple
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,17 +13,17 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from finger.frontends.finger import (
+from finger.frontends.finger import MAX_QUERY_LENGTH, FingerFactoryFromService
+from finger.interfaces import IFingerFactory, IFingerForwarder, IFingerVerboseService, UnknownUser
+from finger.lookup import LOOKUP_TIMEOUT
+from finger.messages import (
     FORWARDING_DENIED,
     INTERNAL_ERROR,
     LISTING_DENIED,
-    MAX_QUERY_LENGTH,
+    NO_SUCH_USER,
     QUERY_TOO_LONG,
     TIMED_OUT,
-    FingerFactoryFromService,
 )
-from finger.interfaces import IFingerFactory, IFingerForwarder, IFingerVerboseService, UnknownUser
-from finger.messages import NO_SUCH_USER
 from finger.backends.memory import MemoryFingerService
 from finger.text import printableLines
 from tests.support import (
@@ -53,9 +53,8 @@ class FingerProtocolTests(SynchronousTestCase):
         )
         self.clock = ThreadlessClock()
 
-    def connect(self, service: object = None) -> StringTransport:
-        factory = IFingerFactory(service or self.service)
-        factory.clock = self.clock
+    def connect(self, service: object = None, **settings: Any) -> StringTransport:
+        factory = FingerFactoryFromService(service or self.service, clock=self.clock, **settings)
         self.factory = factory
         self.transport = StringTransport()
         self.protocol = factory.buildProtocol(None)
@@ -71,6 +70,25 @@ class FingerProtocolTests(SynchronousTestCase):
         factory = IFingerFactory(self.service)
         self.assertIsInstance(factory, FingerFactoryFromService)
         self.assertTrue(verifyObject(IFingerFactory, factory))
+
+    def test_adapterDefaults(self) -> None:
+        """
+        The adapter is the factory with its default settings, keeping time
+        with the global reactor.
+        """
+        from twisted.internet import reactor
+
+        factory = IFingerFactory(self.service)
+        self.assertIs(factory.service, self.service)
+        self.assertIs(factory.clock, reactor)
+        self.assertEqual(factory.timeout, 60.0)
+        self.assertTrue(factory.listUsers)
+        self.assertEqual(factory.maxListed, 1000)
+        self.assertEqual(factory.lookupTimeout, LOOKUP_TIMEOUT)
+        self.assertEqual(factory.maxAnswerBytes, 65536)
+        self.assertIsNone(factory.forwarder)
+        self.assertIs(factory.lookup.clock, reactor)
+        self.assertEqual(factory.lookup.timeout, LOOKUP_TIMEOUT)
 
     def test_knownUser(self) -> None:
         """
@@ -137,14 +155,12 @@ class FingerProtocolTests(SynchronousTestCase):
         self.assertTrue(self.transport.disconnecting)
 
     def test_listingDenied(self) -> None:
-        transport = self.connect()
-        self.factory.listUsers = False
+        transport = self.connect(listUsers=False)
         self.protocol.dataReceived(b"\r\n")
         self.assertEqual(transport.value(), LISTING_DENIED.encode() + b"\r\n")
 
     def test_listingCapped(self) -> None:
-        transport = self.connect()
-        self.factory.maxListed = 2
+        transport = self.connect(maxListed=2)
         self.protocol.dataReceived(b"\r\n")
         self.assertEqual(
             transport.value(),
@@ -197,6 +213,28 @@ class FingerProtocolTests(SynchronousTestCase):
         self.protocol.readConnectionLost()
         self.assertEqual(transport.value(), b"happy and well\r\n")
 
+    def test_halfCloseLongQuery(self) -> None:
+        """
+        An unterminated query over the limit is refused at a half-close
+        too, as it would be if it ended.
+        """
+        transport = self.connect()
+        self.protocol.dataReceived(b"x" * (MAX_QUERY_LENGTH + 1))
+        self.protocol.readConnectionLost()
+        self.assertEqual(transport.value(), QUERY_TOO_LONG.encode() + b"\r\n")
+        transport = self.connect()
+        self.protocol.dataReceived(b"x" * MAX_QUERY_LENGTH + b"\r")
+        self.protocol.readConnectionLost()
+        self.assertEqual(transport.value(), NO_SUCH_USER.encode() + b"\r\n")
+
+    def test_halfCloseEmpty(self) -> None:
+        """
+        A client that half-closes without a query asked for the listing.
+        """
+        transport = self.connect(MemoryFingerService(moshez="happy"))
+        self.protocol.readConnectionLost()
+        self.assertEqual(transport.value(), b"moshez: happy\r\n")
+
     def test_oneQueryPerConnection(self) -> None:
         self.assertEqual(self.query(b"moshez\r\nshawn\r\n"), b"happy and well\r\n")
 
@@ -215,9 +253,10 @@ class FingerProtocolTests(SynchronousTestCase):
         self.assertEqual(transport.value(), b"")
 
     def test_timeoutConfigurable(self) -> None:
-        transport = self.connect()
-        self.protocol.setTimeout(5)
-        self.clock.advance(5)
+        transport = self.connect(timeout=5)
+        self.clock.advance(4.9)
+        self.assertFalse(transport.disconnected)
+        self.clock.advance(0.1)
         self.assertTrue(transport.disconnected)
 
     def test_noTimeoutAfterAnswer(self) -> None:
@@ -251,6 +290,33 @@ class FingerProtocolTests(SynchronousTestCase):
         self.assertEqual(len([e for e in events if "no answer" in e["log_format"]]), 1)
         self.assertEqual(self.flushLoggedErrors(), [])
 
+    def test_lookupTimeoutConfigurable(self) -> None:
+        """
+        The back-end gets the C{lookupTimeout} the factory was built with.
+        """
+        transport = self.connect(_HangingService(), lookupTimeout=2)
+        self.protocol.dataReceived(b"moshez\r\n")
+        with capturedLogs():
+            self.clock.advance(1.9)
+            self.assertEqual(transport.value(), b"")
+            self.clock.advance(0.1)
+        self.assertEqual(transport.value(), TIMED_OUT.encode() + b"\r\n")
+
+    def test_listingBackendFailure(self) -> None:
+        """
+        A back-end that fails one lookup of a listing gives C{Internal error
+        in server}, and its own error is logged once.
+        """
+        service = MemoryFingerService(moshez="happy", shawn="alive")
+
+        def broken(user: str) -> "Deferred[str]":
+            return fail(RuntimeError("the database caught fire"))
+
+        service.getUser = broken  # type: ignore[method-assign]
+        self.assertEqual(self.query(b"\r\n", service), INTERNAL_ERROR.encode() + b"\r\n")
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
     def test_clientGoneBeforeAnswer(self) -> None:
         """
         When the client goes away first, the lookup is cancelled and nothing
@@ -269,21 +335,17 @@ class FingerProtocolTests(SynchronousTestCase):
         An answer is cut at the factory's C{maxAnswerBytes}, at a line or
         character boundary, and says so.
         """
-        transport = self.connect()
-        self.factory.maxAnswerBytes = 40
+        transport = self.connect(maxAnswerBytes=40)
         self.protocol.dataReceived(b"\r\n")
         self.assertEqual(transport.value(), b"moshez: happy and \r\n(answer truncated)\r\n")
-        transport = self.connect()
-        self.factory.maxAnswerBytes = 57
+        transport = self.connect(maxAnswerBytes=57)
         self.protocol.dataReceived(b"\r\n")
         self.assertEqual(transport.value(), b"moshez: happy and well\r\n(answer truncated)\r\n")
-        transport = self.connect()
-        self.factory.maxAnswerBytes = 58
+        transport = self.connect(maxAnswerBytes=58)
         self.protocol.dataReceived(b"\r\n")
         self.assertNotIn(b"truncated", transport.value())
         self.service.users["big"] = "é" * 100
-        transport = self.connect()
-        self.factory.maxAnswerBytes = 31
+        transport = self.connect(maxAnswerBytes=31)
         self.protocol.dataReceived(b"big\r\n")
         self.assertEqual(transport.value(), "éééé".encode() + b"\r\n(answer truncated)\r\n")
 
@@ -331,9 +393,7 @@ class FingerBackendHooksTests(SynchronousTestCase):
     """
 
     def query(self, data: bytes, service: object, forwarder: object = None) -> bytes:
-        factory = IFingerFactory(service)
-        factory.clock = ThreadlessClock()
-        factory.forwarder = forwarder
+        factory = FingerFactoryFromService(service, clock=ThreadlessClock(), forwarder=forwarder)
         transport = StringTransport()
         protocol = factory.buildProtocol(None)
         protocol.makeConnection(transport)
@@ -462,9 +522,9 @@ class FingerProtocolPropertyTests(SynchronousTestCase):
     def test_anyBytes(
         self, data: bytes, cuts: List[int], listUsers: bool, halfClose: bool, trailing: bytes
     ) -> None:
-        factory = IFingerFactory(_HostileStatusService())
-        factory.clock = ThreadlessClock()
-        factory.listUsers = listUsers
+        factory = FingerFactoryFromService(
+            _HostileStatusService(), clock=ThreadlessClock(), listUsers=listUsers
+        )
         transport = StringTransport()
         protocol = factory.buildProtocol(None)
         protocol.makeConnection(transport)

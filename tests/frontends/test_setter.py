@@ -6,9 +6,9 @@ from typing import List
 
 from hypothesis import given
 from hypothesis import strategies as st
-from twisted.internet.defer import fail
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.testing import StringTransport
-from twisted.logger import capturedLogs
+from twisted.logger import LogLevel, capturedLogs
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -17,6 +17,8 @@ from finger.interfaces import IFingerSetterFactory, StatusNotSaved
 from finger.backends.file import FileFingerService
 from finger.backends.memory import MemoryFingerService
 from finger.frontends.setter import MAX_LINE_LENGTH, FingerSetterFactoryFromService
+from finger.lookup import LOOKUP_TIMEOUT
+from finger.names import MAX_STATUS_LENGTH
 from tests.support import (
     HeldThreadsClock,
     ThreadlessClock,
@@ -35,14 +37,24 @@ class _FailingService(MemoryFingerService):
         return fail(self.error)
 
 
+class _HangingService(MemoryFingerService):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: "List[Deferred[None]]" = []
+
+    def setUser(self, user: str, status: str) -> "Deferred[None]":
+        d: "Deferred[None]" = Deferred()
+        self.calls.append(d)
+        return d
+
+
 class FingerSetterProtocolTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.service = MemoryFingerService(moshez="happy")
         self.clock = ThreadlessClock()
 
     def connect(self, service: object = None) -> StringTransport:
-        factory = IFingerSetterFactory(service or self.service)
-        factory.clock = self.clock
+        factory = FingerSetterFactoryFromService(service or self.service, clock=self.clock)
         self.transport = StringTransport()
         self.protocol = factory.buildProtocol(None)
         self.protocol.makeConnection(self.transport)
@@ -54,9 +66,18 @@ class FingerSetterProtocolTests(SynchronousTestCase):
         return transport.value()
 
     def test_adapter(self) -> None:
+        """
+        The adapter is the factory with its default settings, keeping time
+        with the global reactor.
+        """
+        from twisted.internet import reactor
+
         factory = IFingerSetterFactory(self.service)
         self.assertIsInstance(factory, FingerSetterFactoryFromService)
         self.assertTrue(verifyObject(IFingerSetterFactory, factory))
+        settings = (factory.service, factory.clock, factory.timeout, factory.login)
+        self.assertEqual(settings, (self.service, reactor, 60.0, None))
+        self.assertEqual((factory.lookup.clock, factory.lookupTimeout), (reactor, LOOKUP_TIMEOUT))
 
     def test_set(self) -> None:
         """
@@ -158,19 +179,47 @@ class FingerSetterProtocolTests(SynchronousTestCase):
 
     def test_longLine(self) -> None:
         """
-        A line longer than 512 bytes is refused, ended or not, and changes
-        nothing.
+        A line longer than L{MAX_LINE_LENGTH} bytes is refused, ended or
+        not, and changes nothing; one of exactly that many bytes is taken.
         """
         self.assertEqual(
             self.send(b"moshez\n" + b"x" * (MAX_LINE_LENGTH + 1) + b"\n"),
             b"Error: line too long\r\n",
         )
-        self.assertEqual(self.send(b"x" * 2000), b"Error: line too long\r\n")
+        self.assertEqual(self.send(b"x" * (2 * MAX_LINE_LENGTH)), b"Error: line too long\r\n")
         self.assertTrue(self.transport.disconnecting)
         self.assertEqual(self.service.users["moshez"], "happy")
+        # The longest status there is, padded with blanks (which are
+        # stripped) to the longest line.
+        longest = "\U0001f600".encode() * MAX_STATUS_LENGTH
+        line = b" " * (MAX_LINE_LENGTH - len(longest)) + longest
+        self.assertEqual(len(line), MAX_LINE_LENGTH)
         self.assertEqual(
-            self.send(b"moshez\n" + b"x" * MAX_LINE_LENGTH + b"\r\n"),
+            self.send(b"moshez\n" + line + b"\r\n"),
             b"OK: status of moshez saved\r\n",
+        )
+
+    def test_longestStatusFits(self) -> None:
+        """
+        Every status that PB and XML-RPC accept fits on a setter line:
+        L{MAX_STATUS_LENGTH} characters, whether of 1, 2 or 4 UTF-8 bytes,
+        as a 1000-character status (once refused as too long) does.
+        """
+        for status in [
+            "x" * 1000,
+            "x" * MAX_STATUS_LENGTH,
+            "é" * MAX_STATUS_LENGTH,
+            "\U0001f600" * MAX_STATUS_LENGTH,
+        ]:
+            self.assertEqual(
+                self.send(b"moshez\n" + status.encode() + b"\n"),
+                b"OK: status of moshez saved\r\n",
+            )
+            self.assertEqual(self.service.users["moshez"], status)
+        tooLong = f"a status is at most {MAX_STATUS_LENGTH} characters"
+        self.assertEqual(
+            self.send(b"moshez\n" + b"x" * (MAX_STATUS_LENGTH + 1) + b"\n"),
+            b"Error: invalid status: " + tooLong.encode() + b"\r\n",
         )
 
     def test_saveFails(self) -> None:
@@ -184,6 +233,41 @@ class FingerSetterProtocolTests(SynchronousTestCase):
         reply = self.send(b"a\nb\n", _FailingService(RuntimeError("boom")))
         self.assertEqual(reply, b"Error: internal error in server\r\n")
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_saveTimesOut(self) -> None:
+        """
+        A save the back-end does not confirm within the factory's
+        C{lookupTimeout} gets an error saying it may not have been saved,
+        and the delay is logged once.
+        """
+        service = _HangingService()
+        factory = FingerSetterFactoryFromService(service, clock=self.clock, lookupTimeout=3)
+        transport = StringTransport()
+        protocol = factory.buildProtocol(None)
+        protocol.makeConnection(transport)
+        protocol.dataReceived(b"moshez\nbusy\n")
+        with capturedLogs() as events:
+            self.clock.advance(2.9)
+            self.assertEqual(transport.value(), b"")
+            self.clock.advance(0.1)
+        self.assertEqual(
+            transport.value(),
+            b"Error: the server timed out; the status may not have been saved\r\n",
+        )
+        self.assertTrue(transport.disconnecting)
+        self.assertTrue(service.calls[0].called)
+        self.assertEqual(len([e for e in events if "no answer" in e["log_format"]]), 1)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_halfCloseLongLine(self) -> None:
+        """
+        An unterminated last line over the limit is refused at a half-close.
+        """
+        transport = self.connect()
+        self.protocol.dataReceived(b"moshez\n" + b"x" * (MAX_LINE_LENGTH + 1))
+        self.protocol.readConnectionLost()
+        self.assertEqual(transport.value(), b"Error: line too long\r\n")
+        self.assertEqual(self.service.users["moshez"], "happy")
 
     def test_timeout(self) -> None:
         transport = self.connect()
@@ -202,8 +286,9 @@ class DurabilityTests(SynchronousTestCase):
         self.path = FilePath(self.mktemp())
         self.path.setContent(b"moshez: happy\n")
         self.clock = HeldThreadsClock()
-        factory = IFingerSetterFactory(FileFingerService(self.path.path, reactor=self.clock))
-        factory.clock = self.clock
+        factory = FingerSetterFactoryFromService(
+            FileFingerService(self.path.path, reactor=self.clock), clock=self.clock
+        )
         self.transport = StringTransport()
         self.protocol = factory.buildProtocol(None)
         self.protocol.makeConnection(self.transport)
@@ -243,9 +328,11 @@ class AuthenticatedSetterTests(SynchronousTestCase):
         self.service = MemoryFingerService(moshez="happy", shawn="alive")
         self.clock = ThreadlessClock()
         checker = InMemoryUsernamePasswordDatabaseDontUse(moshez=b"secret", root=b"toor")
-        self.factory = IFingerSetterFactory(self.service)
-        self.factory.clock = self.clock
-        self.factory.login = SetterLogin(setterPortal(self.service, [checker], ["root"]), self.clock)
+        self.factory = FingerSetterFactoryFromService(
+            self.service,
+            clock=self.clock,
+            login=SetterLogin(setterPortal(self.service, [checker], ["root"]), self.clock),
+        )
 
     def send(self, data: bytes) -> StringTransport:
         self.transport = StringTransport()
@@ -293,7 +380,10 @@ class AuthenticatedSetterTests(SynchronousTestCase):
         self.assertEqual(self.service.users["moshez"], "happy")
 
     def test_someoneElse(self) -> None:
-        transport = self.send(b"shawn moshez\nsecret\nhacked\n")
+        with capturedLogs() as events:
+            transport = self.send(b"shawn moshez\nsecret\nhacked\n")
+        [warning] = [e for e in events if e["log_level"] >= LogLevel.warn]
+        self.assertEqual((warning["login"], warning["user"]), ("moshez", "shawn"))
         self.assertEqual(
             transport.value(), b"Error: not allowed: moshez may not set the status of shawn\r\n"
         )
@@ -348,11 +438,11 @@ class FingerSetterPropertyTests(SynchronousTestCase):
         service = MemoryFingerService(moshez="happy", shawn="alive")
         before = dict(service.users)
         clock = ThreadlessClock()
-        factory = IFingerSetterFactory(service)
-        factory.clock = clock
+        login = None
         if auth:
             checker = InMemoryUsernamePasswordDatabaseDontUse(moshez=b"secret", root=b"toor")
-            factory.login = SetterLogin(setterPortal(service, [checker], ["root"]), clock)
+            login = SetterLogin(setterPortal(service, [checker], ["root"]), clock)
+        factory = FingerSetterFactoryFromService(service, clock=clock, login=login)
         transport = StringTransport()
         protocol = factory.buildProtocol(None)
         protocol.makeConnection(transport)

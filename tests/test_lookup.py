@@ -1,0 +1,288 @@
+"""
+Tests for L{finger.lookup}: the one policy every front-end asks back-ends
+through.
+"""
+
+from typing import Any, List, Tuple
+
+from twisted.cred.error import UnauthorizedLogin
+from twisted.internet.defer import CancelledError, Deferred, fail, succeed
+from twisted.internet.task import Clock
+from twisted.logger import LogLevel, capturedLogs
+from twisted.trial.unittest import SynchronousTestCase
+
+from finger.auth import NotAllowed
+from finger.interfaces import StatusNotSaved, UnknownUser
+from finger.lookup import (
+    LOOKUP_TIMEOUT,
+    LookupAnswers,
+    LookupPolicy,
+    SetAnswers,
+    orGlobalReactor,
+)
+from finger.names import InvalidStatus, InvalidUserName
+
+_Answer = Tuple[str, ...]
+
+
+class _Answers(LookupAnswers[_Answer]):
+    """
+    Says each outcome as a tuple naming it, and remembers what it said.
+    """
+
+    def __init__(self) -> None:
+        self.said: List[_Answer] = []
+
+    def say(self, *answer: str) -> _Answer:
+        self.said.append(answer)
+        return answer
+
+    def unknown(self, user: str) -> _Answer:
+        return self.say("unknown", user)
+
+    def timedOut(self) -> _Answer:
+        return self.say("timed out")
+
+    def failed(self) -> _Answer:
+        return self.say("failed")
+
+
+class _SetAnswers(SetAnswers[_Answer]):
+    def saved(self) -> _Answer:
+        return ("saved",)
+
+    def refused(self, reason: str) -> _Answer:
+        return ("refused", reason)
+
+    def notAllowed(self, reason: str) -> _Answer:
+        return ("not allowed", reason)
+
+    def loginFailed(self) -> _Answer:
+        return ("login failed",)
+
+    def notSaved(self) -> _Answer:
+        return ("not saved",)
+
+    def timedOut(self) -> _Answer:
+        return ("timed out",)
+
+    def failed(self) -> _Answer:
+        return ("failed",)
+
+
+def _found(status: str) -> _Answer:
+    return ("found", status)
+
+
+class _Cancellable:
+    """
+    A back-end's L{Deferred} that records whether it was cancelled.
+    """
+
+    def __init__(self) -> None:
+        self.cancelled = False
+        self.deferred: "Deferred[Any]" = Deferred(self._cancel)
+
+    def _cancel(self, d: "Deferred[Any]") -> None:
+        self.cancelled = True
+
+
+def _problems(events: List[Any]) -> List[Any]:
+    """
+    The events at warning level or above.
+    """
+    return [e for e in events if e["log_level"] >= LogLevel.warn]
+
+
+class AskTests(SynchronousTestCase):
+    """
+    L{LookupPolicy.ask}: found, unknown, timed out, failed, cancelled.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.policy = LookupPolicy(self.clock, 5.0)
+        self.answers = _Answers()
+
+    def ask(self, d: "Deferred[Any]") -> "Deferred[_Answer]":
+        return self.policy.ask(d, _found, self.answers, "192.0.2.1:1234", "a test lookup")
+
+    def test_defaultTimeout(self) -> None:
+        self.assertEqual(LookupPolicy(self.clock).timeout, LOOKUP_TIMEOUT)
+
+    def test_foundAtOnce(self) -> None:
+        """
+        An answer already here is found, and no timer is scheduled for it.
+        """
+        with capturedLogs() as events:
+            result = self.ask(succeed("happy"))
+        self.assertEqual(self.successResultOf(result), ("found", "happy"))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.answers.said, [])
+        self.assertEqual(_problems(events), [])
+
+    def test_foundLater(self) -> None:
+        """
+        An answer that comes within the timeout is found, and its timer is
+        cancelled.
+        """
+        backend: "Deferred[str]" = Deferred()
+        result = self.ask(backend)
+        self.assertNoResult(result)
+        self.clock.advance(4.9)
+        backend.callback("late")
+        self.assertEqual(self.successResultOf(result), ("found", "late"))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_unknown(self) -> None:
+        """
+        A user the back-end does not know is said as such, and it is not
+        a problem worth logging.
+        """
+        with capturedLogs() as events:
+            result = self.ask(fail(UnknownUser("nobody")))
+        self.assertEqual(self.successResultOf(result), ("unknown", "nobody"))
+        self.assertEqual(_problems(events), [])
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_timedOut(self) -> None:
+        """
+        A back-end that does not answer within the timeout is cancelled,
+        the client is told it timed out, and one warning is logged.
+        """
+        backend = _Cancellable()
+        result = self.ask(backend.deferred)
+        with capturedLogs() as events:
+            self.clock.advance(4.9)
+            self.assertNoResult(result)
+            self.clock.advance(0.1)
+        self.assertEqual(self.successResultOf(result), ("timed out",))
+        self.assertTrue(backend.cancelled)
+        [warning] = _problems(events)
+        self.assertEqual(warning["log_level"], LogLevel.warn)
+        self.assertEqual(warning["what"], "a test lookup")
+        self.assertEqual(warning["peer"], "192.0.2.1:1234")
+        self.assertEqual(warning["timeout"], 5.0)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_failed(self) -> None:
+        """
+        A back-end that fails is logged once, with its error, and the client
+        is told only that the server failed.
+        """
+        result = self.ask(fail(RuntimeError("the database caught fire")))
+        self.assertEqual(self.successResultOf(result), ("failed",))
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_cancelledByFrontEnd(self) -> None:
+        """
+        A front-end whose client left cancels what the policy returned: the
+        back-end's request is cancelled, the result fails with
+        L{CancelledError}, nothing is said and nothing is logged.
+        """
+        backend = _Cancellable()
+        with capturedLogs() as events:
+            result = self.ask(backend.deferred)
+            result.cancel()
+            self.failureResultOf(result, CancelledError)
+            self.clock.advance(10)
+        self.assertTrue(backend.cancelled)
+        self.assertEqual(self.answers.said, [])
+        self.assertEqual(_problems(events), [])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+
+class ChangeTests(SynchronousTestCase):
+    """
+    L{LookupPolicy.change}: each outcome of a status change.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.policy = LookupPolicy(self.clock, 5.0)
+
+    def change(self, d: "Deferred[Any]") -> _Answer:
+        with capturedLogs() as events:
+            result = self.policy.change(d, _SetAnswers(), "192.0.2.1:1234", "a test change")
+            self.clock.advance(5)
+        self.events = events
+        return self.successResultOf(result)
+
+    def test_saved(self) -> None:
+        self.assertEqual(self.change(succeed(None)), ("saved",))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(_problems(self.events), [])
+
+    def test_savedLater(self) -> None:
+        backend: "Deferred[None]" = Deferred()
+        result = self.policy.change(backend, _SetAnswers(), "192.0.2.1:1234")
+        self.clock.advance(4)
+        backend.callback(None)
+        self.assertEqual(self.successResultOf(result), ("saved",))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_refused(self) -> None:
+        """
+        A name or a status that breaks a rule is refused, saying which rule.
+        """
+        self.assertEqual(
+            self.change(fail(InvalidUserName("a user name may not be empty"))),
+            ("refused", "a user name may not be empty"),
+        )
+        self.assertEqual(
+            self.change(fail(InvalidStatus("a status is at most 1024 characters"))),
+            ("refused", "a status is at most 1024 characters"),
+        )
+        self.assertEqual(_problems(self.events), [])
+
+    def test_notAllowed(self) -> None:
+        self.assertEqual(
+            self.change(fail(NotAllowed("moshez may not set the status of shawn"))),
+            ("not allowed", "moshez may not set the status of shawn"),
+        )
+
+    def test_loginFailed(self) -> None:
+        self.assertEqual(self.change(fail(UnauthorizedLogin("login failed"))), ("login failed",))
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_notSaved(self) -> None:
+        """
+        A status the back-end could not make durable is said as not saved;
+        the back-end logged why, so the policy does not.
+        """
+        self.assertEqual(self.change(fail(StatusNotSaved("disk full"))), ("not saved",))
+        self.assertEqual(_problems(self.events), [])
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_timedOut(self) -> None:
+        """
+        A change not confirmed in time is cancelled, said as timed out, and
+        logged once as a warning.
+        """
+        backend = _Cancellable()
+        self.assertEqual(self.change(backend.deferred), ("timed out",))
+        self.assertTrue(backend.cancelled)
+        [warning] = _problems(self.events)
+        self.assertEqual(warning["log_level"], LogLevel.warn)
+        self.assertEqual(warning["what"], "a test change")
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_failed(self) -> None:
+        self.assertEqual(self.change(fail(RuntimeError("boom"))), ("failed",))
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+
+class OrGlobalReactorTests(SynchronousTestCase):
+    def test_clockGiven(self) -> None:
+        clock = Clock()
+        self.assertIs(orGlobalReactor(clock), clock)
+
+    def test_none(self) -> None:
+        """
+        L{None} means the global reactor, as for a front-end built with its
+        defaults.
+        """
+        from twisted.internet import reactor
+
+        self.assertIs(orGlobalReactor(None), reactor)
