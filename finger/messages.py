@@ -78,3 +78,9 @@ CUT_SHORT = " [...]"
 """
 What ends a status or a line that was cut to fit.
 """
+
+STATUS_OF = "Status of {user}: "
+"""
+How the IRC bot begins an answer: C{STATUS_OF.format(user=name)}, then the
+user's status.
+"""

@@ -1,6 +1,8 @@
+# -*- test-case-name: tests.frontends.test_irc -*-
 """
-Tests for L{finger.frontends.irc}: the bot's replies, its rate limit and keepalives
-(on a L{Clock}), and its reconnection under L{ClientService}.
+Tests for L{finger.frontends.irc}: the bot's replies, its rate limit, its
+turns between askers and keepalives (on a L{Clock}), its nicknames, and its
+reconnection under L{ClientService}.
 """
 
 import os
@@ -12,7 +14,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString, connectProtocol
 from twisted.internet.error import ConnectError, ConnectionDone, ConnectionRefusedError
 from twisted.internet.protocol import ProcessProtocol
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import capturedLogs, globalLogPublisher
 from twisted.protocols.basic import LineReceiver
@@ -22,13 +24,11 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
 from finger.app import tap
+from finger.lookup import LOOKUP_TIMEOUT
 from finger.interfaces import IIRCClientFactory
-from finger.messages import NO_SUCH_USER
+from finger.messages import CUT_SHORT, INTERNAL_ERROR, NO_SUCH_USER, TIMED_OUT
 from finger.frontends.irc import (
-    INTERNAL_ERROR,
     MAX_LINE_BYTES,
-    TIMED_OUT,
-    TRUNCATED,
     IRCClientFactoryFromService,
     IRCReplyBot,
     ircLower,
@@ -39,7 +39,7 @@ from finger.frontends.irc import (
 from finger.backends.memory import MemoryFingerService
 from tests.certs import selfSigned
 from tests.running import startFinger
-from tests.support import BrokenService, freePort, which
+from tests.support import BrokenService, freePort, waitFor, which
 
 
 class _StuckService(MemoryFingerService):
@@ -110,18 +110,32 @@ class NamesTests(SynchronousTestCase):
 class BotTestsMixin:
     """
     Set up a bot on a L{StringTransport} with a L{Clock}.
+
+    @cvar settings: the factory's settings for every test of the class.
     """
+
+    # Tests of replies are not about the rate limit.
+    settings: Dict[str, Any] = {"channels": ["#finger"], "burst": 1000}
 
     def setUp(self) -> None:
         self.service = MemoryFingerService(
             moshez="happy and well", shawn="alive", **{"zoë": "à Paris ☕"}
         )
         self.clock = Clock()
-        self.factory = IIRCClientFactory(self.service)
-        self.factory.clock = self.clock
-        self.factory.channels = ["#finger"]
-        # Tests of replies are not about the rate limit.
-        self.factory.burst = 1000
+        self.factory = self.makeFactory()
+
+    def makeFactory(
+        self, service: Optional[MemoryFingerService] = None, **settings: Any
+    ) -> IRCClientFactoryFromService:
+        """
+        A factory on the test's clock, with the class's C{settings} and then
+        C{settings}.
+        """
+        return IRCClientFactoryFromService(
+            self.service if service is None else service,
+            clock=self.clock,
+            **{**self.settings, **settings},
+        )
 
     def connect(self) -> IRCReplyBot:
         self.transport = StringTransport()
@@ -150,12 +164,25 @@ class BotTestsMixin:
 class ReplyTests(BotTestsMixin, SynchronousTestCase):
     def test_interface(self) -> None:
         """The adapter provides L{IIRCClientFactory}."""
-        self.assertIsInstance(self.factory, IRCClientFactoryFromService)
-        self.assertTrue(verifyObject(IIRCClientFactory, self.factory))
+        factory = IIRCClientFactory(self.service)
+        self.assertIsInstance(factory, IRCClientFactoryFromService)
+        self.assertTrue(verifyObject(IIRCClientFactory, factory))
+
+    def test_adapterDefaults(self) -> None:
+        """
+        The adapter is the factory with its default settings: as
+        C{twistd finger} without options would build it.
+        """
+        factory = IIRCClientFactory(self.service)
+        self.assertEqual(
+            (factory.nickname, factory.channels, factory.maxDelay, factory.lookupTimeout),
+            ("fingerbot", [], 60.0, LOOKUP_TIMEOUT),
+        )
+        self.assertEqual((factory.burst, factory.lineRate, factory.maxQueuedLines), (4, 1.0, 40))
 
     def test_register(self) -> None:
         """The bot signs on with its nickname, then joins its channels."""
-        self.factory.nickname = "fbot"
+        self.factory = self.makeFactory(nickname="fbot")
         self.connect()
         sent = self.sent()
         self.assertEqual(sent[0], b"NICK fbot")
@@ -197,8 +224,7 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
     def test_backendFailure(self) -> None:
         """A back-end failure is logged, and the asker told only that it happened."""
         self.service = BrokenService()
-        self.factory = IIRCClientFactory(self.service)
-        self.factory.clock = self.clock
+        self.factory = self.makeFactory()
         self.signOn()
         with capturedLogs() as events:
             self.receive(":alice!al@example.org PRIVMSG fingerbot :moshez")
@@ -215,9 +241,7 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
         meanwhile.
         """
         self.service = _StuckService()
-        self.factory = IIRCClientFactory(self.service)
-        self.factory.clock = self.clock
-        self.factory.burst = 1000
+        self.factory = self.makeFactory()
         self.signOn()
         with capturedLogs() as events:
             self.receive(":alice!al@example.org PRIVMSG fingerbot :stuck")
@@ -342,7 +366,7 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
     def test_longStatusTruncated(self) -> None:
         """Past C{maxReplyLines} lines, the reply is cut and marked."""
         self.service.users["huge"] = "\n".join("line %d" % i for i in range(10))
-        self.factory.maxReplyLines = 3
+        self.factory = self.makeFactory(maxReplyLines=3)
         self.signOn()
         self.receive(":alice!al@example.org PRIVMSG fingerbot :huge")
         self.assertEqual(
@@ -350,7 +374,7 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
             [
                 b"PRIVMSG alice :Status of huge: line 0",
                 b"PRIVMSG alice :line 1",
-                b"PRIVMSG alice :line 2" + TRUNCATED.encode(),
+                b"PRIVMSG alice :line 2" + CUT_SHORT.encode(),
             ],
         )
 
@@ -361,7 +385,7 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
         self.receive(":alice!al@example.org PRIVMSG fingerbot :huge")
         sent = self.sent()
         self.assertEqual(len(sent), self.factory.maxReplyLines)
-        self.assertTrue(sent[-1].endswith(TRUNCATED.encode()))
+        self.assertTrue(sent[-1].endswith(CUT_SHORT.encode()))
         for line in sent:
             line.decode("utf-8")
             self.assertLessEqual(len(_relayed("fingerbot", line)), MAX_LINE_BYTES)
@@ -402,7 +426,7 @@ class NicknameTests(BotTestsMixin, SynchronousTestCase):
 
     def test_shortNickname(self) -> None:
         """A short nickname gets a number added."""
-        self.factory.nickname = "fb"
+        self.factory = self.makeFactory(nickname="fb")
         self.connect()
         self.sent()
         self.receive(":irc.test 433 * fb :Nickname is already in use")
@@ -420,7 +444,7 @@ class NicknameTests(BotTestsMixin, SynchronousTestCase):
         A nickname the server refuses falls back to C{fingerbot}; if that is
         refused too, the bot gives up on this connection.
         """
-        self.factory.nickname = "verylongnickname"
+        self.factory = self.makeFactory(nickname="verylongnickname")
         self.connect()
         self.sent()
         self.receive(":irc.test 432 * verylongnickname :Erroneous nickname")
@@ -431,15 +455,11 @@ class NicknameTests(BotTestsMixin, SynchronousTestCase):
 
 
 class RateTests(BotTestsMixin, SynchronousTestCase):
-    def setUp(self) -> None:
-        super().setUp()
-        self.factory.burst = 4
-        self.factory.lineRate = 2.0
-        self.factory.channels = []
+    settings = {"burst": 4, "lineRate": 2.0}
 
-    def ask(self, count: int) -> None:
+    def ask(self, count: int, asker: str = "alice", user: str = "moshez") -> None:
         for _ in range(count):
-            self.receive(":alice!al@example.org PRIVMSG fingerbot :moshez")
+            self.receive(f":{asker}!a@example.org PRIVMSG fingerbot :{user}")
 
     def test_burstThenRate(self) -> None:
         """
@@ -486,7 +506,9 @@ class RateTests(BotTestsMixin, SynchronousTestCase):
         self.connect()
         self.receive(":irc.test 001 fingerbot :Welcome")
         with capturedLogs() as events:
-            self.ask(200)
+            # From many askers: each one's share of the queue is smaller.
+            for i in range(200):
+                self.ask(1, asker=f"user{i % 50}")
         self.assertEqual(self.bot.queued, self.factory.maxQueuedLines)
         warnings = [e for e in events if "dropping" in e["log_format"]]
         self.assertEqual(len(warnings), 1)
@@ -537,10 +559,12 @@ class ReconnectTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.reactor = MemoryReactorClock()
-        self.factory = IIRCClientFactory(MemoryFingerService(moshez="happy"))
-        self.factory.clock = self.reactor
-        self.factory.jitter = lambda: 0.0
-        self.factory.maxDelay = 10.0
+        self.factory = IRCClientFactoryFromService(
+            MemoryFingerService(moshez="happy"),
+            clock=self.reactor,
+            jitter=lambda: 0.0,
+            maxDelay=10.0,
+        )
         self.service = ClientService(
             clientFromString(self.reactor, "tcp:host=127.0.0.1:port=6667"),
             self.factory,
@@ -746,19 +770,23 @@ class IRCServerIntegrationTests(TestCase):
             self.server, self.ngircd, [self.ngircd, "-n", "-f", self.config], env=os.environ
         )
         self.addCleanup(self.stopServer, self.server)
-        deadline = reactor.seconds() + 15
-        while True:
+        server = self.server
+
+        async def accepts() -> Optional[_Tester]:
             try:
-                probe = await self.connectTester("probe")
+                return await self.connectTester("probe")
             except ConnectError:
-                if reactor.seconds() > deadline or self.server.ended.called:
-                    output = b"".join(self.server.output).decode("utf-8", "replace")
-                    self.fail(f"ngircd did not start:\n{output}")
-                await deferLater(reactor, 0.1)
-            else:
-                probe.transport.loseConnection()
-                await probe.closed
-                return
+                if server.ended.called:
+                    raise AssertionError("ngircd ended") from None
+                return None
+
+        try:
+            probe = await waitFor(reactor, accepts, "ngircd to start", timeout=15, interval=0.1)
+        except AssertionError as e:
+            output = b"".join(server.output).decode("utf-8", "replace")
+            self.fail(f"ngircd did not start ({e}):\n{output}")
+        probe.transport.loseConnection()
+        await probe.closed
 
     async def stopServer(self, server: _Ngircd) -> None:
         if not server.ended.called:
@@ -778,13 +806,18 @@ class IRCServerIntegrationTests(TestCase):
         Say C{text} to C{target} every half second until C{reply} comes
         from C{bot}: the bot may still be signing on.
         """
-        deadline = reactor.seconds() + 20
-        while not tester.heard(bot, reply):
-            if reactor.seconds() > deadline:
-                heard = b"\n".join(tester.lines).decode("utf-8", "replace")
-                self.fail(f"no {reply!r} from the bot; the tester heard:\n{heard}")
+
+        def answered() -> bool:
+            if tester.heard(bot, reply):
+                return True
             tester.say(target, text)
-            await deferLater(reactor, 0.5)
+            return False
+
+        try:
+            await waitFor(reactor, answered, f"{reply!r} from {bot}", timeout=20, interval=0.5)
+        except AssertionError as e:
+            heard = b"\n".join(tester.lines).decode("utf-8", "replace")
+            self.fail(f"no {reply!r} from the bot ({e}); the tester heard:\n{heard}")
 
     async def test_answersAndComesBack(self) -> None:
         """
@@ -885,10 +918,7 @@ class IRCServerIntegrationTests(TestCase):
                 if event.get("log_format", "").startswith("Disconnected from the IRC")
             )
 
-        deadline = reactor.seconds() + 10
-        while not refused():
-            self.assertLess(reactor.seconds(), deadline, "the bot did not refuse 127.0.0.2")
-            await deferLater(reactor, 0.2)
+        await waitFor(reactor, refused, "the bot to refuse 127.0.0.2", interval=0.2)
         self.assertFalse(
             [e for e in events if e.get("nickname") == "wrongbot"], "wrongbot signed on"
         )
