@@ -104,7 +104,8 @@ _backendParameters = [
         "uid-floor",
         None,
         UID_FLOOR,
-        "local: the lowest uid answered; system accounts below it are neither listed nor answered.",
+        "local: the lowest uid answered; system accounts below it are "
+        "neither listed nor answered.",
         _number("--uid-floor", int, 0, True, "A whole number, zero or more."),
     ],
     [
@@ -124,7 +125,8 @@ _backendParameters = [
         "proxy-to",
         None,
         None,
-        "proxy: the finger server to ask, host[:port] (required with --backend=proxy).",
+        "proxy: the finger server to ask, host[:port] (required with "
+        "--backend=proxy).",
     ],
     [
         "forward-allow",
@@ -183,7 +185,9 @@ def _checkBackendOptions(options: usage.Options) -> None:
     """
     backend = options["backend"]
     if backend not in BACKENDS:
-        raise usage.UsageError(f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+        raise usage.UsageError(
+            f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}"
+        )
     if backend == "local":
         _checkRoot(options)
     elif backend == "command":
@@ -221,11 +225,17 @@ def _makeBackend(options: usage.Options, reactor: Any) -> service.Service:
     timeout = options["backend-timeout"]
     maxBytes = options["max-bytes"]
     if backend == "local":
-        return LocalFingerService(reactor, uidFloor=options["uid-floor"], maxBytes=maxBytes)
+        return LocalFingerService(
+            reactor, uidFloor=options["uid-floor"], maxBytes=maxBytes
+        )
     if backend == "command":
-        return CommandFingerService(reactor, options["command"], timeout=timeout, maxBytes=maxBytes)
+        return CommandFingerService(
+            reactor, options["command"], timeout=timeout, maxBytes=maxBytes
+        )
     if backend == "web":
-        return HTTPFingerService(reactor, options["web-prefix"], timeout=timeout, maxBytes=maxBytes)
+        return HTTPFingerService(
+            reactor, options["web-prefix"], timeout=timeout, maxBytes=maxBytes
+        )
     if backend == "proxy":
         host, port = options["proxy-to"]
         return ProxyFingerService(
@@ -292,7 +302,8 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             "setterport",
             None,
             "tcp:1079:interface=127.0.0.1",
-            "Where the status setter listens: a port (on 127.0.0.1) or an endpoint description.",
+            "Where the status setter listens: a port (on 127.0.0.1) or an "
+            "endpoint description.",
         ],
         [
             "interval",
@@ -332,7 +343,8 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             "templates",
             "t",
             web.defaultTemplatesDirectory(),
-            "A directory with the page templates: users.xhtml, user.xhtml, notfound.xhtml.",
+            "A directory with the page templates: users.xhtml, user.xhtml, "
+            "notfound.xhtml.",
         ],
         [
             "sslport",
@@ -352,7 +364,8 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             "privatekey",
             None,
             None,
-            "PEM file with the HTTPS private key, unencrypted [default: the --certificate file].",
+            "PEM file with the HTTPS private key, unencrypted [default: the "
+            "--certificate file].",
         ],
     ]
     optFlags += [
@@ -480,7 +493,8 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             serverFromString(reactor, description)
         except Exception as e:
             raise usage.UsageError(
-                f"--{option}: {description!r} is not a port or an endpoint description: {e}"
+                f"--{option}: {description!r} is not a port or an endpoint "
+                f"description: {e}"
             ) from None
         return description
 
@@ -537,11 +551,7 @@ def _webTLS(options: Options) -> Any:
     try:
         return serverOptions(options["certificate"], options["privatekey"])
     except CertificateError as e:
-        option = (
-            "--privatekey"
-            if options["privatekey"] and e.path == options["privatekey"]
-            else "--certificate"
-        )
+        option = "--privatekey" if options["privatekey"] and e.path == options["privatekey"] else "--certificate"
         raise usage.UsageError(f"{option}: {e}") from None
 
 
