@@ -259,6 +259,7 @@ class IRCReplyBot(irc.IRCClient, TimeoutMixin):
         self._attempted = ""
         self._signedOn = False
         self._mayRegain = True
+        self._askedWhetherFree = False
         self._askers: Dict[str, TokenBucket] = {}
         self._throttled: Set[str] = set()
         self._pending: Set["Deferred[None]"] = set()
@@ -371,13 +372,17 @@ class IRCReplyBot(irc.IRCClient, TimeoutMixin):
         return ircLower(self.nickname) == ircLower(self.factory.nickname)
 
     def _askWhetherNicknameIsFree(self) -> None:
-        self.sendLine(f"ISON {self.factory.nickname}")
+        if not self._askedWhetherFree:
+            # One question at a time: a slow server does not get a backlog.
+            self._askedWhetherFree = True
+            self.sendLine(f"ISON {self.factory.nickname}")
 
     def irc_RPL_ISON(self, prefix: str, params: List[str]) -> None:
         """
         The server says which of the nicknames the bot asked about are in
         use: when its own is not, the bot takes it back.
         """
+        self._askedWhetherFree = False
         online = {ircLower(nickname) for nickname in params[-1].split()}
         if not self._hasOwnNickname() and ircLower(self.factory.nickname) not in online:
             self.setNick(self.factory.nickname)

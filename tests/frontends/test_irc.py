@@ -408,8 +408,39 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
         self.receive("PING :irc.test")
         self.assertEqual(self.sent(), [b"PONG irc.test"])
 
+    def test_noticesNeverAnswered(self) -> None:
+        """
+        A notice is never answered, however much it looks like a question:
+        bots answer each other's notices with nothing, so none loops.
+        """
+        self.signOn()
+        self.receive(
+            ":alice!al@example.org NOTICE fingerbot :moshez",
+            ":alice!al@example.org NOTICE #finger :fingerbot: moshez",
+            ":alice!al@example.org NOTICE fingerbot :\x01VERSION\x01",
+        )
+        self.assertEqual(self.sent(), [])
+
+    def test_leavingCancelsLookups(self) -> None:
+        """
+        When the connection goes, lookups still under way are cancelled,
+        their timeouts with them, and nothing is logged as an error.
+        """
+        self.service = _StuckService()
+        self.factory = self.makeFactory()
+        self.signOn()
+        self.receive(":alice!al@example.org PRIVMSG fingerbot :stuck")
+        self.bot.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.service.cancelled, ["stuck"])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.sent(), [])
+        self.assertEqual(self.flushLoggedErrors(), [])
+
 
 class NicknameTests(BotTestsMixin, SynchronousTestCase):
+    # Keepalives are not what these tests are about.
+    settings = {**BotTestsMixin.settings, "heartbeatInterval": 3600.0, "idleTimeout": 7200.0}
+
     def test_collision(self) -> None:
         """A nickname in use is numbered, within nine characters."""
         self.connect()
@@ -452,6 +483,91 @@ class NicknameTests(BotTestsMixin, SynchronousTestCase):
         self.assertFalse(self.transport.disconnecting)
         self.receive(":irc.test 432 * fingerbot :Erroneous nickname")
         self.assertTrue(self.transport.disconnecting)
+
+    def signOnAsSecond(self) -> None:
+        """
+        Sign on as C{fingerbo1}: C{fingerbot} is taken.
+        """
+        self.connect()
+        self.receive(":irc.test 433 * fingerbot :Nickname is already in use")
+        self.receive(":irc.test 001 fingerbo1 :Welcome")
+        self.sent()
+
+    def test_regain(self) -> None:
+        """
+        A bot that signed on under another nickname asks every
+        C{regainInterval} seconds whether its own is free, takes it back
+        once it is, and then stops asking.
+        """
+        self.signOnAsSecond()
+        self.clock.advance(self.factory.regainInterval)
+        self.assertEqual(self.sent(), [b"ISON fingerbot"])
+        self.receive(":irc.test 303 fingerbo1 :FingerBot")
+        self.assertEqual(self.sent(), [])
+        self.clock.advance(self.factory.regainInterval)
+        self.assertEqual(self.sent(), [b"ISON fingerbot"])
+        with capturedLogs() as events:
+            self.receive(":irc.test 303 fingerbo1 :")
+            self.assertEqual(self.sent(), [b"NICK fingerbot"])
+            self.receive(":fingerbo1!f@example.org NICK :fingerbot")
+        self.assertEqual(self.bot.nickname, "fingerbot")
+        self.assertTrue(any("Took back" in e["log_format"] for e in events))
+        self.receive(":alice!al@example.org PRIVMSG #finger :fingerbot: shawn")
+        self.assertEqual(self.sent(), [b"PRIVMSG #finger :alice: Status of shawn: alive"])
+        self.clock.advance(self.factory.regainInterval * 3)
+        self.assertNotIn(b"ISON fingerbot", self.sent())
+
+    def test_regainLost(self) -> None:
+        """
+        When someone else takes the nickname between the answer to C{ISON}
+        and the bot's C{NICK}, the bot keeps the one it has, and asks again
+        later.
+        """
+        self.signOnAsSecond()
+        self.clock.advance(self.factory.regainInterval)
+        self.receive(":irc.test 303 fingerbo1 :")
+        self.assertEqual(self.sent(), [b"ISON fingerbot", b"NICK fingerbot"])
+        self.receive(":irc.test 433 fingerbo1 fingerbot :Nickname is already in use")
+        self.assertEqual(self.sent(), [])
+        self.assertEqual(self.bot.nickname, "fingerbo1")
+        self.clock.advance(self.factory.regainInterval)
+        self.assertEqual(self.sent(), [b"ISON fingerbot"])
+
+    def test_oneQuestionAtATime(self) -> None:
+        """
+        The bot does not ask C{ISON} again before the server answered: a
+        slow server does not get a backlog of questions.
+        """
+        self.signOnAsSecond()
+        self.clock.advance(self.factory.regainInterval)
+        self.assertEqual(self.sent(), [b"ISON fingerbot"])
+        self.clock.advance(self.factory.regainInterval)
+        self.assertEqual(self.sent(), [])
+        self.receive(":irc.test 303 fingerbo1 :fingerbot")
+        self.clock.advance(self.factory.regainInterval)
+        self.assertEqual(self.sent(), [b"ISON fingerbot"])
+
+    def test_ownNicknameNotAskedFor(self) -> None:
+        """A bot that has its own nickname never asks whether it is free."""
+        self.signOn()
+        self.clock.advance(self.factory.regainInterval * 3)
+        self.assertNotIn(b"ISON fingerbot", self.sent())
+
+    def test_refusedNicknameNotAskedFor(self) -> None:
+        """A bot never asks again for a nickname the server refused as erroneous."""
+        self.factory = self.makeFactory(nickname="verylongnickname")
+        self.connect()
+        self.receive(":irc.test 432 * verylongnickname :Erroneous nickname")
+        self.receive(":irc.test 001 fingerbot :Welcome")
+        self.sent()
+        self.clock.advance(self.factory.regainInterval * 3)
+        self.assertNotIn(b"ISON verylongnickname", self.sent())
+
+    def test_regainStopsWithTheConnection(self) -> None:
+        """When the connection goes, the bot stops asking for its nickname."""
+        self.signOnAsSecond()
+        self.bot.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
 
 class RateTests(BotTestsMixin, SynchronousTestCase):
@@ -530,6 +646,123 @@ class RateTests(BotTestsMixin, SynchronousTestCase):
         self.assertEqual(self.bot.queued, 0)
         self.ask(1)
         self.assertEqual(self.bot.queued, 0)
+
+    def test_turns(self) -> None:
+        """
+        Askers take turns: one asker's many questions do not hold up
+        another's answer behind all of theirs.
+        """
+        self.signOn()
+        self.ask(5, "alice", "moshez")
+        self.ask(1, "bob", "shawn")
+        self.assertEqual(self.sent(), [b"PRIVMSG alice :Status of moshez: happy and well"] * 2)
+        self.clock.advance(self.factory.lineRate * 2)
+        self.assertEqual(
+            self.sent(),
+            [
+                b"PRIVMSG alice :Status of moshez: happy and well",
+                b"PRIVMSG bob :Status of shawn: alive",
+            ],
+        )
+        self.clock.advance(self.factory.lineRate * 2)
+        self.assertEqual(self.sent(), [b"PRIVMSG alice :Status of moshez: happy and well"] * 2)
+
+    def test_replyKeptWhole(self) -> None:
+        """A turn is one whole reply: its lines are never interleaved with another's."""
+        self.service.users["long"] = "one\ntwo\nthree\nfour"
+        self.signOn()
+        self.receive(":alice!a@example.org PRIVMSG #finger :fingerbot: long")
+        self.receive(":bob!b@example.org PRIVMSG #finger :fingerbot: shawn")
+        self.clock.advance(self.factory.lineRate * 10)
+        self.assertEqual(
+            self.sent(),
+            [
+                b"PRIVMSG #finger :alice: Status of long: one",
+                b"PRIVMSG #finger :two",
+                b"PRIVMSG #finger :three",
+                b"PRIVMSG #finger :four",
+                b"PRIVMSG #finger :bob: Status of shawn: alive",
+            ],
+        )
+
+    def test_askerShare(self) -> None:
+        """
+        No asker has more than C{maxQueuedPerAsker} lines waiting: their
+        other replies are dropped, and others' still find room.
+        """
+        self.factory = self.makeFactory(maxQueuedPerAsker=2)
+        self.signOn()
+        self.ask(5, "alice", "moshez")
+        self.ask(1, "bob", "shawn")
+        self.assertEqual(len(self.sent()), 2)
+        self.assertEqual(self.bot.queued, 3)
+        self.clock.advance(self.factory.lineRate * 10)
+        self.assertEqual(
+            self.sent(),
+            [
+                b"PRIVMSG alice :Status of moshez: happy and well",
+                b"PRIVMSG bob :Status of shawn: alive",
+                b"PRIVMSG alice :Status of moshez: happy and well",
+            ],
+        )
+
+    def test_askerRate(self) -> None:
+        """
+        An asker may ask C{askerBurst} questions at once, then one every
+        C{askerInterval} seconds; the others are ignored, and that logged
+        once.  Other askers are not held to the first one's rate.
+        """
+        self.factory = self.makeFactory(burst=1000)
+        self.signOn()
+        with capturedLogs() as events:
+            self.ask(self.factory.askerBurst + 3, "alice", "moshez")
+        self.assertEqual(len(self.sent()), self.factory.askerBurst)
+        warnings = [e for e in events if "Too many questions from" in e["log_format"]]
+        self.assertEqual(len(warnings), 1)
+        self.ask(1, "bob", "shawn")
+        self.assertEqual(self.sent(), [b"PRIVMSG bob :Status of shawn: alive"])
+        self.clock.advance(self.factory.askerInterval)
+        self.ask(2, "alice", "moshez")
+        self.assertEqual(self.sent(), [b"PRIVMSG alice :Status of moshez: happy and well"])
+
+
+class TwoBotsTests(SynchronousTestCase):
+    """
+    Two bots on one network, relayed to each other in memory.
+    """
+
+    def test_botsStopAnsweringEachOther(self) -> None:
+        """
+        Two bots whose answers end in a one-word line (a question, to the
+        other) soon stop answering each other: each takes only a few
+        questions at a time from one asker.
+        """
+        clock = Clock()
+        service = MemoryFingerService()
+        service.users.update(ping="the ball\npong", pong="the ball\nping")
+        bots: Dict[str, IRCReplyBot] = {}
+        transports: Dict[str, StringTransport] = {}
+        for nick in ["abot", "bbot"]:
+            factory = IRCClientFactoryFromService(service, nickname=nick, clock=clock)
+            bots[nick] = factory.buildProtocol(None)
+            transports[nick] = StringTransport()
+            bots[nick].makeConnection(transports[nick])
+            bots[nick].dataReceived(f":irc.test 001 {nick} :Welcome\r\n".encode())
+        # The spark: abot hears a question from bbot.
+        bots["abot"].dataReceived(b":bbot!b@example.org PRIVMSG abot :ping\r\n")
+        relayed: List[float] = []
+        for _ in range(600):
+            clock.advance(1)
+            for nick, transport in transports.items():
+                lines = transport.value().split(b"\r\n")[:-1]
+                transport.clear()
+                for line in lines:
+                    command, target = (line.decode().split(" ") + [""])[:2]
+                    if command == "PRIVMSG" and target in bots:
+                        relayed.append(clock.seconds())
+                        bots[target].lineReceived(f":{nick}!b@example.org ".encode() + line)
+        self.assertGreater(len(relayed), 4)
+        self.assertLess(relayed[-1], 120)
 
 
 class KeepaliveTests(BotTestsMixin, SynchronousTestCase):
@@ -874,6 +1107,46 @@ class IRCServerIntegrationTests(TestCase):
             "PRIVMSG tester :Status of moshez: happy and well",
             bot="fingerbo1",
         )
+        await self.ask(
+            tester, "fingerbot", "moshez", "PRIVMSG tester :Status of moshez: happy and well"
+        )
+        tester.transport.loseConnection()
+        await tester.closed
+
+    async def test_regainsNickname(self) -> None:
+        """
+        A bot that finds its nickname taken signs on as C{fingerbo1}, asks
+        the server (with C{ISON}) whether its own is free, and takes it back
+        once whoever had it leaves.
+        """
+        await self.startServer()
+        squatter = await self.connectTester("fingerbot")
+        await waitFor(
+            reactor,
+            lambda: any(b" 001 fingerbot " in line for line in squatter.lines),
+            "the squatter to sign on",
+        )
+        factory = IRCClientFactoryFromService(
+            MemoryFingerService(moshez="happy and well"), clock=reactor, regainInterval=0.5
+        )
+        bot = ClientService(
+            clientFromString(reactor, f"tcp:host=127.0.0.1:port={self.port}"),
+            factory,
+            retryPolicy=factory.retryDelay,
+            clock=reactor,
+        )
+        bot.startService()
+        self.addCleanup(bot.stopService)
+        tester = await self.connectTester("tester")
+        await self.ask(
+            tester,
+            "fingerbo1",
+            "moshez",
+            "PRIVMSG tester :Status of moshez: happy and well",
+            bot="fingerbo1",
+        )
+        squatter.transport.loseConnection()
+        await squatter.closed
         await self.ask(
             tester, "fingerbot", "moshez", "PRIVMSG tester :Status of moshez: happy and well"
         )
