@@ -677,20 +677,20 @@ class IRCClientFactoryFromService(Factory):
         channels: Sequence[str] = (),
         clock: Optional[IReactorTime] = None,
         lookupTimeout: float = LOOKUP_TIMEOUT,
+        maxReplyLines: int = 4,
         lineRate: float = 1.0,
         burst: int = 4,
         maxQueuedLines: int = 40,
         maxQueuedPerAsker: int = 12,
         askerBurst: int = 5,
         askerInterval: float = 5.0,
-        maxReplyLines: int = 4,
         heartbeatInterval: float = 120.0,
         idleTimeout: float = 300.0,
         regainInterval: float = 60.0,
+        jitter: Callable[[], float] = random.random,
         initialDelay: float = 1.0,
         maxDelay: float = 60.0,
         stableAfter: float = 60.0,
-        jitter: Callable[[], float] = random.random,
     ) -> None:
         """
         @param service: where the statuses come from.
@@ -706,20 +706,17 @@ class IRCClientFactoryFromService(Factory):
         self.channels = list(channels)
         self.clock = orGlobalReactor(clock)
         self.policy = LookupPolicy(self.clock, lookupTimeout)
-        self.lineRate = lineRate
-        self.burst = burst
-        self.maxQueuedLines = maxQueuedLines
-        self.maxQueuedPerAsker = maxQueuedPerAsker
-        self.askerBurst = askerBurst
-        self.askerInterval = askerInterval
         self.maxReplyLines = maxReplyLines
-        self.heartbeatInterval = heartbeatInterval
-        self.idleTimeout = idleTimeout
+        # What the bot sends, and to whom first.
+        self.lineRate, self.burst = lineRate, burst
+        self.maxQueuedLines, self.maxQueuedPerAsker = maxQueuedLines, maxQueuedPerAsker
+        self.askerBurst, self.askerInterval = askerBurst, askerInterval
+        # The link, and the nickname on it.
+        self.heartbeatInterval, self.idleTimeout = heartbeatInterval, idleTimeout
         self.regainInterval = regainInterval
-        self.initialDelay = initialDelay
-        self.maxDelay = maxDelay
-        self.stableAfter = stableAfter
-        self.jitter = jitter
+        # Coming back.
+        self.jitter, self.initialDelay = jitter, initialDelay
+        self.maxDelay, self.stableAfter = maxDelay, stableAfter
         self.shortSessions = 0
 
     @property
