@@ -414,12 +414,13 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
         bots answer each other's notices with nothing, so none loops.
         """
         self.signOn()
-        self.receive(
-            ":alice!al@example.org NOTICE fingerbot :moshez",
-            ":alice!al@example.org NOTICE #finger :fingerbot: moshez",
-            ":alice!al@example.org NOTICE fingerbot :\x01VERSION\x01",
-        )
-        self.assertEqual(self.sent(), [])
+        for target, text in [
+            ("fingerbot", "moshez"),
+            ("#finger", "fingerbot: moshez"),
+            ("fingerbot", "\x01VERSION\x01"),
+        ]:
+            self.receive(f":alice!al@example.org NOTICE {target} :{text}")
+            self.assertEqual(self.sent(), [], text)
 
     def test_leavingCancelsLookups(self) -> None:
         """
@@ -1052,6 +1053,13 @@ class IRCServerIntegrationTests(TestCase):
             heard = b"\n".join(tester.lines).decode("utf-8", "replace")
             self.fail(f"no {reply!r} from the bot ({e}); the tester heard:\n{heard}")
 
+    async def answersAs(self, tester: _Tester, bot: str) -> None:
+        """
+        Ask C{bot} about moshez in private until it answers C{tester}.
+        """
+        reply = f"PRIVMSG {tester.nickname} :Status of moshez: happy and well"
+        await self.ask(tester, bot, "moshez", reply, bot=bot)
+
     async def test_answersAndComesBack(self) -> None:
         """
         The bot answers a private message and a channel message addressed to
@@ -1069,9 +1077,7 @@ class IRCServerIntegrationTests(TestCase):
             "1",
         )
         tester = await self.connectTester("tester")
-        await self.ask(
-            tester, "fingerbot", "moshez", "PRIVMSG tester :Status of moshez: happy and well"
-        )
+        await self.answersAs(tester, "fingerbot")
         tester.sendLine(b"JOIN #finger")
         await self.ask(
             tester,
@@ -1085,9 +1091,7 @@ class IRCServerIntegrationTests(TestCase):
         await tester.closed
         await self.startServer()
         again = await self.connectTester("again")
-        await self.ask(
-            again, "fingerbot", "moshez", "PRIVMSG again :Status of moshez: happy and well"
-        )
+        await self.answersAs(again, "fingerbot")
         again.transport.loseConnection()
         await again.closed
 
@@ -1100,16 +1104,8 @@ class IRCServerIntegrationTests(TestCase):
         for _ in range(2):
             startFinger(self, "--no-pb", "--ircserver", f"127.0.0.1:{self.port}")
         tester = await self.connectTester("tester")
-        await self.ask(
-            tester,
-            "fingerbo1",
-            "moshez",
-            "PRIVMSG tester :Status of moshez: happy and well",
-            bot="fingerbo1",
-        )
-        await self.ask(
-            tester, "fingerbot", "moshez", "PRIVMSG tester :Status of moshez: happy and well"
-        )
+        await self.answersAs(tester, "fingerbo1")
+        await self.answersAs(tester, "fingerbot")
         tester.transport.loseConnection()
         await tester.closed
 
@@ -1138,18 +1134,10 @@ class IRCServerIntegrationTests(TestCase):
         bot.startService()
         self.addCleanup(bot.stopService)
         tester = await self.connectTester("tester")
-        await self.ask(
-            tester,
-            "fingerbo1",
-            "moshez",
-            "PRIVMSG tester :Status of moshez: happy and well",
-            bot="fingerbo1",
-        )
+        await self.answersAs(tester, "fingerbo1")
         squatter.transport.loseConnection()
         await squatter.closed
-        await self.ask(
-            tester, "fingerbot", "moshez", "PRIVMSG tester :Status of moshez: happy and well"
-        )
+        await self.answersAs(tester, "fingerbot")
         tester.transport.loseConnection()
         await tester.closed
 
