@@ -262,7 +262,7 @@ class IRCReplyBot(irc.IRCClient, TimeoutMixin):
         self._askedWhetherFree = False
         self._askers: Dict[str, TokenBucket] = {}
         self._throttled: Set[str] = set()
-        self._pending: Set["Deferred[None]"] = set()
+        self._pending: Set["Deferred[str]"] = set()
 
     @property
     def clock(self) -> IReactorTime:

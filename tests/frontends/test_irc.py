@@ -28,6 +28,7 @@ from finger.lookup import LOOKUP_TIMEOUT
 from finger.interfaces import IIRCClientFactory
 from finger.messages import CUT_SHORT, INTERNAL_ERROR, NO_SUCH_USER, TIMED_OUT
 from finger.frontends.irc import (
+    MAX_ASKERS,
     MAX_LINE_BYTES,
     IRCClientFactoryFromService,
     IRCReplyBot,
@@ -724,6 +725,23 @@ class RateTests(BotTestsMixin, SynchronousTestCase):
         self.assertEqual(self.sent(), [b"PRIVMSG bob :Status of shawn: alive"])
         self.clock.advance(self.factory.askerInterval)
         self.ask(2, "alice", "moshez")
+        self.assertEqual(self.sent(), [b"PRIVMSG alice :Status of moshez: happy and well"])
+
+    def test_askersForgotten(self) -> None:
+        """
+        The bot remembers the rates of at most L{MAX_ASKERS} askers: past
+        that, it forgets the oldest, so a flood of nicknames cannot grow
+        its memory without end.
+        """
+        self.factory = self.makeFactory(burst=10 * MAX_ASKERS)
+        self.signOn()
+        self.ask(self.factory.askerBurst, "alice", "moshez")
+        self.ask(1, "alice", "moshez")
+        self.assertEqual(len(self.sent()), self.factory.askerBurst)
+        for i in range(MAX_ASKERS):
+            self.ask(1, f"user{i}", "shawn")
+        self.assertEqual(len(self.sent()), MAX_ASKERS)
+        self.ask(1, "alice", "moshez")
         self.assertEqual(self.sent(), [b"PRIVMSG alice :Status of moshez: happy and well"])
 
 
