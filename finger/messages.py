@@ -167,3 +167,9 @@ EXPECTED_THREE_LINES = "expected a user name, a password and a status, on three 
 A setter client that stopped before sending all three lines, with
 authentication on.
 """
+
+STATUS_OF = "Status of {user}: "
+"""
+How the IRC bot begins an answer: C{STATUS_OF.format(user=name)}, then the
+user's status.
+"""

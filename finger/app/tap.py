@@ -25,11 +25,7 @@ from finger.net.address import InvalidAddress, checkedClientDescription
 from finger.auth import SetterLogin, setterPortal
 from finger.clients.finger import parseHostPort
 from finger.frontends.finger import FingerFactoryFromService
-from finger.interfaces import (
-    IFingerService,
-    IFingerSetterService,
-    IIRCClientFactory,
-)
+from finger.interfaces import IFingerService, IFingerSetterService
 from finger.net.limits import LimitingFactory, RateLimiter
 from finger.net.listen import ListeningService, portDescription
 from finger.backends.command import (
@@ -626,11 +622,13 @@ def _addIRCAndPB(
         pbRoot = PerspectiveFingerFromService(backend, clock=reactor, login=login)
         _listen(top, "pb", options, reactor, FingerPBServerFactory(pbRoot), b"")
     if options["ircserver"] is not None:
-        ircFactory = IIRCClientFactory(backend)
-        ircFactory.nickname = options["ircnick"]
-        ircFactory.channels = options["ircchannels"]
-        ircFactory.clock = reactor
-        ircFactory.maxDelay = options["ircretry"]
+        ircFactory = irc.IRCClientFactoryFromService(
+            backend,
+            nickname=options["ircnick"],
+            channels=options["ircchannels"],
+            clock=reactor,
+            maxDelay=options["ircretry"],
+        )
         ircService = ClientService(
             clientFromString(reactor, options["ircserver"]),
             ircFactory,

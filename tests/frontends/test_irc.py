@@ -1,6 +1,8 @@
+# -*- test-case-name: tests.frontends.test_irc -*-
 """
-Tests for L{finger.frontends.irc}: the bot's replies, its rate limit and keepalives
-(on a L{Clock}), and its reconnection under L{ClientService}.
+Tests for L{finger.frontends.irc}: the bot's replies, its rate limit, its
+turns between askers and keepalives (on a L{Clock}), its nicknames, and its
+reconnection under L{ClientService}.
 """
 
 import os
@@ -12,7 +14,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString, connectProtocol
 from twisted.internet.error import ConnectError, ConnectionDone, ConnectionRefusedError
 from twisted.internet.protocol import ProcessProtocol
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import capturedLogs, globalLogPublisher
 from twisted.protocols.basic import LineReceiver
@@ -22,13 +24,12 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
 from finger.app import tap
+from finger.lookup import LOOKUP_TIMEOUT
 from finger.interfaces import IIRCClientFactory
-from finger.messages import NO_SUCH_USER
+from finger.messages import CUT_SHORT, INTERNAL_ERROR, NO_SUCH_USER, TIMED_OUT
 from finger.frontends.irc import (
-    INTERNAL_ERROR,
+    MAX_ASKERS,
     MAX_LINE_BYTES,
-    TIMED_OUT,
-    TRUNCATED,
     IRCClientFactoryFromService,
     IRCReplyBot,
     ircLower,
@@ -39,7 +40,7 @@ from finger.frontends.irc import (
 from finger.backends.memory import MemoryFingerService
 from tests.certs import selfSigned
 from tests.running import startFinger
-from tests.support import BrokenService, freePort, which
+from tests.support import BrokenService, freePort, waitFor, which
 
 
 class _StuckService(MemoryFingerService):
@@ -110,18 +111,32 @@ class NamesTests(SynchronousTestCase):
 class BotTestsMixin:
     """
     Set up a bot on a L{StringTransport} with a L{Clock}.
+
+    @cvar settings: the factory's settings for every test of the class.
     """
+
+    # Tests of replies are not about the rate limit.
+    settings: Dict[str, Any] = {"channels": ["#finger"], "burst": 1000}
 
     def setUp(self) -> None:
         self.service = MemoryFingerService(
             moshez="happy and well", shawn="alive", **{"zoë": "à Paris ☕"}
         )
         self.clock = Clock()
-        self.factory = IIRCClientFactory(self.service)
-        self.factory.clock = self.clock
-        self.factory.channels = ["#finger"]
-        # Tests of replies are not about the rate limit.
-        self.factory.burst = 1000
+        self.factory = self.makeFactory()
+
+    def makeFactory(
+        self, service: Optional[MemoryFingerService] = None, **settings: Any
+    ) -> IRCClientFactoryFromService:
+        """
+        A factory on the test's clock, with the class's C{settings} and then
+        C{settings}.
+        """
+        return IRCClientFactoryFromService(
+            self.service if service is None else service,
+            clock=self.clock,
+            **{**self.settings, **settings},
+        )
 
     def connect(self) -> IRCReplyBot:
         self.transport = StringTransport()
@@ -150,12 +165,25 @@ class BotTestsMixin:
 class ReplyTests(BotTestsMixin, SynchronousTestCase):
     def test_interface(self) -> None:
         """The adapter provides L{IIRCClientFactory}."""
-        self.assertIsInstance(self.factory, IRCClientFactoryFromService)
-        self.assertTrue(verifyObject(IIRCClientFactory, self.factory))
+        factory = IIRCClientFactory(self.service)
+        self.assertIsInstance(factory, IRCClientFactoryFromService)
+        self.assertTrue(verifyObject(IIRCClientFactory, factory))
+
+    def test_adapterDefaults(self) -> None:
+        """
+        The adapter is the factory with its default settings: as
+        C{twistd finger} without options would build it.
+        """
+        factory = IIRCClientFactory(self.service)
+        self.assertEqual(
+            (factory.nickname, factory.channels, factory.maxDelay, factory.lookupTimeout),
+            ("fingerbot", [], 60.0, LOOKUP_TIMEOUT),
+        )
+        self.assertEqual((factory.burst, factory.lineRate, factory.maxQueuedLines), (4, 1.0, 40))
 
     def test_register(self) -> None:
         """The bot signs on with its nickname, then joins its channels."""
-        self.factory.nickname = "fbot"
+        self.factory = self.makeFactory(nickname="fbot")
         self.connect()
         sent = self.sent()
         self.assertEqual(sent[0], b"NICK fbot")
@@ -197,8 +225,7 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
     def test_backendFailure(self) -> None:
         """A back-end failure is logged, and the asker told only that it happened."""
         self.service = BrokenService()
-        self.factory = IIRCClientFactory(self.service)
-        self.factory.clock = self.clock
+        self.factory = self.makeFactory()
         self.signOn()
         with capturedLogs() as events:
             self.receive(":alice!al@example.org PRIVMSG fingerbot :moshez")
@@ -215,9 +242,7 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
         meanwhile.
         """
         self.service = _StuckService()
-        self.factory = IIRCClientFactory(self.service)
-        self.factory.clock = self.clock
-        self.factory.burst = 1000
+        self.factory = self.makeFactory()
         self.signOn()
         with capturedLogs() as events:
             self.receive(":alice!al@example.org PRIVMSG fingerbot :stuck")
@@ -342,7 +367,7 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
     def test_longStatusTruncated(self) -> None:
         """Past C{maxReplyLines} lines, the reply is cut and marked."""
         self.service.users["huge"] = "\n".join("line %d" % i for i in range(10))
-        self.factory.maxReplyLines = 3
+        self.factory = self.makeFactory(maxReplyLines=3)
         self.signOn()
         self.receive(":alice!al@example.org PRIVMSG fingerbot :huge")
         self.assertEqual(
@@ -350,7 +375,7 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
             [
                 b"PRIVMSG alice :Status of huge: line 0",
                 b"PRIVMSG alice :line 1",
-                b"PRIVMSG alice :line 2" + TRUNCATED.encode(),
+                b"PRIVMSG alice :line 2" + CUT_SHORT.encode(),
             ],
         )
 
@@ -361,7 +386,7 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
         self.receive(":alice!al@example.org PRIVMSG fingerbot :huge")
         sent = self.sent()
         self.assertEqual(len(sent), self.factory.maxReplyLines)
-        self.assertTrue(sent[-1].endswith(TRUNCATED.encode()))
+        self.assertTrue(sent[-1].endswith(CUT_SHORT.encode()))
         for line in sent:
             line.decode("utf-8")
             self.assertLessEqual(len(_relayed("fingerbot", line)), MAX_LINE_BYTES)
@@ -384,8 +409,40 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
         self.receive("PING :irc.test")
         self.assertEqual(self.sent(), [b"PONG irc.test"])
 
+    def test_noticesNeverAnswered(self) -> None:
+        """
+        A notice is never answered, however much it looks like a question:
+        bots answer each other's notices with nothing, so none loops.
+        """
+        self.signOn()
+        for target, text in [
+            ("fingerbot", "moshez"),
+            ("#finger", "fingerbot: moshez"),
+            ("fingerbot", "\x01VERSION\x01"),
+        ]:
+            self.receive(f":alice!al@example.org NOTICE {target} :{text}")
+            self.assertEqual(self.sent(), [], text)
+
+    def test_leavingCancelsLookups(self) -> None:
+        """
+        When the connection goes, lookups still under way are cancelled,
+        their timeouts with them, and nothing is logged as an error.
+        """
+        self.service = _StuckService()
+        self.factory = self.makeFactory()
+        self.signOn()
+        self.receive(":alice!al@example.org PRIVMSG fingerbot :stuck")
+        self.bot.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.service.cancelled, ["stuck"])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.sent(), [])
+        self.assertEqual(self.flushLoggedErrors(), [])
+
 
 class NicknameTests(BotTestsMixin, SynchronousTestCase):
+    # Keepalives are not what these tests are about.
+    settings = {**BotTestsMixin.settings, "heartbeatInterval": 3600.0, "idleTimeout": 7200.0}
+
     def test_collision(self) -> None:
         """A nickname in use is numbered, within nine characters."""
         self.connect()
@@ -402,7 +459,7 @@ class NicknameTests(BotTestsMixin, SynchronousTestCase):
 
     def test_shortNickname(self) -> None:
         """A short nickname gets a number added."""
-        self.factory.nickname = "fb"
+        self.factory = self.makeFactory(nickname="fb")
         self.connect()
         self.sent()
         self.receive(":irc.test 433 * fb :Nickname is already in use")
@@ -420,7 +477,7 @@ class NicknameTests(BotTestsMixin, SynchronousTestCase):
         A nickname the server refuses falls back to C{fingerbot}; if that is
         refused too, the bot gives up on this connection.
         """
-        self.factory.nickname = "verylongnickname"
+        self.factory = self.makeFactory(nickname="verylongnickname")
         self.connect()
         self.sent()
         self.receive(":irc.test 432 * verylongnickname :Erroneous nickname")
@@ -429,17 +486,98 @@ class NicknameTests(BotTestsMixin, SynchronousTestCase):
         self.receive(":irc.test 432 * fingerbot :Erroneous nickname")
         self.assertTrue(self.transport.disconnecting)
 
+    def signOnAsSecond(self) -> None:
+        """
+        Sign on as C{fingerbo1}: C{fingerbot} is taken.
+        """
+        self.connect()
+        self.receive(":irc.test 433 * fingerbot :Nickname is already in use")
+        self.receive(":irc.test 001 fingerbo1 :Welcome")
+        self.sent()
+
+    def test_regain(self) -> None:
+        """
+        A bot that signed on under another nickname asks every
+        C{regainInterval} seconds whether its own is free, takes it back
+        once it is, and then stops asking.
+        """
+        self.signOnAsSecond()
+        self.clock.advance(self.factory.regainInterval)
+        self.assertEqual(self.sent(), [b"ISON fingerbot"])
+        self.receive(":irc.test 303 fingerbo1 :FingerBot")
+        self.assertEqual(self.sent(), [])
+        self.clock.advance(self.factory.regainInterval)
+        self.assertEqual(self.sent(), [b"ISON fingerbot"])
+        with capturedLogs() as events:
+            self.receive(":irc.test 303 fingerbo1 :")
+            self.assertEqual(self.sent(), [b"NICK fingerbot"])
+            self.receive(":fingerbo1!f@example.org NICK :fingerbot")
+        self.assertEqual(self.bot.nickname, "fingerbot")
+        self.assertTrue(any("Took back" in e["log_format"] for e in events))
+        self.receive(":alice!al@example.org PRIVMSG #finger :fingerbot: shawn")
+        self.assertEqual(self.sent(), [b"PRIVMSG #finger :alice: Status of shawn: alive"])
+        self.clock.advance(self.factory.regainInterval * 3)
+        self.assertNotIn(b"ISON fingerbot", self.sent())
+
+    def test_regainLost(self) -> None:
+        """
+        When someone else takes the nickname between the answer to C{ISON}
+        and the bot's C{NICK}, the bot keeps the one it has, and asks again
+        later.
+        """
+        self.signOnAsSecond()
+        self.clock.advance(self.factory.regainInterval)
+        self.receive(":irc.test 303 fingerbo1 :")
+        self.assertEqual(self.sent(), [b"ISON fingerbot", b"NICK fingerbot"])
+        self.receive(":irc.test 433 fingerbo1 fingerbot :Nickname is already in use")
+        self.assertEqual(self.sent(), [])
+        self.assertEqual(self.bot.nickname, "fingerbo1")
+        self.clock.advance(self.factory.regainInterval)
+        self.assertEqual(self.sent(), [b"ISON fingerbot"])
+
+    def test_oneQuestionAtATime(self) -> None:
+        """
+        The bot does not ask C{ISON} again before the server answered: a
+        slow server does not get a backlog of questions.
+        """
+        self.signOnAsSecond()
+        self.clock.advance(self.factory.regainInterval)
+        self.assertEqual(self.sent(), [b"ISON fingerbot"])
+        self.clock.advance(self.factory.regainInterval)
+        self.assertEqual(self.sent(), [])
+        self.receive(":irc.test 303 fingerbo1 :fingerbot")
+        self.clock.advance(self.factory.regainInterval)
+        self.assertEqual(self.sent(), [b"ISON fingerbot"])
+
+    def test_ownNicknameNotAskedFor(self) -> None:
+        """A bot that has its own nickname never asks whether it is free."""
+        self.signOn()
+        self.clock.advance(self.factory.regainInterval * 3)
+        self.assertNotIn(b"ISON fingerbot", self.sent())
+
+    def test_refusedNicknameNotAskedFor(self) -> None:
+        """A bot never asks again for a nickname the server refused as erroneous."""
+        self.factory = self.makeFactory(nickname="verylongnickname")
+        self.connect()
+        self.receive(":irc.test 432 * verylongnickname :Erroneous nickname")
+        self.receive(":irc.test 001 fingerbot :Welcome")
+        self.sent()
+        self.clock.advance(self.factory.regainInterval * 3)
+        self.assertNotIn(b"ISON verylongnickname", self.sent())
+
+    def test_regainStopsWithTheConnection(self) -> None:
+        """When the connection goes, the bot stops asking for its nickname."""
+        self.signOnAsSecond()
+        self.bot.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
 
 class RateTests(BotTestsMixin, SynchronousTestCase):
-    def setUp(self) -> None:
-        super().setUp()
-        self.factory.burst = 4
-        self.factory.lineRate = 2.0
-        self.factory.channels = []
+    settings = {"burst": 4, "lineRate": 2.0}
 
-    def ask(self, count: int) -> None:
+    def ask(self, count: int, asker: str = "alice", user: str = "moshez") -> None:
         for _ in range(count):
-            self.receive(":alice!al@example.org PRIVMSG fingerbot :moshez")
+            self.receive(f":{asker}!a@example.org PRIVMSG fingerbot :{user}")
 
     def test_burstThenRate(self) -> None:
         """
@@ -486,7 +624,9 @@ class RateTests(BotTestsMixin, SynchronousTestCase):
         self.connect()
         self.receive(":irc.test 001 fingerbot :Welcome")
         with capturedLogs() as events:
-            self.ask(200)
+            # From many askers: each one's share of the queue is smaller.
+            for i in range(200):
+                self.ask(1, asker=f"user{i % 50}")
         self.assertEqual(self.bot.queued, self.factory.maxQueuedLines)
         warnings = [e for e in events if "dropping" in e["log_format"]]
         self.assertEqual(len(warnings), 1)
@@ -508,6 +648,140 @@ class RateTests(BotTestsMixin, SynchronousTestCase):
         self.assertEqual(self.bot.queued, 0)
         self.ask(1)
         self.assertEqual(self.bot.queued, 0)
+
+    def test_turns(self) -> None:
+        """
+        Askers take turns: one asker's many questions do not hold up
+        another's answer behind all of theirs.
+        """
+        self.signOn()
+        self.ask(5, "alice", "moshez")
+        self.ask(1, "bob", "shawn")
+        self.assertEqual(self.sent(), [b"PRIVMSG alice :Status of moshez: happy and well"] * 2)
+        self.clock.advance(self.factory.lineRate * 2)
+        self.assertEqual(
+            self.sent(),
+            [
+                b"PRIVMSG alice :Status of moshez: happy and well",
+                b"PRIVMSG bob :Status of shawn: alive",
+            ],
+        )
+        self.clock.advance(self.factory.lineRate * 2)
+        self.assertEqual(self.sent(), [b"PRIVMSG alice :Status of moshez: happy and well"] * 2)
+
+    def test_replyKeptWhole(self) -> None:
+        """A turn is one whole reply: its lines are never interleaved with another's."""
+        self.service.users["long"] = "one\ntwo\nthree\nfour"
+        self.signOn()
+        self.receive(":alice!a@example.org PRIVMSG #finger :fingerbot: long")
+        self.receive(":bob!b@example.org PRIVMSG #finger :fingerbot: shawn")
+        self.clock.advance(self.factory.lineRate * 10)
+        self.assertEqual(
+            self.sent(),
+            [
+                b"PRIVMSG #finger :alice: Status of long: one",
+                b"PRIVMSG #finger :two",
+                b"PRIVMSG #finger :three",
+                b"PRIVMSG #finger :four",
+                b"PRIVMSG #finger :bob: Status of shawn: alive",
+            ],
+        )
+
+    def test_askerShare(self) -> None:
+        """
+        No asker has more than C{maxQueuedPerAsker} lines waiting: their
+        other replies are dropped, and others' still find room.
+        """
+        self.factory = self.makeFactory(maxQueuedPerAsker=2)
+        self.signOn()
+        self.ask(5, "alice", "moshez")
+        self.ask(1, "bob", "shawn")
+        self.assertEqual(len(self.sent()), 2)
+        self.assertEqual(self.bot.queued, 3)
+        self.clock.advance(self.factory.lineRate * 10)
+        self.assertEqual(
+            self.sent(),
+            [
+                b"PRIVMSG alice :Status of moshez: happy and well",
+                b"PRIVMSG bob :Status of shawn: alive",
+                b"PRIVMSG alice :Status of moshez: happy and well",
+            ],
+        )
+
+    def test_askerRate(self) -> None:
+        """
+        An asker may ask C{askerBurst} questions at once, then one every
+        C{askerInterval} seconds; the others are ignored, and that logged
+        once.  Other askers are not held to the first one's rate.
+        """
+        self.factory = self.makeFactory(burst=1000)
+        self.signOn()
+        with capturedLogs() as events:
+            self.ask(self.factory.askerBurst + 3, "alice", "moshez")
+        self.assertEqual(len(self.sent()), self.factory.askerBurst)
+        warnings = [e for e in events if "Too many questions from" in e["log_format"]]
+        self.assertEqual(len(warnings), 1)
+        self.ask(1, "bob", "shawn")
+        self.assertEqual(self.sent(), [b"PRIVMSG bob :Status of shawn: alive"])
+        self.clock.advance(self.factory.askerInterval)
+        self.ask(2, "alice", "moshez")
+        self.assertEqual(self.sent(), [b"PRIVMSG alice :Status of moshez: happy and well"])
+
+    def test_askersForgotten(self) -> None:
+        """
+        The bot remembers the rates of at most L{MAX_ASKERS} askers: past
+        that, it forgets the oldest, so a flood of nicknames cannot grow
+        its memory without end.
+        """
+        self.factory = self.makeFactory(burst=10 * MAX_ASKERS)
+        self.signOn()
+        self.ask(self.factory.askerBurst, "alice", "moshez")
+        self.ask(1, "alice", "moshez")
+        self.assertEqual(len(self.sent()), self.factory.askerBurst)
+        for i in range(MAX_ASKERS):
+            self.ask(1, f"user{i}", "shawn")
+        self.assertEqual(len(self.sent()), MAX_ASKERS)
+        self.ask(1, "alice", "moshez")
+        self.assertEqual(self.sent(), [b"PRIVMSG alice :Status of moshez: happy and well"])
+
+
+class TwoBotsTests(SynchronousTestCase):
+    """
+    Two bots on one network, relayed to each other in memory.
+    """
+
+    def test_botsStopAnsweringEachOther(self) -> None:
+        """
+        Two bots whose answers end in a one-word line (a question, to the
+        other) soon stop answering each other: each takes only a few
+        questions at a time from one asker.
+        """
+        clock = Clock()
+        service = MemoryFingerService()
+        service.users.update(ping="the ball\npong", pong="the ball\nping")
+        bots: Dict[str, IRCReplyBot] = {}
+        transports: Dict[str, StringTransport] = {}
+        for nick in ["abot", "bbot"]:
+            factory = IRCClientFactoryFromService(service, nickname=nick, clock=clock)
+            bots[nick] = factory.buildProtocol(None)
+            transports[nick] = StringTransport()
+            bots[nick].makeConnection(transports[nick])
+            bots[nick].dataReceived(f":irc.test 001 {nick} :Welcome\r\n".encode())
+        # The spark: abot hears a question from bbot.
+        bots["abot"].dataReceived(b":bbot!b@example.org PRIVMSG abot :ping\r\n")
+        relayed: List[float] = []
+        for _ in range(600):
+            clock.advance(1)
+            for nick, transport in transports.items():
+                lines = transport.value().split(b"\r\n")[:-1]
+                transport.clear()
+                for line in lines:
+                    command, target = (line.decode().split(" ") + [""])[:2]
+                    if command == "PRIVMSG" and target in bots:
+                        relayed.append(clock.seconds())
+                        bots[target].lineReceived(f":{nick}!b@example.org ".encode() + line)
+        self.assertGreater(len(relayed), 4)
+        self.assertLess(relayed[-1], 120)
 
 
 class KeepaliveTests(BotTestsMixin, SynchronousTestCase):
@@ -537,10 +811,12 @@ class ReconnectTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.reactor = MemoryReactorClock()
-        self.factory = IIRCClientFactory(MemoryFingerService(moshez="happy"))
-        self.factory.clock = self.reactor
-        self.factory.jitter = lambda: 0.0
-        self.factory.maxDelay = 10.0
+        self.factory = IRCClientFactoryFromService(
+            MemoryFingerService(moshez="happy"),
+            clock=self.reactor,
+            jitter=lambda: 0.0,
+            maxDelay=10.0,
+        )
         self.service = ClientService(
             clientFromString(self.reactor, "tcp:host=127.0.0.1:port=6667"),
             self.factory,
@@ -746,19 +1022,23 @@ class IRCServerIntegrationTests(TestCase):
             self.server, self.ngircd, [self.ngircd, "-n", "-f", self.config], env=os.environ
         )
         self.addCleanup(self.stopServer, self.server)
-        deadline = reactor.seconds() + 15
-        while True:
+        server = self.server
+
+        async def accepts() -> Optional[_Tester]:
             try:
-                probe = await self.connectTester("probe")
+                return await self.connectTester("probe")
             except ConnectError:
-                if reactor.seconds() > deadline or self.server.ended.called:
-                    output = b"".join(self.server.output).decode("utf-8", "replace")
-                    self.fail(f"ngircd did not start:\n{output}")
-                await deferLater(reactor, 0.1)
-            else:
-                probe.transport.loseConnection()
-                await probe.closed
-                return
+                if server.ended.called:
+                    raise AssertionError("ngircd ended") from None
+                return None
+
+        try:
+            probe = await waitFor(reactor, accepts, "ngircd to start", timeout=15, interval=0.1)
+        except AssertionError as e:
+            output = b"".join(server.output).decode("utf-8", "replace")
+            self.fail(f"ngircd did not start ({e}):\n{output}")
+        probe.transport.loseConnection()
+        await probe.closed
 
     async def stopServer(self, server: _Ngircd) -> None:
         if not server.ended.called:
@@ -778,13 +1058,25 @@ class IRCServerIntegrationTests(TestCase):
         Say C{text} to C{target} every half second until C{reply} comes
         from C{bot}: the bot may still be signing on.
         """
-        deadline = reactor.seconds() + 20
-        while not tester.heard(bot, reply):
-            if reactor.seconds() > deadline:
-                heard = b"\n".join(tester.lines).decode("utf-8", "replace")
-                self.fail(f"no {reply!r} from the bot; the tester heard:\n{heard}")
+
+        def answered() -> bool:
+            if tester.heard(bot, reply):
+                return True
             tester.say(target, text)
-            await deferLater(reactor, 0.5)
+            return False
+
+        try:
+            await waitFor(reactor, answered, f"{reply!r} from {bot}", timeout=20, interval=0.5)
+        except AssertionError as e:
+            heard = b"\n".join(tester.lines).decode("utf-8", "replace")
+            self.fail(f"no {reply!r} from the bot ({e}); the tester heard:\n{heard}")
+
+    async def answersAs(self, tester: _Tester, bot: str) -> None:
+        """
+        Ask C{bot} about moshez in private until it answers C{tester}.
+        """
+        reply = f"PRIVMSG {tester.nickname} :Status of moshez: happy and well"
+        await self.ask(tester, bot, "moshez", reply, bot=bot)
 
     async def test_answersAndComesBack(self) -> None:
         """
@@ -803,9 +1095,7 @@ class IRCServerIntegrationTests(TestCase):
             "1",
         )
         tester = await self.connectTester("tester")
-        await self.ask(
-            tester, "fingerbot", "moshez", "PRIVMSG tester :Status of moshez: happy and well"
-        )
+        await self.answersAs(tester, "fingerbot")
         tester.sendLine(b"JOIN #finger")
         await self.ask(
             tester,
@@ -819,9 +1109,7 @@ class IRCServerIntegrationTests(TestCase):
         await tester.closed
         await self.startServer()
         again = await self.connectTester("again")
-        await self.ask(
-            again, "fingerbot", "moshez", "PRIVMSG again :Status of moshez: happy and well"
-        )
+        await self.answersAs(again, "fingerbot")
         again.transport.loseConnection()
         await again.closed
 
@@ -834,16 +1122,40 @@ class IRCServerIntegrationTests(TestCase):
         for _ in range(2):
             startFinger(self, "--no-pb", "--ircserver", f"127.0.0.1:{self.port}")
         tester = await self.connectTester("tester")
-        await self.ask(
-            tester,
-            "fingerbo1",
-            "moshez",
-            "PRIVMSG tester :Status of moshez: happy and well",
-            bot="fingerbo1",
+        await self.answersAs(tester, "fingerbo1")
+        await self.answersAs(tester, "fingerbot")
+        tester.transport.loseConnection()
+        await tester.closed
+
+    async def test_regainsNickname(self) -> None:
+        """
+        A bot that finds its nickname taken signs on as C{fingerbo1}, asks
+        the server (with C{ISON}) whether its own is free, and takes it back
+        once whoever had it leaves.
+        """
+        await self.startServer()
+        squatter = await self.connectTester("fingerbot")
+        await waitFor(
+            reactor,
+            lambda: any(b" 001 fingerbot " in line for line in squatter.lines),
+            "the squatter to sign on",
         )
-        await self.ask(
-            tester, "fingerbot", "moshez", "PRIVMSG tester :Status of moshez: happy and well"
+        factory = IRCClientFactoryFromService(
+            MemoryFingerService(moshez="happy and well"), clock=reactor, regainInterval=0.5
         )
+        bot = ClientService(
+            clientFromString(reactor, f"tcp:host=127.0.0.1:port={self.port}"),
+            factory,
+            retryPolicy=factory.retryDelay,
+            clock=reactor,
+        )
+        bot.startService()
+        self.addCleanup(bot.stopService)
+        tester = await self.connectTester("tester")
+        await self.answersAs(tester, "fingerbo1")
+        squatter.transport.loseConnection()
+        await squatter.closed
+        await self.answersAs(tester, "fingerbot")
         tester.transport.loseConnection()
         await tester.closed
 
@@ -885,10 +1197,7 @@ class IRCServerIntegrationTests(TestCase):
                 if event.get("log_format", "").startswith("Disconnected from the IRC")
             )
 
-        deadline = reactor.seconds() + 10
-        while not refused():
-            self.assertLess(reactor.seconds(), deadline, "the bot did not refuse 127.0.0.2")
-            await deferLater(reactor, 0.2)
+        await waitFor(reactor, refused, "the bot to refuse 127.0.0.2", interval=0.2)
         self.assertFalse(
             [e for e in events if e.get("nickname") == "wrongbot"], "wrongbot signed on"
         )
