@@ -1,5 +1,10 @@
+# -*- test-case-name: tests.test_packaging -*-
 """
 Tests for the packaging: what a built wheel and sdist hold.
+
+Every build and install runs in a subprocess with a clean environment
+(L{tests.support.cleanEnvironment}), so that what C{trial -j} puts in
+C{PYTHONPATH} for its workers does not leak into them.
 """
 
 import os
@@ -12,7 +17,7 @@ from typing import List
 
 from twisted.trial.unittest import SynchronousTestCase
 
-_checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.support import CHECKOUT, cleanEnvironment
 _SHIPPED = ["finger", "twisted", "templates", "etc", "pyproject.toml", "README.md", "finger.tac"]
 
 
@@ -24,7 +29,7 @@ def _build(kind: str, where: str) -> str:
     source = os.path.join(where, "src")
     os.makedirs(source)
     for name in _SHIPPED:
-        path = os.path.join(_checkout, name)
+        path = os.path.join(CHECKOUT, name)
         if os.path.isdir(path):
             shutil.copytree(
                 path,
@@ -41,7 +46,11 @@ def _build(kind: str, where: str) -> str:
         f"print(b.build_{kind}(sys.argv[1]))"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script, out], cwd=source, capture_output=True, text=True
+        [sys.executable, "-c", script, out],
+        cwd=source,
+        env=cleanEnvironment(),
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise AssertionError(result.stdout + result.stderr)
@@ -49,7 +58,7 @@ def _build(kind: str, where: str) -> str:
 
 
 def _templates() -> List[str]:
-    directory = os.path.join(_checkout, "templates")
+    directory = os.path.join(CHECKOUT, "templates")
     return sorted(n for n in os.listdir(directory) if n.endswith(".xhtml")) if os.path.isdir(directory) else []
 
 
@@ -108,9 +117,10 @@ class InstalledTests(SynchronousTestCase):
         where = os.path.abspath(self.mktemp())
         wheel = _build("wheel", where)
         venv = os.path.join(where, "venv")
-        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([sys.executable, "-m", "venv", venv], env=cleanEnvironment(), check=True)
         install = subprocess.run(
             [os.path.join(venv, "bin", "pip"), "install", "-q", wheel],
+            env=cleanEnvironment(),
             capture_output=True,
             text=True,
         )
@@ -120,7 +130,14 @@ class InstalledTests(SynchronousTestCase):
         os.makedirs(elsewhere)
 
         def run(*args: str) -> str:
-            result = subprocess.run(args, cwd=elsewhere, capture_output=True, text=True, timeout=120)
+            result = subprocess.run(
+                args,
+                cwd=elsewhere,
+                env=cleanEnvironment(),
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
             return result.stdout
 
@@ -144,15 +161,16 @@ class RepositoryTests(SynchronousTestCase):
         """
         twistd writes C{dropin.cache} next to plugins; it is never committed.
         """
-        if not os.path.isdir(os.path.join(_checkout, ".git")) or shutil.which("git") is None:
+        # In a git worktree, .git is a file naming the repository.
+        if not os.path.exists(os.path.join(CHECKOUT, ".git")) or shutil.which("git") is None:
             raise self.skipTest("not a git checkout")
         tracked = subprocess.run(
-            ["git", "ls-files"], cwd=_checkout, capture_output=True, text=True, check=True
+            ["git", "ls-files"], cwd=CHECKOUT, capture_output=True, text=True, check=True
         ).stdout.splitlines()
         self.assertFalse([n for n in tracked if n.endswith("dropin.cache")])
         self.assertNotIn("twisted/__init__.py", tracked)
         self.assertNotIn("twisted/plugins/__init__.py", tracked)
         ignored = subprocess.run(
-            ["git", "check-ignore", "twisted/plugins/dropin.cache"], cwd=_checkout
+            ["git", "check-ignore", "twisted/plugins/dropin.cache"], cwd=CHECKOUT
         )
         self.assertEqual(ignored.returncode, 0)

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.app.test_tap -*-
 """
 Tests for L{finger.app.tap}: options, L{makeService}, and the whole service on
 loopback with real clients.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.app.test_tap_backends -*-
 """
 Tests for the back-end and forwarding options of L{finger.app.tap}, and for each
 back-end started by L{finger.app.tap.makeService} and asked through the finger

@@ -15,7 +15,7 @@ from finger.backends import statusfile
 from finger.backends.file import FileFingerService
 from finger.backends.memory import MAX_ANSWER_LENGTH, MemoryFingerService
 from finger.backends.statusfile import StatusFileError
-from tests.support import HeldThreadsClock, ThreadlessClock
+from finger.testing import HeldThreadsClock, ThreadlessClock
 
 
 class MemoryFingerServiceTests(SynchronousTestCase):

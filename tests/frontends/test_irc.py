@@ -39,7 +39,8 @@ from finger.frontends.irc import (
 from finger.backends.memory import MemoryFingerService
 from tests.certs import selfSigned
 from tests.running import startFinger
-from tests.support import BrokenService, freePort, which
+from finger.testing import BrokenService
+from tests.support import freePort, which
 
 
 class _StuckService(MemoryFingerService):

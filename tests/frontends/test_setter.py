@@ -17,13 +17,8 @@ from finger.interfaces import IFingerSetterFactory, StatusNotSaved
 from finger.backends.file import FileFingerService
 from finger.backends.memory import MemoryFingerService
 from finger.frontends.setter import MAX_LINE_LENGTH, FingerSetterFactoryFromService
-from tests.support import (
-    HeldThreadsClock,
-    ThreadlessClock,
-    chunked,
-    controlCharacters,
-    propertySettings,
-)
+from finger.testing import HeldThreadsClock, ThreadlessClock
+from tests.support import chunked, controlCharacters, propertySettings
 
 
 class _FailingService(MemoryFingerService):
