@@ -166,9 +166,7 @@ class FaultyService(MemoryFingerService):
     @ivar cancelled: every stuck user whose lookup was cancelled, in order.
     """
 
-    def __init__(
-        self, stuck: Iterable[str] = (), broken: Iterable[str] = (), **users: str
-    ) -> None:
+    def __init__(self, stuck: Iterable[str] = (), broken: Iterable[str] = (), **users: str) -> None:
         """
         @param stuck: users whose lookups never answer.
         @param broken: users whose lookups fail.

@@ -90,9 +90,10 @@ class _Exchange(Protocol):
         self.done: "Deferred[bytes]" = Deferred()
 
     def connectionMade(self) -> None:
-        self.transport.write(self.data)
+        transport: Any = self.transport
+        transport.write(self.data)
         if self.halfClose:
-            self.transport.loseWriteConnection()
+            transport.loseWriteConnection()
 
     def dataReceived(self, data: bytes) -> None:
         self.received.append(data)

@@ -8,10 +8,9 @@ import json as jsonModule
 import os
 import signal
 import subprocess
-from typing import Optional
+from typing import Any, Optional
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -67,59 +66,77 @@ class JSONTests(SynchronousTestCase):
 class TwistdLoggingTests(TestCase):
     timeout = 60
 
-    @inlineCallbacks
-    def test_logFileRotation(self):  # type: ignore[no-untyped-def]
+    def twistd(self, *twistdOptions: str, **popen: Any) -> "subprocess.Popen[bytes]":
+        """
+        Run C{twistd finger} from the checkout with C{twistdOptions}, the
+        status file L{statusFile}, and finger on L{port}; kill it when the
+        test ends.
+        """
+        process = subprocess.Popen(
+            [
+                *TWISTD,
+                "--nodaemon",
+                "--pidfile=",
+                *twistdOptions,
+                "finger",
+                f"--file={self.statusFile}",
+                f"--fingerport=tcp:{self.port}:interface=127.0.0.1",
+                "--no-setter",
+                "--webport=tcp:0:interface=127.0.0.1",
+                "--no-pb",
+            ],
+            cwd=self.where,
+            env=cleanEnvironment(PYTHONPATH=CHECKOUT),
+            **popen,
+        )
+
+        def stop() -> None:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+
+        self.addCleanup(stop)
+        return process
+
+    async def test_logFileRotation(self) -> None:
         """
         With C{--logfile}, twistd writes the log to the file and rotates it
         on SIGUSR1; with C{--logger=finger.logs.json}, it writes JSON.
         """
-        where = os.path.abspath(self.mktemp())
-        os.makedirs(where)
-        users = os.path.join(where, "users")
-        with open(users, "w") as f:
+        self.where = os.path.abspath(self.mktemp())
+        os.makedirs(self.where)
+        self.statusFile = os.path.join(self.where, "users")
+        with open(self.statusFile, "w") as f:
             f.write("moshez: happy\n")
-        env = cleanEnvironment(PYTHONPATH=CHECKOUT)
-        logfile = os.path.join(where, "finger.log")
-        port = freePort()
-        process = subprocess.Popen(
-            [*TWISTD,
-             "--nodaemon", "--pidfile=", f"--logfile={logfile}", "finger", f"--file={users}",
-             f"--fingerport=tcp:{port}:interface=127.0.0.1", "--no-setter", "--webport=tcp:0:interface=127.0.0.1", "--no-pb"],
-            cwd=where, env=env,
-        )
-        self.addCleanup(lambda: (process.poll() is None and process.kill(), process.wait()))
+        self.port = freePort()
+        logfile = os.path.join(self.where, "finger.log")
+        process = self.twistd(f"--logfile={logfile}")
+
         def started() -> bool:
             if not os.path.exists(logfile):
                 return False
             with open(logfile, "rb") as f:
                 return b"starting on" in f.read()
 
-        yield Deferred.fromCoroutine(waitFor(reactor, started, "twistd to log its start"))
+        await waitFor(reactor, started, "twistd to log its start")
         process.send_signal(signal.SIGUSR1)
         rotated = logfile + ".1"
-        yield Deferred.fromCoroutine(
-            waitFor(reactor, lambda: os.path.exists(rotated), "the rotated log")
-        )
+        await waitFor(reactor, lambda: os.path.exists(rotated), "the rotated log")
         self.assertTrue(os.path.exists(rotated))
         process.terminate()
         process.wait(30)
 
-        jsonLog = open(os.path.join(where, "json.log"), "w+")
+        jsonLog = open(os.path.join(self.where, "json.log"), "w+")
         self.addCleanup(jsonLog.close)
-        process = subprocess.Popen(
-            [*TWISTD,
-             "--nodaemon", "--pidfile=", "--logger=finger.logs.json", "finger",
-             f"--file={users}", f"--fingerport=tcp:{port}:interface=127.0.0.1", "--no-setter", "--webport=tcp:0:interface=127.0.0.1", "--no-pb"],
-            cwd=where, env=env, stdout=jsonLog,
-        )
-        self.addCleanup(lambda: (process.poll() is None and process.kill(), process.wait()))
+        process = self.twistd("--logger=finger.logs.json", stdout=jsonLog)
+
         async def ask() -> Optional[bytes]:
             try:
-                return await exchange(reactor, f"tcp:127.0.0.1:{port}", b"moshez\r\n")
+                return await exchange(reactor, f"tcp:127.0.0.1:{self.port}", b"moshez\r\n")
             except ConnectionRefusedError:
                 return None
 
-        answer = yield Deferred.fromCoroutine(waitFor(reactor, ask, "an answer from twistd"))
+        answer = await waitFor(reactor, ask, "an answer from twistd")
         self.assertEqual(answer, b"happy\r\n")
         process.terminate()
         process.wait(30)

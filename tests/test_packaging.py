@@ -18,6 +18,7 @@ from typing import List
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.support import CHECKOUT, cleanEnvironment
+
 _SHIPPED = ["finger", "twisted", "templates", "etc", "pyproject.toml", "README.md", "finger.tac"]
 
 
@@ -42,8 +43,7 @@ def _build(kind: str, where: str) -> str:
     open(os.path.join(source, "twisted", "plugins", "dropin.cache"), "wb").close()
     out = os.path.join(where, "dist")
     script = (
-        "import sys; from setuptools import build_meta as b; "
-        f"print(b.build_{kind}(sys.argv[1]))"
+        f"import sys; from setuptools import build_meta as b; print(b.build_{kind}(sys.argv[1]))"
     )
     result = subprocess.run(
         [sys.executable, "-c", script, out],
@@ -59,7 +59,11 @@ def _build(kind: str, where: str) -> str:
 
 def _templates() -> List[str]:
     directory = os.path.join(CHECKOUT, "templates")
-    return sorted(n for n in os.listdir(directory) if n.endswith(".xhtml")) if os.path.isdir(directory) else []
+    return (
+        sorted(n for n in os.listdir(directory) if n.endswith(".xhtml"))
+        if os.path.isdir(directory)
+        else []
+    )
 
 
 class PackagingTests(SynchronousTestCase):
@@ -93,7 +97,12 @@ class PackagingTests(SynchronousTestCase):
     def test_sdist(self) -> None:
         with tarfile.open(_build("sdist", self.where)) as sdist:
             names = {n.split("/", 1)[1] for n in sdist.getnames() if "/" in n}
-        for name in ["twisted/plugins/finger_plugin.py", "etc/users.sample", "finger/app/tap.py", "README.md"]:
+        for name in [
+            "twisted/plugins/finger_plugin.py",
+            "etc/users.sample",
+            "finger/app/tap.py",
+            "README.md",
+        ]:
             self.assertIn(name, names)
         for template in _templates():
             self.assertIn(f"templates/{template}", names)
@@ -125,7 +134,9 @@ class InstalledTests(SynchronousTestCase):
             text=True,
         )
         if install.returncode != 0:
-            raise self.skipTest(f"could not install the wheel's dependencies: {install.stderr[-500:]}")
+            raise self.skipTest(
+                f"could not install the wheel's dependencies: {install.stderr[-500:]}"
+            )
         elsewhere = os.path.join(where, "elsewhere")
         os.makedirs(elsewhere)
 

@@ -67,13 +67,21 @@ class SocketActivationTests(TestCase):
         ports = [s.getsockname()[1] for s in sockets]
         process = subprocess.Popen(
             [
-                sys.executable, "-c", _LAUNCHER,
-                ",".join(str(s.fileno()) for s in sockets), "finger:setter",
-                "-c", "from twisted.scripts.twistd import run; run()",
-                "--nodaemon", "--pidfile=", "finger", f"--file={users}",
+                sys.executable,
+                "-c",
+                _LAUNCHER,
+                ",".join(str(s.fileno()) for s in sockets),
+                "finger:setter",
+                "-c",
+                "from twisted.scripts.twistd import run; run()",
+                "--nodaemon",
+                "--pidfile=",
+                "finger",
+                f"--file={users}",
                 "--fingerport=systemd:domain=INET:name=finger",
                 "--setterport=systemd:domain=INET:name=setter",
-                "--webport=tcp:0:interface=127.0.0.1", "--no-pb",
+                "--webport=tcp:0:interface=127.0.0.1",
+                "--no-pb",
             ],
             cwd=where,
             env=cleanEnvironment(PYTHONPATH=CHECKOUT),
@@ -188,9 +196,7 @@ class UnitFileTests(SynchronousTestCase):
         self.assertNotIn("AmbientCapabilities", unit)
         arguments = self.fingerArguments(unit)
         self.parse(arguments)
-        names = {
-            a.split("name=", 1)[1] for a in arguments if "=systemd:" in a and "name=" in a
-        }
+        names = {a.split("name=", 1)[1] for a in arguments if "=systemd:" in a and "name=" in a}
         self.assertEqual(names, {"finger", "setter", "web", "pb"})
         required = unit["Requires"][0].split()
         for name in names:

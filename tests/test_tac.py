@@ -117,9 +117,14 @@ class TacTests(TestCase):
 
         self.assertEqual((yield self.finger(b"moshez\r\n")), b"happy and well\r\n")
         self.assertEqual((yield self.finger(b"nobody\r\n")), b"No such user\r\n")
-        self.assertEqual((yield self.set("zoë\nau café ☕\n".encode())), "OK: status of zoë saved\r\n".encode())
+        self.assertEqual(
+            (yield self.set("zoë\nau café ☕\n".encode())), "OK: status of zoë saved\r\n".encode()
+        )
         self.assertTrue((yield self.set(b"a b\nx\n")).startswith(b"Error: invalid user name"))
-        self.assertEqual((yield self.finger("/W zoë\r\n".encode())), "Login: zoë\r\nStatus: au café ☕\r\n".encode())
+        self.assertEqual(
+            (yield self.finger("/W zoë\r\n".encode())),
+            "Login: zoë\r\nStatus: au café ☕\r\n".encode(),
+        )
 
         statusFile = os.path.join(self.state, "data", "users")
         st = os.stat(statusFile)

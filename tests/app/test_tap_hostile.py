@@ -17,13 +17,13 @@ import socket
 import ssl
 import xmlrpc.client
 import zlib
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Tuple, cast
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, ensureDeferred, gatherResults
 from twisted.internet.endpoints import clientFromString
 from twisted.internet.threads import deferToThread
-from twisted.logger import formatEvent, globalLogPublisher
+from twisted.logger import ILogObserver, formatEvent, globalLogPublisher
 from twisted.python.filepath import FilePath
 from twisted.spread.pb import PBClientFactory
 from twisted.trial.unittest import TestCase
@@ -198,8 +198,9 @@ class HostileListenersTests(TestCase):
 
     def setUp(self) -> None:
         self.events: List[Dict[str, Any]] = []
-        globalLogPublisher.addObserver(self.events.append)
-        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+        observer = cast(ILogObserver, self.events.append)
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
         self.start()
 
     def start(self, *args: str) -> None:
@@ -441,9 +442,7 @@ class FaultsTests(TestCase):
     timeout = 60
 
     def setUp(self) -> None:
-        self.backend = FaultyService(
-            stuck=["stuck"], broken=["broken"], moshez="happy and well"
-        )
+        self.backend = FaultyService(stuck=["stuck"], broken=["broken"], moshez="happy and well")
         self.patch(tap, "_makeBackend", lambda options, reactor: self.backend)
         self.reactor = FakeTimeReactor(reactor)
         path = FilePath(self.mktemp())
@@ -476,7 +475,7 @@ class FaultsTests(TestCase):
         request = b"GET " + path + b" HTTP/1.0\r\nHost: localhost\r\n\r\n"
         return deferToThread(_send, self.ports["web"], request, halfClose=False)
 
-    def rpc(self, *args: object) -> "Deferred[_Outcome]":
+    def rpc(self, *args: str) -> "Deferred[_Outcome]":
         call = xmlrpc.client.dumps(args, "getUser").encode("utf-8")
         request = (
             b"POST /RPC2 HTTP/1.0\r\nHost: localhost\r\nContent-Type: text/xml\r\n"
@@ -500,7 +499,7 @@ class FaultsTests(TestCase):
 
     async def test_stuck(self) -> None:
         root = await self.pbRoot()
-        stuck = [
+        stuck: List["Deferred[Any]"] = [
             self.finger(b"stuck\r\n"),
             self.get(b"/stuck"),
             self.get(b"/api/users/stuck"),
@@ -508,8 +507,13 @@ class FaultsTests(TestCase):
             ensureDeferred(self.pbError(root, "stuck")),
         ]
         done: List[int] = []
+
+        def answered(result: object, index: int) -> object:
+            done.append(index)
+            return result
+
         for index, d in enumerate(stuck):
-            d.addBoth(lambda result, index=index: done.append(index) or result)
+            d.addBoth(answered, index)
         # Meanwhile every front-end answers others.
         self.assertEqual(await self.finger(b"moshez\r\n"), b"happy and well\r\n")
         page = await self.get(b"/api/users/moshez")
