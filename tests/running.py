@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.clients.test_pb,tests.frontends.test_irc -*-
 """
 Running the whole service, as C{twistd finger} builds it, on loopback ports
 for integration tests.
@@ -18,8 +19,9 @@ def startFinger(testCase: TestCase, *args: str) -> IService:
     """
     Start C{makeService} with a status file holding L{STATUSES}, every
     listener on a free loopback port (see L{tests.support.listeningPort}),
-    no setter, and C{args}, which win over these; stop it when the test
-    ends.
+    no setter, a failed login (with C{--auth}) answered at once rather than
+    after the real delay, and C{args}, which win over these; stop it when
+    the test ends.
 
     @return: the started service.
     """
@@ -40,6 +42,7 @@ def startFinger(testCase: TestCase, *args: str) -> IService:
         "--pbport",
         "tcp:0:interface=127.0.0.1",
         "--no-setter",
+        "--login-delay=0.01",
         *args,
     ]
     options = tap.Options()

@@ -1,94 +1,66 @@
+# -*- test-case-name: tests.test_support -*-
 """
-Fakes and helpers shared by the tests.
+Plumbing shared by the tests: free ports, real clients, real processes and
+their environment, polling.  Fakes that users of the package may want too
+(failing back-ends, reactors with fake time or threads) are in
+L{finger.testing}.
 """
 
 import os
 import shutil
 import socket
 import stat
-from typing import Any, Callable, List, Optional
+import sys
+from typing import Any, Callable, Dict, List, Optional
 
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import (
     clientFromString,
     connectProtocol,
     serverFromString,
 )
 from twisted.internet.protocol import Protocol, connectionDone
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
-from zope.interface import implementer
 
-from finger.interfaces import IFingerService
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+"""
+The directory holding the C{finger} package these tests test.
+"""
+
+TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+"""
+The command that runs this Python's twistd, whether or not its script is on
+C{PATH}.
+"""
+
+_LEAKY = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONUSERBASE",
+    "PYTHONSAFEPATH",
+    "PYTHONEXECUTABLE",
+    "VIRTUAL_ENV",
+    "__PYVENV_LAUNCHER__",
+)
 
 
-class _SynchronousThreadPool:
+def cleanEnvironment(**extra: str) -> Dict[str, str]:
     """
-    Runs "threaded" work at once, in the calling thread.
+    This process's environment without what would change where a Python
+    started from it finds its modules, with C{extra} added.
+
+    C{trial -j} sets C{PYTHONPATH} to its own C{sys.path} for its workers:
+    passed on, it would make a fresh virtualenv's pip believe Twisted is
+    installed there already, and make a subprocess import the checkout
+    under C{-j} but the installed package without it.  Give every Python
+    subprocess this environment, and C{PYTHONPATH=CHECKOUT} in C{extra}
+    where it should run the checkout.
     """
-
-    def callInThreadWithCallback(
-        self, onResult: Callable[[bool, Any], None], f: Callable[..., Any], *a: Any, **kw: Any
-    ) -> None:
-        try:
-            result = f(*a, **kw)
-        except BaseException:
-            onResult(False, Failure())
-        else:
-            onResult(True, result)
-
-
-class ThreadlessClock(Clock):
-    """
-    A L{Clock} that is also enough of an L{IReactorThreads} for
-    C{deferToThreadPool}: work "in a thread" runs immediately, so tests stay
-    deterministic.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._pool = _SynchronousThreadPool()
-
-    def getThreadPool(self) -> _SynchronousThreadPool:
-        return self._pool
-
-    def callFromThread(self, f: Callable[..., Any], *a: Any, **kw: Any) -> None:
-        f(*a, **kw)
-
-
-class _HeldThreadPool(_SynchronousThreadPool):
-    def __init__(self) -> None:
-        self.held: List[Callable[[], None]] = []
-
-    def callInThreadWithCallback(
-        self, onResult: Callable[[bool, Any], None], f: Callable[..., Any], *a: Any, **kw: Any
-    ) -> None:
-        run = super().callInThreadWithCallback
-        self.held.append(lambda: run(onResult, f, *a, **kw))
-
-
-class HeldThreadsClock(ThreadlessClock):
-    """
-    A L{ThreadlessClock} whose "threaded" work waits until the test calls
-    L{runOne}, so tests can see what happens while work is under way.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._pool = _HeldThreadPool()
-
-    @property
-    def held(self) -> int:
-        """
-        How many jobs wait to run.
-        """
-        return len(self._pool.held)
-
-    def runOne(self) -> None:
-        """
-        Run the oldest waiting job and deliver its result.
-        """
-        self._pool.held.pop(0)()
+    env = {key: value for key, value in os.environ.items() if key not in _LEAKY}
+    env.update(extra)
+    return env
 
 
 def which(program: str) -> Optional[str]:
@@ -118,9 +90,10 @@ class _Exchange(Protocol):
         self.done: "Deferred[bytes]" = Deferred()
 
     def connectionMade(self) -> None:
-        self.transport.write(self.data)
+        transport: Any = self.transport
+        transport.write(self.data)
         if self.halfClose:
-            self.transport.loseWriteConnection()
+            transport.loseWriteConnection()
 
     def dataReceived(self, data: bytes) -> None:
         self.received.append(data)
@@ -186,19 +159,6 @@ def controlCharacters(text: str, allowed: str = "") -> List[str]:
     ends a line, and what no log line should hold.
     """
     return [c for c in text if (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F) and c not in allowed]
-
-
-@implementer(IFingerService)
-class BrokenService:
-    """
-    A back-end whose every answer fails, as a database on fire would.
-    """
-
-    def getUser(self, user: str) -> "Deferred[str]":
-        return fail(RuntimeError("the database caught fire"))
-
-    def getUsers(self) -> "Deferred[List[str]]":
-        return fail(RuntimeError("the database caught fire"))
 
 
 def fakeProgram(test: Any, body: str) -> str:

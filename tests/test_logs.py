@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_logs -*-
 """
 Tests for L{finger.logs}, and for log files under twistd.
 """
@@ -7,11 +8,9 @@ import json as jsonModule
 import os
 import signal
 import subprocess
-import sys
+from typing import Any, Optional
 
 from twisted.internet import reactor
-from twisted.internet.defer import inlineCallbacks
-from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -19,7 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from finger import logs
 from twisted.internet.error import ConnectionRefusedError
 
-from tests.support import exchange, freePort
+from tests.support import CHECKOUT, TWISTD, cleanEnvironment, exchange, freePort, waitFor
 
 
 class JournalTests(SynchronousTestCase):
@@ -67,57 +66,77 @@ class JSONTests(SynchronousTestCase):
 class TwistdLoggingTests(TestCase):
     timeout = 60
 
-    @inlineCallbacks
-    def test_logFileRotation(self):  # type: ignore[no-untyped-def]
+    def twistd(self, *twistdOptions: str, **popen: Any) -> "subprocess.Popen[bytes]":
+        """
+        Run C{twistd finger} from the checkout with C{twistdOptions}, the
+        status file L{statusFile}, and finger on L{port}; kill it when the
+        test ends.
+        """
+        process = subprocess.Popen(
+            [
+                *TWISTD,
+                "--nodaemon",
+                "--pidfile=",
+                *twistdOptions,
+                "finger",
+                f"--file={self.statusFile}",
+                f"--fingerport=tcp:{self.port}:interface=127.0.0.1",
+                "--no-setter",
+                "--webport=tcp:0:interface=127.0.0.1",
+                "--no-pb",
+            ],
+            cwd=self.where,
+            env=cleanEnvironment(PYTHONPATH=CHECKOUT),
+            **popen,
+        )
+
+        def stop() -> None:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+
+        self.addCleanup(stop)
+        return process
+
+    async def test_logFileRotation(self) -> None:
         """
         With C{--logfile}, twistd writes the log to the file and rotates it
         on SIGUSR1; with C{--logger=finger.logs.json}, it writes JSON.
         """
-        where = os.path.abspath(self.mktemp())
-        os.makedirs(where)
-        users = os.path.join(where, "users")
-        with open(users, "w") as f:
+        self.where = os.path.abspath(self.mktemp())
+        os.makedirs(self.where)
+        self.statusFile = os.path.join(self.where, "users")
+        with open(self.statusFile, "w") as f:
             f.write("moshez: happy\n")
-        checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env = dict(os.environ, PYTHONPATH=checkout)
-        logfile = os.path.join(where, "finger.log")
-        port = freePort()
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
-             "--nodaemon", "--pidfile=", f"--logfile={logfile}", "finger", f"--file={users}",
-             f"--fingerport=tcp:{port}:interface=127.0.0.1", "--no-setter", "--webport=tcp:0:interface=127.0.0.1", "--no-pb"],
-            cwd=where, env=env,
-        )
-        self.addCleanup(lambda: (process.poll() is None and process.kill(), process.wait()))
-        for _ in range(200):
-            if os.path.exists(logfile) and b"starting on" in open(logfile, "rb").read():
-                break
-            yield deferLater(reactor, 0.05, lambda: None)
+        self.port = freePort()
+        logfile = os.path.join(self.where, "finger.log")
+        process = self.twistd(f"--logfile={logfile}")
+
+        def started() -> bool:
+            if not os.path.exists(logfile):
+                return False
+            with open(logfile, "rb") as f:
+                return b"starting on" in f.read()
+
+        await waitFor(reactor, started, "twistd to log its start")
         process.send_signal(signal.SIGUSR1)
-        for _ in range(200):
-            if os.path.exists(logfile + ".1"):
-                break
-            yield deferLater(reactor, 0.05, lambda: None)
-        self.assertTrue(os.path.exists(logfile + ".1"))
+        rotated = logfile + ".1"
+        await waitFor(reactor, lambda: os.path.exists(rotated), "the rotated log")
+        self.assertTrue(os.path.exists(rotated))
         process.terminate()
         process.wait(30)
 
-        jsonLog = open(os.path.join(where, "json.log"), "w+")
+        jsonLog = open(os.path.join(self.where, "json.log"), "w+")
         self.addCleanup(jsonLog.close)
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
-             "--nodaemon", "--pidfile=", "--logger=finger.logs.json", "finger",
-             f"--file={users}", f"--fingerport=tcp:{port}:interface=127.0.0.1", "--no-setter", "--webport=tcp:0:interface=127.0.0.1", "--no-pb"],
-            cwd=where, env=env, stdout=jsonLog,
-        )
-        self.addCleanup(lambda: (process.poll() is None and process.kill(), process.wait()))
-        answer = None
-        for _ in range(200):
+        process = self.twistd("--logger=finger.logs.json", stdout=jsonLog)
+
+        async def ask() -> Optional[bytes]:
             try:
-                answer = yield exchange(reactor, f"tcp:127.0.0.1:{port}", b"moshez\r\n")
-                break
+                return await exchange(reactor, f"tcp:127.0.0.1:{self.port}", b"moshez\r\n")
             except ConnectionRefusedError:
-                yield deferLater(reactor, 0.05, lambda: None)
+                return None
+
+        answer = await waitFor(reactor, ask, "an answer from twistd")
         self.assertEqual(answer, b"happy\r\n")
         process.terminate()
         process.wait(30)

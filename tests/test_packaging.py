@@ -1,5 +1,10 @@
+# -*- test-case-name: tests.test_packaging -*-
 """
 Tests for the packaging: what a built wheel and sdist hold.
+
+Every build and install runs in a subprocess with a clean environment
+(L{tests.support.cleanEnvironment}), so that what C{trial -j} puts in
+C{PYTHONPATH} for its workers does not leak into them.
 """
 
 import os
@@ -12,7 +17,8 @@ from typing import List
 
 from twisted.trial.unittest import SynchronousTestCase
 
-_checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.support import CHECKOUT, cleanEnvironment
+
 _SHIPPED = ["finger", "twisted", "templates", "etc", "pyproject.toml", "README.md", "finger.tac"]
 
 
@@ -24,7 +30,7 @@ def _build(kind: str, where: str) -> str:
     source = os.path.join(where, "src")
     os.makedirs(source)
     for name in _SHIPPED:
-        path = os.path.join(_checkout, name)
+        path = os.path.join(CHECKOUT, name)
         if os.path.isdir(path):
             shutil.copytree(
                 path,
@@ -37,11 +43,14 @@ def _build(kind: str, where: str) -> str:
     open(os.path.join(source, "twisted", "plugins", "dropin.cache"), "wb").close()
     out = os.path.join(where, "dist")
     script = (
-        "import sys; from setuptools import build_meta as b; "
-        f"print(b.build_{kind}(sys.argv[1]))"
+        f"import sys; from setuptools import build_meta as b; print(b.build_{kind}(sys.argv[1]))"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script, out], cwd=source, capture_output=True, text=True
+        [sys.executable, "-c", script, out],
+        cwd=source,
+        env=cleanEnvironment(),
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise AssertionError(result.stdout + result.stderr)
@@ -49,8 +58,12 @@ def _build(kind: str, where: str) -> str:
 
 
 def _templates() -> List[str]:
-    directory = os.path.join(_checkout, "templates")
-    return sorted(n for n in os.listdir(directory) if n.endswith(".xhtml")) if os.path.isdir(directory) else []
+    directory = os.path.join(CHECKOUT, "templates")
+    return (
+        sorted(n for n in os.listdir(directory) if n.endswith(".xhtml"))
+        if os.path.isdir(directory)
+        else []
+    )
 
 
 class PackagingTests(SynchronousTestCase):
@@ -84,7 +97,12 @@ class PackagingTests(SynchronousTestCase):
     def test_sdist(self) -> None:
         with tarfile.open(_build("sdist", self.where)) as sdist:
             names = {n.split("/", 1)[1] for n in sdist.getnames() if "/" in n}
-        for name in ["twisted/plugins/finger_plugin.py", "etc/users.sample", "finger/app/tap.py", "README.md"]:
+        for name in [
+            "twisted/plugins/finger_plugin.py",
+            "etc/users.sample",
+            "finger/app/tap.py",
+            "README.md",
+        ]:
             self.assertIn(name, names)
         for template in _templates():
             self.assertIn(f"templates/{template}", names)
@@ -108,19 +126,29 @@ class InstalledTests(SynchronousTestCase):
         where = os.path.abspath(self.mktemp())
         wheel = _build("wheel", where)
         venv = os.path.join(where, "venv")
-        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([sys.executable, "-m", "venv", venv], env=cleanEnvironment(), check=True)
         install = subprocess.run(
             [os.path.join(venv, "bin", "pip"), "install", "-q", wheel],
+            env=cleanEnvironment(),
             capture_output=True,
             text=True,
         )
         if install.returncode != 0:
-            raise self.skipTest(f"could not install the wheel's dependencies: {install.stderr[-500:]}")
+            raise self.skipTest(
+                f"could not install the wheel's dependencies: {install.stderr[-500:]}"
+            )
         elsewhere = os.path.join(where, "elsewhere")
         os.makedirs(elsewhere)
 
         def run(*args: str) -> str:
-            result = subprocess.run(args, cwd=elsewhere, capture_output=True, text=True, timeout=120)
+            result = subprocess.run(
+                args,
+                cwd=elsewhere,
+                env=cleanEnvironment(),
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
             return result.stdout
 
@@ -144,15 +172,16 @@ class RepositoryTests(SynchronousTestCase):
         """
         twistd writes C{dropin.cache} next to plugins; it is never committed.
         """
-        if not os.path.isdir(os.path.join(_checkout, ".git")) or shutil.which("git") is None:
+        # In a git worktree, .git is a file naming the repository.
+        if not os.path.exists(os.path.join(CHECKOUT, ".git")) or shutil.which("git") is None:
             raise self.skipTest("not a git checkout")
         tracked = subprocess.run(
-            ["git", "ls-files"], cwd=_checkout, capture_output=True, text=True, check=True
+            ["git", "ls-files"], cwd=CHECKOUT, capture_output=True, text=True, check=True
         ).stdout.splitlines()
         self.assertFalse([n for n in tracked if n.endswith("dropin.cache")])
         self.assertNotIn("twisted/__init__.py", tracked)
         self.assertNotIn("twisted/plugins/__init__.py", tracked)
         ignored = subprocess.run(
-            ["git", "check-ignore", "twisted/plugins/dropin.cache"], cwd=_checkout
+            ["git", "check-ignore", "twisted/plugins/dropin.cache"], cwd=CHECKOUT
         )
         self.assertEqual(ignored.returncode, 0)

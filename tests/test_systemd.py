@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_systemd -*-
 """
 Tests for running under systemd: socket activation, and the unit files in
 C{etc/systemd}.
@@ -18,9 +19,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from finger.app import tap
 
-from tests.support import exchange
-
-_checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.support import CHECKOUT, cleanEnvironment, exchange
 
 # Does what systemd does for a socket-activated service: the listening
 # sockets become file descriptors 3, 4, ... and LISTEN_FDS, LISTEN_PID and
@@ -68,16 +67,24 @@ class SocketActivationTests(TestCase):
         ports = [s.getsockname()[1] for s in sockets]
         process = subprocess.Popen(
             [
-                sys.executable, "-c", _LAUNCHER,
-                ",".join(str(s.fileno()) for s in sockets), "finger:setter",
-                "-c", "from twisted.scripts.twistd import run; run()",
-                "--nodaemon", "--pidfile=", "finger", f"--file={users}",
+                sys.executable,
+                "-c",
+                _LAUNCHER,
+                ",".join(str(s.fileno()) for s in sockets),
+                "finger:setter",
+                "-c",
+                "from twisted.scripts.twistd import run; run()",
+                "--nodaemon",
+                "--pidfile=",
+                "finger",
+                f"--file={users}",
                 "--fingerport=systemd:domain=INET:name=finger",
                 "--setterport=systemd:domain=INET:name=setter",
-                "--webport=tcp:0:interface=127.0.0.1", "--no-pb",
+                "--webport=tcp:0:interface=127.0.0.1",
+                "--no-pb",
             ],
             cwd=where,
-            env=dict(os.environ, PYTHONPATH=_checkout),
+            env=cleanEnvironment(PYTHONPATH=CHECKOUT),
             pass_fds=[s.fileno() for s in sockets],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -110,7 +117,7 @@ def _unit(name: str) -> Dict[str, List[str]]:
     Read a systemd unit file into key to values (keys may repeat),
     joining continued lines.
     """
-    with open(os.path.join(_checkout, "etc", "systemd", name)) as f:
+    with open(os.path.join(CHECKOUT, "etc", "systemd", name)) as f:
         text = f.read().replace("\\\n", " ")
     unit: Dict[str, List[str]] = {}
     for line in text.splitlines():
@@ -189,9 +196,7 @@ class UnitFileTests(SynchronousTestCase):
         self.assertNotIn("AmbientCapabilities", unit)
         arguments = self.fingerArguments(unit)
         self.parse(arguments)
-        names = {
-            a.split("name=", 1)[1] for a in arguments if "=systemd:" in a and "name=" in a
-        }
+        names = {a.split("name=", 1)[1] for a in arguments if "=systemd:" in a and "name=" in a}
         self.assertEqual(names, {"finger", "setter", "web", "pb"})
         required = unit["Requires"][0].split()
         for name in names:

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_tac -*-
 """
 Tests for C{finger.tac}, run by a real C{twistd}.
 """
@@ -9,20 +10,16 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 from typing import Dict, List
 
 from twisted.internet import reactor
-from twisted.internet.defer import inlineCallbacks
-from twisted.internet.task import deferLater
+from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.trial.unittest import TestCase
 
-from tests.support import exchange, freePort
+from tests.support import CHECKOUT, TWISTD, cleanEnvironment, exchange, freePort, waitFor
 
-_checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_tac = os.path.join(_checkout, "finger.tac")
-_twistd = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+_tac = os.path.join(CHECKOUT, "finger.tac")
 
 
 class TacTests(TestCase):
@@ -38,7 +35,9 @@ class TacTests(TestCase):
         self.setterPort = freePort()
 
     def environment(self, **extra: str) -> Dict[str, str]:
-        env = dict(os.environ)
+        # Clean, so that twistd runs the installed package under trial -j
+        # as it does without it.
+        env = cleanEnvironment()
         env.update(
             FINGER_STATE_DIR=os.path.join(self.state, "data"),
             FINGER_PORT=f"tcp:{self.fingerPort}:interface=127.0.0.1",
@@ -51,7 +50,7 @@ class TacTests(TestCase):
 
     def startTac(self) -> subprocess.Popen:  # type: ignore[type-arg]
         process = subprocess.Popen(
-            _twistd + ["--nodaemon", "--pidfile=", "--python", _tac],
+            TWISTD + ["--nodaemon", "--pidfile=", "--python", _tac],
             cwd=self.state,
             env=self.environment(),
             stdout=subprocess.DEVNULL,
@@ -68,16 +67,19 @@ class TacTests(TestCase):
         self.addCleanup(stop)
         return process
 
-    @inlineCallbacks
-    def waitForPort(self, port: int, process: subprocess.Popen):  # type: ignore[no-untyped-def,type-arg]
-        for attempt in range(200):
+    def waitForPort(self, port: int, process: subprocess.Popen) -> "Deferred[object]":  # type: ignore[type-arg]
+        """
+        Wait until something listens on C{port}; fail at once if twistd
+        exits first.
+        """
+
+        def listening() -> bool:
             if process.poll() is not None:
                 self.fail(f"twistd exited: {process.stderr.read().decode()}")  # type: ignore[union-attr]
             with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    return
-            yield deferLater(reactor, 0.05, lambda: None)
-        self.fail(f"nothing listens on port {port}")
+                return s.connect_ex(("127.0.0.1", port)) == 0
+
+        return Deferred.fromCoroutine(waitFor(reactor, listening, f"a listener on port {port}"))
 
     def finger(self, query: bytes):  # type: ignore[no-untyped-def]
         return exchange(reactor, f"tcp:127.0.0.1:{self.fingerPort}", query)
@@ -102,20 +104,27 @@ class TacTests(TestCase):
         process = self.startTac()
         yield self.waitForPort(self.setterPort, process)
         expected = [[str(nobody)] * 4, [str(nogroup)] * 4]
-        for _ in range(200):
-            # Privileges are dropped once every listener has started.
+
+        def ids() -> List[List[str]]:
             with open(f"/proc/{process.pid}/status") as f:
-                uids = [line.split()[1:] for line in f if line.startswith(("Uid:", "Gid:"))]
-            if uids == expected:
-                break
-            yield deferLater(reactor, 0.05, lambda: None)
-        self.assertEqual(uids, expected)
+                return [line.split()[1:] for line in f if line.startswith(("Uid:", "Gid:"))]
+
+        # Privileges are dropped once every listener has started.
+        yield Deferred.fromCoroutine(
+            waitFor(reactor, lambda: ids() == expected, f"twistd to run as {expected}")
+        )
+        self.assertEqual(ids(), expected)
 
         self.assertEqual((yield self.finger(b"moshez\r\n")), b"happy and well\r\n")
         self.assertEqual((yield self.finger(b"nobody\r\n")), b"No such user\r\n")
-        self.assertEqual((yield self.set("zoë\nau café ☕\n".encode())), "OK: status of zoë saved\r\n".encode())
+        self.assertEqual(
+            (yield self.set("zoë\nau café ☕\n".encode())), "OK: status of zoë saved\r\n".encode()
+        )
         self.assertTrue((yield self.set(b"a b\nx\n")).startswith(b"Error: invalid user name"))
-        self.assertEqual((yield self.finger("/W zoë\r\n".encode())), "Login: zoë\r\nStatus: au café ☕\r\n".encode())
+        self.assertEqual(
+            (yield self.finger("/W zoë\r\n".encode())),
+            "Login: zoë\r\nStatus: au café ☕\r\n".encode(),
+        )
 
         statusFile = os.path.join(self.state, "data", "users")
         st = os.stat(statusFile)
@@ -139,7 +148,7 @@ class TacTests(TestCase):
             holder.bind(("127.0.0.1", self.fingerPort))
             holder.listen(1)
             result = subprocess.run(
-                _twistd + ["--nodaemon", "--pidfile=", "--python", _tac],
+                TWISTD + ["--nodaemon", "--pidfile=", "--python", _tac],
                 cwd=self.state,
                 env=self.environment(FINGER_USER=pwd.getpwuid(os.getuid()).pw_name),
                 stdout=subprocess.PIPE,

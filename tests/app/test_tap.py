@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.app.test_tap -*-
 """
 Tests for L{finger.app.tap}: options, L{makeService}, and the whole service on
 loopback with real clients.
@@ -103,8 +104,14 @@ class OptionsTests(SynchronousTestCase):
         """
         top = makeService(
             self.parse(
-                "--max-connections", "5", "--idle-timeout", "6", "--max-lifetime", "7",
-                "--finger-rate", "3",
+                "--max-connections",
+                "5",
+                "--idle-timeout",
+                "6",
+                "--max-lifetime",
+                "7",
+                "--finger-rate",
+                "3",
             )
         )
         for name in ["finger", "setter", "web"]:
@@ -125,7 +132,11 @@ class OptionsTests(SynchronousTestCase):
         self.assertIsNone(top.getServiceNamed("finger").factory.rateLimiter)
 
     def test_badLimits(self) -> None:
-        for option, value in [("--max-connections", "0"), ("--finger-rate", "-1"), ("--idle-timeout", "0")]:
+        for option, value in [
+            ("--max-connections", "0"),
+            ("--finger-rate", "-1"),
+            ("--idle-timeout", "0"),
+        ]:
             error = self.assertRaises(UsageError, self.parse, option, value)
             self.assertIn(option[2:], str(error))
 
@@ -134,7 +145,9 @@ class OptionsTests(SynchronousTestCase):
         C{--auth} makes the setter ask for a password; C{--admins} names who
         may set anyone's status.
         """
-        top = makeService(self.parse("--auth", "memory:moshez:secret:root:toor", "--admins", "root"))
+        top = makeService(
+            self.parse("--auth", "memory:moshez:secret:root:toor", "--admins", "root")
+        )
         login = top.getServiceNamed("setter").factory.wrappedFactory.login
         self.assertIsNotNone(login)
         self.assertEqual(login.portal.realm.admins, {"root"})
@@ -304,11 +317,15 @@ class FingerClientTests(TestCase):
         options = Options()
         options.parseOptions(
             [
-                "--file", path.path,
-                "--fingerport", "tcp:79:interface=127.0.0.1",
+                "--file",
+                path.path,
+                "--fingerport",
+                "tcp:79:interface=127.0.0.1",
                 "--no-setter",
-                "--webport", "tcp:0:interface=127.0.0.1",
-                "--pbport", "tcp:0:interface=127.0.0.1",
+                "--webport",
+                "tcp:0:interface=127.0.0.1",
+                "--pbport",
+                "tcp:0:interface=127.0.0.1",
             ]
         )
         top = makeService(options)

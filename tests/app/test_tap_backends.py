@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.app.test_tap_backends -*-
 """
 Tests for the back-end and forwarding options of L{finger.app.tap}, and for each
 back-end started by L{finger.app.tap.makeService} and asked through the finger
@@ -27,7 +28,7 @@ from finger.backends.proxy import ProxyFingerService
 from finger.backends.file import FileFingerService
 from finger.app.tap import Options, makeService
 from finger.backends.http import HTTPFingerService
-from tests.support import fakeProgram, freePort
+from tests.support import fakeProgram, freePort, listeningPort
 
 
 def _parse(argv: List[str], parent: Optional[Dict[str, Any]] = None) -> Options:
@@ -120,9 +121,7 @@ class BackendOptionsTests(SynchronousTestCase):
         """
         if os.geteuid() == 0:
             for uid in [None, 0]:
-                self.assertUsageError(
-                    ["--backend=local"], "--backend=local", parent={"uid": uid}
-                )
+                self.assertUsageError(["--backend=local"], "--backend=local", parent={"uid": uid})
         _parse(["--backend=local"], parent={"uid": 65534})
         _parse(["--backend=local"])
 
@@ -154,15 +153,20 @@ class MakeServiceLoopbackTests(TestCase):
 
     timeout = 30
 
-    def start(self, argv: List[str], webPort: int = 0) -> int:
-        port = freePort()
+    def start(self, argv: List[str]) -> int:
+        """
+        Start makeService with C{argv}, finger and the web on free loopback
+        ports; stop it when the test ends.
+
+        @return: the finger port; the web port is then in C{self.webPort}.
+        """
         options = _parse(
             argv
             + [
                 "--fingerport",
-                f"tcp:{port}:interface=127.0.0.1",
+                "tcp:0:interface=127.0.0.1",
                 "--webport",
-                f"tcp:{webPort}:interface=127.0.0.1",
+                "tcp:0:interface=127.0.0.1",
                 "--no-setter",
                 "--no-pb",
             ]
@@ -171,7 +175,8 @@ class MakeServiceLoopbackTests(TestCase):
         top.privilegedStartService()
         top.startService()
         self.addCleanup(top.stopService)
-        return port
+        self.webPort = listeningPort(top, "web")
+        return listeningPort(top, "finger")
 
     def statusFile(self) -> str:
         path = os.path.abspath(self.mktemp())
@@ -193,8 +198,8 @@ class MakeServiceLoopbackTests(TestCase):
         front-end too.
         """
         script = fakeProgram(self, '[ "$2" = alice ] && echo "Plan of $2"\nexit 0\n')
-        webPort = freePort()
-        self.start(["--backend=command", f"--command={script}"], webPort)
+        self.start(["--backend=command", f"--command={script}"])
+        webPort = self.webPort
         agent = Agent(reactor)
         response = yield agent.request(
             b"GET", f"http://127.0.0.1:{webPort}/api/users/alice".encode("ascii")
@@ -212,9 +217,7 @@ class MakeServiceLoopbackTests(TestCase):
     def test_web(self) -> Any:
         root = Resource()
         root.putChild(b"~alice", Data(b"on the web", "text/plain"))
-        web = yield serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(
-            Site(root)
-        )
+        web = yield serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(Site(root))
         self.addCleanup(web.stopListening)
         port = self.start(
             ["--backend=web", f"--web-prefix=http://127.0.0.1:{web.getHost().port}/~"]
@@ -231,9 +234,7 @@ class MakeServiceLoopbackTests(TestCase):
         only when allowed.
         """
         first = self.start(["--file", self.statusFile()])
-        second = self.start(
-            ["--file", self.statusFile(), f"--forward-allow=127.0.0.1:{first}"]
-        )
+        second = self.start(["--file", self.statusFile(), f"--forward-allow=127.0.0.1:{first}"])
         answer = yield finger("moshez@127.0.0.1", "127.0.0.1", second)
         self.assertEqual(answer, "happy and well\r\n")
         answer = yield finger("moshez@localhost", "127.0.0.1", second)
@@ -245,9 +246,7 @@ class MakeServiceLoopbackTests(TestCase):
 
     @inlineCallbacks
     def test_forwardingUnreachable(self) -> Any:
-        port = self.start(
-            ["--file", self.statusFile(), f"--forward-allow=127.0.0.1:{freePort()}"]
-        )
+        port = self.start(["--file", self.statusFile(), f"--forward-allow=127.0.0.1:{freePort()}"])
         answer = yield finger("moshez@127.0.0.1", "127.0.0.1", port)
         self.assertEqual(answer, COULD_NOT_CONNECT + "\r\n")
 
@@ -269,7 +268,7 @@ class MakeServiceLoopbackTests(TestCase):
             [
                 "--backend=local",
                 "--fingerport",
-                f"tcp:{freePort()}:interface=127.0.0.1",
+                "tcp:0:interface=127.0.0.1",
                 "--webport",
                 "tcp:0:interface=127.0.0.1",
                 "--no-pb",

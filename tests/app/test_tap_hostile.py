@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.app.test_tap_hostile -*-
 """
 Hostile input against the whole service (L{finger.app.tap.makeService}) over
 real sockets on loopback: random and malformed bytes and floods at every
@@ -16,26 +17,23 @@ import socket
 import ssl
 import xmlrpc.client
 import zlib
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Tuple, cast
 
-from twisted.application.service import Service
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, ensureDeferred, fail, gatherResults, succeed
+from twisted.internet.defer import Deferred, ensureDeferred, gatherResults
 from twisted.internet.endpoints import clientFromString
 from twisted.internet.threads import deferToThread
-from twisted.logger import formatEvent, globalLogPublisher
+from twisted.logger import ILogObserver, formatEvent, globalLogPublisher
 from twisted.python.filepath import FilePath
 from twisted.spread.pb import PBClientFactory
 from twisted.trial.unittest import TestCase
 
-from zope.interface import implementer
-
 from finger.app import tap
-from finger.frontends import web
-from finger.interfaces import IFingerService, UnknownUser
 from finger.app.tap import Options, makeService
+from finger.lookup import LOOKUP_TIMEOUT
+from finger.testing import FakeTimeReactor, FaultyService
 from tests.certs import selfSigned
-from tests.support import controlCharacters, exchange, listeningPort
+from tests.support import controlCharacters, exchange, listeningPort, waitFor
 
 FLOOD_BYTES = 32 * 1024 * 1024
 """
@@ -200,8 +198,9 @@ class HostileListenersTests(TestCase):
 
     def setUp(self) -> None:
         self.events: List[Dict[str, Any]] = []
-        globalLogPublisher.addObserver(self.events.append)
-        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+        observer = cast(ILogObserver, self.events.append)
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
         self.start()
 
     def start(self, *args: str) -> None:
@@ -403,7 +402,7 @@ class HostileListenersTests(TestCase):
             broker.transport.loseConnection()
 
         # The setter with --auth: names, passwords and statuses.
-        self.start("--auth", "memory:moshez:secret")
+        self.start("--auth", "memory:moshez:secret", "--login-delay=0.01")
         oneLine = nasty.replace(b"\n", b"")
         for data in (
             b"moshez\n" + oneLine + b"\nstatus\n",
@@ -430,43 +429,22 @@ class HostileListenersTests(TestCase):
         self.assertTrue(any("\\x1b[2J" in text for text in logged), logged)
 
 
-@implementer(IFingerService)
-class _FaultyService(Service):
-    """
-    A back-end that never answers about C{stuck}, fails about C{broken},
-    and answers about C{moshez} at once.
-    """
-
-    def __init__(self) -> None:
-        self.cancelled: List[str] = []
-
-    def getUser(self, user: str) -> "Deferred[str]":
-        if user == "stuck":
-            return Deferred(lambda d: self.cancelled.append(user))
-        if user == "broken":
-            return fail(RuntimeError("the database caught fire"))
-        if user == "moshez":
-            return succeed("happy and well")
-        return fail(UnknownUser(user))
-
-    def getUsers(self) -> "Deferred[List[str]]":
-        return succeed(["moshez"])
-
-
 class FaultsTests(TestCase):
     """
     A back-end that fails or never answers, behind every front-end of the
     running service: each client gets an error or timeout answer, each
     failure is logged once, and other clients are served meanwhile.
+
+    The service does real I/O but keeps time on a L{FakeTimeReactor}, so
+    lookups time out when the test says, not after seconds of waiting.
     """
 
     timeout = 60
-    lookupTimeout = 2.0
 
     def setUp(self) -> None:
-        self.backend = _FaultyService()
+        self.backend = FaultyService(stuck=["stuck"], broken=["broken"], moshez="happy and well")
         self.patch(tap, "_makeBackend", lambda options, reactor: self.backend)
-        self.patch(web, "LOOKUP_TIMEOUT", self.lookupTimeout)
+        self.reactor = FakeTimeReactor(reactor)
         path = FilePath(self.mktemp())
         path.setContent(b"moshez: unused\n")
         loopback = "tcp:0:interface=127.0.0.1"
@@ -481,13 +459,10 @@ class FaultsTests(TestCase):
                 loopback,
                 "--pbport",
                 loopback,
+                "--no-setter",
             ]
         )
-        self.top = makeService(options, reactor)
-        self.top.getServiceNamed("finger").factory.wrappedFactory.lookupTimeout = self.lookupTimeout
-        self.top.getServiceNamed(
-            "pb"
-        ).factory.wrappedFactory.root.lookupTimeout = self.lookupTimeout
+        self.top = makeService(options, self.reactor)
         self.top.privilegedStartService()
         self.top.startService()
         self.addCleanup(self.top.stopService)
@@ -500,7 +475,7 @@ class FaultsTests(TestCase):
         request = b"GET " + path + b" HTTP/1.0\r\nHost: localhost\r\n\r\n"
         return deferToThread(_send, self.ports["web"], request, halfClose=False)
 
-    def rpc(self, *args: object) -> "Deferred[_Outcome]":
+    def rpc(self, *args: str) -> "Deferred[_Outcome]":
         call = xmlrpc.client.dumps(args, "getUser").encode("utf-8")
         request = (
             b"POST /RPC2 HTTP/1.0\r\nHost: localhost\r\nContent-Type: text/xml\r\n"
@@ -524,8 +499,7 @@ class FaultsTests(TestCase):
 
     async def test_stuck(self) -> None:
         root = await self.pbRoot()
-        started = reactor.seconds()
-        stuck = [
+        stuck: List["Deferred[Any]"] = [
             self.finger(b"stuck\r\n"),
             self.get(b"/stuck"),
             self.get(b"/api/users/stuck"),
@@ -533,17 +507,30 @@ class FaultsTests(TestCase):
             ensureDeferred(self.pbError(root, "stuck")),
         ]
         done: List[int] = []
+
+        def answered(result: object, index: int) -> object:
+            done.append(index)
+            return result
+
         for index, d in enumerate(stuck):
-            d.addBoth(lambda result, index=index: done.append(index) or result)
+            d.addBoth(answered, index)
         # Meanwhile every front-end answers others.
         self.assertEqual(await self.finger(b"moshez\r\n"), b"happy and well\r\n")
         page = await self.get(b"/api/users/moshez")
         self.assertIn(b'"status": "happy and well"', page.received)
         self.assertIn(b"happy and well", (await self.rpc("moshez")).received)
         self.assertEqual(await root.callRemote("getUser", "moshez"), "happy and well")
-        self.assertLess(reactor.seconds() - started, self.lookupTimeout)
+        # All of that before any stuck lookup timed out: every one is still
+        # under way, and no client has its answer.
+        await waitFor(
+            reactor,
+            lambda: self.backend.asked.count("stuck") == len(stuck),
+            "every stuck lookup to reach the back-end",
+        )
+        self.assertEqual(self.backend.cancelled, [])
         self.assertEqual(done, [])
 
+        self.reactor.advance(LOOKUP_TIMEOUT)
         finger, page, api, rpc, pbError = await gatherResults(stuck)
         self.assertEqual(finger, b"Server timed out; try again later\r\n")
         for response in (page, api):

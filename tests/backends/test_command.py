@@ -25,7 +25,8 @@ from finger.backends.command import (
     findProgram,
 )
 from tests.backends.test_local import FakeAccounts
-from tests.support import ThreadlessClock, fakeProgram, which
+from finger.testing import ThreadlessClock
+from tests.support import fakeProgram, which
 
 
 def _accounts(*names: str) -> FakeAccounts:

@@ -16,7 +16,7 @@ from finger.backends.file import FileFingerService
 from finger.backends.memory import MAX_ANSWER_LENGTH, MemoryFingerService
 from finger.backends.statusfile import StatusFileError, StatusFileReadOnly
 from finger.messages import READ_ONLY
-from tests.support import HeldThreadsClock, ThreadlessClock
+from finger.testing import HeldThreadsClock, ThreadlessClock
 
 
 class MemoryFingerServiceTests(SynchronousTestCase):

@@ -23,7 +23,8 @@ from finger.backends.local import (
     RunningAsRoot,
     readUserFile,
 )
-from tests.support import ThreadlessClock, which
+from finger.testing import ThreadlessClock
+from tests.support import which
 
 _ME = os.getuid()
 _OTHER = 4242 if _ME != 4242 else 4243

@@ -26,13 +26,8 @@ from finger.messages import (
 )
 from finger.backends.memory import MemoryFingerService
 from finger.text import printableLines
-from tests.support import (
-    BrokenService,
-    ThreadlessClock,
-    chunked,
-    controlCharacters,
-    propertySettings,
-)
+from finger.testing import BrokenService, ThreadlessClock
+from tests.support import chunked, controlCharacters, propertySettings
 
 
 class _HangingService(MemoryFingerService):

@@ -40,7 +40,8 @@ from finger.frontends.irc import (
 from finger.backends.memory import MemoryFingerService
 from tests.certs import selfSigned
 from tests.running import startFinger
-from tests.support import BrokenService, freePort, waitFor, which
+from finger.testing import BrokenService
+from tests.support import freePort, waitFor, which
 
 
 class _StuckService(MemoryFingerService):

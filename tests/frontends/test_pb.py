@@ -48,7 +48,7 @@ from finger.frontends.pb import (
     PerspectiveFingerFromService,
 )
 from finger.backends.memory import MemoryFingerService
-from tests.support import BrokenService
+from finger.testing import BrokenService
 
 
 class PerspectiveFingerTests(SynchronousTestCase):

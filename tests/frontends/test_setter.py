@@ -19,13 +19,8 @@ from finger.backends.memory import MemoryFingerService
 from finger.frontends.setter import MAX_LINE_LENGTH, FingerSetterFactoryFromService
 from finger.lookup import LOOKUP_TIMEOUT
 from finger.names import MAX_STATUS_LENGTH
-from tests.support import (
-    HeldThreadsClock,
-    ThreadlessClock,
-    chunked,
-    controlCharacters,
-    propertySettings,
-)
+from finger.testing import HeldThreadsClock, ThreadlessClock
+from tests.support import chunked, controlCharacters, propertySettings
 
 
 class _FailingService(MemoryFingerService):

@@ -66,7 +66,7 @@ from finger.frontends.web import (
     prefersJSON,
     userPath,
 )
-from tests.support import BrokenService
+from finger.testing import BrokenService
 
 _Response = Tuple[int, Dict[bytes, bytes], bytes]
 
