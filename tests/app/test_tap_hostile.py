@@ -31,7 +31,6 @@ from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
 from finger.app import tap
-from finger.frontends import web
 from finger.interfaces import IFingerService, UnknownUser
 from finger.app.tap import Options, makeService
 from tests.certs import selfSigned
@@ -466,7 +465,6 @@ class FaultsTests(TestCase):
     def setUp(self) -> None:
         self.backend = _FaultyService()
         self.patch(tap, "_makeBackend", lambda options, reactor: self.backend)
-        self.patch(web, "LOOKUP_TIMEOUT", self.lookupTimeout)
         path = FilePath(self.mktemp())
         path.setContent(b"moshez: unused\n")
         loopback = "tcp:0:interface=127.0.0.1"
@@ -488,6 +486,9 @@ class FaultsTests(TestCase):
         self.top.getServiceNamed(
             "pb"
         ).factory.wrappedFactory.root.lookupTimeout = self.lookupTimeout
+        self.top.getServiceNamed("web").factory.wrappedFactory.resource.policy.timeout = (
+            self.lookupTimeout
+        )
         self.top.privilegedStartService()
         self.top.startService()
         self.addCleanup(self.top.stopService)
