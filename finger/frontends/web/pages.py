@@ -230,7 +230,7 @@ class UserStatusTree(Resource):
         self.service = service
         self.templates = templates if templates is not None else loadTemplates()
         self.policy = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
-        self.putChild(RPC_PATH, XMLRPCGate(service, login, policy=self.policy))
+        self.putChild(RPC_PATH, XMLRPCGate(service, self.policy, login))
         api = APINotFound()
         api.putChild(b"users", UsersAPI(service, self.policy))
         self.putChild(API_PATH, api)
@@ -249,7 +249,7 @@ class UserStatusTree(Resource):
         request.setHeader(b"vary", b"Accept")
         wantJSON = prefersJSON(request.getHeader(b"accept"))
 
-        def listed(users: List[str]) -> Answer:
+        def listed(users: "List[str]") -> Answer:
             if wantJSON:
                 return usersJSON(users)
             element = UsersElement(self.templates.users, users, homeLink(request))

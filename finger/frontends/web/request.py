@@ -58,13 +58,8 @@ def rawResponse(code: int, reason: bytes, sentence: str) -> bytes:
     @param sentence: one of L{finger.messages}.
     """
     body = (sentence + "\r\n").encode("utf-8")
-    return b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (
-        code,
-        reason,
-        TEXT,
-        len(body),
-        body,
-    )
+    head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n"
+    return head % (code, reason, TEXT, len(body)) + b"\r\n" + body
 
 
 def busyResponse() -> bytes:
@@ -204,7 +199,9 @@ def whileConnected(request: IRequest, d: "Deferred[_T]") -> "Deferred[Optional[_
         if not left:
             return result
         if isinstance(result, Failure) and not result.check(CancelledError):
-            log.failure("Failed after the client left: {uri}", result, uri=escapeForLog(request.uri))
+            log.failure(
+                "Failed after the client left: {uri}", result, uri=escapeForLog(request.uri)
+            )
         return None
 
     request.notifyFinish().addErrback(gone)
@@ -227,7 +224,8 @@ def serve(
 
     @return: L{NOT_DONE_YET}, for a C{render} method to return.
     """
-    def respond(response: Optional[Response]) -> None:
+
+    def respond(response: "Optional[Response]") -> None:
         if response is None:
             return
         code, contentType, body = response

@@ -60,8 +60,7 @@ class UsersElement(Element):
     @renderer
     def user(self, request: Optional[IRequest], tag: Tag) -> List[Tag]:
         return [
-            tag.clone().fillSlots(name=name, href=self.home + userPath(name))
-            for name in self.users
+            tag.clone().fillSlots(name=name, href=self.home + userPath(name)) for name in self.users
         ]
 
     @renderer
@@ -126,7 +125,9 @@ def escapeText(value: str) -> bytes:
     C{value} as the template engine writes it in text: UTF-8, with C{&},
     C{<} and C{>} as entities.
     """
-    return value.encode("utf-8").replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;")
+    return (
+        value.encode("utf-8").replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;")
+    )
 
 
 def escapeAttribute(value: str) -> bytes:
@@ -173,9 +174,7 @@ class Prerendered:
         return b"".join(out)
 
     @classmethod
-    def of(
-        cls, loader: ITemplateLoader, samples: List[SlottedElement]
-    ) -> "Optional[Prerendered]":
+    def of(cls, loader: ITemplateLoader, samples: List[SlottedElement]) -> "Optional[Prerendered]":
         """
         Flatten the page C{loader} gives with every slot open, or L{None}
         if it cannot be rendered that way: then it must be flattened for
@@ -217,7 +216,7 @@ def _flattenNow(element: Element) -> Optional[bytes]:
 
 
 # Slot values that exercise every kind of escaping.
-_AWKWARD = ['a<b>&"c\'', "zo\u00eb \u2603", "line one\nline two", ""]
+_AWKWARD = ["a<b>&\"c'", "zo\u00eb \u2603", "line one\nline two", ""]
 
 
 class Templates:
@@ -231,7 +230,9 @@ class Templates:
         class; L{None} for a page that must be flattened for every request.
     """
 
-    def __init__(self, users: ITemplateLoader, user: ITemplateLoader, notFound: ITemplateLoader) -> None:
+    def __init__(
+        self, users: ITemplateLoader, user: ITemplateLoader, notFound: ITemplateLoader
+    ) -> None:
         self.users = users
         self.user = user
         self.notFound = notFound

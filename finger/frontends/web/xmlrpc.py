@@ -357,20 +357,12 @@ class XMLRPCGate(Resource):
     isLeaf = True
 
     def __init__(
-        self,
-        service: IFingerService,
-        login: Optional[SetterLogin] = None,
-        *,
-        policy: Optional[LookupPolicy] = None,
+        self, service: IFingerService, policy: LookupPolicy, login: Optional[SetterLogin] = None
     ) -> None:
-        """
-        @param policy: how the back-end is asked; with the global reactor's
-            clock and the usual timeout if L{None}.
-        """
         super().__init__()
         self.service = service
         self.login = login
-        self.policy = policy if policy is not None else LookupPolicy(orGlobalReactor(None))
+        self.policy = policy
         if login is None:
             self.plain = UserStatusXR(service, policy=self.policy)
         else:

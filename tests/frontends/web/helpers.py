@@ -5,7 +5,7 @@ real L{Site}, and back-ends that answer slowly or not at all.
 """
 
 import xmlrpc.client
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
@@ -96,14 +96,12 @@ class Client:
         protocol.dataReceived(b"\r\n".join(lines) + b"\r\n\r\n" + body)  # type: ignore[attr-defined]
         return transport
 
-    def request(
-        self,
-        path: bytes,
-        headers: Optional[Dict[bytes, bytes]] = None,
-        method: bytes = b"GET",
-        body: bytes = b"",
-    ) -> Response:
-        return self.parse(self.send(path, headers, method, body).value())
+    def request(self, *args: Any, **kwargs: Any) -> Response:
+        """
+        Send a request, as L{send} takes it; return the response it got at
+        once, parsed.
+        """
+        return self.parse(self.send(*args, **kwargs).value())
 
     @staticmethod
     def parse(raw: bytes) -> Response:
@@ -115,7 +113,9 @@ class Client:
             received[name.strip().lower()] = value.strip()
         return int(statusLine.split()[1]), received, body
 
-    def rpc(self, method: str, *args: object, headers: Optional[Dict[bytes, bytes]] = None) -> object:
+    def rpc(
+        self, method: str, *args: object, headers: Optional[Dict[bytes, bytes]] = None
+    ) -> object:
         """
         Call an XML-RPC method at C{/RPC2}; return its result or its
         L{xmlrpc.client.Fault}.

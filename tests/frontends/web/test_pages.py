@@ -24,7 +24,6 @@ from finger.frontends.web.pages import (
     UserStatusTree,
     prefersJSON,
 )
-from finger.frontends.web.templates import loadTemplates
 from finger.interfaces import IFingerService
 from finger.messages import INTERNAL_ERROR, NO_SUCH_USER, TIMED_OUT
 from tests.frontends.web.helpers import (
@@ -337,8 +336,12 @@ class TimeoutTests(SynchronousTestCase):
         return transport
 
     def test_pages(self) -> None:
-        for path, what in [(b"/stuck", "stuck"), (b"/api/users/stuck", "stuck"), (b"/", "*"),
-                           (b"/api/users", "*")]:
+        for path, what in [
+            (b"/stuck", "stuck"),
+            (b"/api/users/stuck", "stuck"),
+            (b"/", "*"),
+            (b"/api/users", "*"),
+        ]:
             self.service.cancelled = []
             with capturedLogs() as events:
                 stuck = self.start(path)

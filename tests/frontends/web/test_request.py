@@ -167,6 +167,4 @@ class RawResponseTests(SynchronousTestCase):
         channel.dataReceived(
             b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (MAX_BODY_BYTES + 1,)
         )
-        self.assertEqual(
-            transport.value(), rawResponse(413, b"Content Too Large", BODY_TOO_LARGE)
-        )
+        self.assertEqual(transport.value(), rawResponse(413, b"Content Too Large", BODY_TOO_LARGE))

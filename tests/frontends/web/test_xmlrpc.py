@@ -96,17 +96,13 @@ class XMLRPCTests(SynchronousTestCase):
         """
         expected = "getUser takes one argument, a user name (a string); got "
         self.assertFault(self.client.rpc("getUser"), -32602, expected + "none")
-        self.assertFault(
-            self.client.rpc("getUser", 7), -32602, expected + "1 argument (int)"
-        )
+        self.assertFault(self.client.rpc("getUser", 7), -32602, expected + "1 argument (int)")
         self.assertFault(
             self.client.rpc("getUser", "a", "b"),
             -32602,
             expected + "2 arguments (string, string)",
         )
-        self.assertFault(
-            self.client.rpc("getUser", ["x"]), -32602, expected + "1 argument (array)"
-        )
+        self.assertFault(self.client.rpc("getUser", ["x"]), -32602, expected + "1 argument (array)")
         self.assertFault(
             self.client.rpc("getUser", {"a": 1}), -32602, expected + "1 argument (struct)"
         )
@@ -278,7 +274,9 @@ class XMLRPCSettingTests(SynchronousTestCase):
         fault saying so, nothing changed, and a warning in the log.
         """
         with capturedLogs() as events:
-            result = self.https.rpc("setUser", "shawn", "hacked", headers=_basic("moshez", "secret"))
+            result = self.https.rpc(
+                "setUser", "shawn", "hacked", headers=_basic("moshez", "secret")
+            )
         self.assertFault(result, NOT_ALLOWED, "not allowed: moshez may not set the status of shawn")
         self.assertEqual(self.service.users["shawn"], "alive")
         self.assertTrue(any("may not set" in e.get("log_format", "") for e in events))
