@@ -5,6 +5,7 @@ checking templates, and the pages flattened ahead of time.
 """
 
 import os
+import re
 import shutil
 from typing import List
 
@@ -307,3 +308,26 @@ class PrerenderedTests(SynchronousTestCase):
         templates = Templates(Loader(), Loader(), Loader())
         self.assertEqual(templates.prerendered, {})
         self.assertSameAsEngine(templates)
+
+
+class PublicAPITests(SynchronousTestCase):
+    """
+    The web front-end, the pre-rendered pages included, uses only Twisted's
+    public API, so that an upgrade cannot break it unseen.
+    """
+
+    def test_noPrivateImports(self) -> None:
+        """
+        No module of L{finger.frontends.web} imports from a private module
+        of Twisted or zope (one whose dotted name has a part starting with
+        C{_}).
+        """
+        import finger.frontends.web
+
+        private = re.compile(r"^\s*(?:from|import)\s+(?:twisted|zope)\.(?:\w+\.)*_\w*", re.M)
+        directory = os.path.dirname(os.path.abspath(finger.frontends.web.__file__))
+        modules = [name for name in os.listdir(directory) if name.endswith(".py")]
+        self.assertIn("templates.py", modules)
+        for name in modules:
+            with open(os.path.join(directory, name), encoding="utf-8") as f:
+                self.assertEqual(private.findall(f.read()), [], name)

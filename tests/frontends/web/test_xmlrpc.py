@@ -17,6 +17,7 @@ from twisted.cred.credentials import IUsernamePassword
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import IResource
 from zope.interface import implementer
@@ -39,8 +40,9 @@ from finger.messages import (
     SETTING_NEEDS_AUTH,
     SETTING_NEEDS_HTTPS,
     SETTING_NEEDS_LOGIN,
+    SET_TIMED_OUT,
 )
-from tests.frontends.web.helpers import Client, sampleService
+from tests.frontends.web.helpers import Client, SlowService, sampleService
 from tests.support import BrokenService
 
 
@@ -150,6 +152,24 @@ class XMLRPCTests(SynchronousTestCase):
         self.assertFault(client.rpc("getUser", "moshez"), -32603, INTERNAL_ERROR)
         self.assertFault(client.rpc("getUsers"), -32603, INTERNAL_ERROR)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 2)
+
+    def test_clientGoesAway(self) -> None:
+        """
+        If the caller disconnects before the back-end answers, the lookup is
+        cancelled and nothing is logged as an error.
+        """
+        service = SlowService()
+        client = Client(UserStatusTree(service, clock=Clock()))
+        for method, args in [("getUser", ("moshez",)), ("getUsers", ())]:
+            protocol, transport = client.connect()
+            call = xmlrpc.client.dumps(args, method).encode("utf-8")
+            protocol.dataReceived(  # type: ignore[attr-defined]
+                b"POST /RPC2 HTTP/1.0\r\nContent-Length: %d\r\n\r\n%s" % (len(call), call)
+            )
+            self.assertEqual(transport.value(), b"")
+            protocol.connectionLost(Failure(ConnectionError("gone")))  # type: ignore[attr-defined]
+        self.assertEqual(service.cancelled, ["moshez", "*"])
+        self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_introspection(self) -> None:
         """
@@ -418,6 +438,27 @@ class XMLRPCSettingTests(SynchronousTestCase):
         held.saves[1][2].errback(RuntimeError("the disk is on fire"))
         self.assertFault(client.rpcResult(transport.value()), -32603, INTERNAL_ERROR)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_saveTimesOut(self) -> None:
+        """
+        A save the back-end does not confirm within the tree's
+        C{lookupTimeout} is a fault saying the status may not have been
+        saved; the save is cancelled and a warning logged.
+        """
+        held = _HeldSetter()
+        login = SetterLogin(setterPortal(held, [self.checker], []), self.clock)
+        tree = UserStatusTree(held, clock=self.clock, login=login, lookupTimeout=3.0)
+        client = Client(tree, secure=True)
+        with capturedLogs() as events:
+            transport = client.rpcSend(
+                "setUser", "moshez", "busy", headers=_basic("moshez", "secret")
+            )
+            self.clock.advance(2.9)
+            self.assertEqual(transport.value(), b"")
+            self.clock.advance(0.1)
+        self.assertFault(client.rpcResult(transport.value()), NOT_SAVED, SET_TIMED_OUT)
+        self.assertEqual(len([e for e in events if e["log_level"].name == "warn"]), 1)
+        self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_introspection(self) -> None:
         """
