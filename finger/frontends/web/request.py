@@ -17,7 +17,6 @@ from urllib.parse import quote
 from twisted.internet.defer import CancelledError, Deferred, maybeDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.iweb import IRequest
 from twisted.web.server import NOT_DONE_YET, Request
 
 from finger.lookup import LookupAnswers, LookupPolicy
@@ -180,7 +179,7 @@ class WebAnswers(LookupAnswers[Answer]):
         return plainText(500, INTERNAL_ERROR)
 
 
-def whileConnected(request: IRequest, d: "Deferred[_T]") -> "Deferred[Optional[_T]]":
+def whileConnected(request: Request, d: "Deferred[_T]") -> "Deferred[Optional[_T]]":
     """
     Cancel C{d} if C{request}'s client goes away before it fires.  Once the
     client has gone, C{d} fires with L{None}, since nobody is left to
@@ -246,5 +245,7 @@ def serve(
         formatPeer(request.getClientAddress()),
         escapeForLog(request.method + b" " + request.uri),
     )
-    whileConnected(request, d).addCallback(respond).addErrback(failed)  # type: ignore[arg-type]
+    # The policy waits for a page that is still being flattened: a response
+    # reaches respond, never a Deferred.
+    whileConnected(request, d).addCallback(respond).addErrback(failed)  # type: ignore[call-overload]
     return NOT_DONE_YET

@@ -29,6 +29,7 @@ from twisted.web import xmlrpc
 from twisted.web.guard import BasicCredentialFactory, HTTPAuthSessionWrapper
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
+from twisted.web.server import Request
 
 from finger.auth import SetterLogin
 from finger.frontends.web.request import displayStatus, whileConnected
@@ -210,7 +211,7 @@ class UserStatusXR(xmlrpc.XMLRPC):
             names.remove("setUser")
         return names
 
-    def ask(self, request: IRequest, d: "Deferred[Any]", found: Callable[[Any], object]) -> object:
+    def ask(self, request: Request, d: "Deferred[Any]", found: Callable[[Any], object]) -> object:
         """
         Ask the back-end through the policy, for as long as the caller
         stays.
@@ -219,7 +220,7 @@ class UserStatusXR(xmlrpc.XMLRPC):
         return whileConnected(request, self.policy.ask(d, found, _LookupFaults(), peer, "XML-RPC"))
 
     @xmlrpc.withRequest
-    def xmlrpc_getUser(self, request: IRequest, *args: Any) -> object:
+    def xmlrpc_getUser(self, request: Request, *args: Any) -> object:
         """
         getUser(name): the status of the user called name, or "No such
         user".
@@ -241,7 +242,7 @@ class UserStatusXR(xmlrpc.XMLRPC):
     )
 
     @xmlrpc.withRequest
-    def xmlrpc_getUsers(self, request: IRequest, *args: Any) -> object:
+    def xmlrpc_getUsers(self, request: Request, *args: Any) -> object:
         """
         getUsers(): the names of every user.
         """
@@ -256,7 +257,7 @@ class UserStatusXR(xmlrpc.XMLRPC):
     xmlrpc_getUsers.help = "getUsers(): the names of every user."  # type: ignore[attr-defined]
 
     @xmlrpc.withRequest
-    def xmlrpc_setUser(self, request: IRequest, *args: Any) -> object:
+    def xmlrpc_setUser(self, request: Request, *args: Any) -> object:
         """
         setUser(name, status): set the status of the user called name;
         True once it is saved.

@@ -35,7 +35,7 @@ from tests.frontends.web.helpers import (
 )
 from tests.support import BrokenService
 
-LOOKUP_TIMEOUT = 7.0
+TIMEOUT = 7.0
 """
 The back-end's time to answer in these tests: not the default, so that the
 tree is seen to use the one it is given.
@@ -324,9 +324,7 @@ class TimeoutTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.service = StuckService()
         self.clock = Clock()
-        self.client = Client(
-            UserStatusTree(self.service, clock=self.clock, lookupTimeout=LOOKUP_TIMEOUT)
-        )
+        self.client = Client(UserStatusTree(self.service, clock=self.clock, lookupTimeout=TIMEOUT))
 
     def start(self, path: bytes, method: bytes = b"GET", body: bytes = b"") -> StringTransport:
         protocol, transport = self.client.connect()
@@ -345,7 +343,7 @@ class TimeoutTests(SynchronousTestCase):
             self.service.cancelled = []
             with capturedLogs() as events:
                 stuck = self.start(path)
-                self.clock.advance(LOOKUP_TIMEOUT - 1)
+                self.clock.advance(TIMEOUT - 1)
                 self.assertEqual(stuck.value(), b"")
                 # Meanwhile, someone else is answered.
                 code, headers, body = self.client.request(b"/api/users/moshez")
@@ -367,7 +365,7 @@ class TimeoutTests(SynchronousTestCase):
             with capturedLogs() as events:
                 stuck = self.start(b"/RPC2", b"POST", call.encode("utf-8"))
                 self.assertEqual(self.client.rpc("getUser", "moshez"), "happy & <well>")
-                self.clock.advance(LOOKUP_TIMEOUT)
+                self.clock.advance(TIMEOUT)
             code, headers, body = Client.parse(stuck.value())
             self.assertEqual(code, 200)
             fault = self.assertRaises(xmlrpc.client.Fault, xmlrpc.client.loads, body)
