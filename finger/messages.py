@@ -173,3 +173,34 @@ STATUS_OF = "Status of {user}: "
 How the IRC bot begins an answer: C{STATUS_OF.format(user=name)}, then the
 user's status.
 """
+
+BODY_TOO_LARGE = "Request body too large"
+"""
+The answer to an HTTP request whose body is over the web site's limit.
+"""
+
+NOT_FOUND = "Not found"
+"""
+The answer to a web path that names nothing, where no user was asked for.
+"""
+
+SETTING_NEEDS_AUTH = (
+    "procedure setUser not found: setting statuses over XML-RPC needs the "
+    "server to run with --auth and a back-end that can set statuses"
+)
+"""
+XML-RPC's C{setUser} on a server that offers no way to log in.
+"""
+
+SETTING_NEEDS_HTTPS = (
+    "setUser needs HTTPS: statuses are set only over an encrypted connection, "
+    "and credentials sent over plain HTTP are ignored"
+)
+"""
+XML-RPC's C{setUser} over plain HTTP.
+"""
+
+SETTING_NEEDS_LOGIN = "setUser needs a user name and password (HTTP Basic authentication)"
+"""
+XML-RPC's C{setUser} over HTTPS without credentials.
+"""

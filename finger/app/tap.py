@@ -17,10 +17,10 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.internet.interfaces import IProtocolFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import usage
-from twisted.web.resource import IResource
 from twisted.web.server import Site
 
-from finger.frontends import irc, web
+from finger.frontends import irc
+from finger.frontends.web import pages, request as webrequest, templates as webtemplates
 from finger.net.address import InvalidAddress, checkedClientDescription
 from finger.auth import SetterLogin, setterPortal
 from finger.clients.finger import parseHostPort
@@ -46,10 +46,6 @@ from finger.backends.http import HTTPFingerService, checkPrefix
 
 _FINGER_BUSY = b"Server busy; try again later\r\n"
 _SETTER_BUSY = b"Error: server busy; try again later\r\n"
-_HTTP_BUSY = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-    b"Content-Length: 29\r\nConnection: close\r\n\r\nServer busy; try again later\r\n"
-)
 
 
 def _number(
@@ -339,7 +335,7 @@ class Options(usage.Options, strcred.AuthOptionMixin):
         [
             "templates",
             "t",
-            web.defaultTemplatesDirectory(),
+            webtemplates.defaultTemplatesDirectory(),
             "A directory with the page templates: users.xhtml, user.xhtml, "
             "notfound.xhtml.",
         ],
@@ -537,10 +533,10 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             raise usage.UsageError(f"--ircserver: {e}") from None
 
 
-def _webTemplates(options: Options) -> "web.Templates":
+def _webTemplates(options: Options) -> webtemplates.Templates:
     try:
-        return web.loadTemplates(options["templates"])
-    except web.TemplateError as e:
+        return webtemplates.loadTemplates(options["templates"])
+    except webtemplates.TemplateError as e:
         raise usage.UsageError(f"--templates: {e}") from None
 
 
@@ -592,14 +588,13 @@ def _addWeb(
     C{--ssl}, HTTPS on C{--sslport}.  With a C{login} (C{--auth}), XML-RPC
     offers setUser over HTTPS.
     """
-    root = cast(web.UserStatusTree, IResource(backend))
-    root.templates = options.loadedTemplates
-    if login is not None:
-        root.offerSetting(login)
-    site = Site(
-        root, requestFactory=web.LimitedRequest, timeout=options["timeout"], reactor=reactor
+    root = pages.UserStatusTree(
+        backend, templates=options.loadedTemplates, clock=reactor, login=login
     )
-    _listen(top, "web", options, reactor, site, _HTTP_BUSY)
+    site = Site(
+        root, requestFactory=webrequest.LimitedRequest, timeout=options["timeout"], reactor=reactor
+    )
+    _listen(top, "web", options, reactor, site, webrequest.busyResponse())
     if options["ssl"]:
         tlsFactory = TLSMemoryBIOFactory(options.tlsOptions, False, site)
         _listen(top, "https", options, reactor, tlsFactory, b"")

@@ -10,6 +10,7 @@ the shared options module can be merged on their own.
 
 import json
 import os
+import shutil
 import ssl
 import subprocess
 import sys
@@ -29,7 +30,8 @@ from twisted.web.http_headers import Headers
 
 from finger.app import tap
 from finger.clients import xmlrpc as xmlrpcclient
-from finger.frontends.web import XMLRPCGate, defaultTemplatesDirectory
+from finger.frontends.web.templates import defaultTemplatesDirectory
+from finger.frontends.web.xmlrpc import XMLRPCGate
 from tests.certs import selfSigned
 from tests.support import freePort, which
 
@@ -269,6 +271,50 @@ class TwistdTests(TestCase):
         return d.addCallback(check)
 
 
+class OwnTemplatesTests(TestCase):
+    """
+    C{--templates DIR} is all the site reads: an installed copy whose shipped
+    templates are missing or broken still starts with its own.
+    """
+
+    def test_shippedTemplatesAbsent(self) -> "Deferred[None]":
+        """
+        With a copy of the package that has no shipped templates anywhere,
+        C{makeService} builds the service from C{--templates DIR}.
+        """
+        root = os.path.abspath(self.mktemp())
+        package = os.path.dirname(os.path.dirname(os.path.abspath(tap.__file__)))
+        shutil.copytree(
+            package,
+            os.path.join(root, "finger"),
+            ignore=shutil.ignore_patterns("templates", "__pycache__"),
+        )
+        own = os.path.join(root, "own")
+        shutil.copytree(defaultTemplatesDirectory(), own)
+        script = (
+            "import os, sys\n"
+            "from finger.app import tap\n"
+            "from finger.frontends.web.templates import defaultTemplatesDirectory\n"
+            "assert tap.__file__.startswith(sys.argv[1]), tap.__file__\n"
+            "assert not os.path.exists(defaultTemplatesDirectory())\n"
+            "options = tap.Options()\n"
+            "options.parseOptions(sys.argv[2:])\n"
+            "tap.makeService(options)\n"
+            "print('built')\n"
+        )
+        d = getProcessOutputAndValue(
+            sys.executable,
+            ["-c", script, root, "--file", _statusFile(self), "--templates", own],
+            env={**os.environ, "PYTHONPATH": root},
+        )
+
+        def check(result: Tuple[bytes, bytes, int]) -> None:
+            out, err, code = result
+            self.assertEqual((out, code), (b"built\n", 0), err.decode("utf-8", "replace"))
+
+        return d.addCallback(check)
+
+
 class _Running:
     """
     The whole finger service, started from options on loopback ports.
@@ -492,6 +538,7 @@ class XMLRPCSettingTests(TestCase):
             "--ssl", "--certificate", path,
             "--auth", "memory:moshez:secret:root:toor",
             "--admins", "root",
+            "--login-delay", "0.01",
         )
         self.context = ssl.create_default_context(cafile=path)
 

@@ -1,0 +1,261 @@
+# -*- test-case-name: tests.frontends.web.test_pages -*-
+"""
+The site's root, L{UserStatusTree}, and its HTML pages.
+
+L{UserStatusTree} is an adapter from L{IFingerService} to L{IResource}.
+Its URLs::
+
+    /                   every user, each a link to their page
+    /USER               one user's name and status; 404 "No such user"
+    /api/users          the list of users, as JSON
+    /api/users/USER     one user, as JSON; 404 for an unknown user
+    /RPC2               XML-RPC: getUser(name), getUsers(), and with a
+                        login, over HTTPS, setUser(name, status)
+
+C{/} and C{/USER} answer with JSON instead of HTML when the request's
+C{Accept} header prefers C{application/json}.  The fixed paths (L{RESERVED})
+win over user names: a user called C{RPC2} or C{api} has no HTML page, but
+C{/api/users/RPC2} and XML-RPC still find them.
+
+A user name in a URL is percent-encoded UTF-8 (C{/zo%C3%AB}); every link the
+pages make is quoted that way, C{/} included, so C{a/b} is C{/a%2Fb}.  Links
+are relative, so the site also works behind a proxy that adds a path prefix.
+"""
+
+from typing import Dict, List, Optional, Tuple
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.python import components
+from twisted.web.iweb import IRequest
+from twisted.web.resource import IResource, Resource
+from twisted.web.server import Request
+from twisted.web.template import Element
+
+from finger.auth import SetterLogin
+from finger.frontends.web.api import (
+    APINotFound,
+    JSONAnswers,
+    UsersAPI,
+    userJSON,
+    usersJSON,
+)
+from finger.frontends.web.request import Answer, WebAnswers, serve, userName
+from finger.frontends.web.templates import (
+    NotFoundElement,
+    Templates,
+    UserElement,
+    UsersElement,
+    loadTemplates,
+)
+from finger.frontends.web.xmlrpc import XMLRPCGate
+from finger.interfaces import IFingerService, UnknownUser
+from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy, orGlobalReactor
+
+RPC_PATH = b"RPC2"
+API_PATH = b"api"
+RESERVED = frozenset([RPC_PATH, API_PATH])
+"""
+The first path segments that never name a user.
+"""
+
+SECURITY_HEADERS: Dict[bytes, bytes] = {
+    # Pages carry their style inline and have no scripts, images or frames.
+    b"content-security-policy": (
+        b"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+        b"form-action 'none'; frame-ancestors 'none'"
+    ),
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"no-referrer",
+    b"x-frame-options": b"DENY",
+}
+"""
+Headers sent with every response of the site.
+"""
+
+HTML = b"text/html; charset=utf-8"
+
+
+def prefersJSON(accept: Optional[bytes]) -> bool:
+    """
+    Does an C{Accept} header value rank C{application/json} above HTML?
+
+    Each media range's quality counts (C{q=}); the most specific range that
+    matches a type decides its quality, as RFC 9110 section 12.5.1 says.
+    """
+    if not accept:
+        return False
+    ranges: List[Tuple[str, float]] = []
+    for part in accept.decode("latin-1").split(","):
+        fields = [f.strip() for f in part.split(";")]
+        mediaRange = fields[0].lower()
+        if not mediaRange:
+            continue
+        quality = 1.0
+        for parameter in fields[1:]:
+            key, _, value = parameter.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((mediaRange, quality))
+
+    def qualityOf(mediaType: str) -> float:
+        major = mediaType.split("/")[0]
+        for candidate in (mediaType, major + "/*", "*/*"):
+            for mediaRange, quality in ranges:
+                if mediaRange == candidate:
+                    return quality
+        return 0.0
+
+    json = qualityOf("application/json")
+    return json > 0 and json > qualityOf("text/html")
+
+
+def homeLink(request: IRequest) -> str:
+    """
+    A relative link from the page C{request} asked for to the site's root.
+    """
+    depth = len(request.prepath) + len(request.postpath) - 1
+    return "../" * depth if depth > 0 else "./"
+
+
+def html(request: IRequest, templates: Templates, code: int, element: Element) -> Answer:
+    """
+    A page from C{templates}, as a response with status C{code}.
+    """
+    page = templates.renderNow(element)
+    if page is not None:
+        return (code, HTML, b"<!DOCTYPE html>\n" + page)
+    return templates.render(request, element).addCallback(
+        lambda body: (code, HTML, b"<!DOCTYPE html>\n" + body)
+    )
+
+
+class _PageAnswers(JSONAnswers):
+    """
+    An unknown user as a page: the C{notfound.xhtml} page, or the JSON 404
+    if the client prefers JSON.
+    """
+
+    def __init__(self, user: str, wantJSON: bool, request: IRequest, templates: Templates) -> None:
+        super().__init__(user)
+        self.wantJSON = wantJSON
+        self.request = request
+        self.templates = templates
+
+    def unknown(self, user: str) -> Answer:
+        if self.wantJSON:
+            return super().unknown(user)
+        element = NotFoundElement(self.templates.notFound, self.user, homeLink(self.request))
+        return html(self.request, self.templates, 404, element)
+
+
+class UserStatus(Resource):
+    """
+    One user's page at C{/USER}, or their JSON if the client prefers it.
+    Nothing lies beneath it.
+
+    @ivar policy: how the back-end is asked.
+    """
+
+    isLeaf = True
+
+    def __init__(
+        self, service: IFingerService, templates: Templates, segment: bytes, policy: LookupPolicy
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.templates = templates
+        self.policy = policy
+        self.user, self.valid = userName(segment)
+
+    def render_GET(self, request: Request) -> object:
+        request.setHeader(b"vary", b"Accept")
+        wantJSON = prefersJSON(request.getHeader(b"accept"))
+        user = self.user
+        if request.postpath:
+            # Below a user's page: /USER/more.
+            user = "/".join([self.user] + [userName(s)[0] for s in request.postpath])
+
+        def ask() -> "Deferred[str]":
+            if not self.valid or request.postpath:
+                raise UnknownUser(user)
+            return self.service.getUser(user)
+
+        def found(status: str) -> Answer:
+            if wantJSON:
+                return userJSON(user, status)
+            element = UserElement(self.templates.user, user, status, homeLink(request))
+            return html(request, self.templates, 200, element)
+
+        answers = _PageAnswers(user, wantJSON, request, self.templates)
+        return serve(request, self.policy, ask, found, answers)
+
+
+class UserStatusTree(Resource):
+    """
+    The site's root: the users list at C{/}, a L{UserStatus} for every other
+    name, and the fixed paths L{RESERVED}.  Every response carries
+    L{SECURITY_HEADERS}.
+
+    @ivar templates: the page templates.
+    @ivar policy: how the back-end is asked, by the pages, the JSON view and
+        XML-RPC alike.
+    """
+
+    def __init__(
+        self,
+        service: IFingerService,
+        *,
+        templates: Optional[Templates] = None,
+        clock: Optional[IReactorTime] = None,
+        lookupTimeout: float = LOOKUP_TIMEOUT,
+        login: Optional[SetterLogin] = None,
+    ) -> None:
+        """
+        @param service: the back-end.
+        @param templates: the page templates; the shipped ones if L{None}
+            (only then are they read).
+        @param clock: what the back-end's time to answer is measured on;
+            the global reactor if L{None}.
+        @param lookupTimeout: seconds the back-end has to answer a request;
+            then the client is told it timed out (a 503, or an XML-RPC
+            fault).
+        @param login: how XML-RPC callers log in to set statuses (over
+            HTTPS only); without one, XML-RPC has no C{setUser}.
+        """
+        super().__init__()
+        self.service = service
+        self.templates = templates if templates is not None else loadTemplates()
+        self.policy = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
+        self.putChild(RPC_PATH, XMLRPCGate(service, self.policy, login))
+        api = APINotFound()
+        api.putChild(b"users", UsersAPI(service, self.policy))
+        self.putChild(API_PATH, api)
+
+    def getChildWithDefault(self, path: bytes, request: IRequest) -> IResource:
+        for name, value in SECURITY_HEADERS.items():
+            request.setHeader(name, value)
+        return super().getChildWithDefault(path, request)
+
+    def getChild(self, path: bytes, request: IRequest) -> IResource:
+        if path == b"":
+            return self
+        return UserStatus(self.service, self.templates, path, self.policy)
+
+    def render_GET(self, request: Request) -> object:
+        request.setHeader(b"vary", b"Accept")
+        wantJSON = prefersJSON(request.getHeader(b"accept"))
+
+        def listed(users: "List[str]") -> Answer:
+            if wantJSON:
+                return usersJSON(users)
+            element = UsersElement(self.templates.users, users, homeLink(request))
+            return html(request, self.templates, 200, element)
+
+        return serve(request, self.policy, self.service.getUsers, listed, WebAnswers())
+
+
+components.registerAdapter(UserStatusTree, IFingerService, IResource)

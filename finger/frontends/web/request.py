@@ -1,0 +1,251 @@
+# -*- test-case-name: tests.frontends.web.test_request -*-
+"""
+What every part of the web site shares: how a request is read (with its
+body capped at L{MAX_BODY_BYTES}), how a user is named in a URL, and how a
+request is answered once the back-end has spoken.
+
+L{rawResponse} is the one place that writes an HTTP response by hand, for
+the two answers given before or outside L{twisted.web}'s own machinery: the
+refusal of a body that is too large, and L{busyResponse}, which the
+connection limit sends on a connection it will not serve.
+"""
+
+from io import BytesIO
+from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union
+from urllib.parse import quote
+
+from twisted.internet.defer import CancelledError, Deferred, maybeDeferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.server import NOT_DONE_YET, Request
+
+from finger.lookup import LookupAnswers, LookupPolicy
+from finger.messages import BODY_TOO_LARGE, BUSY, INTERNAL_ERROR, NO_SUCH_USER, TIMED_OUT
+from finger.names import isValidUserName
+from finger.text import escapeForLog, formatPeer, printableLines
+
+_T = TypeVar("_T")
+
+MAX_BODY_BYTES = 65536
+"""
+The largest request body the site accepts: far more than any XML-RPC call
+it answers needs.
+"""
+
+TEXT = b"text/plain; charset=utf-8"
+
+Response = Tuple[int, bytes, bytes]
+"""
+A response: its status code, its content type and its body.
+"""
+
+Answer = Union[Response, "Deferred[Response]"]
+"""
+A response, now or later.
+"""
+
+log = Logger(namespace="finger.frontends.web")
+
+
+def rawResponse(code: int, reason: bytes, sentence: str) -> bytes:
+    """
+    A whole HTTP/1.1 response that says C{sentence} as plain text and
+    closes the connection, for writing straight to a transport.
+
+    @param code: the status code.
+    @param reason: its reason phrase.
+    @param sentence: one of L{finger.messages}.
+    """
+    body = (sentence + "\r\n").encode("utf-8")
+    head = b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n"
+    return head % (code, reason, TEXT, len(body)) + b"\r\n" + body
+
+
+def busyResponse() -> bytes:
+    """
+    What a web listener that holds as many connections as it may says to
+    one more: C{503 Service Unavailable}, L{BUSY}.
+    """
+    return rawResponse(503, b"Service Unavailable", BUSY)
+
+
+class LimitedRequest(Request):
+    """
+    A request whose body may be at most C{maxBodyBytes} long.
+
+    Twisted keeps a whole request body, in memory or in a temporary file,
+    before the resource sees it; so a larger body, announced by its
+    C{Content-Length} or found while its chunks arrive, is refused at once
+    with C{413 Content Too Large} and the connection is closed, without
+    reading the rest.
+
+    @ivar bodyBytesSeen: how much of the body has arrived.
+    @ivar bodyRefused: whether the body was refused.
+    """
+
+    maxBodyBytes = MAX_BODY_BYTES
+    bodyBytesSeen = 0
+    bodyRefused = False
+
+    def gotLength(self, length: Optional[int]) -> None:
+        if length is not None and length > self.maxBodyBytes:
+            self.refuseBody()
+            return
+        # Never a temporary file: what is kept is bounded anyway.
+        self.content = BytesIO()  # type: ignore[assignment]
+
+    def handleContentChunk(self, data: bytes) -> None:
+        if self.bodyRefused:
+            return
+        self.bodyBytesSeen += len(data)
+        if self.bodyBytesSeen > self.maxBodyBytes:
+            self.refuseBody()
+            return
+        super().handleContentChunk(data)
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        if self.bodyRefused:
+            return
+        super().requestReceived(command, path, version)
+
+    def refuseBody(self) -> None:
+        """
+        Answer C{413} and close the connection, whatever else arrives.
+        """
+        self.bodyRefused = True
+        self.content = BytesIO()  # type: ignore[assignment]
+        # No "100 Continue" after the refusal.
+        self.requestHeaders.removeHeader(b"expect")
+        channel = self.channel
+        transport: Any = channel.transport
+        log.info(
+            "Refused a request body over {limit} bytes from {peer}",
+            limit=self.maxBodyBytes,
+            peer=formatPeer(transport.getPeer()),
+        )
+        transport.write(rawResponse(413, b"Content Too Large", BODY_TOO_LARGE))
+        channel.loseConnection()
+
+
+def displayStatus(status: str) -> str:
+    """
+    A status as any part of the site shows it: its lines, without control
+    characters, joined by C{"\\n"}.
+    """
+    return "\n".join(printableLines(status))
+
+
+def userPath(user: str) -> str:
+    """
+    The URL path segment for a user: UTF-8, percent-encoded, C{/} included.
+    """
+    return quote(user, safe="")
+
+
+def userName(segment: bytes) -> Tuple[str, bool]:
+    """
+    Decode a URL path segment (already percent-decoded) as a user name.
+
+    @return: the name, for showing, and whether it can be a user at all.
+    """
+    try:
+        name = segment.decode("utf-8")
+    except UnicodeDecodeError:
+        return segment.decode("utf-8", "replace"), False
+    return name, isValidUserName(name)
+
+
+def plainText(code: int, sentence: str) -> Response:
+    """
+    A plain-text response saying C{sentence}.
+    """
+    return (code, TEXT, (sentence + "\n").encode("utf-8"))
+
+
+class WebAnswers(LookupAnswers[Answer]):
+    """
+    How a page or the JSON view says that a lookup did not find what it
+    asked for: a back-end that timed out is a C{503}, one that failed a
+    C{500}, each as plain text; subclasses say how an unknown user looks.
+    """
+
+    def unknown(self, user: str) -> Answer:
+        return plainText(404, NO_SUCH_USER)
+
+    def timedOut(self) -> Answer:
+        return plainText(503, TIMED_OUT)
+
+    def failed(self) -> Answer:
+        return plainText(500, INTERNAL_ERROR)
+
+
+def whileConnected(request: Request, d: "Deferred[_T]") -> "Deferred[Optional[_T]]":
+    """
+    Cancel C{d} if C{request}'s client goes away before it fires.  Once the
+    client has gone, C{d} fires with L{None}, since nobody is left to
+    answer; a failure other than the cancellation is logged first.
+    """
+    if d.called and not d.paused:
+        # An answer already here cannot be overtaken by the client leaving.
+        return d  # type: ignore[return-value]
+    left: List[bool] = []
+
+    def gone(reason: Failure) -> None:
+        left.append(True)
+        d.cancel()
+
+    def settle(result: object) -> object:
+        if not left:
+            return result
+        if isinstance(result, Failure) and not result.check(CancelledError):
+            log.failure(
+                "Failed after the client left: {uri}", result, uri=escapeForLog(request.uri)
+            )
+        return None
+
+    request.notifyFinish().addErrback(gone)
+    return d.addBoth(settle)  # type: ignore[return-value]
+
+
+def serve(
+    request: Request,
+    policy: LookupPolicy,
+    ask: Callable[[], "Deferred[_T]"],
+    found: Callable[[_T], Answer],
+    answers: WebAnswers,
+) -> object:
+    """
+    Answer C{request} through C{policy}: what C{ask} gets from the back-end
+    becomes a response through C{found}, or through C{answers} if the
+    back-end did not find it, timed out or failed.  A response that cannot
+    be made is logged and answered with a plain C{500}.  If the client goes
+    away first, the work is cancelled and nothing is written.
+
+    @return: L{NOT_DONE_YET}, for a C{render} method to return.
+    """
+
+    def respond(response: "Optional[Response]") -> None:
+        if response is None:
+            return
+        code, contentType, body = response
+        request.setResponseCode(code)
+        request.setHeader(b"content-type", contentType)
+        request.setHeader(b"content-length", b"%d" % (len(body),))
+        request.write(body)
+        request.finish()
+
+    def failed(reason: Failure) -> None:
+        log.failure("Cannot answer {uri}", reason, uri=escapeForLog(request.uri))
+        respond(plainText(500, INTERNAL_ERROR))
+
+    d = policy.ask(
+        maybeDeferred(ask),
+        found,
+        answers,
+        formatPeer(request.getClientAddress()),
+        escapeForLog(request.method + b" " + request.uri),
+    )
+    # The policy waits for a page that is still being flattened: a response
+    # reaches respond, never a Deferred.
+    whileConnected(request, d).addCallback(respond).addErrback(failed)  # type: ignore[call-overload]
+    return NOT_DONE_YET

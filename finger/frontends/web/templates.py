@@ -1,0 +1,323 @@
+# -*- test-case-name: tests.frontends.web.test_templates -*-
+"""
+The site's pages: their elements, the XHTML templates they are drawn from
+(L{loadTemplates}), and pages flattened once, ahead of time.
+
+The template engine escapes every value.  A user's page and the unknown
+user page are asked for far more often than the rest, so each is flattened
+once with a marker in every slot, using only L{flattenString}; the bytes
+are split at the markers, and a request only joins the pieces with its
+values, escaped as the engine escapes them where each slot sits (in text
+or in an attribute).  L{Templates} checks at start-up that this gives the
+engine's bytes exactly for awkward samples, and otherwise flattens the page
+for every request.
+"""
+
+import re
+from typing import Dict, List, Optional, Tuple, Union
+from xml.sax import SAXParseException
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.python.failure import Failure
+from twisted.python.filepath import FilePath
+from twisted.web.iweb import IRequest, ITemplateLoader
+from twisted.web.template import Element, Tag, TagLoader, XMLFile, flattenString, renderer
+
+from finger.frontends.web.request import displayStatus, userPath
+from finger.paths import dataPath
+
+TEMPLATE_FILES = ("users.xhtml", "user.xhtml", "notfound.xhtml")
+"""
+The files a templates directory must hold.
+"""
+
+
+class TemplateError(Exception):
+    """
+    A template is missing or does not work.  The message names the file.
+    """
+
+
+class UsersElement(Element):
+    """
+    The front page: every user, linked to their page.
+    """
+
+    def __init__(self, loader: ITemplateLoader, users: List[str], home: str) -> None:
+        super().__init__(loader)
+        self.users = users
+        self.home = home
+
+    @renderer
+    def page(self, request: Optional[IRequest], tag: Tag) -> Tag:
+        count = len(self.users)
+        return tag.fillSlots(
+            home=self.home,
+            json=self.home + "api/users",
+            count=f"{count} user" if count == 1 else f"{count} users",
+        )
+
+    @renderer
+    def user(self, request: Optional[IRequest], tag: Tag) -> List[Tag]:
+        return [
+            tag.clone().fillSlots(name=name, href=self.home + userPath(name)) for name in self.users
+        ]
+
+    @renderer
+    def empty(self, request: Optional[IRequest], tag: Tag) -> Union[Tag, str]:
+        return "" if self.users else tag
+
+
+class SlottedElement(Element):
+    """
+    A page whose one renderer, C{page}, fills the page's slots with fixed
+    values.
+    """
+
+    def __init__(self, loader: ITemplateLoader, values: Dict[str, str]) -> None:
+        super().__init__(loader)
+        self.values = values
+
+    def slots(self) -> Dict[str, str]:
+        """
+        The values of the page's slots.
+        """
+        return self.values
+
+    @renderer
+    def page(self, request: Optional[IRequest], tag: Tag) -> Tag:
+        return tag.fillSlots(**self.values)
+
+
+class UserElement(SlottedElement):
+    """
+    One user's page: their name and status.
+    """
+
+    def __init__(self, loader: ITemplateLoader, user: str, status: str, home: str) -> None:
+        super().__init__(
+            loader,
+            {
+                "name": user,
+                "status": displayStatus(status),
+                "home": home,
+                "json": home + "api/users/" + userPath(user),
+            },
+        )
+        self.user = user
+        self.status = status
+        self.home = home
+
+
+class NotFoundElement(SlottedElement):
+    """
+    The page for a user nobody knows.
+    """
+
+    def __init__(self, loader: ITemplateLoader, user: str, home: str) -> None:
+        super().__init__(loader, {"name": user, "home": home})
+        self.user = user
+        self.home = home
+
+
+def escapeText(value: str) -> bytes:
+    """
+    C{value} as the template engine writes it in text: UTF-8, with C{&},
+    C{<} and C{>} as entities.
+    """
+    return (
+        value.encode("utf-8").replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;")
+    )
+
+
+def escapeAttribute(value: str) -> bytes:
+    """
+    C{value} as the template engine writes it in an attribute: as in text,
+    and C{"} as an entity too.
+    """
+    return escapeText(value).replace(b'"', b"&quot;")
+
+
+# A marker holds a NUL, which no XML template can hold, and a double quote,
+# which escaping changes in an attribute and leaves alone in text.
+_MARKER = re.compile(rb'\x00([0-9]+)(?:(")|&quot;)\x00')
+
+
+def _marker(index: int) -> str:
+    return f'\x00{index}"\x00'
+
+
+class Prerendered:
+    """
+    A page the template engine has flattened once, with its slots left
+    open: the bytes between the slots, and for each slot its name and
+    whether it is inside an attribute.
+
+    @ivar parts: the bytes before, between and after the slots.
+    @ivar holes: for each slot, its name and whether it is in an attribute.
+    """
+
+    def __init__(self, parts: List[bytes], holes: List[Tuple[str, bool]]) -> None:
+        self.parts = parts
+        self.holes = holes
+
+    def render(self, slots: Dict[str, str]) -> bytes:
+        """
+        The page with C{slots} filled in.
+        """
+        parts = self.parts
+        out = [parts[0]]
+        write = out.append
+        for (name, inAttribute), part in zip(self.holes, parts[1:]):
+            write(escapeAttribute(slots[name]) if inAttribute else escapeText(slots[name]))
+            write(part)
+        return b"".join(out)
+
+    @classmethod
+    def of(cls, loader: ITemplateLoader, samples: List[SlottedElement]) -> "Optional[Prerendered]":
+        """
+        Flatten the page C{loader} gives with every slot open, or L{None}
+        if it cannot be rendered that way: then it must be flattened for
+        every request.
+
+        @param loader: a loader that gives the same template every time.
+        @param samples: pages from C{loader}, each with the same slots; the
+            result must give the engine's bytes for every one of them.
+        """
+        names = list(samples[0].slots())
+        flat = _flattenNow(SlottedElement(loader, {n: _marker(i) for i, n in enumerate(names)}))
+        if flat is None:
+            return None
+        parts, holes, start = [], [], 0
+        for match in _MARKER.finditer(flat):
+            parts.append(flat[start : match.start()])
+            holes.append((names[int(match.group(1))], match.group(2) is None))
+            start = match.end()
+        parts.append(flat[start:])
+        if any(b"\x00" in part for part in parts):
+            # A slot escaped some other way: in a comment, or twice.
+            return None
+        page = cls(parts, holes)
+        for sample in samples:
+            if page.render(sample.slots()) != _flattenNow(sample):
+                return None
+        return page
+
+
+def _flattenNow(element: Element) -> Optional[bytes]:
+    """
+    Flatten C{element} if that finishes at once, else L{None}.
+    """
+    results: List[Union[bytes, Failure]] = []
+    flattenString(None, element).addBoth(results.append)
+    if results and isinstance(results[0], bytes):
+        return results[0]
+    return None
+
+
+# Slot values that exercise every kind of escaping.
+_AWKWARD = ["a<b>&\"c'", "zo\u00eb \u2603", "line one\nline two", ""]
+
+
+class Templates:
+    """
+    The loaded templates, one loader per page.
+
+    @ivar users: the front page's loader (C{users.xhtml}).
+    @ivar user: a user's page's loader (C{user.xhtml}).
+    @ivar notFound: the unknown user page's loader (C{notfound.xhtml}).
+    @ivar prerendered: the pages flattened ahead of time, by element
+        class; L{None} for a page that must be flattened for every request.
+    """
+
+    def __init__(
+        self, users: ITemplateLoader, user: ITemplateLoader, notFound: ITemplateLoader
+    ) -> None:
+        self.users = users
+        self.user = user
+        self.notFound = notFound
+        self.prerendered: Dict[type, Optional[Prerendered]] = {}
+        if all(isinstance(loader, (XMLFile, TagLoader)) for loader in (user, notFound)):
+            # These loaders give the same template every time.
+            self.prerendered[UserElement] = Prerendered.of(
+                user, [UserElement(user, a, b, a) for a in _AWKWARD for b in _AWKWARD]
+            )
+            self.prerendered[NotFoundElement] = Prerendered.of(
+                notFound, [NotFoundElement(notFound, a, a) for a in _AWKWARD]
+            )
+
+    def render(self, request: Optional[IRequest], element: Element) -> "Deferred[bytes]":
+        """
+        Flatten C{element}, one of the pages from these templates.
+        """
+        page = self.renderNow(element)
+        if page is not None:
+            return succeed(page)
+        return flattenString(request, element)
+
+    def renderNow(self, element: Element) -> Optional[bytes]:
+        """
+        C{element} flattened at once if its page is prerendered, else
+        L{None}.
+        """
+        page = self.prerendered.get(type(element))
+        if page is None:
+            return None
+        return page.render(element.slots())  # type: ignore[attr-defined]
+
+
+def defaultTemplatesDirectory() -> str:
+    """
+    Where the shipped templates are, in a checkout or an installed copy.
+    """
+    return dataPath("templates")
+
+
+def loadTemplates(directory: Optional[str] = None) -> Templates:
+    """
+    Load and check the templates in C{directory}.
+
+    Each file is parsed, then rendered once with sample data, so a missing
+    file, malformed XML, or a renderer or slot that the pages do not have is
+    found now rather than by the first visitor.
+
+    @param directory: a directory holding L{TEMPLATE_FILES}; the shipped
+        templates if L{None}.
+    @raise TemplateError: naming the file that is missing or broken.
+    """
+    base = FilePath(directory if directory is not None else defaultTemplatesDirectory())
+    loaders = []
+    for name in TEMPLATE_FILES:
+        path = base.child(name)
+        try:
+            with path.open("r"):
+                pass
+        except OSError as e:
+            raise TemplateError(f"template {path.path}: {e.strerror or e}") from None
+        loader = XMLFile(path)
+        try:
+            loader.load()
+        except SAXParseException as e:
+            raise TemplateError(
+                f"template {path.path}: not well-formed XML: line {e.getLineNumber()}, "
+                f"column {e.getColumnNumber()}: {e.getMessage()}"
+            ) from None
+        except Exception as e:
+            raise TemplateError(f"template {path.path}: {e}") from None
+        loaders.append(loader)
+    templates = Templates(*loaders)
+    samples = [
+        (TEMPLATE_FILES[0], UsersElement(templates.users, ["alice", "bob"], "./")),
+        (TEMPLATE_FILES[0], UsersElement(templates.users, [], "./")),
+        (TEMPLATE_FILES[1], UserElement(templates.user, "alice", "Happy", "./")),
+        (TEMPLATE_FILES[2], NotFoundElement(templates.notFound, "carol", "./")),
+    ]
+    for name, element in samples:
+        results: List[Union[bytes, Failure]] = []
+        flattenString(None, element).addBoth(results.append)
+        if results and isinstance(results[0], Failure):
+            raise TemplateError(
+                f"template {base.child(name).path}: cannot be rendered: "
+                f"{results[0].getErrorMessage()}"
+            )
+    return templates

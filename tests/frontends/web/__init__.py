@@ -1,0 +1,3 @@
+"""
+Tests for L{finger.frontends.web}, one module for each of its modules.
+"""

@@ -1,0 +1,82 @@
+# -*- test-case-name: tests.frontends.web.test_api -*-
+"""
+Tests for L{finger.frontends.web.api}: the JSON view under C{/api}.
+"""
+
+import json
+from typing import Optional
+
+from twisted.internet.task import Clock
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.resource import IResource
+
+from finger.frontends.web.api import JSON, jsonBody
+from finger.frontends.web.pages import UserStatusTree
+from finger.messages import NO_SUCH_USER
+from tests.frontends.web.helpers import Client, Response, SlowService, sampleService
+
+
+class APITests(SynchronousTestCase):
+    """
+    C{/api/users} and C{/api/users/USER}, over an in-memory connection.
+    """
+
+    def setUp(self) -> None:
+        self.client = Client(IResource(sampleService()))
+
+    def get(self, path: bytes, accept: Optional[bytes] = None) -> Response:
+        return self.client.request(path, {b"Accept": accept} if accept else None)
+
+    def test_api(self) -> None:
+        """
+        C{/api/users} and C{/api/users/USER} are JSON whatever the client
+        accepts.
+        """
+        code, headers, body = self.get(b"/api/users")
+        self.assertEqual(code, 200)
+        self.assertEqual(headers[b"content-type"], b"application/json; charset=utf-8")
+        self.assertIn("zoë", json.loads(body)["users"])
+        code, headers, body = self.get(b"/api/users/")
+        self.assertIn("zoë", json.loads(body)["users"])
+        code, headers, body = self.get(b"/api/users/moshez")
+        self.assertEqual(json.loads(body), {"user": "moshez", "status": "happy & <well>"})
+        code, headers, body = self.get(b"/api/users/nobody")
+        self.assertEqual(code, 404)
+        self.assertEqual(json.loads(body), {"error": NO_SUCH_USER, "user": "nobody"})
+        code, headers, body = self.get(b"/api/users/%FF")
+        self.assertEqual(code, 404)
+        self.assertEqual(json.loads(body)["error"], NO_SUCH_USER)
+        code, headers, body = self.get(b"/api/users/moshez/x")
+        self.assertEqual(code, 404)
+
+    def test_apiUnknownPath(self) -> None:
+        """
+        Any other path under C{/api} is a JSON 404.
+        """
+        for path in (b"/api", b"/api/", b"/api/nothing", b"/api/nothing/more"):
+            code, headers, body = self.get(path)
+            self.assertEqual(code, 404, path)
+            self.assertEqual(json.loads(body), {"error": "Not found"})
+
+    def test_jsonBody(self) -> None:
+        """
+        JSON bodies are UTF-8 on one line, non-ASCII characters as they are.
+        """
+        self.assertEqual(jsonBody({"user": "zo\u00eb"}), '{"user": "zo\u00eb"}\n'.encode("utf-8"))
+        self.assertEqual(JSON, b"application/json; charset=utf-8")
+
+    def test_clientGoesAway(self) -> None:
+        """
+        If the client disconnects before the back-end answers, the lookup is
+        cancelled and nothing is logged as an error.
+        """
+        service = SlowService()
+        client = Client(UserStatusTree(service, clock=Clock()))
+        for path in (b"/api/users/moshez", b"/api/users"):
+            protocol, transport = client.connect()
+            protocol.dataReceived(b"GET " + path + b" HTTP/1.0\r\n\r\n")  # type: ignore[attr-defined]
+            self.assertEqual(transport.value(), b"")
+            protocol.connectionLost(Failure(ConnectionError("gone")))  # type: ignore[attr-defined]
+        self.assertEqual(service.cancelled, ["moshez", "*"])
+        self.assertEqual(self.flushLoggedErrors(), [])

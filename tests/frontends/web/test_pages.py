@@ -1,0 +1,374 @@
+# -*- test-case-name: tests.frontends.web.test_pages -*-
+"""
+Tests for L{finger.frontends.web.pages}: the site's root and its pages, over
+an in-memory connection, with the JSON they give a client that prefers it,
+and the lookup policy they share with the JSON view and XML-RPC.
+"""
+
+import json
+import xmlrpc.client
+from typing import List, Optional
+
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.logger import capturedLogs, formatEvent
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.resource import IResource, getChildForRequest
+from twisted.web.test.requesthelper import DummyRequest
+from zope.interface.verify import verifyObject
+
+from finger.frontends.web.pages import (
+    SECURITY_HEADERS,
+    UserStatus,
+    UserStatusTree,
+    prefersJSON,
+)
+from finger.interfaces import IFingerService
+from finger.messages import INTERNAL_ERROR, NO_SUCH_USER, TIMED_OUT
+from tests.frontends.web.helpers import (
+    Client,
+    Response,
+    SlowService,
+    StuckService,
+    sampleService,
+)
+from finger.testing import BrokenService
+
+TIMEOUT = 7.0
+"""
+The back-end's time to answer in these tests: not the default, so that the
+tree is seen to use the one it is given.
+"""
+
+
+class NegotiationTests(SynchronousTestCase):
+    """
+    Choosing JSON or HTML from the C{Accept} header.
+    """
+
+    def test_prefersJSON(self) -> None:
+        """
+        JSON is chosen only when the client ranks it above HTML.
+        """
+        self.assertTrue(prefersJSON(b"application/json"))
+        self.assertTrue(prefersJSON(b"text/html;q=0.5, application/json"))
+        self.assertTrue(prefersJSON(b"application/*"))
+        self.assertFalse(prefersJSON(None))
+        self.assertFalse(prefersJSON(b""))
+        self.assertFalse(prefersJSON(b"*/*"))
+        self.assertFalse(prefersJSON(b"text/html,application/xhtml+xml,*/*;q=0.8"))
+        self.assertFalse(prefersJSON(b"application/json;q=0, text/html"))
+        self.assertFalse(prefersJSON(b"application/json;q=bogus"))
+        self.assertFalse(prefersJSON(b"text/html, application/json"))
+
+
+class ResourceTests(SynchronousTestCase):
+    """
+    The site over an in-memory connection: pages, status codes, headers,
+    quoting and the JSON view.
+    """
+
+    def setUp(self) -> None:
+        self.service = sampleService()
+        self.client = Client(IResource(self.service))
+
+    def get(self, path: bytes, accept: Optional[bytes] = None) -> Response:
+        return self.client.request(path, {b"Accept": accept} if accept else None)
+
+    def test_adapter(self) -> None:
+        """
+        L{IResource} of a finger service is a L{UserStatusTree}.
+        """
+        resource = IResource(self.service)
+        self.assertIsInstance(resource, UserStatusTree)
+        self.assertTrue(verifyObject(IResource, resource))
+        self.assertTrue(IFingerService.providedBy(self.service))
+
+    def test_index(self) -> None:
+        """
+        C{/} lists every user as a relative, quoted link.
+        """
+        code, headers, body = self.get(b"/")
+        self.assertEqual(code, 200)
+        self.assertEqual(headers[b"content-type"], b"text/html; charset=utf-8")
+        self.assertEqual(int(headers[b"content-length"]), len(body))
+        html = body.decode("utf-8")
+        self.assertTrue(html.startswith("<!DOCTYPE html>\n"))
+        self.assertIn('<a href="./moshez">moshez</a>', html)
+        self.assertIn('<a href="./zo%C3%AB">zoë</a>', html)
+        self.assertIn('<a href="./a%2Fb">a/b</a>', html)
+
+    def test_securityHeaders(self) -> None:
+        """
+        Every response, pages, JSON, errors and XML-RPC, has the security
+        headers.
+        """
+        for path in (b"/", b"/moshez", b"/nobody", b"/api/users", b"/RPC2", b"/api/x"):
+            code, headers, body = self.get(path)
+            for name, value in SECURITY_HEADERS.items():
+                self.assertEqual(headers.get(name), value, (path, name))
+        csp = SECURITY_HEADERS[b"content-security-policy"]
+        self.assertIn(b"default-src 'none'", csp)
+        self.assertEqual(SECURITY_HEADERS[b"x-content-type-options"], b"nosniff")
+
+    def test_user(self) -> None:
+        """
+        C{/USER} shows the user's name and escaped status.
+        """
+        code, headers, body = self.get(b"/moshez")
+        self.assertEqual(code, 200)
+        self.assertEqual(headers[b"content-type"], b"text/html; charset=utf-8")
+        self.assertEqual(headers[b"vary"], b"Accept")
+        html = body.decode("utf-8")
+        self.assertIn("<h1>moshez</h1>", html)
+        self.assertIn(">happy &amp; &lt;well&gt;</p>", html)
+        self.assertIn('<a href="./">All users</a>', html)
+
+    def test_utf8RoundTrip(self) -> None:
+        """
+        A non-ASCII name, percent-encoded as UTF-8 in the URL, finds the
+        user; the page is UTF-8.
+        """
+        code, headers, body = self.get(b"/zo%C3%AB")
+        self.assertEqual(code, 200)
+        html = body.decode("utf-8")
+        self.assertIn("<h1>zoë</h1>", html)
+        self.assertIn("in Paris – café", html)
+        self.assertIn('href="./api/users/zo%C3%AB"', html)
+
+    def test_quotedSlash(self) -> None:
+        """
+        A C{/} in a name travels as C{%2F}.
+        """
+        code, headers, body = self.get(b"/a%2Fb")
+        self.assertEqual(code, 200)
+        self.assertIn("slashed", body.decode("utf-8"))
+
+    def test_unknownUser(self) -> None:
+        """
+        An unknown user gets a 404 page saying "No such user", naming them.
+        """
+        code, headers, body = self.get(b"/%3Cnobody%3E")
+        self.assertEqual(code, 404)
+        self.assertEqual(headers[b"content-type"], b"text/html; charset=utf-8")
+        html = body.decode("utf-8")
+        self.assertIn("No such user", html)
+        self.assertIn("&lt;nobody&gt;", html)
+
+    def test_invalidNames(self) -> None:
+        """
+        Paths that cannot be user names (not UTF-8, against the name rule)
+        are 404s with the page, not errors.
+        """
+        for path in (b"/%FF%FE", b"/-x", b"/a%3Ab", b"/a%20b", b"/" + b"x" * 100):
+            code, headers, body = self.get(path)
+            self.assertEqual(code, 404, path)
+            self.assertIn(b"No such user", body)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_belowUser(self) -> None:
+        """
+        Nothing lies beneath a user's page; the link home still works.
+        """
+        code, headers, body = self.get(b"/moshez/more")
+        self.assertEqual(code, 404)
+        self.assertIn(b'<a href="../">All users</a>', body)
+        self.assertIn(b"moshez/more", body)
+
+    def test_json(self) -> None:
+        """
+        C{Accept: application/json} gets JSON for the index and users.
+        """
+        code, headers, body = self.get(b"/zo%C3%AB", b"application/json")
+        self.assertEqual(code, 200)
+        self.assertEqual(headers[b"content-type"], b"application/json; charset=utf-8")
+        self.assertEqual(json.loads(body), {"user": "zoë", "status": "in Paris – café"})
+        code, headers, body = self.get(b"/", b"application/json")
+        self.assertEqual(code, 200)
+        self.assertEqual(
+            sorted(json.loads(body)["users"]), sorted(["moshez", "zoë", "a/b", "RPC2"])
+        )
+        code, headers, body = self.get(b"/nobody", b"application/json")
+        self.assertEqual(code, 404)
+        self.assertEqual(json.loads(body), {"error": NO_SUCH_USER, "user": "nobody"})
+
+    def test_browserAcceptGetsHTML(self) -> None:
+        """
+        A browser's usual C{Accept} gets HTML.
+        """
+        code, headers, body = self.get(
+            b"/moshez", b"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        )
+        self.assertEqual(headers[b"content-type"], b"text/html; charset=utf-8")
+
+    def test_fixedPathsWin(self) -> None:
+        """
+        C{/RPC2} is XML-RPC even though a user is called C{RPC2}; the JSON
+        API still finds that user.
+        """
+        code, headers, body = self.get(b"/RPC2")
+        self.assertEqual(code, 405)
+        self.assertNotIn(b"shadowed", body)
+        code, headers, body = self.get(b"/api/users/RPC2")
+        self.assertEqual(json.loads(body), {"user": "RPC2", "status": "shadowed"})
+
+    def test_backendFailure(self) -> None:
+        """
+        A failing back-end gives a 500 with a plain message, never a
+        traceback; the failure is logged.
+        """
+        client = Client(IResource(BrokenService()))
+        for path in (b"/", b"/moshez", b"/api/users", b"/api/users/moshez"):
+            code, headers, body = client.request(path)
+            self.assertEqual(code, 500, path)
+            self.assertEqual(headers[b"content-type"], b"text/plain; charset=utf-8")
+            self.assertEqual(body, (INTERNAL_ERROR + "\n").encode("utf-8"))
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 4)
+
+    def test_backendRaises(self) -> None:
+        """
+        A back-end that raises instead of failing its L{Deferred} is a 500
+        too.
+        """
+        service = BrokenService()
+        service.getUser = lambda user: 1 / 0  # type: ignore[assignment,method-assign,misc,return-value]
+        code, headers, body = Client(IResource(service)).request(b"/moshez")
+        self.assertEqual((code, body), (500, (INTERNAL_ERROR + "\n").encode("utf-8")))
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+
+    def test_clientGoesAway(self) -> None:
+        """
+        If the client disconnects before the back-end answers, the lookup is
+        cancelled and nothing is logged as an error.
+        """
+        service = SlowService()
+        client = Client(UserStatusTree(service, clock=Clock()))
+        protocol, transport = client.connect()
+        protocol.dataReceived(b"GET /moshez HTTP/1.0\r\n\r\n")  # type: ignore[attr-defined]
+        self.assertEqual(transport.value(), b"")
+        protocol.connectionLost(Failure(ConnectionError("gone")))  # type: ignore[attr-defined]
+        self.assertEqual(service.cancelled, ["moshez"])
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_head(self) -> None:
+        """
+        HEAD answers like GET, without a body.
+        """
+        code, headers, body = self.client.request(b"/moshez", method=b"HEAD")
+        self.assertEqual(code, 200)
+        self.assertEqual(body, b"")
+
+
+class DummyRequestTests(SynchronousTestCase):
+    """
+    The resources driven with L{DummyRequest}, the way Twisted's own tests
+    drive theirs.
+    """
+
+    def render(self, root: IResource, path: List[bytes], accept: bytes = b"") -> DummyRequest:
+        request = DummyRequest(path)
+        if accept:
+            request.requestHeaders.setRawHeaders(b"accept", [accept])
+        finished = request.notifyFinish()
+        resource = getChildForRequest(root, request)
+        result = resource.render(request)
+        if isinstance(result, bytes):
+            request.write(result)
+            request.finish()
+        self.successResultOf(finished)
+        return request
+
+    def test_userStatus(self) -> None:
+        """
+        L{UserStatus} renders the user's page.
+        """
+        request = self.render(IResource(sampleService()), [b"zo\xc3\xab"])
+        self.assertIsInstance(
+            getChildForRequest(IResource(sampleService()), DummyRequest([b"x"])), UserStatus
+        )
+        self.assertEqual(request.responseCode, 200)
+        self.assertIn("<h1>zoë</h1>", b"".join(request.written).decode("utf-8"))
+
+    def test_unknown(self) -> None:
+        """
+        An unknown user is a 404.
+        """
+        request = self.render(IResource(sampleService()), [b"nobody"])
+        self.assertEqual(request.responseCode, 404)
+        self.assertIn(b"No such user", b"".join(request.written))
+
+    def test_json(self) -> None:
+        """
+        JSON is chosen from the C{Accept} header.
+        """
+        request = self.render(IResource(sampleService()), [b"moshez"], b"application/json")
+        self.assertEqual(
+            request.responseHeaders.getRawHeaders(b"content-type"),
+            [b"application/json; charset=utf-8"],
+        )
+        self.assertEqual(
+            json.loads(b"".join(request.written)),
+            {"user": "moshez", "status": "happy & <well>"},
+        )
+
+
+class TimeoutTests(SynchronousTestCase):
+    """
+    A back-end that never answers holds no request for longer than the
+    tree's C{lookupTimeout}: the client gets a 503 (or an XML-RPC fault) saying
+    so, the lookup is cancelled, one warning is logged, and other clients
+    are answered meanwhile.
+    """
+
+    def setUp(self) -> None:
+        self.service = StuckService()
+        self.clock = Clock()
+        self.client = Client(UserStatusTree(self.service, clock=self.clock, lookupTimeout=TIMEOUT))
+
+    def start(self, path: bytes, method: bytes = b"GET", body: bytes = b"") -> StringTransport:
+        protocol, transport = self.client.connect()
+        head = method + b" " + path + b" HTTP/1.0\r\nContent-Type: text/xml\r\n"
+        head += b"Content-Length: %d\r\n\r\n" % (len(body),)
+        protocol.dataReceived(head + body)  # type: ignore[attr-defined]
+        return transport
+
+    def test_pages(self) -> None:
+        for path, what in [
+            (b"/stuck", "stuck"),
+            (b"/api/users/stuck", "stuck"),
+            (b"/", "*"),
+            (b"/api/users", "*"),
+        ]:
+            self.service.cancelled = []
+            with capturedLogs() as events:
+                stuck = self.start(path)
+                self.clock.advance(TIMEOUT - 1)
+                self.assertEqual(stuck.value(), b"")
+                # Meanwhile, someone else is answered.
+                code, headers, body = self.client.request(b"/api/users/moshez")
+                self.assertEqual(code, 200)
+                self.clock.advance(1)
+            code, headers, body = Client.parse(stuck.value())
+            self.assertEqual((code, body), (503, (TIMED_OUT + "\n").encode("utf-8")), path)
+            self.assertEqual(self.service.cancelled, [what])
+            warnings = [e for e in events if e["log_level"].name == "warn"]
+            self.assertEqual(len(warnings), 1, events)
+            self.assertIn("no answer", formatEvent(warnings[0]))
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_xmlrpc(self) -> None:
+        for call in [
+            xmlrpc.client.dumps(("stuck",), "getUser"),
+            xmlrpc.client.dumps((), "getUsers"),
+        ]:
+            with capturedLogs() as events:
+                stuck = self.start(b"/RPC2", b"POST", call.encode("utf-8"))
+                self.assertEqual(self.client.rpc("getUser", "moshez"), "happy & <well>")
+                self.clock.advance(TIMEOUT)
+            code, headers, body = Client.parse(stuck.value())
+            self.assertEqual(code, 200)
+            fault = self.assertRaises(xmlrpc.client.Fault, xmlrpc.client.loads, body)
+            self.assertEqual(fault.faultString, TIMED_OUT)
+            self.assertEqual(len([e for e in events if e["log_level"].name == "warn"]), 1)
+        self.assertEqual(self.flushLoggedErrors(), [])

@@ -1,0 +1,170 @@
+# -*- test-case-name: tests.frontends.web.test_request -*-
+"""
+Tests for L{finger.frontends.web.request}: the request-body cap, the one
+writer of raw HTTP responses, and the helpers every part of the site uses.
+"""
+
+import xmlrpc.client
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.server import Site
+
+from finger.frontends.web.pages import UserStatusTree
+from finger.frontends.web.request import (
+    MAX_BODY_BYTES,
+    LimitedRequest,
+    busyResponse,
+    displayStatus,
+    rawResponse,
+    userName,
+    userPath,
+)
+from finger.messages import BODY_TOO_LARGE, BUSY
+from tests.frontends.web.helpers import Client, sampleService
+
+
+class HelperTests(SynchronousTestCase):
+    """
+    How users are named in URLs and statuses shown.
+    """
+
+    def test_userPath(self) -> None:
+        """
+        A user's path segment is percent-encoded UTF-8, with C{/} and every
+        other reserved character quoted.
+        """
+        self.assertEqual(userPath("zoë"), "zo%C3%AB")
+        self.assertEqual(userPath("a/b"), "a%2Fb")
+        self.assertEqual(userPath('a"b<c>?#&%'), "a%22b%3Cc%3E%3F%23%26%25")
+
+    def test_displayStatus(self) -> None:
+        """
+        Control characters go; lines stay.
+        """
+        self.assertEqual(displayStatus("red\x1b[31m\r\nnext\x00"), "red[31m\nnext")
+
+    def test_userName(self) -> None:
+        """
+        A URL path segment is a user name if it is UTF-8 and follows the
+        naming rule; otherwise it is still shown, with what is not UTF-8
+        replaced.
+        """
+        self.assertEqual(userName("zo\u00eb".encode("utf-8")), ("zo\u00eb", True))
+        self.assertEqual(userName(b"a b"), ("a b", False))
+        self.assertEqual(userName(b"x\xff"), ("x\ufffd", False))
+
+
+class BodyLimitTests(SynchronousTestCase):
+    """
+    L{LimitedRequest} refuses request bodies over L{MAX_BODY_BYTES}: the
+    site never keeps more than that of any one request.
+    """
+
+    def setUp(self) -> None:
+        self.site = Site(
+            UserStatusTree(sampleService(), clock=Clock()),
+            requestFactory=LimitedRequest,
+            reactor=Clock(),
+        )
+        self.channel = self.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 5000))
+        self.transport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 5000))
+        self.channel.makeConnection(self.transport)
+
+    def assertRefused(self) -> None:
+        self.assertTrue(self.transport.value().startswith(b"HTTP/1.1 413 "), self.transport.value())
+        self.assertIn(b"Connection: close\r\n", self.transport.value())
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_announcedLength(self) -> None:
+        """
+        A C{Content-Length} over the limit is refused before any of the body
+        is read, and without a C{100 Continue}.
+        """
+        self.channel.dataReceived(
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            b"Content-Length: %d\r\n\r\n" % (MAX_BODY_BYTES + 1,)
+        )
+        self.assertRefused()
+        self.assertNotIn(b"100 Continue", self.transport.value())
+        # The rest of the body, if it comes, is ignored.
+        self.channel.dataReceived(b"x" * (MAX_BODY_BYTES + 1))
+        self.assertEqual(self.transport.value().count(b"HTTP/1.1"), 1)
+
+    def test_chunkedBody(self) -> None:
+        """
+        A chunked body is refused as soon as its chunks add up to more than
+        the limit.
+        """
+        self.channel.dataReceived(
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"%x\r\n%s\r\n" % (4096, b"x" * 4096)
+        for _ in range(MAX_BODY_BYTES // 4096):
+            self.channel.dataReceived(chunk)
+        self.assertEqual(self.transport.value(), b"")
+        self.channel.dataReceived(chunk + b"0\r\n\r\n")
+        self.assertRefused()
+        self.assertEqual(self.transport.value().count(b"HTTP/1.1"), 1)
+
+    def test_withinLimit(self) -> None:
+        """
+        A body up to the limit is read and answered as usual.
+        """
+        call = xmlrpc.client.dumps((), "getUsers").encode("utf-8")
+        body = call + b" " * (MAX_BODY_BYTES - len(call))
+        self.channel.dataReceived(
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        code, headers, answer = Client.parse(self.transport.value())
+        self.assertEqual(code, 200)
+        self.assertIn(b"moshez", answer)
+
+
+class RawResponseTests(SynchronousTestCase):
+    """
+    L{rawResponse} writes the few answers given outside L{twisted.web}: a
+    plain-text sentence that closes the connection, as any HTTP client reads
+    it.
+    """
+
+    def test_busy(self) -> None:
+        """
+        The busy refusal is a 503 saying L{BUSY}, with a C{Content-Length}
+        that counts its body exactly.
+        """
+        code, headers, body = Client.parse(busyResponse())
+        self.assertTrue(busyResponse().startswith(b"HTTP/1.1 503 Service Unavailable\r\n"))
+        self.assertEqual(code, 503)
+        self.assertEqual(body, (BUSY + "\r\n").encode("utf-8"))
+        self.assertEqual(int(headers[b"content-length"]), len(body))
+        self.assertEqual(headers[b"content-type"], b"text/plain; charset=utf-8")
+        self.assertEqual(headers[b"connection"], b"close")
+
+    def test_utf8(self) -> None:
+        """
+        A sentence is UTF-8, and its length is counted in bytes.
+        """
+        code, headers, body = Client.parse(rawResponse(400, b"Bad Request", "caf\u00e9"))
+        self.assertEqual((code, body), (400, "caf\u00e9\r\n".encode("utf-8")))
+        self.assertEqual(int(headers[b"content-length"]), len(body))
+
+    def test_tooLarge(self) -> None:
+        """
+        The refusal of a body over the limit says L{BODY_TOO_LARGE}.
+        """
+        site = Site(
+            UserStatusTree(sampleService(), clock=Clock()),
+            requestFactory=LimitedRequest,
+            reactor=Clock(),
+        )
+        channel = site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 5000))
+        transport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 5000))
+        channel.makeConnection(transport)
+        channel.dataReceived(
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (MAX_BODY_BYTES + 1,)
+        )
+        self.assertEqual(transport.value(), rawResponse(413, b"Content Too Large", BODY_TOO_LARGE))

@@ -1,0 +1,333 @@
+# -*- test-case-name: tests.frontends.web.test_templates -*-
+"""
+Tests for L{finger.frontends.web.templates}: the page elements, loading and
+checking templates, and the pages flattened ahead of time.
+"""
+
+import os
+import re
+import shutil
+from typing import List
+
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.iweb import ITemplateLoader
+from twisted.web.template import Tag, TagLoader, flattenString, slot, tags
+from zope.interface import implementer
+
+from finger.frontends.web.templates import (
+    TEMPLATE_FILES,
+    NotFoundElement,
+    TemplateError,
+    Templates,
+    UserElement,
+    UsersElement,
+    defaultTemplatesDirectory,
+    loadTemplates,
+)
+from tests.frontends.web.helpers import flatten
+
+
+class ElementTests(SynchronousTestCase):
+    """
+    Each page's element, flattened: every value is escaped and every link
+    quoted.
+    """
+
+    def setUp(self) -> None:
+        self.templates = loadTemplates()
+
+    def test_usersEscaped(self) -> None:
+        """
+        Names are escaped in text and URL-quoted in links.
+        """
+        html = flatten(
+            self, UsersElement(self.templates.users, ["a<b&c", 'x"y', "zoë", "a/b"], "./")
+        )
+        self.assertIn('<a href="./a%3Cb%26c">a&lt;b&amp;c</a>', html)
+        self.assertIn('<a href="./x%22y">x"y</a>', html)
+        self.assertIn('<a href="./zo%C3%AB">zoë</a>', html)
+        self.assertIn('<a href="./a%2Fb">a/b</a>', html)
+        self.assertIn("4 users known here.", html)
+        self.assertNotIn("Nobody is known here yet.", html)
+        self.assertNotIn("a<b", html)
+
+    def test_usersEmpty(self) -> None:
+        """
+        With no users the page says so.
+        """
+        html = flatten(self, UsersElement(self.templates.users, [], "./"))
+        self.assertIn("Nobody is known here yet.", html)
+        self.assertIn("0 users known here.", html)
+        self.assertNotIn("<li>", html)
+
+    def test_oneUser(self) -> None:
+        """
+        One user is "1 user".
+        """
+        html = flatten(self, UsersElement(self.templates.users, ["moshez"], "./"))
+        self.assertIn("1 user known here.", html)
+
+    def test_userEscaped(self) -> None:
+        """
+        The name and the status are escaped, in the title and the body;
+        control characters are dropped and lines kept.
+        """
+        html = flatten(
+            self,
+            UserElement(
+                self.templates.user,
+                "<b>&",
+                "<script>alert('x')</script> & \"q\" café\x1b[2J\nline two",
+                "./",
+            ),
+        )
+        self.assertIn("<title>&lt;b&gt;&amp;</title>", html)
+        self.assertIn("<h1>&lt;b&gt;&amp;</h1>", html)
+        self.assertIn("&lt;script&gt;alert('x')&lt;/script&gt; &amp; \"q\" café[2J\nline two", html)
+        self.assertNotIn("<script", html)
+        self.assertNotIn("\x1b", html)
+        self.assertIn('href="./api/users/%3Cb%3E%26"', html)
+        self.assertIn('<a href="./">All users</a>', html)
+
+    def test_userAttributeQuotes(self) -> None:
+        """
+        A quote in a value that lands in an attribute cannot end it.
+        """
+        html = flatten(self, UserElement(self.templates.user, "u", "s", '../" onmouseover="x'))
+        self.assertIn('href="../&quot; onmouseover=&quot;x"', html)
+
+    def test_notFound(self) -> None:
+        """
+        The not-found page names the user, escaped.
+        """
+        html = flatten(self, NotFoundElement(self.templates.notFound, "<i>zoë", "../"))
+        self.assertIn("No such user", html)
+        self.assertIn("&lt;i&gt;zoë", html)
+        self.assertIn('<a href="../">All users</a>', html)
+
+    def test_selfContained(self) -> None:
+        """
+        The pages load nothing from elsewhere: no scripts, no external style
+        sheets, no images; they have a title and a viewport for phones.
+        """
+        for element in (
+            UsersElement(self.templates.users, ["moshez"], "./"),
+            UserElement(self.templates.user, "moshez", "happy", "./"),
+            NotFoundElement(self.templates.notFound, "x", "./"),
+        ):
+            html = flatten(self, element)
+            self.assertNotIn("<script", html)
+            self.assertNotIn("<img", html)
+            self.assertNotIn("stylesheet", html)
+            self.assertNotIn("http:", html)
+            self.assertNotIn("https:", html)
+            self.assertIn("<title>", html)
+            self.assertIn('name="viewport"', html)
+            self.assertIn("<style>", html)
+
+
+class TemplatesTests(SynchronousTestCase):
+    """
+    L{loadTemplates} finds the shipped templates, takes another directory,
+    and refuses broken ones with the file's name.
+    """
+
+    def setUp(self) -> None:
+        self.directory = self.mktemp()
+        shutil.copytree(defaultTemplatesDirectory(), self.directory)
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.directory, name)
+
+    def write(self, name: str, text: str) -> None:
+        with open(self.path(name), "w", encoding="utf-8") as f:
+            f.write(text)
+
+    def test_shipped(self) -> None:
+        """
+        The shipped templates directory holds every template.
+        """
+        for name in TEMPLATE_FILES:
+            self.assertTrue(os.path.isfile(os.path.join(defaultTemplatesDirectory(), name)))
+        loadTemplates()
+
+    def test_otherDirectory(self) -> None:
+        """
+        Templates from another directory are the ones used.
+        """
+        self.write(
+            "user.xhtml",
+            '<html xmlns:t="http://twistedmatrix.com/ns/twisted.web.template/0.1" '
+            't:render="page"><body><p>Custom <t:slot name="name"/>: '
+            '<t:slot name="status"/></p></body></html>',
+        )
+        templates = loadTemplates(self.directory)
+        html = flatten(self, UserElement(templates.user, "a&b", "<ok>", "./"))
+        self.assertIn("<p>Custom a&amp;b: &lt;ok&gt;</p>", html)
+
+    def test_missing(self) -> None:
+        """
+        A missing template is an error naming it.
+        """
+        os.remove(self.path("notfound.xhtml"))
+        e = self.assertRaises(TemplateError, loadTemplates, self.directory)
+        self.assertIn(self.path("notfound.xhtml"), str(e))
+        self.assertIn("No such file or directory", str(e))
+
+    def test_missingDirectory(self) -> None:
+        """
+        A directory that does not exist: the first template is named.
+        """
+        e = self.assertRaises(TemplateError, loadTemplates, self.path("nothere"))
+        self.assertIn(os.path.join(self.path("nothere"), "users.xhtml"), str(e))
+
+    def test_unreadable(self) -> None:
+        """
+        A template that cannot be read (here, a directory) is an error
+        naming it.
+        """
+        os.remove(self.path("user.xhtml"))
+        os.mkdir(self.path("user.xhtml"))
+        e = self.assertRaises(TemplateError, loadTemplates, self.directory)
+        self.assertIn(self.path("user.xhtml"), str(e))
+
+    def test_malformed(self) -> None:
+        """
+        A template that is not well-formed XML is an error naming it and the
+        place.
+        """
+        self.write("users.xhtml", "<html><body><p>unclosed</body></html>")
+        e = self.assertRaises(TemplateError, loadTemplates, self.directory)
+        self.assertIn(self.path("users.xhtml"), str(e))
+        self.assertIn("not well-formed XML: line 1", str(e))
+
+    def test_unknownRenderer(self) -> None:
+        """
+        A template that uses a renderer the page does not have is refused.
+        """
+        self.write(
+            "notfound.xhtml",
+            '<html xmlns:t="http://twistedmatrix.com/ns/twisted.web.template/0.1" '
+            't:render="nosuch"></html>',
+        )
+        e = self.assertRaises(TemplateError, loadTemplates, self.directory)
+        self.assertIn(self.path("notfound.xhtml"), str(e))
+        self.assertIn("cannot be rendered", str(e))
+        self.assertIn("nosuch", str(e))
+
+    def test_unknownSlot(self) -> None:
+        """
+        A template that uses a slot the page does not fill is refused.
+        """
+        self.write(
+            "user.xhtml",
+            '<html xmlns:t="http://twistedmatrix.com/ns/twisted.web.template/0.1" '
+            't:render="page"><t:slot name="email"/></html>',
+        )
+        e = self.assertRaises(TemplateError, loadTemplates, self.directory)
+        self.assertIn(self.path("user.xhtml"), str(e))
+        self.assertIn("email", str(e))
+
+
+class PrerenderedTests(SynchronousTestCase):
+    """
+    L{Templates.render} gives the same bytes as flattening the page with the
+    template engine, whatever the values and wherever the slots are.
+    """
+
+    AWKWARD = [
+        "moshez",
+        "a<b>&\"c' &amp; &#65;",
+        "zo\u00eb \u2603 \U0001f600",
+        "one\ntwo\r\nthree\x00\x1b[31m",
+        "\x00\x00",
+        "",
+    ]
+
+    def notFound(self) -> TagLoader:
+        return TagLoader(
+            tags.p(tags.a(slot("name"), href=slot("home")), slot("name"), render="page")
+        )
+
+    def assertSameAsEngine(self, templates: Templates) -> None:
+        for a in self.AWKWARD:
+            for b in self.AWKWARD:
+                for element in [
+                    UserElement(templates.user, a, b, "../" + a),
+                    NotFoundElement(templates.notFound, a, b),
+                ]:
+                    self.assertEqual(
+                        self.successResultOf(templates.render(None, element)),
+                        self.successResultOf(flattenString(None, element)),
+                    )
+
+    def test_shipped(self) -> None:
+        """
+        The shipped pages are flattened once, with their slots left open,
+        and give the engine's bytes.
+        """
+        templates = loadTemplates()
+        self.assertIsNotNone(templates.prerendered[UserElement])
+        self.assertIsNotNone(templates.prerendered[NotFoundElement])
+        self.assertSameAsEngine(templates)
+
+    def test_slotsInAttributes(self) -> None:
+        """
+        Slots in attributes, in content and in both, each escaped as the
+        engine escapes them there.
+        """
+        page = tags.html(
+            tags.a(slot("name"), title=slot("status"), href=slot("json")),
+            tags.p(slot("status"), slot("home"), **{"data-x": slot("name")}),
+            render="page",
+        )
+        templates = Templates(TagLoader(page), TagLoader(page), self.notFound())
+        self.assertIsNotNone(templates.prerendered[UserElement])
+        self.assertSameAsEngine(templates)
+
+    def test_tagInAttribute(self) -> None:
+        """
+        A slot inside a tag inside an attribute is escaped twice by the
+        engine; such a page is not prerendered, and still comes out right.
+        """
+        page = tags.html(tags.a("x", title=tags.b(slot("name"))), slot("status"), render="page")
+        templates = Templates(TagLoader(page), TagLoader(page), self.notFound())
+        self.assertIsNone(templates.prerendered[UserElement])
+        self.assertSameAsEngine(templates)
+
+    def test_otherLoader(self) -> None:
+        """
+        A loader that might change what it loads is flattened every time.
+        """
+
+        @implementer(ITemplateLoader)
+        class Loader:
+            def load(self) -> List[Tag]:
+                return [tags.p(slot("name"), tags.a(href=slot("home")), render="page")]
+
+        templates = Templates(Loader(), Loader(), Loader())
+        self.assertEqual(templates.prerendered, {})
+        self.assertSameAsEngine(templates)
+
+
+class PublicAPITests(SynchronousTestCase):
+    """
+    The web front-end, the pre-rendered pages included, uses only Twisted's
+    public API, so that an upgrade cannot break it unseen.
+    """
+
+    def test_noPrivateImports(self) -> None:
+        """
+        No module of L{finger.frontends.web} imports from a private module
+        of Twisted or zope (one whose dotted name has a part starting with
+        C{_}).
+        """
+        import finger.frontends.web
+
+        private = re.compile(r"^\s*(?:from|import)\s+(?:twisted|zope)\.(?:\w+\.)*_\w*", re.M)
+        directory = os.path.dirname(os.path.abspath(finger.frontends.web.__file__))
+        modules = [name for name in os.listdir(directory) if name.endswith(".py")]
+        self.assertIn("templates.py", modules)
+        for name in modules:
+            with open(os.path.join(directory, name), encoding="utf-8") as f:
+                self.assertEqual(private.findall(f.read()), [], name)
