@@ -33,9 +33,8 @@ from finger.clients import xmlrpc as xmlrpcclient
 from finger.frontends.web.templates import defaultTemplatesDirectory
 from finger.frontends.web.xmlrpc import XMLRPCGate
 from tests.certs import selfSigned
-from tests.support import freePort, which
+from tests.support import CHECKOUT, cleanEnvironment, freePort, which
 
-_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _STATUSES = (
     "# test users\n"
@@ -259,7 +258,7 @@ class TwistdTests(TestCase):
                 "-n", "--pidfile=", "finger",
                 "--file", _statusFile(self), "--ssl", "--certificate", missing,
             ],
-            env={**os.environ, "PYTHONPATH": _root},
+            env=cleanEnvironment(PYTHONPATH=CHECKOUT),
         )
 
         def check(result: Tuple[bytes, bytes, int]) -> None:
@@ -305,7 +304,7 @@ class OwnTemplatesTests(TestCase):
         d = getProcessOutputAndValue(
             sys.executable,
             ["-c", script, root, "--file", _statusFile(self), "--templates", own],
-            env={**os.environ, "PYTHONPATH": root},
+            env=cleanEnvironment(PYTHONPATH=root),
         )
 
         def check(result: Tuple[bytes, bytes, int]) -> None:
@@ -440,7 +439,7 @@ class ServiceTests(TestCase):
         out, err, code = await getProcessOutputAndValue(
             sys.executable,
             ["-bb", "-m", "finger.clients.xmlrpc", self.running.http + "/RPC2", "zoë"],
-            env={**os.environ, "PYTHONPATH": _root, "PYTHONIOENCODING": "utf-8"},
+            env=cleanEnvironment(PYTHONPATH=CHECKOUT, PYTHONIOENCODING="utf-8"),
         )
         self.assertEqual((out.decode("utf-8"), err, code), ("in Paris – café\n", b"", 0))
 

@@ -28,7 +28,7 @@ from finger.backends.statusfile import (
     update,
 )
 from finger.messages import READ_ONLY
-from tests.support import propertySettings
+from tests.support import CHECKOUT, cleanEnvironment, propertySettings
 
 SAMPLE = b"""\
 # A comment
@@ -476,7 +476,7 @@ class KillTests(SynchronousTestCase):
         path = FilePath(self.mktemp())
         lines = [f"u{n}: initial" for n in range(500)]
         path.setContent(("\n".join(lines) + "\n").encode())
-        env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = cleanEnvironment(PYTHONPATH=CHECKOUT)
         for attempt in range(8):
             process = subprocess.Popen(
                 [sys.executable, "-c", _SAVER, path.path], stdout=subprocess.PIPE, env=env
