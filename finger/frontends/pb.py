@@ -603,8 +603,16 @@ class _ConnectionLogin:
             reason.trap(UnauthorizedLogin)
             raise LoginRefused(LOGIN_FAILED)
 
-        d = login.authenticate(_BytesName(username, credentials), _peer(self.broker))
+        d = login.authenticate(_BytesName(username, credentials), self.broker.transport.getPeer())
+        if not d.called:
+            # A client that leaves gives up its place in the login queue.
+            self.broker.notifyOnDisconnect(d.cancel)
+            d.addBoth(self.forget, d)
         return d.addBoth(done).addErrback(refused)
+
+    def forget(self, result: object, d: "Deferred[Any]") -> object:
+        self.broker.dontNotifyOnDisconnect(d.cancel)
+        return result
 
 
 @implementer(IRealm)

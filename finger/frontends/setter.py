@@ -157,9 +157,9 @@ class FingerSetterProtocol(Protocol, TimeoutMixin):
             self._saving = self.factory.setUser(user, status)
         else:
             password = self._lines[1].decode("utf-8", "replace")
-            self._saving = self.factory.login.login(login, password, peer).addCallback(
-                lambda setter: setter.setUser(user, status)
-            )
+            self._saving = self.factory.login.login(
+                login, password, self.transport.getPeer()
+            ).addCallback(lambda setter: setter.setUser(user, status))
 
         def saved(result: None) -> None:
             self.log.info(

@@ -66,6 +66,7 @@ from twisted.internet.defer import (
     maybeDeferred,
     succeed,
 )
+from twisted.internet.interfaces import IAddress
 from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
@@ -1020,7 +1021,7 @@ class _XMLRPCPortal:
     """
 
     def __init__(
-        self, service: IFingerService, login: SetterLogin, anonymous: UserStatusXR, peer: str
+        self, service: IFingerService, login: SetterLogin, anonymous: UserStatusXR, peer: IAddress
     ) -> None:
         self.service = service
         self.setterLogin = login
@@ -1078,7 +1079,7 @@ class XMLRPCGate(Resource):
         """
         if self.login is None or not request.isSecure():
             return self._plain
-        peer = formatPeer(request.getClientAddress())
+        peer = request.getClientAddress()
         portal = _XMLRPCPortal(self.service, self.login, self._anonymous, peer)
         return HTTPAuthSessionWrapper(  # type: ignore[no-any-return]
             portal, [BasicCredentialFactory(AUTHENTICATION_REALM)]
