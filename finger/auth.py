@@ -17,6 +17,7 @@ delay of the failure before it (L{budgetKey}).
 """
 
 import ipaddress
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Hashable, Iterable, List, Optional, Tuple, Union
 
 from twisted.cred.checkers import (
@@ -48,6 +49,7 @@ __all__ = [
     "MAX_QUEUED_LOGINS",
     "AuthorizedSetter",
     "FingerSetterRealm",
+    "LoginLimits",
     "NotAllowed",
     "SetterLogin",
     "budgetKey",
@@ -280,6 +282,22 @@ class _Attempt:
             turns.lock.release()
 
 
+@dataclass(frozen=True)
+class LoginLimits:
+    """
+    How much waiting L{SetterLogin} holds.
+
+    @ivar maxQueued: how many logins for one account, or from one address,
+        may be under way or waiting; more fail, unchecked, after the delay.
+    @ivar maxKeys: how many accounts and addresses with logins under way
+        L{SetterLogin.turns} may hold; a login that needs more fails,
+        unchecked, after the delay.
+    """
+
+    maxQueued: int = MAX_QUEUED_LOGINS
+    maxKeys: int = MAX_LOGIN_KEYS
+
+
 class SetterLogin:
     """
     Log in for setting statuses, slowly when it fails, and one guess at a
@@ -296,10 +314,7 @@ class SetterLogin:
     @ivar portal: the L{Portal} from L{setterPortal}.
     @ivar clock: for the delay after a failed login.
     @ivar delay: seconds before a failed login is answered.
-    @ivar maxQueued: how many logins for one account or from one address
-        may be under way or waiting; more fail, unchecked, after the delay.
-    @ivar maxKeys: how many accounts and addresses L{turns} may hold; a
-        login that needs more fails, unchecked, after the delay.
+    @ivar limits: how many logins may wait, as L{LoginLimits} says.
     @ivar turns: the accounts and addresses with logins under way; each is
         forgotten when its last login is answered.
     """
@@ -312,14 +327,12 @@ class SetterLogin:
         clock: IReactorTime,
         delay: float = FAILED_LOGIN_DELAY,
         *,
-        maxQueued: int = MAX_QUEUED_LOGINS,
-        maxKeys: int = MAX_LOGIN_KEYS,
+        limits: LoginLimits = LoginLimits(),
     ) -> None:
         self.portal = portal
         self.clock = clock
         self.delay = delay
-        self.maxQueued = maxQueued
-        self.maxKeys = maxKeys
+        self.limits = limits
         self.turns: Dict[Hashable, _Turns] = {}
 
     def login(self, name: str, password: str, peer: IAddress) -> "Deferred[IFingerSetterService]":
@@ -373,9 +386,9 @@ class SetterLogin:
         @return: the turns, or L{None} when a queue or the table is full.
         """
         found = [self.turns.get(key) for key in keys]
-        if any(turns is not None and turns.pending >= self.maxQueued for turns in found):
+        if any(turns is not None and turns.pending >= self.limits.maxQueued for turns in found):
             return None
-        if len(self.turns) + found.count(None) > self.maxKeys:
+        if len(self.turns) + found.count(None) > self.limits.maxKeys:
             return None
         queued = []
         for key, turns in zip(keys, found):

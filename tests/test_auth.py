@@ -18,6 +18,7 @@ from zope.interface.verify import verifyObject
 from finger.auth import (
     LOGIN_FAILED,
     AuthorizedSetter,
+    LoginLimits,
     NotAllowed,
     SetterLogin,
     budgetKey,
@@ -155,9 +156,14 @@ class GuessingTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.service = MemoryFingerService(moshez="happy", shawn="alive")
         self.clock = Clock()
-        self.login = SetterLogin(
-            setterPortal(self.service, [_checker()], ["root"]), self.clock, delay=2, maxQueued=10
-        )
+        self.login = self.limited(LoginLimits(maxQueued=10))
+
+    def limited(self, limits: LoginLimits) -> SetterLogin:
+        """
+        A L{SetterLogin} with a delay of two seconds and C{limits}.
+        """
+        portal = setterPortal(self.service, [_checker()], ["root"])
+        return SetterLogin(portal, self.clock, delay=2, limits=limits)
 
     def answered(self, attempts: "List[Deferred[object]]") -> List[bool]:
         """
@@ -255,13 +261,12 @@ class GuessingTests(SynchronousTestCase):
 
     def test_queueBounded(self) -> None:
         """
-        When C{maxQueued} logins are under way or waiting for one account
-        (or one address), the next is not checked, right password or not:
-        it fails with L{LOGIN_FAILED} after the delay, and is logged.
+        When L{LoginLimits.maxQueued} logins are under way or waiting for
+        one account (or one address), the next is not checked, right
+        password or not: it fails with L{LOGIN_FAILED} after the delay, and
+        is logged.
         """
-        login = SetterLogin(
-            setterPortal(self.service, [_checker()], []), self.clock, delay=2, maxQueued=3
-        )
+        login = self.limited(LoginLimits(maxQueued=3))
         with capturedLogs():
             waiting = [login.login("moshez", "wrong", _at(f"192.0.2.{i}")) for i in range(3)]
         with capturedLogs() as events:
@@ -289,12 +294,11 @@ class GuessingTests(SynchronousTestCase):
     def test_tableBounded(self) -> None:
         """
         The table of accounts and addresses with logins under way holds at
-        most C{maxKeys} of them: a login that needs more fails, unchecked,
-        after the delay.  Keys are forgotten once their logins are answered.
+        most L{LoginLimits.maxKeys} of them: a login that needs more fails,
+        unchecked, after the delay.  Keys are forgotten once their logins are
+        answered.
         """
-        login = SetterLogin(
-            setterPortal(self.service, [_checker()], []), self.clock, delay=2, maxKeys=4
-        )
+        login = self.limited(LoginLimits(maxKeys=4))
         with capturedLogs():
             first = [login.login(f"user{i}", "wrong", _at(f"192.0.2.{i}")) for i in range(2)]
             refused = login.login("moshez", "secret", _at("198.51.100.1"))
