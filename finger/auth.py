@@ -320,6 +320,7 @@ class SetterLogin:
     """
 
     log = Logger()
+    turns: Dict[Hashable, _Turns]
 
     def __init__(
         self,
@@ -333,7 +334,7 @@ class SetterLogin:
         self.clock = clock
         self.delay = delay
         self.limits = limits
-        self.turns: Dict[Hashable, _Turns] = {}
+        self.turns = {}
 
     def login(self, name: str, password: str, peer: IAddress) -> "Deferred[IFingerSetterService]":
         """

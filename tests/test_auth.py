@@ -2,7 +2,7 @@
 Tests for L{finger.auth}.
 """
 
-from typing import List
+from typing import Any, List, Sequence
 
 from twisted.cred import strcred
 from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
@@ -165,13 +165,13 @@ class GuessingTests(SynchronousTestCase):
         portal = setterPortal(self.service, [_checker()], ["root"])
         return SetterLogin(portal, self.clock, delay=2, limits=limits)
 
-    def answered(self, attempts: "List[Deferred[object]]") -> List[bool]:
+    def answered(self, attempts: "Sequence[Deferred[Any]]") -> List[bool]:
         """
         Which of C{attempts} have an answer yet.
         """
         return [d.called for d in attempts]
 
-    def assertRefused(self, attempts: "List[Deferred[object]]") -> None:
+    def assertRefused(self, attempts: "Sequence[Deferred[Any]]") -> None:
         """
         Each of C{attempts} failed with L{LOGIN_FAILED}.
         """

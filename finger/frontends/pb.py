@@ -20,7 +20,9 @@ hears when it fails, is L{finger.lookup}'s policy.
 
 Serve it with L{FingerPBServerFactory}, whose L{FingerBroker} bounds what a
 client may send: a client that does not speak PB, or sends more than a call
-needs, is dropped with one line in the log, not a traceback.
+needs, more than L{MAX_MESSAGES_BEFORE_LOGIN} messages before it logs in, or
+more than L{BYTES_PER_SECOND} bytes a second, is dropped with one line in
+the log, not a traceback.
 
 Setting a status
 ================
@@ -589,8 +591,10 @@ class _BytesName:
 class _ConnectionLogin:
     """
     The checker of the portal one connection logs in through: the
-    setter's L{SetterLogin} (logged, and slow when it fails), one login at a
-    time, and one answer to each challenge.  The avatar ID it gives is the
+    setter's L{SetterLogin} (logged, slow when it fails, and one guess at a
+    time for each account and address across all connections), one login
+    at a time, and one answer to each challenge; a client that leaves
+    gives up its place in the queue.  The avatar ID it gives is the
     user's L{IFingerSetterService}.
     """
 
@@ -626,7 +630,9 @@ class _ConnectionLogin:
             reason.trap(UnauthorizedLogin)
             raise LoginRefused(LOGIN_FAILED)
 
-        d = login.authenticate(_BytesName(username, credentials), self.broker.transport.getPeer())
+        transport = self.broker.transport
+        assert transport is not None, "a login comes over a connection"
+        d = login.authenticate(_BytesName(username, credentials), transport.getPeer())
         if not d.called:
             # A client that leaves gives up its place in the login queue.
             self.broker.notifyOnDisconnect(d.cancel)

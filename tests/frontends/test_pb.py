@@ -1197,6 +1197,7 @@ class UnauthenticatedWorkTests(SynchronousTestCase):
 
     def bytesBroker(self, limits: BrokerLimits) -> Tuple[FingerBroker, StringTransport]:
         broker = self.serve(limits).buildProtocol(IPv4Address("TCP", "192.0.2.1", 5000))
+        assert isinstance(broker, FingerBroker)
         transport = StringTransport(peerAddress=IPv4Address("TCP", "192.0.2.1", 5000))
         broker.makeConnection(transport)
         return broker, transport
