@@ -10,10 +10,15 @@ only its own user's status, unless that user is one of the admins.
 
 Failed logins are refused with the same words whatever went wrong
 (L{LOGIN_FAILED}), logged, and answered only after L{FAILED_LOGIN_DELAY}
-seconds, so guessing passwords is slow.
+seconds, so guessing passwords is slow.  Guessing in parallel is no faster:
+L{SetterLogin}, which the three front-ends share, checks the logins for one
+account, and those from one client address, one at a time, each after the
+delay of the failure before it (L{budgetKey}).
 """
 
-from typing import Any, Callable, Iterable, Tuple, Union
+import ipaddress
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Hashable, Iterable, List, Optional, Tuple, Union
 
 from twisted.cred.checkers import (
     ICredentialsChecker,
@@ -26,17 +31,49 @@ from twisted.cred.credentials import (
 )
 from twisted.cred.error import UnauthorizedLogin
 from twisted.cred.portal import IRealm, Portal
-from twisted.internet.defer import Deferred, fail
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.defer import CancelledError, Deferred, DeferredLock, fail
+from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from finger.interfaces import IFingerSetterService
+from finger.messages import LOGIN_FAILED
+from finger.text import formatPeer
 
-LOGIN_FAILED = "login failed"
+__all__ = [
+    "FAILED_LOGIN_DELAY",
+    "LOGIN_FAILED",
+    "MAX_LOGIN_KEYS",
+    "MAX_QUEUED_LOGINS",
+    "AuthorizedSetter",
+    "FingerSetterRealm",
+    "LoginLimits",
+    "NotAllowed",
+    "SetterLogin",
+    "budgetKey",
+    "bytesCredentials",
+    "setterPortal",
+]
+
 FAILED_LOGIN_DELAY = 2.0
+"""
+Seconds before a failed login is answered, during which no other login for
+the same account or from the same address is checked.
+"""
+
+MAX_QUEUED_LOGINS = 5
+"""
+How many logins for one account, or from one address, may be under way or
+waiting at once; more are refused unchecked.
+"""
+
+MAX_LOGIN_KEYS = 10_000
+"""
+How many accounts and addresses with logins under way L{SetterLogin} keeps
+track of; a login that needs more is refused unchecked.
+"""
 
 
 class NotAllowed(PermissionError):
@@ -120,39 +157,203 @@ def setterPortal(
     return Portal(FingerSetterRealm(setter, admins), [bytesCredentials(c) for c in checkers])
 
 
+def budgetKey(peer: IAddress) -> str:
+    """
+    The address whose logins share one budget: the host without its port;
+    for IPv6, the host's /64 network, which one client usually holds whole;
+    for an IPv4-mapped IPv6 address, the IPv4 address.  An address without
+    a host (a UNIX socket's) is its own.
+    """
+    host = getattr(peer, "host", None)
+    if not isinstance(host, str):
+        return formatPeer(peer)
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+class _Turns:
+    """
+    The logins for one account or from one address: taken one at a time, in
+    the order they came.
+
+    @ivar key: what the logins share, the key of L{SetterLogin.turns}.
+    @ivar lock: held by the login being checked, or waiting out its delay.
+    @ivar pending: how many logins hold or wait for C{lock}.
+    """
+
+    __slots__ = ("key", "lock", "pending")
+
+    def __init__(self, key: Hashable) -> None:
+        self.key = key
+        self.lock = DeferredLock()
+        self.pending = 0
+
+
+class _Attempt:
+    """
+    One login: it waits for its turn on each of its L{_Turns} (its
+    account's, then its address's; always in that order, so that two
+    logins never wait for each other), is checked, and keeps its turns
+    until it is answered: at once when it succeeds, after the delay when it
+    fails.
+
+    @ivar answer: what L{SetterLogin.authenticate} returned.
+    """
+
+    def __init__(
+        self,
+        login: "SetterLogin",
+        credentials: Union[IUsernamePassword, IUsernameHashedPassword],
+        peer: str,
+        turns: "List[_Turns]",
+    ) -> None:
+        self.login = login
+        self.credentials = credentials
+        self.peer = peer
+        self.turns = turns
+        self.taken = 0
+        self.waiting: "Optional[Deferred[DeferredLock]]" = None
+        self.answer: "Deferred[IFingerSetterService]" = Deferred(self.cancel)
+        self.takeTurn()
+
+    def takeTurn(self) -> None:
+        if self.taken == len(self.turns):
+            self.check()
+            return
+        self.waiting = self.turns[self.taken].lock.acquire()
+        self.waiting.addCallbacks(self.tookTurn, lambda reason: reason.trap(CancelledError))
+
+    def tookTurn(self, lock: DeferredLock) -> None:
+        self.waiting = None
+        self.taken += 1
+        self.takeTurn()
+
+    def cancel(self, answer: "Deferred[IFingerSetterService]") -> None:
+        """
+        The front-end gave up on this login.  One still waiting for its turn
+        leaves unchecked; one that was checked keeps its turns until it
+        would have been answered, so that leaving early gains nothing.
+        """
+        if self.waiting is not None:
+            waiting, self.waiting = self.waiting, None
+            waiting.cancel()
+            self.done()
+
+    def check(self) -> None:
+        d = self.login.portal.login(self.credentials, None, IFingerSetterService)
+        d.addCallbacks(self.loggedIn, self.refused)
+
+    def loggedIn(self, result: Tuple[Any, Any, Callable[[], None]]) -> None:
+        if not self.answer.called:
+            self.answer.callback(result[1])
+        self.done()
+
+    def refused(self, reason: Failure) -> None:
+        name = self.credentials.username.decode("utf-8", "replace")
+        if reason.check(UnauthorizedLogin):
+            self.login.log.warn("Failed login as {name!r} from {peer}", name=name, peer=self.peer)
+        else:
+            self.login.log.failure("Error checking the login of {name!r}", reason, name=name)
+        self.login.clock.callLater(self.login.delay, self.refuse)
+
+    def refuse(self) -> None:
+        if not self.answer.called:
+            self.answer.errback(UnauthorizedLogin(LOGIN_FAILED))
+        self.done()
+
+    def done(self) -> None:
+        """
+        Give up this login's place in each queue, and its turns.
+        """
+        table = self.login.turns
+        for turns in self.turns:
+            turns.pending -= 1
+            if turns.pending == 0:
+                del table[turns.key]
+        taken, self.taken = self.taken, 0
+        for turns in self.turns[:taken]:
+            turns.lock.release()
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """
+    How much waiting L{SetterLogin} holds.
+
+    @ivar maxQueued: how many logins for one account, or from one address,
+        may be under way or waiting; more fail, unchecked, after the delay.
+    @ivar maxKeys: how many accounts and addresses with logins under way
+        L{SetterLogin.turns} may hold; a login that needs more fails,
+        unchecked, after the delay.
+    """
+
+    maxQueued: int = MAX_QUEUED_LOGINS
+    maxKeys: int = MAX_LOGIN_KEYS
+
+
 class SetterLogin:
     """
-    Log in for setting statuses, slowly when it fails.
+    Log in for setting statuses, slowly when it fails, and one guess at a
+    time for each account and each client address.
+
+    A failed login is answered after C{delay} seconds, and until then no
+    other login for the same account, or from the same address
+    (L{budgetKey}), is checked: they wait their turn, in order.  So many
+    guesses at once, over many connections or front-ends, take as long as
+    the same guesses one after another, and a right password among them is
+    answered in its turn, no sooner.  A login that succeeds gives its turn
+    up at once.
 
     @ivar portal: the L{Portal} from L{setterPortal}.
     @ivar clock: for the delay after a failed login.
     @ivar delay: seconds before a failed login is answered.
+    @ivar limits: how many logins may wait, as L{LoginLimits} says.
+    @ivar turns: the accounts and addresses with logins under way; each is
+        forgotten when its last login is answered.
     """
 
     log = Logger()
+    turns: Dict[Hashable, _Turns]
 
     def __init__(
-        self, portal: Portal, clock: IReactorTime, delay: float = FAILED_LOGIN_DELAY
+        self,
+        portal: Portal,
+        clock: IReactorTime,
+        delay: float = FAILED_LOGIN_DELAY,
+        *,
+        limits: LoginLimits = LoginLimits(),
     ) -> None:
         self.portal = portal
         self.clock = clock
         self.delay = delay
+        self.limits = limits
+        self.turns = {}
 
-    def login(self, name: str, password: str, peer: str) -> "Deferred[IFingerSetterService]":
+    def login(self, name: str, password: str, peer: IAddress) -> "Deferred[IFingerSetterService]":
         """
         Check a name and password.
 
-        @param peer: who is asking, for the log.
+        @param peer: who is asking: the client's address, for the log and
+            for its budget.
         @return: a L{Deferred} firing with the user's
             L{IFingerSetterService} avatar, or failing with
             L{UnauthorizedLogin} (message L{LOGIN_FAILED}) after the delay.
+            Cancelling it while it waits for its turn takes it out of the
+            queue.
         """
         return self.authenticate(
             UsernamePassword(name.encode("utf-8"), password.encode("utf-8")), peer
         )
 
     def authenticate(
-        self, credentials: Union[IUsernamePassword, IUsernameHashedPassword], peer: str
+        self, credentials: Union[IUsernamePassword, IUsernameHashedPassword], peer: IAddress
     ) -> "Deferred[IFingerSetterService]":
         """
         Check credentials a front-end has already decoded or built: an HTTP
@@ -160,24 +361,40 @@ class SetterLogin:
         challenge-response.
 
         @param credentials: credentials with a L{bytes} C{username}.
-        @param peer: who is asking, for the log.
+        @param peer: as for L{login}.
         @return: as L{login}.
         """
-        name = credentials.username.decode("utf-8", "replace")
-        d = self.portal.login(credentials, None, IFingerSetterService)
-
-        def loggedIn(result: Tuple[Any, Any, Callable[[], None]]) -> IFingerSetterService:
-            return result[1]  # type: ignore[no-any-return]
-
-        def refused(reason: Failure) -> "Deferred[IFingerSetterService]":
-            if reason.check(UnauthorizedLogin):
-                self.log.warn("Failed login as {name!r} from {peer}", name=name, peer=peer)
-            else:
-                self.log.failure("Error checking the login of {name!r}", reason, name=name)
+        where = formatPeer(peer)
+        turns = self._queue([("account", credentials.username), ("address", budgetKey(peer))])
+        if turns is None:
+            self.log.warn(
+                "Refused a login as {name!r} from {peer} unchecked: too many logins wait "
+                "for that account or address",
+                name=credentials.username.decode("utf-8", "replace"),
+                peer=where,
+            )
 
             def refuse() -> IFingerSetterService:
                 raise UnauthorizedLogin(LOGIN_FAILED)
 
             return deferLater(self.clock, self.delay, refuse)
+        return _Attempt(self, credentials, where, turns).answer
 
-        return d.addCallbacks(loggedIn, refused)
+    def _queue(self, keys: List[Hashable]) -> "Optional[List[_Turns]]":
+        """
+        Find or make the turns for C{keys}, and take a place in each queue.
+
+        @return: the turns, or L{None} when a queue or the table is full.
+        """
+        found = [self.turns.get(key) for key in keys]
+        if any(turns is not None and turns.pending >= self.limits.maxQueued for turns in found):
+            return None
+        if len(self.turns) + found.count(None) > self.limits.maxKeys:
+            return None
+        queued = []
+        for key, turns in zip(keys, found):
+            if turns is None:
+                turns = self.turns[key] = _Turns(key)
+            turns.pending += 1
+            queued.append(turns)
+        return queued

@@ -615,7 +615,7 @@ def _addIRCAndPB(
     """
     if not options["no-pb"]:
         pbRoot = PerspectiveFingerFromService(backend, clock=reactor, login=login)
-        _listen(top, "pb", options, reactor, FingerPBServerFactory(pbRoot), b"")
+        _listen(top, "pb", options, reactor, FingerPBServerFactory(pbRoot, clock=reactor), b"")
     if options["ircserver"] is not None:
         ircFactory = irc.IRCClientFactoryFromService(
             backend,

@@ -20,7 +20,9 @@ hears when it fails, is L{finger.lookup}'s policy.
 
 Serve it with L{FingerPBServerFactory}, whose L{FingerBroker} bounds what a
 client may send: a client that does not speak PB, or sends more than a call
-needs, is dropped with one line in the log, not a traceback.
+needs, more than L{MAX_MESSAGES_BEFORE_LOGIN} messages before it logs in, or
+more than L{BYTES_PER_SECOND} bytes a second, is dropped with one line in
+the log, not a traceback.
 
 Setting a status
 ================
@@ -78,6 +80,7 @@ from zope.interface import implementer
 from finger.auth import SetterLogin
 from finger.interfaces import IFingerService, IFingerSetterService, IPerspectiveFinger
 from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, LookupPolicy, SetAnswers, orGlobalReactor
+from finger.net.buckets import TokenBucket
 from finger.messages import (
     CHALLENGE_ANSWERED,
     INTERNAL_ERROR,
@@ -104,10 +107,13 @@ from finger.text import escapeForLog, formatPeer
 __all__ = [
     "DEFAULT_PORT",
     "LOOKUP_TIMEOUT",
+    "BURST_BYTES",
+    "BYTES_PER_SECOND",
     "MAX_BAD_CALLS",
     "MAX_DEPTH",
     "MAX_ITEMS",
     "MAX_MESSAGE_BYTES",
+    "MAX_MESSAGES_BEFORE_LOGIN",
     "NOT_SAVED",
     "TIMED_OUT",
     "BadCall",
@@ -149,6 +155,25 @@ MAX_BAD_CALLS = 10
 How many malformed calls (an unknown method, arguments a method does not
 take or the server cannot read) one connection may make before it is
 dropped, so that it cannot fill the log.
+"""
+
+MAX_MESSAGES_BEFORE_LOGIN = 100
+"""
+How many PB messages a connection may send before it logs in, counting the
+dialect it chooses and its version: asking for a status takes one, logging
+in two.  A client that has more to ask reconnects.
+"""
+
+BYTES_PER_SECOND = 16384
+"""
+How many bytes a second one connection may send, on average: a call to
+this service is a few hundred bytes.
+"""
+
+BURST_BYTES = 2 * MAX_MESSAGE_BYTES
+"""
+How many bytes one connection may send at once, above L{BYTES_PER_SECOND}:
+room for the longest message, and more than one read from the network.
 """
 
 
@@ -566,8 +591,10 @@ class _BytesName:
 class _ConnectionLogin:
     """
     The checker of the portal one connection logs in through: the
-    setter's L{SetterLogin} (logged, and slow when it fails), one login at a
-    time, and one answer to each challenge.  The avatar ID it gives is the
+    setter's L{SetterLogin} (logged, slow when it fails, and one guess at a
+    time for each account and address across all connections), one login
+    at a time, and one answer to each challenge; a client that leaves
+    gives up its place in the queue.  The avatar ID it gives is the
     user's L{IFingerSetterService}.
     """
 
@@ -603,8 +630,18 @@ class _ConnectionLogin:
             reason.trap(UnauthorizedLogin)
             raise LoginRefused(LOGIN_FAILED)
 
-        d = login.authenticate(_BytesName(username, credentials), _peer(self.broker))
+        transport = self.broker.transport
+        assert transport is not None, "a login comes over a connection"
+        d = login.authenticate(_BytesName(username, credentials), transport.getPeer())
+        if not d.called:
+            # A client that leaves gives up its place in the login queue.
+            self.broker.notifyOnDisconnect(d.cancel)
+            d.addBoth(self.forget, d)
         return d.addBoth(done).addErrback(refused)
+
+    def forget(self, result: object, d: "Deferred[Any]") -> object:
+        self.broker.dontNotifyOnDisconnect(d.cancel)
+        return result
 
 
 @implementer(IRealm)
@@ -623,6 +660,8 @@ class _Realm:
     ) -> Tuple[Any, "SetterPerspective", Callable[[], None]]:
         if pb.IPerspective not in interfaces:
             raise NotImplementedError("this realm only gives PB perspectives")
+        if isinstance(self.broker, FingerBroker):
+            self.broker.loggedIn()
         avatar = SetterPerspective(self.finger, avatarId, self.broker)
         return pb.IPerspective, avatar, lambda: None
 
@@ -795,12 +834,21 @@ class BrokerLimits:
     @ivar maxDepth: how deeply a message's lists may nest.
     @ivar maxItems: how many items a message may hold.
     @ivar maxBadCalls: how many malformed calls a connection may make.
+    @ivar maxMessagesBeforeLogin: how many messages a connection may send
+        before it logs in (L{MAX_MESSAGES_BEFORE_LOGIN}).
+    @ivar bytesPerSecond: how many bytes a second a connection may send on
+        average.
+    @ivar burstBytes: how many bytes it may send at once; at least one read
+        from the network (64 KiB).
     """
 
     maxMessageBytes: int = MAX_MESSAGE_BYTES
     maxDepth: int = MAX_DEPTH
     maxItems: int = MAX_ITEMS
     maxBadCalls: int = MAX_BAD_CALLS
+    maxMessagesBeforeLogin: int = MAX_MESSAGES_BEFORE_LOGIN
+    bytesPerSecond: float = BYTES_PER_SECOND
+    burstBytes: int = BURST_BYTES
 
 
 class FingerBroker(pb.Broker):
@@ -818,6 +866,11 @@ class FingerBroker(pb.Broker):
     are answered here too: a malformed one is a L{BadRequest} for the
     client, and a connection that makes more than C{maxBadCalls} of them
     is dropped.
+
+    The work one client may cause is bounded too: a connection that sends
+    more than C{bytesPerSecond} bytes a second on average (C{burstBytes} at
+    once), or more than C{maxMessagesBeforeLogin} messages before it logs
+    in, is dropped the same way.
     """
 
     log = Logger()
@@ -828,23 +881,49 @@ class FingerBroker(pb.Broker):
         security: Any = globalSecurity,
         *,
         limits: BrokerLimits = BrokerLimits(),
+        clock: Optional[IReactorTime] = None,
     ) -> None:
         """
         @param limits: what a client may send.
+        @param clock: what the byte rate is measured on; the global reactor
+            if L{None}.
         """
         super().__init__(isClient, security)
         self.scanner = MessageScanner(limits.maxMessageBytes, limits.maxDepth, limits.maxItems)
+        self.limits = limits
         self.maxBadCalls = limits.maxBadCalls
         self.badCalls = 0
         self.dialectChosen = bool(isClient)
         self.dropped = False
+        self.authenticated = False
+        self.messagesBeforeLogin = 0
+        self.byteBudget = TokenBucket(
+            orGlobalReactor(clock), limits.bytesPerSecond, limits.burstBytes
+        )
+
+    def loggedIn(self) -> None:
+        """
+        The client logged in: it may send messages without counting.
+        """
+        self.authenticated = True
 
     def dataReceived(self, data: bytes) -> None:
         transport: Any = self.transport
         if self.dropped or self.disconnected or transport.disconnecting:
             return
+        if not self.byteBudget.take(len(data)):
+            self.drop(f"more than {self.limits.bytesPerSecond:g} bytes a second")
+            return
         try:
             for typeByte, message in self.scanner.feed(data):
+                if not self.authenticated:
+                    self.messagesBeforeLogin += 1
+                    if self.messagesBeforeLogin > self.limits.maxMessagesBeforeLogin:
+                        self.drop(
+                            f"more than {self.limits.maxMessagesBeforeLogin} messages "
+                            "before logging in"
+                        )
+                        return
                 if not self.dialectChosen:
                     self.chooseDialect(typeByte, message)
                 super().dataReceived(message)
@@ -968,19 +1047,25 @@ class FingerPBServerFactory(pb.PBServerFactory):
         self,
         root: Any,
         *,
+        clock: Optional[IReactorTime] = None,
         limits: BrokerLimits = BrokerLimits(),
         unsafeTracebacks: bool = False,
         security: Any = globalSecurity,
     ) -> None:
         """
         @param root: the root object, or what adapts to L{pb.IPBRoot}.
+        @param clock: what each connection's byte rate is measured on; the
+            global reactor if L{None}.
         @param limits: what a client may send.
         """
         super().__init__(root, unsafeTracebacks, security)
+        self.clock = orGlobalReactor(clock)
         self.limits = limits
 
     def buildProtocol(self, addr: Any) -> pb.Broker:
-        broker = self.protocol(isClient=False, security=self.security, limits=self.limits)
+        broker = self.protocol(
+            isClient=False, security=self.security, limits=self.limits, clock=self.clock
+        )
         broker.factory = self
         broker.setNameForLocal("root", self.root.rootObject(broker))
         return broker

@@ -223,9 +223,9 @@ class FingerSetterProtocol(LineFraming, TimeoutMixin):
             saving = self.factory.setUser(user, status)
         else:
             password = self._lines[1].decode("utf-8", "replace")
-            saving = self.factory.login.login(login, password, peer).addCallback(
-                lambda setter: setter.setUser(user, status)
-            )
+            saving = self.factory.login.login(
+                login, password, self.transport.getPeer()
+            ).addCallback(lambda setter: setter.setUser(user, status))
         # A save under way goes on if the client leaves: the client asked
         # for it, even if it does not stay for the answer.
         answers = _SetterAnswers(user, login, peer)

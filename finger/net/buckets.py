@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.net.test_buckets -*-
 """
 Token buckets: the one rate limit every part of the service uses (finger
-queries per client address, lines the IRC bot sends).
+queries per client address, lines the IRC bot sends, bytes a Perspective
+Broker client sends).
 """
 
 from twisted.internet.interfaces import IReactorTime
@@ -35,22 +36,26 @@ class TokenBucket:
         self._then = now
         return self._tokens
 
-    def take(self) -> bool:
+    def take(self, n: float = 1) -> bool:
         """
-        Take one token if there is one.
+        Take C{n} tokens if there are that many; otherwise take none.
 
+        @param n: how many: one for one action, or a size (bytes, say)
+            for a bucket that counts sizes; more than C{burst} never fits.
         @return: whether the action may happen now.
         """
-        if self._level() < 1:
+        if self._level() < n:
             return False
-        self._tokens -= 1
+        self._tokens -= n
         return True
 
-    def delay(self) -> float:
+    def delay(self, n: float = 1) -> float:
         """
-        @return: seconds until a token is there; zero if one is there now.
+        @param n: how many tokens are wanted.
+        @return: seconds until C{n} tokens are there; zero if they are there
+            now.
         """
-        return max(0.0, (1 - self._level()) / self.rate)
+        return max(0.0, (n - self._level()) / self.rate)
 
     def full(self) -> bool:
         """

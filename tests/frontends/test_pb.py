@@ -32,7 +32,10 @@ from finger.messages import NO_SUCH_USER, SET_TIMED_OUT
 from finger.net.limits import LimitingFactory
 from finger.net.listen import ListeningService
 from finger.frontends.pb import (
+    BURST_BYTES,
+    BYTES_PER_SECOND,
     MAX_DEPTH,
+    MAX_MESSAGES_BEFORE_LOGIN,
     MAX_MESSAGE_BYTES,
     NOT_SAVED,
     BadRequest,
@@ -1116,3 +1119,140 @@ class PolicyTests(SynchronousTestCase):
         self.assertTrue(failure.check(pb.Error), failure)
         self.assertEqual(failure.value, SET_TIMED_OUT)
         self.assertEqual([e["log_level"].name for e in events], ["warn"])
+
+
+class UnauthenticatedWorkTests(SynchronousTestCase):
+    """
+    L{FingerBroker} bounds the work one connection may cause: the messages
+    it sends before it logs in, and the bytes it sends a second, measured
+    on the factory's clock.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.service = MemoryFingerService(moshez="happy")
+
+    def serve(self, limits: BrokerLimits) -> FingerPBServerFactory:
+        login = SetterLogin(setterPortal(self.service, [_checker()], []), self.clock)
+        root = PerspectiveFingerFromService(self.service, clock=self.clock, login=login)
+        return FingerPBServerFactory(root, clock=self.clock, limits=limits)
+
+    def connect(self, limits: BrokerLimits) -> Tuple[pb.PBClientFactory, FingerBroker, IOPump]:
+        clientFactory = pb.PBClientFactory()
+        factory = self.serve(limits)
+        client, server, pump = connectedServerAndClient(
+            lambda: factory.buildProtocol(None), lambda: clientFactory.buildProtocol(None)
+        )
+        self.addCleanup(lambda: (client.transport.loseConnection(), pump.flush()))
+        return clientFactory, server, pump
+
+    def test_messagesBeforeLogin(self) -> None:
+        """
+        A connection that has not logged in may send C{maxMessagesBeforeLogin}
+        messages, its dialect and version among them; the next drops it,
+        with one line in the log.
+        """
+        clientFactory, server, pump = self.connect(BrokerLimits(maxMessagesBeforeLogin=6))
+        root = self.successResultOf(_pumped(pump, clientFactory.getRootObject()))
+        for _ in range(4):
+            status = self.successResultOf(_pumped(pump, root.callRemote("getUser", "moshez")))
+            self.assertEqual(status, "happy")
+        with capturedLogs() as events:
+            d = _pumped(pump, root.callRemote("getUser", "moshez"))
+        self.failureResultOf(d, pb.PBConnectionLost)
+        self.assertTrue(server.dropped)
+        [event] = events
+        self.assertIn("more than 6 messages before logging in", formatEvent(event))
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_loggedInUncounted(self) -> None:
+        """
+        Once the client logged in, its messages are no longer counted.
+        """
+        clientFactory, server, pump = self.connect(BrokerLimits(maxMessagesBeforeLogin=4))
+        avatar = self.successResultOf(
+            _pumped(pump, clientFactory.login(UsernamePassword(b"moshez", b"secret")))
+        )
+        for _ in range(10):
+            status = self.successResultOf(_pumped(pump, avatar.callRemote("getUser", "moshez")))
+            self.assertEqual(status, "happy")
+        self.assertFalse(server.dropped)
+
+    def test_failedLoginCounted(self) -> None:
+        """
+        A login that failed does not lift the limit: its messages count,
+        and so do the guesses after it.
+        """
+        clientFactory, server, pump = self.connect(BrokerLimits(maxMessagesBeforeLogin=5))
+        d = _pumped(pump, clientFactory.login(UsernamePassword(b"moshez", b"wrong")))
+        self.clock.advance(FAILED_LOGIN_DELAY)
+        pump.flush()
+        self.failureResultOf(d, UnauthorizedLogin)
+        with capturedLogs() as events:
+            d = _pumped(pump, clientFactory.login(UsernamePassword(b"moshez", b"secret")))
+        self.failureResultOf(d, pb.PBConnectionLost)
+        self.assertTrue(server.dropped)
+        [event] = events
+        self.assertIn("before logging in", formatEvent(event))
+
+    def bytesBroker(self, limits: BrokerLimits) -> Tuple[FingerBroker, StringTransport]:
+        broker = self.serve(limits).buildProtocol(IPv4Address("TCP", "192.0.2.1", 5000))
+        assert isinstance(broker, FingerBroker)
+        transport = StringTransport(peerAddress=IPv4Address("TCP", "192.0.2.1", 5000))
+        broker.makeConnection(transport)
+        return broker, transport
+
+    def test_bytesPerSecond(self) -> None:
+        """
+        A connection may send C{burstBytes} at once and C{bytesPerSecond}
+        a second after that; one that sends more is dropped, with one line
+        in the log.
+        """
+        limits = BrokerLimits(bytesPerSecond=100, burstBytes=1000)
+        # The dialect, then the start of one long string, sent in pieces.
+        prefix: List[bytes] = []
+        int2b128(5000, prefix.append)
+        start = banana.encode(b"pb") + b"".join(prefix) + b"\x82"
+        piece = b"x" * (500 - len(start))
+        broker, transport = self.bytesBroker(limits)
+        broker.dataReceived(start + piece)
+        broker.dataReceived(b"x" * 400)
+        self.clock.advance(2)
+        broker.dataReceived(b"x" * 300)
+        self.assertFalse(transport.disconnecting)
+        with capturedLogs() as events:
+            broker.dataReceived(b"x" * 2)
+            broker.dataReceived(b"x" * 1000)
+        self.assertTrue(transport.disconnecting)
+        [event] = events
+        self.assertIn(
+            "Dropping PB connection from 192.0.2.1:5000: more than 100 bytes a second",
+            formatEvent(event),
+        )
+
+    def test_defaults(self) -> None:
+        """
+        By default a connection may send 100 messages before it logs in,
+        and 16 KiB a second, in bursts of twice the longest message.
+        """
+        limits = BrokerLimits()
+        self.assertEqual(limits.maxMessagesBeforeLogin, MAX_MESSAGES_BEFORE_LOGIN)
+        self.assertEqual(MAX_MESSAGES_BEFORE_LOGIN, 100)
+        self.assertEqual(limits.bytesPerSecond, BYTES_PER_SECOND)
+        self.assertEqual(BYTES_PER_SECOND, 16384)
+        self.assertEqual(limits.burstBytes, BURST_BYTES)
+        self.assertEqual(BURST_BYTES, 2 * MAX_MESSAGE_BYTES)
+
+    def test_tapClock(self) -> None:
+        """
+        The service's PB listener measures byte rates on the reactor
+        C{makeService} is given.
+        """
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("moshez: happy\n")
+        options = tap.Options()
+        options.parseOptions(["--file", path])
+        reactor = MemoryReactorClock()
+        top = tap.makeService(options, reactor)
+        self.assertIs(top.getServiceNamed("pb").factory.wrappedFactory.clock, reactor)

@@ -35,3 +35,22 @@ class TokenBucketTests(SynchronousTestCase):
         clock.advance(1000)
         self.assertTrue(bucket.full())
         self.assertEqual([bucket.take() for _ in range(3)], [True, True, False])
+
+    def test_takeMany(self) -> None:
+        """
+        C{take(n)} takes C{n} tokens at once, or none when fewer are there,
+        so a bucket can count bytes; C{delay(n)} says when C{n} will be.
+        """
+        clock = Clock()
+        bucket = TokenBucket(clock, rate=100, burst=1000)
+        self.assertTrue(bucket.take(900))
+        self.assertFalse(bucket.take(200))
+        self.assertEqual(bucket.delay(200), 1)
+        self.assertTrue(bucket.take(100))
+        self.assertFalse(bucket.take(1))
+        clock.advance(2)
+        self.assertTrue(bucket.take(200))
+        self.assertFalse(bucket.take(1001))
+        clock.advance(1000)
+        self.assertFalse(bucket.take(1001))
+        self.assertTrue(bucket.take(1000))

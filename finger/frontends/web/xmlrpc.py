@@ -24,6 +24,7 @@ from xmlrpc.client import Binary, DateTime, Fault
 
 from twisted.cred.credentials import IAnonymous, IUsernamePassword
 from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
+from twisted.internet.interfaces import IAddress
 from twisted.logger import Logger
 from twisted.web import xmlrpc
 from twisted.web.guard import BasicCredentialFactory, HTTPAuthSessionWrapper
@@ -312,7 +313,7 @@ class _XMLRPCPortal:
         service: IFingerService,
         login: SetterLogin,
         anonymous: UserStatusXR,
-        peer: str,
+        peer: IAddress,
         policy: LookupPolicy,
     ) -> None:
         self.service = service
@@ -380,7 +381,7 @@ class XMLRPCGate(Resource):
         """
         if self.login is None or not request.isSecure():
             return self.plain
-        peer = formatPeer(request.getClientAddress())
+        peer = request.getClientAddress()
         portal = _XMLRPCPortal(self.service, self.login, self.anonymous, peer, self.policy)
         return HTTPAuthSessionWrapper(  # type: ignore[no-any-return]
             portal, [BasicCredentialFactory(AUTHENTICATION_REALM)]
