@@ -78,3 +78,9 @@ CUT_SHORT = " [...]"
 """
 What ends a status or a line that was cut to fit.
 """
+
+DATABASE_UNREACHABLE = "the status database is unreachable; try again later"
+"""
+Why a status change failed while the database back-end cannot reach its
+database (front-ends show L{NOT_SAVED}; this is what the log says).
+"""
