@@ -68,11 +68,12 @@ class _Listener:
         self.notifications = notifications
         self.service = service
         self.closed = False
+        # The reactor finds a reader by its descriptor, even once the
+        # connection is lost: ask once.
+        self._fileno = notifications.fileno()
 
     def fileno(self) -> int:
-        if self.closed:
-            return -1
-        return self.notifications.fileno()
+        return -1 if self.closed else self._fileno
 
     def logPrefix(self) -> str:
         return "finger-sql"

@@ -31,6 +31,7 @@ Databases
 """
 
 import json
+import os
 import sqlite3
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
@@ -143,9 +144,13 @@ class Notifications:
         connection.add_notify_handler(lambda n: self._early.append(n.payload))
         connection.execute(f"LISTEN {CHANNEL}")
         connection.pgconn.nonblocking = 1
+        # libpq closes its socket when the connection is lost, and the
+        # number may be reused at once; the reactor watches a copy of our
+        # own, valid until L{close}.
+        self._fileno = os.dup(connection.pgconn.socket)
 
     def fileno(self) -> int:
-        return int(self.connection.pgconn.socket)
+        return self._fileno
 
     def receive(self) -> List[str]:
         """
@@ -164,7 +169,10 @@ class Notifications:
             received.append(notify.extra.decode("utf-8", "replace"))
 
     def close(self) -> None:
-        self.connection.close()
+        try:
+            self.connection.close()
+        finally:
+            os.close(self._fileno)
 
 
 class Database:
