@@ -115,7 +115,9 @@ def run(bench: Any) -> None:
         out["setter"] = {}
         out["finger"] = {}
         for name, url in databases.items():
-            backend = ["--file", statusFile] if url is None else ["--backend=sql", f"--database={url}"]
+            backend = (
+                ["--file", statusFile] if url is None else ["--backend=sql", f"--database={url}"]
+            )
             port, setter = runner.freePort(), runner.freePort()
             proc = bench.twistd(backend + [
                 "--fingerport", f"tcp:{port}:interface=127.0.0.1",
@@ -144,7 +146,8 @@ def run(bench: Any) -> None:
                 with sqlite3.connect(url[len("sqlite:"):]) as connection:
                     stored = dict(connection.execute("SELECT name, status FROM finger_status"))
             else:
-                stored = dict(cluster.query("SELECT name, status FROM finger_status"))  # type: ignore[union-attr]
+                assert cluster is not None
+                stored = dict(cluster.query("SELECT name, status FROM finger_status"))
             result["durable_check"] = all(stored.get(u) == s for u, s in last.items())
             out["setter"][name] = result
             runner.log(f"sql: {name}: {result['sets_per_s']:.0f} durable sets/s (64 clients), "
@@ -215,7 +218,8 @@ def markdown(r: Dict[str, Any]) -> List[str]:
         ratio = row["sets_per_s"] / base if base else float("nan")
         cpuRatio = cpu[name] / cpu["file"] if cpu.get("file") else float("nan")
         out.append(
-            f"| {name} | {row['sets_per_s']:.0f} | {ratio:.2f} | {row['p99_ms'] or float('nan'):.1f} | "
+            f"| {name} | {row['sets_per_s']:.0f} | {ratio:.2f} | "
+            f"{row['p99_ms'] or float('nan'):.1f} | "
             f"{row['errors']} | {'yes' if row['durable_check'] else 'NO'} | {cpu[name]:.1f} | "
             f"{cpuRatio:.2f} |"
         )

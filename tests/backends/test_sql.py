@@ -177,7 +177,8 @@ class StoreLogicTests(SynchronousTestCase):
         database.up = False
         self.assertEqual(self.successResultOf(service.getUser("zoë")), "à Paris")
         self.assertEqual(sorted(self.successResultOf(service.getUsers())), ["moshez", "zoë"])
-        self.assertEqual(self.failureResultOf(service.getUser("nobody"), UnknownUser).value.user, "nobody")
+        unknown = self.failureResultOf(service.getUser("nobody"), UnknownUser)
+        self.assertEqual(unknown.value.user, "nobody")
 
     def test_lookupWaitsForFirstRead(self) -> None:
         """
@@ -698,3 +699,39 @@ class PostgreSQLTests(TestCase):
             self.assertEqual(rows, [("Acknowledged",)])
 
         return Deferred.fromCoroutine(run())
+
+
+class OptionsTests(SynchronousTestCase):
+    """
+    C{twistd finger --backend=sql --database=URL}.
+    """
+
+    def test_databaseRequired(self) -> None:
+        from twisted.python.usage import UsageError
+
+        from finger.app import tap
+
+        error = self.assertRaises(UsageError, tap.Options().parseOptions, ["--backend=sql"])
+        self.assertIn("--database", str(error))
+        error = self.assertRaises(
+            UsageError, tap.Options().parseOptions, ["--backend=sql", "--database=mysql://x"]
+        )
+        self.assertIn("--database", str(error))
+
+    def test_sqliteBackend(self) -> None:
+        """
+        The options build the database back-end, with the back-end timeout,
+        and it runs the setter.
+        """
+        from finger.app import tap
+
+        path = os.path.abspath(self.mktemp())
+        options = tap.Options()
+        options.parseOptions(
+            ["--backend=sql", f"--database=sqlite:{path}", "--backend-timeout=2", "--no-pb"]
+        )
+        top: Any = tap.makeService(options, FakeReactor())
+        backend = top.getServiceNamed("backend")
+        self.assertIsInstance(backend, SQLFingerService)
+        self.assertEqual(backend.timeout, 2.0)
+        self.assertEqual(backend.database.url, f"sqlite:{path}")
