@@ -8,6 +8,8 @@ import math
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+import sql as sqlbench
+
 
 def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
     if a is None or b is None or not b or math.isnan(a) or math.isnan(b):
@@ -125,6 +127,7 @@ def targets(r: Dict[str, Any]) -> List[Tuple[str, str, str, Optional[bool]]]:
                 f"(file holds every acknowledged set: {'yes' if row['durable_check'] else 'NO'})",
                 "500 sets/s", row["sets_per_s"] >= 500 and row["durable_check"],
             ))
+    rows += sqlbench.targets(r)
     return rows
 
 
@@ -253,6 +256,7 @@ def markdown(r: Dict[str, Any]) -> str:
                 f"| {clients} | {_fmt(row['sets_per_s'])} | {_fmt(_ratio(row['sets_per_s'], 500.0))} | "
                 f"{_fmt(row['p99_ms'], 1)} | {row['errors']} | {'yes' if row['durable_check'] else 'NO'} |"
             )
+    out += sqlbench.markdown(r)
     notes = r.get("notes")
     if notes:
         out += ["", "## Notes", ""] + [f"- {n}" for n in notes]

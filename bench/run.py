@@ -33,6 +33,7 @@ CHECKOUT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(CHECKOUT))
 import statusgen  # noqa: E402
+import sql as sqlbench  # noqa: E402
 
 SERVER_CPU = "0"
 LOAD_CPU = "1"
@@ -475,7 +476,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="shorter runs, fewer reloads")
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--only", action="append",
-                        choices=["finger", "web", "scale", "setter"],
+                        choices=["finger", "web", "scale", "setter", "sql"],
                         help="run only these parts (repeatable)")
     parser.add_argument("--unique", action="store_true",
                         help="scale files give every user a status of its own")
@@ -492,6 +493,7 @@ def main() -> None:
         parts: Dict[str, Callable[[], None]] = {
             "finger": bench.fingerServers, "web": bench.web,
             "scale": bench.scale, "setter": bench.setter,
+            "sql": lambda: sqlbench.run(bench),
         }
         for name, part in parts.items():
             if args.only and name not in args.only:

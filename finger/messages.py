@@ -204,3 +204,9 @@ SETTING_NEEDS_LOGIN = "setUser needs a user name and password (HTTP Basic authen
 """
 XML-RPC's C{setUser} over HTTPS without credentials.
 """
+
+DATABASE_UNREACHABLE = "the status database is unreachable; try again later"
+"""
+Why a status change failed while the database back-end cannot reach its
+database (front-ends show L{NOT_SAVED}; this is what the log says).
+"""

@@ -39,6 +39,8 @@ from finger.names import InvalidUserName, checkUserName
 from finger.frontends.pb import FingerPBServerFactory, PerspectiveFingerFromService
 from finger.backends.proxy import FingerForwarder, ProxyFingerService, parseAllowList
 from finger.backends.file import FileFingerService
+from finger.backends.sql import SQLFingerService
+from finger.backends.sqlstore import DatabaseError, openDatabase
 from finger.frontends.setter import FingerSetterFactoryFromService
 from finger.backends.statusfile import StatusFileError
 from finger.net.tls import CertificateError, serverOptions
@@ -77,17 +79,25 @@ def _seconds(option: str) -> Callable[[str], float]:
 # Choosing and configuring the back-end, and forwarding: Options and
 # makeService call into these.
 
-BACKENDS = ("file", "local", "command", "web", "proxy")
+BACKENDS = ("file", "sql", "local", "command", "web", "proxy")
 
 _backendParameters = [
     [
         "backend",
         None,
         "file",
-        "Where statuses come from: file (the --file status file), local "
-        "(system accounts and ~/.plan), command (the system's finger "
+        "Where statuses come from: file (the --file status file), sql (the "
+        "--database), local (system accounts and ~/.plan), command (the system's finger "
         "program), web (--web-prefix), or proxy (another finger server, "
         "--proxy-to).",
+    ],
+    [
+        "database",
+        None,
+        None,
+        "sql: where statuses are kept: sqlite:PATH (one machine) or "
+        "postgresql://user@host:port/dbname, a libpq URI (several machines; "
+        "needs finger[postgresql]).  Required with --backend=sql.",
     ],
     [
         "uid-floor",
@@ -135,9 +145,9 @@ _backendParameters = [
         "backend-timeout",
         None,
         5.0,
-        "Seconds a lookup by the command, web or proxy back-end, or a "
-        "forwarded query, may take in all (the proxy and forwarding give half "
-        "to connecting).  The finger protocol waits 10 seconds at most.",
+        "Seconds a lookup by the command, web or proxy back-end, a set on the "
+        "sql back-end, or a forwarded query, may take in all (the proxy and "
+        "forwarding give half to connecting).  The finger protocol waits 10 seconds at most.",
         _seconds("--backend-timeout"),
     ],
     [
@@ -179,6 +189,13 @@ def _checkBackendOptions(options: usage.Options) -> None:
         )
     if backend == "local":
         _checkRoot(options)
+    elif backend == "sql":
+        if options["database"] is None:
+            raise usage.UsageError("--database: required with --backend=sql")
+        try:
+            options["database"] = openDatabase(options["database"], options["backend-timeout"])
+        except DatabaseError as e:
+            raise usage.UsageError(f"--database: {e}") from None
     elif backend == "command":
         try:
             options["command"] = findProgram(options["command"])
@@ -213,6 +230,8 @@ def _makeBackend(options: usage.Options, reactor: Any) -> service.Service:
     backend = options["backend"]
     timeout = options["backend-timeout"]
     maxBytes = options["max-bytes"]
+    if backend == "sql":
+        return SQLFingerService(options["database"], reactor=reactor, timeout=timeout)
     if backend == "local":
         return LocalFingerService(
             reactor, uidFloor=options["uid-floor"], maxBytes=maxBytes

@@ -1,0 +1,119 @@
+# -*- test-case-name: tests.backends.test_sql -*-
+"""
+C{finger-db}: copy statuses between a status file and a database, once.
+
+    finger-db import /etc/users sqlite:/var/lib/finger/users.db
+    finger-db import --replace /etc/users postgresql://finger@db/finger
+    finger-db export postgresql://finger@db/finger /etc/users
+
+C{import} sets every user of the status file in the database, in one
+transaction (with C{--replace}, users the file does not name are removed
+too); running nodes hear of it at once (PostgreSQL) or within their poll
+interval (SQLite).  C{export} sets every user of the database in the status
+file, written atomically and durably as the setter writes it; comments and
+other users' lines are kept.  The file is read and written with
+L{finger.backends.statusfile}.
+"""
+
+import sys
+from typing import List, Optional
+
+from twisted.python import usage
+
+from finger.backends import statusfile
+from finger.backends.sqlstore import DatabaseError, Session, openDatabase
+
+
+class ImportOptions(usage.Options):
+    synopsis = "[--replace] STATUSFILE DATABASE"
+    optFlags = [["replace", None, "Remove the users the status file does not name."]]
+
+    def parseArgs(self, statusFile: str, database: str) -> None:
+        self["file"] = statusFile
+        self["database"] = database
+
+
+class ExportOptions(usage.Options):
+    synopsis = "DATABASE STATUSFILE"
+
+    def parseArgs(self, database: str, statusFile: str) -> None:
+        self["database"] = database
+        self["file"] = statusFile
+
+
+class Options(usage.Options):
+    synopsis = "import|export ..."
+    subCommands = [
+        ["import", None, ImportOptions, "Copy a status file into a database."],
+        ["export", None, ExportOptions, "Copy a database into a status file."],
+    ]
+
+    def postOptions(self) -> None:
+        if self.subCommand is None:
+            raise usage.UsageError("give a command: import or export")
+
+
+def importFile(path: str, url: str, replace: bool = False) -> int:
+    """
+    Set every user of the status file at C{path} in the database at C{url}.
+
+    @return: how many users were copied.
+    @raise statusfile.StatusFileError: if the file cannot be read.
+    @raise DatabaseError: if C{url} names no usable database.
+    """
+    snapshot = statusfile.read(path)
+    for problem in snapshot.problems:
+        print(f"{path}:{problem.lineno}: {problem.reason}; line skipped", file=sys.stderr)
+    session = Session(openDatabase(url))
+    try:
+        session.save(snapshot.statuses, replace=replace)
+    finally:
+        session.close()
+    return len(snapshot.statuses)
+
+
+def exportFile(url: str, path: str) -> int:
+    """
+    Set every user of the database at C{url} in the status file at C{path}
+    (made if missing).
+
+    @return: how many users were copied.
+    @raise DatabaseError: if C{url} names no usable database.
+    @raise finger.interfaces.StatusNotSaved: if the file cannot be written.
+    """
+    session = Session(openDatabase(url))
+    try:
+        statuses = session.load()
+    finally:
+        session.close()
+    statusfile.save(path, statuses, {})
+    return len(statuses)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """
+    The C{finger-db} command.
+    """
+    options = Options()
+    try:
+        options.parseOptions(sys.argv[1:] if argv is None else argv)
+    except usage.UsageError as e:
+        sys.exit(f"finger-db: {e}\n{options}")
+    sub = options.subOptions
+    try:
+        if options.subCommand == "import":
+            count = importFile(sub["file"], sub["database"], sub["replace"])
+            print(f"finger-db: {count} users copied from {sub['file']}")
+        else:
+            count = exportFile(sub["database"], sub["file"])
+            print(f"finger-db: {count} users copied to {sub['file']}")
+    except (DatabaseError, statusfile.StatusFileError) as e:
+        sys.exit(f"finger-db: {e}")
+    except Exception as e:
+        # The driver's errors (sqlite3.Error, psycopg.Error) and
+        # StatusNotSaved: their message says what went wrong.
+        sys.exit(f"finger-db: {type(e).__name__}: {e}")
+
+
+if __name__ == "__main__":
+    main()

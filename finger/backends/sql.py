@@ -1,0 +1,429 @@
+# -*- test-case-name: tests.backends.test_sql -*-
+"""
+The database back-end: statuses kept in SQLite (one machine) or PostgreSQL
+(several machines sharing one database), served from memory.
+
+    - Lookups are answered from an in-memory copy of the table, with
+      L{finger.backends.memory.answerFrom}, as the file back-end answers
+      them: they cost the same, and go on while the database is away.
+    - Changes are pushed.  A PostgreSQL node listens for C{NOTIFY
+      finger_status} on a connection the reactor watches and applies each
+      change as it is committed anywhere; an SQLite node polls C{PRAGMA
+      data_version} (one cheap query) every C{pollInterval} seconds and
+      reads the table again when another process changed it.  After any
+      reconnection a node reads the whole table again, so no change is
+      missed.
+    - Sets are durable and honest: L{SQLFingerService.setUser} fires only
+      once its transaction committed.  Sets that arrive while a transaction
+      is under way are committed together by the next one (group commit).
+    - While the database is unreachable, sets fail at once with
+      L{StatusNotSaved}; a set whose transaction gets no answer within
+      C{timeout} seconds fails with L{TimeoutError} (it may or may not have
+      been saved).  The outage is logged once, the node tries again with
+      back-off, and logs once that the database is back.
+
+Blocking database work (L{finger.backends.sqlstore}) runs in the reactor's
+thread pool, one job at a time on one connection: one writer is all group
+commit needs.  L{twisted.enterprise.adbapi.ConnectionPool} is not used
+because its rollback path logs a traceback for every transaction that
+fails on a broken connection, where an outage should be logged once.
+"""
+
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
+
+from twisted.application import service
+from twisted.application.internet import backoffPolicy
+from twisted.internet.defer import Deferred, DeferredLock, TimeoutError, fail, succeed
+from twisted.internet.interfaces import IDelayedCall, IReadDescriptor
+from twisted.internet.task import LoopingCall
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from finger.backends.memory import answerFrom
+from finger.backends.sqlstore import (
+    Database,
+    Notifications,
+    Session,
+    openDatabase,
+    parsePayload,
+)
+from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
+from finger.lookup import orGlobalReactor
+from finger.messages import DATABASE_UNREACHABLE
+from finger.names import checkStatus, checkUserName
+
+_T = TypeVar("_T")
+
+
+@implementer(IReadDescriptor)
+class _Listener:
+    """
+    Hands what a L{Notifications} connection receives to the service, as the
+    reactor finds it readable.
+    """
+
+    def __init__(self, notifications: Notifications, service: "SQLFingerService") -> None:
+        self.notifications = notifications
+        self.service = service
+        self.closed = False
+        # The reactor finds a reader by its descriptor, even once the
+        # connection is lost: ask once.
+        self._fileno = notifications.fileno()
+
+    def fileno(self) -> int:
+        return -1 if self.closed else self._fileno
+
+    def logPrefix(self) -> str:
+        return "finger-sql"
+
+    def doRead(self) -> None:
+        try:
+            payloads = self.notifications.receive()
+        except Exception:
+            self.service._listenerLost(self, Failure())
+            return
+        for payload in payloads:
+            self.service._notified(payload)
+
+    def connectionLost(self, reason: Failure) -> None:
+        self.service._listenerLost(self, reason)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.notifications.close()
+
+
+@implementer(IFingerService, IFingerSetterService)
+class SQLFingerService(service.Service):
+    """
+    Statuses kept in a database (see L{finger.backends.sqlstore} for the
+    URLs and the schema), served from memory.
+
+    @ivar database: the L{Database}.
+    @ivar timeout: seconds a transaction may take before the sets waiting
+        for it fail.
+    @ivar pollInterval: seconds between checks for other processes' changes,
+        for a database without notifications (SQLite).
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        database: Union[str, Database],
+        reactor: Optional[Any] = None,
+        timeout: float = 5.0,
+        pollInterval: float = 1.0,
+        retryDelay: Optional[Callable[[int], float]] = None,
+    ) -> None:
+        """
+        @param database: a L{Database}, or a URL for
+            L{finger.backends.sqlstore.openDatabase}.
+        @param reactor: an L{IReactorTime}, L{IReactorThreads} and (for
+            PostgreSQL) L{IReactorFDSet} provider; the global reactor if
+            L{None}.
+        @param retryDelay: seconds to wait before the next attempt to reach
+            the database, given how many attempts failed in a row; by
+            default a jittered back-off from a quarter of a second to five
+            seconds.
+
+        @raise finger.backends.sqlstore.DatabaseError: for a URL that names
+            no database this back-end can use.
+        """
+        if isinstance(database, str):
+            database = openDatabase(database, timeout)
+        self.database = database
+        self.timeout = timeout
+        self.pollInterval = pollInterval
+        self.retryDelay = retryDelay or backoffPolicy(initialDelay=0.25, maxDelay=5.0)
+        self._reactor: Any = orGlobalReactor(reactor)
+        self._session = Session(database)
+        self._lock = DeferredLock()
+        self._statuses: Dict[str, str] = {}
+        self._loaded = False
+        self._ready: List[Deferred[None]] = []
+        self._pending: List[Tuple[str, str, Deferred[None]]] = []
+        self._writing = False
+        self._outage: Optional[str] = None
+        self._attempts = 0
+        self._connecting = False
+        self._retry: Optional[IDelayedCall] = None
+        self._listener: Optional[_Listener] = None
+        self._buffer: Optional[List[str]] = None
+        self._reloading = False
+        self._reloadAgain = False
+        self._poller = LoopingCall(self._poll)
+        self._poller.clock = self._reactor
+
+    # -- IFingerService, IFingerSetterService --------------------------------
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        if self._loaded:
+            return answerFrom(self._statuses, user)
+        return self._whenLoaded().addCallback(lambda _: answerFrom(self._statuses, user))
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        if self._loaded:
+            return succeed(list(self._statuses))
+        return self._whenLoaded().addCallback(lambda _: list(self._statuses))
+
+    def setUser(self, user: str, status: str) -> "Deferred[None]":
+        try:
+            change = (checkUserName(user), checkStatus(status))
+        except ValueError:
+            return fail()
+        if self._outage is not None:
+            return fail(StatusNotSaved(DATABASE_UNREACHABLE))
+        d: Deferred[None] = Deferred()
+        self._pending.append(change + (d,))
+        self._flush()
+        return d
+
+    # -- the service ----------------------------------------------------------
+
+    def startService(self) -> None:
+        super().startService()
+        self._connect()
+
+    def stopService(self) -> "Deferred[None]":
+        """
+        Stop listening and polling; the returned L{Deferred} fires once the
+        transaction under way, if any, has finished and the connection is
+        closed.
+        """
+        super().stopService()
+        if self._retry is not None and self._retry.active():
+            self._retry.cancel()
+        self._retry = None
+        if self._poller.running:
+            self._poller.stop()
+        self._closeListener()
+        d = self._locked(self._session.close)
+        d.addErrback(
+            lambda reason: self.log.failure(
+                "Closing {database} failed", reason, database=self.database.display
+            )
+        )
+        return d
+
+    # -- connecting and reading ----------------------------------------------
+
+    def _connect(self) -> None:
+        """
+        Listen (if the database can announce changes), then read the whole
+        table; on failure, try again later.
+        """
+        self._retry = None
+        self._connecting = True
+        d = self._inThread(self.database.listen)
+        d.addCallback(self._startListening)
+        d.addCallback(lambda _: self._locked(self._session.load))
+        d.addCallbacks(self._connected, self._connectFailed)
+
+    def _startListening(self, notifications: Optional[Notifications]) -> None:
+        if notifications is None:
+            return
+        listener = _Listener(notifications, self)
+        if not self.running:
+            listener.close()
+            raise StatusNotSaved("stopped")
+        self._listener = listener
+        # Until the table is read, changes wait: the table may already hold
+        # some of them, or not yet.
+        self._buffer = []
+        self._reactor.addReader(listener)
+
+    def _connected(self, statuses: Dict[str, str]) -> None:
+        self._connecting = False
+        if self.database.notifies and self._listener is None:
+            # The listening connection was lost while the table was read.
+            self._lost(Failure(ConnectionError("the listening connection was lost")))
+            return
+        self._attempts = 0
+        self._replace(statuses)
+        first = not self._loaded
+        self._loaded = True
+        ready, self._ready = self._ready, []
+        for d in ready:
+            if not d.called:
+                d.callback(None)
+        if self._outage is not None:
+            self._outage = None
+            self.log.info(
+                "Status database {database} is reachable again: {count} users read",
+                database=self.database.display,
+                count=len(self._statuses),
+            )
+        elif first:
+            self.log.info(
+                "Read {count} users from {database}",
+                database=self.database.display,
+                count=len(self._statuses),
+            )
+        if not self.database.notifies and self.running and not self._poller.running:
+            self._poller.start(self.pollInterval, now=False)
+
+    def _connectFailed(self, reason: Failure) -> None:
+        self._connecting = False
+        self._closeListener()
+        if self.running:
+            self._lost(reason)
+
+    def _replace(self, statuses: Dict[str, str]) -> None:
+        """
+        Serve C{statuses} from now on, with the changes announced while they
+        were read applied on top.
+        """
+        self._statuses = statuses
+        buffered, self._buffer = self._buffer, None
+        for payload in buffered or ():
+            self._notified(payload)
+
+    def _notified(self, payload: str) -> None:
+        if self._buffer is not None:
+            self._buffer.append(payload)
+            return
+        changes = parsePayload(payload)
+        if changes is None:
+            self._reload()
+        else:
+            self._statuses.update(changes)
+
+    def _reload(self) -> None:
+        """
+        Read the whole table again.
+        """
+        if self._reloading:
+            self._reloadAgain = True
+            return
+        self._reloading = True
+        if self._listener is not None:
+            self._buffer = []
+
+        def done(result: object) -> None:
+            self._reloading = False
+            if self._reloadAgain and self._outage is None:
+                self._reloadAgain = False
+                self._reload()
+
+        d = self._locked(self._session.load)
+        d.addCallbacks(self._replace, self._failed)
+        d.addBoth(done)
+
+    def _poll(self) -> None:
+        if self._outage is not None or self._connecting or self._reloading or self._lock.locked:
+            return
+
+        def changed(changed: bool) -> None:
+            if changed:
+                self._reload()
+
+        self._locked(self._session.changed).addCallbacks(changed, self._failed)
+
+    def _listenerLost(self, listener: _Listener, reason: Failure) -> None:
+        if listener is not self._listener:
+            return
+        self._closeListener()
+        self._lost(reason)
+
+    def _closeListener(self) -> None:
+        listener, self._listener = self._listener, None
+        self._buffer = None
+        if listener is not None:
+            self._reactor.removeReader(listener)
+            listener.close()
+
+    # -- outages ---------------------------------------------------------------
+
+    def _failed(self, reason: Failure) -> None:
+        """
+        A job on the database failed: take it as an outage, which the next
+        successful reconnection ends.
+        """
+        self._closeListener()
+        self._lost(reason)
+
+    def _lost(self, reason: Failure) -> None:
+        if self._outage is None:
+            self._outage = reason.getErrorMessage() or reason.type.__name__
+            self.log.error(
+                "Status database {database} is unreachable ({error}); serving the "
+                "{count} users in memory, and sets fail until it is back",
+                database=self.database.display,
+                error=self._outage,
+                count=len(self._statuses),
+            )
+        pending, self._pending = self._pending, []
+        for _, _, d in pending:
+            d.errback(StatusNotSaved(DATABASE_UNREACHABLE))
+        if self.running and not self._connecting and self._retry is None:
+            delay = self.retryDelay(self._attempts)
+            self._attempts += 1
+            self._retry = self._reactor.callLater(delay, self._connect)
+
+    # -- writing ---------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """
+        Commit every set waiting, in one transaction, unless one is under
+        way: then the next one takes them.
+        """
+        if self._writing or not self._pending:
+            return
+        self._writing = True
+        batch, self._pending = self._pending, []
+        changes = {user: status for user, status, _ in batch}
+        waiting = [d for _, _, d in batch]
+
+        def expired() -> None:
+            for w in waiting:
+                if not w.called:
+                    w.errback(TimeoutError(f"no answer from {self.database.display}"))
+            self._failed(Failure(TimeoutError(f"no answer within {self.timeout} seconds")))
+
+        timer = self._reactor.callLater(self.timeout, expired)
+
+        def saved(result: object) -> None:
+            # Committed: whether or not the clients are still waiting, the
+            # table holds it now.
+            self._statuses.update(changes)
+            for w in waiting:
+                if not w.called:
+                    w.callback(None)
+
+        def failed(reason: Failure) -> None:
+            for w in waiting:
+                if not w.called:
+                    w.errback(StatusNotSaved(DATABASE_UNREACHABLE))
+            if timer.active():
+                self._failed(reason)
+
+        def done(result: object) -> None:
+            if timer.active():
+                timer.cancel()
+            self._writing = False
+            self._flush()
+
+        d = self._locked(self._session.save, changes)
+        d.addCallbacks(saved, failed)
+        d.addBoth(done)
+
+    # -- threads ---------------------------------------------------------------
+
+    def _inThread(self, f: Callable[..., _T], *args: object) -> "Deferred[_T]":
+        return deferToThreadPool(self._reactor, self._reactor.getThreadPool(), f, *args)
+
+    def _locked(self, f: Callable[..., _T], *args: object) -> "Deferred[_T]":
+        """
+        Run C{f} in a thread once the jobs before it on the one connection
+        have finished.
+        """
+        return self._lock.run(self._inThread, f, *args)
+
+    def _whenLoaded(self) -> "Deferred[None]":
+        d: Deferred[None] = Deferred()
+        self._ready.append(d)
+        return d

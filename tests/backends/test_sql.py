@@ -1,0 +1,738 @@
+"""
+Tests for L{finger.backends.sql}, L{finger.backends.sqlstore} and
+L{finger.app.dbcopy}: the store logic with a fake database and a fake
+reactor, SQLite for real, and PostgreSQL for real when it is installed.
+"""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from typing import Any, Dict, List, Mapping, Optional
+
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, TimeoutError, gatherResults
+from twisted.internet.threads import deferToThread
+from twisted.logger import LogLevel, capturedLogs
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
+from zope.interface.verify import verifyObject
+
+from finger.app import dbcopy
+from finger.backends import sqlstore
+from finger.backends.sql import SQLFingerService
+from finger.backends.sqlstore import (
+    Database,
+    DatabaseError,
+    PostgreSQLDatabase,
+    SQLiteDatabase,
+    openDatabase,
+    parsePayload,
+    payloads,
+)
+from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
+from finger.names import InvalidStatus, InvalidUserName
+from tests import postgres
+from finger.testing import HeldThreadsClock, ThreadlessClock
+from tests.support import exchange, freePort, waitFor
+
+_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class DatabaseDown(Exception):
+    """
+    What the fake database raises while it is away.
+    """
+
+
+class FakeNotifications:
+    """
+    A listening connection whose notifications the test sends.
+    """
+
+    def __init__(self) -> None:
+        self.queue: List[str] = []
+        self.broken = False
+        self.closed = False
+
+    def fileno(self) -> int:
+        return 99
+
+    def receive(self) -> List[str]:
+        if self.broken:
+            raise DatabaseDown("server closed the connection unexpectedly")
+        received, self.queue = self.queue, []
+        return received
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeDatabase(Database):
+    """
+    A table in memory that can go away, and records the transactions.
+    """
+
+    display = url = "fake:statuses"
+
+    def __init__(self, notifies: bool = True, **rows: str) -> None:
+        self.notifies = notifies
+        self.rows: Dict[str, str] = dict(rows)
+        self.up = True
+        self.saves: List[Dict[str, str]] = []
+        self.listeners: List[FakeNotifications] = []
+        self.versionNumber = 1
+
+    def _check(self) -> None:
+        if not self.up:
+            raise DatabaseDown("connection refused")
+
+    def connect(self) -> object:
+        self._check()
+        return object()
+
+    def load(self, connection: Any) -> Dict[str, str]:
+        self._check()
+        return dict(self.rows)
+
+    def save(self, connection: Any, changes: Mapping[str, str], replace: bool = False) -> None:
+        self._check()
+        self.saves.append(dict(changes))
+        self.rows.update(changes)
+
+    def version(self, connection: Any) -> Optional[int]:
+        self._check()
+        return None if self.notifies else self.versionNumber
+
+    def listen(self) -> Optional[FakeNotifications]:  # type: ignore[override]
+        if not self.notifies:
+            return None
+        self._check()
+        listener = FakeNotifications()
+        self.listeners.append(listener)
+        return listener
+
+    def close(self, connection: Any) -> None:
+        pass
+
+
+class _Readers:
+    def __init__(self) -> None:
+        self.readers: List[Any] = []
+
+    def addReader(self, reader: Any) -> None:
+        self.readers.append(reader)
+
+    def removeReader(self, reader: Any) -> None:
+        self.readers.remove(reader)
+
+
+class FakeReactor(ThreadlessClock, _Readers):
+    """
+    Time, "threads" that run at once, and readers the test calls.
+    """
+
+    def __init__(self) -> None:
+        ThreadlessClock.__init__(self)
+        _Readers.__init__(self)
+
+
+class HeldReactor(HeldThreadsClock, _Readers):
+    """
+    Time, "threads" that wait for L{runOne}, and readers the test calls.
+    """
+
+    def __init__(self) -> None:
+        HeldThreadsClock.__init__(self)
+        _Readers.__init__(self)
+
+
+def _noJitter(attempt: int) -> float:
+    return min(0.25 * 2**attempt, 5.0)
+
+
+class StoreLogicTests(SynchronousTestCase):
+    """
+    The service with a fake database: reads, group commit, notifications,
+    outages.
+    """
+
+    def service(self, database: FakeDatabase, clock: Any) -> SQLFingerService:
+        service = SQLFingerService(database, reactor=clock, timeout=5.0, retryDelay=_noJitter)
+        service.startService()
+        return service
+
+    def test_interfaces(self) -> None:
+        service = self.service(FakeDatabase(), FakeReactor())
+        self.assertTrue(verifyObject(IFingerService, service))
+        self.assertTrue(verifyObject(IFingerSetterService, service))
+
+    def test_readsFromMemory(self) -> None:
+        """
+        Lookups are answered from the table read at start, not the database.
+        """
+        database = FakeDatabase(moshez="Happy", **{"zoë": "à Paris"})
+        service = self.service(database, FakeReactor())
+        database.up = False
+        self.assertEqual(self.successResultOf(service.getUser("zoë")), "à Paris")
+        self.assertEqual(sorted(self.successResultOf(service.getUsers())), ["moshez", "zoë"])
+        unknown = self.failureResultOf(service.getUser("nobody"), UnknownUser)
+        self.assertEqual(unknown.value.user, "nobody")
+
+    def test_lookupWaitsForFirstRead(self) -> None:
+        """
+        Until the table has been read once, lookups wait rather than say
+        that nobody is known.
+        """
+        clock = HeldReactor()
+        service = self.service(FakeDatabase(moshez="Happy"), clock)
+        d = service.getUser("moshez")
+        users = service.getUsers()
+        self.assertNoResult(d)
+        clock.runOne()  # listen
+        clock.runOne()  # read
+        self.assertEqual(self.successResultOf(d), "Happy")
+        self.assertEqual(self.successResultOf(users), ["moshez"])
+
+    def test_setFiresAfterCommit(self) -> None:
+        clock = HeldReactor()
+        database = FakeDatabase()
+        service = self.service(database, clock)
+        clock.runOne()
+        clock.runOne()
+        d = service.setUser("moshez", "Busy")
+        self.assertNoResult(d)
+        self.assertEqual(database.rows, {})
+        clock.runOne()
+        self.assertIsNone(self.successResultOf(d))
+        self.assertEqual(database.rows, {"moshez": "Busy"})
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "Busy")
+
+    def test_groupCommit(self) -> None:
+        """
+        Sets that arrive while a transaction is under way are committed
+        together by the next one; the last status for a user wins.
+        """
+        clock = HeldReactor()
+        database = FakeDatabase()
+        service = self.service(database, clock)
+        clock.runOne()
+        clock.runOne()
+        first = service.setUser("a", "1")
+        rest = [service.setUser("b", "1"), service.setUser("c", "1"), service.setUser("b", "2")]
+        clock.runOne()
+        self.assertIsNone(self.successResultOf(first))
+        for d in rest:
+            self.assertNoResult(d)
+        self.assertEqual(clock.held, 1)
+        clock.runOne()
+        for d in rest:
+            self.assertIsNone(self.successResultOf(d))
+        self.assertEqual(database.saves, [{"a": "1"}, {"b": "2", "c": "1"}])
+        self.assertEqual(self.successResultOf(service.getUser("b")), "2")
+
+    def test_setInvalid(self) -> None:
+        database = FakeDatabase()
+        service = self.service(database, FakeReactor())
+        self.failureResultOf(service.setUser("-x", "Busy"), InvalidUserName)
+        self.failureResultOf(service.setUser("x", "two\nlines"), InvalidStatus)
+        self.assertEqual(database.saves, [])
+
+    def test_outage(self) -> None:
+        """
+        While the database is away, sets fail with L{StatusNotSaved}, reads
+        go on, and the outage and the recovery are each logged once; the
+        node reconnects by itself, with back-off.
+        """
+        clock = FakeReactor()
+        database = FakeDatabase(moshez="Happy")
+        service = self.service(database, clock)
+        database.up = False
+        with capturedLogs() as events:
+            self.failureResultOf(service.setUser("moshez", "Busy"), StatusNotSaved)
+            self.failureResultOf(service.setUser("moshez", "Busy"), StatusNotSaved)
+            self.assertEqual(self.successResultOf(service.getUser("moshez")), "Happy")
+            for _ in range(10):
+                clock.advance(5)
+            self.assertEqual(database.saves, [])
+            self.failureResultOf(service.setUser("moshez", "Busy"), StatusNotSaved)
+            database.up = True
+            clock.advance(5)
+            self.assertIsNone(self.successResultOf(service.setUser("moshez", "Back")))
+        errors = [e for e in events if e["log_level"] >= LogLevel.warn]
+        self.assertEqual(len(errors), 1, errors)
+        self.assertIn("unreachable", errors[0]["log_format"])
+        recovered = [e for e in events if "reachable again" in e["log_format"]]
+        self.assertEqual(len(recovered), 1)
+        self.assertEqual(database.rows, {"moshez": "Back"})
+
+    def test_backOff(self) -> None:
+        """
+        Attempts to reconnect are spaced by the retry policy.
+        """
+        clock = FakeReactor()
+        database = FakeDatabase()
+        attempts: List[int] = []
+
+        def delay(attempt: int) -> float:
+            attempts.append(attempt)
+            return 2.0**attempt
+
+        service = SQLFingerService(database, reactor=clock, retryDelay=delay)
+        database.up = False
+        service.startService()
+        self.assertEqual(attempts, [0])
+        clock.advance(1)
+        self.assertEqual(attempts, [0, 1])
+        clock.advance(1.5)
+        self.assertEqual(attempts, [0, 1])
+        clock.advance(0.5)
+        self.assertEqual(attempts, [0, 1, 2])
+        self.flushLoggedErrors()
+
+    def test_resyncAfterReconnect(self) -> None:
+        """
+        What changed in the database while the node could not reach it is
+        read again when it reconnects.
+        """
+        clock = FakeReactor()
+        database = FakeDatabase(moshez="Happy")
+        service = self.service(database, clock)
+        database.listeners[-1].broken = True
+        clock.readers[0].doRead()
+        self.assertEqual(clock.readers, [])
+        self.assertTrue(database.listeners[0].closed)
+        database.rows["moshez"] = "Changed elsewhere"
+        database.rows["shawn"] = "New"
+        clock.advance(5)
+        self.assertEqual(len(clock.readers), 1)
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "Changed elsewhere")
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "New")
+
+    def test_notifications(self) -> None:
+        """
+        A notification's changes are applied at once; an empty one makes
+        the node read the whole table again.
+        """
+        clock = FakeReactor()
+        database = FakeDatabase(moshez="Happy")
+        service = self.service(database, clock)
+        listener = database.listeners[-1]
+        listener.queue.extend(payloads({"moshez": "Busy", "zoë": "à Paris"}))
+        clock.readers[0].doRead()
+        self.assertEqual(self.successResultOf(service.getUser("zoë")), "à Paris")
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "Busy")
+        database.rows = {"shawn": "only"}
+        listener.queue.append("")
+        clock.readers[0].doRead()
+        self.assertEqual(self.successResultOf(service.getUsers()), ["shawn"])
+
+    def test_notificationsWhileReading(self) -> None:
+        """
+        Changes announced while the table is being read are applied on top
+        of what was read, so none is lost either way.
+        """
+        clock = HeldReactor()
+        database = FakeDatabase(moshez="Happy")
+        service = self.service(database, clock)
+        clock.runOne()  # listen
+        database.listeners[-1].queue.extend(payloads({"moshez": "Newer"}))
+        clock.readers[0].doRead()
+        clock.runOne()  # read: the table does not have the change yet
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "Newer")
+
+    def test_timeout(self) -> None:
+        """
+        A set whose transaction gets no answer within the timeout fails
+        with L{TimeoutError} (it may have been saved); later sets fail with
+        L{StatusNotSaved} until the database answers again.
+        """
+        clock = HeldReactor()
+        database = FakeDatabase()
+        service = self.service(database, clock)
+        clock.runOne()
+        clock.runOne()
+        d = service.setUser("moshez", "Busy")
+        clock.advance(5)
+        self.failureResultOf(d, TimeoutError)
+        self.failureResultOf(service.setUser("shawn", "x"), StatusNotSaved)
+        clock.runOne()  # the transaction commits late after all
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "Busy")
+        self.flushLoggedErrors()
+
+    def test_failedTransaction(self) -> None:
+        """
+        Sets waiting for a transaction that fails get L{StatusNotSaved},
+        as do those queued behind it.
+        """
+        clock = HeldReactor()
+        database = FakeDatabase()
+        service = self.service(database, clock)
+        clock.runOne()
+        clock.runOne()
+        first = service.setUser("a", "1")
+        second = service.setUser("b", "1")
+        database.up = False
+        clock.runOne()
+        self.failureResultOf(first, StatusNotSaved)
+        self.failureResultOf(second, StatusNotSaved)
+        self.assertEqual(database.rows, {})
+        self.flushLoggedErrors()
+
+    def test_pollWithoutNotifications(self) -> None:
+        """
+        A database without notifications (SQLite) is asked every
+        C{pollInterval} seconds whether another process changed it, and
+        read again only then.
+        """
+        clock = FakeReactor()
+        database = FakeDatabase(notifies=False, moshez="Happy")
+        service = self.service(database, clock)
+        self.assertEqual(clock.readers, [])
+        database.rows["moshez"] = "Changed elsewhere"
+        clock.advance(1)
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "Happy")
+        database.versionNumber += 1
+        clock.advance(1)
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "Changed elsewhere")
+
+    def test_stop(self) -> None:
+        clock = FakeReactor()
+        database = FakeDatabase()
+        service = self.service(database, clock)
+        self.successResultOf(service.stopService())
+        self.assertEqual(clock.readers, [])
+        self.assertTrue(database.listeners[-1].closed)
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+
+class StoreTests(SynchronousTestCase):
+    """
+    URLs, notification payloads.
+    """
+
+    def test_openSQLite(self) -> None:
+        for url, path in [
+            ("sqlite:users.db", "users.db"),
+            ("sqlite:/var/lib/finger.db", "/var/lib/finger.db"),
+            ("sqlite:///var/lib/finger.db", "/var/lib/finger.db"),
+        ]:
+            database = openDatabase(url)
+            self.assertIsInstance(database, SQLiteDatabase)
+            self.assertEqual(database.path, path)  # type: ignore[attr-defined]
+
+    def test_openBad(self) -> None:
+        for url in ["", "sqlite:", "sqlite::memory:", "mysql://x", "/etc/users"]:
+            self.assertRaises(DatabaseError, openDatabase, url)
+
+    def test_openPostgreSQL(self) -> None:
+        """
+        Logs name a PostgreSQL database without its password.
+        """
+        try:
+            database = openDatabase("postgresql://finger:secret@db.example:5433/statuses")
+        except DatabaseError as e:
+            raise SkipTest(str(e))
+        self.assertIsInstance(database, PostgreSQLDatabase)
+        self.assertEqual(database.display, "postgresql://finger@db.example:5433/statuses")
+        self.assertNotIn("secret", database.display)
+
+    def test_payloads(self) -> None:
+        """
+        Changes are announced in payloads that fit PostgreSQL's limit and
+        read back the same.
+        """
+        changes = {f"user{n}": "é" * 1000 for n in range(40)}
+        announced = list(payloads(changes))
+        self.assertGreater(len(announced), 1)
+        back: Dict[str, str] = {}
+        for payload in announced:
+            self.assertLessEqual(len(payload.encode("utf-8")), sqlstore.MAX_PAYLOAD)
+            back.update(parsePayload(payload) or {})
+        self.assertEqual(back, changes)
+
+    def test_parsePayload(self) -> None:
+        self.assertIsNone(parsePayload(""))
+        self.assertIsNone(parsePayload("not json"))
+        self.assertEqual(parsePayload(json.dumps([["-bad", "x"], ["ok", "y"]])), {"ok": "y"})
+
+
+class SQLiteTests(SynchronousTestCase):
+    """
+    The service on a real SQLite file; "threads" run at once.
+    """
+
+    def setUp(self) -> None:
+        self.path = os.path.abspath(self.mktemp())
+        self.url = f"sqlite:{self.path}"
+
+    def service(self, clock: Any) -> SQLFingerService:
+        service = SQLFingerService(self.url, reactor=clock)
+        service.startService()
+        self.addCleanup(service.stopService)
+        return service
+
+    def test_schema(self) -> None:
+        """
+        The table is made when missing, in WAL mode.
+        """
+        self.service(FakeReactor())
+        with sqlite3.connect(self.path) as connection:
+            columns = [row[1] for row in connection.execute("PRAGMA table_info(finger_status)")]
+            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+        self.assertEqual(columns, ["name", "status", "changed"])
+        self.assertEqual(mode, "wal")
+
+    def test_restart(self) -> None:
+        """
+        A set survives the service: a new one on the same file has it.
+        """
+        service = self.service(FakeReactor())
+        self.successResultOf(service.setUser("moshez", "Durable"))
+        self.successResultOf(service.stopService())
+        again = self.service(FakeReactor())
+        self.assertEqual(self.successResultOf(again.getUser("moshez")), "Durable")
+
+    def test_twoProcesses(self) -> None:
+        """
+        A change made through another connection is seen within the poll
+        interval.
+        """
+        clock = FakeReactor()
+        one, two = self.service(clock), self.service(clock)
+        self.successResultOf(one.setUser("moshez", "From one"))
+        clock.advance(1)
+        self.assertEqual(self.successResultOf(two.getUser("moshez")), "From one")
+
+    def test_importExport(self) -> None:
+        """
+        C{finger-db import} copies a status file into the database, and
+        C{export} copies it back, with the status file's own code.
+        """
+        source = self.mktemp()
+        with open(source, "w", encoding="utf-8") as f:
+            f.write("# users\nmoshez: Happy\nzoë: à Paris\nbad line\n")
+        self.assertEqual(dbcopy.importFile(source, self.url), 2)
+        target = self.mktemp()
+        self.assertEqual(dbcopy.exportFile(self.url, target), 2)
+        from finger.backends import statusfile
+
+        self.assertEqual(
+            statusfile.read(target).statuses, {"moshez": "Happy", "zoë": "à Paris"}
+        )
+        with open(source, "w", encoding="utf-8") as f:
+            f.write("shawn: alive\n")
+        dbcopy.importFile(source, self.url, replace=True)
+        service = self.service(FakeReactor())
+        self.assertEqual(self.successResultOf(service.getUsers()), ["shawn"])
+
+
+def _twistd(test: TestCase, database: str) -> "tuple[subprocess.Popen[bytes], int]":
+    """
+    Start a real C{twistd finger} node on C{database}; return it and its
+    setter port.
+    """
+    setter = freePort()
+    process = subprocess.Popen(
+        [
+            sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+            "-n", "--pidfile=", "-l", "-", "finger",
+            "--backend=sql", f"--database={database}",
+            "--fingerport", "tcp:0:interface=127.0.0.1",
+            "--setterport", f"tcp:{setter}:interface=127.0.0.1",
+            "--webport", "tcp:0:interface=127.0.0.1",
+            "--no-pb",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": _root},
+    )
+
+    def kill() -> None:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+    test.addCleanup(kill)
+    return process, setter
+
+
+async def _setAndKill(test: TestCase, database: str) -> None:
+    """
+    Set a status on a real node, then C{kill -9} it the moment the set is
+    acknowledged.
+    """
+    process, setter = _twistd(test, database)
+
+    async def answered() -> bytes:
+        try:
+            return await exchange(reactor, f"tcp:127.0.0.1:{setter}", b"moshez\nAcknowledged\n")
+        except Exception:
+            return b""
+
+    answer = await waitFor(reactor, answered, "the node's setter", timeout=30)
+    process.send_signal(signal.SIGKILL)
+    test.assertTrue(answer.startswith(b"OK"), answer)
+
+
+class SQLiteKillTests(TestCase):
+    def test_killAfterSet(self) -> "Deferred[None]":
+        """
+        A set acknowledged by a node killed with SIGKILL right after is in
+        the SQLite file.
+        """
+        path = os.path.abspath(self.mktemp())
+
+        async def run() -> None:
+            await _setAndKill(self, f"sqlite:{path}")
+            with sqlite3.connect(path) as connection:
+                rows = connection.execute("SELECT status FROM finger_status WHERE name = 'moshez'")
+                self.assertEqual(rows.fetchall(), [("Acknowledged",)])
+
+        return Deferred.fromCoroutine(run())
+
+
+class PostgreSQLTests(TestCase):
+    """
+    Nodes on a real PostgreSQL server that the test starts.
+    """
+
+    def setUp(self) -> None:
+        why = postgres.missing()
+        if why is not None:
+            raise SkipTest(why)
+        self.cluster = postgres.startCluster(self.addCleanup)
+
+    def node(self) -> SQLFingerService:
+        service = SQLFingerService(
+            self.cluster.url,
+            reactor=reactor,
+            timeout=3.0,
+            retryDelay=lambda attempt: min(0.1 * 2**attempt, 0.5),
+        )
+        service.startService()
+        self.addCleanup(service.stopService)
+        return service
+
+    def test_threeNodes(self) -> "Deferred[None]":
+        """
+        A set on one of three nodes sharing a database is seen by the other
+        two within a second.
+        """
+
+        async def run() -> None:
+            nodes = [self.node() for _ in range(3)]
+            for node in nodes:
+                await node.getUsers()
+            for n, node in enumerate(nodes):
+                await node.setUser("moshez", f"set on node {n}")
+
+                async def everywhere() -> bool:
+                    try:
+                        results = [await other.getUser("moshez") for other in nodes]
+                    except UnknownUser:
+                        return False
+                    return results == [f"set on node {n}"] * 3
+
+                await waitFor(reactor, everywhere, f"node {n}'s set everywhere", timeout=1.0)
+
+        return Deferred.fromCoroutine(run())
+
+    def test_databaseRestart(self) -> "Deferred[None]":
+        """
+        With the database stopped under running nodes, sets fail cleanly
+        and reads go on; once it is back the nodes reconnect by themselves,
+        sets work again, and nothing acknowledged was lost.
+        """
+
+        async def run() -> None:
+            one, two = self.node(), self.node()
+            await one.getUsers()
+            await two.getUsers()
+            await gatherResults([one.setUser(f"u{n}", "before") for n in range(20)])
+            await deferToThread(self.cluster.stop)
+
+            async def refused() -> bool:
+                try:
+                    await one.setUser("moshez", "during")
+                except StatusNotSaved:
+                    return True
+                return False
+
+            await waitFor(reactor, refused, "a set to fail while the database is away")
+            self.assertEqual(await two.getUser("u3"), "before")
+            await deferToThread(self.cluster.start)
+
+            async def saved() -> bool:
+                try:
+                    await one.setUser("moshez", "after")
+                except StatusNotSaved:
+                    return False
+                return True
+
+            await waitFor(reactor, saved, "sets to work again")
+
+            async def seen() -> bool:
+                try:
+                    return await two.getUser("moshez") == "after"
+                except UnknownUser:
+                    return False
+
+            await waitFor(reactor, seen, "the other node to see the set", timeout=5)
+            rows = dict(self.cluster.query("SELECT name, status FROM finger_status"))
+            for n in range(20):
+                self.assertEqual(rows[f"u{n}"], "before")
+            self.flushLoggedErrors()
+
+        return Deferred.fromCoroutine(run())
+
+    def test_killAfterSet(self) -> "Deferred[None]":
+        """
+        A set acknowledged by a C{twistd} node killed with SIGKILL right
+        after is in the database.
+        """
+
+        async def run() -> None:
+            await _setAndKill(self, self.cluster.url)
+            rows = self.cluster.query("SELECT status FROM finger_status WHERE name = 'moshez'")
+            self.assertEqual(rows, [("Acknowledged",)])
+
+        return Deferred.fromCoroutine(run())
+
+
+class OptionsTests(SynchronousTestCase):
+    """
+    C{twistd finger --backend=sql --database=URL}.
+    """
+
+    def test_databaseRequired(self) -> None:
+        from twisted.python.usage import UsageError
+
+        from finger.app import tap
+
+        error = self.assertRaises(UsageError, tap.Options().parseOptions, ["--backend=sql"])
+        self.assertIn("--database", str(error))
+        error = self.assertRaises(
+            UsageError, tap.Options().parseOptions, ["--backend=sql", "--database=mysql://x"]
+        )
+        self.assertIn("--database", str(error))
+
+    def test_sqliteBackend(self) -> None:
+        """
+        The options build the database back-end, with the back-end timeout,
+        and it runs the setter.
+        """
+        from finger.app import tap
+
+        path = os.path.abspath(self.mktemp())
+        options = tap.Options()
+        options.parseOptions(
+            ["--backend=sql", f"--database=sqlite:{path}", "--backend-timeout=2", "--no-pb"]
+        )
+        top: Any = tap.makeService(options, FakeReactor())
+        backend = top.getServiceNamed("backend")
+        self.assertIsInstance(backend, SQLFingerService)
+        self.assertEqual(backend.timeout, 2.0)
+        self.assertEqual(backend.database.url, f"sqlite:{path}")
