@@ -287,8 +287,8 @@ class Options(usage.Options, strcred.AuthOptionMixin):
 
     Each C{--*port} option takes a port number or an endpoint description
     (C{tcp:79:interface=\\:\\:}, C{unix:/run/finger.sock}, C{systemd:domain=INET:index=0}).
-    A bare port number for the setter listens on 127.0.0.1 only, as its
-    default does: anything that changes data stays on loopback unless the
+    A bare port number for the setter or Perspective Broker listens on
+    127.0.0.1 only, as their defaults do: anything that changes data stays on loopback unless the
     operator writes out an interface.
     """
 
@@ -298,7 +298,8 @@ class Options(usage.Options, strcred.AuthOptionMixin):
         "Serve users' statuses from a status file over the finger protocol "
         "(RFC 1288) and let local users set their status on the setter port.  "
         "--backend chooses another source of statuses; only the status file "
-        "can be set, so the other back-ends run no setter.  user@host queries "
+        "and the database (--backend=sql) can be set, so the other back-ends "
+        "run no setter.  user@host queries "
         "are refused unless --forward-allow names hosts to forward to."
     )
 
