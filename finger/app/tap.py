@@ -33,7 +33,8 @@ from finger.interfaces import (
     IIRCClientFactory,
     IPerspectiveFinger,
 )
-from finger.net.limits import LimitingFactory, RateLimiter
+from finger.messages import BUSY
+from finger.net.limits import DEFAULT_MAX_PER_ADDRESS, LimitingFactory, RateLimiter
 from finger.net.listen import ListeningService, portDescription
 from finger.backends.command import (
     SEARCH_PATH,
@@ -51,8 +52,9 @@ from finger.backends.statusfile import StatusFileError
 from finger.net.tls import CertificateError, serverOptions
 from finger.backends.http import HTTPFingerService, checkPrefix
 
-_FINGER_BUSY = b"Server busy; try again later\r\n"
-_SETTER_BUSY = b"Error: server busy; try again later\r\n"
+_FINGER_BUSY = f"{BUSY}\r\n".encode("ascii")
+# The setter's errors go on in lower case after "Error: ".
+_SETTER_BUSY = f"Error: {BUSY[:1].lower()}{BUSY[1:]}\r\n".encode("ascii")
 _HTTP_BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
     b"Content-Length: 29\r\nConnection: close\r\n\r\nServer busy; try again later\r\n"
@@ -395,6 +397,14 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             _number("--max-connections", int, 1, True, "A positive whole number."),
         ],
         [
+            "max-per-address",
+            None,
+            DEFAULT_MAX_PER_ADDRESS,
+            "The most connections each listener has open at once from one "
+            "client address; loopback is exempt unless --rate-limit-loopback.",
+            _number("--max-per-address", int, 1, True, "A positive whole number."),
+        ],
+        [
             "idle-timeout",
             None,
             120.0,
@@ -418,7 +428,12 @@ class Options(usage.Options, strcred.AuthOptionMixin):
         ],
     ]
     optFlags += [
-        ["rate-limit-loopback", None, "Rate-limit finger queries from loopback too."],
+        [
+            "rate-limit-loopback",
+            None,
+            "Apply the per-address limits (--finger-rate, --max-per-address) to "
+            "loopback clients too.",
+        ],
     ]
 
     optParameters += [
@@ -574,6 +589,8 @@ def _listen(
         reactor,
         refusal,
         maxConnections=options["max-connections"],
+        maxPerAddress=options["max-per-address"],
+        limitLoopback=options["rate-limit-loopback"],
         idleTimeout=options["idle-timeout"],
         maxLifetime=options["max-lifetime"],
         rateLimiter=rateLimiter,

@@ -5,11 +5,14 @@ Tests for L{finger.net.listen}.
 import errno
 import socket
 import struct
+from typing import List
 from unittest import SkipTest
 
+from twisted.internet.defer import Deferred
 from twisted.internet.error import CannotListenError
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactor
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from finger.net.listen import (
@@ -178,3 +181,81 @@ def _somaxconn() -> int:
             return int(f.read())
     except OSError:
         return 4096
+
+
+class _PendingEndpoint:
+    """
+    An endpoint that listens (or fails to) only when the test says so.
+    """
+
+    def __init__(self) -> None:
+        self.waiting: List["Deferred[object]"] = []
+        self.cancelled = 0
+
+    def listen(self, factory: object) -> "Deferred[object]":
+        d: "Deferred[object]" = Deferred(self.cancel)
+        self.waiting.append(d)
+        return d
+
+    def cancel(self, d: "Deferred[object]") -> None:
+        self.cancelled += 1
+
+
+class _Port:
+    stopped = False
+
+    def stopListening(self) -> None:
+        self.stopped = True
+
+
+class SlowEndpointTests(SynchronousTestCase):
+    """
+    An endpoint that does not listen at once (a plugin's, say).
+    """
+
+    def setUp(self) -> None:
+        self.service = ListeningService(
+            MemoryReactor(), "tcp:79", Factory.forProtocol(Protocol), "--fingerport"
+        )
+        self.endpoint = _PendingEndpoint()
+        self.service.endpoint = self.endpoint  # type: ignore[assignment]
+
+    def test_listensOnce(self) -> None:
+        """
+        twistd starts a service twice (privileged, then not): it listens once.
+        """
+        self.service.privilegedStartService()
+        self.service.startService()
+        self.assertEqual(len(self.endpoint.waiting), 1)
+        port = _Port()
+        self.endpoint.waiting[0].callback(port)
+        self.assertIs(self.service.port, port)
+        self.successResultOf(self.service.stopService())
+        self.assertTrue(port.stopped)
+
+    def test_lateFailure(self) -> None:
+        """
+        A failure that comes after start-up is logged once, as the same one
+        line.
+        """
+        self.service.startService()
+        with capturedLogs() as events:
+            self.endpoint.waiting[0].errback(
+                CannotListenError("", 79, OSError(errno.EADDRINUSE, "in use"))
+            )
+        [event] = events
+        message = formatEvent(event)
+        self.assertTrue(message.startswith("finger: cannot listen on tcp:79 (--fingerport): "))
+        self.assertIn("address in use", message)
+        self.assertIsNone(self.service.port)
+        self.successResultOf(self.service.stopService())
+
+    def test_stopWhileWaiting(self) -> None:
+        """
+        Stopping gives up waiting, quietly.
+        """
+        self.service.startService()
+        with capturedLogs() as events:
+            self.successResultOf(self.service.stopService())
+        self.assertEqual(events, [])
+        self.assertEqual(self.endpoint.cancelled, 1)
