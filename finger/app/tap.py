@@ -22,9 +22,9 @@ from twisted.web.resource import IResource
 from twisted.web.server import Site
 
 from finger.frontends import irc, web
-from finger.net.address import InvalidAddress, checkedClientDescription
+from finger.net.address import InvalidAddress, checkedClientDescription, parseHostPort
 from finger.auth import SetterLogin, setterPortal
-from finger.clients.finger import parseHostPort
+from finger.clients.finger import DEFAULT_PORT as FINGER_PORT
 from finger.frontends.finger import FingerFactoryFromService
 from finger.interfaces import (
     IFingerFactory,
@@ -45,7 +45,8 @@ from finger.backends.command import (
 from finger.backends.local import UID_FLOOR, LocalFingerService
 from finger.names import InvalidUserName, checkUserName
 from finger.frontends.pb import FingerBroker, PerspectiveFingerFromService
-from finger.backends.proxy import FingerForwarder, ProxyFingerService, parseAllowList
+from finger.backends.proxy import ProxyFingerService
+from finger.forwarding import FingerForwarder, parseAllowList
 from finger.backends.file import FileFingerService
 from finger.frontends.setter import FingerSetterFactoryFromService
 from finger.backends.statusfile import StatusFileError
@@ -208,7 +209,7 @@ def _checkBackendOptions(options: usage.Options) -> None:
         if options["proxy-to"] is None:
             raise usage.UsageError("--proxy-to: required with --backend=proxy")
         try:
-            options["proxy-to"] = parseHostPort(options["proxy-to"])
+            options["proxy-to"] = parseHostPort(options["proxy-to"], FINGER_PORT)
         except ValueError as e:
             raise usage.UsageError(f"--proxy-to: {e}") from None
     entries = [e.strip() for e in options["forward-allow"].split(",") if e.strip()]
