@@ -18,7 +18,8 @@ upstream server with L{RemoteFinger} too.
 """
 
 import re
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Dict, Iterable, List, Optional, Tuple
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
@@ -67,6 +68,7 @@ def parseAllowList(entries: Iterable[str]) -> Dict[str, Tuple[str, int]]:
     return allowed
 
 
+@dataclass(frozen=True)
 class RemoteFinger:
     """
     Ask remote finger servers, within a timeout and a size cap, and relay
@@ -75,30 +77,21 @@ class RemoteFinger:
     The answer is the remote server's, whatever it says; one cut at the size
     cap ends with L{ANSWER_TRUNCATED}, and a server that cannot be reached
     or does not answer in time gives L{COULD_NOT_CONNECT}.
+
+    @ivar reactor: an L{IReactorTCP} and L{IReactorTime} provider.
+    @ivar connectTimeout: seconds to wait for the remote connection.
+    @ivar readTimeout: seconds to wait for the remote answer.
+    @ivar maxBytes: the most bytes of remote answer to relay.
+    @ivar finger: the client function, L{finger.clients.finger.finger}.
     """
 
-    log = Logger()
+    reactor: Any
+    connectTimeout: float = CONNECT_TIMEOUT
+    readTimeout: float = READ_TIMEOUT
+    maxBytes: int = MAX_ANSWER_BYTES
+    finger: FingerFunction = finger
 
-    def __init__(
-        self,
-        reactor: Any,
-        connectTimeout: float = CONNECT_TIMEOUT,
-        readTimeout: float = READ_TIMEOUT,
-        maxBytes: int = MAX_ANSWER_BYTES,
-        finger: FingerFunction = finger,
-    ) -> None:
-        """
-        @param reactor: an L{IReactorTCP} and L{IReactorTime} provider.
-        @param connectTimeout: seconds to wait for the remote connection.
-        @param readTimeout: seconds to wait for the remote answer.
-        @param maxBytes: the most bytes of remote answer to relay.
-        @param finger: the client function, L{finger.clients.finger.finger}.
-        """
-        self.reactor = reactor
-        self.connectTimeout = connectTimeout
-        self.readTimeout = readTimeout
-        self.maxBytes = maxBytes
-        self.finger = finger
+    log: ClassVar[Logger] = Logger()
 
     def ask(self, user: str, host: str, port: int, verbose: bool = False) -> "Deferred[str]":
         """
