@@ -168,9 +168,7 @@ class ForwardingLoopbackTests(TestCase):
         remote.users["evil"] = "red\x1b[31m"
         remotePort = yield self.listen(IFingerFactory(remote))
         front = IFingerFactory(MemoryFingerService(moshez="local"))
-        front.forwarder = FingerForwarder(
-            reactor, [f"127.0.0.1:{remotePort}", "localhost"]
-        )
+        front.forwarder = FingerForwarder(reactor, [f"127.0.0.1:{remotePort}", "localhost"])
         frontPort = yield self.listen(front)
         answer = yield finger("moshez@127.0.0.1", "127.0.0.1", frontPort)
         self.assertEqual(answer, "remote and happy\r\n")

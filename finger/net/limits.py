@@ -151,9 +151,7 @@ class LimitedProtocol(ProtocolWrapper):
         self._lastActive = now = clock.seconds()
         if maxLifetime is not None:
             self._deadline = now + maxLifetime
-        self._timer = clock.callLater(
-            _earliest(idleTimeout, maxLifetime), self._check  # type: ignore[arg-type]
-        )
+        self._timer = clock.callLater(_earliest(idleTimeout, maxLifetime), self._check)
 
     def dataReceived(self, data: bytes) -> None:
         if self._closing or getattr(self.wrappedProtocol, "disconnecting", False):

@@ -84,10 +84,7 @@ def _advice(reason: Failure, option: str) -> str:
             f"CAP_NET_BIND_SERVICE, or choose another port with {option}"
         )
     if code == errno.EADDRINUSE:
-        return (
-            "address in use; stop the other server or choose another port "
-            f"with {option}"
-        )
+        return f"address in use; stop the other server or choose another port with {option}"
     if isinstance(error, CannotListenError) and socketError is not None:
         return f"{socketError}; choose another address with {option}"
     return f"{error}; check {option}"

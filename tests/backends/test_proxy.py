@@ -24,9 +24,7 @@ class ProxyServiceTests(SynchronousTestCase):
         self.assertTrue(verifyObject(IFingerService, self.service))
 
     def test_getUser(self) -> None:
-        self.assertEqual(
-            self.successResultOf(self.service.getUser("moshez")), "remote answer\r\n"
-        )
+        self.assertEqual(self.successResultOf(self.service.getUser("moshez")), "remote answer\r\n")
         self.assertEqual(self.finger.calls[0][0], ("moshez", "upstream", 7979))
 
     def test_invalid(self) -> None:
@@ -36,9 +34,7 @@ class ProxyServiceTests(SynchronousTestCase):
 
     def test_unreachable(self) -> None:
         self.finger.results.append(fail(ConnectionRefusedError()))
-        self.assertEqual(
-            self.successResultOf(self.service.getUser("moshez")), COULD_NOT_CONNECT
-        )
+        self.assertEqual(self.successResultOf(self.service.getUser("moshez")), COULD_NOT_CONNECT)
 
     def test_getUsers(self) -> None:
         self.assertEqual(self.successResultOf(self.service.getUsers()), [])
@@ -54,8 +50,6 @@ class ProxyServiceTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(first), "alice's answer")
         self.successResultOf(second)
         self.assertEqual(len(self.finger.calls), 2)
-
-
 
     def test_truncated(self) -> None:
         """

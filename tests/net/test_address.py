@@ -65,9 +65,7 @@ class CheckedClientDescriptionTests(SynchronousTestCase):
             "tcp:host=irc.example.org:port=6667",
         )
         for bad in ["tls:", "bogus:x", "[::1"]:
-            error = self.assertRaises(
-                InvalidAddress, checkedClientDescription, bad, 6667, reactor
-            )
+            error = self.assertRaises(InvalidAddress, checkedClientDescription, bad, 6667, reactor)
             self.assertIn("is not a host, host:port", str(error))
 
 
@@ -105,12 +103,18 @@ class ParseHostPortTests(SynchronousTestCase):
         L{clientDescription}; every value it refuses for a bad host or port,
         L{clientDescription} refuses too.
         """
-        for value in ["h", "h:7", "10.0.0.1:7979", "[::1]", "[2001:db8::1]:7", "::1"]:
+        for value, description in [
+            ("h", "tcp:host=h:port=79"),
+            ("h:7", "tcp:host=h:port=7"),
+            ("10.0.0.1:7979", "tcp:host=10.0.0.1:port=7979"),
+            ("[::1]", r"tcp:host=\:\:1:port=79"),
+            ("[2001:db8::1]:7", r"tcp:host=2001\:db8\:\:1:port=7"),
+        ]:
             host, port = parseHostPort(value, 79)
+            self.assertEqual(clientDescription(value, 79), description)
             self.assertEqual(
-                clientDescription(value, 79), clientDescription(f"[{host}]:{port}", 79)
-                if ":" in host
-                else f"tcp:host={host}:port={port}",
+                clientDescription(f"[{host}]:{port}" if ":" in host else f"{host}:{port}", 79),
+                description,
             )
         for value in ["", ":79", "h:0", "h:65536", "[::1", "[::1]x", "[::1]:", "a b", "[h]:7"]:
             self.assertRaises(InvalidAddress, parseHostPort, value, 79)

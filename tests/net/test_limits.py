@@ -160,7 +160,6 @@ class LimitingFactoryTests(SynchronousTestCase):
         self.assertEqual(self.connect(factory).value(), b"slow down\r\n")
         self.assertEqual(self.connect(factory, "192.0.2.2").value(), b"")
 
-
     def test_perAddressCap(self) -> None:
         """
         One address may hold only C{maxPerAddress} connections: ten slow
@@ -283,7 +282,9 @@ class RateLimiterTests(SynchronousTestCase):
 
     def test_ipv6Peer(self) -> None:
         factory = LimitingFactory(
-            Factory.forProtocol(_Recorder), Clock(), b"no\r\n",
+            Factory.forProtocol(_Recorder),
+            Clock(),
+            b"no\r\n",
             rateLimiter=RateLimiter(Clock(), rate=1, burst=1),
         )
         address = IPv6Address("TCP", "2001:db8::1", 5)

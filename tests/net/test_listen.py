@@ -39,7 +39,9 @@ class PortDescriptionTests(SynchronousTestCase):
         self.assertEqual(portDescription("1079", "127.0.0.1"), "tcp:1079:interface=127.0.0.1")
 
     def test_description(self) -> None:
-        self.assertEqual(portDescription("tcp:79:interface=::1", "127.0.0.1"), "tcp:79:interface=::1")
+        self.assertEqual(
+            portDescription("tcp:79:interface=::1", "127.0.0.1"), "tcp:79:interface=::1"
+        )
 
 
 class WithBacklogTests(SynchronousTestCase):
@@ -52,7 +54,9 @@ class WithBacklogTests(SynchronousTestCase):
             withBacklog("tcp:79:interface=127.0.0.1", 7),
             "tcp:79:interface=127.0.0.1:backlog=7",
         )
-        self.assertEqual(withBacklog("tcp6:79:interface=\\:\\:1", 7), "tcp6:79:interface=\\:\\:1:backlog=7")
+        self.assertEqual(
+            withBacklog("tcp6:79:interface=\\:\\:1", 7), "tcp6:79:interface=\\:\\:1:backlog=7"
+        )
         self.assertEqual(withBacklog("unix:/run/finger.sock", 7), "unix:/run/finger.sock:backlog=7")
         self.assertEqual(
             withBacklog("ssl:443:privateKey=k.pem", 7), "ssl:443:privateKey=k.pem:backlog=7"
@@ -65,9 +69,7 @@ class WithBacklogTests(SynchronousTestCase):
         """
         self.assertEqual(withBacklog("tcp:79:backlog=5"), "tcp:79:backlog=5")
         self.assertEqual(withBacklog("tcp:backlog=5:port=79"), "tcp:backlog=5:port=79")
-        self.assertEqual(
-            withBacklog("systemd:domain=INET:index=0"), "systemd:domain=INET:index=0"
-        )
+        self.assertEqual(withBacklog("systemd:domain=INET:index=0"), "systemd:domain=INET:index=0")
 
     def test_enoughForManyClients(self) -> None:
         """
