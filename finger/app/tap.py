@@ -21,12 +21,13 @@ from twisted.web.server import Site
 
 from finger.frontends import irc
 from finger.frontends.web import pages, request as webrequest, templates as webtemplates
-from finger.net.address import InvalidAddress, checkedClientDescription
+from finger.net.address import InvalidAddress, checkedClientDescription, parseHostPort
 from finger.auth import SetterLogin, setterPortal
-from finger.clients.finger import parseHostPort
+from finger.clients.finger import DEFAULT_PORT as FINGER_PORT
 from finger.frontends.finger import FingerFactoryFromService
 from finger.interfaces import IFingerService, IFingerSetterService
-from finger.net.limits import LimitingFactory, RateLimiter
+from finger.messages import BUSY
+from finger.net.limits import DEFAULT_MAX_PER_ADDRESS, LimitingFactory, RateLimiter
 from finger.net.listen import ListeningService, portDescription
 from finger.backends.command import (
     SEARCH_PATH,
@@ -37,7 +38,8 @@ from finger.backends.command import (
 from finger.backends.local import UID_FLOOR, LocalFingerService
 from finger.names import InvalidUserName, checkUserName
 from finger.frontends.pb import FingerPBServerFactory, PerspectiveFingerFromService
-from finger.backends.proxy import FingerForwarder, ProxyFingerService, parseAllowList
+from finger.backends.proxy import ProxyFingerService
+from finger.forwarding import FingerForwarder, parseAllowList
 from finger.backends.file import FileFingerService
 from finger.backends.sql import SQLFingerService
 from finger.backends.sqlstore import DatabaseError, openDatabase
@@ -46,8 +48,9 @@ from finger.backends.statusfile import StatusFileError
 from finger.net.tls import CertificateError, serverOptions
 from finger.backends.http import HTTPFingerService, checkPrefix
 
-_FINGER_BUSY = b"Server busy; try again later\r\n"
-_SETTER_BUSY = b"Error: server busy; try again later\r\n"
+_FINGER_BUSY = f"{BUSY}\r\n".encode("ascii")
+# The setter's errors go on in lower case after "Error: ".
+_SETTER_BUSY = f"Error: {BUSY[:1].lower()}{BUSY[1:]}\r\n".encode("ascii")
 
 
 def _number(
@@ -212,7 +215,7 @@ def _checkBackendOptions(options: usage.Options) -> None:
         if options["proxy-to"] is None:
             raise usage.UsageError("--proxy-to: required with --backend=proxy")
         try:
-            options["proxy-to"] = parseHostPort(options["proxy-to"])
+            options["proxy-to"] = parseHostPort(options["proxy-to"], FINGER_PORT)
         except ValueError as e:
             raise usage.UsageError(f"--proxy-to: {e}") from None
     entries = [e.strip() for e in options["forward-allow"].split(",") if e.strip()]
@@ -408,6 +411,14 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             _number("--max-connections", int, 1, True, "A positive whole number."),
         ],
         [
+            "max-per-address",
+            None,
+            DEFAULT_MAX_PER_ADDRESS,
+            "The most connections each listener has open at once from one "
+            "client address; loopback is exempt unless --rate-limit-loopback.",
+            _number("--max-per-address", int, 1, True, "A positive whole number."),
+        ],
+        [
             "idle-timeout",
             None,
             120.0,
@@ -431,7 +442,12 @@ class Options(usage.Options, strcred.AuthOptionMixin):
         ],
     ]
     optFlags += [
-        ["rate-limit-loopback", None, "Rate-limit finger queries from loopback too."],
+        [
+            "rate-limit-loopback",
+            None,
+            "Apply the per-address limits (--finger-rate, --max-per-address) to "
+            "loopback clients too.",
+        ],
     ]
 
     optParameters += [
@@ -587,6 +603,8 @@ def _listen(
         reactor,
         refusal,
         maxConnections=options["max-connections"],
+        maxPerAddress=options["max-per-address"],
+        limitLoopback=options["rate-limit-loopback"],
         idleTimeout=options["idle-timeout"],
         maxLifetime=options["max-lifetime"],
         rateLimiter=rateLimiter,

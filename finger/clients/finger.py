@@ -29,6 +29,7 @@ from twisted.internet.protocol import Protocol
 from twisted.python import usage
 from twisted.python.failure import Failure
 
+from finger.net.address import parseHostPort
 from finger.text import visibleControls
 
 DEFAULT_PORT = 79
@@ -219,37 +220,6 @@ def _deadline(
     return d.addBoth(finish)
 
 
-def parseHostPort(text: str, defaultPort: int = DEFAULT_PORT) -> Tuple[str, int]:
-    """
-    Split C{host}, C{host:port}, C{[v6address]}, C{[v6address]:port} or a
-    bare IPv6 address into a host and a port.
-
-    @raise ValueError: if the host is empty or the port is not a number
-        from 1 to 65535.
-    """
-    host, port = text, ""
-    if text.startswith("["):
-        end = text.find("]")
-        if end == -1 or text[end + 1 : end + 2] not in ("", ":"):
-            raise ValueError(
-                f"{text!r}: a bracketed address must be [address] or [address]:port"
-            )
-        host, port = text[1:end], text[end + 2 :]
-        if text[end + 1 :] == ":":
-            port = "-"
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-        if not port:
-            port = "-"
-    if not host:
-        raise ValueError(f"{text!r}: no host")
-    if not port:
-        return host, defaultPort
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{text!r}: the port must be a number from 1 to 65535")
-    return host, int(port)
-
-
 def parseTarget(target: str) -> Tuple[str, str, int]:
     """
     Split a command-line target, C{user@host[:port]}, at its right-most
@@ -257,12 +227,13 @@ def parseTarget(target: str) -> Tuple[str, str, int]:
     target without C{@} asks C{localhost}.
 
     @return: the user part, the host and the port.
-    @raise ValueError: if the host part is malformed.
+    @raise ValueError: if the host part is malformed (L{finger.net.address}
+        says what it may be).
     """
     user, at, hostPort = target.rpartition("@")
     if not at:
         return target, "localhost", DEFAULT_PORT
-    host, port = parseHostPort(hostPort)
+    host, port = parseHostPort(hostPort, DEFAULT_PORT)
     return user, host, port
 
 

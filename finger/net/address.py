@@ -1,9 +1,9 @@
 # -*- test-case-name: tests.net.test_address -*-
 """
-Turning what a person types to name a server into a client endpoint
-description, for the IRC bot's C{--ircserver} and the PB client.
+The one grammar for naming a server: what a person types for the finger
+client, C{--proxy-to}, C{--forward-allow}, C{--ircserver} and the PB client.
 
-The value is told apart by its shape, in this order:
+A value is told apart by its shape, in this order:
 
     [2001:db8::1]:6697      an IPv6 address in brackets, with or without
     [::1]                   a port
@@ -13,14 +13,17 @@ The value is told apart by its shape, in this order:
     irc.example.org:6668    a host and a port: one colon, then only digits
     tls:irc.example.org:6697
                             anything else is a Twisted client endpoint
-                            description, used as it is
+                            description, used as it is, where one is
+                            allowed (L{clientDescription}); elsewhere
+                            (L{parseHostPort}) it is an error
 
 So C{NAME:DIGITS} always means a host and a port; a Unix socket whose path
-is all digits must be written C{unix:path=6667}.
+is all digits must be written C{unix:path=6667}.  A port is a number from 1
+to 65535; a host is not empty and has no spaces.
 """
 
 import re
-from typing import Any
+from typing import Any, Optional, Tuple
 
 from twisted.internet.abstract import isIPv6Address
 from twisted.internet.endpoints import clientFromString, quoteStringArgument
@@ -35,13 +38,54 @@ class InvalidAddress(ValueError):
     """
 
 
-def _tcp(host: str, port: str) -> str:
+def _checked(host: str, port: str) -> Tuple[str, int]:
     number = int(port)
     if not 0 < number < 65536:
         raise InvalidAddress(f"port {port} is not between 1 and 65535")
     if not host or any(c.isspace() for c in host):
         raise InvalidAddress(f"{host!r} is not a host name or address")
-    return f"tcp:host={quoteStringArgument(host)}:port={number}"
+    return host, number
+
+
+def _hostAndPort(value: str, defaultPort: int) -> Optional[Tuple[str, int]]:
+    """
+    The host and port C{value} names, or L{None} if it has the shape of
+    nothing but an endpoint description.
+
+    @raise InvalidAddress: if it has the shape of a host, but a bad one.
+    """
+    if value.startswith("["):
+        bracketed = _BRACKETED.fullmatch(value)
+        if bracketed is None or not isIPv6Address(bracketed.group(1)):
+            raise InvalidAddress(f"{value!r} is not [IPv6 address] or [IPv6 address]:port")
+        return _checked(bracketed.group(1), bracketed.group(2) or str(defaultPort))
+    if isIPv6Address(value):
+        return _checked(value, str(defaultPort))
+    if value.startswith(":"):
+        raise InvalidAddress(f"{value!r} names no host")
+    if ":" not in value:
+        return _checked(value, str(defaultPort))
+    hostPort = _HOST_PORT.fullmatch(value)
+    if hostPort is not None:
+        return _checked(hostPort.group(1), hostPort.group(2))
+    return None
+
+
+def parseHostPort(value: str, defaultPort: int) -> Tuple[str, int]:
+    """
+    Split a server address that names a host (any form above but an
+    endpoint description) into a host and a port.
+
+    @param value: what the person typed.
+    @param defaultPort: the port for a value that names none.
+    @raise InvalidAddress: for anything else, or a port out of range.
+    """
+    hostPort = _hostAndPort(value, defaultPort)
+    if hostPort is None:
+        raise InvalidAddress(
+            f"{value!r} is not a host, host:port, [IPv6 address] or [IPv6 address]:port"
+        )
+    return hostPort
 
 
 def clientDescription(value: str, defaultPort: int) -> str:
@@ -56,21 +100,11 @@ def clientDescription(value: str, defaultPort: int) -> str:
         endpoint description is not checked here: C{clientFromString} does
         that.
     """
-    bracketed = _BRACKETED.fullmatch(value)
-    if value.startswith("["):
-        if bracketed is None or not isIPv6Address(bracketed.group(1)):
-            raise InvalidAddress(f"{value!r} is not [IPv6 address] or [IPv6 address]:port")
-        return _tcp(bracketed.group(1), bracketed.group(2) or str(defaultPort))
-    if isIPv6Address(value):
-        return _tcp(value, str(defaultPort))
-    if value.startswith(":"):
-        raise InvalidAddress(f"{value!r} names no host")
-    if ":" not in value:
-        return _tcp(value, str(defaultPort))
-    hostPort = _HOST_PORT.fullmatch(value)
-    if hostPort is not None:
-        return _tcp(hostPort.group(1), hostPort.group(2))
-    return value
+    hostPort = _hostAndPort(value, defaultPort)
+    if hostPort is None:
+        return value
+    host, port = hostPort
+    return f"tcp:host={quoteStringArgument(host)}:port={port}"
 
 
 def checkedClientDescription(value: str, defaultPort: int, reactor: Any) -> str:

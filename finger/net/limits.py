@@ -1,22 +1,38 @@
 # -*- test-case-name: tests.net.test_limits -*-
 """
 Limits every listener enforces, whatever protocol it speaks: how many
-connections at once, how long a connection may sit idle, how long it may
-live at all, and (for finger) how often one address may ask.
+connections at once, in all and from one address, how long a connection may
+sit idle, how long it may live at all, and (for finger) how often one
+address may ask.
 
 L{LimitingFactory} wraps a listener's factory.  A connection over a limit
 gets the listener's short refusal (C{refusal}) and is closed; the wrapped
 protocol never sees it.
 
+Who owns which timer, for every listener (finger, setter, web, HTTPS, PB):
+
+    - this layer owns the I{idle} timer (C{idleTimeout}, C{--idle-timeout}:
+      no byte either way) and the I{lifetime} timer (C{maxLifetime},
+      C{--max-lifetime}), the same for every protocol;
+    - a front-end owns only its I{request deadline}: the time a client has
+      to send a whole request (C{--timeout} for finger and the setter), and
+      the back-end timeout (L{finger.lookup}).  It keeps no idle timer of its
+      own, so twisted.web's L{Site} is built with C{timeout=None}.
+
 Once the protocol beneath has asked to close, the peer gets a short grace
 (L{CLOSE_GRACE} seconds, L{CLOSE_GRACE_BYTES} bytes) to let it; a TLS
 connection waits for the peer's close alert, so a client that goes on
 sending instead could otherwise keep it open until its lifetime ends.
+
+Loopback peers, and peers that have no IP address (a Unix socket), are
+exempt from the per-address limits (C{maxPerAddress} and the
+L{RateLimiter}) unless C{limitLoopback} is set, so local tools and
+monitoring are never refused by them.
 """
 
 import ipaddress
 from functools import lru_cache
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 from twisted.internet.interfaces import (
     IAddress,
@@ -30,9 +46,12 @@ from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
-from zope.interface import directlyProvides, implementer, providedBy
+from zope.interface import implementer
+
+from finger.net.buckets import TokenBucket
 
 DEFAULT_MAX_CONNECTIONS = 1024
+DEFAULT_MAX_PER_ADDRESS = 32
 DEFAULT_IDLE_TIMEOUT = 120.0
 DEFAULT_MAX_LIFETIME = 600.0
 CLOSE_GRACE = 10.0
@@ -41,8 +60,8 @@ CLOSE_GRACE_BYTES = 65536
 
 class RateLimiter:
     """
-    A token bucket per client address: each address may make C{rate}
-    requests a second on average, and C{burst} in a row.
+    A token bucket (L{TokenBucket}) per client address: each address may
+    make C{rate} requests a second on average, and C{burst} in a row.
 
     Loopback addresses are exempt unless C{limitLoopback} is set, so local
     tools and monitoring are never refused.  Buckets that have filled up
@@ -59,7 +78,8 @@ class RateLimiter:
         self.rate = rate
         self.burst = burst
         self.limitLoopback = limitLoopback
-        self._buckets: Dict[str, Tuple[float, float]] = {}
+        # Least recently asked first: a host moves to the end when it asks.
+        self._buckets: Dict[str, TokenBucket] = {}
 
     def allow(self, host: str) -> bool:
         """
@@ -67,29 +87,21 @@ class RateLimiter:
         """
         if not self.limitLoopback and _isLoopback(host):
             return True
-        now = self.clock.seconds()
-        tokens, then = self._buckets.get(host, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - then) * self.rate)
-        if tokens < 1:
-            self._buckets[host] = (tokens, now)
-            return False
-        if len(self._buckets) >= self.maxAddresses and host not in self._buckets:
-            self._forgetIdle(now)
-        self._buckets[host] = (tokens - 1, now)
-        return True
+        bucket = self._buckets.pop(host, None)
+        if bucket is None:
+            if len(self._buckets) >= self.maxAddresses:
+                self._forgetIdle()
+            bucket = TokenBucket(self.clock, self.rate, self.burst)
+        self._buckets[host] = bucket
+        return bucket.take()
 
-    def _forgetIdle(self, now: float) -> None:
-        full = [
-            host
-            for host, (tokens, then) in self._buckets.items()
-            if tokens + (now - then) * self.rate >= self.burst
-        ]
-        for host in full:
+    def _forgetIdle(self) -> None:
+        for host in [host for host, bucket in self._buckets.items() if bucket.full()]:
             del self._buckets[host]
         if len(self._buckets) >= self.maxAddresses:
-            # Everyone is busy: forget the oldest half rather than grow.
-            oldest = sorted(self._buckets, key=lambda h: self._buckets[h][1])
-            for host in oldest[: len(oldest) // 2]:
+            # Everyone is busy: forget the half that asked least recently
+            # rather than grow.
+            for host in list(self._buckets)[: len(self._buckets) // 2]:
                 del self._buckets[host]
 
 
@@ -105,15 +117,24 @@ def _isLoopback(host: str) -> bool:
 
 class LimitedProtocol(ProtocolWrapper):
     """
-    The per-connection side of L{LimitingFactory}.
+    The per-connection side of L{LimitingFactory}: a L{ProtocolWrapper} used
+    as it is, so it provides whatever its transport provides
+    (L{ITCPTransport}, L{ISSLTransport}, ...), as Twisted's own wrappers do;
+    twisted.web's C{isSecure} looks for L{ISSLTransport} through it.  That
+    declaration costs about 3 microseconds a connection, a few percent of a
+    finger query.
 
     One timer per connection enforces both the idle and the lifetime limit:
     reads and writes only note the time, and when the timer fires it either
     closes the connection or sets itself for the next deadline.
+
+    @ivar peerHost: the address this connection counts against in its
+        factory's per-address cap, or L{None} if it is exempt.
     """
 
     factory: "LimitingFactory"
     transport: ITCPTransport  # type: ignore[assignment]
+    peerHost: Optional[str] = None
     _timer: Optional[IDelayedCall] = None
     _lastActive = 0.0
     _deadline: Optional[float] = None
@@ -124,15 +145,10 @@ class LimitedProtocol(ProtocolWrapper):
     _bytesAfterClose = 0
 
     def makeConnection(self, transport) -> None:  # type: ignore[no-untyped-def]
-        # What ProtocolWrapper.makeConnection does, with the interface
-        # declaration (everything the transport provides, so users can ask
-        # this wrapper for ITCPTransport, ISSLTransport, ...) shared between
-        # connections rather than built anew for each.
-        _provideLike(self, transport)
-        Protocol.makeConnection(self, transport)
-        self.factory.registerProtocol(self)
-        self.wrappedProtocol.makeConnection(self)  # type: ignore[arg-type]
+        super().makeConnection(transport)
         factory = self.factory
+        if self.peerHost is not None:
+            factory.opened(self.peerHost)
         idleTimeout, maxLifetime = factory.idleTimeout, factory.maxLifetime
         if idleTimeout is None and maxLifetime is None:
             return
@@ -140,9 +156,7 @@ class LimitedProtocol(ProtocolWrapper):
         self._lastActive = now = clock.seconds()
         if maxLifetime is not None:
             self._deadline = now + maxLifetime
-        self._timer = clock.callLater(
-            _earliest(idleTimeout, maxLifetime), self._check  # type: ignore[arg-type]
-        )
+        self._timer = clock.callLater(_earliest(idleTimeout, maxLifetime), self._check)
 
     def dataReceived(self, data: bytes) -> None:
         if self._closing or getattr(self.wrappedProtocol, "disconnecting", False):
@@ -231,6 +245,8 @@ class LimitedProtocol(ProtocolWrapper):
             if timer is not None and timer.active():
                 timer.cancel()
         self._timer = self._graceCall = None
+        if self.peerHost is not None:
+            self.factory.closed(self.peerHost)
         super().connectionLost(reason)
 
 
@@ -251,25 +267,6 @@ class _HalfCloseableLimitedProtocol(LimitedProtocol):
 
 def _earliest(*delays: Optional[float]) -> float:
     return min(d for d in delays if d is not None)
-
-
-_declarations: Dict[Tuple[type, object], object] = {}
-
-
-def _provideLike(wrapper: ProtocolWrapper, transport: object) -> None:
-    """
-    Declare that C{wrapper} provides what C{transport} provides, as
-    L{ProtocolWrapper.makeConnection} does, reusing one declaration for
-    every wrapper of the same class over transports that provide the same.
-    """
-    key = (type(wrapper), providedBy(transport))
-    declaration = _declarations.get(key)
-    if declaration is None:
-        directlyProvides(wrapper, key[1])
-        if len(_declarations) < 64:
-            _declarations[key] = wrapper.__provides__  # type: ignore[attr-defined]
-    else:
-        wrapper.__provides__ = declaration  # type: ignore[attr-defined]
 
 
 class _Refused(Protocol):
@@ -302,6 +299,11 @@ class LimitingFactory(WrappingFactory):
 
     @ivar maxConnections: the most connections open at once; L{None} for no
         cap.
+    @ivar maxPerAddress: the most connections open at once from one address;
+        L{None} for no cap.  So a few slow clients on one address cannot
+        take every slot of C{maxConnections}.
+    @ivar limitLoopback: whether C{maxPerAddress} applies to loopback peers
+        (and peers without an IP address) too.
     @ivar idleTimeout: seconds without a byte in either direction before a
         connection is closed; L{None} for none.
     @ivar maxLifetime: seconds after which any connection is closed; L{None}
@@ -324,15 +326,20 @@ class LimitingFactory(WrappingFactory):
         idleTimeout: Optional[float] = DEFAULT_IDLE_TIMEOUT,
         maxLifetime: Optional[float] = DEFAULT_MAX_LIFETIME,
         rateLimiter: Optional[RateLimiter] = None,
+        maxPerAddress: Optional[int] = None,
+        limitLoopback: bool = False,
     ) -> None:
         super().__init__(wrappedFactory)
         self.clock = clock
         self.refusal = refusal
         self.maxConnections = maxConnections
+        self.maxPerAddress = maxPerAddress
+        self.limitLoopback = limitLoopback
         self.idleTimeout = idleTimeout
         self.maxLifetime = maxLifetime
         self.rateLimiter = rateLimiter
         self._warned = False
+        self._perAddress: Dict[str, int] = {}
 
     def buildProtocol(self, addr):  # type: ignore[no-untyped-def]
         if self.maxConnections is not None and len(self.protocols) >= self.maxConnections:
@@ -345,6 +352,17 @@ class LimitingFactory(WrappingFactory):
             return _Refused(self)
         self._warned = False
         host = _hostOf(addr)
+        counted = None
+        if self.maxPerAddress is not None and _perAddressLimited(addr, self.limitLoopback):
+            count = self._perAddress.get(host, 0)
+            if count >= self.maxPerAddress:
+                self.log.info(
+                    "Refusing {peer}: {count} connections open from that address, the limit",
+                    peer=host,
+                    count=count,
+                )
+                return _Refused(self)
+            counted = host
         if self.rateLimiter is not None and not self.rateLimiter.allow(host):
             self.log.info("Refusing {peer}: rate limit", peer=host)
             return _Refused(self)
@@ -352,8 +370,40 @@ class LimitingFactory(WrappingFactory):
         protocol = self.protocol
         if protocol is LimitedProtocol and IHalfCloseableProtocol.providedBy(wrapped):
             protocol = _HalfCloseableLimitedProtocol
-        return protocol(self, wrapped)
+        built = protocol(self, wrapped)
+        built.peerHost = counted
+        return built
+
+    def opened(self, host: str) -> None:
+        """
+        A connection from C{host} that counts against C{maxPerAddress} is
+        open.
+        """
+        self._perAddress[host] = self._perAddress.get(host, 0) + 1
+
+    def closed(self, host: str) -> None:
+        """
+        A connection from C{host} that counted against C{maxPerAddress} is
+        closed.
+        """
+        left = self._perAddress[host] - 1
+        if left:
+            self._perAddress[host] = left
+        else:
+            del self._perAddress[host]
 
 
 def _hostOf(address: object) -> str:
     return str(getattr(address, "host", address))
+
+
+def _perAddressLimited(address: object, limitLoopback: bool) -> bool:
+    """
+    Does the per-address cap apply to a peer at C{address}?  Not to a peer
+    without an IP address (a Unix socket), nor to loopback unless
+    C{limitLoopback}.
+    """
+    host = getattr(address, "host", None)
+    if not isinstance(host, str):
+        return False
+    return limitLoopback or not _isLoopback(host)

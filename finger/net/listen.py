@@ -6,17 +6,22 @@ Twisted's L{StreamServerEndpointService} logs a failure to listen and carries
 on without the port.  A daemon that silently lacks its finger port is worse
 than one that does not start, so L{ListeningService} stops start-up with one
 line saying which port failed and what to do about it.
+
+L{ListeningService} is written on Twisted's public service and endpoint
+APIs only: it asks the endpoint to listen when the service starts (while
+privileges last), and stops listening when it stops.
 """
 
 import errno
 import re
-from typing import Any, Optional
+from typing import Any, List, Optional
 
-from twisted.application.internet import StreamServerEndpointService
-from twisted.internet.defer import Deferred
+from twisted.application.service import Service
+from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 
@@ -79,53 +84,95 @@ def _advice(reason: Failure, option: str) -> str:
             f"CAP_NET_BIND_SERVICE, or choose another port with {option}"
         )
     if code == errno.EADDRINUSE:
-        return (
-            "address in use; stop the other server or choose another port "
-            f"with {option}"
-        )
+        return f"address in use; stop the other server or choose another port with {option}"
     if isinstance(error, CannotListenError) and socketError is not None:
         return f"{socketError}; choose another address with {option}"
     return f"{error}; check {option}"
 
 
-class ListeningService(StreamServerEndpointService):
+def _failedMessage(description: str, option: str, reason: Failure) -> str:
+    return f"finger: cannot listen on {description} ({option}): {_advice(reason, option)}"
+
+
+class ListeningService(Service):
     """
     Listen on an endpoint description; refuse to start if that fails.
 
     A description without C{backlog=} gets L{DEFAULT_BACKLOG} (see
     L{withBacklog}); errors name the description as it was given.
 
+    @ivar endpoint: the L{IStreamServerEndpoint} listened on.
+    @ivar factory: the factory for its connections.
+    @ivar description: the description as it was given.
     @ivar option: the command-line option that chose the description, named
         in the error.
     @ivar port: the L{IListeningPort} once listening, else L{None}.
     """
 
+    log = Logger()
     port: Optional[IListeningPort] = None
 
     def __init__(
         self, reactor: Any, description: str, factory: IProtocolFactory, option: str
     ) -> None:
-        super().__init__(serverFromString(reactor, withBacklog(description)), factory)
+        self.endpoint = serverFromString(reactor, withBacklog(description))
+        self.factory = factory
         self.description = description
         self.option = option
+        self._listening: "Optional[Deferred[Optional[IListeningPort]]]" = None
 
     def privilegedStartService(self) -> None:
-        self._raiseSynchronously = True
-        try:
-            super().privilegedStartService()
-        except Exception:
-            self._waitingForPort = None
-            self.running = False
-            raise ListenFailed(
-                f"finger: cannot listen on {self.description} ({self.option}): "
-                f"{_advice(Failure(), self.option)}"
-            ) from None
-        self._waitingForPort.addCallback(self._listening)
+        """
+        Start listening, before twistd drops privileges.
 
-    def _listening(self, port: IListeningPort) -> IListeningPort:
-        self.port = port
-        return port
+        @raise ListenFailed: if the endpoint could not listen at once.
+        """
+        super().privilegedStartService()
+        failed: List[Failure] = []
+        starting = True
+
+        def listening(port: IListeningPort) -> IListeningPort:
+            self.port = port
+            return port
+
+        def notListening(reason: Failure) -> None:
+            if reason.check(CancelledError) and not self.running:
+                # stopService gave up waiting.
+                return
+            if starting:
+                # Still in this call: the caller hears of it.
+                failed.append(reason)
+            else:
+                self.log.critical(
+                    "{line}", line=_failedMessage(self.description, self.option, reason)
+                )
+
+        d = self.endpoint.listen(self.factory).addCallbacks(listening, notListening)
+        starting = False
+        if failed:
+            raise ListenFailed(_failedMessage(self.description, self.option, failed[0]))
+        self._listening = d
+
+    def startService(self) -> None:
+        super().startService()
+        if self._listening is None:
+            self.privilegedStartService()
 
     def stopService(self) -> "Deferred[None]":
+        """
+        Stop listening.
+
+        @return: a L{Deferred} that fires once the port is closed.
+        """
+        super().stopService()
+        listening, self._listening = self._listening, None
         self.port = None
-        return super().stopService()
+        if listening is None:
+            return succeed(None)
+        # An endpoint still on its way to listening gives up.
+        listening.cancel()
+
+        def stop(port: Optional[IListeningPort]) -> object:
+            return None if port is None else port.stopListening()
+
+        return listening.addCallback(stop).addCallback(lambda _: None)

@@ -20,7 +20,6 @@ from finger.clients.finger import (
     FingerClientProtocol,
     buildQuery,
     finger,
-    parseHostPort,
     parseTarget,
     run,
 )
@@ -53,28 +52,6 @@ class QueryTests(SynchronousTestCase):
 
 
 class ParseTests(SynchronousTestCase):
-    def test_hostPort(self) -> None:
-        self.assertEqual(parseHostPort("example.com"), ("example.com", 79))
-        self.assertEqual(parseHostPort("example.com:7979"), ("example.com", 7979))
-        self.assertEqual(parseHostPort("[::1]:7979"), ("::1", 7979))
-        self.assertEqual(parseHostPort("[::1]"), ("::1", 79))
-        self.assertEqual(parseHostPort("::1"), ("::1", 79))
-        self.assertEqual(parseHostPort("h", 1079), ("h", 1079))
-
-    def test_badHostPort(self) -> None:
-        for text in [
-            "",
-            ":79",
-            "h:",
-            "h:0",
-            "h:65536",
-            "h:x",
-            "[::1",
-            "[::1]x",
-            "[::1]:",
-        ]:
-            self.assertRaises(ValueError, parseHostPort, text)
-
     def test_target(self) -> None:
         """
         The right-most C{@} separates the host; the rest is the query.

@@ -5,7 +5,12 @@ Tests for L{finger.net.address}.
 from twisted.internet.testing import MemoryReactor
 from twisted.trial.unittest import SynchronousTestCase
 
-from finger.net.address import InvalidAddress, checkedClientDescription, clientDescription
+from finger.net.address import (
+    InvalidAddress,
+    checkedClientDescription,
+    clientDescription,
+    parseHostPort,
+)
 
 
 class ClientDescriptionTests(SynchronousTestCase):
@@ -60,7 +65,65 @@ class CheckedClientDescriptionTests(SynchronousTestCase):
             "tcp:host=irc.example.org:port=6667",
         )
         for bad in ["tls:", "bogus:x", "[::1"]:
-            error = self.assertRaises(
-                InvalidAddress, checkedClientDescription, bad, 6667, reactor
-            )
+            error = self.assertRaises(InvalidAddress, checkedClientDescription, bad, 6667, reactor)
             self.assertIn("is not a host, host:port", str(error))
+
+
+class ParseHostPortTests(SynchronousTestCase):
+    """
+    L{parseHostPort}: the same grammar, for a host and a port only (the
+    finger client, C{--proxy-to}, C{--forward-allow}).
+    """
+
+    def test_hostPort(self) -> None:
+        self.assertEqual(parseHostPort("example.com", 79), ("example.com", 79))
+        self.assertEqual(parseHostPort("example.com:7979", 79), ("example.com", 7979))
+        self.assertEqual(parseHostPort("[::1]:7979", 79), ("::1", 7979))
+        self.assertEqual(parseHostPort("[::1]", 79), ("::1", 79))
+        self.assertEqual(parseHostPort("::1", 79), ("::1", 79))
+        self.assertEqual(parseHostPort("h", 1079), ("h", 1079))
+
+    def test_badHostPort(self) -> None:
+        for text in [
+            "",
+            ":79",
+            "h:",
+            "h:0",
+            "h:65536",
+            "h:x",
+            "[::1",
+            "[::1]x",
+            "[::1]:",
+        ]:
+            self.assertRaises(ValueError, parseHostPort, text, 79)
+
+    def test_oneGrammar(self) -> None:
+        """
+        Every value L{parseHostPort} accepts means the same host and port to
+        L{clientDescription}; every value it refuses for a bad host or port,
+        L{clientDescription} refuses too.
+        """
+        for value, description in [
+            ("h", "tcp:host=h:port=79"),
+            ("h:7", "tcp:host=h:port=7"),
+            ("10.0.0.1:7979", "tcp:host=10.0.0.1:port=7979"),
+            ("[::1]", r"tcp:host=\:\:1:port=79"),
+            ("[2001:db8::1]:7", r"tcp:host=2001\:db8\:\:1:port=7"),
+        ]:
+            host, port = parseHostPort(value, 79)
+            self.assertEqual(clientDescription(value, 79), description)
+            self.assertEqual(
+                clientDescription(f"[{host}]:{port}" if ":" in host else f"{host}:{port}", 79),
+                description,
+            )
+        for value in ["", ":79", "h:0", "h:65536", "[::1", "[::1]x", "[::1]:", "a b", "[h]:7"]:
+            self.assertRaises(InvalidAddress, parseHostPort, value, 79)
+            self.assertRaises(InvalidAddress, clientDescription, value, 79)
+
+    def test_noEndpointDescription(self) -> None:
+        """
+        Where only a host and a port will do, an endpoint description is
+        refused, saying what was expected.
+        """
+        error = self.assertRaises(InvalidAddress, parseHostPort, "tls:h:6697", 79)
+        self.assertIn("is not a host, host:port", str(error))

@@ -2,14 +2,22 @@
 Tests for L{finger.net.limits}.
 """
 
-from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from finger.net.limits import CLOSE_GRACE, CLOSE_GRACE_BYTES, LimitingFactory, RateLimiter
+from finger.app.tap import Options, makeService
+from finger.net.limits import (
+    CLOSE_GRACE,
+    CLOSE_GRACE_BYTES,
+    DEFAULT_MAX_PER_ADDRESS,
+    LimitingFactory,
+    RateLimiter,
+)
 from finger.backends.memory import MemoryFingerService
 from finger.frontends.setter import FingerSetterFactoryFromService
 from tests.support import exchange
@@ -38,8 +46,11 @@ class LimitingFactoryTests(SynchronousTestCase):
         self.inner = Factory.forProtocol(_Recorder)
 
     def connect(self, factory: LimitingFactory, host: str = "192.0.2.1") -> StringTransport:
-        transport = StringTransport(peerAddress=_peer(host))
-        protocol = factory.buildProtocol(_peer(host))
+        return self.connectFrom(factory, _peer(host))
+
+    def connectFrom(self, factory: LimitingFactory, peer: object) -> StringTransport:
+        transport = StringTransport(peerAddress=peer)
+        protocol = factory.buildProtocol(peer)
         protocol.makeConnection(transport)
         transport.protocol = protocol
         return transport
@@ -149,6 +160,90 @@ class LimitingFactoryTests(SynchronousTestCase):
         self.assertEqual(self.connect(factory).value(), b"slow down\r\n")
         self.assertEqual(self.connect(factory, "192.0.2.2").value(), b"")
 
+    def test_perAddressCap(self) -> None:
+        """
+        One address may hold only C{maxPerAddress} connections: ten slow
+        connections from one address leave room for everyone else.  Once one
+        closes, that address has room again.
+        """
+        factory = LimitingFactory(
+            self.inner, self.clock, b"busy\r\n", maxConnections=10, maxPerAddress=3
+        )
+        crowd = [self.connect(factory) for _ in range(10)]
+        self.assertEqual([t.value() for t in crowd], [b""] * 3 + [b"busy\r\n"] * 7)
+        self.assertEqual(len(factory.protocols), 3)
+        other = self.connect(factory, "192.0.2.2")
+        self.assertEqual(other.value(), b"")
+        self.assertFalse(other.disconnecting)
+        crowd[0].protocol.connectionLost(None)
+        again = self.connect(factory)
+        self.assertEqual(again.value(), b"")
+        self.assertFalse(again.disconnecting)
+        self.assertEqual(self.connect(factory).value(), b"busy\r\n")
+
+    def test_perAddressLoopbackExempt(self) -> None:
+        """
+        Loopback peers and peers without an IP address (a Unix socket) are
+        not held to the per-address cap, unless C{limitLoopback} is set.
+        """
+        factory = LimitingFactory(self.inner, self.clock, b"busy\r\n", maxPerAddress=1)
+        local = [
+            IPv4Address("TCP", "127.0.0.1", 5000),
+            IPv6Address("TCP", "::1", 5000),
+            UNIXAddress(None),
+        ]
+        for peer in local:
+            self.assertEqual([self.connectFrom(factory, peer).value() for _ in range(3)], [b""] * 3)
+        strict = LimitingFactory(
+            self.inner, self.clock, b"busy\r\n", maxPerAddress=1, limitLoopback=True
+        )
+        peer = IPv4Address("TCP", "127.0.0.1", 5000)
+        self.assertEqual(
+            [self.connectFrom(strict, peer).value() for _ in range(2)], [b"", b"busy\r\n"]
+        )
+
+    def test_perAddressForgotten(self) -> None:
+        """
+        An address whose connections all closed is no longer in the count.
+        """
+        factory = LimitingFactory(self.inner, self.clock, maxPerAddress=2)
+        for n in range(100):
+            self.connect(factory, f"10.0.0.{n}").protocol.connectionLost(None)
+        self.assertEqual(factory._perAddress, {})
+
+
+class LimitOptionsTests(SynchronousTestCase):
+    """
+    The limits' options, as C{makeService} gives them to every listener.
+    """
+
+    def parse(self, *args: str) -> Options:
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("moshez: happy\n")
+        options = Options()
+        options.parseOptions(["--file", path, *args])
+        return options
+
+    def test_maxPerAddress(self) -> None:
+        """
+        C{--max-per-address} (well below C{--max-connections} by default) caps
+        every listener, and C{--rate-limit-loopback} holds loopback to it.
+        """
+        self.assertEqual(self.parse()["max-per-address"], DEFAULT_MAX_PER_ADDRESS)
+        self.assertLessEqual(DEFAULT_MAX_PER_ADDRESS * 8, self.parse()["max-connections"])
+        top = makeService(self.parse("--max-per-address", "3"), MemoryReactorClock())
+        for name in ["finger", "setter", "web", "pb"]:
+            limited = top.getServiceNamed(name).factory
+            self.assertEqual((limited.maxPerAddress, limited.limitLoopback), (3, False), name)
+        top = makeService(self.parse("--rate-limit-loopback"), MemoryReactorClock())
+        self.assertTrue(top.getServiceNamed("finger").factory.limitLoopback)
+
+    def test_badMaxPerAddress(self) -> None:
+        for value in ["0", "x", "-1"]:
+            error = self.assertRaises(UsageError, self.parse, "--max-per-address", value)
+            self.assertIn("--max-per-address", str(error))
+
 
 class RateLimiterTests(SynchronousTestCase):
     def test_bucket(self) -> None:
@@ -187,7 +282,9 @@ class RateLimiterTests(SynchronousTestCase):
 
     def test_ipv6Peer(self) -> None:
         factory = LimitingFactory(
-            Factory.forProtocol(_Recorder), Clock(), b"no\r\n",
+            Factory.forProtocol(_Recorder),
+            Clock(),
+            b"no\r\n",
             rateLimiter=RateLimiter(Clock(), rate=1, burst=1),
         )
         address = IPv6Address("TCP", "2001:db8::1", 5)

@@ -5,11 +5,14 @@ Tests for L{finger.net.listen}.
 import errno
 import socket
 import struct
+from typing import List
 from unittest import SkipTest
 
+from twisted.internet.defer import Deferred
 from twisted.internet.error import CannotListenError
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactor
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from finger.net.listen import (
@@ -36,7 +39,9 @@ class PortDescriptionTests(SynchronousTestCase):
         self.assertEqual(portDescription("1079", "127.0.0.1"), "tcp:1079:interface=127.0.0.1")
 
     def test_description(self) -> None:
-        self.assertEqual(portDescription("tcp:79:interface=::1", "127.0.0.1"), "tcp:79:interface=::1")
+        self.assertEqual(
+            portDescription("tcp:79:interface=::1", "127.0.0.1"), "tcp:79:interface=::1"
+        )
 
 
 class WithBacklogTests(SynchronousTestCase):
@@ -49,7 +54,9 @@ class WithBacklogTests(SynchronousTestCase):
             withBacklog("tcp:79:interface=127.0.0.1", 7),
             "tcp:79:interface=127.0.0.1:backlog=7",
         )
-        self.assertEqual(withBacklog("tcp6:79:interface=\\:\\:1", 7), "tcp6:79:interface=\\:\\:1:backlog=7")
+        self.assertEqual(
+            withBacklog("tcp6:79:interface=\\:\\:1", 7), "tcp6:79:interface=\\:\\:1:backlog=7"
+        )
         self.assertEqual(withBacklog("unix:/run/finger.sock", 7), "unix:/run/finger.sock:backlog=7")
         self.assertEqual(
             withBacklog("ssl:443:privateKey=k.pem", 7), "ssl:443:privateKey=k.pem:backlog=7"
@@ -62,9 +69,7 @@ class WithBacklogTests(SynchronousTestCase):
         """
         self.assertEqual(withBacklog("tcp:79:backlog=5"), "tcp:79:backlog=5")
         self.assertEqual(withBacklog("tcp:backlog=5:port=79"), "tcp:backlog=5:port=79")
-        self.assertEqual(
-            withBacklog("systemd:domain=INET:index=0"), "systemd:domain=INET:index=0"
-        )
+        self.assertEqual(withBacklog("systemd:domain=INET:index=0"), "systemd:domain=INET:index=0")
 
     def test_enoughForManyClients(self) -> None:
         """
@@ -178,3 +183,81 @@ def _somaxconn() -> int:
             return int(f.read())
     except OSError:
         return 4096
+
+
+class _PendingEndpoint:
+    """
+    An endpoint that listens (or fails to) only when the test says so.
+    """
+
+    def __init__(self) -> None:
+        self.waiting: List["Deferred[object]"] = []
+        self.cancelled = 0
+
+    def listen(self, factory: object) -> "Deferred[object]":
+        d: "Deferred[object]" = Deferred(self.cancel)
+        self.waiting.append(d)
+        return d
+
+    def cancel(self, d: "Deferred[object]") -> None:
+        self.cancelled += 1
+
+
+class _Port:
+    stopped = False
+
+    def stopListening(self) -> None:
+        self.stopped = True
+
+
+class SlowEndpointTests(SynchronousTestCase):
+    """
+    An endpoint that does not listen at once (a plugin's, say).
+    """
+
+    def setUp(self) -> None:
+        self.service = ListeningService(
+            MemoryReactor(), "tcp:79", Factory.forProtocol(Protocol), "--fingerport"
+        )
+        self.endpoint = _PendingEndpoint()
+        self.service.endpoint = self.endpoint  # type: ignore[assignment]
+
+    def test_listensOnce(self) -> None:
+        """
+        twistd starts a service twice (privileged, then not): it listens once.
+        """
+        self.service.privilegedStartService()
+        self.service.startService()
+        self.assertEqual(len(self.endpoint.waiting), 1)
+        port = _Port()
+        self.endpoint.waiting[0].callback(port)
+        self.assertIs(self.service.port, port)
+        self.successResultOf(self.service.stopService())
+        self.assertTrue(port.stopped)
+
+    def test_lateFailure(self) -> None:
+        """
+        A failure that comes after start-up is logged once, as the same one
+        line.
+        """
+        self.service.startService()
+        with capturedLogs() as events:
+            self.endpoint.waiting[0].errback(
+                CannotListenError("", 79, OSError(errno.EADDRINUSE, "in use"))
+            )
+        [event] = events
+        message = formatEvent(event)
+        self.assertTrue(message.startswith("finger: cannot listen on tcp:79 (--fingerport): "))
+        self.assertIn("address in use", message)
+        self.assertIsNone(self.service.port)
+        self.successResultOf(self.service.stopService())
+
+    def test_stopWhileWaiting(self) -> None:
+        """
+        Stopping gives up waiting, quietly.
+        """
+        self.service.startService()
+        with capturedLogs() as events:
+            self.successResultOf(self.service.stopService())
+        self.assertEqual(events, [])
+        self.assertEqual(self.endpoint.cancelled, 1)
