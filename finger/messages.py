@@ -204,3 +204,9 @@ SETTING_NEEDS_LOGIN = "setUser needs a user name and password (HTTP Basic authen
 """
 XML-RPC's C{setUser} over HTTPS without credentials.
 """
+
+REQUEST_TOO_SLOW = "Request not received in time"
+"""
+The answer to a web client whose request line and headers did not all
+arrive within the server's time for them.
+"""

@@ -17,7 +17,6 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.internet.interfaces import IProtocolFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import usage
-from twisted.web.server import Site
 
 from finger.frontends import irc
 from finger.frontends.web import pages, request as webrequest, templates as webtemplates
@@ -591,8 +590,8 @@ def _addWeb(
     root = pages.UserStatusTree(
         backend, templates=options.loadedTemplates, clock=reactor, login=login
     )
-    site = Site(
-        root, requestFactory=webrequest.LimitedRequest, timeout=options["timeout"], reactor=reactor
+    site = webrequest.WebSite(
+        root, clock=reactor, headTimeout=options["timeout"], idleTimeout=options["timeout"]
     )
     _listen(top, "web", options, reactor, site, webrequest.busyResponse())
     if options["ssl"]:

@@ -20,18 +20,24 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import clientFromString, connectProtocol
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.internet.task import LoopingCall
 from twisted.internet.ssl import Certificate
 from twisted.internet.threads import deferToThread
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.python import usage
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, readBody
 from twisted.web.http_headers import Headers
 
 from finger.app import tap
 from finger.clients import xmlrpc as xmlrpcclient
+from finger.frontends.web.request import rawResponse
 from finger.frontends.web.templates import defaultTemplatesDirectory
 from finger.frontends.web.xmlrpc import XMLRPCGate
+from finger.messages import REQUEST_TOO_SLOW
 from tests.certs import selfSigned
 from tests.support import CHECKOUT, cleanEnvironment, freePort, which
 
@@ -470,6 +476,60 @@ class ServiceTests(TestCase):
         self.assertEqual(result.returncode, 0, result.stderr[-2000:])
         self.assertIn("<h1>zoë</h1>", dom)
         self.assertIn('id="status">in Paris – café</p>', dom)
+
+
+class _Trickle(Protocol):
+    """
+    A client that sends the start of a request's head, then one more byte
+    of a header every C{interval} seconds, C{count} at most, and collects
+    what the server says until it closes.
+    """
+
+    def __init__(self, interval: float, count: int) -> None:
+        self.interval = interval
+        self.left = count
+        self.received: List[bytes] = []
+        self.done: "Deferred[bytes]" = Deferred()
+        self.loop = LoopingCall(self.trickle)
+        self.loop.clock = reactor  # type: ignore[assignment]
+
+    def connectionMade(self) -> None:
+        transport: Any = self.transport
+        transport.write(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        self.loop.start(self.interval, now=False)
+
+    def trickle(self) -> None:
+        transport: Any = self.transport
+        if self.left:
+            self.left -= 1
+            transport.write(b"x")
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received.append(data)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.loop.stop()
+        self.done.callback(b"".join(self.received))
+
+
+class SlowClientTests(TestCase):
+    """
+    C{--timeout} bounds how long a web client may take to send its
+    request's line and headers, however it paces its bytes.
+    """
+
+    async def test_trickledHeaders(self) -> None:
+        """
+        A client that sends a header byte more often than C{--timeout}
+        (so the idle timeout never fires) is answered C{408} and closed
+        before its head is complete.
+        """
+        running = _Running(self, "--timeout", "0.5")
+        client = _Trickle(interval=0.1, count=100)
+        endpoint = clientFromString(reactor, f"tcp:127.0.0.1:{running.webPort}")
+        await connectProtocol(endpoint, client)
+        received = await client.done
+        self.assertEqual(received, rawResponse(408, b"Request Timeout", REQUEST_TOO_SLOW))
 
 
 class HTTPSTests(TestCase):
