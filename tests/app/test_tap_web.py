@@ -10,6 +10,7 @@ the shared options module can be merged on their own.
 
 import json
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -49,10 +50,10 @@ _STATUSES = (
 )
 
 
-def _statusFile(testCase: SynchronousTestCase) -> str:
+def _statusFile(testCase: SynchronousTestCase, statuses: str = _STATUSES) -> str:
     path = testCase.mktemp()
     with open(path, "w", encoding="utf-8") as f:
-        f.write(_STATUSES)
+        f.write(statuses)
     return path
 
 
@@ -325,10 +326,10 @@ class _Running:
     The whole finger service, started from options on loopback ports.
     """
 
-    def __init__(self, testCase: TestCase, *args: str) -> None:
+    def __init__(self, testCase: TestCase, *args: str, statuses: str = _STATUSES) -> None:
         self.webPort = freePort()
         self.sslPort = freePort()
-        self.file = _statusFile(testCase)
+        self.file = _statusFile(testCase, statuses)
         options = tap.Options()
         options.parseOptions(
             [
@@ -453,29 +454,25 @@ class ServiceTests(TestCase):
         """
         Headless Chromium shows a user's page with the status in its DOM.
         """
-        chromium = which("chromium")
-        if chromium is None:
-            raise self.skipTest("chromium is not installed (apt-get install chromium)")
-        profile = os.path.abspath(self.mktemp())
-        url = self.running.http + "/zo%C3%AB"
-
-        def browse() -> "subprocess.CompletedProcess[bytes]":
-            return subprocess.run(
-                [
-                    chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", url,
-                ],
-                capture_output=True,
-                timeout=90,
-                check=False,
-            )
-
-        result = await deferToThread(browse)
-        dom = result.stdout.decode("utf-8")
-        self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+        dom = await _chromium(self, self.running.http + "/zo%C3%AB")
         self.assertIn("<h1>zoë</h1>", dom)
         self.assertIn('id="status">in Paris – café</p>', dom)
+
+    async def test_dotUsers(self) -> None:
+        """
+        The users C{.} and C{..} are linked from the front page so that
+        Chromium, resolving each link against the page's URL, reaches their
+        pages, not the site's root.
+        """
+        running = _Running(self, statuses=".: one dot\n..: two dots\n")
+        code, headers, body = await _get(self.agent, running.http + "/")
+        links = dict(
+            (name, href) for href, name in re.findall(r'<a href="([^"]*)">([^<]*)</a>', body.decode())
+        )
+        for name, status in ((".", "one dot"), ("..", "two dots")):
+            dom = await _chromium(self, running.http + "/" + links[name])
+            self.assertIn(f"<h1>{name}</h1>", dom)
+            self.assertIn(f'id="status">{status}</p>', dom)
 
 
 class _Trickle(Protocol):
@@ -530,6 +527,33 @@ class SlowClientTests(TestCase):
         await connectProtocol(endpoint, client)
         received = await client.done
         self.assertEqual(received, rawResponse(408, b"Request Timeout", REQUEST_TOO_SLOW))
+
+
+async def _chromium(testCase: TestCase, url: str) -> str:
+    """
+    The DOM headless Chromium makes of C{url}, after parsing the URL as a
+    browser does; the test is skipped without Chromium.
+    """
+    chromium = which("chromium")
+    if chromium is None:
+        raise testCase.skipTest("chromium is not installed (apt-get install chromium)")
+    profile = os.path.abspath(testCase.mktemp())
+
+    def browse() -> "subprocess.CompletedProcess[bytes]":
+        return subprocess.run(
+            [
+                chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", url,
+            ],
+            capture_output=True,
+            timeout=90,
+            check=False,
+        )
+
+    result = await deferToThread(browse)
+    testCase.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    return result.stdout.decode("utf-8")
 
 
 class HTTPSTests(TestCase):

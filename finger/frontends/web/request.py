@@ -282,19 +282,38 @@ def displayStatus(status: str) -> str:
     return "\n".join(printableLines(status))
 
 
+DOT_MARK = "@"
+"""
+What follows the user names C{.} and C{..} in their URL path segments.
+
+Browsers take a segment of one or two dots for a step in the path, however
+it is spelled (the URL standard reads C{%2E} as C{.}), so a link to
+C{./..} leads to the site's root.  No user name holds an C{@}, so C{.@} and
+C{..@} name nobody else.
+"""
+
+_DOT_SEGMENTS = {(name + DOT_MARK).encode("ascii"): name for name in (".", "..")}
+
+
 def userPath(user: str) -> str:
     """
-    The URL path segment for a user: UTF-8, percent-encoded, C{/} included.
+    The URL path segment for a user: UTF-8, percent-encoded, C{/} included;
+    C{.} and C{..} followed by L{DOT_MARK}.
     """
+    if user in (".", ".."):
+        return user + DOT_MARK
     return quote(user, safe="")
 
 
 def userName(segment: bytes) -> Tuple[str, bool]:
     """
-    Decode a URL path segment (already percent-decoded) as a user name.
+    Decode a URL path segment (already percent-decoded) as a user name: the
+    inverse of L{userPath}.
 
     @return: the name, for showing, and whether it can be a user at all.
     """
+    if segment in _DOT_SEGMENTS:
+        return _DOT_SEGMENTS[segment], True
     try:
         name = segment.decode("utf-8")
     except UnicodeDecodeError:

@@ -5,6 +5,7 @@ deadline for a request's head, the one writer of raw HTTP responses, and the
 helpers every part of the site uses.
 """
 
+import json
 import xmlrpc.client
 from typing import Tuple
 
@@ -14,6 +15,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Site
 
+from finger.backends.memory import MemoryFingerService
 from finger.frontends.web.pages import UserStatusTree
 from finger.frontends.web.request import (
     MAX_BODY_BYTES,
@@ -43,6 +45,43 @@ class HelperTests(SynchronousTestCase):
         self.assertEqual(userPath("zoë"), "zo%C3%AB")
         self.assertEqual(userPath("a/b"), "a%2Fb")
         self.assertEqual(userPath('a"b<c>?#&%'), "a%22b%3Cc%3E%3F%23%26%25")
+
+    def test_dotNames(self) -> None:
+        """
+        The users C{.} and C{..} get a segment that no browser takes for a
+        path step (the URL standard reads C{%2E} as C{.} too), and that
+        L{userName} reads back; no other name reads as them.
+        """
+        self.assertEqual(userPath("."), ".@")
+        self.assertEqual(userPath(".."), "..@")
+        self.assertEqual(userPath("..."), "...")
+        self.assertEqual(userName(b".@"), (".", True))
+        self.assertEqual(userName(b"..@"), ("..", True))
+        # What the percent-decoded path gives for /%2E, from a client that
+        # does not remove dot segments.
+        self.assertEqual(userName(b"."), (".", True))
+        self.assertEqual(userName(b"...@"), ("...@", False))
+        self.assertEqual(userName(b"@"), ("@", False))
+
+    def test_dotNamePages(self) -> None:
+        """
+        The users list links C{.} and C{..} to their pages, and the pages
+        and the JSON view show them.
+        """
+        client = Client(
+            UserStatusTree(MemoryFingerService(**{".": "one", "..": "two"}), clock=Clock())
+        )
+        code, headers, body = client.request(b"/")
+        self.assertIn(b'<a href="./.@">.</a>', body)
+        self.assertIn(b'<a href="./..@">..</a>', body)
+        code, headers, body = client.request(b"/.@")
+        self.assertEqual(code, 200)
+        self.assertIn(b"<h1>.</h1>", body)
+        self.assertIn(b'href="./api/users/.@"', body)
+        code, headers, body = client.request(b"/..@")
+        self.assertIn(b"<h1>..</h1>", body)
+        code, headers, body = client.request(b"/api/users/..@")
+        self.assertEqual(json.loads(body), {"user": "..", "status": "two"})
 
     def test_displayStatus(self) -> None:
         """
