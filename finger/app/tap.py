@@ -40,7 +40,7 @@ from finger.backends.proxy import FingerForwarder, ProxyFingerService, parseAllo
 from finger.backends.file import FileFingerService
 from finger.frontends.setter import FingerSetterFactoryFromService
 from finger.backends.statusfile import StatusFileError
-from finger.net.tls import CertificateError, serverOptions
+from finger.net.tls import CertificateError, TLSListener, serverOptions, splitTLSDescription
 from finger.backends.http import HTTPFingerService, checkPrefix
 
 _FINGER_BUSY = b"Server busy; try again later\r\n"
@@ -342,8 +342,9 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             "sslport",
             None,
             "tcp:443",
-            "Where HTTPS listens (with --ssl): a port or a tcp:, unix: or systemd: "
-            "endpoint description.",
+            "Where HTTPS listens (with --ssl): a port, a tcp:, unix: or systemd: "
+            "endpoint description, or an ssl: one whose privateKey= and certKey= "
+            "then stand for --privatekey and --certificate.",
         ],
         [
             "certificate",
@@ -496,14 +497,15 @@ class Options(usage.Options, strcred.AuthOptionMixin):
         self.loadedTemplates = _webTemplates(self)
         self.tlsOptions: Any = None
         if self["ssl"]:
-            if self["sslport"].split(":", 1)[0].lower() == "ssl":
-                raise usage.UsageError(
-                    "--sslport: give where to listen (a port, or a tcp:, unix: or "
-                    "systemd: description); the certificate comes from "
-                    "--certificate and --privatekey"
-                )
+            listener = None
+            if self["sslport"].split(":", 1)[0].strip().lower() == "ssl":
+                try:
+                    listener = splitTLSDescription(self["sslport"])
+                except ValueError as e:
+                    raise usage.UsageError(f"--sslport: {e}") from None
+                self["sslport"] = listener.listen
             self["sslport"] = self._endpoint(reactor, "sslport", "")
-            self.tlsOptions = _webTLS(self)
+            self.tlsOptions = _webTLS(self, listener)
 
     def _ircAndPBPostOptions(self, reactor: Any) -> None:
         self["pbport"] = self._endpoint(reactor, "pbport", "127.0.0.1")
@@ -539,7 +541,16 @@ def _webTemplates(options: Options) -> webtemplates.Templates:
         raise usage.UsageError(f"--templates: {e}") from None
 
 
-def _webTLS(options: Options) -> Any:
+def _webTLS(options: Options, listener: Optional[TLSListener] = None) -> Any:
+    """
+    The HTTPS listener's TLS settings, from the files an C{ssl:}
+    C{--sslport} names, else from C{--certificate} and C{--privatekey}.
+    """
+    if listener is not None and listener.certificate is not None:
+        try:
+            return serverOptions(listener.certificate, listener.privateKey)
+        except CertificateError as e:
+            raise usage.UsageError(f"--sslport: {e}") from None
     try:
         return serverOptions(options["certificate"], options["privatekey"])
     except CertificateError as e:

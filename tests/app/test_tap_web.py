@@ -19,6 +19,8 @@ import xmlrpc.client
 from io import StringIO
 from typing import Any, Dict, List, Optional, Tuple
 
+from cryptography.hazmat.primitives.serialization import Encoding
+from OpenSSL import SSL
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString, connectProtocol
@@ -135,15 +137,48 @@ class OptionsTests(SynchronousTestCase):
     def test_badSslport(self) -> None:
         """
         A bad C{--sslport} is an error naming the option; so is an C{ssl:}
-        description, because the certificate comes from the options.
+        description whose key file is missing, or that would change the TLS
+        settings.
         """
         path, _ = _certificateFile(self)
         self.assertUsageError(["-s", "--certificate", path, "--sslport", "nonsense:1"], "--sslport")
+        missing = os.path.abspath(self.mktemp())
         self.assertUsageError(
-            ["-s", "--certificate", path, "--sslport", "ssl:443:privateKey=x.pem"],
+            ["-s", "--certificate", path, "--sslport", f"ssl:443:privateKey={missing}"],
             "--sslport",
-            "--certificate",
+            f"cannot read the certificate file {missing}",
         )
+        self.assertUsageError(
+            ["-s", "--sslport", f"ssl:443:privateKey={path}:sslmethod=TLSv1_METHOD"],
+            "--sslport",
+            "TLS 1.2",
+        )
+        self.assertUsageError(["-s", "--sslport", f"ssl:nonsense:privateKey={path}"], "--sslport")
+
+    def test_sslDescription(self) -> None:
+        """
+        Twisted's own C{ssl:} description is taken: it listens over TCP,
+        with the certificate and key from its C{privateKey=} and
+        C{certKey=} files, and no C{--certificate} is needed.
+        """
+        certificate, key = selfSigned()
+        certificatePath, keyPath = os.path.abspath(self.mktemp()), os.path.abspath(self.mktemp())
+        for path, data in ((certificatePath, certificate), (keyPath, key)):
+            with open(path, "wb") as f:
+                f.write(data)
+        options = self.parse(
+            "--ssl",
+            "--certificate", "/nonexistent.pem",
+            "--sslport", f"ssl:8443:privateKey={keyPath}:certKey={certificatePath}",
+        )
+        self.assertEqual(options["sslport"], "tcp:8443")
+        self.assertEqual(
+            options.tlsOptions.certificate.to_cryptography().public_bytes(Encoding.PEM),
+            certificate,
+        )
+        # TLS 1.2 at least, which Twisted's own ssl: listener does not ask.
+        disabled = options.tlsOptions.getContext().set_options(0)
+        self.assertTrue(disabled & SSL.OP_NO_TLSv1_1)
 
     def test_templates(self) -> None:
         """
@@ -326,7 +361,13 @@ class _Running:
     The whole finger service, started from options on loopback ports.
     """
 
-    def __init__(self, testCase: TestCase, *args: str, statuses: str = _STATUSES) -> None:
+    def __init__(
+        self,
+        testCase: TestCase,
+        *args: str,
+        statuses: str = _STATUSES,
+        sslport: str = "tcp:{}:interface=127.0.0.1",
+    ) -> None:
         self.webPort = freePort()
         self.sslPort = freePort()
         self.file = _statusFile(testCase, statuses)
@@ -338,7 +379,7 @@ class _Running:
                 "--pbport", "tcp:0:interface=127.0.0.1",
                 "--no-setter",
                 "--webport", f"tcp:{self.webPort}:interface=127.0.0.1",
-                "--sslport", f"tcp:{self.sslPort}:interface=127.0.0.1",
+                "--sslport", sslport.format(self.sslPort),
                 "--pbport", "tcp:0:interface=127.0.0.1",
                 *args,
             ]
@@ -605,6 +646,37 @@ class HTTPSTests(TestCase):
         self.assertEqual((code, out), (1, ""))
         self.assertIn("certificate verify failed", err)
         self.assertEqual(err.count("\n"), 1)
+
+
+class SSLDescriptionTests(TestCase):
+    """
+    C{--sslport ssl:...}: Twisted's TLS description, its files supplying
+    the certificate, with the server's own TLS settings.
+    """
+
+    def setUp(self) -> None:
+        certificate, key = selfSigned()
+        self.certificatePath = os.path.abspath(self.mktemp())
+        keyPath = os.path.abspath(self.mktemp())
+        for path, data in ((self.certificatePath, certificate), (keyPath, key)):
+            with open(path, "wb") as f:
+                f.write(data)
+        self.running = _Running(
+            self,
+            "--ssl",
+            sslport=f"ssl:{{}}:privateKey={keyPath}:certKey={self.certificatePath}"
+            ":interface=127.0.0.1",
+        )
+        trust = Certificate.loadPEM(certificate)
+        self.agent = Agent(reactor, contextFactory=BrowserLikePolicyForHTTPS(trustRoot=trust))
+
+    async def test_page(self) -> None:
+        """
+        A user's page over HTTPS, checked against the certificate.
+        """
+        code, headers, body = await _get(self.agent, self.running.https + "/zo%C3%AB")
+        self.assertEqual(code, 200)
+        self.assertIn("in Paris – café", body.decode("utf-8"))
 
 
 class XMLRPCSettingTests(TestCase):
