@@ -153,9 +153,7 @@ def _read(path: str, what: str) -> bytes:
         with open(path, "rb") as f:
             return f.read()
     except OSError as e:
-        raise CertificateError(
-            f"cannot read the {what} {path}: {e.strerror or e}", path
-        ) from None
+        raise CertificateError(f"cannot read the {what} {path}: {e.strerror or e}", path) from None
 
 
 def serverOptions(certificatePath: str, keyPath: Optional[str] = None) -> CertificateOptions:
@@ -202,6 +200,7 @@ def serverOptions(certificatePath: str, keyPath: Optional[str] = None) -> Certif
     except (SSL.Error, ValueError, TypeError) as e:
         raise CertificateError(
             f"the private key in {keyPath} does not fit the certificate in "
-            f"{certificatePath}, or cannot be used ({e})", keyPath
+            f"{certificatePath}, or cannot be used ({e})",
+            keyPath,
         ) from None
     return options

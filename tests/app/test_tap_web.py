@@ -25,8 +25,8 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString, connectProtocol
 from twisted.internet.protocol import Protocol, connectionDone
-from twisted.internet.task import LoopingCall
 from twisted.internet.ssl import Certificate
+from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThread
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.python import usage
@@ -43,7 +43,6 @@ from finger.frontends.web.xmlrpc import XMLRPCGate
 from finger.messages import REQUEST_TOO_SLOW
 from tests.certs import selfSigned
 from tests.support import CHECKOUT, cleanEnvironment, freePort, which
-
 
 _STATUSES = (
     "# test users\n"
@@ -507,9 +506,8 @@ class ServiceTests(TestCase):
         """
         running = _Running(self, statuses=".: one dot\n..: two dots\n")
         code, headers, body = await _get(self.agent, running.http + "/")
-        links = dict(
-            (name, href) for href, name in re.findall(r'<a href="([^"]*)">([^<]*)</a>', body.decode())
-        )
+        anchors = re.findall(r'<a href="([^"]*)">([^<]*)</a>', body.decode())
+        links = {name: href for href, name in anchors}
         for name, status in ((".", "one dot"), ("..", "two dots")):
             dom = await _chromium(self, running.http + "/" + links[name])
             self.assertIn(f"<h1>{name}</h1>", dom)

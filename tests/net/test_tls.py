@@ -14,7 +14,12 @@ from OpenSSL import SSL
 from twisted.internet.ssl import CertificateOptions
 from twisted.trial.unittest import SynchronousTestCase
 
-from finger.net.tls import CertificateError, TLSListener, serverOptions, splitTLSDescription
+from finger.net.tls import (
+    CertificateError,
+    TLSListener,
+    serverOptions,
+    splitTLSDescription,
+)
 from tests.certs import selfSigned
 
 
@@ -248,9 +253,7 @@ class SplitTLSDescriptionTests(SynchronousTestCase):
         escaped again; escaped colons in paths are read.
         """
         self.assertEqual(
-            splitTLSDescription(
-                "ssl:443:interface=\\:\\::backlog=5:privateKey=C\\:\\\\key.pem"
-            ),
+            splitTLSDescription("ssl:443:interface=\\:\\::backlog=5:privateKey=C\\:\\\\key.pem"),
             TLSListener("tcp:443:interface=\\:\\::backlog=5", "C:\\key.pem", "C:\\key.pem"),
         )
 

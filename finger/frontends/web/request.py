@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from twisted.internet.defer import CancelledError, Deferred, maybeDeferred
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.http import HTTPChannel
@@ -198,7 +199,7 @@ class HeadDeadlineChannel(HTTPChannel):
         self.readingHead = True
         super().requestDone(request)
 
-    def connectionLost(self, reason: Failure) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.stopHeadDeadline()
         super().connectionLost(reason)
 

@@ -367,7 +367,6 @@ class HeadDeadlineTests(SynchronousTestCase):
         """
         clock, channel, transport = self.connect()
         channel.dataReceived(
-            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
-            % (MAX_BODY_BYTES + 1,)
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (MAX_BODY_BYTES + 1,)
         )
         self.assertTrue(transport.value().startswith(b"HTTP/1.1 413 "), transport.value())
