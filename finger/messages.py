@@ -210,3 +210,9 @@ DATABASE_UNREACHABLE = "the status database is unreachable; try again later"
 Why a status change failed while the database back-end cannot reach its
 database (front-ends show L{NOT_SAVED}; this is what the log says).
 """
+
+REQUEST_TOO_SLOW = "Request not received in time"
+"""
+The answer to a web client whose request line and headers did not all
+arrive within the server's time for them.
+"""

@@ -17,7 +17,6 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.internet.interfaces import IProtocolFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import usage
-from twisted.web.server import Site
 
 from finger.frontends import irc
 from finger.frontends.web import pages, request as webrequest, templates as webtemplates
@@ -45,7 +44,7 @@ from finger.backends.sql import SQLFingerService
 from finger.backends.sqlstore import DatabaseError, openDatabase
 from finger.frontends.setter import FingerSetterFactoryFromService
 from finger.backends.statusfile import StatusFileError
-from finger.net.tls import CertificateError, serverOptions
+from finger.net.tls import CertificateError, TLSListener, serverOptions, splitTLSDescription
 from finger.backends.http import HTTPFingerService, checkPrefix
 
 _FINGER_BUSY = f"{BUSY}\r\n".encode("ascii")
@@ -332,8 +331,8 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             "timeout",
             None,
             60.0,
-            "Seconds a finger or setter client has to send its request, and "
-            "that a web client may stay idle.",
+            "Seconds a finger or setter client has to send its request, and a "
+            "web client each request's line and headers.",
             _seconds("--timeout"),
         ],
     ]
@@ -366,8 +365,9 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             "sslport",
             None,
             "tcp:443",
-            "Where HTTPS listens (with --ssl): a port or a tcp:, unix: or systemd: "
-            "endpoint description.",
+            "Where HTTPS listens (with --ssl): a port, a tcp:, unix: or systemd: "
+            "endpoint description, or an ssl: one whose privateKey= and certKey= "
+            "then stand for --privatekey and --certificate.",
         ],
         [
             "certificate",
@@ -533,14 +533,15 @@ class Options(usage.Options, strcred.AuthOptionMixin):
         self.loadedTemplates = _webTemplates(self)
         self.tlsOptions: Any = None
         if self["ssl"]:
-            if self["sslport"].split(":", 1)[0].lower() == "ssl":
-                raise usage.UsageError(
-                    "--sslport: give where to listen (a port, or a tcp:, unix: or "
-                    "systemd: description); the certificate comes from "
-                    "--certificate and --privatekey"
-                )
+            listener = None
+            if self["sslport"].split(":", 1)[0].strip().lower() == "ssl":
+                try:
+                    listener = splitTLSDescription(self["sslport"])
+                except ValueError as e:
+                    raise usage.UsageError(f"--sslport: {e}") from None
+                self["sslport"] = listener.listen
             self["sslport"] = self._endpoint(reactor, "sslport", "")
-            self.tlsOptions = _webTLS(self)
+            self.tlsOptions = _webTLS(self, listener)
 
     def _ircAndPBPostOptions(self, reactor: Any) -> None:
         self["pbport"] = self._endpoint(reactor, "pbport", "127.0.0.1")
@@ -576,7 +577,16 @@ def _webTemplates(options: Options) -> webtemplates.Templates:
         raise usage.UsageError(f"--templates: {e}") from None
 
 
-def _webTLS(options: Options) -> Any:
+def _webTLS(options: Options, listener: Optional[TLSListener] = None) -> Any:
+    """
+    The HTTPS listener's TLS settings, from the files an C{ssl:}
+    C{--sslport} names, else from C{--certificate} and C{--privatekey}.
+    """
+    if listener is not None and listener.certificate is not None:
+        try:
+            return serverOptions(listener.certificate, listener.privateKey)
+        except CertificateError as e:
+            raise usage.UsageError(f"--sslport: {e}") from None
     try:
         return serverOptions(options["certificate"], options["privatekey"])
     except CertificateError as e:
@@ -629,8 +639,8 @@ def _addWeb(
     root = pages.UserStatusTree(
         backend, templates=options.loadedTemplates, clock=reactor, login=login
     )
-    site = Site(
-        root, requestFactory=webrequest.LimitedRequest, timeout=options["timeout"], reactor=reactor
+    site = webrequest.WebSite(
+        root, clock=reactor, headTimeout=options["timeout"], idleTimeout=None
     )
     _listen(top, "web", options, reactor, site, webrequest.busyResponse())
     if options["ssl"]:

@@ -10,6 +10,7 @@ the shared options module can be merged on their own.
 
 import json
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -18,23 +19,30 @@ import xmlrpc.client
 from io import StringIO
 from typing import Any, Dict, List, Optional, Tuple
 
+from cryptography.hazmat.primitives.serialization import Encoding
+from OpenSSL import SSL
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import clientFromString, connectProtocol
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.internet.ssl import Certificate
+from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThread
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.python import usage
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, readBody
 from twisted.web.http_headers import Headers
 
 from finger.app import tap
 from finger.clients import xmlrpc as xmlrpcclient
+from finger.frontends.web.request import rawResponse
 from finger.frontends.web.templates import defaultTemplatesDirectory
 from finger.frontends.web.xmlrpc import XMLRPCGate
+from finger.messages import REQUEST_TOO_SLOW
 from tests.certs import selfSigned
 from tests.support import CHECKOUT, cleanEnvironment, freePort, which
-
 
 _STATUSES = (
     "# test users\n"
@@ -43,10 +51,10 @@ _STATUSES = (
 )
 
 
-def _statusFile(testCase: SynchronousTestCase) -> str:
+def _statusFile(testCase: SynchronousTestCase, statuses: str = _STATUSES) -> str:
     path = testCase.mktemp()
     with open(path, "w", encoding="utf-8") as f:
-        f.write(_STATUSES)
+        f.write(statuses)
     return path
 
 
@@ -128,15 +136,48 @@ class OptionsTests(SynchronousTestCase):
     def test_badSslport(self) -> None:
         """
         A bad C{--sslport} is an error naming the option; so is an C{ssl:}
-        description, because the certificate comes from the options.
+        description whose key file is missing, or that would change the TLS
+        settings.
         """
         path, _ = _certificateFile(self)
         self.assertUsageError(["-s", "--certificate", path, "--sslport", "nonsense:1"], "--sslport")
+        missing = os.path.abspath(self.mktemp())
         self.assertUsageError(
-            ["-s", "--certificate", path, "--sslport", "ssl:443:privateKey=x.pem"],
+            ["-s", "--certificate", path, "--sslport", f"ssl:443:privateKey={missing}"],
             "--sslport",
-            "--certificate",
+            f"cannot read the certificate file {missing}",
         )
+        self.assertUsageError(
+            ["-s", "--sslport", f"ssl:443:privateKey={path}:sslmethod=TLSv1_METHOD"],
+            "--sslport",
+            "TLS 1.2",
+        )
+        self.assertUsageError(["-s", "--sslport", f"ssl:nonsense:privateKey={path}"], "--sslport")
+
+    def test_sslDescription(self) -> None:
+        """
+        Twisted's own C{ssl:} description is taken: it listens over TCP,
+        with the certificate and key from its C{privateKey=} and
+        C{certKey=} files, and no C{--certificate} is needed.
+        """
+        certificate, key = selfSigned()
+        certificatePath, keyPath = os.path.abspath(self.mktemp()), os.path.abspath(self.mktemp())
+        for path, data in ((certificatePath, certificate), (keyPath, key)):
+            with open(path, "wb") as f:
+                f.write(data)
+        options = self.parse(
+            "--ssl",
+            "--certificate", "/nonexistent.pem",
+            "--sslport", f"ssl:8443:privateKey={keyPath}:certKey={certificatePath}",
+        )
+        self.assertEqual(options["sslport"], "tcp:8443")
+        self.assertEqual(
+            options.tlsOptions.certificate.to_cryptography().public_bytes(Encoding.PEM),
+            certificate,
+        )
+        # TLS 1.2 at least, which Twisted's own ssl: listener does not ask.
+        disabled = options.tlsOptions.getContext().set_options(0)
+        self.assertTrue(disabled & SSL.OP_NO_TLSv1_1)
 
     def test_templates(self) -> None:
         """
@@ -319,10 +360,16 @@ class _Running:
     The whole finger service, started from options on loopback ports.
     """
 
-    def __init__(self, testCase: TestCase, *args: str) -> None:
+    def __init__(
+        self,
+        testCase: TestCase,
+        *args: str,
+        statuses: str = _STATUSES,
+        sslport: str = "tcp:{}:interface=127.0.0.1",
+    ) -> None:
         self.webPort = freePort()
         self.sslPort = freePort()
-        self.file = _statusFile(testCase)
+        self.file = _statusFile(testCase, statuses)
         options = tap.Options()
         options.parseOptions(
             [
@@ -331,7 +378,7 @@ class _Running:
                 "--pbport", "tcp:0:interface=127.0.0.1",
                 "--no-setter",
                 "--webport", f"tcp:{self.webPort}:interface=127.0.0.1",
-                "--sslport", f"tcp:{self.sslPort}:interface=127.0.0.1",
+                "--sslport", sslport.format(self.sslPort),
                 "--pbport", "tcp:0:interface=127.0.0.1",
                 *args,
             ]
@@ -447,29 +494,105 @@ class ServiceTests(TestCase):
         """
         Headless Chromium shows a user's page with the status in its DOM.
         """
-        chromium = which("chromium")
-        if chromium is None:
-            raise self.skipTest("chromium is not installed (apt-get install chromium)")
-        profile = os.path.abspath(self.mktemp())
-        url = self.running.http + "/zo%C3%AB"
-
-        def browse() -> "subprocess.CompletedProcess[bytes]":
-            return subprocess.run(
-                [
-                    chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", url,
-                ],
-                capture_output=True,
-                timeout=90,
-                check=False,
-            )
-
-        result = await deferToThread(browse)
-        dom = result.stdout.decode("utf-8")
-        self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+        dom = await _chromium(self, self.running.http + "/zo%C3%AB")
         self.assertIn("<h1>zoë</h1>", dom)
         self.assertIn('id="status">in Paris – café</p>', dom)
+
+    async def test_dotUsers(self) -> None:
+        """
+        The users C{.} and C{..} are linked from the front page so that
+        Chromium, resolving each link against the page's URL, reaches their
+        pages, not the site's root.
+        """
+        running = _Running(self, statuses=".: one dot\n..: two dots\n")
+        code, headers, body = await _get(self.agent, running.http + "/")
+        anchors = re.findall(r'<a href="([^"]*)">([^<]*)</a>', body.decode())
+        links = {name: href for href, name in anchors}
+        for name, status in ((".", "one dot"), ("..", "two dots")):
+            dom = await _chromium(self, running.http + "/" + links[name])
+            self.assertIn(f"<h1>{name}</h1>", dom)
+            self.assertIn(f'id="status">{status}</p>', dom)
+
+
+class _Trickle(Protocol):
+    """
+    A client that sends the start of a request's head, then one more byte
+    of a header every C{interval} seconds, C{count} at most, and collects
+    what the server says until it closes.
+    """
+
+    def __init__(self, interval: float, count: int) -> None:
+        self.interval = interval
+        self.left = count
+        self.received: List[bytes] = []
+        self.done: "Deferred[bytes]" = Deferred()
+        self.loop = LoopingCall(self.trickle)
+        self.loop.clock = reactor  # type: ignore[assignment]
+
+    def connectionMade(self) -> None:
+        transport: Any = self.transport
+        transport.write(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        self.loop.start(self.interval, now=False)
+
+    def trickle(self) -> None:
+        transport: Any = self.transport
+        if self.left:
+            self.left -= 1
+            transport.write(b"x")
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received.append(data)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.loop.stop()
+        self.done.callback(b"".join(self.received))
+
+
+class SlowClientTests(TestCase):
+    """
+    C{--timeout} bounds how long a web client may take to send its
+    request's line and headers, however it paces its bytes.
+    """
+
+    async def test_trickledHeaders(self) -> None:
+        """
+        A client that sends a header byte more often than C{--timeout}
+        (so the idle timeout never fires) is answered C{408} and closed
+        before its head is complete.
+        """
+        running = _Running(self, "--timeout", "0.5")
+        client = _Trickle(interval=0.1, count=100)
+        endpoint = clientFromString(reactor, f"tcp:127.0.0.1:{running.webPort}")
+        await connectProtocol(endpoint, client)
+        received = await client.done
+        self.assertEqual(received, rawResponse(408, b"Request Timeout", REQUEST_TOO_SLOW))
+
+
+async def _chromium(testCase: TestCase, url: str) -> str:
+    """
+    The DOM headless Chromium makes of C{url}, after parsing the URL as a
+    browser does; the test is skipped without Chromium.
+    """
+    chromium = which("chromium")
+    if chromium is None:
+        raise testCase.skipTest("chromium is not installed (apt-get install chromium)")
+    profile = os.path.abspath(testCase.mktemp())
+
+    def browse() -> "subprocess.CompletedProcess[bytes]":
+        return subprocess.run(
+            [
+                chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", url,
+            ],
+            capture_output=True,
+            timeout=90,
+            check=False,
+        )
+
+    result = await deferToThread(browse)
+    testCase.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    return result.stdout.decode("utf-8")
 
 
 class HTTPSTests(TestCase):
@@ -521,6 +644,37 @@ class HTTPSTests(TestCase):
         self.assertEqual((code, out), (1, ""))
         self.assertIn("certificate verify failed", err)
         self.assertEqual(err.count("\n"), 1)
+
+
+class SSLDescriptionTests(TestCase):
+    """
+    C{--sslport ssl:...}: Twisted's TLS description, its files supplying
+    the certificate, with the server's own TLS settings.
+    """
+
+    def setUp(self) -> None:
+        certificate, key = selfSigned()
+        self.certificatePath = os.path.abspath(self.mktemp())
+        keyPath = os.path.abspath(self.mktemp())
+        for path, data in ((self.certificatePath, certificate), (keyPath, key)):
+            with open(path, "wb") as f:
+                f.write(data)
+        self.running = _Running(
+            self,
+            "--ssl",
+            sslport=f"ssl:{{}}:privateKey={keyPath}:certKey={self.certificatePath}"
+            ":interface=127.0.0.1",
+        )
+        trust = Certificate.loadPEM(certificate)
+        self.agent = Agent(reactor, contextFactory=BrowserLikePolicyForHTTPS(trustRoot=trust))
+
+    async def test_page(self) -> None:
+        """
+        A user's page over HTTPS, checked against the certificate.
+        """
+        code, headers, body = await _get(self.agent, self.running.https + "/zo%C3%AB")
+        self.assertEqual(code, 200)
+        self.assertIn("in Paris – café", body.decode("utf-8"))
 
 
 class XMLRPCSettingTests(TestCase):

@@ -1,6 +1,8 @@
+# -*- test-case-name: tests.net.test_tls -*-
 """
 Tests for L{finger.net.tls}: certificates and keys from PEM files, TLS 1.2 or
-later only.
+later only, and Twisted's C{ssl:} descriptions read as a TCP listener and
+those files.
 """
 
 import os
@@ -12,7 +14,12 @@ from OpenSSL import SSL
 from twisted.internet.ssl import CertificateOptions
 from twisted.trial.unittest import SynchronousTestCase
 
-from finger.net.tls import CertificateError, serverOptions
+from finger.net.tls import (
+    CertificateError,
+    TLSListener,
+    serverOptions,
+    splitTLSDescription,
+)
 from tests.certs import selfSigned
 
 
@@ -196,3 +203,74 @@ class ServerOptionsTests(SynchronousTestCase):
             CertificateError, serverOptions, self.write("c.pem", self.certificate), keyPath
         )
         self.assertIn("does not fit the certificate", str(e))
+
+
+class SplitTLSDescriptionTests(SynchronousTestCase):
+    """
+    L{splitTLSDescription} reads Twisted's C{ssl:} server endpoint
+    description as where to listen over TCP and which files hold the
+    certificate and key, so that the TLS settings stay L{serverOptions}'s.
+    """
+
+    def test_keyAndCertificate(self) -> None:
+        """
+        C{privateKey=} names the key, C{certKey=} the certificate.
+        """
+        self.assertEqual(
+            splitTLSDescription("ssl:443:privateKey=key.pem:certKey=cert.pem"),
+            TLSListener("tcp:443", "cert.pem", "key.pem"),
+        )
+
+    def test_oneFile(self) -> None:
+        """
+        As for Twisted, the certificate is in the key's file unless
+        C{certKey=} says otherwise; the port may be given by name.
+        """
+        self.assertEqual(
+            splitTLSDescription("ssl:port=8443:privateKey=server.pem"),
+            TLSListener("tcp:8443", "server.pem", "server.pem"),
+        )
+
+    def test_keyFromCertificateFile(self) -> None:
+        """
+        C{certKey=} alone: the key is looked for in Twisted's default,
+        C{server.pem}.
+        """
+        self.assertEqual(
+            splitTLSDescription("ssl:443:certKey=cert.pem"),
+            TLSListener("tcp:443", "cert.pem", "server.pem"),
+        )
+
+    def test_noFiles(self) -> None:
+        """
+        A description that names no file leaves the files to the caller.
+        """
+        self.assertEqual(splitTLSDescription("SSL:443"), TLSListener("tcp:443", None, None))
+
+    def test_interfaceAndBacklog(self) -> None:
+        """
+        C{interface=} and C{backlog=} carry over to the TCP description,
+        escaped again; escaped colons in paths are read.
+        """
+        self.assertEqual(
+            splitTLSDescription("ssl:443:interface=\\:\\::backlog=5:privateKey=C\\:\\\\key.pem"),
+            TLSListener("tcp:443:interface=\\:\\::backlog=5", "C:\\key.pem", "C:\\key.pem"),
+        )
+
+    def test_refused(self) -> None:
+        """
+        What would change the TLS settings, or cannot be told apart, is
+        refused with the reason.
+        """
+        for description, fragment in (
+            ("tcp:443", "not an ssl: description"),
+            ("ssl:", "no port"),
+            ("ssl:privateKey=key.pem", "no port"),
+            ("ssl:443:key.pem", "by name"),
+            ("ssl:443:sslmethod=TLSv1_METHOD", "sslmethod"),
+            ("ssl:443:extraCertChain=chain.pem", "after the certificate"),
+            ("ssl:443:dhParameters=dh.pem", "dhParameters"),
+            ("ssl:443:privateKey=a.pem:privateKey=b.pem", "privateKey twice"),
+        ):
+            e = self.assertRaises(ValueError, splitTLSDescription, description)
+            self.assertIn(fragment, str(e), description)

@@ -1,13 +1,15 @@
 # -*- test-case-name: tests.frontends.web.test_request -*-
 """
-What every part of the web site shares: how a request is read (with its
-body capped at L{MAX_BODY_BYTES}), how a user is named in a URL, and how a
+What every part of the web site shares: how a connection and a request are
+read (L{WebSite}: the request line and headers within a deadline, the body
+capped at L{MAX_BODY_BYTES}), how a user is named in a URL, and how a
 request is answered once the back-end has spoken.
 
 L{rawResponse} is the one place that writes an HTTP response by hand, for
-the two answers given before or outside L{twisted.web}'s own machinery: the
-refusal of a body that is too large, and L{busyResponse}, which the
-connection limit sends on a connection it will not serve.
+the answers given before or outside L{twisted.web}'s own machinery: the
+refusal of a body that is too large, the C{408} to a client too slow to send
+its request's head, and L{busyResponse}, which the connection limit sends on
+a connection it will not serve.
 """
 
 from io import BytesIO
@@ -15,12 +17,23 @@ from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union
 from urllib.parse import quote
 
 from twisted.internet.defer import CancelledError, Deferred, maybeDeferred
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.server import NOT_DONE_YET, Request
+from twisted.web.http import HTTPChannel
+from twisted.web.resource import IResource
+from twisted.web.server import NOT_DONE_YET, Request, Site
 
-from finger.lookup import LookupAnswers, LookupPolicy
-from finger.messages import BODY_TOO_LARGE, BUSY, INTERNAL_ERROR, NO_SUCH_USER, TIMED_OUT
+from finger.lookup import LookupAnswers, LookupPolicy, orGlobalReactor
+from finger.messages import (
+    BODY_TOO_LARGE,
+    BUSY,
+    INTERNAL_ERROR,
+    NO_SUCH_USER,
+    REQUEST_TOO_SLOW,
+    TIMED_OUT,
+)
 from finger.names import isValidUserName
 from finger.text import escapeForLog, formatPeer, printableLines
 
@@ -30,6 +43,12 @@ MAX_BODY_BYTES = 65536
 """
 The largest request body the site accepts: far more than any XML-RPC call
 it answers needs.
+"""
+
+HEAD_TIMEOUT = 60.0
+"""
+Seconds a web client has, by default, to send a request's line and
+headers: as long as a finger client has for its query.
 """
 
 TEXT = b"text/plain; charset=utf-8"
@@ -127,6 +146,137 @@ class LimitedRequest(Request):
         channel.loseConnection()
 
 
+class HeadDeadlineChannel(HTTPChannel):
+    """
+    An HTTP connection on which each request's line and headers (its head)
+    must arrive within C{headTimeout} seconds: counted from the connection's
+    start for the first request, from its first byte for the next ones.
+    A client too slow is answered C{408 Request Timeout} and closed.
+
+    Twisted's own idle timeout, reset by every byte, still applies; on its
+    own it lets a client that sends a byte now and then hold a connection
+    without ever finishing a request.  The body, once the head is complete,
+    has the idle timeout only.
+
+    @ivar clock: what the deadline is measured on.
+    @ivar headTimeout: seconds a request's head may take.
+    @ivar readingHead: whether the next bytes belong to a request's head.
+    @ivar headDeadline: the call that closes the connection, while a head
+        is being read.
+    """
+
+    def __init__(self, clock: IReactorTime, headTimeout: float = HEAD_TIMEOUT) -> None:
+        super().__init__()
+        self.clock = clock
+        self.headTimeout = headTimeout
+        self.readingHead = True
+        self.headDeadline: Optional[IDelayedCall] = None
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self.startHeadDeadline()
+
+    def dataReceived(self, data: bytes) -> None:
+        if data and self.readingHead and self.headDeadline is None:
+            self.startHeadDeadline()
+        super().dataReceived(data)
+
+    def lineReceived(self, line: bytes) -> None:
+        # A line the client sent along with the previous request, parsed
+        # once that request was answered, begins the next head.
+        if self.readingHead and self.headDeadline is None:
+            self.startHeadDeadline()
+        super().lineReceived(line)
+
+    def allHeadersReceived(self) -> None:
+        self.readingHead = False
+        self.stopHeadDeadline()
+        super().allHeadersReceived()
+
+    def requestDone(self, request: Request) -> None:
+        # Whatever comes next (data the client sent ahead, which this call
+        # hands back to dataReceived) is the next request's head.
+        self.readingHead = True
+        super().requestDone(request)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.stopHeadDeadline()
+        super().connectionLost(reason)
+
+    def startHeadDeadline(self) -> None:
+        """
+        Give the head now being read C{headTimeout} seconds.
+        """
+        self.headDeadline = self.clock.callLater(self.headTimeout, self.headTooSlow)
+
+    def stopHeadDeadline(self) -> None:
+        """
+        The head is complete, or the connection gone: no deadline.
+        """
+        if self.headDeadline is not None:
+            if self.headDeadline.active():
+                self.headDeadline.cancel()
+            self.headDeadline = None
+
+    def headTooSlow(self) -> None:
+        """
+        The head did not arrive in time: say so and close.  No response is
+        under way, since the previous request, if any, has been answered.
+        """
+        self.headDeadline = None
+        transport: Any = self.transport
+        log.info(
+            "Request head from {peer} not complete within {timeout} seconds",
+            peer=formatPeer(transport.getPeer()),
+            timeout=self.headTimeout,
+        )
+        transport.write(rawResponse(408, b"Request Timeout", REQUEST_TOO_SLOW))
+        self.loseConnection()
+
+
+class WebSite(Site):
+    """
+    The web front-end's L{Site}: each request must send its head within
+    C{headTimeout} seconds (see L{HeadDeadlineChannel}), and its body is
+    capped (see L{LimitedRequest}).
+    """
+
+    def __init__(
+        self,
+        resource: IResource,
+        *,
+        clock: Optional[IReactorTime] = None,
+        headTimeout: float = HEAD_TIMEOUT,
+        idleTimeout: Optional[float] = HEAD_TIMEOUT,
+        requestFactory: Callable[..., Request] = LimitedRequest,
+    ) -> None:
+        """
+        @param resource: the site's root.
+        @param clock: what the deadlines and the idle timeout are measured
+            on; the global reactor if L{None}.
+        @param headTimeout: seconds each request has to send its request
+            line and headers.
+        @param idleTimeout: seconds a connection may pass without a byte
+            from the client, while no request is being answered; L{None}
+            when something else keeps that time (as
+            L{finger.net.limits} does for every listener of the service).
+        @param requestFactory: makes each request.
+        """
+        super().__init__(
+            resource,
+            requestFactory=requestFactory,
+            timeout=idleTimeout,
+            reactor=orGlobalReactor(clock),
+        )
+        self.headTimeout = headTimeout
+
+    def protocol(self) -> HTTPChannel:  # type: ignore[override]
+        """
+        The channel L{buildProtocol} builds for each connection.
+        """
+        return HeadDeadlineChannel(self.reactor, self.headTimeout)
+
+
 def displayStatus(status: str) -> str:
     """
     A status as any part of the site shows it: its lines, without control
@@ -135,19 +285,38 @@ def displayStatus(status: str) -> str:
     return "\n".join(printableLines(status))
 
 
+DOT_MARK = "@"
+"""
+What follows the user names C{.} and C{..} in their URL path segments.
+
+Browsers take a segment of one or two dots for a step in the path, however
+it is spelled (the URL standard reads C{%2E} as C{.}), so a link to
+C{./..} leads to the site's root.  No user name holds an C{@}, so C{.@} and
+C{..@} name nobody else.
+"""
+
+_DOT_SEGMENTS = {(name + DOT_MARK).encode("ascii"): name for name in (".", "..")}
+
+
 def userPath(user: str) -> str:
     """
-    The URL path segment for a user: UTF-8, percent-encoded, C{/} included.
+    The URL path segment for a user: UTF-8, percent-encoded, C{/} included;
+    C{.} and C{..} followed by L{DOT_MARK}.
     """
+    if user in (".", ".."):
+        return user + DOT_MARK
     return quote(user, safe="")
 
 
 def userName(segment: bytes) -> Tuple[str, bool]:
     """
-    Decode a URL path segment (already percent-decoded) as a user name.
+    Decode a URL path segment (already percent-decoded) as a user name: the
+    inverse of L{userPath}.
 
     @return: the name, for showing, and whether it can be a user at all.
     """
+    if segment in _DOT_SEGMENTS:
+        return _DOT_SEGMENTS[segment], True
     try:
         name = segment.decode("utf-8")
     except UnicodeDecodeError:

@@ -1,10 +1,13 @@
 # -*- test-case-name: tests.frontends.web.test_request -*-
 """
-Tests for L{finger.frontends.web.request}: the request-body cap, the one
-writer of raw HTTP responses, and the helpers every part of the site uses.
+Tests for L{finger.frontends.web.request}: the request-body cap, the
+deadline for a request's head, the one writer of raw HTTP responses, and the
+helpers every part of the site uses.
 """
 
+import json
 import xmlrpc.client
+from typing import Tuple
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
@@ -12,17 +15,20 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Site
 
+from finger.backends.memory import MemoryFingerService
 from finger.frontends.web.pages import UserStatusTree
 from finger.frontends.web.request import (
     MAX_BODY_BYTES,
+    HeadDeadlineChannel,
     LimitedRequest,
+    WebSite,
     busyResponse,
     displayStatus,
     rawResponse,
     userName,
     userPath,
 )
-from finger.messages import BODY_TOO_LARGE, BUSY
+from finger.messages import BODY_TOO_LARGE, BUSY, REQUEST_TOO_SLOW
 from tests.frontends.web.helpers import Client, sampleService
 
 
@@ -39,6 +45,43 @@ class HelperTests(SynchronousTestCase):
         self.assertEqual(userPath("zoë"), "zo%C3%AB")
         self.assertEqual(userPath("a/b"), "a%2Fb")
         self.assertEqual(userPath('a"b<c>?#&%'), "a%22b%3Cc%3E%3F%23%26%25")
+
+    def test_dotNames(self) -> None:
+        """
+        The users C{.} and C{..} get a segment that no browser takes for a
+        path step (the URL standard reads C{%2E} as C{.} too), and that
+        L{userName} reads back; no other name reads as them.
+        """
+        self.assertEqual(userPath("."), ".@")
+        self.assertEqual(userPath(".."), "..@")
+        self.assertEqual(userPath("..."), "...")
+        self.assertEqual(userName(b".@"), (".", True))
+        self.assertEqual(userName(b"..@"), ("..", True))
+        # What the percent-decoded path gives for /%2E, from a client that
+        # does not remove dot segments.
+        self.assertEqual(userName(b"."), (".", True))
+        self.assertEqual(userName(b"...@"), ("...@", False))
+        self.assertEqual(userName(b"@"), ("@", False))
+
+    def test_dotNamePages(self) -> None:
+        """
+        The users list links C{.} and C{..} to their pages, and the pages
+        and the JSON view show them.
+        """
+        client = Client(
+            UserStatusTree(MemoryFingerService(**{".": "one", "..": "two"}), clock=Clock())
+        )
+        code, headers, body = client.request(b"/")
+        self.assertIn(b'<a href="./.@">.</a>', body)
+        self.assertIn(b'<a href="./..@">..</a>', body)
+        code, headers, body = client.request(b"/.@")
+        self.assertEqual(code, 200)
+        self.assertIn(b"<h1>.</h1>", body)
+        self.assertIn(b'href="./api/users/.@"', body)
+        code, headers, body = client.request(b"/..@")
+        self.assertIn(b"<h1>..</h1>", body)
+        code, headers, body = client.request(b"/api/users/..@")
+        self.assertEqual(json.loads(body), {"user": "..", "status": "two"})
 
     def test_displayStatus(self) -> None:
         """
@@ -168,3 +211,162 @@ class RawResponseTests(SynchronousTestCase):
             b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (MAX_BODY_BYTES + 1,)
         )
         self.assertEqual(transport.value(), rawResponse(413, b"Content Too Large", BODY_TOO_LARGE))
+
+
+class HeadDeadlineTests(SynchronousTestCase):
+    """
+    L{WebSite} gives each request C{headTimeout} seconds for its request
+    line and headers, counted from the connection's start for the first
+    request and from its first byte for the next ones; a client that
+    trickles bytes, each resetting the idle timeout, is still closed, with
+    a C{408}.
+    """
+
+    def connect(
+        self, headTimeout: float = 10.0, idleTimeout: float = 120.0
+    ) -> Tuple[Clock, HeadDeadlineChannel, StringTransport]:
+        clock = Clock()
+        site = WebSite(
+            UserStatusTree(sampleService(), clock=clock),
+            clock=clock,
+            headTimeout=headTimeout,
+            idleTimeout=idleTimeout,
+        )
+        peer = IPv4Address("TCP", "127.0.0.1", 5000)
+        channel = site.buildProtocol(peer)
+        assert isinstance(channel, HeadDeadlineChannel)
+        transport = StringTransport(peerAddress=peer)
+        channel.makeConnection(transport)
+        return clock, channel, transport
+
+    def assertTimedOut(self, transport: StringTransport, before: bytes = b"") -> None:
+        self.assertEqual(
+            transport.value(),
+            before + rawResponse(408, b"Request Timeout", REQUEST_TOO_SLOW),
+        )
+        self.assertTrue(transport.disconnecting)
+
+    def test_trickledHeaders(self) -> None:
+        """
+        One header byte every 5 seconds keeps the idle timeout away, but the
+        head must be complete within C{headTimeout} of the connection's
+        start.
+        """
+        clock, channel, transport = self.connect(headTimeout=10.0, idleTimeout=120.0)
+        head = b"GET / HTTP/1.1\r\nHost: x\r\n"
+        channel.dataReceived(head[:1])
+        clock.advance(5)
+        channel.dataReceived(head[1:2])
+        clock.advance(4.9)
+        self.assertFalse(transport.disconnecting)
+        self.assertEqual(transport.value(), b"")
+        clock.advance(0.1)
+        self.assertTimedOut(transport)
+
+    def test_silentClient(self) -> None:
+        """
+        A client that sends nothing at all is closed when the head's time
+        is up, before the idle timeout.
+        """
+        clock, channel, transport = self.connect(headTimeout=10.0, idleTimeout=120.0)
+        clock.advance(10)
+        self.assertTimedOut(transport)
+
+    def test_headInTime(self) -> None:
+        """
+        A head that arrives in time is answered, and its deadline does not
+        follow the connection: only the idle timeout then applies until the
+        next request's first byte, whose head gets C{headTimeout} again.
+        """
+        clock, channel, transport = self.connect(headTimeout=10.0, idleTimeout=120.0)
+        clock.advance(9)
+        channel.dataReceived(b"GET /moshez HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = transport.value()
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer)
+        clock.advance(100)
+        self.assertFalse(transport.disconnecting)
+        channel.dataReceived(b"G")
+        clock.advance(9.9)
+        self.assertFalse(transport.disconnecting)
+        clock.advance(0.1)
+        self.assertTimedOut(transport, answer)
+
+    def test_slowBody(self) -> None:
+        """
+        The deadline covers the head only: a body may come slowly, within
+        the idle timeout.
+        """
+        clock, channel, transport = self.connect(headTimeout=10.0, idleTimeout=120.0)
+        body = xmlrpc.client.dumps(("moshez",), "getUser").encode("utf-8")
+        channel.dataReceived(
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+            b"Content-Length: %d\r\n\r\n" % (len(body),)
+        )
+        for i in range(0, len(body), 20):
+            channel.dataReceived(body[i : i + 20])
+            clock.advance(5)
+        code, headers, answer = Client.parse(transport.value())
+        self.assertEqual(code, 200)
+        self.assertIn(b"happy &amp; &lt;well&gt;", answer)
+
+    def test_pipelined(self) -> None:
+        """
+        A second request sent along with the first gets its own deadline
+        once the first is answered.
+        """
+        clock, channel, transport = self.connect(headTimeout=10.0, idleTimeout=120.0)
+        channel.dataReceived(b"GET /moshez HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHo")
+        answer = transport.value()
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer)
+        clock.advance(9.9)
+        self.assertFalse(transport.disconnecting)
+        clock.advance(0.1)
+        self.assertTimedOut(transport, answer)
+
+    def test_pipelinedPart(self) -> None:
+        """
+        Part of a request line sent along with the first request begins the
+        next head when more of it arrives.
+        """
+        clock, channel, transport = self.connect(headTimeout=10.0, idleTimeout=120.0)
+        channel.dataReceived(b"GET /moshez HTTP/1.1\r\nHost: x\r\n\r\nGE")
+        answer = transport.value()
+        clock.advance(30)
+        channel.dataReceived(b"T")
+        clock.advance(9.9)
+        self.assertFalse(transport.disconnecting)
+        clock.advance(0.1)
+        self.assertTimedOut(transport, answer)
+
+    def test_idleTimeout(self) -> None:
+        """
+        The idle timeout still applies, reset by every byte.
+        """
+        clock, channel, transport = self.connect(headTimeout=60.0, idleTimeout=5.0)
+        channel.dataReceived(b"GET")
+        clock.advance(4.9)
+        channel.dataReceived(b" ")
+        clock.advance(4.9)
+        self.assertFalse(transport.disconnecting)
+        clock.advance(0.1)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(transport.value(), b"")
+
+    def test_connectionLost(self) -> None:
+        """
+        A connection that goes away leaves no timer behind.
+        """
+        clock, channel, transport = self.connect()
+        channel.dataReceived(b"GET")
+        channel.connectionLost(None)
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_requestFactory(self) -> None:
+        """
+        The site's requests have their body capped.
+        """
+        clock, channel, transport = self.connect()
+        channel.dataReceived(
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (MAX_BODY_BYTES + 1,)
+        )
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 413 "), transport.value())
