@@ -21,6 +21,7 @@ from twisted.web.server import Site
 
 from finger.frontends import irc
 from finger.frontends.web import pages, request as webrequest, templates as webtemplates
+from finger.frontends.web.webfinger import parseHosts
 from finger.net.address import InvalidAddress, checkedClientDescription
 from finger.auth import SetterLogin, setterPortal
 from finger.clients.finger import parseHostPort
@@ -340,6 +341,15 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             "notfound.xhtml.",
         ],
         [
+            "webfinger-hosts",
+            None,
+            None,
+            "The host names WebFinger answers for (acct:USER@HOST) and the pages "
+            "name, separated by commas [default: the name each request was sent "
+            "to, and the machine's own names].",
+            parseHosts,
+        ],
+        [
             "sslport",
             None,
             "tcp:443",
@@ -589,7 +599,12 @@ def _addWeb(
     offers setUser over HTTPS.
     """
     root = pages.UserStatusTree(
-        backend, templates=options.loadedTemplates, clock=reactor, login=login
+        backend,
+        templates=options.loadedTemplates,
+        clock=reactor,
+        login=login,
+        listUsers=not options["no-listing"],
+        webfingerHosts=options["webfinger-hosts"],
     )
     site = Site(
         root, requestFactory=webrequest.LimitedRequest, timeout=options["timeout"], reactor=reactor
