@@ -25,7 +25,7 @@ from twisted.web.iweb import IRequest, ITemplateLoader
 from twisted.web.template import Element, Tag, TagLoader, XMLFile, flattenString, renderer
 
 from finger.frontends.web.request import displayStatus, userPath
-from finger.frontends.web.webfinger import acctURI, webfingerPath
+from finger.frontends.web.webfinger import webfingerPath
 from finger.messages import MORE_USERS_NOT_SHOWN, STATUS_CUT
 from finger.paths import dataPath
 from finger.text import printableLines
@@ -62,11 +62,18 @@ def shortStatus(status: str, limit: int = LISTED_STATUS_LENGTH) -> str:
     return first
 
 
+# What a shell takes as one plain word: letters (of any script), digits, and
+# a few signs.
+_SHELL_SAFE = re.compile(r"[\w@%+=:,./-]+")
+
+
 def fingerCommand(user: str, host: str) -> str:
     """
-    The command that fingers C{user} at C{host}, quoted for a shell.
+    The command that fingers C{user} at C{host}, quoted for a shell if it
+    needs to be.
     """
-    return "finger " + shlex.quote(f"{user}@{host}")
+    target = f"{user}@{host}"
+    return "finger " + (target if _SHELL_SAFE.fullmatch(target) else shlex.quote(target))
 
 
 class UsersElement(Element):
@@ -175,7 +182,6 @@ class UserElement(SlottedElement):
     def __init__(
         self, loader: ITemplateLoader, user: str, status: str, home: str, host: str = "localhost"
     ) -> None:
-        account = acctURI(user, host)
         super().__init__(
             loader,
             {
@@ -185,7 +191,7 @@ class UserElement(SlottedElement):
                 "json": home + "api/users/" + userPath(user),
                 "host": host,
                 "finger": fingerCommand(user, host),
-                "acct": account,
+                "acct": f"acct:{user}@{host}",
                 "webfinger": home + webfingerPath(user, host),
             },
         )
