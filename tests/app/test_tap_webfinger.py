@@ -101,7 +101,9 @@ class WebFingerServiceTests(TestCase):
             page = self.running.http + "/" + quote(user, safe="")
             self.assertEqual(document["aliases"], [page])
             links = {link["rel"]: link for link in document["links"]}
-            self.assertEqual(links[PROFILE_PAGE], {"rel": PROFILE_PAGE, "type": "text/html", "href": page})
+            self.assertEqual(
+                links[PROFILE_PAGE], {"rel": PROFILE_PAGE, "type": "text/html", "href": page}
+            )
             code, headers, body = await _get(self.agent, links[PROFILE_PAGE]["href"])
             self.assertEqual(code, 200)
             code, headers, body = await _get(self.agent, links["alternate"]["href"])
@@ -210,9 +212,16 @@ class FrontPageTests(TestCase):
         def browse() -> "subprocess.CompletedProcess[bytes]":
             return subprocess.run(
                 [
-                    chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+                    chromium,
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--dump-dom",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    f"--user-data-dir={profile}",
                     running.http + "/",
                 ],
                 capture_output=True,

@@ -212,9 +212,7 @@ class ServedHosts:
         if host in self.machine or host == _requestedHost(request):
             return True
         address = request.getHost()
-        return isinstance(address, (IPv4Address, IPv6Address)) and host == normalHost(
-            address.host
-        )
+        return isinstance(address, (IPv4Address, IPv6Address)) and host == normalHost(address.host)
 
     def preferred(self, request: IRequest) -> str:
         """
@@ -261,9 +259,7 @@ def webfingerPath(user: str, host: str) -> str:
     return ".well-known/webfinger?resource=" + quote(acctURI(user, host), safe="")
 
 
-def parseResource(
-    resource: str, reserved: FrozenSet[bytes] = frozenset()
-) -> Tuple[str, bool, str]:
+def parseResource(resource: str, reserved: FrozenSet[bytes] = frozenset()) -> Tuple[str, bool, str]:
     """
     Read a WebFinger C{resource}: an C{acct:} URI, or the URL of a user's
     page (C{http://HOST/USER} or C{https://HOST/USER}).
@@ -292,10 +288,10 @@ def parseResource(
         raise UnknownResource(WEBFINGER_UNKNOWN_RESOURCE)
     try:
         parts = urlsplit(resource)
-        host, _ = parts.hostname, parts.port
+        pageHost, _ = parts.hostname, parts.port
     except ValueError:
         raise BadResource(resource) from None
-    if not host or parts.username is not None:
+    if not pageHost or parts.username is not None:
         raise BadResource(resource)
     segments = parts.path.split("/")
     if len(segments) != 2 or parts.query or parts.fragment:
@@ -304,7 +300,7 @@ def parseResource(
     if not segment or segment in reserved:
         raise UnknownResource(WEBFINGER_UNKNOWN_RESOURCE)
     user, valid = userName(segment)
-    return user, valid, host
+    return user, valid, pageHost
 
 
 def jrdBody(document: Dict[str, object]) -> bytes:
@@ -358,7 +354,7 @@ class WebFinger(Resource):
     def render_GET(self, request: Request) -> object:
         if request.postpath:
             return _now(request, plainText(404, NOT_FOUND))
-        args = request.args or {}
+        args: Dict[bytes, List[bytes]] = request.args or {}
         resources = args.get(b"resource", [])
         if len(resources) != 1 or not resources[0]:
             return _now(request, plainText(400, WEBFINGER_NO_RESOURCE))

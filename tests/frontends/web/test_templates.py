@@ -378,12 +378,10 @@ class FrontPageElementTests(SynchronousTestCase):
                 ["a"],
                 "./",
                 host="<h>",
-                statuses={"a": "<script>x</script> & \"q\""},
+                statuses={"a": '<script>x</script> & "q"'},
             ),
         )
-        self.assertIn(
-            '<span class="status">&lt;script&gt;x&lt;/script&gt; &amp; "q"</span>', html
-        )
+        self.assertIn('<span class="status">&lt;script&gt;x&lt;/script&gt; &amp; "q"</span>', html)
         self.assertIn("<title>Finger at &lt;h&gt;</title>", html)
         self.assertIn("<h1>Finger at &lt;h&gt;</h1>", html)
         self.assertNotIn("<script", html)

@@ -15,6 +15,7 @@ from twisted.logger import capturedLogs
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.http import Request
+from twisted.web.iweb import IRequest
 from twisted.web.test.requesthelper import DummyChannel
 
 from finger.backends.local import NO_PLAN, LocalFingerService
@@ -178,7 +179,7 @@ class WebFingerTests(SynchronousTestCase):
         plain form; the hrefs quote it; the JSON keeps the status's
         characters as they are, without its control characters.
         """
-        self.service.users["a/b\"c"] = "<script>alert('x')</script> \x1b[2J & \"q\""
+        self.service.users['a/b"c'] = "<script>alert('x')</script> \x1b[2J & \"q\""
         for resource in ["acct:zo%C3%ABg@finger.example", "acct:zoëg@finger.example"]:
             self.service.users["zoëg"] = "in Paris – café"
             document = self.jrd(_path(resource))
@@ -193,7 +194,7 @@ class WebFingerTests(SynchronousTestCase):
         self.assertEqual(document["aliases"], [ORIGIN + "/a%2Fb%22c"])
         code, headers, body = self.get(_path('acct:a%2Fb"c@finger.example'))
         self.assertNotIn(b"\x1b", body)
-        self.assertIn(b"\\\"q\\\"", body)
+        self.assertIn(b'\\"q\\"', body)
 
     def test_multiLineStatus(self) -> None:
         """
@@ -216,9 +217,7 @@ class WebFingerTests(SynchronousTestCase):
         self.assertEqual(document["aliases"], ["acct:zo%C3%AB@finger.example"])
         self.assertEqual(document["properties"], {STATUS_PROPERTY: "in Paris – café"})
         document = self.jrd(_path("https://FINGER.example/moshez"))
-        self.assertEqual(
-            document["aliases"], ["acct:moshez@finger.example", ORIGIN + "/moshez"]
-        )
+        self.assertEqual(document["aliases"], ["acct:moshez@finger.example", ORIGIN + "/moshez"])
 
     def test_rel(self) -> None:
         """
@@ -403,9 +402,7 @@ class PolicyTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.clock = Clock()
         self.service = FaultyService(stuck=["stuck"], broken=["broken"], moshez="happy")
-        self.client = Client(
-            UserStatusTree(self.service, clock=self.clock, lookupTimeout=TIMEOUT)
-        )
+        self.client = Client(UserStatusTree(self.service, clock=self.clock, lookupTimeout=TIMEOUT))
 
     def test_timeout(self) -> None:
         """
@@ -457,7 +454,7 @@ class PolicyTests(SynchronousTestCase):
         self.assertEqual(self.flushLoggedErrors(), [])
 
 
-def _request(host: Optional[bytes], address: Optional[IAddress] = None) -> Request:
+def _request(host: Optional[bytes], address: Optional[IAddress] = None) -> IRequest:
     """
     A request with C{host} as its C{Host} header (none if L{None}) that
     arrived on C{address} (C{10.0.0.1:80} if L{None}).
@@ -465,10 +462,10 @@ def _request(host: Optional[bytes], address: Optional[IAddress] = None) -> Reque
     channel = DummyChannel()
     if address is not None:
         channel.transport.getHost = lambda: address  # type: ignore[method-assign]
-    request = Request(channel)
+    request = Request(channel)  # type: ignore[arg-type]
     if host is not None:
         request.requestHeaders.setRawHeaders(b"host", [host])
-    return request
+    return request  # type: ignore[return-value]
 
 
 class ParsingTests(SynchronousTestCase):
