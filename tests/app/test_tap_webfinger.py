@@ -8,13 +8,12 @@ Chromium).
 
 import json
 import os
-import subprocess
 from typing import Any, Dict
 from urllib.parse import quote
 
 from twisted.internet import reactor
 from twisted.internet.ssl import Certificate
-from twisted.internet.threads import deferToThread
+from twisted.internet.utils import getProcessOutputAndValue
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import Agent, BrowserLikePolicyForHTTPS
@@ -207,31 +206,14 @@ class FrontPageTests(TestCase):
         with open(running.file, "a", encoding="utf-8") as f:
             f.write("glyph: " + "busy " * 40 + "\n")
         running.service.getServiceNamed("backend").check()  # type: ignore[attr-defined]
-        profile = os.path.abspath(self.mktemp())
-
-        def browse() -> "subprocess.CompletedProcess[bytes]":
-            return subprocess.run(
-                [
-                    chromium,
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--dump-dom",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                    f"--user-data-dir={profile}",
-                    running.http + "/",
-                ],
-                capture_output=True,
-                timeout=90,
-                check=False,
-            )
-
-        result = await deferToThread(browse)
-        dom = result.stdout.decode("utf-8")
-        self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", "--no-first-run"]
+        flags += ["--disable-background-networking", "--disable-component-update"]
+        flags += ["--disable-sync", "--user-data-dir=" + os.path.abspath(self.mktemp())]
+        out, err, code = await getProcessOutputAndValue(
+            chromium, flags + [running.http + "/"], env=dict(os.environ)
+        )
+        dom = out.decode("utf-8")
+        self.assertEqual(code, 0, err[-2000:])
         self.assertIn("<h1>Finger at 127.0.0.1</h1>", dom)
         self.assertIn(
             '<a href="./moshez">moshez</a> <span class="status">happy &amp; &lt;well&gt;</span>',
