@@ -216,3 +216,29 @@ REQUEST_TOO_SLOW = "Request not received in time"
 The answer to a web client whose request line and headers did not all
 arrive within the server's time for them.
 """
+
+STATUS_CUT = "\u2026"
+"""
+What ends a status shortened to one line of the web site's front page.
+"""
+
+WEBFINGER_NO_RESOURCE = "resource missing: ask for /.well-known/webfinger?resource=acct:USER@HOST"
+"""
+A WebFinger request without its one C{resource} parameter.
+"""
+
+WEBFINGER_BAD_RESOURCE = "resource malformed: give acct:USER@HOST or the URL of a user's page"
+"""
+A WebFinger request whose C{resource} is no URI this server can read.
+"""
+
+WEBFINGER_NOT_SERVED = "This server does not answer for that host"
+"""
+A WebFinger request about an account or a page on a host this server is
+not.
+"""
+
+WEBFINGER_UNKNOWN_RESOURCE = "Nothing is known here about that resource"
+"""
+A WebFinger request about a URI that names no user of this server.
+"""

@@ -20,6 +20,7 @@ from twisted.python import usage
 
 from finger.frontends import irc
 from finger.frontends.web import pages, request as webrequest, templates as webtemplates
+from finger.frontends.web.webfinger import parseHosts
 from finger.net.address import InvalidAddress, checkedClientDescription, parseHostPort
 from finger.auth import SetterLogin, setterPortal
 from finger.clients.finger import DEFAULT_PORT as FINGER_PORT
@@ -362,6 +363,15 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             "notfound.xhtml.",
         ],
         [
+            "webfinger-hosts",
+            None,
+            None,
+            "The host names WebFinger answers for (acct:USER@HOST) and the pages "
+            "name, separated by commas [default: the name each request was sent "
+            "to, and the machine's own names].",
+            parseHosts,
+        ],
+        [
             "sslport",
             None,
             "tcp:443",
@@ -637,7 +647,12 @@ def _addWeb(
     offers setUser over HTTPS.
     """
     root = pages.UserStatusTree(
-        backend, templates=options.loadedTemplates, clock=reactor, login=login
+        backend,
+        templates=options.loadedTemplates,
+        clock=reactor,
+        login=login,
+        listUsers=not options["no-listing"],
+        webfingerHosts=options["webfinger-hosts"],
     )
     site = webrequest.WebSite(
         root, clock=reactor, headTimeout=options["timeout"], idleTimeout=None

@@ -5,28 +5,40 @@ The site's root, L{UserStatusTree}, and its HTML pages.
 L{UserStatusTree} is an adapter from L{IFingerService} to L{IResource}.
 Its URLs::
 
-    /                   every user, each a link to their page
-    /USER               one user's name and status; 404 "No such user"
+    /                   every user, each a link to their page, with the
+                        first line of their status; with listing off
+                        (C{listUsers=False}) only how to look someone up
+    /USER               one user's name and status, and how to finger
+                        them; 404 "No such user"
     /api/users          the list of users, as JSON
     /api/users/USER     one user, as JSON; 404 for an unknown user
     /RPC2               XML-RPC: getUser(name), getUsers(), and with a
                         login, over HTTPS, setUser(name, status)
+    /.well-known/webfinger?resource=acct:USER@HOST
+                        WebFinger (L{finger.frontends.web.webfinger})
 
 C{/} and C{/USER} answer with JSON instead of HTML when the request's
 C{Accept} header prefers C{application/json}.  The fixed paths (L{RESERVED})
 win over user names: a user called C{RPC2} or C{api} has no HTML page, but
 C{/api/users/RPC2} and XML-RPC still find them.
 
+The pages name the host they serve (a user's page shows C{finger USER@HOST}
+and C{acct:USER@HOST}): the name the request was sent to, unless the site
+was given the names it answers for and that is not one of them
+(L{ServedHosts}).
+
 A user name in a URL is percent-encoded UTF-8 (C{/zo%C3%AB}); every link the
 pages make is quoted that way, C{/} included, so C{a/b} is C{/a%2Fb}.  Links
 are relative, so the site also works behind a proxy that adds a path prefix.
 """
 
-from typing import Dict, List, Optional, Tuple
+from functools import partial
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, FirstError, gatherResults, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.python import components
+from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request
@@ -34,9 +46,11 @@ from twisted.web.template import Element
 
 from finger.auth import SetterLogin
 from finger.frontends.web.api import (
+    JSON,
     APINotFound,
     JSONAnswers,
     UsersAPI,
+    jsonBody,
     userJSON,
     usersJSON,
 )
@@ -48,13 +62,15 @@ from finger.frontends.web.templates import (
     UsersElement,
     loadTemplates,
 )
+from finger.frontends.web.webfinger import WELL_KNOWN, ServedHosts, WebFinger, WellKnown
 from finger.frontends.web.xmlrpc import XMLRPCGate
 from finger.interfaces import IFingerService, UnknownUser
 from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy, orGlobalReactor
+from finger.messages import LISTING_DENIED
 
 RPC_PATH = b"RPC2"
 API_PATH = b"api"
-RESERVED = frozenset([RPC_PATH, API_PATH])
+RESERVED = frozenset([RPC_PATH, API_PATH, WELL_KNOWN])
 """
 The first path segments that never name a user.
 """
@@ -74,6 +90,12 @@ Headers sent with every response of the site.
 """
 
 HTML = b"text/html; charset=utf-8"
+
+MAX_LISTED = 1000
+"""
+The most users the front page shows, as a finger listing does; a line
+says how many more there are.
+"""
 
 
 def prefersJSON(accept: Optional[bytes]) -> bool:
@@ -158,17 +180,24 @@ class UserStatus(Resource):
     Nothing lies beneath it.
 
     @ivar policy: how the back-end is asked.
+    @ivar hosts: the host names the site answers for, the page shows one.
     """
 
     isLeaf = True
 
     def __init__(
-        self, service: IFingerService, templates: Templates, segment: bytes, policy: LookupPolicy
+        self,
+        service: IFingerService,
+        templates: Templates,
+        segment: bytes,
+        policy: LookupPolicy,
+        hosts: Optional[ServedHosts] = None,
     ) -> None:
         super().__init__()
         self.service = service
         self.templates = templates
         self.policy = policy
+        self.hosts = hosts if hosts is not None else ServedHosts()
         self.user, self.valid = userName(segment)
 
     def render_GET(self, request: Request) -> object:
@@ -187,11 +216,65 @@ class UserStatus(Resource):
         def found(status: str) -> Answer:
             if wantJSON:
                 return userJSON(user, status)
-            element = UserElement(self.templates.user, user, status, homeLink(request))
+            element = UserElement(
+                self.templates.user,
+                user,
+                status,
+                homeLink(request),
+                host=self.hosts.preferred(request),
+            )
             return html(request, self.templates, 200, element)
 
         answers = _PageAnswers(user, wantJSON, request, self.templates)
         return serve(request, self.policy, ask, found, answers)
+
+
+class _UnlistedUsersAPI(UsersAPI):
+    """
+    C{/api/users} when listing is off: a JSON C{403}; C{/api/users/USER}
+    still answers.
+    """
+
+    def render_GET(self, request: Request) -> bytes:
+        return _listingDenied(request)
+
+
+def _listingDenied(request: IRequest) -> bytes:
+    request.setResponseCode(403)
+    request.setHeader(b"content-type", JSON)
+    return jsonBody({"error": LISTING_DENIED})
+
+
+Listing = Tuple[List[Tuple[str, str]], int]
+"""
+What the front page shows: users with their statuses, and how many users
+there are in all.
+"""
+
+
+def _withStatuses(service: IFingerService, users: List[str]) -> "Deferred[Listing]":
+    """
+    The first L{MAX_LISTED} of C{users}, each with their status, and how
+    many C{users} there are; a user removed since the list was made is left
+    out.  The first lookup that fails fails the whole.
+    """
+
+    def entry(name: str) -> "Deferred[List[Tuple[str, str]]]":
+        def gone(reason: Failure) -> List[Tuple[str, str]]:
+            reason.trap(UnknownUser)
+            return []
+
+        return service.getUser(name).addCallbacks(lambda status: [(name, status)], gone)
+
+    def unwrap(reason: Failure) -> Failure:
+        # The log shows the back-end's own error, not the wrapper.
+        reason.trap(FirstError)
+        return reason.value.subFailure  # type: ignore[no-any-return]
+
+    everyone = gatherResults([entry(name) for name in users[:MAX_LISTED]], consumeErrors=True)
+    return everyone.addCallbacks(
+        lambda entries: ([e for entry in entries for e in entry], len(users)), unwrap
+    )
 
 
 class UserStatusTree(Resource):
@@ -201,8 +284,10 @@ class UserStatusTree(Resource):
     L{SECURITY_HEADERS}.
 
     @ivar templates: the page templates.
-    @ivar policy: how the back-end is asked, by the pages, the JSON view and
-        XML-RPC alike.
+    @ivar policy: how the back-end is asked, by the pages, the JSON view,
+        XML-RPC and WebFinger alike.
+    @ivar listUsers: whether the front page lists the users.
+    @ivar hosts: the host names the site answers for.
     """
 
     def __init__(
@@ -213,6 +298,8 @@ class UserStatusTree(Resource):
         clock: Optional[IReactorTime] = None,
         lookupTimeout: float = LOOKUP_TIMEOUT,
         login: Optional[SetterLogin] = None,
+        listUsers: bool = True,
+        webfingerHosts: Optional[Sequence[str]] = None,
     ) -> None:
         """
         @param service: the back-end.
@@ -225,15 +312,26 @@ class UserStatusTree(Resource):
             fault).
         @param login: how XML-RPC callers log in to set statuses (over
             HTTPS only); without one, XML-RPC has no C{setUser}.
+        @param listUsers: whether C{/} and C{/api/users} list the users, as
+            an empty finger query does; if not, the front page says only
+            how to look someone up, and the JSON list is a 403.
+        @param webfingerHosts: the only host names the site answers for in
+            WebFinger and names on its pages; if L{None}, the name each
+            request was sent to and the machine's own names.
         """
         super().__init__()
         self.service = service
         self.templates = templates if templates is not None else loadTemplates()
         self.policy = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
+        self.listUsers = listUsers
+        self.hosts = ServedHosts(webfingerHosts)
         self.putChild(RPC_PATH, XMLRPCGate(service, self.policy, login))
         api = APINotFound()
-        api.putChild(b"users", UsersAPI(service, self.policy))
+        users = UsersAPI if listUsers else _UnlistedUsersAPI
+        api.putChild(b"users", users(service, self.policy))
         self.putChild(API_PATH, api)
+        webfinger = WebFinger(service, self.policy, self.hosts, RESERVED)
+        self.putChild(WELL_KNOWN, WellKnown(webfinger))
 
     def getChildWithDefault(self, path: bytes, request: IRequest) -> IResource:
         for name, value in SECURITY_HEADERS.items():
@@ -243,19 +341,35 @@ class UserStatusTree(Resource):
     def getChild(self, path: bytes, request: IRequest) -> IResource:
         if path == b"":
             return self
-        return UserStatus(self.service, self.templates, path, self.policy)
+        return UserStatus(self.service, self.templates, path, self.policy, self.hosts)
 
     def render_GET(self, request: Request) -> object:
         request.setHeader(b"vary", b"Accept")
         wantJSON = prefersJSON(request.getHeader(b"accept"))
+        if wantJSON:
+            if not self.listUsers:
+                return _listingDenied(request)
+            return serve(request, self.policy, self.service.getUsers, usersJSON, WebAnswers())
 
-        def listed(users: "List[str]") -> Answer:
-            if wantJSON:
-                return usersJSON(users)
-            element = UsersElement(self.templates.users, users, homeLink(request))
+        def ask() -> "Deferred[Listing]":
+            if not self.listUsers:
+                return succeed(([], 0))
+            return self.service.getUsers().addCallback(partial(_withStatuses, self.service))
+
+        def page(listing: Listing) -> Answer:
+            entries, total = listing
+            element = UsersElement(
+                self.templates.users,
+                [name for name, status in entries],
+                homeLink(request),
+                host=self.hosts.preferred(request),
+                statuses=dict(entries),
+                total=total,
+                listed=self.listUsers,
+            )
             return html(request, self.templates, 200, element)
 
-        return serve(request, self.policy, self.service.getUsers, listed, WebAnswers())
+        return serve(request, self.policy, ask, page, WebAnswers())
 
 
 components.registerAdapter(UserStatusTree, IFingerService, IResource)

@@ -14,6 +14,7 @@ for every request.
 """
 
 import re
+import shlex
 from typing import Dict, List, Optional, Tuple, Union
 from xml.sax import SAXParseException
 
@@ -24,7 +25,10 @@ from twisted.web.iweb import IRequest, ITemplateLoader
 from twisted.web.template import Element, Tag, TagLoader, XMLFile, flattenString, renderer
 
 from finger.frontends.web.request import displayStatus, userPath
+from finger.frontends.web.webfinger import webfingerPath
+from finger.messages import MORE_USERS_NOT_SHOWN, STATUS_CUT
 from finger.paths import dataPath
+from finger.text import printableLines
 
 TEMPLATE_FILES = ("users.xhtml", "user.xhtml", "notfound.xhtml")
 """
@@ -38,34 +42,114 @@ class TemplateError(Exception):
     """
 
 
+LISTED_STATUS_LENGTH = 80
+"""
+The most characters of a status the front page shows beside a name.
+"""
+
+
+def shortStatus(status: str, limit: int = LISTED_STATUS_LENGTH) -> str:
+    """
+    A status on one line of at most C{limit} characters: its first line,
+    cut with L{STATUS_CUT} if it is longer or if more lines follow.
+    """
+    lines = printableLines(status)
+    first = lines[0] if lines else ""
+    if len(first) > limit:
+        return first[: limit - 1].rstrip() + STATUS_CUT
+    if any(lines[1:]):
+        return first + " " + STATUS_CUT
+    return first
+
+
+# What a shell takes as one plain word: letters (of any script), digits, and
+# a few signs.
+_SHELL_SAFE = re.compile(r"[\w@%+=:,./-]+")
+
+
+def fingerCommand(user: str, host: str) -> str:
+    """
+    The command that fingers C{user} at C{host}, quoted for a shell if it
+    needs to be.
+    """
+    target = f"{user}@{host}"
+    return "finger " + (target if _SHELL_SAFE.fullmatch(target) else shlex.quote(target))
+
+
 class UsersElement(Element):
     """
-    The front page: every user, linked to their page.
+    The front page: what the site is and which host it serves, then every
+    user, linked to their page, beside the first line of their status; or,
+    with listing off, only how to look someone up.
     """
 
-    def __init__(self, loader: ITemplateLoader, users: List[str], home: str) -> None:
+    def __init__(
+        self,
+        loader: ITemplateLoader,
+        users: List[str],
+        home: str,
+        *,
+        host: str = "localhost",
+        statuses: Optional[Dict[str, str]] = None,
+        total: Optional[int] = None,
+        listed: bool = True,
+    ) -> None:
+        """
+        @param users: the names to show, in order.
+        @param home: the relative link to the site's root.
+        @param host: the host name the site serves.
+        @param statuses: each user's status; none shown for a user missing
+            here.
+        @param total: how many users there are, if more than C{users}.
+        @param listed: whether listing users is on.
+        """
         super().__init__(loader)
         self.users = users
         self.home = home
+        self.host = host
+        self.statuses = statuses if statuses is not None else {}
+        self.total = len(users) if total is None else total
+        self.listUsers = listed
 
     @renderer
     def page(self, request: Optional[IRequest], tag: Tag) -> Tag:
-        count = len(self.users)
+        count = self.total
         return tag.fillSlots(
             home=self.home,
             json=self.home + "api/users",
             count=f"{count} user" if count == 1 else f"{count} users",
+            host=self.host,
+            finger="finger @" + self.host,
+            example=fingerCommand("USER", self.host),
         )
 
     @renderer
     def user(self, request: Optional[IRequest], tag: Tag) -> List[Tag]:
         return [
-            tag.clone().fillSlots(name=name, href=self.home + userPath(name)) for name in self.users
+            tag.clone().fillSlots(
+                name=name,
+                href=self.home + userPath(name),
+                status=shortStatus(self.statuses.get(name, "")),
+            )
+            for name in self.users
         ]
 
     @renderer
+    def more(self, request: Optional[IRequest], tag: Tag) -> Union[Tag, str]:
+        hidden = self.total - len(self.users)
+        return tag(MORE_USERS_NOT_SHOWN.format(count=hidden)) if hidden > 0 else ""
+
+    @renderer
     def empty(self, request: Optional[IRequest], tag: Tag) -> Union[Tag, str]:
-        return "" if self.users else tag
+        return "" if self.users or not self.listUsers else tag
+
+    @renderer
+    def listed(self, request: Optional[IRequest], tag: Tag) -> Union[Tag, str]:
+        return tag if self.listUsers else ""
+
+    @renderer
+    def unlisted(self, request: Optional[IRequest], tag: Tag) -> Union[Tag, str]:
+        return "" if self.listUsers else tag
 
 
 class SlottedElement(Element):
@@ -91,10 +175,13 @@ class SlottedElement(Element):
 
 class UserElement(SlottedElement):
     """
-    One user's page: their name and status.
+    One user's page: their name and status, and how to finger them and
+    look them up with WebFinger at C{host}.
     """
 
-    def __init__(self, loader: ITemplateLoader, user: str, status: str, home: str) -> None:
+    def __init__(
+        self, loader: ITemplateLoader, user: str, status: str, home: str, host: str = "localhost"
+    ) -> None:
         super().__init__(
             loader,
             {
@@ -102,11 +189,16 @@ class UserElement(SlottedElement):
                 "status": displayStatus(status),
                 "home": home,
                 "json": home + "api/users/" + userPath(user),
+                "host": host,
+                "finger": fingerCommand(user, host),
+                "acct": f"acct:{user}@{host}",
+                "webfinger": home + webfingerPath(user, host),
             },
         )
         self.user = user
         self.status = status
         self.home = home
+        self.host = host
 
 
 class NotFoundElement(SlottedElement):
@@ -240,7 +332,7 @@ class Templates:
         if all(isinstance(loader, (XMLFile, TagLoader)) for loader in (user, notFound)):
             # These loaders give the same template every time.
             self.prerendered[UserElement] = Prerendered.of(
-                user, [UserElement(user, a, b, a) for a in _AWKWARD for b in _AWKWARD]
+                user, [UserElement(user, a, b, a, b) for a in _AWKWARD for b in _AWKWARD]
             )
             self.prerendered[NotFoundElement] = Prerendered.of(
                 notFound, [NotFoundElement(notFound, a, a) for a in _AWKWARD]
@@ -307,8 +399,14 @@ def loadTemplates(directory: Optional[str] = None) -> Templates:
         loaders.append(loader)
     templates = Templates(*loaders)
     samples = [
-        (TEMPLATE_FILES[0], UsersElement(templates.users, ["alice", "bob"], "./")),
+        (
+            TEMPLATE_FILES[0],
+            UsersElement(
+                templates.users, ["alice", "bob"], "./", statuses={"alice": "Happy"}, total=3
+            ),
+        ),
         (TEMPLATE_FILES[0], UsersElement(templates.users, [], "./")),
+        (TEMPLATE_FILES[0], UsersElement(templates.users, [], "./", listed=False)),
         (TEMPLATE_FILES[1], UserElement(templates.user, "alice", "Happy", "./")),
         (TEMPLATE_FILES[2], NotFoundElement(templates.notFound, "carol", "./")),
     ]

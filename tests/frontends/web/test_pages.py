@@ -9,6 +9,7 @@ import json
 import xmlrpc.client
 from typing import List, Optional
 
+from twisted.internet.defer import succeed
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
@@ -18,14 +19,23 @@ from twisted.web.resource import IResource, getChildForRequest
 from twisted.web.test.requesthelper import DummyRequest
 from zope.interface.verify import verifyObject
 
+from finger.backends.memory import MemoryFingerService
 from finger.frontends.web.pages import (
+    MAX_LISTED,
     SECURITY_HEADERS,
     UserStatus,
     UserStatusTree,
     prefersJSON,
 )
 from finger.interfaces import IFingerService
-from finger.messages import INTERNAL_ERROR, NO_SUCH_USER, TIMED_OUT
+from finger.messages import (
+    INTERNAL_ERROR,
+    LISTING_DENIED,
+    MORE_USERS_NOT_SHOWN,
+    NO_SUCH_USER,
+    STATUS_CUT,
+    TIMED_OUT,
+)
 from tests.frontends.web.helpers import (
     Client,
     Response,
@@ -33,7 +43,7 @@ from tests.frontends.web.helpers import (
     StuckService,
     sampleService,
 )
-from finger.testing import BrokenService
+from finger.testing import BrokenService, FaultyService
 
 TIMEOUT = 7.0
 """
@@ -372,3 +382,144 @@ class TimeoutTests(SynchronousTestCase):
             self.assertEqual(fault.faultString, TIMED_OUT)
             self.assertEqual(len([e for e in events if e["log_level"].name == "warn"]), 1)
         self.assertEqual(self.flushLoggedErrors(), [])
+
+
+class FrontPageTests(SynchronousTestCase):
+    """
+    The front page: what the site is, the host it serves, and each user
+    beside the first line of their status; or, with listing off, no one.
+    """
+
+    def get(self, client: Client, path: bytes = b"/", accept: Optional[bytes] = None) -> Response:
+        headers = {b"Host": b"finger.example:8080"}
+        if accept:
+            headers[b"Accept"] = accept
+        return client.request(path, headers)
+
+    def test_statuses(self) -> None:
+        """
+        Each name links to its page with the first line of the status
+        beside it, escaped, a long one cut with an ellipsis; the heading
+        names the host.
+        """
+        service = sampleService()
+        service.users["long"] = "x" * 200
+        service.users["lines"] = "first\nsecond"
+        code, headers, body = self.get(Client(IResource(service)))
+        self.assertEqual(code, 200)
+        html = body.decode("utf-8")
+        self.assertIn("<h1>Finger at finger.example</h1>", html)
+        self.assertIn("<code>finger @finger.example</code>", html)
+        self.assertIn(
+            '<a href="./moshez">moshez</a> <span class="status">happy &amp; &lt;well&gt;</span>',
+            html,
+        )
+        self.assertIn('<span class="status">in Paris – café</span>', html)
+        self.assertIn('<span class="status">' + "x" * 79 + STATUS_CUT + "</span>", html)
+        self.assertIn('<span class="status">first ' + STATUS_CUT + "</span>", html)
+        self.assertIn("6 users known here.", html)
+
+    def test_removedMeanwhile(self) -> None:
+        """
+        A user listed but gone by the time their status is asked for is
+        left out.
+        """
+        service = FaultyService(moshez="happy", gone="bye")
+        service.getUsers = lambda: succeed(["moshez", "gone"])  # type: ignore[method-assign]
+        del service.users["gone"]
+        code, headers, body = self.get(Client(IResource(service)))
+        self.assertEqual(code, 200)
+        self.assertIn(b"./moshez", body)
+        self.assertNotIn(b"./gone", body)
+
+    def test_statusTimesOut(self) -> None:
+        """
+        A status lookup that hangs holds the page no longer than the
+        timeout: a 503, the lookups cancelled.
+        """
+        clock = Clock()
+        service = FaultyService(["hang"], moshez="happy", hang="?")
+        client = Client(UserStatusTree(service, clock=clock, lookupTimeout=TIMEOUT))
+        protocol, transport = client.connect()
+        protocol.dataReceived(b"GET / HTTP/1.0\r\n\r\n")  # type: ignore[attr-defined]
+        clock.advance(TIMEOUT - 1)
+        self.assertEqual(transport.value(), b"")
+        clock.advance(1)
+        code, headers, body = Client.parse(transport.value())
+        self.assertEqual((code, body), (503, (TIMED_OUT + "\n").encode("utf-8")))
+        self.assertEqual(service.cancelled, ["hang"])
+
+    def test_statusFails(self) -> None:
+        """
+        A status lookup that fails makes the page a 500, and is logged once
+        with the back-end's own error.
+        """
+        service = FaultyService(broken=["fail"], moshez="happy", fail="?")
+        code, headers, body = self.get(Client(IResource(service)))
+        self.assertEqual((code, body), (500, (INTERNAL_ERROR + "\n").encode("utf-8")))
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_capped(self) -> None:
+        """
+        At most L{MAX_LISTED} users are shown; a line says how many more
+        there are.
+        """
+        service = MemoryFingerService(**{f"u{i:04}": "s" for i in range(MAX_LISTED + 2)})
+        code, headers, body = self.get(Client(IResource(service)))
+        html = body.decode("utf-8")
+        self.assertEqual(html.count("<li>"), MAX_LISTED)
+        self.assertIn(MORE_USERS_NOT_SHOWN.format(count=2), html)
+        self.assertIn(f"{MAX_LISTED + 2} users known here.", html)
+
+    def test_noListing(self) -> None:
+        """
+        With listing off, the front page names the host but no user, its
+        JSON and C{/api/users} are a 403; a user's page and JSON still
+        answer.
+        """
+        client = Client(UserStatusTree(sampleService(), clock=Clock(), listUsers=False))
+        code, headers, body = self.get(client)
+        self.assertEqual(code, 200)
+        html = body.decode("utf-8")
+        self.assertIn("<h1>Finger at finger.example</h1>", html)
+        self.assertIn("does not list its users", html)
+        self.assertIn("<code>finger USER@finger.example</code>", html)
+        self.assertNotIn("moshez", html)
+        self.assertNotIn("<li>", html)
+        self.assertNotIn("known here", html)
+        for path, accept in [(b"/", b"application/json"), (b"/api/users", None)]:
+            code, headers, body = self.get(client, path, accept)
+            self.assertEqual(code, 403, path)
+            self.assertEqual(json.loads(body), {"error": LISTING_DENIED})
+            self.assertEqual(headers[b"x-content-type-options"], b"nosniff")
+        self.assertEqual(self.get(client, b"/moshez")[0], 200)
+        self.assertEqual(self.get(client, b"/api/users/moshez")[0], 200)
+
+    def test_userPageSaysHowToFinger(self) -> None:
+        """
+        A user's page shows the finger command and the C{acct:} URI, linked
+        to its WebFinger answer, at the host the request was sent to, or at
+        the first host the site was given.
+        """
+        code, headers, body = self.get(Client(IResource(sampleService())), b"/zo%C3%AB")
+        html = body.decode("utf-8")
+        self.assertIn('<code class="finger">finger zoë@finger.example</code>', html)
+        self.assertIn(
+            '<a href="./.well-known/webfinger?resource=acct%3Azo%25C3%25AB%40finger.example">'
+            '<code class="acct">acct:zoë@finger.example</code></a>',
+            html,
+        )
+        client = Client(
+            UserStatusTree(sampleService(), clock=Clock(), webfingerHosts=["example.com"])
+        )
+        html = self.get(client, b"/moshez")[2].decode("utf-8")
+        self.assertIn('<code class="finger">finger moshez@example.com</code>', html)
+
+    def test_wellKnownIsReserved(self) -> None:
+        """
+        A user called C{.well-known} has no page: the path is WebFinger's.
+        """
+        service = MemoryFingerService(**{".well-known": "shadowed"})
+        code, headers, body = self.get(Client(IResource(service)), b"/.well-known")
+        self.assertEqual(code, 404)
+        self.assertNotIn(b"shadowed", body)

@@ -15,6 +15,7 @@ from twisted.web.template import Tag, TagLoader, flattenString, slot, tags
 from zope.interface import implementer
 
 from finger.frontends.web.templates import (
+    LISTED_STATUS_LENGTH,
     TEMPLATE_FILES,
     NotFoundElement,
     TemplateError,
@@ -22,8 +23,11 @@ from finger.frontends.web.templates import (
     UserElement,
     UsersElement,
     defaultTemplatesDirectory,
+    fingerCommand,
     loadTemplates,
+    shortStatus,
 )
+from finger.messages import STATUS_CUT
 from tests.frontends.web.helpers import flatten
 
 
@@ -331,3 +335,105 @@ class PublicAPITests(SynchronousTestCase):
         for name in modules:
             with open(os.path.join(directory, name), encoding="utf-8") as f:
                 self.assertEqual(private.findall(f.read()), [], name)
+
+
+class FrontPageElementTests(SynchronousTestCase):
+    """
+    The front page's statuses and heading, and a user's page's ways to
+    look them up.
+    """
+
+    def setUp(self) -> None:
+        self.templates = loadTemplates()
+
+    def test_shortStatus(self) -> None:
+        """
+        A status on the front page is one line without control characters,
+        cut with an ellipsis when it is long or has more lines.
+        """
+        self.assertEqual(shortStatus("happy"), "happy")
+        self.assertEqual(shortStatus(""), "")
+        self.assertEqual(shortStatus("\n\nlater"), " " + STATUS_CUT)
+        self.assertEqual(shortStatus("one\ntwo"), "one " + STATUS_CUT)
+        self.assertEqual(shortStatus("one\n\n"), "one")
+        self.assertEqual(shortStatus("a\x1b[2Jb\u202ec"), "a[2Jbc")
+        self.assertEqual(shortStatus("x" * LISTED_STATUS_LENGTH), "x" * LISTED_STATUS_LENGTH)
+        self.assertEqual(
+            shortStatus("x" * (LISTED_STATUS_LENGTH + 1)),
+            "x" * (LISTED_STATUS_LENGTH - 1) + STATUS_CUT,
+        )
+        self.assertEqual(shortStatus("ab  cd", 4), "ab" + STATUS_CUT)
+        cut = shortStatus("word " * 40)
+        self.assertEqual(len(cut), LISTED_STATUS_LENGTH)
+        self.assertTrue(cut.endswith("word" + STATUS_CUT))
+
+    def test_statusesEscaped(self) -> None:
+        """
+        Statuses and the host are escaped like names.
+        """
+        html = flatten(
+            self,
+            UsersElement(
+                self.templates.users,
+                ["a"],
+                "./",
+                host="<h>",
+                statuses={"a": '<script>x</script> & "q"'},
+            ),
+        )
+        self.assertIn('<span class="status">&lt;script&gt;x&lt;/script&gt; &amp; "q"</span>', html)
+        self.assertIn("<title>Finger at &lt;h&gt;</title>", html)
+        self.assertIn("<h1>Finger at &lt;h&gt;</h1>", html)
+        self.assertNotIn("<script", html)
+
+    def test_more(self) -> None:
+        """
+        With more users than shown, a line says how many more.
+        """
+        html = flatten(self, UsersElement(self.templates.users, ["a"], "./", total=3))
+        self.assertIn("3 users known here.", html)
+        self.assertIn('<p class="more">(2 more users not shown)</p>', html)
+        html = flatten(self, UsersElement(self.templates.users, ["a"], "./"))
+        self.assertNotIn("more users", html)
+
+    def test_unlisted(self) -> None:
+        """
+        With listing off the page says so, and how to ask for someone.
+        """
+        html = flatten(
+            self, UsersElement(self.templates.users, [], "./", host="h.example", listed=False)
+        )
+        self.assertIn("does not list its users", html)
+        self.assertIn("<code>finger USER@h.example</code>", html)
+        self.assertNotIn("Nobody is known here yet.", html)
+        self.assertNotIn("known here", html)
+
+    def test_lookUp(self) -> None:
+        """
+        A user's page shows the finger command, quoted for a shell where it
+        must be, and a relative link to the user's WebFinger answer.
+        """
+        html = flatten(self, UserElement(self.templates.user, "zoë", "s", "../", "h.example"))
+        self.assertIn('<code class="finger">finger zoë@h.example</code>', html)
+        self.assertIn(
+            'href="../.well-known/webfinger?resource=acct%3Azo%25C3%25AB%40h.example"', html
+        )
+        self.assertIn('<code class="acct">acct:zoë@h.example</code>', html)
+        html = flatten(self, UserElement(self.templates.user, "a;b$(x)", "s", "./", "h"))
+        self.assertIn("finger 'a;b$(x)@h'", html)
+        self.assertEqual(fingerCommand("it's", "h"), "finger 'it'\"'\"'s@h'")
+
+    def test_prerenderedWithHosts(self) -> None:
+        """
+        The pre-rendered user page gives the engine's bytes whatever the
+        host.
+        """
+        templates = loadTemplates()
+        self.assertIsNotNone(templates.prerendered[UserElement])
+        for host in PrerenderedTests.AWKWARD:
+            for user in PrerenderedTests.AWKWARD:
+                element = UserElement(templates.user, user, "s", "./", host)
+                self.assertEqual(
+                    self.successResultOf(templates.render(None, element)),
+                    self.successResultOf(flattenString(None, element)),
+                )
