@@ -15,7 +15,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from finger.backends import statusfile
-from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
+from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
 from finger.backends.memory import answerFrom
 from finger.lookup import orGlobalReactor
 from finger.names import checkStatus, checkUserName

@@ -28,7 +28,6 @@ from twisted.python.filepath import FilePath
 from twisted.spread.pb import PBClientFactory
 from twisted.trial.unittest import TestCase
 
-from finger.app import tap
 from finger.app.tap import Options, makeService
 from finger.lookup import LOOKUP_TIMEOUT
 from finger.testing import FakeTimeReactor, FaultyService
@@ -443,7 +442,6 @@ class FaultsTests(TestCase):
 
     def setUp(self) -> None:
         self.backend = FaultyService(stuck=["stuck"], broken=["broken"], moshez="happy and well")
-        self.patch(tap, "_makeBackend", lambda options, reactor: self.backend)
         self.reactor = FakeTimeReactor(reactor)
         path = FilePath(self.mktemp())
         path.setContent(b"moshez: unused\n")
@@ -462,7 +460,7 @@ class FaultsTests(TestCase):
                 "--no-setter",
             ]
         )
-        self.top = makeService(options, self.reactor)
+        self.top = makeService(options, self.reactor, backend=self.backend)
         self.top.privilegedStartService()
         self.top.startService()
         self.addCleanup(self.top.stopService)

@@ -1,0 +1,63 @@
+# -*- test-case-name: tests.app.test_tap -*-
+"""
+The finger protocol's options and listener.
+"""
+
+from typing import Any, List
+
+from twisted.application import service
+from twisted.python import usage
+
+from finger.app import backend as backendOptions
+from finger.app.coerce import seconds
+from finger.app.listening import endpointOption, listen, rateLimiter
+from finger.frontends.finger import FingerFactoryFromService
+from finger.interfaces import IFingerService
+from finger.messages import BUSY
+
+REFUSAL = f"{BUSY}\r\n".encode("ascii")
+"""
+What a finger client over the connection limits reads.
+"""
+
+optParameters: List[List[Any]] = [
+    [
+        "fingerport",
+        None,
+        "tcp:79",
+        "Where the finger protocol listens: a port or an endpoint description.",
+    ],
+    [
+        "timeout",
+        None,
+        60.0,
+        "Seconds a finger or setter client has to send its request, and a "
+        "web client each request's line and headers.",
+        seconds("--timeout"),
+    ],
+]
+
+optFlags: List[List[Any]] = [
+    ["no-listing", None, "Refuse to list users for an empty finger query (RFC 1288 3.2.2)."],
+]
+
+
+def checkOptions(options: usage.Options, reactor: Any) -> None:
+    """
+    Check C{--fingerport}.
+    """
+    endpointOption(options, reactor, "fingerport")
+
+
+def addTo(top: service.MultiService, backend: Any, options: usage.Options, reactor: Any) -> None:
+    """
+    Add the finger listener to C{top}.
+    """
+    factory = FingerFactoryFromService(
+        IFingerService(backend),
+        clock=reactor,
+        timeout=options["timeout"],
+        listUsers=not options["no-listing"],
+        forwarder=backendOptions.makeForwarder(options, reactor),
+    )
+    listen(top, "finger", "fingerport", options, reactor, factory, REFUSAL, rateLimiter(options, reactor))

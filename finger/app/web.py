@@ -1,0 +1,137 @@
+# -*- test-case-name: tests.app.test_tap_web -*-
+"""
+The web site's options and listeners: HTTP, and HTTPS with C{--ssl}.
+"""
+
+from typing import Any, List, Optional
+
+from twisted.application import service
+from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.python import usage
+
+from finger.app.listening import endpointOption, listen
+from finger.auth import SetterLogin
+from finger.frontends.web import pages, request, templates
+from finger.frontends.web.webfinger import parseHosts
+from finger.net.tls import CertificateError, TLSListener, serverOptions, splitTLSDescription
+
+optParameters: List[List[Any]] = [
+    [
+        "webport",
+        None,
+        "tcp:8000",
+        "Where the web site (pages, JSON, XML-RPC at /RPC2) listens: a port "
+        "or an endpoint description.",
+    ],
+    [
+        "templates",
+        "t",
+        templates.defaultTemplatesDirectory(),
+        "A directory with the page templates: users.xhtml, user.xhtml, notfound.xhtml.",
+    ],
+    [
+        "webfinger-hosts",
+        None,
+        None,
+        "The host names WebFinger answers for (acct:USER@HOST) and the pages "
+        "name, separated by commas [default: the name each request was sent "
+        "to, and the machine's own names].",
+        parseHosts,
+    ],
+    [
+        "sslport",
+        None,
+        "tcp:443",
+        "Where HTTPS listens (with --ssl): a port, a tcp:, unix: or systemd: "
+        "endpoint description, or an ssl: one whose privateKey= and certKey= "
+        "then stand for --privatekey and --certificate.",
+    ],
+    [
+        "certificate",
+        None,
+        "server.pem",
+        "PEM file with the HTTPS certificate (then any intermediates); it may hold the private key too.",
+    ],
+    [
+        "privatekey",
+        None,
+        None,
+        "PEM file with the HTTPS private key, unencrypted [default: the --certificate file].",
+    ],
+]
+
+optFlags: List[List[Any]] = [
+    ["ssl", "s", "Serve the web site over HTTPS as well, on --sslport."],
+]
+
+
+def checkOptions(options: usage.Options, reactor: Any) -> None:
+    """
+    Check the web options, and load what the site needs once, here: the
+    templates (C{options.loadedTemplates}) and, with C{--ssl}, the TLS
+    settings (C{options.tlsOptions}).
+    """
+    endpointOption(options, reactor, "webport")
+    try:
+        options.loadedTemplates = templates.loadTemplates(options["templates"])
+    except templates.TemplateError as e:
+        raise usage.UsageError(f"--templates: {e}") from None
+    options.tlsOptions = None
+    if not options["ssl"]:
+        return
+    listener = None
+    if options["sslport"].split(":", 1)[0].strip().lower() == "ssl":
+        try:
+            listener = splitTLSDescription(options["sslport"])
+        except ValueError as e:
+            raise usage.UsageError(f"--sslport: {e}") from None
+        options["sslport"] = listener.listen
+    endpointOption(options, reactor, "sslport")
+    options.tlsOptions = _tlsSettings(options, listener)
+
+
+def _tlsSettings(options: usage.Options, listener: Optional[TLSListener]) -> Any:
+    """
+    The HTTPS listener's TLS settings, from the files an C{ssl:}
+    C{--sslport} names, else from C{--certificate} and C{--privatekey}.
+    """
+    if listener is not None and listener.certificate is not None:
+        try:
+            return serverOptions(listener.certificate, listener.privateKey)
+        except CertificateError as e:
+            raise usage.UsageError(f"--sslport: {e}") from None
+    try:
+        return serverOptions(options["certificate"], options["privatekey"])
+    except CertificateError as e:
+        key = options["privatekey"]
+        option = "--privatekey" if key and e.path == key else "--certificate"
+        raise usage.UsageError(f"{option}: {e}") from None
+
+
+def addTo(
+    top: service.MultiService,
+    backend: Any,
+    options: usage.Options,
+    reactor: Any,
+    login: Optional[SetterLogin],
+) -> None:
+    """
+    Add the web site's listeners to C{top}: HTTP on C{--webport} and, with
+    C{--ssl}, HTTPS on C{--sslport}.  With a C{login} (C{--auth}), XML-RPC
+    offers setUser over HTTPS.
+    """
+    root = pages.UserStatusTree(
+        backend,
+        templates=options.loadedTemplates,
+        clock=reactor,
+        login=login,
+        listUsers=not options["no-listing"],
+        webfingerHosts=options["webfinger-hosts"],
+    )
+    # The limits own idle and lifetime timing (finger.net.limits); the site
+    # only times each request's line and headers.
+    site = request.WebSite(root, clock=reactor, headTimeout=options["timeout"], idleTimeout=None)
+    listen(top, "web", "webport", options, reactor, site, request.busyResponse())
+    if options["ssl"]:
+        tlsFactory = TLSMemoryBIOFactory(options.tlsOptions, False, site)
+        listen(top, "https", "sslport", options, reactor, tlsFactory, b"")
