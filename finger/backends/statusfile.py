@@ -617,7 +617,8 @@ def _temporaries(path: str) -> List[str]:
     """
     directory = os.path.dirname(os.path.abspath(path))
     isTemporary = _temporaryPattern(path).fullmatch
-    return [os.path.join(directory, name) for name in sorted(filter(isTemporary, os.listdir(directory)))]
+    names = sorted(filter(isTemporary, os.listdir(directory)))
+    return [os.path.join(directory, name) for name in names]
 
 
 def _removeTemporaries(path: str) -> Tuple[List[str], List[str]]:

@@ -627,9 +627,7 @@ class WatchTests(SynchronousTestCase):
         """
         self.service()
         checks = []
-        self.patch(
-            statusfile, "readIfChanged", lambda path, identity: checks.append(path)
-        )
+        self.patch(statusfile, "readIfChanged", lambda path, identity: checks.append(path))
         for _ in range(10):
             self.watch.announce(self.path.basename())
             self.clock.advance(SETTLE / 20)
@@ -666,9 +664,7 @@ class WatchTests(SynchronousTestCase):
         self.edit(b"moshez: happy and well\nshawn: busy\nglyph: hacking\n")
         self.assertEqual(clock.held, 1)
         clock.runOne()
-        self.assertEqual(
-            self.successResultOf(service.getUsers()), ["moshez", "shawn", "glyph"]
-        )
+        self.assertEqual(self.successResultOf(service.getUsers()), ["moshez", "shawn", "glyph"])
         self.assertEqual(clock.held, 0)
 
     def test_intervalCheckStays(self) -> None:

@@ -210,10 +210,10 @@ class BulkParserTests(SynchronousTestCase):
             self.patch(statusfile, "CHUNK_BYTES", size)
             for _ in range(300):
                 data = _randomFile(rng)
-                known = list(_referenceParse(data)[0])
+                names = list(_referenceParse(data)[0])
                 changes = {
                     name: rng.choice(["", "new", "at 10:30: lunch"])
-                    for name in rng.sample(known, min(len(known), rng.randrange(3)))
+                    for name in rng.sample(names, min(len(names), rng.randrange(3)))
                 }
                 if rng.random() < 0.5:
                     changes["newcomer"] = "hello"
