@@ -17,6 +17,13 @@ from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 from zope.interface import implementer
 
+try:
+    # Imported now, not when first watching: a server that dropped its
+    # privileges may no longer be able to read its Python installation.
+    from twisted.internet import inotify
+except ImportError:  # Not Linux.
+    inotify = None  # type: ignore[assignment]
+
 from finger.backends import statusfile
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
 from finger.backends.memory import answerFrom
@@ -62,10 +69,8 @@ def watchDirectory(
     """
     if not IReactorFDSet.providedBy(reactor):
         raise WatchUnavailable("the reactor cannot watch file descriptors")
-    try:
-        from twisted.internet import inotify
-    except ImportError as e:
-        raise WatchUnavailable(f"no inotify on this system ({e})") from e
+    if inotify is None:
+        raise WatchUnavailable("this system has no inotify")
     try:
         notifier = inotify.INotify(reactor=reactor)
     except (inotify.INotifyError, OSError) as e:

@@ -12,12 +12,12 @@ from twisted.logger import LogLevel, capturedLogs
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 from twisted.python.runtime import platform
-from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
 from finger.names import InvalidStatus, InvalidUserName
-from finger.backends import statusfile
+from finger.backends import file as fileModule, statusfile
 from finger.backends.file import SETTLE, FileFingerService, WatchUnavailable, watchDirectory
 from finger.backends.memory import MAX_ANSWER_LENGTH, MemoryFingerService
 from finger.backends.statusfile import StatusFileError, StatusFileReadOnly
@@ -738,6 +738,38 @@ class WatchTests(SynchronousTestCase):
             service.startService()
         self.addCleanup(service.stopService)
         self.assertIn("file descriptors", events[0]["why"])
+
+    def test_noINotify(self) -> None:
+        """
+        Where Twisted has no inotify (not Linux), L{watchDirectory} says so.
+        """
+        self.patch(fileModule, "inotify", None)
+        error = self.assertRaises(
+            WatchUnavailable, watchDirectory, reactor, self.path.parent().path, lambda name: None
+        )
+        self.assertIn("no inotify", str(error))
+
+    def test_inotifyFails(self) -> None:
+        """
+        When inotify cannot start (too many instances, or no such system
+        call), L{watchDirectory} says why.
+        """
+        if fileModule.inotify is None:
+            raise SkipTest("inotify is not available here")
+        real = fileModule.inotify
+
+        class Failing:
+            INotifyError = real.INotifyError
+
+            @staticmethod
+            def INotify(reactor: Any) -> None:
+                raise real.INotifyError("INotify initialization error.")
+
+        self.patch(fileModule, "inotify", Failing)
+        error = self.assertRaises(
+            WatchUnavailable, watchDirectory, reactor, self.path.parent().path, lambda name: None
+        )
+        self.assertIn("initialization error", str(error))
 
 
 class SharedFileTests(TestCase):
