@@ -220,7 +220,7 @@ def makeBackend(options: usage.Options, reactor: Any) -> service.Service:
             maxBytes=maxBytes,
         )
     try:
-        return FileFingerService(options["file"], options["interval"], reactor)
+        return FileFingerService(options["file"], interval=options["interval"], reactor=reactor)
     except StatusFileError as e:
         raise usage.UsageError(f"--file: {e}") from None
 

@@ -1,18 +1,28 @@
 # -*- test-case-name: tests.backends.test_file -*-
 """
-The status-file back-end: statuses kept in a file that people may also edit
-by hand (the format is in L{finger.backends.statusfile}).
+The status-file back-end: statuses kept in a file that people, and other
+processes, may also change (the format is in L{finger.backends.statusfile}).
 """
 
+import os
 from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 from twisted.application import service
 from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.interfaces import IDelayedCall, IReactorFDSet
 from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from twisted.python.filepath import FilePath
 from zope.interface import implementer
+
+try:
+    # Imported now, not when first watching: a server that dropped its
+    # privileges may no longer be able to read its Python installation.
+    from twisted.internet import inotify
+except ImportError:  # Not Linux.
+    inotify = None  # type: ignore[assignment]
 
 from finger.backends import statusfile
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
@@ -22,6 +32,63 @@ from finger.names import checkStatus, checkUserName
 
 _T = TypeVar("_T")
 
+SETTLE = 0.1
+"""
+Seconds from the first sign that the status file changed to reading it: a
+save or an edit is a burst of events, and all of it is read once.
+"""
+
+Watch = Callable[[Any, str, Callable[[str], None]], Callable[[], None]]
+"""
+How a directory is watched: C{watch(reactor, directory, changed)} calls
+C{changed(name)} when the file C{name} in C{directory} may have new
+contents, and returns what stops watching; it raises L{WatchUnavailable}
+if it cannot watch.
+"""
+
+
+class WatchUnavailable(Exception):
+    """
+    A directory cannot be watched for changes here; the message says why.
+    """
+
+
+def watchDirectory(
+    reactor: Any, directory: str, changed: Callable[[str], None]
+) -> Callable[[], None]:
+    """
+    Watch C{directory} with inotify: call C{changed(name)} when a file in
+    it is written and closed, or renamed into it.
+
+    A directory, not a file, is watched: a save renames a new file over
+    the old one, and a watch on the old one would see no more.
+
+    @param reactor: an L{IReactorFDSet} provider, which reads the events.
+    @return: a function that stops watching.
+    @raise WatchUnavailable: if this system or C{reactor} cannot watch.
+    """
+    if not IReactorFDSet.providedBy(reactor):
+        raise WatchUnavailable("the reactor cannot watch file descriptors")
+    if inotify is None:
+        raise WatchUnavailable("this system has no inotify")
+    try:
+        notifier = inotify.INotify(reactor=reactor)
+    except (inotify.INotifyError, OSError) as e:
+        raise WatchUnavailable(f"inotify cannot start ({e})") from e
+    wanted = inotify.IN_CLOSE_WRITE | inotify.IN_MOVED_TO
+
+    def event(ignored: object, path: FilePath[bytes], mask: int) -> None:
+        if mask & wanted:
+            changed(os.fsdecode(path.basename()))
+
+    try:
+        notifier.watch(FilePath(directory), mask=wanted, callbacks=[event])
+    except inotify.INotifyError as e:
+        notifier.loseConnection()
+        raise WatchUnavailable(f"inotify cannot watch {directory} ({e})") from e
+    notifier.startReading()
+    return notifier.loseConnection
+
 
 @implementer(IFingerService, IFingerSetterService)
 class FileFingerService(service.Service):
@@ -30,10 +97,17 @@ class FileFingerService(service.Service):
     L{finger.backends.statusfile}).
 
     The file is read when this object is made, so that a missing file is an
-    error at start-up, and checked every C{interval} seconds while the service
-    runs; it is re-read only when it changed.  If a later read fails, or finds
-    the file empty (truncated, or caught half-copied), the last good statuses
-    stay in use.
+    error at start-up.  While the service runs, the file's directory is
+    watched (with inotify, where there is one): the file is checked
+    L{SETTLE} seconds after it is written or another file is renamed over
+    it, so that several processes sharing one file see each other's sets,
+    and outside edits, within a fraction of a second.  It is also checked
+    every C{interval} seconds, which is all there is where nothing can
+    watch (and catches what a watch misses: an overflowing event queue,
+    another host's write over NFS).  It is re-read only when it changed
+    (L{statusfile.readIfChanged}), so a process's own save is not read
+    back.  If a later read fails, or finds the file empty (truncated, or
+    caught half-copied), the last good statuses stay in use.
 
     The file must be a regular file, not a symbolic link (see
     L{finger.backends.statusfile}): a link is an error at start-up, and a
@@ -43,9 +117,10 @@ class FileFingerService(service.Service):
     removes temporary files an interrupted save left behind.
 
     L{setUser} rewrites the file atomically and durably before it reports
-    success.  File work runs in the reactor's thread pool, one job at a time,
-    so a large file never stalls the reactor; sets that arrive while a write
-    is under way are saved together by the next write.
+    success, under a lock that several processes saving one file share.
+    File work runs in the reactor's thread pool, one job at a time, so a
+    large file never stalls the reactor; sets that arrive while a write is
+    under way are saved together by the next write.
 
     @ivar filename: the path of the status file.
     """
@@ -57,13 +132,22 @@ class FileFingerService(service.Service):
     disposeInThreadAbove = 10000
 
     def __init__(
-        self, filename: str, interval: float = 30.0, reactor: Optional[Any] = None
+        self,
+        filename: str,
+        interval: float = 30.0,
+        reactor: Optional[Any] = None,
+        watch: Optional[Watch] = watchDirectory,
+        settle: float = SETTLE,
     ) -> None:
         """
         @param filename: the path of the status file.
         @param interval: seconds between checks for a changed file.
-        @param reactor: an L{IReactorTime} and L{IReactorThreads} provider;
-            the global reactor if L{None}.
+        @param reactor: an L{IReactorTime} and L{IReactorThreads} provider
+            (and L{IReactorFDSet}, for L{watchDirectory}); the global
+            reactor if L{None}.
+        @param watch: what watches the file's directory (see L{Watch}), or
+            L{None} to only check every C{interval} seconds.
+        @param settle: seconds from a sign of change to checking the file.
 
         @raise statusfile.StatusFileError: if the file cannot be read, is a
             symbolic link or is not a regular file.
@@ -83,18 +167,35 @@ class FileFingerService(service.Service):
         self._checker = LoopingCall(self.check)
         self._checker.clock = self._reactor
         self._readOnlyLogged = False
+        self._watch = watch
+        self.settle = settle
+        self._unwatch: Optional[Callable[[], None]] = None
+        self._settling: Optional[IDelayedCall] = None
+        self._recheck = False
 
     def startService(self) -> None:
         """
-        Say which file is served, remove what interrupted saves left behind,
-        and start checking the file for changes.
+        Say which file is served and how its changes are seen, remove what
+        interrupted saves left behind, and start watching and checking the
+        file for changes.
         """
         super().startService()
-        self.log.info(
-            "Serving {count} users from the status file {path}",
-            count=len(self._statuses),
-            path=self.filename,
-        )
+        unavailable = self._startWatching()
+        if self._unwatch is not None:
+            self.log.info(
+                "Serving {count} users from the status file {path}, watching it for changes",
+                count=len(self._statuses),
+                path=self.filename,
+            )
+        else:
+            self.log.info(
+                "Serving {count} users from the status file {path}, checking it for changes "
+                "every {interval} seconds{why}",
+                count=len(self._statuses),
+                path=self.filename,
+                interval=self.interval,
+                why=f" (it cannot be watched: {unavailable})" if unavailable else "",
+            )
         removed, failed = statusfile.removeStale(self.filename)
         for temporary in removed:
             self.log.warn(
@@ -112,7 +213,51 @@ class FileFingerService(service.Service):
         super().stopService()
         if self._checker.running:
             self._checker.stop()
+        if self._unwatch is not None:
+            unwatch, self._unwatch = self._unwatch, None
+            unwatch()
+        if self._settling is not None:
+            settling, self._settling = self._settling, None
+            settling.cancel()
+        self._recheck = False
         return self._whenIdle()
+
+    def _startWatching(self) -> Optional[str]:
+        """
+        Watch the file's directory, if this service was given a way to.
+
+        @return: why it cannot be watched, if it was to be and cannot.
+        """
+        if self._watch is None:
+            return None
+        directory, name = os.path.split(os.path.abspath(self.filename))
+
+        def changed(changedName: str) -> None:
+            if changedName == name:
+                self._changeSeen()
+
+        try:
+            self._unwatch = self._watch(self._reactor, directory, changed)
+        except WatchUnavailable as e:
+            return str(e)
+        return None
+
+    def _changeSeen(self) -> None:
+        """
+        The file may have changed: check it a moment from now, once for the
+        whole burst of events that a save or an edit makes.
+        """
+        if self._settling is None and self.running:
+            self._settling = self._reactor.callLater(self.settle, self._settled)
+
+    def _settled(self) -> None:
+        self._settling = None
+        if self._busy:
+            # What is under way may have read the file before this change:
+            # check once it is done.
+            self._recheck = True
+        else:
+            self.check()
 
     def _whenIdle(self) -> "Deferred[None]":
         if not self._busy:
@@ -199,6 +344,9 @@ class FileFingerService(service.Service):
         self._busy = False
         if self._pending:
             self._next()
+        elif self._recheck:
+            self._recheck = False
+            self.check()
         else:
             idle, self._idle = self._idle, []
             for d in idle:

@@ -20,17 +20,29 @@ A save writes a temporary file C{.NAME.XXXXXXXX.tmp} next to the status file
 C{NAME} and renames it over the file; one left behind by a process killed
 mid-save is removed by L{removeStale}.
 
+Several processes may share one status file.  A save holds an exclusive
+C{flock} on the lock file C{.NAME.lock} next to it (L{lockPath}) from
+reading the file to renaming the new one over it, so saves from several
+processes (or several services in one process) happen one after the other
+and none loses another's change.  The lock file is created when first
+needed and never removed: removing it while another process waits on it
+would let a third lock a new one beside them.  A tool that edits the file
+may take the same lock (C{flock .NAME.lock -c "..."}) to be safe from
+concurrent saves.
+
 These functions do blocking file I/O and are meant to run in a thread; the
 service in L{finger.backends.file} decides when.
 """
 
 import errno
+import fcntl
 import itertools
 import operator
 import os
 import re
 import stat
 import tempfile
+from contextlib import contextmanager
 from typing import Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 from finger.backends.local import SAFE_OPEN_FLAGS
@@ -402,6 +414,67 @@ def _format(name: str, status: str) -> str:
     return f"{name}: {status}" if status else f"{name}:"
 
 
+def lockPath(path: str) -> str:
+    """
+    The lock file that L{save} holds while it saves the status file at
+    C{path}: C{.NAME.lock} next to the file C{NAME}.
+    """
+    directory, name = os.path.split(path)
+    return os.path.join(directory, "." + name + ".lock")
+
+
+@contextmanager
+def _locked(path: str) -> Iterator[None]:
+    """
+    Hold the exclusive lock on the status file at C{path} (see L{lockPath}),
+    waiting for any other holder to let it go.
+
+    @raise StatusNotSaved: if the lock file cannot be opened or made.
+    """
+    lock = lockPath(path)
+    try:
+        # Read-only is enough for flock; O_NOFOLLOW and O_NONBLOCK as for the
+        # status file, so that a link or a FIFO put there is refused, not
+        # followed or waited on.
+        fd = os.open(lock, SAFE_OPEN_FLAGS | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise StatusNotSaved(f"cannot lock {path}: {lock}: {e.strerror or e}") from e
+    try:
+        try:
+            regular = stat.S_ISREG(os.fstat(fd).st_mode)
+            if regular:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as e:
+            raise StatusNotSaved(f"cannot lock {path}: {lock}: {e.strerror or e}") from e
+        if not regular:
+            raise StatusNotSaved(f"cannot lock {path}: {lock} is not a regular file")
+        yield
+    finally:
+        # Closing the last descriptor of the lock lets it go.
+        os.close(fd)
+
+
+def _openForSave(path: str) -> Optional[Tuple[int, os.stat_result]]:
+    """
+    Open the status file at C{path} to be read and replaced.
+
+    @return: its descriptor and status, or L{None} if there is no file.
+    @raise StatusFileReadOnly: if the file is read-only.
+    @raise StatusNotSaved: if it cannot be opened, is a symbolic link or
+        is not a regular file.
+    """
+    try:
+        fd, st = _openRegular(path)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise StatusNotSaved(f"cannot read {path}: {e.strerror or e}") from e
+    if not _isWritable(path, st):
+        os.close(fd)
+        raise StatusFileReadOnly(path)
+    return fd, st
+
+
 def save(
     path: str,
     changes: Mapping[str, str],
@@ -413,32 +486,52 @@ def save(
     A symbolic link, or anything but a regular file, at C{path} is left
     alone, and so is a read-only file.
 
-    The new contents are written to a temporary file in the same directory,
-    flushed to disk, given the old file's permissions, and renamed over the
-    old file; then the directory is flushed too.  Whenever this process dies,
-    the path holds either the old file or the new one.
+    The file is read, changed and replaced under the lock (L{lockPath}), so
+    that a concurrent save by another process is never lost: it is either
+    read here, or it reads what this one wrote.  The new contents are
+    written to a temporary file in the same directory, flushed to disk,
+    given the old file's permissions, and renamed over the old file; then
+    the directory is flushed too.  Whenever this process dies, the path
+    holds either the old file or the new one.
 
     @param fallback: the statuses the service serves: what to start from if
         the file has vanished or is empty (truncated), and what it holds if it
         is still the version whose L{fileIdentity} is C{identity}.
-    @return: a L{Snapshot} of what was written.
+    @return: a L{Snapshot} of what was written; its identity is that of
+        the file written, even if another has replaced it since.
     @raise StatusFileReadOnly: if the file is read-only.
     @raise StatusNotSaved: if anything else failed; the old file is
         untouched.
     """
+    # Refuse what can never be saved before making the lock file: a link,
+    # or a read-only file in a directory this process may not write.
+    opened = _openForSave(path)
+    if opened is not None:
+        os.close(opened[0])
+    with _locked(path):
+        return _saveLocked(path, changes, fallback, identity)
+
+
+def _saveLocked(
+    path: str,
+    changes: Mapping[str, str],
+    fallback: Mapping[str, str],
+    identity: Optional[Tuple[int, ...]],
+) -> Snapshot:
+    """
+    L{save}, once the lock is held.
+    """
     directory = os.path.dirname(os.path.abspath(path))
-    st: Optional[os.stat_result]
-    try:
-        fd, st = _openRegular(path)
-        with open(fd, "rb") as f:
-            old = f.read()
-    except FileNotFoundError:
-        st = None
-        old = b""
-    except OSError as e:
-        raise StatusNotSaved(f"cannot read {path}: {e.strerror or e}") from e
-    if st is not None and not _isWritable(path, st):
-        raise StatusFileReadOnly(path)
+    opened = _openForSave(path)
+    st: Optional[os.stat_result] = None
+    old = b""
+    if opened is not None:
+        fd, st = opened
+        try:
+            with open(fd, "rb") as f:
+                old = f.read()
+        except OSError as e:
+            raise StatusNotSaved(f"cannot read {path}: {e.strerror or e}") from e
     if not old:
         old = b"".join(
             (_format(name, status) + "\n").encode("utf-8", "surrogateescape")
@@ -453,8 +546,8 @@ def save(
     except OSError as e:
         raise StatusNotSaved(f"cannot write in {directory}: {e.strerror or e}") from e
     try:
-        try:
-            with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd, "wb") as f:
+            try:
                 f.write(new)
                 f.flush()
                 if st is not None:
@@ -464,15 +557,17 @@ def save(
                 else:
                     os.fchmod(f.fileno(), 0o644)
                 os.fsync(f.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+                os.replace(temporary, path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+            # The file written, as it is now that it has its name (a rename
+            # changes its ctime), whatever is at the path by now.
+            written = fileIdentity(os.fstat(f.fileno()))
         _syncDirectory(directory)
-        identity = fileIdentity(os.stat(path))
     except OSError as e:
         raise StatusNotSaved(f"cannot save {path}: {e.strerror or e}") from e
-    return Snapshot(statuses, [], identity)
+    return Snapshot(statuses, [], written)
 
 
 def _temporaryPattern(path: str) -> "re.Pattern[str]":
@@ -487,21 +582,56 @@ def removeStale(path: str) -> Tuple[List[str], List[str]]:
     """
     Remove the temporary files a save of the status file at C{path} left
     behind when its process was killed: regular files next to it named as
-    L{save} names them, and nothing else.  Call it only when no save of
-    this file is under way (at start-up).
+    L{save} names them, and nothing else (not the lock file, which stays).
+
+    If there are any, they are removed under the lock (L{lockPath}), so
+    that the temporary file of a save another process has under way is
+    never taken for a stale one; this may wait for that save to end.  Call
+    it only when no save of this file by this process is under way (at
+    start-up).
 
     @return: the paths removed, and a message for each that could not be.
     """
     directory = os.path.dirname(os.path.abspath(path))
+    try:
+        found = _temporaries(path)
+    except OSError as e:
+        return [], [f"cannot list {directory}: {e.strerror or e}"]
+    if not found:
+        return [], []
+    try:
+        with _locked(path):
+            return _removeTemporaries(path)
+    except StatusNotSaved:
+        # No lock can be had (the directory may not be written): then no
+        # other process can have saved, either.
+        return _removeTemporaries(path)
+
+
+def _temporaries(path: str) -> List[str]:
+    """
+    The paths of the files next to the status file at C{path} named as
+    L{save} names its temporary files, sorted.
+
+    @raise OSError: if the directory cannot be listed.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
     isTemporary = _temporaryPattern(path).fullmatch
+    names = sorted(filter(isTemporary, os.listdir(directory)))
+    return [os.path.join(directory, name) for name in names]
+
+
+def _removeTemporaries(path: str) -> Tuple[List[str], List[str]]:
+    """
+    L{removeStale}, once no save can be under way.
+    """
     removed: List[str] = []
     failed: List[str] = []
     try:
-        names = os.listdir(directory)
+        found = _temporaries(path)
     except OSError as e:
-        return [], [f"cannot list {directory}: {e.strerror or e}"]
-    for name in sorted(filter(isTemporary, names)):
-        temporary = os.path.join(directory, name)
+        return [], [f"cannot list {os.path.dirname(os.path.abspath(path))}: {e.strerror or e}"]
+    for temporary in found:
         try:
             if stat.S_ISREG(os.lstat(temporary).st_mode):
                 os.unlink(temporary)

@@ -3,20 +3,27 @@ Tests for L{finger.backends.file}.
 """
 
 import os
+from typing import Any, Callable, List, Optional
 
+from twisted.internet import reactor
+from twisted.internet.defer import gatherResults
+from twisted.internet.task import Clock
 from twisted.logger import LogLevel, capturedLogs
+from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.python.runtime import platform
+from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
 from finger.names import InvalidStatus, InvalidUserName
-from finger.backends import statusfile
-from finger.backends.file import FileFingerService
+from finger.backends import file as fileModule, statusfile
+from finger.backends.file import SETTLE, FileFingerService, WatchUnavailable, watchDirectory
 from finger.backends.memory import MAX_ANSWER_LENGTH, MemoryFingerService
 from finger.backends.statusfile import StatusFileError, StatusFileReadOnly
 from finger.messages import READ_ONLY
 from finger.testing import HeldThreadsClock, ThreadlessClock
+from tests.support import waitFor
 
 
 class MemoryFingerServiceTests(SynchronousTestCase):
@@ -497,3 +504,352 @@ class FingerServiceTests(SynchronousTestCase):
         self.successResultOf(d)
         self.successResultOf(stopped)
         self.assertEqual(clock.getDelayedCalls(), [])
+
+
+class FakeWatch:
+    """
+    A L{finger.backends.file.Watch} that the test drives: it records what
+    is watched, and the test says when a file changed.
+
+    @ivar calls: the reactor and directory of each watch started.
+    @ivar changed: what to call with a file's name, while watching.
+    @ivar unavailable: if set, why watching fails.
+    """
+
+    def __init__(self, unavailable: Optional[str] = None) -> None:
+        self.calls: List[Any] = []
+        self.changed: Optional[Callable[[str], None]] = None
+        self.unavailable = unavailable
+
+    def __call__(
+        self, reactor: Any, directory: str, changed: Callable[[str], None]
+    ) -> Callable[[], None]:
+        if self.unavailable is not None:
+            raise WatchUnavailable(self.unavailable)
+        self.calls.append((reactor, directory))
+        self.changed = changed
+        return self.stop
+
+    def stop(self) -> None:
+        self.changed = None
+
+    def announce(self, name: str) -> None:
+        """
+        Say that the file C{name} in the watched directory changed.
+        """
+        assert self.changed is not None, "not watching"
+        self.changed(name)
+
+
+class WatchTests(SynchronousTestCase):
+    """
+    A service watches its file's directory and checks the file soon after
+    it changes, rather than at the next interval.
+    """
+
+    def setUp(self) -> None:
+        self.path = FilePath(self.mktemp())
+        self.path.setContent(b"moshez: happy and well\nshawn: alive\n")
+        self.clock = ThreadlessClock()
+        self.watch = FakeWatch()
+
+    def service(self, **kwargs: Any) -> FileFingerService:
+        kwargs.setdefault("reactor", self.clock)
+        kwargs.setdefault("watch", self.watch)
+        service = FileFingerService(self.path.path, interval=3600, **kwargs)
+        service.startService()
+        self.addCleanup(service.stopService)
+        return service
+
+    def edit(self, content: bytes) -> None:
+        """
+        Change the file as another process would: a new file renamed over it.
+        """
+        other = self.path.siblingExtension(".new")
+        other.setContent(content)
+        os.rename(other.path, self.path.path)
+
+    def countReads(self) -> List[str]:
+        reads: List[str] = []
+        read = statusfile.read
+
+        def counted(path: str) -> statusfile.Snapshot:
+            reads.append(path)
+            return read(path)
+
+        self.patch(statusfile, "read", counted)
+        return reads
+
+    def test_watchesDirectory(self) -> None:
+        """
+        The directory holding the file is watched (a save replaces the file
+        itself), with the service's reactor.
+        """
+        self.service()
+        self.assertEqual(self.watch.calls, [(self.clock, self.path.parent().path)])
+
+    def test_changeReadAfterSettling(self) -> None:
+        """
+        A change to the file is read L{SETTLE} seconds after it is seen, not
+        at the next interval.
+        """
+        service = self.service()
+        self.edit(b"glyph: hacking\n")
+        self.watch.announce(self.path.basename())
+        self.clock.advance(SETTLE / 2)
+        self.assertEqual(self.successResultOf(service.getUsers()), ["moshez", "shawn"])
+        self.clock.advance(SETTLE / 2)
+        self.assertEqual(self.successResultOf(service.getUsers()), ["glyph"])
+        self.assertEqual(self.clock.getDelayedCalls()[0].getTime(), 3600)
+
+    def test_settleIsASetting(self) -> None:
+        service = self.service(settle=2.0)
+        self.edit(b"glyph: hacking\n")
+        self.watch.announce(self.path.basename())
+        self.clock.advance(1.9)
+        self.assertEqual(self.successResultOf(service.getUsers()), ["moshez", "shawn"])
+        self.clock.advance(0.1)
+        self.assertEqual(self.successResultOf(service.getUsers()), ["glyph"])
+
+    def test_otherFilesIgnored(self) -> None:
+        """
+        Changes to other files in the directory, a save's temporary file
+        among them, are not a reason to look at the status file.
+        """
+        self.service()
+        for name in ["." + self.path.basename() + ".abcdefgh.tmp", "other", "users.bak"]:
+            self.watch.announce(name)
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)  # the interval's
+
+    def test_burstCheckedOnce(self) -> None:
+        """
+        Many events close together (a save makes several) are one check.
+        """
+        self.service()
+        checks = []
+        self.patch(statusfile, "readIfChanged", lambda path, identity: checks.append(path))
+        for _ in range(10):
+            self.watch.announce(self.path.basename())
+            self.clock.advance(SETTLE / 20)
+        self.clock.advance(SETTLE)
+        self.assertEqual(checks, [self.path.path])
+
+    def test_ownSaveNotReadBack(self) -> None:
+        """
+        The event a service's own save makes does not make it read the file
+        back: it knows what it wrote.
+        """
+        service = self.service()
+        self.successResultOf(service.setUser("shawn", "busy"))
+        reads = self.countReads()
+        self.watch.announce(self.path.basename())
+        self.clock.advance(SETTLE)
+        self.assertEqual(reads, [])
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "busy")
+
+    def test_changeDuringSaveCheckedAfter(self) -> None:
+        """
+        A change seen while a save is under way, which may have read the
+        file before it, is checked once the save is done.
+        """
+        clock = HeldThreadsClock()
+        service = self.service(reactor=clock)
+        d = service.setUser("shawn", "busy")
+        self.watch.announce(self.path.basename())
+        clock.advance(SETTLE)
+        self.assertEqual(clock.held, 1)
+        clock.runOne()
+        self.successResultOf(d)
+        # Another process saved just after this one.
+        self.edit(b"moshez: happy and well\nshawn: busy\nglyph: hacking\n")
+        self.assertEqual(clock.held, 1)
+        clock.runOne()
+        self.assertEqual(self.successResultOf(service.getUsers()), ["moshez", "shawn", "glyph"])
+        self.assertEqual(clock.held, 0)
+
+    def test_intervalCheckStays(self) -> None:
+        """
+        The interval check goes on while watching, for what a watch misses.
+        """
+        service = self.service()
+        self.edit(b"glyph: hacking\n")
+        self.clock.advance(3600)
+        self.assertEqual(self.successResultOf(service.getUsers()), ["glyph"])
+
+    def test_startLogsWatching(self) -> None:
+        service = FileFingerService(self.path.path, reactor=self.clock, watch=self.watch)
+        with capturedLogs() as events:
+            service.startService()
+        self.addCleanup(service.stopService)
+        [line] = events
+        self.assertEqual(line["log_level"], LogLevel.info)
+        self.assertIn("watching it for changes", line["log_format"])
+
+    def test_unavailableFallsBack(self) -> None:
+        """
+        Where nothing can watch, the start line says why (once), and the
+        file is checked every interval.
+        """
+        with capturedLogs() as events:
+            service = self.service(watch=FakeWatch(unavailable="no inotify here"))
+        [line] = events
+        self.assertEqual(line["log_level"], LogLevel.info)
+        self.assertEqual(line["interval"], 3600)
+        self.assertIn("no inotify here", line["why"])
+        self.edit(b"glyph: hacking\n")
+        self.clock.advance(3600)
+        self.assertEqual(self.successResultOf(service.getUsers()), ["glyph"])
+
+    def test_noWatch(self) -> None:
+        """
+        With C{watch=None}, nothing is watched and the start line says only
+        how often the file is checked.
+        """
+        with capturedLogs() as events:
+            self.service(watch=None)
+        [line] = events
+        self.assertEqual(line["why"], "")
+        self.assertEqual(line["interval"], 3600)
+
+    def test_stopUnwatches(self) -> None:
+        """
+        Stopping the service stops the watch and forgets a check that was
+        about to happen.
+        """
+        service = self.service()
+        self.watch.announce(self.path.basename())
+        self.assertEqual(len(self.clock.getDelayedCalls()), 2)
+        self.successResultOf(service.stopService())
+        self.assertIsNone(self.watch.changed)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_defaultWatchNeedsDescriptors(self) -> None:
+        """
+        L{watchDirectory} refuses a reactor that cannot watch file
+        descriptors (such as a L{Clock}); the service then falls back to the
+        interval.
+        """
+        error = self.assertRaises(
+            WatchUnavailable, watchDirectory, Clock(), self.path.parent().path, lambda name: None
+        )
+        self.assertIn("file descriptors", str(error))
+        service = FileFingerService(self.path.path, reactor=self.clock)
+        with capturedLogs() as events:
+            service.startService()
+        self.addCleanup(service.stopService)
+        self.assertIn("file descriptors", events[0]["why"])
+
+    def test_noINotify(self) -> None:
+        """
+        Where Twisted has no inotify (not Linux), L{watchDirectory} says so.
+        """
+        self.patch(fileModule, "inotify", None)
+        error = self.assertRaises(
+            WatchUnavailable, watchDirectory, reactor, self.path.parent().path, lambda name: None
+        )
+        self.assertIn("no inotify", str(error))
+
+    def test_inotifyFails(self) -> None:
+        """
+        When inotify cannot start (too many instances, or no such system
+        call), L{watchDirectory} says why.
+        """
+        if fileModule.inotify is None:
+            raise SkipTest("inotify is not available here")
+        real = fileModule.inotify
+
+        class Failing:
+            INotifyError = real.INotifyError
+
+            @staticmethod
+            def INotify(reactor: Any) -> None:
+                raise real.INotifyError("INotify initialization error.")
+
+        self.patch(fileModule, "inotify", Failing)
+        error = self.assertRaises(
+            WatchUnavailable, watchDirectory, reactor, self.path.parent().path, lambda name: None
+        )
+        self.assertIn("initialization error", str(error))
+
+
+class SharedFileTests(TestCase):
+    """
+    Several services, with the real reactor and inotify, on one status
+    file: each sees the others' sets, and outside edits, within a second.
+    """
+
+    if not platform.supportsINotify():
+        skip = "inotify is not available here"
+
+    def setUp(self) -> None:
+        self.path = FilePath(self.mktemp())
+        self.path.setContent(b"moshez: happy and well\n")
+
+    def service(self) -> FileFingerService:
+        # The interval is long: only watching can see a change in time.
+        service = FileFingerService(self.path.path, interval=3600, reactor=reactor)
+        service.startService()
+        self.addCleanup(service.stopService)
+        return service
+
+    async def seen(self, service: FileFingerService, user: str, status: str) -> None:
+        def unknown(reason: Failure) -> bool:
+            reason.trap(UnknownUser)
+            return False
+
+        def check() -> Any:
+            return service.getUser(user).addCallbacks(lambda found: found == status, unknown)
+
+        await waitFor(reactor, check, f"{user}: {status}", timeout=1.0)
+
+    async def test_setSeenByOther(self) -> None:
+        """
+        A set on one service is seen by the other within a second.
+        """
+        one, other = self.service(), self.service()
+        await one.setUser("zoë", "à Paris")
+        await self.seen(other, "zoë", "à Paris")
+        await other.setUser("moshez", "back")
+        await self.seen(one, "moshez", "back")
+        self.assertEqual(await one.getUsers(), ["moshez", "zoë"])
+
+    async def test_concurrentSetsAgree(self) -> None:
+        """
+        Sets made on both services at once are all kept, and both soon serve
+        the same statuses.
+        """
+        one, other = self.service(), self.service()
+        await gatherResults(
+            [one.setUser(f"a{n}", "set") for n in range(20)]
+            + [other.setUser(f"b{n}", "set") for n in range(20)]
+        )
+        await self.seen(one, "b19", "set")
+        await self.seen(other, "a19", "set")
+        expected = ["moshez"] + [f"{p}{n}" for p in "ab" for n in range(20)]
+        self.assertEqual(sorted(await one.getUsers()), sorted(expected))
+        self.assertEqual(sorted(await other.getUsers()), sorted(expected))
+        self.assertEqual(sorted(statusfile.read(self.path.path).statuses), sorted(expected))
+
+    async def test_renamedEditSeen(self) -> None:
+        """
+        An edit saved by writing a new file and renaming it over the old
+        one (as editors and configuration tools do) is seen within a second.
+        """
+        service = self.service()
+        other = self.path.siblingExtension(".new")
+        other.setContent(b"moshez: renamed\n")
+        os.rename(other.path, self.path.path)
+        await self.seen(service, "moshez", "renamed")
+
+    async def test_inPlaceEditSeen(self) -> None:
+        """
+        An edit written into the file itself is seen within a second.
+        """
+        service = self.service()
+        with open(self.path.path, "ab") as f:
+            f.write(b"glyph: appended\n")
+        await self.seen(service, "glyph", "appended")
+        with open(self.path.path, "wb") as f:
+            f.write(b"moshez: rewritten in place\n")
+        await self.seen(service, "moshez", "rewritten in place")
+        self.assertEqual(await service.getUsers(), ["moshez"])

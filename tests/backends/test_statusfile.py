@@ -2,6 +2,7 @@
 Tests for L{finger.backends.statusfile}.
 """
 
+import fcntl
 import os
 import random
 import signal
@@ -209,10 +210,10 @@ class BulkParserTests(SynchronousTestCase):
             self.patch(statusfile, "CHUNK_BYTES", size)
             for _ in range(300):
                 data = _randomFile(rng)
-                known = list(_referenceParse(data)[0])
+                names = list(_referenceParse(data)[0])
                 changes = {
                     name: rng.choice(["", "new", "at 10:30: lunch"])
-                    for name in rng.sample(known, min(len(known), rng.randrange(3)))
+                    for name in rng.sample(names, min(len(names), rng.randrange(3)))
                 }
                 if rng.random() < 0.5:
                     changes["newcomer"] = "hello"
@@ -350,7 +351,7 @@ class SaveTests(SynchronousTestCase):
         self.assertEqual(self.path.getContent(), b"# keep me\na: one\nb: two\n")
         self.assertEqual(snapshot.statuses, {"a": "one", "b": "two"})
         self.assertEqual(os.stat(self.path.path).st_mode & 0o777, 0o640)
-        self.assertEqual(self.directory.listdir(), ["users"])
+        self.assertEqual(sorted(self.directory.listdir()), [".users.lock", "users"])
         self.assertEqual(snapshot.identity, statusfile.read(self.path.path).identity)
 
     def test_vanished(self) -> None:
@@ -433,7 +434,7 @@ class SaveTests(SynchronousTestCase):
         self.assertEqual(failed, [])
         self.assertEqual(
             sorted(self.directory.listdir()),
-            sorted(others + ["users", ".users.direc_ry.tmp", ".users.linklink.tmp"]),
+            sorted(others + ["users", ".users.lock", ".users.direc_ry.tmp", ".users.linklink.tmp"]),
         )
 
     def test_writeFails(self) -> None:
@@ -449,7 +450,188 @@ class SaveTests(SynchronousTestCase):
         error = self.assertRaises(StatusNotSaved, statusfile.save, self.path.path, {"a": "x"}, {})
         self.assertIn("No space left", str(error))
         self.assertEqual(self.path.getContent(), b"# keep me\na: one\n")
+        self.assertEqual(sorted(self.directory.listdir()), [".users.lock", "users"])
+
+
+class LockTests(SynchronousTestCase):
+    """
+    Saves of one status file hold an exclusive lock on its lock file.
+    """
+
+    def setUp(self) -> None:
+        self.directory = FilePath(self.mktemp())
+        self.directory.makedirs()
+        self.path = self.directory.child("users")
+        self.path.setContent(b"a: one\n")
+        self.lock = self.directory.child(".users.lock")
+
+    def isLocked(self) -> bool:
+        """
+        Does someone hold the lock?  Asked through a descriptor of our own:
+        C{flock} locks of two descriptors conflict even in one process.
+        """
+        fd = os.open(self.lock.path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    def test_lockPath(self) -> None:
+        """
+        The lock file of C{NAME} is C{.NAME.lock} in the same directory.
+        """
+        self.assertEqual(statusfile.lockPath("/srv/finger/users"), "/srv/finger/.users.lock")
+        self.assertEqual(statusfile.lockPath("users"), ".users.lock")
+
+    def test_heldFromReadToRename(self) -> None:
+        """
+        The lock is held while the file is read and merged and while the new
+        one is renamed over it, and let go once the save returns.
+        """
+        seen = []
+        update, replace = statusfile.update, os.replace
+
+        def checkedUpdate(*args: object, **kwargs: object) -> object:
+            seen.append(("update", self.isLocked()))
+            return update(*args, **kwargs)  # type: ignore[arg-type]
+
+        def checkedReplace(*args: str) -> None:
+            seen.append(("replace", self.isLocked()))
+            replace(*args)
+
+        self.patch(statusfile, "update", checkedUpdate)
+        self.patch(os, "replace", checkedReplace)
+        statusfile.save(self.path.path, {"b": "two"}, {})
+        self.assertEqual(seen, [("update", True), ("replace", True)])
+        self.assertFalse(self.isLocked())
+        self.assertEqual(self.path.getContent(), b"a: one\nb: two\n")
+
+    def test_lockKeptAndReused(self) -> None:
+        """
+        The lock file stays after a save (removing it could let two savers
+        lock two different files), and later saves use it.
+        """
+        statusfile.save(self.path.path, {"b": "two"}, {})
+        inode = os.stat(self.lock.path).st_ino
+        statusfile.save(self.path.path, {"c": "three"}, {})
+        self.assertEqual(os.stat(self.lock.path).st_ino, inode)
+        self.assertEqual(self.path.getContent(), b"a: one\nb: two\nc: three\n")
+
+    def test_lockFileNotRegular(self) -> None:
+        """
+        A symbolic link or a FIFO in place of the lock file is not followed
+        nor waited on: the save fails, naming it, and the file is untouched.
+        """
+        target = self.directory.child("elsewhere")
+        os.symlink(target.path, self.lock.path)
+        error = self.assertRaises(StatusNotSaved, statusfile.save, self.path.path, {"a": "x"}, {})
+        self.assertIn(self.lock.path, str(error))
+        self.assertFalse(target.exists())
+        self.lock.remove()
+        os.mkfifo(self.lock.path)
+        error = self.assertRaises(StatusNotSaved, statusfile.save, self.path.path, {"a": "x"}, {})
+        self.assertIn(self.lock.path, str(error))
+        self.assertEqual(self.path.getContent(), b"a: one\n")
+
+    def test_readOnlyMakesNoLock(self) -> None:
+        """
+        A save refused because the file is read-only makes no lock file:
+        the directory of a read-only file may well be read-only too.
+        """
+        self.path.chmod(0o444)
+        self.assertRaises(StatusFileReadOnly, statusfile.save, self.path.path, {"a": "x"}, {})
         self.assertEqual(self.directory.listdir(), ["users"])
+
+    def test_removeStaleUnderLock(self) -> None:
+        """
+        Stale temporary files are removed under the lock, so never one of a
+        save another process has under way; with none, no lock is made.
+        """
+        self.assertEqual(statusfile.removeStale(self.path.path), ([], []))
+        self.assertEqual(self.directory.listdir(), ["users"])
+        stale = self.directory.child(".users.abcdefgh.tmp")
+        stale.setContent(b"half")
+        locked = []
+        unlink = os.unlink
+
+        def checkedUnlink(path: str) -> None:
+            locked.append(self.isLocked())
+            unlink(path)
+
+        self.patch(os, "unlink", checkedUnlink)
+        self.assertEqual(statusfile.removeStale(self.path.path), ([stale.path], []))
+        self.assertEqual(locked, [True])
+        self.assertEqual(sorted(self.directory.listdir()), [".users.lock", "users"])
+
+    def test_removeStaleWithoutLock(self) -> None:
+        """
+        When no lock file can be made, stale temporary files are removed all
+        the same.
+        """
+        stale = self.directory.child(".users.abcdefgh.tmp")
+        stale.setContent(b"half")
+        self.lock.makedirs()
+        self.assertEqual(statusfile.removeStale(self.path.path), ([stale.path], []))
+
+
+_SETTER = textwrap.dedent(
+    """
+    import sys
+    from finger.backends import statusfile
+    path, prefix, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    snapshot = statusfile.read(path)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for n in range(count):
+        user = prefix + str(n)
+        # As the service saves: from the statuses and identity of its own
+        # last save, which another process's save has made stale.
+        snapshot = statusfile.save(path, {user: "set"}, snapshot.statuses, snapshot.identity)
+        print(user, flush=True)
+    """
+)
+
+
+class SeveralProcessesTests(SynchronousTestCase):
+    def test_concurrentSavesAllKept(self) -> None:
+        """
+        Two processes setting many users of one status file at once: in the
+        end, the file holds every set either acknowledged, and the other
+        lines.
+        """
+        path = FilePath(self.mktemp())
+        path.setContent(b"# shared\nold: one\n")
+        env = cleanEnvironment(PYTHONPATH=CHECKOUT)
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", _SETTER, path.path, prefix, "150"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+            )
+            for prefix in ("a", "b")
+        ]
+        for process in processes:
+            assert process.stdout is not None
+            self.assertEqual(process.stdout.readline(), b"ready\n")
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write(b"go\n")
+            process.stdin.close()
+        acknowledged = []
+        for process in processes:
+            assert process.stdout is not None
+            acknowledged.extend(process.stdout.read().decode().split())
+            process.stdout.close()
+            self.assertEqual(process.wait(), 0)
+        self.assertEqual(len(acknowledged), 300)
+        statuses, problems = parse(path.getContent())
+        self.assertEqual(problems, [])
+        self.assertEqual(statuses, dict({"old": "one"}, **{user: "set" for user in acknowledged}))
+        self.assertTrue(path.getContent().startswith(b"# shared\nold: one\n"))
 
 
 _SAVER = textwrap.dedent(
@@ -493,7 +675,9 @@ class KillTests(SynchronousTestCase):
             self.assertEqual(sorted(statuses), sorted(f"u{n}" for n in range(500)))
         # Whatever temporary files the killed saves left, they are found.
         statusfile.removeStale(path.path)
-        self.assertEqual(path.parent().listdir(), [path.basename()])
+        self.assertEqual(
+            sorted(path.parent().listdir()), sorted([path.basename(), f".{path.basename()}.lock"])
+        )
 
 
 _names = st.text(
