@@ -5,7 +5,7 @@ checks of those options, and the objects they build.
 """
 
 import os
-from typing import Any, List, Optional
+from typing import Any, Callable, List, Optional, Type
 
 from twisted.application import service
 from twisted.python import usage
@@ -143,6 +143,34 @@ def _checkStatusFile(path: str) -> None:
     raise usage.UsageError(f"--file: the status file {path} {reason}")
 
 
+_REQUIRED = {"sql": "database", "web": "web-prefix", "proxy": "proxy-to"}
+"""
+The option each back-end cannot do without.
+"""
+
+
+def _convert(
+    options: usage.Options, option: str, convert: Callable[[Any], Any], *errors: Type[Exception]
+) -> None:
+    """
+    Replace the value of C{--option} by what C{convert} makes of it, or
+    refuse it with the reason, naming the option.
+    """
+    try:
+        options[option] = convert(options[option])
+    except errors as e:
+        raise usage.UsageError(f"--{option}: {e}") from None
+
+
+def _allowList(value: str) -> List[str]:
+    """
+    The hosts C{--forward-allow} names, checked.
+    """
+    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+    parseAllowList(entries)
+    return entries
+
+
 def checkOptions(options: usage.Options, reactor: Any) -> None:
     """
     Check and convert the back-end and forwarding options.
@@ -150,42 +178,22 @@ def checkOptions(options: usage.Options, reactor: Any) -> None:
     backend = options["backend"]
     if backend not in BACKENDS:
         raise usage.UsageError(f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+    required = _REQUIRED.get(backend)
+    if required is not None and options[required] is None:
+        raise usage.UsageError(f"--{required}: required with --backend={backend}")
     if backend == "file":
         _checkStatusFile(options["file"])
     elif backend == "local":
         _checkRoot(options)
     elif backend == "sql":
-        if options["database"] is None:
-            raise usage.UsageError("--database: required with --backend=sql")
-        try:
-            options["database"] = openDatabase(options["database"], options["backend-timeout"])
-        except DatabaseError as e:
-            raise usage.UsageError(f"--database: {e}") from None
+        _convert(options, "database", lambda url: openDatabase(url, options["backend-timeout"]), DatabaseError)
     elif backend == "command":
-        try:
-            options["command"] = findProgram(options["command"])
-        except CommandNotFound as e:
-            raise usage.UsageError(f"--command: {e}") from None
+        _convert(options, "command", findProgram, CommandNotFound)
     elif backend == "web":
-        if options["web-prefix"] is None:
-            raise usage.UsageError("--web-prefix: required with --backend=web")
-        try:
-            checkPrefix(options["web-prefix"])
-        except ValueError as e:
-            raise usage.UsageError(f"--web-prefix: {e}") from None
+        _convert(options, "web-prefix", checkPrefix, ValueError)
     elif backend == "proxy":
-        if options["proxy-to"] is None:
-            raise usage.UsageError("--proxy-to: required with --backend=proxy")
-        try:
-            options["proxy-to"] = parseHostPort(options["proxy-to"], FINGER_PORT)
-        except ValueError as e:
-            raise usage.UsageError(f"--proxy-to: {e}") from None
-    entries = [e.strip() for e in options["forward-allow"].split(",") if e.strip()]
-    try:
-        parseAllowList(entries)
-    except ValueError as e:
-        raise usage.UsageError(f"--forward-allow: {e}") from None
-    options["forward-allow"] = entries
+        _convert(options, "proxy-to", lambda to: parseHostPort(to, FINGER_PORT), ValueError)
+    _convert(options, "forward-allow", _allowList, ValueError)
 
 
 def makeBackend(options: usage.Options, reactor: Any) -> service.Service:

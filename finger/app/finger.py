@@ -1,16 +1,14 @@
 # -*- test-case-name: tests.app.test_tap -*-
 """
-The finger protocol's options and listener.
+The finger protocol's options and listener; C{--timeout} is here too, as
+the finger query is what it was made for.
 """
 
 from typing import Any, List
 
-from twisted.application import service
-from twisted.python import usage
-
 from finger.app import backend as backendOptions
 from finger.app.coerce import seconds
-from finger.app.listening import endpointOption, listen, rateLimiter
+from finger.app.listening import Assembly, rateLimiter
 from finger.frontends.finger import FingerFactoryFromService
 from finger.interfaces import IFingerService
 from finger.messages import BUSY
@@ -42,22 +40,19 @@ optFlags: List[List[Any]] = [
 ]
 
 
-def checkOptions(options: usage.Options, reactor: Any) -> None:
-    """
-    Check C{--fingerport}.
-    """
-    endpointOption(options, reactor, "fingerport")
+ports = {"fingerport": ""}
 
 
-def addTo(top: service.MultiService, backend: Any, options: usage.Options, reactor: Any) -> None:
+def addTo(parts: Assembly) -> None:
     """
-    Add the finger listener to C{top}.
+    Add the finger listener.
     """
+    options, reactor = parts.options, parts.reactor
     factory = FingerFactoryFromService(
-        IFingerService(backend),
+        IFingerService(parts.backend),
         clock=reactor,
         timeout=options["timeout"],
         listUsers=not options["no-listing"],
         forwarder=backendOptions.makeForwarder(options, reactor),
     )
-    listen(top, "finger", "fingerport", options, reactor, factory, REFUSAL, rateLimiter(options, reactor))
+    parts.listen("finger", "fingerport", factory, REFUSAL, rateLimiter(options, reactor))

@@ -5,12 +5,12 @@ The IRC bot's options, and the L{ClientService} that keeps it connected.
 
 from typing import Any, List
 
-from twisted.application import service
 from twisted.application.internet import ClientService
 from twisted.internet.endpoints import clientFromString
 from twisted.python import usage
 
 from finger.app.coerce import seconds
+from finger.app.listening import Assembly
 from finger.frontends import irc
 from finger.net.address import InvalidAddress, checkedClientDescription
 
@@ -72,15 +72,15 @@ def checkOptions(options: usage.Options, reactor: Any) -> None:
         raise usage.UsageError(f"--ircserver: {e}") from None
 
 
-def addTo(top: service.MultiService, backend: Any, options: usage.Options, reactor: Any) -> None:
+def addTo(parts: Assembly) -> None:
     """
-    With C{--ircserver}, add the bot to C{top}, kept connected by a
-    L{ClientService}.
+    With C{--ircserver}, add the bot, kept connected by a L{ClientService}.
     """
+    options, reactor = parts.options, parts.reactor
     if options["ircserver"] is None:
         return
     factory = irc.IRCClientFactoryFromService(
-        backend,
+        parts.backend,
         nickname=options["ircnick"],
         channels=options["ircchannels"],
         clock=reactor,
@@ -93,4 +93,4 @@ def addTo(top: service.MultiService, backend: Any, options: usage.Options, react
         clock=reactor,
     )
     bot.setName("irc")
-    bot.setServiceParent(top)
+    bot.setServiceParent(parts.top)

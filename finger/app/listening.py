@@ -4,6 +4,7 @@ The limits every listener has, their options, and how a listener is added:
 each front-end's option module calls L{listen} with its factory.
 """
 
+from dataclasses import dataclass
 from typing import Any, List, Optional
 
 from twisted.application import service
@@ -12,6 +13,7 @@ from twisted.internet.interfaces import IProtocolFactory
 from twisted.python import usage
 
 from finger.app.coerce import number, positive, seconds
+from finger.auth import SetterLogin
 from finger.net.limits import DEFAULT_MAX_PER_ADDRESS, LimitingFactory, RateLimiter
 from finger.net.listen import ListeningService, portDescription
 
@@ -66,16 +68,11 @@ optFlags: List[List[Any]] = [
 ]
 
 
-def checkOptions(options: usage.Options, reactor: Any) -> None:
-    """
-    Nothing to check beyond what the coercers check.
-    """
-
-
 def endpointOption(options: usage.Options, reactor: Any, option: str, interface: str = "") -> None:
     """
     Check the C{--option} port option and replace it by its endpoint
-    description.
+    description; L{finger.app.tap.Options} calls this for every role's
+    C{ports}.
 
     @param interface: the interface a bare port number listens on; all of
         them if empty.
@@ -100,34 +97,52 @@ def rateLimiter(options: usage.Options, reactor: Any) -> Optional[RateLimiter]:
     return RateLimiter(reactor, rate, 2 * rate, options["rate-limit-loopback"])
 
 
-def listen(
-    top: service.MultiService,
-    name: str,
-    option: str,
-    options: usage.Options,
-    reactor: Any,
-    factory: IProtocolFactory,
-    refusal: bytes,
-    limiter: Optional[RateLimiter] = None,
-) -> None:
+@dataclass
+class Assembly:
     """
-    Add a listener called C{name} on the C{--option} endpoint, under the
-    limits every listener has.
+    What every role's C{addTo} builds from and into.
 
-    @param refusal: what a connection over the limits is told before it is
-        closed.
+    @ivar top: the service the listeners and the bot are added to.
+    @ivar backend: the back-end every front-end serves.
+    @ivar options: the parsed options.
+    @ivar reactor: the reactor to listen, connect and keep time with.
+    @ivar login: the login the front-ends that set statuses share, or
+        L{None} when setting needs no password.
     """
-    limited = LimitingFactory(
-        factory,
-        reactor,
-        refusal,
-        maxConnections=options["max-connections"],
-        maxPerAddress=options["max-per-address"],
-        limitLoopback=options["rate-limit-loopback"],
-        idleTimeout=options["idle-timeout"],
-        maxLifetime=options["max-lifetime"],
-        rateLimiter=limiter,
-    )
-    listener = ListeningService(reactor, options[option], limited, f"--{option}")
-    listener.setName(name)
-    listener.setServiceParent(top)
+
+    top: service.MultiService
+    backend: Any
+    options: usage.Options
+    reactor: Any
+    login: Optional[SetterLogin] = None
+
+    def listen(
+        self,
+        name: str,
+        option: str,
+        factory: IProtocolFactory,
+        refusal: bytes,
+        limiter: Optional[RateLimiter] = None,
+    ) -> None:
+        """
+        Add a listener called C{name} on the C{--option} endpoint, under the
+        limits every listener has.
+
+        @param refusal: what a connection over the limits is told before
+            it is closed.
+        """
+        options = self.options
+        limited = LimitingFactory(
+            factory,
+            self.reactor,
+            refusal,
+            maxConnections=options["max-connections"],
+            maxPerAddress=options["max-per-address"],
+            limitLoopback=options["rate-limit-loopback"],
+            idleTimeout=options["idle-timeout"],
+            maxLifetime=options["max-lifetime"],
+            rateLimiter=limiter,
+        )
+        listener = ListeningService(self.reactor, options[option], limited, f"--{option}")
+        listener.setName(name)
+        listener.setServiceParent(self.top)

@@ -3,13 +3,9 @@
 Perspective Broker's options and listener.
 """
 
-from typing import Any, List, Optional
+from typing import Any, List
 
-from twisted.application import service
-from twisted.python import usage
-
-from finger.app.listening import endpointOption, listen
-from finger.auth import SetterLogin
+from finger.app.listening import Assembly
 from finger.frontends.pb import FingerPBServerFactory, PerspectiveFingerFromService
 
 optParameters: List[List[Any]] = [
@@ -26,25 +22,16 @@ optFlags: List[List[Any]] = [
 ]
 
 
-def checkOptions(options: usage.Options, reactor: Any) -> None:
-    """
-    Check C{--pbport}; a bare port number means loopback.
-    """
-    endpointOption(options, reactor, "pbport", "127.0.0.1")
+# Logged-in clients set statuses: a bare port number listens on loopback.
+ports = {"pbport": "127.0.0.1"}
 
 
-def addTo(
-    top: service.MultiService,
-    backend: Any,
-    options: usage.Options,
-    reactor: Any,
-    login: Optional[SetterLogin],
-) -> None:
+def addTo(parts: Assembly) -> None:
     """
-    Add Perspective Broker's listener to C{top} (unless C{--no-pb}); given a
-    C{login} (C{--auth}), clients may log in to set statuses.
+    Add Perspective Broker's listener (unless C{--no-pb}); given a login
+    (C{--auth}), clients may log in to set statuses.
     """
-    if options["no-pb"]:
+    if parts.options["no-pb"]:
         return
-    root = PerspectiveFingerFromService(backend, clock=reactor, login=login)
-    listen(top, "pb", "pbport", options, reactor, FingerPBServerFactory(root, clock=reactor), b"")
+    root = PerspectiveFingerFromService(parts.backend, clock=parts.reactor, login=parts.login)
+    parts.listen("pb", "pbport", FingerPBServerFactory(root, clock=parts.reactor), b"")

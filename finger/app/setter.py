@@ -3,13 +3,9 @@
 The status setter's options and listener.
 """
 
-from typing import Any, List, Optional
+from typing import Any, List
 
-from twisted.application import service
-from twisted.python import usage
-
-from finger.app.listening import endpointOption, listen
-from finger.auth import SetterLogin
+from finger.app.listening import Assembly
 from finger.frontends.setter import FingerSetterFactoryFromService
 from finger.interfaces import IFingerSetterService
 from finger.messages import BUSY
@@ -34,27 +30,18 @@ optFlags: List[List[Any]] = [
 ]
 
 
-def checkOptions(options: usage.Options, reactor: Any) -> None:
-    """
-    Check C{--setterport}; a bare port number means loopback.
-    """
-    endpointOption(options, reactor, "setterport", "127.0.0.1")
+# A bare port number listens on loopback only.
+ports = {"setterport": "127.0.0.1"}
 
 
-def addTo(
-    top: service.MultiService,
-    backend: Any,
-    options: usage.Options,
-    reactor: Any,
-    login: Optional[SetterLogin],
-) -> None:
+def addTo(parts: Assembly) -> None:
     """
-    Add the setter's listener to C{top}, unless C{--no-setter} or the
-    back-end cannot set statuses.
+    Add the setter's listener, unless C{--no-setter} or the back-end cannot
+    set statuses.
     """
-    if options["no-setter"] or not IFingerSetterService.providedBy(backend):
+    if parts.options["no-setter"] or not IFingerSetterService.providedBy(parts.backend):
         return
     factory = FingerSetterFactoryFromService(
-        backend, clock=reactor, timeout=options["timeout"], login=login
+        parts.backend, clock=parts.reactor, timeout=parts.options["timeout"], login=parts.login
     )
-    listen(top, "setter", "setterport", options, reactor, factory, REFUSAL)
+    parts.listen("setter", "setterport", factory, REFUSAL)

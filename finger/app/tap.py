@@ -61,7 +61,11 @@ class Options(usage.Options, strcred.AuthOptionMixin):
         from twisted.internet import reactor
 
         for role in _ROLES:
-            role.checkOptions(self, reactor)
+            for option, interface in getattr(role, "ports", {}).items():
+                listening.endpointOption(self, reactor, option, interface)
+            check = getattr(role, "checkOptions", None)
+            if check is not None:
+                check(self, reactor)
 
 
 _CODECS = ("utf-8", "latin-1", "ascii", "idna")
@@ -119,10 +123,11 @@ def makeService(
         backend = backendModule.makeBackend(options, reactor)
     backend.setName("backend")
     backend.setServiceParent(top)
-    setterLogin = login.makeLogin(backend, options, reactor)
-    finger.addTo(top, backend, options, reactor)
-    setter.addTo(top, backend, options, reactor, setterLogin)
-    web.addTo(top, backend, options, reactor, setterLogin)
-    pb.addTo(top, backend, options, reactor, setterLogin)
-    irc.addTo(top, backend, options, reactor)
+    parts = listening.Assembly(
+        top, backend, options, reactor, login.makeLogin(backend, options, reactor)
+    )
+    for role in _ROLES:
+        addTo = getattr(role, "addTo", None)
+        if addTo is not None:
+            addTo(parts)
     return top

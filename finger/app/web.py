@@ -5,12 +5,10 @@ The web site's options and listeners: HTTP, and HTTPS with C{--ssl}.
 
 from typing import Any, List, Optional
 
-from twisted.application import service
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import usage
 
-from finger.app.listening import endpointOption, listen
-from finger.auth import SetterLogin
+from finger.app.listening import Assembly, endpointOption
 from finger.frontends.web import pages, request, templates
 from finger.frontends.web.webfinger import parseHosts
 from finger.net.tls import CertificateError, TLSListener, serverOptions, splitTLSDescription
@@ -64,6 +62,8 @@ optFlags: List[List[Any]] = [
     ["ssl", "s", "Serve the web site over HTTPS as well, on --sslport."],
 ]
 
+ports = {"webport": ""}
+
 
 def checkOptions(options: usage.Options, reactor: Any) -> None:
     """
@@ -71,7 +71,6 @@ def checkOptions(options: usage.Options, reactor: Any) -> None:
     templates (C{options.loadedTemplates}) and, with C{--ssl}, the TLS
     settings (C{options.tlsOptions}).
     """
-    endpointOption(options, reactor, "webport")
     try:
         options.loadedTemplates = templates.loadTemplates(options["templates"])
     except templates.TemplateError as e:
@@ -108,30 +107,25 @@ def _tlsSettings(options: usage.Options, listener: Optional[TLSListener]) -> Any
         raise usage.UsageError(f"{option}: {e}") from None
 
 
-def addTo(
-    top: service.MultiService,
-    backend: Any,
-    options: usage.Options,
-    reactor: Any,
-    login: Optional[SetterLogin],
-) -> None:
+def addTo(parts: Assembly) -> None:
     """
-    Add the web site's listeners to C{top}: HTTP on C{--webport} and, with
-    C{--ssl}, HTTPS on C{--sslport}.  With a C{login} (C{--auth}), XML-RPC
-    offers setUser over HTTPS.
+    Add the web site's listeners: HTTP on C{--webport} and, with C{--ssl},
+    HTTPS on C{--sslport}.  Given a login (C{--auth}), XML-RPC offers
+    setUser over HTTPS.
     """
+    options, reactor = parts.options, parts.reactor
     root = pages.UserStatusTree(
-        backend,
+        parts.backend,
         templates=options.loadedTemplates,
         clock=reactor,
-        login=login,
+        login=parts.login,
         listUsers=not options["no-listing"],
         webfingerHosts=options["webfinger-hosts"],
     )
     # The limits own idle and lifetime timing (finger.net.limits); the site
     # only times each request's line and headers.
     site = request.WebSite(root, clock=reactor, headTimeout=options["timeout"], idleTimeout=None)
-    listen(top, "web", "webport", options, reactor, site, request.busyResponse())
+    parts.listen("web", "webport", site, request.busyResponse())
     if options["ssl"]:
         tlsFactory = TLSMemoryBIOFactory(options.tlsOptions, False, site)
-        listen(top, "https", "sslport", options, reactor, tlsFactory, b"")
+        parts.listen("https", "sslport", tlsFactory, b"")
