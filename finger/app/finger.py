@@ -8,7 +8,7 @@ from typing import Any, List
 
 from finger.app import backend as backendOptions
 from finger.app.coerce import seconds
-from finger.app.listening import Assembly, rateLimiter
+from finger.app.listening import Assembly, portOption, rateLimiter
 from finger.frontends.finger import FingerFactoryFromService
 from finger.interfaces import IFingerService
 from finger.messages import BUSY
@@ -19,12 +19,7 @@ What a finger client over the connection limits reads.
 """
 
 optParameters: List[List[Any]] = [
-    [
-        "fingerport",
-        None,
-        "tcp:79",
-        "Where the finger protocol listens: a port or an endpoint description.",
-    ],
+    portOption("fingerport", None, "tcp:79", "the finger protocol"),
     [
         "timeout",
         None,

@@ -68,6 +68,20 @@ optFlags: List[List[Any]] = [
 ]
 
 
+def portOption(
+    name: str, short: Optional[str], default: str, what: str, loopback: bool = False
+) -> List[Any]:
+    """
+    The option table row of a listener's port option.
+
+    @param what: what listens there, for C{--help}.
+    @param loopback: whether a bare port number listens on 127.0.0.1 only
+        (the role's C{ports} must say so too).
+    """
+    where = "a port (on 127.0.0.1)" if loopback else "a port"
+    return [name, short, default, f"Where {what} listens: {where} or an endpoint description."]
+
+
 def endpointOption(options: usage.Options, reactor: Any, option: str, interface: str = "") -> None:
     """
     Check the C{--option} port option and replace it by its endpoint

@@ -5,16 +5,11 @@ Perspective Broker's options and listener.
 
 from typing import Any, List
 
-from finger.app.listening import Assembly
+from finger.app.listening import Assembly, portOption
 from finger.frontends.pb import FingerPBServerFactory, PerspectiveFingerFromService
 
 optParameters: List[List[Any]] = [
-    [
-        "pbport",
-        "p",
-        "tcp:8889:interface=127.0.0.1",
-        "Where Perspective Broker listens: a port (on 127.0.0.1) or an endpoint description.",
-    ],
+    portOption("pbport", "p", "tcp:8889:interface=127.0.0.1", "Perspective Broker", True),
 ]
 
 optFlags: List[List[Any]] = [

@@ -5,7 +5,7 @@ The status setter's options and listener.
 
 from typing import Any, List
 
-from finger.app.listening import Assembly
+from finger.app.listening import Assembly, portOption
 from finger.frontends.setter import FingerSetterFactoryFromService
 from finger.interfaces import IFingerSetterService
 from finger.messages import BUSY
@@ -17,12 +17,7 @@ What a setter client over the connection limits reads.
 """
 
 optParameters: List[List[Any]] = [
-    [
-        "setterport",
-        None,
-        "tcp:1079:interface=127.0.0.1",
-        "Where the status setter listens: a port (on 127.0.0.1) or an endpoint description.",
-    ],
+    portOption("setterport", None, "tcp:1079:interface=127.0.0.1", "the status setter", True),
 ]
 
 optFlags: List[List[Any]] = [

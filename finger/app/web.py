@@ -8,19 +8,13 @@ from typing import Any, List, Optional
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import usage
 
-from finger.app.listening import Assembly, endpointOption
+from finger.app.listening import Assembly, endpointOption, portOption
 from finger.frontends.web import pages, request, templates
 from finger.frontends.web.webfinger import parseHosts
 from finger.net.tls import CertificateError, TLSListener, serverOptions, splitTLSDescription
 
 optParameters: List[List[Any]] = [
-    [
-        "webport",
-        None,
-        "tcp:8000",
-        "Where the web site (pages, JSON, XML-RPC at /RPC2) listens: a port "
-        "or an endpoint description.",
-    ],
+    portOption("webport", None, "tcp:8000", "the web site (pages, JSON, XML-RPC at /RPC2)"),
     [
         "templates",
         "t",
