@@ -28,7 +28,7 @@ class ImportOptions(usage.Options):
     synopsis = "[--replace] STATUSFILE DATABASE"
     optFlags = [["replace", None, "Remove the users the status file does not name."]]
 
-    def parseArgs(self, statusFile: str, database: str) -> None:
+    def parseArgs(self, statusFile: str, database: str) -> None:  # type: ignore[override]
         self["file"] = statusFile
         self["database"] = database
 
@@ -36,7 +36,7 @@ class ImportOptions(usage.Options):
 class ExportOptions(usage.Options):
     synopsis = "DATABASE STATUSFILE"
 
-    def parseArgs(self, database: str, statusFile: str) -> None:
+    def parseArgs(self, database: str, statusFile: str) -> None:  # type: ignore[override]
         self["database"] = database
         self["file"] = statusFile
 

@@ -5,7 +5,7 @@ each front-end's option module calls L{listen} with its factory.
 """
 
 from dataclasses import dataclass
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 from twisted.application import service
 from twisted.internet.endpoints import serverFromString
@@ -16,6 +16,9 @@ from finger.app.coerce import number, positive, seconds
 from finger.auth import SetterLogin
 from finger.net.limits import DEFAULT_MAX_PER_ADDRESS, LimitingFactory, RateLimiter
 from finger.net.listen import ListeningService, portDescription
+
+if TYPE_CHECKING:
+    from finger.app.tap import Options
 
 optParameters: List[List[Any]] = [
     [
@@ -126,7 +129,7 @@ class Assembly:
 
     top: service.MultiService
     backend: Any
-    options: usage.Options
+    options: "Options"
     reactor: Any
     login: Optional[SetterLogin] = None
 

@@ -3,7 +3,7 @@
 The web site's options and listeners: HTTP, and HTTPS with C{--ssl}.
 """
 
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import usage
@@ -12,6 +12,9 @@ from finger.app.listening import Assembly, endpointOption, portOption
 from finger.frontends.web import pages, request, templates
 from finger.frontends.web.webfinger import parseHosts
 from finger.net.tls import CertificateError, TLSListener, serverOptions, splitTLSDescription
+
+if TYPE_CHECKING:
+    from finger.app.tap import Options
 
 optParameters: List[List[Any]] = [
     portOption("webport", None, "tcp:8000", "the web site (pages, JSON, XML-RPC at /RPC2)"),
@@ -59,7 +62,7 @@ optFlags: List[List[Any]] = [
 ports = {"webport": ""}
 
 
-def checkOptions(options: usage.Options, reactor: Any) -> None:
+def checkOptions(options: "Options", reactor: Any) -> None:
     """
     Check the web options, and load what the site needs once, here: the
     templates (C{options.loadedTemplates}) and, with C{--ssl}, the TLS
@@ -83,7 +86,7 @@ def checkOptions(options: usage.Options, reactor: Any) -> None:
     options.tlsOptions = _tlsSettings(options, listener)
 
 
-def _tlsSettings(options: usage.Options, listener: Optional[TLSListener]) -> Any:
+def _tlsSettings(options: "Options", listener: Optional[TLSListener]) -> Any:
     """
     The HTTPS listener's TLS settings, from the files an C{ssl:}
     C{--sslport} names, else from C{--certificate} and C{--privatekey}.
