@@ -61,7 +61,7 @@ Run C{python -m finger.clients.pb} for a client a person can use.
 
 import inspect
 from dataclasses import dataclass
-from typing import Any, Callable, List, NoReturn, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Set, Tuple, Type
 from weakref import WeakSet
 
 from twisted.cred.checkers import ICredentialsChecker
@@ -79,7 +79,14 @@ from zope.interface import implementer
 
 from finger.auth import SetterLogin
 from finger.interfaces import IFingerService, IFingerSetterService, IPerspectiveFinger
-from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, LookupPolicy, SetAnswers, orGlobalReactor
+from finger.lookup import (
+    LOOKUP_TIMEOUT,
+    LookupAnswers,
+    LookupPolicy,
+    SetAnswers,
+    Unsaved,
+    orGlobalReactor,
+)
 from finger.net.buckets import TokenBucket
 from finger.messages import (
     CHALLENGE_ANSWERED,
@@ -91,7 +98,6 @@ from finger.messages import (
     NO_LOGIN,
     NO_SUCH_USER,
     NOT_SAVED,
-    SET_TIMED_OUT,
     TIMED_OUT,
 )
 from finger.names import (
@@ -255,50 +261,34 @@ class _RemoteLookupAnswers(LookupAnswers[NoReturn]):
 _lookupAnswers = _RemoteLookupAnswers()
 
 
+_SET_ERRORS: Dict[Unsaved, Type[pb.Error]] = {
+    Unsaved.REFUSED: BadRequest,
+    Unsaved.NOT_ALLOWED: PermissionDenied,
+    Unsaved.LOGIN_FAILED: LoginRefused,
+    Unsaved.NOT_SAVED: NotSaved,
+    Unsaved.TIMED_OUT: pb.Error,
+    Unsaved.FAILED: pb.Error,
+}
+"""
+The remote error a C{setUser} that did not set a status fails with, for
+each reason.
+"""
+
+
 class _RemoteSetAnswers(SetAnswers[None]):
     """
     How one C{setUser} call ended: L{None} once saved, a remote error
-    otherwise; a save and a refusal are logged.
+    otherwise.
     """
 
-    log = Logger()
-
-    def __init__(self, user: str, login: str, peer: str) -> None:
-        self.user = user
-        self.login = login
-        self.peer = peer
-
     def saved(self) -> None:
-        self.log.info(
-            "Status of {user!r} set by {login!r} from {peer} over PB",
-            user=self.user,
-            login=self.login,
-            peer=self.peer,
-        )
+        return None
 
-    def refused(self, reason: str) -> NoReturn:
-        raise BadRequest(reason)
+    def unsaved(self, why: Unsaved, sentence: str) -> NoReturn:
+        raise _SET_ERRORS[why](sentence)
 
-    def notAllowed(self, reason: str) -> NoReturn:
-        self.log.warn(
-            "{login!r} from {peer} may not set the status of {user!r}",
-            login=self.login,
-            peer=self.peer,
-            user=self.user,
-        )
-        raise PermissionDenied(f"not allowed: {reason}")
 
-    def loginFailed(self) -> NoReturn:
-        raise LoginRefused(LOGIN_FAILED)
-
-    def notSaved(self) -> NoReturn:
-        raise NotSaved(NOT_SAVED)
-
-    def timedOut(self) -> NoReturn:
-        raise pb.Error(SET_TIMED_OUT)
-
-    def failed(self) -> NoReturn:
-        raise pb.Error(INTERNAL_ERROR)
+_setAnswers = _RemoteSetAnswers()
 
 
 @implementer(IPerspectiveFinger)
@@ -713,9 +703,11 @@ class SetterPerspective(pb.Avatar):
             checkStatus(status)
         except InvalidStatus as e:
             raise BadRequest(f"invalid status: {e}") from None
-        answers = _RemoteSetAnswers(user, getattr(self.setter, "login", "?"), self.peer)
+        login = getattr(self.setter, "login", "?")
         d: "Deferred[object]" = self.setter.setUser(user, status)  # type: ignore[assignment]
-        return self.finger.policy.change(d, answers, self.peer, "PB setUser")
+        return self.finger.policy.change(
+            d, _setAnswers, self.peer, "setUser over PB", user=user, login=login
+        )
 
 
 class MessageScanner:
