@@ -250,14 +250,10 @@ class LookupPolicy:
         @return: a L{Deferred} firing with the answer.
         """
 
+        who = {"user": user, "login": login, "peer": peer, "what": what}
+
         def saved(result: object) -> _R:
-            self.log.info(
-                "Status of {user!r} set by {login!r} from {peer} ({what})",
-                user=user,
-                login=login,
-                peer=peer,
-                what=what,
-            )
+            self.log.info("Status of {user!r} set by {login!r} from {peer} ({what})", **who)
             return answers.saved()
 
         def otherwise(reason: Failure) -> _R:
@@ -265,11 +261,7 @@ class LookupPolicy:
                 return answers.loginFailed()
             if reason.check(NotAllowed):
                 self.log.warn(
-                    "{login!r} from {peer} may not set the status of {user!r} ({what})",
-                    login=login,
-                    peer=peer,
-                    user=user,
-                    what=what,
+                    "{login!r} from {peer} may not set the status of {user!r} ({what})", **who
                 )
                 return answers.notAllowed(reason.getErrorMessage())
             if reason.check(InvalidUserName, InvalidStatus):
