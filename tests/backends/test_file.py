@@ -228,7 +228,7 @@ class FingerServiceTests(SynchronousTestCase):
         clock = HeldThreadsClock()
         service = self.service(interval=10, clock=clock)
         service.disposeInThreadAbove = 1
-        old = service._statuses
+        old = service.users
         self.changeFile(b"shawn: asleep\n")
         clock.advance(10)
         clock.runOne()
