@@ -83,6 +83,7 @@ from finger.lookup import (
     LOOKUP_TIMEOUT,
     LookupAnswers,
     LookupPolicy,
+    PolicySettings,
     SetAnswers,
     Unsaved,
     orGlobalReactor,
@@ -292,7 +293,7 @@ _setAnswers = _RemoteSetAnswers()
 
 
 @implementer(IPerspectiveFinger)
-class PerspectiveFingerFromService(pb.Root):
+class PerspectiveFingerFromService(PolicySettings, pb.Root):
     """
     Answer C{getUser} and C{getUsers} from an L{IFingerService} and, with a
     C{login}, let clients log in to set statuses.
@@ -308,7 +309,8 @@ class PerspectiveFingerFromService(pb.Root):
     @ivar lookupTimeout: seconds the back-end has to answer.
     @ivar login: checks names and passwords, slowly when they are wrong;
         L{None} when the server runs without C{--auth}.
-    @ivar policy: the L{LookupPolicy} every lookup and change goes through.
+    @ivar lookup: the L{LookupPolicy} every lookup and change goes through,
+        whose clock and timeout are C{clock} and C{lookupTimeout}.
     """
 
     def __init__(
@@ -328,19 +330,8 @@ class PerspectiveFingerFromService(pb.Root):
         @param login: lets clients log in to set statuses (C{--auth}).
         """
         self.service = service
-        self.clock = orGlobalReactor(clock)
         self.login = login
-        self.policy = LookupPolicy(self.clock, lookupTimeout)
-
-    @property
-    def lookupTimeout(self) -> float:
-        return self.policy.timeout
-
-    @lookupTimeout.setter
-    def lookupTimeout(self, seconds: float) -> None:
-        # Kept for callers that still adjust a built root; prefer the
-        # constructor's keyword.
-        self.policy.timeout = seconds
+        self.lookup = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
 
     def rootObject(self, broker: pb.Broker) -> "_ConnectionRoot":
         return _ConnectionRoot(self, broker)
@@ -355,13 +346,13 @@ class PerspectiveFingerFromService(pb.Root):
             raise BadRequest("getUser takes a user name, as a string")
         if not isValidUserName(user):
             return fail(NoSuchUser(NO_SUCH_USER))
-        return self.policy.ask(self.service.getUser(user), str, _lookupAnswers, peer, "PB getUser")
+        return self.lookup.ask(self.service.getUser(user), str, _lookupAnswers, peer, "PB getUser")
 
     def getUsers(self, peer: str) -> "Deferred[List[str]]":
         """
         List the users for C{peer}.
         """
-        return self.policy.ask(self.service.getUsers(), list, _lookupAnswers, peer, "PB getUsers")
+        return self.lookup.ask(self.service.getUsers(), list, _lookupAnswers, peer, "PB getUsers")
 
     def remote_getUser(self, user: object) -> "Deferred[str]":
         return self.getUser(user, "?")
@@ -705,7 +696,7 @@ class SetterPerspective(pb.Avatar):
             raise BadRequest(f"invalid status: {e}") from None
         login = getattr(self.setter, "login", "?")
         d: "Deferred[object]" = self.setter.setUser(user, status)  # type: ignore[assignment]
-        return self.finger.policy.change(
+        return self.finger.lookup.change(
             d, _setAnswers, self.peer, "setUser over PB", user=user, login=login
         )
 
