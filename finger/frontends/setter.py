@@ -198,7 +198,7 @@ class FingerSetterProtocol(LineFraming, TimeoutMixin):
             ).addCallback(lambda setter: setter.setUser(user, status))
         # A save under way goes on if the client leaves: the client asked
         # for it, even if it does not stay for the answer.
-        what = "a change over the setter protocol"
+        what = f"setting the status of {user!r}"
         answers = _SetterAnswers(user)
         self.factory.lookup.change(saving, answers, peer, what, user=user, login=login).addCallback(
             self._reply
