@@ -86,13 +86,13 @@ async def reloadOnce(service: FileFingerService, path: str, data: bytes) -> Dict
     with open(temporary, "wb") as f:
         f.write(data)
     os.replace(temporary, path)
-    old = service._statuses
+    old = service.users
     monitor = LagMonitor()
     monitor.start()
     await task.deferLater(reactor, 0.02, lambda: None)
     start = time.perf_counter()
     service.check()
-    while service._statuses is old:
+    while service.users is old:
         await task.deferLater(reactor, 0.001, lambda: None)
     took = time.perf_counter() - start
     del old

@@ -18,10 +18,14 @@ same way for all of them:
 For a lookup the outcomes are I{found}, I{unknown}, I{timed out} and
 I{failed} (L{LookupAnswers}); for a status change I{saved}, I{refused},
 I{not allowed}, I{login failed}, I{not saved}, I{timed out} and I{failed}
-(L{SetAnswers}).  The L{Deferred} the policy returns never fails, except
-with L{CancelledError} after the front-end cancelled it.
+(L{SetAnswers}, which gives every outcome but I{saved} its sentence, so a
+front-end says only how an L{Unsaved} reason looks on its wire); a change
+made, and one refused for lack of rights, are logged here with who asked.
+The L{Deferred} the policy returns never fails, except with
+L{CancelledError} after the front-end cancelled it.
 """
 
+from enum import Enum
 from typing import Any, Callable, Generic, Optional, TypeVar, Union
 
 from twisted.cred.error import UnauthorizedLogin
@@ -32,6 +36,7 @@ from twisted.python.failure import Failure
 
 from finger.auth import NotAllowed
 from finger.interfaces import StatusNotSaved, UnknownUser
+from finger.messages import INTERNAL_ERROR, LOGIN_FAILED, NOT_ALLOWED, NOT_SAVED, SET_TIMED_OUT
 from finger.names import InvalidStatus, InvalidUserName
 
 _T = TypeVar("_T")
@@ -68,9 +73,28 @@ class LookupAnswers(Generic[_R]):
         raise NotImplementedError()
 
 
+class Unsaved(Enum):
+    """
+    Why a status change did not happen: what a front-end tells apart on its
+    wire (an error class, a fault code), beside the sentence that says it.
+    """
+
+    REFUSED = "refused"
+    NOT_ALLOWED = "not allowed"
+    LOGIN_FAILED = "login failed"
+    NOT_SAVED = "not saved"
+    TIMED_OUT = "timed out"
+    FAILED = "failed"
+
+
 class SetAnswers(Generic[_R]):
     """
     What one front-end says for each outcome of a status change.
+
+    Every outcome but L{saved} has one sentence, from L{finger.messages},
+    whatever the wire: by default each method hands L{unsaved} the reason
+    and that sentence, so a front-end says only how a refusal looks on its
+    wire.  A front-end may still override any one outcome.
     """
 
     def saved(self) -> _R:
@@ -79,42 +103,50 @@ class SetAnswers(Generic[_R]):
         """
         raise NotImplementedError()
 
+    def unsaved(self, why: Unsaved, sentence: str) -> _R:
+        """
+        The status was not set, for reason C{why}; C{sentence} tells the
+        client, in lower case as it may follow a colon.
+        """
+        raise NotImplementedError()
+
     def refused(self, reason: str) -> _R:
         """
         The name or the status breaks a rule; C{reason} says which, in
         words fit for the client.
         """
-        raise NotImplementedError()
+        return self.unsaved(Unsaved.REFUSED, reason)
 
     def notAllowed(self, reason: str) -> _R:
         """
-        The one who logged in may not set this status.
+        The one who logged in may not set this status; C{reason} says so
+        in words fit for the client.
         """
-        raise NotImplementedError()
+        return self.unsaved(Unsaved.NOT_ALLOWED, f"{NOT_ALLOWED}: {reason}")
 
     def loginFailed(self) -> _R:
         """
         The name or the password was wrong.
         """
-        raise NotImplementedError()
+        return self.unsaved(Unsaved.LOGIN_FAILED, LOGIN_FAILED)
 
     def notSaved(self) -> _R:
         """
         The back-end could not make the status durable; nothing changed.
         """
-        raise NotImplementedError()
+        return self.unsaved(Unsaved.NOT_SAVED, NOT_SAVED)
 
     def timedOut(self) -> _R:
         """
         The back-end did not confirm the change in time.
         """
-        raise NotImplementedError()
+        return self.unsaved(Unsaved.TIMED_OUT, SET_TIMED_OUT)
 
     def failed(self) -> _R:
         """
         The back-end failed; the policy logged why.
         """
-        raise NotImplementedError()
+        return self.unsaved(Unsaved.FAILED, INTERNAL_ERROR)
 
 
 class LookupPolicy:
@@ -191,27 +223,46 @@ class LookupPolicy:
         return self._limit(d).addCallbacks(found, otherwise)
 
     def change(
-        self, d: "Deferred[Any]", answers: SetAnswers[_R], peer: str, what: str = "status change"
+        self,
+        d: "Deferred[Any]",
+        answers: SetAnswers[_R],
+        peer: str,
+        what: str = "status change",
+        *,
+        user: Optional[str] = None,
+        login: Optional[str] = None,
     ) -> "Deferred[_R]":
         """
         Wait for a back-end to confirm a status change (a login first, if
         C{d} includes one), and say what it means.
+
+        A change made is logged, and so is one refused because C{login}
+        may not set C{user}'s status: who set what, from where, is the
+        policy's to log, not each front-end's.
 
         @param d: what C{setUser}, or a login followed by C{setUser},
             returned.
         @param answers: makes the answer for each outcome.
         @param peer: who asked, as the log shows it.
         @param what: what was asked, as the log shows it.
+        @param user: whose status is set, as the log shows it.
+        @param login: who logged in to set it, as the log shows it.
         @return: a L{Deferred} firing with the answer.
         """
 
+        who = {"user": user, "login": login, "peer": peer, "what": what}
+
         def saved(result: object) -> _R:
+            self.log.info("Status of {user!r} set by {login!r} from {peer} ({what})", **who)
             return answers.saved()
 
         def otherwise(reason: Failure) -> _R:
             if reason.check(UnauthorizedLogin):
                 return answers.loginFailed()
             if reason.check(NotAllowed):
+                self.log.warn(
+                    "{login!r} from {peer} may not set the status of {user!r} ({what})", **who
+                )
                 return answers.notAllowed(reason.getErrorMessage())
             if reason.check(InvalidUserName, InvalidStatus):
                 return answers.refused(reason.getErrorMessage())

@@ -8,7 +8,7 @@ from typing import Any, List, Tuple
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import CancelledError, Deferred, fail, succeed
 from twisted.internet.task import Clock
-from twisted.logger import LogLevel, capturedLogs
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from finger.auth import NotAllowed
@@ -18,8 +18,10 @@ from finger.lookup import (
     LookupAnswers,
     LookupPolicy,
     SetAnswers,
+    Unsaved,
     orGlobalReactor,
 )
+from finger.messages import INTERNAL_ERROR, LOGIN_FAILED, NOT_ALLOWED, NOT_SAVED, SET_TIMED_OUT
 from finger.names import InvalidStatus, InvalidUserName
 
 _Answer = Tuple[str, ...]
@@ -271,6 +273,100 @@ class ChangeTests(SynchronousTestCase):
     def test_failed(self) -> None:
         self.assertEqual(self.change(fail(RuntimeError("boom"))), ("failed",))
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+
+class _Unsaved(SetAnswers[_Answer]):
+    """
+    Says only how a change that did not happen looks, as front-ends do.
+    """
+
+    def saved(self) -> _Answer:
+        return ("saved",)
+
+    def unsaved(self, why: Unsaved, sentence: str) -> _Answer:
+        return (why.value, sentence)
+
+
+class SetAnswersTests(SynchronousTestCase):
+    """
+    L{SetAnswers} gives each outcome of a change its one sentence, so a
+    front-end says only how each reason looks on its wire.
+    """
+
+    def test_sentences(self) -> None:
+        answers = _Unsaved()
+        self.assertEqual(
+            [
+                answers.refused("a user name may not be empty"),
+                answers.notAllowed("moshez may not set the status of shawn"),
+                answers.loginFailed(),
+                answers.notSaved(),
+                answers.timedOut(),
+                answers.failed(),
+            ],
+            [
+                ("refused", "a user name may not be empty"),
+                ("not allowed", f"{NOT_ALLOWED}: moshez may not set the status of shawn"),
+                ("login failed", LOGIN_FAILED),
+                ("not saved", NOT_SAVED),
+                ("timed out", SET_TIMED_OUT),
+                ("failed", INTERNAL_ERROR),
+            ],
+        )
+
+    def test_throughPolicy(self) -> None:
+        """
+        The policy's outcomes reach L{SetAnswers.unsaved} with their
+        reasons.
+        """
+        policy = LookupPolicy(Clock())
+        result = policy.change(fail(NotAllowed("moshez may not")), _Unsaved(), "192.0.2.1:1234")
+        self.assertEqual(
+            self.successResultOf(result), ("not allowed", "not allowed: moshez may not")
+        )
+
+
+class ChangeLogTests(SynchronousTestCase):
+    """
+    L{LookupPolicy.change} logs who set whose status, and who was refused
+    for lack of rights, for every front-end.
+    """
+
+    def change(self, d: "Deferred[Any]") -> List[Any]:
+        policy = LookupPolicy(Clock())
+        with capturedLogs() as events:
+            result = policy.change(
+                d, _SetAnswers(), "192.0.2.1:1234", "a test change", user="shawn", login="root"
+            )
+        self.successResultOf(result)
+        return [e for e in events if e.get("log_namespace") == "finger.lookup.LookupPolicy"]
+
+    def test_saved(self) -> None:
+        [event] = self.change(succeed(None))
+        self.assertEqual(event["log_level"], LogLevel.info)
+        self.assertEqual(
+            formatEvent(event),
+            "Status of 'shawn' set by 'root' from 192.0.2.1:1234 (a test change)",
+        )
+
+    def test_notAllowed(self) -> None:
+        [event] = self.change(fail(NotAllowed("root may not set the status of shawn")))
+        self.assertEqual(event["log_level"], LogLevel.warn)
+        self.assertEqual((event["login"], event["user"]), ("root", "shawn"))
+        self.assertIn("may not set", formatEvent(event))
+
+    def test_othersNotLogged(self) -> None:
+        """
+        A refused name, a failed login and a status not saved are not
+        logged by the policy: the client is told, and the login and the
+        back-end log their own.
+        """
+        for reason in [
+            InvalidUserName("a user name may not be empty"),
+            UnauthorizedLogin("login failed"),
+            StatusNotSaved("disk full"),
+        ]:
+            self.assertEqual(self.change(fail(reason)), [])
 
 
 class OrGlobalReactorTests(SynchronousTestCase):

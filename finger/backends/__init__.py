@@ -4,11 +4,15 @@ L{finger.interfaces.IFingerService}, and those that can store a status
 L{finger.interfaces.IFingerSetterService} as well.
 
     - L{finger.backends.file}: the status file (the default);
-    - L{finger.backends.memory}: a table in memory;
+    - L{finger.backends.memory}: a table in memory, and
+      L{finger.backends.memory.StatusTable}, what every back-end that
+      answers from one (memory, file, sql) shares;
     - L{finger.backends.local}: the system's accounts and their C{~/.plan};
     - L{finger.backends.command}: the system's finger program;
     - L{finger.backends.http}: a web page per user;
-    - L{finger.backends.proxy}: another finger server.
+    - L{finger.backends.proxy}: another finger server;
+    - L{finger.backends.asking}: what those that ask elsewhere for each
+      status (command, http, proxy) share.
 
 A back-end never imports a front-end.
 """

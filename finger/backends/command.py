@@ -24,10 +24,8 @@ import pwd
 import shutil
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, TypeVar
 
-from twisted.application import service
 from twisted.internet.defer import (
     Deferred,
-    DeferredSemaphore,
     fail,
     gatherResults,
     succeed,
@@ -38,11 +36,10 @@ from twisted.internet.protocol import ProcessProtocol
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from zope.interface import implementer
 
+from finger.backends.asking import AskingFingerService
 from finger.backends.local import UID_FLOOR, isOrdinaryAccount
-from finger.interfaces import IFingerService, UnknownUser
-from finger.names import isValidUserName
+from finger.interfaces import UnknownUser
 
 TIMEOUT = 10.0
 MAX_OUTPUT_BYTES = 16 * 1024
@@ -166,8 +163,7 @@ class _OutputProtocol(ProcessProtocol):
             )
 
 
-@implementer(IFingerService)
-class CommandFingerService(service.Service):
+class CommandFingerService(AskingFingerService):
     """
     Run a finger program for each user: C{program [arguments] -- user}.
 
@@ -175,7 +171,7 @@ class CommandFingerService(service.Service):
     (see L{finger.backends.local.isOrdinaryAccount}) is an unknown user
     without running anything.  An empty output means the user does not exist, as
     does a failure whose error output says C{no such user}.  The list of
-    users is empty.
+    users is empty (see L{AskingFingerService}).
 
     Stopping the service waits for the programs still running.
 
@@ -217,6 +213,7 @@ class CommandFingerService(service.Service):
 
         @raise CommandNotFound: if the program cannot be found.
         """
+        super().__init__(maxConcurrent)
         self.program = findProgram(program)
         self.arguments = list(arguments)
         self._reactor = reactor
@@ -226,7 +223,6 @@ class CommandFingerService(service.Service):
             environment = {"PATH": SEARCH_PATH, "LANG": "C.UTF-8"}
         self._environment = environment
         self._running: Set[Deferred[None]] = set()
-        self._limit = DeferredSemaphore(maxConcurrent)
         self._accounts = accounts
         self.uidFloor = uidFloor
 
@@ -244,14 +240,11 @@ class CommandFingerService(service.Service):
     def _inThread(self, f: Callable[..., _T], *args: object) -> "Deferred[_T]":
         return deferToThreadPool(self._reactor, self._reactor.getThreadPool(), f, *args)
 
-    def getUser(self, user: str) -> "Deferred[str]":
-        if not isValidUserName(user):
-            return fail(UnknownUser(user))
-
+    def ask(self, user: str) -> "Deferred[str]":
         def checked(hidden: bool) -> "Deferred[str]":
             if hidden:
                 raise UnknownUser(user)
-            return self._limit.run(self._run, user)
+            return self.inTurn(self._run, user)
 
         return self._inThread(self._hidden, user).addCallback(checked)
 
@@ -292,9 +285,6 @@ class CommandFingerService(service.Service):
             return output
 
         return protocol.finished.addCallback(answer)
-
-    def getUsers(self) -> "Deferred[List[str]]":
-        return succeed([])
 
     def stopService(self) -> "Deferred[None]":
         """

@@ -7,8 +7,7 @@ processes, may also change (the format is in L{finger.backends.statusfile}).
 import os
 from typing import Any, Callable, Dict, List, Optional, TypeVar
 
-from twisted.application import service
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorFDSet
 from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThreadPool
@@ -26,9 +25,8 @@ except ImportError:  # Not Linux.
 
 from finger.backends import statusfile
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
-from finger.backends.memory import answerFrom
+from finger.backends.memory import StatusTable
 from finger.lookup import orGlobalReactor
-from finger.names import checkStatus, checkUserName
 
 _T = TypeVar("_T")
 
@@ -91,7 +89,7 @@ def watchDirectory(
 
 
 @implementer(IFingerService, IFingerSetterService)
-class FileFingerService(service.Service):
+class FileFingerService(StatusTable):
     """
     Statuses kept in a centrally managed status file (see
     L{finger.backends.statusfile}).
@@ -123,6 +121,7 @@ class FileFingerService(service.Service):
     under way are saved together by the next write.
 
     @ivar filename: the path of the status file.
+    @ivar users: the statuses as the file last held them, read or saved.
     """
 
     log = Logger()
@@ -157,7 +156,7 @@ class FileFingerService(service.Service):
         self._reactor: Any = orGlobalReactor(reactor)
         snapshot = statusfile.read(filename)
         self._logProblems(snapshot)
-        self._statuses = snapshot.statuses
+        self.users = snapshot.statuses
         self._identity = snapshot.identity
         self._readError: Optional[str] = None
         self._pending: Dict[str, str] = {}
@@ -184,14 +183,14 @@ class FileFingerService(service.Service):
         if self._unwatch is not None:
             self.log.info(
                 "Serving {count} users from the status file {path}, watching it for changes",
-                count=len(self._statuses),
+                count=len(self.users),
                 path=self.filename,
             )
         else:
             self.log.info(
                 "Serving {count} users from the status file {path}, checking it for changes "
                 "every {interval} seconds{why}",
-                count=len(self._statuses),
+                count=len(self.users),
                 path=self.filename,
                 interval=self.interval,
                 why=f" (it cannot be watched: {unavailable})" if unavailable else "",
@@ -266,17 +265,8 @@ class FileFingerService(service.Service):
         self._idle.append(d)
         return d
 
-    def getUser(self, user: str) -> "Deferred[str]":
-        return answerFrom(self._statuses, user)
-
-    def getUsers(self) -> "Deferred[List[str]]":
-        return succeed(list(self._statuses))
-
-    def setUser(self, user: str, status: str) -> "Deferred[None]":
-        try:
-            self._pending[checkUserName(user)] = checkStatus(status)
-        except ValueError:
-            return fail()
+    def store(self, user: str, status: str) -> "Deferred[None]":
+        self._pending[user] = status
         d: Deferred[None] = Deferred()
         self._waiting.append(d)
         self._next()
@@ -308,7 +298,7 @@ class FileFingerService(service.Service):
         changes, self._pending = self._pending, {}
         waiting, self._waiting = self._waiting, []
         d = self._inThread(
-            statusfile.save, self.filename, changes, self._statuses, self._identity
+            statusfile.save, self.filename, changes, self.users, self._identity
         )
 
         def saved(snapshot: statusfile.Snapshot) -> None:
@@ -359,12 +349,12 @@ class FileFingerService(service.Service):
         if snapshot is None:
             return
         self._identity = snapshot.identity
-        if snapshot.empty and self._statuses:
+        if snapshot.empty and self.users:
             self.log.error(
                 "Status file {path} is empty; still serving the {count} users read "
                 "before (to remove everyone, leave a comment line in the file)",
                 path=self.filename,
-                count=len(self._statuses),
+                count=len(self.users),
             )
             return
         self._logProblems(snapshot)
@@ -380,7 +370,7 @@ class FileFingerService(service.Service):
         thread pool, a piece at a time: freeing a million entries at once
         would hold up the reactor for tens of milliseconds.
         """
-        old, self._statuses = self._statuses, statuses
+        old, self.users = self.users, statuses
         if len(old) > self.disposeInThreadAbove:
             self._inThread(statusfile.dispose, old).addErrback(
                 lambda reason: self.log.failure("Freeing the old statuses failed", reason)
@@ -393,7 +383,7 @@ class FileFingerService(service.Service):
             self.log.error(
                 "{error}; still serving the {count} users read before",
                 error=error,
-                count=len(self._statuses),
+                count=len(self.users),
             )
 
     def _logProblems(self, snapshot: statusfile.Snapshot) -> None:

@@ -14,8 +14,7 @@ answer than 200 is an error, and redirects are not followed.
 from typing import Any, List, Optional, cast
 from urllib.parse import quote, urlsplit
 
-from twisted.application import service
-from twisted.internet.defer import Deferred, DeferredSemaphore, fail, succeed
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
@@ -29,11 +28,10 @@ from twisted.web.client import (
 from twisted.web.http import GONE, NOT_FOUND, OK, PotentialDataLoss
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import UNKNOWN_LENGTH, IAgent, IPolicyForHTTPS, IResponse
-from zope.interface import implementer
 
 from finger import __version__
-from finger.interfaces import IFingerService, UnknownUser
-from finger.names import isValidUserName
+from finger.backends.asking import AskingFingerService
+from finger.interfaces import UnknownUser
 
 TIMEOUT = 10.0
 MAX_BODY_BYTES = 16 * 1024
@@ -143,13 +141,13 @@ def checkPrefix(prefix: str) -> str:
     return prefix
 
 
-@implementer(IFingerService)
-class HTTPFingerService(service.Service):
+class HTTPFingerService(AskingFingerService):
     """
     Statuses from the web: a user's status is the body of C{prefix} followed
     by the user name, percent-encoded as UTF-8.
 
-    The list of users is empty: the web has no list to ask for.
+    The list of users is empty: the web has no list to ask for (see
+    L{AskingFingerService}).
     """
 
     log = Logger()
@@ -180,6 +178,7 @@ class HTTPFingerService(service.Service):
 
         @raise ValueError: if C{prefix} is not an HTTP or HTTPS URL.
         """
+        super().__init__(maxConcurrent)
         self.prefix = checkPrefix(prefix)
         self._reactor = reactor
         self._timeout = timeout
@@ -200,7 +199,6 @@ class HTTPFingerService(service.Service):
                 pool=HTTPConnectionPool(reactor, persistent=False),
             )
         self._agent = agent
-        self._limit = DeferredSemaphore(maxConcurrent)
 
     def url(self, user: str) -> bytes:
         """
@@ -208,11 +206,9 @@ class HTTPFingerService(service.Service):
         """
         return (self.prefix + quote(user, safe="")).encode("ascii")
 
-    def getUser(self, user: str) -> "Deferred[str]":
-        if not isValidUserName(user):
-            return fail(UnknownUser(user))
+    def ask(self, user: str) -> "Deferred[str]":
         url = self.url(user)
-        return self._withTimeout(self._limit.run(self._fetch, user, url), url)
+        return self._withTimeout(self.inTurn(self._fetch, user, url), url)
 
     def _fetch(self, user: str, url: bytes) -> "Deferred[str]":
         d = self._agent.request(
@@ -257,6 +253,3 @@ class HTTPFingerService(service.Service):
             return result
 
         return d.addBoth(finish)
-
-    def getUsers(self) -> "Deferred[List[str]]":
-        return succeed([])

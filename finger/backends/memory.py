@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.backends.test_file -*-
 """
-Statuses kept in memory, as the tutorial's first back-ends keep them, and the
-rule every table of statuses follows when it answers a lookup.
+Statuses kept in memory, as the tutorial's first back-ends keep them, and what
+every back-end that answers from a table in memory shares (L{StatusTable}):
+the rule it follows when it answers a lookup, and the checks before a change.
 """
 
 from typing import Dict, List
@@ -37,7 +38,44 @@ def answerFrom(statuses: Dict[str, str], user: str) -> "Deferred[str]":
 
 
 @implementer(IFingerService, IFingerSetterService)
-class MemoryFingerService(service.Service):
+class StatusTable(service.Service):
+    """
+    A back-end that answers from a table of statuses in memory, however it
+    fills and keeps the table (the process's memory, a status file, a
+    database): lookups by L{answerFrom}, the list of users from the table's
+    names, and a change checked against the naming rules before the
+    back-end stores it.
+
+    @ivar users: the table, user name to status.  A back-end may replace it
+        whole; nothing else should change it but L{store}.
+    """
+
+    users: Dict[str, str]
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        return answerFrom(self.users, user)
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        return succeed(list(self.users))
+
+    def setUser(self, user: str, status: str) -> "Deferred[None]":
+        try:
+            user, status = checkUserName(user), checkStatus(status)
+        except ValueError:
+            return fail()
+        return self.store(user, status)
+
+    def store(self, user: str, status: str) -> "Deferred[None]":
+        """
+        Keep C{status} as C{user}'s, both already checked.
+
+        @return: a L{Deferred} that fires once the status is kept as long
+            as the back-end keeps statuses.
+        """
+        raise NotImplementedError()
+
+
+class MemoryFingerService(StatusTable):
     """
     Statuses kept in memory: they are lost when the process ends.
 
@@ -51,15 +89,6 @@ class MemoryFingerService(service.Service):
             checkUserName(name): checkStatus(status) for name, status in users.items()
         }
 
-    def getUser(self, user: str) -> "Deferred[str]":
-        return answerFrom(self.users, user)
-
-    def getUsers(self) -> "Deferred[List[str]]":
-        return succeed(list(self.users))
-
-    def setUser(self, user: str, status: str) -> "Deferred[None]":
-        try:
-            self.users[checkUserName(user)] = checkStatus(status)
-        except ValueError:
-            return fail()
+    def store(self, user: str, status: str) -> "Deferred[None]":
+        self.users[user] = status
         return succeed(None)

@@ -8,12 +8,11 @@ business: L{finger.forwarding} does it, and this back-end asks its upstream
 server the same way (L{finger.forwarding.RemoteFinger}).
 """
 
-from typing import Any, List
+from typing import Any
 
-from twisted.application import service
-from twisted.internet.defer import Deferred, DeferredSemaphore, fail, succeed
-from zope.interface import implementer
+from twisted.internet.defer import Deferred
 
+from finger.backends.asking import AskingFingerService
 from finger.clients.finger import (
     CONNECT_TIMEOUT,
     DEFAULT_PORT,
@@ -22,19 +21,16 @@ from finger.clients.finger import (
     finger,
 )
 from finger.forwarding import FingerFunction, RemoteFinger
-from finger.interfaces import IFingerService, UnknownUser
-from finger.names import isValidUserName
 
 
-@implementer(IFingerService)
-class ProxyFingerService(service.Service):
+class ProxyFingerService(AskingFingerService):
     """
     Answer every user by asking one upstream finger server.
 
     The upstream answer is the status, whatever it says; when the upstream
     server cannot be reached the status is
-    L{finger.messages.COULD_NOT_CONNECT}.  The list of users is empty: a
-    finger listing is text for people, not names.
+    L{finger.messages.COULD_NOT_CONNECT}.  The list of users is empty (see
+    L{AskingFingerService}).
     """
 
     def __init__(
@@ -59,15 +55,10 @@ class ProxyFingerService(service.Service):
         @param maxConcurrent: the most lookups under way at once; further
             lookups wait their turn (and give up with the client).
         """
+        super().__init__(maxConcurrent)
         self.host = host
         self.port = port
-        self._limit = DeferredSemaphore(maxConcurrent)
         self._remote = RemoteFinger(reactor, connectTimeout, readTimeout, maxBytes, finger)
 
-    def getUser(self, user: str) -> "Deferred[str]":
-        if not isValidUserName(user):
-            return fail(UnknownUser(user))
-        return self._limit.run(self._remote.ask, user, self.host, self.port)
-
-    def getUsers(self) -> "Deferred[List[str]]":
-        return succeed([])
+    def ask(self, user: str) -> "Deferred[str]":
+        return self.inTurn(self._remote.ask, user, self.host, self.port)

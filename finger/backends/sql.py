@@ -4,7 +4,7 @@ The database back-end: statuses kept in SQLite (one machine) or PostgreSQL
 (several machines sharing one database), served from memory.
 
     - Lookups are answered from an in-memory copy of the table, with
-      L{finger.backends.memory.answerFrom}, as the file back-end answers
+      L{finger.backends.memory.StatusTable}, as the file back-end answers
       them: they cost the same, and go on while the database is away.
     - Changes are pushed.  A PostgreSQL node listens for C{NOTIFY
       finger_status} on a connection the reactor watches and applies each
@@ -31,9 +31,8 @@ fails on a broken connection, where an outage should be logged once.
 
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
-from twisted.application import service
 from twisted.application.internet import backoffPolicy
-from twisted.internet.defer import Deferred, DeferredLock, TimeoutError, fail, succeed
+from twisted.internet.defer import Deferred, DeferredLock, TimeoutError, fail
 from twisted.internet.interfaces import IDelayedCall, IReadDescriptor
 from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThreadPool
@@ -41,7 +40,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from finger.backends.memory import answerFrom
+from finger.backends.memory import StatusTable
 from finger.backends.sqlstore import (
     Database,
     Notifications,
@@ -52,7 +51,6 @@ from finger.backends.sqlstore import (
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
 from finger.lookup import orGlobalReactor
 from finger.messages import DATABASE_UNREACHABLE
-from finger.names import checkStatus, checkUserName
 
 _T = TypeVar("_T")
 
@@ -97,7 +95,7 @@ class _Listener:
 
 
 @implementer(IFingerService, IFingerSetterService)
-class SQLFingerService(service.Service):
+class SQLFingerService(StatusTable):
     """
     Statuses kept in a database (see L{finger.backends.sqlstore} for the
     URLs and the schema), served from memory.
@@ -142,7 +140,7 @@ class SQLFingerService(service.Service):
         self._reactor: Any = orGlobalReactor(reactor)
         self._session = Session(database)
         self._lock = DeferredLock()
-        self._statuses: Dict[str, str] = {}
+        self.users: Dict[str, str] = {}
         self._loaded = False
         self._ready: List[Deferred[None]] = []
         self._pending: List[Tuple[str, str, Deferred[None]]] = []
@@ -161,24 +159,16 @@ class SQLFingerService(service.Service):
     # -- IFingerService, IFingerSetterService --------------------------------
 
     def getUser(self, user: str) -> "Deferred[str]":
-        if self._loaded:
-            return answerFrom(self._statuses, user)
-        return self._whenLoaded().addCallback(lambda _: answerFrom(self._statuses, user))
+        return self._onceLoaded(super().getUser, user)
 
     def getUsers(self) -> "Deferred[List[str]]":
-        if self._loaded:
-            return succeed(list(self._statuses))
-        return self._whenLoaded().addCallback(lambda _: list(self._statuses))
+        return self._onceLoaded(super().getUsers)
 
-    def setUser(self, user: str, status: str) -> "Deferred[None]":
-        try:
-            change = (checkUserName(user), checkStatus(status))
-        except ValueError:
-            return fail()
+    def store(self, user: str, status: str) -> "Deferred[None]":
         if self._outage is not None:
             return fail(StatusNotSaved(DATABASE_UNREACHABLE))
         d: Deferred[None] = Deferred()
-        self._pending.append(change + (d,))
+        self._pending.append((user, status, d))
         self._flush()
         return d
 
@@ -255,13 +245,13 @@ class SQLFingerService(service.Service):
             self.log.info(
                 "Status database {database} is reachable again: {count} users read",
                 database=self.database.display,
-                count=len(self._statuses),
+                count=len(self.users),
             )
         elif first:
             self.log.info(
                 "Read {count} users from {database}",
                 database=self.database.display,
-                count=len(self._statuses),
+                count=len(self.users),
             )
         if not self.database.notifies and self.running and not self._poller.running:
             self._poller.start(self.pollInterval, now=False)
@@ -277,7 +267,7 @@ class SQLFingerService(service.Service):
         Serve C{statuses} from now on, with the changes announced while they
         were read applied on top.
         """
-        self._statuses = statuses
+        self.users = statuses
         buffered, self._buffer = self._buffer, None
         for payload in buffered or ():
             self._notified(payload)
@@ -290,7 +280,7 @@ class SQLFingerService(service.Service):
         if changes is None:
             self._reload()
         else:
-            self._statuses.update(changes)
+            self.users.update(changes)
 
     def _reload(self) -> None:
         """
@@ -354,7 +344,7 @@ class SQLFingerService(service.Service):
                 "{count} users in memory, and sets fail until it is back",
                 database=self.database.display,
                 error=self._outage,
-                count=len(self._statuses),
+                count=len(self.users),
             )
         pending, self._pending = self._pending, []
         for _, _, d in pending:
@@ -389,7 +379,7 @@ class SQLFingerService(service.Service):
         def saved(result: object) -> None:
             # Committed: whether or not the clients are still waiting, the
             # table holds it now.
-            self._statuses.update(changes)
+            self.users.update(changes)
             for w in waiting:
                 if not w.called:
                     w.callback(None)
@@ -423,7 +413,12 @@ class SQLFingerService(service.Service):
         """
         return self._lock.run(self._inThread, f, *args)
 
-    def _whenLoaded(self) -> "Deferred[None]":
+    def _onceLoaded(self, answer: Callable[..., "Deferred[_T]"], *args: str) -> "Deferred[_T]":
+        """
+        C{answer(*args)} from the table, once the table was first read.
+        """
+        if self._loaded:
+            return answer(*args)
         d: Deferred[None] = Deferred()
         self._ready.append(d)
-        return d
+        return d.addCallback(lambda _: answer(*args))

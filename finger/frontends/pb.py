@@ -61,7 +61,7 @@ Run C{python -m finger.clients.pb} for a client a person can use.
 
 import inspect
 from dataclasses import dataclass
-from typing import Any, Callable, List, NoReturn, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Set, Tuple, Type
 from weakref import WeakSet
 
 from twisted.cred.checkers import ICredentialsChecker
@@ -79,7 +79,15 @@ from zope.interface import implementer
 
 from finger.auth import SetterLogin
 from finger.interfaces import IFingerService, IFingerSetterService, IPerspectiveFinger
-from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, LookupPolicy, SetAnswers, orGlobalReactor
+from finger.lookup import (
+    LOOKUP_TIMEOUT,
+    LookupAnswers,
+    LookupPolicy,
+    PolicySettings,
+    SetAnswers,
+    Unsaved,
+    orGlobalReactor,
+)
 from finger.net.buckets import TokenBucket
 from finger.messages import (
     CHALLENGE_ANSWERED,
@@ -91,7 +99,6 @@ from finger.messages import (
     NO_LOGIN,
     NO_SUCH_USER,
     NOT_SAVED,
-    SET_TIMED_OUT,
     TIMED_OUT,
 )
 from finger.names import (
@@ -255,54 +262,38 @@ class _RemoteLookupAnswers(LookupAnswers[NoReturn]):
 _lookupAnswers = _RemoteLookupAnswers()
 
 
+_SET_ERRORS: Dict[Unsaved, Type[pb.Error]] = {
+    Unsaved.REFUSED: BadRequest,
+    Unsaved.NOT_ALLOWED: PermissionDenied,
+    Unsaved.LOGIN_FAILED: LoginRefused,
+    Unsaved.NOT_SAVED: NotSaved,
+    Unsaved.TIMED_OUT: pb.Error,
+    Unsaved.FAILED: pb.Error,
+}
+"""
+The remote error a C{setUser} that did not set a status fails with, for
+each reason.
+"""
+
+
 class _RemoteSetAnswers(SetAnswers[None]):
     """
     How one C{setUser} call ended: L{None} once saved, a remote error
-    otherwise; a save and a refusal are logged.
+    otherwise.
     """
 
-    log = Logger()
-
-    def __init__(self, user: str, login: str, peer: str) -> None:
-        self.user = user
-        self.login = login
-        self.peer = peer
-
     def saved(self) -> None:
-        self.log.info(
-            "Status of {user!r} set by {login!r} from {peer} over PB",
-            user=self.user,
-            login=self.login,
-            peer=self.peer,
-        )
+        return None
 
-    def refused(self, reason: str) -> NoReturn:
-        raise BadRequest(reason)
+    def unsaved(self, why: Unsaved, sentence: str) -> NoReturn:
+        raise _SET_ERRORS[why](sentence)
 
-    def notAllowed(self, reason: str) -> NoReturn:
-        self.log.warn(
-            "{login!r} from {peer} may not set the status of {user!r}",
-            login=self.login,
-            peer=self.peer,
-            user=self.user,
-        )
-        raise PermissionDenied(f"not allowed: {reason}")
 
-    def loginFailed(self) -> NoReturn:
-        raise LoginRefused(LOGIN_FAILED)
-
-    def notSaved(self) -> NoReturn:
-        raise NotSaved(NOT_SAVED)
-
-    def timedOut(self) -> NoReturn:
-        raise pb.Error(SET_TIMED_OUT)
-
-    def failed(self) -> NoReturn:
-        raise pb.Error(INTERNAL_ERROR)
+_setAnswers = _RemoteSetAnswers()
 
 
 @implementer(IPerspectiveFinger)
-class PerspectiveFingerFromService(pb.Root):
+class PerspectiveFingerFromService(PolicySettings, pb.Root):
     """
     Answer C{getUser} and C{getUsers} from an L{IFingerService} and, with a
     C{login}, let clients log in to set statuses.
@@ -318,7 +309,8 @@ class PerspectiveFingerFromService(pb.Root):
     @ivar lookupTimeout: seconds the back-end has to answer.
     @ivar login: checks names and passwords, slowly when they are wrong;
         L{None} when the server runs without C{--auth}.
-    @ivar policy: the L{LookupPolicy} every lookup and change goes through.
+    @ivar lookup: the L{LookupPolicy} every lookup and change goes through,
+        whose clock and timeout are C{clock} and C{lookupTimeout}.
     """
 
     def __init__(
@@ -338,19 +330,8 @@ class PerspectiveFingerFromService(pb.Root):
         @param login: lets clients log in to set statuses (C{--auth}).
         """
         self.service = service
-        self.clock = orGlobalReactor(clock)
         self.login = login
-        self.policy = LookupPolicy(self.clock, lookupTimeout)
-
-    @property
-    def lookupTimeout(self) -> float:
-        return self.policy.timeout
-
-    @lookupTimeout.setter
-    def lookupTimeout(self, seconds: float) -> None:
-        # Kept for callers that still adjust a built root; prefer the
-        # constructor's keyword.
-        self.policy.timeout = seconds
+        self.lookup = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
 
     def rootObject(self, broker: pb.Broker) -> "_ConnectionRoot":
         return _ConnectionRoot(self, broker)
@@ -365,13 +346,13 @@ class PerspectiveFingerFromService(pb.Root):
             raise BadRequest("getUser takes a user name, as a string")
         if not isValidUserName(user):
             return fail(NoSuchUser(NO_SUCH_USER))
-        return self.policy.ask(self.service.getUser(user), str, _lookupAnswers, peer, "PB getUser")
+        return self.lookup.ask(self.service.getUser(user), str, _lookupAnswers, peer, "PB getUser")
 
     def getUsers(self, peer: str) -> "Deferred[List[str]]":
         """
         List the users for C{peer}.
         """
-        return self.policy.ask(self.service.getUsers(), list, _lookupAnswers, peer, "PB getUsers")
+        return self.lookup.ask(self.service.getUsers(), list, _lookupAnswers, peer, "PB getUsers")
 
     def remote_getUser(self, user: object) -> "Deferred[str]":
         return self.getUser(user, "?")
@@ -713,9 +694,11 @@ class SetterPerspective(pb.Avatar):
             checkStatus(status)
         except InvalidStatus as e:
             raise BadRequest(f"invalid status: {e}") from None
-        answers = _RemoteSetAnswers(user, getattr(self.setter, "login", "?"), self.peer)
+        login = getattr(self.setter, "login", "?")
         d: "Deferred[object]" = self.setter.setUser(user, status)  # type: ignore[assignment]
-        return self.finger.policy.change(d, answers, self.peer, "PB setUser")
+        return self.finger.lookup.change(
+            d, _setAnswers, self.peer, "setUser over PB", user=user, login=login
+        )
 
 
 class MessageScanner:

@@ -48,18 +48,20 @@ from zope.interface import implementer
 
 from finger.auth import SetterLogin
 from finger.interfaces import IFingerSetterFactory, IFingerSetterService
-from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy, PolicySettings, SetAnswers, orGlobalReactor
+from finger.lookup import (
+    LOOKUP_TIMEOUT,
+    LookupPolicy,
+    PolicySettings,
+    SetAnswers,
+    Unsaved,
+    orGlobalReactor,
+)
 from finger.messages import (
     EXPECTED_THREE_LINES,
     EXPECTED_TWO_LINES,
-    INTERNAL_ERROR,
     INVALID_STATUS,
     INVALID_USER_NAME,
     LINE_TOO_LONG,
-    LOGIN_FAILED,
-    NOT_ALLOWED,
-    NOT_SAVED,
-    SET_TIMED_OUT,
     STATUS_NOT_UTF8,
     STATUS_SAVED,
 )
@@ -93,49 +95,17 @@ def _error(sentence: str) -> str:
 class _SetterAnswers(SetAnswers[str]):
     """
     How each outcome of one status change looks on the setter's wire: one
-    C{OK:} or C{Error:} line.  A change made or refused for lack of rights
-    is logged here; the policy logs failures.
+    C{OK:} or C{Error:} line.
     """
 
-    log = Logger()
-
-    def __init__(self, user: str, login: str, peer: str) -> None:
+    def __init__(self, user: str) -> None:
         self.user = user
-        self.login = login
-        self.peer = peer
 
     def saved(self) -> str:
-        self.log.info(
-            "Status of {user!r} set by {login!r} from {peer}",
-            user=self.user,
-            login=self.login,
-            peer=self.peer,
-        )
         return "OK: " + STATUS_SAVED.format(user=self.user)
 
-    def refused(self, reason: str) -> str:
-        return _error(reason)
-
-    def notAllowed(self, reason: str) -> str:
-        self.log.warn(
-            "{login!r} from {peer} may not set the status of {user!r}",
-            login=self.login,
-            peer=self.peer,
-            user=self.user,
-        )
-        return _error(f"{NOT_ALLOWED}: {reason}")
-
-    def loginFailed(self) -> str:
-        return _error(LOGIN_FAILED)
-
-    def notSaved(self) -> str:
-        return _error(NOT_SAVED)
-
-    def timedOut(self) -> str:
-        return _error(SET_TIMED_OUT)
-
-    def failed(self) -> str:
-        return _error(INTERNAL_ERROR)
+    def unsaved(self, why: Unsaved, sentence: str) -> str:
+        return _error(sentence)
 
 
 @implementer(IHalfCloseableProtocol)
@@ -228,9 +198,11 @@ class FingerSetterProtocol(LineFraming, TimeoutMixin):
             ).addCallback(lambda setter: setter.setUser(user, status))
         # A save under way goes on if the client leaves: the client asked
         # for it, even if it does not stay for the answer.
-        answers = _SetterAnswers(user, login, peer)
         what = f"setting the status of {user!r}"
-        self.factory.lookup.change(saving, answers, peer, what).addCallback(self._reply)
+        answers = _SetterAnswers(user)
+        self.factory.lookup.change(saving, answers, peer, what, user=user, login=login).addCallback(
+            self._reply
+        )
 
     def _reply(self, line: str) -> None:
         self._done = True

@@ -6,7 +6,7 @@ import os
 from typing import Any, Callable, List, Optional
 
 from twisted.internet import reactor
-from twisted.internet.defer import gatherResults
+from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.internet.task import Clock
 from twisted.logger import LogLevel, capturedLogs
 from twisted.python.failure import Failure
@@ -19,7 +19,7 @@ from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSav
 from finger.names import InvalidStatus, InvalidUserName
 from finger.backends import file as fileModule, statusfile
 from finger.backends.file import SETTLE, FileFingerService, WatchUnavailable, watchDirectory
-from finger.backends.memory import MAX_ANSWER_LENGTH, MemoryFingerService
+from finger.backends.memory import MAX_ANSWER_LENGTH, MemoryFingerService, StatusTable
 from finger.backends.statusfile import StatusFileError, StatusFileReadOnly
 from finger.messages import READ_ONLY
 from finger.testing import HeldThreadsClock, ThreadlessClock
@@ -60,6 +60,47 @@ class MemoryFingerServiceTests(SynchronousTestCase):
 
     def test_invalidAtConstruction(self) -> None:
         self.assertRaises(InvalidUserName, MemoryFingerService, **{"a b": "x"})
+
+
+class _RecordingTable(StatusTable):
+    """
+    A table whose back-end only records what it was asked to store.
+    """
+
+    def __init__(self) -> None:
+        self.users = {"moshez": "Happy"}
+        self.stored: List[Any] = []
+
+    def store(self, user: str, status: str) -> "Deferred[None]":
+        self.stored.append((user, status))
+        return succeed(None)
+
+
+class StatusTableTests(SynchronousTestCase):
+    """
+    L{StatusTable}: what the memory, file and SQL back-ends share.
+    """
+
+    def test_answersFromTable(self) -> None:
+        table = _RecordingTable()
+        self.assertEqual(self.successResultOf(table.getUser("moshez")), "Happy")
+        self.failureResultOf(table.getUser("nobody"), UnknownUser)
+        self.assertEqual(self.successResultOf(table.getUsers()), ["moshez"])
+
+    def test_storesCheckedChange(self) -> None:
+        table = _RecordingTable()
+        self.assertIsNone(self.successResultOf(table.setUser("zoë", "à Paris")))
+        self.assertEqual(table.stored, [("zoë", "à Paris")])
+
+    def test_invalidNotStored(self) -> None:
+        """
+        A change that breaks the naming rules fails before the back-end
+        sees it.
+        """
+        table = _RecordingTable()
+        self.failureResultOf(table.setUser("-x", "Busy"), InvalidUserName)
+        self.failureResultOf(table.setUser("x", "two\nlines"), InvalidStatus)
+        self.assertEqual(table.stored, [])
 
 
 class FingerServiceTests(SynchronousTestCase):
@@ -228,7 +269,7 @@ class FingerServiceTests(SynchronousTestCase):
         clock = HeldThreadsClock()
         service = self.service(interval=10, clock=clock)
         service.disposeInThreadAbove = 1
-        old = service._statuses
+        old = service.users
         self.changeFile(b"shawn: asleep\n")
         clock.advance(10)
         clock.runOne()

@@ -25,7 +25,6 @@ from xmlrpc.client import Binary, DateTime, Fault
 from twisted.cred.credentials import IAnonymous, IUsernamePassword
 from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
 from twisted.internet.interfaces import IAddress
-from twisted.logger import Logger
 from twisted.web import xmlrpc
 from twisted.web.guard import BasicCredentialFactory, HTTPAuthSessionWrapper
 from twisted.web.iweb import IRequest
@@ -35,18 +34,15 @@ from twisted.web.server import Request
 from finger.auth import SetterLogin
 from finger.frontends.web.request import displayStatus, whileConnected
 from finger.interfaces import IFingerService, IFingerSetterService
-from finger.lookup import LookupAnswers, LookupPolicy, SetAnswers, orGlobalReactor
+from finger.lookup import LookupAnswers, LookupPolicy, SetAnswers, Unsaved, orGlobalReactor
 from finger.messages import (
     INTERNAL_ERROR,
-    LOGIN_FAILED,
     NO_SUCH_USER,
-    SET_TIMED_OUT,
     SETTING_NEEDS_AUTH,
     SETTING_NEEDS_HTTPS,
     SETTING_NEEDS_LOGIN,
     TIMED_OUT,
 )
-from finger.messages import NOT_SAVED as NOT_SAVED_SENTENCE
 from finger.names import InvalidStatus, InvalidUserName, checkStatus, checkUserName, isValidUserName
 from finger.text import formatPeer
 
@@ -103,51 +99,30 @@ class _LookupFaults(LookupAnswers[object]):
         return Fault(_FAILURE, INTERNAL_ERROR)
 
 
+_SET_FAULT_CODES = {
+    Unsaved.REFUSED: INVALID_PARAMS,
+    Unsaved.NOT_ALLOWED: NOT_ALLOWED,
+    Unsaved.LOGIN_FAILED: NEEDS_LOGIN,
+    Unsaved.NOT_SAVED: NOT_SAVED,
+    Unsaved.TIMED_OUT: NOT_SAVED,
+    Unsaved.FAILED: _FAILURE,
+}
+"""
+The fault code of a C{setUser} that did not set a status, for each reason.
+"""
+
+
 class _SetFaults(SetAnswers[object]):
     """
     What C{setUser} answers: C{True} once the status is saved, a fault
-    otherwise; saves and refusals are logged with who asked.
+    otherwise.
     """
 
-    log = Logger()
-
-    def __init__(self, user: str, login: Optional[str], peer: str) -> None:
-        self.user = user
-        self.login = login
-        self.peer = peer
-
     def saved(self) -> object:
-        self.log.info(
-            "Status of {user!r} set by {login!r} from {peer} over XML-RPC",
-            user=self.user,
-            login=self.login,
-            peer=self.peer,
-        )
         return True
 
-    def refused(self, reason: str) -> object:
-        return Fault(INVALID_PARAMS, reason)
-
-    def notAllowed(self, reason: str) -> object:
-        self.log.warn(
-            "{login!r} from {peer} may not set the status of {user!r}",
-            login=self.login,
-            peer=self.peer,
-            user=self.user,
-        )
-        return Fault(NOT_ALLOWED, f"not allowed: {reason}")
-
-    def loginFailed(self) -> object:
-        return Fault(NEEDS_LOGIN, LOGIN_FAILED)
-
-    def notSaved(self) -> object:
-        return Fault(NOT_SAVED, NOT_SAVED_SENTENCE)
-
-    def timedOut(self) -> object:
-        return Fault(NOT_SAVED, SET_TIMED_OUT)
-
-    def failed(self) -> object:
-        return Fault(_FAILURE, INTERNAL_ERROR)
+    def unsaved(self, why: Unsaved, sentence: str) -> object:
+        return Fault(_SET_FAULT_CODES[why], sentence)
 
 
 class UserStatusXR(xmlrpc.XMLRPC):
@@ -276,9 +251,14 @@ class UserStatusXR(xmlrpc.XMLRPC):
         _check(checkUserName, user, "invalid user name")
         _check(checkStatus, status, "invalid status")
         peer = formatPeer(request.getClientAddress())
-        answers = _SetFaults(user, getattr(self.setter, "login", None), peer)
+        login = getattr(self.setter, "login", None)
         return self.policy.change(
-            maybeDeferred(self.setter.setUser, user, status), answers, peer, "XML-RPC setUser"
+            maybeDeferred(self.setter.setUser, user, status),
+            _SetFaults(),
+            peer,
+            "setUser over XML-RPC",
+            user=user,
+            login=login,
         )
 
     xmlrpc_setUser.signature = [["boolean", "string", "string"]]  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from twisted.cred.checkers import (
 from twisted.cred.credentials import IUsernamePassword
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
-from twisted.logger import capturedLogs
+from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import IResource
@@ -267,7 +267,7 @@ class XMLRPCSettingTests(SynchronousTestCase):
             result = self.https.rpc("setUser", "moshez", "busy", headers=_basic("moshez", "secret"))
         self.assertIs(result, True)
         self.assertEqual(self.service.users["moshez"], "busy")
-        [event] = [e for e in events if "over XML-RPC" in e.get("log_format", "")]
+        [event] = [e for e in events if "over XML-RPC" in formatEvent(e)]
         self.assertEqual(
             (event["user"], event["login"], event["peer"]), ("moshez", "moshez", "127.0.0.1:5000")
         )
