@@ -41,6 +41,7 @@ from finger.names import InvalidStatus, InvalidUserName
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+_R_co = TypeVar("_R_co", covariant=True)
 
 LOOKUP_TIMEOUT = 10.0
 """
@@ -48,25 +49,25 @@ Seconds every front-end gives the back-end to answer one request.
 """
 
 
-class LookupAnswers(Generic[_R]):
+class LookupAnswers(Generic[_R_co]):
     """
     What one front-end says for each outcome of a lookup that did not find
     what it asked for.  Subclasses say it on their own wire.
     """
 
-    def unknown(self, user: str) -> _R:
+    def unknown(self, user: str) -> _R_co:
         """
         The back-end does not know C{user}.
         """
         raise NotImplementedError()
 
-    def timedOut(self) -> _R:
+    def timedOut(self) -> _R_co:
         """
         The back-end did not answer in time.
         """
         raise NotImplementedError()
 
-    def failed(self) -> _R:
+    def failed(self) -> _R_co:
         """
         The back-end failed; the policy logged why.
         """

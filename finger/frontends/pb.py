@@ -473,7 +473,7 @@ class _ConnectionRoot(_StrictReferenceable):
         self.finger = finger
         self.broker = broker
         self.asking = _Lookups(broker)
-        self.portalRoot: Optional[pb.IPBRoot] = None
+        self.portalRoot: Optional[Any] = None
 
     def remoteMessageReceived(self, broker: pb.Broker, message: Any, args: Any, kw: Any) -> Any:
         if _text(message) != "login":
@@ -587,7 +587,7 @@ class _ConnectionLogin:
         self.busy = False
         self.answered: "WeakSet[object]" = WeakSet()
 
-    def requestAvatarId(self, credentials: Any) -> "Deferred[IFingerSetterService]":
+    def requestAvatarId(self, credentials: Any) -> "Deferred[Any]":
         login = self.finger.login
         assert login is not None
         if credentials in self.answered:
@@ -1049,6 +1049,6 @@ class FingerPBServerFactory(pb.PBServerFactory):
         broker = self.protocol(
             isClient=False, security=self.security, limits=self.limits, clock=self.clock
         )
-        broker.factory = self
+        broker.factory = self  # type: ignore[assignment]
         broker.setNameForLocal("root", self.root.rootObject(broker))
         return broker
