@@ -54,6 +54,13 @@ class StatusNotSaved(Exception):
     """
 
 
+class StatusesReadOnly(StatusNotSaved):
+    """
+    This back-end's statuses cannot be changed at all (a read-only status
+    file): trying again later will not help, and the message says why.
+    """
+
+
 class IFingerService(Interface):
     """
     Something that knows the status of users.

@@ -35,7 +35,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from finger.auth import NotAllowed
-from finger.interfaces import StatusNotSaved, UnknownUser
+from finger.interfaces import StatusesReadOnly, StatusNotSaved, UnknownUser
 from finger.messages import INTERNAL_ERROR, LOGIN_FAILED, NOT_ALLOWED, NOT_SAVED, SET_TIMED_OUT
 from finger.names import InvalidStatus, InvalidUserName
 
@@ -267,6 +267,8 @@ class LookupPolicy:
                 return answers.notAllowed(reason.getErrorMessage())
             if reason.check(InvalidUserName, InvalidStatus):
                 return answers.refused(reason.getErrorMessage())
+            if reason.check(StatusesReadOnly):
+                return answers.notAllowed(reason.getErrorMessage())
             if reason.check(StatusNotSaved):
                 # The back-end logged the details; they are not the client's
                 # business.

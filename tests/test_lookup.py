@@ -12,7 +12,7 @@ from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from finger.auth import NotAllowed
-from finger.interfaces import StatusNotSaved, UnknownUser
+from finger.interfaces import StatusesReadOnly, StatusNotSaved, UnknownUser
 from finger.lookup import (
     LOOKUP_TIMEOUT,
     LookupAnswers,
@@ -255,6 +255,17 @@ class ChangeTests(SynchronousTestCase):
         """
         self.assertEqual(self.change(fail(StatusNotSaved("disk full"))), ("not saved",))
         self.assertEqual(_problems(self.events), [])
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_readOnly(self) -> None:
+        """
+        Statuses that cannot be changed at all are said as not allowed, with
+        the back-end's reason, not as a save to try again later.
+        """
+        self.assertEqual(
+            self.change(fail(StatusesReadOnly("the status file is read-only"))),
+            ("not allowed", "the status file is read-only"),
+        )
         self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_timedOut(self) -> None:

@@ -46,7 +46,7 @@ from contextlib import contextmanager
 from typing import Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 from finger.backends.local import SAFE_OPEN_FLAGS
-from finger.interfaces import StatusNotSaved
+from finger.interfaces import StatusesReadOnly, StatusNotSaved
 from finger.messages import READ_ONLY
 from finger.names import USER_NAME, isValidUserName
 
@@ -82,7 +82,7 @@ class StatusFileError(Exception):
     """
 
 
-class StatusFileReadOnly(StatusNotSaved):
+class StatusFileReadOnly(StatusesReadOnly):
     """
     A save was refused because the status file is read-only.  The message
     is fit for the client; L{path} names the file for the log.
