@@ -7,6 +7,11 @@ on without the port.  A daemon that silently lacks its finger port is worse
 than one that does not start, so L{ListeningService} stops start-up with one
 line saying which port failed and what to do about it.
 
+L{portDescriptions} says where a port option listens: a bare port number on
+every address, IPv6 and IPv4 on one socket where the host allows it (else
+IPv4, with one log line), or on 127.0.0.1 and, best effort, ::1 for a
+listener kept to loopback.
+
 L{ListeningService} is written on Twisted's public service and endpoint
 APIs only: it asks the endpoint to listen when the service starts (while
 privileges last), and stops listening when it stops.
