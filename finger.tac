@@ -19,10 +19,16 @@ Settings come from these environment variables, with the defaults shown:
     FINGER_STATE_DIR   /var/lib/finger (root), ~/.local/state/finger (others)
     FINGER_USER        nobody       the user to run as after binding (root only)
     FINGER_GROUP       nogroup      its group
-    FINGER_PORT        tcp:79       the finger listener
-    FINGER_SETTER_PORT tcp:1079:interface=127.0.0.1
-    FINGER_WEB_PORT    tcp:8000     the web site (pages, JSON, XML-RPC)
-    FINGER_PB_PORT     tcp:8889     Perspective Broker (read only)
+    FINGER_PORT        79           the finger listener
+    FINGER_SETTER_PORT 1079         the setter, on loopback
+    FINGER_WEB_PORT    8000         the web site (pages, JSON, XML-RPC)
+    FINGER_PB_PORT     (8889)       Perspective Broker (read only)
+
+Each is a port or an endpoint description, as C{twistd finger}'s C{--*port}
+options take them: a bare port listens on every address, IPv6 and IPv4, but
+the setter's and Perspective Broker's on 127.0.0.1 and ::1 only; a
+description is used as written.  Perspective Broker's default here is port
+8889 on every address, as it serves no logins.
 
 For anything else, use C{twistd finger} and its options.
 """
@@ -41,6 +47,7 @@ if os.path.isdir(os.path.join(_here, "finger")) and _here not in sys.path:
     sys.path.insert(0, _here)
 
 from finger.app import tap  # noqa: E402
+from finger.net.listen import everyAddress  # noqa: E402
 from finger.paths import dataPath  # noqa: E402
 
 _root = os.getuid() == 0
@@ -69,19 +76,24 @@ if _root:
     os.chown(stateDirectory, uid, gid)
     os.chown(statusFile, uid, gid)
 
+# Read only here (no --auth), so not kept to loopback as twistd finger keeps it.
+pbPort = os.environ.get("FINGER_PB_PORT")
+if pbPort is None:
+    pbPort = everyAddress("8889")
+
 options = tap.Options()
 options.parseOptions(
     [
         "--file",
         statusFile,
         "--fingerport",
-        os.environ.get("FINGER_PORT", "tcp:79"),
+        os.environ.get("FINGER_PORT", "79"),
         "--setterport",
-        os.environ.get("FINGER_SETTER_PORT", "tcp:1079:interface=127.0.0.1"),
+        os.environ.get("FINGER_SETTER_PORT", "1079"),
         "--webport",
-        os.environ.get("FINGER_WEB_PORT", "tcp:8000"),
+        os.environ.get("FINGER_WEB_PORT", "8000"),
         "--pbport",
-        os.environ.get("FINGER_PB_PORT", "tcp:8889"),
+        pbPort,
     ]
 )
 

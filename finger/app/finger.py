@@ -19,7 +19,7 @@ What a finger client over the connection limits reads.
 """
 
 optParameters: List[List[Any]] = [
-    portOption("fingerport", None, "tcp:79", "the finger protocol"),
+    portOption("fingerport", None, "79", "the finger protocol"),
     [
         "timeout",
         None,

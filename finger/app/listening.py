@@ -1,11 +1,11 @@
-# -*- test-case-name: tests.net.test_limits -*-
+# -*- test-case-name: tests.app.test_listening,tests.net.test_limits -*-
 """
 The limits every listener has, their options, and how a listener is added:
 each front-end's option module calls L{listen} with its factory.
 """
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, List, Optional
 
 from twisted.application import service
 from twisted.internet.endpoints import serverFromString
@@ -15,7 +15,7 @@ from twisted.python import usage
 from finger.app.coerce import number, positive, seconds
 from finger.auth import SetterLogin
 from finger.net.limits import DEFAULT_MAX_PER_ADDRESS, LimitingFactory, RateLimiter
-from finger.net.listen import ListeningService, portDescription
+from finger.net.listen import ListeningService, dualStack, portDescriptions
 
 if TYPE_CHECKING:
     from finger.app.tap import Options
@@ -78,30 +78,41 @@ def portOption(
     The option table row of a listener's port option.
 
     @param what: what listens there, for C{--help}.
-    @param loopback: whether a bare port number listens on 127.0.0.1 only
-        (the role's C{ports} must say so too).
+    @param loopback: whether a bare port number listens on loopback only,
+        127.0.0.1 and ::1 (the role's C{ports} must say so too).
     """
-    where = "a port (on 127.0.0.1)" if loopback else "a port"
+    where = "a port (on 127.0.0.1 and ::1)" if loopback else "a port (on every address)"
     return [name, short, default, f"Where {what} listens: {where} or an endpoint description."]
 
 
-def endpointOption(options: usage.Options, reactor: Any, option: str, interface: str = "") -> None:
+def endpointOption(
+    options: "Options",
+    reactor: Any,
+    option: str,
+    interface: str = "",
+    bothFamilies: Callable[[], bool] = dualStack,
+) -> None:
     """
     Check the C{--option} port option and replace it by its endpoint
     description; L{finger.app.tap.Options} calls this for every role's
-    C{ports}.
+    C{ports}.  A bare port number on loopback also puts the C{::1} listener
+    that goes with it in C{options.ipv6Loopback}.
 
     @param interface: the interface a bare port number listens on; all of
-        them if empty.
+        them, IPv6 and IPv4, if empty (see L{finger.net.listen.portDescriptions}).
+    @param bothFamilies: tells whether one socket here takes IPv6 and IPv4.
     """
-    description = portDescription(options[option], interface)
-    try:
-        serverFromString(reactor, description)
-    except Exception as e:
-        raise usage.UsageError(
-            f"--{option}: {description!r} is not a port or an endpoint description: {e}"
-        ) from None
-    options[option] = description
+    descriptions = portDescriptions(options[option], interface, bothFamilies)
+    for description in descriptions:
+        try:
+            serverFromString(reactor, description)
+        except Exception as e:
+            raise usage.UsageError(
+                f"--{option}: {description!r} is not a port or an endpoint description: {e}"
+            ) from None
+    options[option], *also = descriptions
+    if also:
+        options.ipv6Loopback = {**options.ipv6Loopback, option: also[0]}
 
 
 def rateLimiter(options: usage.Options, reactor: Any) -> Optional[RateLimiter]:
@@ -143,7 +154,8 @@ class Assembly:
     ) -> None:
         """
         Add a listener called C{name} on the C{--option} endpoint, under the
-        limits every listener has.
+        limits every listener has; for a bare port number on loopback, one
+        called C{name-ipv6} on C{::1} as well (see L{endpointOption}).
 
         @param refusal: what a connection over the limits is told before
             it is closed.
@@ -163,3 +175,9 @@ class Assembly:
         listener = ListeningService(self.reactor, options[option], limited, f"--{option}")
         listener.setName(name)
         listener.setServiceParent(self.top)
+        ipv6 = options.ipv6Loopback.get(option)
+        if ipv6 is not None:
+            # Best effort: without IPv6, IPv4 loopback alone is served.
+            also = ListeningService(self.reactor, ipv6, limited, f"--{option}", required=False)
+            also.setName(f"{name}-ipv6")
+            also.setServiceParent(self.top)

@@ -7,9 +7,10 @@ from typing import Any, List
 
 from finger.app.listening import Assembly, portOption
 from finger.frontends.pb import FingerPBServerFactory, PerspectiveFingerFromService
+from finger.net.listen import LOOPBACK
 
 optParameters: List[List[Any]] = [
-    portOption("pbport", "p", "tcp:8889:interface=127.0.0.1", "Perspective Broker", True),
+    portOption("pbport", "p", "8889", "Perspective Broker", True),
 ]
 
 optFlags: List[List[Any]] = [
@@ -18,7 +19,7 @@ optFlags: List[List[Any]] = [
 
 
 # Logged-in clients set statuses: a bare port number listens on loopback.
-ports = {"pbport": "127.0.0.1"}
+ports = {"pbport": LOOPBACK}
 
 
 def addTo(parts: Assembly) -> None:

@@ -9,6 +9,7 @@ from finger.app.listening import Assembly, portOption
 from finger.frontends.setter import FingerSetterFactoryFromService
 from finger.interfaces import IFingerSetterService
 from finger.messages import BUSY
+from finger.net.listen import LOOPBACK
 
 # The setter's errors go on in lower case after "Error: ".
 REFUSAL = f"Error: {BUSY[:1].lower()}{BUSY[1:]}\r\n".encode("ascii")
@@ -17,7 +18,7 @@ What a setter client over the connection limits reads.
 """
 
 optParameters: List[List[Any]] = [
-    portOption("setterport", None, "tcp:1079:interface=127.0.0.1", "the status setter", True),
+    portOption("setterport", None, "1079", "the status setter", True),
 ]
 
 optFlags: List[List[Any]] = [
@@ -25,8 +26,8 @@ optFlags: List[List[Any]] = [
 ]
 
 
-# A bare port number listens on loopback only.
-ports = {"setterport": "127.0.0.1"}
+# A bare port number listens on loopback only (127.0.0.1 and ::1).
+ports = {"setterport": LOOPBACK}
 
 
 def addTo(parts: Assembly) -> None:

@@ -12,7 +12,7 @@ L{finger.app.listening}); L{Options} puts the tables together.
 
 import codecs
 import importlib
-from typing import Any, List, Optional
+from typing import Any, List, Mapping, Optional
 
 from twisted.application import service
 from twisted.cred import strcred
@@ -36,7 +36,7 @@ class Options(usage.Options, strcred.AuthOptionMixin):
     Each C{--*port} option takes a port number or an endpoint description
     (C{tcp:79:interface=\\:\\:}, C{unix:/run/finger.sock}, C{systemd:domain=INET:index=0}).
     A bare port number for the setter or Perspective Broker listens on
-    127.0.0.1 only, as their defaults do: anything that changes data stays
+    127.0.0.1 and ::1 only, as their defaults do: anything that changes data stays
     on loopback unless the operator writes out an interface.
     """
 
@@ -56,6 +56,9 @@ class Options(usage.Options, strcred.AuthOptionMixin):
 
     loadedTemplates: Any = None
     tlsOptions: Any = None
+    # The ::1 listener of each port option given as a bare number on
+    # loopback (finger.app.listening.endpointOption); replaced, never changed.
+    ipv6Loopback: Mapping[str, str] = {}
 
     def postOptions(self) -> None:
         from twisted.internet import reactor

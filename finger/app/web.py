@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from finger.app.tap import Options
 
 optParameters: List[List[Any]] = [
-    portOption("webport", None, "tcp:8000", "the web site (pages, JSON, XML-RPC at /RPC2)"),
+    portOption("webport", None, "8000", "the web site (pages, JSON, XML-RPC at /RPC2)"),
     [
         "templates",
         "t",
@@ -36,7 +36,7 @@ optParameters: List[List[Any]] = [
     [
         "sslport",
         None,
-        "tcp:443",
+        "443",
         "Where HTTPS listens (with --ssl): a port, a tcp:, unix: or systemd: "
         "endpoint description, or an ssl: one whose privateKey= and certKey= "
         "then stand for --privatekey and --certificate.",

@@ -7,6 +7,11 @@ on without the port.  A daemon that silently lacks its finger port is worse
 than one that does not start, so L{ListeningService} stops start-up with one
 line saying which port failed and what to do about it.
 
+L{portDescriptions} says where a port option listens: a bare port number on
+every address, IPv6 and IPv4 on one socket where the host allows it (else
+IPv4, with one log line), or on 127.0.0.1 and, best effort, ::1 for a
+listener kept to loopback.
+
 L{ListeningService} is written on Twisted's public service and endpoint
 APIs only: it asks the endpoint to listen when the service starts (while
 privileges last), and stops listening when it stops.
@@ -14,7 +19,8 @@ privileges last), and stops listening when it stops.
 
 import errno
 import re
-from typing import Any, List, Optional
+import socket
+from typing import Any, Callable, List, Optional
 
 from twisted.application.service import Service
 from twisted.internet.defer import CancelledError, Deferred, succeed
@@ -23,6 +29,8 @@ from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+
+_log = Logger()
 
 
 class ListenFailed(SystemExit, Exception):
@@ -36,18 +44,73 @@ class ListenFailed(SystemExit, Exception):
     """
 
 
-def portDescription(value: str, interface: str = "") -> str:
-    """
-    Turn a port option's value into an endpoint description.
+LOOPBACK = "127.0.0.1"
+"""
+The interface a role names for a bare port number that stays on loopback;
+such a port listens on C{::1} as well.
+"""
 
-    @param value: a port number (C{"79"}) or an endpoint description
-        (C{"tcp:79:interface=\\:\\:"}).
-    @param interface: the address a bare port number listens on; all
-        addresses if empty.
+
+def dualStack() -> bool:
     """
-    if value.isdigit():
-        return f"tcp:{value}" + (f":interface={interface}" if interface else "")
-    return value
+    Whether one listener on C{::} here takes IPv4 connections too: the host
+    can make an IPv6 socket, and such a socket is not IPv6-only unless told
+    (on Linux, C{/proc/sys/net/ipv6/bindv6only} is 0).
+    """
+    try:
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    except OSError:
+        return False
+    with probe:
+        try:
+            return not probe.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
+        except (OSError, AttributeError):
+            return False
+
+
+def everyAddress(port: str, bothFamilies: Callable[[], bool] = dualStack) -> str:
+    """
+    The endpoint description of C{port} on every address, IPv6 and IPv4;
+    where this host cannot take both on one socket, IPv4 only, and one
+    line is logged to say so.
+
+    @param bothFamilies: tells whether this host can (L{dualStack}).
+    """
+    if bothFamilies():
+        return f"tcp6:{port}:interface=\\:\\:"
+    _log.warn(
+        "Port {port} listens on IPv4 only: this host cannot take IPv6 and IPv4 "
+        "connections on one socket",
+        port=port,
+    )
+    return f"tcp:{port}"
+
+
+def portDescriptions(
+    value: str, interface: str = "", bothFamilies: Callable[[], bool] = dualStack
+) -> List[str]:
+    """
+    Turn a port option's value into the endpoint descriptions it listens
+    on: the first must listen; any other is tried as well, best effort.
+
+    A bare port number (C{"79"}) listens on every address, IPv6 and IPv4
+    (see L{everyAddress}), or on C{interface}; on L{LOOPBACK} it listens on
+    C{::1} too.  An endpoint description (C{"tcp:79:interface=\\:\\:1"}) is
+    used as written.
+
+    @param interface: the address a bare port number listens on; every
+        address if empty.
+    @param bothFamilies: tells whether one socket here takes IPv6 and IPv4
+        (L{dualStack}).
+    """
+    if not value.isdigit():
+        return [value]
+    if not interface:
+        return [everyAddress(value, bothFamilies)]
+    primary = f"tcp:{value}:interface={interface}"
+    if interface == LOOPBACK:
+        return [primary, f"tcp6:{value}:interface=\\:\\:1"]
+    return [primary]
 
 
 #: The listen queue asked for when a description names none.  Twisted's
@@ -107,25 +170,34 @@ class ListeningService(Service):
     @ivar option: the command-line option that chose the description, named
         in the error.
     @ivar port: the L{IListeningPort} once listening, else L{None}.
+    @ivar required: whether start-up stops when it cannot listen; if not,
+        one line is logged and the service goes on without this listener.
     """
 
     log = Logger()
     port: Optional[IListeningPort] = None
 
     def __init__(
-        self, reactor: Any, description: str, factory: IProtocolFactory, option: str
+        self,
+        reactor: Any,
+        description: str,
+        factory: IProtocolFactory,
+        option: str,
+        required: bool = True,
     ) -> None:
         self.endpoint = serverFromString(reactor, withBacklog(description))
         self.factory = factory
         self.description = description
         self.option = option
+        self.required = required
         self._listening: "Optional[Deferred[Optional[IListeningPort]]]" = None
 
     def privilegedStartService(self) -> None:
         """
         Start listening, before twistd drops privileges.
 
-        @raise ListenFailed: if the endpoint could not listen at once.
+        @raise ListenFailed: if the endpoint could not listen at once and
+            it is L{required}.
         """
         super().privilegedStartService()
         failed: List[Failure] = []
@@ -139,7 +211,14 @@ class ListeningService(Service):
             if reason.check(CancelledError) and not self.running:
                 # stopService gave up waiting.
                 return
-            if starting:
+            if not self.required:
+                self.log.warn(
+                    "finger: going on without {description} ({option}): {error}",
+                    description=self.description,
+                    option=self.option,
+                    error=reason.value,
+                )
+            elif starting:
                 # Still in this call: the caller hears of it.
                 failed.append(reason)
             else:

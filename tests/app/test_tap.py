@@ -18,6 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from finger.net.limits import LimitingFactory
 from finger.backends.file import FileFingerService
 from finger.app.tap import Options, makeService
+from finger.net.listen import everyAddress
 from tests.support import exchange, listeningPort, which
 
 
@@ -33,8 +34,9 @@ class OptionsTests(SynchronousTestCase):
 
     def test_defaults(self) -> None:
         options = self.parse()
-        self.assertEqual(options["fingerport"], "tcp:79")
+        self.assertEqual(options["fingerport"], everyAddress("79"))
         self.assertEqual(options["setterport"], "tcp:1079:interface=127.0.0.1")
+        self.assertEqual(options.ipv6Loopback["setterport"], r"tcp6:1079:interface=\:\:1")
         self.assertEqual(options["interval"], 30.0)
         self.assertEqual(options["timeout"], 60.0)
         self.assertFalse(options["no-listing"])
@@ -49,18 +51,19 @@ class OptionsTests(SynchronousTestCase):
         """
         C{--help} shows every default.
         """
-        text = str(Options())
-        for default in ["/etc/users", "tcp:79", "tcp:1079:interface=127.0.0.1", "30", "60"]:
+        text = " ".join(str(Options()).split())
+        for default in ["/etc/users", "[default: 79]", "[default: 1079]", "30", "60"]:
             self.assertIn(default, text)
 
     def test_portNumbers(self) -> None:
         """
-        A bare port number listens everywhere for finger, on loopback for
-        the setter.
+        A bare port number listens everywhere for finger (IPv6 and IPv4), on
+        loopback (127.0.0.1 and ::1) for the setter.
         """
         options = self.parse("--fingerport", "7979", "--setterport", "7980")
-        self.assertEqual(options["fingerport"], "tcp:7979")
+        self.assertEqual(options["fingerport"], everyAddress("7979"))
         self.assertEqual(options["setterport"], "tcp:7980:interface=127.0.0.1")
+        self.assertEqual(options.ipv6Loopback["setterport"], r"tcp6:7980:interface=\:\:1")
 
     def test_badPort(self) -> None:
         error = self.assertRaises(UsageError, self.parse, "--fingerport", "tcp:seventy-nine")

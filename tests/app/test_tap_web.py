@@ -36,6 +36,7 @@ from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, readBody
 from twisted.web.http_headers import Headers
 
 from finger.app import tap
+from finger.net.listen import everyAddress
 from finger.clients import xmlrpc as xmlrpcclient
 from finger.frontends.web.request import rawResponse
 from finger.frontends.web.templates import defaultTemplatesDirectory
@@ -91,9 +92,9 @@ class OptionsTests(SynchronousTestCase):
         and C{server.pem}; the shipped templates are used.
         """
         options = self.parse()
-        self.assertEqual(options["webport"], "tcp:8000")
+        self.assertEqual(options["webport"], everyAddress("8000"))
         self.assertFalse(options["ssl"])
-        self.assertEqual(options["sslport"], "tcp:443")
+        self.assertEqual(options["sslport"], "443")
         self.assertEqual(options["certificate"], "server.pem")
         self.assertIsNone(options["privatekey"])
         self.assertEqual(options["templates"], defaultTemplatesDirectory())
@@ -105,11 +106,11 @@ class OptionsTests(SynchronousTestCase):
         text = " ".join(str(tap.Options()).split())
         for fragment in (
             "--webport=",
-            "[default: tcp:8000]",
+            "[default: 8000]",
             "-t, --templates=",
             "-s, --ssl",
             "--sslport=",
-            "[default: tcp:443]",
+            "[default: 443]",
             "--certificate=",
             "[default: server.pem]",
             "--privatekey=",
@@ -119,12 +120,12 @@ class OptionsTests(SynchronousTestCase):
 
     def test_ports(self) -> None:
         """
-        A bare port number means TCP on every address.
+        A bare port number means TCP on every address, IPv6 and IPv4.
         """
         path, _ = _certificateFile(self)
         options = self.parse("--webport", "8080", "-s", "--sslport", "8443", "--certificate", path)
-        self.assertEqual(options["webport"], "tcp:8080")
-        self.assertEqual(options["sslport"], "tcp:8443")
+        self.assertEqual(options["webport"], everyAddress("8080"))
+        self.assertEqual(options["sslport"], everyAddress("8443"))
 
     def test_badWebport(self) -> None:
         """

@@ -182,23 +182,30 @@ class PBOptionsTests(SynchronousTestCase):
         options.parseOptions(["--file", path, *argv])
         return options
 
-    def pbListeners(self, options: tap.Options) -> List[ListeningService]:
-        top = tap.makeService(options, MemoryReactorClock())
+    def pbListeners(self, top: Any) -> List[ListeningService]:
         return [s for s in top if isinstance(s, ListeningService) and s.option == "--pbport"]
 
     def test_default(self) -> None:
         """
-        PB is on by default, on port 8889 on loopback, like the setter, as
-        its logins send digests anyone watching may guess passwords from;
-        C{--help} says so.
+        PB is on by default, on port 8889 on loopback (127.0.0.1 and ::1),
+        like the setter, as its logins send digests anyone watching may
+        guess passwords from; C{--help} says so.
         """
-        self.assertEqual(self.parse()["pbport"], "tcp:8889:interface=127.0.0.1")
+        options = self.parse()
+        self.assertEqual(options["pbport"], "tcp:8889:interface=127.0.0.1")
+        self.assertEqual(options.ipv6Loopback["pbport"], r"tcp6:8889:interface=\:\:1")
         helpText = " ".join(str(tap.Options()).split())
-        self.assertIn("[default: tcp:8889:interface=127.0.0.1]", helpText)
+        self.assertIn(
+            "--pbport= Where Perspective Broker listens: a port (on 127.0.0.1 and ::1) or an "
+            "endpoint description. [default: 8889]",
+            helpText,
+        )
 
     def test_port(self) -> None:
         """C{-p} takes a port number, on loopback, or an endpoint description."""
-        self.assertEqual(self.parse("-p", "9000")["pbport"], "tcp:9000:interface=127.0.0.1")
+        options = self.parse("-p", "9000")
+        self.assertEqual(options["pbport"], "tcp:9000:interface=127.0.0.1")
+        self.assertEqual(options.ipv6Loopback["pbport"], r"tcp6:9000:interface=\:\:1")
         self.assertEqual(
             self.parse("--pbport", r"tcp:9000:interface=\:\:1")["pbport"],
             r"tcp:9000:interface=\:\:1",
@@ -210,25 +217,30 @@ class PBOptionsTests(SynchronousTestCase):
     def test_makeService(self) -> None:
         """
         L{tap.makeService} serves the back-end's PB root on C{--pbport}, on
-        loopback for a bare port number.
+        loopback (127.0.0.1 and ::1) for a bare port number.
         """
         memory = MemoryReactorClock()
         top = tap.makeService(self.parse("-p", "9000"), memory)
-        [listener] = [s for s in top if isinstance(s, ListeningService) and s.option == "--pbport"]
-        listener.privilegedStartService()
-        self.addCleanup(listener.stopService)
-        [(port, factory, backlog, interface)] = [
+        for listener in self.pbListeners(top):
+            listener.privilegedStartService()
+            self.addCleanup(listener.stopService)
+        [(port, factory, backlog, interface), ipv6] = [
             server for server in memory.tcpServers if server[0] == 9000
         ]
         self.assertEqual(interface, "127.0.0.1")
+        self.assertEqual(ipv6[1:], (factory, backlog, "::1"))
         self.assertIsInstance(factory, LimitingFactory)
         self.assertIsInstance(factory.wrappedFactory, pb.PBServerFactory)
         self.assertIsInstance(factory.wrappedFactory.root, PerspectiveFingerFromService)
 
     def test_noPB(self) -> None:
         """C{--no-pb} turns PB off."""
-        self.assertEqual(len(self.pbListeners(self.parse())), 1)
-        self.assertEqual(self.pbListeners(self.parse("--no-pb")), [])
+        memory = MemoryReactorClock()
+        self.assertEqual(
+            [s.name for s in self.pbListeners(tap.makeService(self.parse(), memory))],
+            ["pb", "pb-ipv6"],
+        )
+        self.assertEqual(self.pbListeners(tap.makeService(self.parse("--no-pb"), memory)), [])
 
 
 def _checker() -> InMemoryUsernamePasswordDatabaseDontUse:

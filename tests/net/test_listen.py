@@ -17,9 +17,11 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from finger.net.listen import (
     DEFAULT_BACKLOG,
+    LOOPBACK,
     ListenFailed,
     ListeningService,
-    portDescription,
+    dualStack,
+    portDescriptions,
     withBacklog,
 )
 
@@ -33,15 +35,72 @@ class _RefusingReactor(MemoryReactor):
         raise CannotListenError(interface, port, OSError(self.code, errno.errorcode[self.code]))
 
 
-class PortDescriptionTests(SynchronousTestCase):
-    def test_number(self) -> None:
-        self.assertEqual(portDescription("79"), "tcp:79")
-        self.assertEqual(portDescription("1079", "127.0.0.1"), "tcp:1079:interface=127.0.0.1")
+def _always() -> bool:
+    return True
+
+
+def _never() -> bool:
+    return False
+
+
+class PortDescriptionsTests(SynchronousTestCase):
+    def test_numberEverywhere(self) -> None:
+        """
+        A bare port number with no interface listens on every address, IPv6
+        and IPv4 on one socket, where the host can.
+        """
+        self.assertEqual(portDescriptions("79", "", _always), [r"tcp6:79:interface=\:\:"])
+
+    def test_numberOnLoopback(self) -> None:
+        """
+        A bare port number on loopback listens on 127.0.0.1 and, best
+        effort, on ::1.
+        """
+        self.assertEqual(
+            portDescriptions("1079", LOOPBACK, _always),
+            ["tcp:1079:interface=127.0.0.1", r"tcp6:1079:interface=\:\:1"],
+        )
+        self.assertEqual(
+            portDescriptions("1079", LOOPBACK, _never),
+            ["tcp:1079:interface=127.0.0.1", r"tcp6:1079:interface=\:\:1"],
+        )
 
     def test_description(self) -> None:
+        """
+        An endpoint description is used as written: one listener.
+        """
         self.assertEqual(
-            portDescription("tcp:79:interface=::1", "127.0.0.1"), "tcp:79:interface=::1"
+            portDescriptions("tcp:79:interface=::1", LOOPBACK), ["tcp:79:interface=::1"]
         )
+        self.assertEqual(
+            portDescriptions("tcp:1079:interface=127.0.0.1", LOOPBACK),
+            ["tcp:1079:interface=127.0.0.1"],
+        )
+        self.assertEqual(portDescriptions("tcp:79", "", _always), ["tcp:79"])
+
+    def test_noDualStack(self) -> None:
+        """
+        Where one socket cannot take both families, a bare port number with
+        no interface listens on IPv4 only, and one line says so.
+        """
+        with capturedLogs() as events:
+            self.assertEqual(portDescriptions("79", "", _never), ["tcp:79"])
+        [line] = [formatEvent(event) for event in events]
+        self.assertIn("Port 79 listens on IPv4 only", line)
+        self.assertNotIn("\n", line)
+
+    def test_dualStackHere(self) -> None:
+        """
+        L{dualStack} says whether this host's IPv6 sockets take IPv4 too.
+        """
+        try:
+            probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        except OSError:
+            self.assertFalse(dualStack())
+            return
+        with probe:
+            expected = not probe.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
+        self.assertEqual(dualStack(), expected)
 
 
 class WithBacklogTests(SynchronousTestCase):
@@ -156,6 +215,31 @@ class ListeningServiceTests(SynchronousTestCase):
 
     def test_inUse(self) -> None:
         self.assertRefused(errno.EADDRINUSE, "address in use")
+
+    def test_notRequired(self) -> None:
+        """
+        A listener that is not required logs one line and lets start-up go
+        on when it cannot listen.
+        """
+        service = ListeningService(
+            _RefusingReactor(errno.EADDRNOTAVAIL),
+            r"tcp6:1079:interface=\:\:1",
+            Factory.forProtocol(Protocol),
+            "--setterport",
+            required=False,
+        )
+        with capturedLogs() as events:
+            service.privilegedStartService()
+            service.startService()
+        [line] = [formatEvent(event) for event in events]
+        self.assertTrue(
+            line.startswith(r"finger: going on without tcp6:1079:interface=\:\:1 (--setterport): "),
+            line,
+        )
+        self.assertNotIn("\n", line)
+        self.assertIsNone(service.port)
+        self.successResultOf(service.stopService())
+        self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_realPortInUse(self) -> None:
         """
