@@ -128,6 +128,8 @@ def listen(
         maxLifetime=options["max-lifetime"],
         rateLimiter=limiter,
     )
-    listener = ListeningService(reactor, options[option], limited, f"--{option}")
+    # --workers: the main process hands the socket over, a worker adopts it.
+    makeListener = getattr(options, "makeListener", None) or ListeningService
+    listener = makeListener(reactor, options[option], limited, f"--{option}")
     listener.setName(name)
     listener.setServiceParent(top)

@@ -12,6 +12,7 @@ L{finger.app.listening}); L{Options} puts the tables together.
 
 import codecs
 import importlib
+import sys
 from typing import Any, List, Optional
 
 from twisted.application import service
@@ -20,9 +21,9 @@ from twisted.cred.credentials import IUsernamePassword
 from twisted.python import usage
 
 from finger.app import backend as backendModule
-from finger.app import finger, irc, listening, login, pb, setter, web
+from finger.app import finger, irc, listening, login, pb, setter, web, workers
 
-_ROLES: List[Any] = [backendModule, finger, setter, web, login, listening, pb, irc]
+_ROLES: List[Any] = [backendModule, finger, setter, web, login, listening, pb, irc, workers]
 """
 The modules whose options L{Options} takes, in the order C{--help} lists
 them and their checks run.
@@ -56,6 +57,13 @@ class Options(usage.Options, strcred.AuthOptionMixin):
 
     loadedTemplates: Any = None
     tlsOptions: Any = None
+    argv: List[str] = []
+    makeListener: Any = None
+
+    def parseOptions(self, options: Optional[List[str]] = None) -> None:
+        # Kept for the workers of --workers, which parse the same command line.
+        self.argv = list(sys.argv[1:] if options is None else options)
+        super().parseOptions(options)
 
     def postOptions(self) -> None:
         from twisted.internet import reactor
@@ -115,14 +123,19 @@ def makeService(
         reactor = globalReactor
     preload()
     top = service.MultiService()
+    supervisor = workers.makeSupervisor(options, reactor)
     if backend is None:
         backend = backendModule.makeBackend(options, reactor)
     backend.setName("backend")
-    backend.setServiceParent(top)
+    if supervisor is None or options["ircserver"] is not None:
+        backend.setServiceParent(top)
     setterLogin = login.makeLogin(backend, options, reactor)
     finger.addTo(top, backend, options, reactor)
     setter.addTo(top, backend, options, reactor, setterLogin)
     web.addTo(top, backend, options, reactor, setterLogin)
     pb.addTo(top, backend, options, reactor, setterLogin)
     irc.addTo(top, backend, options, reactor)
+    if supervisor is not None:
+        # After the listeners: they listen before it starts the workers.
+        supervisor.setServiceParent(top)
     return top
