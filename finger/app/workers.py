@@ -164,7 +164,11 @@ class WorkerProcess(ProcessProtocol):
         except Exception:
             pass
         self.log.emit(
-            level, "worker {number} (pid {pid}): {line}", number=self.number, pid=self.pid, line=text
+            level,
+            "worker {number} (pid {pid}): {line}",
+            number=self.number,
+            pid=self.pid,
+            line=text,
         )
 
     def processEnded(self, reason: Failure) -> None:

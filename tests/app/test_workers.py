@@ -71,7 +71,9 @@ class FakeProcessReactor(Clock):
         super().__init__()
         self.spawned: List[FakeProcess] = []
 
-    def spawnProcess(self, protocol, executable, args, env=None, childFDs=None):  # type: ignore[no-untyped-def]
+    def spawnProcess(  # type: ignore[no-untyped-def]
+        self, protocol, executable, args, env=None, childFDs=None
+    ):
         process = FakeProcess(protocol, 1000 + len(self.spawned), list(args), childFDs)
         self.spawned.append(process)
         return process
@@ -314,13 +316,15 @@ class HandOverTests(TestCase):
         L{HandOverListener} listens, but does not accept: it gives its
         socket's descriptor and family for workers to adopt.
         """
-        listener = HandOverListener(reactor, "tcp:0:interface=127.0.0.1", None, "--fingerport")  # type: ignore[arg-type]
+        unused: Any = None
+        listener = HandOverListener(reactor, "tcp:0:interface=127.0.0.1", unused, "--fingerport")
         listener.privilegedStartService()
         self.addCleanup(listener.stopService)
         fd, family = listener.inheritable()
         self.assertEqual(family, "INET")
         with socket.socket(fileno=os.dup(fd)) as s:
-            self.assertEqual(s.getsockname()[1], listener.port.getHost().port)  # type: ignore[union-attr]
+            port: Any = listener.port
+            self.assertEqual(s.getsockname()[1], port.getHost().port)
 
     def test_familyName(self) -> None:
         """
@@ -337,11 +341,11 @@ class HandOverTests(TestCase):
         """
         L{AdoptedListener} serves a socket that is already listening.
         """
-        listener = HandOverListener(reactor, "tcp:0:interface=127.0.0.1", None, "--fingerport")  # type: ignore[arg-type]
+        unused: Any = None
+        listener = HandOverListener(reactor, "tcp:0:interface=127.0.0.1", unused, "--fingerport")
         listener.privilegedStartService()
         self.addCleanup(listener.stopService)
         fd, _ = listener.inheritable()
-        answered: Deferred[None] = Deferred()
 
         class Hello(Protocol):
             def connectionMade(self) -> None:
