@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import sql as sqlbench
+import workers as workersbench
 
 
 def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
@@ -128,6 +129,7 @@ def targets(r: Dict[str, Any]) -> List[Tuple[str, str, str, Optional[bool]]]:
                 "500 sets/s", row["sets_per_s"] >= 500 and row["durable_check"],
             ))
     rows += sqlbench.targets(r)
+    rows += workersbench.targets(r)
     return rows
 
 
@@ -257,6 +259,7 @@ def markdown(r: Dict[str, Any]) -> str:
                 f"{_fmt(row['p99_ms'], 1)} | {row['errors']} | {'yes' if row['durable_check'] else 'NO'} |"
             )
     out += sqlbench.markdown(r)
+    out += workersbench.markdown(r)
     notes = r.get("notes")
     if notes:
         out += ["", "## Notes", ""] + [f"- {n}" for n in notes]

@@ -34,6 +34,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(CHECKOUT))
 import statusgen  # noqa: E402
 import sql as sqlbench  # noqa: E402
+import workers as workersbench  # noqa: E402
 
 SERVER_CPU = "0"
 LOAD_CPU = "1"
@@ -476,7 +477,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="shorter runs, fewer reloads")
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--only", action="append",
-                        choices=["finger", "web", "scale", "setter", "sql"],
+                        choices=["finger", "web", "scale", "setter", "sql", "workers"],
                         help="run only these parts (repeatable)")
     parser.add_argument("--unique", action="store_true",
                         help="scale files give every user a status of its own")
@@ -494,6 +495,7 @@ def main() -> None:
             "finger": bench.fingerServers, "web": bench.web,
             "scale": bench.scale, "setter": bench.setter,
             "sql": lambda: sqlbench.run(bench),
+            "workers": lambda: workersbench.run(bench),
         }
         for name, part in parts.items():
             if args.only and name not in args.only:

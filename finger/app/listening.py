@@ -172,12 +172,27 @@ class Assembly:
             maxLifetime=options["max-lifetime"],
             rateLimiter=limiter,
         )
-        listener = ListeningService(self.reactor, options[option], limited, f"--{option}")
-        listener.setName(name)
-        listener.setServiceParent(self.top)
+        self._add(name, option, options[option], limited, True)
         ipv6 = options.ipv6Loopback.get(option)
         if ipv6 is not None:
             # Best effort: without IPv6, IPv4 loopback alone is served.
-            also = ListeningService(self.reactor, ipv6, limited, f"--{option}", required=False)
-            also.setName(f"{name}-ipv6")
-            also.setServiceParent(self.top)
+            self._add(f"{name}-ipv6", option, ipv6, limited, False)
+
+    def _add(
+        self, name: str, option: str, description: str, factory: IProtocolFactory, required: bool
+    ) -> None:
+        """
+        Add one listener: a L{ListeningService}, or with C{--workers} what
+        C{options.makeListener} makes (a listener that hands its socket to
+        the workers, or in a worker one that adopts it), told apart from
+        the option's other listener by C{key}.
+        """
+        label = f"--{option}"
+        make = self.options.makeListener
+        if make is None:
+            listener = ListeningService(self.reactor, description, factory, label, required=required)
+        else:
+            key = label if required else f"{label}-ipv6"
+            listener = make(self.reactor, description, factory, label, key=key, required=required)
+        listener.setName(name)
+        listener.setServiceParent(self.top)

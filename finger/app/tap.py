@@ -12,6 +12,7 @@ L{finger.app.listening}); L{Options} puts the tables together.
 
 import codecs
 import importlib
+import sys
 from typing import Any, List, Mapping, Optional
 
 from twisted.application import service
@@ -20,9 +21,9 @@ from twisted.cred.credentials import IUsernamePassword
 from twisted.python import usage
 
 from finger.app import backend as backendModule
-from finger.app import finger, irc, listening, login, pb, setter, web
+from finger.app import finger, irc, listening, login, pb, setter, web, workers
 
-_ROLES: List[Any] = [backendModule, finger, setter, web, login, listening, pb, irc]
+_ROLES: List[Any] = [backendModule, finger, setter, web, login, listening, pb, irc, workers]
 """
 The modules whose options L{Options} takes, in the order C{--help} lists
 them and their checks run.
@@ -59,6 +60,13 @@ class Options(usage.Options, strcred.AuthOptionMixin):
     # The ::1 listener of each port option given as a bare number on
     # loopback (finger.app.listening.endpointOption); replaced, never changed.
     ipv6Loopback: Mapping[str, str] = {}
+    argv: List[str] = []
+    makeListener: Any = None
+
+    def parseOptions(self, options: Optional[List[str]] = None) -> None:
+        # Kept for the workers of --workers, which parse the same command line.
+        self.argv = list(sys.argv[1:] if options is None else options)
+        super().parseOptions(options)
 
     def postOptions(self) -> None:
         from twisted.internet import reactor
@@ -122,10 +130,12 @@ def makeService(
         reactor = globalReactor
     preload()
     top = service.MultiService()
+    supervisor = workers.makeSupervisor(options, reactor)
     if backend is None:
         backend = backendModule.makeBackend(options, reactor)
     backend.setName("backend")
-    backend.setServiceParent(top)
+    if supervisor is None or options["ircserver"] is not None:
+        backend.setServiceParent(top)
     parts = listening.Assembly(
         top, backend, options, reactor, login.makeLogin(backend, options, reactor)
     )
@@ -133,4 +143,7 @@ def makeService(
         addTo = getattr(role, "addTo", None)
         if addTo is not None:
             addTo(parts)
+    if supervisor is not None:
+        # After the listeners: they listen before it starts the workers.
+        supervisor.setServiceParent(top)
     return top

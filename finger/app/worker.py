@@ -1,0 +1,179 @@
+# -*- test-case-name: tests.app.test_workers -*-
+"""
+A worker process of C{twistd finger --workers N}:
+C{python -m finger.app.worker --listen OPTION=FD:FAMILY ... -- ARGUMENTS}.
+
+L{finger.app.workers.WorkerSupervisor} starts it with the listening sockets
+of the main process as file descriptors (C{--listen fingerport=3:INET}) and
+the main process's C{twistd finger} arguments after C{--}.  It builds the
+same service as a single process would, but the IRC bot, and adopts the
+sockets instead of listening.  It logs to its standard output, one line an
+event (C{LEVEL namespace: text}), which the main process puts in its log;
+it stops on C{SIGTERM}, and when its standard input closes, which is when
+the main process is gone.
+"""
+
+import sys
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from twisted.application.service import IService, Service
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.internet.stdio import StandardIO
+from twisted.logger import ILogObserver, Logger, formatEvent, globalLogBeginner
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from finger.app import tap
+from finger.app.workers import FAMILIES
+
+
+class UsageError(Exception):
+    """
+    The worker's own command line is wrong.
+    """
+
+
+def parseArguments(argv: Sequence[str]) -> Tuple[Dict[str, Tuple[int, int]], List[str]]:
+    """
+    Split a worker's command line into its sockets and the C{twistd finger}
+    arguments.
+
+    @return: the inherited sockets as C{{"--option": (fd, family)}}, and
+        the arguments after C{--}.
+    @raise UsageError: if the command line is not C{--listen
+        OPTION=FD:FAMILY ... -- ARGUMENTS}.
+    """
+    sockets: Dict[str, Tuple[int, int]] = {}
+    rest = list(argv)
+    while rest and rest[0] == "--listen" and len(rest) > 1:
+        option, _, where = rest[1].partition("=")
+        fd, _, family = where.partition(":")
+        if not option or not fd.isdigit() or family not in FAMILIES:
+            raise UsageError(f"--listen {rest[1]!r}: expected OPTION=FD:FAMILY")
+        sockets[f"--{option}"] = (int(fd), FAMILIES[family])
+        del rest[:2]
+    if not rest or rest[0] != "--":
+        raise UsageError("usage: --listen OPTION=FD:FAMILY ... -- ARGUMENTS")
+    return sockets, rest[1:]
+
+
+class AdoptedListener(Service):
+    """
+    Serve a listening socket inherited as a file descriptor.
+
+    @ivar port: the L{IListeningPort} while running, else L{None}.
+    """
+
+    port: Optional[IListeningPort] = None
+
+    def __init__(self, reactor: Any, fd: int, family: int, factory: IProtocolFactory) -> None:
+        self.reactor = reactor
+        self.fd = fd
+        self.family = family
+        self.factory = factory
+
+    def startService(self) -> None:
+        super().startService()
+        self.port = self.reactor.adoptStreamPort(self.fd, self.family, self.factory)
+
+    def stopService(self) -> "Optional[Deferred[None]]":
+        super().stopService()
+        port, self.port = self.port, None
+        return None if port is None else port.stopListening()
+
+
+@implementer(ILogObserver)
+class LineLog:
+    """
+    A log observer writing each event as one line, C{LEVEL namespace:
+    text}, on a stream of bytes: the standard error file until
+    L{LineLog.writeTo} gives it the standard output transport.
+    """
+
+    def __init__(self) -> None:
+        self.transport: Any = None
+
+    def writeTo(self, transport: Any) -> None:
+        self.transport = transport
+
+    def __call__(self, event: Dict[str, Any]) -> None:
+        text = formatEvent(event)
+        failure = event.get("log_failure")
+        if failure is not None:
+            text = f"{text}\n{failure.getTraceback()}"
+        level = event.get("log_level")
+        name = level.name if level is not None else "info"
+        line = f"{name} {event.get('log_namespace', '-')}: {text}".rstrip("\n")
+        data = line.replace("\n", "\n\t").encode("utf-8", "replace") + b"\n"
+        if self.transport is None:
+            sys.stderr.buffer.write(data)
+            sys.stderr.buffer.flush()
+        else:
+            self.transport.write(data)
+
+
+class _MainWatch(Protocol):
+    """
+    The worker's standard input: the main process writes nothing; the pipe
+    closes when it ends, and then the worker stops.
+    """
+
+    def __init__(self, reactor: Any) -> None:
+        self.reactor = reactor
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        if self.reactor.running:
+            self.reactor.stop()
+
+
+def main(argv: Optional[Sequence[str]] = None, reactor: Any = None) -> None:
+    """
+    Run a worker until it is told to stop.
+    """
+    if reactor is None:
+        from twisted.internet import reactor
+    log = LineLog()
+    globalLogBeginner.beginLoggingTo([log], redirectStandardIO=False)
+    sockets, arguments = parseArguments(sys.argv[1:] if argv is None else argv)
+
+    def adopt(
+        reactor: Any,
+        description: str,
+        factory: IProtocolFactory,
+        option: str,
+        key: Optional[str] = None,
+        required: bool = True,
+    ) -> Service:
+        key = option if key is None else key
+        if key not in sockets:
+            if not required:
+                # The main process could not listen there (no IPv6).
+                return Service()
+            raise UsageError(f"{option}: the main process gave no socket")
+        fd, family = sockets[key]
+        return AdoptedListener(reactor, fd, family, factory)
+
+    options = tap.Options()
+    options.makeListener = adopt
+    options.parseOptions(arguments)
+    # The bot runs once, in the main process.
+    options["ircserver"] = None
+    top = IService(tap.makeService(options, reactor))
+    log.writeTo(StandardIO(_MainWatch(reactor), reactor=reactor))
+    top.privilegedStartService()
+
+    def start() -> None:
+        top.startService()
+        Logger(namespace="finger.worker").info(
+            "Serving {listeners}", listeners=", ".join(sorted(sockets))
+        )
+
+    reactor.callWhenRunning(start)
+    reactor.addSystemEventTrigger("before", "shutdown", top.stopService)
+    reactor.run()
+
+
+if __name__ == "__main__":
+    main()

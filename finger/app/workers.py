@@ -1,0 +1,424 @@
+# -*- test-case-name: tests.app.test_workers -*-
+"""
+C{--workers N}: several processes share every listening socket.
+
+The main process listens as a single process does (endpoint descriptions,
+so C{systemd:} socket activation keeps working), before twistd drops
+privileges; it then stops accepting on those sockets itself and, once
+privileges are dropped, starts N workers with C{spawnProcess}, giving each
+the listening sockets as file descriptors.  Each worker
+(L{finger.app.worker}) parses the same command line, builds its own
+back-end and every front-end but the IRC bot, and adopts the sockets with
+C{adoptStreamPort}; the kernel hands each new connection to one of the
+workers accepting on the socket.
+
+L{WorkerSupervisor} starts the workers, relays their log lines into the main
+process's log, restarts a worker that dies after a back-off delay, and stops
+them all (C{SIGTERM}, then C{SIGKILL} after a grace period) when the main
+process stops.
+"""
+
+import os
+import socket
+import sys
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred, DeferredList, succeed
+from twisted.internet.error import ProcessExitedAlready
+from twisted.internet.interfaces import IDelayedCall, IProcessTransport, IProtocolFactory
+from twisted.internet.protocol import Factory, ProcessProtocol, Protocol
+from twisted.logger import Logger, LogLevel
+from twisted.python import usage
+from twisted.python.failure import Failure
+
+from finger.app.coerce import positive
+from finger.net.listen import ListeningService
+
+if TYPE_CHECKING:
+    from finger.app.tap import Options
+
+optParameters: List[List[Any]] = [
+    [
+        "workers",
+        None,
+        1,
+        "Processes that serve the listeners, sharing their sockets; the IRC "
+        "bot runs once, in the main process.  1 serves everything in one process.",
+        positive("--workers"),
+    ],
+]
+
+optFlags: List[List[Any]] = []
+
+WORKER_MODULE = "finger.app.worker"
+"""
+The module a worker process runs (C{python -m}).
+"""
+
+FAMILIES = {"INET": socket.AF_INET, "INET6": socket.AF_INET6, "UNIX": socket.AF_UNIX}
+"""
+The address families a listening socket handed to a worker may have, by
+the names the worker's command line uses.
+"""
+
+_SYSTEMD_VARIABLES = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")
+
+
+def checkOptions(options: usage.Options, reactor: Any) -> None:
+    """
+    Nothing to check beyond what the coercer checks.
+    """
+
+
+def restartDelay(deaths: int, initial: float = 0.5, maximum: float = 30.0) -> float:
+    """
+    How long to wait before restarting a worker that died C{deaths} times in
+    a row without running long: C{initial} seconds, doubled for each death
+    after the first, and at most C{maximum}.
+    """
+    return float(min(maximum, initial * 2 ** max(0, deaths - 1)))
+
+
+def familyName(address: object) -> str:
+    """
+    The name (a key of L{FAMILIES}) of the family of a listening port's
+    address.
+
+    @raise ValueError: for an address that is not TCP over IPv4 or IPv6, or
+        a UNIX socket.
+    """
+    kind = type(address).__name__
+    names = {"IPv4Address": "INET", "IPv6Address": "INET6", "UNIXAddress": "UNIX"}
+    if kind not in names:
+        raise ValueError(f"cannot hand a listener on {address!r} to workers")
+    return names[kind]
+
+
+class HandOverListener(ListeningService):
+    """
+    A listener of the main process: it listens as L{ListeningService} does,
+    then stops accepting, so that only the workers it hands its socket to
+    accept connections.
+
+    The main process serves nothing on it, so the front-end's factory is not
+    kept: the workers build their own.
+    """
+
+    def __init__(
+        self,
+        reactor: Any,
+        description: str,
+        factory: IProtocolFactory,
+        option: str,
+        key: Optional[str] = None,
+        required: bool = True,
+    ) -> None:
+        """
+        @param key: what the workers know this socket by: the option, or
+            for an option's second listener (C{::1}) something else.
+        @param required: as for L{ListeningService}; a listener that is not
+            required and could not listen hands nothing over.
+        """
+        unused = Factory.forProtocol(Protocol)
+        unused.noisy = False
+        super().__init__(reactor, description, unused, option, required=required)
+        self.key = option if key is None else key
+
+    def privilegedStartService(self) -> None:
+        super().privilegedStartService()
+        port: Any = self.port
+        if port is not None:
+            port.stopReading()
+
+    def inheritable(self) -> Tuple[int, str]:
+        """
+        The listening socket's file descriptor and family name.
+
+        @raise RuntimeError: if the listener is not listening.
+        """
+        port: Any = self.port
+        if port is None:
+            raise RuntimeError(f"{self.option}: not listening, nothing to hand to workers")
+        return port.fileno(), familyName(port.getHost())
+
+
+class WorkerProcess(ProcessProtocol):
+    """
+    One worker, as its supervisor sees it: its log lines (on its standard
+    output and error) go into the main process's log, and its end is
+    reported to the supervisor.
+
+    @ivar number: the worker's number, from 1.
+    @ivar pid: the process's id, once started.
+    @ivar ended: fires once the process has ended.
+    @ivar reason: why it ended, once it has.
+    """
+
+    log = Logger(namespace="finger.worker")
+
+    def __init__(self, supervisor: "WorkerSupervisor", number: int) -> None:
+        self.supervisor = supervisor
+        self.number = number
+        self.pid: Optional[int] = None
+        self.ended: "Deferred[None]" = Deferred()
+        self.reason: Optional[Failure] = None
+        self._partial: Dict[int, bytes] = {1: b"", 2: b""}
+
+    def childDataReceived(self, childFD: int, data: bytes) -> None:
+        lines = (self._partial.get(childFD, b"") + data).split(b"\n")
+        self._partial[childFD] = lines.pop()
+        for line in lines:
+            self._relay(childFD, line)
+
+    def _relay(self, childFD: int, line: bytes) -> None:
+        text = line.decode("utf-8", "replace")
+        level = LogLevel.error if childFD == 2 else LogLevel.info
+        name, _, rest = text.partition(" ")
+        try:
+            level, text = LogLevel.levelWithName(name), rest
+        except Exception:
+            pass
+        self.log.emit(
+            level,
+            "worker {number} (pid {pid}): {line}",
+            number=self.number,
+            pid=self.pid,
+            line=text,
+        )
+
+    def processEnded(self, reason: Failure) -> None:
+        for childFD, rest in self._partial.items():
+            if rest:
+                self._relay(childFD, rest)
+        self._partial = {}
+        self.reason = reason
+        self.supervisor.workerEnded(self, reason)
+        self.ended.callback(None)
+
+
+def _why(reason: Failure) -> str:
+    signal = getattr(reason.value, "signal", None)
+    if signal is not None:
+        return f"killed by signal {signal}"
+    return f"exited with status {getattr(reason.value, 'exitCode', None)}"
+
+
+class WorkerSupervisor(Service):
+    """
+    Start C{count} workers, restart any that dies, stop them all when
+    stopped.
+
+    A worker that dies is restarted after L{restartDelay} of the number of
+    times it died in a row, counting only deaths within C{stableAfter}
+    seconds of its start; one line is logged when it dies and one when it
+    is restarted.
+
+    @ivar workers: the live workers by number.
+    @ivar listeners: the listeners whose sockets the workers adopt; more
+        may be added until the supervisor starts.
+    """
+
+    log = Logger(namespace="finger.worker")
+
+    def __init__(
+        self,
+        reactor: Any,
+        count: int,
+        arguments: Sequence[str],
+        listeners: Sequence[HandOverListener],
+        *,
+        executable: str = sys.executable,
+        environment: Optional[Dict[str, str]] = None,
+        grace: float = 10.0,
+        stableAfter: float = 10.0,
+        delay: Callable[[int], float] = restartDelay,
+    ) -> None:
+        """
+        @param reactor: an L{IReactorProcess} and L{IReactorTime} provider.
+        @param count: how many workers to run.
+        @param arguments: the command line each worker's options come from
+            (what C{twistd finger} was given).
+        @param listeners: the listeners whose sockets the workers adopt;
+            they listen by the time the supervisor starts.
+        @param executable: the Python that runs the workers.
+        @param environment: the workers' environment; this process's,
+            without systemd's socket-activation variables, if L{None}.
+        @param grace: seconds a stopping worker has between C{SIGTERM} and
+            C{SIGKILL}.
+        @param stableAfter: seconds after which a worker's death no longer
+            counts towards a longer restart delay.
+        @param delay: the restart delay for a number of deaths in a row.
+        """
+        self.reactor = reactor
+        self.count = count
+        self.arguments = list(arguments)
+        self.listeners = list(listeners)
+        self.executable = executable
+        if environment is None:
+            environment = {
+                key: value for key, value in os.environ.items() if key not in _SYSTEMD_VARIABLES
+            }
+        self.environment = environment
+        self.grace = grace
+        self.stableAfter = stableAfter
+        self.delay = delay
+        self.workers: Dict[int, WorkerProcess] = {}
+        self._transports: Dict[int, IProcessTransport] = {}
+        self._started: Dict[int, float] = {}
+        self._deaths: Dict[int, int] = {}
+        self._restarts: Dict[int, IDelayedCall] = {}
+
+    def command(self) -> Tuple[List[str], Dict[int, Any]]:
+        """
+        A worker's command line and the file descriptors it is given: its
+        standard input (which closes when this process ends), output and
+        error as pipes, then the listening sockets from 3 on, each named on
+        the command line with its option and family.
+        """
+        childFDs: Dict[int, Any] = {0: "w", 1: "r", 2: "r"}
+        args = [self.executable, "-m", WORKER_MODULE]
+        listening = [
+            listener
+            for listener in self.listeners
+            if listener.required or listener.port is not None
+        ]
+        for childFD, listener in enumerate(listening, 3):
+            fd, family = listener.inheritable()
+            childFDs[childFD] = fd
+            args += ["--listen", f"{listener.key.lstrip('-')}={childFD}:{family}"]
+        return args + ["--", *self.arguments], childFDs
+
+    def startService(self) -> None:
+        super().startService()
+        for number in range(1, self.count + 1):
+            self._start(number)
+
+    def _start(self, number: int, after: Optional[float] = None) -> None:
+        self._restarts.pop(number, None)
+        args, childFDs = self.command()
+        worker = WorkerProcess(self, number)
+        transport = self.reactor.spawnProcess(
+            worker, self.executable, args, env=self.environment, childFDs=childFDs
+        )
+        worker.pid = transport.pid
+        self.workers[number] = worker
+        self._transports[number] = transport
+        self._started[number] = self.reactor.seconds()
+        if after is None:
+            self.log.info("Worker {number} started (pid {pid})", number=number, pid=worker.pid)
+        else:
+            self.log.info(
+                "Worker {number} restarted (pid {pid}) after {delay:.1f} s",
+                number=number,
+                pid=worker.pid,
+                delay=after,
+            )
+
+    def workerEnded(self, worker: WorkerProcess, reason: Failure) -> None:
+        """
+        A worker ended: restart it if this supervisor is running, after a
+        delay that grows while it keeps dying soon after starting.
+        """
+        number = worker.number
+        if self.workers.get(number) is not worker:
+            return
+        del self.workers[number]
+        del self._transports[number]
+        started = self._started.pop(number)
+        if not self.running:
+            self.log.info(
+                "Worker {number} (pid {pid}) stopped: {why}",
+                number=number,
+                pid=worker.pid,
+                why=_why(reason),
+            )
+            return
+        if self.reactor.seconds() - started >= self.stableAfter:
+            self._deaths[number] = 0
+        self._deaths[number] = deaths = self._deaths.get(number, 0) + 1
+        delay = self.delay(deaths)
+        self.log.warn(
+            "Worker {number} (pid {pid}) died ({why}); restarting it in {delay:.1f} s",
+            number=number,
+            pid=worker.pid,
+            why=_why(reason),
+            delay=delay,
+        )
+        self._restarts[number] = self.reactor.callLater(delay, self._start, number, delay)
+
+    def stopService(self) -> "Deferred[None]":
+        """
+        Stop every worker: C{SIGTERM} now, C{SIGKILL} to any still running
+        after the grace period.
+
+        @return: a L{Deferred} that fires once all have ended.
+        """
+        super().stopService()
+        for restart in self._restarts.values():
+            restart.cancel()
+        self._restarts.clear()
+        workers = list(self.workers.values())
+        if not workers:
+            return succeed(None)
+        for number in list(self._transports):
+            self._signal(number, "TERM")
+        kill = self.reactor.callLater(self.grace, self._killAll)
+        ended = DeferredList([worker.ended for worker in workers])
+
+        def done(_: object) -> None:
+            if kill.active():
+                kill.cancel()
+
+        return ended.addCallback(done)
+
+    def _killAll(self) -> None:
+        for number, worker in list(self.workers.items()):
+            self.log.warn(
+                "Worker {number} (pid {pid}) did not stop within {grace} s; killing it",
+                number=number,
+                pid=worker.pid,
+                grace=self.grace,
+            )
+            self._signal(number, "KILL")
+
+    def _signal(self, number: int, signal: str) -> None:
+        try:
+            self._transports[number].signalProcess(signal)
+        except (ProcessExitedAlready, KeyError):
+            pass
+
+
+def makeSupervisor(options: "Options", reactor: Any) -> Optional[WorkerSupervisor]:
+    """
+    With C{--workers} above 1 in the main process, the supervisor of the
+    workers, and C{options} set so that every listener
+    (L{finger.app.listening.listen}) is a L{HandOverListener} whose socket
+    it gives them; else L{None}.  Add the supervisor to the service after
+    the listeners, so that they listen before it starts workers.
+    """
+    if options["workers"] <= 1 or options.makeListener is not None:
+        return None
+    arguments = list(options.argv)
+    # A worker cannot parse a systemd: description (it inherits no sockets
+    # from systemd); it adopts the socket anyway, whatever the description.
+    for option in ("fingerport", "setterport", "webport", "sslport", "pbport"):
+        if options[option].split(":", 1)[0].strip().lower() == "systemd":
+            arguments.append(f"--{option}=tcp:0:interface=127.0.0.1")
+    supervisor = WorkerSupervisor(reactor, options["workers"], arguments, [])
+    supervisor.setName("workers")
+
+    def handOver(
+        reactor: Any,
+        description: str,
+        factory: IProtocolFactory,
+        option: str,
+        key: Optional[str] = None,
+        required: bool = True,
+    ) -> HandOverListener:
+        listener = HandOverListener(reactor, description, factory, option, key, required)
+        supervisor.listeners.append(listener)
+        return listener
+
+    options.makeListener = handOver
+    return supervisor
