@@ -450,6 +450,7 @@ class Options(usage.Options, strcred.AuthOptionMixin):
             "twice that; loopback is exempt unless --rate-limit-loopback.",
             _number("--finger-rate", float, 0, True, "Zero (no limit) or a positive number."),
         ],
+        ["access-log", None, None, "A file to append the finger access log to [default: the log]."],
     ]
     optFlags += [
         [
@@ -754,6 +755,7 @@ def makeService(options: Options, reactor: Optional[Any] = None) -> service.Mult
         timeout=options["timeout"],
         listUsers=not options["no-listing"],
         forwarder=_makeForwarder(options, reactor),
+        accessLog=options["access-log"],
     )
     rate = options["finger-rate"]
     rateLimiter = (

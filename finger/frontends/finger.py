@@ -17,7 +17,9 @@ when the back-end provides it, and the login name and status otherwise.
 Lines end in CRLF or a bare LF.  A query longer than L{MAX_QUERY_LENGTH}
 bytes is refused; a client that does not finish its query within the
 factory's C{timeout} is disconnected.  Every query is logged with the peer's
-address, escaped as RFC 1288 section 3.2.7 asks.
+address, escaped as RFC 1288 section 3.2.7 asks, in the factory's access log
+(L{finger.accesslog}): written in batches, to the logging system unless the
+factory is given a file for it.
 """
 
 from typing import Callable, List, Optional, Tuple, TypeVar
@@ -36,6 +38,7 @@ from twisted.python import components
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from finger.accesslog import AccessLog, FileWriter
 from finger.interfaces import (
     IFingerFactory,
     IFingerForwarder,
@@ -170,7 +173,7 @@ class FingerProtocol(LineFraming, TimeoutMixin):
         self._answering = True
         self.stopLines()
         peer = formatPeer(self.transport.getPeer())
-        self.log.info("Finger query from {peer}: {query}", peer=peer, query=escapeForLog(query))
+        self.factory.accessLog.add(f"Finger query from {peer}: {escapeForLog(query)}")
         verbose = False
         if query[:2] in (b"/W", b"/w") and query[2:3] in (b"", b" ", b"\t"):
             verbose = True
@@ -328,6 +331,8 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
         queries, or L{None} to refuse them with L{FORWARDING_DENIED}.
     @ivar lookup: the L{LookupPolicy} every query goes through; C{clock}
         and C{lookupTimeout} are its clock and timeout.
+    @ivar accessLog: the L{AccessLog} every query is logged in; it runs
+        while the factory is started, and is flushed when it stops.
     """
 
     protocol = FingerProtocol  # type: ignore[assignment]
@@ -344,7 +349,13 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
         lookupTimeout: float = LOOKUP_TIMEOUT,
         maxAnswerBytes: int = 65536,
         forwarder: Optional[IFingerForwarder] = None,
+        accessLog: Optional[str] = None,
     ) -> None:
+        """
+        @param accessLog: a file to append the access log to, one line a
+            query; if L{None}, the lines go to the logging system, a batch
+            an event (L{finger.accesslog.LogWriter}).
+        """
         self.service = service
         self.forwarder = forwarder
         self.timeout = timeout
@@ -352,6 +363,20 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
         self.listUsers = listUsers
         self.maxListed = maxListed
         self.maxAnswerBytes = maxAnswerBytes
+        writer = FileWriter.open(accessLog) if accessLog is not None else None
+        self.accessLog = AccessLog(self.lookup.clock, writer)
+
+    def startFactory(self) -> None:
+        """
+        A listener started: access lines are written within a second.
+        """
+        self.accessLog.start()
+
+    def stopFactory(self) -> None:
+        """
+        The listener stopped: write the access lines still waiting.
+        """
+        self.accessLog.stop()
 
     def getUser(self, user: str) -> "Deferred[str]":
         return self.service.getUser(user)
