@@ -116,11 +116,15 @@ class AccessLog:
         *,
         interval: float = FLUSH_INTERVAL,
         maxPending: int = MAX_PENDING,
+        timeFormat: Callable[[float], str] = logTime,
     ) -> None:
         """
         @param writer: where the batches go; the logging system
             (L{LogWriter}) if L{None}.
+        @param timeFormat: makes the time stamp L{now} gives from seconds
+            since the epoch.
         """
+        self.timeFormat = timeFormat
         self.clock = clock
         self.writer: Writer = writer if writer is not None else LogWriter()
         self.interval = interval
@@ -133,21 +137,22 @@ class AccessLog:
 
     def now(self) -> str:
         """
-        The time stamp for a line made now, made once a second.
+        The time stamp for a line made now, in C{timeFormat}, made once a
+        second.
         """
         second = int(self.clock.seconds())
         if second != self.stampSecond:
             self.stampSecond = second
-            self.stamp = logTime(second)
+            self.stamp = self.timeFormat(second)
         return self.stamp
 
     def add(self, line: str) -> None:
         """
-        Log C{line}, which holds no line break: after a space, after the
-        time stamp.
+        Log C{line}, which holds no line break and begins, usually, with
+        L{now}.
         """
         pending = self.pending
-        pending.append(f"{self.now()} {line}")
+        pending.append(line)
         if len(pending) >= self.maxPending:
             self.flush()
         elif self.flushCall is None and self.running:

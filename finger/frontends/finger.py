@@ -173,7 +173,8 @@ class FingerProtocol(LineFraming, TimeoutMixin):
         self._answering = True
         self.stopLines()
         peer = formatPeer(self.transport.getPeer())
-        self.factory.accessLog.add(f"Finger query from {peer}: {escapeForLog(query)}")
+        accessLog = self.factory.accessLog
+        accessLog.add(f"{accessLog.now()} Finger query from {peer}: {escapeForLog(query)}")
         verbose = False
         if query[:2] in (b"/W", b"/w") and query[2:3] in (b"", b" ", b"\t"):
             verbose = True

@@ -21,10 +21,11 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.http import HTTPChannel
+from twisted.web.http import HTTPChannel, combinedLogFormatter, datetimeToLogString
 from twisted.web.resource import IResource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
+from finger.accesslog import AccessLog
 from finger.lookup import LookupAnswers, LookupPolicy, orGlobalReactor
 from finger.messages import (
     BODY_TOO_LARGE,
@@ -238,7 +239,12 @@ class WebSite(Site):
     """
     The web front-end's L{Site}: each request must send its head within
     C{headTimeout} seconds (see L{HeadDeadlineChannel}), and its body is
-    capped (see L{LimitedRequest}).
+    capped (see L{LimitedRequest}).  Each request is logged in the combined
+    log format, as twisted.web logs it, but through an L{AccessLog}: in
+    batches, to the logging system unless the site is given another.
+
+    @ivar accessLog: where requests are logged; it runs while the site is
+        started, and is flushed when it stops.
     """
 
     def __init__(
@@ -249,6 +255,7 @@ class WebSite(Site):
         headTimeout: float = HEAD_TIMEOUT,
         idleTimeout: Optional[float] = HEAD_TIMEOUT,
         requestFactory: Callable[..., Request] = LimitedRequest,
+        accessLog: Optional[AccessLog] = None,
     ) -> None:
         """
         @param resource: the site's root.
@@ -261,6 +268,8 @@ class WebSite(Site):
             when something else keeps that time (as
             L{finger.net.limits} does for every listener of the service).
         @param requestFactory: makes each request.
+        @param accessLog: where requests are logged; if L{None}, the logging
+            system, in batches (L{finger.accesslog.LogWriter}).
         """
         super().__init__(
             resource,
@@ -269,6 +278,24 @@ class WebSite(Site):
             reactor=orGlobalReactor(clock),
         )
         self.headTimeout = headTimeout
+        if accessLog is None:
+            accessLog = AccessLog(self.reactor, timeFormat=datetimeToLogString)
+        self.accessLog = accessLog
+
+    def startFactory(self) -> None:
+        super().startFactory()
+        self.accessLog.start()
+
+    def stopFactory(self) -> None:
+        super().stopFactory()
+        self.accessLog.stop()
+
+    def log(self, request: Request) -> None:
+        """
+        Log C{request} in the access log, escaped as twisted.web escapes it.
+        """
+        accessLog = self.accessLog
+        accessLog.add(combinedLogFormatter(accessLog.now(), request))
 
     def protocol(self) -> HTTPChannel:  # type: ignore[override]
         """
