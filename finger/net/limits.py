@@ -193,8 +193,11 @@ class LimitedProtocol(ProtocolWrapper):
         self.transport.write(data)
 
     def writeSequence(self, data) -> None:  # type: ignore[no-untyped-def]
+        # One write of the joined pieces: twisted.web writes a response's
+        # head as dozens of small pieces, and a transport checks and keeps
+        # each of them.
         self._lastActive = self.factory.clock.seconds()
-        self.transport.writeSequence(data)
+        self.transport.write(b"".join(data))
 
     def getHost(self) -> IAddress:
         # The local address of a connection does not change; twisted.web

@@ -2,6 +2,8 @@
 Tests for L{finger.net.limits}.
 """
 
+from typing import List
+
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Factory, Protocol
@@ -120,6 +122,22 @@ class LimitingFactoryTests(SynchronousTestCase):
         transport = self.connect(factory)
         transport.protocol.connectionLost(None)
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_writeSequenceJoined(self) -> None:
+        """
+        Pieces written together reach the transport as one write, and
+        count as activity.
+        """
+        factory = LimitingFactory(self.inner, self.clock, idleTimeout=10, maxLifetime=None)
+        transport = self.connect(factory)
+        writes: List[bytes] = []
+        transport.write = writes.append  # type: ignore[method-assign]
+        self.clock.advance(9)
+        transport.protocol.writeSequence([b"HTTP/1.1 200 OK\r\n", b"a: b\r\n", b"\r\n"])
+        self.assertEqual(writes, [b"HTTP/1.1 200 OK\r\na: b\r\n\r\n"])
+        self.clock.advance(9)
+        self.assertFalse(transport.disconnecting)
+        self.assertRaises(TypeError, transport.protocol.writeSequence, ["text"])
 
     def test_hostAsked(self) -> None:
         """

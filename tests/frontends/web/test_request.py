@@ -7,7 +7,7 @@ helpers every part of the site uses.
 
 import json
 import xmlrpc.client
-from typing import Tuple
+from typing import List, Tuple
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
@@ -15,6 +15,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import Site
 
+from finger.accesslog import FLUSH_INTERVAL
 from finger.backends.memory import MemoryFingerService
 from finger.frontends.web.pages import UserStatusTree
 from finger.frontends.web.request import (
@@ -290,6 +291,33 @@ class HeadDeadlineTests(SynchronousTestCase):
         self.assertFalse(transport.disconnecting)
         clock.advance(0.1)
         self.assertTimedOut(transport, answer)
+
+    def test_accessLog(self) -> None:
+        """
+        Each request is logged in the combined log format, in the site's
+        access log: in batches, within a second while the site runs, and
+        when it stops.
+        """
+        clock, channel, transport = self.connect()
+        lines: List[List[str]] = []
+        channel.site.accessLog.writer = lines.append  # type: ignore[attr-defined]
+        channel.site.doStart()  # type: ignore[attr-defined]
+        channel.dataReceived(b"GET /mo%1Bshez HTTP/1.1\r\nHost: x\r\nUser-Agent: \x1b[2J\r\n\r\n")
+        self.assertEqual(lines, [])
+        clock.advance(FLUSH_INTERVAL)
+        self.assertEqual(
+            lines,
+            [
+                [
+                    '"127.0.0.1" - - [01/Jan/1970:00:00:00 +0000] "GET /mo%1Bshez HTTP/1.1" '
+                    '404 1024 "-" "\\x1b[2J"'
+                ]
+            ],
+        )
+        channel.dataReceived(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        channel.site.doStop()  # type: ignore[attr-defined]
+        self.assertEqual(len(lines), 2)
+        self.assertIn('"GET / HTTP/1.1" 200', lines[1][0])
 
     def test_slowBody(self) -> None:
         """
