@@ -26,14 +26,12 @@ from typing import Callable, List, Optional, Tuple, TypeVar
 
 from twisted.internet.defer import CancelledError, Deferred, FirstError, gatherResults
 from twisted.internet.interfaces import (
-    IDelayedCall,
     IHalfCloseableProtocol,
     IReactorTime,
     ITCPTransport,
 )
 from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
-from twisted.protocols.policies import TimeoutMixin
 from twisted.python import components
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -64,6 +62,7 @@ from finger.messages import (
     TIMED_OUT,
 )
 from finger.names import isValidUserName
+from finger.net.limits import Deadlines
 from finger.net.lines import LineFraming
 from finger.text import escapeForLog, formatPeer, printableLines
 
@@ -117,7 +116,7 @@ def _firstFailure(reason: Failure) -> Failure:
 
 
 @implementer(IHalfCloseableProtocol)
-class FingerProtocol(LineFraming, TimeoutMixin):
+class FingerProtocol(LineFraming):
     """
     Answer one finger query.
 
@@ -134,11 +133,9 @@ class FingerProtocol(LineFraming, TimeoutMixin):
     _gone = False
     _pending: "Optional[Deferred[List[str]]]" = None
 
-    def callLater(self, period: float, func) -> IDelayedCall:  # type: ignore[no-untyped-def]
-        return self.factory.clock.callLater(period, func)
-
     def connectionMade(self) -> None:
-        self.setTimeout(self.factory.timeout)
+        # The query's deadline: one timer serves every connection.
+        self.factory.deadlines.add(self, self.factory.timeout, self.timeoutConnection)
 
     def lineReceived(self, line: bytes) -> None:
         self.queryReceived(line)
@@ -268,7 +265,7 @@ class FingerProtocol(LineFraming, TimeoutMixin):
         self._pending = None
         if self._gone:
             return
-        self.setTimeout(None)
+        self.factory.deadlines.discard(self)
         self.transport.write(_capped(lines, self.factory.maxAnswerBytes))
         self.transport.loseConnection()
 
@@ -281,7 +278,7 @@ class FingerProtocol(LineFraming, TimeoutMixin):
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
         self._gone = True
-        self.setTimeout(None)
+        self.factory.deadlines.discard(self)
         if self._pending is not None:
             self._pending.cancel()
 
@@ -322,6 +319,8 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
     @ivar clock: the L{IReactorTime} for timeouts; the global reactor
         unless the constructor is given one.
     @ivar timeout: seconds a client has to send its query.
+    @ivar deadlines: the clients' deadlines for their queries, on the
+        clock.
     @ivar listUsers: whether an empty query lists the users; if not, it is
         refused with L{LISTING_DENIED}.
     @ivar maxListed: the most users one listing shows.
@@ -361,6 +360,7 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
         self.forwarder = forwarder
         self.timeout = timeout
         self.lookup = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
+        self.deadlines = Deadlines(self.lookup.clock)
         self.listUsers = listUsers
         self.maxListed = maxListed
         self.maxAnswerBytes = maxAnswerBytes
