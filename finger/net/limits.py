@@ -219,7 +219,10 @@ class LimitedProtocol(ProtocolWrapper):
 
     One timer per connection enforces both the idle and the lifetime limit:
     reads and writes only note the time, and when the timer fires it either
-    closes the connection or sets itself for the next deadline.
+    closes the connection or sets itself for the next deadline.  The first
+    time it fires is the same time after the connection began for every
+    connection, so that first wait is one entry in the factory's
+    L{Deadlines} (C{firstChecks}) rather than a timer of its own.
 
     @ivar peerHost: the address this connection counts against in its
         factory's per-address cap, or L{None} if it is exempt.
@@ -245,11 +248,12 @@ class LimitedProtocol(ProtocolWrapper):
         idleTimeout, maxLifetime = factory.idleTimeout, factory.maxLifetime
         if idleTimeout is None and maxLifetime is None:
             return
-        clock = factory.clock
-        self._lastActive = now = clock.seconds()
+        self._lastActive = now = factory.clock.seconds()
         if maxLifetime is not None:
             self._deadline = now + maxLifetime
-        self._timer = clock.callLater(_earliest(idleTimeout, maxLifetime), self._check)
+        # The first check is the same time away for every connection, and
+        # most are gone by then: it waits on the factory's one timer.
+        factory.firstChecks.add(self, _earliest(idleTimeout, maxLifetime), self._check)
 
     def dataReceived(self, data: bytes) -> None:
         if self._closing or getattr(self.wrappedProtocol, "disconnecting", False):
@@ -337,6 +341,7 @@ class LimitedProtocol(ProtocolWrapper):
         self.transport.abortConnection()
 
     def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
+        self.factory.firstChecks.discard(self)
         for timer in (self._timer, self._graceCall):
             if timer is not None and timer.active():
                 timer.cancel()
@@ -407,6 +412,7 @@ class LimitingFactory(WrappingFactory):
     @ivar rateLimiter: a L{RateLimiter} for new connections, or L{None}.
     @ivar refusal: bytes sent to a connection refused for a limit.
     @ivar clock: the L{IReactorTime} for all of these.
+    @ivar firstChecks: when each connection's limits are first checked.
     """
 
     protocol = LimitedProtocol  # type: ignore[assignment]
@@ -436,6 +442,7 @@ class LimitingFactory(WrappingFactory):
         self.rateLimiter = rateLimiter
         self._warned = False
         self._perAddress: Dict[str, int] = {}
+        self.firstChecks = Deadlines(clock)
 
     def buildProtocol(self, addr):  # type: ignore[no-untyped-def]
         if self.maxConnections is not None and len(self.protocols) >= self.maxConnections:
