@@ -69,16 +69,45 @@ def main() -> None:
         waitForPort(web, proc=proc)
         if args.what == "finger":
             out = subprocess.run(
-                ["taskset", "-c", LOAD_CPU, str(loadgen), "-h", "127.0.0.1", "-p", str(port),
-                 "-c", "16", "-n", str(args.queries), "-u", "moshez", "-e", "Happy", "-q"],
-                capture_output=True, text=True, check=True,
+                [
+                    "taskset",
+                    "-c",
+                    LOAD_CPU,
+                    str(loadgen),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "-c",
+                    "16",
+                    "-n",
+                    str(args.queries),
+                    "-u",
+                    "moshez",
+                    "-e",
+                    "Happy",
+                    "-q",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
             ).stdout
             done = int(re.search(r"ok=(\d+)", out).group(1))
         else:
             out = subprocess.run(
-                ["taskset", "-c", LOAD_CPU, "wrk", "-t1", "-c16", f"-d{args.seconds}s",
-                 f"http://127.0.0.1:{web}/moshez"],
-                capture_output=True, text=True, check=True,
+                [
+                    "taskset",
+                    "-c",
+                    LOAD_CPU,
+                    "wrk",
+                    "-t1",
+                    "-c16",
+                    f"-d{args.seconds}s",
+                    f"http://127.0.0.1:{web}/moshez",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
             ).stdout
             done = int(re.search(r"(\d+) requests in", out).group(1))
         print(out.strip().splitlines()[-1])
@@ -87,8 +116,9 @@ def main() -> None:
         target = proc.pid
         if args.strace:
             time.sleep(0.5)
-            children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
-                                      text=True).stdout.split()
+            children = subprocess.run(
+                ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+            ).stdout.split()
             target = int(children[0]) if children else proc.pid
         os.kill(target, signal.SIGTERM)
         proc.wait(30)
@@ -103,12 +133,15 @@ def main() -> None:
     profile = pstats.Stats(str(stats))
     for sort in ("tottime", "cumulative"):
         print(f"\n== by {sort} ==")
-        rows = sorted(profile.stats.items(), key=lambda kv: kv[1][2 if sort == "tottime" else 3],
-                      reverse=True)
+        rows = sorted(
+            profile.stats.items(), key=lambda kv: kv[1][2 if sort == "tottime" else 3], reverse=True
+        )
         for (path, line, name), (cc, nc, tt, ct, callers) in rows[: args.top]:
             where = f"{Path(path).name}:{line}({name})"
-            print(f"  {tt / done * 1e6:8.2f} own {ct / done * 1e6:8.2f} cum "
-                  f"{nc / done:6.2f} calls  {where}")
+            print(
+                f"  {tt / done * 1e6:8.2f} own {ct / done * 1e6:8.2f} cum "
+                f"{nc / done:6.2f} calls  {where}"
+            )
 
 
 if __name__ == "__main__":

@@ -385,9 +385,7 @@ class FingerProtocolTests(SynchronousTestCase):
             second.dataReceived(b"shawn\r\n")
             self.factory.doStop()
         [event] = [e for e in events if "lines" in e]
-        self.assertEqual(
-            [line.split(": ", 1)[1] for line in event["lines"]], ["moshez", "shawn"]
-        )
+        self.assertEqual([line.split(": ", 1)[1] for line in event["lines"]], ["moshez", "shawn"])
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_accessLogFile(self) -> None:
