@@ -21,6 +21,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from twisted.web import http
 from twisted.web.http import HTTPChannel, combinedLogFormatter, datetimeToLogString
 from twisted.web.resource import IResource
 from twisted.web.server import NOT_DONE_YET, Request, Site
@@ -290,7 +291,7 @@ class WebSite(Site):
         super().stopFactory()
         self.accessLog.stop()
 
-    def log(self, request: Request) -> None:
+    def log(self, request: http.Request) -> None:
         """
         Log C{request} in the access log, escaped as twisted.web escapes it.
         """
