@@ -22,7 +22,7 @@ from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import http
-from twisted.web.http import HTTPChannel, combinedLogFormatter, datetimeToLogString
+from twisted.web.http import HTTPChannel, datetimeToLogString
 from twisted.web.resource import IResource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
@@ -236,6 +236,36 @@ class HeadDeadlineChannel(HTTPChannel):
         self.loseConnection()
 
 
+def _logEscape(value: bytes) -> str:
+    # Python's repr of the bytes, without b'' and with double quotes escaped.
+    text = repr(value)
+    if text[1] == "'":
+        return text[2:-1].replace('"', '\\"').replace("\\'", "'")
+    return text[2:-1]
+
+
+def accessLine(timestamp: str, request: http.Request) -> str:
+    """
+    C{request} in the combined log format, as
+    L{twisted.web.http.combinedLogFormatter} writes it (the same line, for
+    a fraction of its cost): every value from the client escaped, so none
+    can forge a line or hold a control character.
+
+    @param timestamp: when, as L{datetimeToLogString} writes it.
+    """
+    host = getattr(request.getClientAddress(), "host", None)
+    ip = _logEscape(host.encode("ascii")) if isinstance(host, str) else "-"
+    getHeader = request.requestHeaders.getRawHeaders
+    referrer = getHeader(b"referer")
+    agent = getHeader(b"user-agent")
+    return (
+        f'"{ip}" - - {timestamp} "{_logEscape(request.method)} {_logEscape(request.uri)} '
+        f'{_logEscape(request.clientproto)}" {request.code} {request.sentLength or "-"} '
+        f'"{_logEscape(referrer[-1]) if referrer and referrer[-1] else "-"}" '
+        f'"{_logEscape(agent[-1]) if agent and agent[-1] else "-"}"'
+    )
+
+
 class WebSite(Site):
     """
     The web front-end's L{Site}: each request must send its head within
@@ -293,10 +323,10 @@ class WebSite(Site):
 
     def log(self, request: http.Request) -> None:
         """
-        Log C{request} in the access log, escaped as twisted.web escapes it.
+        Log C{request} in the access log.
         """
         accessLog = self.accessLog
-        accessLog.add(combinedLogFormatter(accessLog.now(), request))
+        accessLog.add(accessLine(accessLog.now(), request))
 
     def protocol(self) -> HTTPChannel:  # type: ignore[override]
         """

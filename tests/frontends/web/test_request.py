@@ -7,12 +7,14 @@ helpers every part of the site uses.
 
 import json
 import xmlrpc.client
-from typing import List, Tuple
+from typing import Any, List, Optional, Tuple
 
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.http import combinedLogFormatter, datetimeToLogString
+from twisted.web.http_headers import Headers
 from twisted.web.server import Site
 
 from finger.accesslog import FLUSH_INTERVAL
@@ -23,6 +25,7 @@ from finger.frontends.web.request import (
     HeadDeadlineChannel,
     LimitedRequest,
     WebSite,
+    accessLine,
     busyResponse,
     displayStatus,
     rawResponse,
@@ -212,6 +215,53 @@ class RawResponseTests(SynchronousTestCase):
             b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (MAX_BODY_BYTES + 1,)
         )
         self.assertEqual(transport.value(), rawResponse(413, b"Content Too Large", BODY_TOO_LARGE))
+
+
+class _LoggedRequest:
+    """
+    What an access log line is made from.
+    """
+
+    def __init__(self, uri: bytes, agent: Optional[bytes], address: object) -> None:
+        self.method = b"GET"
+        self.uri = uri
+        self.clientproto = b"HTTP/1.1"
+        self.code = 404
+        self.sentLength = 0
+        self.requestHeaders = Headers()
+        if agent is not None:
+            self.requestHeaders.setRawHeaders(b"user-agent", [agent])
+            self.requestHeaders.setRawHeaders(b"referer", [agent[::-1]])
+        self.address = address
+
+    def getClientAddress(self) -> object:
+        return self.address
+
+    def getHeader(self, name: bytes) -> Optional[bytes]:
+        values = self.requestHeaders.getRawHeaders(name)
+        return values[-1] if values else None
+
+
+class AccessLineTests(SynchronousTestCase):
+    def test_sameAsTwisted(self) -> None:
+        """
+        L{accessLine} writes what twisted.web's C{combinedLogFormatter}
+        writes, for awkward values too.
+        """
+        awkward = [b"/", b'/a"b', b"/a'b", b"/'\"\\", b"/\x1b[2J\r\n\x00\x7f\xff", b""]
+        addresses = [
+            IPv4Address("TCP", "192.0.2.1", 5000),
+            IPv6Address("TCP", "::1", 5000),
+            UNIXAddress(None),
+        ]
+        stamp = datetimeToLogString(0)
+        for uri in awkward:
+            for agent in awkward + [None]:
+                for address in addresses:
+                    request: Any = _LoggedRequest(uri, agent, address)
+                    self.assertEqual(
+                        accessLine(stamp, request), combinedLogFormatter(stamp, request)
+                    )
 
 
 class HeadDeadlineTests(SynchronousTestCase):
