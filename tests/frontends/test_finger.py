@@ -396,6 +396,7 @@ class FingerProtocolTests(SynchronousTestCase):
         path = self.mktemp()
         with capturedLogs() as events:
             self.connect(accessLog=path)
+            self.addCleanup(self.factory.accessLog.writer.file.close)  # type: ignore[attr-defined]
             self.protocol.dataReceived(b"/W zo\xc3\xab\r\n")
             self.factory.doStart()
             self.factory.doStop()
