@@ -142,4 +142,12 @@ class TwistdLoggingTests(TestCase):
         process.wait(30)
         jsonLog.seek(0)
         events = [jsonModule.loads(line) for line in jsonLog.read().splitlines()]
-        self.assertIn("moshez", [e.get("query") for e in events])
+        # The access log: a batch of lines an event, "TIME Finger query from
+        # PEER: QUERY" each.
+        queries = [
+            line.split(": ", 1)[1]
+            for e in events
+            for line in e.get("lines", [])
+            if " Finger query from " in line
+        ]
+        self.assertIn("moshez", queries)

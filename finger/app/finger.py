@@ -28,6 +28,7 @@ optParameters: List[List[Any]] = [
         "web client each request's line and headers.",
         seconds("--timeout"),
     ],
+    ["access-log", None, None, "A file to append the finger access log to [default: the log]."],
 ]
 
 optFlags: List[List[Any]] = [
@@ -49,5 +50,6 @@ def addTo(parts: Assembly) -> None:
         timeout=options["timeout"],
         listUsers=not options["no-listing"],
         forwarder=backendOptions.makeForwarder(options, reactor),
+        accessLog=options["access-log"],
     )
     parts.listen("finger", "fingerport", factory, REFUSAL, rateLimiter(options, reactor))

@@ -17,25 +17,26 @@ when the back-end provides it, and the login name and status otherwise.
 Lines end in CRLF or a bare LF.  A query longer than L{MAX_QUERY_LENGTH}
 bytes is refused; a client that does not finish its query within the
 factory's C{timeout} is disconnected.  Every query is logged with the peer's
-address, escaped as RFC 1288 section 3.2.7 asks.
+address, escaped as RFC 1288 section 3.2.7 asks, in the factory's access log
+(L{finger.accesslog}): written in batches, to the logging system unless the
+factory is given a file for it.
 """
 
 from typing import Callable, List, Optional, Tuple, TypeVar
 
 from twisted.internet.defer import CancelledError, Deferred, FirstError, gatherResults
 from twisted.internet.interfaces import (
-    IDelayedCall,
     IHalfCloseableProtocol,
     IReactorTime,
     ITCPTransport,
 )
 from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
-from twisted.protocols.policies import TimeoutMixin
 from twisted.python import components
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from finger.accesslog import AccessLog, FileWriter
 from finger.interfaces import (
     IFingerFactory,
     IFingerForwarder,
@@ -61,6 +62,7 @@ from finger.messages import (
     TIMED_OUT,
 )
 from finger.names import isValidUserName
+from finger.net.limits import Deadlines
 from finger.net.lines import LineFraming
 from finger.text import escapeForLog, formatPeer, printableLines
 
@@ -114,7 +116,7 @@ def _firstFailure(reason: Failure) -> Failure:
 
 
 @implementer(IHalfCloseableProtocol)
-class FingerProtocol(LineFraming, TimeoutMixin):
+class FingerProtocol(LineFraming):
     """
     Answer one finger query.
 
@@ -131,11 +133,9 @@ class FingerProtocol(LineFraming, TimeoutMixin):
     _gone = False
     _pending: "Optional[Deferred[List[str]]]" = None
 
-    def callLater(self, period: float, func) -> IDelayedCall:  # type: ignore[no-untyped-def]
-        return self.factory.clock.callLater(period, func)
-
     def connectionMade(self) -> None:
-        self.setTimeout(self.factory.timeout)
+        # The query's deadline: one timer serves every connection.
+        self.factory.deadlines.add(self, self.factory.timeout, self.timeoutConnection)
 
     def lineReceived(self, line: bytes) -> None:
         self.queryReceived(line)
@@ -170,7 +170,8 @@ class FingerProtocol(LineFraming, TimeoutMixin):
         self._answering = True
         self.stopLines()
         peer = formatPeer(self.transport.getPeer())
-        self.log.info("Finger query from {peer}: {query}", peer=peer, query=escapeForLog(query))
+        accessLog = self.factory.accessLog
+        accessLog.add(f"{accessLog.now()} Finger query from {peer}: {escapeForLog(query)}")
         verbose = False
         if query[:2] in (b"/W", b"/w") and query[2:3] in (b"", b" ", b"\t"):
             verbose = True
@@ -264,7 +265,7 @@ class FingerProtocol(LineFraming, TimeoutMixin):
         self._pending = None
         if self._gone:
             return
-        self.setTimeout(None)
+        self.factory.deadlines.discard(self)
         self.transport.write(_capped(lines, self.factory.maxAnswerBytes))
         self.transport.loseConnection()
 
@@ -277,7 +278,7 @@ class FingerProtocol(LineFraming, TimeoutMixin):
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
         self._gone = True
-        self.setTimeout(None)
+        self.factory.deadlines.discard(self)
         if self._pending is not None:
             self._pending.cancel()
 
@@ -318,6 +319,8 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
     @ivar clock: the L{IReactorTime} for timeouts; the global reactor
         unless the constructor is given one.
     @ivar timeout: seconds a client has to send its query.
+    @ivar deadlines: the clients' deadlines for their queries, on the
+        clock.
     @ivar listUsers: whether an empty query lists the users; if not, it is
         refused with L{LISTING_DENIED}.
     @ivar maxListed: the most users one listing shows.
@@ -328,6 +331,8 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
         queries, or L{None} to refuse them with L{FORWARDING_DENIED}.
     @ivar lookup: the L{LookupPolicy} every query goes through; C{clock}
         and C{lookupTimeout} are its clock and timeout.
+    @ivar accessLog: the L{AccessLog} every query is logged in; it runs
+        while the factory is started, and is flushed when it stops.
     """
 
     protocol = FingerProtocol  # type: ignore[assignment]
@@ -344,14 +349,35 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
         lookupTimeout: float = LOOKUP_TIMEOUT,
         maxAnswerBytes: int = 65536,
         forwarder: Optional[IFingerForwarder] = None,
+        accessLog: Optional[str] = None,
     ) -> None:
+        """
+        @param accessLog: a file to append the access log to, one line a
+            query; if L{None}, the lines go to the logging system, a batch
+            an event (L{finger.accesslog.LogWriter}).
+        """
         self.service = service
         self.forwarder = forwarder
         self.timeout = timeout
         self.lookup = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
+        self.deadlines = Deadlines(self.lookup.clock)
         self.listUsers = listUsers
         self.maxListed = maxListed
         self.maxAnswerBytes = maxAnswerBytes
+        writer = FileWriter.open(accessLog) if accessLog is not None else None
+        self.accessLog = AccessLog(self.lookup.clock, writer)
+
+    def startFactory(self) -> None:
+        """
+        A listener started: access lines are written within a second.
+        """
+        self.accessLog.start()
+
+    def stopFactory(self) -> None:
+        """
+        The listener stopped: write the access lines still waiting.
+        """
+        self.accessLog.stop()
 
     def getUser(self, user: str) -> "Deferred[str]":
         return self.service.getUser(user)

@@ -32,7 +32,7 @@ monitoring are never refused by them.
 
 import ipaddress
 from functools import lru_cache
-from typing import Dict, Optional
+from typing import Callable, Dict, Hashable, Optional, Tuple
 
 from twisted.internet.interfaces import (
     IAddress,
@@ -105,6 +105,99 @@ class RateLimiter:
                 del self._buckets[host]
 
 
+class Deadlines:
+    """
+    Many deadlines on one timer: for a front-end's request deadline, which
+    every connection starts when it is made and almost every one meets.
+
+    A L{DelayedCall<twisted.internet.base.DelayedCall>} per connection,
+    scheduled and then cancelled, costs about as much as a finger answer's
+    own work.  Here a deadline is an entry in an ordered table, and one
+    timer waits for the earliest.  Deadlines of one length, added as time
+    goes on, expire in the order they were added, so the timer only looks
+    at the oldest; a deadline earlier than the newest one (the length was
+    shortened) makes it look at all of them until the table is empty.
+    Each deadline expires at its time, not later.
+
+    @ivar clock: what the deadlines are measured on.
+    """
+
+    def __init__(self, clock: IReactorTime) -> None:
+        self.clock = clock
+        self._waiting: Dict[Hashable, Tuple[float, Callable[[], None]]] = {}
+        self._timer: Optional[IDelayedCall] = None
+        self._last = 0.0
+        self._ordered = True
+        self._expiring = False
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def add(self, key: Hashable, seconds: float, expire: Callable[[], None]) -> None:
+        """
+        Call C{expire} in C{seconds} seconds, unless L{discard} is called
+        with C{key} first.  C{key} must not be waiting already.
+        """
+        deadline = self.clock.seconds() + seconds
+        waiting = self._waiting
+        if waiting and deadline < self._last:
+            self._ordered = False
+        else:
+            self._last = deadline
+        waiting[key] = (deadline, expire)
+        timer = self._timer
+        if timer is None:
+            if not self._expiring:
+                self._timer = self.clock.callLater(seconds, self._expire)
+        elif not self._ordered and deadline < timer.getTime():
+            timer.cancel()
+            self._timer = self.clock.callLater(seconds, self._expire)
+
+    def discard(self, key: Hashable) -> None:
+        """
+        Forget C{key}'s deadline, if it has one.
+        """
+        waiting = self._waiting
+        if waiting.pop(key, None) is not None and not waiting:
+            timer = self._timer
+            if timer is not None:
+                self._timer = None
+                timer.cancel()
+            self._ordered = True
+
+    def _expire(self) -> None:
+        self._timer = None
+        # A timer may fire a hair before the time it was set for.
+        now = self.clock.seconds() + 1e-9
+        waiting = self._waiting
+        due = []
+        if self._ordered:
+            for key, (deadline, expire) in waiting.items():
+                if deadline > now:
+                    break
+                due.append((key, expire))
+        else:
+            due = [(key, expire) for key, (deadline, expire) in waiting.items() if deadline <= now]
+        for key, expire in due:
+            del waiting[key]
+        if not waiting:
+            self._ordered = True
+        self._expiring = True
+        try:
+            for key, expire in due:
+                expire()
+        finally:
+            self._expiring = False
+            if waiting:
+                if self._ordered:
+                    earliest = next(iter(waiting.values()))[0]
+                else:
+                    earliest = min(deadline for deadline, expire in waiting.values())
+                self._timer = self.clock.callLater(
+                    max(0.0, earliest - self.clock.seconds()), self._expire
+                )
+
+
 @lru_cache(maxsize=1024)
 def _isLoopback(host: str) -> bool:
     try:
@@ -126,7 +219,10 @@ class LimitedProtocol(ProtocolWrapper):
 
     One timer per connection enforces both the idle and the lifetime limit:
     reads and writes only note the time, and when the timer fires it either
-    closes the connection or sets itself for the next deadline.
+    closes the connection or sets itself for the next deadline.  The first
+    time it fires is the same time after the connection began for every
+    connection, so that first wait is one entry in the factory's
+    L{Deadlines} (C{firstChecks}) rather than a timer of its own.
 
     @ivar peerHost: the address this connection counts against in its
         factory's per-address cap, or L{None} if it is exempt.
@@ -152,11 +248,12 @@ class LimitedProtocol(ProtocolWrapper):
         idleTimeout, maxLifetime = factory.idleTimeout, factory.maxLifetime
         if idleTimeout is None and maxLifetime is None:
             return
-        clock = factory.clock
-        self._lastActive = now = clock.seconds()
+        self._lastActive = now = factory.clock.seconds()
         if maxLifetime is not None:
             self._deadline = now + maxLifetime
-        self._timer = clock.callLater(_earliest(idleTimeout, maxLifetime), self._check)
+        # The first check is the same time away for every connection, and
+        # most are gone by then: it waits on the factory's one timer.
+        factory.firstChecks.add(self, _earliest(idleTimeout, maxLifetime), self._check)
 
     def dataReceived(self, data: bytes) -> None:
         if self._closing or getattr(self.wrappedProtocol, "disconnecting", False):
@@ -193,8 +290,11 @@ class LimitedProtocol(ProtocolWrapper):
         self.transport.write(data)
 
     def writeSequence(self, data) -> None:  # type: ignore[no-untyped-def]
+        # One write of the joined pieces: twisted.web writes a response's
+        # head as dozens of small pieces, and a transport checks and keeps
+        # each of them.
         self._lastActive = self.factory.clock.seconds()
-        self.transport.writeSequence(data)
+        self.transport.write(b"".join(data))
 
     def getHost(self) -> IAddress:
         # The local address of a connection does not change; twisted.web
@@ -241,6 +341,7 @@ class LimitedProtocol(ProtocolWrapper):
         self.transport.abortConnection()
 
     def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
+        self.factory.firstChecks.discard(self)
         for timer in (self._timer, self._graceCall):
             if timer is not None and timer.active():
                 timer.cancel()
@@ -311,6 +412,7 @@ class LimitingFactory(WrappingFactory):
     @ivar rateLimiter: a L{RateLimiter} for new connections, or L{None}.
     @ivar refusal: bytes sent to a connection refused for a limit.
     @ivar clock: the L{IReactorTime} for all of these.
+    @ivar firstChecks: when each connection's limits are first checked.
     """
 
     protocol = LimitedProtocol  # type: ignore[assignment]
@@ -340,6 +442,7 @@ class LimitingFactory(WrappingFactory):
         self.rateLimiter = rateLimiter
         self._warned = False
         self._perAddress: Dict[str, int] = {}
+        self.firstChecks = Deadlines(clock)
 
     def buildProtocol(self, addr):  # type: ignore[no-untyped-def]
         if self.maxConnections is not None and len(self.protocols) >= self.maxConnections:

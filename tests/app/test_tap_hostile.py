@@ -412,6 +412,15 @@ class HostileListenersTests(TestCase):
         ):
             await self.send("setter", data)
 
+        # The access logs, finger's and the web's, write their lines within
+        # a second.
+        def accessLogged() -> bool:
+            lines = [line for event in self.events for line in event.get("lines", [])]
+            return any("Finger query" in line for line in lines) and any(
+                '"POST /RPC2' in line for line in lines
+            )
+
+        await waitFor(reactor, accessLogged, "the access logs")
         self.assertCleanLog()
         self.flushLoggedErrors()
 

@@ -13,6 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
+from finger.accesslog import FLUSH_INTERVAL
 from finger.frontends.finger import MAX_QUERY_LENGTH, FingerFactoryFromService
 from finger.interfaces import IFingerFactory, IFingerForwarder, IFingerVerboseService, UnknownUser
 from finger.lookup import LOOKUP_TIMEOUT
@@ -353,13 +354,58 @@ class FingerProtocolTests(SynchronousTestCase):
 
     def test_queryLogged(self) -> None:
         """
-        Each query is logged with the peer and the query escaped.
+        Each query is logged with the peer and the query escaped, in the
+        access log: a batch an event, written within a second.
         """
         with capturedLogs() as events:
-            self.query(b"mo\x1b[31mshez\r\n")
-        [event] = [e for e in events if "query" in e]
-        self.assertEqual(event["query"], "mo\\x1b[31mshez")
-        self.assertEqual(event["peer"], "192.168.1.1:54321")
+            self.connect()
+            self.factory.doStart()
+            self.protocol.dataReceived(b"mo\x1b[31mshez\r\n")
+            self.assertEqual([e for e in events if "lines" in e], [])
+            self.clock.advance(FLUSH_INTERVAL)
+        [event] = [e for e in events if "lines" in e]
+        [line] = event["lines"]
+        stamp, query = line.split(" Finger query from ")
+        self.assertEqual(stamp, "1970-01-01T00:00:00Z")
+        peer, query = query.split(": ", 1)
+        self.assertEqual(query, "mo\\x1b[31mshez")
+        self.assertEqual(peer, "192.168.1.1:54321")
+
+    def test_queryLoggedOnStop(self) -> None:
+        """
+        The queries still waiting to be logged are written when the factory
+        stops (the listener stopped: twistd is shutting down).
+        """
+        with capturedLogs() as events:
+            self.connect()
+            self.factory.doStart()
+            self.protocol.dataReceived(b"moshez\r\n")
+            second = self.factory.buildProtocol(None)
+            second.makeConnection(StringTransport())
+            second.dataReceived(b"shawn\r\n")
+            self.factory.doStop()
+        [event] = [e for e in events if "lines" in e]
+        self.assertEqual([line.split(": ", 1)[1] for line in event["lines"]], ["moshez", "shawn"])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_accessLogFile(self) -> None:
+        """
+        Given a file, the factory appends its access log there, one line a
+        query, and not to the logging system.
+        """
+        path = self.mktemp()
+        with capturedLogs() as events:
+            self.connect(accessLog=path)
+            self.addCleanup(self.factory.accessLog.writer.file.close)  # type: ignore[attr-defined]
+            self.protocol.dataReceived(b"/W zo\xc3\xab\r\n")
+            self.factory.doStart()
+            self.factory.doStop()
+        self.assertEqual([e for e in events if "lines" in e], [])
+        with open(path, encoding="utf-8") as f:
+            self.assertEqual(
+                f.read(),
+                "1970-01-01T00:00:00Z Finger query from 192.168.1.1:54321: /W zo\\xc3\\xab\n",
+            )
 
 
 @implementer(IFingerForwarder)

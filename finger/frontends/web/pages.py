@@ -54,7 +54,7 @@ from finger.frontends.web.api import (
     userJSON,
     usersJSON,
 )
-from finger.frontends.web.request import Answer, WebAnswers, serve, userName
+from finger.frontends.web.request import Answer, Response, WebAnswers, serve, userName
 from finger.frontends.web.templates import (
     NotFoundElement,
     Templates,
@@ -90,6 +90,19 @@ Headers sent with every response of the site.
 """
 
 HTML = b"text/html; charset=utf-8"
+
+CACHED = 1024
+"""
+The most user pages, and user resources, the site keeps ready: enough for
+every user of a small site, and a bound for a large one (the cache is
+emptied when full).
+"""
+
+PageKey = Tuple[str, str, str, str]
+"""
+What a user's page is made from: the name, the status, the link home and
+the host shown.
+"""
 
 MAX_LISTED = 1000
 """
@@ -192,12 +205,19 @@ class UserStatus(Resource):
         segment: bytes,
         policy: LookupPolicy,
         hosts: Optional[ServedHosts] = None,
+        pages: Optional[Dict[PageKey, Response]] = None,
     ) -> None:
+        """
+        @param pages: user pages already made, by what they were made from,
+            shared by all the users' resources of a site; the page of a
+            status is built once, and again only when it changes.
+        """
         super().__init__()
         self.service = service
         self.templates = templates
         self.policy = policy
         self.hosts = hosts if hosts is not None else ServedHosts()
+        self.pages: Dict[PageKey, Response] = pages if pages is not None else {}
         self.user, self.valid = userName(segment)
 
     def render_GET(self, request: Request) -> object:
@@ -216,14 +236,18 @@ class UserStatus(Resource):
         def found(status: str) -> Answer:
             if wantJSON:
                 return userJSON(user, status)
-            element = UserElement(
-                self.templates.user,
-                user,
-                status,
-                homeLink(request),
-                host=self.hosts.preferred(request),
-            )
-            return html(request, self.templates, 200, element)
+            home, host = homeLink(request), self.hosts.preferred(request)
+            key = (user, status, home, host)
+            page = self.pages.get(key)
+            if page is not None:
+                return page
+            element = UserElement(self.templates.user, user, status, home, host=host)
+            answer = html(request, self.templates, 200, element)
+            if isinstance(answer, tuple):
+                if len(self.pages) >= CACHED:
+                    self.pages.clear()
+                self.pages[key] = answer
+            return answer
 
         answers = _PageAnswers(user, wantJSON, request, self.templates)
         return serve(request, self.policy, ask, found, answers)
@@ -288,6 +312,8 @@ class UserStatusTree(Resource):
         XML-RPC and WebFinger alike.
     @ivar listUsers: whether the front page lists the users.
     @ivar hosts: the host names the site answers for.
+    @ivar pages: the user pages made lately, by what they were made from.
+    @ivar users: the users' resources made lately, by path segment.
     """
 
     def __init__(
@@ -325,6 +351,8 @@ class UserStatusTree(Resource):
         self.policy = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
         self.listUsers = listUsers
         self.hosts = ServedHosts(webfingerHosts)
+        self.pages: Dict[PageKey, Response] = {}
+        self.users: Dict[bytes, UserStatus] = {}
         self.putChild(RPC_PATH, XMLRPCGate(service, self.policy, login))
         api = APINotFound()
         users = UsersAPI if listUsers else _UnlistedUsersAPI
@@ -341,7 +369,16 @@ class UserStatusTree(Resource):
     def getChild(self, path: bytes, request: IRequest) -> IResource:
         if path == b"":
             return self
-        return UserStatus(self.service, self.templates, path, self.policy, self.hosts)
+        # A user's resource holds nothing of one request: one serves them all.
+        child = self.users.get(path)
+        if child is None:
+            if len(self.users) >= CACHED:
+                self.users.clear()
+            child = UserStatus(
+                self.service, self.templates, path, self.policy, self.hosts, self.pages
+            )
+            self.users[path] = child
+        return child
 
     def render_GET(self, request: Request) -> object:
         request.setHeader(b"vary", b"Accept")

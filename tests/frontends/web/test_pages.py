@@ -135,6 +135,22 @@ class ResourceTests(SynchronousTestCase):
         self.assertIn(">happy &amp; &lt;well&gt;</p>", html)
         self.assertIn('<a href="./">All users</a>', html)
 
+    def test_pageKeptUntilStatusChanges(self) -> None:
+        """
+        A user's page is built once for a status and kept: the same bytes
+        come back, and a new status gives a new page at once.
+        """
+        first = self.get(b"/moshez")
+        self.assertEqual(self.get(b"/moshez"), first)
+        root = self.client.site.resource
+        self.assertEqual(len(root.pages), 1)
+        self.assertIs(getChildForRequest(root, DummyRequest([b"moshez"])), root.users[b"moshez"])
+        self.service.users["moshez"] = "<gone> fishing"
+        code, headers, body = self.get(b"/moshez")
+        self.assertEqual(code, 200)
+        self.assertIn(">&lt;gone&gt; fishing</p>", body.decode("utf-8"))
+        self.assertEqual(len(root.pages), 2)
+
     def test_utf8RoundTrip(self) -> None:
         """
         A non-ASCII name, percent-encoded as UTF-8 in the URL, finds the

@@ -7,14 +7,17 @@ helpers every part of the site uses.
 
 import json
 import xmlrpc.client
-from typing import Tuple
+from typing import Any, List, Optional, Tuple
 
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.http import combinedLogFormatter, datetimeToLogString
+from twisted.web.http_headers import Headers
 from twisted.web.server import Site
 
+from finger.accesslog import FLUSH_INTERVAL
 from finger.backends.memory import MemoryFingerService
 from finger.frontends.web.pages import UserStatusTree
 from finger.frontends.web.request import (
@@ -22,6 +25,7 @@ from finger.frontends.web.request import (
     HeadDeadlineChannel,
     LimitedRequest,
     WebSite,
+    accessLine,
     busyResponse,
     displayStatus,
     rawResponse,
@@ -213,6 +217,53 @@ class RawResponseTests(SynchronousTestCase):
         self.assertEqual(transport.value(), rawResponse(413, b"Content Too Large", BODY_TOO_LARGE))
 
 
+class _LoggedRequest:
+    """
+    What an access log line is made from.
+    """
+
+    def __init__(self, uri: bytes, agent: Optional[bytes], address: object) -> None:
+        self.method = b"GET"
+        self.uri = uri
+        self.clientproto = b"HTTP/1.1"
+        self.code = 404
+        self.sentLength = 0
+        self.requestHeaders = Headers()
+        if agent is not None:
+            self.requestHeaders.setRawHeaders(b"user-agent", [agent])
+            self.requestHeaders.setRawHeaders(b"referer", [agent[::-1]])
+        self.address = address
+
+    def getClientAddress(self) -> object:
+        return self.address
+
+    def getHeader(self, name: bytes) -> Optional[bytes]:
+        values = self.requestHeaders.getRawHeaders(name)
+        return values[-1] if values else None
+
+
+class AccessLineTests(SynchronousTestCase):
+    def test_sameAsTwisted(self) -> None:
+        """
+        L{accessLine} writes what twisted.web's C{combinedLogFormatter}
+        writes, for awkward values too.
+        """
+        awkward = [b"/", b'/a"b', b"/a'b", b"/'\"\\", b"/\x1b[2J\r\n\x00\x7f\xff", b""]
+        addresses = [
+            IPv4Address("TCP", "192.0.2.1", 5000),
+            IPv6Address("TCP", "::1", 5000),
+            UNIXAddress(None),
+        ]
+        stamp = datetimeToLogString(0)
+        for uri in awkward:
+            for agent in awkward + [None]:
+                for address in addresses:
+                    request: Any = _LoggedRequest(uri, agent, address)
+                    self.assertEqual(
+                        accessLine(stamp, request), combinedLogFormatter(stamp, request)
+                    )
+
+
 class HeadDeadlineTests(SynchronousTestCase):
     """
     L{WebSite} gives each request C{headTimeout} seconds for its request
@@ -290,6 +341,33 @@ class HeadDeadlineTests(SynchronousTestCase):
         self.assertFalse(transport.disconnecting)
         clock.advance(0.1)
         self.assertTimedOut(transport, answer)
+
+    def test_accessLog(self) -> None:
+        """
+        Each request is logged in the combined log format, in the site's
+        access log: in batches, within a second while the site runs, and
+        when it stops.
+        """
+        clock, channel, transport = self.connect()
+        lines: List[List[str]] = []
+        channel.site.accessLog.writer = lines.append  # type: ignore[attr-defined]
+        channel.site.doStart()  # type: ignore[attr-defined]
+        channel.dataReceived(b"GET /mo%1Bshez HTTP/1.1\r\nHost: x\r\nUser-Agent: \x1b[2J\r\n\r\n")
+        self.assertEqual(lines, [])
+        clock.advance(FLUSH_INTERVAL)
+        self.assertEqual(
+            lines,
+            [
+                [
+                    '"127.0.0.1" - - [01/Jan/1970:00:00:00 +0000] "GET /mo%1Bshez HTTP/1.1" '
+                    '404 1024 "-" "\\x1b[2J"'
+                ]
+            ],
+        )
+        channel.dataReceived(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        channel.site.doStop()  # type: ignore[attr-defined]
+        self.assertEqual(len(lines), 2)
+        self.assertIn('"GET / HTTP/1.1" 200', lines[1][0])
 
     def test_slowBody(self) -> None:
         """
