@@ -125,6 +125,38 @@ def rateLimiter(options: usage.Options, reactor: Any) -> Optional[RateLimiter]:
     return RateLimiter(reactor, rate, 2 * rate, options["rate-limit-loopback"])
 
 
+@dataclass(frozen=True)
+class Listener:
+    """
+    One listener a role asks for, as L{Assembly} hands it to whatever makes
+    listeners: a L{ListeningService}, or with C{--workers} one that hands
+    its socket to the workers (L{finger.app.workers}) or, in a worker, one
+    that adopts it (L{finger.app.worker}).
+
+    @ivar description: the endpoint description to listen on.
+    @ivar factory: what serves the connections.
+    @ivar option: the option that chose it, as errors name it (C{--webport}).
+    @ivar key: what the workers know its socket by: the option, or for an
+        option's second listener (C{::1}) the option with C{-ipv6}.
+    @ivar required: whether start-up stops when it cannot listen.
+    """
+
+    description: str
+    factory: IProtocolFactory
+    option: str
+    key: str
+    required: bool = True
+
+
+def listeningService(reactor: Any, listener: Listener) -> ListeningService:
+    """
+    Make the listener a single process serves.
+    """
+    return ListeningService(
+        reactor, listener.description, listener.factory, listener.option, listener.required
+    )
+
+
 @dataclass
 class Assembly:
     """
@@ -182,17 +214,12 @@ class Assembly:
         self, name: str, option: str, description: str, factory: IProtocolFactory, required: bool
     ) -> None:
         """
-        Add one listener: a L{ListeningService}, or with C{--workers} what
-        C{options.makeListener} makes (a listener that hands its socket to
-        the workers, or in a worker one that adopts it), told apart from
-        the option's other listener by C{key}.
+        Add one listener, made by C{options.makeListener} (see
+        L{Listener}) or as a single process makes it.
         """
         label = f"--{option}"
-        make = self.options.makeListener
-        if make is None:
-            listener = ListeningService(self.reactor, description, factory, label, required=required)
-        else:
-            key = label if required else f"{label}-ipv6"
-            listener = make(self.reactor, description, factory, label, key=key, required=required)
+        key = label if required else f"{label}-ipv6"
+        make = self.options.makeListener or listeningService
+        listener = make(self.reactor, Listener(description, factory, label, key, required))
         listener.setName(name)
         listener.setServiceParent(self.top)

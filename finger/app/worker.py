@@ -26,6 +26,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from finger.app import tap
+from finger.app.listening import Listener
 from finger.app.workers import FAMILIES
 
 
@@ -138,22 +139,14 @@ def main(argv: Optional[Sequence[str]] = None, reactor: Any = None) -> None:
     globalLogBeginner.beginLoggingTo([log], redirectStandardIO=False)
     sockets, arguments = parseArguments(sys.argv[1:] if argv is None else argv)
 
-    def adopt(
-        reactor: Any,
-        description: str,
-        factory: IProtocolFactory,
-        option: str,
-        key: Optional[str] = None,
-        required: bool = True,
-    ) -> Service:
-        key = option if key is None else key
-        if key not in sockets:
-            if not required:
+    def adopt(reactor: Any, listener: Listener) -> Service:
+        if listener.key not in sockets:
+            if not listener.required:
                 # The main process could not listen there (no IPv6).
                 return Service()
-            raise UsageError(f"{option}: the main process gave no socket")
-        fd, family = sockets[key]
-        return AdoptedListener(reactor, fd, family, factory)
+            raise UsageError(f"{listener.option}: the main process gave no socket")
+        fd, family = sockets[listener.key]
+        return AdoptedListener(reactor, fd, family, listener.factory)
 
     options = tap.Options()
     options.makeListener = adopt

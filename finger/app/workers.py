@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence,
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.internet.error import ProcessExitedAlready
-from twisted.internet.interfaces import IDelayedCall, IProcessTransport, IProtocolFactory
+from twisted.internet.interfaces import IDelayedCall, IProcessTransport
 from twisted.internet.protocol import Factory, ProcessProtocol, Protocol
 from twisted.logger import Logger, LogLevel
 from twisted.python import usage
 from twisted.python.failure import Failure
 
 from finger.app.coerce import positive
+from finger.app.listening import Listener
 from finger.net.listen import ListeningService
 
 if TYPE_CHECKING:
@@ -105,25 +106,15 @@ class HandOverListener(ListeningService):
     kept: the workers build their own.
     """
 
-    def __init__(
-        self,
-        reactor: Any,
-        description: str,
-        factory: IProtocolFactory,
-        option: str,
-        key: Optional[str] = None,
-        required: bool = True,
-    ) -> None:
+    def __init__(self, reactor: Any, listener: Listener) -> None:
         """
-        @param key: what the workers know this socket by: the option, or
-            for an option's second listener (C{::1}) something else.
-        @param required: as for L{ListeningService}; a listener that is not
-            required and could not listen hands nothing over.
+        @param listener: what to listen on; a listener that is not required
+            and could not listen hands nothing over.
         """
         unused = Factory.forProtocol(Protocol)
         unused.noisy = False
-        super().__init__(reactor, description, unused, option, required=required)
-        self.key = option if key is None else key
+        super().__init__(reactor, listener.description, unused, listener.option, listener.required)
+        self.key = listener.key
 
     def privilegedStartService(self) -> None:
         super().privilegedStartService()
@@ -408,17 +399,10 @@ def makeSupervisor(options: "Options", reactor: Any) -> Optional[WorkerSuperviso
     supervisor = WorkerSupervisor(reactor, options["workers"], arguments, [])
     supervisor.setName("workers")
 
-    def handOver(
-        reactor: Any,
-        description: str,
-        factory: IProtocolFactory,
-        option: str,
-        key: Optional[str] = None,
-        required: bool = True,
-    ) -> HandOverListener:
-        listener = HandOverListener(reactor, description, factory, option, key, required)
-        supervisor.listeners.append(listener)
-        return listener
+    def handOver(reactor: Any, listener: Listener) -> HandOverListener:
+        service = HandOverListener(reactor, listener)
+        supervisor.listeners.append(service)
+        return service
 
     options.makeListener = handOver
     return supervisor

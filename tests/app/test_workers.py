@@ -26,6 +26,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from finger.app import tap
+from finger.app.listening import Listener
 from finger.app.worker import AdoptedListener, LineLog, UsageError, parseArguments
 from finger.app.workers import (
     HandOverListener,
@@ -320,7 +321,9 @@ class HandOverTests(TestCase):
         socket's descriptor and family for workers to adopt.
         """
         unused: Any = None
-        listener = HandOverListener(reactor, "tcp:0:interface=127.0.0.1", unused, "--fingerport")
+        listener = HandOverListener(
+            reactor, Listener("tcp:0:interface=127.0.0.1", unused, "--fingerport", "--fingerport")
+        )
         listener.privilegedStartService()
         self.addCleanup(listener.stopService)
         fd, family = listener.inheritable()
@@ -345,7 +348,9 @@ class HandOverTests(TestCase):
         L{AdoptedListener} serves a socket that is already listening.
         """
         unused: Any = None
-        listener = HandOverListener(reactor, "tcp:0:interface=127.0.0.1", unused, "--fingerport")
+        listener = HandOverListener(
+            reactor, Listener("tcp:0:interface=127.0.0.1", unused, "--fingerport", "--fingerport")
+        )
         listener.privilegedStartService()
         self.addCleanup(listener.stopService)
         fd, _ = listener.inheritable()
