@@ -657,7 +657,9 @@ class EndToEndTests(TestCase):
         await pool.ready(3)
         workers = list(pool.workers())
         pool.process.terminate()
-        await waitFor(reactor, lambda: pool.process.poll() is not None, "the end", timeout=30)
+        # Generous: on a loaded machine twistd's shutdown and the workers'
+        # take a while; the supervisor's own grace before SIGKILL is 10 s.
+        await waitFor(reactor, lambda: pool.process.poll() is not None, "the end", timeout=60)
         self.assertEqual([pid for pid in workers if _alive(pid)], [])
         self.assertEqual(pool.log().count(" stopped: exited with status 0"), 3)
 
