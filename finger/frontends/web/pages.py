@@ -338,9 +338,10 @@ class UserStatusTree(Resource):
             fault).
         @param login: how XML-RPC callers log in to set statuses (over
             HTTPS only); without one, XML-RPC has no C{setUser}.
-        @param listUsers: whether C{/} and C{/api/users} list the users, as
-            an empty finger query does; if not, the front page says only
-            how to look someone up, and the JSON list is a 403.
+        @param listUsers: whether C{/}, C{/api/users} and XML-RPC's
+            C{getUsers} list the users, as an empty finger query does; if
+            not, the front page says only how to look someone up, the JSON
+            list is a 403 and C{getUsers} a fault.
         @param webfingerHosts: the only host names the site answers for in
             WebFinger and names on its pages; if L{None}, the name each
             request was sent to and the machine's own names.
@@ -353,7 +354,7 @@ class UserStatusTree(Resource):
         self.hosts = ServedHosts(webfingerHosts)
         self.pages: Dict[PageKey, Response] = {}
         self.users: Dict[bytes, UserStatus] = {}
-        self.putChild(RPC_PATH, XMLRPCGate(service, self.policy, login))
+        self.putChild(RPC_PATH, XMLRPCGate(service, self.policy, login, listUsers))
         api = APINotFound()
         users = UsersAPI if listUsers else _UnlistedUsersAPI
         api.putChild(b"users", users(service, self.policy))

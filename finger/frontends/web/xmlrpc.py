@@ -37,6 +37,7 @@ from finger.interfaces import IFingerService, IFingerSetterService
 from finger.lookup import LookupAnswers, LookupPolicy, SetAnswers, Unsaved, orGlobalReactor
 from finger.messages import (
     INTERNAL_ERROR,
+    LISTING_DENIED,
     NO_SUCH_USER,
     SETTING_NEEDS_AUTH,
     SETTING_NEEDS_HTTPS,
@@ -157,13 +158,18 @@ class UserStatusXR(xmlrpc.XMLRPC):
         refusal: Optional[Tuple[int, str]] = None,
         *,
         policy: Optional[LookupPolicy] = None,
+        listUsers: bool = True,
     ) -> None:
         """
         @param policy: how the back-end is asked; with the global reactor's
             clock and the usual timeout if L{None}.
+        @param listUsers: whether C{getUsers} lists the users; if not, it
+            is refused as the finger protocol refuses an empty query
+            (C{--no-listing}).
         """
         super().__init__()
         self.service = service
+        self.listUsers = listUsers
         self.setter = setter
         self.refusal = refusal
         self.policy = policy if policy is not None else LookupPolicy(orGlobalReactor(None))
@@ -227,6 +233,8 @@ class UserStatusXR(xmlrpc.XMLRPC):
                 INVALID_PARAMS,
                 f"getUsers takes no arguments; got {_describeArguments(args)}",
             )
+        if not self.listUsers:
+            raise Fault(NOT_ALLOWED, LISTING_DENIED)
         return self.ask(request, maybeDeferred(self.service.getUsers), lambda users: users)
 
     xmlrpc_getUsers.signature = [["array"]]  # type: ignore[attr-defined]
@@ -319,7 +327,14 @@ class _XMLRPCPortal:
         if not IUsernamePassword.providedBy(credentials):
             return fail(NotImplementedError("only user names and passwords are checked"))
         return self.setterLogin.authenticate(credentials, self.peer).addCallback(  # type: ignore[arg-type]
-            lambda setter: avatar(UserStatusXR(self.service, setter, policy=self.policy))
+            lambda setter: avatar(
+                UserStatusXR(
+                    self.service,
+                    setter,
+                    policy=self.policy,
+                    listUsers=self.anonymous.listUsers,
+                )
+            )
         )
 
 
@@ -339,21 +354,29 @@ class XMLRPCGate(Resource):
     isLeaf = True
 
     def __init__(
-        self, service: IFingerService, policy: LookupPolicy, login: Optional[SetterLogin] = None
+        self,
+        service: IFingerService,
+        policy: LookupPolicy,
+        login: Optional[SetterLogin] = None,
+        listUsers: bool = True,
     ) -> None:
+        """
+        @param listUsers: whether C{getUsers} lists the users (see
+            L{UserStatusXR}).
+        """
         super().__init__()
         self.service = service
         self.login = login
         self.policy = policy
+
+        def readOnly(refusal: Optional[Tuple[int, str]]) -> UserStatusXR:
+            return UserStatusXR(service, refusal=refusal, policy=policy, listUsers=listUsers)
+
         if login is None:
-            self.plain = UserStatusXR(service, policy=self.policy)
+            self.plain = readOnly(None)
         else:
-            self.plain = UserStatusXR(
-                service, refusal=(NEEDS_HTTPS, SETTING_NEEDS_HTTPS), policy=self.policy
-            )
-            self.anonymous = UserStatusXR(
-                service, refusal=(NEEDS_LOGIN, SETTING_NEEDS_LOGIN), policy=self.policy
-            )
+            self.plain = readOnly((NEEDS_HTTPS, SETTING_NEEDS_HTTPS))
+            self.anonymous = readOnly((NEEDS_LOGIN, SETTING_NEEDS_LOGIN))
 
     def resourceFor(self, request: IRequest) -> IResource:
         """

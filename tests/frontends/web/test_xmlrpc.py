@@ -36,6 +36,7 @@ from finger.frontends.web.xmlrpc import (
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
 from finger.messages import (
     INTERNAL_ERROR,
+    LISTING_DENIED,
     NO_SUCH_USER,
     SETTING_NEEDS_AUTH,
     SETTING_NEEDS_HTTPS,
@@ -77,6 +78,15 @@ class XMLRPCTests(SynchronousTestCase):
             sorted(self.client.rpc("getUsers")),  # type: ignore[call-overload]
             sorted(["moshez", "zoë", "a/b", "RPC2"]),
         )
+
+    def test_getUsersUnlisted(self) -> None:
+        """
+        With listing off (C{--no-listing}), C{getUsers} is refused as the
+        finger protocol refuses an empty query; C{getUser} still answers.
+        """
+        client = Client(UserStatusTree(sampleService(), listUsers=False))
+        self.assertFault(client.rpc("getUsers"), NOT_ALLOWED, LISTING_DENIED)
+        self.assertEqual(client.rpc("getUser", "moshez"), "happy & <well>")
 
     def test_controlCharacters(self) -> None:
         """
