@@ -22,8 +22,25 @@ from typing import Any, Dict, List
 
 COUNTS = (1, 2, 4)
 _STARTED = re.compile(r"Worker (\d+) (?:started|restarted) \(pid (\d+)\)")
-_ANSWERED = re.compile(r"worker \d+ \(pid (\d+)\): .*Finger query from ")
+_WORKER = re.compile(r"worker \d+ \(pid (\d+)\): ")
 _SERVING = re.compile(r"worker \d+ \(pid (\d+)\): finger.worker: Serving ")
+
+
+def _answeredBy(log: str) -> "Counter[int]":
+    """
+    How many queries each worker pid logged: a worker's access log comes in
+    batches, one event naming the worker with its queries on the indented
+    lines under it.
+    """
+    answered: "Counter[int]" = Counter()
+    pid = None
+    for line in log.splitlines():
+        if not line.startswith("\t"):
+            worker = _WORKER.search(line)
+            pid = int(worker.group(1)) if worker else None
+        if pid is not None and "Finger query from " in line:
+            answered[pid] += 1
+    return answered
 
 
 def _read(path: str) -> str:
@@ -106,7 +123,7 @@ def measure(bench: Any, workers: int, total: int, seconds: float) -> Dict[str, A
         )
     run.stop(proc)
     if workers > 1:
-        answered = Counter(int(pid) for pid in _ANSWERED.findall(_read(logfile)))
+        answered = _answeredBy(_read(logfile))
         count = sum(answered.values())
         figures["shares"] = {
             str(pid): answered.get(pid, 0) / count if count else 0.0 for pid in pids[1:]

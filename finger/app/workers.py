@@ -159,8 +159,18 @@ class WorkerProcess(ProcessProtocol):
     def childDataReceived(self, childFD: int, data: bytes) -> None:
         lines = (self._partial.get(childFD, b"") + data).split(b"\n")
         self._partial[childFD] = lines.pop()
+        # An event of several lines (a traceback, a batch of the access log)
+        # comes as one line and its continuations, indented by a tab
+        # (L{finger.app.worker.LineLog}): relay it as one event, not one a
+        # line, so a batch of a thousand queries costs one event here.
+        records: List[List[bytes]] = []
         for line in lines:
-            self._relay(childFD, line)
+            if line.startswith(b"\t") and records:
+                records[-1].append(line[1:])
+            else:
+                records.append([line])
+        for record in records:
+            self._relay(childFD, b"\n".join(record))
 
     def _relay(self, childFD: int, line: bytes) -> None:
         text = line.decode("utf-8", "replace")

@@ -276,6 +276,23 @@ class RelayTests(SynchronousTestCase):
             ],
         )
 
+    def test_continuations(self) -> None:
+        """
+        An event of several lines, its continuations indented by a tab, is
+        relayed as one event: a batch of the access log costs one event in
+        the main process, not one a query.
+        """
+        _, supervisor = fakeSupervisor()
+        worker = WorkerProcess(supervisor, 1)
+        worker.pid = 7
+        with capturedLogs() as events:
+            worker.childDataReceived(1, b"info finger.access: Access log:\n\tq1\n\tq2\ninfo x: y\n")
+        lines = [e["log_format"].format(**e) for e in events]
+        self.assertEqual(
+            lines,
+            ["worker 1 (pid 7): finger.access: Access log:\nq1\nq2", "worker 1 (pid 7): x: y"],
+        )
+
     def test_lineLog(self) -> None:
         """
         L{LineLog} writes each event on one line: level, namespace, text,
@@ -455,7 +472,8 @@ def _query(port: int, line: bytes) -> "Deferred[Tuple[int, bytes]]":
 
 _STARTED = re.compile(r"Worker (\d+) (?:started|restarted) \(pid (\d+)\)")
 _SERVING = re.compile(r"worker \d+ \(pid (\d+)\): finger.worker: Serving ")
-_ANSWERED = re.compile(r"worker \d+ \(pid (\d+)\): .*Finger query from 127\.0\.0\.1:(\d+):")
+_WORKER = re.compile(r"worker \d+ \(pid (\d+)\): ")
+_QUERY = re.compile(r"Finger query from 127\.0\.0\.1:(\d+):")
 
 
 class Pool:
@@ -551,9 +569,20 @@ class Pool:
 
     def answeredBy(self) -> Dict[int, int]:
         """
-        The worker pid that logged each client port's query.
+        The worker pid that logged each client port's query.  A worker's
+        access log comes in batches: one event naming the worker, its
+        queries on the indented lines under it.
         """
-        return {int(port): int(pid) for pid, port in _ANSWERED.findall(self.log())}
+        byPort: Dict[int, int] = {}
+        pid = None
+        for line in self.log().splitlines():
+            if not line.startswith("\t"):
+                worker = _WORKER.search(line)
+                pid = int(worker.group(1)) if worker else None
+            query = _QUERY.search(line)
+            if query and pid is not None:
+                byPort[int(query.group(1))] = pid
+        return byPort
 
     async def ready(self, count: int) -> None:
         async def answers() -> bool:
