@@ -25,6 +25,14 @@ from finger.net.address import parseHostPort
 
 BACKENDS = ("file", "sql", "local", "command", "web", "proxy")
 
+LOGIN_NAMES_ONLY = ("-m",)
+"""
+What the command back-end's program is given before C{--} and the name:
+finger's C{-m}, match login names only.  Without it the system's finger
+also matches real names (C{finger Mailing} shows the C{list} account), which
+would show system accounts that the uid floor hides.
+"""
+
 optParameters: List[List[Any]] = [
     ["file", "f", "/etc/users", "The status file: one 'user: status' per line."],
     [
@@ -63,7 +71,8 @@ optParameters: List[List[Any]] = [
         "command",
         None,
         "finger",
-        f"command: the finger program, a path or a name on {SEARCH_PATH}.",
+        f"command: the finger program, a path or a name on {SEARCH_PATH}; it is "
+        "run as PROGRAM -m -- USER (login names only).",
     ],
     [
         "web-prefix",
@@ -211,6 +220,7 @@ def makeBackend(options: usage.Options, reactor: Any) -> service.Service:
         return CommandFingerService(
             reactor,
             options["command"],
+            arguments=LOGIN_NAMES_ONLY,
             timeout=timeout,
             maxBytes=maxBytes,
             uidFloor=options["uid-floor"],

@@ -7,6 +7,7 @@ protocol on loopback.
 
 import json
 import os
+import pwd
 from typing import Any, Dict, List, Optional
 
 from twisted.application.service import IServiceCollection
@@ -14,21 +15,21 @@ from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
-from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from twisted.web.client import Agent, readBody
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 from twisted.web.static import Data
 
 from finger.clients.finger import finger
-from finger.messages import COULD_NOT_CONNECT, FORWARDING_DENIED
+from finger.messages import COULD_NOT_CONNECT, FORWARDING_DENIED, NO_SUCH_USER
 from finger.backends.command import CommandFingerService
 from finger.backends.local import LocalFingerService, RunningAsRoot
 from finger.backends.proxy import ProxyFingerService
 from finger.backends.file import FileFingerService
 from finger.app.tap import Options, makeService
 from finger.backends.http import HTTPFingerService
-from tests.support import fakeProgram, freePort, listeningPort
+from tests.support import fakeProgram, freePort, listeningPort, which
 
 
 def _parse(argv: List[str], parent: Optional[Dict[str, Any]] = None) -> Options:
@@ -186,10 +187,37 @@ class MakeServiceLoopbackTests(TestCase):
 
     @inlineCallbacks
     def test_command(self) -> Any:
-        script = fakeProgram(self, 'echo "Plan of $2"\n')
+        """
+        The program is asked for the user after C{-m} (login names only)
+        and C{--}.
+        """
+        script = fakeProgram(self, 'echo "Plan of $3 ($1 $2)"\n')
         port = self.start(["--backend=command", f"--command={script}"])
         answer = yield finger("alice", "127.0.0.1", port)
-        self.assertEqual(answer, "Plan of alice\r\n")
+        self.assertEqual(answer, "Plan of alice (-m --)\r\n")
+
+    @inlineCallbacks
+    def test_commandRealNames(self) -> Any:
+        """
+        The system's finger program is asked about login names only: a word
+        of a system account's real name (C{finger Mailing} shows Debian's
+        C{list} account) is no user, so the uid floor cannot be got round.
+        """
+        program = which("finger")
+        if program is None:
+            raise SkipTest("Debian's finger client (package finger) is not installed")
+        words = [
+            word
+            for entry in pwd.getpwall()
+            if 0 < entry.pw_uid < 1000
+            for word in entry.pw_gecos.split(",")[0].split()
+            if word.isalpha() and word.lower() != entry.pw_name
+        ]
+        if not words:
+            raise SkipTest("no system account here has a real name to match")
+        port = self.start(["--backend=command", f"--command={program}"])
+        answer = yield finger(words[0], "127.0.0.1", port)
+        self.assertEqual(answer, f"{NO_SUCH_USER}\r\n")
 
     @inlineCallbacks
     def test_commandThroughWeb(self) -> Any:
@@ -197,7 +225,7 @@ class MakeServiceLoopbackTests(TestCase):
         A back-end other than the status file works through the web
         front-end too.
         """
-        script = fakeProgram(self, '[ "$2" = alice ] && echo "Plan of $2"\nexit 0\n')
+        script = fakeProgram(self, '[ "$3" = alice ] && echo "Plan of $3"\nexit 0\n')
         self.start(["--backend=command", f"--command={script}"])
         webPort = self.webPort
         agent = Agent(reactor)
