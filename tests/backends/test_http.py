@@ -2,7 +2,6 @@
 Tests for L{finger.backends.http}.
 """
 
-import datetime
 import os
 from typing import Any, List, Tuple
 
@@ -33,6 +32,7 @@ from finger.backends.http import (
     WebStatusTimeout,
     readCappedBody,
 )
+from tests.certs import selfSigned
 
 
 class _FakeResponse:
@@ -213,40 +213,6 @@ class _Hang(Resource):
         return NOT_DONE_YET
 
 
-def _selfSignedLocalhost() -> Tuple[bytes, bytes]:
-    """
-    A certificate for C{localhost} and its key, in PEM.
-    """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    return (
-        cert.public_bytes(serialization.Encoding.PEM),
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        ),
-    )
-
-
 class LoopbackWebTests(TestCase):
     """
     Against a real twisted.web server on loopback.
@@ -297,7 +263,7 @@ class LoopbackWebTests(TestCase):
         """
         An untrusted certificate is refused; a trusted one is accepted.
         """
-        certificate, key = _selfSignedLocalhost()
+        certificate, key = selfSigned()
         directory = self.mktemp()
         os.mkdir(directory)
         with open(os.path.join(directory, "cert.pem"), "wb") as f:
