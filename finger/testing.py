@@ -160,22 +160,32 @@ class FaultyService(MemoryFingerService):
     front-end's timeout or a client leaving cancels it), and a lookup of a
     user in C{broken} fails with L{RuntimeError}.  Everyone else is
     answered from memory at once, so a test can check that other clients
-    are served while some lookups hang.
+    are served while some lookups hang.  With C{stuckListing}, the list of
+    users never comes either.
 
     @ivar asked: every user looked up, in order.
-    @ivar cancelled: every stuck user whose lookup was cancelled, in order.
+    @ivar cancelled: every stuck user whose lookup was cancelled, in order,
+        and C{"*"} for each cancelled listing.
     """
 
-    def __init__(self, stuck: Iterable[str] = (), broken: Iterable[str] = (), **users: str) -> None:
+    def __init__(
+        self,
+        stuck: Iterable[str] = (),
+        broken: Iterable[str] = (),
+        stuckListing: bool = False,
+        **users: str,
+    ) -> None:
         """
         @param stuck: users whose lookups never answer.
         @param broken: users whose lookups fail.
+        @param stuckListing: whether listing the users never answers.
         @param users: the statuses of everyone else, as for
             L{MemoryFingerService}.
         """
         super().__init__(**users)
         self.stuck = set(stuck)
         self.broken = set(broken)
+        self.stuckListing = stuckListing
         self.asked: List[str] = []
         self.cancelled: List[str] = []
 
@@ -186,6 +196,11 @@ class FaultyService(MemoryFingerService):
         if user in self.broken:
             return fail(RuntimeError(_FIRE))
         return super().getUser(user)
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        if self.stuckListing:
+            return Deferred(lambda d: self.cancelled.append("*"))
+        return super().getUsers()
 
 
 class FakeTimeReactor:

@@ -136,6 +136,18 @@ class FaultyServiceTests(SynchronousTestCase):
         self.failureResultOf(d, CancelledError)
         self.assertEqual(self.service.cancelled, ["stuck"])
 
+    def test_stuckListing(self) -> None:
+        """
+        With C{stuckListing}, the list never comes; cancelling it is
+        recorded as C{"*"}.
+        """
+        service = FaultyService(stuckListing=True, moshez="happy")
+        d = service.getUsers()
+        self.assertNoResult(d)
+        d.cancel()
+        self.failureResultOf(d, CancelledError)
+        self.assertEqual(service.cancelled, ["*"])
+
     def test_asked(self) -> None:
         for user in ["moshez", "stuck", "broken", "nobody"]:
             self.service.getUser(user).addErrback(lambda f: None)

@@ -40,23 +40,8 @@ from finger.frontends.irc import (
 from finger.backends.memory import MemoryFingerService
 from tests.certs import selfSigned
 from tests.running import startFinger
-from finger.testing import BrokenService
+from finger.testing import BrokenService, FaultyService
 from tests.support import freePort, waitFor, which
-
-
-class _StuckService(MemoryFingerService):
-    """
-    Never answers about C{stuck}; answers about anyone else at once.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(moshez="happy")
-        self.cancelled: List[str] = []
-
-    def getUser(self, user: str) -> "Deferred[str]":
-        if user == "stuck":
-            return Deferred(lambda d: self.cancelled.append(user))
-        return super().getUser(user)
 
 
 def _relayed(nick: str, line: bytes) -> bytes:
@@ -242,7 +227,7 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
         the asker is told so and one warning is logged; others are answered
         meanwhile.
         """
-        self.service = _StuckService()
+        self.service = FaultyService(stuck=["stuck"], moshez="happy")
         self.factory = self.makeFactory()
         self.signOn()
         with capturedLogs() as events:
@@ -429,7 +414,7 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
         When the connection goes, lookups still under way are cancelled,
         their timeouts with them, and nothing is logged as an error.
         """
-        self.service = _StuckService()
+        self.service = FaultyService(stuck=["stuck"], moshez="happy")
         self.factory = self.makeFactory()
         self.signOn()
         self.receive(":alice!al@example.org PRIVMSG fingerbot :stuck")

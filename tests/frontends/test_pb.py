@@ -51,7 +51,7 @@ from finger.frontends.pb import (
     PerspectiveFingerFromService,
 )
 from finger.backends.memory import MemoryFingerService
-from finger.testing import BrokenService
+from finger.testing import BrokenService, FaultyService
 
 
 class PerspectiveFingerTests(SynchronousTestCase):
@@ -815,25 +815,6 @@ def _pumped(pump: Any, d: "Deferred[Any]") -> "Deferred[Any]":
     return d
 
 
-class _StuckService(MemoryFingerService):
-    """
-    Never answers about C{stuck}, nor lists the users; answers about
-    anyone else at once.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(moshez="happy")
-        self.cancelled: List[str] = []
-
-    def getUser(self, user: str) -> "Deferred[str]":
-        if user == "stuck":
-            return Deferred(lambda d: self.cancelled.append(user))
-        return super().getUser(user)
-
-    def getUsers(self) -> "Deferred[List[str]]":
-        return Deferred(lambda d: self.cancelled.append("*"))
-
-
 class TimeoutTests(SynchronousTestCase):
     """
     With a clock, a back-end that never answers holds a PB call for
@@ -845,7 +826,7 @@ class TimeoutTests(SynchronousTestCase):
 
         from finger.frontends.pb import LOOKUP_TIMEOUT, TIMED_OUT
 
-        service = _StuckService()
+        service = FaultyService(stuck=["stuck"], stuckListing=True, moshez="happy")
         clock = Clock()
         factory = FingerPBServerFactory(PerspectiveFingerFromService(service, clock=clock))
         clientFactory = pb.PBClientFactory()
@@ -1087,7 +1068,7 @@ class PolicyTests(SynchronousTestCase):
         A client that leaves while lookups wait cancels them, and nothing is
         logged.
         """
-        service = _StuckService()
+        service = FaultyService(stuck=["stuck"], stuckListing=True, moshez="happy")
         factory = FingerPBServerFactory(PerspectiveFingerFromService(service, clock=Clock()))
         clientFactory = pb.PBClientFactory()
         client, server, pump = connectedServerAndClient(
