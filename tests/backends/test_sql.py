@@ -654,25 +654,20 @@ class PostgreSQLTests(TestCase):
             await gatherResults([one.setUser(f"u{n}", "before") for n in range(20)])
             await deferToThread(self.cluster.stop)
 
-            async def refused() -> bool:
+            async def saved(status: str) -> bool:
                 try:
-                    await one.setUser("moshez", "during")
-                except StatusNotSaved:
-                    return True
-                return False
-
-            await waitFor(reactor, refused, "a set to fail while the database is away")
-            self.assertEqual(await two.getUser("u3"), "before")
-            await deferToThread(self.cluster.start)
-
-            async def saved() -> bool:
-                try:
-                    await one.setUser("moshez", "after")
+                    await one.setUser("moshez", status)
                 except StatusNotSaved:
                     return False
                 return True
 
-            await waitFor(reactor, saved, "sets to work again")
+            async def refused() -> bool:
+                return not await saved("during")
+
+            await waitFor(reactor, refused, "a set to fail while the database is away")
+            self.assertEqual(await two.getUser("u3"), "before")
+            await deferToThread(self.cluster.start)
+            await waitFor(reactor, lambda: saved("after"), "sets to work again")
 
             async def seen() -> bool:
                 try:
