@@ -596,7 +596,28 @@ async def _chromium(testCase: TestCase, url: str) -> str:
     return result.stdout.decode("utf-8")
 
 
-class HTTPSTests(TestCase):
+class _HTTPSPage:
+    """
+    What every HTTPS listener must serve, whichever way its certificate was
+    given: mixed into a L{TestCase} whose C{setUp} sets C{running} and an
+    C{agent} that trusts it.
+    """
+
+    running: "_Running"
+    agent: Agent
+    assertEqual: Any
+    assertIn: Any
+
+    async def test_page(self) -> None:
+        """
+        A user's page over HTTPS, checked against the certificate.
+        """
+        code, headers, body = await _get(self.agent, self.running.https + "/zo%C3%AB")
+        self.assertEqual(code, 200)
+        self.assertIn("in Paris – café", body.decode("utf-8"))
+
+
+class HTTPSTests(_HTTPSPage, TestCase):
     """
     C{--ssl}: the same site over HTTPS, with a certificate made here.
     """
@@ -607,14 +628,6 @@ class HTTPSTests(TestCase):
         self.running = _Running(self, "--ssl", "--certificate", path)
         trust = Certificate.loadPEM(certificate)
         self.agent = Agent(reactor, contextFactory=BrowserLikePolicyForHTTPS(trustRoot=trust))
-
-    async def test_page(self) -> None:
-        """
-        A user's page over HTTPS, checked against the certificate.
-        """
-        code, headers, body = await _get(self.agent, self.running.https + "/zo%C3%AB")
-        self.assertEqual(code, 200)
-        self.assertIn("in Paris – café", body.decode("utf-8"))
 
     async def test_xmlrpcClient(self) -> None:
         """
@@ -647,7 +660,7 @@ class HTTPSTests(TestCase):
         self.assertEqual(err.count("\n"), 1)
 
 
-class SSLDescriptionTests(TestCase):
+class SSLDescriptionTests(_HTTPSPage, TestCase):
     """
     C{--sslport ssl:...}: Twisted's TLS description, its files supplying
     the certificate, with the server's own TLS settings.
@@ -668,14 +681,6 @@ class SSLDescriptionTests(TestCase):
         )
         trust = Certificate.loadPEM(certificate)
         self.agent = Agent(reactor, contextFactory=BrowserLikePolicyForHTTPS(trustRoot=trust))
-
-    async def test_page(self) -> None:
-        """
-        A user's page over HTTPS, checked against the certificate.
-        """
-        code, headers, body = await _get(self.agent, self.running.https + "/zo%C3%AB")
-        self.assertEqual(code, 200)
-        self.assertIn("in Paris – café", body.decode("utf-8"))
 
 
 class XMLRPCSettingTests(TestCase):
