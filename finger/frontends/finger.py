@@ -96,7 +96,7 @@ def _statusLines(status: str) -> List[str]:
 def _detailLines(fields: List[Tuple[str, str]]) -> List[str]:
     lines = []
     for label, value in fields:
-        valueLines = printableLines(value) or [""]
+        valueLines = _statusLines(value)
         lines.append(f"{label}: {valueLines[0]}")
         lines.extend(valueLines[1:])
     return lines
@@ -234,7 +234,7 @@ class FingerProtocol(LineFraming):
 
             def entry(name: str) -> "Deferred[List[str]]":
                 def found(status: str) -> List[str]:
-                    lines = printableLines(status) or [""]
+                    lines = _statusLines(status)
                     return [f"{name}: {lines[0]}"] + (lines[1:] if verbose else [])
 
                 def gone(reason: Failure) -> List[str]:
