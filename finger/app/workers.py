@@ -23,6 +23,7 @@ import socket
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from twisted.application.internet import backoffPolicy
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.internet.error import ProcessExitedAlready
@@ -72,13 +73,17 @@ def checkOptions(options: usage.Options, reactor: Any) -> None:
     """
 
 
-def restartDelay(deaths: int, initial: float = 0.5, maximum: float = 30.0) -> float:
+_backOff = backoffPolicy(initialDelay=0.5, maxDelay=30.0, factor=2.0, jitter=lambda: 0.0)
+
+
+def restartDelay(deaths: int) -> float:
     """
     How long to wait before restarting a worker that died C{deaths} times in
-    a row without running long: C{initial} seconds, doubled for each death
-    after the first, and at most C{maximum}.
+    a row without running long: half a second, doubled for each death after
+    the first, and at most 30 seconds (Twisted's L{backoffPolicy}, as the
+    IRC bot and the database back-end reconnect).
     """
-    return float(min(maximum, initial * 2 ** max(0, deaths - 1)))
+    return float(_backOff(max(0, deaths - 1)))
 
 
 def familyName(address: object) -> str:
