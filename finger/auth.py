@@ -13,10 +13,10 @@ Failed logins are refused with the same words whatever went wrong
 seconds, so guessing passwords is slow.  Guessing in parallel is no faster:
 L{SetterLogin}, which the three front-ends share, checks the logins for one
 account, and those from one client address, one at a time, each after the
-delay of the failure before it (L{budgetKey}).
+delay of the failure before it.  A client is what
+L{finger.net.clients.ClientKey} says: an IPv4 address or an IPv6 network.
 """
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Hashable, Iterable, List, Optional, Tuple, Union
 
@@ -40,6 +40,7 @@ from zope.interface import implementer
 
 from finger.interfaces import IFingerSetterService
 from finger.messages import LOGIN_FAILED
+from finger.net.clients import ClientKey
 from finger.text import formatPeer
 
 __all__ = [
@@ -52,7 +53,6 @@ __all__ = [
     "LoginLimits",
     "NotAllowed",
     "SetterLogin",
-    "budgetKey",
     "bytesCredentials",
     "setterPortal",
 ]
@@ -155,27 +155,6 @@ def setterPortal(
     The portal every authenticated setter front-end logs in through.
     """
     return Portal(FingerSetterRealm(setter, admins), [bytesCredentials(c) for c in checkers])
-
-
-def budgetKey(peer: IAddress) -> str:
-    """
-    The address whose logins share one budget: the host without its port;
-    for IPv6, the host's /64 network, which one client usually holds whole;
-    for an IPv4-mapped IPv6 address, the IPv4 address.  An address without
-    a host (a UNIX socket's) is its own.
-    """
-    host = getattr(peer, "host", None)
-    if not isinstance(host, str):
-        return formatPeer(peer)
-    try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return host
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
 
 
 class _Turns:
@@ -304,8 +283,8 @@ class SetterLogin:
     time for each account and each client address.
 
     A failed login is answered after C{delay} seconds, and until then no
-    other login for the same account, or from the same address
-    (L{budgetKey}), is checked: they wait their turn, in order.  So many
+    other login for the same account, or from the same client
+    (L{ClientKey}), is checked: they wait their turn, in order.  So many
     guesses at once, over many connections or front-ends, take as long as
     the same guesses one after another, and a right password among them is
     answered in its turn, no sooner.  A login that succeeds gives its turn
@@ -315,6 +294,7 @@ class SetterLogin:
     @ivar clock: for the delay after a failed login.
     @ivar delay: seconds before a failed login is answered.
     @ivar limits: how many logins may wait, as L{LoginLimits} says.
+    @ivar clientKey: who counts as one client.
     @ivar turns: the accounts and addresses with logins under way; each is
         forgotten when its last login is answered.
     """
@@ -329,11 +309,13 @@ class SetterLogin:
         delay: float = FAILED_LOGIN_DELAY,
         *,
         limits: LoginLimits = LoginLimits(),
+        clientKey: ClientKey = ClientKey(),
     ) -> None:
         self.portal = portal
         self.clock = clock
         self.delay = delay
         self.limits = limits
+        self.clientKey = clientKey
         self.turns = {}
 
     def login(self, name: str, password: str, peer: IAddress) -> "Deferred[IFingerSetterService]":
@@ -365,7 +347,7 @@ class SetterLogin:
         @return: as L{login}.
         """
         where = formatPeer(peer)
-        turns = self._queue([("account", credentials.username), ("address", budgetKey(peer))])
+        turns = self._queue([("account", credentials.username), ("address", self.clientKey(peer))])
         if turns is None:
             self.log.warn(
                 "Refused a login as {name!r} from {peer} unchecked: too many logins wait "

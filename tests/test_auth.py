@@ -8,7 +8,7 @@ from twisted.cred import strcred
 from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
 from twisted.cred.credentials import UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
-from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
@@ -21,11 +21,11 @@ from finger.auth import (
     LoginLimits,
     NotAllowed,
     SetterLogin,
-    budgetKey,
     setterPortal,
 )
 from finger.interfaces import IFingerSetterService
 from finger.backends.memory import MemoryFingerService
+from finger.net.clients import ClientKey
 
 
 PEER = IPv4Address("TCP", "192.0.2.1", 5000)
@@ -331,25 +331,25 @@ class GuessingTests(SynchronousTestCase):
         self.failureResultOf(third, UnauthorizedLogin)
         self.assertEqual(self.login.turns, {})
 
-    def test_budgetKey(self) -> None:
+    def test_clientIsNetwork(self) -> None:
         """
-        An address's budget is shared by its ports; an IPv6 address's by
-        its /64, which one client usually holds whole; an IPv4-mapped
-        address's by the IPv4 address.
+        Logins from addresses of one IPv6 /64 share one client's queue, as
+        logins from one address do; with a longer C{ipv6Prefix} they are
+        separate clients.
         """
-        self.assertEqual(budgetKey(_at("192.0.2.1", 1)), "192.0.2.1")
-        self.assertEqual(budgetKey(_at("192.0.2.1", 1)), budgetKey(_at("192.0.2.1", 2)))
-        self.assertNotEqual(budgetKey(_at("192.0.2.1")), budgetKey(_at("192.0.2.2")))
-        self.assertEqual(
-            budgetKey(IPv6Address("TCP", "2001:db8:1:2::1", 1)),
-            budgetKey(IPv6Address("TCP", "2001:db8:1:2:ffff::1%eth0", 2)),
-        )
-        self.assertNotEqual(
-            budgetKey(IPv6Address("TCP", "2001:db8:1:2::1", 1)),
-            budgetKey(IPv6Address("TCP", "2001:db8:1:3::1", 1)),
-        )
-        self.assertEqual(
-            budgetKey(IPv6Address("TCP", "::ffff:192.0.2.1", 1)), budgetKey(_at("192.0.2.1"))
-        )
-        self.assertEqual(budgetKey(UNIXAddress(None)), budgetKey(UNIXAddress(None)))
-        self.assertNotEqual(budgetKey(UNIXAddress(None)), budgetKey(_at("192.0.2.1")))
+
+        def guesses(login: SetterLogin) -> "List[Deferred[Any]]":
+            return [
+                login.login(name, "wrong", IPv6Address("TCP", f"2001:db8:1:2::{i}", 5000))
+                for i, name in enumerate(["moshez", "shawn", "root"], 1)
+            ]
+
+        portal = setterPortal(self.service, [_checker()], ["root"])
+        with capturedLogs():
+            shared = guesses(self.login)
+            apart = guesses(SetterLogin(portal, self.clock, delay=2, clientKey=ClientKey(128)))
+        self.clock.advance(2)
+        self.assertEqual(self.answered(shared), [True, False, False])
+        self.assertEqual(self.answered(apart), [True, True, True])
+        self.clock.pump([2, 2])
+        self.assertRefused(shared + apart)

@@ -14,11 +14,22 @@ from twisted.python import usage
 
 from finger.app.coerce import number, positive, seconds
 from finger.auth import SetterLogin
+from finger.net.clients import DEFAULT_IPV6_PREFIX, ClientKey
 from finger.net.limits import DEFAULT_MAX_PER_ADDRESS, LimitingFactory, RateLimiter
 from finger.net.listen import ListeningService, dualStack, portDescriptions
 
 if TYPE_CHECKING:
     from finger.app.tap import Options
+
+def _ipv6Prefix(value: str) -> int:
+    prefix = int(positive("--ipv6-prefix")(value))
+    if prefix > 128:
+        raise ValueError(f"--ipv6-prefix must be a whole number from 1 to 128, not {value!r}")
+    return prefix
+
+
+_ipv6Prefix.coerceDoc = "A whole number from 1 to 128."  # type: ignore[attr-defined]
+
 
 optParameters: List[List[Any]] = [
     [
@@ -34,8 +45,18 @@ optParameters: List[List[Any]] = [
         None,
         DEFAULT_MAX_PER_ADDRESS,
         "The most connections each listener has open at once from one "
-        "client address; loopback is exempt unless --rate-limit-loopback.",
+        "client (an IPv4 address or an IPv6 network, see --ipv6-prefix); "
+        "loopback is exempt unless --rate-limit-loopback.",
         positive("--max-per-address"),
+    ],
+    [
+        "ipv6-prefix",
+        None,
+        DEFAULT_IPV6_PREFIX,
+        "How many leading bits of an IPv6 address make one client for every "
+        "per-client limit (connections, rates, login turns): 64 counts a /64 "
+        "as one client.",
+        _ipv6Prefix,
     ],
     [
         "idle-timeout",
@@ -55,7 +76,7 @@ optParameters: List[List[Any]] = [
         "finger-rate",
         None,
         10.0,
-        "Finger queries a second each client address may make, in bursts of "
+        "Finger queries a second each client may make, in bursts of "
         "twice that; loopback is exempt unless --rate-limit-loopback.",
         number("--finger-rate", float, 0, True, "Zero (no limit) or a positive number."),
     ],
@@ -65,7 +86,7 @@ optFlags: List[List[Any]] = [
     [
         "rate-limit-loopback",
         None,
-        "Apply the per-address limits (--finger-rate, --max-per-address) to "
+        "Apply the per-client limits (--finger-rate, --max-per-address) to "
         "loopback clients too.",
     ],
 ]
@@ -115,14 +136,24 @@ def endpointOption(
         options.ipv6Loopback = {**options.ipv6Loopback, option: also[0]}
 
 
+def clientKey(options: usage.Options) -> ClientKey:
+    """
+    Who counts as one client for every per-client limit, as
+    C{--ipv6-prefix} says.
+    """
+    return ClientKey(options["ipv6-prefix"])
+
+
 def rateLimiter(options: usage.Options, reactor: Any) -> Optional[RateLimiter]:
     """
-    The per-address rate limit of finger queries, or L{None} for none.
+    The per-client rate limit of finger queries, or L{None} for none.
     """
     rate = options["finger-rate"]
     if not rate:
         return None
-    return RateLimiter(reactor, rate, 2 * rate, options["rate-limit-loopback"])
+    return RateLimiter(
+        reactor, rate, 2 * rate, options["rate-limit-loopback"], clientKey(options)
+    )
 
 
 @dataclass(frozen=True)
@@ -203,6 +234,7 @@ class Assembly:
             idleTimeout=options["idle-timeout"],
             maxLifetime=options["max-lifetime"],
             rateLimiter=limiter,
+            clientKey=clientKey(options),
         )
         self._add(name, option, options[option], limited, True)
         ipv6 = options.ipv6Loopback.get(option)

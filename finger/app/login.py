@@ -10,6 +10,7 @@ from typing import Any, List, Optional
 from twisted.python import usage
 
 from finger.app.coerce import number
+from finger.app.listening import clientKey
 from finger.auth import SetterLogin, setterPortal
 from finger.interfaces import IFingerSetterService
 from finger.names import InvalidUserName, checkUserName
@@ -55,4 +56,6 @@ def makeLogin(backend: Any, options: usage.Options, reactor: Any) -> Optional[Se
     if not options.get("credCheckers") or not IFingerSetterService.providedBy(backend):
         return None
     portal = setterPortal(backend, options["credCheckers"], options["admins"])
-    return SetterLogin(portal, reactor, delay=options["login-delay"])
+    return SetterLogin(
+        portal, reactor, delay=options["login-delay"], clientKey=clientKey(options)
+    )

@@ -49,6 +49,18 @@ class TokenBucket:
         self._tokens -= n
         return True
 
+    def reserve(self, n: float = 1) -> float:
+        """
+        Take C{n} tokens now, whether or not they are there: the bucket may
+        go into debt, which the tokens to come pay back first.
+
+        @return: seconds until the C{n} tokens would have been there: zero
+            if they were, so what reserves waits that long and the actions
+            happen at C{rate} a second.
+        """
+        self._tokens = self._level() - n
+        return max(0.0, -self._tokens / self.rate)
+
     def delay(self, n: float = 1) -> float:
         """
         @param n: how many tokens are wanted.

@@ -3,7 +3,9 @@
 Limits every listener enforces, whatever protocol it speaks: how many
 connections at once, in all and from one address, how long a connection may
 sit idle, how long it may live at all, and (for finger) how often one
-address may ask.
+client may ask.  A client is what L{finger.net.clients.ClientKey} says:
+an IPv4 address or an IPv6 network (a /64 by default), so a host cannot
+escape the per-client limits by taking another address of its own network.
 
 L{LimitingFactory} wraps a listener's factory.  A connection over a limit
 gets the listener's short refusal (C{refusal}) and is closed; the wrapped
@@ -25,14 +27,13 @@ connection waits for the peer's close alert, so a client that goes on
 sending instead could otherwise keep it open until its lifetime ends.
 
 Loopback peers, and peers that have no IP address (a Unix socket), are
-exempt from the per-address limits (C{maxPerAddress} and the
-L{RateLimiter}) unless C{limitLoopback} is set, so local tools and
+exempt from the per-client limits (C{maxPerAddress} and the
+L{RateLimiter}) unless C{limitLoopback} is set (peers without an IP
+address are exempt from C{maxPerAddress} even then), so local tools and
 monitoring are never refused by them.
 """
 
-import ipaddress
-from functools import lru_cache
-from typing import Callable, Dict, Hashable, Optional, Tuple
+from typing import Callable, Dict, Hashable, Optional, Tuple, Union
 
 from twisted.internet.interfaces import (
     IAddress,
@@ -49,6 +50,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from finger.net.buckets import TokenBucket
+from finger.net.clients import ClientKey
 
 DEFAULT_MAX_CONNECTIONS = 1024
 DEFAULT_MAX_PER_ADDRESS = 32
@@ -60,40 +62,68 @@ CLOSE_GRACE_BYTES = 65536
 
 class RateLimiter:
     """
-    A token bucket (L{TokenBucket}) per client address: each address may
-    make C{rate} requests a second on average, and C{burst} in a row.
+    A token bucket (L{TokenBucket}) per client (L{ClientKey}): each client
+    may make C{rate} requests a second on average, and C{burst} in a row.
 
-    Loopback addresses are exempt unless C{limitLoopback} is set, so local
-    tools and monitoring are never refused.  Buckets that have filled up
-    again are forgotten, so the table only holds addresses that were busy
+    Local peers (loopback) are exempt unless C{limitLoopback} is set, so
+    local tools and monitoring are never refused.  Buckets that have filled
+    up again are forgotten, so the table only holds clients that were busy
     lately, and it never holds more than C{maxAddresses}.
     """
 
     maxAddresses = 100_000
 
     def __init__(
-        self, clock: IReactorTime, rate: float, burst: float, limitLoopback: bool = False
+        self,
+        clock: IReactorTime,
+        rate: float,
+        burst: float,
+        limitLoopback: bool = False,
+        clientKey: ClientKey = ClientKey(),
     ) -> None:
         self.clock = clock
         self.rate = rate
         self.burst = burst
         self.limitLoopback = limitLoopback
-        # Least recently asked first: a host moves to the end when it asks.
+        self.clientKey = clientKey
+        # Least recently asked first: a client moves to the end when it asks.
         self._buckets: Dict[str, TokenBucket] = {}
 
-    def allow(self, host: str) -> bool:
+    def _bucket(self, peer: Union[IAddress, str]) -> Optional[TokenBucket]:
         """
-        May C{host} make a request now?  If so, it is counted.
+        The bucket C{peer}'s client draws from, or L{None} if it is exempt.
         """
-        if not self.limitLoopback and _isLoopback(host):
-            return True
-        bucket = self._buckets.pop(host, None)
+        if not self.limitLoopback and self.clientKey.isLocal(peer):
+            return None
+        key = self.clientKey(peer)
+        bucket = self._buckets.pop(key, None)
         if bucket is None:
             if len(self._buckets) >= self.maxAddresses:
                 self._forgetIdle()
             bucket = TokenBucket(self.clock, self.rate, self.burst)
-        self._buckets[host] = bucket
-        return bucket.take()
+        self._buckets[key] = bucket
+        return bucket
+
+    def allow(self, peer: Union[IAddress, str]) -> bool:
+        """
+        May C{peer} (an address, or just its host) make a request now?  If
+        so, it is counted against its client.
+        """
+        bucket = self._bucket(peer)
+        return bucket is None or bucket.take()
+
+    def reserve(self, peer: Union[IAddress, str]) -> float:
+        """
+        Count a request from C{peer} that will wait its turn rather than be
+        refused.
+
+        @return: seconds it should wait before it is served: zero when its
+            client is within its rate (or exempt).  Its token is taken now,
+            so requests that wait are served at the client's rate, one after
+            another.
+        """
+        bucket = self._bucket(peer)
+        return 0.0 if bucket is None else bucket.reserve()
 
     def _forgetIdle(self) -> None:
         for host in [host for host, bucket in self._buckets.items() if bucket.full()]:
@@ -198,16 +228,6 @@ class Deadlines:
                 )
 
 
-@lru_cache(maxsize=1024)
-def _isLoopback(host: str) -> bool:
-    try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return host == "localhost"
-    mapped = getattr(address, "ipv4_mapped", None)
-    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
-
-
 class LimitedProtocol(ProtocolWrapper):
     """
     The per-connection side of L{LimitingFactory}: a L{ProtocolWrapper} used
@@ -224,8 +244,9 @@ class LimitedProtocol(ProtocolWrapper):
     connection, so that first wait is one entry in the factory's
     L{Deadlines} (C{firstChecks}) rather than a timer of its own.
 
-    @ivar peerHost: the address this connection counts against in its
-        factory's per-address cap, or L{None} if it is exempt.
+    @ivar peerHost: the client (L{ClientKey}) this connection counts
+        against in its factory's per-client cap, or L{None} if it is
+        exempt.
     """
 
     factory: "LimitingFactory"
@@ -400,8 +421,9 @@ class LimitingFactory(WrappingFactory):
 
     @ivar maxConnections: the most connections open at once; L{None} for no
         cap.
-    @ivar maxPerAddress: the most connections open at once from one address;
-        L{None} for no cap.  So a few slow clients on one address cannot
+    @ivar maxPerAddress: the most connections open at once from one client
+        (an IPv4 address or an IPv6 network, as C{clientKey} says); L{None}
+        for no cap.  So a few slow clients on one address or network cannot
         take every slot of C{maxConnections}.
     @ivar limitLoopback: whether C{maxPerAddress} applies to loopback peers
         (and peers without an IP address) too.
@@ -412,6 +434,7 @@ class LimitingFactory(WrappingFactory):
     @ivar rateLimiter: a L{RateLimiter} for new connections, or L{None}.
     @ivar refusal: bytes sent to a connection refused for a limit.
     @ivar clock: the L{IReactorTime} for all of these.
+    @ivar clientKey: who counts as one client for C{maxPerAddress}.
     @ivar firstChecks: when each connection's limits are first checked.
     """
 
@@ -430,6 +453,7 @@ class LimitingFactory(WrappingFactory):
         rateLimiter: Optional[RateLimiter] = None,
         maxPerAddress: Optional[int] = None,
         limitLoopback: bool = False,
+        clientKey: ClientKey = ClientKey(),
     ) -> None:
         super().__init__(wrappedFactory)
         self.clock = clock
@@ -440,6 +464,7 @@ class LimitingFactory(WrappingFactory):
         self.idleTimeout = idleTimeout
         self.maxLifetime = maxLifetime
         self.rateLimiter = rateLimiter
+        self.clientKey = clientKey
         self._warned = False
         self._perAddress: Dict[str, int] = {}
         self.firstChecks = Deadlines(clock)
@@ -454,20 +479,21 @@ class LimitingFactory(WrappingFactory):
                 )
             return _Refused(self)
         self._warned = False
-        host = _hostOf(addr)
         counted = None
-        if self.maxPerAddress is not None and _perAddressLimited(addr, self.limitLoopback):
-            count = self._perAddress.get(host, 0)
+        if self.maxPerAddress is not None and self._perClient(addr):
+            client = self.clientKey(addr)
+            count = self._perAddress.get(client, 0)
             if count >= self.maxPerAddress:
                 self.log.info(
-                    "Refusing {peer}: {count} connections open from that address, the limit",
-                    peer=host,
+                    "Refusing {peer}: {count} connections open from {client}, the limit",
+                    peer=_hostOf(addr),
+                    client=client,
                     count=count,
                 )
                 return _Refused(self)
-            counted = host
-        if self.rateLimiter is not None and not self.rateLimiter.allow(host):
-            self.log.info("Refusing {peer}: rate limit", peer=host)
+            counted = client
+        if self.rateLimiter is not None and not self.rateLimiter.allow(addr):
+            self.log.info("Refusing {peer}: rate limit", peer=_hostOf(addr))
             return _Refused(self)
         wrapped = self.wrappedFactory.buildProtocol(addr)
         protocol = self.protocol
@@ -477,17 +503,27 @@ class LimitingFactory(WrappingFactory):
         built.peerHost = counted
         return built
 
+    def _perClient(self, address: object) -> bool:
+        """
+        Does the per-client cap apply to a peer at C{address}?  Not to a
+        peer without an IP address (a Unix socket), nor to loopback unless
+        C{limitLoopback}.
+        """
+        if not isinstance(getattr(address, "host", None), str):
+            return False
+        return self.limitLoopback or not self.clientKey.isLocal(address)  # type: ignore[arg-type]
+
     def opened(self, host: str) -> None:
         """
-        A connection from C{host} that counts against C{maxPerAddress} is
-        open.
+        A connection from the client C{host} that counts against
+        C{maxPerAddress} is open.
         """
         self._perAddress[host] = self._perAddress.get(host, 0) + 1
 
     def closed(self, host: str) -> None:
         """
-        A connection from C{host} that counted against C{maxPerAddress} is
-        closed.
+        A connection from the client C{host} that counted against
+        C{maxPerAddress} is closed.
         """
         left = self._perAddress[host] - 1
         if left:
@@ -499,14 +535,3 @@ class LimitingFactory(WrappingFactory):
 def _hostOf(address: object) -> str:
     return str(getattr(address, "host", address))
 
-
-def _perAddressLimited(address: object, limitLoopback: bool) -> bool:
-    """
-    Does the per-address cap apply to a peer at C{address}?  Not to a peer
-    without an IP address (a Unix socket), nor to loopback unless
-    C{limitLoopback}.
-    """
-    host = getattr(address, "host", None)
-    if not isinstance(host, str):
-        return False
-    return limitLoopback or not _isLoopback(host)

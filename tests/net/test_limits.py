@@ -22,6 +22,7 @@ from finger.net.limits import (
     RateLimiter,
 )
 from finger.backends.memory import MemoryFingerService
+from finger.net.clients import ClientKey
 from finger.frontends.setter import FingerSetterFactoryFromService
 from tests.support import exchange
 from zope.interface import providedBy
@@ -221,6 +222,28 @@ class LimitingFactoryTests(SynchronousTestCase):
             [self.connectFrom(strict, peer).value() for _ in range(2)], [b"", b"busy\r\n"]
         )
 
+    def test_perNetwork(self) -> None:
+        """
+        The per-client cap counts an IPv6 /64 as one client: addresses of
+        one network share its slots, another network has its own, and a
+        C{clientKey} with another prefix draws the line elsewhere.
+        """
+
+        def crowd(factory: LimitingFactory, network: str) -> List[bytes]:
+            return [
+                self.connectFrom(factory, IPv6Address("TCP", f"{network}::{i}", 5000)).value()
+                for i in range(1, 6)
+            ]
+
+        factory = LimitingFactory(self.inner, self.clock, b"busy\r\n", maxPerAddress=2)
+        self.assertEqual(crowd(factory, "2001:db8:1:2"), [b""] * 2 + [b"busy\r\n"] * 3)
+        self.assertEqual(crowd(factory, "2001:db8:1:3"), [b""] * 2 + [b"busy\r\n"] * 3)
+        wide = LimitingFactory(
+            self.inner, self.clock, b"busy\r\n", maxPerAddress=2, clientKey=ClientKey(48)
+        )
+        self.assertEqual(crowd(wide, "2001:db8:1:2"), [b""] * 2 + [b"busy\r\n"] * 3)
+        self.assertEqual(crowd(wide, "2001:db8:1:3"), [b"busy\r\n"] * 5)
+
     def test_perAddressForgotten(self) -> None:
         """
         An address whose connections all closed is no longer in the count.
@@ -324,6 +347,24 @@ class LimitOptionsTests(SynchronousTestCase):
         top = makeService(self.parse("--rate-limit-loopback"), MemoryReactorClock())
         self.assertTrue(top.getServiceNamed("finger").factory.limitLoopback)
 
+    def test_ipv6Prefix(self) -> None:
+        """
+        C{--ipv6-prefix} (64 by default) is the one client rule of every
+        listener's per-client cap and of the finger rate limit.
+        """
+        for args, prefix in [((), 64), (("--ipv6-prefix", "48"), 48)]:
+            top = makeService(self.parse(*args), MemoryReactorClock())
+            for name in ["finger", "setter", "web", "pb"]:
+                limited = top.getServiceNamed(name).factory
+                self.assertEqual(limited.clientKey, ClientKey(prefix), name)
+            finger = top.getServiceNamed("finger").factory
+            self.assertEqual(finger.rateLimiter.clientKey, ClientKey(prefix))
+
+    def test_badIPv6Prefix(self) -> None:
+        for value in ["0", "129", "x", "-1", "64.5"]:
+            error = self.assertRaises(UsageError, self.parse, "--ipv6-prefix", value)
+            self.assertIn("--ipv6-prefix", str(error))
+
     def test_badMaxPerAddress(self) -> None:
         for value in ["0", "x", "-1"]:
             error = self.assertRaises(UsageError, self.parse, "--max-per-address", value)
@@ -349,6 +390,28 @@ class RateLimiterTests(SynchronousTestCase):
             self.assertTrue(all(limiter.allow(host) for _ in range(100)), host)
         strict = RateLimiter(Clock(), rate=1, burst=1, limitLoopback=True)
         self.assertEqual([strict.allow("::1") for _ in range(2)], [True, False])
+
+    def test_network(self) -> None:
+        """
+        A thousand addresses of one IPv6 /64 share one bucket.
+        """
+        limiter = RateLimiter(Clock(), rate=1, burst=3)
+        allowed = [limiter.allow(f"2001:db8:1:2::{n:x}") for n in range(1, 1001)]
+        self.assertEqual(allowed.count(True), 3)
+        self.assertTrue(limiter.allow("2001:db8:1:3::1"))
+
+    def test_reserve(self) -> None:
+        """
+        Requests that wait their turn are told how long: nothing within the
+        burst, then one rate interval more for each, so they are served at
+        the rate.
+        """
+        clock = Clock()
+        limiter = RateLimiter(clock, rate=2, burst=2)
+        self.assertEqual([limiter.reserve("192.0.2.1") for _ in range(5)], [0, 0, 0.5, 1.0, 1.5])
+        clock.advance(1.5)
+        self.assertEqual(limiter.reserve("192.0.2.1"), 0.5)
+        self.assertEqual(limiter.reserve("127.0.0.1"), 0)
 
     def test_bounded(self) -> None:
         """
