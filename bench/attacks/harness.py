@@ -58,6 +58,7 @@ class Service:
         setter: bool = False,
         pb: bool = False,
         statusFile: Optional[str] = None,
+        host: str = "127.0.0.1",
     ) -> None:
         self.work = Path(tempfile.mkdtemp(prefix="finger-attack-"))
         self.fingerPort = freePort()
@@ -71,13 +72,19 @@ class Service:
                     f.write(f"{name}: {status}\n")
             statusFile = str(path)
         self.statusFile = statusFile
+        self.host = host
+        kind, interface = ("tcp6", host.replace(":", "\\:")) if ":" in host else ("tcp", host)
+
+        def at(port: Optional[int]) -> str:
+            return f"{kind}:{port}:interface={interface}"
+
         argv = [str(Path(sys.executable).parent / "twistd"), "-n", "--pidfile=",
                 "-l", str(self.work / "log"), "finger", "--file", statusFile,
-                "--fingerport", f"tcp:{self.fingerPort}:interface=127.0.0.1"]
-        argv += ["--webport", f"tcp:{self.webPort}:interface=127.0.0.1"]
-        argv += (["--setterport", f"tcp:{self.setterPort}:interface=127.0.0.1"] if setter
+                "--fingerport", at(self.fingerPort)]
+        argv += ["--webport", at(self.webPort)]
+        argv += (["--setterport", at(self.setterPort)] if setter
                  else ["--no-setter"])
-        argv += (["--pbport", f"tcp:{self.pbPort}:interface=127.0.0.1"] if pb
+        argv += (["--pbport", at(self.pbPort)] if pb
                  else ["--no-pb"])
         self.argv = argv + list(extra)
         self.process: Optional[subprocess.Popen] = None
@@ -88,7 +95,7 @@ class Service:
         deadline = time.monotonic() + 30
         while True:
             try:
-                fingerOnce(self.fingerPort, b"")
+                fingerOnce(self.fingerPort, b"", host=self.host)
                 break
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
@@ -133,8 +140,14 @@ class Service:
         return (self.work / "log").read_text(errors="replace")
 
 
-def fingerOnce(port: int, query: bytes = b"moshez", timeout: float = 30.0) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+def fingerOnce(port: int, query: bytes = b"moshez", timeout: float = 30.0,
+               host: str = "127.0.0.1", source: Optional[str] = None) -> bytes:
+    """
+    Ask a finger server at C{host} one query, from C{source} if given.
+    """
+    sourceAddress = None if source is None else (source, 0)
+    with socket.create_connection((host, port), timeout=timeout,
+                                  source_address=sourceAddress) as s:
         s.sendall(query + b"\r\n")
         chunks = []
         while True:
@@ -147,14 +160,17 @@ def fingerOnce(port: int, query: bytes = b"moshez", timeout: float = 30.0) -> by
 class LegitFinger:
     """
     A polite finger client asking for C{query} every C{interval} seconds in
-    a thread, from 127.0.0.1, while the attack runs.  It records each
+    a thread, from C{source} (the system's choice if L{None}) to C{host},
+    while the attack runs.  It records each
     answer's time, and counts answers that did not come or did not hold
     C{expect}.
     """
 
     def __init__(self, port: int, query: bytes = b"moshez", expect: bytes = b"Happy",
-                 interval: float = 0.1) -> None:
+                 interval: float = 0.1, host: str = "127.0.0.1",
+                 source: Optional[str] = None) -> None:
         self.port, self.query, self.expect, self.interval = port, query, expect, interval
+        self.host, self.source = host, source
         self.latencies: List[float] = []
         self.failures = 0
         self._stop = threading.Event()
@@ -164,7 +180,8 @@ class LegitFinger:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
-                answer = fingerOnce(self.port, self.query)
+                answer = fingerOnce(self.port, self.query, host=self.host,
+                                    source=self.source)
                 if self.expect not in answer:
                     self.failures += 1
             except OSError:
