@@ -34,9 +34,11 @@ INTROSPECTION_CALLS = 600
 def entityBomb(levels: int = 10) -> bytes:
     """
     A call to C{getUser} whose argument is an entity that expands, ten-fold
-    at each of C{levels} levels, to a billion bytes or so.
+    at each of C{levels} levels, to a billion elements or so: each one a
+    call from expat into the XML-RPC unmarshaller, until expat's
+    amplification limit stops it.
     """
-    declarations = ['<!ENTITY a0 "lollollollollollollollollollollollol">']
+    declarations = ['<!ENTITY a0 "<v>lol</v>">']
     for level in range(1, levels):
         declarations.append(f'<!ENTITY a{level} "{f"&a{level - 1};" * 10}">')
     return (
