@@ -242,3 +242,19 @@ WEBFINGER_UNKNOWN_RESOURCE = "Nothing is known here about that resource"
 """
 A WebFinger request about a URI that names no user of this server.
 """
+
+XMLRPC_DOCUMENT_TYPE = (
+    "XML-RPC requests may not declare a document type or entities (<!DOCTYPE ...>); "
+    "send the call without one"
+)
+"""
+An XML-RPC request whose body declares a document type: refused before any
+of it is read, since XML-RPC has no use for one and its entities are how a
+small body is made to cost a great deal.
+"""
+
+XMLRPC_NOT_A_CALL = "not an XML-RPC call: expected a methodCall with a methodName"
+"""
+An XML-RPC request whose body is XML-RPC, but not a call: a response, or a
+call without a method name.
+"""

@@ -17,14 +17,21 @@ L{IRequest.isSecure}:
     wrong credentials get a 401, after the delay, and are logged.
 
 Without a login, setUser does not exist (fault -32601, saying why).
+
+Before a call is read, its body is checked for a document type declaration
+(L{declaresDocumentType}): XML-RPC has no use for one, and its entities are
+how a small body is made to cost a great deal of CPU (a "billion laughs")
+or to read files and URLs (an external entity), so one is refused with the
+fault L{INVALID_REQUEST} and never read further.
 """
 
-from typing import Any, Callable, List, Optional, Tuple
-from xmlrpc.client import Binary, DateTime, Fault
+from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union
+from xml.parsers import expat
+from xmlrpc.client import Binary, DateTime, Fault, dumps
 
 from twisted.cred.credentials import IAnonymous, IUsernamePassword
 from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
-from twisted.internet.interfaces import IAddress
+from twisted.logger import Logger
 from twisted.web import xmlrpc
 from twisted.web.guard import BasicCredentialFactory, HTTPAuthSessionWrapper
 from twisted.web.iweb import IRequest
@@ -43,9 +50,17 @@ from finger.messages import (
     SETTING_NEEDS_HTTPS,
     SETTING_NEEDS_LOGIN,
     TIMED_OUT,
+    XMLRPC_DOCUMENT_TYPE,
+    XMLRPC_NOT_A_CALL,
 )
 from finger.names import InvalidStatus, InvalidUserName, checkStatus, checkUserName, isValidUserName
 from finger.text import formatPeer
+
+INVALID_REQUEST = -32600
+"""
+The XML-RPC fault code for a request that is XML but not an XML-RPC call
+this server reads: one that declares a document type, or is not a call.
+"""
 
 INVALID_PARAMS = -32602
 """
@@ -81,6 +96,8 @@ The realm HTTP Basic challenges name.
 """
 
 _FAILURE = -32603
+
+_T = TypeVar("_T")
 
 
 class _LookupFaults(LookupAnswers[object]):
@@ -132,11 +149,14 @@ class UserStatusXR(xmlrpc.XMLRPC):
     status)} where it is offered, and the introspection methods
     C{system.listMethods}, C{system.methodHelp} and C{system.methodSignature}.
 
-    Faults use the interoperability codes: -32601 for an unknown method,
-    -32602 for wrong arguments (an invalid user name or status included),
-    -32603 for an error in the server or a request that is not XML-RPC; and
-    for setUser, L{NEEDS_LOGIN}, L{NOT_ALLOWED}, L{NEEDS_HTTPS} and
-    L{NOT_SAVED}.
+    Faults use the interoperability codes: L{INVALID_REQUEST} (-32600) for
+    a body that declares a document type or is XML-RPC but not a call,
+    -32601 for an unknown method, L{INVALID_PARAMS} (-32602) for wrong
+    arguments to any method, introspection's included (an invalid user name
+    or status too), -32603 for an error in the server or a body that is not
+    XML-RPC; and for setUser, L{NEEDS_LOGIN}, L{NOT_ALLOWED}, L{NEEDS_HTTPS}
+    and L{NOT_SAVED}.  None of them is logged as an error: only a failure
+    of the server is.
 
     One instance serves one kind of caller: L{XMLRPCGate} picks it.
 
@@ -150,6 +170,7 @@ class UserStatusXR(xmlrpc.XMLRPC):
 
     NOT_FOUND = -32601
     FAILURE = _FAILURE
+    log = Logger()
 
     def __init__(
         self,
@@ -173,7 +194,26 @@ class UserStatusXR(xmlrpc.XMLRPC):
         self.setter = setter
         self.refusal = refusal
         self.policy = policy if policy is not None else LookupPolicy(orGlobalReactor(None))
-        xmlrpc.addIntrospection(self)
+        self.putSubHandler("system", _Introspection(self))
+
+    def render_POST(self, request: Request) -> Any:
+        """
+        Answer a call, as L{xmlrpc.XMLRPC} does, unless its body declares a
+        document type: that is refused with a fault and one line in the
+        log, before any of it is expanded or fetched.
+        """
+        content = request.content
+        assert content is not None, "a request being rendered has its body"
+        content.seek(0, 0)
+        if not declaresDocumentType(content.read()):
+            return super().render_POST(request)
+        self.log.info(
+            "Refused an XML-RPC request from {peer} that declares a document type",
+            peer=formatPeer(request.getClientAddress()),
+        )
+        request.setHeader(b"content-type", b"text/xml; charset=utf-8")
+        fault = Fault(INVALID_REQUEST, XMLRPC_DOCUMENT_TYPE)
+        return dumps(fault, methodresponse=True).encode("utf-8")
 
     def offersSetting(self) -> bool:
         """
@@ -183,6 +223,10 @@ class UserStatusXR(xmlrpc.XMLRPC):
         return self.setter is not None or self.refusal is not None
 
     def lookupProcedure(self, procedurePath: str) -> Callable[..., object]:
+        if not isinstance(procedurePath, str):
+            # A body without a methodName: a methodResponse, or a bare
+            # methodCall.
+            raise Fault(INVALID_REQUEST, XMLRPC_NOT_A_CALL)
         if procedurePath == "setUser" and not self.offersSetting():
             raise xmlrpc.NoSuchFunction(self.NOT_FOUND, SETTING_NEEDS_AUTH)
         return super().lookupProcedure(procedurePath)  # type: ignore[no-any-return]
@@ -207,13 +251,7 @@ class UserStatusXR(xmlrpc.XMLRPC):
         getUser(name): the status of the user called name, or "No such
         user".
         """
-        if len(args) != 1 or not isinstance(args[0], str):
-            raise Fault(
-                INVALID_PARAMS,
-                "getUser takes one argument, a user name (a string); "
-                f"got {_describeArguments(args)}",
-            )
-        name = args[0]
+        [name] = _strings("getUser", "one argument, a user name (a string)", args, 1)
         if not isValidUserName(name):
             return succeed(NO_SUCH_USER)
         return self.ask(request, maybeDeferred(self.service.getUser, name), displayStatus)
@@ -228,11 +266,7 @@ class UserStatusXR(xmlrpc.XMLRPC):
         """
         getUsers(): the names of every user.
         """
-        if args:
-            raise Fault(
-                INVALID_PARAMS,
-                f"getUsers takes no arguments; got {_describeArguments(args)}",
-            )
+        _strings("getUsers", "no arguments", args, 0)
         if not self.listUsers:
             raise Fault(NOT_ALLOWED, LISTING_DENIED)
         return self.ask(request, maybeDeferred(self.service.getUsers), lambda users: users)
@@ -249,13 +283,9 @@ class UserStatusXR(xmlrpc.XMLRPC):
         if self.setter is None:
             assert self.refusal is not None
             raise Fault(*self.refusal)
-        if len(args) != 2 or not all(isinstance(a, str) for a in args):
-            raise Fault(
-                INVALID_PARAMS,
-                "setUser takes two arguments, a user name and a status (strings); "
-                f"got {_describeArguments(args)}",
-            )
-        user, status = args
+        user, status = _strings(
+            "setUser", "two arguments, a user name and a status (strings)", args, 2
+        )
         _check(checkUserName, user, "invalid user name")
         _check(checkStatus, status, "invalid status")
         peer = formatPeer(request.getClientAddress())
@@ -277,6 +307,115 @@ class UserStatusXR(xmlrpc.XMLRPC):
     )
 
 
+class _Introspection(xmlrpc.XMLRPCIntrospection):
+    """
+    C{system.listMethods}, C{system.methodHelp} and
+    C{system.methodSignature}: Twisted's, once their arguments are checked,
+    so that wrong ones are a fault saying what is expected rather than a
+    traceback in the log; an unknown C{system.} method is the same fault
+    as any other unknown method.
+    """
+
+    NOT_FOUND = UserStatusXR.NOT_FOUND
+    FAILURE = UserStatusXR.FAILURE
+
+    def xmlrpc_listMethods(self, *args: Any) -> List[str]:
+        _strings("system.listMethods", "no arguments", args, 0)
+        return super().xmlrpc_listMethods()  # type: ignore[no-any-return]
+
+    xmlrpc_listMethods.signature = [["array"]]  # type: ignore[attr-defined]
+    xmlrpc_listMethods.help = (  # type: ignore[attr-defined]
+        "system.listMethods(): the names of every method."
+    )
+
+    def xmlrpc_methodHelp(self, *args: Any) -> str:
+        [name] = _strings(
+            "system.methodHelp", "one argument, a method name (a string)", args, 1
+        )
+        return super().xmlrpc_methodHelp(name)  # type: ignore[no-any-return]
+
+    xmlrpc_methodHelp.signature = [["string", "string"]]  # type: ignore[attr-defined]
+    xmlrpc_methodHelp.help = (  # type: ignore[attr-defined]
+        "system.methodHelp(name): what the method called name does."
+    )
+
+    def xmlrpc_methodSignature(self, *args: Any) -> object:
+        [name] = _strings(
+            "system.methodSignature", "one argument, a method name (a string)", args, 1
+        )
+        return super().xmlrpc_methodSignature(name)
+
+    xmlrpc_methodSignature.signature = [  # type: ignore[attr-defined]
+        ["array", "string"],
+        ["string", "string"],
+    ]
+    xmlrpc_methodSignature.help = (  # type: ignore[attr-defined]
+        "system.methodSignature(name): the types the method called name takes and "
+        "returns, as a list of [return type, argument types...]; an empty string "
+        "if they are not given."
+    )
+
+
+def _strings(method: str, expected: str, args: Tuple[Any, ...], count: int) -> Tuple[str, ...]:
+    """
+    Check that a method was called with C{count} strings.
+
+    @param method: the method's name, as the fault says it.
+    @param expected: what it takes, as the fault says it.
+    @return: C{args}.
+    @raise Fault: L{INVALID_PARAMS}, saying what C{method} takes and what
+        it got, if C{args} are not C{count} strings.
+    """
+    if len(args) != count or not all(isinstance(a, str) for a in args):
+        raise Fault(INVALID_PARAMS, f"{method} takes {expected}; got {_describeArguments(args)}")
+    return args
+
+
+def declaresDocumentType(body: bytes) -> bool:
+    """
+    Does an XML document declare a document type (C{<!DOCTYPE ...>}, with
+    or without an internal subset of entities) before its root element?
+
+    It is read by expat, as L{xmlrpc.client.loads} reads it (so the same
+    encodings, byte order marks, comments and processing instructions), and
+    only up to the start of its root element, after which no declaration
+    may come.  Reading stops where the declaration's name ends, before its
+    internal subset, so no entity in it is ever declared, expanded or
+    fetched.  A document that is not well-formed before that is left for
+    L{xmlrpc.client.loads} to refuse.
+    """
+    parser = expat.ParserCreate()
+
+    def declared(*ignored: object) -> None:
+        raise _DocumentTypeDeclared()
+
+    def rootStarts(*ignored: object) -> None:
+        raise _PrologEnded()
+
+    parser.StartDoctypeDeclHandler = declared
+    parser.EntityDeclHandler = declared
+    parser.StartElementHandler = rootStarts
+    try:
+        parser.Parse(body, True)
+    except _DocumentTypeDeclared:
+        return True
+    except (_PrologEnded, expat.ExpatError):
+        pass
+    return False
+
+
+class _DocumentTypeDeclared(Exception):
+    """
+    L{declaresDocumentType} found a document type declaration.
+    """
+
+
+class _PrologEnded(Exception):
+    """
+    L{declaresDocumentType} reached the root element.
+    """
+
+
 def _check(rule: Callable[[str], object], value: str, what: str) -> None:
     """
     Apply a naming rule to an argument; a value it refuses is a fault
@@ -294,6 +433,11 @@ class _XMLRPCPortal:
     request: the anonymous get the read-only XML-RPC; anyone else logs in
     through L{SetterLogin}, with its portal, delay and log, and gets an
     XML-RPC that sets statuses as they may.
+
+    A login still waiting for its turn when the caller goes away is
+    cancelled, so it leaves L{SetterLogin}'s queue unchecked.
+
+    @ivar request: the request that logs in.
     """
 
     def __init__(
@@ -301,13 +445,13 @@ class _XMLRPCPortal:
         service: IFingerService,
         login: SetterLogin,
         anonymous: UserStatusXR,
-        peer: IAddress,
+        request: IRequest,
         policy: LookupPolicy,
     ) -> None:
         self.service = service
         self.setterLogin = login
         self.anonymous = anonymous
-        self.peer = peer
+        self.request = request
         self.policy = policy
 
     def login(
@@ -326,7 +470,9 @@ class _XMLRPCPortal:
             return succeed(avatar(self.anonymous))
         if not IUsernamePassword.providedBy(credentials):
             return fail(NotImplementedError("only user names and passwords are checked"))
-        return self.setterLogin.authenticate(credentials, self.peer).addCallback(  # type: ignore[arg-type]
+        peer = self.request.getClientAddress()
+        answer = self.setterLogin.authenticate(credentials, peer)  # type: ignore[arg-type]
+        return _unlessGone(self.request, answer).addCallback(
             lambda setter: avatar(
                 UserStatusXR(
                     self.service,
@@ -384,14 +530,32 @@ class XMLRPCGate(Resource):
         """
         if self.login is None or not request.isSecure():
             return self.plain
-        peer = request.getClientAddress()
-        portal = _XMLRPCPortal(self.service, self.login, self.anonymous, peer, self.policy)
+        portal = _XMLRPCPortal(self.service, self.login, self.anonymous, request, self.policy)
         return HTTPAuthSessionWrapper(  # type: ignore[no-any-return]
             portal, [BasicCredentialFactory(AUTHENTICATION_REALM)]
         )
 
     def render(self, request: IRequest) -> Any:
         return self.resourceFor(request).render(request)
+
+
+def _unlessGone(request: IRequest, d: "Deferred[_T]") -> "Deferred[_T]":
+    """
+    C{d}, cancelled if C{request}'s client goes away before it fires, as
+    L{whileConnected} does; then the L{Deferred} returned never fires.
+
+    Nobody is left to answer, and L{HTTPAuthSessionWrapper}, which waits
+    for the login, has no way to hear that: it would render a C{500} for a
+    cancelled login, log it as an unexpected error, and then fail to finish
+    a request whose connection is gone.
+    """
+
+    def stayIfGone(result: Optional[_T]) -> "Union[_T, Deferred[_T]]":
+        if result is None:
+            return Deferred()
+        return result
+
+    return whileConnected(request, d).addCallback(stayIfGone)  # type: ignore[arg-type]
 
 
 def _describeArguments(args: Tuple[Any, ...]) -> str:

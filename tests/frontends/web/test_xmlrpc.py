@@ -7,7 +7,7 @@ encoding over an in-memory connection.
 
 import base64
 import xmlrpc.client
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from twisted.cred.checkers import (
     ICredentialsChecker,
@@ -16,6 +16,7 @@ from twisted.cred.checkers import (
 from twisted.cred.credentials import IUsernamePassword
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
@@ -25,13 +26,16 @@ from zope.interface import implementer
 from finger.auth import FAILED_LOGIN_DELAY, SetterLogin, setterPortal
 from finger.backends.memory import MemoryFingerService
 from finger.frontends.web.pages import UserStatusTree
+from finger.frontends.web.request import MAX_BODY_BYTES
 from finger.frontends.web.xmlrpc import (
     INVALID_PARAMS,
+    INVALID_REQUEST,
     NEEDS_HTTPS,
     NEEDS_LOGIN,
     NOT_ALLOWED,
     NOT_SAVED,
     XMLRPCGate,
+    declaresDocumentType,
 )
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
 from finger.messages import (
@@ -42,9 +46,106 @@ from finger.messages import (
     SETTING_NEEDS_HTTPS,
     SETTING_NEEDS_LOGIN,
     SET_TIMED_OUT,
+    XMLRPC_DOCUMENT_TYPE,
+    XMLRPC_NOT_A_CALL,
 )
 from tests.frontends.web.helpers import Client, SlowService, sampleService
 from finger.testing import BrokenService
+
+
+def _call(method: str, value: str, prolog: str = "") -> str:
+    """
+    An XML-RPC call of C{method} with one argument, C{value} as it is
+    written in the body, after C{prolog}.
+    """
+    return (
+        f"{prolog}<methodCall><methodName>{method}</methodName><params><param><value>"
+        f"<string>{value}</string></value></param></params></methodCall>"
+    )
+
+
+def _laughs(levels: int = 10) -> str:
+    """
+    A "billion laughs" prolog: entity C{lol<levels-1>} expands to ten to the
+    C{levels} elements.
+    """
+    entities = ['<!ENTITY lol0 "<v>lol</v>">'] + [
+        f'<!ENTITY lol{level} "{f"&lol{level - 1};" * 10}">' for level in range(1, levels)
+    ]
+    return '<?xml version="1.0"?>\n<!DOCTYPE methodCall [\n' + "\n".join(entities) + "\n]>\n"
+
+
+class _AskedService(MemoryFingerService):
+    """
+    A back-end that records the names it is asked about.
+    """
+
+    def __init__(self, **users: str) -> None:
+        super().__init__(**users)
+        self.asked: List[str] = []
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        self.asked.append(user)
+        return super().getUser(user)
+
+
+class DeclaresDocumentTypeTests(SynchronousTestCase):
+    """
+    L{declaresDocumentType} finds a document type declaration the way
+    expat, which reads XML-RPC, would read one, and nothing else.
+    """
+
+    def test_declared(self) -> None:
+        """
+        A document type, with or without entities, external or internal,
+        after comments, processing instructions and whitespace, is found.
+        """
+        for prolog in [
+            "<!DOCTYPE methodCall>",
+            '<?xml version="1.0"?>\n\n  <!DOCTYPE methodCall>',
+            '<!DOCTYPE methodCall SYSTEM "http://127.0.0.1:1/evil.dtd">',
+            '<!DOCTYPE m [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
+            '<!DOCTYPE m [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]>',
+            "<!-- hello --><?pi data?>\n<!DOCTYPE\tmethodCall\n[]>",
+            _laughs(),
+        ]:
+            body = _call("getUser", "moshez", prolog)
+            self.assertTrue(declaresDocumentType(body.encode("utf-8")), prolog)
+
+    def test_encodings(self) -> None:
+        """
+        A declaration in a body in another encoding is found, whether the
+        encoding is given by a byte order mark or by the XML declaration.
+        """
+        body = _call("getUser", "moshez", "<!DOCTYPE methodCall>")
+        for encoded in [
+            body.encode("utf-16"),
+            body.encode("utf-16-be"),
+            '<?xml version="1.0" encoding="UTF-16LE"?>'.encode("utf-16-le")
+            + body.encode("utf-16-le"),
+            b"\xef\xbb\xbf" + body.encode("utf-8"),
+            b'<?xml version="1.0" encoding="ISO-8859-1"?>' + body.encode("latin-1"),
+        ]:
+            self.assertTrue(declaresDocumentType(encoded), encoded)
+
+    def test_notDeclared(self) -> None:
+        """
+        A body without a declaration is not refused, even if its text, a
+        comment or a string in it spells one; nor is one that is not XML,
+        which is left to the XML-RPC parser to refuse.
+        """
+        for body in [
+            _call("getUser", "moshez"),
+            _call("getUser", "&lt;!DOCTYPE x [&lt;!ENTITY a 'b'>]>"),
+            _call("getUser", "<![CDATA[<!DOCTYPE x>]]>"),
+            _call("getUser", "moshez", "<!-- <!DOCTYPE x> -->"),
+            _call("getUser", "moshez", "<?pi <!DOCTYPE x>?>"),
+            "",
+            "<not-xml",
+            "<a></b><!DOCTYPE x>",
+        ]:
+            self.assertFalse(declaresDocumentType(body.encode("utf-8")), body)
+        self.assertFalse(declaresDocumentType(_call("getUser", "zoë").encode("utf-16")))
 
 
 class XMLRPCTests(SynchronousTestCase):
@@ -192,6 +293,149 @@ class XMLRPCTests(SynchronousTestCase):
             self.client.rpc("system.methodHelp", "getUser"),
             'getUser(name): the status of the user called name, or "No such user".',
         )
+
+    def test_introspectionDescribesItself(self) -> None:
+        """
+        The introspection methods are listed, and describe themselves with
+        their signatures and help.
+        """
+        methods = self.client.rpc("system.listMethods")
+        for name in ["system.listMethods", "system.methodHelp", "system.methodSignature"]:
+            self.assertIn(name, methods)  # type: ignore[operator]
+            self.assertTrue(self.client.rpc("system.methodSignature", name))
+            help = self.client.rpc("system.methodHelp", name)
+            self.assertIn(name, help)  # type: ignore[operator]
+        self.assertEqual(
+            self.client.rpc("system.methodSignature", "system.methodHelp"), [["string", "string"]]
+        )
+
+    def test_introspectionWrongArguments(self) -> None:
+        """
+        Introspection with wrong argument types or counts is a fault that
+        says what is expected, and nothing is logged as an error.
+        """
+        name = "takes one argument, a method name (a string); got"
+        calls: List[Tuple[str, Tuple[object, ...], str]] = [
+            ("system.methodSignature", (1,), f"{name} 1 argument (int)"),
+            ("system.methodSignature", (), f"{name} none"),
+            ("system.methodHelp", (["getUser"],), f"{name} 1 argument (array)"),
+            ("system.methodHelp", ("getUser", "getUsers"), f"{name} 2 arguments (string, string)"),
+            ("system.methodHelp", (b"x",), f"{name} 1 argument (base64)"),
+            ("system.listMethods", (1,), "takes no arguments; got 1 argument (int)"),
+        ]
+        with capturedLogs() as events:
+            for method, args, expected in calls:
+                self.assertFault(
+                    self.client.rpc(method, *args), INVALID_PARAMS, f"{method} {expected}"
+                )
+        self.assertEqual(self.flushLoggedErrors(), [])
+        self.assertEqual([e for e in events if e["log_level"].name in ("error", "critical")], [])
+
+    def test_introspectionUnknownMethod(self) -> None:
+        """
+        Introspection about a method that does not exist is the unknown
+        method fault.
+        """
+        for name in ["deleteUser", "system.nothing", "nothing.getUser", "", "system."]:
+            result = self.client.rpc("system.methodHelp", name)
+            self.assertIsInstance(result, xmlrpc.client.Fault, name)
+            self.assertEqual(result.faultCode, -32601)  # type: ignore[attr-defined]
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_notACall(self) -> None:
+        """
+        XML-RPC that is not a call (a response, or a call without a method
+        name) is a fault, not a 500 with a traceback in the log.
+        """
+        for body in [
+            b"<methodCall><params/></methodCall>",
+            xmlrpc.client.dumps(("moshez",), methodresponse=True).encode("utf-8"),
+        ]:
+            self.assertFault(self.post(self.client, body), INVALID_REQUEST, XMLRPC_NOT_A_CALL)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def post(self, client: Client, body: bytes) -> object:
+        """
+        POST C{body} to C{/RPC2}; the result or fault it is answered with.
+        """
+        return client.rpcResult(
+            client.send(b"/RPC2", {b"Content-Type": b"text/xml"}, b"POST", body).value()
+        )
+
+    def test_entityBomb(self) -> None:
+        """
+        A "billion laughs" is refused with a fault saying document types
+        are not accepted, before its entities are expanded: the method is
+        never called, and one line is logged, with the caller's address and
+        no traceback.
+        """
+        service = _AskedService(moshez="happy")
+        client = Client(IResource(service))
+        with capturedLogs() as events:
+            result = self.post(client, _call("getUser", "&lol9;", _laughs()).encode("utf-8"))
+        self.assertFault(result, INVALID_REQUEST, XMLRPC_DOCUMENT_TYPE)
+        self.assertEqual(service.asked, [])
+        [event] = [e for e in events if "document type" in formatEvent(e)]
+        self.assertEqual(event["log_level"].name, "info")
+        self.assertEqual(event["peer"], "127.0.0.1:5000")
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_entityBombUTF16(self) -> None:
+        """
+        A "billion laughs" in UTF-16 is refused as well.
+        """
+        body = _call("getUser", "&lol9;", _laughs())
+        body = body.replace('version="1.0"', 'version="1.0" encoding="UTF-16"')
+        result = self.post(self.client, body.encode("utf-16"))
+        self.assertFault(result, INVALID_REQUEST, XMLRPC_DOCUMENT_TYPE)
+
+    def test_entityNotExpanded(self) -> None:
+        """
+        An entity that would expand to a user's name is never expanded:
+        the back-end is never asked about the name.
+        """
+        service = _AskedService(moshez="happy")
+        client = Client(IResource(service))
+        body = _call("getUser", "&who;", '<!DOCTYPE methodCall [<!ENTITY who "moshez">]>')
+        result = self.post(client, body.encode("utf-8"))
+        self.assertFault(result, INVALID_REQUEST, XMLRPC_DOCUMENT_TYPE)
+        self.assertEqual(service.asked, [])
+        self.assertEqual(self.post(client, _call("getUser", "moshez").encode("utf-8")), "happy")
+        self.assertEqual(service.asked, ["moshez"])
+
+    def test_documentType(self) -> None:
+        """
+        A document type without entities, or naming an external one (the
+        way to read the server's files), is refused too.
+        """
+        for prolog in [
+            "<!DOCTYPE methodCall>",
+            '<!DOCTYPE methodCall SYSTEM "file:///etc/passwd">',
+            '<!DOCTYPE methodCall [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
+        ]:
+            body = _call("getUser", "&x;" if "ENTITY" in prolog else "moshez", prolog)
+            self.assertFault(
+                self.post(self.client, body.encode("utf-8")), INVALID_REQUEST, XMLRPC_DOCUMENT_TYPE
+            )
+
+    def test_deepArrays(self) -> None:
+        """
+        Arrays nested as deeply as the largest body allows are wrong
+        arguments, a fault like any other; nothing is logged as an error.
+        """
+        depth = (MAX_BODY_BYTES - 200) // len("<array><data><value></value></data></array>")
+        value = "<array><data><value>" * depth + "</value></data></array>" * depth
+        body = (
+            "<methodCall><methodName>getUser</methodName><params><param><value>"
+            f"{value}</value></param></params></methodCall>"
+        ).encode("ascii")
+        self.assertLessEqual(len(body), MAX_BODY_BYTES)
+        self.assertFault(
+            self.post(self.client, body),
+            INVALID_PARAMS,
+            "getUser takes one argument, a user name (a string); got 1 argument (array)",
+        )
+        self.assertEqual(self.flushLoggedErrors(), [])
 
 
 @implementer(ICredentialsChecker)
@@ -468,6 +712,89 @@ class XMLRPCSettingTests(SynchronousTestCase):
             self.clock.advance(0.1)
         self.assertFault(client.rpcResult(transport.value()), NOT_SAVED, SET_TIMED_OUT)
         self.assertEqual(len([e for e in events if e["log_level"].name == "warn"]), 1)
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_everyMethodWrongArguments(self) -> None:
+        """
+        Every method, called with arguments of the wrong type or number by
+        someone allowed to call it, answers the wrong-arguments fault, and
+        nothing is logged as an error.
+        """
+        headers = _basic("root", "toor")
+        methods = self.https.rpc("system.listMethods", headers=headers)
+        assert isinstance(methods, list)
+        self.assertEqual(
+            sorted(methods),
+            [
+                "getUser",
+                "getUsers",
+                "setUser",
+                "system.listMethods",
+                "system.methodHelp",
+                "system.methodSignature",
+            ],
+        )
+        wrong: List[Tuple[object, ...]] = [({},), (1, 2.5, b"x"), (["a"], "b"), (True,)]
+        for method in methods:
+            for args in wrong:
+                result = self.https.rpc(method, *args, headers=headers)
+                assert isinstance(result, xmlrpc.client.Fault), (method, args, result)
+                self.assertEqual(result.faultCode, INVALID_PARAMS, (method, args))
+        self.assertEqual(self.service.users["moshez"], "happy")
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def sendLogin(self, name: str, password: str, status: str) -> Tuple[object, "StringTransport"]:
+        """
+        Begin a C{setUser(name, status)} over HTTPS, logged in as C{name};
+        return the connection's protocol and transport.
+        """
+        protocol, transport = self.https.connect()
+        call = xmlrpc.client.dumps((name, status), "setUser").encode("utf-8")
+        [(key, value)] = _basic(name, password).items()
+        head = b"POST /RPC2 HTTP/1.0\r\nContent-Length: %d\r\n%s: %s\r\n\r\n" % (
+            len(call),
+            key,
+            value,
+        )
+        protocol.dataReceived(head + call)  # type: ignore[attr-defined]
+        return protocol, transport
+
+    def test_queuedLoginCancelled(self) -> None:
+        """
+        A login waiting for its turn (behind a failed one for the same
+        account) whose caller goes away is cancelled: it leaves the queue
+        unchecked, its call is never made, and nothing is logged as an
+        error.
+        """
+        _, first = self.sendLogin("moshez", "wrong", "x")
+        protocol, second = self.sendLogin("moshez", "secret", "gone")
+        self.assertEqual(self.checker.asked, [b"moshez"])
+        protocol.connectionLost(Failure(ConnectionError("gone")))  # type: ignore[attr-defined]
+        self.clock.advance(FAILED_LOGIN_DELAY)
+        self.assertEqual(Client.parse(first.value())[0], 401)
+        self.assertEqual(second.value(), b"")
+        self.assertEqual(self.checker.asked, [b"moshez"])
+        self.assertEqual(self.service.users["moshez"], "happy")
+        self.assertEqual(self.login.turns, {})
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_failedLoginLeft(self) -> None:
+        """
+        A caller who goes away while a failed login waits out its delay
+        gets nothing, and nothing is logged as an error; the login keeps its
+        turn until the delay is over, so the next guess waits as long.
+        """
+        protocol, first = self.sendLogin("moshez", "wrong", "x")
+        protocol.connectionLost(Failure(ConnectionError("gone")))  # type: ignore[attr-defined]
+        _, second = self.sendLogin("moshez", "secret", "busy")
+        self.clock.advance(FAILED_LOGIN_DELAY - 0.1)
+        self.assertEqual((first.value(), second.value()), (b"", b""))
+        self.assertEqual(self.checker.asked, [b"moshez"])
+        self.clock.advance(0.1)
+        self.assertIs(self.https.rpcResult(second.value()), True)
+        self.assertEqual(first.value(), b"")
+        self.assertEqual(self.service.users["moshez"], "busy")
+        self.assertEqual(self.login.turns, {})
         self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_introspection(self) -> None:
