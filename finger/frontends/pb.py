@@ -389,6 +389,7 @@ class PerspectiveFingerFromService(PolicySettings, pb.Root):
 
 components.registerAdapter(PerspectiveFingerFromService, IFingerService, IPerspectiveFinger)
 
+
 def _describe(error: BaseException) -> str:
     """
     An exception, for one line of the log: its arguments may hold a

@@ -625,7 +625,8 @@ class PerspectiveLoginTests(SynchronousTestCase):
         avatar, pump = self.login()
         status = "\u2615" * MAX_STATUS_LENGTH
         self.assertGreater(len(status.encode("utf-8")), DECODE_BYTES)
-        self.assertIsNone(self.successResultOf(self.call(pump, avatar, "setUser", "moshez", status)))
+        d = self.call(pump, avatar, "setUser", "moshez", status)
+        self.assertIsNone(self.successResultOf(d))
         self.assertEqual(self.service.users["moshez"], status)
 
     def test_strNames(self) -> None:
@@ -1035,7 +1036,10 @@ class BrokerLimitTests(SynchronousTestCase):
         for limits, garbage in [
             (BrokerLimits(), b"\x01\x80" * (MAX_DEPTH + 1)),
             (BrokerLimits(maxMessageBytes=1000), b"\x02\x80\x01\x81\x7f\x08\x82" + b"x" * 1000),
-            (BrokerLimits(), b"\x02\x80" + b"\x7f\x7f\x80" + b"\x00\x80" * (MAX_ITEMS_BEFORE_LOGIN + 1)),
+            (
+                BrokerLimits(),
+                b"\x02\x80" + b"\x7f\x7f\x80" + b"\x00\x80" * (MAX_ITEMS_BEFORE_LOGIN + 1),
+            ),
             (BrokerLimits(), b"\x02\x80" + b"\x7f\x8a"),
         ]:
             broker, transport = self.connect(limits)
@@ -1098,7 +1102,9 @@ class DecodingBoundsTests(SynchronousTestCase):
         self.clock = Clock()
         self.service = MemoryFingerService(moshez="happy")
 
-    def connect(self, limits: BrokerLimits = BrokerLimits()) -> Tuple[_TurnCounting, StringTransport]:
+    def connect(
+        self, limits: BrokerLimits = BrokerLimits()
+    ) -> Tuple[_TurnCounting, StringTransport]:
         factory = FingerPBServerFactory(
             PerspectiveFingerFromService(self.service, clock=self.clock),
             clock=self.clock,
@@ -1194,7 +1200,8 @@ class DecodingBoundsTests(SynchronousTestCase):
             with capturedLogs() as events:
                 broker.dataReceived(banana.encode(b"pb") + message)
             self.assertEqual(transport.disconnecting, dropped, items)
-        self.assertIn(f"a message of more than {MAX_ITEMS_BEFORE_LOGIN} items", formatEvent(events[0]))
+        [event] = events
+        self.assertIn(f"a message of more than {MAX_ITEMS_BEFORE_LOGIN} items", formatEvent(event))
 
     def test_decodeTurns(self) -> None:
         """
