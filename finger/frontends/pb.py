@@ -208,9 +208,11 @@ room for the longest message, and more than one read from the network.
 DECODE_BYTES = 2048
 """
 How many bytes of one connection's input Banana decodes in one turn of the
-reactor: Banana's work per item grows with what it holds, so a turn's work
-is bounded by this, squared, however the client shapes its messages.  A
-call is a few hundred bytes: it is decoded in one turn.
+reactor.  Banana copies what it holds once per item it decodes, so a turn
+decodes at most this many items, each copying at most this many bytes,
+once the string under way (at most L{MAX_MESSAGE_BYTES}) is whole: about
+2 ms of work, however the client shapes its messages.  A call is a few
+hundred bytes: it is decoded in one turn.
 """
 
 
