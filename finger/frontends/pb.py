@@ -19,10 +19,14 @@ thing without ambiguity.  How long the back-end may take, and what a client
 hears when it fails, is L{finger.lookup}'s policy.
 
 Serve it with L{FingerPBServerFactory}, whose L{FingerBroker} bounds what a
-client may send: a client that does not speak PB, or sends more than a call
-needs, more than L{MAX_MESSAGES_BEFORE_LOGIN} messages before it logs in, or
-more than L{BYTES_PER_SECOND} bytes a second, is dropped with one line in
-the log, not a traceback.
+client may send and the work it causes, at Twisted's own hooks: a client
+whose first bytes do not choose PB's dialect is dropped at the first wrong
+byte; one that has not logged in may send L{MAX_BYTES_BEFORE_LOGIN} bytes
+(a login is a few hundred) and L{MAX_MESSAGES_BEFORE_LOGIN} messages;
+messages are bounded in length, items and depth; Banana decodes at most
+L{DECODE_BYTES} of one connection's input in one turn of the reactor; and a
+connection may send L{BYTES_PER_SECOND} bytes a second.  A client that
+breaks a limit is dropped with one line in the log, not a traceback.
 
 Setting a status
 ================
@@ -59,17 +63,19 @@ that matters.
 Run C{python -m finger.clients.pb} for a client a person can use.
 """
 
+import functools
 import inspect
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, NoReturn, Optional, Set, Tuple, Type
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Set, Tuple, Type, TypeVar
 from weakref import WeakSet
 
 from twisted.cred.checkers import ICredentialsChecker
 from twisted.cred.credentials import IUsernameHashedPassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.cred.portal import IRealm, Portal
-from twisted.internet.defer import CancelledError, Deferred, fail, succeed
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.defer import CancelledError, Deferred, fail
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
@@ -116,9 +122,12 @@ __all__ = [
     "LOOKUP_TIMEOUT",
     "BURST_BYTES",
     "BYTES_PER_SECOND",
+    "DECODE_BYTES",
     "MAX_BAD_CALLS",
+    "MAX_BYTES_BEFORE_LOGIN",
     "MAX_DEPTH",
     "MAX_ITEMS",
+    "MAX_ITEMS_BEFORE_LOGIN",
     "MAX_MESSAGE_BYTES",
     "MAX_MESSAGES_BEFORE_LOGIN",
     "NOT_SAVED",
@@ -130,7 +139,6 @@ __all__ = [
     "FingerPBServerFactory",
     "LoginNotOffered",
     "LoginRefused",
-    "MessageScanner",
     "NoSuchUser",
     "NotSaved",
     "PermissionDenied",
@@ -140,10 +148,10 @@ __all__ = [
 
 DEFAULT_PORT = 8889
 
-MAX_MESSAGE_BYTES = 1 << 20
+MAX_MESSAGE_BYTES = 1 << 16
 """
-The longest PB message a client may send: a call to this service is a few
-hundred bytes.
+The longest PB message a client that logged in may send: a call to this
+service is a few hundred bytes, and the longest status a few KiB.
 """
 
 MAX_DEPTH = 32
@@ -164,6 +172,20 @@ take or the server cannot read) one connection may make before it is
 dropped, so that it cannot fill the log.
 """
 
+MAX_BYTES_BEFORE_LOGIN = 8192
+"""
+How many bytes a connection may send before it logs in, its dialect and
+version among them: a login takes about a hundred, asking for a status
+about fifty.  It bounds what a client that has not logged in can make the
+server hold, too.
+"""
+
+MAX_ITEMS_BEFORE_LOGIN = 64
+"""
+How many items one message may hold before the connection logs in: a
+login's holds a dozen.
+"""
+
 MAX_MESSAGES_BEFORE_LOGIN = 100
 """
 How many PB messages a connection may send before it logs in, counting the
@@ -181,6 +203,16 @@ BURST_BYTES = 2 * MAX_MESSAGE_BYTES
 """
 How many bytes one connection may send at once, above L{BYTES_PER_SECOND}:
 room for the longest message, and more than one read from the network.
+"""
+
+DECODE_BYTES = 2048
+"""
+How many bytes of one connection's input Banana decodes in one turn of the
+reactor.  Banana copies what it holds once per item it decodes, so a turn
+decodes at most this many items, each copying at most this many bytes,
+once the string under way (at most L{MAX_MESSAGE_BYTES}) is whole: about
+2 ms of work, however the client shapes its messages.  A call is a few
+hundred bytes: it is decoded in one turn.
 """
 
 
@@ -238,10 +270,6 @@ def _peer(broker: pb.Broker) -> str:
     """
     transport = broker.transport
     return formatPeer(transport.getPeer()) if transport is not None else "?"
-
-
-def _text(value: object) -> object:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 class _RemoteLookupAnswers(LookupAnswers[NoReturn]):
@@ -364,38 +392,6 @@ class PerspectiveFingerFromService(PolicySettings, pb.Root):
 components.registerAdapter(PerspectiveFingerFromService, IFingerService, IPerspectiveFinger)
 
 
-def _lookUp(target: object, prefix: str, message: object, args: Any, kw: Any) -> Tuple[Any, Any]:
-    """
-    Find the method a remote call names and check that it takes the
-    arguments, so that a wrong call is a L{BadCall} for the caller rather
-    than a traceback in the server's log.
-
-    @param args: the unserialized positional arguments.
-    @param kw: the unserialized keyword arguments.
-    @return: the method, and the keyword arguments with text names.
-    @raise BadCall: for an unknown method or arguments it does not take.
-    """
-    message = _text(message)
-    if not isinstance(message, str) or not message.isidentifier():
-        raise BadCall(f"no such method: {message!r}")
-    method = getattr(target, prefix + message, None)
-    if method is None:
-        raise BadCall(f"no such method: {message!r}")
-    if not isinstance(args, (tuple, list)) or not isinstance(kw, dict):
-        raise BadCall(f"{message}: malformed arguments")
-    kw = {_text(k): v for k, v in kw.items()}
-    if not all(isinstance(k, str) for k in kw):
-        raise BadCall(f"{message}: malformed arguments")
-    try:
-        inspect.signature(method).bind(*args, **kw)
-    except TypeError as e:
-        raise BadCall(f"{message}: {e}") from None
-    return method, kw
-
-
-_log = Logger(namespace=__name__)
-
-
 def _describe(error: BaseException) -> str:
     """
     An exception, for one line of the log: its arguments may hold a
@@ -407,64 +403,84 @@ def _describe(error: BaseException) -> str:
     return escapeForLog(f"{type(error).__name__}: {details}".encode("utf-8", "replace"))
 
 
-def _unserialize(
-    broker: pb.Broker, message: object, netArgs: Any, netKw: Any, perspective: object = None
-) -> Tuple[Any, Any]:
+def _badCall(broker: pb.Broker, reason: str) -> BadCall:
     """
-    Read a call's arguments; arguments this server cannot read (a type it
-    does not know, say) are one escaped line in the log and a L{BadCall}.
+    A malformed call from C{broker}'s client, counted when the broker is a
+    L{FingerBroker}.
+
+    @return: the L{BadCall} to raise, saying C{reason}.
     """
-    try:
-        return broker.unserialize(netArgs, perspective), broker.unserialize(netKw, perspective)
-    except Exception as e:
-        method = _text(message)
-        _log.info(
-            "Refused a PB call to {method} from {peer}: cannot read its arguments: {error}",
-            method=escapeForLog(str(method).encode("utf-8", "replace")),
-            peer=_peer(broker),
-            error=_describe(e),
-        )
-        raise BadCall(f"{method}: arguments this server cannot read") from None
+    if isinstance(broker, FingerBroker):
+        broker.badCallMade()
+    return BadCall(reason)
 
 
-def _dispatch(
-    target: object,
-    broker: pb.Broker,
-    prefix: str,
-    message: object,
-    netArgs: Any,
-    netKw: Any,
-    perspective: object = None,
-) -> Any:
+_RemoteMethod = TypeVar("_RemoteMethod", bound=Callable[..., Any])
+
+
+def _remote(method: _RemoteMethod) -> _RemoteMethod:
     """
-    Call C{prefix + message} on C{target} with a call's arguments, as
-    L{pb.Referenceable} does, but refusing anything malformed with a
-    L{BadCall} rather than a traceback in the log.
-
-    @return: the serialized result, or a L{Deferred} firing with it.
+    Mark a method of a L{_Checked} object as one a client may call, and
+    check the arguments of each call against its signature: arguments it
+    does not take are a L{BadCall} for the caller, where Twisted's own call
+    would raise L{TypeError} and log a traceback.
     """
-    args, kw = _unserialize(broker, message, netArgs, netKw, perspective)
-    method, kw = _lookUp(target, prefix, message, args, kw)
-    return broker.serialize(method(*args, **kw), perspective)
+    signature = inspect.signature(method)
+    name = method.__name__.split("_", 1)[1]
+
+    @functools.wraps(method)
+    def checked(self: "_Checked", *args: Any, **kw: Any) -> Any:
+        try:
+            signature.bind(self, *args, **kw)
+        except TypeError as e:
+            raise _badCall(self.broker, f"{name}: {e}") from None
+        return method(self, *args, **kw)
+
+    checked.remotelyCallable = True  # type: ignore[attr-defined]
+    return checked  # type: ignore[return-value]
 
 
-class _StrictReferenceable(pb.Referenceable):
+class _Checked:
     """
-    A L{pb.Referenceable} that answers a call to a method it does not have,
-    or with the wrong arguments, with L{BadCall}.
+    An object a client calls through Twisted's call path, whose methods
+    are each marked with L{_remote}: a call to anything else is a
+    L{BadCall}, where Twisted would log a traceback.
+
+    @ivar broker: the connection it serves.
     """
 
-    def remoteMessageReceived(self, broker: pb.Broker, message: Any, args: Any, kw: Any) -> Any:
-        return _dispatch(self, broker, "remote_", message, args, kw, self.perspective)
+    broker: pb.Broker
+
+    def checkMethod(self, prefix: str, message: str) -> None:
+        """
+        Refuse a call to C{message} unless C{prefix + message} is a method
+        marked with L{_remote}.
+
+        @raise BadCall: otherwise.
+        """
+        method = getattr(self, prefix + message, None) if message.isidentifier() else None
+        if not getattr(method, "remotelyCallable", False):
+            raise _badCall(self.broker, f"no such method: {message!r}")
 
 
-class _ConnectionRoot(_StrictReferenceable):
+class _CheckedReferenceable(_Checked, pb.Referenceable):
+    """
+    A L{pb.Referenceable} whose C{remote_} methods are marked with
+    L{_remote}.
+    """
+
+    def remoteMessageReceived(self, broker: pb.Broker, message: str, args: Any, kw: Any) -> Any:
+        self.checkMethod("remote_", message)
+        return super().remoteMessageReceived(broker, message, args, kw)
+
+
+class _ConnectionRoot(_CheckedReferenceable):
     """
     One connection's root object: the finger methods of
-    L{PerspectiveFingerFromService}, and PB's C{login}, which it hands to
-    Twisted's portal root after checking that logins are offered.  It knows
-    its connection, for the log and to cancel lookups when the client
-    leaves.
+    L{PerspectiveFingerFromService}, and PB's C{login}, which, once it has
+    checked that logins are offered, it hands to Twisted's own portal root.
+    It knows its connection, for the log and to cancel lookups when the
+    client leaves.
     """
 
     log = Logger()
@@ -475,21 +491,12 @@ class _ConnectionRoot(_StrictReferenceable):
         self.asking = _Lookups(broker)
         self.portalRoot: Optional[Any] = None
 
-    def remoteMessageReceived(self, broker: pb.Broker, message: Any, args: Any, kw: Any) -> Any:
-        if _text(message) != "login":
-            return super().remoteMessageReceived(broker, message, args, kw)
-        # Check the call here; Twisted's portal root then reads the
-        # same arguments again, and answers with a challenge.
-        _dispatch(self, broker, "check_", message, args, kw)
-        if self.portalRoot is None:
-            portal = Portal(_Realm(self.finger, broker), [_ConnectionLogin(self.finger, broker)])
-            self.portalRoot = pb.IPBRoot(portal).rootObject(broker)
-        return self.portalRoot.remoteMessageReceived(broker, message, args, kw)
-
-    def check_login(self, username: object) -> None:
+    @_remote
+    def remote_login(self, username: object) -> Tuple[bytes, "_Challenger"]:
         """
-        Refuse a login this server does not offer, or a name that cannot
-        be one.
+        Refuse a login this server does not offer, or a name that cannot be
+        one; otherwise answer, through Twisted's portal root, with a
+        challenge and the object that takes its response.
         """
         login = self.finger.login
         if login is None:
@@ -506,15 +513,40 @@ class _ConnectionRoot(_StrictReferenceable):
             raise LoginNotOffered(NO_CHALLENGE_LOGIN)
         if not isinstance(username, (str, bytes)) or len(username) > 4 * MAX_USER_NAME_LENGTH:
             raise BadRequest("login takes a user name, as bytes")
+        if self.portalRoot is None:
+            portal = Portal(
+                _Realm(self.finger, self.broker), [_ConnectionLogin(self.finger, self.broker)]
+            )
+            self.portalRoot = pb.IPBRoot(portal).rootObject(self.broker)
+        challenge, challenger = self.portalRoot.remote_login(username)
+        return challenge, _Challenger(challenger, self.broker)
 
+    @_remote
     def remote_getUser(self, user: object) -> "Deferred[str]":
         return self.asking.track(self.finger.getUser(user, _peer(self.broker)))
 
+    @_remote
     def remote_getUsers(self) -> "Deferred[List[str]]":
         return self.asking.track(self.finger.getUsers(_peer(self.broker)))
 
+    @_remote
     def remote_loginAnonymous(self, mind: object) -> NoReturn:
         raise LoginNotOffered(NO_ANONYMOUS_LOGIN)
+
+
+class _Challenger(_CheckedReferenceable):
+    """
+    What a client answers a login's challenge through: Twisted's own
+    challenger, whose C{respond} it checks the arguments of.
+    """
+
+    def __init__(self, challenger: Any, broker: pb.Broker) -> None:
+        self.challenger = challenger
+        self.broker = broker
+
+    @_remote
+    def remote_respond(self, response: object, mind: object) -> Any:
+        return self.challenger.remote_respond(response, mind)
 
 
 class _Lookups:
@@ -647,7 +679,7 @@ class _Realm:
         return pb.IPerspective, avatar, lambda: None
 
 
-class SetterPerspective(pb.Avatar):
+class SetterPerspective(_Checked, pb.Avatar):
     """
     What a client that logged in over PB talks to: C{setUser}, as the
     logged-in user may, and C{getUser} and C{getUsers} as on the root.
@@ -661,6 +693,7 @@ class SetterPerspective(pb.Avatar):
     ) -> None:
         self.finger = finger
         self.setter = setter
+        self.broker = broker
         self.peer = _peer(broker)
         self.asking = _Lookups(broker)
 
@@ -668,17 +701,21 @@ class SetterPerspective(pb.Avatar):
         self, broker: pb.Broker, message: str, args: Any, kw: Any
     ) -> Any:
         """
-        Call C{perspective_<message>}, refusing an unknown method or wrong
-        arguments with L{BadCall} rather than a logged traceback.
+        Refuse a call to a method not marked with L{_remote} with a
+        L{BadCall}; Twisted's avatar calls the others.
         """
-        return _dispatch(self, broker, "perspective_", message, args, kw, self)
+        self.checkMethod("perspective_", message)
+        return super().perspectiveMessageReceived(broker, message, args, kw)
 
+    @_remote
     def perspective_getUser(self, user: object) -> "Deferred[str]":
         return self.asking.track(self.finger.getUser(user, self.peer))
 
+    @_remote
     def perspective_getUsers(self) -> "Deferred[List[str]]":
         return self.asking.track(self.finger.getUsers(self.peer))
 
+    @_remote
     def perspective_setUser(self, user: object, status: object) -> "Deferred[None]":
         """
         Set C{user}'s status to C{status}; answer once it is durable.  A
@@ -700,114 +737,6 @@ class SetterPerspective(pb.Avatar):
             d, _setAnswers, self.peer, "setUser over PB", user=user, login=login
         )
 
-
-class MessageScanner:
-    """
-    Find where each whole Banana message ends, without decoding it, and
-    refuse one that breaks the limits before anything reads it.
-
-    Banana (the encoding under PB) sends each item as a base-128 number,
-    least significant digit first, of at most 64 bytes below C{0x80},
-    then a type byte: a list (C{0x80}, the number is how many items
-    follow), a string (C{0x82}, the number is how many bytes follow), a
-    float (C{0x84}, eight bytes follow), or a number standing for itself
-    (C{0x81}, C{0x83} negative, C{0x85} and C{0x86} large, C{0x87} a word
-    of PB's vocabulary).  A message is one item: a list, usually.
-
-    @ivar maxBytes: the longest message, in bytes.
-    @ivar maxDepth: how deeply lists may nest.
-    @ivar maxItems: how many items one message may hold.
-    """
-
-    PREFIX_LIMIT = 64
-
-    def __init__(
-        self,
-        maxBytes: int = MAX_MESSAGE_BYTES,
-        maxDepth: int = MAX_DEPTH,
-        maxItems: int = MAX_ITEMS,
-    ) -> None:
-        self.maxBytes = maxBytes
-        self.maxDepth = maxDepth
-        self.maxItems = maxItems
-        self.pending = bytearray()
-        self.scanned = 0
-        self.open: List[int] = []
-        self.items = 0
-        self.firstType = 0
-
-    def feed(self, data: bytes) -> List[Tuple[int, bytes]]:
-        """
-        Take bytes from the network.
-
-        @return: the whole messages they finish, each with the type byte of
-            its outer item.
-        @raise banana.BananaError: when a message breaks a limit or is not
-            Banana; the scanner is of no further use.
-        """
-        pending = self.pending
-        pending += data
-        found: List[Tuple[int, bytes]] = []
-        start = 0
-        pos = self.scanned
-        size = len(pending)
-        while pos < size:
-            end = pos
-            while end < size and pending[end] < 0x80:
-                end += 1
-                if end - pos > self.PREFIX_LIMIT:
-                    raise banana.BananaError(f"a number longer than {self.PREFIX_LIMIT} bytes")
-            if end == size:
-                break
-            value = 0
-            for digit in reversed(pending[pos:end]):
-                value = (value << 7) | digit
-            typeByte = pending[end]
-            after = end + 1
-            if typeByte == 0x82:
-                after += value
-            elif typeByte == 0x84:
-                after += 8
-            elif typeByte == 0x87:
-                if value not in pb.Broker.incomingVocabulary:
-                    raise banana.BananaError(f"no word {value} in PB's vocabulary")
-            elif typeByte == 0x80:
-                if value > self.maxItems:
-                    raise banana.BananaError(f"a list of more than {self.maxItems} items")
-            elif typeByte not in (0x81, 0x83, 0x85, 0x86):
-                raise banana.BananaError(f"unknown type byte 0x{typeByte:02x}")
-            if after - start > self.maxBytes:
-                raise banana.BananaError(f"a message longer than {self.maxBytes} bytes")
-            if after > size:
-                break
-            if not self.open and self.items == 0:
-                self.firstType = typeByte
-            self.items += 1
-            if self.items > self.maxItems:
-                raise banana.BananaError(f"a message of more than {self.maxItems} items")
-            pos = after
-            if typeByte == 0x80 and value:
-                self.open.append(value)
-                if len(self.open) > self.maxDepth:
-                    raise banana.BananaError(f"lists nested deeper than {self.maxDepth}")
-                continue
-            # An item is complete, and with it maybe the lists around it.
-            while self.open:
-                self.open[-1] -= 1
-                if self.open[-1]:
-                    break
-                self.open.pop()
-            if not self.open:
-                found.append((self.firstType, bytes(pending[start:pos])))
-                start = pos
-                self.items = 0
-        if size - start > self.maxBytes:
-            raise banana.BananaError(f"a message longer than {self.maxBytes} bytes")
-        del pending[:start]
-        self.scanned = pos - start
-        return found
-
-
 @dataclass(frozen=True)
 class BrokerLimits:
     """
@@ -817,46 +746,82 @@ class BrokerLimits:
     @ivar maxDepth: how deeply a message's lists may nest.
     @ivar maxItems: how many items a message may hold.
     @ivar maxBadCalls: how many malformed calls a connection may make.
+    @ivar maxBytesBeforeLogin: how many bytes a connection may send before
+        it logs in (L{MAX_BYTES_BEFORE_LOGIN}).
+    @ivar maxItemsBeforeLogin: how many items a message may hold before
+        the connection logs in.
     @ivar maxMessagesBeforeLogin: how many messages a connection may send
         before it logs in (L{MAX_MESSAGES_BEFORE_LOGIN}).
     @ivar bytesPerSecond: how many bytes a second a connection may send on
         average.
     @ivar burstBytes: how many bytes it may send at once; at least one read
         from the network (64 KiB).
+    @ivar decodeBytes: how many bytes of a connection's input are decoded
+        in one turn of the reactor (L{DECODE_BYTES}).
     """
 
     maxMessageBytes: int = MAX_MESSAGE_BYTES
     maxDepth: int = MAX_DEPTH
     maxItems: int = MAX_ITEMS
     maxBadCalls: int = MAX_BAD_CALLS
+    maxBytesBeforeLogin: int = MAX_BYTES_BEFORE_LOGIN
+    maxItemsBeforeLogin: int = MAX_ITEMS_BEFORE_LOGIN
     maxMessagesBeforeLogin: int = MAX_MESSAGES_BEFORE_LOGIN
     bytesPerSecond: float = BYTES_PER_SECOND
     burstBytes: int = BURST_BYTES
+    decodeBytes: int = DECODE_BYTES
+
+
+class _OverLimit(Exception):
+    """
+    A client broke one of its L{BrokerLimits}; the message says which.
+    Raised to stop Banana decoding, and then the connection is dropped.
+    """
 
 
 class FingerBroker(pb.Broker):
     """
     A PB broker for a server on the open internet.
 
-    Twisted's broker decodes whatever arrives: a malformed stream (an
-    unknown type byte, an over-long prefix) raises out of C{dataReceived},
-    and the reactor logs a traceback for every such connection; any
-    unfinished message, however large or deeply nested, is kept in memory;
-    and a call it cannot read is a traceback in the log, with the client's
-    bytes in it.  Here a L{MessageScanner} lets only whole messages within
-    the limits reach Banana, and a connection breaking them or speaking
-    something else is closed, with one line in the log saying why.  Calls
-    are answered here too: a malformed one is a L{BadRequest} for the
-    client, and a connection that makes more than C{maxBadCalls} of them
-    is dropped.
+    Twisted's broker decodes whatever arrives, as much as arrives, at once:
+    a malformed stream raises out of C{dataReceived}, and the reactor logs
+    a traceback for every such connection; an unfinished message, however
+    large, is kept in memory; and Banana copies what it holds once per item
+    it decodes, so a message of many small items before a long string takes
+    the reactor for as long as it takes.  This broker keeps Twisted's
+    decoding and bounds it at Banana's public hooks:
 
-    The work one client may cause is bounded too: a connection that sends
-    more than C{bytesPerSecond} bytes a second on average (C{burstBytes} at
-    once), or more than C{maxMessagesBeforeLogin} messages before it logs
-    in, is dropped the same way.
+      - the first bytes must choose a dialect the server offered, and are
+        compared as they come: the first wrong byte drops the connection,
+        before anything is decoded;
+      - before it logs in, a connection may send C{maxBytesBeforeLogin}
+        bytes and C{maxMessagesBeforeLogin} messages, of at most
+        C{maxItemsBeforeLogin} items each (a login is a few hundred bytes);
+        after, a message may be C{maxMessageBytes} long and hold
+        C{maxItems} items, nested C{maxDepth} deep;
+      - Banana decodes at most C{decodeBytes} of the input in one turn of
+        the reactor; the rest waits, and the transport is paused, until the
+        next turn, so the work one client causes in a turn is bounded, and
+        so is what it can make the server hold;
+      - a connection that sends more than C{bytesPerSecond} bytes a second
+        on average (C{burstBytes} at once), or makes more than
+        C{maxBadCalls} malformed calls, is dropped.
+
+    A connection that breaks a limit, or sends what Banana or PB cannot
+    read, is closed with one line in the log saying why.
+
+    @ivar authenticated: whether the client logged in.
+    @ivar dropped: whether the connection was dropped for breaking a limit.
+    @ivar badCalls: how many malformed calls the client made.
     """
 
     log = Logger()
+
+    dialectChoices = [banana.encode(dialect) for dialect in pb.Broker.knownDialects]
+    """
+    What a client sends first: the choice of one of the dialects a server
+    offers, as Banana encodes it (C{b"\\x02\\x82pb"} for C{pb}).
+    """
 
     def __init__(
         self,
@@ -868,69 +833,179 @@ class FingerBroker(pb.Broker):
     ) -> None:
         """
         @param limits: what a client may send.
-        @param clock: what the byte rate is measured on; the global reactor
-            if L{None}.
+        @param clock: what the byte rate is measured on, and what decoding
+            waits for the next turn on; the global reactor if L{None}.
         """
         super().__init__(isClient, security)
-        self.scanner = MessageScanner(limits.maxMessageBytes, limits.maxDepth, limits.maxItems)
         self.limits = limits
-        self.maxBadCalls = limits.maxBadCalls
-        self.badCalls = 0
+        self.clock = orGlobalReactor(clock)
+        self.byteBudget = TokenBucket(self.clock, limits.bytesPerSecond, limits.burstBytes)
+        self.firstBytes = b""
         self.dialectChosen = bool(isClient)
+        self.unread = bytearray()
+        self.decoding: Optional[IDelayedCall] = None
+        self.paused = False
         self.dropped = False
         self.authenticated = False
+        self.bytesBeforeLogin = 0
         self.messagesBeforeLogin = 0
-        self.byteBudget = TokenBucket(
-            orGlobalReactor(clock), limits.bytesPerSecond, limits.burstBytes
-        )
+        self.messageBytes = 0
+        self.messageEnded = False
+        self.items = 0
+        self.badCalls = 0
 
     def loggedIn(self) -> None:
         """
-        The client logged in: it may send messages without counting.
+        The client logged in: it may send messages without counting, and
+        longer ones.
         """
         self.authenticated = True
 
+    def badCallMade(self) -> None:
+        """
+        The client made a malformed call: after C{maxBadCalls} of them, it
+        is dropped, once its answer is sent.
+        """
+        self.badCalls += 1
+
     def dataReceived(self, data: bytes) -> None:
-        transport: Any = self.transport
-        if self.dropped or self.disconnected or transport.disconnecting:
+        if self.dropped or self.disconnected:
             return
         if not self.byteBudget.take(len(data)):
             self.drop(f"more than {self.limits.bytesPerSecond:g} bytes a second")
             return
+        if not self.authenticated:
+            self.bytesBeforeLogin += len(data)
+            if self.bytesBeforeLogin > self.limits.maxBytesBeforeLogin:
+                self.drop(f"more than {self.limits.maxBytesBeforeLogin} bytes before logging in")
+                return
+        if not self.dialectChosen and not self.checkDialect(data):
+            return
+        self.unread += data
+        if self.decoding is None:
+            self.decode()
+
+    def checkDialect(self, data: bytes) -> bool:
+        """
+        Compare the first bytes with the dialects the server offered.
+
+        @return: whether they may still be a choice of one; if not, the
+            connection is dropped.
+        """
+        seen = self.firstBytes + data[: max(map(len, self.dialectChoices))]
+        for choice in self.dialectChoices:
+            if seen[: len(choice)] == choice[: len(seen)]:
+                self.dialectChosen = len(seen) >= len(choice)
+                self.firstBytes = b"" if self.dialectChosen else seen
+                return True
+        self.drop("not Perspective Broker: the first bytes do not choose a dialect")
+        return False
+
+    def decode(self) -> None:
+        """
+        Let Banana decode the next C{decodeBytes} of the input, and leave
+        the rest, if any, for the next turn of the reactor, with the
+        transport paused until then.
+        """
+        self.decoding = None
+        chunk = bytes(self.unread[: self.limits.decodeBytes])
+        del self.unread[: len(chunk)]
+        self.messageBytes += len(chunk)
         try:
-            for typeByte, message in self.scanner.feed(data):
-                if not self.authenticated:
-                    self.messagesBeforeLogin += 1
-                    if self.messagesBeforeLogin > self.limits.maxMessagesBeforeLogin:
-                        self.drop(
-                            f"more than {self.limits.maxMessagesBeforeLogin} messages "
-                            "before logging in"
-                        )
-                        return
-                if not self.dialectChosen:
-                    self.chooseDialect(typeByte, message)
-                super().dataReceived(message)
-                if self.dropped or transport.disconnecting:
-                    return
+            super().dataReceived(chunk)
+            # What an expression that ended left is at most one chunk.
+            if self.messageEnded:
+                self.messageEnded = False
+                self.messageBytes = len(chunk)
+            self.checkMessage()
+        except _OverLimit as e:
+            self.drop(str(e))
+            return
         except Exception as e:
             self.drop(_describe(e))
+            return
+        if self.dropped or self.disconnected:
+            return
+        if self.badCalls > self.limits.maxBadCalls:
+            self.drop(f"more than {self.limits.maxBadCalls} malformed calls")
+            return
+        transport: Any = self.transport
+        if self.unread:
+            if not self.paused:
+                self.paused = True
+                transport.pauseProducing()
+            self.decoding = self.clock.callLater(0, self.decode)
+        elif self.paused:
+            self.paused = False
+            transport.resumeProducing()
 
-    def chooseDialect(self, typeByte: int, message: bytes) -> None:
+    def checkMessage(self) -> None:
         """
-        Check the client's first message: the name of a dialect the server
-        offered.
+        Check the message under way against the limits.
+
+        @raise _OverLimit: if it breaks one.
         """
-        if typeByte != 0x82:
-            raise banana.BananaError("expected the name of a dialect")
-        if banana.decode(message) not in self.knownDialects:
-            raise banana.BananaError("the client chose a dialect the server did not offer")
-        self.dialectChosen = True
+        if len(self.listStack) > self.limits.maxDepth:
+            raise _OverLimit(f"lists nested deeper than {self.limits.maxDepth}")
+        if self.messageBytes > self.limits.maxMessageBytes:
+            raise _OverLimit(f"a message longer than {self.limits.maxMessageBytes} bytes")
+
+    def gotItem(self, item: object) -> None:
+        """
+        Count the message's items as Banana decodes them.
+        """
+        self.items += 1
+        most = self.limits.maxItems if self.authenticated else self.limits.maxItemsBeforeLogin
+        if self.items > most:
+            raise _OverLimit(f"a message of more than {most} items")
+        self.checkMessage()
+        super().gotItem(item)
+
+    def callExpressionReceived(self, obj: object) -> None:
+        """
+        A whole message: count it, if the client has not logged in.
+        """
+        self.items = 0
+        self.messageEnded = True
+        if not self.authenticated:
+            self.messagesBeforeLogin += 1
+            if self.messagesBeforeLogin > self.limits.maxMessagesBeforeLogin:
+                raise _OverLimit(
+                    f"more than {self.limits.maxMessagesBeforeLogin} messages before logging in"
+                )
+        super().callExpressionReceived(obj)
+
+    def unserialize(self, sexp: Any, perspective: object = None) -> Any:
+        """
+        Read a call's arguments; arguments this server cannot read (a type
+        it does not know, say) are one escaped line in the log and a
+        L{BadCall}, where Twisted logs a traceback.
+        """
+        try:
+            return super().unserialize(sexp, perspective)
+        except Exception as e:
+            self.log.info(
+                "Refused a PB call from {peer}: cannot read its arguments: {error}",
+                peer=_peer(self),
+                error=_describe(e),
+            )
+            raise _badCall(self, "arguments this server cannot read") from None
+
+    def localObjectForID(self, luid: Any) -> Any:
+        """
+        Find the object a call is for; a call for none is a malformed call.
+        """
+        found = super().localObjectForID(luid)
+        if found is None:
+            self.badCallMade()
+        return found
 
     def drop(self, reason: str) -> None:
         """
         Close the connection, and say why in one line of the log.
         """
         self.dropped = True
+        self.stopDecoding()
         transport: Any = self.transport
         self.log.info(
             "Dropping PB connection from {peer}: {error}",
@@ -939,83 +1014,18 @@ class FingerBroker(pb.Broker):
         )
         transport.loseConnection()
 
-    def proto_message(self, *call: Any) -> None:
-        self.callReceived(self.localObjectForID, *call)
+    def stopDecoding(self) -> None:
+        """
+        Forget the input not yet decoded.
+        """
+        if self.decoding is not None:
+            self.decoding.cancel()
+            self.decoding = None
+        self.unread = bytearray()
 
-    def proto_cachemessage(self, *call: Any) -> None:
-        self.callReceived(self.cachedLocallyAs, *call)
-
-    def callReceived(
-        self,
-        find: Callable[[Any], Any],
-        requestID: int,
-        objectID: Any,
-        message: Any,
-        answerRequired: int,
-        netArgs: Any,
-        netKw: Any,
-    ) -> None:
-        """
-        Call a method of a local object, and answer with its result or a
-        L{pb.Error}.  Objects that keep L{pb.Referenceable}'s way of taking
-        calls (Twisted's login challenger) take them through L{_dispatch},
-        which refuses a malformed call as the service's own objects do.
-        """
-        try:
-            try:
-                target = find(objectID)
-            except Exception:
-                target = None
-            if target is None:
-                raise BadCall("no such object")
-            receive = target.remoteMessageReceived
-            if getattr(receive, "__func__", None) is pb.Referenceable.remoteMessageReceived:
-                result = _dispatch(
-                    target, self, "remote_", message, netArgs, netKw, target.perspective
-                )
-            else:
-                result = receive(self, message, netArgs, netKw)
-        except Exception:
-            answer: "Deferred[Any]" = fail()
-        else:
-            answer = result if isinstance(result, Deferred) else succeed(result)
-        answer.addCallbacks(
-            self.sendAnswer,
-            self.sendError,
-            callbackArgs=(requestID, answerRequired),
-            errbackArgs=(requestID, answerRequired, message),
-        )
-
-    def sendAnswer(self, result: Any, requestID: int, answerRequired: int) -> None:
-        """
-        Send a call's serialized result, if the client waits for it.
-        """
-        if answerRequired and not self.disconnected:
-            self.sendCall(b"answer", requestID, result)
-
-    def sendError(self, reason: Failure, requestID: int, answerRequired: int, message: Any) -> None:
-        """
-        Send a call's L{pb.Error}; anything else is a fault of the server,
-        logged, and the client hears only L{INTERNAL_ERROR}.
-        """
-        if reason.check(CancelledError) and self.disconnected:
-            return
-        if reason.check(pb.Error) is None:
-            self.log.failure(
-                "PB call to {method} from {peer} failed",
-                reason,
-                method=escapeForLog(str(_text(message)).encode("utf-8", "replace")),
-                peer=_peer(self),
-            )
-            reason = Failure(pb.Error(INTERNAL_ERROR))
-        if answerRequired and not self.disconnected:
-            unsafe = getattr(self.factory, "unsafeTracebacks", False)
-            copy = pb.failure2Copyable(reason, unsafe)
-            self.sendCall(b"error", requestID, self.serialize(copy))
-        if reason.check(BadCall) and not self.dropped:
-            self.badCalls += 1
-            if self.badCalls > self.maxBadCalls:
-                self.drop(f"more than {self.maxBadCalls} malformed calls")
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.stopDecoding()
+        super().connectionLost(reason)
 
 
 class FingerPBServerFactory(pb.PBServerFactory):
@@ -1037,8 +1047,9 @@ class FingerPBServerFactory(pb.PBServerFactory):
     ) -> None:
         """
         @param root: the root object, or what adapts to L{pb.IPBRoot}.
-        @param clock: what each connection's byte rate is measured on; the
-            global reactor if L{None}.
+        @param clock: what each connection's byte rate is measured on, and
+            its decoding waits for the next turn on; the global reactor if
+            L{None}.
         @param limits: what a client may send.
         """
         super().__init__(root, unsafeTracebacks, security)

@@ -12,11 +12,13 @@ from twisted.cred.checkers import (
 from twisted.cred.credentials import Anonymous, IUsernamePassword, UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import Deferred, fail
+from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock, deferLater
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python import usage
+from twisted.python.failure import Failure
 from twisted.spread import pb
 from twisted.spread import banana
 from twisted.spread.banana import int2b128
@@ -26,15 +28,26 @@ from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from finger.app import tap
-from finger.auth import FAILED_LOGIN_DELAY, LOGIN_FAILED, SetterLogin, setterPortal
+from finger.auth import (
+    FAILED_LOGIN_DELAY,
+    LOGIN_FAILED,
+    MAX_QUEUED_LOGINS,
+    SetterLogin,
+    setterPortal,
+)
 from finger.interfaces import IFingerService, IPerspectiveFinger, StatusNotSaved
 from finger.messages import NO_SUCH_USER, SET_TIMED_OUT
+from finger.names import MAX_STATUS_LENGTH
 from finger.net.limits import LimitingFactory
 from finger.net.listen import ListeningService
 from finger.frontends.pb import (
     BURST_BYTES,
     BYTES_PER_SECOND,
+    DECODE_BYTES,
+    MAX_BYTES_BEFORE_LOGIN,
     MAX_DEPTH,
+    MAX_ITEMS,
+    MAX_ITEMS_BEFORE_LOGIN,
     MAX_MESSAGES_BEFORE_LOGIN,
     MAX_MESSAGE_BYTES,
     NOT_SAVED,
@@ -47,7 +60,6 @@ from finger.frontends.pb import (
     PermissionDenied,
     FingerBroker,
     FingerPBServerFactory,
-    MessageScanner,
     PerspectiveFingerFromService,
 )
 from finger.backends.memory import MemoryFingerService
@@ -310,7 +322,7 @@ class PerspectiveLoginTests(SynchronousTestCase):
             portal = setterPortal(service, [_checker()] if checkers is None else checkers, ["root"])
             login = SetterLogin(portal, self.clock)
         return FingerPBServerFactory(
-            PerspectiveFingerFromService(service, clock=self.clock, login=login)
+            PerspectiveFingerFromService(service, clock=self.clock, login=login), clock=self.clock
         )
 
     def connect(self, serverFactory: pb.PBServerFactory) -> Tuple[pb.PBClientFactory, IOPump]:
@@ -318,6 +330,7 @@ class PerspectiveLoginTests(SynchronousTestCase):
         client, server, pump = connectedServerAndClient(
             lambda: serverFactory.buildProtocol(None),
             lambda: clientFactory.buildProtocol(None),
+            clock=self.clock,
         )
         self.addCleanup(lambda: (client.transport.loseConnection(), pump.flush()))
         return clientFactory, pump
@@ -604,6 +617,18 @@ class PerspectiveLoginTests(SynchronousTestCase):
         c3, r3 = self.successResultOf(self.call(pump, root, "login", b"moshez"))
         self.successResultOf(self.call(pump, r3, "respond", pb.respond(c3, b"secret"), None))
 
+    def test_longStatus(self) -> None:
+        """
+        The longest status, longer than Banana decodes in one turn, is set:
+        its message is decoded over several turns of the clock.
+        """
+        avatar, pump = self.login()
+        status = "\u2615" * MAX_STATUS_LENGTH
+        self.assertGreater(len(status.encode("utf-8")), DECODE_BYTES)
+        d = self.call(pump, avatar, "setUser", "moshez", status)
+        self.assertIsNone(self.successResultOf(d))
+        self.assertEqual(self.service.users["moshez"], status)
+
     def test_strNames(self) -> None:
         """
         C{--auth memory:...} names, which Twisted's checker factory keeps as
@@ -633,7 +658,8 @@ class PerspectiveDisconnectTests(SynchronousTestCase):
     def serve(self, checkers: List[Any]) -> None:
         login = SetterLogin(setterPortal(self.service, checkers, []), self.clock)
         self.serverFactory = FingerPBServerFactory(
-            PerspectiveFingerFromService(self.service, clock=self.clock, login=login)
+            PerspectiveFingerFromService(self.service, clock=self.clock, login=login),
+            clock=self.clock,
         )
 
     def connect(self) -> Tuple[pb.PBClientFactory, pb.Broker, pb.Broker, IOPump]:
@@ -641,6 +667,7 @@ class PerspectiveDisconnectTests(SynchronousTestCase):
         client, server, pump = connectedServerAndClient(
             lambda: self.serverFactory.buildProtocol(None),
             lambda: clientFactory.buildProtocol(None),
+            clock=self.clock,
         )
         return clientFactory, client, server, pump
 
@@ -718,6 +745,42 @@ class PerspectiveDisconnectTests(SynchronousTestCase):
             self.failureResultOf(responding, pb.PBConnectionLost)
         self.assertEqual(self.flushLoggedErrors(), [])
         self.assertStillServing()
+
+    def test_queuedLoginsLeave(self) -> None:
+        """
+        Logins waiting their turn behind a failed one give their places up
+        when their connections go, so connections that queue a login and
+        reset cannot fill the login table: round after round, new logins
+        queue in their places, none refused unchecked.
+        """
+        login = SetterLogin(setterPortal(self.service, [_checker()], []), self.clock)
+        self.serverFactory = FingerPBServerFactory(
+            PerspectiveFingerFromService(self.service, clock=self.clock, login=login),
+            clock=self.clock,
+        )
+        clientFactory, client, server, pump = self.connect()
+        failing = clientFactory.login(UsernamePassword(b"moshez", b"wrong"))
+        pump.flush()
+        account = ("account", b"moshez")
+        for _ in range(3):
+            waiting = []
+            for _ in range(MAX_QUEUED_LOGINS - 1):
+                waiter = self.connect()
+                d = waiter[0].login(UsernamePassword(b"moshez", b"secret"))
+                waiter[3].flush()
+                waiting.append((d, waiter))
+            self.assertEqual(login.turns[account].pending, MAX_QUEUED_LOGINS)
+            for d, (_, waiterClient, waiterServer, waiterPump) in waiting:
+                waiterClient.transport.loseConnection()
+                waiterPump.flush()
+                self.assertTrue(waiterServer.disconnected)
+                self.failureResultOf(d, pb.PBConnectionLost)
+            self.assertEqual(login.turns[account].pending, 1)
+        self.clock.advance(FAILED_LOGIN_DELAY)
+        pump.flush()
+        self.failureResultOf(failing, UnauthorizedLogin)
+        self.assertEqual(login.turns, {})
+        self.assertEqual(self.flushLoggedErrors(), [])
 
 
 class PBAuthOptionsTests(SynchronousTestCase):
@@ -910,7 +973,7 @@ class BadCallTests(SynchronousTestCase):
             d = _pumped(self.pump, self.root.callRemote("getUser", _Unknown()))
         failure = self.failureResultOf(d)
         self.assertTrue(failure.check(BadRequest), failure)
-        self.assertEqual(failure.value, "getUser: arguments this server cannot read")
+        self.assertEqual(failure.value, "arguments this server cannot read")
         [event] = events
         line = formatEvent(event)
         self.assertIn("cannot read its arguments", line)
@@ -949,62 +1012,6 @@ class BadCallTests(SynchronousTestCase):
         self.assertEqual(self.server.badCalls, 1)
 
 
-class MessageScannerTests(SynchronousTestCase):
-    """
-    L{MessageScanner} finds whole Banana messages, however the network cuts
-    them, and refuses those over its limits before they are whole.
-    """
-
-    def encode(self, value: object) -> bytes:
-        return banana.encode(value)  # type: ignore[no-any-return]
-
-    def test_wholeMessages(self) -> None:
-        """
-        Messages come out whole, one by one, fed at once or byte by byte.
-        """
-        messages = [
-            self.encode(b"pb"),
-            self.encode([b"message", 1, -5, 2**70, -(2**70), 1.5, [], [[b"x" * 300]]]),
-            self.encode(7),
-        ]
-        stream = b"".join(messages)
-        scanner = MessageScanner()
-        self.assertEqual([m for t, m in scanner.feed(stream)], messages)
-        scanner = MessageScanner()
-        found = []
-        for i in range(len(stream)):
-            found.extend(scanner.feed(stream[i : i + 1]))
-        self.assertEqual([m for t, m in found], messages)
-        self.assertEqual([t for t, m in found], [0x82, 0x80, 0x81])
-
-    def test_limits(self) -> None:
-        """
-        A message too long, too deep or with too many items is refused as
-        soon as that shows, before it is whole.
-        """
-        cases = [
-            (MessageScanner(maxBytes=100), b"\x7f\x01\x82"),
-            (MessageScanner(maxBytes=100), b"\x7f\x80" + b"\x01\x82x" * 40),
-            (MessageScanner(maxDepth=3), b"\x01\x80" * 4),
-            (MessageScanner(maxItems=10), b"\x0b\x80"),
-            (MessageScanner(maxItems=10), b"\x05\x80" + b"\x02\x80\x01\x81\x01\x81" * 4),
-            (MessageScanner(), b"\x01" * 65),
-            (MessageScanner(), b"\x01\x88"),
-            (MessageScanner(), b"\x7f\x87"),
-        ]
-        for scanner, data in cases:
-            self.assertRaises(banana.BananaError, scanner.feed, data)
-
-    def test_withinLimits(self) -> None:
-        """
-        A message just within every limit passes.
-        """
-        scanner = MessageScanner(maxBytes=100, maxDepth=3, maxItems=10)
-        self.assertEqual(len(scanner.feed(b"\x01\x80" * 3 + b"\x01\x81")), 1)
-        data = b"\x09\x80" + b"\x01\x81" * 9
-        self.assertEqual(scanner.feed(data), [(0x80, data)])
-
-
 class BrokerLimitTests(SynchronousTestCase):
     """
     L{FingerBroker} applies the limits after the client chose its dialect,
@@ -1013,7 +1020,7 @@ class BrokerLimitTests(SynchronousTestCase):
 
     def connect(self, limits: BrokerLimits) -> Tuple[pb.Broker, StringTransport]:
         factory = FingerPBServerFactory(
-            IPerspectiveFinger(MemoryFingerService(moshez="happy")), limits=limits
+            IPerspectiveFinger(MemoryFingerService(moshez="happy")), limits=limits, clock=Clock()
         )
         broker = factory.buildProtocol(IPv4Address("TCP", "192.0.2.1", 5000))
         transport = StringTransport(peerAddress=IPv4Address("TCP", "192.0.2.1", 5000))
@@ -1028,15 +1035,18 @@ class BrokerLimitTests(SynchronousTestCase):
         """
         for limits, garbage in [
             (BrokerLimits(), b"\x01\x80" * (MAX_DEPTH + 1)),
-            (BrokerLimits(maxMessageBytes=1000), b"\x02\x80\x01\x81\x7f\x08\x82" + b"x" * 500),
-            (BrokerLimits(), b"\x02\x80" + b"\x7f\x7f\x80"),
+            (BrokerLimits(maxMessageBytes=1000), b"\x02\x80\x01\x81\x7f\x08\x82" + b"x" * 1000),
+            (
+                BrokerLimits(),
+                b"\x02\x80" + b"\x7f\x7f\x80" + b"\x00\x80" * (MAX_ITEMS_BEFORE_LOGIN + 1),
+            ),
             (BrokerLimits(), b"\x02\x80" + b"\x7f\x8a"),
         ]:
             broker, transport = self.connect(limits)
             with capturedLogs() as events:
                 broker.dataReceived(garbage)
                 broker.dataReceived(b"more")
-            self.assertTrue(transport.disconnecting, garbage)
+            self.assertTrue(transport.disconnecting, repr(garbage))
             self.assertEqual(len(events), 1, [formatEvent(e) for e in events])
             self.assertIn("Dropping PB connection from 192.0.2.1:5000", formatEvent(events[0]))
             self.assertEqual(self.flushLoggedErrors(), [])
@@ -1053,7 +1063,207 @@ class BrokerLimitTests(SynchronousTestCase):
             broker.dataReceived(banana.encode(b"\x1b[2Jxx"))
         self.assertTrue(transport.disconnecting)
         [event] = events
-        self.assertIn("did not offer", formatEvent(event))
+        self.assertIn("the first bytes do not choose a dialect", formatEvent(event))
+
+
+_PEER = IPv4Address("TCP", "192.0.2.1", 5000)
+
+
+def _b128(n: int) -> bytes:
+    digits: List[bytes] = []
+    int2b128(n, digits.append)
+    return b"".join(digits)
+
+
+class _TurnCounting(FingerBroker):
+    """
+    A L{FingerBroker} that notes how much input waits at each turn of its
+    decoding.
+    """
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.turns: List[int] = []
+
+    def decode(self) -> None:
+        self.turns.append(len(self.unread))
+        super().decode()
+
+
+class DecodingBoundsTests(SynchronousTestCase):
+    """
+    L{FingerBroker} bounds Banana's work and what it holds at Banana's own
+    hooks: the first bytes must choose a dialect, a connection that has not
+    logged in may send a login's worth, and one turn of the reactor decodes
+    at most L{DECODE_BYTES} of a connection's input.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.service = MemoryFingerService(moshez="happy")
+
+    def connect(
+        self, limits: BrokerLimits = BrokerLimits()
+    ) -> Tuple[_TurnCounting, StringTransport]:
+        factory = FingerPBServerFactory(
+            PerspectiveFingerFromService(self.service, clock=self.clock),
+            clock=self.clock,
+            limits=limits,
+        )
+        factory.protocol = _TurnCounting
+        broker = factory.buildProtocol(_PEER)
+        assert isinstance(broker, _TurnCounting)
+        transport = StringTransport(peerAddress=_PEER)
+        broker.makeConnection(transport)
+        return broker, transport
+
+    def test_firstWrongByte(self) -> None:
+        """
+        A client whose first bytes do not choose a dialect the server
+        offered is dropped at the first wrong byte, with one line in the
+        log, before Banana decodes anything: it does not wait for a whole
+        message.
+        """
+        for garbage, wrong in [
+            (b"GET / HTTP/1.1\r\n", 0),
+            (b"\x40\x82", 0),
+            (b"\x02\x80", 1),
+            (b"\x02\x82q", 2),
+            (b"\x02\x82p\x00", 3),
+            (b"\x04\x82nonf", 5),
+            (b"\x80" * 65536, 0),
+        ]:
+            broker, transport = self.connect()
+            with capturedLogs() as events:
+                for i in range(len(garbage)):
+                    broker.dataReceived(garbage[i : i + 1])
+                    if transport.disconnecting:
+                        break
+            self.assertEqual(i, wrong, repr(garbage))
+            # In one read, too.
+            broker, transport = self.connect()
+            broker.dataReceived(garbage)
+            self.assertTrue(transport.disconnecting, repr(garbage))
+            self.assertEqual(broker.turns, [])
+            self.assertIsNone(broker.currentDialect)
+            [event] = events
+            self.assertIn(
+                "Dropping PB connection from 192.0.2.1:5000: not Perspective Broker",
+                formatEvent(event),
+            )
+
+    def test_dialects(self) -> None:
+        """
+        Either dialect the server offers may be chosen, in one read with
+        what follows or byte by byte.
+        """
+        for dialect in [b"pb", b"none"]:
+            for pieces in [[banana.encode(dialect) + b"\x01\x80"], list(banana.encode(dialect))]:
+                broker, transport = self.connect()
+                for piece in pieces:
+                    broker.dataReceived(piece if isinstance(piece, bytes) else bytes([piece]))
+                self.assertFalse(transport.disconnecting)
+                self.assertEqual(broker.currentDialect, dialect)
+
+    def test_bytesBeforeLogin(self) -> None:
+        """
+        A connection that has not logged in may send
+        L{MAX_BYTES_BEFORE_LOGIN} bytes, and so holds no more than that
+        whatever it sends; one more byte drops it.
+        """
+        broker, transport = self.connect()
+        start = banana.encode(b"pb") + b"\x02\x80" + _b128(60000) + b"\x82"
+        broker.dataReceived(start + b"x" * (MAX_BYTES_BEFORE_LOGIN - len(start)))
+        self.clock.advance(0)
+        self.assertFalse(transport.disconnecting)
+        self.assertLessEqual(len(broker.buffer) + len(broker.unread), MAX_BYTES_BEFORE_LOGIN)
+        with capturedLogs() as events:
+            broker.dataReceived(b"x")
+        self.assertTrue(transport.disconnecting)
+        [event] = events
+        self.assertIn(
+            f"192.0.2.1:5000: more than {MAX_BYTES_BEFORE_LOGIN} bytes before logging in",
+            formatEvent(event),
+        )
+        self.assertEqual(MAX_BYTES_BEFORE_LOGIN, 8192)
+
+    def test_itemsBeforeLogin(self) -> None:
+        """
+        Before logging in, a message may hold L{MAX_ITEMS_BEFORE_LOGIN}
+        items: a login holds a dozen.
+        """
+        for items, dropped in [(MAX_ITEMS_BEFORE_LOGIN, False), (MAX_ITEMS_BEFORE_LOGIN + 1, True)]:
+            broker, transport = self.connect()
+            # A call to no object, of ten items, and numbers as its arguments.
+            arguments = [b"tuple"] + [1] * (items - 10)
+            message = banana.encode([b"message", 1, 99, b"x", 0, arguments, [b"dictionary"]])
+            with capturedLogs() as events:
+                broker.dataReceived(banana.encode(b"pb") + message)
+            self.assertEqual(transport.disconnecting, dropped, items)
+        [event] = events
+        self.assertIn(f"a message of more than {MAX_ITEMS_BEFORE_LOGIN} items", formatEvent(event))
+
+    def test_decodeTurns(self) -> None:
+        """
+        A message of many small items before two long strings, the shape
+        that makes Banana copy what it holds once per item, is decoded
+        L{DECODE_BYTES} at a time, one piece a turn of the reactor, with the
+        transport paused meanwhile; then it is answered.
+        """
+        limits = BrokerLimits(maxBytesBeforeLogin=1 << 20, maxItemsBeforeLogin=MAX_ITEMS)
+        broker, transport = self.connect(limits)
+        broker.dataReceived(banana.encode(b"pb"))
+        transport.clear()
+        broker.turns.clear()
+        argument = [b"list"] + [1] * 3000 + [b"x" * 20000, b"y" * 20000]
+        message = banana.encode(
+            [b"message", 1, b"root", b"getUser", 1, [b"tuple", argument], [b"dictionary"]]
+        )
+        with capturedLogs() as events:
+            broker.dataReceived(message)
+            self.assertEqual(transport.value(), b"")
+            self.assertEqual(transport.producerState, "paused")
+            self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+            self.clock.advance(0)
+        self.assertEqual(
+            broker.turns, list(range(len(message), 0, -DECODE_BYTES)), "one piece a turn"
+        )
+        self.assertIn(b"getUser takes a user name", transport.value())
+        self.assertEqual(transport.producerState, "producing")
+        self.assertFalse(transport.disconnecting)
+        self.assertEqual(events, [])
+
+    def test_longMessage(self) -> None:
+        """
+        A message longer than C{maxMessageBytes} is dropped as soon as that
+        many bytes of it arrived, however long it says it is.
+        """
+        limits = BrokerLimits(maxBytesBeforeLogin=1 << 20, maxMessageBytes=10000)
+        broker, transport = self.connect(limits)
+        broker.dataReceived(banana.encode(b"pb") + b"\x02\x80" + _b128(20000) + b"\x82")
+        for _ in range(9):
+            broker.dataReceived(b"x" * 1000)
+        self.clock.advance(0)
+        self.assertFalse(transport.disconnecting)
+        with capturedLogs() as events:
+            broker.dataReceived(b"x" * 1000)
+            self.clock.advance(0)
+        self.assertTrue(transport.disconnecting)
+        [event] = events
+        self.assertIn("a message longer than 10000 bytes", formatEvent(event))
+
+    def test_leavesWhileDecoding(self) -> None:
+        """
+        A client that leaves while its input waits for the next turn leaves
+        nothing scheduled.
+        """
+        limits = BrokerLimits(maxBytesBeforeLogin=1 << 20)
+        broker, transport = self.connect(limits)
+        broker.dataReceived(banana.encode(b"pb") + b"\x02\x80" + _b128(8000) + b"\x82")
+        broker.dataReceived(b"x" * 6000)
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        broker.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
 
 class PolicyTests(SynchronousTestCase):
