@@ -41,7 +41,9 @@ L{LockBusy}.  So a lock held forever costs each save its deadline, and
 never a thread forever.
 
 These functions do blocking file I/O and are meant to run in a thread; the
-service in L{finger.backends.file} decides when.
+service in L{finger.backends.file} decides when.  L{StatusFileLock} and
+L{checkSavable} are the exceptions: a few system calls on small files that
+never wait, which the service makes from the reactor's thread.
 """
 
 import errno

@@ -592,7 +592,7 @@ class HeldLockTests(SynchronousTestCase):
         """
         fd = os.open(self.lock.path, os.O_RDONLY)
         fcntl.flock(fd, fcntl.LOCK_SH)
-        released = []
+        released: List[bool] = []
 
         def release() -> None:
             if not released:
@@ -642,6 +642,7 @@ class HeldLockTests(SynchronousTestCase):
         factory = FingerSetterFactoryFromService(service, clock=self.clock)
         transport = StringTransport()
         protocol = factory.buildProtocol(None)
+        assert protocol is not None
         protocol.makeConnection(transport)
         protocol.dataReceived(b"shawn\r\naway\r\n")
         self.clock.advance(service.lockTimeout)
