@@ -106,7 +106,8 @@ optParameters: List[List[Any]] = [
         None,
         5.0,
         "Seconds a lookup by the command, web or proxy back-end, a set on the "
-        "sql back-end, or a forwarded query, may take in all (the proxy and "
+        "sql back-end, a set's wait for the status file's lock, or a forwarded query, "
+        "may take in all (the proxy and "
         "forwarding give half to connecting).  The finger protocol waits 10 seconds at most.",
         seconds("--backend-timeout"),
     ],
@@ -238,7 +239,9 @@ def makeBackend(options: usage.Options, reactor: Any) -> service.Service:
             maxBytes=maxBytes,
         )
     try:
-        return FileFingerService(options["file"], interval=options["interval"], reactor=reactor)
+        return FileFingerService(
+            options["file"], interval=options["interval"], reactor=reactor, lockTimeout=timeout
+        )
     except StatusFileError as e:
         raise usage.UsageError(f"--file: {e}") from None
 

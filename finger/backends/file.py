@@ -7,8 +7,8 @@ processes, may also change (the format is in L{finger.backends.statusfile}).
 import os
 from typing import Any, Callable, Dict, List, Optional, TypeVar
 
-from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IDelayedCall, IReactorFDSet
+from twisted.internet.defer import CancelledError, Deferred, fail, succeed
+from twisted.internet.interfaces import IDelayedCall, IReactorFDSet, IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
@@ -43,6 +43,56 @@ C{changed(name)} when the file C{name} in C{directory} may have new
 contents, and returns what stops watching; it raises L{WatchUnavailable}
 if it cannot watch.
 """
+
+
+def waitForLock(
+    lock: statusfile.StatusFileLock, clock: IReactorTime, timeout: float
+) -> "Deferred[None]":
+    """
+    Take C{lock}, trying again on C{clock} while someone else holds it, for
+    at most C{timeout} seconds.  No thread waits meanwhile: a lock held
+    forever costs this wait its deadline, and blocks neither a shutdown
+    nor anything else.
+
+    @return: a L{Deferred} that fires once the lock is held (the caller
+        then releases it), or fails with L{statusfile.LockBusy} once
+        C{timeout} seconds have passed, or with the error of
+        L{statusfile.StatusFileLock.acquire}; the lock file is closed then.
+        Cancelling it stops trying, and closes the lock file.
+    """
+    deadline = clock.seconds() + timeout
+    delay, most = statusfile.LOCK_RETRY
+    retry: Optional[IDelayedCall] = None
+
+    def cancel(d: "Deferred[None]") -> None:
+        if retry is not None and retry.active():
+            retry.cancel()
+        lock.release()
+
+    waited: "Deferred[None]" = Deferred(cancel)
+
+    def attempt() -> None:
+        nonlocal retry, delay
+        retry = None
+        try:
+            held = lock.acquire()
+        except Exception:
+            lock.release()
+            waited.errback()
+            return
+        if held:
+            waited.callback(None)
+            return
+        left = deadline - clock.seconds()
+        if left <= 0:
+            lock.release()
+            waited.errback(statusfile.LockBusy(lock.statusPath, lock.path, timeout))
+            return
+        retry = clock.callLater(min(delay, left), attempt)
+        delay = min(delay * 2, most)
+
+    attempt()
+    return waited
 
 
 class WatchUnavailable(Exception):
@@ -120,6 +170,15 @@ class FileFingerService(StatusTable):
     large file never stalls the reactor; sets that arrive while a write is
     under way are saved together by the next write.
 
+    The lock is taken without waiting in a thread (L{waitForLock}): while
+    someone else holds it, it is tried again on the reactor's clock, and
+    checks of the file go on meanwhile (a save renames a whole new file
+    into place, so reading needs no lock).  Sets waiting for it fail with
+    L{statusfile.LockBusy}, logged with the lock file's name, once it has
+    been held elsewhere for C{lockTimeout} seconds; stopping the service
+    fails them at once.  A lock file that other users could hold is made
+    the server's (see L{statusfile}), or logged if it cannot be.
+
     @ivar filename: the path of the status file.
     @ivar users: the statuses as the file last held them, read or saved.
     """
@@ -137,6 +196,7 @@ class FileFingerService(StatusTable):
         reactor: Optional[Any] = None,
         watch: Optional[Watch] = watchDirectory,
         settle: float = SETTLE,
+        lockTimeout: float = statusfile.LOCK_TIMEOUT,
     ) -> None:
         """
         @param filename: the path of the status file.
@@ -147,6 +207,8 @@ class FileFingerService(StatusTable):
         @param watch: what watches the file's directory (see L{Watch}), or
             L{None} to only check every C{interval} seconds.
         @param settle: seconds from a sign of change to checking the file.
+        @param lockTimeout: seconds a save waits for the lock before its
+            sets fail.
 
         @raise statusfile.StatusFileError: if the file cannot be read, is a
             symbolic link or is not a regular file.
@@ -162,6 +224,11 @@ class FileFingerService(StatusTable):
         self._pending: Dict[str, str] = {}
         self._waiting: List[Deferred[None]] = []
         self._busy = False
+        self._saving = False
+        self._locking: Optional[Deferred[None]] = None
+        self._held: Optional[statusfile.StatusFileLock] = None
+        self.lockTimeout = lockTimeout
+        self._lockWarning: Optional[str] = None
         self._idle: List[Deferred[None]] = []
         self._checker = LoopingCall(self.check)
         self._checker.clock = self._reactor
@@ -206,10 +273,12 @@ class FileFingerService(StatusTable):
 
     def stopService(self) -> "Deferred[None]":
         """
-        Stop checking the file; the returned L{Deferred} fires once any save
-        under way has finished.
+        Stop checking the file, and fail the sets waiting for the lock; the
+        returned L{Deferred} fires once any save under way has finished.
         """
         super().stopService()
+        if self._locking is not None:
+            self._locking.cancel()
         if self._checker.running:
             self._checker.stop()
         if self._unwatch is not None:
@@ -259,7 +328,7 @@ class FileFingerService(StatusTable):
             self.check()
 
     def _whenIdle(self) -> "Deferred[None]":
-        if not self._busy:
+        if not self._busy and not self._saving:
             return succeed(None)
         d: Deferred[None] = Deferred()
         self._idle.append(d)
@@ -292,14 +361,67 @@ class FileFingerService(StatusTable):
         )
 
     def _next(self) -> None:
-        if self._busy or not self._pending:
+        """
+        Start saving the pending sets, unless a save is under way: first
+        the lock is taken (L{waitForLock}), then the file is saved in the
+        thread pool.  The sets that arrive meanwhile are saved too.
+        """
+        if self._saving or not self._pending:
             return
+        self._saving = True
+        lock = statusfile.StatusFileLock(self.filename)
+        try:
+            # What can never be saved is refused before the lock file is
+            # made (the directory may well be read-only too).
+            statusfile.checkSavable(self.filename)
+        except Exception:
+            waited: Deferred[None] = fail()
+        else:
+            waited = waitForLock(lock, self._reactor, self.lockTimeout)
+        self._locking = waited
+        waited.addBoth(self._lockWaited, lock)
+
+    def _lockWaited(self, result: object, lock: statusfile.StatusFileLock) -> None:
+        self._locking = None
+        warning = lock.warning
+        if warning is not None and warning != self._lockWarning:
+            # Not "warning": the legacy log takes an event with that key for
+            # a Python warning.
+            self.log.warn("{lockWarning}", lockWarning=warning)
+        self._lockWarning = warning
+        if isinstance(result, Failure):
+            self._saving = False
+            if result.check(CancelledError):
+                result = Failure(
+                    StatusNotSaved(f"cannot save {self.filename}: the service is stopping")
+                )
+            self._pending = {}
+            waiting, self._waiting = self._waiting, []
+            self._notSaved(result, waiting)
+            self._continue()
+            return
+        self._held = lock
+        if not self._busy:
+            self._save()
+        # Otherwise a check is reading the file: the save starts once it ends.
+
+    def _save(self) -> None:
+        """
+        Save the pending sets, now that the lock is held.
+        """
+        lock, self._held = self._held, None
+        assert lock is not None
         self._busy = True
         changes, self._pending = self._pending, {}
         waiting, self._waiting = self._waiting, []
         d = self._inThread(
-            statusfile.save, self.filename, changes, self.users, self._identity
+            statusfile.saveLocked, self.filename, changes, self.users, self._identity
         )
+
+        def release(result: _T) -> _T:
+            lock.release()
+            self._saving = False
+            return result
 
         def saved(snapshot: statusfile.Snapshot) -> None:
             self._readOnlyLogged = False
@@ -308,36 +430,53 @@ class FileFingerService(StatusTable):
             for w in waiting:
                 w.callback(None)
 
-        def failed(reason: Failure) -> None:
-            if reason.check(statusfile.StatusFileReadOnly):
-                if not self._readOnlyLogged:
-                    self._readOnlyLogged = True
-                    self.log.error(
-                        "The status file {path} is read-only: sets are refused until "
-                        "it may be written",
-                        path=self.filename,
-                    )
-            elif not reason.check(StatusNotSaved):
-                self.log.failure("Unexpected error saving {path}", reason, path=self.filename)
-                reason = Failure(StatusNotSaved(f"cannot save {self.filename}"))
-            else:
-                self.log.error(
-                    "Status not saved: {error}", error=reason.getErrorMessage()
-                )
-            for w in waiting:
-                w.errback(reason)
-
-        d.addCallbacks(saved, failed)
+        d.addBoth(release)
+        d.addCallbacks(saved, self._notSaved, errbackArgs=(waiting,))
         d.addBoth(self._done)
+
+    def _notSaved(self, reason: Failure, waiting: List["Deferred[None]"]) -> None:
+        """
+        Fail the sets C{waiting} for a save that failed for C{reason},
+        logging why.
+        """
+        if reason.check(statusfile.StatusFileReadOnly):
+            if not self._readOnlyLogged:
+                self._readOnlyLogged = True
+                self.log.error(
+                    "The status file {path} is read-only: sets are refused until "
+                    "it may be written",
+                    path=self.filename,
+                )
+        elif not reason.check(StatusNotSaved):
+            self.log.failure("Unexpected error saving {path}", reason, path=self.filename)
+            reason = Failure(StatusNotSaved(f"cannot save {self.filename}"))
+        else:
+            self.log.error(
+                "Status not saved: {error}", error=reason.getErrorMessage()
+            )
+        for w in waiting:
+            w.errback(reason)
 
     def _done(self, result: object) -> None:
         self._busy = False
-        if self._pending:
+        self._continue()
+
+    def _continue(self) -> None:
+        """
+        Start what waited for the job, or the save, that just ended: a save
+        whose lock is held, the pending sets, or a check; once nothing is
+        left, tell those waiting for that.
+        """
+        if self._busy:
+            return
+        if self._held is not None:
+            self._save()
+        elif self._pending and not self._saving:
             self._next()
         elif self._recheck:
             self._recheck = False
             self.check()
-        else:
+        if not self._busy and not self._saving:
             idle, self._idle = self._idle, []
             for d in idle:
                 d.callback(None)

@@ -30,8 +30,20 @@ would let a third lock a new one beside them.  A tool that edits the file
 may take the same lock (C{flock .NAME.lock -c "..."}) to be safe from
 concurrent saves.
 
+The lock belongs to the server: whoever can open the lock file can hold it
+and stop every save.  It is made with mode C{0600}, and one found with a
+looser mode is made C{0600} when this process owns it (run as root, it
+gives the lock file the status file's owner, as a save keeps the status
+file's); see L{StatusFileLock.warning}.  Nobody ever waits in C{flock}
+itself: the lock is tried without blocking (L{StatusFileLock.acquire}), and
+a caller that must wait tries again until a deadline, then gives up with
+L{LockBusy}.  So a lock held forever costs each save its deadline, and
+never a thread forever.
+
 These functions do blocking file I/O and are meant to run in a thread; the
-service in L{finger.backends.file} decides when.
+service in L{finger.backends.file} decides when.  L{StatusFileLock} and
+L{checkSavable} are the exceptions: a few system calls on small files that
+never wait, which the service makes from the reactor's thread.
 """
 
 import errno
@@ -42,6 +54,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 from contextlib import contextmanager
 from typing import Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
@@ -423,35 +436,182 @@ def lockPath(path: str) -> str:
     return os.path.join(directory, "." + name + ".lock")
 
 
-@contextmanager
-def _locked(path: str) -> Iterator[None]:
-    """
-    Hold the exclusive lock on the status file at C{path} (see L{lockPath}),
-    waiting for any other holder to let it go.
+LOCK_TIMEOUT = 5.0
+"""
+Seconds L{save} and L{removeStale} wait for the lock by default.
+"""
 
-    @raise StatusNotSaved: if the lock file cannot be opened or made.
+LOCK_RETRY = (0.005, 0.05)
+"""
+Seconds before the second try for a held lock, and the most between any
+two tries: the delay doubles from the first to the most.  Another server's
+save holds the lock for milliseconds; polling twenty times a second while
+someone holds it for longer costs nothing.
+"""
+
+
+class LockBusy(StatusNotSaved):
     """
-    lock = lockPath(path)
+    The lock of a status file was held by someone else until the deadline.
+    The message names the lock file.
+
+    @ivar lock: the lock file.
+    """
+
+    def __init__(self, path: str, lock: str, timeout: float) -> None:
+        super().__init__(
+            f"the lock file of {path}, {lock}, was held elsewhere for {timeout:g} seconds"
+        )
+        self.lock = lock
+
+
+class StatusFileLock:
+    """
+    The lock of one status file (L{lockPath}), tried without ever waiting:
+    a caller that must wait calls L{acquire} again until a deadline of its
+    own, so no thread sleeps in C{flock} for as long as another holder
+    likes.
+
+    @ivar statusPath: the status file.
+    @ivar path: its lock file.
+    @ivar warning: once the lock file was opened, what was wrong with its
+        owner or mode and what was done about it, for the log; L{None} if
+        nothing was.
+    """
+
+    def __init__(self, statusPath: str) -> None:
+        self.statusPath = statusPath
+        self.path = lockPath(statusPath)
+        self.warning: Optional[str] = None
+        self._fd: Optional[int] = None
+
+    def acquire(self) -> bool:
+        """
+        Take the lock if nobody else holds it, opening (and making) the
+        lock file on the first try.
+
+        @return: whether the lock is held now.
+        @raise StatusNotSaved: if the lock file cannot be opened or made,
+            or is not a regular file.
+        """
+        if self._fd is None:
+            self._fd, self.warning = _openLock(self.statusPath, self.path)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        except OSError as e:
+            self.release()
+            raise StatusNotSaved(
+                f"cannot lock {self.statusPath}: {self.path}: {e.strerror or e}"
+            ) from e
+        return True
+
+    def release(self) -> None:
+        """
+        Let the lock go, if it is held, and close the lock file.
+        """
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            # Closing the only descriptor of the lock lets it go.
+            os.close(fd)
+
+
+def _openLock(path: str, lock: str) -> Tuple[int, Optional[str]]:
+    """
+    Open the lock file C{lock} of the status file C{path}, making it if
+    there is none, and make it the server's (L{_tighten}).
+
+    @return: its descriptor, and L{StatusFileLock.warning}.
+    @raise StatusNotSaved: if it cannot be opened or made, or is not a
+        regular file.
+    """
     try:
         # Read-only is enough for flock; O_NOFOLLOW and O_NONBLOCK as for the
         # status file, so that a link or a FIFO put there is refused, not
         # followed or waited on.
-        fd = os.open(lock, SAFE_OPEN_FLAGS | os.O_CREAT, 0o644)
+        fd = os.open(lock, SAFE_OPEN_FLAGS | os.O_CREAT, 0o600)
     except OSError as e:
         raise StatusNotSaved(f"cannot lock {path}: {lock}: {e.strerror or e}") from e
     try:
-        try:
-            regular = stat.S_ISREG(os.fstat(fd).st_mode)
-            if regular:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError as e:
-            raise StatusNotSaved(f"cannot lock {path}: {lock}: {e.strerror or e}") from e
-        if not regular:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise StatusNotSaved(f"cannot lock {path}: {lock} is not a regular file")
+        return fd, _tighten(fd, path, lock, st)
+    except OSError as e:
+        os.close(fd)
+        raise StatusNotSaved(f"cannot lock {path}: {lock}: {e.strerror or e}") from e
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _tighten(fd: int, path: str, lock: str, st: os.stat_result) -> Optional[str]:
+    """
+    Make the open lock file C{lock} of the status file C{path}, whose
+    status is C{st}, the server's alone: mode C{0600}, owned by this
+    process's user, or, for root, by the status file's owner (a save by
+    root keeps that owner, and a server that dropped privileges to it must
+    still be able to lock).
+
+    @return: what was done, or what is wrong and cannot be changed here,
+        for the log; L{None} if the lock file was the server's already.
+    """
+    euid = os.geteuid()
+    mode = stat.S_IMODE(st.st_mode)
+    done: List[str] = []
+    try:
+        if euid == 0:
+            try:
+                owner = os.lstat(path).st_uid
+            except OSError:
+                owner = euid
+            if st.st_uid != owner:
+                os.fchown(fd, owner, -1)
+                done.append(f"gave it to uid {owner} (it was uid {st.st_uid}'s)")
+        elif st.st_uid != euid:
+            others = " and other users" if mode & 0o077 else ""
+            return (
+                f"the lock file {lock} belongs to uid {st.st_uid}, not to this server's "
+                f"user (uid {euid}): uid {st.st_uid}{others} can hold it and stop every "
+                f"save; remove it while no server uses {path}"
+            )
+        if mode & 0o077:
+            os.fchmod(fd, 0o600)
+            done.append(f"made it 0600 (it was {mode:04o})")
+    except OSError as e:
+        return (
+            f"the lock file {lock} (mode {mode:04o}, uid {st.st_uid}) could not be made "
+            f"the server's alone: {e.strerror or e}; other users may hold it and stop "
+            f"every save"
+        )
+    if done:
+        return f"the lock file {lock}: {' and '.join(done)}, so that no other user can hold it"
+    return None
+
+
+@contextmanager
+def _locked(path: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """
+    Hold the exclusive lock on the status file at C{path} (see L{lockPath}),
+    waiting up to C{timeout} seconds for any other holder to let it go.
+
+    @raise LockBusy: if another holder kept it for C{timeout} seconds.
+    @raise StatusNotSaved: if the lock file cannot be opened or made.
+    """
+    lock = StatusFileLock(path)
+    try:
+        deadline = time.monotonic() + timeout
+        delay, most = LOCK_RETRY
+        while not lock.acquire():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LockBusy(path, lock.path, timeout)
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, most)
         yield
     finally:
-        # Closing the last descriptor of the lock lets it go.
-        os.close(fd)
+        lock.release()
 
 
 def _openForSave(path: str) -> Optional[Tuple[int, os.stat_result]]:
@@ -480,6 +640,7 @@ def save(
     changes: Mapping[str, str],
     fallback: Mapping[str, str],
     identity: Optional[Tuple[int, ...]] = None,
+    timeout: float = LOCK_TIMEOUT,
 ) -> Snapshot:
     """
     Apply C{changes} to the status file at C{path}, durably and atomically.
@@ -497,29 +658,42 @@ def save(
     @param fallback: the statuses the service serves: what to start from if
         the file has vanished or is empty (truncated), and what it holds if it
         is still the version whose L{fileIdentity} is C{identity}.
+    @param timeout: seconds to wait for the lock.
     @return: a L{Snapshot} of what was written; its identity is that of
         the file written, even if another has replaced it since.
     @raise StatusFileReadOnly: if the file is read-only.
+    @raise LockBusy: if another holder kept the lock for C{timeout}
+        seconds; the file is untouched.
     @raise StatusNotSaved: if anything else failed; the old file is
         untouched.
     """
-    # Refuse what can never be saved before making the lock file: a link,
-    # or a read-only file in a directory this process may not write.
+    checkSavable(path)
+    with _locked(path, timeout):
+        return saveLocked(path, changes, fallback, identity)
+
+
+def checkSavable(path: str) -> None:
+    """
+    Refuse what can never be saved, before making the lock file: a link,
+    or a read-only file in a directory this process may not write.
+
+    @raise StatusFileReadOnly: if the status file at C{path} is read-only.
+    @raise StatusNotSaved: if it is a symbolic link or not a regular file.
+    """
     opened = _openForSave(path)
     if opened is not None:
         os.close(opened[0])
-    with _locked(path):
-        return _saveLocked(path, changes, fallback, identity)
 
 
-def _saveLocked(
+def saveLocked(
     path: str,
     changes: Mapping[str, str],
     fallback: Mapping[str, str],
-    identity: Optional[Tuple[int, ...]],
+    identity: Optional[Tuple[int, ...]] = None,
 ) -> Snapshot:
     """
-    L{save}, once the lock is held.
+    L{save}, for a caller that holds the lock (a L{StatusFileLock} it
+    acquired) and has called L{checkSavable}.
     """
     directory = os.path.dirname(os.path.abspath(path))
     opened = _openForSave(path)
@@ -578,7 +752,7 @@ def _temporaryPattern(path: str) -> "re.Pattern[str]":
     return re.compile(r"\.%s\.[a-z0-9_]{8}\.tmp" % (re.escape(os.path.basename(path)),))
 
 
-def removeStale(path: str) -> Tuple[List[str], List[str]]:
+def removeStale(path: str, timeout: float = 1.0) -> Tuple[List[str], List[str]]:
     """
     Remove the temporary files a save of the status file at C{path} left
     behind when its process was killed: regular files next to it named as
@@ -586,9 +760,10 @@ def removeStale(path: str) -> Tuple[List[str], List[str]]:
 
     If there are any, they are removed under the lock (L{lockPath}), so
     that the temporary file of a save another process has under way is
-    never taken for a stale one; this may wait for that save to end.  Call
-    it only when no save of this file by this process is under way (at
-    start-up).
+    never taken for a stale one; this may wait up to C{timeout} seconds
+    for that save to end, and if the lock is still held then, the files
+    are left for another time.  Call it only when no save of this file by
+    this process is under way (at start-up).
 
     @return: the paths removed, and a message for each that could not be.
     """
@@ -600,8 +775,10 @@ def removeStale(path: str) -> Tuple[List[str], List[str]]:
     if not found:
         return [], []
     try:
-        with _locked(path):
+        with _locked(path, timeout):
             return _removeTemporaries(path)
+    except LockBusy as e:
+        return [], [f"{e}: {len(found)} temporary files of interrupted saves left for now"]
     except StatusNotSaved:
         # No lock can be had (the directory may not be written): then no
         # other process can have saved, either.

@@ -2,13 +2,18 @@
 Tests for L{finger.backends.file}.
 """
 
+import fcntl
 import os
+import signal
+import socket
+import subprocess
 from typing import Any, Callable, List, Optional
 
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.defer import CancelledError, Deferred, gatherResults, succeed
 from twisted.internet.task import Clock
-from twisted.logger import LogLevel, capturedLogs
+from twisted.internet.testing import StringTransport
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 from twisted.python.runtime import platform
@@ -18,12 +23,19 @@ from zope.interface.verify import verifyObject
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
 from finger.names import InvalidStatus, InvalidUserName
 from finger.backends import file as fileModule, statusfile
-from finger.backends.file import SETTLE, FileFingerService, WatchUnavailable, watchDirectory
+from finger.backends.file import (
+    SETTLE,
+    FileFingerService,
+    WatchUnavailable,
+    waitForLock,
+    watchDirectory,
+)
 from finger.backends.memory import MAX_ANSWER_LENGTH, MemoryFingerService, StatusTable
 from finger.backends.statusfile import StatusFileError, StatusFileReadOnly
-from finger.messages import READ_ONLY
+from finger.frontends.setter import FingerSetterFactoryFromService
+from finger.messages import NOT_SAVED, READ_ONLY
 from finger.testing import HeldThreadsClock, ThreadlessClock
-from tests.support import waitFor
+from tests.support import CHECKOUT, TWISTD, cleanEnvironment, exchange, freePort, waitFor
 
 
 class MemoryFingerServiceTests(SynchronousTestCase):
@@ -483,7 +495,7 @@ class FingerServiceTests(SynchronousTestCase):
 
         from finger.backends import statusfile
 
-        self.patch(statusfile, "save", broken)
+        self.patch(statusfile, "saveLocked", broken)
         failure = self.failureResultOf(service.setUser("shawn", "x"), StatusNotSaved)
         self.assertIn("disk full", failure.getErrorMessage())
         self.assertEqual(self.successResultOf(service.getUser("shawn")), "alive")
@@ -500,7 +512,7 @@ class FingerServiceTests(SynchronousTestCase):
 
         from finger.backends import statusfile
 
-        self.patch(statusfile, "save", broken)
+        self.patch(statusfile, "saveLocked", broken)
         self.failureResultOf(service.setUser("shawn", "x"), StatusNotSaved)
         self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
 
@@ -545,6 +557,397 @@ class FingerServiceTests(SynchronousTestCase):
         self.successResultOf(d)
         self.successResultOf(stopped)
         self.assertEqual(clock.getDelayedCalls(), [])
+
+
+class HeldLockTests(SynchronousTestCase):
+    """
+    Someone else holds the status file's lock (another user, a stuck
+    script): sets fail within the service's lock timeout with the usual
+    sentence and one log line naming the lock, outside edits are still
+    seen, and stopping is not held up.
+    """
+
+    def setUp(self) -> None:
+        self.path = FilePath(self.mktemp())
+        self.path.setContent(b"moshez: happy and well\nshawn: alive\n")
+        self.lock = self.path.sibling("." + self.path.basename() + ".lock")
+        self.clock = ThreadlessClock()
+
+    def service(self, **kwargs: Any) -> FileFingerService:
+        kwargs.setdefault("lockTimeout", 5.0)
+        service = FileFingerService(self.path.path, reactor=self.clock, watch=None, **kwargs)
+        service.startService()
+        self.addCleanup(service.stopService)
+        # A first set makes the lock file, as on any server that ever saved.
+        self.successResultOf(service.setUser("shawn", "first"))
+        return service
+
+    def hold(self) -> Callable[[], None]:
+        """
+        Take a shared flock on the lock file through an open file
+        description of the test's own: locks of two descriptions conflict
+        even in one process.
+
+        @return: what lets it go.
+        """
+        fd = os.open(self.lock.path, os.O_RDONLY)
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        released: List[bool] = []
+
+        def release() -> None:
+            if not released:
+                released.append(True)
+                os.close(fd)
+
+        self.addCleanup(release)
+        return release
+
+    def test_setFailsAtTheDeadline(self) -> None:
+        """
+        A set waits for the lock for C{lockTimeout} seconds, then fails with
+        L{statusfile.LockBusy}; one error is logged, naming the lock file.
+        A set made while the first waits fails with it.  The file is
+        untouched and the service still serves what it had.
+        """
+        service = self.service()
+        before = self.path.getContent()
+        self.hold()
+        with capturedLogs() as events:
+            first = service.setUser("shawn", "x")
+            self.clock.advance(4)
+            second = service.setUser("moshez", "y")
+            self.clock.advance(0.9)
+            self.assertNoResult(first)
+            self.assertNoResult(second)
+            self.clock.advance(0.1)
+            failure = self.failureResultOf(first, statusfile.LockBusy)
+            self.failureResultOf(second, statusfile.LockBusy)
+        self.assertIsInstance(failure.value, StatusNotSaved)
+        errors = [e for e in events if e["log_level"] >= LogLevel.warn]
+        self.assertEqual(len(errors), 1)
+        self.assertIn(self.lock.path, formatEvent(errors[0]))
+        self.assertEqual(self.path.getContent(), before)
+        self.assertEqual(self.successResultOf(service.getUser("shawn")), "first")
+        # The interval's check, and no more tries.
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+
+    def test_setterClientToldNotSaved(self) -> None:
+        """
+        The setter's client is told the usual sentence for a set that was
+        not saved, within the lock timeout, well before the setter's own
+        deadline would say that it timed out.
+        """
+        service = self.service()
+        self.hold()
+        factory = FingerSetterFactoryFromService(service, clock=self.clock)
+        transport = StringTransport()
+        protocol = factory.buildProtocol(None)
+        assert protocol is not None
+        protocol.makeConnection(transport)
+        protocol.dataReceived(b"shawn\r\naway\r\n")
+        self.clock.advance(service.lockTimeout)
+        self.assertLess(service.lockTimeout, factory.lookupTimeout)
+        self.assertEqual(transport.value(), f"Error: {NOT_SAVED}\r\n".encode())
+
+    def test_savedOnceLetGo(self) -> None:
+        """
+        A lock let go before the deadline is taken at the next try, and the
+        set is saved.
+        """
+        service = self.service()
+        release = self.hold()
+        d = service.setUser("shawn", "x")
+        self.clock.advance(1)
+        self.assertNoResult(d)
+        release()
+        self.clock.advance(statusfile.LOCK_RETRY[1])
+        self.successResultOf(d)
+        self.assertIn(b"shawn: x\n", self.path.getContent())
+
+    def test_outsideEditSeenWhileHeld(self) -> None:
+        """
+        While a set waits for the held lock, the file is still checked, and
+        an outside edit is served; the set, once it fails, changes nothing.
+        """
+        service = self.service(lockTimeout=60.0)
+        self.hold()
+        d = service.setUser("shawn", "x")
+        self.path.setContent(b"moshez: edited\nshawn: alive\n")
+        os.utime(self.path.path, ns=(0, 123456789))
+        self.clock.advance(service.interval)
+        self.assertNoResult(d)
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "edited")
+        service.check()
+        self.clock.advance(60)
+        self.failureResultOf(d, statusfile.LockBusy)
+        self.assertEqual(self.path.getContent(), b"moshez: edited\nshawn: alive\n")
+
+    def test_lockTakenWhileChecking(self) -> None:
+        """
+        A lock that comes free while a check reads the file is held until
+        the check ends, then the save goes ahead with what the check read.
+        """
+        clock = HeldThreadsClock()
+        self.clock = clock
+        service = FileFingerService(self.path.path, reactor=clock, watch=None)
+        service.startService()
+        self.addCleanup(service.stopService)
+        self.path.setContent(b"moshez: edited\n")
+        os.utime(self.path.path, ns=(0, 123456789))
+        service.check()
+        self.assertEqual(clock.held, 1)
+        d = service.setUser("shawn", "x")
+        self.assertEqual(clock.held, 1)
+        clock.runOne()
+        self.assertEqual(clock.held, 1)
+        clock.runOne()
+        self.successResultOf(d)
+        self.assertEqual(self.path.getContent(), b"moshez: edited\nshawn: x\n")
+
+    def test_stopNotHeldUp(self) -> None:
+        """
+        Stopping fails the sets waiting for the held lock at once, and
+        leaves nothing scheduled: nothing keeps the process alive.
+        """
+        service = self.service(lockTimeout=3600.0)
+        self.hold()
+        d = service.setUser("shawn", "x")
+        self.clock.advance(1)
+        self.successResultOf(service.stopService())
+        failure = self.failureResultOf(d, StatusNotSaved)
+        self.assertIn("stopping", failure.getErrorMessage())
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_looseLockMadePrivate(self) -> None:
+        """
+        A lock file other users could open (made by an older version, 0644)
+        is made 0600 at the next set, and that is logged once.
+        """
+        self.lock.setContent(b"")
+        self.lock.chmod(0o644)
+        service = FileFingerService(self.path.path, reactor=self.clock, watch=None)
+        with capturedLogs() as events:
+            self.successResultOf(service.setUser("shawn", "x"))
+            self.successResultOf(service.setUser("shawn", "y"))
+        self.assertEqual(os.stat(self.lock.path).st_mode & 0o777, 0o600)
+        warnings = [e for e in events if e["log_level"] >= LogLevel.warn]
+        self.assertEqual(len(warnings), 1)
+        self.assertIn(self.lock.path, formatEvent(warnings[0]))
+
+    def test_lockFileRefused(self) -> None:
+        """
+        A lock file that cannot be used (a directory in its place) fails
+        the set at once, naming it.
+        """
+        service = FileFingerService(self.path.path, reactor=self.clock, watch=None)
+        self.lock.makedirs()
+        failure = self.failureResultOf(service.setUser("shawn", "x"), StatusNotSaved)
+        self.assertIn(self.lock.path, failure.getErrorMessage())
+
+
+class HeldLockServerTests(TestCase):
+    """
+    The whole server, run by twistd, while the test holds a shared flock on
+    its status file's lock.
+    """
+
+    timeout = 60
+
+    def setUp(self) -> None:
+        self.directory = os.path.abspath(self.mktemp())
+        os.makedirs(self.directory)
+        self.path = os.path.join(self.directory, "users")
+        with open(self.path, "w") as f:
+            f.write("moshez: happy and well\n")
+        self.lock = statusfile.lockPath(self.path)
+        self.log = os.path.join(self.directory, "twistd.log")
+        self.setterPort = freePort()
+
+    async def start(self, *extra: str) -> "subprocess.Popen[bytes]":
+        """
+        Start C{twistd finger} on the status file, with the setter on a
+        free loopback port, and wait until the setter listens; kill it when
+        the test ends, if it still runs.
+        """
+        process = subprocess.Popen(
+            TWISTD
+            + ["--nodaemon", "--pidfile=", "--logfile", self.log, "finger", "--file", self.path]
+            + ["--fingerport", "tcp:0:interface=127.0.0.1", "--webport", "tcp:0:interface=127.0.0.1"]
+            + ["--setterport", f"tcp:{self.setterPort}:interface=127.0.0.1", "--no-pb", *extra],
+            cwd=self.directory,
+            env=cleanEnvironment(PYTHONPATH=CHECKOUT),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def stop() -> None:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+        self.addCleanup(stop)
+
+        def listening() -> bool:
+            if process.poll() is not None:
+                self.fail(f"twistd exited with {process.returncode}; see {self.log}")
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", self.setterPort)) == 0
+
+        await waitFor(reactor, listening, "the setter to listen", timeout=30)
+        return process
+
+    def set(self, user: str, status: str) -> "Deferred[bytes]":
+        return exchange(
+            reactor, f"tcp:127.0.0.1:{self.setterPort}", f"{user}\n{status}\n".encode(), timeout=30
+        )
+
+    def hold(self) -> None:
+        """
+        Take a shared flock on the lock file, as another process would, until
+        the test ends.
+        """
+        fd = os.open(self.lock, os.O_RDONLY)
+        self.addCleanup(os.close, fd)
+        fcntl.flock(fd, fcntl.LOCK_SH)
+
+    def lockOpenIn(self, process: "subprocess.Popen[bytes]") -> bool:
+        """
+        Has C{process} the lock file open (as it has while a set waits for
+        the lock)?
+        """
+        lock = os.stat(self.lock)
+        directory = f"/proc/{process.pid}/fd"
+        for name in os.listdir(directory):
+            try:
+                other = os.stat(os.path.join(directory, name))
+            except OSError:
+                continue
+            if (other.st_dev, other.st_ino) == (lock.st_dev, lock.st_ino):
+                return True
+        return False
+
+    async def test_setFailsNamingTheLock(self) -> None:
+        """
+        While the lock is held, a set through the setter gets the usual
+        sentence once C{--backend-timeout} has passed, and the log has one
+        line about it, naming the lock file.
+        """
+        await self.start("--backend-timeout", "1")
+        saved = "OK: status of moshez saved\r\n".encode()
+        self.assertEqual(await self.set("moshez", "first"), saved)
+        self.hold()
+        self.assertEqual(await self.set("moshez", "second"), f"Error: {NOT_SAVED}\r\n".encode())
+
+        def lockLines() -> List[str]:
+            with open(self.log, encoding="utf-8") as f:
+                return [line for line in f if self.lock in line]
+
+        lines = await waitFor(reactor, lockLines, "a log line naming the lock")
+        self.assertEqual(len(lines), 1, lines)
+        with open(self.path, encoding="utf-8") as f:
+            self.assertEqual(f.read(), "moshez: first\n")
+
+    async def test_sigtermWhileHeld(self) -> None:
+        """
+        SIGTERM stops the server within 10 seconds while the lock is held and
+        a set waits for it, however long the set would wait.
+        """
+        if not os.path.isdir("/proc/self/fd"):
+            raise SkipTest("this system has no /proc/PID/fd")
+        process = await self.start("--backend-timeout", "3600")
+        self.assertEqual(
+            await self.set("moshez", "first"), "OK: status of moshez saved\r\n".encode()
+        )
+        self.hold()
+        waiting = self.set("moshez", "second")
+        await waitFor(reactor, lambda: self.lockOpenIn(process), "the set to wait for the lock")
+        process.send_signal(signal.SIGTERM)
+        await waitFor(reactor, lambda: process.poll() is not None, "twistd to exit", timeout=10)
+        # twistd ends itself with the signal it got, to report it.
+        self.assertIn(process.returncode, (0, -signal.SIGTERM))
+        answer = await waiting
+        self.assertIn(answer, (b"", f"Error: {NOT_SAVED}\r\n".encode()))
+
+
+class WaitForLockTests(SynchronousTestCase):
+    """
+    L{waitForLock} tries a lock on a clock, never in a thread.
+    """
+
+    def setUp(self) -> None:
+        self.path = FilePath(self.mktemp())
+        self.path.setContent(b"")
+        self.lock = statusfile.StatusFileLock(self.path.path)
+        self.addCleanup(self.lock.release)
+        self.clock = Clock()
+
+    def hold(self) -> None:
+        fd = os.open(self.lock.path, os.O_RDONLY | os.O_CREAT, 0o600)
+        self.addCleanup(os.close, fd)
+        fcntl.flock(fd, fcntl.LOCK_SH)
+
+    def opened(self) -> int:
+        """
+        How many descriptors of this process are open on the lock file.
+        """
+        lock = os.stat(self.lock.path)
+        count = 0
+        for name in os.listdir("/proc/self/fd"):
+            try:
+                other = os.stat(f"/proc/self/fd/{name}")
+                count += (other.st_dev, other.st_ino) == (lock.st_dev, lock.st_ino)
+            except OSError:
+                pass
+        return count
+
+    def test_free(self) -> None:
+        """
+        A free lock is taken at once.
+        """
+        self.successResultOf(waitForLock(self.lock, self.clock, 1.0))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_retriesUntilTheDeadline(self) -> None:
+        """
+        A held lock is tried again, more and more rarely, and given up at
+        exactly the deadline; the lock file is closed then.
+        """
+        self.hold()
+        tries = []
+        acquire = self.lock.acquire
+
+        def counted() -> bool:
+            tries.append(self.clock.seconds())
+            return acquire()
+
+        self.patch(self.lock, "acquire", counted)
+        d = waitForLock(self.lock, self.clock, 2.0)
+        self.clock.pump([0.001] * 2500)
+        failure = self.failureResultOf(d, statusfile.LockBusy)
+        self.assertIn(self.lock.path, failure.getErrorMessage())
+        first, most = statusfile.LOCK_RETRY
+        gaps = [round(b - a, 6) for a, b in zip(tries, tries[1:])]
+        self.assertEqual(gaps[:2], [first, first * 2])
+        self.assertLessEqual(max(gaps), most + 0.001)
+        self.assertAlmostEqual(tries[-1], 2.0, places=2)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        if os.path.isdir("/proc/self/fd"):
+            # The test's own, and no other.
+            self.assertEqual(self.opened(), 1)
+
+    def test_cancel(self) -> None:
+        """
+        Cancelling stops trying and closes the lock file.
+        """
+        self.hold()
+        d = waitForLock(self.lock, self.clock, 10.0)
+        self.clock.advance(1)
+        d.cancel()
+        self.failureResultOf(d, CancelledError)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        if os.path.isdir("/proc/self/fd"):
+            # The test's own, and no other.
+            self.assertEqual(self.opened(), 1)
 
 
 class FakeWatch:

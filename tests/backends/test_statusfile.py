@@ -6,6 +6,7 @@ import fcntl
 import os
 import random
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -16,7 +17,7 @@ from typing import Dict, List, Tuple
 from hypothesis import given
 from hypothesis import strategies as st
 from twisted.python.filepath import FilePath
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from finger.backends import statusfile
 from finger.interfaces import StatusNotSaved
@@ -575,6 +576,184 @@ class LockTests(SynchronousTestCase):
         stale.setContent(b"half")
         self.lock.makedirs()
         self.assertEqual(statusfile.removeStale(self.path.path), ([stale.path], []))
+
+
+class _FakeTime:
+    """
+    Enough of the C{time} module for L{statusfile}'s waits: time passes
+    only when slept.
+
+    @ivar slept: each sleep's seconds.
+    """
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: List[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class OwnedLockTests(SynchronousTestCase):
+    """
+    The lock belongs to the server: made 0600, its mode tightened when
+    found looser, and waited for only until a deadline, so that whoever
+    else holds it (another user, a stuck script) delays a save by the
+    deadline and no more.
+    """
+
+    def setUp(self) -> None:
+        self.directory = FilePath(self.mktemp())
+        self.directory.makedirs()
+        self.path = self.directory.child("users")
+        self.path.setContent(b"a: one\n")
+        self.lock = self.directory.child(".users.lock")
+        self.time = _FakeTime()
+        self.patch(statusfile, "time", self.time)
+
+    def hold(self, mode: int = fcntl.LOCK_SH) -> None:
+        """
+        Hold the lock as someone else would: through another open file
+        description (flock locks of two conflict even in one process), until
+        the test ends.
+        """
+        fd = os.open(self.lock.path, os.O_RDONLY | os.O_CREAT, 0o600)
+        self.addCleanup(os.close, fd)
+        fcntl.flock(fd, mode)
+
+    def mode(self) -> int:
+        return stat.S_IMODE(os.stat(self.lock.path).st_mode)
+
+    def test_madePrivate(self) -> None:
+        """
+        The lock file is made with mode 0600, whatever the umask, so that no
+        other user can open it, and so none can hold it.
+        """
+        old = os.umask(0)
+        try:
+            statusfile.save(self.path.path, {"b": "two"}, {})
+        finally:
+            os.umask(old)
+        self.assertEqual(self.mode(), 0o600)
+        self.assertEqual(os.stat(self.lock.path).st_uid, os.stat(self.path.path).st_uid)
+
+    def test_looserTightened(self) -> None:
+        """
+        A lock file of this process's user with a looser mode (one made
+        before the lock was private) is made 0600, and that is said.
+        """
+        self.lock.setContent(b"")
+        self.lock.chmod(0o644)
+        lock = statusfile.StatusFileLock(self.path.path)
+        self.assertTrue(lock.acquire())
+        lock.release()
+        self.assertEqual(self.mode(), 0o600)
+        assert lock.warning is not None
+        self.assertIn(self.lock.path, lock.warning)
+        self.assertIn("0644", lock.warning)
+        again = statusfile.StatusFileLock(self.path.path)
+        self.assertTrue(again.acquire())
+        again.release()
+        self.assertIsNone(again.warning)
+
+    def test_othersReported(self) -> None:
+        """
+        A lock file another user owns cannot be made private: it is used all
+        the same (removing it could let two savers lock two files), and the
+        warning names it and its owner.
+        """
+        self.lock.setContent(b"")
+        self.lock.chmod(0o644)
+        owner = os.stat(self.lock.path).st_uid
+        self.patch(os, "geteuid", lambda: owner + 1)
+        lock = statusfile.StatusFileLock(self.path.path)
+        self.assertTrue(lock.acquire())
+        lock.release()
+        assert lock.warning is not None
+        self.assertIn(self.lock.path, lock.warning)
+        self.assertIn(f"uid {owner},", lock.warning)
+        self.assertEqual(self.mode(), 0o644)
+
+    def test_rootGivesItToTheStatusFilesOwner(self) -> None:
+        """
+        Run as root, a save makes the lock file belong to the status file's
+        owner, as it keeps the status file's: a server that drops its
+        privileges to that user still locks the file after root saved it.
+        """
+        if os.geteuid() != 0:
+            raise SkipTest("giving a file away needs root")
+        os.chown(self.path.path, 65534, 65534)
+        self.lock.setContent(b"")
+        self.lock.chmod(0o666)
+        statusfile.save(self.path.path, {"b": "two"}, {})
+        self.assertEqual(os.stat(self.lock.path).st_uid, 65534)
+        self.assertEqual(self.mode(), 0o600)
+        self.assertEqual(os.stat(self.path.path).st_uid, 65534)
+
+    def test_acquireNeverWaits(self) -> None:
+        """
+        L{statusfile.StatusFileLock.acquire} says at once whether it got the
+        lock; once released, it may be taken again.
+        """
+        self.hold()
+        lock = statusfile.StatusFileLock(self.path.path)
+        self.addCleanup(lock.release)
+        self.assertFalse(lock.acquire())
+        self.assertFalse(lock.acquire())
+        other = statusfile.StatusFileLock(self.path.path)
+        self.addCleanup(other.release)
+        self.assertFalse(other.acquire())
+        self.assertEqual(self.time.slept, [])
+
+    def test_heldLockSaveFails(self) -> None:
+        """
+        While another holder keeps even a shared lock, a save tries again
+        until its timeout, more and more rarely, then fails with
+        L{statusfile.LockBusy}, naming the lock file, and leaves the status
+        file alone.
+        """
+        statusfile.save(self.path.path, {"b": "two"}, {})
+        before = self.path.getContent()
+        self.hold()
+        error = self.assertRaises(
+            statusfile.LockBusy, statusfile.save, self.path.path, {"a": "x"}, {}, timeout=0.2
+        )
+        self.assertIsInstance(error, StatusNotSaved)
+        self.assertEqual(error.lock, self.lock.path)
+        self.assertIn(self.lock.path, str(error))
+        self.assertIn(self.path.path, str(error))
+        self.assertAlmostEqual(sum(self.time.slept), 0.2)
+        first, most = statusfile.LOCK_RETRY
+        self.assertEqual(self.time.slept[:2], [first, first * 2])
+        self.assertLessEqual(max(self.time.slept), most)
+        self.assertEqual(self.path.getContent(), before)
+
+    def test_defaultTimeout(self) -> None:
+        """
+        Without a timeout, a save waits L{statusfile.LOCK_TIMEOUT} seconds.
+        """
+        self.hold(fcntl.LOCK_EX)
+        self.assertRaises(statusfile.LockBusy, statusfile.save, self.path.path, {"a": "x"}, {})
+        self.assertAlmostEqual(sum(self.time.slept), statusfile.LOCK_TIMEOUT)
+
+    def test_removeStaleLeavesThemWhileHeld(self) -> None:
+        """
+        Stale temporary files are left alone, and that is said, naming the
+        lock, when the lock stays held: one may be a save under way.
+        """
+        stale = self.directory.child(".users.abcdefgh.tmp")
+        stale.setContent(b"half")
+        self.hold()
+        removed, failed = statusfile.removeStale(self.path.path, timeout=0.5)
+        self.assertEqual(removed, [])
+        self.assertEqual(len(failed), 1)
+        self.assertIn(self.lock.path, failed[0])
+        self.assertTrue(stale.exists())
+        self.assertAlmostEqual(sum(self.time.slept), 0.5)
 
 
 _SETTER = textwrap.dedent(
