@@ -66,7 +66,7 @@ The longest, in seconds, a request over its client's rate waits for its
 turn; one whose turn is further away is refused.
 """
 
-ABORT_TIMEOUT = 2.0
+ABORT_TIMEOUT = 2
 """
 Seconds a connection the site refused (a C{408}, C{414}, C{429} ...) has
 to close before it is aborted: enough to read a short answer and, over TLS,
@@ -250,6 +250,9 @@ class WebChannel(HTTPChannel):
         self._startDeadline()
 
     def dataReceived(self, data: bytes) -> None:
+        if self._closing:
+            # Nothing more is read from a connection being closed.
+            return
         if self._turn is not None:
             # Waiting for a turn: keep what comes, and read no more (a
             # transport asked to resume sends one more read at most).

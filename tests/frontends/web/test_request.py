@@ -607,6 +607,16 @@ class HeadLimitTests(SynchronousTestCase):
             c, 431, b"Request Header Fields Too Large", HEADERS_TOO_LARGE
         )
 
+    def test_nothingAfter(self) -> None:
+        """
+        Once refused, nothing more the client sends is read.
+        """
+        c = _Connected()
+        c.send(b"GET /" + b"a" * (16 * 1024 + 512) + b" HTTP/1.1\r\n")
+        refusal = c.transport.value()
+        c.send(b"GET /moshez HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(c.transport.value(), refusal)
+
     def test_nextRequest(self) -> None:
         """
         The limit counts each request's head on its own: a second request
