@@ -40,8 +40,8 @@ optParameters: List[List[Any]] = [
         20.0,
         "Web requests a second each client may make, over HTTP and HTTPS "
         "together, in bursts of twice that; a request over the rate waits "
-        "its turn, or is refused (429) if that is more than 5 seconds away. "
-        "Loopback is exempt unless --rate-limit-loopback.",
+        f"its turn, or is refused (429) if that is more than {request.MAX_WAIT:g} "
+        "seconds away.  Loopback is exempt unless --rate-limit-loopback.",
         number("--web-rate", float, 0, True, "Zero (no limit) or a positive number."),
     ],
     [
