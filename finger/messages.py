@@ -213,8 +213,26 @@ database (front-ends show L{NOT_SAVED}; this is what the log says).
 
 REQUEST_TOO_SLOW = "Request not received in time"
 """
-The answer to a web client whose request line and headers did not all
-arrive within the server's time for them.
+The answer to a web client whose request (its line, headers and body) did
+not all arrive within the server's time for it.
+"""
+
+REQUEST_LINE_TOO_LONG = "Request line too long"
+"""
+The answer to a web client whose request line (the method, the URL and the
+protocol) is over the web site's limit.
+"""
+
+HEADERS_TOO_LARGE = "Request headers too large"
+"""
+The answer to a web client whose request headers are over the web site's
+limit.
+"""
+
+TOO_MANY_REQUESTS = "Too many requests; try again later"
+"""
+The answer to a web client whose requests come faster than its rate
+(C{--web-rate}) for longer than the server will make them wait.
 """
 
 STATUS_CUT = "\u2026"

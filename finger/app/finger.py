@@ -25,7 +25,8 @@ optParameters: List[List[Any]] = [
         None,
         60.0,
         "Seconds a finger or setter client has to send its request, and a "
-        "web client each request's line and headers.",
+        "web client each request (line, headers and body; the TLS handshake "
+        "too, and an idle keep-alive the next request).",
         seconds("--timeout"),
     ],
     ["access-log", None, None, "A file to append the finger access log to [default: the log]."],

@@ -86,8 +86,8 @@ optFlags: List[List[Any]] = [
     [
         "rate-limit-loopback",
         None,
-        "Apply the per-client limits (--finger-rate, --max-per-address) to "
-        "loopback clients too.",
+        "Apply the per-client limits (--finger-rate, --web-rate, "
+        "--max-per-address) to loopback clients too.",
     ],
 ]
 
@@ -144,11 +144,14 @@ def clientKey(options: usage.Options) -> ClientKey:
     return ClientKey(options["ipv6-prefix"])
 
 
-def rateLimiter(options: usage.Options, reactor: Any) -> Optional[RateLimiter]:
+def rateLimiter(
+    options: usage.Options, reactor: Any, option: str = "finger-rate"
+) -> Optional[RateLimiter]:
     """
-    The per-client rate limit of finger queries, or L{None} for none.
+    A per-client rate limit, or L{None} for none: C{--option} requests a
+    second (finger queries by default), in bursts of twice that.
     """
-    rate = options["finger-rate"]
+    rate = options[option]
     if not rate:
         return None
     return RateLimiter(

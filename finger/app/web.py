@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, List, Optional
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python import usage
 
-from finger.app.listening import Assembly, endpointOption, portOption
+from finger.app.coerce import number
+from finger.app.listening import Assembly, endpointOption, portOption, rateLimiter
 from finger.frontends.web import pages, request, templates
 from finger.frontends.web.webfinger import parseHosts
 from finger.net.tls import CertificateError, TLSListener, serverOptions, splitTLSDescription
@@ -32,6 +33,16 @@ optParameters: List[List[Any]] = [
         "name, separated by commas [default: the name each request was sent "
         "to, and the machine's own names].",
         parseHosts,
+    ],
+    [
+        "web-rate",
+        None,
+        20.0,
+        "Web requests a second each client may make, over HTTP and HTTPS "
+        "together, in bursts of twice that; a request over the rate waits "
+        f"its turn, or is refused (429) if that is more than {request.MAX_WAIT:g} "
+        "seconds away.  Loopback is exempt unless --rate-limit-loopback.",
+        number("--web-rate", float, 0, True, "Zero (no limit) or a positive number."),
     ],
     [
         "sslport",
@@ -107,7 +118,8 @@ def _tlsSettings(options: "Options", listener: Optional[TLSListener]) -> Any:
 def addTo(parts: Assembly) -> None:
     """
     Add the web site's listeners: HTTP on C{--webport} and, with C{--ssl},
-    HTTPS on C{--sslport}.  Given a login (C{--auth}), XML-RPC offers
+    HTTPS on C{--sslport}, one site whose clients are held to one
+    C{--web-rate} on both.  Given a login (C{--auth}), XML-RPC offers
     setUser over HTTPS.
     """
     options, reactor = parts.options, parts.reactor
@@ -120,9 +132,15 @@ def addTo(parts: Assembly) -> None:
         webfingerHosts=options["webfinger-hosts"],
     )
     # The limits own idle and lifetime timing (finger.net.limits); the site
-    # only times each request's line and headers.
-    site = request.WebSite(root, clock=reactor, headTimeout=options["timeout"], idleTimeout=None)
+    # only times each request, and keeps its clients to their rate.
+    site = request.WebSite(
+        root,
+        clock=reactor,
+        requestTimeout=options["timeout"],
+        idleTimeout=None,
+        rateLimiter=rateLimiter(options, reactor, "web-rate"),
+    )
     parts.listen("web", "webport", site, request.busyResponse())
     if options["ssl"]:
-        tlsFactory = TLSMemoryBIOFactory(options.tlsOptions, False, site)
+        tlsFactory = TLSMemoryBIOFactory(options.tlsOptions, False, site, clock=reactor)
         parts.listen("https", "sslport", tlsFactory, b"")

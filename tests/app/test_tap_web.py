@@ -12,9 +12,11 @@ import json
 import os
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
+import time
 import xmlrpc.client
 from io import StringIO
 from typing import Any, Dict, List, Optional, Tuple
@@ -38,10 +40,16 @@ from twisted.web.http_headers import Headers
 from finger.app import tap
 from finger.net.listen import everyAddress
 from finger.clients import xmlrpc as xmlrpcclient
-from finger.frontends.web.request import rawResponse
+from finger.frontends.web.request import ABORT_TIMEOUT, rawResponse
 from finger.frontends.web.templates import defaultTemplatesDirectory
 from finger.frontends.web.xmlrpc import XMLRPCGate
-from finger.messages import REQUEST_TOO_SLOW
+from finger.messages import (
+    HEADERS_TOO_LARGE,
+    REQUEST_LINE_TOO_LONG,
+    REQUEST_TOO_SLOW,
+)
+from finger.net.clients import ClientKey
+from finger.net.limits import RateLimiter
 from tests.certs import selfSigned
 from tests.support import CHECKOUT, cleanEnvironment, freePort, which
 
@@ -237,6 +245,84 @@ class OptionsTests(SynchronousTestCase):
             ["--ssl", "--certificate", path, "--privatekey", key],
             f"--privatekey: cannot read the private key file {key}",
         )
+
+
+class WebRateOptionsTests(SynchronousTestCase):
+    """
+    C{--web-rate}: one limiter for the site, on HTTP and HTTPS, built from
+    the options every per-client limit shares.
+    """
+
+    def makeService(self, *args: str) -> Any:
+        options = tap.Options()
+        options.parseOptions(["--file", _statusFile(self), *args])
+        return tap.makeService(options)
+
+    def site(self, top: Any, name: str = "web") -> Any:
+        factory = top.getServiceNamed(name).factory.wrappedFactory
+        return factory.wrappedFactory if name == "https" else factory
+
+    def test_default(self) -> None:
+        """
+        By default each client may make 20 requests a second, in bursts of
+        40; loopback is exempt; HTTP and HTTPS share the one limiter.
+        """
+        path, _ = _certificateFile(self)
+        top = self.makeService("--ssl", "--certificate", path)
+        limiter = self.site(top).rateLimiter
+        self.assertIsInstance(limiter, RateLimiter)
+        self.assertEqual((limiter.rate, limiter.burst), (20.0, 40.0))
+        self.assertFalse(limiter.limitLoopback)
+        self.assertEqual(limiter.clientKey, ClientKey(64))
+        self.assertIs(self.site(top, "https"), self.site(top))
+        self.assertIsNone(top.getServiceNamed("web").factory.rateLimiter)
+
+    def test_options(self) -> None:
+        """
+        C{--web-rate} sets the rate; C{--rate-limit-loopback} and
+        C{--ipv6-prefix} apply to it as to every per-client limit.
+        """
+        top = self.makeService(
+            "--web-rate", "2.5", "--rate-limit-loopback", "--ipv6-prefix", "48"
+        )
+        limiter = self.site(top).rateLimiter
+        self.assertEqual((limiter.rate, limiter.burst), (2.5, 5.0))
+        self.assertTrue(limiter.limitLoopback)
+        self.assertEqual(limiter.clientKey, ClientKey(48))
+
+    def test_off(self) -> None:
+        """
+        C{--web-rate 0} turns the limit off.
+        """
+        self.assertIsNone(self.site(self.makeService("--web-rate", "0")).rateLimiter)
+
+    def test_timeout(self) -> None:
+        """
+        C{--timeout} is the time each web request has.
+        """
+        self.assertEqual(self.site(self.makeService("--timeout", "7")).requestTimeout, 7.0)
+
+    def test_badRate(self) -> None:
+        """
+        A negative or non-numeric rate is an error naming the option.
+        """
+        for value in ("-1", "fast", "inf"):
+            options = tap.Options()
+            e = self.assertRaises(
+                usage.UsageError,
+                options.parseOptions,
+                ["--file", _statusFile(self), "--web-rate", value],
+            )
+            self.assertIn("--web-rate", str(e))
+
+    def test_help(self) -> None:
+        """
+        C{--help} shows C{--web-rate} with its default.
+        """
+        text = " ".join(str(tap.Options()).split())
+        self.assertIn("--web-rate=", text)
+        self.assertIn("--web-rate=", text)
+        self.assertRegex(text, r"--web-rate=\S* .*\[default: 20")
 
 
 class SettingOptionsTests(SynchronousTestCase):
@@ -552,7 +638,7 @@ class _Trickle(Protocol):
 class SlowClientTests(TestCase):
     """
     C{--timeout} bounds how long a web client may take to send its
-    request's line and headers, however it paces its bytes.
+    request, however it paces its bytes.
     """
 
     async def test_trickledHeaders(self) -> None:
@@ -567,6 +653,195 @@ class SlowClientTests(TestCase):
         await connectProtocol(endpoint, client)
         received = await client.done
         self.assertEqual(received, rawResponse(408, b"Request Timeout", REQUEST_TOO_SLOW))
+
+
+def _exchange(
+    port: int, send: bytes = b"", tls: bool = False, then: bytes = b"", every: float = 0.0,
+    limit: float = 30.0,
+) -> Tuple[Optional[float], bytes]:
+    """
+    Connect to C{port} on loopback (over TLS, trusting anything, if C{tls}),
+    send C{send}, then the bytes of C{then} one every C{every} seconds, and
+    read until the server closes or C{limit} seconds have passed; in a
+    thread.
+
+    @return: seconds from the connection to the server's close (L{None} if
+        it did not), and what the server sent.
+    """
+    raw = socket.create_connection(("127.0.0.1", port))
+    sock: socket.socket = raw
+    if tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        sock = context.wrap_socket(raw)
+    started = time.monotonic()
+    received = b""
+    try:
+        sock.sendall(send)
+        left = list(then)
+        nextByte = started + every
+        while True:
+            now = time.monotonic()
+            if now - started > limit:
+                return None, received
+            if left and now >= nextByte:
+                sock.sendall(bytes([left.pop(0)]))
+                nextByte += every
+            wait = min(nextByte - now if left else limit, started + limit - now)
+            sock.settimeout(max(0.01, wait))
+            try:
+                data = sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return time.monotonic() - started, received
+            if not data:
+                return time.monotonic() - started, received
+            received += data
+    finally:
+        sock.close()
+
+
+def _clientHello() -> bytes:
+    """
+    The first flight of a TLS client.
+    """
+    context = ssl.create_default_context()
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
+
+class RequestLimitTests(TestCase):
+    """
+    The whole service on loopback, with C{--timeout 0.5}: every part of a
+    web request, and a TLS handshake, must arrive in time, over HTTP and
+    HTTPS; a request line or headers over the limit are answered and
+    closed.
+    """
+
+    deadline = 0.5
+
+    def setUp(self) -> None:
+        path, _ = _certificateFile(self)
+        self.running = _Running(
+            self, "--timeout", str(self.deadline), "--ssl", "--certificate", path
+        )
+
+    async def exchange(self, *args: Any, **kwargs: Any) -> Tuple[Optional[float], bytes]:
+        return await deferToThread(_exchange, *args, **kwargs)
+
+    def assertClosedBy(self, closed: Optional[float], seconds: float) -> None:
+        self.assertIsNotNone(closed, "still open")
+        assert closed is not None
+        self.assertLess(closed, seconds)
+
+    async def test_slowBody(self) -> None:
+        """
+        A POST body sent a byte at a time, with C{Content-Length} or
+        chunked, is answered C{408} and closed at the deadline.
+        """
+        head = b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+        for framing, body in (
+            (b"Content-Length: 100\r\n\r\n", b"x" * 100),
+            (b"Transfer-Encoding: chunked\r\n\r\n", b"1\r\nx\r\n" * 20),
+        ):
+            closed, received = await self.exchange(
+                self.running.webPort, head + framing, then=body, every=0.1
+            )
+            self.assertEqual(received, rawResponse(408, b"Request Timeout", REQUEST_TOO_SLOW))
+            self.assertClosedBy(closed, 5)
+
+    async def test_idleKeepAlive(self) -> None:
+        """
+        A keep-alive connection that sends no next request is closed at the
+        deadline, with nothing more said.
+        """
+        closed, received = await self.exchange(
+            self.running.webPort, b"GET /moshez HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
+        self.assertTrue(received.startswith(b"HTTP/1.1 200 "), received)
+        self.assertEqual(received.count(b"HTTP/1.1 "), 1)
+        self.assertClosedBy(closed, 5)
+
+    async def test_silentTLS(self) -> None:
+        """
+        A client that never begins its TLS handshake is closed at the
+        deadline (and the short wait for a clean close), not held until the
+        idle timeout.
+        """
+        closed, received = await self.exchange(self.running.sslPort)
+        self.assertEqual(received, b"")
+        self.assertClosedBy(closed, self.deadline + ABORT_TIMEOUT + 2)
+
+    async def test_halfClientHello(self) -> None:
+        """
+        A client that sends half its ClientHello is closed the same way.
+        """
+        hello = _clientHello()
+        closed, received = await self.exchange(self.running.sslPort, hello[: len(hello) // 2])
+        self.assertEqual(received, b"")
+        self.assertClosedBy(closed, self.deadline + ABORT_TIMEOUT + 2)
+
+    async def test_slowHTTPS(self) -> None:
+        """
+        Over HTTPS, a request too slow is answered C{408} and closed.
+        """
+        closed, received = await self.exchange(
+            self.running.sslPort, b"GET / HTTP/1.1\r\n", tls=True, then=b"Host: x", every=0.1
+        )
+        self.assertEqual(received, rawResponse(408, b"Request Timeout", REQUEST_TOO_SLOW))
+        self.assertClosedBy(closed, 5)
+
+    async def test_longHead(self) -> None:
+        """
+        A 16.5 KiB request line is answered C{414}, and 17 KiB of headers
+        C{431}, then the connection is closed, over HTTP and HTTPS.
+        """
+        line = b"GET /" + b"a" * (16 * 1024 + 512) + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+        headers = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: %s\r\n" % (b"b" * 1000,) * 17
+        for port, tls in ((self.running.webPort, False), (self.running.sslPort, True)):
+            closed, received = await self.exchange(port, line, tls=tls)
+            self.assertEqual(received, rawResponse(414, b"URI Too Long", REQUEST_LINE_TOO_LONG))
+            self.assertClosedBy(closed, 5)
+            closed, received = await self.exchange(port, headers + b"\r\n", tls=tls)
+            self.assertEqual(
+                received,
+                rawResponse(431, b"Request Header Fields Too Large", HEADERS_TOO_LARGE),
+            )
+            self.assertClosedBy(closed, 5)
+
+
+class WebRateTests(TestCase):
+    """
+    C{--web-rate} on the running service: a client pipelining over HTTPS
+    is served at its rate.
+    """
+
+    async def test_pipelinedHTTPS(self) -> None:
+        """
+        With C{--rate-limit-loopback}, 16 requests pipelined on one HTTPS
+        connection at 4 a second are answered a burst of 8 at once, the
+        rest one each 0.25 seconds: all 16, in 2 seconds, not at once.
+        """
+        path, _ = _certificateFile(self)
+        running = _Running(
+            self, "--ssl", "--certificate", path, "--rate-limit-loopback", "--web-rate", "4"
+        )
+        requests = b"GET /moshez HTTP/1.1\r\nHost: x\r\n\r\n" * 15
+        last = b"GET /moshez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        started = time.monotonic()
+        closed, received = await deferToThread(
+            _exchange, running.sslPort, requests + last, tls=True
+        )
+        self.assertEqual(received.count(b"HTTP/1.1 200 "), 16)
+        self.assertIsNotNone(closed)
+        self.assertGreater(time.monotonic() - started, 1.9)
 
 
 async def _chromium(testCase: TestCase, url: str) -> str:
