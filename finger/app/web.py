@@ -10,7 +10,8 @@ from twisted.python import usage
 
 from finger.app.coerce import number
 from finger.app.listening import Assembly, endpointOption, portOption, rateLimiter
-from finger.frontends.web import pages, request, templates
+from finger.frontends.web import pages, templates
+from finger.frontends.web.site import MAX_WAIT, WebSite, busyResponse
 from finger.frontends.web.webfinger import parseHosts
 from finger.net.tls import CertificateError, TLSListener, serverOptions, splitTLSDescription
 
@@ -40,7 +41,7 @@ optParameters: List[List[Any]] = [
         20.0,
         "Web requests a second each client may make, over HTTP and HTTPS "
         "together, in bursts of twice that; a request over the rate waits "
-        f"its turn, or is refused (429) if that is more than {request.MAX_WAIT:g} "
+        f"its turn, or is refused (429) if that is more than {MAX_WAIT:g} "
         "seconds away.  Loopback is exempt unless --rate-limit-loopback.",
         number("--web-rate", float, 0, True, "Zero (no limit) or a positive number."),
     ],
@@ -133,14 +134,14 @@ def addTo(parts: Assembly) -> None:
     )
     # The limits own idle and lifetime timing (finger.net.limits); the site
     # only times each request, and keeps its clients to their rate.
-    site = request.WebSite(
+    site = WebSite(
         root,
         clock=reactor,
         requestTimeout=options["timeout"],
         idleTimeout=None,
         rateLimiter=rateLimiter(options, reactor, "web-rate"),
     )
-    parts.listen("web", "webport", site, request.busyResponse())
+    parts.listen("web", "webport", site, busyResponse())
     if options["ssl"]:
         tlsFactory = TLSMemoryBIOFactory(options.tlsOptions, False, site, clock=reactor)
         parts.listen("https", "sslport", tlsFactory, b"")

@@ -40,7 +40,7 @@ from twisted.web.http_headers import Headers
 from finger.app import tap
 from finger.net.listen import everyAddress
 from finger.clients import xmlrpc as xmlrpcclient
-from finger.frontends.web.request import ABORT_TIMEOUT, rawResponse
+from finger.frontends.web.site import ABORT_TIMEOUT, rawResponse
 from finger.frontends.web.templates import defaultTemplatesDirectory
 from finger.frontends.web.xmlrpc import XMLRPCGate
 from finger.messages import (

@@ -3,13 +3,17 @@
 The web front-end: user pages, a JSON view of the same data, and XML-RPC.
 
 L{UserStatusTree} is the site's root, an adapter from L{IFingerService} to
-L{IResource}; serve it with L{request.LimitedRequest} as the site's request
-factory, so that no request body can be larger than
-L{request.MAX_BODY_BYTES}.  One module per job:
+L{IResource}; serve it with L{site.WebSite}, which reads each request
+within its deadline, at its client's rate, with its body capped.  One
+module per job:
 
-    - L{finger.frontends.web.request}: the request-body cap, naming users
-      in URLs, answering through the lookup policy, and the one writer of
-      raw HTTP responses (the 413 and the busy refusal);
+    - L{finger.frontends.web.site}: reading connections and requests (the
+      whole-request deadline, the per-client rate, the caps on the request
+      line, headers and body), the access log line, and the one writer of
+      raw HTTP responses (the 408, 413, 414, 429, 431 and the busy
+      refusal);
+    - L{finger.frontends.web.request}: naming users in URLs and answering
+      through the lookup policy;
     - L{finger.frontends.web.templates}: the page elements, loading and
       checking the templates, and the pages flattened ahead of time;
     - L{finger.frontends.web.pages}: the root and the HTML pages;

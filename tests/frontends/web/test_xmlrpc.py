@@ -26,7 +26,7 @@ from zope.interface import implementer
 from finger.auth import FAILED_LOGIN_DELAY, SetterLogin, setterPortal
 from finger.backends.memory import MemoryFingerService
 from finger.frontends.web.pages import UserStatusTree
-from finger.frontends.web.request import MAX_BODY_BYTES
+from finger.frontends.web.site import MAX_BODY_BYTES
 from finger.frontends.web.xmlrpc import (
     INVALID_PARAMS,
     INVALID_REQUEST,
