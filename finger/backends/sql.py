@@ -92,6 +92,8 @@ class _Listener:
         self.notifications = notifications
         self.service = service
         self.closed = False
+        # Whether the reactor watches it.
+        self.watched = False
         # The reactor finds a reader by its descriptor, even once the
         # connection is lost: ask once.
         self._fileno = notifications.fileno()
@@ -264,7 +266,7 @@ class SQLFingerService(StatusTable):
             listener.close()
             raise StatusNotSaved("stopped")
         self._listener = listener
-        self._reactor.addReader(listener)
+        self._watch()
 
     def _connected(self, rows: Rows) -> None:
         self._connecting = False
@@ -375,6 +377,11 @@ class SQLFingerService(StatusTable):
         """
         self._hint = True
         self._scheduleRead()
+        if self._hint:
+            # No read began for it: until one does, more hints would change
+            # nothing.  Leave them unread rather than wake for each one of a
+            # storm.
+            self._stopWatching()
 
     def _scheduleRead(self) -> None:
         """
@@ -401,6 +408,8 @@ class SQLFingerService(StatusTable):
     def _readChanges(self) -> None:
         self._nextRead = None
         self._hint = False
+        # Hints from now on may announce changes this read does not see.
+        self._watch()
         self._lastRead = self._reactor.seconds()
         self._read(lambda: self._locked(self._session.changes, self._seen, BATCH).addCallback(
             self._apply
@@ -443,10 +452,27 @@ class SQLFingerService(StatusTable):
         self._lost(reason)
 
     def _closeListener(self) -> None:
+        self._stopWatching()
         listener, self._listener = self._listener, None
         if listener is not None:
-            self._reactor.removeReader(listener)
             listener.close()
+
+    def _watch(self) -> None:
+        """
+        Have the reactor read the listening connection.
+        """
+        if self._listener is not None and not self._listener.watched:
+            self._listener.watched = True
+            self._reactor.addReader(self._listener)
+
+    def _stopWatching(self) -> None:
+        """
+        Leave the listening connection unread (what arrives waits in its
+        socket) until L{_watch}.
+        """
+        if self._listener is not None and self._listener.watched:
+            self._listener.watched = False
+            self._reactor.removeReader(self._listener)
 
     # -- outages ---------------------------------------------------------------
 

@@ -418,15 +418,20 @@ class StoreLogicTests(SynchronousTestCase):
         database = FakeDatabase(moshez="Happy")
         service = self.service(database, clock)
         self.assertEqual(service.hintInterval, HINT_INTERVAL)
-        listener = database.listeners[-1]
+        notifications = database.listeners[-1]
+        listener = clock.readers[0]
         before = database.reads
         servedAfter = None
+        wakes = 0
         for step in range(100):
             if step == 50:
                 database.change("moshez", "Changed")
                 changedAt = clock.seconds()
-            listener.queue.extend([""] * 1000)
-            clock.readers[0].doRead()
+            notifications.queue.extend([""] * 1000)
+            # The reactor reads the connection only while it is watched.
+            if listener in clock.readers:
+                wakes += 1
+                listener.doRead()
             clock.advance(0.01)
             if servedAfter is None and service.users["moshez"] == "Changed":
                 servedAfter = clock.seconds() - changedAt
@@ -435,6 +440,8 @@ class StoreLogicTests(SynchronousTestCase):
         self.assertLessEqual(servedAfter, HINT_INTERVAL + 0.01 + 1e-9)
         # 100,000 hints over one second.
         self.assertLessEqual(database.reads - before, 1 / HINT_INTERVAL + 1)
+        # Nor is it woken for each notification.
+        self.assertLessEqual(wakes, 1 / HINT_INTERVAL + 1)
         self.assertEqual(self.successResultOf(service.getUser("moshez")), "Changed")
 
     def test_notificationsWhileReading(self) -> None:
@@ -744,6 +751,62 @@ class SQLiteTests(SynchronousTestCase):
         dbcopy.importFile(source, self.url, replace=True)
         service = self.service(FakeReactor())
         self.assertEqual(self.successResultOf(service.getUsers()), ["shawn"])
+
+    def test_badRows(self) -> None:
+        """
+        Rows another program wrote that no setter could have stored (bytes
+        for a status, a status too long or of two lines, a name that breaks
+        the rule, text that is not UTF-8) are skipped and
+        logged once, not at every read; the good rows are served.
+        """
+        with sqlite3.connect(self.path) as connection:
+            connection.execute(sqlstore._SQLITE_SCHEMA)
+            connection.executemany(
+                "INSERT INTO finger_status (name, status) VALUES (?, ?)",
+                [
+                    ("moshez", "Happy"),
+                    ("n-bytes", b"bytes"),
+                    ("long", "x" * 2000),
+                    ("two", "two\nlines"),
+                    ("-x", "ok"),
+                ],
+            )
+            connection.execute(
+                "INSERT INTO finger_status (name, status) VALUES ('latin1', CAST(x'e9' AS TEXT))"
+            )
+        clock = FakeReactor()
+        with capturedLogs() as events:
+            service = self.service(clock)
+            self.assertEqual(self.successResultOf(service.getUsers()), ["moshez"])
+            with sqlite3.connect(self.path) as connection:
+                connection.execute("UPDATE finger_status SET status = 'Busy' WHERE name = 'moshez'")
+            clock.advance(1)
+            self.assertEqual(self.successResultOf(service.getUser("moshez")), "Busy")
+        skipped = [e["name"] for e in events if e["log_format"].startswith("Skipped a row")]
+        self.assertEqual(
+            sorted(skipped), sorted(["'n-bytes'", "'long'", "'two'", "'-x'", "'latin1'"])
+        )
+        self.failureResultOf(service.getUser("n-bytes"), UnknownUser)
+
+    def test_importSkipsWhatNoSetterStores(self) -> None:
+        """
+        C{finger-db import} copies only the statuses a setter could store,
+        as the nodes serve only those, and says which lines it skipped.
+        """
+        source = self.mktemp()
+        with open(source, "w", encoding="utf-8") as f:
+            f.write("moshez: Happy\nlong: " + "x" * 2000 + "\n")
+        import io
+        from contextlib import redirect_stderr
+
+        errors = io.StringIO()
+        with redirect_stderr(errors):
+            self.assertEqual(dbcopy.importFile(source, self.url), 1)
+        self.assertIn("user long: a status is at most 1024 characters; line skipped",
+                      errors.getvalue())
+        with sqlite3.connect(self.path) as connection:
+            rows = connection.execute("SELECT name FROM finger_status").fetchall()
+        self.assertEqual(rows, [("moshez",)])
 
 
 def _twistd(test: TestCase, database: str) -> "tuple[subprocess.Popen[bytes], int]":
