@@ -278,10 +278,6 @@ class SQLFingerService(StatusTable):
         self._replace(rows)
         first = not self._loaded
         self._loaded = True
-        ready, self._ready = self._ready, []
-        for d in ready:
-            if not d.called:
-                d.callback(None)
         if self._outage is not None:
             self._outage = None
             self.log.info(
@@ -297,6 +293,11 @@ class SQLFingerService(StatusTable):
             )
         if not self.database.notifies and self.running and not self._poller.running:
             self._poller.start(self.pollInterval, now=False)
+        # Last: those waiting may set at once.
+        ready, self._ready = self._ready, []
+        for d in ready:
+            if not d.called:
+                d.callback(None)
         # Hints that came while the table was read may announce changes it
         # does not hold.
         self._scheduleRead()

@@ -885,9 +885,9 @@ class PostgreSQLTests(TestCase):
             raise SkipTest(why)
         self.cluster = postgres.startCluster(self.addCleanup)
 
-    def node(self) -> SQLFingerService:
+    def node(self, url: Optional[str] = None) -> SQLFingerService:
         service = SQLFingerService(
-            self.cluster.url,
+            url or self.cluster.url,
             reactor=reactor,
             timeout=3.0,
             retryDelay=lambda attempt: min(0.1 * 2**attempt, 0.5),
@@ -965,6 +965,172 @@ class PostgreSQLTests(TestCase):
             for n in range(20):
                 self.assertEqual(rows[f"u{n}"], "before")
             self.flushLoggedErrors()
+
+        return Deferred.fromCoroutine(run())
+
+    async def sees(self, node: SQLFingerService, user: str, status: str) -> None:
+        """
+        Wait until C{node} serves C{status} for C{user}.
+        """
+
+        async def served() -> bool:
+            try:
+                return await node.getUser(user) == status
+            except UnknownUser:
+                return False
+
+        await waitFor(reactor, served, f"{user}'s status {status!r}", timeout=5)
+
+    def test_forgedNotifications(self) -> "Deferred[None]":
+        """
+        A role with no grants at all may send C{NOTIFY finger_status} with
+        any payload: forged changes, statuses that are not text, thousands
+        of empty ones.  A node serves none of it, reads the table at most
+        once every C{hintInterval} seconds meanwhile, and still sees a real
+        change.
+        """
+        self.cluster.query("CREATE ROLE mallory LOGIN")
+        forged = [json.dumps([["moshez", "pwned"], ["eve", "forged"]])]
+        forged += [json.dumps([[f"n{n}", value]]) for n, value in enumerate([None, 42, [1], {}])]
+        forged += ["{", json.dumps({"moshez": None})]
+
+        def attack() -> None:
+            import psycopg
+
+            with psycopg.connect(self.cluster.urlAs("mallory"), autocommit=True) as connection:
+                with self.assertRaises(psycopg.errors.InsufficientPrivilege):
+                    connection.execute("SELECT * FROM finger_status")
+                for payload in forged:
+                    connection.execute("SELECT pg_notify('finger_status', %s)", (payload,))
+                for _ in range(2000):
+                    connection.execute("NOTIFY finger_status")
+
+        async def run() -> None:
+            one, two = self.node(), self.node()
+            await one.setUser("moshez", "Happy")
+            await self.sees(two, "moshez", "Happy")
+            reads: List[str] = []
+            for name in ("load", "changes"):
+                read = getattr(two.database, name, None)
+                if read is not None:
+
+                    def counted(*args: Any, read: Any = read, name: str = name) -> Any:
+                        reads.append(name)
+                        return read(*args)
+
+                    setattr(two.database, name, counted)
+            started = reactor.seconds()
+            await deferToThread(attack)
+            await one.setUser("sentinel", "after the attack")
+            await self.sees(two, "sentinel", "after the attack")
+            spent = reactor.seconds() - started
+            self.assertEqual(two.users, {"moshez": "Happy", "sentinel": "after the attack"})
+            self.failureResultOf(two.getUser("eve"), UnknownUser)
+            self.assertEqual(sorted(await two.getUsers()), ["moshez", "sentinel"])
+            self.assertLessEqual(len(reads), spent / two.hintInterval + 2, (len(reads), spent))
+
+        return Deferred.fromCoroutine(run())
+
+    def test_badRows(self) -> "Deferred[None]":
+        """
+        Rows written by something other than a setter that no setter could
+        have written are skipped, each logged once however often the node
+        reads.
+        """
+
+        async def run() -> None:
+            node = self.node()
+            await node.getUsers()
+            with capturedLogs() as events:
+                self.cluster.query(
+                    "INSERT INTO finger_status (name, status) VALUES "
+                    "('-bad', 'x'), ('long', repeat('x', 2000)), ('ctl', E'\\x1b[2J'), "
+                    "('ok', 'fine')"
+                )
+                self.cluster.query("NOTIFY finger_status")
+                await self.sees(node, "ok", "fine")
+                for n in range(3):
+                    self.cluster.query("NOTIFY finger_status")
+                    await node.setUser("sentinel", str(n))
+                    await self.sees(node, "sentinel", str(n))
+            skipped = [e["name"] for e in events if e["log_format"].startswith("Skipped a row")]
+            self.assertEqual(sorted(skipped), ["'-bad'", "'ctl'", "'long'"])
+            self.assertEqual(node.users, {"ok": "fine", "sentinel": "2"})
+
+        return Deferred.fromCoroutine(run())
+
+    def test_olderTable(self) -> "Deferred[None]":
+        """
+        A table made before changes were numbered gets its version column
+        and index when its owner connects, and keeps its rows.
+        """
+        self.cluster.query(
+            "CREATE TABLE finger_status (name TEXT PRIMARY KEY, status TEXT NOT NULL, "
+            "changed TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+        )
+        self.cluster.query("INSERT INTO finger_status (name, status) VALUES ('moshez', 'Old')")
+
+        async def run() -> None:
+            one, two = self.node(), self.node()
+            self.assertEqual(await one.getUser("moshez"), "Old")
+            columns = self.cluster.query(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'finger_status' ORDER BY ordinal_position"
+            )
+            self.assertEqual([c for (c,) in columns], ["name", "status", "changed", "version"])
+            await two.getUsers()
+            await one.setUser("moshez", "New")
+            await self.sees(two, "moshez", "New")
+
+        return Deferred.fromCoroutine(run())
+
+    def test_roles(self) -> "Deferred[None]":
+        """
+        A node needs only C{SELECT}, C{INSERT} and C{UPDATE} on the table
+        once its owner made it; until then it says what is missing.
+        """
+        query = self.cluster.query
+        query("CREATE ROLE finger_admin LOGIN")
+        query("GRANT CREATE ON SCHEMA public TO finger_admin")
+        query("CREATE ROLE fingerd LOGIN")
+
+        async def run() -> None:
+            with capturedLogs() as events:
+                node = self.node(self.cluster.urlAs("fingerd"))
+
+                def refused() -> bool:
+                    return any("owns the table" in str(e.get("error")) for e in events)
+
+                await waitFor(reactor, refused, "the node to say why it cannot start")
+            admin = self.node(self.cluster.urlAs("finger_admin"))
+            await admin.getUsers()
+            query("GRANT SELECT, INSERT, UPDATE ON finger_status TO fingerd")
+            await node.getUsers()
+            await node.setUser("moshez", "Least privilege")
+            await self.sees(admin, "moshez", "Least privilege")
+            await admin.setUser("shawn", "From the owner")
+            await self.sees(node, "shawn", "From the owner")
+            self.flushLoggedErrors()
+
+        return Deferred.fromCoroutine(run())
+
+    def test_replace(self) -> "Deferred[None]":
+        """
+        C{finger-db import --replace} rewrites every row and removes the
+        rest: running nodes read the whole table again, and removed users
+        go.
+        """
+        source = self.mktemp()
+        with open(source, "w", encoding="utf-8") as f:
+            f.write("moshez: Kept\n")
+
+        async def run() -> None:
+            node = self.node()
+            await node.setUser("moshez", "Here")
+            await node.setUser("shawn", "Gone soon")
+            await deferToThread(dbcopy.importFile, source, self.cluster.url, True)
+            await self.sees(node, "moshez", "Kept")
+            self.assertEqual(await node.getUsers(), ["moshez"])
 
         return Deferred.fromCoroutine(run())
 
