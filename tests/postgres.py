@@ -135,6 +135,13 @@ class Cluster:
         self.log = os.path.join(top, "server.log")
         self.url = f"postgresql://finger@127.0.0.1:{self.port}/postgres"
 
+    def urlAs(self, role: str) -> str:
+        """
+        A libpq URI for the C{postgres} database, as C{role} (the server
+        trusts every local connection: no password).
+        """
+        return self.url.replace("finger@", f"{role}@", 1)
+
     def start(self) -> None:
         """
         Start the server and wait until it takes connections.
@@ -155,13 +162,15 @@ class Cluster:
     def running(self) -> bool:
         return os.path.exists(os.path.join(self.data, "postmaster.pid"))
 
-    def query(self, sql: str, *args: Any) -> List[Any]:
+    def query(self, sql: str, *args: Any, role: Optional[str] = None) -> List[Any]:
         """
-        Run one statement on a new connection, and return its rows.
+        Run one statement on a new connection (as C{role}, or the superuser
+        C{finger}), and return its rows.
         """
         import psycopg
 
-        with psycopg.connect(self.url, autocommit=True) as connection:
+        url = self.url if role is None else self.urlAs(role)
+        with psycopg.connect(url, autocommit=True) as connection:
             cursor = connection.execute(sql, args or None)
             return cursor.fetchall() if cursor.description else []
 

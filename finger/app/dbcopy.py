@@ -13,6 +13,12 @@ interval (SQLite).  C{export} sets every user of the database in the status
 file, written atomically and durably as the setter writes it; comments and
 other users' lines are kept.  The file is read and written with
 L{finger.backends.statusfile}.
+
+Both copy only what a setter could have stored
+(L{finger.backends.sqlstore.checkRow}), as the nodes serve only that: a
+status file line whose status is not one (longer than
+L{finger.names.MAX_STATUS_LENGTH}, or with control characters) and a bad
+row of the database are reported and skipped.
 """
 
 import sys
@@ -21,7 +27,7 @@ from typing import List, Optional
 from twisted.python import usage
 
 from finger.backends import statusfile
-from finger.backends.sqlstore import DatabaseError, Session, openDatabase
+from finger.backends.sqlstore import DatabaseError, InvalidRow, Session, checkRow, openDatabase
 
 
 class ImportOptions(usage.Options):
@@ -64,12 +70,20 @@ def importFile(path: str, url: str, replace: bool = False) -> int:
     snapshot = statusfile.read(path)
     for problem in snapshot.problems:
         print(f"{path}:{problem.lineno}: {problem.reason}; line skipped", file=sys.stderr)
+    statuses = {}
+    for name, status in snapshot.statuses.items():
+        try:
+            checkRow(name, status)
+        except InvalidRow as e:
+            print(f"{path}: user {name}: {e}; line skipped", file=sys.stderr)
+        else:
+            statuses[name] = status
     session = Session(openDatabase(url))
     try:
-        session.save(snapshot.statuses, replace=replace)
+        session.save(statuses, replace=replace)
     finally:
         session.close()
-    return len(snapshot.statuses)
+    return len(statuses)
 
 
 def exportFile(url: str, path: str) -> int:
@@ -83,11 +97,16 @@ def exportFile(url: str, path: str) -> int:
     """
     session = Session(openDatabase(url))
     try:
-        statuses = session.load()
+        rows = session.load()
     finally:
         session.close()
-    statusfile.save(path, statuses, {})
-    return len(statuses)
+    for row in rows.bad:
+        print(
+            f"{session.database.display}: row {row.name}: {row.reason}; skipped",
+            file=sys.stderr,
+        )
+    statusfile.save(path, rows.statuses, {})
+    return len(rows.statuses)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -6,13 +6,19 @@ The database back-end: statuses kept in SQLite (one machine) or PostgreSQL
     - Lookups are answered from an in-memory copy of the table, with
       L{finger.backends.memory.StatusTable}, as the file back-end answers
       them: they cost the same, and go on while the database is away.
-    - Changes are pushed.  A PostgreSQL node listens for C{NOTIFY
-      finger_status} on a connection the reactor watches and applies each
-      change as it is committed anywhere; an SQLite node polls C{PRAGMA
-      data_version} (one cheap query) every C{pollInterval} seconds and
-      reads the table again when another process changed it.  After any
-      reconnection a node reads the whole table again, so no change is
-      missed.
+    - Changes are announced, and read from the table.  A PostgreSQL node
+      listens for C{NOTIFY finger_status} on a connection the reactor
+      watches; since any role that can connect may send one, with any
+      payload, a notification is only a hint: the node reads the rows
+      changed since the newest it has (at most L{BATCH} a read), at most
+      once every C{hintInterval} seconds however many hints arrive.  An
+      SQLite node polls C{PRAGMA data_version} (one cheap query) every
+      C{pollInterval} seconds and reads the table again when another
+      process changed it.  After any reconnection a node reads the whole
+      table again, so no change is missed.
+    - Rows are checked before they are served, as status file lines are: a
+      row whose name breaks the name rule or whose status is not text a
+      setter could have stored is skipped, and logged once.
     - Sets are durable and honest: L{SQLFingerService.setUser} fires only
       once its transaction committed.  Sets that arrive while a transaction
       is under way are committed together by the next one (group commit).
@@ -29,7 +35,7 @@ because its rollback path logs a traceback for every transaction that
 fails on a broken connection, where an outage should be logged once.
 """
 
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple, TypeVar, Union
 
 from twisted.application.internet import backoffPolicy
 from twisted.internet.defer import Deferred, DeferredLock, TimeoutError, fail
@@ -42,17 +48,37 @@ from zope.interface import implementer
 
 from finger.backends.memory import StatusTable
 from finger.backends.sqlstore import (
+    BATCH,
+    BadRow,
+    Changes,
     Database,
     Notifications,
+    Rows,
     Session,
     openDatabase,
-    parsePayload,
 )
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
 from finger.lookup import orGlobalReactor
 from finger.messages import DATABASE_UNREACHABLE
 
 _T = TypeVar("_T")
+
+HINT_INTERVAL = 0.05
+"""
+The fewest seconds between two reads of the changes a node makes when
+notifications hint at them.  A hint that finds no read for that long is
+read at once, so a set reaches the other nodes within a few milliseconds;
+hints that come faster share a read, so a storm of notifications (anyone
+may send them) costs a node and the database at most 20 small reads a
+second, each an index lookup.  Half of the 100 ms that a set may take to
+reach every node.
+"""
+
+LOGGED_BAD_ROWS = 10
+"""
+The most bad rows one read logs one by one; the rest are counted in one
+line.
+"""
 
 
 @implementer(IReadDescriptor)
@@ -66,6 +92,8 @@ class _Listener:
         self.notifications = notifications
         self.service = service
         self.closed = False
+        # Whether the reactor watches it.
+        self.watched = False
         # The reactor finds a reader by its descriptor, even once the
         # connection is lost: ask once.
         self._fileno = notifications.fileno()
@@ -78,12 +106,12 @@ class _Listener:
 
     def doRead(self) -> None:
         try:
-            payloads = self.notifications.receive()
+            received = self.notifications.receive()
         except Exception:
             self.service._listenerLost(self, Failure())
             return
-        for payload in payloads:
-            self.service._notified(payload)
+        if received:
+            self.service._hinted()
 
     def connectionLost(self, reason: Failure) -> None:
         self.service._listenerLost(self, reason)
@@ -105,6 +133,8 @@ class SQLFingerService(StatusTable):
         for it fail.
     @ivar pollInterval: seconds between checks for other processes' changes,
         for a database without notifications (SQLite).
+    @ivar hintInterval: the fewest seconds between two reads of the changes
+        that notifications hint at (see L{HINT_INTERVAL}).
     """
 
     log = Logger()
@@ -116,6 +146,7 @@ class SQLFingerService(StatusTable):
         timeout: float = 5.0,
         pollInterval: float = 1.0,
         retryDelay: Optional[Callable[[int], float]] = None,
+        hintInterval: float = HINT_INTERVAL,
     ) -> None:
         """
         @param database: a L{Database}, or a URL for
@@ -136,6 +167,7 @@ class SQLFingerService(StatusTable):
         self.database = database
         self.timeout = timeout
         self.pollInterval = pollInterval
+        self.hintInterval = hintInterval
         self.retryDelay = retryDelay or backoffPolicy(initialDelay=0.25, maxDelay=5.0)
         self._reactor: Any = orGlobalReactor(reactor)
         self._session = Session(database)
@@ -150,9 +182,16 @@ class SQLFingerService(StatusTable):
         self._connecting = False
         self._retry: Optional[IDelayedCall] = None
         self._listener: Optional[_Listener] = None
-        self._buffer: Optional[List[str]] = None
-        self._reloading = False
-        self._reloadAgain = False
+        # The newest version read; whether a hint came that no read started
+        # since covers; the read under way or the one to come; when the last
+        # read of changes began.
+        self._seen = 0
+        self._hint = False
+        self._reading = False
+        self._nextRead: Optional[IDelayedCall] = None
+        self._lastRead = float("-inf")
+        # Bad rows already logged (L{BadRow.key}).
+        self._badRows: Set[int] = set()
         self._poller = LoopingCall(self._poll)
         self._poller.clock = self._reactor
 
@@ -188,6 +227,9 @@ class SQLFingerService(StatusTable):
         if self._retry is not None and self._retry.active():
             self._retry.cancel()
         self._retry = None
+        if self._nextRead is not None:
+            self._nextRead.cancel()
+            self._nextRead = None
         if self._poller.running:
             self._poller.stop()
         self._closeListener()
@@ -208,6 +250,9 @@ class SQLFingerService(StatusTable):
         """
         self._retry = None
         self._connecting = True
+        # The whole table is read after listening: what the hints so far
+        # announced is in it.
+        self._hint = False
         d = self._inThread(self.database.listen)
         d.addCallback(self._startListening)
         d.addCallback(lambda _: self._locked(self._session.load))
@@ -221,25 +266,18 @@ class SQLFingerService(StatusTable):
             listener.close()
             raise StatusNotSaved("stopped")
         self._listener = listener
-        # Until the table is read, changes wait: the table may already hold
-        # some of them, or not yet.
-        self._buffer = []
-        self._reactor.addReader(listener)
+        self._watch()
 
-    def _connected(self, statuses: Dict[str, str]) -> None:
+    def _connected(self, rows: Rows) -> None:
         self._connecting = False
         if self.database.notifies and self._listener is None:
             # The listening connection was lost while the table was read.
             self._lost(Failure(ConnectionError("the listening connection was lost")))
             return
         self._attempts = 0
-        self._replace(statuses)
+        self._replace(rows)
         first = not self._loaded
         self._loaded = True
-        ready, self._ready = self._ready, []
-        for d in ready:
-            if not d.called:
-                d.callback(None)
         if self._outage is not None:
             self._outage = None
             self.log.info(
@@ -255,6 +293,14 @@ class SQLFingerService(StatusTable):
             )
         if not self.database.notifies and self.running and not self._poller.running:
             self._poller.start(self.pollInterval, now=False)
+        # Last: those waiting may set at once.
+        ready, self._ready = self._ready, []
+        for d in ready:
+            if not d.called:
+                d.callback(None)
+        # Hints that came while the table was read may announce changes it
+        # does not hold.
+        self._scheduleRead()
 
     def _connectFailed(self, reason: Failure) -> None:
         self._connecting = False
@@ -262,53 +308,140 @@ class SQLFingerService(StatusTable):
         if self.running:
             self._lost(reason)
 
-    def _replace(self, statuses: Dict[str, str]) -> None:
+    def _replace(self, rows: Rows) -> None:
         """
-        Serve C{statuses} from now on, with the changes announced while they
-        were read applied on top.
+        Serve what a read of the whole table found from now on.
         """
-        self.users = statuses
-        buffered, self._buffer = self._buffer, None
-        for payload in buffered or ():
-            self._notified(payload)
+        self.users = rows.statuses
+        self._seen = rows.version
+        # Rows still bad were logged when first found; forget the others.
+        logged = self._badRows
+        self._badRows = set()
+        self._logBadRows(rows.bad, logged)
 
-    def _notified(self, payload: str) -> None:
-        if self._buffer is not None:
-            self._buffer.append(payload)
-            return
-        changes = parsePayload(payload)
-        if changes is None:
-            self._reload()
+    def _apply(self, changes: Changes) -> "Optional[Deferred[None]]":
+        """
+        Serve the changed rows a read found, or read the whole table if the
+        changes are more than the rows tell.
+        """
+        if changes.low is None:
+            # The table is empty.
+            everything = bool(self.users)
         else:
-            self.users.update(changes)
+            # No row is as old as the newest one read before: every row was
+            # changed or removed since (an import that replaced them all).
+            # Or no row is as new: the table went back (a restored backup).
+            assert changes.high is not None
+            everything = changes.low > self._seen or changes.high < self._seen
+        if everything:
+            return self._locked(self._session.load).addCallback(self._replace)
+        self.users.update(changes.rows.statuses)
+        self._seen = changes.rows.version
+        self._logBadRows(changes.rows.bad, self._badRows)
+        if changes.more:
+            # Rows only a writer can add: read on at once.
+            self._hint = True
+            self._lastRead = float("-inf")
+        return None
+
+    def _logBadRows(self, bad: List[BadRow], logged: Set[int]) -> None:
+        """
+        Log the bad rows of a read not logged before (their keys are in
+        C{logged}), at most L{LOGGED_BAD_ROWS} of them one by one, and
+        remember them all as logged.
+        """
+        new = 0
+        for row in bad:
+            known = row.key in logged
+            self._badRows.add(row.key)
+            if known:
+                continue
+            new += 1
+            if new <= LOGGED_BAD_ROWS:
+                self.log.warn(
+                    "Skipped a row of {database}: name {name}: {reason}",
+                    database=self.database.display,
+                    name=row.name,
+                    reason=row.reason,
+                )
+        if new > LOGGED_BAD_ROWS:
+            self.log.warn(
+                "Skipped {count} more bad rows of {database}",
+                database=self.database.display,
+                count=new - LOGGED_BAD_ROWS,
+            )
+
+    def _hinted(self) -> None:
+        """
+        A notification came: something may have changed.  What it says is
+        not believed; the changes are read from the table.
+        """
+        self._hint = True
+        self._scheduleRead()
+        if self._hint:
+            # No read began for it: until one does, more hints would change
+            # nothing.  Leave them unread rather than wake for each one of a
+            # storm.
+            self._stopWatching()
+
+    def _scheduleRead(self) -> None:
+        """
+        Read the changes a hint announced, at once if the last such read
+        began L{hintInterval} seconds ago or more, otherwise when it will
+        have; one read covers every hint before it begins.
+        """
+        if (
+            not self._hint
+            or self._reading
+            or self._nextRead is not None
+            or self._connecting
+            or self._outage is not None
+            or not self._loaded
+            or not self.running
+        ):
+            return
+        delay = self._lastRead + self.hintInterval - self._reactor.seconds()
+        if delay <= 0:
+            self._readChanges()
+        else:
+            self._nextRead = self._reactor.callLater(delay, self._readChanges)
+
+    def _readChanges(self) -> None:
+        self._nextRead = None
+        self._hint = False
+        # Hints from now on may announce changes this read does not see.
+        self._watch()
+        self._lastRead = self._reactor.seconds()
+        self._read(lambda: self._locked(self._session.changes, self._seen, BATCH).addCallback(
+            self._apply
+        ))
 
     def _reload(self) -> None:
         """
         Read the whole table again.
         """
-        if self._reloading:
-            self._reloadAgain = True
-            return
-        self._reloading = True
-        if self._listener is not None:
-            self._buffer = []
+        self._read(lambda: self._locked(self._session.load).addCallback(self._replace))
+
+    def _read(self, read: Callable[[], "Deferred[Any]"]) -> None:
+        """
+        Run C{read}, one at a time; an error is an outage.
+        """
+        self._reading = True
 
         def done(result: object) -> None:
-            self._reloading = False
-            if self._reloadAgain and self._outage is None:
-                self._reloadAgain = False
-                self._reload()
+            self._reading = False
+            self._scheduleRead()
 
-        d = self._locked(self._session.load)
-        d.addCallbacks(self._replace, self._failed)
+        d = read()
+        d.addErrback(self._failed)
         d.addBoth(done)
 
     def _poll(self) -> None:
-        if self._outage is not None or self._connecting or self._reloading or self._lock.locked:
+        if self._outage is not None or self._connecting or self._reading or self._lock.locked:
             return
 
         def changed(changed: bool) -> None:
-            if changed:
+            if changed and not self._reading:
                 self._reload()
 
         self._locked(self._session.changed).addCallbacks(changed, self._failed)
@@ -320,11 +453,27 @@ class SQLFingerService(StatusTable):
         self._lost(reason)
 
     def _closeListener(self) -> None:
+        self._stopWatching()
         listener, self._listener = self._listener, None
-        self._buffer = None
         if listener is not None:
-            self._reactor.removeReader(listener)
             listener.close()
+
+    def _watch(self) -> None:
+        """
+        Have the reactor read the listening connection.
+        """
+        if self._listener is not None and not self._listener.watched:
+            self._listener.watched = True
+            self._reactor.addReader(self._listener)
+
+    def _stopWatching(self) -> None:
+        """
+        Leave the listening connection unread (what arrives waits in its
+        socket) until L{_watch}.
+        """
+        if self._listener is not None and self._listener.watched:
+            self._listener.watched = False
+            self._reactor.removeReader(self._listener)
 
     # -- outages ---------------------------------------------------------------
 
@@ -349,6 +498,10 @@ class SQLFingerService(StatusTable):
         pending, self._pending = self._pending, []
         for _, _, d in pending:
             d.errback(StatusNotSaved(DATABASE_UNREACHABLE))
+        if self._nextRead is not None:
+            # The whole table is read once the database is back.
+            self._nextRead.cancel()
+            self._nextRead = None
         if self.running and not self._connecting and self._retry is None:
             delay = self.retryDelay(self._attempts)
             self._attempts += 1

@@ -23,14 +23,19 @@ from zope.interface.verify import verifyObject
 from finger.app import dbcopy
 from finger.backends import sqlstore
 from finger.backends.sql import SQLFingerService
+from finger.backends.sql import HINT_INTERVAL, LOGGED_BAD_ROWS
 from finger.backends.sqlstore import (
+    BATCH,
+    Changes,
     Database,
     DatabaseError,
+    InvalidRow,
     PostgreSQLDatabase,
+    Rows,
     SQLiteDatabase,
+    checkRow,
+    checkRows,
     openDatabase,
-    parsePayload,
-    payloads,
 )
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
 from finger.names import InvalidStatus, InvalidUserName
@@ -72,18 +77,36 @@ class FakeNotifications:
 
 class FakeDatabase(Database):
     """
-    A table in memory that can go away, and records the transactions.
+    A table in memory that can go away, and records the transactions and
+    the reads.
+
+    @ivar rows: name to status: anything, to stand for what another program
+        may have written.
+    @ivar versions: name to the version of its row's last change (0 if
+        absent), as PostgreSQL numbers them.
+    @ivar reads: how many times the table was read, whole or its changes.
     """
 
     display = url = "fake:statuses"
 
-    def __init__(self, notifies: bool = True, **rows: str) -> None:
+    def __init__(self, notifies: bool = True, **rows: Any) -> None:
         self.notifies = notifies
-        self.rows: Dict[str, str] = dict(rows)
+        self.rows: Dict[Any, Any] = dict(rows)
+        self.versions: Dict[Any, int] = {}
+        self.lastVersion = 0
         self.up = True
         self.saves: List[Dict[str, str]] = []
         self.listeners: List[FakeNotifications] = []
         self.versionNumber = 1
+        self.reads = 0
+
+    def change(self, name: Any, status: Any) -> None:
+        """
+        Change a row as another node would: with a new version.
+        """
+        self.lastVersion += 1
+        self.rows[name] = status
+        self.versions[name] = self.lastVersion
 
     def _check(self) -> None:
         if not self.up:
@@ -93,14 +116,35 @@ class FakeDatabase(Database):
         self._check()
         return object()
 
-    def load(self, connection: Any) -> Dict[str, str]:
+    def _rows(self) -> List[Any]:
+        return sorted(
+            ((name, status, self.versions.get(name, 0)) for name, status in self.rows.items()),
+            key=lambda row: row[2],
+        )
+
+    def load(self, connection: Any) -> Rows:
         self._check()
-        return dict(self.rows)
+        self.reads += 1
+        return checkRows(self._rows())
+
+    def changes(self, connection: Any, since: int, limit: int = BATCH) -> Changes:
+        self._check()
+        self.reads += 1
+        rows = self._rows()
+        changed = [row for row in rows if row[2] > since][:limit]
+        found = checkRows(changed)
+        return Changes(
+            found._replace(version=found.version or since),
+            len(changed) >= limit,
+            rows[0][2] if rows else None,
+            rows[-1][2] if rows else None,
+        )
 
     def save(self, connection: Any, changes: Mapping[str, str], replace: bool = False) -> None:
         self._check()
         self.saves.append(dict(changes))
-        self.rows.update(changes)
+        for name, status in sorted(changes.items()):
+            self.change(name, status)
 
     def version(self, connection: Any) -> Optional[int]:
         self._check()
@@ -313,35 +357,196 @@ class StoreLogicTests(SynchronousTestCase):
 
     def test_notifications(self) -> None:
         """
-        A notification's changes are applied at once; an empty one makes
-        the node read the whole table again.
+        A notification makes the node read the rows changed since the
+        newest it has, at once.
         """
         clock = FakeReactor()
         database = FakeDatabase(moshez="Happy")
         service = self.service(database, clock)
-        listener = database.listeners[-1]
-        listener.queue.extend(payloads({"moshez": "Busy", "zoë": "à Paris"}))
+        database.change("moshez", "Busy")
+        database.change("zoë", "à Paris")
+        database.listeners[-1].queue.append("")
         clock.readers[0].doRead()
         self.assertEqual(self.successResultOf(service.getUser("zoë")), "à Paris")
         self.assertEqual(self.successResultOf(service.getUser("moshez")), "Busy")
-        database.rows = {"shawn": "only"}
-        listener.queue.append("")
+
+    def test_forgedNotification(self) -> None:
+        """
+        What a notification says is not believed (anyone who can connect to
+        PostgreSQL may send one): a user and status it names that the table
+        does not hold are not served.
+        """
+        clock = FakeReactor()
+        database = FakeDatabase(moshez="Happy")
+        service = self.service(database, clock)
+        database.listeners[-1].queue.append(
+            json.dumps([["moshez", "pwned"], ["eve", "forged"]])
+        )
         clock.readers[0].doRead()
-        self.assertEqual(self.successResultOf(service.getUsers()), ["shawn"])
+        self.assertEqual(service.users, {"moshez": "Happy"})
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "Happy")
+        self.failureResultOf(service.getUser("eve"), UnknownUser)
+
+    def test_malformedNotification(self) -> None:
+        """
+        A notification with statuses that are not text (C{null}, a number, a
+        list, an object) or that is not JSON at all breaks neither lookups
+        nor the list of users.
+        """
+        clock = FakeReactor()
+        database = FakeDatabase(moshez="Happy")
+        service = self.service(database, clock)
+        malformed = [None, 42, [1, 2], {"a": 1}]
+        database.listeners[-1].queue.extend(
+            [json.dumps([[f"n{n}", value]]) for n, value in enumerate(malformed)]
+            + ["{", json.dumps({"moshez": None}), "\x00" * 100]
+        )
+        clock.readers[0].doRead()
+        clock.advance(1)
+        self.assertEqual(self.successResultOf(service.getUsers()), ["moshez"])
+        for n in range(len(malformed)):
+            self.failureResultOf(service.getUser(f"n{n}"), UnknownUser)
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "Happy")
+
+    def test_hintStorm(self) -> None:
+        """
+        However many notifications arrive, the node reads the table at most
+        once every C{hintInterval} seconds, and a change made during the
+        storm is served at the latest one interval after it.
+        """
+        clock = FakeReactor()
+        database = FakeDatabase(moshez="Happy")
+        service = self.service(database, clock)
+        self.assertEqual(service.hintInterval, HINT_INTERVAL)
+        notifications = database.listeners[-1]
+        listener = clock.readers[0]
+        before = database.reads
+        servedAfter = None
+        wakes = 0
+        for step in range(100):
+            if step == 50:
+                database.change("moshez", "Changed")
+                changedAt = clock.seconds()
+            notifications.queue.extend([""] * 1000)
+            # The reactor reads the connection only while it is watched.
+            if listener in clock.readers:
+                wakes += 1
+                listener.doRead()
+            clock.advance(0.01)
+            if servedAfter is None and service.users["moshez"] == "Changed":
+                servedAfter = clock.seconds() - changedAt
+        # Looked at every 0.01 seconds.
+        assert servedAfter is not None
+        self.assertLessEqual(servedAfter, HINT_INTERVAL + 0.01 + 1e-9)
+        # 100,000 hints over one second.
+        self.assertLessEqual(database.reads - before, 1 / HINT_INTERVAL + 1)
+        # Nor is it woken for each notification.
+        self.assertLessEqual(wakes, 1 / HINT_INTERVAL + 1)
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "Changed")
 
     def test_notificationsWhileReading(self) -> None:
         """
-        Changes announced while the table is being read are applied on top
-        of what was read, so none is lost either way.
+        Changes announced while the table is being read are read once it
+        has been, so none is lost either way.
         """
         clock = HeldReactor()
-        database = FakeDatabase(moshez="Happy")
+        database = FakeDatabase(moshez="Happy", shawn="Here")
         service = self.service(database, clock)
         clock.runOne()  # listen
-        database.listeners[-1].queue.extend(payloads({"moshez": "Newer"}))
+        database.listeners[-1].queue.append("")
         clock.readers[0].doRead()
-        clock.runOne()  # read: the table does not have the change yet
+        self.assertEqual(clock.held, 1)
+        clock.runOne()  # read the whole table
+        self.assertEqual(clock.held, 1)
+        database.change("moshez", "Newer")
+        clock.runOne()  # read the changes
         self.assertEqual(self.successResultOf(service.getUser("moshez")), "Newer")
+
+    def test_batches(self) -> None:
+        """
+        Many changed rows are read L{BATCH} at a time, one read right after
+        the other.
+        """
+        clock = FakeReactor()
+        database = FakeDatabase(moshez="Happy")
+        service = self.service(database, clock)
+        for n in range(BATCH * 2 + 10):
+            database.change(f"u{n}", "new")
+        before = database.reads
+        database.listeners[-1].queue.append("")
+        clock.readers[0].doRead()
+        clock.advance(0)
+        self.assertEqual(database.reads - before, 3)
+        self.assertEqual(len(self.successResultOf(service.getUsers())), BATCH * 2 + 11)
+
+    def test_replacedTable(self) -> None:
+        """
+        When every row was changed or removed since the node last read (as
+        C{finger-db import --replace} does), the node reads the whole table
+        again, so removed users go.
+        """
+        clock = FakeReactor()
+        database = FakeDatabase()
+        database.change("moshez", "Happy")
+        database.change("shawn", "Gone soon")
+        service = self.service(database, clock)
+        del database.rows["shawn"]
+        database.change("moshez", "Replaced")
+        database.listeners[-1].queue.append("")
+        clock.readers[0].doRead()
+        self.assertEqual(service.users, {"moshez": "Replaced"})
+        database.rows.clear()
+        database.listeners[-1].queue.append("")
+        clock.advance(1)
+        clock.readers[0].doRead()
+        self.assertEqual(service.users, {})
+
+    def test_badRows(self) -> None:
+        """
+        Rows with a name that breaks the rule or a status that is not text
+        a setter could store are skipped, each logged once: not again when
+        the table is read again, only when another bad row comes.
+        """
+        clock = FakeReactor()
+        database = FakeDatabase(moshez="Happy")
+        bad = {"-x": "ok", "n-null": None, "n-number": 42, "long": "x" * 2000, "two": "a\nb"}
+        database.rows.update(bad)
+        with capturedLogs() as events:
+            service = self.service(database, clock)
+        self.assertEqual(service.users, {"moshez": "Happy"})
+        self.assertEqual(len(self._skipped(events)), len(bad))
+        # A reconnection reads the whole table again.
+        with capturedLogs() as events:
+            database.listeners[-1].broken = True
+            clock.readers[0].doRead()
+            clock.advance(5)
+            self.assertEqual(len(clock.readers), 1)
+            database.change("n-null", [1])
+            database.listeners[-1].queue.append("")
+            clock.readers[0].doRead()
+            database.listeners[-1].queue.append("")
+            clock.advance(1)
+            clock.readers[0].doRead()
+        skipped = self._skipped(events)
+        self.assertEqual(len(skipped), 1, skipped)
+        self.assertEqual(skipped[0]["name"], "'n-null'")
+        self.assertEqual(service.users, {"moshez": "Happy"})
+        self.flushLoggedErrors()
+
+    def test_manyBadRows(self) -> None:
+        """
+        Many bad rows in one read are logged one by one up to
+        L{LOGGED_BAD_ROWS}, the rest counted in one line.
+        """
+        database = FakeDatabase(**{f"-{n}": "x" for n in range(50)})
+        with capturedLogs() as events:
+            self.service(database, FakeReactor())
+        self.assertEqual(len(self._skipped(events)), LOGGED_BAD_ROWS)
+        summary = [e for e in events if "more bad rows" in e["log_format"]]
+        self.assertEqual([e["count"] for e in summary], [50 - LOGGED_BAD_ROWS])
+
+    def _skipped(self, events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        return [e for e in events if e["log_format"].startswith("Skipped a row")]
 
     def test_timeout(self) -> None:
         """
@@ -410,7 +615,7 @@ class StoreLogicTests(SynchronousTestCase):
 
 class StoreTests(SynchronousTestCase):
     """
-    URLs, notification payloads.
+    URLs, and the check of rows.
     """
 
     def test_openSQLite(self) -> None:
@@ -439,24 +644,43 @@ class StoreTests(SynchronousTestCase):
         self.assertEqual(database.display, "postgresql://finger@db.example:5433/statuses")
         self.assertNotIn("secret", database.display)
 
-    def test_payloads(self) -> None:
+    def test_checkRow(self) -> None:
         """
-        Changes are announced in payloads that fit PostgreSQL's limit and
-        read back the same.
+        A row is what a setter stores: a name by the name rule, a status
+        that L{finger.names.checkStatus} accepts, both text.
         """
-        changes = {f"user{n}": "é" * 1000 for n in range(40)}
-        announced = list(payloads(changes))
-        self.assertGreater(len(announced), 1)
-        back: Dict[str, str] = {}
-        for payload in announced:
-            self.assertLessEqual(len(payload.encode("utf-8")), sqlstore.MAX_PAYLOAD)
-            back.update(parsePayload(payload) or {})
-        self.assertEqual(back, changes)
+        self.assertEqual(checkRow("zoë", "à Paris"), ("zoë", "à Paris"))
+        self.assertEqual(checkRow("moshez", ""), ("moshez", ""))
+        for name, status in [
+            ("-x", "ok"),
+            ("a b", "ok"),
+            (b"moshez", "ok"),
+            (None, "ok"),
+            ("moshez", None),
+            ("moshez", 42),
+            ("moshez", b"bytes"),
+            ("moshez", ["list"]),
+            ("moshez", "x" * 1025),
+            ("moshez", "two\nlines"),
+            ("moshez", "\x1b[2J"),
+            ("moshez", "\u202eevil"),
+            ("moshez", "\udcff"),
+        ]:
+            self.assertRaises(InvalidRow, checkRow, name, status)
 
-    def test_parsePayload(self) -> None:
-        self.assertIsNone(parsePayload(""))
-        self.assertIsNone(parsePayload("not json"))
-        self.assertEqual(parsePayload(json.dumps([["-bad", "x"], ["ok", "y"]])), {"ok": "y"})
+    def test_checkRows(self) -> None:
+        """
+        L{checkRows} keeps the good rows, reports the bad, and gives the
+        newest version among them all.
+        """
+        rows = checkRows([("moshez", "Happy", 3), ("-x", "bad", 7), ("zoë", None, 5)])
+        self.assertEqual(rows.statuses, {"moshez": "Happy"})
+        self.assertEqual([(row.name, row.reason) for row in rows.bad],
+                         [("'-x'", "a user name may not start with '/', '-' or '#'"),
+                          ("'zoë'", "the status is not text but NoneType")])
+        self.assertEqual(rows.version, 7)
+        self.assertEqual(rows.bad[0].key, checkRows([("-x", "bad")]).bad[0].key)
+        self.assertNotEqual(rows.bad[0].key, checkRows([("-x", "other")]).bad[0].key)
 
 
 class SQLiteTests(SynchronousTestCase):
@@ -527,6 +751,62 @@ class SQLiteTests(SynchronousTestCase):
         dbcopy.importFile(source, self.url, replace=True)
         service = self.service(FakeReactor())
         self.assertEqual(self.successResultOf(service.getUsers()), ["shawn"])
+
+    def test_badRows(self) -> None:
+        """
+        Rows another program wrote that no setter could have stored (bytes
+        for a status, a status too long or of two lines, a name that breaks
+        the rule, text that is not UTF-8) are skipped and
+        logged once, not at every read; the good rows are served.
+        """
+        with sqlite3.connect(self.path) as connection:
+            connection.execute(sqlstore._SQLITE_SCHEMA)
+            connection.executemany(
+                "INSERT INTO finger_status (name, status) VALUES (?, ?)",
+                [
+                    ("moshez", "Happy"),
+                    ("n-bytes", b"bytes"),
+                    ("long", "x" * 2000),
+                    ("two", "two\nlines"),
+                    ("-x", "ok"),
+                ],
+            )
+            connection.execute(
+                "INSERT INTO finger_status (name, status) VALUES ('latin1', CAST(x'e9' AS TEXT))"
+            )
+        clock = FakeReactor()
+        with capturedLogs() as events:
+            service = self.service(clock)
+            self.assertEqual(self.successResultOf(service.getUsers()), ["moshez"])
+            with sqlite3.connect(self.path) as connection:
+                connection.execute("UPDATE finger_status SET status = 'Busy' WHERE name = 'moshez'")
+            clock.advance(1)
+            self.assertEqual(self.successResultOf(service.getUser("moshez")), "Busy")
+        skipped = [e["name"] for e in events if e["log_format"].startswith("Skipped a row")]
+        self.assertEqual(
+            sorted(skipped), sorted(["'n-bytes'", "'long'", "'two'", "'-x'", "'latin1'"])
+        )
+        self.failureResultOf(service.getUser("n-bytes"), UnknownUser)
+
+    def test_importSkipsWhatNoSetterStores(self) -> None:
+        """
+        C{finger-db import} copies only the statuses a setter could store,
+        as the nodes serve only those, and says which lines it skipped.
+        """
+        source = self.mktemp()
+        with open(source, "w", encoding="utf-8") as f:
+            f.write("moshez: Happy\nlong: " + "x" * 2000 + "\n")
+        import io
+        from contextlib import redirect_stderr
+
+        errors = io.StringIO()
+        with redirect_stderr(errors):
+            self.assertEqual(dbcopy.importFile(source, self.url), 1)
+        self.assertIn("user long: a status is at most 1024 characters; line skipped",
+                      errors.getvalue())
+        with sqlite3.connect(self.path) as connection:
+            rows = connection.execute("SELECT name FROM finger_status").fetchall()
+        self.assertEqual(rows, [("moshez",)])
 
 
 def _twistd(test: TestCase, database: str) -> "tuple[subprocess.Popen[bytes], int]":
@@ -605,9 +885,9 @@ class PostgreSQLTests(TestCase):
             raise SkipTest(why)
         self.cluster = postgres.startCluster(self.addCleanup)
 
-    def node(self) -> SQLFingerService:
+    def node(self, url: Optional[str] = None) -> SQLFingerService:
         service = SQLFingerService(
-            self.cluster.url,
+            url or self.cluster.url,
             reactor=reactor,
             timeout=3.0,
             retryDelay=lambda attempt: min(0.1 * 2**attempt, 0.5),
@@ -652,6 +932,11 @@ class PostgreSQLTests(TestCase):
             await one.getUsers()
             await two.getUsers()
             await gatherResults([one.setUser(f"u{n}", "before") for n in range(20)])
+
+            async def propagated() -> bool:
+                return len(await two.getUsers()) == 20
+
+            await waitFor(reactor, propagated, "the other node to see the sets", timeout=5)
             await deferToThread(self.cluster.stop)
 
             async def saved(status: str) -> bool:
@@ -680,6 +965,174 @@ class PostgreSQLTests(TestCase):
             for n in range(20):
                 self.assertEqual(rows[f"u{n}"], "before")
             self.flushLoggedErrors()
+
+        return Deferred.fromCoroutine(run())
+
+    async def sees(self, node: SQLFingerService, user: str, status: str) -> None:
+        """
+        Wait until C{node} serves C{status} for C{user}.
+        """
+
+        async def served() -> bool:
+            try:
+                return await node.getUser(user) == status
+            except UnknownUser:
+                return False
+
+        await waitFor(reactor, served, f"{user}'s status {status!r}", timeout=5)
+
+    def test_forgedNotifications(self) -> "Deferred[None]":
+        """
+        A role with no grants at all may send C{NOTIFY finger_status} with
+        any payload: forged changes, statuses that are not text, thousands
+        of empty ones.  A node serves none of it, reads the table at most
+        once every C{hintInterval} seconds meanwhile, and still sees a real
+        change.
+        """
+        self.cluster.query("CREATE ROLE mallory LOGIN")
+        forged = [json.dumps([["moshez", "pwned"], ["eve", "forged"]])]
+        forged += [json.dumps([[f"n{n}", value]]) for n, value in enumerate([None, 42, [1], {}])]
+
+        def notify(payloads: List[str]) -> None:
+            import psycopg
+
+            with psycopg.connect(self.cluster.urlAs("mallory"), autocommit=True) as connection:
+                with self.assertRaises(psycopg.errors.InsufficientPrivilege):
+                    connection.execute("SELECT * FROM finger_status")
+                for payload in payloads:
+                    connection.execute("SELECT pg_notify('finger_status', %s)", (payload,))
+
+        async def run() -> None:
+            one, two = self.node(), self.node()
+            await one.setUser("moshez", "Happy")
+            await self.sees(two, "moshez", "Happy")
+            # Notifications arrive in order: once the set after them is
+            # served, they were handled.
+            await deferToThread(notify, forged)
+            await one.setUser("sentinel", "after the forgeries")
+            await self.sees(two, "sentinel", "after the forgeries")
+            self.assertEqual(two.users, {"moshez": "Happy", "sentinel": "after the forgeries"})
+            self.failureResultOf(two.getUser("eve"), UnknownUser)
+            reads: List[str] = []
+            for name in ("load", "changes"):
+                read = getattr(two.database, name, None)
+                if read is not None:
+
+                    def counted(*args: Any, read: Any = read, name: str = name) -> Any:
+                        reads.append(name)
+                        return read(*args)
+
+                    setattr(two.database, name, counted)
+            started = reactor.seconds()
+            await deferToThread(notify, ["{", json.dumps({"moshez": None})] + [""] * 2000)
+            await one.setUser("sentinel", "after the storm")
+            await self.sees(two, "sentinel", "after the storm")
+            spent = reactor.seconds() - started
+            self.assertLessEqual(len(reads), spent / HINT_INTERVAL + 2, (len(reads), spent))
+            self.assertEqual(sorted(await two.getUsers()), ["moshez", "sentinel"])
+
+        return Deferred.fromCoroutine(run())
+
+    def test_badRows(self) -> "Deferred[None]":
+        """
+        Rows written by something other than a setter that no setter could
+        have written are skipped, each logged once however often the node
+        reads.
+        """
+
+        async def run() -> None:
+            node = self.node()
+            await node.getUsers()
+            with capturedLogs() as events:
+                self.cluster.query(
+                    "INSERT INTO finger_status (name, status) VALUES "
+                    "('-bad', 'x'), ('long', repeat('x', 2000)), ('ctl', E'\\x1b[2J'), "
+                    "('ok', 'fine')"
+                )
+                self.cluster.query("NOTIFY finger_status")
+                await self.sees(node, "ok", "fine")
+                for n in range(3):
+                    self.cluster.query("NOTIFY finger_status")
+                    await node.setUser("sentinel", str(n))
+                    await self.sees(node, "sentinel", str(n))
+            skipped = [e["name"] for e in events if e["log_format"].startswith("Skipped a row")]
+            self.assertEqual(sorted(skipped), ["'-bad'", "'ctl'", "'long'"])
+            self.assertEqual(node.users, {"ok": "fine", "sentinel": "2"})
+
+        return Deferred.fromCoroutine(run())
+
+    def test_olderTable(self) -> "Deferred[None]":
+        """
+        A table made before changes were numbered gets its version column
+        and index when its owner connects, and keeps its rows.
+        """
+        self.cluster.query(
+            "CREATE TABLE finger_status (name TEXT PRIMARY KEY, status TEXT NOT NULL, "
+            "changed TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+        )
+        self.cluster.query("INSERT INTO finger_status (name, status) VALUES ('moshez', 'Old')")
+
+        async def run() -> None:
+            one, two = self.node(), self.node()
+            self.assertEqual(await one.getUser("moshez"), "Old")
+            columns = self.cluster.query(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'finger_status' ORDER BY ordinal_position"
+            )
+            self.assertEqual([c for (c,) in columns], ["name", "status", "changed", "version"])
+            await two.getUsers()
+            await one.setUser("moshez", "New")
+            await self.sees(two, "moshez", "New")
+
+        return Deferred.fromCoroutine(run())
+
+    def test_roles(self) -> "Deferred[None]":
+        """
+        A node needs only C{SELECT}, C{INSERT} and C{UPDATE} on the table
+        once its owner made it; until then it says what is missing.
+        """
+        query = self.cluster.query
+        query("CREATE ROLE finger_admin LOGIN")
+        query("GRANT CREATE ON SCHEMA public TO finger_admin")
+        query("CREATE ROLE fingerd LOGIN")
+
+        async def run() -> None:
+            with capturedLogs() as events:
+                node = self.node(self.cluster.urlAs("fingerd"))
+
+                def refused() -> bool:
+                    return any("owns the table" in str(e.get("error")) for e in events)
+
+                await waitFor(reactor, refused, "the node to say why it cannot start")
+            admin = self.node(self.cluster.urlAs("finger_admin"))
+            await admin.getUsers()
+            query("GRANT SELECT, INSERT, UPDATE ON finger_status TO fingerd")
+            await node.getUsers()
+            await node.setUser("moshez", "Least privilege")
+            await self.sees(admin, "moshez", "Least privilege")
+            await admin.setUser("shawn", "From the owner")
+            await self.sees(node, "shawn", "From the owner")
+            self.flushLoggedErrors()
+
+        return Deferred.fromCoroutine(run())
+
+    def test_replace(self) -> "Deferred[None]":
+        """
+        C{finger-db import --replace} rewrites every row and removes the
+        rest: running nodes read the whole table again, and removed users
+        go.
+        """
+        source = self.mktemp()
+        with open(source, "w", encoding="utf-8") as f:
+            f.write("moshez: Kept\n")
+
+        async def run() -> None:
+            node = self.node()
+            await node.setUser("moshez", "Here")
+            await node.setUser("shawn", "Gone soon")
+            await deferToThread(dbcopy.importFile, source, self.cluster.url, True)
+            await self.sees(node, "moshez", "Kept")
+            self.assertEqual(await node.getUsers(), ["moshez"])
 
         return Deferred.fromCoroutine(run())
 
