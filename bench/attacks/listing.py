@@ -57,7 +57,7 @@ def getPage(port: int, path: bytes = b"/") -> bytes:
                 break
             chunks.append(chunk)
     answer = b"".join(chunks)
-    if not answer.startswith(b"HTTP/1.1 200"):
+    if answer[:12] not in (b"HTTP/1.0 200", b"HTTP/1.1 200"):
         raise SystemExit(f"GET {path!r} answered {answer[:80]!r}")
     return answer
 
