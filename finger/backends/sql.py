@@ -281,6 +281,7 @@ class SQLFingerService(StatusTable):
             self._reload()
         else:
             self.users.update(changes)
+            self.changed()
 
     def _reload(self) -> None:
         """
@@ -380,6 +381,7 @@ class SQLFingerService(StatusTable):
             # Committed: whether or not the clients are still waiting, the
             # table holds it now.
             self.users.update(changes)
+            self.changed()
             for w in waiting:
                 if not w.called:
                     w.callback(None)
