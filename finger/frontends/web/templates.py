@@ -393,7 +393,7 @@ class Templates:
         L{FRONT_PAGE_SLOTS} left open, so that each request only fills in
         its L{frontPageSlots}; or L{None} if the front page must be
         flattened for every request (a template whose slots cannot be left
-        open, or values that hold a NUL, which holds a slot open).
+        open, or a value shown that holds a NUL, which holds a slot open).
 
         @param entries: the users shown, in order, each with their status.
         @param total: how many users there are.
@@ -409,7 +409,10 @@ class Templates:
         """
         L{frontPage}, whether or not the template was found to allow it.
         """
-        if any("\x00" in name or "\x00" in status for name, status in entries):
+        if any(
+            "\x00" in name or ("\x00" in status and "\x00" in shortStatus(status))
+            for name, status in entries
+        ):
             return None
         element = UsersElement(
             self.users,
