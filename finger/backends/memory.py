@@ -79,10 +79,10 @@ class StatusTable(service.Service):
         return self._version
 
     def getUser(self, user: str) -> "Deferred[str]":
-        return answerFrom(self.users, user)
+        return answerFrom(self._users, user)
 
     def getUsers(self) -> "Deferred[List[str]]":
-        return succeed(list(self.users))
+        return succeed(list(self._users))
 
     def setUser(self, user: str, status: str) -> "Deferred[None]":
         try:
