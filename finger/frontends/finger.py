@@ -14,6 +14,11 @@ Queries understood::
 A verbose answer shows the fields of L{IFingerVerboseService.getUserDetails}
 when the back-end provides it, and the login name and status otherwise.
 
+A listing shows at most the factory's C{maxListed} users.  It is the one
+user listing of L{finger.listing}: made once per change of the statuses,
+and its answer encoded once, for every client that asks until the next
+change.
+
 Lines end in CRLF or a bare LF.  A query longer than L{MAX_QUERY_LENGTH}
 bytes is refused; a client that does not finish its query within the
 factory's C{timeout} is disconnected.  Every query is logged with the peer's
