@@ -83,6 +83,28 @@ class IFingerService(Interface):
         """
 
 
+class IVersionedFingerService(IFingerService):
+    """
+    A back-end that can say, cheaply, whether anything it answers with has
+    changed: what lets a front-end build the user listing once per change
+    of the statuses (L{finger.listing}) rather than once per request.
+    Back-ends whose statuses live elsewhere (a program, a web server,
+    users' C{~/.plan} files) cannot tell, and do not provide it.
+    """
+
+    def version() -> int:
+        """
+        Which version of the users and their statuses this service answers
+        with now.
+
+        @return: a number that is different after any change to the users
+            or their statuses, however it came (a set, a reload of a file,
+            a change another node announced): equal numbers mean equal
+            answers to L{getUsers} and L{getUser}.  It is asked for every
+            listing, so it must cost next to nothing.
+        """
+
+
 class IFingerSetterService(Interface):
     """
     Something that lets a user's status be changed.

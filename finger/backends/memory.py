@@ -11,7 +11,12 @@ from twisted.application import service
 from twisted.internet.defer import Deferred, fail, succeed
 from zope.interface import implementer
 
-from finger.interfaces import IFingerService, IFingerSetterService, UnknownUser
+from finger.interfaces import (
+    IFingerService,
+    IFingerSetterService,
+    IVersionedFingerService,
+    UnknownUser,
+)
 from finger.messages import CUT_SHORT
 from finger.names import checkStatus, checkUserName
 
@@ -37,26 +42,47 @@ def answerFrom(statuses: Dict[str, str], user: str) -> "Deferred[str]":
     return succeed(status)
 
 
-@implementer(IFingerService, IFingerSetterService)
+@implementer(IFingerService, IFingerSetterService, IVersionedFingerService)
 class StatusTable(service.Service):
     """
     A back-end that answers from a table of statuses in memory, however it
     fills and keeps the table (the process's memory, a status file, a
     database): lookups by L{answerFrom}, the list of users from the table's
-    names, and a change checked against the naming rules before the
-    back-end stores it.
+    names, a change checked against the naming rules before the back-end
+    stores it, and a L{version} that counts the table's changes.
 
     @ivar users: the table, user name to status.  A back-end may replace it
-        whole; nothing else should change it but L{store}.
+        whole, which counts as a change; nothing else should change it but
+        L{store}, and a back-end that changes it in place says so with
+        L{changed}.
     """
 
-    users: Dict[str, str]
+    _users: Dict[str, str]
+    _version = 0
+
+    @property
+    def users(self) -> Dict[str, str]:
+        return self._users
+
+    @users.setter
+    def users(self, table: Dict[str, str]) -> None:
+        self._users = table
+        self.changed()
+
+    def changed(self) -> None:
+        """
+        The table changed in place: the next L{version} is a new one.
+        """
+        self._version += 1
+
+    def version(self) -> int:
+        return self._version
 
     def getUser(self, user: str) -> "Deferred[str]":
-        return answerFrom(self.users, user)
+        return answerFrom(self._users, user)
 
     def getUsers(self) -> "Deferred[List[str]]":
-        return succeed(list(self.users))
+        return succeed(list(self._users))
 
     def setUser(self, user: str, status: str) -> "Deferred[None]":
         try:
@@ -91,4 +117,5 @@ class MemoryFingerService(StatusTable):
 
     def store(self, user: str, status: str) -> "Deferred[None]":
         self.users[user] = status
+        self.changed()
         return succeed(None)

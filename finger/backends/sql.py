@@ -336,6 +336,7 @@ class SQLFingerService(StatusTable):
         if everything:
             return self._locked(self._session.load).addCallback(self._replace)
         self.users.update(changes.rows.statuses)
+        self.changed()
         self._seen = changes.rows.version
         self._logBadRows(changes.rows.bad, self._badRows)
         if changes.more:
@@ -533,6 +534,7 @@ class SQLFingerService(StatusTable):
             # Committed: whether or not the clients are still waiting, the
             # table holds it now.
             self.users.update(changes)
+            self.changed()
             for w in waiting:
                 if not w.called:
                     w.callback(None)

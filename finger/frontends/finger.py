@@ -14,6 +14,11 @@ Queries understood::
 A verbose answer shows the fields of L{IFingerVerboseService.getUserDetails}
 when the back-end provides it, and the login name and status otherwise.
 
+A listing shows at most the factory's C{maxListed} users.  It is the one
+user listing of L{finger.listing}: made once per change of the statuses,
+and its answer encoded once, for every client that asks until the next
+change.
+
 Lines end in CRLF or a bare LF.  A query longer than L{MAX_QUERY_LENGTH}
 bytes is refused; a client that does not finish its query within the
 factory's C{timeout} is disconnected.  Every query is logged with the peer's
@@ -22,9 +27,10 @@ address, escaped as RFC 1288 section 3.2.7 asks, in the factory's access log
 factory is given a file for it.
 """
 
-from typing import Callable, List, Optional, Tuple, TypeVar
+from functools import partial
+from typing import Callable, List, Optional, Tuple, TypeVar, Union
 
-from twisted.internet.defer import CancelledError, Deferred, FirstError, gatherResults
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import (
     IHalfCloseableProtocol,
     IReactorTime,
@@ -42,8 +48,8 @@ from finger.interfaces import (
     IFingerForwarder,
     IFingerService,
     IFingerVerboseService,
-    UnknownUser,
 )
+from finger.listing import MAX_LISTED, Listing, Snapshot
 from finger.lookup import (
     LOOKUP_TIMEOUT,
     LookupAnswers,
@@ -71,6 +77,12 @@ _T = TypeVar("_T")
 MAX_QUERY_LENGTH = 512
 
 
+Answer = Union[List[str], bytes]
+"""
+An answer: its lines, or the bytes of them already capped (L{_capped}).
+"""
+
+
 class _FingerAnswers(LookupAnswers[List[str]]):
     """
     How a lookup that found nothing looks in a finger answer: one line.
@@ -86,7 +98,7 @@ class _FingerAnswers(LookupAnswers[List[str]]):
         return [INTERNAL_ERROR]
 
 
-_ANSWERS = _FingerAnswers()
+_ANSWERS: "LookupAnswers[Answer]" = _FingerAnswers()
 
 
 def _statusLines(status: str) -> List[str]:
@@ -102,17 +114,31 @@ def _detailLines(fields: List[Tuple[str, str]]) -> List[str]:
     return lines
 
 
-def _asIs(lines: List[str]) -> List[str]:
+def _listingLines(snapshot: Snapshot, verbose: bool) -> List[str]:
+    """
+    The lines of a listing: each user and the first line of their status
+    (all of it if C{verbose}), then how many users are not shown, if any.
+    """
+    lines = []
+    for name, status in snapshot.entries:
+        statusLines = _statusLines(status)
+        lines.append(f"{name}: {statusLines[0]}")
+        if verbose:
+            lines.extend(statusLines[1:])
+    if snapshot.hidden > 0:
+        lines.append(MORE_USERS_NOT_SHOWN.format(count=snapshot.hidden))
     return lines
 
 
-def _firstFailure(reason: Failure) -> Failure:
+def _listingAnswer(snapshot: Snapshot, verbose: bool, limit: int) -> bytes:
     """
-    The failure of the lookup that failed a listing, rather than the
-    L{FirstError} wrapping it, so the log shows the back-end's own error.
+    The answer to a listing query, in at most C{limit} bytes: made once
+    per snapshot, and sent to every client that asks until the statuses
+    change.
     """
-    reason.trap(FirstError)
-    return reason.value.subFailure  # type: ignore[no-any-return]
+    return snapshot.view(
+        ("finger", verbose, limit), lambda s: _capped(_listingLines(s, verbose), limit)
+    )
 
 
 @implementer(IHalfCloseableProtocol)
@@ -131,7 +157,7 @@ class FingerProtocol(LineFraming):
 
     _answering = False
     _gone = False
-    _pending: "Optional[Deferred[List[str]]]" = None
+    _pending: "Optional[Deferred[Answer]]" = None
 
     def connectionMade(self) -> None:
         # The query's deadline: one timer serves every connection.
@@ -181,15 +207,16 @@ class FingerProtocol(LineFraming):
             self._forward(user, verbose, peer)
         elif not user:
             if self.factory.listUsers:
-                self._ask(self._listing(verbose), _asIs, peer, "a finger listing")
+                answer = partial(
+                    _listingAnswer, verbose=verbose, limit=self.factory.maxAnswerBytes
+                )
+                self._ask(self.factory.listing.snapshot(), answer, peer, "a finger listing")
             else:
                 self._finish([LISTING_DENIED])
         else:
             self._answer(user, verbose, peer)
 
-    def _ask(
-        self, d: "Deferred[_T]", found: Callable[[_T], List[str]], peer: str, what: str
-    ) -> None:
+    def _ask(self, d: "Deferred[_T]", found: Callable[[_T], Answer], peer: str, what: str) -> None:
         """
         Answer with what the back-end's L{Deferred} C{d} brings, through the
         factory's L{LookupPolicy}; cancel it if the client leaves first.
@@ -221,52 +248,20 @@ class FingerProtocol(LineFraming):
         else:
             self._ask(self.factory.getUser(name), _statusLines, peer, "a lookup")
 
-    def _listing(self, verbose: bool) -> "Deferred[List[str]]":
-        """
-        The lines of a listing: each user and the first line of their
-        status (all of it if C{verbose}), at most the factory's
-        C{maxListed} users.
-        """
-        limit = self.factory.maxListed
-
-        def statuses(users: List[str]) -> "Deferred[List[str]]":
-            shown = users[:limit]
-
-            def entry(name: str) -> "Deferred[List[str]]":
-                def found(status: str) -> List[str]:
-                    lines = _statusLines(status)
-                    return [f"{name}: {lines[0]}"] + (lines[1:] if verbose else [])
-
-                def gone(reason: Failure) -> List[str]:
-                    # Removed between the listing and the lookup.
-                    reason.trap(UnknownUser)
-                    return []
-
-                return self.factory.getUser(name).addCallbacks(found, gone)
-
-            def join(entries: List[List[str]]) -> List[str]:
-                lines = [line for entry in entries for line in entry]
-                if len(users) > len(shown):
-                    lines.append(MORE_USERS_NOT_SHOWN.format(count=len(users) - len(shown)))
-                return lines
-
-            everyone = gatherResults([entry(name) for name in shown], consumeErrors=True)
-            return everyone.addCallbacks(join, _firstFailure)
-
-        return self.factory.getUsers().addCallback(statuses)
-
     def _cancelled(self, reason: Failure) -> None:
         # The client left (or timed out) before the answer came: the policy
         # says nothing, and neither does the protocol.
         reason.trap(CancelledError)
         self._pending = None
 
-    def _finish(self, lines: List[str]) -> None:
+    def _finish(self, answer: Answer) -> None:
         self._pending = None
         if self._gone:
             return
         self.factory.deadlines.discard(self)
-        self.transport.write(_capped(lines, self.factory.maxAnswerBytes))
+        if not isinstance(answer, bytes):
+            answer = _capped(answer, self.factory.maxAnswerBytes)
+        self.transport.write(answer)
         self.transport.loseConnection()
 
     def timeoutConnection(self) -> None:
@@ -323,7 +318,8 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
         clock.
     @ivar listUsers: whether an empty query lists the users; if not, it is
         refused with L{LISTING_DENIED}.
-    @ivar maxListed: the most users one listing shows.
+    @ivar listing: the user listing an empty query shows, built once per
+        change of the statuses.
     @ivar lookupTimeout: seconds the back-end has to answer before the
         client is told L{TIMED_OUT}.
     @ivar maxAnswerBytes: the most bytes of one answer; the rest is cut.
@@ -345,13 +341,14 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
         clock: Optional[IReactorTime] = None,
         timeout: float = 60.0,
         listUsers: bool = True,
-        maxListed: int = 1000,
+        maxListed: int = MAX_LISTED,
         lookupTimeout: float = LOOKUP_TIMEOUT,
         maxAnswerBytes: int = 65536,
         forwarder: Optional[IFingerForwarder] = None,
         accessLog: Optional[str] = None,
     ) -> None:
         """
+        @param maxListed: the most users one listing shows.
         @param accessLog: a file to append the access log to, one line a
             query; if L{None}, the lines go to the logging system, a batch
             an event (L{finger.accesslog.LogWriter}).
@@ -362,10 +359,17 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
         self.lookup = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
         self.deadlines = Deadlines(self.lookup.clock)
         self.listUsers = listUsers
-        self.maxListed = maxListed
+        self.listing = Listing(service, self.lookup.clock, maxListed=maxListed)
         self.maxAnswerBytes = maxAnswerBytes
         writer = FileWriter.open(accessLog) if accessLog is not None else None
         self.accessLog = AccessLog(self.lookup.clock, writer)
+
+    @property
+    def maxListed(self) -> int:
+        """
+        The most users one listing shows.
+        """
+        return self.listing.maxListed
 
     def startFactory(self) -> None:
         """

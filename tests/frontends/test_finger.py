@@ -18,6 +18,7 @@ from finger.frontends.finger import MAX_QUERY_LENGTH, FingerFactoryFromService
 from finger.interfaces import IFingerFactory, IFingerForwarder, IFingerVerboseService, UnknownUser
 from finger.lookup import LOOKUP_TIMEOUT
 from finger.messages import (
+    ANSWER_TRUNCATED,
     FORWARDING_DENIED,
     INTERNAL_ERROR,
     LISTING_DENIED,
@@ -40,6 +41,22 @@ class _HangingService(MemoryFingerService):
         d: Deferred[str] = Deferred()
         self.calls.append(d)
         return d
+
+
+class _CountingService(MemoryFingerService):
+    """
+    Counts the lists of users and the lookups it is asked for.
+    """
+
+    listed = lookups = 0
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        self.listed += 1
+        return super().getUsers()
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        self.lookups += 1
+        return super().getUser(user)
 
 
 class FingerProtocolTests(SynchronousTestCase):
@@ -145,6 +162,39 @@ class FingerProtocolTests(SynchronousTestCase):
         )
         self.assertTrue(self.transport.disconnecting)
         self.assertEqual(self.query(b"/W\r\n"), self.query(b"\r\n"))
+
+    def test_listingBuiltOncePerChange(self) -> None:
+        """
+        Empty queries between two changes of the statuses are answered from
+        one listing: the back-end is asked for its users and their statuses
+        once.  After a set, the next listing shows it.
+        """
+        service = _CountingService(moshez="happy and well", shawn="alive")
+        factory = FingerFactoryFromService(service, clock=self.clock)
+
+        def ask(query: bytes) -> bytes:
+            transport = StringTransport()
+            protocol = factory.buildProtocol(None)
+            protocol.makeConnection(transport)
+            protocol.dataReceived(query)
+            return transport.value()
+
+        listing = b"moshez: happy and well\r\nshawn: alive\r\n"
+        for query in [b"\r\n", b"/W\r\n"] * 3:
+            self.assertEqual(ask(query), listing)
+        self.assertEqual((service.listed, service.lookups), (1, 2))
+        self.successResultOf(service.setUser("shawn", "gone fishing"))
+        self.assertEqual(ask(b"\r\n"), b"moshez: happy and well\r\nshawn: gone fishing\r\n")
+        self.assertEqual(service.listed, 2)
+
+    def test_listingAnswerCapped(self) -> None:
+        """
+        A listing kept for many clients is still cut at C{maxAnswerBytes}.
+        """
+        self.connect(maxAnswerBytes=50)
+        self.protocol.dataReceived(b"\r\n")
+        cut = ANSWER_TRUNCATED.encode()
+        self.assertEqual(self.transport.value(), b"moshez: happy and well\r\n" + cut + b"\r\n")
 
     def test_listingEmpty(self) -> None:
         self.assertEqual(self.query(b"\r\n", MemoryFingerService()), b"")

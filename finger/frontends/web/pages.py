@@ -32,18 +32,17 @@ pages make is quoted that way, C{/} included, so C{a/b} is C{/a%2Fb}.  Links
 are relative, so the site also works behind a proxy that adds a path prefix.
 """
 
-from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from twisted.internet.defer import Deferred, FirstError, gatherResults, succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.python import components
-from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request
 from twisted.web.template import Element
 
+from finger import listing
 from finger.auth import SetterLogin
 from finger.frontends.web.api import (
     JSON,
@@ -57,9 +56,11 @@ from finger.frontends.web.api import (
 from finger.frontends.web.request import Answer, Response, WebAnswers, serve, userName
 from finger.frontends.web.templates import (
     NotFoundElement,
+    Prerendered,
     Templates,
     UserElement,
     UsersElement,
+    frontPageSlots,
     loadTemplates,
 )
 from finger.frontends.web.webfinger import WELL_KNOWN, ServedHosts, WebFinger, WellKnown
@@ -104,7 +105,7 @@ What a user's page is made from: the name, the status, the link home and
 the host shown.
 """
 
-MAX_LISTED = 1000
+MAX_LISTED = listing.MAX_LISTED
 """
 The most users the front page shows, as a finger listing does; a line
 says how many more there are.
@@ -269,38 +270,6 @@ def _listingDenied(request: IRequest) -> bytes:
     return jsonBody({"error": LISTING_DENIED})
 
 
-Listing = Tuple[List[Tuple[str, str]], int]
-"""
-What the front page shows: users with their statuses, and how many users
-there are in all.
-"""
-
-
-def _withStatuses(service: IFingerService, users: List[str]) -> "Deferred[Listing]":
-    """
-    The first L{MAX_LISTED} of C{users}, each with their status, and how
-    many C{users} there are; a user removed since the list was made is left
-    out.  The first lookup that fails fails the whole.
-    """
-
-    def entry(name: str) -> "Deferred[List[Tuple[str, str]]]":
-        def gone(reason: Failure) -> List[Tuple[str, str]]:
-            reason.trap(UnknownUser)
-            return []
-
-        return service.getUser(name).addCallbacks(lambda status: [(name, status)], gone)
-
-    def unwrap(reason: Failure) -> Failure:
-        # The log shows the back-end's own error, not the wrapper.
-        reason.trap(FirstError)
-        return reason.value.subFailure  # type: ignore[no-any-return]
-
-    everyone = gatherResults([entry(name) for name in users[:MAX_LISTED]], consumeErrors=True)
-    return everyone.addCallbacks(
-        lambda entries: ([e for entry in entries for e in entry], len(users)), unwrap
-    )
-
-
 class UserStatusTree(Resource):
     """
     The site's root: the users list at C{/}, a L{UserStatus} for every other
@@ -311,6 +280,8 @@ class UserStatusTree(Resource):
     @ivar policy: how the back-end is asked, by the pages, the JSON view,
         XML-RPC and WebFinger alike.
     @ivar listUsers: whether the front page lists the users.
+    @ivar listing: the users the front page lists, built once per change of
+        the statuses; the page made from them is kept with them.
     @ivar hosts: the host names the site answers for.
     @ivar pages: the user pages made lately, by what they were made from.
     @ivar users: the users' resources made lately, by path segment.
@@ -351,9 +322,12 @@ class UserStatusTree(Resource):
         self.templates = templates if templates is not None else loadTemplates()
         self.policy = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
         self.listUsers = listUsers
+        self.listing = listing.Listing(service, self.policy.clock, maxListed=MAX_LISTED)
         self.hosts = ServedHosts(webfingerHosts)
         self.pages: Dict[PageKey, Response] = {}
         self.users: Dict[bytes, UserStatus] = {}
+        # What the front page lists with listing off, whatever changes.
+        self._unlisted = listing.Snapshot([], 0)
         self.putChild(RPC_PATH, XMLRPCGate(service, self.policy, login, listUsers))
         api = APINotFound()
         users = UsersAPI if listUsers else _UnlistedUsersAPI
@@ -389,25 +363,40 @@ class UserStatusTree(Resource):
                 return _listingDenied(request)
             return serve(request, self.policy, self.service.getUsers, usersJSON, WebAnswers())
 
-        def ask() -> "Deferred[Listing]":
+        def ask() -> "Deferred[listing.Snapshot]":
             if not self.listUsers:
-                return succeed(([], 0))
-            return self.service.getUsers().addCallback(partial(_withStatuses, self.service))
+                return succeed(self._unlisted)
+            return self.listing.snapshot()
 
-        def page(listing: Listing) -> Answer:
-            entries, total = listing
+        def page(snapshot: listing.Snapshot) -> Answer:
+            home, host = homeLink(request), self.hosts.preferred(request)
+            prerendered = self._frontPage(snapshot)
+            if prerendered is not None:
+                body = prerendered.render(frontPageSlots(home, host))
+                return (200, HTML, b"<!DOCTYPE html>\n" + body)
             element = UsersElement(
                 self.templates.users,
-                [name for name, status in entries],
-                homeLink(request),
-                host=self.hosts.preferred(request),
-                statuses=dict(entries),
-                total=total,
+                [name for name, status in snapshot.entries],
+                home,
+                host=host,
+                statuses=dict(snapshot.entries),
+                total=snapshot.total,
                 listed=self.listUsers,
             )
             return html(request, self.templates, 200, element)
 
         return serve(request, self.policy, ask, page, WebAnswers())
+
+    def _frontPage(self, snapshot: listing.Snapshot) -> Optional[Prerendered]:
+        """
+        The front page for C{snapshot} with only the per-request values
+        left to fill in, made once for each snapshot; or L{None} if it must
+        be flattened for every request.
+        """
+        return snapshot.view(
+            "front page",
+            lambda s: self.templates.frontPage(s.entries, s.total, self.listUsers),
+        )
 
 
 components.registerAdapter(UserStatusTree, IFingerService, IResource)

@@ -8,14 +8,17 @@ user page are asked for far more often than the rest, so each is flattened
 once with a marker in every slot, using only L{flattenString}; the bytes
 are split at the markers, and a request only joins the pieces with its
 values, escaped as the engine escapes them where each slot sits (in text
-or in an attribute).  L{Templates} checks at start-up that this gives the
+or in an attribute).  The front page is flattened that way once per user
+listing (L{Templates.frontPage}), with markers for what differs from one
+request to the next: the link home and the host name
+(L{frontPageSlots}).  L{Templates} checks at start-up that this gives the
 engine's bytes exactly for awkward samples, and otherwise flattens the page
 for every request.
 """
 
 import re
 import shlex
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 from xml.sax import SAXParseException
 
 from twisted.internet.defer import Deferred, succeed
@@ -76,6 +79,23 @@ def fingerCommand(user: str, host: str) -> str:
     return "finger " + (target if _SHELL_SAFE.fullmatch(target) else shlex.quote(target))
 
 
+FRONT_PAGE_SLOTS = ["home", "host", "example"]
+"""
+The front page's values that differ from one request to the next: the
+slots L{Templates.frontPage} leaves open.
+"""
+
+
+def frontPageSlots(home: str, host: str) -> Dict[str, str]:
+    """
+    The values of L{FRONT_PAGE_SLOTS} for one request.
+
+    @param home: the relative link to the site's root.
+    @param host: the host name the site serves.
+    """
+    return {"home": home, "host": host, "example": fingerCommand("USER", host)}
+
+
 class UsersElement(Element):
     """
     The front page: what the site is and which host it serves, then every
@@ -93,6 +113,7 @@ class UsersElement(Element):
         statuses: Optional[Dict[str, str]] = None,
         total: Optional[int] = None,
         listed: bool = True,
+        example: Optional[str] = None,
     ) -> None:
         """
         @param users: the names to show, in order.
@@ -102,6 +123,8 @@ class UsersElement(Element):
             here.
         @param total: how many users there are, if more than C{users}.
         @param listed: whether listing users is on.
+        @param example: the command shown for fingering someone; by
+            default L{fingerCommand} for C{USER} at C{host}.
         """
         super().__init__(loader)
         self.users = users
@@ -110,6 +133,7 @@ class UsersElement(Element):
         self.statuses = statuses if statuses is not None else {}
         self.total = len(users) if total is None else total
         self.listUsers = listed
+        self.example = example if example is not None else fingerCommand("USER", host)
 
     @renderer
     def page(self, request: Optional[IRequest], tag: Tag) -> Tag:
@@ -120,7 +144,7 @@ class UsersElement(Element):
             count=f"{count} user" if count == 1 else f"{count} users",
             host=self.host,
             finger="finger @" + self.host,
-            example=fingerCommand("USER", self.host),
+            example=self.example,
         )
 
     @renderer
@@ -235,7 +259,11 @@ def escapeAttribute(value: str) -> bytes:
 _MARKER = re.compile(rb'\x00([0-9]+)(?:(")|&quot;)\x00')
 
 
-def _marker(index: int) -> str:
+def marker(index: int) -> str:
+    """
+    The value that holds a slot open: the C{index}th slot named when the
+    page is split (L{Prerendered.split}).
+    """
     return f'\x00{index}"\x00'
 
 
@@ -252,18 +280,45 @@ class Prerendered:
     def __init__(self, parts: List[bytes], holes: List[Tuple[str, bool]]) -> None:
         self.parts = parts
         self.holes = holes
+        self._kinds: Set[Tuple[str, bool]] = set(holes)
 
     def render(self, slots: Dict[str, str]) -> bytes:
         """
         The page with C{slots} filled in.
         """
+        # A slot may be open in many places (the link home, beside every
+        # user of the front page): each value is escaped once.
+        values = {
+            (name, inAttribute): (escapeAttribute if inAttribute else escapeText)(slots[name])
+            for name, inAttribute in self._kinds
+        }
         parts = self.parts
         out = [parts[0]]
         write = out.append
-        for (name, inAttribute), part in zip(self.holes, parts[1:]):
-            write(escapeAttribute(slots[name]) if inAttribute else escapeText(slots[name]))
+        for hole, part in zip(self.holes, parts[1:]):
+            write(values[hole])
             write(part)
         return b"".join(out)
+
+    @classmethod
+    def split(cls, flat: Optional[bytes], names: List[str]) -> "Optional[Prerendered]":
+        """
+        Split a page flattened with the marker of C{names[i]} (L{marker})
+        as the value of slot C{names[i]}, or L{None} if it cannot be: a
+        marker is escaped some other way than in text or in an attribute
+        (in a comment, or twice), or C{flat} is L{None}.
+        """
+        if flat is None:
+            return None
+        parts, holes, start = [], [], 0
+        for match in _MARKER.finditer(flat):
+            parts.append(flat[start : match.start()])
+            holes.append((names[int(match.group(1))], match.group(2) is None))
+            start = match.end()
+        parts.append(flat[start:])
+        if any(b"\x00" in part for part in parts):
+            return None
+        return cls(parts, holes)
 
     @classmethod
     def of(cls, loader: ITemplateLoader, samples: List[SlottedElement]) -> "Optional[Prerendered]":
@@ -277,19 +332,10 @@ class Prerendered:
             result must give the engine's bytes for every one of them.
         """
         names = list(samples[0].slots())
-        flat = _flattenNow(SlottedElement(loader, {n: _marker(i) for i, n in enumerate(names)}))
-        if flat is None:
+        markers = {name: marker(i) for i, name in enumerate(names)}
+        page = cls.split(_flattenNow(SlottedElement(loader, markers)), names)
+        if page is None:
             return None
-        parts, holes, start = [], [], 0
-        for match in _MARKER.finditer(flat):
-            parts.append(flat[start : match.start()])
-            holes.append((names[int(match.group(1))], match.group(2) is None))
-            start = match.end()
-        parts.append(flat[start:])
-        if any(b"\x00" in part for part in parts):
-            # A slot escaped some other way: in a comment, or twice.
-            return None
-        page = cls(parts, holes)
         for sample in samples:
             if page.render(sample.slots()) != _flattenNow(sample):
                 return None
@@ -329,6 +375,7 @@ class Templates:
         self.user = user
         self.notFound = notFound
         self.prerendered: Dict[type, Optional[Prerendered]] = {}
+        self._frontPages = isinstance(users, (XMLFile, TagLoader)) and self._checkFrontPage()
         if all(isinstance(loader, (XMLFile, TagLoader)) for loader in (user, notFound)):
             # These loaders give the same template every time.
             self.prerendered[UserElement] = Prerendered.of(
@@ -337,6 +384,72 @@ class Templates:
             self.prerendered[NotFoundElement] = Prerendered.of(
                 notFound, [NotFoundElement(notFound, a, a) for a in _AWKWARD]
             )
+
+    def frontPage(
+        self, entries: Sequence[Tuple[str, str]], total: int, listed: bool = True
+    ) -> Optional[Prerendered]:
+        """
+        The front page listing C{entries}, flattened now with
+        L{FRONT_PAGE_SLOTS} left open, so that each request only fills in
+        its L{frontPageSlots}; or L{None} if the front page must be
+        flattened for every request (a template whose slots cannot be left
+        open, or a value shown that holds a NUL, which holds a slot open).
+
+        @param entries: the users shown, in order, each with their status.
+        @param total: how many users there are.
+        @param listed: whether listing users is on.
+        """
+        if not self._frontPages:
+            return None
+        return self._openFrontPage(entries, total, listed)
+
+    def _openFrontPage(
+        self, entries: Sequence[Tuple[str, str]], total: int, listed: bool
+    ) -> Optional[Prerendered]:
+        """
+        L{frontPage}, whether or not the template was found to allow it.
+        """
+        if any(
+            "\x00" in name or ("\x00" in status and "\x00" in shortStatus(status))
+            for name, status in entries
+        ):
+            return None
+        element = UsersElement(
+            self.users,
+            [name for name, status in entries],
+            marker(0),
+            host=marker(1),
+            example=marker(2),
+            statuses=dict(entries),
+            total=total,
+            listed=listed,
+        )
+        return Prerendered.split(_flattenNow(element), FRONT_PAGE_SLOTS)
+
+    def _checkFrontPage(self) -> bool:
+        """
+        Does L{frontPage} give the engine's bytes, for awkward users, links
+        and hosts, listed or not?
+        """
+        entries = [(name, status) for name in ["alice", "a<b&c"] for status in _AWKWARD]
+        for listed in (True, False):
+            page = self._openFrontPage(entries, len(entries) + 1, listed)
+            if page is None:
+                return False
+            for home in _AWKWARD:
+                for host in _AWKWARD:
+                    element = UsersElement(
+                        self.users,
+                        [name for name, status in entries],
+                        home,
+                        host=host,
+                        statuses=dict(entries),
+                        total=len(entries) + 1,
+                        listed=listed,
+                    )
+                    if page.render(frontPageSlots(home, host)) != _flattenNow(element):
+                        return False
+        return True
 
     def render(self, request: Optional[IRequest], element: Element) -> "Deferred[bytes]":
         """

@@ -7,9 +7,9 @@ and the lookup policy they share with the JSON view and XML-RPC.
 
 import json
 import xmlrpc.client
-from typing import List, Optional
+from typing import Any, List, Optional
 
-from twisted.internet.defer import succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
@@ -27,6 +27,7 @@ from finger.frontends.web.pages import (
     UserStatusTree,
     prefersJSON,
 )
+from finger.frontends.web.templates import UsersElement, loadTemplates
 from finger.interfaces import IFingerService
 from finger.messages import (
     INTERNAL_ERROR,
@@ -39,11 +40,28 @@ from finger.messages import (
 from tests.frontends.web.helpers import (
     Client,
     Response,
+    flatten,
     SlowService,
     StuckService,
     sampleService,
 )
 from finger.testing import BrokenService, FaultyService
+
+class _CountingService(MemoryFingerService):
+    """
+    Counts the lists of users and the lookups it is asked for.
+    """
+
+    listed = lookups = 0
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        self.listed += 1
+        return super().getUsers()
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        self.lookups += 1
+        return super().getUser(user)
+
 
 TIMEOUT = 7.0
 """
@@ -486,6 +504,76 @@ class FrontPageTests(SynchronousTestCase):
         self.assertEqual(html.count("<li>"), MAX_LISTED)
         self.assertIn(MORE_USERS_NOT_SHOWN.format(count=2), html)
         self.assertIn(f"{MAX_LISTED + 2} users known here.", html)
+
+    def test_builtOncePerChange(self) -> None:
+        """
+        Front pages asked for between two changes of the statuses are made
+        from one listing, flattened once; each still names the host it was
+        asked for, and HEAD answers with the same length and no body.
+        After a set, the next page shows it.
+        """
+        service = _CountingService(moshez="happy & <well>", shawn="alive")
+        client = Client(UserStatusTree(service, clock=Clock()))
+        code, headers, first = self.get(client)
+        self.assertEqual(code, 200)
+        for _ in range(5):
+            self.assertEqual(self.get(client), (code, headers, first))
+        code, other, body = client.request(b"/", {b"Host": b"other.example"})
+        self.assertIn(b"<h1>Finger at other.example</h1>", body)
+        self.assertIn(b"<code>finger @other.example</code>", body)
+        self.assertEqual(body.replace(b"other.example", b"finger.example"), first)
+        code, head, body = client.request(b"/", {b"Host": b"finger.example:8080"}, b"HEAD")
+        self.assertEqual((code, body), (200, b""))
+        self.assertEqual(head[b"content-length"], b"%d" % (len(first),))
+        self.assertEqual((service.listed, service.lookups), (1, 2))
+
+        self.successResultOf(service.setUser("shawn", "gone fishing"))
+        code, headers, body = self.get(client)
+        self.assertIn(b'<span class="status">gone fishing</span>', body)
+        self.assertEqual(service.listed, 2)
+
+    def test_flattenedOncePerChange(self) -> None:
+        """
+        The front page is flattened by the template engine once per change
+        of the statuses, not once per request.
+        """
+        templates = loadTemplates()
+        flattened: List[int] = []
+        frontPage = templates.frontPage
+
+        def counting(*args: Any) -> Any:
+            flattened.append(1)
+            return frontPage(*args)
+
+        templates.frontPage = counting  # type: ignore[method-assign]
+        service = MemoryFingerService(moshez="happy")
+        client = Client(UserStatusTree(service, clock=Clock(), templates=templates))
+        for _ in range(3):
+            self.assertIn(b"happy", self.get(client)[2])
+        self.assertEqual(len(flattened), 1)
+        self.successResultOf(service.setUser("moshez", "sad"))
+        self.assertIn(b"sad", self.get(client)[2])
+        self.assertEqual(len(flattened), 2)
+
+    def test_sameAsEngine(self) -> None:
+        """
+        The front page filled in per request is the page the template
+        engine makes, for awkward names, statuses and hosts.
+        """
+        service = sampleService()
+        service.users["x"] = 'a<b>&"c\' \u2603'
+        templates = loadTemplates()
+        client = Client(UserStatusTree(service, clock=Clock(), templates=templates))
+        for header, host in [(b"finger.example:8080", "finger.example"), (b"x.y", "x.y")]:
+            body = client.request(b"/", {b"Host": header})[2]
+            element = UsersElement(
+                templates.users,
+                list(service.users),
+                "./",
+                host=host,
+                statuses=service.users,
+            )
+            self.assertEqual(body, b"<!DOCTYPE html>\n" + flatten(self, element).encode("utf-8"))
 
     def test_noListing(self) -> None:
         """

@@ -24,6 +24,7 @@ from finger.frontends.web.templates import (
     UsersElement,
     defaultTemplatesDirectory,
     fingerCommand,
+    frontPageSlots,
     loadTemplates,
     shortStatus,
 )
@@ -312,6 +313,83 @@ class PrerenderedTests(SynchronousTestCase):
         templates = Templates(Loader(), Loader(), Loader())
         self.assertEqual(templates.prerendered, {})
         self.assertSameAsEngine(templates)
+
+
+class FrontPageTests(SynchronousTestCase):
+    """
+    L{Templates.frontPage}: the front page flattened once per listing, with
+    the per-request values left open, gives the engine's bytes.
+    """
+
+    ENTRIES = [
+        (name, status)
+        for name, status in zip(
+            ["moshez", "a<b", "zo\u00eb", "x"], PrerenderedTests.AWKWARD[1:] + ["plain"]
+        )
+    ]
+
+    def assertSameAsEngine(self, templates: Templates, listed: bool = True) -> None:
+        page = templates.frontPage(self.ENTRIES, 7, listed)
+        self.assertIsNotNone(page)
+        assert page is not None
+        for home in ["./", "../", 'a"<&>']:
+            for host in PrerenderedTests.AWKWARD:
+                element = UsersElement(
+                    templates.users,
+                    [name for name, status in self.ENTRIES],
+                    home,
+                    host=host,
+                    statuses=dict(self.ENTRIES),
+                    total=7,
+                    listed=listed,
+                )
+                self.assertEqual(
+                    page.render(frontPageSlots(home, host)),
+                    self.successResultOf(flattenString(None, element)),
+                )
+
+    def test_shipped(self) -> None:
+        """
+        The shipped front page, listed or not.
+        """
+        templates = loadTemplates()
+        self.assertSameAsEngine(templates)
+        self.assertSameAsEngine(templates, listed=False)
+
+    def test_slotsEverywhere(self) -> None:
+        """
+        Per-request slots in text and in attributes, alone and inside other
+        values (the link of every user starts with the link home).
+        """
+        page = tags.html(
+            tags.p(slot("host"), title=slot("host")),
+            tags.code(slot("finger"), slot("example"), **{"data-x": slot("example")}),
+            tags.a(href=slot("json"), render="listed"),
+            tags.li(tags.a(slot("name"), href=slot("href")), slot("status"), render="user"),
+            tags.p(render="more"),
+            render="page",
+        )
+        loader = TagLoader(page)
+        templates = Templates(loader, loader, loader)
+        self.assertSameAsEngine(templates)
+
+    def test_tagInAttribute(self) -> None:
+        """
+        A slot the engine escapes twice (inside a tag inside an attribute)
+        cannot be left open: the front page is flattened for every request.
+        """
+        page = tags.html(tags.a("x", title=tags.b(slot("host"))), render="page")
+        loader = TagLoader(page)
+        templates = Templates(loader, loader, loader)
+        self.assertIsNone(templates.frontPage(self.ENTRIES, 7))
+
+    def test_nul(self) -> None:
+        """
+        A value shown that holds a NUL, which holds a slot open, is never
+        left in a page with its slots open.
+        """
+        templates = loadTemplates()
+        self.assertIsNone(templates.frontPage([("a\x000\"\x00b", "happy")], 1))
 
 
 class PublicAPITests(SynchronousTestCase):
