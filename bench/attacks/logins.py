@@ -81,7 +81,7 @@ class LegitSetter:
         for i in range(self.tries):
             started = time.monotonic()
             self.answers.append(
-                setStatus(self.port, LEGIT, b"moshez", b"secret", f"here {i}".encode(),
+                setStatus(self.port, LEGIT, b"moshez", b"secret", f"Happy, here {i}".encode(),
                           self.timeout)
             )
             time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
