@@ -144,6 +144,14 @@ class Guesser:
         }
 
 
+def wholeLog(service: Service) -> str:
+    """
+    The service's log, rotated files included (twistd rotates at 1 MB).
+    """
+    files = sorted(service.work.glob("log*"), key=lambda p: p.stat().st_mtime)
+    return "".join(p.read_text(errors="replace") for p in files)
+
+
 def guessing(tries: int) -> None:
     with Service(setter=True, extra=["--auth", "memory:moshez:secret"]) as service:
         assert service.setterPort is not None
@@ -157,6 +165,10 @@ def guessing(tries: int) -> None:
             user.run()
             spent = service.cpu() - cpu
             guesser.join()
+        lines = wholeLog(service).splitlines()
+        attempted = f"'moshez' from {ATTACKER}:"
+        checked = sum("Failed login" in line and attempted in line for line in lines)
+        unchecked = sum("unchecked" in line and attempted in line for line in lines)
         report(
             f"wrong password for moshez every 0.3 s from {ATTACKER}; "
             f"the right one once a second from {LEGIT}",
@@ -164,6 +176,7 @@ def guessing(tries: int) -> None:
             service,
             **user.figures(),
             **guesser.figures(),
+            **{"attacker guesses checked / refused unchecked": f"{checked} / {unchecked}"},
             cpu=spent,
         )
 
@@ -224,14 +237,6 @@ class Filler:
                 time.sleep(0.2)  # the server reads the lines and queues the logins
                 reset(sockets)
             self.rounds += 1
-
-
-def wholeLog(service: Service) -> str:
-    """
-    The service's log, rotated files included (twistd rotates at 1 MB).
-    """
-    files = sorted(service.work.glob("log*"), key=lambda p: p.stat().st_mtime)
-    return "".join(p.read_text(errors="replace") for p in files)
 
 
 def tableFilling(tries: int, addresses: int, perAddress: int) -> None:
