@@ -33,9 +33,9 @@ an IPv6 network (a /64 by default).  With the defaults (L{LoginLimits}):
 
         - from a client that logged in to that account lately (within
           L{TRUST_PERIOD}) and has not failed since: checked without
-          taking from the budget.  Only the right password earns this, and
-          the first failure loses it, so it adds at most one guess per
-          right login;
+          taking from the budget, one such login at a time.  Only the
+          right password earns this, and the first failure loses it, so it
+          adds at most one guess per right login;
         - from a client that has not failed at that account since the
           budget was last full: the last L{ACCOUNT_RESERVE} checks of the
           budget are kept for these.  A client that failed at the account
@@ -547,9 +547,13 @@ class SetterLogin:
     def _admit(self, account: bytes, client: str) -> bool:
         """
         Whether a login from C{client} for C{account} may be checked now;
-        if it is checked on the budget, take one check from it.
+        take what lets it be checked (the client's trust there, or one
+        check of the account's budget).
         """
         if self._trustedSince(account, client) is not None:
+            # Trust is for one login at a time: it comes back if that one
+            # succeeds.
+            del self.trusted[account][client]
             return True
         return self._budget(account).admit(client, self.limits)
 

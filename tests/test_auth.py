@@ -3,7 +3,7 @@
 Tests for L{finger.auth}.
 """
 
-from typing import Any, List, Sequence
+from typing import Any, List, Optional, Sequence
 
 from twisted.cred import strcred
 from twisted.cred.checkers import ICredentialsChecker, InMemoryUsernamePasswordDatabaseDontUse
@@ -11,7 +11,7 @@ from twisted.cred.credentials import IUsernamePassword, UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.task import Clock
+from twisted.internet.task import Clock, deferLater
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
@@ -160,12 +160,18 @@ class _CountingChecker:
 
     credentialInterfaces = (IUsernamePassword,)
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Optional[Clock] = None) -> None:
+        """
+        @param clock: if given, each answer comes a second later on it.
+        """
         self.checker = _checker()
         self.checked = 0
+        self.clock = clock
 
     def requestAvatarId(self, credentials: Any) -> "Deferred[Any]":
         self.checked += 1
+        if self.clock is not None:
+            return deferLater(self.clock, 1, self.checker.requestAvatarId, credentials)
         return self.checker.requestAvatarId(credentials)  # type: ignore[no-any-return]
 
 
@@ -519,6 +525,27 @@ class AccountBudgetTests(SynchronousTestCase):
         self.clock.advance(2)
         self.assertRefused(guesses)
         self.assertEqual(self.login.turns, {})
+
+
+    def test_trustedOneAtATime(self) -> None:
+        """
+        Trust lets one login at a time be checked without the budget: logins
+        sent at once from a trusted client that has no turn (the table of
+        turns was full) are checked on the budget but the first.
+        """
+        self.rightPasswordGetsIn("198.51.100.1")
+        self.checker = _CountingChecker(self.clock)
+        portal = setterPortal(self.service, [self.checker], [])
+        trust = self.login.trusted
+        self.login = SetterLogin(portal, self.clock, delay=2, limits=LoginLimits(maxKeys=1))
+        self.login.trusted = trust
+        busy = self.guess("192.0.2.1")
+        guesses = [self.guess(f"192.0.2.{i}") for i in range(2, 11)]
+        self.assertEqual((self.checker.checked, list(self.login.turns)), (10, ["192.0.2.1"]))
+        trusted = [self.guess("198.51.100.1") for _ in range(3)]
+        self.assertEqual(self.checker.checked, 11)
+        self.clock.pump([1, 2])
+        self.assertRefused([busy] + guesses + trusted)
 
 
 class BoundedTests(SynchronousTestCase):
