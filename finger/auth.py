@@ -10,15 +10,63 @@ only its own user's status, unless that user is one of the admins.
 
 Failed logins are refused with the same words whatever went wrong
 (L{LOGIN_FAILED}), logged, and answered only after L{FAILED_LOGIN_DELAY}
-seconds, so guessing passwords is slow.  Guessing in parallel is no faster:
-L{SetterLogin}, which the three front-ends share, checks the logins for one
-account, and those from one client address, one at a time, each after the
-delay of the failure before it.  A client is what
-L{finger.net.clients.ClientKey} says: an IPv4 address or an IPv6 network.
+seconds.  L{SetterLogin}, which the three front-ends share, bounds how fast
+passwords can be guessed, without letting a guesser lock the real user out.
+A client is what L{finger.net.clients.ClientKey} says: an IPv4 address or
+an IPv6 network (a /64 by default).  With the defaults (L{LoginLimits}):
+
+    - B{Per client}: one login from a client is checked at a time, and a
+      failed one keeps the client's turn until it is answered, after the
+      delay.  So one client guesses at most once per delay (30 a minute),
+      whatever the accounts, connections and front-ends, and a right
+      password sent beside wrong ones is answered in its turn, no sooner.
+      At most L{MAX_QUEUED_LOGINS} logins from one client may be under way
+      or waiting; more fail unchecked, after the delay.
+
+    - B{Per account, all clients together}: each account has a budget, a
+      L{TokenBucket} of L{ACCOUNT_BURST} checks refilled at
+      L{ACCOUNT_GUESSES_PER_MINUTE} a minute; checking a login takes one.
+      When it is spent, logins for the account fail unchecked, after the
+      delay, so all clients together guess at most 10 times at once and
+      then 10 times a minute at one account, however many networks they
+      come from.  Two kinds of logins get through anyway:
+
+        - from a client that logged in to that account lately (within
+          L{TRUST_PERIOD}) and has not failed since: checked without
+          taking from the budget, one such login at a time.  Only the
+          right password earns this, and the first failure loses it, so it
+          adds at most one guess per right login;
+        - from a client that has not failed at that account since the
+          budget was last full: the last L{ACCOUNT_RESERVE} checks of the
+          budget are kept for these.  A client that failed at the account
+          is checked only while the budget holds more.
+
+    So a guesser, whose every failed guess lands it among the clients that
+    failed, cannot stop the right password from another client: the real
+    user is checked from a client they logged in from lately, or, from a
+    new one, out of the reserve.  What a distributed guesser, with fresh
+    networks for every guess, can do is spend the reserve too: then, until
+    it stops, the account's owner gets in only from a client they logged
+    in from lately.  That is the price of a bound per account.
+
+Nothing a client does without a password can fill a table so that others
+are refused.  Logins waiting for their turn are cancelled when their
+connection goes (each front-end cancels the L{Deferred}), so resetting
+connections frees their places; a client's turn is forgotten when its
+last login is answered or cancelled.  If L{MAX_LOGIN_KEYS} clients have
+logins under way at once, a login from one more client is checked
+without waiting for a turn (the budget of its account still applies)
+rather than refused.  The budgets are forgotten once full again; when
+L{MAX_LOGIN_KEYS} accounts have one in use, the fullest are forgotten
+first, so a spent budget is the last to go.  Which clients logged in
+lately is kept for at most L{MAX_LOGIN_KEYS} accounts, the least lately
+used forgotten first, and only a right password adds to it.
 """
 
+import heapq
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Hashable, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple, Union
 
 from twisted.cred.checkers import (
     ICredentialsChecker,
@@ -40,14 +88,19 @@ from zope.interface import implementer
 
 from finger.interfaces import IFingerSetterService
 from finger.messages import LOGIN_FAILED
+from finger.net.buckets import TokenBucket
 from finger.net.clients import ClientKey
 from finger.text import formatPeer
 
 __all__ = [
+    "ACCOUNT_BURST",
+    "ACCOUNT_GUESSES_PER_MINUTE",
+    "ACCOUNT_RESERVE",
     "FAILED_LOGIN_DELAY",
     "LOGIN_FAILED",
     "MAX_LOGIN_KEYS",
     "MAX_QUEUED_LOGINS",
+    "TRUST_PERIOD",
     "AuthorizedSetter",
     "FingerSetterRealm",
     "LoginLimits",
@@ -59,20 +112,46 @@ __all__ = [
 
 FAILED_LOGIN_DELAY = 2.0
 """
-Seconds before a failed login is answered, during which no other login for
-the same account or from the same address is checked.
+Seconds before a failed login is answered, during which no other login
+from the same client is checked.
 """
 
 MAX_QUEUED_LOGINS = 5
 """
-How many logins for one account, or from one address, may be under way or
-waiting at once; more are refused unchecked.
+How many logins from one client may be under way or waiting at once; more
+are refused unchecked.
 """
 
 MAX_LOGIN_KEYS = 10_000
 """
-How many accounts and addresses with logins under way L{SetterLogin} keeps
-track of; a login that needs more is refused unchecked.
+How many clients with logins under way, how many accounts with a budget in
+use, and how many accounts with clients that logged in lately,
+L{SetterLogin} keeps track of (each).
+"""
+
+ACCOUNT_GUESSES_PER_MINUTE = 10.0
+"""
+How many logins for one account, from all clients together, are checked a
+minute once L{ACCOUNT_BURST} were; logins from clients that logged in to
+the account lately are not counted.
+"""
+
+ACCOUNT_BURST = 10
+"""
+How many logins for one account may be checked in a row before
+L{ACCOUNT_GUESSES_PER_MINUTE} applies.
+"""
+
+ACCOUNT_RESERVE = 3
+"""
+How many of an account's L{ACCOUNT_BURST} checks are kept for clients that
+have not failed at the account lately.
+"""
+
+TRUST_PERIOD = 7 * 24 * 3600.0
+"""
+Seconds during which a client that logged in to an account is checked
+whatever that account's budget, until it fails there.
 """
 
 
@@ -157,31 +236,111 @@ def setterPortal(
     return Portal(FingerSetterRealm(setter, admins), [bytesCredentials(c) for c in checkers])
 
 
+@dataclass(frozen=True)
+class LoginLimits:
+    """
+    How fast L{SetterLogin} lets passwords be guessed, and how much it keeps.
+
+    @ivar maxQueued: how many logins from one client may be under way or
+        waiting; more fail, unchecked, after the delay.
+    @ivar maxKeys: how many clients with logins under way, accounts with a
+        budget in use, and accounts with trusted clients are kept (each);
+        see L{SetterLogin} for what happens beyond.
+    @ivar accountRate: checks a second each account's budget regains.
+    @ivar accountBurst: checks each account's budget holds when full.
+    @ivar accountReserve: how many checks of the budget only clients that
+        have not failed at the account lately may take.
+    @ivar trustPeriod: seconds a client that logged in to an account is
+        trusted there (until it fails there).
+    @ivar maxTrusted: how many clients each account trusts; the one that
+        logged in least lately is forgotten first.
+    @ivar maxFailed: how many clients that failed each account remembers,
+        to keep its reserve from them; the one that failed least lately is
+        forgotten first.
+    """
+
+    maxQueued: int = MAX_QUEUED_LOGINS
+    maxKeys: int = MAX_LOGIN_KEYS
+    accountRate: float = ACCOUNT_GUESSES_PER_MINUTE / 60
+    accountBurst: int = ACCOUNT_BURST
+    accountReserve: int = ACCOUNT_RESERVE
+    trustPeriod: float = TRUST_PERIOD
+    maxTrusted: int = 8
+    maxFailed: int = 64
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.accountReserve < self.accountBurst:
+            raise ValueError("an account's reserve is less than its burst, and not negative")
+        if self.accountRate <= 0 or min(self.maxQueued, self.maxKeys) < 1:
+            raise ValueError("login limits are positive")
+
+
 class _Turns:
     """
-    The logins for one account or from one address: taken one at a time, in
-    the order they came.
+    The logins from one client: checked one at a time, in the order they
+    came.
 
-    @ivar key: what the logins share, the key of L{SetterLogin.turns}.
+    @ivar key: the client, the key of L{SetterLogin.turns}.
     @ivar lock: held by the login being checked, or waiting out its delay.
     @ivar pending: how many logins hold or wait for C{lock}.
     """
 
     __slots__ = ("key", "lock", "pending")
 
-    def __init__(self, key: Hashable) -> None:
+    def __init__(self, key: str) -> None:
         self.key = key
         self.lock = DeferredLock()
         self.pending = 0
 
 
+class _Budget:
+    """
+    How many more logins for one account may be checked, and which clients
+    failed at it since the budget was last full.
+
+    @ivar bucket: one token per check.
+    @ivar failed: the clients that failed, the most recent last.
+    """
+
+    __slots__ = ("bucket", "failed")
+
+    def __init__(self, clock: IReactorTime, limits: LoginLimits) -> None:
+        self.bucket = TokenBucket(clock, limits.accountRate, limits.accountBurst)
+        self.failed: "OrderedDict[str, None]" = OrderedDict()
+
+    def admit(self, client: str, limits: LoginLimits) -> bool:
+        """
+        Take a check for a login from C{client}, if there is one for it.
+        """
+        if self.bucket.full():
+            self.failed.clear()
+        elif client in self.failed and self.bucket.delay(limits.accountReserve + 1) > 0:
+            return False
+        return self.bucket.take()
+
+    def fail(self, client: str, limits: LoginLimits) -> None:
+        """
+        Remember that C{client} failed.
+        """
+        self.failed.pop(client, None)
+        self.failed[client] = None
+        if len(self.failed) > limits.maxFailed:
+            self.failed.popitem(last=False)
+
+    def unused(self) -> float:
+        """
+        @return: seconds until the budget is full again: zero if forgetting
+            it changes nothing.
+        """
+        return self.bucket.delay(self.bucket.burst)
+
+
 class _Attempt:
     """
-    One login: it waits for its turn on each of its L{_Turns} (its
-    account's, then its address's; always in that order, so that two
-    logins never wait for each other), is checked, and keeps its turns
-    until it is answered: at once when it succeeds, after the delay when it
-    fails.
+    One login: it waits for its client's turn (unless it has none, see
+    L{SetterLogin}), is checked if its account's budget allows, and keeps
+    the turn until it is answered: at once when it succeeds, after the
+    delay when it fails.
 
     @ivar answer: what L{SetterLogin.authenticate} returned.
     """
@@ -191,33 +350,32 @@ class _Attempt:
         login: "SetterLogin",
         credentials: Union[IUsernamePassword, IUsernameHashedPassword],
         peer: str,
-        turns: "List[_Turns]",
+        client: str,
+        turns: Optional[_Turns],
     ) -> None:
         self.login = login
         self.credentials = credentials
         self.peer = peer
+        self.client = client
         self.turns = turns
-        self.taken = 0
+        self.holding = False
         self.waiting: "Optional[Deferred[DeferredLock]]" = None
         self.answer: "Deferred[IFingerSetterService]" = Deferred(self.cancel)
-        self.takeTurn()
-
-    def takeTurn(self) -> None:
-        if self.taken == len(self.turns):
+        if turns is None:
             self.check()
-            return
-        self.waiting = self.turns[self.taken].lock.acquire()
-        self.waiting.addCallbacks(self.tookTurn, lambda reason: reason.trap(CancelledError))
+        else:
+            self.waiting = turns.lock.acquire()
+            self.waiting.addCallbacks(self.tookTurn, lambda reason: reason.trap(CancelledError))
 
     def tookTurn(self, lock: DeferredLock) -> None:
         self.waiting = None
-        self.taken += 1
-        self.takeTurn()
+        self.holding = True
+        self.check()
 
     def cancel(self, answer: "Deferred[IFingerSetterService]") -> None:
         """
         The front-end gave up on this login.  One still waiting for its turn
-        leaves unchecked; one that was checked keeps its turns until it
+        leaves unchecked; one that was checked keeps its turn until it
         would have been answered, so that leaving early gains nothing.
         """
         if self.waiting is not None:
@@ -225,21 +383,39 @@ class _Attempt:
             waiting.cancel()
             self.done()
 
+    @property
+    def name(self) -> str:
+        return self.credentials.username.decode("utf-8", "replace")  # type: ignore[no-any-return]
+
     def check(self) -> None:
+        if not self.login._admit(self.credentials.username, self.client):
+            self.login.log.warn(
+                "Refused a login as {name!r} from {peer} unchecked: too many logins for "
+                "that account were checked lately",
+                name=self.name,
+                peer=self.peer,
+            )
+            self.login.clock.callLater(self.login.delay, self.refuse)
+            return
         d = self.login.portal.login(self.credentials, None, IFingerSetterService)
         d.addCallbacks(self.loggedIn, self.refused)
 
     def loggedIn(self, result: Tuple[Any, Any, Callable[[], None]]) -> None:
+        self.login._trust(self.credentials.username, self.client)
         if not self.answer.called:
             self.answer.callback(result[1])
         self.done()
 
     def refused(self, reason: Failure) -> None:
-        name = self.credentials.username.decode("utf-8", "replace")
+        self.login._distrust(self.credentials.username, self.client)
         if reason.check(UnauthorizedLogin):
-            self.login.log.warn("Failed login as {name!r} from {peer}", name=name, peer=self.peer)
+            self.login.log.warn(
+                "Failed login as {name!r} from {peer}", name=self.name, peer=self.peer
+            )
         else:
-            self.login.log.failure("Error checking the login of {name!r}", reason, name=name)
+            self.login.log.failure(
+                "Error checking the login of {name!r}", reason, name=self.name
+            )
         self.login.clock.callLater(self.login.delay, self.refuse)
 
     def refuse(self) -> None:
@@ -249,58 +425,43 @@ class _Attempt:
 
     def done(self) -> None:
         """
-        Give up this login's place in each queue, and its turns.
+        Give up this login's place in its client's queue, and its turn.
         """
-        table = self.login.turns
-        for turns in self.turns:
-            turns.pending -= 1
-            if turns.pending == 0:
-                del table[turns.key]
-        taken, self.taken = self.taken, 0
-        for turns in self.turns[:taken]:
+        turns, self.turns = self.turns, None
+        if turns is None:
+            return
+        turns.pending -= 1
+        if turns.pending == 0:
+            del self.login.turns[turns.key]
+        if self.holding:
+            self.holding = False
             turns.lock.release()
-
-
-@dataclass(frozen=True)
-class LoginLimits:
-    """
-    How much waiting L{SetterLogin} holds.
-
-    @ivar maxQueued: how many logins for one account, or from one address,
-        may be under way or waiting; more fail, unchecked, after the delay.
-    @ivar maxKeys: how many accounts and addresses with logins under way
-        L{SetterLogin.turns} may hold; a login that needs more fails,
-        unchecked, after the delay.
-    """
-
-    maxQueued: int = MAX_QUEUED_LOGINS
-    maxKeys: int = MAX_LOGIN_KEYS
 
 
 class SetterLogin:
     """
-    Log in for setting statuses, slowly when it fails, and one guess at a
-    time for each account and each client address.
-
-    A failed login is answered after C{delay} seconds, and until then no
-    other login for the same account, or from the same client
-    (L{ClientKey}), is checked: they wait their turn, in order.  So many
-    guesses at once, over many connections or front-ends, take as long as
-    the same guesses one after another, and a right password among them is
-    answered in its turn, no sooner.  A login that succeeds gives its turn
-    up at once.
+    Log in for setting statuses: slowly when it fails, one guess at a time
+    for each client, and a budget of checks for each account that a
+    guesser cannot spend for the real user.  The module docstring
+    (L{finger.auth}) says what that guarantees.
 
     @ivar portal: the L{Portal} from L{setterPortal}.
-    @ivar clock: for the delay after a failed login.
+    @ivar clock: for the delay after a failed login, and the budgets.
     @ivar delay: seconds before a failed login is answered.
-    @ivar limits: how many logins may wait, as L{LoginLimits} says.
+    @ivar limits: the rates and bounds, as L{LoginLimits} says.
     @ivar clientKey: who counts as one client.
-    @ivar turns: the accounts and addresses with logins under way; each is
-        forgotten when its last login is answered.
+    @ivar turns: the clients with logins under way; each is forgotten when
+        its last login is answered or cancelled.
+    @ivar budgets: the accounts whose budget is in use (by name, as bytes).
+    @ivar trusted: for each account (by name), the clients that logged in
+        to it lately, and when; the accounts least lately logged in to
+        first.
     """
 
     log = Logger()
-    turns: Dict[Hashable, _Turns]
+    turns: Dict[str, _Turns]
+    budgets: Dict[bytes, _Budget]
+    trusted: "OrderedDict[bytes, OrderedDict[str, float]]"
 
     def __init__(
         self,
@@ -317,18 +478,20 @@ class SetterLogin:
         self.limits = limits
         self.clientKey = clientKey
         self.turns = {}
+        self.budgets = {}
+        self.trusted = OrderedDict()
 
     def login(self, name: str, password: str, peer: IAddress) -> "Deferred[IFingerSetterService]":
         """
         Check a name and password.
 
         @param peer: who is asking: the client's address, for the log and
-            for its budget.
+            for its turn.
         @return: a L{Deferred} firing with the user's
             L{IFingerSetterService} avatar, or failing with
             L{UnauthorizedLogin} (message L{LOGIN_FAILED}) after the delay.
             Cancelling it while it waits for its turn takes it out of the
-            queue.
+            queue; a front-end does so when its client leaves.
         """
         return self.authenticate(
             UsernamePassword(name.encode("utf-8"), password.encode("utf-8")), peer
@@ -347,11 +510,12 @@ class SetterLogin:
         @return: as L{login}.
         """
         where = formatPeer(peer)
-        turns = self._queue([("account", credentials.username), ("address", self.clientKey(peer))])
-        if turns is None:
+        client = self.clientKey(peer)
+        turns = self.turns.get(client)
+        if turns is not None and turns.pending >= self.limits.maxQueued:
             self.log.warn(
-                "Refused a login as {name!r} from {peer} unchecked: too many logins wait "
-                "for that account or address",
+                "Refused a login as {name!r} from {peer} unchecked: too many logins from "
+                "that client wait",
                 name=credentials.username.decode("utf-8", "replace"),
                 peer=where,
             )
@@ -360,23 +524,88 @@ class SetterLogin:
                 raise UnauthorizedLogin(LOGIN_FAILED)
 
             return deferLater(self.clock, self.delay, refuse)
-        return _Attempt(self, credentials, where, turns).answer
-
-    def _queue(self, keys: List[Hashable]) -> "Optional[List[_Turns]]":
-        """
-        Find or make the turns for C{keys}, and take a place in each queue.
-
-        @return: the turns, or L{None} when a queue or the table is full.
-        """
-        found = [self.turns.get(key) for key in keys]
-        if any(turns is not None and turns.pending >= self.limits.maxQueued for turns in found):
-            return None
-        if len(self.turns) + found.count(None) > self.limits.maxKeys:
-            return None
-        queued = []
-        for key, turns in zip(keys, found):
-            if turns is None:
-                turns = self.turns[key] = _Turns(key)
+        if turns is None and len(self.turns) < self.limits.maxKeys:
+            turns = self.turns[client] = _Turns(client)
+        if turns is not None:
             turns.pending += 1
-            queued.append(turns)
-        return queued
+        return _Attempt(self, credentials, where, client, turns).answer
+
+    def _trustedSince(self, account: bytes, client: str) -> Optional[float]:
+        """
+        @return: when C{client} last logged in to C{account}, if that is
+            recent enough to trust it.
+        """
+        clients = self.trusted.get(account)
+        when = None if clients is None else clients.get(client)
+        if when is None or self.clock.seconds() - when < self.limits.trustPeriod:
+            return when
+        del clients[client]  # type: ignore[union-attr]
+        if not clients:
+            del self.trusted[account]
+        return None
+
+    def _admit(self, account: bytes, client: str) -> bool:
+        """
+        Whether a login from C{client} for C{account} may be checked now;
+        take what lets it be checked (the client's trust there, or one
+        check of the account's budget).
+        """
+        if self._trustedSince(account, client) is not None:
+            # Trust is for one login at a time: it comes back if that one
+            # succeeds.
+            del self.trusted[account][client]
+            return True
+        return self._budget(account).admit(client, self.limits)
+
+    def _budget(self, account: bytes) -> _Budget:
+        """
+        C{account}'s budget, a full one if none is in use.
+        """
+        budget = self.budgets.get(account)
+        if budget is None:
+            if len(self.budgets) >= self.limits.maxKeys:
+                self._forgetBudgets()
+            budget = self.budgets[account] = _Budget(self.clock, self.limits)
+        return budget
+
+    def _forgetBudgets(self) -> None:
+        """
+        Make room in L{budgets}: forget those that are full again, and if
+        that is not a tenth of them, the fullest.
+        """
+        unused = {account: budget.unused() for account, budget in self.budgets.items()}
+        for account, seconds in unused.items():
+            if seconds == 0:
+                del self.budgets[account]
+        excess = len(self.budgets) - self.limits.maxKeys * 9 // 10
+        if excess > 0:
+            for account in heapq.nsmallest(excess, self.budgets, key=unused.__getitem__):
+                del self.budgets[account]
+
+    def _trust(self, account: bytes, client: str) -> None:
+        """
+        C{client} logged in to C{account}: trust it there.
+        """
+        budget = self.budgets.get(account)
+        if budget is not None:
+            budget.failed.pop(client, None)
+        clients = self.trusted.pop(account, None)
+        if clients is None:
+            clients = OrderedDict()
+            if len(self.trusted) >= self.limits.maxKeys:
+                self.trusted.popitem(last=False)
+        self.trusted[account] = clients
+        clients.pop(client, None)
+        clients[client] = self.clock.seconds()
+        if len(clients) > self.limits.maxTrusted:
+            clients.popitem(last=False)
+
+    def _distrust(self, account: bytes, client: str) -> None:
+        """
+        C{client} failed to log in to C{account}: trust it no more there,
+        and keep the account's reserve from it.
+        """
+        clients = self.trusted.get(account)
+        if clients is not None and clients.pop(client, None) is not None and not clients:
+            del self.trusted[account]
+        self._budget(account).fail(client, self.limits)

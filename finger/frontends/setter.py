@@ -27,12 +27,15 @@ user, for an admin setting someone else's status::
 
 A wrong name or password gets C{Error: login failed}, after a delay.  A save
 (with the login before it) that is not confirmed within the factory's
-C{lookupTimeout} gets an C{Error:} saying it may not have been saved.
+C{lookupTimeout} gets an C{Error:} saying it may not have been saved.  A
+client that leaves before its login is answered gives the login up (one
+waiting for its turn is never checked); once logged in, its save goes on
+without it.
 """
 
 from typing import List, Optional, Tuple
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import (
     IDelayedCall,
     IHalfCloseableProtocol,
@@ -120,6 +123,7 @@ class FingerSetterProtocol(LineFraming, TimeoutMixin):
     maxLineLength = MAX_LINE_LENGTH
 
     _done = False
+    _loggingIn: "Optional[Deferred[IFingerSetterService]]" = None
 
     def __init__(self) -> None:
         self._lines: List[bytes] = []
@@ -189,20 +193,25 @@ class FingerSetterProtocol(LineFraming, TimeoutMixin):
             self._reply(_error(f"{INVALID_STATUS}: {e}"))
             return
         peer = formatPeer(self.transport.getPeer())
+        saving: "Deferred[None]"
         if self.factory.login is None:
             saving = self.factory.setUser(user, status)
         else:
             password = self._lines[1].decode("utf-8", "replace")
-            saving = self.factory.login.login(
-                login, password, self.transport.getPeer()
-            ).addCallback(lambda setter: setter.setUser(user, status))
+            self._loggingIn = self.factory.login.login(login, password, self.transport.getPeer())
+
+            def loggedIn(setter: IFingerSetterService) -> "Deferred[None]":
+                return setter.setUser(user, status)
+
+            saving = self._loggingIn.addCallback(loggedIn)
         # A save under way goes on if the client leaves: the client asked
-        # for it, even if it does not stay for the answer.
+        # for it, even if it does not stay for the answer.  A login that
+        # has not been answered yet is cancelled (see connectionLost).
         what = f"setting the status of {user!r}"
         answers = _SetterAnswers(user)
-        self.factory.lookup.change(saving, answers, peer, what, user=user, login=login).addCallback(
-            self._reply
-        )
+        self.factory.lookup.change(
+            saving, answers, peer, what, user=user, login=login
+        ).addCallback(self._reply).addErrback(lambda reason: reason.trap(CancelledError))
 
     def _reply(self, line: str) -> None:
         self._done = True
@@ -221,9 +230,16 @@ class FingerSetterProtocol(LineFraming, TimeoutMixin):
         self.transport.abortConnection()
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        """
+        The client left.  A login of its that waits for its turn gives up
+        its place, so connections that are reset cannot fill the login
+        queues (L{SetterLogin}); a save under way goes on.
+        """
         self.connected = False
         self._done = True
         self.setTimeout(None)
+        if self._loggingIn is not None and not self._loggingIn.called:
+            self._loggingIn.cancel()
 
 
 @implementer(IFingerSetterFactory)

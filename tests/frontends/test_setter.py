@@ -393,6 +393,55 @@ class AuthenticatedSetterTests(SynchronousTestCase):
         transport = self.send(b"shawn -root\n")
         self.assertTrue(transport.value().startswith(b"Error: invalid user name"))
 
+    def test_leavingCancelsLogin(self) -> None:
+        """
+        A client that leaves while its login waits for its turn gives up
+        its place in the queue at once: the login is never checked, nothing
+        is saved, and nothing is logged as an error.  So connections that
+        are reset cannot fill the login queues.
+        """
+        login = self.factory.login
+        assert login is not None
+        with capturedLogs():
+            first = self.send(b"moshez\nguess\nhacked\n")
+            second = self.send(b"moshez\nsecret\nhacked\n")
+        [turns] = login.turns.values()
+        self.assertEqual(turns.pending, 2)
+        self.protocol.connectionLost(None)
+        self.assertEqual(turns.pending, 1)
+        self.clock.advance(2)
+        self.assertEqual(first.value(), b"Error: login failed\r\n")
+        self.assertEqual(second.value(), b"")
+        self.assertEqual(login.turns, {})
+        self.assertEqual(self.service.users["moshez"], "happy")
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_leavingAfterLogin(self) -> None:
+        """
+        A client that leaves once its login succeeded does not stop its
+        save; one that leaves while its failed login waits out the delay
+        keeps its turn until then, so leaving early gains nothing.
+        """
+        service = _HangingService()
+        from finger.auth import SetterLogin, setterPortal
+        from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
+
+        checker = InMemoryUsernamePasswordDatabaseDontUse(moshez=b"secret")
+        login = SetterLogin(setterPortal(service, [checker], []), self.clock)
+        self.factory = FingerSetterFactoryFromService(service, clock=self.clock, login=login)
+        self.send(b"moshez\nsecret\nbusy\n")
+        self.protocol.connectionLost(None)
+        [saving] = service.calls
+        self.assertNoResult(saving)
+        saving.callback(None)
+        with capturedLogs():
+            self.send(b"moshez\nguess\nhacked\n")
+        self.protocol.connectionLost(None)
+        self.assertEqual(len(login.turns), 1)
+        self.clock.advance(2)
+        self.assertEqual(login.turns, {})
+        self.assertEqual(self.flushLoggedErrors(), [])
+
 
 _setterPieces = st.sampled_from(
     [b"moshez", b"shawn", b"root moshez", b"moshez shawn", b"zo\xc3\xab", b"secret", b"toor",
