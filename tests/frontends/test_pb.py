@@ -22,7 +22,7 @@ from twisted.python.failure import Failure
 from twisted.spread import pb
 from twisted.spread import banana
 from twisted.spread.banana import int2b128
-from twisted.test.iosim import IOPump, connectedServerAndClient
+from twisted.test.iosim import FakeTransport, IOPump, connectedServerAndClient
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
@@ -650,6 +650,8 @@ class PerspectiveDisconnectTests(SynchronousTestCase):
     completes or not, and the server keeps serving.
     """
 
+    lastPort = 40000
+
     def setUp(self) -> None:
         self.service = _HeldSetterService(moshez="happy")
         self.clock = Clock()
@@ -663,10 +665,19 @@ class PerspectiveDisconnectTests(SynchronousTestCase):
         )
 
     def connect(self) -> Tuple[pb.PBClientFactory, pb.Broker, pb.Broker, IOPump]:
+        """
+        Connect a PB client to the server in memory; every connection comes
+        from one client, 192.0.2.1, from a port of its own.
+        """
         clientFactory = pb.PBClientFactory()
+        self.lastPort += 1
+        peer = IPv4Address("TCP", "192.0.2.1", self.lastPort)
         client, server, pump = connectedServerAndClient(
-            lambda: self.serverFactory.buildProtocol(None),
+            lambda: self.serverFactory.buildProtocol(peer),
             lambda: clientFactory.buildProtocol(None),
+            serverTransportFactory=lambda protocol: FakeTransport(
+                protocol, isServer=True, peerAddress=peer
+            ),
             clock=self.clock,
         )
         return clientFactory, client, server, pump
