@@ -12,10 +12,13 @@ An attack script does::
             spent = service.cpu() - cpu
         report("xmlrpc entity bombs", legit, service, cpu=spent)
 
-It talks to loopback only and stops the service on the way out.
+It talks to loopback only, stops the service on the way out, and removes
+its temporary directory (set C{FINGER_ATTACK_KEEP=1} to keep it, with the
+service's log).
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -112,6 +115,8 @@ class Service:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if not os.environ.get("FINGER_ATTACK_KEEP"):
+            shutil.rmtree(self.work, ignore_errors=True)
 
     @property
     def pid(self) -> int:
