@@ -164,6 +164,7 @@ class FaultyService(MemoryFingerService):
     users never comes either.
 
     @ivar asked: every user looked up, in order.
+    @ivar listed: how many times the list of users was asked for.
     @ivar cancelled: every stuck user whose lookup was cancelled, in order,
         and C{"*"} for each cancelled listing.
     """
@@ -187,6 +188,7 @@ class FaultyService(MemoryFingerService):
         self.broken = set(broken)
         self.stuckListing = stuckListing
         self.asked: List[str] = []
+        self.listed = 0
         self.cancelled: List[str] = []
 
     def getUser(self, user: str) -> "Deferred[str]":
@@ -198,6 +200,7 @@ class FaultyService(MemoryFingerService):
         return super().getUser(user)
 
     def getUsers(self) -> "Deferred[List[str]]":
+        self.listed += 1
         if self.stuckListing:
             return Deferred(lambda d: self.cancelled.append("*"))
         return super().getUsers()

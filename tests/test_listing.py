@@ -24,23 +24,21 @@ from tests.backends.test_sql import FakeDatabase, FakeReactor, HeldReactor
 
 class CountingService(FaultyService):
     """
-    A L{FaultyService} that counts how often it is asked for the list of
-    users, and can hold that answer back until a test releases it.
+    A L{FaultyService} that can hold the list of users back until a test
+    releases it.
 
-    @ivar listed: how many times C{getUsers} was called.
     @ivar held: the answers held back, in order; L{None} while answers come
         at once.
     """
 
     def __init__(self, **users: str) -> None:
         super().__init__(**users)
-        self.listed = 0
         self.held: "Optional[List[Deferred[List[str]]]]" = None
 
     def getUsers(self) -> "Deferred[List[str]]":
-        self.listed += 1
         if self.held is None:
             return super().getUsers()
+        self.listed += 1
         d: Deferred[List[str]] = Deferred(lambda d: self.cancelled.append("*"))
         self.held.append(d)
         return d

@@ -28,7 +28,7 @@ from finger.messages import (
 )
 from finger.backends.memory import MemoryFingerService
 from finger.text import printableLines
-from finger.testing import BrokenService, ThreadlessClock
+from finger.testing import BrokenService, FaultyService, ThreadlessClock
 from tests.support import chunked, controlCharacters, propertySettings
 
 
@@ -41,22 +41,6 @@ class _HangingService(MemoryFingerService):
         d: Deferred[str] = Deferred()
         self.calls.append(d)
         return d
-
-
-class _CountingService(MemoryFingerService):
-    """
-    Counts the lists of users and the lookups it is asked for.
-    """
-
-    listed = lookups = 0
-
-    def getUsers(self) -> "Deferred[List[str]]":
-        self.listed += 1
-        return super().getUsers()
-
-    def getUser(self, user: str) -> "Deferred[str]":
-        self.lookups += 1
-        return super().getUser(user)
 
 
 class FingerProtocolTests(SynchronousTestCase):
@@ -169,7 +153,7 @@ class FingerProtocolTests(SynchronousTestCase):
         one listing: the back-end is asked for its users and their statuses
         once.  After a set, the next listing shows it.
         """
-        service = _CountingService(moshez="happy and well", shawn="alive")
+        service = FaultyService(moshez="happy and well", shawn="alive")
         factory = FingerFactoryFromService(service, clock=self.clock)
 
         def ask(query: bytes) -> bytes:
@@ -182,7 +166,7 @@ class FingerProtocolTests(SynchronousTestCase):
         listing = b"moshez: happy and well\r\nshawn: alive\r\n"
         for query in [b"\r\n", b"/W\r\n"] * 3:
             self.assertEqual(ask(query), listing)
-        self.assertEqual((service.listed, service.lookups), (1, 2))
+        self.assertEqual((service.listed, len(service.asked)), (1, 2))
         self.successResultOf(service.setUser("shawn", "gone fishing"))
         self.assertEqual(ask(b"\r\n"), b"moshez: happy and well\r\nshawn: gone fishing\r\n")
         self.assertEqual(service.listed, 2)
