@@ -63,7 +63,6 @@ lately is kept for at most L{MAX_LOGIN_KEYS} accounts, the least lately
 used forgotten first, and only a right password adds to it.
 """
 
-import heapq
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, Optional, Tuple, Union
@@ -88,7 +87,7 @@ from zope.interface import implementer
 
 from finger.interfaces import IFingerSetterService
 from finger.messages import LOGIN_FAILED
-from finger.net.buckets import TokenBucket
+from finger.net.buckets import BucketTable, TokenBucket
 from finger.net.clients import ClientKey
 from finger.text import formatPeer
 
@@ -293,30 +292,29 @@ class _Turns:
         self.pending = 0
 
 
-class _Budget:
+class _Budget(TokenBucket):
     """
-    How many more logins for one account may be checked, and which clients
-    failed at it since the budget was last full.
+    How many more logins for one account may be checked (one token per
+    check), and which clients failed at it since the budget was last full.
 
-    @ivar bucket: one token per check.
     @ivar failed: the clients that failed, the most recent last.
     """
 
-    __slots__ = ("bucket", "failed")
+    __slots__ = ("failed",)
 
     def __init__(self, clock: IReactorTime, limits: LoginLimits) -> None:
-        self.bucket = TokenBucket(clock, limits.accountRate, limits.accountBurst)
+        super().__init__(clock, limits.accountRate, limits.accountBurst)
         self.failed: "OrderedDict[str, None]" = OrderedDict()
 
     def admit(self, client: str, limits: LoginLimits) -> bool:
         """
         Take a check for a login from C{client}, if there is one for it.
         """
-        if self.bucket.full():
+        if self.full():
             self.failed.clear()
-        elif client in self.failed and self.bucket.delay(limits.accountReserve + 1) > 0:
+        elif client in self.failed and self.delay(limits.accountReserve + 1) > 0:
             return False
-        return self.bucket.take()
+        return self.take()
 
     def fail(self, client: str, limits: LoginLimits) -> None:
         """
@@ -326,13 +324,6 @@ class _Budget:
         self.failed[client] = None
         if len(self.failed) > limits.maxFailed:
             self.failed.popitem(last=False)
-
-    def unused(self) -> float:
-        """
-        @return: seconds until the budget is full again: zero if forgetting
-            it changes nothing.
-        """
-        return self.bucket.delay(self.bucket.burst)
 
 
 class _Attempt:
@@ -460,7 +451,7 @@ class SetterLogin:
 
     log = Logger()
     turns: Dict[str, _Turns]
-    budgets: Dict[bytes, _Budget]
+    budgets: BucketTable[_Budget]
     trusted: "OrderedDict[bytes, OrderedDict[str, float]]"
 
     def __init__(
@@ -478,7 +469,7 @@ class SetterLogin:
         self.limits = limits
         self.clientKey = clientKey
         self.turns = {}
-        self.budgets = {}
+        self.budgets = BucketTable(lambda: _Budget(clock, limits), limits.maxKeys)
         self.trusted = OrderedDict()
 
     def login(self, name: str, password: str, peer: IAddress) -> "Deferred[IFingerSetterService]":
@@ -555,32 +546,7 @@ class SetterLogin:
             # succeeds.
             del self.trusted[account][client]
             return True
-        return self._budget(account).admit(client, self.limits)
-
-    def _budget(self, account: bytes) -> _Budget:
-        """
-        C{account}'s budget, a full one if none is in use.
-        """
-        budget = self.budgets.get(account)
-        if budget is None:
-            if len(self.budgets) >= self.limits.maxKeys:
-                self._forgetBudgets()
-            budget = self.budgets[account] = _Budget(self.clock, self.limits)
-        return budget
-
-    def _forgetBudgets(self) -> None:
-        """
-        Make room in L{budgets}: forget those that are full again, and if
-        that is not a tenth of them, the fullest.
-        """
-        unused = {account: budget.unused() for account, budget in self.budgets.items()}
-        for account, seconds in unused.items():
-            if seconds == 0:
-                del self.budgets[account]
-        excess = len(self.budgets) - self.limits.maxKeys * 9 // 10
-        if excess > 0:
-            for account in heapq.nsmallest(excess, self.budgets, key=unused.__getitem__):
-                del self.budgets[account]
+        return self.budgets[account].admit(client, self.limits)
 
     def _trust(self, account: bytes, client: str) -> None:
         """
@@ -608,4 +574,4 @@ class SetterLogin:
         clients = self.trusted.get(account)
         if clients is not None and clients.pop(client, None) is not None and not clients:
             del self.trusted[account]
-        self._budget(account).fail(client, self.limits)
+        self.budgets[account].fail(client, self.limits)

@@ -479,7 +479,7 @@ class AccountBudgetTests(SynchronousTestCase):
             d = self.guess("192.0.2.1")
             self.clock.advance(2)
             self.assertRefused([d])
-        self.assertGreater(self.login.budgets[b"moshez"].bucket.delay(ACCOUNT_RESERVE + 1), 0)
+        self.assertGreater(self.login.budgets[b"moshez"].delay(ACCOUNT_RESERVE + 1), 0)
         self.assertEqual(self.checker.checked, 10)
         self.rightPasswordGetsIn("198.51.100.1")
         self.assertEqual(self.checker.checked, 11)

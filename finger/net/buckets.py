@@ -1,9 +1,13 @@
 # -*- test-case-name: tests.net.test_buckets -*-
 """
 Token buckets: the one rate limit every part of the service uses (finger
-queries per client address, lines the IRC bot sends, bytes a Perspective
-Broker client sends).
+and web requests per client, checks of logins per account, lines the IRC
+bot sends, bytes a Perspective Broker client sends), and L{BucketTable},
+the one bounded table of them by key.
 """
+
+import heapq
+from typing import Callable, Dict, Generic, Hashable, Iterator, Optional, TypeVar
 
 from twisted.internet.interfaces import IReactorTime
 
@@ -75,3 +79,64 @@ class TokenBucket:
             it changes nothing.
         """
         return self._level() >= self.burst
+
+
+_B = TypeVar("_B", bound=TokenBucket)
+
+
+class BucketTable(Generic[_B]):
+    """
+    A bucket per key (a client, an account), made when a key is first
+    asked for, and never more than C{size} of them.
+
+    A bucket that has filled up again is as good as a new one, so the table
+    forgets those first when it needs room; if that is not a tenth of it,
+    it forgets the fullest too, so the buckets of the busiest keys (say,
+    the account someone is guessing at) are the last to go.
+    """
+
+    def __init__(self, make: Callable[[], _B], size: int) -> None:
+        """
+        @param make: makes the bucket of a new key: a full one.
+        @param size: the most buckets kept; at least one.
+        """
+        self.make = make
+        self.size = size
+        self._buckets: Dict[Hashable, _B] = {}
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._buckets
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self._buckets)
+
+    def get(self, key: Hashable) -> Optional[_B]:
+        """
+        @return: C{key}'s bucket, or L{None} if it has none (so it has its
+            whole burst).
+        """
+        return self._buckets.get(key)
+
+    def __getitem__(self, key: Hashable) -> _B:
+        """
+        @return: C{key}'s bucket, a full one if it had none.
+        """
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.size:
+                self._makeRoom()
+            bucket = self._buckets[key] = self.make()
+        return bucket
+
+    def _makeRoom(self) -> None:
+        untilFull = {key: bucket.delay(bucket.burst) for key, bucket in self._buckets.items()}
+        for key, seconds in untilFull.items():
+            if seconds == 0:
+                del self._buckets[key]
+        excess = len(self._buckets) - self.size * 9 // 10
+        if excess > 0:
+            for key in heapq.nsmallest(excess, self._buckets, key=untilFull.__getitem__):
+                del self._buckets[key]

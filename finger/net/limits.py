@@ -49,7 +49,7 @@ from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from finger.net.buckets import TokenBucket
+from finger.net.buckets import BucketTable, TokenBucket
 from finger.net.clients import ClientKey
 
 DEFAULT_MAX_CONNECTIONS = 1024
@@ -66,12 +66,10 @@ class RateLimiter:
     may make C{rate} requests a second on average, and C{burst} in a row.
 
     Local peers (loopback) are exempt unless C{limitLoopback} is set, so
-    local tools and monitoring are never refused.  Buckets that have filled
-    up again are forgotten, so the table only holds clients that were busy
-    lately, and it never holds more than C{maxAddresses}.
+    local tools and monitoring are never refused.  The buckets are a
+    L{BucketTable} of at most C{maxClients}: only clients that were busy
+    lately are kept.
     """
-
-    maxAddresses = 100_000
 
     def __init__(
         self,
@@ -80,14 +78,16 @@ class RateLimiter:
         burst: float,
         limitLoopback: bool = False,
         clientKey: ClientKey = ClientKey(),
+        maxClients: int = 100_000,
     ) -> None:
         self.clock = clock
         self.rate = rate
         self.burst = burst
         self.limitLoopback = limitLoopback
         self.clientKey = clientKey
-        # Least recently asked first: a client moves to the end when it asks.
-        self._buckets: Dict[str, TokenBucket] = {}
+        self.buckets: BucketTable[TokenBucket] = BucketTable(
+            lambda: TokenBucket(clock, rate, burst), maxClients
+        )
 
     def _bucket(self, peer: Union[IAddress, str]) -> Optional[TokenBucket]:
         """
@@ -95,14 +95,7 @@ class RateLimiter:
         """
         if not self.limitLoopback and self.clientKey.isLocal(peer):
             return None
-        key = self.clientKey(peer)
-        bucket = self._buckets.pop(key, None)
-        if bucket is None:
-            if len(self._buckets) >= self.maxAddresses:
-                self._forgetIdle()
-            bucket = TokenBucket(self.clock, self.rate, self.burst)
-        self._buckets[key] = bucket
-        return bucket
+        return self.buckets[self.clientKey(peer)]
 
     def allow(self, peer: Union[IAddress, str]) -> bool:
         """
@@ -124,15 +117,6 @@ class RateLimiter:
         """
         bucket = self._bucket(peer)
         return 0.0 if bucket is None else bucket.reserve()
-
-    def _forgetIdle(self) -> None:
-        for host in [host for host, bucket in self._buckets.items() if bucket.full()]:
-            del self._buckets[host]
-        if len(self._buckets) >= self.maxAddresses:
-            # Everyone is busy: forget the half that asked least recently
-            # rather than grow.
-            for host in list(self._buckets)[: len(self._buckets) // 2]:
-                del self._buckets[host]
 
 
 class Deadlines:

@@ -418,15 +418,14 @@ class RateLimiterTests(SynchronousTestCase):
         However many addresses come, the table stays bounded.
         """
         clock = Clock()
-        limiter = RateLimiter(clock, rate=1, burst=1)
-        limiter.maxAddresses = 100
+        limiter = RateLimiter(clock, rate=1, burst=1, maxClients=100)
         for n in range(1000):
             limiter.allow(f"10.0.{n // 256}.{n % 256}")
             clock.advance(0.001)
-        self.assertLessEqual(len(limiter._buckets), 100)
+        self.assertLessEqual(len(limiter.buckets), 100)
         clock.advance(10)
         limiter.allow("192.0.2.9")
-        self.assertLessEqual(len(limiter._buckets), 100)
+        self.assertLessEqual(len(limiter.buckets), 100)
 
     def test_ipv6Peer(self) -> None:
         factory = LimitingFactory(
