@@ -26,7 +26,7 @@ L{CancelledError} after the front-end cancelled it.
 """
 
 from enum import Enum
-from typing import Any, Callable, Generic, Optional, TypeVar, Union
+from typing import Any, Callable, Generic, Optional, Set, TypeVar, Union
 
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError
@@ -276,6 +276,70 @@ class LookupPolicy:
             return self._unanswered(reason, answers, peer, what)
 
         return self._limit(d).addCallbacks(saved, otherwise)
+
+
+class Pending:
+    """
+    The requests under way for one client, cancelled together when it
+    leaves: the one way every front-end does what the policy asks of it
+    ("a client that leaves first cancels the request").
+
+    A front-end L{track}s each L{Deferred} the policy gave it, and calls
+    L{leave} from its own sign that the client went (C{connectionLost},
+    L{pb.Broker.notifyOnDisconnect}, L{IRequest.notifyFinish} failing).
+    Once the client has left, what a tracked request comes to is dropped:
+    a tracked L{Deferred} fires with L{None}, since nobody is left to read
+    an answer, and one tracked after that is cancelled at once.
+
+    @ivar gone: whether the client has left.
+    """
+
+    log = Logger()
+
+    def __init__(self) -> None:
+        self.gone = False
+        self._waiting: "Set[Deferred[Any]]" = set()
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def track(self, d: "Deferred[_T]") -> "Deferred[Optional[_T]]":
+        """
+        Cancel C{d} if the client leaves before it fires.
+
+        @return: C{d}, which fires as it would have, or with L{None} once
+            the client has left (a failure other than the cancellation is
+            logged first, as nobody else will see it).
+        """
+        if d.called and not d.paused and not self.gone:
+            # An answer already here cannot be overtaken by the client
+            # leaving.
+            return d  # type: ignore[return-value]
+        self._waiting.add(d)
+
+        def settle(result: object) -> object:
+            self._waiting.discard(d)
+            if not self.gone:
+                return result
+            if isinstance(result, Failure) and not result.check(CancelledError):
+                self.log.failure("Failed after the client left", result)
+            return None
+
+        d.addBoth(settle)
+        if self.gone:
+            d.cancel()
+        return d  # type: ignore[return-value]
+
+    def leave(self, reason: object = None) -> None:
+        """
+        The client left: cancel every request still under way.
+
+        @param reason: why, if the front-end's hook gives one; unused, so
+            that this can be a callback or errback itself.
+        """
+        self.gone = True
+        for d in list(self._waiting):
+            d.cancel()
 
 
 def orGlobalReactor(clock: Optional[IReactorTime]) -> IReactorTime:
