@@ -2,8 +2,9 @@
 """
 Which methods a PB client may call on the server's objects, and with what
 arguments: a method marked with L{remote} takes calls that fit its
-signature; any other call is a L{BadCall} for the client, counted by its
-broker, where Twisted would log a traceback naming what the client sent.
+signature; any other call is a L{finger.pbwire.BadCall} for the client,
+counted by its broker, where Twisted would log a traceback naming what the
+client sent.
 """
 
 import functools

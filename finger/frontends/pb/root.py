@@ -6,7 +6,7 @@ and C{getUsers} any client may call, and which hands PB's C{login} call to
 L{finger.frontends.pb.login}.
 """
 
-from typing import Any, List, NoReturn, Optional, Tuple
+from typing import List, NoReturn, Optional, Tuple
 
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IReactorTime
