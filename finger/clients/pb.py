@@ -38,7 +38,7 @@ from twisted.spread import pb
 from finger.net.address import InvalidAddress, checkedClientDescription
 from finger.interfaces import UnknownUser
 from finger.messages import NO_SUCH_USER
-from finger.frontends.pb import DEFAULT_PORT, NoSuchUser
+from finger.pbwire import DEFAULT_PORT, NoSuchUser
 from finger.text import printableLines
 
 T = TypeVar("T")

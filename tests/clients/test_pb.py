@@ -24,9 +24,21 @@ from finger.interfaces import UnknownUser
 from finger.clients.pb import Options, _main, fetch, report, setStatus
 from tests.certs import selfSigned
 from tests.running import STATUSES, startFinger
-from tests.support import exchange, freePort, listeningPort
+from tests.support import cleanEnvironment, exchange, freePort, listeningPort
 
 _checkout = os.path.dirname(os.path.dirname(os.path.abspath(finger.__file__)))
+
+
+async def _python(*argv: str) -> "tuple[str, str, int]":
+    """
+    Run a fresh Python on the checkout with C{argv}.
+
+    @return: what it wrote to standard output and to standard error, and
+        its exit status.
+    """
+    env = cleanEnvironment(PYTHONPATH=_checkout)
+    out, err, code = await getProcessOutputAndValue(sys.executable, argv, env=env)
+    return out.decode("utf-8"), err.decode("utf-8"), code
 
 
 class OptionsTests(SynchronousTestCase):
@@ -102,6 +114,37 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn("HOST: '[nope]' is not", err.getvalue())
 
 
+class StandaloneTests(TestCase):
+    """
+    The client loads no part of the server: what the two share, the port
+    and the remote errors, is in L{finger.pbwire}.
+    """
+
+    timeout = 60
+
+    async def test_noServerModules(self) -> None:
+        """
+        Importing the client, in a Python of its own, imports no module of
+        L{finger.frontends}.
+        """
+        out, err, code = await _python(
+            "-c",
+            "import sys, finger.clients.pb; "
+            "print([m for m in sys.modules if m.startswith('finger.frontends')])",
+        )
+        self.assertEqual((out, err, code), ("[]\n", "", 0))
+
+    async def test_help(self) -> None:
+        """
+        C{python -m finger.clients.pb --help} prints its usage and exits
+        with status 0.
+        """
+        out, err, code = await _python("-m", "finger.clients.pb", "--help")
+        self.assertEqual((err, code), ("", 0))
+        self.assertTrue(out.startswith("Usage: python -m finger.clients.pb [options]"), out)
+        self.assertIn("--set=", out)
+
+
 class ReportTests(SynchronousTestCase):
     def test_status(self) -> None:
         """A status prints line by line, without control characters."""
@@ -171,11 +214,7 @@ class ClientIntegrationTests(TestCase):
         await hungUp
 
     async def runCommand(self, *argv: str) -> "tuple[str, str, int]":
-        env = dict(os.environ, PYTHONPATH=_checkout)
-        out, err, code = await getProcessOutputAndValue(
-            sys.executable, ["-m", "finger.clients.pb", *argv], env=env
-        )
-        return out.decode("utf-8"), err.decode("utf-8"), code
+        return await _python("-m", "finger.clients.pb", *argv)
 
     async def test_command(self) -> None:
         """
@@ -232,11 +271,7 @@ class SetStatusIntegrationTests(TestCase):
         self.server = f"tcp:host=127.0.0.1:port={listeningPort(top, 'pb')}"
 
     async def runCommand(self, *argv: str) -> "tuple[str, str, int]":
-        env = dict(os.environ, PYTHONPATH=_checkout)
-        out, err, code = await getProcessOutputAndValue(
-            sys.executable, ["-m", "finger.clients.pb", *argv], env=env
-        )
-        return out.decode("utf-8"), err.decode("utf-8"), code
+        return await _python("-m", "finger.clients.pb", *argv)
 
     async def test_command(self) -> None:
         """

@@ -1,0 +1,3 @@
+"""
+Tests of L{finger.frontends.pb}, the finger service over Perspective Broker.
+"""
