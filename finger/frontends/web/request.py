@@ -1,8 +1,9 @@
 # -*- test-case-name: tests.frontends.web.test_request -*-
 """
 What every resource of the web site shares: how a user is named in a URL,
-and how a request is answered once the back-end has spoken.  How a
-connection and its requests are read is L{finger.frontends.web.site}'s.
+and how a request is answered once the back-end has spoken (and not, if
+its client left first).  How a connection and its requests are read is
+L{finger.frontends.web.channel}'s.
 """
 
 from typing import Callable, Optional, Tuple, TypeVar, Union
