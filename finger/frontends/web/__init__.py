@@ -7,11 +7,12 @@ L{IResource}; serve it with L{site.WebSite}, which reads each request
 within its deadline, at its client's rate, with its body capped.  One
 module per job:
 
-    - L{finger.frontends.web.site}: reading connections and requests (the
+    - L{finger.frontends.web.site}: the site, the cap on each request's
+      body, and the access log line;
+    - L{finger.frontends.web.channel}: reading each connection (the
       whole-request deadline, the per-client rate, the caps on the request
-      line, headers and body), the access log line, and the one writer of
-      raw HTTP responses (the 408, 413, 414, 429, 431 and the busy
-      refusal);
+      line and headers), and the one writer of raw HTTP responses (the
+      408, 413, 414, 429, 431 and the busy refusal);
     - L{finger.frontends.web.request}: naming users in URLs and answering
       through the lookup policy;
     - L{finger.frontends.web.templates}: the page elements, loading and
@@ -19,7 +20,9 @@ module per job:
     - L{finger.frontends.web.pages}: the root and the HTML pages;
     - L{finger.frontends.web.api}: the JSON view under C{/api};
     - L{finger.frontends.web.xmlrpc}: XML-RPC at C{/RPC2}, with its login
-      gate for C{setUser}.
+      gate for C{setUser};
+    - L{finger.frontends.web.xmlrpccalls}: what XML-RPC asks of any call
+      (no document type, the right arguments), and introspection.
 
 The HTML comes from the XHTML files in a templates directory; the template
 engine escapes every value.  Statuses lose their control characters (see

@@ -1,19 +1,21 @@
 # -*- test-case-name: tests.frontends.web.test_request -*-
 """
 What every resource of the web site shares: how a user is named in a URL,
-and how a request is answered once the back-end has spoken.  How a
-connection and its requests are read is L{finger.frontends.web.site}'s.
+and how a request is answered once the back-end has spoken (and not, if
+its client left first).  How a connection and its requests are read is
+L{finger.frontends.web.channel}'s.
 """
 
-from typing import Callable, List, Optional, Tuple, TypeVar, Union
+from typing import Callable, Optional, Tuple, TypeVar, Union
 from urllib.parse import quote
 
-from twisted.internet.defer import CancelledError, Deferred, maybeDeferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from twisted.web.iweb import IRequest
 from twisted.web.server import NOT_DONE_YET, Request
 
-from finger.lookup import LookupAnswers, LookupPolicy
+from finger.lookup import LookupAnswers, LookupPolicy, Pending
 from finger.messages import (
     INTERNAL_ERROR,
     NO_SUCH_USER,
@@ -110,32 +112,16 @@ class WebAnswers(LookupAnswers[Answer]):
         return plainText(500, INTERNAL_ERROR)
 
 
-def whileConnected(request: Request, d: "Deferred[_T]") -> "Deferred[Optional[_T]]":
+def pendingFor(request: IRequest) -> Pending:
     """
-    Cancel C{d} if C{request}'s client goes away before it fires.  Once the
-    client has gone, C{d} fires with L{None}, since nobody is left to
-    answer; a failure other than the cancellation is logged first.
+    The L{Pending} of one request: what it L{tracks<Pending.track>} is
+    cancelled, and comes to L{None}, if the client goes away before the
+    response is finished (when L{Request.notifyFinish} fails).
     """
-    if d.called and not d.paused:
-        # An answer already here cannot be overtaken by the client leaving.
-        return d  # type: ignore[return-value]
-    left: List[bool] = []
-
-    def gone(reason: Failure) -> None:
-        left.append(True)
-        d.cancel()
-
-    def settle(result: object) -> object:
-        if not left:
-            return result
-        if isinstance(result, Failure) and not result.check(CancelledError):
-            log.failure(
-                "Failed after the client left: {uri}", result, uri=escapeForLog(request.uri)
-            )
-        return None
-
-    request.notifyFinish().addErrback(gone)
-    return d.addBoth(settle)  # type: ignore[return-value]
+    pending = Pending()
+    # Every request twisted.web makes has notifyFinish; IRequest omits it.
+    request.notifyFinish().addErrback(pending.leave)  # type: ignore[attr-defined]
+    return pending
 
 
 def serve(
@@ -178,5 +164,5 @@ def serve(
     )
     # The policy waits for a page that is still being flattened: a response
     # reaches respond, never a Deferred.
-    whileConnected(request, d).addCallback(respond).addErrback(failed)  # type: ignore[call-overload]
+    pendingFor(request).track(d).addCallback(respond).addErrback(failed)  # type: ignore[call-overload]
     return NOT_DONE_YET

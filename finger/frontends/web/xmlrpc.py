@@ -18,16 +18,13 @@ L{IRequest.isSecure}:
 
 Without a login, setUser does not exist (fault -32601, saying why).
 
-Before a call is read, its body is checked for a document type declaration
-(L{declaresDocumentType}): XML-RPC has no use for one, and its entities are
-how a small body is made to cost a great deal of CPU (a "billion laughs")
-or to read files and URLs (an external entity), so one is refused with the
-fault L{INVALID_REQUEST} and never read further.
+What XML-RPC asks of any call, whatever its method (no document type
+declaration, the right arguments), and the introspection methods, are
+L{finger.frontends.web.xmlrpccalls}'s.
 """
 
 from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union
-from xml.parsers import expat
-from xmlrpc.client import Binary, DateTime, Fault, dumps
+from xmlrpc.client import Fault, dumps
 
 from twisted.cred.credentials import IAnonymous, IUsernamePassword
 from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
@@ -39,7 +36,17 @@ from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request
 
 from finger.auth import SetterLogin
-from finger.frontends.web.request import displayStatus, whileConnected
+from finger.frontends.web.request import displayStatus, pendingFor
+from finger.frontends.web.xmlrpccalls import (
+    FAILURE,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    NOT_FOUND,
+    Introspection,
+    checkArgument,
+    checkStrings,
+    declaresDocumentType,
+)
 from finger.interfaces import IFingerService, IFingerSetterService
 from finger.lookup import LookupAnswers, LookupPolicy, SetAnswers, Unsaved, orGlobalReactor
 from finger.messages import (
@@ -53,20 +60,8 @@ from finger.messages import (
     XMLRPC_DOCUMENT_TYPE,
     XMLRPC_NOT_A_CALL,
 )
-from finger.names import InvalidStatus, InvalidUserName, checkStatus, checkUserName, isValidUserName
+from finger.names import checkStatus, checkUserName, isValidUserName
 from finger.text import formatPeer
-
-INVALID_REQUEST = -32600
-"""
-The XML-RPC fault code for a request that is XML but not an XML-RPC call
-this server reads: one that declares a document type, or is not a call.
-"""
-
-INVALID_PARAMS = -32602
-"""
-The XML-RPC fault code for wrong arguments, from the fault code
-interoperability specification.
-"""
 
 NEEDS_LOGIN = 401
 """
@@ -95,9 +90,20 @@ AUTHENTICATION_REALM = b"finger"
 The realm HTTP Basic challenges name.
 """
 
-_FAILURE = -32603
-
 _T = TypeVar("_T")
+
+__all__ = [
+    "AUTHENTICATION_REALM",
+    "INVALID_PARAMS",
+    "INVALID_REQUEST",
+    "NEEDS_HTTPS",
+    "NEEDS_LOGIN",
+    "NOT_ALLOWED",
+    "NOT_SAVED",
+    "UserStatusXR",
+    "XMLRPCGate",
+    "declaresDocumentType",
+]
 
 
 class _LookupFaults(LookupAnswers[object]):
@@ -111,10 +117,10 @@ class _LookupFaults(LookupAnswers[object]):
         return NO_SUCH_USER
 
     def timedOut(self) -> object:
-        return Fault(_FAILURE, TIMED_OUT)
+        return Fault(FAILURE, TIMED_OUT)
 
     def failed(self) -> object:
-        return Fault(_FAILURE, INTERNAL_ERROR)
+        return Fault(FAILURE, INTERNAL_ERROR)
 
 
 _SET_FAULT_CODES = {
@@ -123,7 +129,7 @@ _SET_FAULT_CODES = {
     Unsaved.LOGIN_FAILED: NEEDS_LOGIN,
     Unsaved.NOT_SAVED: NOT_SAVED,
     Unsaved.TIMED_OUT: NOT_SAVED,
-    Unsaved.FAILED: _FAILURE,
+    Unsaved.FAILED: FAILURE,
 }
 """
 The fault code of a C{setUser} that did not set a status, for each reason.
@@ -168,8 +174,8 @@ class UserStatusXR(xmlrpc.XMLRPC):
     @ivar policy: how the back-end is asked.
     """
 
-    NOT_FOUND = -32601
-    FAILURE = _FAILURE
+    NOT_FOUND = NOT_FOUND
+    FAILURE = FAILURE
     log = Logger()
 
     def __init__(
@@ -194,7 +200,7 @@ class UserStatusXR(xmlrpc.XMLRPC):
         self.setter = setter
         self.refusal = refusal
         self.policy = policy if policy is not None else LookupPolicy(orGlobalReactor(None))
-        self.putSubHandler("system", _Introspection(self))
+        self.putSubHandler("system", Introspection(self))
 
     def render_POST(self, request: Request) -> Any:
         """
@@ -243,7 +249,7 @@ class UserStatusXR(xmlrpc.XMLRPC):
         stays.
         """
         peer = formatPeer(request.getClientAddress())
-        return whileConnected(request, self.policy.ask(d, found, _LookupFaults(), peer, "XML-RPC"))
+        return pendingFor(request).track(self.policy.ask(d, found, _LookupFaults(), peer, "XML-RPC"))
 
     @xmlrpc.withRequest
     def xmlrpc_getUser(self, request: Request, *args: Any) -> object:
@@ -251,7 +257,7 @@ class UserStatusXR(xmlrpc.XMLRPC):
         getUser(name): the status of the user called name, or "No such
         user".
         """
-        [name] = _strings("getUser", "one argument, a user name (a string)", args, 1)
+        [name] = checkStrings("getUser", "one argument, a user name (a string)", args, 1)
         if not isValidUserName(name):
             return succeed(NO_SUCH_USER)
         return self.ask(request, maybeDeferred(self.service.getUser, name), displayStatus)
@@ -266,7 +272,7 @@ class UserStatusXR(xmlrpc.XMLRPC):
         """
         getUsers(): the names of every user.
         """
-        _strings("getUsers", "no arguments", args, 0)
+        checkStrings("getUsers", "no arguments", args, 0)
         if not self.listUsers:
             raise Fault(NOT_ALLOWED, LISTING_DENIED)
         return self.ask(request, maybeDeferred(self.service.getUsers), lambda users: users)
@@ -283,11 +289,11 @@ class UserStatusXR(xmlrpc.XMLRPC):
         if self.setter is None:
             assert self.refusal is not None
             raise Fault(*self.refusal)
-        user, status = _strings(
+        user, status = checkStrings(
             "setUser", "two arguments, a user name and a status (strings)", args, 2
         )
-        _check(checkUserName, user, "invalid user name")
-        _check(checkStatus, status, "invalid status")
+        checkArgument(checkUserName, user, "invalid user name")
+        checkArgument(checkStatus, status, "invalid status")
         peer = formatPeer(request.getClientAddress())
         login = getattr(self.setter, "login", None)
         return self.policy.change(
@@ -305,126 +311,6 @@ class UserStatusXR(xmlrpc.XMLRPC):
         "once it is saved.  Only over HTTPS, logged in with HTTP Basic as that "
         "user or as an admin."
     )
-
-
-class _Introspection(xmlrpc.XMLRPCIntrospection):
-    """
-    C{system.listMethods}, C{system.methodHelp} and
-    C{system.methodSignature}: Twisted's, once their arguments are checked,
-    so that wrong ones are a fault saying what is expected rather than a
-    traceback in the log; an unknown C{system.} method is the same fault
-    as any other unknown method.
-    """
-
-    NOT_FOUND = UserStatusXR.NOT_FOUND
-    FAILURE = UserStatusXR.FAILURE
-
-    def xmlrpc_listMethods(self, *args: Any) -> List[str]:
-        _strings("system.listMethods", "no arguments", args, 0)
-        return super().xmlrpc_listMethods()  # type: ignore[no-any-return]
-
-    xmlrpc_listMethods.signature = [["array"]]  # type: ignore[attr-defined]
-    xmlrpc_listMethods.help = (  # type: ignore[attr-defined]
-        "system.listMethods(): the names of every method."
-    )
-
-    def xmlrpc_methodHelp(self, *args: Any) -> str:
-        [name] = _strings(
-            "system.methodHelp", "one argument, a method name (a string)", args, 1
-        )
-        return super().xmlrpc_methodHelp(name)  # type: ignore[no-any-return]
-
-    xmlrpc_methodHelp.signature = [["string", "string"]]  # type: ignore[attr-defined]
-    xmlrpc_methodHelp.help = (  # type: ignore[attr-defined]
-        "system.methodHelp(name): what the method called name does."
-    )
-
-    def xmlrpc_methodSignature(self, *args: Any) -> object:
-        [name] = _strings(
-            "system.methodSignature", "one argument, a method name (a string)", args, 1
-        )
-        return super().xmlrpc_methodSignature(name)
-
-    xmlrpc_methodSignature.signature = [  # type: ignore[attr-defined]
-        ["array", "string"],
-        ["string", "string"],
-    ]
-    xmlrpc_methodSignature.help = (  # type: ignore[attr-defined]
-        "system.methodSignature(name): the types the method called name takes and "
-        "returns, as a list of [return type, argument types...]; an empty string "
-        "if they are not given."
-    )
-
-
-def _strings(method: str, expected: str, args: Tuple[Any, ...], count: int) -> Tuple[str, ...]:
-    """
-    Check that a method was called with C{count} strings.
-
-    @param method: the method's name, as the fault says it.
-    @param expected: what it takes, as the fault says it.
-    @return: C{args}.
-    @raise Fault: L{INVALID_PARAMS}, saying what C{method} takes and what
-        it got, if C{args} are not C{count} strings.
-    """
-    if len(args) != count or not all(isinstance(a, str) for a in args):
-        raise Fault(INVALID_PARAMS, f"{method} takes {expected}; got {_describeArguments(args)}")
-    return args
-
-
-def declaresDocumentType(body: bytes) -> bool:
-    """
-    Does an XML document declare a document type (C{<!DOCTYPE ...>}, with
-    or without an internal subset of entities) before its root element?
-
-    It is read by expat, as L{xmlrpc.client.loads} reads it (so the same
-    encodings, byte order marks, comments and processing instructions), and
-    only up to the start of its root element, after which no declaration
-    may come.  Reading stops where the declaration's name ends, before its
-    internal subset, so no entity in it is ever declared, expanded or
-    fetched.  A document that is not well-formed before that is left for
-    L{xmlrpc.client.loads} to refuse.
-    """
-    parser = expat.ParserCreate()
-
-    def declared(*ignored: object) -> None:
-        raise _DocumentTypeDeclared()
-
-    def rootStarts(*ignored: object) -> None:
-        raise _PrologEnded()
-
-    parser.StartDoctypeDeclHandler = declared
-    parser.EntityDeclHandler = declared
-    parser.StartElementHandler = rootStarts
-    try:
-        parser.Parse(body, True)
-    except _DocumentTypeDeclared:
-        return True
-    except (_PrologEnded, expat.ExpatError):
-        pass
-    return False
-
-
-class _DocumentTypeDeclared(Exception):
-    """
-    L{declaresDocumentType} found a document type declaration.
-    """
-
-
-class _PrologEnded(Exception):
-    """
-    L{declaresDocumentType} reached the root element.
-    """
-
-
-def _check(rule: Callable[[str], object], value: str, what: str) -> None:
-    """
-    Apply a naming rule to an argument; a value it refuses is a fault
-    saying C{what} and why.
-    """
-    try:
-        rule(value)
-    except (InvalidUserName, InvalidStatus) as e:
-        raise Fault(INVALID_PARAMS, f"{what}: {e}") from None
 
 
 class _XMLRPCPortal:
@@ -541,8 +427,8 @@ class XMLRPCGate(Resource):
 
 def _unlessGone(request: IRequest, d: "Deferred[_T]") -> "Deferred[_T]":
     """
-    C{d}, cancelled if C{request}'s client goes away before it fires, as
-    L{whileConnected} does; then the L{Deferred} returned never fires.
+    C{d}, cancelled if C{request}'s client goes away before it fires (see
+    L{pendingFor}); then the L{Deferred} returned never fires.
 
     Nobody is left to answer, and L{HTTPAuthSessionWrapper}, which waits
     for the login, has no way to hear that: it would render a C{500} for a
@@ -552,29 +438,8 @@ def _unlessGone(request: IRequest, d: "Deferred[_T]") -> "Deferred[_T]":
 
     def stayIfGone(result: Optional[_T]) -> "Union[_T, Deferred[_T]]":
         if result is None:
+            # The client left (see Pending.track): nobody is there to answer.
             return Deferred()
         return result
 
-    return whileConnected(request, d).addCallback(stayIfGone)  # type: ignore[arg-type]
-
-
-def _describeArguments(args: Tuple[Any, ...]) -> str:
-    if not args:
-        return "none"
-    kinds = ", ".join(_XMLRPC_TYPES.get(type(a), type(a).__name__) for a in args)
-    count = "1 argument" if len(args) == 1 else f"{len(args)} arguments"
-    return f"{count} ({kinds})"
-
-
-_XMLRPC_TYPES = {
-    str: "string",
-    int: "int",
-    bool: "boolean",
-    float: "double",
-    list: "array",
-    dict: "struct",
-    bytes: "base64",
-    Binary: "base64",
-    DateTime: "dateTime.iso8601",
-    type(None): "nil",
-}
+    return pendingFor(request).track(d).addCallback(stayIfGone)  # type: ignore[arg-type]

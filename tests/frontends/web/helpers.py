@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.frontends.web -*-
 """
 What the web front-end's tests share: an in-memory HTTP client that drives a
-real L{Site}, and back-ends that answer slowly or not at all.
+real L{Site}, back-ends that answer slowly or not at all, and XML-RPC bodies.
 """
 
 import xmlrpc.client
@@ -178,3 +178,25 @@ class StuckService:
 
     def getUsers(self) -> "Deferred[List[str]]":
         return Deferred(lambda d: self.cancelled.append("*"))
+
+
+def xmlrpcCall(method: str, value: str, prolog: str = "") -> str:
+    """
+    An XML-RPC call of C{method} with one argument, C{value} as it is
+    written in the body, after C{prolog}.
+    """
+    return (
+        f"{prolog}<methodCall><methodName>{method}</methodName><params><param><value>"
+        f"<string>{value}</string></value></param></params></methodCall>"
+    )
+
+
+def billionLaughs(levels: int = 10) -> str:
+    """
+    A "billion laughs" prolog: entity C{lol<levels-1>} expands to ten to the
+    C{levels} elements.
+    """
+    entities = ['<!ENTITY lol0 "<v>lol</v>">'] + [
+        f'<!ENTITY lol{level} "{f"&lol{level - 1};" * 10}">' for level in range(1, levels)
+    ]
+    return '<?xml version="1.0"?>\n<!DOCTYPE methodCall [\n' + "\n".join(entities) + "\n]>\n"

@@ -7,7 +7,7 @@ encoding over an in-memory connection.
 
 import base64
 import xmlrpc.client
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 from twisted.cred.checkers import (
     ICredentialsChecker,
@@ -35,7 +35,6 @@ from finger.frontends.web.xmlrpc import (
     NOT_ALLOWED,
     NOT_SAVED,
     XMLRPCGate,
-    declaresDocumentType,
 )
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
 from finger.messages import (
@@ -49,30 +48,14 @@ from finger.messages import (
     XMLRPC_DOCUMENT_TYPE,
     XMLRPC_NOT_A_CALL,
 )
-from tests.frontends.web.helpers import Client, SlowService, sampleService
+from tests.frontends.web.helpers import (
+    Client,
+    SlowService,
+    billionLaughs,
+    sampleService,
+    xmlrpcCall,
+)
 from finger.testing import BrokenService
-
-
-def _call(method: str, value: str, prolog: str = "") -> str:
-    """
-    An XML-RPC call of C{method} with one argument, C{value} as it is
-    written in the body, after C{prolog}.
-    """
-    return (
-        f"{prolog}<methodCall><methodName>{method}</methodName><params><param><value>"
-        f"<string>{value}</string></value></param></params></methodCall>"
-    )
-
-
-def _laughs(levels: int = 10) -> str:
-    """
-    A "billion laughs" prolog: entity C{lol<levels-1>} expands to ten to the
-    C{levels} elements.
-    """
-    entities = ['<!ENTITY lol0 "<v>lol</v>">'] + [
-        f'<!ENTITY lol{level} "{f"&lol{level - 1};" * 10}">' for level in range(1, levels)
-    ]
-    return '<?xml version="1.0"?>\n<!DOCTYPE methodCall [\n' + "\n".join(entities) + "\n]>\n"
 
 
 class _AskedService(MemoryFingerService):
@@ -87,65 +70,6 @@ class _AskedService(MemoryFingerService):
     def getUser(self, user: str) -> "Deferred[str]":
         self.asked.append(user)
         return super().getUser(user)
-
-
-class DeclaresDocumentTypeTests(SynchronousTestCase):
-    """
-    L{declaresDocumentType} finds a document type declaration the way
-    expat, which reads XML-RPC, would read one, and nothing else.
-    """
-
-    def test_declared(self) -> None:
-        """
-        A document type, with or without entities, external or internal,
-        after comments, processing instructions and whitespace, is found.
-        """
-        for prolog in [
-            "<!DOCTYPE methodCall>",
-            '<?xml version="1.0"?>\n\n  <!DOCTYPE methodCall>',
-            '<!DOCTYPE methodCall SYSTEM "http://127.0.0.1:1/evil.dtd">',
-            '<!DOCTYPE m [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
-            '<!DOCTYPE m [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]>',
-            "<!-- hello --><?pi data?>\n<!DOCTYPE\tmethodCall\n[]>",
-            _laughs(),
-        ]:
-            body = _call("getUser", "moshez", prolog)
-            self.assertTrue(declaresDocumentType(body.encode("utf-8")), prolog)
-
-    def test_encodings(self) -> None:
-        """
-        A declaration in a body in another encoding is found, whether the
-        encoding is given by a byte order mark or by the XML declaration.
-        """
-        body = _call("getUser", "moshez", "<!DOCTYPE methodCall>")
-        for encoded in [
-            body.encode("utf-16"),
-            body.encode("utf-16-be"),
-            '<?xml version="1.0" encoding="UTF-16LE"?>'.encode("utf-16-le")
-            + body.encode("utf-16-le"),
-            b"\xef\xbb\xbf" + body.encode("utf-8"),
-            b'<?xml version="1.0" encoding="ISO-8859-1"?>' + body.encode("latin-1"),
-        ]:
-            self.assertTrue(declaresDocumentType(encoded), encoded)
-
-    def test_notDeclared(self) -> None:
-        """
-        A body without a declaration is not refused, even if its text, a
-        comment or a string in it spells one; nor is one that is not XML,
-        which is left to the XML-RPC parser to refuse.
-        """
-        for body in [
-            _call("getUser", "moshez"),
-            _call("getUser", "&lt;!DOCTYPE x [&lt;!ENTITY a 'b'>]>"),
-            _call("getUser", "<![CDATA[<!DOCTYPE x>]]>"),
-            _call("getUser", "moshez", "<!-- <!DOCTYPE x> -->"),
-            _call("getUser", "moshez", "<?pi <!DOCTYPE x>?>"),
-            "",
-            "<not-xml",
-            "<a></b><!DOCTYPE x>",
-        ]:
-            self.assertFalse(declaresDocumentType(body.encode("utf-8")), body)
-        self.assertFalse(declaresDocumentType(_call("getUser", "zoë").encode("utf-16")))
 
 
 class XMLRPCTests(SynchronousTestCase):
@@ -372,7 +296,7 @@ class XMLRPCTests(SynchronousTestCase):
         service = _AskedService(moshez="happy")
         client = Client(IResource(service))
         with capturedLogs() as events:
-            result = self.post(client, _call("getUser", "&lol9;", _laughs()).encode("utf-8"))
+            result = self.post(client, xmlrpcCall("getUser", "&lol9;", billionLaughs()).encode("utf-8"))
         self.assertFault(result, INVALID_REQUEST, XMLRPC_DOCUMENT_TYPE)
         self.assertEqual(service.asked, [])
         [event] = [e for e in events if "document type" in formatEvent(e)]
@@ -384,7 +308,7 @@ class XMLRPCTests(SynchronousTestCase):
         """
         A "billion laughs" in UTF-16 is refused as well.
         """
-        body = _call("getUser", "&lol9;", _laughs())
+        body = xmlrpcCall("getUser", "&lol9;", billionLaughs())
         body = body.replace('version="1.0"', 'version="1.0" encoding="UTF-16"')
         result = self.post(self.client, body.encode("utf-16"))
         self.assertFault(result, INVALID_REQUEST, XMLRPC_DOCUMENT_TYPE)
@@ -396,11 +320,11 @@ class XMLRPCTests(SynchronousTestCase):
         """
         service = _AskedService(moshez="happy")
         client = Client(IResource(service))
-        body = _call("getUser", "&who;", '<!DOCTYPE methodCall [<!ENTITY who "moshez">]>')
+        body = xmlrpcCall("getUser", "&who;", '<!DOCTYPE methodCall [<!ENTITY who "moshez">]>')
         result = self.post(client, body.encode("utf-8"))
         self.assertFault(result, INVALID_REQUEST, XMLRPC_DOCUMENT_TYPE)
         self.assertEqual(service.asked, [])
-        self.assertEqual(self.post(client, _call("getUser", "moshez").encode("utf-8")), "happy")
+        self.assertEqual(self.post(client, xmlrpcCall("getUser", "moshez").encode("utf-8")), "happy")
         self.assertEqual(service.asked, ["moshez"])
 
     def test_documentType(self) -> None:
@@ -413,7 +337,7 @@ class XMLRPCTests(SynchronousTestCase):
             '<!DOCTYPE methodCall SYSTEM "file:///etc/passwd">',
             '<!DOCTYPE methodCall [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
         ]:
-            body = _call("getUser", "&x;" if "ENTITY" in prolog else "moshez", prolog)
+            body = xmlrpcCall("getUser", "&x;" if "ENTITY" in prolog else "moshez", prolog)
             self.assertFault(
                 self.post(self.client, body.encode("utf-8")), INVALID_REQUEST, XMLRPC_DOCUMENT_TYPE
             )
