@@ -26,7 +26,7 @@ except ImportError:  # Not Linux.
 from finger.backends import statusfile
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
 from finger.backends.memory import StatusTable
-from finger.lookup import orGlobalReactor
+from finger.reactor import orGlobalReactor
 
 _T = TypeVar("_T")
 

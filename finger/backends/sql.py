@@ -58,7 +58,7 @@ from finger.backends.sqlstore import (
     openDatabase,
 )
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
-from finger.lookup import orGlobalReactor
+from finger.reactor import orGlobalReactor
 from finger.messages import DATABASE_UNREACHABLE
 
 _T = TypeVar("_T")

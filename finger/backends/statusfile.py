@@ -58,7 +58,7 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
-from finger.backends.local import SAFE_OPEN_FLAGS
+from finger.paths import SAFE_OPEN_FLAGS
 from finger.interfaces import StatusesReadOnly, StatusNotSaved
 from finger.messages import READ_ONLY
 from finger.names import USER_NAME, isValidUserName
