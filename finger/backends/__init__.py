@@ -8,7 +8,10 @@ L{finger.interfaces.IFingerSetterService} as well.
       L{finger.backends.statusformat}, under the lock of
       L{finger.backends.statuslock};
     - L{finger.backends.sql}: SQLite or PostgreSQL, with
-      L{finger.backends.sqlstore}, its blocking half, run in threads;
+      L{finger.backends.sqlstore}, its blocking half, run in threads,
+      L{finger.backends.sqlschema}, its table, L{finger.backends.sqlrows},
+      the check of what the table holds, and L{finger.backends.sqlhints},
+      when notifications make it read the changes;
     - L{finger.backends.memory}: a table in memory, and
       L{finger.backends.memory.StatusTable}, what every back-end that
       answers from one (memory, file, sql) shares;
