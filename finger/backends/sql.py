@@ -124,7 +124,9 @@ class SQLFingerService(StatusTable):
         # The newest version read; whether a read is under way.
         self._seen = 0
         self._reading = False
-        self._hints = Hints(self._reactor, hintInterval, self._mayRead, self._readChanges, self._lost)
+        self._hints = Hints(
+            self._reactor, hintInterval, self._mayRead, self._readChanges, self._lost
+        )
         # Bad rows already logged (L{BadRow.key}).
         self._badRows: Set[int] = set()
         self._poller = LoopingCall(self._poll)

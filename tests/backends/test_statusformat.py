@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from finger.backends import statusformat
-from finger.backends.statusformat import Problem, parse, update
+from finger.backends.statusformat import Problem, parse, render, update
 from finger.names import InvalidStatus, checkStatus, isValidUserName
 from tests.support import propertySettings
 
@@ -91,6 +91,20 @@ class UpdateTests(SynchronousTestCase):
         new, statuses = update(b"", {"a": ""})
         self.assertEqual(new, b"a:\n")
         self.assertEqual(parse(new)[0], {"a": ""})
+
+
+class RenderTests(SynchronousTestCase):
+    def test_render(self) -> None:
+        """
+        L{render} gives one line per user, in order, which L{parse} reads
+        back, and what L{update} gives for the same users in an empty file.
+        """
+        statuses = {"moshez": "happy and well", "zoë": "à Paris", "empty": ""}
+        data = render(statuses)
+        self.assertEqual(data, "moshez: happy and well\nzoë: à Paris\nempty:\n".encode())
+        self.assertEqual(list(parse(data)[0].items()), list(statuses.items()))
+        self.assertEqual(update(b"", statuses)[0], data)
+        self.assertEqual(render({}), b"")
 
 
 def _referenceParse(data: bytes) -> Tuple[Dict[str, str], List[Problem]]:
