@@ -17,9 +17,10 @@ from finger.backends.statusfile import StatusFileReadOnly
 from finger.interfaces import StatusNotSaved
 
 
-class LockTests(SynchronousTestCase):
+class _StatusFileTestCase(SynchronousTestCase):
     """
-    Saves of one status file hold an exclusive lock on its lock file.
+    A status file C{users}, alone in its directory, and where its lock file
+    goes.
     """
 
     def setUp(self) -> None:
@@ -28,6 +29,12 @@ class LockTests(SynchronousTestCase):
         self.path = self.directory.child("users")
         self.path.setContent(b"a: one\n")
         self.lock = self.directory.child(".users.lock")
+
+
+class LockTests(_StatusFileTestCase):
+    """
+    Saves of one status file hold an exclusive lock on its lock file.
+    """
 
     def isLocked(self) -> bool:
         """
@@ -161,7 +168,7 @@ class _FakeTime:
         self.now += seconds
 
 
-class OwnedLockTests(SynchronousTestCase):
+class OwnedLockTests(_StatusFileTestCase):
     """
     The lock belongs to the server: made 0600, its mode tightened when
     found looser, and waited for only until a deadline, so that whoever
@@ -170,11 +177,7 @@ class OwnedLockTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.directory = FilePath(self.mktemp())
-        self.directory.makedirs()
-        self.path = self.directory.child("users")
-        self.path.setContent(b"a: one\n")
-        self.lock = self.directory.child(".users.lock")
+        super().setUp()
         self.time = _FakeTime()
         self.patch(statuslock, "time", self.time)
 
