@@ -38,6 +38,7 @@ from finger.auth import NotAllowed
 from finger.interfaces import StatusesReadOnly, StatusNotSaved, UnknownUser
 from finger.messages import INTERNAL_ERROR, LOGIN_FAILED, NOT_ALLOWED, NOT_SAVED, SET_TIMED_OUT
 from finger.names import InvalidStatus, InvalidUserName
+from finger.reactor import orGlobalReactor as orGlobalReactor  # for the front-ends
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -340,21 +341,6 @@ class Pending:
         self.gone = True
         for d in list(self._waiting):
             d.cancel()
-
-
-def orGlobalReactor(clock: Optional[IReactorTime]) -> IReactorTime:
-    """
-    C{clock}, or the global reactor when it is L{None}: what a front-end
-    built with default settings (C{IFingerFactory(service)}) keeps time
-    with, as L{twisted.web.server.Site} and
-    L{twisted.application.internet.ClientService} do.  L{finger.app.tap}
-    always passes its reactor.
-    """
-    if clock is None:
-        from twisted.internet import reactor
-
-        return reactor  # type: ignore[return-value]
-    return clock
 
 
 def _policySetting(name: str, doc: str) -> Any:

@@ -1,11 +1,15 @@
 # -*- test-case-name: tests.test_paths -*-
 """
-Finding the files that ship beside the code: the templates and the sample
-status file.
+Files on disk: finding the ones that ship beside the code, and opening the
+ones someone else controls.
 
-An installed copy keeps them inside the package (C{finger/templates},
-C{finger/etc}); a checkout keeps them at its top level (C{templates/},
-C{etc/}).  Either way, L{dataPath} finds them.
+An installed copy keeps the templates and the sample status file inside the
+package (C{finger/templates}, C{finger/etc}); a checkout keeps them at its
+top level (C{templates/}, C{etc/}).  Either way, L{dataPath} finds them.
+
+A user's C{~/.plan}, a status file and its lock file may be replaced by
+anyone who may write their directory; L{SAFE_OPEN_FLAGS} is how every back-end
+opens them.
 """
 
 import os
@@ -22,3 +26,16 @@ def dataPath(*segments: str) -> str:
     if os.path.exists(installed):
         return installed
     return os.path.join(os.path.dirname(_package), *segments)
+
+
+SAFE_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+"""
+How a file someone else controls is opened for reading: never through a
+symbolic link, never blocking on a FIFO, never as a controlling terminal.
+"""

@@ -2,6 +2,7 @@
 Tests for L{finger.paths}.
 """
 
+import errno
 import os
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -31,3 +32,46 @@ class DataPathTests(SynchronousTestCase):
         self.assertEqual(
             paths.dataPath("etc", "users.sample"), os.path.join(package, "etc", "users.sample")
         )
+
+
+class SafeOpenFlagsTests(SynchronousTestCase):
+    """
+    L{paths.SAFE_OPEN_FLAGS} open a file someone else controls for reading
+    and nothing more.
+    """
+
+    def setUp(self) -> None:
+        self.directory = self.mktemp()
+        os.makedirs(self.directory)
+
+    def test_regularFile(self) -> None:
+        """
+        A regular file is opened for reading.
+        """
+        path = os.path.join(self.directory, "plan")
+        with open(path, "wb") as f:
+            f.write(b"hello")
+        fd = os.open(path, paths.SAFE_OPEN_FLAGS)
+        self.addCleanup(os.close, fd)
+        self.assertEqual(os.read(fd, 10), b"hello")
+        self.assertRaises(OSError, os.write, fd, b"x")
+
+    def test_symbolicLink(self) -> None:
+        """
+        A symbolic link is not followed.
+        """
+        target = os.path.join(self.directory, "target")
+        open(target, "w").close()
+        link = os.path.join(self.directory, "link")
+        os.symlink(target, link)
+        error = self.assertRaises(OSError, os.open, link, paths.SAFE_OPEN_FLAGS)
+        self.assertEqual(error.errno, errno.ELOOP)
+
+    def test_fifo(self) -> None:
+        """
+        A FIFO with no writer is opened at once, not waited on.
+        """
+        fifo = os.path.join(self.directory, "fifo")
+        os.mkfifo(fifo)
+        fd = os.open(fifo, paths.SAFE_OPEN_FLAGS)
+        os.close(fd)

@@ -15,7 +15,7 @@ other users' lines are kept.  The file is read and written with
 L{finger.backends.statusfile}.
 
 Both copy only what a setter could have stored
-(L{finger.backends.sqlstore.checkRow}), as the nodes serve only that: a
+(L{finger.backends.sqlrows.checkRow}), as the nodes serve only that: a
 status file line whose status is not one (longer than
 L{finger.names.MAX_STATUS_LENGTH}, or with control characters) and a bad
 row of the database are reported and skipped.
@@ -27,7 +27,8 @@ from typing import List, Optional
 from twisted.python import usage
 
 from finger.backends import statusfile
-from finger.backends.sqlstore import DatabaseError, InvalidRow, Session, checkRow, openDatabase
+from finger.backends.sqlrows import InvalidRow, checkRow
+from finger.backends.sqlstore import DatabaseError, Session, openDatabase
 
 
 class ImportOptions(usage.Options):

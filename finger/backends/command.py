@@ -22,7 +22,7 @@ left to the program.
 import os
 import pwd
 import shutil
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, TypeVar
+from typing import Any, Callable, Dict, Optional, Sequence, Set, TypeVar
 
 from twisted.internet.defer import (
     Deferred,
@@ -38,6 +38,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from finger.backends.asking import AskingFingerService
+from finger.backends.capped import CappedBuffer
 from finger.backends.local import UID_FLOOR, isOrdinaryAccount
 from finger.interfaces import UnknownUser
 
@@ -92,11 +93,8 @@ class _OutputProtocol(ProcessProtocol):
     def __init__(self, maxBytes: int) -> None:
         self.finished: Deferred[str] = Deferred(lambda d: self.kill())
         self.ended: Deferred[None] = Deferred()
-        self._maxBytes = maxBytes
-        self._out: List[bytes] = []
-        self._outSize = 0
-        self._err = b""
-        self._capped = False
+        self._out = CappedBuffer(maxBytes)
+        self._err = CappedBuffer(MAX_ERROR_BYTES)
         self.timer: Optional[IDelayedCall] = None
 
     transport: IProcessTransport
@@ -105,17 +103,12 @@ class _OutputProtocol(ProcessProtocol):
         self.transport.closeStdin()
 
     def outReceived(self, data: bytes) -> None:
-        if self._capped:
-            return
-        room = self._maxBytes - self._outSize
-        self._out.append(data[:room])
-        self._outSize += len(data)
-        if self._outSize > self._maxBytes:
-            self._capped = True
+        if self._out.add(data):
             self.kill()
 
     def errReceived(self, data: bytes) -> None:
-        self._err = (self._err + data)[:MAX_ERROR_BYTES]
+        # Only its beginning is kept, to say why the program failed.
+        self._err.add(data)
 
     def kill(self) -> None:
         try:
@@ -140,10 +133,10 @@ class _OutputProtocol(ProcessProtocol):
         self.ended.callback(None)
         if self.finished.called:
             return
-        output = b"".join(self._out).decode("utf-8", "replace")
-        error = self._err.decode("utf-8", "replace").strip()
+        output = self._out.text()
+        error = self._err.text().strip()
         signal = getattr(reason.value, "signal", None)
-        if self._capped:
+        if self._out.overflowed:
             # Killed for writing too much: what it wrote is the answer.
             self.finished.callback(output)
         elif signal is not None:

@@ -1,14 +1,16 @@
 # -*- test-case-name: tests.backends.test_file -*-
 """
 The status-file back-end: statuses kept in a file that people, and other
-processes, may also change (the format is in L{finger.backends.statusfile}).
+processes, may also change (the file on disk is L{finger.backends.statusfile}'s,
+its format L{finger.backends.statusformat}'s, its lock
+L{finger.backends.statuslock}'s).
 """
 
 import os
 from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 from twisted.internet.defer import CancelledError, Deferred, fail, succeed
-from twisted.internet.interfaces import IDelayedCall, IReactorFDSet, IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IReactorFDSet
 from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
@@ -24,9 +26,10 @@ except ImportError:  # Not Linux.
     inotify = None  # type: ignore[assignment]
 
 from finger.backends import statusfile
+from finger.backends.memory import StatusTable, dispose
+from finger.backends.statuslock import LOCK_TIMEOUT, StatusFileLock, waitForLock
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
-from finger.backends.memory import StatusTable
-from finger.lookup import orGlobalReactor
+from finger.reactor import orGlobalReactor
 
 _T = TypeVar("_T")
 
@@ -43,56 +46,6 @@ C{changed(name)} when the file C{name} in C{directory} may have new
 contents, and returns what stops watching; it raises L{WatchUnavailable}
 if it cannot watch.
 """
-
-
-def waitForLock(
-    lock: statusfile.StatusFileLock, clock: IReactorTime, timeout: float
-) -> "Deferred[None]":
-    """
-    Take C{lock}, trying again on C{clock} while someone else holds it, for
-    at most C{timeout} seconds.  No thread waits meanwhile: a lock held
-    forever costs this wait its deadline, and blocks neither a shutdown
-    nor anything else.
-
-    @return: a L{Deferred} that fires once the lock is held (the caller
-        then releases it), or fails with L{statusfile.LockBusy} once
-        C{timeout} seconds have passed, or with the error of
-        L{statusfile.StatusFileLock.acquire}; the lock file is closed then.
-        Cancelling it stops trying, and closes the lock file.
-    """
-    deadline = clock.seconds() + timeout
-    delay, most = statusfile.LOCK_RETRY
-    retry: Optional[IDelayedCall] = None
-
-    def cancel(d: "Deferred[None]") -> None:
-        if retry is not None and retry.active():
-            retry.cancel()
-        lock.release()
-
-    waited: "Deferred[None]" = Deferred(cancel)
-
-    def attempt() -> None:
-        nonlocal retry, delay
-        retry = None
-        try:
-            held = lock.acquire()
-        except Exception:
-            lock.release()
-            waited.errback()
-            return
-        if held:
-            waited.callback(None)
-            return
-        left = deadline - clock.seconds()
-        if left <= 0:
-            lock.release()
-            waited.errback(statusfile.LockBusy(lock.statusPath, lock.path, timeout))
-            return
-        retry = clock.callLater(min(delay, left), attempt)
-        delay = min(delay * 2, most)
-
-    attempt()
-    return waited
 
 
 class WatchUnavailable(Exception):
@@ -170,14 +123,16 @@ class FileFingerService(StatusTable):
     large file never stalls the reactor; sets that arrive while a write is
     under way are saved together by the next write.
 
-    The lock is taken without waiting in a thread (L{waitForLock}): while
+    The lock is taken without waiting in a thread
+    (L{finger.backends.statuslock.waitForLock}): while
     someone else holds it, it is tried again on the reactor's clock, and
     checks of the file go on meanwhile (a save renames a whole new file
     into place, so reading needs no lock).  Sets waiting for it fail with
-    L{statusfile.LockBusy}, logged with the lock file's name, once it has
-    been held elsewhere for C{lockTimeout} seconds; stopping the service
-    fails them at once.  A lock file that other users could hold is made
-    the server's (see L{statusfile}), or logged if it cannot be.
+    L{finger.backends.statuslock.LockBusy}, logged with the lock file's
+    name, once it has been held elsewhere for C{lockTimeout} seconds;
+    stopping the service fails them at once.  A lock file that other users
+    could hold is made the server's (see L{finger.backends.statuslock}), or
+    logged if it cannot be.
 
     @ivar filename: the path of the status file.
     @ivar users: the statuses as the file last held them, read or saved.
@@ -196,7 +151,7 @@ class FileFingerService(StatusTable):
         reactor: Optional[Any] = None,
         watch: Optional[Watch] = watchDirectory,
         settle: float = SETTLE,
-        lockTimeout: float = statusfile.LOCK_TIMEOUT,
+        lockTimeout: float = LOCK_TIMEOUT,
     ) -> None:
         """
         @param filename: the path of the status file.
@@ -226,7 +181,7 @@ class FileFingerService(StatusTable):
         self._busy = False
         self._saving = False
         self._locking: Optional[Deferred[None]] = None
-        self._held: Optional[statusfile.StatusFileLock] = None
+        self._held: Optional[StatusFileLock] = None
         self.lockTimeout = lockTimeout
         self._lockWarning: Optional[str] = None
         self._idle: List[Deferred[None]] = []
@@ -369,7 +324,7 @@ class FileFingerService(StatusTable):
         if self._saving or not self._pending:
             return
         self._saving = True
-        lock = statusfile.StatusFileLock(self.filename)
+        lock = StatusFileLock(self.filename)
         try:
             # What can never be saved is refused before the lock file is
             # made (the directory may well be read-only too).
@@ -381,7 +336,7 @@ class FileFingerService(StatusTable):
         self._locking = waited
         waited.addBoth(self._lockWaited, lock)
 
-    def _lockWaited(self, result: object, lock: statusfile.StatusFileLock) -> None:
+    def _lockWaited(self, result: object, lock: StatusFileLock) -> None:
         self._locking = None
         warning = lock.warning
         if warning is not None and warning != self._lockWarning:
@@ -511,7 +466,7 @@ class FileFingerService(StatusTable):
         """
         old, self.users = self.users, statuses
         if len(old) > self.disposeInThreadAbove:
-            self._inThread(statusfile.dispose, old).addErrback(
+            self._inThread(dispose, old).addErrback(
                 lambda reason: self.log.failure("Freeing the old statuses failed", reason)
             )
 

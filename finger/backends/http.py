@@ -11,7 +11,7 @@ as a browser would.  A 404 or 410 means the user does not exist; any other
 answer than 200 is an error, and redirects are not followed.
 """
 
-from typing import Any, List, Optional, cast
+from typing import Any, Optional, Union, cast
 from urllib.parse import quote, urlsplit
 
 from twisted.internet.defer import Deferred, fail
@@ -31,6 +31,7 @@ from twisted.web.iweb import UNKNOWN_LENGTH, IAgent, IPolicyForHTTPS, IResponse
 
 from finger import __version__
 from finger.backends.asking import AskingFingerService
+from finger.backends.capped import CappedBuffer
 from finger.interfaces import UnknownUser
 
 TIMEOUT = 10.0
@@ -58,7 +59,8 @@ class BodyTooLarge(WebStatusError):
 
 class CappedBodyProtocol(Protocol):
     """
-    Gather a response body, up to a size cap: L{readBody} with a limit.
+    Gather a response body, up to a size cap (a L{CappedBuffer}):
+    L{readBody} with a limit.
 
     @ivar finished: fires with the body, or fails with L{BodyTooLarge} or
         the reason the body was cut short.
@@ -66,31 +68,22 @@ class CappedBodyProtocol(Protocol):
 
     def __init__(self, finished: "Deferred[bytes]", maxBytes: int) -> None:
         self.finished = finished
-        self._maxBytes = maxBytes
-        self._chunks: List[bytes] = []
-        self._size = 0
-        self._tooLarge = False
+        self._body = CappedBuffer(maxBytes)
 
     def dataReceived(self, data: bytes) -> None:
-        if self._tooLarge:
-            return
-        self._size += len(data)
-        if self._size > self._maxBytes:
-            self._tooLarge = True
+        if self._body.add(data):
             cast(IPushProducer, self.transport).stopProducing()
-            return
-        self._chunks.append(data)
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
         if self.finished.called:
             return
-        if self._tooLarge:
+        if self._body.overflowed:
             self.finished.errback(
-                BodyTooLarge(f"response body larger than {self._maxBytes} bytes")
+                BodyTooLarge(f"response body larger than {self._body.limit} bytes")
             )
         elif reason.check(ResponseDone, PotentialDataLoss):
             # PotentialDataLoss: no length given, and the server closed.
-            self.finished.callback(b"".join(self._chunks))
+            self.finished.callback(self._body.value())
         else:
             self.finished.errback(reason)
 
@@ -208,7 +201,21 @@ class HTTPFingerService(AskingFingerService):
 
     def ask(self, user: str) -> "Deferred[str]":
         url = self.url(user)
-        return self._withTimeout(self.inTurn(self._fetch, user, url), url)
+
+        def timedOut(result: Union[str, Failure], timeout: float) -> Union[str, Failure]:
+            # However the cancelled lookup failed (Agent says
+            # ResponseNeverReceived, a body cut short says why), it timed out.
+            if isinstance(result, Failure):
+                return Failure(
+                    WebStatusTimeout(
+                        f"{url.decode('ascii')}: no answer within {timeout} seconds"
+                    )
+                )
+            return result
+
+        return self.inTurn(self._fetch, user, url).addTimeout(
+            self._timeout, self._reactor, onTimeoutCancel=timedOut
+        )
 
     def _fetch(self, user: str, url: bytes) -> "Deferred[str]":
         d = self._agent.request(
@@ -229,27 +236,3 @@ class HTTPFingerService(AskingFingerService):
             return body.decode("utf-8", "replace")
 
         return d.addCallback(received).addCallback(decode)
-
-    def _withTimeout(self, d: "Deferred[str]", url: bytes) -> "Deferred[str]":
-        # Not Deferred.addTimeout: Agent reports a cancelled request as
-        # ResponseNeverReceived, which addTimeout does not recognise.
-        timedOut = []
-
-        def expire() -> None:
-            timedOut.append(True)
-            d.cancel()
-
-        timer = self._reactor.callLater(self._timeout, expire)
-
-        def finish(result: object) -> object:
-            if timer.active():
-                timer.cancel()
-            if timedOut and isinstance(result, Failure):
-                return Failure(
-                    WebStatusTimeout(
-                        f"{url.decode('ascii')}: no answer within {self._timeout} seconds"
-                    )
-                )
-            return result
-
-        return d.addBoth(finish)

@@ -37,6 +37,7 @@ from zope.interface import implementer
 
 from finger.interfaces import IFingerService, IFingerVerboseService, UnknownUser
 from finger.names import isValidUserName
+from finger.paths import SAFE_OPEN_FLAGS
 
 UID_FLOOR = 1000
 NOBODY_UID = 65534
@@ -44,18 +45,6 @@ MAX_FILE_BYTES = 4096
 NO_PLAN = "No Plan."
 
 _T = TypeVar("_T")
-
-SAFE_OPEN_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_NOCTTY", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-)
-"""
-How a file someone else controls is opened for reading: never through a
-symbolic link, never blocking on a FIFO, never as a controlling terminal.
-"""
 
 
 class RunningAsRoot(SystemExit, Exception):

@@ -42,6 +42,19 @@ def answerFrom(statuses: Dict[str, str], user: str) -> "Deferred[str]":
     return succeed(status)
 
 
+def dispose(statuses: Dict[str, str], step: int = 4096) -> None:
+    """
+    Empty a table of statuses that nothing else uses any more, C{step}
+    entries at a time, so that a thread doing it lets others run in between:
+    freeing a million entries at once would hold up the reactor, running
+    beside it in the same process, for tens of milliseconds.
+    """
+    popitem = statuses.popitem
+    while statuses:
+        for _ in range(min(step, len(statuses))):
+            popitem()
+
+
 @implementer(IFingerService, IFingerSetterService, IVersionedFingerService)
 class StatusTable(service.Service):
     """

@@ -11,7 +11,8 @@ The database back-end: statuses kept in SQLite (one machine) or PostgreSQL
       watches; since any role that can connect may send one, with any
       payload, a notification is only a hint: the node reads the rows
       changed since the newest it has (at most L{BATCH} a read), at most
-      once every C{hintInterval} seconds however many hints arrive.  An
+      once every C{hintInterval} seconds however many hints arrive
+      (L{finger.backends.sqlhints}).  An
       SQLite node polls C{PRAGMA data_version} (one cheap query) every
       C{pollInterval} seconds and reads the table again when another
       process changed it.  After any reconnection a node reads the whole
@@ -39,7 +40,7 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple, TypeVar, Uni
 
 from twisted.application.internet import backoffPolicy
 from twisted.internet.defer import Deferred, DeferredLock, TimeoutError, fail
-from twisted.internet.interfaces import IDelayedCall, IReadDescriptor
+from twisted.internet.interfaces import IDelayedCall
 from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
@@ -47,32 +48,14 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from finger.backends.memory import StatusTable
-from finger.backends.sqlstore import (
-    BATCH,
-    BadRow,
-    Changes,
-    Database,
-    Notifications,
-    Rows,
-    Session,
-    openDatabase,
-)
+from finger.backends.sqlhints import HINT_INTERVAL, Hints
+from finger.backends.sqlrows import BadRow, Changes, Rows
+from finger.backends.sqlstore import BATCH, Database, Notifications, Session, openDatabase
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
-from finger.lookup import orGlobalReactor
+from finger.reactor import orGlobalReactor
 from finger.messages import DATABASE_UNREACHABLE
 
 _T = TypeVar("_T")
-
-HINT_INTERVAL = 0.05
-"""
-The fewest seconds between two reads of the changes a node makes when
-notifications hint at them.  A hint that finds no read for that long is
-read at once, so a set reaches the other nodes within a few milliseconds;
-hints that come faster share a read, so a storm of notifications (anyone
-may send them) costs a node and the database at most 20 small reads a
-second, each an index lookup.  Half of the 100 ms that a set may take to
-reach every node.
-"""
 
 LOGGED_BAD_ROWS = 10
 """
@@ -81,60 +64,17 @@ line.
 """
 
 
-@implementer(IReadDescriptor)
-class _Listener:
-    """
-    Hands what a L{Notifications} connection receives to the service, as the
-    reactor finds it readable.
-    """
-
-    def __init__(self, notifications: Notifications, service: "SQLFingerService") -> None:
-        self.notifications = notifications
-        self.service = service
-        self.closed = False
-        # Whether the reactor watches it.
-        self.watched = False
-        # The reactor finds a reader by its descriptor, even once the
-        # connection is lost: ask once.
-        self._fileno = notifications.fileno()
-
-    def fileno(self) -> int:
-        return -1 if self.closed else self._fileno
-
-    def logPrefix(self) -> str:
-        return "finger-sql"
-
-    def doRead(self) -> None:
-        try:
-            received = self.notifications.receive()
-        except Exception:
-            self.service._listenerLost(self, Failure())
-            return
-        if received:
-            self.service._hinted()
-
-    def connectionLost(self, reason: Failure) -> None:
-        self.service._listenerLost(self, reason)
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.notifications.close()
-
-
 @implementer(IFingerService, IFingerSetterService)
 class SQLFingerService(StatusTable):
     """
     Statuses kept in a database (see L{finger.backends.sqlstore} for the
-    URLs and the schema), served from memory.
+    URLs, L{finger.backends.sqlschema} for the table), served from memory.
 
     @ivar database: the L{Database}.
     @ivar timeout: seconds a transaction may take before the sets waiting
         for it fail.
     @ivar pollInterval: seconds between checks for other processes' changes,
         for a database without notifications (SQLite).
-    @ivar hintInterval: the fewest seconds between two reads of the changes
-        that notifications hint at (see L{HINT_INTERVAL}).
     """
 
     log = Logger()
@@ -158,6 +98,7 @@ class SQLFingerService(StatusTable):
             the database, given how many attempts failed in a row; by
             default a jittered back-off from a quarter of a second to five
             seconds.
+        @param hintInterval: see L{hintInterval}.
 
         @raise finger.backends.sqlstore.DatabaseError: for a URL that names
             no database this back-end can use.
@@ -167,7 +108,6 @@ class SQLFingerService(StatusTable):
         self.database = database
         self.timeout = timeout
         self.pollInterval = pollInterval
-        self.hintInterval = hintInterval
         self.retryDelay = retryDelay or backoffPolicy(initialDelay=0.25, maxDelay=5.0)
         self._reactor: Any = orGlobalReactor(reactor)
         self._session = Session(database)
@@ -181,19 +121,28 @@ class SQLFingerService(StatusTable):
         self._attempts = 0
         self._connecting = False
         self._retry: Optional[IDelayedCall] = None
-        self._listener: Optional[_Listener] = None
-        # The newest version read; whether a hint came that no read started
-        # since covers; the read under way or the one to come; when the last
-        # read of changes began.
+        # The newest version read; whether a read is under way.
         self._seen = 0
-        self._hint = False
         self._reading = False
-        self._nextRead: Optional[IDelayedCall] = None
-        self._lastRead = float("-inf")
+        self._hints = Hints(
+            self._reactor, hintInterval, self._mayRead, self._readChanges, self._lost
+        )
         # Bad rows already logged (L{BadRow.key}).
         self._badRows: Set[int] = set()
         self._poller = LoopingCall(self._poll)
         self._poller.clock = self._reactor
+
+    @property
+    def hintInterval(self) -> float:
+        """
+        The fewest seconds between two reads of the changes that
+        notifications hint at (see L{HINT_INTERVAL}).
+        """
+        return self._hints.interval
+
+    @hintInterval.setter
+    def hintInterval(self, seconds: float) -> None:
+        self._hints.interval = seconds
 
     # -- IFingerService, IFingerSetterService --------------------------------
 
@@ -227,12 +176,10 @@ class SQLFingerService(StatusTable):
         if self._retry is not None and self._retry.active():
             self._retry.cancel()
         self._retry = None
-        if self._nextRead is not None:
-            self._nextRead.cancel()
-            self._nextRead = None
+        self._hints.cancel()
         if self._poller.running:
             self._poller.stop()
-        self._closeListener()
+        self._hints.close()
         d = self._locked(self._session.close)
         d.addErrback(
             lambda reason: self.log.failure(
@@ -252,7 +199,7 @@ class SQLFingerService(StatusTable):
         self._connecting = True
         # The whole table is read after listening: what the hints so far
         # announced is in it.
-        self._hint = False
+        self._hints.pending = False
         d = self._inThread(self.database.listen)
         d.addCallback(self._startListening)
         d.addCallback(lambda _: self._locked(self._session.load))
@@ -261,16 +208,14 @@ class SQLFingerService(StatusTable):
     def _startListening(self, notifications: Optional[Notifications]) -> None:
         if notifications is None:
             return
-        listener = _Listener(notifications, self)
         if not self.running:
-            listener.close()
+            notifications.close()
             raise StatusNotSaved("stopped")
-        self._listener = listener
-        self._watch()
+        self._hints.listen(notifications)
 
     def _connected(self, rows: Rows) -> None:
         self._connecting = False
-        if self.database.notifies and self._listener is None:
+        if self.database.notifies and not self._hints.listening:
             # The listening connection was lost while the table was read.
             self._lost(Failure(ConnectionError("the listening connection was lost")))
             return
@@ -300,11 +245,11 @@ class SQLFingerService(StatusTable):
                 d.callback(None)
         # Hints that came while the table was read may announce changes it
         # does not hold.
-        self._scheduleRead()
+        self._hints.schedule()
 
     def _connectFailed(self, reason: Failure) -> None:
         self._connecting = False
-        self._closeListener()
+        self._hints.close()
         if self.running:
             self._lost(reason)
 
@@ -341,8 +286,7 @@ class SQLFingerService(StatusTable):
         self._logBadRows(changes.rows.bad, self._badRows)
         if changes.more:
             # Rows only a writer can add: read on at once.
-            self._hint = True
-            self._lastRead = float("-inf")
+            self._hints.readOnAtOnce()
         return None
 
     def _logBadRows(self, bad: List[BadRow], logged: Set[int]) -> None:
@@ -372,47 +316,20 @@ class SQLFingerService(StatusTable):
                 count=new - LOGGED_BAD_ROWS,
             )
 
-    def _hinted(self) -> None:
+    def _mayRead(self) -> bool:
         """
-        A notification came: something may have changed.  What it says is
-        not believed; the changes are read from the table.
+        May the changes a hint announced be read now?  Not while another
+        read, or a reconnection, is under way: after it they will be.
         """
-        self._hint = True
-        self._scheduleRead()
-        if self._hint:
-            # No read began for it: until one does, more hints would change
-            # nothing.  Leave them unread rather than wake for each one of a
-            # storm.
-            self._stopWatching()
-
-    def _scheduleRead(self) -> None:
-        """
-        Read the changes a hint announced, at once if the last such read
-        began L{hintInterval} seconds ago or more, otherwise when it will
-        have; one read covers every hint before it begins.
-        """
-        if (
-            not self._hint
-            or self._reading
-            or self._nextRead is not None
-            or self._connecting
-            or self._outage is not None
-            or not self._loaded
-            or not self.running
-        ):
-            return
-        delay = self._lastRead + self.hintInterval - self._reactor.seconds()
-        if delay <= 0:
-            self._readChanges()
-        else:
-            self._nextRead = self._reactor.callLater(delay, self._readChanges)
+        return (
+            not self._reading
+            and not self._connecting
+            and self._outage is None
+            and self._loaded
+            and bool(self.running)
+        )
 
     def _readChanges(self) -> None:
-        self._nextRead = None
-        self._hint = False
-        # Hints from now on may announce changes this read does not see.
-        self._watch()
-        self._lastRead = self._reactor.seconds()
         self._read(lambda: self._locked(self._session.changes, self._seen, BATCH).addCallback(
             self._apply
         ))
@@ -431,7 +348,7 @@ class SQLFingerService(StatusTable):
 
         def done(result: object) -> None:
             self._reading = False
-            self._scheduleRead()
+            self._hints.schedule()
 
         d = read()
         d.addErrback(self._failed)
@@ -447,35 +364,6 @@ class SQLFingerService(StatusTable):
 
         self._locked(self._session.changed).addCallbacks(changed, self._failed)
 
-    def _listenerLost(self, listener: _Listener, reason: Failure) -> None:
-        if listener is not self._listener:
-            return
-        self._closeListener()
-        self._lost(reason)
-
-    def _closeListener(self) -> None:
-        self._stopWatching()
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.close()
-
-    def _watch(self) -> None:
-        """
-        Have the reactor read the listening connection.
-        """
-        if self._listener is not None and not self._listener.watched:
-            self._listener.watched = True
-            self._reactor.addReader(self._listener)
-
-    def _stopWatching(self) -> None:
-        """
-        Leave the listening connection unread (what arrives waits in its
-        socket) until L{_watch}.
-        """
-        if self._listener is not None and self._listener.watched:
-            self._listener.watched = False
-            self._reactor.removeReader(self._listener)
-
     # -- outages ---------------------------------------------------------------
 
     def _failed(self, reason: Failure) -> None:
@@ -483,7 +371,7 @@ class SQLFingerService(StatusTable):
         A job on the database failed: take it as an outage, which the next
         successful reconnection ends.
         """
-        self._closeListener()
+        self._hints.close()
         self._lost(reason)
 
     def _lost(self, reason: Failure) -> None:
@@ -499,10 +387,8 @@ class SQLFingerService(StatusTable):
         pending, self._pending = self._pending, []
         for _, _, d in pending:
             d.errback(StatusNotSaved(DATABASE_UNREACHABLE))
-        if self._nextRead is not None:
-            # The whole table is read once the database is back.
-            self._nextRead.cancel()
-            self._nextRead = None
+        # The whole table is read once the database is back.
+        self._hints.cancel()
         if self.running and not self._connecting and self._retry is None:
             delay = self.retryDelay(self._attempts)
             self._attempts += 1

@@ -1,11 +1,8 @@
 # -*- test-case-name: tests.backends.test_statusfile -*-
 """
-The status file: one C{user: status} line per user, in UTF-8.
-
-Blank lines and lines starting with C{#} are comments.  A line that is not a
-comment, has no C{:}, names an invalid user or is not UTF-8 is malformed: it is
-reported with its line number and skipped, and the other lines still count.
-When a user appears twice, the later line wins.
+The status file on disk: read it, and save changes to it durably and
+atomically.  Its format is L{finger.backends.statusformat}'s, and the lock a
+save holds is L{finger.backends.statuslock}'s.
 
 The status file must be a regular file named by its own path, not a
 symbolic link: a save replaces the file it names, so through a link reads
@@ -17,60 +14,28 @@ process may not write, is read-only: L{save} refuses with
 L{StatusFileReadOnly} and leaves it alone.
 
 A save writes a temporary file C{.NAME.XXXXXXXX.tmp} next to the status file
-C{NAME} and renames it over the file; one left behind by a process killed
-mid-save is removed by L{removeStale}.
-
-Several processes may share one status file.  A save holds an exclusive
-C{flock} on the lock file C{.NAME.lock} next to it (L{lockPath}) from
-reading the file to renaming the new one over it, so saves from several
-processes (or several services in one process) happen one after the other
-and none loses another's change.  The lock file is created when first
-needed and never removed: removing it while another process waits on it
-would let a third lock a new one beside them.  A tool that edits the file
-may take the same lock (C{flock .NAME.lock -c "..."}) to be safe from
-concurrent saves.
-
-The lock belongs to the server: whoever can open the lock file can hold it
-and stop every save.  It is made with mode C{0600}, and one found with a
-looser mode is made C{0600} when this process owns it (run as root, it
-gives the lock file the status file's owner, as a save keeps the status
-file's); see L{StatusFileLock.warning}.  Nobody ever waits in C{flock}
-itself: the lock is tried without blocking (L{StatusFileLock.acquire}), and
-a caller that must wait tries again until a deadline, then gives up with
-L{LockBusy}.  So a lock held forever costs each save its deadline, and
-never a thread forever.
+C{NAME} and renames it over the file, under the lock of the file
+(L{finger.backends.statuslock.lockPath}); one left behind by a process
+killed mid-save is removed by L{removeStale}.
 
 These functions do blocking file I/O and are meant to run in a thread; the
-service in L{finger.backends.file} decides when.  L{StatusFileLock} and
-L{checkSavable} are the exceptions: a few system calls on small files that
-never wait, which the service makes from the reactor's thread.
+service in L{finger.backends.file} decides when.  L{checkSavable} is the
+exception: a few system calls on small files that never wait, which the
+service makes from the reactor's thread.
 """
 
 import errno
-import fcntl
-import itertools
-import operator
 import os
 import re
 import stat
 import tempfile
-import time
-from contextlib import contextmanager
-from typing import Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
+from typing import Dict, List, Mapping, NamedTuple, Optional, Tuple
 
-from finger.backends.local import SAFE_OPEN_FLAGS
+from finger.backends.statusformat import Problem, parse, render, update
+from finger.backends.statuslock import LOCK_TIMEOUT, LockBusy, locked
 from finger.interfaces import StatusesReadOnly, StatusNotSaved
 from finger.messages import READ_ONLY
-from finger.names import USER_NAME, isValidUserName
-
-
-class Problem(NamedTuple):
-    """
-    A malformed line.
-    """
-
-    lineno: int
-    reason: str
+from finger.paths import SAFE_OPEN_FLAGS
 
 
 class Snapshot(NamedTuple):
@@ -155,181 +120,6 @@ def fileIdentity(st: os.stat_result) -> Tuple[int, ...]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _entries(text: str, first: int = 1) -> Iterator[Tuple[int, str, Optional[str], str]]:
-    """
-    Walk the lines of a status file.
-
-    @return: for each line, its number, the line itself (without its line
-        ending), the user it names (L{None} for a comment or a malformed
-        line), and the status, or the reason a malformed line is malformed
-        (empty for a comment).
-    """
-    for lineno, line in enumerate(text.split("\n"), first):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            yield lineno, line, None, ""
-            continue
-        name, colon, status = stripped.partition(":")
-        name = name.rstrip()
-        status = status.strip()
-        if not colon:
-            yield lineno, line, None, "no ':' between user and status"
-        elif not isValidUserName(name):
-            yield lineno, line, None, f"invalid user name {name!r}"
-        elif _SURROGATE.search(status) is not None:
-            yield lineno, line, None, "status is not UTF-8"
-        else:
-            yield lineno, line, name, status
-
-
-def _decode(data: bytes) -> str:
-    # Undecodable bytes become lone surrogates, which the name rule and the
-    # status check reject, so only the lines holding them are lost.
-    return data.decode("utf-8", "surrogateescape")
-
-
-#: Lines are handled this many bytes at a time (cut at a line end).  Every
-#: step over a piece is one call into C; between pieces the thread that
-#: parses gives the interpreter back, so a reactor running beside it in the
-#: same process is never held up for long.
-CHUNK_BYTES = 1 << 16
-
-# A valid name never starts with "#" (which would make its line a comment).
-# A line whose text before its first ":" is a valid name, once stripped,
-# names a user; any other line is a comment or malformed and is classified
-# by L{_entries}, one line at a time.
-_PLAIN_NAME = USER_NAME.fullmatch
-_first = operator.itemgetter(0)
-_second = operator.itemgetter(1)
-_third = operator.itemgetter(2)
-_colons = itertools.repeat(":")
-
-
-class _Piece(NamedTuple):
-    """
-    Some consecutive lines of a status file, split up.
-
-    @ivar lineno: the number of the first line.
-    @ivar lines: the lines, without their line endings.
-    @ivar users: the index in C{lines} of each line that names a user (all
-        lines if L{None}).
-    @ivar names: the user each such line names.
-    @ivar statuses: the status it gives.
-    @ivar problems: the malformed lines among C{lines}.
-    """
-
-    lineno: int
-    lines: List[str]
-    users: Optional[List[int]]
-    names: List[str]
-    statuses: List[str]
-    problems: List[Problem]
-
-
-def _pieces(
-    data: bytes, only: Optional[Callable[[str], bool]] = None
-) -> Iterator[_Piece]:
-    """
-    Split the bytes of a status file into L{_Piece}s of about
-    L{CHUNK_BYTES}, with the meaning of every line worked out as L{_entries}
-    does, but one call into C for all the lines of a piece where it can.
-
-    @param only: if given, the pieces need only name the users for whom it
-        is true, and give no statuses and no problems.
-    """
-    position, size, lineno = 0, len(data), 1
-    while True:
-        end = data.find(b"\n", position + CHUNK_BYTES)
-        last = end == -1
-        if last:
-            end = size
-        raw = data[position:end]
-        lines = _decode(raw).split("\n")
-        if not raw.isascii() and _SURROGATE.search("".join(lines)) is not None:
-            # Undecodable bytes here: the careful way, line by line.
-            yield _slowPiece(lineno, lines)
-        elif only is not None:
-            yield _namesPiece(lineno, lines, only)
-        else:
-            yield _fastPiece(lineno, lines)
-        if last:
-            return
-        lineno += len(lines)
-        position = end + 1
-
-
-def _fastPiece(lineno: int, lines: List[str]) -> _Piece:
-    parts = list(map(str.partition, lines, _colons))
-    names = list(map(str.strip, map(_first, parts)))
-    users: Optional[List[int]] = None
-    problems: List[Problem] = []
-    if not (all(map(_second, parts)) and all(map(_PLAIN_NAME, names))):
-        good = list(map(bool, map(_PLAIN_NAME, names)))
-        good = list(map(operator.and_, good, map(bool, map(_second, parts))))
-        users = list(itertools.compress(range(len(lines)), good))
-        for index in itertools.compress(range(len(lines)), map(operator.not_, good)):
-            for number, _line, _name, reason in _entries(lines[index], lineno + index):
-                if reason:
-                    problems.append(Problem(number, reason))
-        parts = list(itertools.compress(parts, good))
-        names = list(itertools.compress(names, good))
-    statuses = list(map(str.strip, map(_third, parts)))
-    return _Piece(lineno, lines, users, names, statuses, problems)
-
-
-def _namesPiece(lineno: int, lines: List[str], only: Callable[[str], bool]) -> _Piece:
-    parts = list(map(str.partition, lines, _colons))
-    names = list(map(str.strip, map(_first, parts)))
-    users = [
-        index
-        for index in itertools.compress(range(len(lines)), map(only, names))
-        if parts[index][1] and _PLAIN_NAME(names[index])
-    ]
-    return _Piece(lineno, lines, users, [names[i] for i in users], [], [])
-
-
-def _slowPiece(lineno: int, lines: List[str]) -> _Piece:
-    users: List[int] = []
-    names: List[str] = []
-    statuses: List[str] = []
-    problems: List[Problem] = []
-    for index, line in enumerate(lines):
-        for number, _line, name, status in _entries(line, lineno + index):
-            if name is not None:
-                users.append(index)
-                names.append(name)
-                statuses.append(status)
-            elif status:
-                problems.append(Problem(number, status))
-    return _Piece(lineno, lines, users, names, statuses, problems)
-
-
-def _shared(cache: Dict[str, str], statuses: List[str]) -> Iterator[str]:
-    """
-    The same statuses, with equal ones made one object: many users share a
-    status, and a million copies of "on vacation" cost memory for nothing.
-    """
-    return map(cache.setdefault, statuses, statuses)
-
-
-def parse(data: bytes) -> Tuple[Dict[str, str], List[Problem]]:
-    """
-    Read the users out of the bytes of a status file.
-
-    @return: the statuses by user, and the malformed lines.
-    """
-    statuses: Dict[str, str] = {}
-    problems: List[Problem] = []
-    cache: Dict[str, str] = {}
-    for piece in _pieces(data):
-        statuses.update(zip(piece.names, _shared(cache, piece.statuses)))
-        problems.extend(piece.problems)
-    return statuses, problems
-
-
 def read(path: str) -> Snapshot:
     """
     Read and parse the status file at C{path}.
@@ -370,250 +160,6 @@ def readIfChanged(path: str, identity: Tuple[int, ...]) -> Optional[Snapshot]:
     return read(path)
 
 
-def update(
-    data: bytes, changes: Mapping[str, str], known: Optional[Mapping[str, str]] = None
-) -> Tuple[bytes, Dict[str, str]]:
-    """
-    Set some users' statuses in the bytes of a status file.
-
-    Each changed user's first line is rewritten and any later lines for the
-    same user are dropped; users the file did not have are added at the end.
-    Every other line, comments and malformed lines included, is kept as it
-    was.
-
-    @param known: what L{parse} gives for C{data}, if the caller has it: then
-        only the changed users' lines are looked for.
-    @return: the new bytes and the statuses they hold.
-    """
-    kept: List[str] = []
-    statuses: Dict[str, str] = {}
-    cache: Dict[str, str] = {}
-    done = set()
-    isChanged = changes.__contains__
-    for piece in _pieces(data, None if known is None else isChanged):
-        lines = piece.lines
-        hits = list(itertools.compress(range(len(piece.names)), map(isChanged, piece.names)))
-        if hits:
-            lines = list(lines)
-            dropped = []
-            for hit in hits:
-                index = hit if piece.users is None else piece.users[hit]
-                name = piece.names[hit]
-                if name in done:
-                    dropped.append(index)
-                    continue
-                done.add(name)
-                lines[index] = _format(name, changes[name])
-            for index in reversed(dropped):
-                del lines[index]
-        kept.extend(lines)
-        statuses.update(zip(piece.names, _shared(cache, piece.statuses)))
-    if kept and kept[-1] == "":
-        # What followed the last newline; the new text ends with one anyway.
-        kept.pop()
-    for name, status in changes.items():
-        if name not in done:
-            kept.append(_format(name, status))
-    # Changed users keep their place (their first line); new ones come last,
-    # as in the file.
-    if known is not None:
-        statuses = dict(known)
-    statuses.update(changes)
-    text = "\n".join(kept) + "\n" if kept else ""
-    return text.encode("utf-8", "surrogateescape"), statuses
-
-
-def _format(name: str, status: str) -> str:
-    return f"{name}: {status}" if status else f"{name}:"
-
-
-def lockPath(path: str) -> str:
-    """
-    The lock file that L{save} holds while it saves the status file at
-    C{path}: C{.NAME.lock} next to the file C{NAME}.
-    """
-    directory, name = os.path.split(path)
-    return os.path.join(directory, "." + name + ".lock")
-
-
-LOCK_TIMEOUT = 5.0
-"""
-Seconds L{save} and L{removeStale} wait for the lock by default.
-"""
-
-LOCK_RETRY = (0.005, 0.05)
-"""
-Seconds before the second try for a held lock, and the most between any
-two tries: the delay doubles from the first to the most.  Another server's
-save holds the lock for milliseconds; polling twenty times a second while
-someone holds it for longer costs nothing.
-"""
-
-
-class LockBusy(StatusNotSaved):
-    """
-    The lock of a status file was held by someone else until the deadline.
-    The message names the lock file.
-
-    @ivar lock: the lock file.
-    """
-
-    def __init__(self, path: str, lock: str, timeout: float) -> None:
-        super().__init__(
-            f"the lock file of {path}, {lock}, was held elsewhere for {timeout:g} seconds"
-        )
-        self.lock = lock
-
-
-class StatusFileLock:
-    """
-    The lock of one status file (L{lockPath}), tried without ever waiting:
-    a caller that must wait calls L{acquire} again until a deadline of its
-    own, so no thread sleeps in C{flock} for as long as another holder
-    likes.
-
-    @ivar statusPath: the status file.
-    @ivar path: its lock file.
-    @ivar warning: once the lock file was opened, what was wrong with its
-        owner or mode and what was done about it, for the log; L{None} if
-        nothing was.
-    """
-
-    def __init__(self, statusPath: str) -> None:
-        self.statusPath = statusPath
-        self.path = lockPath(statusPath)
-        self.warning: Optional[str] = None
-        self._fd: Optional[int] = None
-
-    def acquire(self) -> bool:
-        """
-        Take the lock if nobody else holds it, opening (and making) the
-        lock file on the first try.
-
-        @return: whether the lock is held now.
-        @raise StatusNotSaved: if the lock file cannot be opened or made,
-            or is not a regular file.
-        """
-        if self._fd is None:
-            self._fd, self.warning = _openLock(self.statusPath, self.path)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        except OSError as e:
-            self.release()
-            raise StatusNotSaved(
-                f"cannot lock {self.statusPath}: {self.path}: {e.strerror or e}"
-            ) from e
-        return True
-
-    def release(self) -> None:
-        """
-        Let the lock go, if it is held, and close the lock file.
-        """
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            # Closing the only descriptor of the lock lets it go.
-            os.close(fd)
-
-
-def _openLock(path: str, lock: str) -> Tuple[int, Optional[str]]:
-    """
-    Open the lock file C{lock} of the status file C{path}, making it if
-    there is none, and make it the server's (L{_tighten}).
-
-    @return: its descriptor, and L{StatusFileLock.warning}.
-    @raise StatusNotSaved: if it cannot be opened or made, or is not a
-        regular file.
-    """
-    try:
-        # Read-only is enough for flock; O_NOFOLLOW and O_NONBLOCK as for the
-        # status file, so that a link or a FIFO put there is refused, not
-        # followed or waited on.
-        fd = os.open(lock, SAFE_OPEN_FLAGS | os.O_CREAT, 0o600)
-    except OSError as e:
-        raise StatusNotSaved(f"cannot lock {path}: {lock}: {e.strerror or e}") from e
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise StatusNotSaved(f"cannot lock {path}: {lock} is not a regular file")
-        return fd, _tighten(fd, path, lock, st)
-    except OSError as e:
-        os.close(fd)
-        raise StatusNotSaved(f"cannot lock {path}: {lock}: {e.strerror or e}") from e
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def _tighten(fd: int, path: str, lock: str, st: os.stat_result) -> Optional[str]:
-    """
-    Make the open lock file C{lock} of the status file C{path}, whose
-    status is C{st}, the server's alone: mode C{0600}, owned by this
-    process's user, or, for root, by the status file's owner (a save by
-    root keeps that owner, and a server that dropped privileges to it must
-    still be able to lock).
-
-    @return: what was done, or what is wrong and cannot be changed here,
-        for the log; L{None} if the lock file was the server's already.
-    """
-    euid = os.geteuid()
-    mode = stat.S_IMODE(st.st_mode)
-    done: List[str] = []
-    try:
-        if euid == 0:
-            try:
-                owner = os.lstat(path).st_uid
-            except OSError:
-                owner = euid
-            if st.st_uid != owner:
-                os.fchown(fd, owner, -1)
-                done.append(f"gave it to uid {owner} (it was uid {st.st_uid}'s)")
-        elif st.st_uid != euid:
-            others = " and other users" if mode & 0o077 else ""
-            return (
-                f"the lock file {lock} belongs to uid {st.st_uid}, not to this server's "
-                f"user (uid {euid}): uid {st.st_uid}{others} can hold it and stop every "
-                f"save; remove it while no server uses {path}"
-            )
-        if mode & 0o077:
-            os.fchmod(fd, 0o600)
-            done.append(f"made it 0600 (it was {mode:04o})")
-    except OSError as e:
-        return (
-            f"the lock file {lock} (mode {mode:04o}, uid {st.st_uid}) could not be made "
-            f"the server's alone: {e.strerror or e}; other users may hold it and stop "
-            f"every save"
-        )
-    if done:
-        return f"the lock file {lock}: {' and '.join(done)}, so that no other user can hold it"
-    return None
-
-
-@contextmanager
-def _locked(path: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """
-    Hold the exclusive lock on the status file at C{path} (see L{lockPath}),
-    waiting up to C{timeout} seconds for any other holder to let it go.
-
-    @raise LockBusy: if another holder kept it for C{timeout} seconds.
-    @raise StatusNotSaved: if the lock file cannot be opened or made.
-    """
-    lock = StatusFileLock(path)
-    try:
-        deadline = time.monotonic() + timeout
-        delay, most = LOCK_RETRY
-        while not lock.acquire():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise LockBusy(path, lock.path, timeout)
-            time.sleep(min(delay, left))
-            delay = min(delay * 2, most)
-        yield
-    finally:
-        lock.release()
-
-
 def _openForSave(path: str) -> Optional[Tuple[int, os.stat_result]]:
     """
     Open the status file at C{path} to be read and replaced.
@@ -647,9 +193,10 @@ def save(
     A symbolic link, or anything but a regular file, at C{path} is left
     alone, and so is a read-only file.
 
-    The file is read, changed and replaced under the lock (L{lockPath}), so
-    that a concurrent save by another process is never lost: it is either
-    read here, or it reads what this one wrote.  The new contents are
+    The file is read, changed and replaced under its lock
+    (L{finger.backends.statuslock}), so that a concurrent save by another
+    process is never lost: it is either read here, or it reads what this
+    one wrote.  The new contents are
     written to a temporary file in the same directory, flushed to disk,
     given the old file's permissions, and renamed over the old file; then
     the directory is flushed too.  Whenever this process dies, the path
@@ -668,7 +215,7 @@ def save(
         untouched.
     """
     checkSavable(path)
-    with _locked(path, timeout):
+    with locked(path, timeout):
         return saveLocked(path, changes, fallback, identity)
 
 
@@ -692,8 +239,9 @@ def saveLocked(
     identity: Optional[Tuple[int, ...]] = None,
 ) -> Snapshot:
     """
-    L{save}, for a caller that holds the lock (a L{StatusFileLock} it
-    acquired) and has called L{checkSavable}.
+    L{save}, for a caller that holds the lock (a
+    L{finger.backends.statuslock.StatusFileLock} it acquired) and has
+    called L{checkSavable}.
     """
     directory = os.path.dirname(os.path.abspath(path))
     opened = _openForSave(path)
@@ -707,10 +255,7 @@ def saveLocked(
         except OSError as e:
             raise StatusNotSaved(f"cannot read {path}: {e.strerror or e}") from e
     if not old:
-        old = b"".join(
-            (_format(name, status) + "\n").encode("utf-8", "surrogateescape")
-            for name, status in fallback.items()
-        )
+        old = render(fallback)
     unchanged = st is not None and identity is not None and fileIdentity(st) == identity
     new, statuses = update(old, changes, fallback if unchanged else None)
     try:
@@ -758,7 +303,7 @@ def removeStale(path: str, timeout: float = 1.0) -> Tuple[List[str], List[str]]:
     behind when its process was killed: regular files next to it named as
     L{save} names them, and nothing else (not the lock file, which stays).
 
-    If there are any, they are removed under the lock (L{lockPath}), so
+    If there are any, they are removed under the lock (L{finger.backends.statuslock.lockPath}), so
     that the temporary file of a save another process has under way is
     never taken for a stale one; this may wait up to C{timeout} seconds
     for that save to end, and if the lock is still held then, the files
@@ -775,7 +320,7 @@ def removeStale(path: str, timeout: float = 1.0) -> Tuple[List[str], List[str]]:
     if not found:
         return [], []
     try:
-        with _locked(path, timeout):
+        with locked(path, timeout):
             return _removeTemporaries(path)
     except LockBusy as e:
         return [], [f"{e}: {len(found)} temporary files of interrupted saves left for now"]
@@ -816,17 +361,6 @@ def _removeTemporaries(path: str) -> Tuple[List[str], List[str]]:
         except OSError as e:
             failed.append(f"cannot remove {temporary}: {e.strerror or e}")
     return removed, failed
-
-
-def dispose(statuses: Dict[str, str], step: int = 4096) -> None:
-    """
-    Empty a table of statuses that nothing else uses any more, C{step}
-    entries at a time, so that a thread doing it lets others run in between.
-    """
-    popitem = statuses.popitem
-    while statuses:
-        for _ in range(min(step, len(statuses))):
-            popitem()
 
 
 def _syncDirectory(directory: str) -> None:

@@ -10,7 +10,7 @@ import subprocess
 from typing import Any, Callable, List, Optional
 
 from twisted.internet import reactor
-from twisted.internet.defer import CancelledError, Deferred, gatherResults, succeed
+from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import LogLevel, capturedLogs, formatEvent
@@ -22,15 +22,14 @@ from zope.interface.verify import verifyObject
 
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
 from finger.names import InvalidStatus, InvalidUserName
-from finger.backends import file as fileModule, statusfile
+from finger.backends import file as fileModule, statusfile, statuslock
 from finger.backends.file import (
     SETTLE,
     FileFingerService,
     WatchUnavailable,
-    waitForLock,
     watchDirectory,
 )
-from finger.backends.memory import MAX_ANSWER_LENGTH, MemoryFingerService, StatusTable
+from finger.backends.memory import MAX_ANSWER_LENGTH, MemoryFingerService, StatusTable, dispose
 from finger.backends.statusfile import StatusFileError, StatusFileReadOnly
 from finger.frontends.setter import FingerSetterFactoryFromService
 from finger.messages import NOT_SAVED, READ_ONLY
@@ -113,6 +112,17 @@ class StatusTableTests(SynchronousTestCase):
         self.failureResultOf(table.setUser("-x", "Busy"), InvalidUserName)
         self.failureResultOf(table.setUser("x", "two\nlines"), InvalidStatus)
         self.assertEqual(table.stored, [])
+
+
+class DisposeTests(SynchronousTestCase):
+    def test_dispose(self) -> None:
+        """
+        L{dispose} empties a table, whatever its size and step.
+        """
+        for size in (0, 1, 5, 10000):
+            table = {f"u{i}": "x" for i in range(size)}
+            dispose(table, step=3)
+            self.assertEqual(table, {})
 
 
 class FingerServiceTests(SynchronousTestCase):
@@ -605,7 +615,7 @@ class HeldLockTests(SynchronousTestCase):
     def test_setFailsAtTheDeadline(self) -> None:
         """
         A set waits for the lock for C{lockTimeout} seconds, then fails with
-        L{statusfile.LockBusy}; one error is logged, naming the lock file.
+        L{statuslock.LockBusy}; one error is logged, naming the lock file.
         A set made while the first waits fails with it.  The file is
         untouched and the service still serves what it had.
         """
@@ -620,8 +630,8 @@ class HeldLockTests(SynchronousTestCase):
             self.assertNoResult(first)
             self.assertNoResult(second)
             self.clock.advance(0.1)
-            failure = self.failureResultOf(first, statusfile.LockBusy)
-            self.failureResultOf(second, statusfile.LockBusy)
+            failure = self.failureResultOf(first, statuslock.LockBusy)
+            self.failureResultOf(second, statuslock.LockBusy)
         self.assertIsInstance(failure.value, StatusNotSaved)
         errors = [e for e in events if e["log_level"] >= LogLevel.warn]
         self.assertEqual(len(errors), 1)
@@ -660,7 +670,7 @@ class HeldLockTests(SynchronousTestCase):
         self.clock.advance(1)
         self.assertNoResult(d)
         release()
-        self.clock.advance(statusfile.LOCK_RETRY[1])
+        self.clock.advance(statuslock.LOCK_RETRY[1])
         self.successResultOf(d)
         self.assertIn(b"shawn: x\n", self.path.getContent())
 
@@ -679,7 +689,7 @@ class HeldLockTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(service.getUser("moshez")), "edited")
         service.check()
         self.clock.advance(60)
-        self.failureResultOf(d, statusfile.LockBusy)
+        self.failureResultOf(d, statuslock.LockBusy)
         self.assertEqual(self.path.getContent(), b"moshez: edited\nshawn: alive\n")
 
     def test_lockTakenWhileChecking(self) -> None:
@@ -759,7 +769,7 @@ class HeldLockServerTests(TestCase):
         self.path = os.path.join(self.directory, "users")
         with open(self.path, "w") as f:
             f.write("moshez: happy and well\n")
-        self.lock = statusfile.lockPath(self.path)
+        self.lock = statuslock.lockPath(self.path)
         self.log = os.path.join(self.directory, "twistd.log")
         self.setterPort = freePort()
 
@@ -867,87 +877,6 @@ class HeldLockServerTests(TestCase):
         self.assertIn(process.returncode, (0, -signal.SIGTERM))
         answer = await waiting
         self.assertIn(answer, (b"", f"Error: {NOT_SAVED}\r\n".encode()))
-
-
-class WaitForLockTests(SynchronousTestCase):
-    """
-    L{waitForLock} tries a lock on a clock, never in a thread.
-    """
-
-    def setUp(self) -> None:
-        self.path = FilePath(self.mktemp())
-        self.path.setContent(b"")
-        self.lock = statusfile.StatusFileLock(self.path.path)
-        self.addCleanup(self.lock.release)
-        self.clock = Clock()
-
-    def hold(self) -> None:
-        fd = os.open(self.lock.path, os.O_RDONLY | os.O_CREAT, 0o600)
-        self.addCleanup(os.close, fd)
-        fcntl.flock(fd, fcntl.LOCK_SH)
-
-    def opened(self) -> int:
-        """
-        How many descriptors of this process are open on the lock file.
-        """
-        lock = os.stat(self.lock.path)
-        count = 0
-        for name in os.listdir("/proc/self/fd"):
-            try:
-                other = os.stat(f"/proc/self/fd/{name}")
-                count += (other.st_dev, other.st_ino) == (lock.st_dev, lock.st_ino)
-            except OSError:
-                pass
-        return count
-
-    def test_free(self) -> None:
-        """
-        A free lock is taken at once.
-        """
-        self.successResultOf(waitForLock(self.lock, self.clock, 1.0))
-        self.assertEqual(self.clock.getDelayedCalls(), [])
-
-    def test_retriesUntilTheDeadline(self) -> None:
-        """
-        A held lock is tried again, more and more rarely, and given up at
-        exactly the deadline; the lock file is closed then.
-        """
-        self.hold()
-        tries = []
-        acquire = self.lock.acquire
-
-        def counted() -> bool:
-            tries.append(self.clock.seconds())
-            return acquire()
-
-        self.patch(self.lock, "acquire", counted)
-        d = waitForLock(self.lock, self.clock, 2.0)
-        self.clock.pump([0.001] * 2500)
-        failure = self.failureResultOf(d, statusfile.LockBusy)
-        self.assertIn(self.lock.path, failure.getErrorMessage())
-        first, most = statusfile.LOCK_RETRY
-        gaps = [round(b - a, 6) for a, b in zip(tries, tries[1:])]
-        self.assertEqual(gaps[:2], [first, first * 2])
-        self.assertLessEqual(max(gaps), most + 0.001)
-        self.assertAlmostEqual(tries[-1], 2.0, places=2)
-        self.assertEqual(self.clock.getDelayedCalls(), [])
-        if os.path.isdir("/proc/self/fd"):
-            # The test's own, and no other.
-            self.assertEqual(self.opened(), 1)
-
-    def test_cancel(self) -> None:
-        """
-        Cancelling stops trying and closes the lock file.
-        """
-        self.hold()
-        d = waitForLock(self.lock, self.clock, 10.0)
-        self.clock.advance(1)
-        d.cancel()
-        self.failureResultOf(d, CancelledError)
-        self.assertEqual(self.clock.getDelayedCalls(), [])
-        if os.path.isdir("/proc/self/fd"):
-            # The test's own, and no other.
-            self.assertEqual(self.opened(), 1)
 
 
 class FakeWatch:

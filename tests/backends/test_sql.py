@@ -1,5 +1,6 @@
 """
-Tests for L{finger.backends.sql}, L{finger.backends.sqlstore} and
+Tests for L{finger.backends.sql}, L{finger.backends.sqlstore},
+L{finger.backends.sqlschema}, L{finger.backends.sqlhints} and
 L{finger.app.dbcopy}: the store logic with a fake database and a fake
 reactor, SQLite for real, and PostgreSQL for real when it is installed.
 """
@@ -21,20 +22,17 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
 from finger.app import dbcopy
-from finger.backends import sqlstore
+from finger.backends import sqlschema
 from finger.backends.sql import SQLFingerService
-from finger.backends.sql import HINT_INTERVAL, LOGGED_BAD_ROWS
+from finger.backends.sql import LOGGED_BAD_ROWS
+from finger.backends.sqlhints import HINT_INTERVAL
+from finger.backends.sqlrows import Changes, Rows, checkRows
 from finger.backends.sqlstore import (
     BATCH,
-    Changes,
     Database,
     DatabaseError,
-    InvalidRow,
     PostgreSQLDatabase,
-    Rows,
     SQLiteDatabase,
-    checkRow,
-    checkRows,
     openDatabase,
 )
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
@@ -615,7 +613,7 @@ class StoreLogicTests(SynchronousTestCase):
 
 class StoreTests(SynchronousTestCase):
     """
-    URLs, and the check of rows.
+    URLs.
     """
 
     def test_openSQLite(self) -> None:
@@ -643,44 +641,6 @@ class StoreTests(SynchronousTestCase):
         self.assertIsInstance(database, PostgreSQLDatabase)
         self.assertEqual(database.display, "postgresql://finger@db.example:5433/statuses")
         self.assertNotIn("secret", database.display)
-
-    def test_checkRow(self) -> None:
-        """
-        A row is what a setter stores: a name by the name rule, a status
-        that L{finger.names.checkStatus} accepts, both text.
-        """
-        self.assertEqual(checkRow("zoë", "à Paris"), ("zoë", "à Paris"))
-        self.assertEqual(checkRow("moshez", ""), ("moshez", ""))
-        for name, status in [
-            ("-x", "ok"),
-            ("a b", "ok"),
-            (b"moshez", "ok"),
-            (None, "ok"),
-            ("moshez", None),
-            ("moshez", 42),
-            ("moshez", b"bytes"),
-            ("moshez", ["list"]),
-            ("moshez", "x" * 1025),
-            ("moshez", "two\nlines"),
-            ("moshez", "\x1b[2J"),
-            ("moshez", "\u202eevil"),
-            ("moshez", "\udcff"),
-        ]:
-            self.assertRaises(InvalidRow, checkRow, name, status)
-
-    def test_checkRows(self) -> None:
-        """
-        L{checkRows} keeps the good rows, reports the bad, and gives the
-        newest version among them all.
-        """
-        rows = checkRows([("moshez", "Happy", 3), ("-x", "bad", 7), ("zoë", None, 5)])
-        self.assertEqual(rows.statuses, {"moshez": "Happy"})
-        self.assertEqual([(row.name, row.reason) for row in rows.bad],
-                         [("'-x'", "a user name may not start with '/', '-' or '#'"),
-                          ("'zoë'", "the status is not text but NoneType")])
-        self.assertEqual(rows.version, 7)
-        self.assertEqual(rows.bad[0].key, checkRows([("-x", "bad")]).bad[0].key)
-        self.assertNotEqual(rows.bad[0].key, checkRows([("-x", "other")]).bad[0].key)
 
 
 class SQLiteTests(SynchronousTestCase):
@@ -760,7 +720,7 @@ class SQLiteTests(SynchronousTestCase):
         logged once, not at every read; the good rows are served.
         """
         with sqlite3.connect(self.path) as connection:
-            connection.execute(sqlstore._SQLITE_SCHEMA)
+            connection.execute(sqlschema.SQLITE_SCHEMA)
             connection.executemany(
                 "INSERT INTO finger_status (name, status) VALUES (?, ?)",
                 [
