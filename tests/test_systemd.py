@@ -183,7 +183,7 @@ class UnitFileTests(SynchronousTestCase):
         arguments = self.fingerArguments(unit)
         self.assertIn("--file=/var/lib/finger/users", arguments)
         options = self.parse(arguments)
-        self.assertEqual(options["setterport"], "tcp:1079:interface=127.0.0.1")
+        self.assertEqual(options.config.setter.port.description, "tcp:1079:interface=127.0.0.1")
 
     def test_socketActivated(self) -> None:
         """

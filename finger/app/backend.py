@@ -1,11 +1,12 @@
 # -*- test-case-name: tests.app.test_tap_backends -*-
 """
 Choosing and configuring the back-end, and forwarding: their options, the
-checks of those options, and the objects they build.
+checks of those options (L{BackendConfig}), and the objects they build.
 """
 
 import os
-from typing import Any, Callable, List, Optional, Type
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type, TypeVar
 
 from twisted.application import service
 from twisted.python import usage
@@ -17,13 +18,26 @@ from finger.backends.http import HTTPFingerService, checkPrefix
 from finger.backends.local import UID_FLOOR, LocalFingerService
 from finger.backends.proxy import ProxyFingerService
 from finger.backends.sql import SQLFingerService
-from finger.backends.sqlstore import DatabaseError, openDatabase
+from finger.backends.sqlstore import Database, DatabaseError, openDatabase
 from finger.backends.statusfile import StatusFileError
 from finger.clients.finger import DEFAULT_PORT as FINGER_PORT
 from finger.forwarding import FingerForwarder, parseAllowList
+from finger.interfaces import IFingerSetterService
 from finger.net.address import parseHostPort
 
-BACKENDS = ("file", "sql", "local", "command", "web", "proxy")
+_CLASSES: Dict[str, type] = {
+    "file": FileFingerService,
+    "sql": SQLFingerService,
+    "local": LocalFingerService,
+    "command": CommandFingerService,
+    "web": HTTPFingerService,
+    "proxy": ProxyFingerService,
+}
+"""
+The class of each back-end C{--backend} names.
+"""
+
+BACKENDS = tuple(_CLASSES)
 
 LOGIN_NAMES_ONLY = ("-m",)
 """
@@ -158,78 +172,151 @@ _REQUIRED = {"sql": "database", "web": "web-prefix", "proxy": "proxy-to"}
 The option each back-end cannot do without.
 """
 
+_T = TypeVar("_T")
 
-def _convert(
-    options: usage.Options, option: str, convert: Callable[[Any], Any], *errors: Type[Exception]
-) -> None:
+
+def _read(
+    options: usage.Options, option: str, read: Callable[[Any], _T], *errors: Type[Exception]
+) -> _T:
     """
-    Replace the value of C{--option} by what C{convert} makes of it, or
-    refuse it with the reason, naming the option.
+    What C{read} makes of the value of C{--option}, or a usage error with
+    the reason, naming the option.
     """
     try:
-        options[option] = convert(options[option])
+        return read(options[option])
     except errors as e:
         raise usage.UsageError(f"--{option}: {e}") from None
 
 
-def _allowList(value: str) -> List[str]:
+def _allowList(value: str) -> Tuple[str, ...]:
     """
     The hosts C{--forward-allow} names, checked.
     """
-    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+    entries = tuple(entry.strip() for entry in value.split(",") if entry.strip())
     parseAllowList(entries)
     return entries
 
 
-def checkOptions(options: usage.Options, reactor: Any) -> None:
+@dataclass(frozen=True)
+class BackendConfig:
     """
-    Check and convert the back-end and forwarding options.
+    The back-end and forwarding options, checked: what L{makeBackend} and
+    L{makeForwarder} build from.
+
+    @ivar kind: C{--backend}, one of L{BACKENDS}.
+    @ivar file: C{--file}, the status file (checked with C{--backend=file}).
+    @ivar interval: C{--interval}.
+    @ivar database: C{--database}, opened, with C{--backend=sql}; else
+        L{None}.
+    @ivar uidFloor: C{--uid-floor}.
+    @ivar command: C{--command}, found on the search path, with
+        C{--backend=command}.
+    @ivar webPrefix: C{--web-prefix}, checked, with C{--backend=web}.
+    @ivar proxyTo: C{--proxy-to} as a host and a port, with
+        C{--backend=proxy}.
+    @ivar timeout: C{--backend-timeout}.
+    @ivar maxBytes: C{--max-bytes}.
+    @ivar forwardAllow: C{--forward-allow}, the hosts forwarded to; empty
+        when forwarding is off.
+    @ivar forwardHops: C{--forward-hops}.
     """
-    backend = options["backend"]
-    if backend not in BACKENDS:
-        raise usage.UsageError(f"--backend: {backend!r} is not one of {', '.join(BACKENDS)}")
-    required = _REQUIRED.get(backend)
-    if required is not None and options[required] is None:
-        raise usage.UsageError(f"--{required}: required with --backend={backend}")
-    if backend == "file":
-        _checkStatusFile(options["file"])
-    elif backend == "local":
-        _checkRoot(options)
-    elif backend == "sql":
-        _convert(options, "database", lambda url: openDatabase(url, options["backend-timeout"]), DatabaseError)
-    elif backend == "command":
-        _convert(options, "command", findProgram, CommandNotFound)
-    elif backend == "web":
-        _convert(options, "web-prefix", checkPrefix, ValueError)
-    elif backend == "proxy":
-        _convert(options, "proxy-to", lambda to: parseHostPort(to, FINGER_PORT), ValueError)
-    _convert(options, "forward-allow", _allowList, ValueError)
+
+    kind: str
+    file: str
+    interval: float
+    database: Optional[Database]
+    uidFloor: int
+    command: str
+    webPrefix: Optional[str]
+    proxyTo: Optional[Tuple[str, int]]
+    timeout: float
+    maxBytes: int
+    forwardAllow: Tuple[str, ...]
+    forwardHops: int
+
+    @classmethod
+    def fromOptions(cls, options: usage.Options) -> "BackendConfig":
+        """
+        Check and read the back-end and forwarding options.
+
+        @raise usage.UsageError: naming the option that is wrong.
+        """
+        kind = options["backend"]
+        if kind not in BACKENDS:
+            raise usage.UsageError(f"--backend: {kind!r} is not one of {', '.join(BACKENDS)}")
+        required = _REQUIRED.get(kind)
+        if required is not None and options[required] is None:
+            raise usage.UsageError(f"--{required}: required with --backend={kind}")
+        timeout = options["backend-timeout"]
+        database = webPrefix = proxyTo = None
+        command = options["command"]
+        if kind == "file":
+            _checkStatusFile(options["file"])
+        elif kind == "local":
+            _checkRoot(options)
+        elif kind == "sql":
+            database = _read(
+                options, "database", lambda url: openDatabase(url, timeout), DatabaseError
+            )
+        elif kind == "command":
+            command = _read(options, "command", findProgram, CommandNotFound)
+        elif kind == "web":
+            webPrefix = _read(options, "web-prefix", checkPrefix, ValueError)
+        elif kind == "proxy":
+            proxyTo = _read(
+                options, "proxy-to", lambda to: parseHostPort(to, FINGER_PORT), ValueError
+            )
+        return cls(
+            kind=kind,
+            file=options["file"],
+            interval=options["interval"],
+            database=database,
+            uidFloor=options["uid-floor"],
+            command=command,
+            webPrefix=webPrefix,
+            proxyTo=proxyTo,
+            timeout=timeout,
+            maxBytes=options["max-bytes"],
+            forwardAllow=_read(options, "forward-allow", _allowList, ValueError),
+            forwardHops=options["forward-hops"],
+        )
+
+    @property
+    def canSet(self) -> bool:
+        """
+        Whether the back-end this chooses can set statuses, as its class
+        declares (L{IFingerSetterService}); only those run a setter.
+        """
+        return IFingerSetterService.implementedBy(_CLASSES[self.kind])
 
 
-def makeBackend(options: usage.Options, reactor: Any) -> service.Service:
+def makeBackend(config: BackendConfig, reactor: Any) -> service.Service:
     """
-    The back-end the options chose, as a service.
+    The back-end C{config} chose, as a service.
+
+    @raise usage.UsageError: if the status file cannot be read.
     """
-    backend = options["backend"]
-    timeout = options["backend-timeout"]
-    maxBytes = options["max-bytes"]
-    if backend == "sql":
-        return SQLFingerService(options["database"], reactor=reactor, timeout=timeout)
-    if backend == "local":
-        return LocalFingerService(reactor, uidFloor=options["uid-floor"], maxBytes=maxBytes)
-    if backend == "command":
+    kind, timeout, maxBytes = config.kind, config.timeout, config.maxBytes
+    if kind == "sql":
+        assert config.database is not None
+        return SQLFingerService(config.database, reactor=reactor, timeout=timeout)
+    if kind == "local":
+        return LocalFingerService(reactor, uidFloor=config.uidFloor, maxBytes=maxBytes)
+    if kind == "command":
         return CommandFingerService(
             reactor,
-            options["command"],
+            config.command,
             arguments=LOGIN_NAMES_ONLY,
             timeout=timeout,
             maxBytes=maxBytes,
-            uidFloor=options["uid-floor"],
+            uidFloor=config.uidFloor,
         )
-    if backend == "web":
-        return HTTPFingerService(reactor, options["web-prefix"], timeout=timeout, maxBytes=maxBytes)
-    if backend == "proxy":
-        host, port = options["proxy-to"]
+    if kind == "web":
+        assert config.webPrefix is not None
+        return HTTPFingerService(reactor, config.webPrefix, timeout=timeout, maxBytes=maxBytes)
+    if kind == "proxy":
+        assert config.proxyTo is not None
+        host, port = config.proxyTo
         return ProxyFingerService(
             reactor,
             host,
@@ -240,24 +327,23 @@ def makeBackend(options: usage.Options, reactor: Any) -> service.Service:
         )
     try:
         return FileFingerService(
-            options["file"], interval=options["interval"], reactor=reactor, lockTimeout=timeout
+            config.file, interval=config.interval, reactor=reactor, lockTimeout=timeout
         )
     except StatusFileError as e:
         raise usage.UsageError(f"--file: {e}") from None
 
 
-def makeForwarder(options: usage.Options, reactor: Any) -> Optional[FingerForwarder]:
+def makeForwarder(config: BackendConfig, reactor: Any) -> Optional[FingerForwarder]:
     """
     The forwarder for C{user@host} queries, or L{None} if forwarding is off.
     """
-    allowed = options["forward-allow"]
-    if not allowed:
+    if not config.forwardAllow:
         return None
     return FingerForwarder(
         reactor,
-        allowed,
-        maxHops=options["forward-hops"],
-        connectTimeout=options["backend-timeout"] / 2,
-        readTimeout=options["backend-timeout"] / 2,
-        maxBytes=options["max-bytes"],
+        config.forwardAllow,
+        maxHops=config.forwardHops,
+        connectTimeout=config.timeout / 2,
+        readTimeout=config.timeout / 2,
+        maxBytes=config.maxBytes,
     )

@@ -1,16 +1,16 @@
 # -*- test-case-name: tests.app.test_tap -*-
 """
-The finger protocol's options and listener; C{--timeout} is here too, as
-the finger query is what it was made for.
+The finger protocol's options and L{FingerConfig}; C{--timeout} is here
+too, as the finger query is what it was made for.
 """
 
-from typing import Any, List
+from dataclasses import dataclass
+from typing import Any, List, Optional
 
-from finger.app import backend as backendOptions
+from twisted.python import usage
+
 from finger.app.coerce import seconds
-from finger.app.listening import Assembly, portOption, rateLimiter
-from finger.frontends.finger import FingerFactoryFromService
-from finger.interfaces import IFingerService
+from finger.app.listening import Port, portRow, readPort
 from finger.messages import BUSY
 
 REFUSAL = f"{BUSY}\r\n".encode("ascii")
@@ -19,7 +19,7 @@ What a finger client over the connection limits reads.
 """
 
 optParameters: List[List[Any]] = [
-    portOption("fingerport", None, "79", "the finger protocol"),
+    portRow("fingerport", None, "79", "the finger protocol"),
     [
         "timeout",
         None,
@@ -37,20 +37,32 @@ optFlags: List[List[Any]] = [
 ]
 
 
-ports = {"fingerport": ""}
-
-
-def addTo(parts: Assembly) -> None:
+@dataclass(frozen=True)
+class FingerConfig:
     """
-    Add the finger listener.
+    The finger listener's settings.
+
+    @ivar port: C{--fingerport}.
+    @ivar timeout: C{--timeout}, the seconds a client has to send its query.
+    @ivar listUsers: whether an empty query lists users (not C{--no-listing}).
+    @ivar accessLog: C{--access-log}, or L{None} for the log.
     """
-    options, reactor = parts.options, parts.reactor
-    factory = FingerFactoryFromService(
-        IFingerService(parts.backend),
-        clock=reactor,
-        timeout=options["timeout"],
-        listUsers=not options["no-listing"],
-        forwarder=backendOptions.makeForwarder(options, reactor),
-        accessLog=options["access-log"],
-    )
-    parts.listen("finger", "fingerport", factory, REFUSAL, rateLimiter(options, reactor))
+
+    port: Port
+    timeout: float
+    listUsers: bool
+    accessLog: Optional[str]
+
+    @classmethod
+    def fromOptions(cls, options: usage.Options, reactor: Any) -> "FingerConfig":
+        """
+        Check and read the finger options.
+
+        @param reactor: the reactor C{--fingerport} is checked against.
+        """
+        return cls(
+            port=readPort("fingerport", options["fingerport"], reactor),
+            timeout=options["timeout"],
+            listUsers=not options["no-listing"],
+            accessLog=options["access-log"],
+        )

@@ -1,17 +1,19 @@
 # -*- test-case-name: tests.frontends.test_irc -*-
 """
-The IRC bot's options, and the L{ClientService} that keeps it connected.
+The IRC bot's options, L{IRCConfig}, and the L{ClientService} that keeps
+the bot connected.
 """
 
-from typing import Any, List
+from dataclasses import dataclass
+from typing import Any, List, Optional, Tuple
 
 from twisted.application.internet import ClientService
 from twisted.internet.endpoints import clientFromString
 from twisted.python import usage
 
 from finger.app.coerce import seconds
-from finger.app.listening import Assembly
 from finger.frontends import irc
+from finger.interfaces import IFingerService
 from finger.net.address import InvalidAddress, checkedClientDescription
 
 optParameters: List[List[Any]] = [
@@ -43,54 +45,80 @@ optParameters: List[List[Any]] = [
 optFlags: List[List[Any]] = []
 
 
-def checkOptions(options: usage.Options, reactor: Any) -> None:
+@dataclass(frozen=True)
+class IRCConfig:
     """
-    Check the nickname, the channels and the server's address.
+    The IRC bot's settings.
+
+    @ivar server: C{--ircserver} as a client endpoint description, or
+        L{None} for no bot.
+    @ivar nickname: C{--ircnick}.
+    @ivar channels: C{--ircchannels}, each checked.
+    @ivar maxDelay: C{--ircretry}, the most seconds between attempts to
+        reconnect.
     """
-    if not irc.isValidNickname(options["ircnick"]):
-        raise usage.UsageError(
-            f"--ircnick: {options['ircnick']!r} is not an IRC nickname: a letter "
-            "or one of []\\`_^{|} first, then letters, digits, those and '-', "
-            f"at most {irc.MAX_NICKNAME_LENGTH} characters"
-        )
-    channels = [c.strip() for c in (options["ircchannels"] or "").split(",") if c.strip()]
-    for channel in channels:
-        if not irc.isValidChannel(channel):
+
+    server: Optional[str]
+    nickname: str
+    channels: Tuple[str, ...]
+    maxDelay: float
+
+    @classmethod
+    def fromOptions(cls, options: usage.Options, reactor: Any) -> "IRCConfig":
+        """
+        Check and read the nickname, the channels and the server's address.
+
+        @param reactor: the reactor C{--ircserver} is checked against.
+        """
+        nickname = options["ircnick"]
+        if not irc.isValidNickname(nickname):
             raise usage.UsageError(
-                f"--ircchannels: {channel!r} is not a channel name: it starts "
-                "with #, &, + or ! and has no spaces, commas or control characters"
+                f"--ircnick: {nickname!r} is not an IRC nickname: a letter "
+                "or one of []\\`_^{|} first, then letters, digits, those and '-', "
+                f"at most {irc.MAX_NICKNAME_LENGTH} characters"
             )
-    options["ircchannels"] = channels
-    server = options["ircserver"]
-    if server is None:
-        if channels:
+        channels = tuple(
+            c.strip() for c in (options["ircchannels"] or "").split(",") if c.strip()
+        )
+        for channel in channels:
+            if not irc.isValidChannel(channel):
+                raise usage.UsageError(
+                    f"--ircchannels: {channel!r} is not a channel name: it starts "
+                    "with #, &, + or ! and has no spaces, commas or control characters"
+                )
+        server = options["ircserver"]
+        if server is None and channels:
             raise usage.UsageError("--ircchannels: needs --ircserver")
-        return
-    try:
-        options["ircserver"] = checkedClientDescription(server, irc.DEFAULT_PORT, reactor)
-    except InvalidAddress as e:
-        raise usage.UsageError(f"--ircserver: {e}") from None
+        if server is not None:
+            try:
+                server = checkedClientDescription(server, irc.DEFAULT_PORT, reactor)
+            except InvalidAddress as e:
+                raise usage.UsageError(f"--ircserver: {e}") from None
+        return cls(
+            server=server, nickname=nickname, channels=channels, maxDelay=options["ircretry"]
+        )
 
 
-def addTo(parts: Assembly) -> None:
+def makeBot(config: IRCConfig, backend: IFingerService, reactor: Any) -> ClientService:
     """
-    With C{--ircserver}, add the bot, kept connected by a L{ClientService}.
+    The IRC bot, kept connected to C{config.server} by a L{ClientService}.
+
+    @param config: the bot's settings, with a server.
+    @param backend: the back-end the bot answers from.
+    @param reactor: the reactor to connect and keep time with.
     """
-    options, reactor = parts.options, parts.reactor
-    if options["ircserver"] is None:
-        return
+    if config.server is None:
+        raise ValueError("no --ircserver, no bot")
     factory = irc.IRCClientFactoryFromService(
-        parts.backend,
-        nickname=options["ircnick"],
-        channels=options["ircchannels"],
+        backend,
+        nickname=config.nickname,
+        channels=config.channels,
         clock=reactor,
-        maxDelay=options["ircretry"],
+        maxDelay=config.maxDelay,
     )
-    bot = ClientService(
-        clientFromString(reactor, options["ircserver"]),
+    return ClientService(
+        clientFromString(reactor, config.server),
         factory,
         retryPolicy=factory.retryDelay,
         clock=reactor,
     )
-    bot.setName("irc")
-    bot.setServiceParent(parts.top)

@@ -1,25 +1,22 @@
 # -*- test-case-name: tests.app.test_listening,tests.net.test_limits -*-
 """
-The limits every listener has, their options, and how a listener is added:
-each front-end's option module calls L{listen} with its factory.
+What every listener has: its port option, read once into a L{Port}; the
+limits every listener is held to, their options and L{LimitsConfig}; and
+the L{Listener} value from which a listening service is made.
 """
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional, Tuple
 
-from twisted.application import service
 from twisted.internet.endpoints import serverFromString
-from twisted.internet.interfaces import IProtocolFactory
+from twisted.internet.interfaces import IProtocolFactory, IReactorTime
 from twisted.python import usage
 
 from finger.app.coerce import number, positive, seconds
-from finger.auth import SetterLogin
 from finger.net.clients import DEFAULT_IPV6_PREFIX, ClientKey
 from finger.net.limits import DEFAULT_MAX_PER_ADDRESS, LimitingFactory, RateLimiter
 from finger.net.listen import ListeningService, dualStack, portDescriptions
 
-if TYPE_CHECKING:
-    from finger.app.tap import Options
 
 def _ipv6Prefix(value: str) -> int:
     prefix = int(positive("--ipv6-prefix")(value))
@@ -92,7 +89,7 @@ optFlags: List[List[Any]] = [
 ]
 
 
-def portOption(
+def portRow(
     name: str, short: Optional[str], default: str, what: str, loopback: bool = False
 ) -> List[Any]:
     """
@@ -100,30 +97,61 @@ def portOption(
 
     @param what: what listens there, for C{--help}.
     @param loopback: whether a bare port number listens on loopback only,
-        127.0.0.1 and ::1 (the role's C{ports} must say so too).
+        127.0.0.1 and ::1 (the role must read it with
+        L{finger.net.listen.LOOPBACK} as its interface too).
     """
     where = "a port (on 127.0.0.1 and ::1)" if loopback else "a port (on every address)"
     return [name, short, default, f"Where {what} listens: {where} or an endpoint description."]
 
 
-def endpointOption(
-    options: "Options",
-    reactor: Any,
+@dataclass(frozen=True)
+class Port:
+    """
+    Where one port option listens, checked.
+
+    @ivar option: the option, as errors name it (C{--setterport}).
+    @ivar description: the endpoint description that must listen.
+    @ivar ipv6: for a bare port number on loopback, the C{::1} listener that
+        goes with it (best effort: without IPv6, IPv4 loopback alone is
+        served); else L{None}.
+    """
+
+    option: str
+    description: str
+    ipv6: Optional[str] = None
+
+    def listeners(self, name: str, factory: IProtocolFactory) -> List[Tuple[str, "Listener"]]:
+        """
+        The listeners this port asks for, each with the name of its
+        service: C{name}, and C{name-ipv6} for the C{::1} one.
+        """
+        option = self.option
+        listeners = [(name, Listener(self.description, factory, option, option))]
+        if self.ipv6 is not None:
+            ipv6 = Listener(self.ipv6, factory, option, f"{option}-ipv6", required=False)
+            listeners.append((f"{name}-ipv6", ipv6))
+        return listeners
+
+
+def readPort(
     option: str,
+    value: str,
+    reactor: Any,
     interface: str = "",
     bothFamilies: Callable[[], bool] = dualStack,
-) -> None:
+) -> Port:
     """
-    Check the C{--option} port option and replace it by its endpoint
-    description; L{finger.app.tap.Options} calls this for every role's
-    C{ports}.  A bare port number on loopback also puts the C{::1} listener
-    that goes with it in C{options.ipv6Loopback}.
+    Check the value of the C{--option} port option and read it as the
+    endpoint descriptions it listens on.
 
+    @param value: a port number or an endpoint description.
+    @param reactor: the reactor the descriptions are checked against.
     @param interface: the interface a bare port number listens on; all of
         them, IPv6 and IPv4, if empty (see L{finger.net.listen.portDescriptions}).
     @param bothFamilies: tells whether one socket here takes IPv6 and IPv4.
+    @raise usage.UsageError: naming the option, if a description is wrong.
     """
-    descriptions = portDescriptions(options[option], interface, bothFamilies)
+    descriptions = portDescriptions(value, interface, bothFamilies)
     for description in descriptions:
         try:
             serverFromString(reactor, description)
@@ -131,41 +159,93 @@ def endpointOption(
             raise usage.UsageError(
                 f"--{option}: {description!r} is not a port or an endpoint description: {e}"
             ) from None
-    options[option], *also = descriptions
-    if also:
-        options.ipv6Loopback = {**options.ipv6Loopback, option: also[0]}
+    main, *also = descriptions
+    return Port(f"--{option}", main, also[0] if also else None)
 
 
-def clientKey(options: usage.Options) -> ClientKey:
+@dataclass(frozen=True)
+class LimitsConfig:
     """
-    Who counts as one client for every per-client limit, as
-    C{--ipv6-prefix} says.
-    """
-    return ClientKey(options["ipv6-prefix"])
+    The limits every listener is held to.
 
+    @ivar maxConnections: C{--max-connections}.
+    @ivar maxPerAddress: C{--max-per-address}.
+    @ivar clientKey: who counts as one client for every per-client limit
+        (C{--ipv6-prefix}).
+    @ivar idleTimeout: C{--idle-timeout}.
+    @ivar maxLifetime: C{--max-lifetime}.
+    @ivar fingerRate: C{--finger-rate}; 0 for no limit.
+    @ivar limitLoopback: C{--rate-limit-loopback}.
+    """
 
-def rateLimiter(
-    options: usage.Options, reactor: Any, option: str = "finger-rate"
-) -> Optional[RateLimiter]:
-    """
-    A per-client rate limit, or L{None} for none: C{--option} requests a
-    second (finger queries by default), in bursts of twice that.
-    """
-    rate = options[option]
-    if not rate:
-        return None
-    return RateLimiter(
-        reactor, rate, 2 * rate, options["rate-limit-loopback"], clientKey(options)
-    )
+    maxConnections: int
+    maxPerAddress: int
+    clientKey: ClientKey
+    idleTimeout: float
+    maxLifetime: float
+    fingerRate: float
+    limitLoopback: bool
+
+    @classmethod
+    def fromOptions(cls, options: usage.Options) -> "LimitsConfig":
+        """
+        Read the limits' options.
+        """
+        return cls(
+            maxConnections=options["max-connections"],
+            maxPerAddress=options["max-per-address"],
+            clientKey=ClientKey(options["ipv6-prefix"]),
+            idleTimeout=options["idle-timeout"],
+            maxLifetime=options["max-lifetime"],
+            fingerRate=options["finger-rate"],
+            limitLoopback=bool(options["rate-limit-loopback"]),
+        )
+
+    def rateLimiter(self, rate: float, clock: IReactorTime) -> Optional[RateLimiter]:
+        """
+        A per-client rate limit of C{rate} requests a second, in bursts of
+        twice that, or L{None} for a rate of 0 (no limit).
+        """
+        if not rate:
+            return None
+        return RateLimiter(clock, rate, 2 * rate, self.limitLoopback, self.clientKey)
+
+    def limit(
+        self,
+        factory: IProtocolFactory,
+        clock: IReactorTime,
+        refusal: bytes,
+        rateLimiter: Optional[RateLimiter] = None,
+    ) -> LimitingFactory:
+        """
+        C{factory}, held to these limits.
+
+        @param refusal: what a connection over the limits is told before
+            it is closed.
+        @param rateLimiter: the listener's per-client rate, if it has one.
+        """
+        return LimitingFactory(
+            factory,
+            clock,
+            refusal,
+            maxConnections=self.maxConnections,
+            maxPerAddress=self.maxPerAddress,
+            limitLoopback=self.limitLoopback,
+            idleTimeout=self.idleTimeout,
+            maxLifetime=self.maxLifetime,
+            rateLimiter=rateLimiter,
+            clientKey=self.clientKey,
+        )
 
 
 @dataclass(frozen=True)
 class Listener:
     """
-    One listener a role asks for, as L{Assembly} hands it to whatever makes
-    listeners: a L{ListeningService}, or with C{--workers} one that hands
-    its socket to the workers (L{finger.app.workers}) or, in a worker, one
-    that adopts it (L{finger.app.worker}).
+    One listener, as L{finger.app.compose.makeService} hands it to whatever
+    makes listening services: L{listeningService} in a single process, or
+    with C{--workers} one that hands its socket to the workers
+    (L{finger.app.workers}) or, in a worker, one that adopts it
+    (L{finger.app.worker}).
 
     @ivar description: the endpoint description to listen on.
     @ivar factory: what serves the connections.
@@ -189,72 +269,3 @@ def listeningService(reactor: Any, listener: Listener) -> ListeningService:
     return ListeningService(
         reactor, listener.description, listener.factory, listener.option, listener.required
     )
-
-
-@dataclass
-class Assembly:
-    """
-    What every role's C{addTo} builds from and into.
-
-    @ivar top: the service the listeners and the bot are added to.
-    @ivar backend: the back-end every front-end serves.
-    @ivar options: the parsed options.
-    @ivar reactor: the reactor to listen, connect and keep time with.
-    @ivar login: the login the front-ends that set statuses share, or
-        L{None} when setting needs no password.
-    """
-
-    top: service.MultiService
-    backend: Any
-    options: "Options"
-    reactor: Any
-    login: Optional[SetterLogin] = None
-
-    def listen(
-        self,
-        name: str,
-        option: str,
-        factory: IProtocolFactory,
-        refusal: bytes,
-        limiter: Optional[RateLimiter] = None,
-    ) -> None:
-        """
-        Add a listener called C{name} on the C{--option} endpoint, under the
-        limits every listener has; for a bare port number on loopback, one
-        called C{name-ipv6} on C{::1} as well (see L{endpointOption}).
-
-        @param refusal: what a connection over the limits is told before
-            it is closed.
-        """
-        options = self.options
-        limited = LimitingFactory(
-            factory,
-            self.reactor,
-            refusal,
-            maxConnections=options["max-connections"],
-            maxPerAddress=options["max-per-address"],
-            limitLoopback=options["rate-limit-loopback"],
-            idleTimeout=options["idle-timeout"],
-            maxLifetime=options["max-lifetime"],
-            rateLimiter=limiter,
-            clientKey=clientKey(options),
-        )
-        self._add(name, option, options[option], limited, True)
-        ipv6 = options.ipv6Loopback.get(option)
-        if ipv6 is not None:
-            # Best effort: without IPv6, IPv4 loopback alone is served.
-            self._add(f"{name}-ipv6", option, ipv6, limited, False)
-
-    def _add(
-        self, name: str, option: str, description: str, factory: IProtocolFactory, required: bool
-    ) -> None:
-        """
-        Add one listener, made by C{options.makeListener} (see
-        L{Listener}) or as a single process makes it.
-        """
-        label = f"--{option}"
-        key = label if required else f"{label}-ipv6"
-        make = self.options.makeListener or listeningService
-        listener = make(self.reactor, Listener(description, factory, label, key, required))
-        listener.setName(name)
-        listener.setServiceParent(self.top)

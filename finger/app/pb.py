@@ -1,16 +1,18 @@
 # -*- test-case-name: tests.frontends.test_pb -*-
 """
-Perspective Broker's options and listener.
+Perspective Broker's options and L{PBConfig}.
 """
 
-from typing import Any, List
+from dataclasses import dataclass
+from typing import Any, List, Optional
 
-from finger.app.listening import Assembly, portOption
-from finger.frontends.pb import FingerPBServerFactory, PerspectiveFingerFromService
+from twisted.python import usage
+
+from finger.app.listening import Port, portRow, readPort
 from finger.net.listen import LOOPBACK
 
 optParameters: List[List[Any]] = [
-    portOption("pbport", "p", "8889", "Perspective Broker", True),
+    portRow("pbport", "p", "8889", "Perspective Broker", True),
 ]
 
 optFlags: List[List[Any]] = [
@@ -18,16 +20,26 @@ optFlags: List[List[Any]] = [
 ]
 
 
-# Logged-in clients set statuses: a bare port number listens on loopback.
-ports = {"pbport": LOOPBACK}
-
-
-def addTo(parts: Assembly) -> None:
+@dataclass(frozen=True)
+class PBConfig:
     """
-    Add Perspective Broker's listener (unless C{--no-pb}); given a login
-    (C{--auth}), clients may log in to set statuses.
+    Perspective Broker's listener.
+
+    @ivar port: C{--pbport}; logged-in clients set statuses, so a bare port
+        number listens on loopback only (127.0.0.1 and ::1).
     """
-    if parts.options["no-pb"]:
-        return
-    root = PerspectiveFingerFromService(parts.backend, clock=parts.reactor, login=parts.login)
-    parts.listen("pb", "pbport", FingerPBServerFactory(root, clock=parts.reactor), b"")
+
+    port: Port
+
+    @classmethod
+    def fromOptions(cls, options: usage.Options, reactor: Any) -> "Optional[PBConfig]":
+        """
+        Check and read C{--pbport}: L{None} with C{--no-pb} (the port is
+        checked all the same).
+
+        @param reactor: the reactor C{--pbport} is checked against.
+        """
+        port = readPort("pbport", options["pbport"], reactor, LOOPBACK)
+        if options["no-pb"]:
+            return None
+        return cls(port=port)

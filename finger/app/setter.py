@@ -1,13 +1,14 @@
 # -*- test-case-name: tests.app.test_tap -*-
 """
-The status setter's options and listener.
+The status setter's options and L{SetterConfig}.
 """
 
-from typing import Any, List
+from dataclasses import dataclass
+from typing import Any, List, Optional
 
-from finger.app.listening import Assembly, portOption
-from finger.frontends.setter import FingerSetterFactoryFromService
-from finger.interfaces import IFingerSetterService
+from twisted.python import usage
+
+from finger.app.listening import Port, portRow, readPort
 from finger.messages import BUSY
 from finger.net.listen import LOOPBACK
 
@@ -18,7 +19,7 @@ What a setter client over the connection limits reads.
 """
 
 optParameters: List[List[Any]] = [
-    portOption("setterport", None, "1079", "the status setter", True),
+    portRow("setterport", None, "1079", "the status setter", True),
 ]
 
 optFlags: List[List[Any]] = [
@@ -26,18 +27,32 @@ optFlags: List[List[Any]] = [
 ]
 
 
-# A bare port number listens on loopback only (127.0.0.1 and ::1).
-ports = {"setterport": LOOPBACK}
-
-
-def addTo(parts: Assembly) -> None:
+@dataclass(frozen=True)
+class SetterConfig:
     """
-    Add the setter's listener, unless C{--no-setter} or the back-end cannot
-    set statuses.
+    The setter listener's settings.
+
+    @ivar port: C{--setterport}; a bare port number listens on loopback
+        only (127.0.0.1 and ::1).
+    @ivar timeout: C{--timeout}, the seconds a client has to send its line.
     """
-    if parts.options["no-setter"] or not IFingerSetterService.providedBy(parts.backend):
-        return
-    factory = FingerSetterFactoryFromService(
-        parts.backend, clock=parts.reactor, timeout=parts.options["timeout"], login=parts.login
-    )
-    parts.listen("setter", "setterport", factory, REFUSAL)
+
+    port: Port
+    timeout: float
+
+    @classmethod
+    def fromOptions(
+        cls, options: usage.Options, reactor: Any, canSet: bool
+    ) -> "Optional[SetterConfig]":
+        """
+        Check and read the setter options: L{None} with C{--no-setter} or
+        when the back-end cannot set statuses (C{--setterport} is checked
+        all the same).
+
+        @param reactor: the reactor C{--setterport} is checked against.
+        @param canSet: whether the chosen back-end can set statuses.
+        """
+        port = readPort("setterport", options["setterport"], reactor, LOOPBACK)
+        if options["no-setter"] or not canSet:
+            return None
+        return cls(port=port, timeout=options["timeout"])

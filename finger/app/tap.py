@@ -1,33 +1,27 @@
 # -*- test-case-name: tests.app.test_tap -*-
 """
-C{twistd finger}: the command-line options and L{makeService}, the one place
-that sees every front-end and back-end.
+C{twistd finger}: the command-line options, and L{makeService}, which
+twistd calls with them.
 
-Each role keeps its own option table, its checks and what it builds in a
-module of its own beside this one (L{finger.app.backend},
+Each role keeps its option table and the frozen record its options are
+read into in a module of its own beside this one (L{finger.app.backend},
 L{finger.app.finger}, L{finger.app.setter}, L{finger.app.web},
 L{finger.app.pb}, L{finger.app.irc}, L{finger.app.login},
-L{finger.app.listening}); L{Options} puts the tables together.
+L{finger.app.listening}, L{finger.app.workers}); L{Options} puts the tables
+together and, once parsed, reads them into one L{Config}, from which
+L{finger.app.compose.makeService} builds the service.
 """
 
-import codecs
-import importlib
 import sys
-from typing import Any, List, Mapping, Optional
+from typing import List, Optional, Sequence
 
 from twisted.application import service
 from twisted.cred import strcred
 from twisted.cred.credentials import IUsernamePassword
 from twisted.python import usage
 
-from finger.app import backend as backendModule
-from finger.app import finger, irc, listening, login, pb, setter, web, workers
-
-_ROLES: List[Any] = [backendModule, finger, setter, web, login, listening, pb, irc, workers]
-"""
-The modules whose options L{Options} takes, in the order C{--help} lists
-them and their checks run.
-"""
+from finger.app import backend, compose, finger, irc, listening, login, pb, setter, web, workers
+from finger.app.config import Config
 
 
 class Options(usage.Options, strcred.AuthOptionMixin):
@@ -39,6 +33,9 @@ class Options(usage.Options, strcred.AuthOptionMixin):
     A bare port number for the setter or Perspective Broker listens on
     127.0.0.1 and ::1 only, as their defaults do: anything that changes data stays
     on loopback unless the operator writes out an interface.
+
+    @ivar config: what the options say, checked and frozen; there once
+        the options are parsed, and the options are never changed after.
     """
 
     supportedInterfaces = [IUsernamePassword]
@@ -52,72 +49,50 @@ class Options(usage.Options, strcred.AuthOptionMixin):
         "are refused unless --forward-allow names hosts to forward to."
     )
 
-    optParameters = [row for role in _ROLES for row in role.optParameters]
-    optFlags = [row for role in _ROLES for row in role.optFlags]
+    # In the order --help lists them.
+    optParameters = [
+        *backend.optParameters,
+        *finger.optParameters,
+        *setter.optParameters,
+        *web.optParameters,
+        *login.optParameters,
+        *listening.optParameters,
+        *pb.optParameters,
+        *irc.optParameters,
+        *workers.optParameters,
+    ]
+    optFlags = [
+        *backend.optFlags,
+        *finger.optFlags,
+        *setter.optFlags,
+        *web.optFlags,
+        *login.optFlags,
+        *listening.optFlags,
+        *pb.optFlags,
+        *irc.optFlags,
+        *workers.optFlags,
+    ]
 
-    loadedTemplates: Any = None
-    tlsOptions: Any = None
-    # The ::1 listener of each port option given as a bare number on
-    # loopback (finger.app.listening.endpointOption); replaced, never changed.
-    ipv6Loopback: Mapping[str, str] = {}
-    argv: List[str] = []
-    makeListener: Any = None
+    config: Config
+    _arguments: Sequence[str] = ()
 
     def parseOptions(self, options: Optional[List[str]] = None) -> None:
-        # Kept for the workers of --workers, which parse the same command line.
-        self.argv = list(sys.argv[1:] if options is None else options)
+        # The command line, for the workers of --workers, which parse it again.
+        self._arguments = tuple(sys.argv[1:] if options is None else options)
         super().parseOptions(options)
 
     def postOptions(self) -> None:
         from twisted.internet import reactor
 
-        for role in _ROLES:
-            for option, interface in getattr(role, "ports", {}).items():
-                listening.endpointOption(self, reactor, option, interface)
-            check = getattr(role, "checkOptions", None)
-            if check is not None:
-                check(self, reactor)
-
-
-_CODECS = ("utf-8", "latin-1", "ascii", "idna")
-# What the request paths of the front-ends import on first use, found by
-# serving one request of each kind in a fresh process and listing the modules
-# that appeared (tests/app/test_preload.py does it again on every run):
-# email.policy (with email.headerregistry, email.contentmanager and
-# email._header_value_parser), which email.message.EmailMessage imports when
-# twisted.web parses the Content-Type of a request with a body (an XML-RPC
-# POST); idna by hostname checks.
-_LAZY_MODULES = ("idna", "email.policy")
-
-
-def preload() -> None:
-    """
-    Load now what the service would otherwise load on first use.
-
-    twistd (C{--uid}) and C{finger.tac} drop privileges after binding; from
-    then on the process may not be able to read its own Python installation
-    (a virtualenv under C{/root} is common), and a codec or module imported
-    lazily would fail in the middle of a request: the first XML-RPC call
-    failed so.  C{tests/app/test_preload.py} serves a request of every kind
-    (finger, setter, web page, JSON, XML-RPC, PB) in a fresh process and
-    checks that none imports a module after this.
-    """
-    for name in _CODECS:
-        codecs.lookup(name)
-    for module in _LAZY_MODULES:
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            pass
+        self.config = Config.fromOptions(self, reactor, self._arguments)
 
 
 def makeService(
-    options: Options, reactor: Optional[Any] = None, backend: Optional[service.IService] = None
+    options: Options, reactor: Optional[object] = None, backend: Optional[service.IService] = None
 ) -> service.MultiService:
     """
-    Build the finger service: the back-end and every listener, under one
-    L{service.MultiService}.  The setter runs only with a back-end that can
-    set statuses.
+    Build the finger service that parsed C{options} describe (see
+    L{finger.app.compose.makeService}).
 
     @param options: parsed L{Options}.
     @param reactor: the reactor to listen with; the global one if L{None}.
@@ -128,22 +103,4 @@ def makeService(
         from twisted.internet import reactor as globalReactor
 
         reactor = globalReactor
-    preload()
-    top = service.MultiService()
-    supervisor = workers.makeSupervisor(options, reactor)
-    if backend is None:
-        backend = backendModule.makeBackend(options, reactor)
-    backend.setName("backend")
-    if supervisor is None or options["ircserver"] is not None:
-        backend.setServiceParent(top)
-    parts = listening.Assembly(
-        top, backend, options, reactor, login.makeLogin(backend, options, reactor)
-    )
-    for role in _ROLES:
-        addTo = getattr(role, "addTo", None)
-        if addTo is not None:
-            addTo(parts)
-    if supervisor is not None:
-        # After the listeners: they listen before it starts the workers.
-        supervisor.setServiceParent(top)
-    return top
+    return compose.makeService(options.config, reactor, backend)

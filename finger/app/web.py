@@ -1,25 +1,23 @@
 # -*- test-case-name: tests.app.test_tap_web -*-
 """
-The web site's options and listeners: HTTP, and HTTPS with C{--ssl}.
+The web site's options and L{WebConfig}: HTTP, and HTTPS with C{--ssl}.
 """
 
-from typing import TYPE_CHECKING, Any, List, Optional
+from dataclasses import dataclass
+from typing import Any, List, Optional, Tuple
 
-from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.internet.ssl import CertificateOptions
 from twisted.python import usage
 
 from finger.app.coerce import number
-from finger.app.listening import Assembly, endpointOption, portOption, rateLimiter
-from finger.frontends.web import pages, templates
-from finger.frontends.web.site import MAX_WAIT, WebSite, busyResponse
+from finger.app.listening import Port, portRow, readPort
+from finger.frontends.web import templates
+from finger.frontends.web.site import MAX_WAIT
 from finger.frontends.web.webfinger import parseHosts
 from finger.net.tls import CertificateError, TLSListener, serverOptions, splitTLSDescription
 
-if TYPE_CHECKING:
-    from finger.app.tap import Options
-
 optParameters: List[List[Any]] = [
-    portOption("webport", None, "8000", "the web site (pages, JSON, XML-RPC at /RPC2)"),
+    portRow("webport", None, "8000", "the web site (pages, JSON, XML-RPC at /RPC2)"),
     [
         "templates",
         "t",
@@ -71,34 +69,42 @@ optFlags: List[List[Any]] = [
     ["ssl", "s", "Serve the web site over HTTPS as well, on --sslport."],
 ]
 
-ports = {"webport": ""}
-
-
-def checkOptions(options: "Options", reactor: Any) -> None:
+@dataclass(frozen=True)
+class HTTPSConfig:
     """
-    Check the web options, and load what the site needs once, here: the
-    templates (C{options.loadedTemplates}) and, with C{--ssl}, the TLS
-    settings (C{options.tlsOptions}).
+    The HTTPS listener's settings (C{--ssl}).
+
+    @ivar port: C{--sslport}, as a C{tcp:} (or other) description.
+    @ivar tlsOptions: the TLS settings, from the files an C{ssl:}
+        C{--sslport} names, else from C{--certificate} and C{--privatekey};
+        loaded once, here.
     """
-    try:
-        options.loadedTemplates = templates.loadTemplates(options["templates"])
-    except templates.TemplateError as e:
-        raise usage.UsageError(f"--templates: {e}") from None
-    options.tlsOptions = None
-    if not options["ssl"]:
-        return
-    listener = None
-    if options["sslport"].split(":", 1)[0].strip().lower() == "ssl":
-        try:
-            listener = splitTLSDescription(options["sslport"])
-        except ValueError as e:
-            raise usage.UsageError(f"--sslport: {e}") from None
-        options["sslport"] = listener.listen
-    endpointOption(options, reactor, "sslport")
-    options.tlsOptions = _tlsSettings(options, listener)
+
+    port: Port
+    tlsOptions: CertificateOptions
+
+    @classmethod
+    def fromOptions(cls, options: usage.Options, reactor: Any) -> "Optional[HTTPSConfig]":
+        """
+        Check and read the HTTPS options: L{None} without C{--ssl}.
+
+        @param reactor: the reactor C{--sslport} is checked against.
+        """
+        if not options["ssl"]:
+            return None
+        value = options["sslport"]
+        listener = None
+        if value.split(":", 1)[0].strip().lower() == "ssl":
+            try:
+                listener = splitTLSDescription(value)
+            except ValueError as e:
+                raise usage.UsageError(f"--sslport: {e}") from None
+            value = listener.listen
+        port = readPort("sslport", value, reactor)
+        return cls(port=port, tlsOptions=_tlsSettings(options, listener))
 
 
-def _tlsSettings(options: "Options", listener: Optional[TLSListener]) -> Any:
+def _tlsSettings(options: usage.Options, listener: Optional[TLSListener]) -> CertificateOptions:
     """
     The HTTPS listener's TLS settings, from the files an C{ssl:}
     C{--sslport} names, else from C{--certificate} and C{--privatekey}.
@@ -116,32 +122,52 @@ def _tlsSettings(options: "Options", listener: Optional[TLSListener]) -> Any:
         raise usage.UsageError(f"{option}: {e}") from None
 
 
-def addTo(parts: Assembly) -> None:
+@dataclass(frozen=True)
+class WebConfig:
     """
-    Add the web site's listeners: HTTP on C{--webport} and, with C{--ssl},
-    HTTPS on C{--sslport}, one site whose clients are held to one
-    C{--web-rate} on both.  Given a login (C{--auth}), XML-RPC offers
-    setUser over HTTPS.
+    The web site's settings: one site, served over HTTP and, with C{--ssl},
+    HTTPS, whose clients are held to one C{--web-rate} on both.
+
+    @ivar port: C{--webport}.
+    @ivar templates: the page templates of C{--templates}, loaded once, here.
+    @ivar webfingerHosts: C{--webfinger-hosts}, or L{None} for the name
+        each request was sent to and the machine's own names.
+    @ivar rate: C{--web-rate}; 0 for no limit.
+    @ivar requestTimeout: C{--timeout}, the seconds a client has for each
+        request.
+    @ivar listUsers: whether the front page lists users (not
+        C{--no-listing}).
+    @ivar https: the HTTPS listener, or L{None} without C{--ssl}.
     """
-    options, reactor = parts.options, parts.reactor
-    root = pages.UserStatusTree(
-        parts.backend,
-        templates=options.loadedTemplates,
-        clock=reactor,
-        login=parts.login,
-        listUsers=not options["no-listing"],
-        webfingerHosts=options["webfinger-hosts"],
-    )
-    # The limits own idle and lifetime timing (finger.net.limits); the site
-    # only times each request, and keeps its clients to their rate.
-    site = WebSite(
-        root,
-        clock=reactor,
-        requestTimeout=options["timeout"],
-        idleTimeout=None,
-        rateLimiter=rateLimiter(options, reactor, "web-rate"),
-    )
-    parts.listen("web", "webport", site, busyResponse())
-    if options["ssl"]:
-        tlsFactory = TLSMemoryBIOFactory(options.tlsOptions, False, site, clock=reactor)
-        parts.listen("https", "sslport", tlsFactory, b"")
+
+    port: Port
+    templates: templates.Templates
+    webfingerHosts: Optional[Tuple[str, ...]]
+    rate: float
+    requestTimeout: float
+    listUsers: bool
+    https: Optional[HTTPSConfig]
+
+    @classmethod
+    def fromOptions(cls, options: usage.Options, reactor: Any) -> "WebConfig":
+        """
+        Check and read the web options, and load what the site needs once:
+        the templates and, with C{--ssl}, the TLS settings.
+
+        @param reactor: the reactor the ports are checked against.
+        """
+        port = readPort("webport", options["webport"], reactor)
+        try:
+            loaded = templates.loadTemplates(options["templates"])
+        except templates.TemplateError as e:
+            raise usage.UsageError(f"--templates: {e}") from None
+        hosts = options["webfinger-hosts"]
+        return cls(
+            port=port,
+            templates=loaded,
+            webfingerHosts=None if hosts is None else tuple(hosts),
+            rate=options["web-rate"],
+            requestTimeout=options["timeout"],
+            listUsers=not options["no-listing"],
+            https=HTTPSConfig.fromOptions(options, reactor),
+        )

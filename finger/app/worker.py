@@ -14,9 +14,10 @@ the main process is gone.
 """
 
 import sys
+from dataclasses import replace
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from twisted.application.service import IService, Service
+from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.internet.protocol import Protocol, connectionDone
@@ -25,7 +26,7 @@ from twisted.logger import ILogObserver, Logger, formatEvent, globalLogBeginner
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from finger.app import tap
+from finger.app import compose, tap
 from finger.app.listening import Listener
 from finger.app.workers import FAMILIES
 
@@ -149,11 +150,11 @@ def main(argv: Optional[Sequence[str]] = None, reactor: Any = None) -> None:
         return AdoptedListener(reactor, fd, family, listener.factory)
 
     options = tap.Options()
-    options.makeListener = adopt
     options.parseOptions(arguments)
-    # The bot runs once, in the main process.
-    options["ircserver"] = None
-    top = IService(tap.makeService(options, reactor))
+    # A single process as far as it knows, with the main process's sockets;
+    # the bot runs once, in the main process.
+    config = replace(options.config, workers=None, irc=replace(options.config.irc, server=None))
+    top = compose.makeService(config, reactor, listen=adopt)
     log.writeTo(StandardIO(_MainWatch(reactor), reactor=reactor))
     top.privilegedStartService()
 

@@ -6,9 +6,11 @@ The main process listens as a single process does (endpoint descriptions,
 so C{systemd:} socket activation keeps working), before twistd drops
 privileges; it then stops accepting on those sockets itself and, once
 privileges are dropped, starts N workers with C{spawnProcess}, giving each
-the listening sockets as file descriptors.  Each worker
-(L{finger.app.worker}) parses the same command line, builds its own
-back-end and every front-end but the IRC bot, and adopts the sockets with
+the listening sockets as file descriptors.  It builds no front-end, as it
+serves nothing on the sockets, and a back-end only for the IRC bot, which
+runs once, in the main process (L{finger.app.compose.makeMainOfWorkers}).
+Each worker (L{finger.app.worker}) parses the same command line, builds its
+own back-end and every front-end but the IRC bot, and adopts the sockets with
 C{adoptStreamPort}; the kernel hands each new connection to one of the
 workers accepting on the socket.
 
@@ -21,7 +23,8 @@ process stops.
 import os
 import socket
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from twisted.application.internet import backoffPolicy
 from twisted.application.service import Service
@@ -36,9 +39,6 @@ from twisted.python.failure import Failure
 from finger.app.coerce import positive
 from finger.app.listening import Listener
 from finger.net.listen import ListeningService
-
-if TYPE_CHECKING:
-    from finger.app.tap import Options
 
 optParameters: List[List[Any]] = [
     [
@@ -66,11 +66,42 @@ the names the worker's command line uses.
 
 _SYSTEMD_VARIABLES = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")
 
+_PORT_OPTIONS = ("fingerport", "setterport", "webport", "sslport", "pbport")
 
-def checkOptions(options: usage.Options, reactor: Any) -> None:
+
+@dataclass(frozen=True)
+class WorkersConfig:
     """
-    Nothing to check beyond what the coercer checks.
+    C{--workers} above 1: how many workers, and what they are told.
+
+    @ivar count: C{--workers}.
+    @ivar arguments: the command line each worker parses, as C{twistd
+        finger} was given it; a C{systemd:} port option, which a worker
+        cannot parse (it inherits no sockets from systemd), is replaced by
+        a loopback one, as the worker adopts the main process's socket
+        whatever the description.
     """
+
+    count: int
+    arguments: Tuple[str, ...]
+
+    @classmethod
+    def fromOptions(
+        cls, options: usage.Options, arguments: Sequence[str]
+    ) -> "Optional[WorkersConfig]":
+        """
+        Read C{--workers}: L{None} for one process.
+
+        @param arguments: the command line C{options} were parsed from.
+        """
+        if options["workers"] <= 1:
+            return None
+        replaced = [
+            f"--{option}=tcp:0:interface=127.0.0.1"
+            for option in _PORT_OPTIONS
+            if options[option].split(":", 1)[0].strip().lower() == "systemd"
+        ]
+        return cls(count=options["workers"], arguments=(*arguments, *replaced))
 
 
 _backOff = backoffPolicy(initialDelay=0.5, maxDelay=30.0, factor=2.0, jitter=lambda: 0.0)
@@ -101,13 +132,21 @@ def familyName(address: object) -> str:
     return names[kind]
 
 
+UNSERVED = Factory.forProtocol(Protocol)
+"""
+The factory of every listener of the main process: it never accepts, so
+this serves nobody; the workers build their own front-ends.
+"""
+UNSERVED.noisy = False
+
+
 class HandOverListener(ListeningService):
     """
     A listener of the main process: it listens as L{ListeningService} does,
     then stops accepting, so that only the workers it hands its socket to
     accept connections.
 
-    The main process serves nothing on it, so the front-end's factory is not
+    The main process serves nothing on it, so the listener's factory is not
     kept: the workers build their own.
     """
 
@@ -116,9 +155,9 @@ class HandOverListener(ListeningService):
         @param listener: what to listen on; a listener that is not required
             and could not listen hands nothing over.
         """
-        unused = Factory.forProtocol(Protocol)
-        unused.noisy = False
-        super().__init__(reactor, listener.description, unused, listener.option, listener.required)
+        super().__init__(
+            reactor, listener.description, UNSERVED, listener.option, listener.required
+        )
         self.key = listener.key
 
     def privilegedStartService(self) -> None:
@@ -221,8 +260,7 @@ class WorkerSupervisor(Service):
     is restarted.
 
     @ivar workers: the live workers by number.
-    @ivar listeners: the listeners whose sockets the workers adopt; more
-        may be added until the supervisor starts.
+    @ivar listeners: the listeners whose sockets the workers adopt.
     """
 
     log = Logger(namespace="finger.worker")
@@ -393,31 +431,3 @@ class WorkerSupervisor(Service):
             self._transports[number].signalProcess(signal)
         except (ProcessExitedAlready, KeyError):
             pass
-
-
-def makeSupervisor(options: "Options", reactor: Any) -> Optional[WorkerSupervisor]:
-    """
-    With C{--workers} above 1 in the main process, the supervisor of the
-    workers, and C{options} set so that every listener
-    (L{finger.app.listening.listen}) is a L{HandOverListener} whose socket
-    it gives them; else L{None}.  Add the supervisor to the service after
-    the listeners, so that they listen before it starts workers.
-    """
-    if options["workers"] <= 1 or options.makeListener is not None:
-        return None
-    arguments = list(options.argv)
-    # A worker cannot parse a systemd: description (it inherits no sockets
-    # from systemd); it adopts the socket anyway, whatever the description.
-    for option in ("fingerport", "setterport", "webport", "sslport", "pbport"):
-        if options[option].split(":", 1)[0].strip().lower() == "systemd":
-            arguments.append(f"--{option}=tcp:0:interface=127.0.0.1")
-    supervisor = WorkerSupervisor(reactor, options["workers"], arguments, [])
-    supervisor.setName("workers")
-
-    def handOver(reactor: Any, listener: Listener) -> HandOverListener:
-        service = HandOverListener(reactor, listener)
-        supervisor.listeners.append(service)
-        return service
-
-    options.makeListener = handOver
-    return supervisor

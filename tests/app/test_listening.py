@@ -7,6 +7,7 @@ IPv4 (issue 12), from the option to the running listeners.
 import errno
 import ipaddress
 import socket
+from dataclasses import replace
 from typing import Any, List, Tuple
 
 from twisted.internet import reactor
@@ -16,7 +17,9 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 
-from finger.app.listening import endpointOption
+from finger.app import compose
+from finger.app.config import Config
+from finger.app.listening import Port, readPort
 from finger.app.tap import Options, makeService
 from finger.clients.finger import finger
 from finger.net.listen import ListenFailed, ListeningService, dualStack
@@ -91,16 +94,16 @@ class _Parsing:
 
 class OptionTests(_Parsing, SynchronousTestCase):
     """
-    L{endpointOption} and L{finger.app.listening.Assembly.listen}, on a memory
-    reactor.
+    L{readPort} and the listeners L{makeService} adds for each L{Port}, on a
+    memory reactor.
     """
 
     def setUp(self) -> None:
         self.path = FilePath(self.mktemp())
         self.path.setContent(b"moshez: happy\n")
 
-    def start(self, options: Options, memory: MemoryReactorClock) -> Any:
-        top = makeService(options, memory)
+    def start(self, config: Config, memory: MemoryReactorClock) -> Any:
+        top = compose.makeService(config, memory)
         for listener in top:
             if isinstance(listener, ListeningService):
                 listener.privilegedStartService()
@@ -114,14 +117,14 @@ class OptionTests(_Parsing, SynchronousTestCase):
         so.
         """
         options = self.parse("--setterport", _ELSEWHERE, "--pbport", _ELSEWHERE)
-        options["fingerport"] = "7979"
         with capturedLogs() as events:
-            endpointOption(options, MemoryReactorClock(), "fingerport", "", _never)
-        self.assertEqual(options["fingerport"], "tcp:7979")
+            port = readPort("fingerport", "7979", MemoryReactorClock(), "", _never)
+        self.assertEqual(port, Port("--fingerport", "tcp:7979"))
         [line] = [formatEvent(event) for event in events]
         self.assertIn("7979 listens on IPv4 only", line)
+        config = options.config
         memory = MemoryReactorClock()
-        self.start(options, memory)
+        self.start(replace(config, finger=replace(config.finger, port=port)), memory)
         self.assertIn(
             7979, [port for port, _, _, interface in memory.tcpServers if interface == ""]
         )
@@ -132,7 +135,7 @@ class OptionTests(_Parsing, SynchronousTestCase):
         listener each, with the same limits.
         """
         memory = MemoryReactorClock()
-        top = self.start(self.parse("--setterport", "7980", "--pbport", _ELSEWHERE), memory)
+        top = self.start(self.parse("--setterport", "7980", "--pbport", _ELSEWHERE).config, memory)
         servers = [server for server in memory.tcpServers if server[0] == 7980]
         self.assertEqual([interface for _, _, _, interface in servers], ["127.0.0.1", "::1"])
         self.assertIs(servers[0][1], servers[1][1])
@@ -145,7 +148,9 @@ class OptionTests(_Parsing, SynchronousTestCase):
         """
         memory = MemoryReactorClock()
         top = self.start(
-            self.parse("--setterport", "tcp:7980:interface=127.0.0.1", "--pbport", _ELSEWHERE),
+            self.parse(
+                "--setterport", "tcp:7980:interface=127.0.0.1", "--pbport", _ELSEWHERE
+            ).config,
             memory,
         )
         servers = [server for server in memory.tcpServers if server[0] == 7980]
@@ -159,7 +164,8 @@ class OptionTests(_Parsing, SynchronousTestCase):
         """
         memory = _Refusing(("::1",))
         with capturedLogs() as events:
-            top = self.start(self.parse("--setterport", "7980", "--pbport", _ELSEWHERE), memory)
+            config = self.parse("--setterport", "7980", "--pbport", _ELSEWHERE).config
+            top = self.start(config, memory)
         lines = [formatEvent(event) for event in events]
         self.assertEqual(
             [line for line in lines if "7980" in line],

@@ -1,6 +1,6 @@
 # -*- test-case-name: tests.app.test_preload -*-
 """
-Tests for L{finger.app.tap.preload}: after it, serving a request of any
+Tests for L{finger.app.compose.preload}: after it, serving a request of any
 kind imports nothing.
 
 twistd drops privileges after L{finger.app.tap.makeService}; from then on the

@@ -6,6 +6,7 @@ loopback with real clients.
 
 import os
 import socket
+from dataclasses import FrozenInstanceError
 
 from twisted.application.service import IServiceCollection
 from twisted.internet import reactor
@@ -15,9 +16,13 @@ from twisted.python.filepath import FilePath
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from finger.net.limits import LimitingFactory
-from finger.backends.file import FileFingerService
+from finger.app.config import Config
+from finger.app.listening import LimitsConfig, Port
+from finger.app.setter import SetterConfig
 from finger.app.tap import Options, makeService
+from finger.backends.file import FileFingerService
+from finger.net.clients import ClientKey
+from finger.net.limits import DEFAULT_MAX_PER_ADDRESS, LimitingFactory
 from finger.net.listen import everyAddress
 from tests.support import exchange, listeningPort, which
 
@@ -34,12 +39,43 @@ class OptionsTests(SynchronousTestCase):
 
     def test_defaults(self) -> None:
         options = self.parse()
-        self.assertEqual(options["fingerport"], everyAddress("79"))
-        self.assertEqual(options["setterport"], "tcp:1079:interface=127.0.0.1")
-        self.assertEqual(options.ipv6Loopback["setterport"], r"tcp6:1079:interface=\:\:1")
+        config = options.config
+        self.assertEqual(config.finger.port.description, everyAddress("79"))
+        self.assertIsNone(config.finger.port.ipv6)
+        assert config.setter is not None
+        self.assertEqual(config.setter.port.description, "tcp:1079:interface=127.0.0.1")
+        self.assertEqual(config.setter.port.ipv6, r"tcp6:1079:interface=\:\:1")
         self.assertEqual(options["interval"], 30.0)
+        self.assertEqual(config.backend.interval, 30.0)
         self.assertEqual(options["timeout"], 60.0)
+        self.assertEqual((config.finger.timeout, config.setter.timeout), (60.0, 60.0))
         self.assertFalse(options["no-listing"])
+        self.assertTrue(config.finger.listUsers)
+
+    def test_optionsUnchanged(self) -> None:
+        """
+        Parsing leaves the options as given (coerced by their table) and
+        reads them into one frozen L{Config}; nothing is changed after.
+        """
+        options = self.parse("--setterport", "7980", "--admins", "", "--ircchannels", "")
+        self.assertEqual(options["fingerport"], "79")
+        self.assertEqual(options["setterport"], "7980")
+        self.assertEqual(options["forward-allow"], "")
+        self.assertEqual(options["admins"], "")
+        self.assertEqual(options["ircchannels"], "")
+        self.assertIsInstance(options.config, Config)
+        self.assertRaises(FrozenInstanceError, setattr, options.config, "finger", None)
+        self.assertRaises(FrozenInstanceError, setattr, options.config.finger, "timeout", 1)
+
+    def test_noSetterConfig(self) -> None:
+        """
+        No setter with C{--no-setter}, nor with a back-end that cannot set
+        statuses; its port is checked all the same.
+        """
+        self.assertIsNone(self.parse("--no-setter").config.setter)
+        self.assertIsNone(self.parse("--backend=proxy", "--proxy-to=h").config.setter)
+        error = self.assertRaises(UsageError, self.parse, "--no-setter", "--setterport", "bogus:1")
+        self.assertIn("--setterport", str(error))
 
     def test_defaultFile(self) -> None:
         self.assertEqual(Options()["file"], "/etc/users")
@@ -60,10 +96,19 @@ class OptionsTests(SynchronousTestCase):
         A bare port number listens everywhere for finger (IPv6 and IPv4), on
         loopback (127.0.0.1 and ::1) for the setter.
         """
-        options = self.parse("--fingerport", "7979", "--setterport", "7980")
-        self.assertEqual(options["fingerport"], everyAddress("7979"))
-        self.assertEqual(options["setterport"], "tcp:7980:interface=127.0.0.1")
-        self.assertEqual(options.ipv6Loopback["setterport"], r"tcp6:7980:interface=\:\:1")
+        config = self.parse("--fingerport", "7979", "--setterport", "7980").config
+        self.assertEqual(config.finger.port, Port("--fingerport", everyAddress("7979")))
+        self.assertEqual(
+            config.setter,
+            SetterConfig(
+                Port(
+                    "--setterport",
+                    "tcp:7980:interface=127.0.0.1",
+                    r"tcp6:7980:interface=\:\:1",
+                ),
+                60.0,
+            ),
+        )
 
     def test_badPort(self) -> None:
         error = self.assertRaises(UsageError, self.parse, "--fingerport", "tcp:seventy-nine")
@@ -131,6 +176,18 @@ class OptionsTests(SynchronousTestCase):
         options = self.parse()
         self.assertEqual(options["max-connections"], 1024)
         self.assertEqual(options["finger-rate"], 10)
+        self.assertEqual(
+            options.config.limits,
+            LimitsConfig(
+                maxConnections=1024,
+                maxPerAddress=DEFAULT_MAX_PER_ADDRESS,
+                clientKey=ClientKey(64),
+                idleTimeout=120.0,
+                maxLifetime=600.0,
+                fingerRate=10.0,
+                limitLoopback=False,
+            ),
+        )
         top = makeService(self.parse("--finger-rate", "0", "--rate-limit-loopback"))
         self.assertIsNone(top.getServiceNamed("finger").factory.rateLimiter)
 

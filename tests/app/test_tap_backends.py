@@ -55,11 +55,17 @@ class BackendOptionsTests(SynchronousTestCase):
         """
         options = _parse(["--file", self.users])
         self.assertEqual(options["backend"], "file")
-        self.assertEqual(options["forward-allow"], [])
         self.assertEqual(options["forward-hops"], 1)
         self.assertEqual(options["uid-floor"], 1000)
         self.assertEqual(options["backend-timeout"], 5.0)
         self.assertEqual(options["max-bytes"], 16384)
+        config = options.config.backend
+        self.assertEqual(
+            (config.kind, config.file, config.forwardAllow, config.forwardHops),
+            ("file", self.users, (), 1),
+        )
+        self.assertEqual((config.uidFloor, config.timeout, config.maxBytes), (1000, 5.0, 16384))
+        self.assertTrue(config.canSet)
 
     def test_helpShowsDefaults(self) -> None:
         text = " ".join(str(Options()).split())
@@ -99,7 +105,8 @@ class BackendOptionsTests(SynchronousTestCase):
                 "--file=/nonexistent",
             ]
         )
-        self.assertEqual(options["web-prefix"], "https://example.com/~")
+        self.assertEqual(options.config.backend.webPrefix, "https://example.com/~")
+        self.assertFalse(options.config.backend.canSet)
 
     def test_converted(self) -> None:
         options = _parse(
@@ -110,9 +117,10 @@ class BackendOptionsTests(SynchronousTestCase):
                 "--forward-hops=2",
             ]
         )
-        self.assertEqual(options["proxy-to"], ("::1", 7979))
-        self.assertEqual(options["forward-allow"], ["a.example", "b.example:7979"])
-        self.assertEqual(options["forward-hops"], 2)
+        config = options.config.backend
+        self.assertEqual(config.proxyTo, ("::1", 7979))
+        self.assertEqual(config.forwardAllow, ("a.example", "b.example:7979"))
+        self.assertEqual(config.forwardHops, 2)
 
     def test_localAsRoot(self) -> None:
         """

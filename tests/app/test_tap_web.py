@@ -100,8 +100,9 @@ class OptionsTests(SynchronousTestCase):
         and C{server.pem}; the shipped templates are used.
         """
         options = self.parse()
-        self.assertEqual(options["webport"], everyAddress("8000"))
+        self.assertEqual(options.config.web.port.description, everyAddress("8000"))
         self.assertFalse(options["ssl"])
+        self.assertIsNone(options.config.web.https)
         self.assertEqual(options["sslport"], "443")
         self.assertEqual(options["certificate"], "server.pem")
         self.assertIsNone(options["privatekey"])
@@ -132,8 +133,10 @@ class OptionsTests(SynchronousTestCase):
         """
         path, _ = _certificateFile(self)
         options = self.parse("--webport", "8080", "-s", "--sslport", "8443", "--certificate", path)
-        self.assertEqual(options["webport"], everyAddress("8080"))
-        self.assertEqual(options["sslport"], everyAddress("8443"))
+        web = options.config.web
+        assert web.https is not None
+        self.assertEqual(web.port.description, everyAddress("8080"))
+        self.assertEqual(web.https.port.description, everyAddress("8443"))
 
     def test_badWebport(self) -> None:
         """
@@ -179,13 +182,15 @@ class OptionsTests(SynchronousTestCase):
             "--certificate", "/nonexistent.pem",
             "--sslport", f"ssl:8443:privateKey={keyPath}:certKey={certificatePath}",
         )
-        self.assertEqual(options["sslport"], "tcp:8443")
+        https = options.config.web.https
+        assert https is not None
+        self.assertEqual(https.port.description, "tcp:8443")
         self.assertEqual(
-            options.tlsOptions.certificate.to_cryptography().public_bytes(Encoding.PEM),
+            https.tlsOptions.certificate.to_cryptography().public_bytes(Encoding.PEM),
             certificate,
         )
         # TLS 1.2 at least, which Twisted's own ssl: listener does not ask.
-        disabled = options.tlsOptions.getContext().set_options(0)
+        disabled = https.tlsOptions.getContext().set_options(0)
         self.assertTrue(disabled & SSL.OP_NO_TLSv1_1)
 
     def test_templates(self) -> None:

@@ -29,12 +29,15 @@ from finger.app import tap
 from finger.app.listening import Listener
 from finger.app.worker import AdoptedListener, LineLog, UsageError, parseArguments
 from finger.app.workers import (
+    UNSERVED,
     HandOverListener,
     WorkerProcess,
+    WorkersConfig,
     WorkerSupervisor,
     familyName,
     restartDelay,
 )
+from tests.certs import selfSigned
 
 from tests.support import CHECKOUT, TWISTD, cleanEnvironment, freePort, waitFor
 from tests.test_systemd import _LAUNCHER
@@ -427,9 +430,62 @@ class MakeServiceTests(SynchronousTestCase):
         )
         for listener in supervisor.listeners:
             self.assertIsInstance(listener, HandOverListener)
-        self.assertEqual(supervisor.arguments, options.argv)
+        self.assertEqual(supervisor.arguments, ["--file", options["file"], "--workers", "3"])
         self.assertEqual(list(top)[-1], supervisor)
         self.assertRaises(KeyError, top.getServiceNamed, "backend")
+
+    def test_nothingServedInMain(self) -> None:
+        """
+        The main process builds no front-end: its listeners serve nothing,
+        and it reads no status file.
+        """
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("moshez: happy\n")
+        certificate, key = selfSigned()
+        pem = self.mktemp()
+        with open(pem, "wb") as f:
+            f.write(key + certificate)
+        options = tap.Options()
+        options.parseOptions(["--file", path, "--workers", "2", "--ssl", "--certificate", pem])
+        os.remove(path)
+        top = IService(tap.makeService(options, MemoryReactorClock()))
+        names = [service.name for service in top]
+        self.assertEqual(
+            names,
+            ["finger", "setter", "setter-ipv6", "web", "https", "pb", "pb-ipv6", "workers"],
+        )
+        for name in names[:-1]:
+            self.assertIs(top.getServiceNamed(name).factory, UNSERVED)
+
+    def test_systemdPorts(self) -> None:
+        """
+        A worker is told a loopback port instead of a C{systemd:} one: it
+        inherits no sockets from systemd, and adopts the main process's.
+        """
+        config = WorkersConfig.fromOptions(
+            {
+                "workers": 2,
+                "fingerport": "systemd:domain=INET:index=0",
+                "setterport": "1079",
+                "webport": " SYSTEMD:domain=INET6:index=1",
+                "sslport": "443",
+                "pbport": "8889",
+            },
+            ["--workers=2"],
+        )
+        self.assertEqual(
+            config,
+            WorkersConfig(
+                2,
+                (
+                    "--workers=2",
+                    "--fingerport=tcp:0:interface=127.0.0.1",
+                    "--webport=tcp:0:interface=127.0.0.1",
+                ),
+            ),
+        )
+        self.assertIsNone(WorkersConfig.fromOptions({"workers": 1}, ["--workers=1"]))
 
     def test_ircInMain(self) -> None:
         """

@@ -358,7 +358,7 @@ class IRCOptionsTests(SynchronousTestCase):
         options = self.parse()
         self.assertIsNone(options["ircserver"])
         self.assertEqual(options["ircnick"], "fingerbot")
-        self.assertEqual(options["ircchannels"], [])
+        self.assertEqual(options.config.irc.channels, ())
         self.assertEqual(options["ircretry"], 60.0)
         help = str(tap.Options())
         self.assertIn("[default: fingerbot]", help)
@@ -374,7 +374,7 @@ class IRCOptionsTests(SynchronousTestCase):
             ("::1", "tcp:host=\\:\\:1:port=6667"),
             ("tls:irc.example.org:6697", "tls:irc.example.org:6697"),
         ]:
-            self.assertEqual(self.parse("--ircserver", value)["ircserver"], description)
+            self.assertEqual(self.parse("--ircserver", value).config.irc.server, description)
 
     def test_badServers(self) -> None:
         """A server that cannot be understood is a usage error naming the option."""
@@ -390,7 +390,7 @@ class IRCOptionsTests(SynchronousTestCase):
     def test_channels(self) -> None:
         """Channels are a comma-separated list of channel names."""
         options = self.parse("--ircserver", "irc", "--ircchannels", "#a, &b,,")
-        self.assertEqual(options["ircchannels"], ["#a", "&b"])
+        self.assertEqual(options.config.irc.channels, ("#a", "&b"))
         self.assertUsageError("--ircchannels", "--ircserver", "irc", "--ircchannels", "#a,b")
         self.assertUsageError("--ircchannels", "--ircchannels", "#a")
 

@@ -39,9 +39,9 @@ class PBOptionsTests(SynchronousTestCase):
         like the setter, as its logins send digests anyone watching may
         guess passwords from; C{--help} says so.
         """
-        options = self.parse()
-        self.assertEqual(options["pbport"], "tcp:8889:interface=127.0.0.1")
-        self.assertEqual(options.ipv6Loopback["pbport"], r"tcp6:8889:interface=\:\:1")
+        port = self.parse().config.pb.port
+        self.assertEqual(port.description, "tcp:8889:interface=127.0.0.1")
+        self.assertEqual(port.ipv6, r"tcp6:8889:interface=\:\:1")
         helpText = " ".join(str(tap.Options()).split())
         self.assertIn(
             "--pbport= Where Perspective Broker listens: a port (on 127.0.0.1 and ::1) or an "
@@ -51,11 +51,11 @@ class PBOptionsTests(SynchronousTestCase):
 
     def test_port(self) -> None:
         """C{-p} takes a port number, on loopback, or an endpoint description."""
-        options = self.parse("-p", "9000")
-        self.assertEqual(options["pbport"], "tcp:9000:interface=127.0.0.1")
-        self.assertEqual(options.ipv6Loopback["pbport"], r"tcp6:9000:interface=\:\:1")
+        port = self.parse("-p", "9000").config.pb.port
+        self.assertEqual(port.description, "tcp:9000:interface=127.0.0.1")
+        self.assertEqual(port.ipv6, r"tcp6:9000:interface=\:\:1")
         self.assertEqual(
-            self.parse("--pbport", r"tcp:9000:interface=\:\:1")["pbport"],
+            self.parse("--pbport", r"tcp:9000:interface=\:\:1").config.pb.port.description,
             r"tcp:9000:interface=\:\:1",
         )
         with self.assertRaises(usage.UsageError) as raised:

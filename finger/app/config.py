@@ -1,0 +1,79 @@
+# -*- test-case-name: tests.app.test_tap -*-
+"""
+L{Config}: what C{twistd finger}'s command line says, checked once and
+frozen, one record per role.  L{finger.app.tap.Options} makes it when it
+parses; L{finger.app.compose.makeService} builds the service from it.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+from twisted.python import usage
+
+from finger.app.backend import BackendConfig
+from finger.app.finger import FingerConfig
+from finger.app.irc import IRCConfig
+from finger.app.listening import LimitsConfig
+from finger.app.login import LoginConfig
+from finger.app.pb import PBConfig
+from finger.app.setter import SetterConfig
+from finger.app.web import WebConfig
+from finger.app.workers import WorkersConfig
+
+
+@dataclass(frozen=True)
+class Config:
+    """
+    The whole configuration of the finger service.
+
+    @ivar backend: the back-end and forwarding.
+    @ivar finger: the finger listener.
+    @ivar setter: the setter's listener, or L{None} with C{--no-setter} or
+        a back-end that cannot set statuses.
+    @ivar web: the web site, over HTTP and, with C{--ssl}, HTTPS.
+    @ivar pb: Perspective Broker's listener, or L{None} with C{--no-pb}.
+    @ivar irc: the IRC bot; it runs only with C{--ircserver}.
+    @ivar limits: the limits every listener is held to.
+    @ivar login: how clients log in to set statuses, or L{None} when
+        setting needs no password (no C{--auth}).
+    @ivar workers: with C{--workers} above 1, the worker processes; else
+        L{None}.
+    """
+
+    backend: BackendConfig
+    finger: FingerConfig
+    setter: Optional[SetterConfig]
+    web: WebConfig
+    pb: Optional[PBConfig]
+    irc: IRCConfig
+    limits: LimitsConfig
+    login: Optional[LoginConfig]
+    workers: Optional[WorkersConfig]
+
+    @classmethod
+    def fromOptions(
+        cls, options: usage.Options, reactor: Any, arguments: Sequence[str] = ()
+    ) -> "Config":
+        """
+        Check the parsed options and read them, loading once what the
+        service needs from files (templates, TLS certificates) and opening
+        the database; C{options} is left as it was.
+
+        @param reactor: the reactor the endpoint descriptions are checked
+            against; nothing listens or connects.
+        @param arguments: the command line C{options} were parsed from, for
+            the workers of C{--workers}.
+        @raise usage.UsageError: naming the first option that is wrong.
+        """
+        backend = BackendConfig.fromOptions(options)
+        return cls(
+            backend=backend,
+            finger=FingerConfig.fromOptions(options, reactor),
+            setter=SetterConfig.fromOptions(options, reactor, backend.canSet),
+            web=WebConfig.fromOptions(options, reactor),
+            login=LoginConfig.fromOptions(options),
+            limits=LimitsConfig.fromOptions(options),
+            pb=PBConfig.fromOptions(options, reactor),
+            irc=IRCConfig.fromOptions(options, reactor),
+            workers=WorkersConfig.fromOptions(options, arguments),
+        )
