@@ -254,13 +254,15 @@ def fingerSection(finger: Dict[str, Any]) -> List[str]:
                 f"{_fmt(_ratio(d['cpu_us_per_req'], b.get('cpu_us_per_req')))} | "
                 f"{_fmt(d['rss_mib'], 1)} | {_fmt(d['listen_overflows'], 0)} | {_fmt(d['errors'], 0)} |"
             )
-    logged = [(name, finger[f"{name}_logged_queries"]) for name, _ in SERVERS
-              if f"{name}_logged_queries" in finger]
+    logged = [name for name, _ in SERVERS if f"{name}_logged_queries" in finger]
     if logged:
         out.append("")
-        out.append("The service's log holds " + ", ".join(
-            f"{v} `Finger query from` lines ({name})" for name, v in logged)
-            + " for the run (logging stayed on).")
+        out.append("Logging stayed on: the service's log and its rotated files hold " + ", ".join(
+            f"{finger[f'{name}_logged_queries']} `Finger query from` lines ({name}"
+            + (f", for {_fmt(finger[f'{name}_answered_queries'], 0)} queries answered in the "
+               "measured runs, plus the warm-up's and the probe's"
+               if f"{name}_answered_queries" in finger else "") + ")"
+            for name in logged) + ".")
     return out
 
 
@@ -271,9 +273,9 @@ def webSection(web: Dict[str, Any]) -> List[str]:
     """
     out = [
         f"`wrk -t1 -c16` for {web['bytes']} bytes, the three servers taking turns run by run.  "
-        "The service runs with its logging and every limit on"
-        + (f" (`{web['every_limit']}`)" if web.get("every_limit") else "") + ".  "
-        "The issue's reference for what Twisted itself allows is a bare `twisted.web` "
+        + (f"The service runs with its logging and every limit on (`{web['every_limit']}`).  "
+           if web.get("every_limit") else "The service runs as shipped, with its logging on.  ")
+        + "The issue's reference for what Twisted itself allows is a bare `twisted.web` "
         "resource answering with the same bytes under `twistd -l FILE` (`bench/bareweb.tac`: "
         "no templates, back-end, limits or extra headers; twisted.web's own access log, one "
         "event a request).  The issue words its target as `/USER` at least 1.5x that "

@@ -15,6 +15,7 @@ generators to core 1 (C{taskset}).  See the README's "Benchmarks" section.
 """
 
 import argparse
+import glob
 import json
 import os
 import platform
@@ -360,8 +361,14 @@ class Bench:
             for s in servers:
                 stop(s.proc)
         for name, logfile in logs.items():
-            with open(logfile, errors="replace") as f:
-                out[f"{name}_logged_queries"] = sum(1 for line in f if "Finger query from" in line)
+            # twistd's log file is rotated every megabyte: count them all.
+            lines = 0
+            for path in [logfile] + sorted(glob.glob(glob.escape(logfile) + ".*")):
+                with open(path, errors="replace") as f:
+                    lines += sum(1 for line in f if "Finger query from" in line)
+            out[f"{name}_logged_queries"] = lines
+            out[f"{name}_answered_queries"] = sum(
+                run["requests"] for c in CONCURRENCIES for run in out[name][str(c)]["runs"])
         out["every_limit"] = " ".join(EVERY_LIMIT)
         if "pyfingerd" in answers:
             out["pyfingerd_version"] = self.pyfingerdVersion
