@@ -114,7 +114,7 @@ def measure(bench: Any, workers: int, total: int, seconds: float) -> Dict[str, A
                     "cpu_us_per_req": used / done * 1e6,
                 }
             )
-        med = {k: run.median([x[k] for x in runs]) for k in runs[0]}
+        med: Dict[str, Any] = {k: run.median([x[k] for x in runs]) for k in runs[0]}
         med["runs"] = runs
         figures[str(conc)] = med
         run.log(
