@@ -30,7 +30,7 @@ factory is given a file for it.
 from functools import partial
 from typing import Callable, List, Optional, Tuple, TypeVar, Union
 
-from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IHalfCloseableProtocol,
     IReactorTime,
@@ -50,13 +50,7 @@ from finger.interfaces import (
     IFingerVerboseService,
 )
 from finger.listing import MAX_LISTED, Listing, Snapshot
-from finger.lookup import (
-    LOOKUP_TIMEOUT,
-    LookupAnswers,
-    LookupPolicy,
-    PolicySettings,
-    orGlobalReactor,
-)
+from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, LookupPolicy, Pending, orGlobalReactor
 from finger.messages import (
     ANSWER_TRUNCATED,
     FORWARDING_DENIED,
@@ -68,7 +62,7 @@ from finger.messages import (
     TIMED_OUT,
 )
 from finger.names import isValidUserName
-from finger.net.limits import Deadlines
+from finger.net.deadlines import Deadlines
 from finger.net.lines import LineFraming
 from finger.text import escapeForLog, formatPeer, printableLines
 
@@ -155,19 +149,17 @@ class FingerProtocol(LineFraming):
     factory: "FingerFactoryFromService"
     maxLineLength = MAX_QUERY_LENGTH
 
-    _answering = False
-    _gone = False
-    _pending: "Optional[Deferred[Answer]]" = None
+    def __init__(self) -> None:
+        self._requests = Pending()
 
     def connectionMade(self) -> None:
         # The query's deadline: one timer serves every connection.
         self.factory.deadlines.add(self, self.factory.timeout, self.timeoutConnection)
 
-    def lineReceived(self, line: bytes) -> None:
+    def lineArrived(self, line: bytes) -> None:
         self.queryReceived(line)
 
-    def lineLengthExceeded(self, line: bytes) -> None:
-        self._answering = True
+    def lineTooLong(self, line: bytes) -> None:
         self.log.info(
             "Finger query from {peer} refused: longer than {limit} bytes",
             peer=formatPeer(self.transport.getPeer()),
@@ -180,9 +172,8 @@ class FingerProtocol(LineFraming):
         The client half-closed: it has sent all it will.  The answer still
         goes out; an unterminated query is answered as if it were ended.
         """
-        if not self._answering:
-            self.finishLines()
-        if not self._answering:
+        self.finishLines()
+        if self.line_mode:
             self.queryReceived(b"")
 
     def writeConnectionLost(self) -> None:
@@ -193,7 +184,6 @@ class FingerProtocol(LineFraming):
         Answer one query line, without its line ending.  It is the only
         one: whatever the client sends after it is ignored.
         """
-        self._answering = True
         self.stopLines()
         peer = formatPeer(self.transport.getPeer())
         accessLog = self.factory.accessLog
@@ -221,9 +211,8 @@ class FingerProtocol(LineFraming):
         Answer with what the back-end's L{Deferred} C{d} brings, through the
         factory's L{LookupPolicy}; cancel it if the client leaves first.
         """
-        pending = self.factory.lookup.ask(d, found, _ANSWERS, peer, what)
-        self._pending = pending
-        pending.addCallbacks(self._finish, self._cancelled)
+        answer = self.factory.lookup.ask(d, found, _ANSWERS, peer, what)
+        self._requests.track(answer).addCallback(self._finish)
 
     def _forward(self, query: bytes, verbose: bool, peer: str) -> None:
         forwarder = self.factory.forwarder
@@ -248,15 +237,10 @@ class FingerProtocol(LineFraming):
         else:
             self._ask(self.factory.getUser(name), _statusLines, peer, "a lookup")
 
-    def _cancelled(self, reason: Failure) -> None:
-        # The client left (or timed out) before the answer came: the policy
-        # says nothing, and neither does the protocol.
-        reason.trap(CancelledError)
-        self._pending = None
-
-    def _finish(self, answer: Answer) -> None:
-        self._pending = None
-        if self._gone:
+    def _finish(self, answer: Optional[Answer]) -> None:
+        if answer is None:
+            # The client left (or timed out) before the answer came: the
+            # policy says nothing, and neither does the protocol.
             return
         self.factory.deadlines.discard(self)
         if not isinstance(answer, bytes):
@@ -272,10 +256,8 @@ class FingerProtocol(LineFraming):
         self.transport.abortConnection()
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
-        self._gone = True
         self.factory.deadlines.discard(self)
-        if self._pending is not None:
-            self._pending.cancel()
+        self._requests.leave()
 
 
 def _capped(lines: List[str], limit: int) -> bytes:
@@ -303,7 +285,7 @@ def _capped(lines: List[str], limit: int) -> bytes:
 
 
 @implementer(IFingerFactory)
-class FingerFactoryFromService(PolicySettings, ServerFactory):
+class FingerFactoryFromService(ServerFactory):
     """
     Serve the finger protocol from an L{IFingerService}.
 
@@ -311,8 +293,6 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
     (C{IFingerFactory(service)}) is this class with the defaults.
 
     @ivar service: the L{IFingerService} answering.
-    @ivar clock: the L{IReactorTime} for timeouts; the global reactor
-        unless the constructor is given one.
     @ivar timeout: seconds a client has to send its query.
     @ivar deadlines: the clients' deadlines for their queries, on the
         clock.
@@ -320,13 +300,15 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
         refused with L{LISTING_DENIED}.
     @ivar listing: the user listing an empty query shows, built once per
         change of the statuses.
-    @ivar lookupTimeout: seconds the back-end has to answer before the
-        client is told L{TIMED_OUT}.
     @ivar maxAnswerBytes: the most bytes of one answer; the rest is cut.
     @ivar forwarder: the L{IFingerForwarder} that answers C{user@host}
         queries, or L{None} to refuse them with L{FORWARDING_DENIED}.
-    @ivar lookup: the L{LookupPolicy} every query goes through; C{clock}
-        and C{lookupTimeout} are its clock and timeout.
+    @ivar clock: the L{IReactorTime} for timeouts; the global reactor
+        unless the constructor is given one.
+    @ivar lookupTimeout: seconds the back-end has to answer before the
+        client is told L{TIMED_OUT}.
+    @ivar lookup: the L{LookupPolicy} every query goes through, built with
+        C{clock} and C{lookupTimeout}.
     @ivar accessLog: the L{AccessLog} every query is logged in; it runs
         while the factory is started, and is flushed when it stops.
     """
@@ -356,13 +338,15 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
         self.service = service
         self.forwarder = forwarder
         self.timeout = timeout
-        self.lookup = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
-        self.deadlines = Deadlines(self.lookup.clock)
+        self.clock = orGlobalReactor(clock)
+        self.lookupTimeout = lookupTimeout
+        self.lookup = LookupPolicy(self.clock, lookupTimeout)
+        self.deadlines = Deadlines(self.clock)
         self.listUsers = listUsers
-        self.listing = Listing(service, self.lookup.clock, maxListed=maxListed)
+        self.listing = Listing(service, self.clock, maxListed=maxListed)
         self.maxAnswerBytes = maxAnswerBytes
         writer = FileWriter.open(accessLog) if accessLog is not None else None
-        self.accessLog = AccessLog(self.lookup.clock, writer)
+        self.accessLog = AccessLog(self.clock, writer)
 
     @property
     def maxListed(self) -> int:
