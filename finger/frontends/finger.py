@@ -28,7 +28,7 @@ factory is given a file for it.
 """
 
 from functools import partial
-from typing import Callable, List, Optional, Tuple, TypeVar, Union
+from typing import Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
@@ -36,7 +36,7 @@ from twisted.internet.interfaces import (
     IReactorTime,
     ITCPTransport,
 )
-from twisted.internet.protocol import ServerFactory
+from twisted.internet.protocol import ServerFactory, connectionDone
 from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
@@ -63,6 +63,7 @@ from finger.messages import (
 )
 from finger.names import isValidUserName
 from finger.net.deadlines import Deadlines
+from finger.net.limits import LimitedConnection
 from finger.net.lines import LineFraming
 from finger.text import escapeForLog, formatPeer, printableLines
 
@@ -70,29 +71,18 @@ _T = TypeVar("_T")
 
 MAX_QUERY_LENGTH = 512
 
+MAX_KEPT_ANSWERS = 4096
+MAX_KEPT_ANSWER_BYTES = 1024
+"""
+How many answers to lookups the factory keeps made, and how long each may
+be (L{FingerFactoryFromService.statusAnswer}): a few megabytes at most.
+"""
+
 
 Answer = Union[List[str], bytes]
 """
 An answer: its lines, or the bytes of them already capped (L{_capped}).
 """
-
-
-class _FingerAnswers(LookupAnswers[List[str]]):
-    """
-    How a lookup that found nothing looks in a finger answer: one line.
-    """
-
-    def unknown(self, user: str) -> List[str]:
-        return [NO_SUCH_USER]
-
-    def timedOut(self) -> List[str]:
-        return [TIMED_OUT]
-
-    def failed(self) -> List[str]:
-        return [INTERNAL_ERROR]
-
-
-_ANSWERS: "LookupAnswers[Answer]" = _FingerAnswers()
 
 
 def _statusLines(status: str) -> List[str]:
@@ -136,9 +126,14 @@ def _listingAnswer(snapshot: Snapshot, verbose: bool, limit: int) -> bytes:
 
 
 @implementer(IHalfCloseableProtocol)
-class FingerProtocol(LineFraming):
+class FingerProtocol(LimitedConnection, LineFraming, LookupAnswers[None]):
     """
     Answer one finger query.
+
+    The protocol is its own L{LookupAnswers}: a lookup that found nothing
+    is answered with one line, at once (L{unknown}, L{timedOut},
+    L{failed}), as one that found something is (L{_ask}), so an answer
+    already known is sent from the one callback that learns it.
 
     @ivar factory: an L{IFingerFactory} provider, with the settings of
         L{FingerFactoryFromService}.
@@ -211,8 +206,20 @@ class FingerProtocol(LineFraming):
         Answer with what the back-end's L{Deferred} C{d} brings, through the
         factory's L{LookupPolicy}; cancel it if the client leaves first.
         """
-        answer = self.factory.lookup.ask(d, found, _ANSWERS, peer, what)
-        self._requests.track(answer).addCallback(self._finish)
+
+        def answer(result: _T) -> None:
+            self._finish(found(result))
+
+        self._requests.track(self.factory.lookup.ask(d, answer, self, peer, what))
+
+    def unknown(self, user: str) -> None:
+        self._finish([NO_SUCH_USER])
+
+    def timedOut(self) -> None:
+        self._finish([TIMED_OUT])
+
+    def failed(self) -> None:
+        self._finish([INTERNAL_ERROR])
 
     def _forward(self, query: bytes, verbose: bool, peer: str) -> None:
         forwarder = self.factory.forwarder
@@ -235,13 +242,9 @@ class FingerProtocol(LineFraming):
         elif verbose:
             self._ask(self.factory.getUserDetails(name), _detailLines, peer, "a verbose lookup")
         else:
-            self._ask(self.factory.getUser(name), _statusLines, peer, "a lookup")
+            self._ask(self.factory.getUser(name), self.factory.statusAnswer, peer, "a lookup")
 
-    def _finish(self, answer: Optional[Answer]) -> None:
-        if answer is None:
-            # The client left (or timed out) before the answer came: the
-            # policy says nothing, and neither does the protocol.
-            return
+    def _finish(self, answer: Answer) -> None:
         self.factory.deadlines.discard(self)
         if not isinstance(answer, bytes):
             answer = _capped(answer, self.factory.maxAnswerBytes)
@@ -255,9 +258,10 @@ class FingerProtocol(LineFraming):
         )
         self.transport.abortConnection()
 
-    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.factory.deadlines.discard(self)
         self._requests.leave()
+        super().connectionLost(reason)
 
 
 def _capped(lines: List[str], limit: int) -> bytes:
@@ -347,6 +351,24 @@ class FingerFactoryFromService(ServerFactory):
         self.maxAnswerBytes = maxAnswerBytes
         writer = FileWriter.open(accessLog) if accessLog is not None else None
         self.accessLog = AccessLog(self.clock, writer)
+        self._statusAnswers: Dict[str, bytes] = {}
+
+    def statusAnswer(self, status: str) -> bytes:
+        """
+        The answer to a lookup that found C{status}: made once per status
+        (while it is short, and for at most L{MAX_KEPT_ANSWERS} statuses at
+        a time), and sent to every client that asks for it, as a listing's
+        answer is.
+        """
+        kept = self._statusAnswers
+        answer = kept.get(status)
+        if answer is None:
+            answer = _capped(_statusLines(status), self.maxAnswerBytes)
+            if len(answer) <= MAX_KEPT_ANSWER_BYTES:
+                if len(kept) >= MAX_KEPT_ANSWERS:
+                    kept.clear()
+                kept[status] = answer
+        return answer
 
     @property
     def maxListed(self) -> int:

@@ -37,7 +37,7 @@ from typing import List, Optional, Tuple
 
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IHalfCloseableProtocol, IReactorTime, ITCPTransport
-from twisted.internet.protocol import ServerFactory
+from twisted.internet.protocol import ServerFactory, connectionDone
 from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
@@ -64,6 +64,7 @@ from finger.names import (
     decodeUserName,
 )
 from finger.net.deadlines import Deadlines
+from finger.net.limits import LimitedConnection
 from finger.net.lines import LineFraming
 from finger.text import formatPeer
 
@@ -100,7 +101,7 @@ class _SetterAnswers(SetAnswers[str]):
 
 
 @implementer(IHalfCloseableProtocol)
-class FingerSetterProtocol(LineFraming):
+class FingerSetterProtocol(LimitedConnection, LineFraming):
     """
     Take a user and a status, save it, and say whether that worked.
     """
@@ -215,7 +216,7 @@ class FingerSetterProtocol(LineFraming):
         )
         self.transport.abortConnection()
 
-    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         """
         The client left.  A login of its that waits for its turn gives up
         its place, so connections that are reset cannot fill the login
@@ -226,6 +227,7 @@ class FingerSetterProtocol(LineFraming):
         self.factory.deadlines.discard(self)
         if self._loggingIn is not None and not self._loggingIn.called:
             self._loggingIn.cancel()
+        super().connectionLost(reason)
 
 
 @implementer(IFingerSetterFactory)
