@@ -296,12 +296,11 @@ class Pending:
 
     log = Logger()
 
-    def __init__(self) -> None:
-        self.gone = False
-        self._waiting: "Set[Deferred[Any]]" = set()
+    gone = False
+    _waiting: "Optional[Set[Deferred[Any]]]" = None
 
     def __len__(self) -> int:
-        return len(self._waiting)
+        return len(self._waiting) if self._waiting is not None else 0
 
     def track(self, d: "Deferred[_T]") -> "Deferred[Optional[_T]]":
         """
@@ -315,10 +314,13 @@ class Pending:
             # An answer already here cannot be overtaken by the client
             # leaving.
             return d  # type: ignore[return-value]
-        self._waiting.add(d)
+        waiting = self._waiting
+        if waiting is None:
+            waiting = self._waiting = set()
+        waiting.add(d)
 
         def settle(result: object) -> object:
-            self._waiting.discard(d)
+            waiting.discard(d)
             if not self.gone:
                 return result
             if isinstance(result, Failure) and not result.check(CancelledError):
@@ -338,8 +340,9 @@ class Pending:
             that this can be a callback or errback itself.
         """
         self.gone = True
-        for d in list(self._waiting):
-            d.cancel()
+        if self._waiting:
+            for d in list(self._waiting):
+                d.cancel()
 
 
 def orGlobalReactor(clock: Optional[IReactorTime]) -> IReactorTime:

@@ -32,6 +32,7 @@ from typing import Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
+    IAddress,
     IHalfCloseableProtocol,
     IReactorTime,
     ITCPTransport,
@@ -137,12 +138,15 @@ class FingerProtocol(LimitedConnection, LineFraming, LookupAnswers[None]):
 
     @ivar factory: an L{IFingerFactory} provider, with the settings of
         L{FingerFactoryFromService}.
+    @ivar peerAddress: the client's address as the factory was told it
+        (L{ServerFactory.buildProtocol}), or L{None} to ask the transport.
     """
 
     log = Logger()
     transport: ITCPTransport  # type: ignore[assignment]
     factory: "FingerFactoryFromService"
     maxLineLength = MAX_QUERY_LENGTH
+    peerAddress: Optional[IAddress] = None
 
     def __init__(self) -> None:
         self._requests = Pending()
@@ -151,13 +155,20 @@ class FingerProtocol(LimitedConnection, LineFraming, LookupAnswers[None]):
         # The query's deadline: one timer serves every connection.
         self.factory.deadlines.add(self, self.factory.timeout, self.timeoutConnection)
 
+    def peer(self) -> str:
+        """
+        The client's address, as logs show it.
+        """
+        address = self.peerAddress
+        return formatPeer(address if address is not None else self.transport.getPeer())
+
     def lineArrived(self, line: bytes) -> None:
         self.queryReceived(line)
 
     def lineTooLong(self, line: bytes) -> None:
         self.log.info(
             "Finger query from {peer} refused: longer than {limit} bytes",
-            peer=formatPeer(self.transport.getPeer()),
+            peer=self.peer(),
             limit=MAX_QUERY_LENGTH,
         )
         self._finish([QUERY_TOO_LONG])
@@ -180,7 +191,7 @@ class FingerProtocol(LimitedConnection, LineFraming, LookupAnswers[None]):
         one: whatever the client sends after it is ignored.
         """
         self.stopLines()
-        peer = formatPeer(self.transport.getPeer())
+        peer = self.peer()
         accessLog = self.factory.accessLog
         accessLog.add(f"{accessLog.now()} Finger query from {peer}: {escapeForLog(query)}")
         verbose = False
@@ -254,7 +265,7 @@ class FingerProtocol(LimitedConnection, LineFraming, LookupAnswers[None]):
     def timeoutConnection(self) -> None:
         self.log.info(
             "Finger connection from {peer} timed out",
-            peer=formatPeer(self.transport.getPeer()),
+            peer=self.peer(),
         )
         self.transport.abortConnection()
 
@@ -352,6 +363,15 @@ class FingerFactoryFromService(ServerFactory):
         writer = FileWriter.open(accessLog) if accessLog is not None else None
         self.accessLog = AccessLog(self.clock, writer)
         self._statusAnswers: Dict[str, bytes] = {}
+
+    def buildProtocol(self, addr):  # type: ignore[no-untyped-def]
+        """
+        A protocol for a client at C{addr}, which it keeps: a TCP
+        transport makes a new address object each time it is asked.
+        """
+        protocol = super().buildProtocol(addr)
+        protocol.peerAddress = addr
+        return protocol
 
     def statusAnswer(self, status: str) -> bytes:
         """

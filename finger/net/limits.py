@@ -189,10 +189,14 @@ class LimitedConnection:
         The connection is lost: stop its timers, and count it no more.
         """
         limits.firstChecks.discard(self)
-        for timer in (self._timer, self._graceCall):
-            if timer is not None and timer.active():
-                timer.cancel()
-        self._timer = self._graceCall = None
+        if self._timer is not None:
+            if self._timer.active():
+                self._timer.cancel()
+            self._timer = None
+        if self._graceCall is not None:
+            if self._graceCall.active():
+                self._graceCall.cancel()
+            self._graceCall = None
         if self.peerHost is not None:
             limits.closed(self.peerHost)
 
