@@ -51,9 +51,7 @@ from zope.interface import implementer
 
 from finger.net.buckets import BucketTable, TokenBucket
 from finger.net.clients import ClientKey
-# Deadlines is also imported from here by finger.frontends.web.site, until it
-# imports it from finger.net.deadlines.
-from finger.net.deadlines import Deadlines
+from finger.net.deadlines import Deadlines  # finger.frontends.web.site imports it here
 
 DEFAULT_MAX_CONNECTIONS = 1024
 DEFAULT_MAX_PER_ADDRESS = 32
@@ -131,17 +129,13 @@ class LimitedConnection:
     its transport.  Built by any other factory, it has no limits.
 
     One timer per connection enforces both the idle and the lifetime limit:
-    reads (and, through a wrapper, writes) only note the time, and when the
-    timer fires it either closes the connection or sets itself for the next
-    deadline.  The first time it fires is the same time after the
-    connection began for every connection, so that first wait is one entry
-    in the factory's L{Deadlines} (C{firstChecks}) rather than a timer of
-    its own.
+    reads (and, through L{LimitedProtocol}, writes) note the time, and the
+    timer closes the connection or waits for the next deadline.  Its first
+    wait is the same for every connection, so it is one entry in the
+    factory's L{Deadlines} (C{firstChecks}), not a timer of its own.
 
     A protocol that overrides C{connectionLost} calls this one
-    (C{super().connectionLost(reason)}); one that writes more than an
-    answer just before it closes should know that only what it reads
-    counts as activity, unless it is served through L{LimitedProtocol}.
+    (C{super().connectionLost(reason)}).
 
     @ivar limits: the L{LimitingFactory} this connection counts against,
         or L{None} when it was built without one.
