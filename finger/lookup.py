@@ -358,25 +358,3 @@ def orGlobalReactor(clock: Optional[IReactorTime]) -> IReactorTime:
 
         return reactor  # type: ignore[return-value]
     return clock
-
-
-def _policySetting(name: str, doc: str) -> Any:
-    return property(
-        lambda self: getattr(self.lookup, name),
-        lambda self, value: setattr(self.lookup, name, value),
-        doc=doc,
-    )
-
-
-class PolicySettings:
-    """
-    Mixin for a front-end that asks through one L{LookupPolicy}, its
-    C{lookup}: the front-end's C{clock} and C{lookupTimeout} are the
-    policy's, so there is one place they are kept, and setting either later
-    reaches every lookup.
-    """
-
-    lookup: LookupPolicy
-
-    clock = _policySetting("clock", "The L{IReactorTime} the front-end keeps time with.")
-    lookupTimeout = _policySetting("timeout", "Seconds a back-end has to answer.")
