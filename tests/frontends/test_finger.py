@@ -48,6 +48,17 @@ class _HangingService(MemoryFingerService):
         return d
 
 
+def _ask(factory: FingerFactoryFromService, query: bytes) -> bytes:
+    """
+    What a client of C{factory} that sends C{query} is answered.
+    """
+    transport = StringTransport()
+    protocol = factory.buildProtocol(None)
+    protocol.makeConnection(transport)
+    protocol.dataReceived(query)
+    return transport.value()
+
+
 class FingerProtocolTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.service = MemoryFingerService(
@@ -161,19 +172,12 @@ class FingerProtocolTests(SynchronousTestCase):
         service = FaultyService(moshez="happy and well", shawn="alive")
         factory = FingerFactoryFromService(service, clock=self.clock)
 
-        def ask(query: bytes) -> bytes:
-            transport = StringTransport()
-            protocol = factory.buildProtocol(None)
-            protocol.makeConnection(transport)
-            protocol.dataReceived(query)
-            return transport.value()
-
         listing = b"moshez: happy and well\r\nshawn: alive\r\n"
         for query in [b"\r\n", b"/W\r\n"] * 3:
-            self.assertEqual(ask(query), listing)
+            self.assertEqual(_ask(factory, query), listing)
         self.assertEqual((service.listed, len(service.asked)), (1, 2))
         self.successResultOf(service.setUser("shawn", "gone fishing"))
-        self.assertEqual(ask(b"\r\n"), b"moshez: happy and well\r\nshawn: gone fishing\r\n")
+        self.assertEqual(_ask(factory, b"\r\n"), b"moshez: happy and well\r\nshawn: gone fishing\r\n")
         self.assertEqual(service.listed, 2)
 
     def test_statusAnswerKept(self) -> None:
@@ -189,16 +193,9 @@ class FingerProtocolTests(SynchronousTestCase):
         self.assertIs(factory.statusAnswer("happy\nand well"), first)
         self.assertEqual(factory.statusAnswer("gone"), b"gone\r\n")
 
-        def ask(query: bytes) -> bytes:
-            transport = StringTransport()
-            protocol = factory.buildProtocol(None)
-            protocol.makeConnection(transport)
-            protocol.dataReceived(query)
-            return transport.value()
-
-        self.assertEqual(ask(b"moshez\r\n"), b"happy and well\r\n")
+        self.assertEqual(_ask(factory, b"moshez\r\n"), b"happy and well\r\n")
         self.service.users["moshez"] = "busy"
-        self.assertEqual(ask(b"moshez\r\n"), b"busy\r\n")
+        self.assertEqual(_ask(factory, b"moshez\r\n"), b"busy\r\n")
         long = "x" * (MAX_KEPT_ANSWER_BYTES + 1)
         self.assertEqual(factory.statusAnswer(long), long.encode() + b"\r\n")
         self.assertNotIn(long, factory._statusAnswers)
