@@ -177,7 +177,9 @@ class FingerProtocolTests(SynchronousTestCase):
             self.assertEqual(_ask(factory, query), listing)
         self.assertEqual((service.listed, len(service.asked)), (1, 2))
         self.successResultOf(service.setUser("shawn", "gone fishing"))
-        self.assertEqual(_ask(factory, b"\r\n"), b"moshez: happy and well\r\nshawn: gone fishing\r\n")
+        self.assertEqual(
+            _ask(factory, b"\r\n"), b"moshez: happy and well\r\nshawn: gone fishing\r\n"
+        )
         self.assertEqual(service.listed, 2)
 
     def test_statusAnswerKept(self) -> None:
