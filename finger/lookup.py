@@ -38,7 +38,6 @@ from finger.auth import NotAllowed
 from finger.interfaces import StatusesReadOnly, StatusNotSaved, UnknownUser
 from finger.messages import INTERNAL_ERROR, LOGIN_FAILED, NOT_ALLOWED, NOT_SAVED, SET_TIMED_OUT
 from finger.names import InvalidStatus, InvalidUserName
-from finger.reactor import orGlobalReactor as orGlobalReactor  # for the front-ends
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -297,12 +296,11 @@ class Pending:
 
     log = Logger()
 
-    def __init__(self) -> None:
-        self.gone = False
-        self._waiting: "Set[Deferred[Any]]" = set()
+    gone = False
+    _waiting: "Optional[Set[Deferred[Any]]]" = None
 
     def __len__(self) -> int:
-        return len(self._waiting)
+        return len(self._waiting) if self._waiting is not None else 0
 
     def track(self, d: "Deferred[_T]") -> "Deferred[Optional[_T]]":
         """
@@ -316,10 +314,13 @@ class Pending:
             # An answer already here cannot be overtaken by the client
             # leaving.
             return d  # type: ignore[return-value]
-        self._waiting.add(d)
+        waiting = self._waiting
+        if waiting is None:
+            waiting = self._waiting = set()
+        waiting.add(d)
 
         def settle(result: object) -> object:
-            self._waiting.discard(d)
+            waiting.discard(d)
             if not self.gone:
                 return result
             if isinstance(result, Failure) and not result.check(CancelledError):
@@ -339,27 +340,6 @@ class Pending:
             that this can be a callback or errback itself.
         """
         self.gone = True
-        for d in list(self._waiting):
-            d.cancel()
-
-
-def _policySetting(name: str, doc: str) -> Any:
-    return property(
-        lambda self: getattr(self.lookup, name),
-        lambda self, value: setattr(self.lookup, name, value),
-        doc=doc,
-    )
-
-
-class PolicySettings:
-    """
-    Mixin for a front-end that asks through one L{LookupPolicy}, its
-    C{lookup}: the front-end's C{clock} and C{lookupTimeout} are the
-    policy's, so there is one place they are kept, and setting either later
-    reaches every lookup.
-    """
-
-    lookup: LookupPolicy
-
-    clock = _policySetting("clock", "The L{IReactorTime} the front-end keeps time with.")
-    lookupTimeout = _policySetting("timeout", "Seconds a back-end has to answer.")
+        if self._waiting:
+            for d in list(self._waiting):
+                d.cancel()

@@ -14,7 +14,7 @@ from zope.interface.verify import verifyObject
 
 from finger.backends.memory import MemoryFingerService
 from finger.clients.finger import AnswerTooLong, finger
-from finger.forwarding import FingerForwarder, RemoteFinger, parseAllowList
+from finger.forwarding import FingerForwarder, parseAllowList
 from finger.frontends.finger import FingerFactoryFromService  # noqa: F401 (adapter)
 from finger.interfaces import IFingerFactory, IFingerForwarder
 from finger.messages import (

@@ -14,13 +14,12 @@ from twisted.trial.unittest import SynchronousTestCase
 from finger.auth import NotAllowed
 from finger.interfaces import StatusesReadOnly, StatusNotSaved, UnknownUser
 from finger.lookup import (
-    Pending,
     LOOKUP_TIMEOUT,
     LookupAnswers,
     LookupPolicy,
+    Pending,
     SetAnswers,
     Unsaved,
-    orGlobalReactor,
 )
 from finger.messages import INTERNAL_ERROR, LOGIN_FAILED, NOT_ALLOWED, NOT_SAVED, SET_TIMED_OUT
 from finger.names import InvalidStatus, InvalidUserName
@@ -379,21 +378,6 @@ class ChangeLogTests(SynchronousTestCase):
             StatusNotSaved("disk full"),
         ]:
             self.assertEqual(self.change(fail(reason)), [])
-
-
-class OrGlobalReactorTests(SynchronousTestCase):
-    def test_clockGiven(self) -> None:
-        clock = Clock()
-        self.assertIs(orGlobalReactor(clock), clock)
-
-    def test_none(self) -> None:
-        """
-        L{None} means the global reactor, as for a front-end built with its
-        defaults.
-        """
-        from twisted.internet import reactor
-
-        self.assertIs(orGlobalReactor(None), reactor)
 
 
 class PendingTests(SynchronousTestCase):

@@ -5,7 +5,6 @@ Tests for L{finger.reactor}.
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from finger import lookup
 from finger.reactor import orGlobalReactor
 
 
@@ -25,9 +24,3 @@ class OrGlobalReactorTests(SynchronousTestCase):
         from twisted.internet import reactor
 
         self.assertIs(orGlobalReactor(None), reactor)
-
-    def test_lookupGivesTheSame(self) -> None:
-        """
-        The front-ends that import it from L{finger.lookup} get this one.
-        """
-        self.assertIs(lookup.orGlobalReactor, orGlobalReactor)

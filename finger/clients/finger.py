@@ -24,7 +24,7 @@ from typing import IO, Any, List, Optional, Sequence, Tuple
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.endpoints import HostnameEndpoint, connectProtocol
 from twisted.internet.error import TimeoutError
-from twisted.internet.interfaces import IDelayedCall, IReactorTime, ITCPTransport
+from twisted.internet.interfaces import IReactorTime, ITCPTransport
 from twisted.internet.protocol import Protocol
 from twisted.python import usage
 from twisted.python.failure import Failure
@@ -99,11 +99,10 @@ class FingerClientProtocol(Protocol):
         self._received: List[bytes] = []
         self._size = 0
         self._failure: Optional[Failure] = None
-        self._timer: Optional[IDelayedCall] = None
         self.finished: Deferred[str] = Deferred(lambda d: self._abort())
 
     def connectionMade(self) -> None:
-        self._timer = self._clock.callLater(self._readTimeout, self._timedOut)
+        self.finished.addTimeout(self._readTimeout, self._clock, onTimeoutCancel=self._timedOut)
         self.transport.write(self._query)
 
     def dataReceived(self, data: bytes) -> None:
@@ -116,12 +115,13 @@ class FingerClientProtocol(Protocol):
             self._failure = Failure(AnswerTooLong(self._text(), self._maxBytes))
             self._abort()
 
-    def _timedOut(self) -> None:
-        self._timer = None
-        self._failure = Failure(
-            AnswerTimedOut(f"no complete answer within {self._readTimeout} seconds")
-        )
-        self._abort()
+    def _timedOut(self, result: object, timeout: float) -> Failure:
+        """
+        The answer did not come within the read timeout: C{finished} was
+        cancelled (which aborted the connection), and fails with
+        L{AnswerTimedOut} instead.
+        """
+        return Failure(AnswerTimedOut(f"no complete answer within {timeout} seconds"))
 
     def _abort(self) -> None:
         if self.transport is not None:
@@ -131,11 +131,8 @@ class FingerClientProtocol(Protocol):
         return b"".join(self._received).decode("utf-8", "replace")
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         if self.finished.called:
-            # Cancelled.
+            # Cancelled, or timed out.
             return
         if self._failure is not None:
             self.finished.errback(self._failure)
@@ -189,35 +186,17 @@ def finger(
     endpoint = HostnameEndpoint(reactor, host, port, timeout=connectTimeout)
     d = connectProtocol(endpoint, protocol)
     d.addCallback(lambda _: protocol.finished)
-    return _deadline(d, reactor, connectTimeout + readTimeout, host)
 
-
-def _deadline(
-    d: "Deferred[str]", clock: IReactorTime, seconds: float, host: str
-) -> "Deferred[str]":
-    """
-    A last bound on a whole lookup, name resolution included.  Not
-    L{Deferred.addTimeout}: a cancelled connection attempt fails with
-    L{ConnectingCancelledError}, which it does not recognise.
-    """
-    expired = []
-
-    def expire() -> None:
-        expired.append(True)
-        d.cancel()
-
-    timer = clock.callLater(seconds, expire)
-
-    def finish(result: object) -> object:
-        if timer.active():
-            timer.cancel()
-        if expired and isinstance(result, Failure):
-            return Failure(
-                TimeoutError(f"no answer from {host} within {seconds} seconds")
-            )
+    def timedOut(result: object, timeout: float) -> object:
+        # However the cancelled step failed (a cancelled connection attempt
+        # fails with ConnectingCancelledError, not CancelledError), the
+        # lookup as a whole timed out.
+        if isinstance(result, Failure):
+            return Failure(TimeoutError(f"no answer from {host} within {timeout} seconds"))
         return result
 
-    return d.addBoth(finish)
+    # A last bound on the whole lookup, name resolution included.
+    return d.addTimeout(connectTimeout + readTimeout, reactor, onTimeoutCancel=timedOut)
 
 
 def parseTarget(target: str) -> Tuple[str, str, int]:

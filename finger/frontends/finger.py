@@ -28,15 +28,16 @@ factory is given a file for it.
 """
 
 from functools import partial
-from typing import Callable, List, Optional, Tuple, TypeVar, Union
+from typing import Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
-from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
+    IAddress,
     IHalfCloseableProtocol,
     IReactorTime,
     ITCPTransport,
 )
-from twisted.internet.protocol import ServerFactory
+from twisted.internet.protocol import ServerFactory, connectionDone
 from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
@@ -50,13 +51,8 @@ from finger.interfaces import (
     IFingerVerboseService,
 )
 from finger.listing import MAX_LISTED, Listing, Snapshot
-from finger.lookup import (
-    LOOKUP_TIMEOUT,
-    LookupAnswers,
-    LookupPolicy,
-    PolicySettings,
-    orGlobalReactor,
-)
+from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, LookupPolicy, Pending
+from finger.reactor import orGlobalReactor
 from finger.messages import (
     ANSWER_TRUNCATED,
     FORWARDING_DENIED,
@@ -68,7 +64,8 @@ from finger.messages import (
     TIMED_OUT,
 )
 from finger.names import isValidUserName
-from finger.net.limits import Deadlines
+from finger.net.deadlines import Deadlines
+from finger.net.limits import LimitedConnection
 from finger.net.lines import LineFraming
 from finger.text import escapeForLog, formatPeer, printableLines
 
@@ -76,29 +73,18 @@ _T = TypeVar("_T")
 
 MAX_QUERY_LENGTH = 512
 
+MAX_KEPT_ANSWERS = 4096
+MAX_KEPT_ANSWER_BYTES = 1024
+"""
+How many answers to lookups the factory keeps made, and how long each may
+be (L{FingerFactoryFromService.statusAnswer}): a few megabytes at most.
+"""
+
 
 Answer = Union[List[str], bytes]
 """
 An answer: its lines, or the bytes of them already capped (L{_capped}).
 """
-
-
-class _FingerAnswers(LookupAnswers[List[str]]):
-    """
-    How a lookup that found nothing looks in a finger answer: one line.
-    """
-
-    def unknown(self, user: str) -> List[str]:
-        return [NO_SUCH_USER]
-
-    def timedOut(self) -> List[str]:
-        return [TIMED_OUT]
-
-    def failed(self) -> List[str]:
-        return [INTERNAL_ERROR]
-
-
-_ANSWERS: "LookupAnswers[Answer]" = _FingerAnswers()
 
 
 def _statusLines(status: str) -> List[str]:
@@ -142,35 +128,48 @@ def _listingAnswer(snapshot: Snapshot, verbose: bool, limit: int) -> bytes:
 
 
 @implementer(IHalfCloseableProtocol)
-class FingerProtocol(LineFraming):
+class FingerProtocol(LimitedConnection, LineFraming, LookupAnswers[None]):
     """
     Answer one finger query.
 
+    The protocol is its own L{LookupAnswers}: a lookup that found nothing
+    is answered with one line, at once (L{unknown}, L{timedOut},
+    L{failed}), as one that found something is (L{_ask}), so an answer
+    already known is sent from the one callback that learns it.
+
     @ivar factory: an L{IFingerFactory} provider, with the settings of
         L{FingerFactoryFromService}.
+    @ivar peerAddress: the client's address as the factory was told it
+        (L{ServerFactory.buildProtocol}), or L{None} to ask the transport.
     """
 
     log = Logger()
     transport: ITCPTransport  # type: ignore[assignment]
     factory: "FingerFactoryFromService"
     maxLineLength = MAX_QUERY_LENGTH
+    peerAddress: Optional[IAddress] = None
 
-    _answering = False
-    _gone = False
-    _pending: "Optional[Deferred[Answer]]" = None
+    def __init__(self) -> None:
+        self._requests = Pending()
 
     def connectionMade(self) -> None:
         # The query's deadline: one timer serves every connection.
         self.factory.deadlines.add(self, self.factory.timeout, self.timeoutConnection)
 
-    def lineReceived(self, line: bytes) -> None:
+    def peer(self) -> str:
+        """
+        The client's address, as logs show it.
+        """
+        address = self.peerAddress
+        return formatPeer(address if address is not None else self.transport.getPeer())
+
+    def lineArrived(self, line: bytes) -> None:
         self.queryReceived(line)
 
-    def lineLengthExceeded(self, line: bytes) -> None:
-        self._answering = True
+    def lineTooLong(self, line: bytes) -> None:
         self.log.info(
             "Finger query from {peer} refused: longer than {limit} bytes",
-            peer=formatPeer(self.transport.getPeer()),
+            peer=self.peer(),
             limit=MAX_QUERY_LENGTH,
         )
         self._finish([QUERY_TOO_LONG])
@@ -180,9 +179,8 @@ class FingerProtocol(LineFraming):
         The client half-closed: it has sent all it will.  The answer still
         goes out; an unterminated query is answered as if it were ended.
         """
-        if not self._answering:
-            self.finishLines()
-        if not self._answering:
+        self.finishLines()
+        if self.line_mode:
             self.queryReceived(b"")
 
     def writeConnectionLost(self) -> None:
@@ -193,9 +191,8 @@ class FingerProtocol(LineFraming):
         Answer one query line, without its line ending.  It is the only
         one: whatever the client sends after it is ignored.
         """
-        self._answering = True
         self.stopLines()
-        peer = formatPeer(self.transport.getPeer())
+        peer = self.peer()
         accessLog = self.factory.accessLog
         accessLog.add(f"{accessLog.now()} Finger query from {peer}: {escapeForLog(query)}")
         verbose = False
@@ -221,9 +218,20 @@ class FingerProtocol(LineFraming):
         Answer with what the back-end's L{Deferred} C{d} brings, through the
         factory's L{LookupPolicy}; cancel it if the client leaves first.
         """
-        pending = self.factory.lookup.ask(d, found, _ANSWERS, peer, what)
-        self._pending = pending
-        pending.addCallbacks(self._finish, self._cancelled)
+
+        def answer(result: _T) -> None:
+            self._finish(found(result))
+
+        self._requests.track(self.factory.lookup.ask(d, answer, self, peer, what))
+
+    def unknown(self, user: str) -> None:
+        self._finish([NO_SUCH_USER])
+
+    def timedOut(self) -> None:
+        self._finish([TIMED_OUT])
+
+    def failed(self) -> None:
+        self._finish([INTERNAL_ERROR])
 
     def _forward(self, query: bytes, verbose: bool, peer: str) -> None:
         forwarder = self.factory.forwarder
@@ -246,18 +254,9 @@ class FingerProtocol(LineFraming):
         elif verbose:
             self._ask(self.factory.getUserDetails(name), _detailLines, peer, "a verbose lookup")
         else:
-            self._ask(self.factory.getUser(name), _statusLines, peer, "a lookup")
-
-    def _cancelled(self, reason: Failure) -> None:
-        # The client left (or timed out) before the answer came: the policy
-        # says nothing, and neither does the protocol.
-        reason.trap(CancelledError)
-        self._pending = None
+            self._ask(self.factory.getUser(name), self.factory.statusAnswer, peer, "a lookup")
 
     def _finish(self, answer: Answer) -> None:
-        self._pending = None
-        if self._gone:
-            return
         self.factory.deadlines.discard(self)
         if not isinstance(answer, bytes):
             answer = _capped(answer, self.factory.maxAnswerBytes)
@@ -267,15 +266,14 @@ class FingerProtocol(LineFraming):
     def timeoutConnection(self) -> None:
         self.log.info(
             "Finger connection from {peer} timed out",
-            peer=formatPeer(self.transport.getPeer()),
+            peer=self.peer(),
         )
         self.transport.abortConnection()
 
-    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
-        self._gone = True
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.factory.deadlines.discard(self)
-        if self._pending is not None:
-            self._pending.cancel()
+        self._requests.leave()
+        super().connectionLost(reason)
 
 
 def _capped(lines: List[str], limit: int) -> bytes:
@@ -303,7 +301,7 @@ def _capped(lines: List[str], limit: int) -> bytes:
 
 
 @implementer(IFingerFactory)
-class FingerFactoryFromService(PolicySettings, ServerFactory):
+class FingerFactoryFromService(ServerFactory):
     """
     Serve the finger protocol from an L{IFingerService}.
 
@@ -311,8 +309,6 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
     (C{IFingerFactory(service)}) is this class with the defaults.
 
     @ivar service: the L{IFingerService} answering.
-    @ivar clock: the L{IReactorTime} for timeouts; the global reactor
-        unless the constructor is given one.
     @ivar timeout: seconds a client has to send its query.
     @ivar deadlines: the clients' deadlines for their queries, on the
         clock.
@@ -320,13 +316,15 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
         refused with L{LISTING_DENIED}.
     @ivar listing: the user listing an empty query shows, built once per
         change of the statuses.
-    @ivar lookupTimeout: seconds the back-end has to answer before the
-        client is told L{TIMED_OUT}.
     @ivar maxAnswerBytes: the most bytes of one answer; the rest is cut.
     @ivar forwarder: the L{IFingerForwarder} that answers C{user@host}
         queries, or L{None} to refuse them with L{FORWARDING_DENIED}.
-    @ivar lookup: the L{LookupPolicy} every query goes through; C{clock}
-        and C{lookupTimeout} are its clock and timeout.
+    @ivar clock: the L{IReactorTime} for timeouts; the global reactor
+        unless the constructor is given one.
+    @ivar lookupTimeout: seconds the back-end has to answer before the
+        client is told L{TIMED_OUT}.
+    @ivar lookup: the L{LookupPolicy} every query goes through, built with
+        C{clock} and C{lookupTimeout}.
     @ivar accessLog: the L{AccessLog} every query is logged in; it runs
         while the factory is started, and is flushed when it stops.
     """
@@ -356,13 +354,42 @@ class FingerFactoryFromService(PolicySettings, ServerFactory):
         self.service = service
         self.forwarder = forwarder
         self.timeout = timeout
-        self.lookup = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
-        self.deadlines = Deadlines(self.lookup.clock)
+        self.clock = orGlobalReactor(clock)
+        self.lookupTimeout = lookupTimeout
+        self.lookup = LookupPolicy(self.clock, lookupTimeout)
+        self.deadlines = Deadlines(self.clock)
         self.listUsers = listUsers
-        self.listing = Listing(service, self.lookup.clock, maxListed=maxListed)
+        self.listing = Listing(service, self.clock, maxListed=maxListed)
         self.maxAnswerBytes = maxAnswerBytes
         writer = FileWriter.open(accessLog) if accessLog is not None else None
-        self.accessLog = AccessLog(self.lookup.clock, writer)
+        self.accessLog = AccessLog(self.clock, writer)
+        self._statusAnswers: Dict[str, bytes] = {}
+
+    def buildProtocol(self, addr):  # type: ignore[no-untyped-def]
+        """
+        A protocol for a client at C{addr}, which it keeps: a TCP
+        transport makes a new address object each time it is asked.
+        """
+        protocol = super().buildProtocol(addr)
+        protocol.peerAddress = addr
+        return protocol
+
+    def statusAnswer(self, status: str) -> bytes:
+        """
+        The answer to a lookup that found C{status}: made once per status
+        (while it is short, and for at most L{MAX_KEPT_ANSWERS} statuses at
+        a time), and sent to every client that asks for it, as a listing's
+        answer is.
+        """
+        kept = self._statusAnswers
+        answer = kept.get(status)
+        if answer is None:
+            answer = _capped(_statusLines(status), self.maxAnswerBytes)
+            if len(answer) <= MAX_KEPT_ANSWER_BYTES:
+                if len(kept) >= MAX_KEPT_ANSWERS:
+                    kept.clear()
+                kept[status] = answer
+        return answer
 
     @property
     def maxListed(self) -> int:

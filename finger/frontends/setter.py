@@ -36,29 +36,17 @@ without it.
 from typing import List, Optional, Tuple
 
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.interfaces import (
-    IDelayedCall,
-    IHalfCloseableProtocol,
-    IReactorTime,
-    ITCPTransport,
-)
-from twisted.internet.protocol import ServerFactory
+from twisted.internet.interfaces import IHalfCloseableProtocol, IReactorTime, ITCPTransport
+from twisted.internet.protocol import ServerFactory, connectionDone
 from twisted.logger import Logger
-from twisted.protocols.policies import TimeoutMixin
 from twisted.python import components
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from finger.auth import SetterLogin
 from finger.interfaces import IFingerSetterFactory, IFingerSetterService
-from finger.lookup import (
-    LOOKUP_TIMEOUT,
-    LookupPolicy,
-    PolicySettings,
-    SetAnswers,
-    Unsaved,
-    orGlobalReactor,
-)
+from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy, SetAnswers, Unsaved
+from finger.reactor import orGlobalReactor
 from finger.messages import (
     EXPECTED_THREE_LINES,
     EXPECTED_TWO_LINES,
@@ -76,6 +64,8 @@ from finger.names import (
     checkStatus,
     decodeUserName,
 )
+from finger.net.deadlines import Deadlines
+from finger.net.limits import LimitedConnection
 from finger.net.lines import LineFraming
 from finger.text import formatPeer
 
@@ -112,7 +102,7 @@ class _SetterAnswers(SetAnswers[str]):
 
 
 @implementer(IHalfCloseableProtocol)
-class FingerSetterProtocol(LineFraming, TimeoutMixin):
+class FingerSetterProtocol(LimitedConnection, LineFraming):
     """
     Take a user and a status, save it, and say whether that worked.
     """
@@ -128,16 +118,14 @@ class FingerSetterProtocol(LineFraming, TimeoutMixin):
     def __init__(self) -> None:
         self._lines: List[bytes] = []
 
-    def callLater(self, period: float, func) -> IDelayedCall:  # type: ignore[no-untyped-def]
-        return self.factory.clock.callLater(period, func)
-
     def connectionMade(self) -> None:
-        self.setTimeout(self.factory.timeout)
+        # The lines' deadline: one timer serves every connection.
+        self.factory.deadlines.add(self, self.factory.timeout, self.timeoutConnection)
 
-    def lineLengthExceeded(self, line: bytes) -> None:
+    def lineTooLong(self, line: bytes) -> None:
         self._reply(_error(LINE_TOO_LONG))
 
-    def lineReceived(self, line: bytes) -> None:
+    def lineArrived(self, line: bytes) -> None:
         authenticating = self.factory.login is not None
         if authenticating and len(self._lines) == 1:
             # The password, exactly as typed.
@@ -182,7 +170,7 @@ class FingerSetterProtocol(LineFraming, TimeoutMixin):
     def _save(self) -> None:
         self._done = True
         self.stopLines()
-        self.setTimeout(None)
+        self.factory.deadlines.discard(self)
         user, login = self._names(self._lines[0])
         try:
             status = checkStatus(self._lines[-1].decode("utf-8"))
@@ -216,7 +204,7 @@ class FingerSetterProtocol(LineFraming, TimeoutMixin):
     def _reply(self, line: str) -> None:
         self._done = True
         self.stopLines()
-        self.setTimeout(None)
+        self.factory.deadlines.discard(self)
         if self.connected:
             self.transport.write(line.encode("utf-8") + b"\r\n")
             self.transport.loseConnection()
@@ -229,7 +217,7 @@ class FingerSetterProtocol(LineFraming, TimeoutMixin):
         )
         self.transport.abortConnection()
 
-    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         """
         The client left.  A login of its that waits for its turn gives up
         its place, so connections that are reset cannot fill the login
@@ -237,13 +225,14 @@ class FingerSetterProtocol(LineFraming, TimeoutMixin):
         """
         self.connected = False
         self._done = True
-        self.setTimeout(None)
+        self.factory.deadlines.discard(self)
         if self._loggingIn is not None and not self._loggingIn.called:
             self._loggingIn.cancel()
+        super().connectionLost(reason)
 
 
 @implementer(IFingerSetterFactory)
-class FingerSetterFactoryFromService(PolicySettings, ServerFactory):
+class FingerSetterFactoryFromService(ServerFactory):
     """
     Serve the setter protocol from an L{IFingerSetterService}.
 
@@ -251,14 +240,15 @@ class FingerSetterFactoryFromService(PolicySettings, ServerFactory):
     (C{IFingerSetterFactory(service)}) is this class with the defaults.
 
     @ivar service: the L{IFingerSetterService} that saves statuses.
+    @ivar timeout: seconds a client has to send its lines.
+    @ivar deadlines: the clients' deadlines for their lines, on the clock.
+    @ivar login: a L{SetterLogin} when sets need a password, else L{None}.
     @ivar clock: the L{IReactorTime} for timeouts; the global reactor
         unless the constructor is given one.
-    @ivar timeout: seconds a client has to send its lines.
-    @ivar login: a L{SetterLogin} when sets need a password, else L{None}.
     @ivar lookupTimeout: seconds the back-end (and the login) has to
         confirm a change before the client is told it timed out.
-    @ivar lookup: the L{LookupPolicy} of every change, whose clock and
-        timeout are C{clock} and C{lookupTimeout}.
+    @ivar lookup: the L{LookupPolicy} of every change, built with C{clock}
+        and C{lookupTimeout}.
     """
 
     protocol = FingerSetterProtocol  # type: ignore[assignment]
@@ -274,7 +264,10 @@ class FingerSetterFactoryFromService(PolicySettings, ServerFactory):
         lookupTimeout: float = LOOKUP_TIMEOUT,
     ) -> None:
         self.service = service
-        self.lookup = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
+        self.clock = orGlobalReactor(clock)
+        self.lookupTimeout = lookupTimeout
+        self.lookup = LookupPolicy(self.clock, lookupTimeout)
+        self.deadlines = Deadlines(self.clock)
         self.timeout = timeout
         self.login = login
 

@@ -33,7 +33,7 @@ address are exempt from C{maxPerAddress} even then), so local tools and
 monitoring are never refused by them.
 """
 
-from typing import Callable, Dict, Hashable, Optional, Tuple, Union
+from typing import Dict, Optional, Union
 
 from twisted.internet.interfaces import (
     IAddress,
@@ -51,6 +51,7 @@ from zope.interface import implementer
 
 from finger.net.buckets import BucketTable, TokenBucket
 from finger.net.clients import ClientKey
+from finger.net.deadlines import Deadlines  # finger.frontends.web.site imports it here
 
 DEFAULT_MAX_CONNECTIONS = 1024
 DEFAULT_MAX_PER_ADDRESS = 32
@@ -119,196 +120,110 @@ class RateLimiter:
         return 0.0 if bucket is None else bucket.reserve()
 
 
-class Deadlines:
+class LimitedConnection:
     """
-    Many deadlines on one timer: for a front-end's request deadline, which
-    every connection starts when it is made and almost every one meets.
-
-    A L{DelayedCall<twisted.internet.base.DelayedCall>} per connection,
-    scheduled and then cancelled, costs about as much as a finger answer's
-    own work.  Here a deadline is an entry in an ordered table, and one
-    timer waits for the earliest.  Deadlines of one length, added as time
-    goes on, expire in the order they were added, so the timer only looks
-    at the oldest; a deadline earlier than the newest one (the length was
-    shortened) makes it look at all of them until the table is empty.
-    Each deadline expires at its time, not later.
-
-    @ivar clock: what the deadlines are measured on.
-    """
-
-    def __init__(self, clock: IReactorTime) -> None:
-        self.clock = clock
-        self._waiting: Dict[Hashable, Tuple[float, Callable[[], None]]] = {}
-        self._timer: Optional[IDelayedCall] = None
-        self._last = 0.0
-        self._ordered = True
-        self._expiring = False
-
-    def __len__(self) -> int:
-        return len(self._waiting)
-
-    def add(self, key: Hashable, seconds: float, expire: Callable[[], None]) -> None:
-        """
-        Call C{expire} in C{seconds} seconds, unless L{discard} is called
-        with C{key} first.  C{key} must not be waiting already.
-        """
-        deadline = self.clock.seconds() + seconds
-        waiting = self._waiting
-        if waiting and deadline < self._last:
-            self._ordered = False
-        else:
-            self._last = deadline
-        waiting[key] = (deadline, expire)
-        timer = self._timer
-        if timer is None:
-            if not self._expiring:
-                self._timer = self.clock.callLater(seconds, self._expire)
-        elif not self._ordered and deadline < timer.getTime():
-            timer.cancel()
-            self._timer = self.clock.callLater(seconds, self._expire)
-
-    def discard(self, key: Hashable) -> None:
-        """
-        Forget C{key}'s deadline, if it has one.
-        """
-        waiting = self._waiting
-        if waiting.pop(key, None) is not None and not waiting:
-            timer = self._timer
-            if timer is not None:
-                self._timer = None
-                timer.cancel()
-            self._ordered = True
-
-    def _expire(self) -> None:
-        self._timer = None
-        # A timer may fire a hair before the time it was set for.
-        now = self.clock.seconds() + 1e-9
-        waiting = self._waiting
-        due = []
-        if self._ordered:
-            for key, (deadline, expire) in waiting.items():
-                if deadline > now:
-                    break
-                due.append((key, expire))
-        else:
-            due = [(key, expire) for key, (deadline, expire) in waiting.items() if deadline <= now]
-        for key, expire in due:
-            del waiting[key]
-        if not waiting:
-            self._ordered = True
-        self._expiring = True
-        try:
-            for key, expire in due:
-                expire()
-        finally:
-            self._expiring = False
-            if waiting:
-                if self._ordered:
-                    earliest = next(iter(waiting.values()))[0]
-                else:
-                    earliest = min(deadline for deadline, expire in waiting.values())
-                self._timer = self.clock.callLater(
-                    max(0.0, earliest - self.clock.seconds()), self._expire
-                )
-
-
-class LimitedProtocol(ProtocolWrapper):
-    """
-    The per-connection side of L{LimitingFactory}: a L{ProtocolWrapper} used
-    as it is, so it provides whatever its transport provides
-    (L{ITCPTransport}, L{ISSLTransport}, ...), as Twisted's own wrappers do;
-    twisted.web's C{isSecure} looks for L{ISSLTransport} through it.  That
-    declaration costs about 3 microseconds a connection, a few percent of a
-    finger query.
+    The per-connection side of L{LimitingFactory}, for a protocol that takes
+    its limits itself: mix it in before the protocol's base class
+    (C{class FingerProtocol(LimitedConnection, LineReceiver)}), and a
+    L{LimitingFactory} serves it as it is, with no wrapper between it and
+    its transport.  Built by any other factory, it has no limits.
 
     One timer per connection enforces both the idle and the lifetime limit:
-    reads and writes only note the time, and when the timer fires it either
-    closes the connection or sets itself for the next deadline.  The first
-    time it fires is the same time after the connection began for every
-    connection, so that first wait is one entry in the factory's
-    L{Deadlines} (C{firstChecks}) rather than a timer of its own.
+    reads (and, through L{LimitedProtocol}, writes) note the time, and the
+    timer closes the connection or waits for the next deadline.  Its first
+    wait is the same for every connection, so it is one entry in the
+    factory's L{Deadlines} (C{firstChecks}), not a timer of its own.
 
-    @ivar peerHost: the client (L{ClientKey}) this connection counts
-        against in its factory's per-client cap, or L{None} if it is
-        exempt.
+    A protocol that overrides C{connectionLost} calls this one
+    (C{super().connectionLost(reason)}).
+
+    @ivar limits: the L{LimitingFactory} this connection counts against,
+        or L{None} when it was built without one.
+    @ivar peerHost: the client (L{ClientKey}) this connection counts against
+        in its factory's per-client cap, or L{None} if it is exempt.
     """
 
-    factory: "LimitingFactory"
-    transport: ITCPTransport  # type: ignore[assignment]
+    transport: ITCPTransport
+    limits: "Optional[LimitingFactory]" = None
     peerHost: Optional[str] = None
     _timer: Optional[IDelayedCall] = None
     _lastActive = 0.0
     _deadline: Optional[float] = None
-    _host: Optional[IAddress] = None
     _graceCall: Optional[IDelayedCall] = None
-    _closing = False
     _expired = False
     _bytesAfterClose = 0
 
-    def makeConnection(self, transport) -> None:  # type: ignore[no-untyped-def]
-        super().makeConnection(transport)
-        factory = self.factory
-        if self.peerHost is not None:
-            factory.opened(self.peerHost)
-        idleTimeout, maxLifetime = factory.idleTimeout, factory.maxLifetime
-        if idleTimeout is None and maxLifetime is None:
+    def makeConnection(self, transport: ITCPTransport) -> None:
+        limits = self.limits
+        if limits is None:
+            super().makeConnection(transport)  # type: ignore[misc]
             return
-        self._lastActive = now = factory.clock.seconds()
-        if maxLifetime is not None:
-            self._deadline = now + maxLifetime
+        limits.registerProtocol(self)  # type: ignore[arg-type]
+        super().makeConnection(transport)  # type: ignore[misc]
+        self._startLimits(limits)
+
+    def _startLimits(self, limits: "LimitingFactory") -> None:
+        """
+        The connection is made: count it, and start its timer.
+        """
+        if self.peerHost is not None:
+            limits.opened(self.peerHost)
+        firstCheck = limits.firstCheck
+        if firstCheck is None:
+            return
+        self._lastActive = now = limits.clock.seconds()
+        if limits.maxLifetime is not None:
+            self._deadline = now + limits.maxLifetime
         # The first check is the same time away for every connection, and
         # most are gone by then: it waits on the factory's one timer.
-        factory.firstChecks.add(self, _earliest(idleTimeout, maxLifetime), self._check)
+        limits.firstChecks.add(self, firstCheck, self._check)
+
+    def _stopLimits(self, limits: "LimitingFactory") -> None:
+        """
+        The connection is lost: stop its timers, and count it no more.
+        """
+        limits.firstChecks.discard(self)
+        if self._timer is not None:
+            if self._timer.active():
+                self._timer.cancel()
+            self._timer = None
+        if self._graceCall is not None:
+            if self._graceCall.active():
+                self._graceCall.cancel()
+            self._graceCall = None
+        if self.peerHost is not None:
+            limits.closed(self.peerHost)
+
+    def closing(self) -> bool:
+        """
+        Has the protocol asked to close?  Then bytes from the peer are no
+        activity, and only so many are delivered.
+        """
+        return bool(getattr(self.transport, "disconnecting", False))
 
     def dataReceived(self, data: bytes) -> None:
-        if self._closing or getattr(self.wrappedProtocol, "disconnecting", False):
-            # Bytes after the close began are not activity, and only so
-            # many are delivered.
-            if not self._afterClose(len(data)):
-                return
-        else:
-            self._lastActive = self.factory.clock.seconds()
-        self.wrappedProtocol.dataReceived(data)
+        limits = self.limits
+        if limits is not None:
+            if self.closing():
+                if not self._afterClose(limits, len(data)):
+                    return
+            else:
+                self._lastActive = limits.clock.seconds()
+        super().dataReceived(data)  # type: ignore[misc]
 
-    def loseConnection(self) -> None:
-        self._closing = True
-        super().loseConnection()
-
-    def _afterClose(self, size: int) -> bool:
+    def _afterClose(self, limits: "LimitingFactory", size: int) -> bool:
         """
         Count bytes the peer sent after the connection began to close.
 
         @return: whether they may still be delivered.
         """
         if self._graceCall is None:
-            self._graceCall = self.factory.clock.callLater(
-                CLOSE_GRACE, self._expire, "closing grace"
-            )
+            self._graceCall = limits.clock.callLater(CLOSE_GRACE, self._expire, "closing grace")
         self._bytesAfterClose += size
         if self._bytesAfterClose > CLOSE_GRACE_BYTES:
             self._expire("closing grace")
             return False
         return True
-
-    def write(self, data: bytes) -> None:
-        self._lastActive = self.factory.clock.seconds()
-        self.transport.write(data)
-
-    def writeSequence(self, data) -> None:  # type: ignore[no-untyped-def]
-        # One write of the joined pieces: twisted.web writes a response's
-        # head as dozens of small pieces, and a transport checks and keeps
-        # each of them.
-        self._lastActive = self.factory.clock.seconds()
-        self.transport.write(b"".join(data))
-
-    def getHost(self) -> IAddress:
-        # The local address of a connection does not change; twisted.web
-        # asks for it with every request, and a TCP transport makes a
-        # getsockname() system call each time.
-        host = self._host
-        if host is None:
-            host = self._host = self.transport.getHost()
-        return host
 
     def _check(self) -> None:
         """
@@ -316,12 +231,13 @@ class LimitedProtocol(ProtocolWrapper):
         wait for the next deadline.
         """
         self._timer = None
-        factory = self.factory
-        now = factory.clock.seconds()
+        limits = self.limits
+        assert limits is not None
+        now = limits.clock.seconds()
         if self._deadline is not None and now >= self._deadline:
             self._expire("lifetime")
             return
-        idleTimeout = factory.idleTimeout
+        idleTimeout = limits.idleTimeout
         if idleTimeout is not None:
             idleEnd = self._lastActive + idleTimeout
             if now >= idleEnd:
@@ -332,28 +248,80 @@ class LimitedProtocol(ProtocolWrapper):
                 nextCheck = self._deadline
         else:
             nextCheck = self._deadline  # type: ignore[assignment]
-        self._timer = factory.clock.callLater(nextCheck - now, self._check)
+        self._timer = limits.clock.callLater(nextCheck - now, self._check)
 
     def _expire(self, why: str) -> None:
         if self._expired:
             return
         self._expired = True
-        self.factory.log.info(
+        LimitingFactory.log.info(
             "Closing connection from {peer}: {why} limit reached",
             peer=_hostOf(self.transport.getPeer()),
             why=why,
         )
         self.transport.abortConnection()
 
-    def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
-        self.factory.firstChecks.discard(self)
-        for timer in (self._timer, self._graceCall):
-            if timer is not None and timer.active():
-                timer.cancel()
-        self._timer = self._graceCall = None
-        if self.peerHost is not None:
-            self.factory.closed(self.peerHost)
-        super().connectionLost(reason)
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        limits = self.limits
+        if limits is not None:
+            self._stopLimits(limits)
+            limits.unregisterProtocol(self)  # type: ignore[arg-type]
+        super().connectionLost(reason)  # type: ignore[misc]
+
+
+class LimitedProtocol(LimitedConnection, ProtocolWrapper):
+    """
+    L{LimitedConnection} for any other protocol: a L{ProtocolWrapper} used
+    as it is, so it provides whatever its transport provides
+    (L{ITCPTransport}, L{ISSLTransport}, ...), as Twisted's own wrappers do;
+    twisted.web's C{isSecure} looks for L{ISSLTransport} through it.  That
+    declaration costs about 3 microseconds a connection, a few percent of a
+    finger query, which a protocol that mixes in L{LimitedConnection} does
+    not pay.  Through the wrapper, writes count as activity too.
+    """
+
+    factory: "LimitingFactory"
+    limits: "LimitingFactory"
+    transport: ITCPTransport  # type: ignore[assignment]
+    _host: Optional[IAddress] = None
+    _closing = False
+
+    def makeConnection(self, transport) -> None:  # type: ignore[no-untyped-def]
+        # ProtocolWrapper declares what the transport provides, registers
+        # with the factory and connects the wrapped protocol.
+        ProtocolWrapper.makeConnection(self, transport)
+        self._startLimits(self.limits)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self._stopLimits(self.limits)
+        ProtocolWrapper.connectionLost(self, reason)
+
+    def closing(self) -> bool:
+        return self._closing or bool(getattr(self.wrappedProtocol, "disconnecting", False))
+
+    def loseConnection(self) -> None:
+        self._closing = True
+        super().loseConnection()
+
+    def write(self, data: bytes) -> None:
+        self._lastActive = self.limits.clock.seconds()
+        self.transport.write(data)
+
+    def writeSequence(self, data) -> None:  # type: ignore[no-untyped-def]
+        # One write of the joined pieces: twisted.web writes a response's
+        # head as dozens of small pieces, and a transport checks and keeps
+        # each of them.
+        self._lastActive = self.limits.clock.seconds()
+        self.transport.write(b"".join(data))
+
+    def getHost(self) -> IAddress:
+        # The local address of a connection does not change; twisted.web
+        # asks for it with every request, and a TCP transport makes a
+        # getsockname() system call each time.
+        host = self._host
+        if host is None:
+            host = self._host = self.transport.getHost()
+        return host
 
 
 @implementer(IHalfCloseableProtocol)
@@ -369,10 +337,6 @@ class _HalfCloseableLimitedProtocol(LimitedProtocol):
 
     def writeConnectionLost(self) -> None:
         self.wrappedProtocol.writeConnectionLost()  # type: ignore[attr-defined]
-
-
-def _earliest(*delays: Optional[float]) -> float:
-    return min(d for d in delays if d is not None)
 
 
 class _Refused(Protocol):
@@ -403,6 +367,9 @@ class LimitingFactory(WrappingFactory):
     """
     Wrap a listener's factory with connection limits.
 
+    A protocol that mixes in L{LimitedConnection} takes its limits itself;
+    any other is wrapped in a L{LimitedProtocol}.
+
     @ivar maxConnections: the most connections open at once; L{None} for no
         cap.
     @ivar maxPerAddress: the most connections open at once from one client
@@ -420,6 +387,8 @@ class LimitingFactory(WrappingFactory):
     @ivar clock: the L{IReactorTime} for all of these.
     @ivar clientKey: who counts as one client for C{maxPerAddress}.
     @ivar firstChecks: when each connection's limits are first checked.
+    @ivar firstCheck: seconds from a connection's start to that first
+        check, or L{None} when it has neither an idle nor a lifetime limit.
     """
 
     protocol = LimitedProtocol  # type: ignore[assignment]
@@ -452,6 +421,8 @@ class LimitingFactory(WrappingFactory):
         self._warned = False
         self._perAddress: Dict[str, int] = {}
         self.firstChecks = Deadlines(clock)
+        delays = [d for d in (idleTimeout, maxLifetime) if d is not None]
+        self.firstCheck: Optional[float] = min(delays) if delays else None
 
     def buildProtocol(self, addr):  # type: ignore[no-untyped-def]
         if self.maxConnections is not None and len(self.protocols) >= self.maxConnections:
@@ -480,10 +451,14 @@ class LimitingFactory(WrappingFactory):
             self.log.info("Refusing {peer}: rate limit", peer=_hostOf(addr))
             return _Refused(self)
         wrapped = self.wrappedFactory.buildProtocol(addr)
-        protocol = self.protocol
-        if protocol is LimitedProtocol and IHalfCloseableProtocol.providedBy(wrapped):
-            protocol = _HalfCloseableLimitedProtocol
-        built = protocol(self, wrapped)
+        if isinstance(wrapped, LimitedConnection) and wrapped.limits is None:
+            built = wrapped
+        else:
+            protocol = self.protocol
+            if protocol is LimitedProtocol and IHalfCloseableProtocol.providedBy(wrapped):
+                protocol = _HalfCloseableLimitedProtocol
+            built = protocol(self, wrapped)
+        built.limits = self
         built.peerHost = counted
         return built
 

@@ -17,7 +17,6 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, TimeoutError, gatherResults
 from twisted.internet.threads import deferToThread
 from twisted.logger import LogLevel, capturedLogs
-from twisted.python.failure import Failure
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 

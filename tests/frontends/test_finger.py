@@ -14,7 +14,12 @@ from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from finger.accesslog import FLUSH_INTERVAL
-from finger.frontends.finger import MAX_QUERY_LENGTH, FingerFactoryFromService
+from finger.frontends.finger import (
+    MAX_KEPT_ANSWER_BYTES,
+    MAX_KEPT_ANSWERS,
+    MAX_QUERY_LENGTH,
+    FingerFactoryFromService,
+)
 from finger.interfaces import IFingerFactory, IFingerForwarder, IFingerVerboseService, UnknownUser
 from finger.lookup import LOOKUP_TIMEOUT
 from finger.messages import (
@@ -41,6 +46,17 @@ class _HangingService(MemoryFingerService):
         d: Deferred[str] = Deferred()
         self.calls.append(d)
         return d
+
+
+def _ask(factory: FingerFactoryFromService, query: bytes) -> bytes:
+    """
+    What a client of C{factory} that sends C{query} is answered.
+    """
+    transport = StringTransport()
+    protocol = factory.buildProtocol(None)
+    protocol.makeConnection(transport)
+    protocol.dataReceived(query)
+    return transport.value()
 
 
 class FingerProtocolTests(SynchronousTestCase):
@@ -156,20 +172,38 @@ class FingerProtocolTests(SynchronousTestCase):
         service = FaultyService(moshez="happy and well", shawn="alive")
         factory = FingerFactoryFromService(service, clock=self.clock)
 
-        def ask(query: bytes) -> bytes:
-            transport = StringTransport()
-            protocol = factory.buildProtocol(None)
-            protocol.makeConnection(transport)
-            protocol.dataReceived(query)
-            return transport.value()
-
         listing = b"moshez: happy and well\r\nshawn: alive\r\n"
         for query in [b"\r\n", b"/W\r\n"] * 3:
-            self.assertEqual(ask(query), listing)
+            self.assertEqual(_ask(factory, query), listing)
         self.assertEqual((service.listed, len(service.asked)), (1, 2))
         self.successResultOf(service.setUser("shawn", "gone fishing"))
-        self.assertEqual(ask(b"\r\n"), b"moshez: happy and well\r\nshawn: gone fishing\r\n")
+        self.assertEqual(
+            _ask(factory, b"\r\n"), b"moshez: happy and well\r\nshawn: gone fishing\r\n"
+        )
         self.assertEqual(service.listed, 2)
+
+    def test_statusAnswerKept(self) -> None:
+        """
+        The answer to a lookup is made once per status and kept, while it
+        is short, for a bounded number of statuses; a changed status gets
+        its own answer.
+        """
+        self.connect()
+        factory = self.factory
+        first = factory.statusAnswer("happy\nand well")
+        self.assertEqual(first, b"happy\r\nand well\r\n")
+        self.assertIs(factory.statusAnswer("happy\nand well"), first)
+        self.assertEqual(factory.statusAnswer("gone"), b"gone\r\n")
+
+        self.assertEqual(_ask(factory, b"moshez\r\n"), b"happy and well\r\n")
+        self.service.users["moshez"] = "busy"
+        self.assertEqual(_ask(factory, b"moshez\r\n"), b"busy\r\n")
+        long = "x" * (MAX_KEPT_ANSWER_BYTES + 1)
+        self.assertEqual(factory.statusAnswer(long), long.encode() + b"\r\n")
+        self.assertNotIn(long, factory._statusAnswers)
+        for n in range(MAX_KEPT_ANSWERS + 10):
+            factory.statusAnswer(str(n))
+        self.assertLessEqual(len(factory._statusAnswers), MAX_KEPT_ANSWERS)
 
     def test_listingAnswerCapped(self) -> None:
         """

@@ -14,7 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from finger.app.tap import Options, makeService
 from finger.net.limits import (
-    Deadlines,
+    LimitedConnection,
     CLOSE_GRACE,
     CLOSE_GRACE_BYTES,
     DEFAULT_MAX_PER_ADDRESS,
@@ -25,7 +25,7 @@ from finger.backends.memory import MemoryFingerService
 from finger.net.clients import ClientKey
 from finger.frontends.setter import FingerSetterFactoryFromService
 from tests.support import exchange
-from zope.interface import providedBy
+from zope.interface import implementer, providedBy
 
 
 class _Recorder(Protocol):
@@ -38,6 +38,27 @@ class _Recorder(Protocol):
 
     def connectionLost(self, reason: object = None) -> None:
         self.lost = True
+
+
+class _Limited(LimitedConnection, _Recorder):
+    """
+    A protocol that takes its limits itself.
+    """
+
+
+@implementer(IHalfCloseableProtocol)
+class _HalfCloser(_Recorder):
+    """
+    A protocol, served through the wrapper, that handles half-closes.
+    """
+
+    halfClosed = False
+
+    def readConnectionLost(self) -> None:
+        self.halfClosed = True
+
+    def writeConnectionLost(self) -> None:
+        pass
 
 
 def _peer(host: str = "192.0.2.1") -> IPv4Address:
@@ -161,8 +182,7 @@ class LimitingFactoryTests(SynchronousTestCase):
         A wrapped protocol that handles half-closes still gets them.
         """
         service = MemoryFingerService(moshez="x")
-        setter = FingerSetterFactoryFromService(service)
-        setter.clock = self.clock
+        setter = FingerSetterFactoryFromService(service, clock=self.clock)
         factory = LimitingFactory(setter, self.clock)
         transport = self.connect(factory)
         self.assertTrue(IHalfCloseableProtocol.providedBy(transport.protocol))
@@ -254,72 +274,6 @@ class LimitingFactoryTests(SynchronousTestCase):
         self.assertEqual(factory._perAddress, {})
 
 
-class DeadlinesTests(SynchronousTestCase):
-    def setUp(self) -> None:
-        self.clock = Clock()
-        self.deadlines = Deadlines(self.clock)
-        self.expired: List[str] = []
-
-    def add(self, key: str, seconds: float) -> None:
-        self.deadlines.add(key, seconds, lambda: self.expired.append(key))
-
-    def test_oneTimer(self) -> None:
-        """
-        Each deadline expires at its time, on one timer; one discarded does
-        not, and no timer is left when none waits.
-        """
-        self.add("a", 10)
-        self.clock.advance(3)
-        self.add("b", 10)
-        self.add("c", 10)
-        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
-        self.deadlines.discard("a")
-        self.clock.advance(6.9)
-        self.assertEqual(self.expired, [])
-        self.clock.advance(3.1)
-        self.assertEqual(self.expired, ["b", "c"])
-        self.assertEqual(len(self.deadlines), 0)
-        self.assertEqual(self.clock.getDelayedCalls(), [])
-
-    def test_discardLast(self) -> None:
-        """
-        Discarding the last deadline cancels the timer.
-        """
-        self.add("a", 10)
-        self.deadlines.discard("a")
-        self.deadlines.discard("a")
-        self.assertEqual(self.clock.getDelayedCalls(), [])
-        self.clock.advance(10)
-        self.assertEqual(self.expired, [])
-
-    def test_shorterLength(self) -> None:
-        """
-        A deadline earlier than those before it still expires at its time.
-        """
-        self.add("long", 60)
-        self.add("short", 5)
-        self.clock.advance(5)
-        self.assertEqual(self.expired, ["short"])
-        self.add("again", 1)
-        self.clock.advance(1)
-        self.assertEqual(self.expired, ["short", "again"])
-        self.clock.advance(54)
-        self.assertEqual(self.expired, ["short", "again", "long"])
-        self.assertEqual(self.clock.getDelayedCalls(), [])
-
-    def test_addWhileExpiring(self) -> None:
-        """
-        A deadline added by an expiring one's callback waits its time.
-        """
-        self.deadlines.add("a", 1, lambda: self.add("b", 1))
-        self.add("c", 1.5)
-        self.clock.advance(1)
-        self.clock.advance(0.5)
-        self.assertEqual(self.expired, ["c"])
-        self.clock.advance(0.5)
-        self.assertEqual(self.expired, ["c", "b"])
-
-
 class LimitOptionsTests(SynchronousTestCase):
     """
     The limits' options, as C{makeService} gives them to every listener.
@@ -369,6 +323,109 @@ class LimitOptionsTests(SynchronousTestCase):
         for value in ["0", "x", "-1"]:
             error = self.assertRaises(UsageError, self.parse, "--max-per-address", value)
             self.assertIn("--max-per-address", str(error))
+
+
+class LimitedConnectionTests(SynchronousTestCase):
+    """
+    A protocol that mixes in L{LimitedConnection} is served as it is, with
+    the same limits as a wrapped one.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.inner = Factory.forProtocol(_Limited)
+
+    def connect(self, factory: LimitingFactory, host: str = "192.0.2.1") -> StringTransport:
+        transport = StringTransport(peerAddress=_peer(host))
+        protocol = factory.buildProtocol(_peer(host))
+        protocol.makeConnection(transport)
+        transport.protocol = protocol
+        return transport
+
+    def test_notWrapped(self) -> None:
+        """
+        The protocol is connected to the transport itself, and counted
+        while it is open.
+        """
+        factory = LimitingFactory(self.inner, self.clock, maxPerAddress=2)
+        transport = self.connect(factory)
+        protocol = transport.protocol
+        self.assertIsInstance(protocol, _Limited)
+        self.assertIs(protocol.transport, transport)
+        self.assertIs(protocol.limits, factory)
+        protocol.dataReceived(b"hello")
+        self.assertEqual(protocol.data, b"hello")
+        self.assertEqual(len(factory.protocols), 1)
+        protocol.connectionLost(None)
+        self.assertTrue(protocol.lost)
+        self.assertEqual(len(factory.protocols), 0)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_caps(self) -> None:
+        """
+        It counts against the connection cap and the per-client cap.
+        """
+        factory = LimitingFactory(
+            self.inner, self.clock, b"busy\r\n", maxConnections=3, maxPerAddress=1
+        )
+        first = self.connect(factory)
+        self.assertEqual(self.connect(factory).value(), b"busy\r\n")
+        self.connect(factory, "192.0.2.2")
+        self.connect(factory, "192.0.2.3")
+        self.assertEqual(self.connect(factory, "192.0.2.4").value(), b"busy\r\n")
+        first.protocol.connectionLost(None)
+        self.assertEqual(self.connect(factory).value(), b"")
+
+    def test_idleAndLifetime(self) -> None:
+        """
+        Reads restart the idle count; the lifetime ends the connection
+        however busy it is.
+        """
+        factory = LimitingFactory(self.inner, self.clock, idleTimeout=10, maxLifetime=30)
+        idle = self.connect(factory)
+        busy = self.connect(factory)
+        for _ in range(29):
+            busy.protocol.dataReceived(b"x")
+            self.clock.advance(1)
+        self.assertTrue(idle.disconnected)
+        self.assertFalse(busy.disconnected)
+        self.clock.advance(1)
+        self.assertTrue(busy.disconnected)
+
+    def test_closeGrace(self) -> None:
+        """
+        Once it asked its transport to close, what the peer sends is not
+        activity, and only L{CLOSE_GRACE_BYTES} of it are delivered.
+        """
+        factory = LimitingFactory(self.inner, self.clock, idleTimeout=5)
+        transport = self.connect(factory)
+        transport.loseConnection()
+        transport.protocol.dataReceived(b"x" * CLOSE_GRACE_BYTES)
+        self.assertFalse(transport.disconnected)
+        transport.protocol.dataReceived(b"x")
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(len(transport.protocol.data), CLOSE_GRACE_BYTES)
+
+    def test_withoutLimits(self) -> None:
+        """
+        Built by any other factory, it is a plain protocol.
+        """
+        protocol = self.inner.buildProtocol(_peer())
+        protocol.makeConnection(StringTransport())
+        protocol.dataReceived(b"hi")
+        protocol.connectionLost(None)
+        self.assertEqual((protocol.data, protocol.lost), (b"hi", True))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_halfCloseThroughWrapper(self) -> None:
+        """
+        A wrapped protocol that handles half-closes still gets them.
+        """
+        factory = LimitingFactory(Factory.forProtocol(_HalfCloser), self.clock)
+        transport = self.connect(factory)
+        self.assertTrue(IHalfCloseableProtocol.providedBy(transport.protocol))
+        transport.protocol.readConnectionLost()
+        self.assertTrue(transport.protocol.wrappedProtocol.halfClosed)
 
 
 class RateLimiterTests(SynchronousTestCase):

@@ -24,12 +24,12 @@ class _Recorder(LineFraming):
         self.events: List[object] = []
         self.stopAfter = stopAfter
 
-    def lineReceived(self, line: bytes) -> None:
+    def lineArrived(self, line: bytes) -> None:
         self.events.append(line)
         if len(self.events) == self.stopAfter:
             self.stopLines()
 
-    def lineLengthExceeded(self, line: bytes) -> None:
+    def lineTooLong(self, line: bytes) -> None:
         self.events.append(("too long", line))
 
 
@@ -96,6 +96,17 @@ class LineFramingTests(SynchronousTestCase):
         protocol.dataReceived(b"ok\n" + b"x" * 9 + b"\nmore\n")
         protocol.dataReceived(b"still more\n")
         self.assertEqual(protocol.events, [b"ok", ("too long", b"x" * 9)])
+
+    def test_farTooLong(self) -> None:
+        """
+        A line far over the limit, with more lines after it in the same
+        bytes, is refused once, and nothing after it is delivered.
+        """
+        protocol = self.connect()
+        protocol.dataReceived(b"x" * 20 + b"\nmore\n")
+        protocol.dataReceived(b"still more\n")
+        protocol.finishLines()
+        self.assertEqual([event[0] for event in protocol.events], ["too long"])
 
     def test_tooLongUnterminated(self) -> None:
         """

@@ -18,7 +18,8 @@ from zope.interface import implementer
 
 from finger.frontends.irc.bot import IRCReplyBot
 from finger.interfaces import IFingerService, IIRCClientFactory
-from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy, orGlobalReactor
+from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy
+from finger.reactor import orGlobalReactor
 
 DEFAULT_PORT = 6667
 """

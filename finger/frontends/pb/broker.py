@@ -19,7 +19,8 @@ from twisted.spread import banana, pb
 from twisted.spread.jelly import globalSecurity
 
 from finger.frontends.pb.limits import BrokerLimits
-from finger.lookup import Pending, orGlobalReactor
+from finger.lookup import Pending
+from finger.reactor import orGlobalReactor
 from finger.net.buckets import TokenBucket
 from finger.pbwire import BadCall
 from finger.text import escapeForLog, formatPeer

@@ -19,7 +19,8 @@ from finger.frontends.pb.broker import peerOf, pendingOn
 from finger.frontends.pb.calls import CheckedReferenceable, remote
 from finger.frontends.pb.login import ConnectionLogin
 from finger.interfaces import IFingerService, IPerspectiveFinger
-from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, LookupPolicy, orGlobalReactor
+from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, LookupPolicy
+from finger.reactor import orGlobalReactor
 from finger.messages import INTERNAL_ERROR, NO_ANONYMOUS_LOGIN, NO_SUCH_USER, TIMED_OUT
 from finger.names import isValidUserName
 from finger.pbwire import BadRequest, LoginNotOffered, NoSuchUser

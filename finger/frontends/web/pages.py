@@ -66,7 +66,8 @@ from finger.frontends.web.templates import (
 from finger.frontends.web.webfinger import WELL_KNOWN, ServedHosts, WebFinger, WellKnown
 from finger.frontends.web.xmlrpc import XMLRPCGate
 from finger.interfaces import IFingerService, UnknownUser
-from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy, orGlobalReactor
+from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy
+from finger.reactor import orGlobalReactor
 from finger.messages import LISTING_DENIED
 
 RPC_PATH = b"RPC2"

@@ -30,7 +30,7 @@ from finger.frontends.web.channel import (
     rawResponse,
 )
 from finger.frontends.web.request import log
-from finger.lookup import orGlobalReactor
+from finger.reactor import orGlobalReactor
 from finger.messages import BODY_TOO_LARGE
 from finger.net.limits import Deadlines, RateLimiter
 from finger.text import formatPeer

@@ -48,7 +48,8 @@ from finger.frontends.web.xmlrpccalls import (
     declaresDocumentType,
 )
 from finger.interfaces import IFingerService, IFingerSetterService
-from finger.lookup import LookupAnswers, LookupPolicy, SetAnswers, Unsaved, orGlobalReactor
+from finger.lookup import LookupAnswers, LookupPolicy, SetAnswers, Unsaved
+from finger.reactor import orGlobalReactor
 from finger.messages import (
     INTERNAL_ERROR,
     LISTING_DENIED,
