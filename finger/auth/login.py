@@ -62,7 +62,7 @@ used forgotten first, and only a right password adds to it.
 """
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from twisted.cred.credentials import (
@@ -233,6 +233,7 @@ class _Budget(TokenBucket):
             self.failed.popitem(last=False)
 
 
+@dataclass(eq=False)
 class _Attempt:
     """
     One login: it waits for its client's turn (unless it has none, see
@@ -240,29 +241,32 @@ class _Attempt:
     the turn until it is answered: at once when it succeeds, after the
     delay when it fails.
 
+    @ivar login: the L{SetterLogin} that checks it.
+    @ivar credentials: what it logs in with.
+    @ivar peer: the client's address, as the log shows it.
+    @ivar client: the client, as L{SetterLogin.clientKey} says.
+    @ivar turns: its client's turns, or L{None} if it takes none.
+    @ivar holding: whether it holds its client's turn.
+    @ivar waiting: while it waits for its turn, the L{Deferred} that fires
+        when the turn comes.
     @ivar answer: what L{SetterLogin.authenticate} returned.
     """
 
-    def __init__(
-        self,
-        login: "SetterLogin",
-        credentials: Union[IUsernamePassword, IUsernameHashedPassword],
-        peer: str,
-        client: str,
-        turns: Optional[_Turns],
-    ) -> None:
-        self.login = login
-        self.credentials = credentials
-        self.peer = peer
-        self.client = client
-        self.turns = turns
-        self.holding = False
-        self.waiting: "Optional[Deferred[DeferredLock]]" = None
-        self.answer: "Deferred[IFingerSetterService]" = Deferred(self.cancel)
-        if turns is None:
+    login: "SetterLogin"
+    credentials: Union[IUsernamePassword, IUsernameHashedPassword]
+    peer: str
+    client: str
+    turns: Optional[_Turns]
+    holding: bool = field(default=False, init=False)
+    waiting: "Optional[Deferred[DeferredLock]]" = field(default=None, init=False)
+    answer: "Deferred[IFingerSetterService]" = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.answer = Deferred(self.cancel)
+        if self.turns is None:
             self.check()
         else:
-            self.waiting = turns.lock.acquire()
+            self.waiting = self.turns.lock.acquire()
             self.waiting.addCallbacks(self.tookTurn, lambda reason: reason.trap(CancelledError))
 
     def tookTurn(self, lock: DeferredLock) -> None:
