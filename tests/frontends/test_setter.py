@@ -466,6 +466,17 @@ _setterData = st.one_of(
     ).map(b"".join),
 )
 
+_givenSetterInput = given(
+    data=_setterData,
+    cuts=st.lists(st.integers(0, 2000), max_size=6),
+    halfClose=st.booleans(),
+)
+"""
+What a setter client may send: the bytes, where the transport cuts them, and
+whether the client half-closes after them.
+"""
+
+
 
 class FingerSetterPropertyTests(SynchronousTestCase):
     """
@@ -522,19 +533,11 @@ class FingerSetterPropertyTests(SynchronousTestCase):
         protocol.connectionLost(None)
 
     @propertySettings()
-    @given(
-        data=_setterData,
-        cuts=st.lists(st.integers(0, 2000), max_size=6),
-        halfClose=st.booleans(),
-    )
+    @_givenSetterInput
     def test_anyBytes(self, data: bytes, cuts: List[int], halfClose: bool) -> None:
         self.check(data, cuts, halfClose, auth=False)
 
     @propertySettings()
-    @given(
-        data=_setterData,
-        cuts=st.lists(st.integers(0, 2000), max_size=6),
-        halfClose=st.booleans(),
-    )
+    @_givenSetterInput
     def test_anyBytesWithAuth(self, data: bytes, cuts: List[int], halfClose: bool) -> None:
         self.check(data, cuts, halfClose, auth=True)
