@@ -20,7 +20,7 @@ from finger.frontends.setter import MAX_LINE_LENGTH, FingerSetterFactoryFromServ
 from finger.lookup import LOOKUP_TIMEOUT
 from finger.names import MAX_STATUS_LENGTH
 from finger.testing import HeldThreadsClock, ThreadlessClock
-from tests.support import chunked, controlCharacters, propertySettings
+from tests.support import chunked, connected, controlCharacters, propertySettings
 
 
 class _FailingService(MemoryFingerService):
@@ -50,9 +50,7 @@ class FingerSetterProtocolTests(SynchronousTestCase):
 
     def connect(self, service: object = None) -> StringTransport:
         factory = FingerSetterFactoryFromService(service or self.service, clock=self.clock)
-        self.transport = StringTransport()
-        self.protocol = factory.buildProtocol(None)
-        self.protocol.makeConnection(self.transport)
+        self.protocol, self.transport = connected(factory)
         return self.transport
 
     def send(self, data: bytes, service: object = None) -> bytes:
