@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.clients.test_pb,tests.frontends.test_irc -*-
+# -*- test-case-name: tests.clients.test_pb,tests.frontends.test_irc,tests.frontends.test_pb -*-
 """
 Running the whole service, as C{twistd finger} builds it, on loopback ports
 for integration tests.
@@ -8,11 +8,24 @@ import os
 from typing import Any, List
 
 from twisted.application.service import IService
-from twisted.trial.unittest import TestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from finger.app import tap
 
 STATUSES = "moshez: happy and well\nzoë: à Paris ☕\n"
+
+LOOPBACK = "tcp:0:interface=127.0.0.1"
+"""
+An endpoint on a free loopback port.
+"""
+
+
+def onLoopback(*options: str) -> List[str]:
+    """
+    The arguments that put the listener of each of C{options} (such as
+    C{"--webport"}) on a free loopback port (L{LOOPBACK}).
+    """
+    return [word for option in options for word in (option, LOOPBACK)]
 
 
 def startFinger(testCase: TestCase, *args: str) -> IService:
@@ -35,12 +48,7 @@ def startFinger(testCase: TestCase, *args: str) -> IService:
     argv: List[str] = [
         "--file",
         path,
-        "--fingerport",
-        "tcp:0:interface=127.0.0.1",
-        "--webport",
-        "tcp:0:interface=127.0.0.1",
-        "--pbport",
-        "tcp:0:interface=127.0.0.1",
+        *onLoopback("--fingerport", "--webport", "--pbport"),
         "--no-setter",
         "--login-delay=0.01",
         *args,
@@ -52,3 +60,17 @@ def startFinger(testCase: TestCase, *args: str) -> IService:
     top.startService()
     testCase.addCleanup(top.stopService)
     return top  # type: ignore[no-any-return]
+
+
+def parseFinger(testCase: SynchronousTestCase, *argv: str) -> tap.Options:
+    """
+    C{twistd finger}'s options, parsed from C{argv} after a C{--file} naming
+    a new status file of one user, for the tests of how C{makeService}
+    wires a front-end.
+    """
+    path = testCase.mktemp()
+    with open(path, "w") as f:
+        f.write("moshez: happy\n")
+    options = tap.Options()
+    options.parseOptions(["--file", path, *argv])
+    return options

@@ -11,7 +11,7 @@ import shutil
 import socket
 import stat
 import sys
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import (
@@ -19,8 +19,9 @@ from twisted.internet.endpoints import (
     connectProtocol,
     serverFromString,
 )
-from twisted.internet.protocol import Protocol, connectionDone
+from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.internet.task import deferLater
+from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
 CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -213,3 +214,14 @@ async def waitFor(
         if reactor.seconds() >= deadline:
             raise AssertionError(f"gave up after {timeout} seconds waiting for {what}")
         await deferLater(reactor, interval, lambda: None)
+
+
+def connected(factory: Factory) -> Tuple[Any, StringTransport]:
+    """
+    A protocol of C{factory}, connected to a L{StringTransport} (with no
+    peer address given to C{buildProtocol}), and the transport.
+    """
+    transport = StringTransport()
+    protocol: Any = factory.buildProtocol(None)  # type: ignore[arg-type]
+    protocol.makeConnection(transport)
+    return protocol, transport

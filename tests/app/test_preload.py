@@ -23,6 +23,7 @@ from typing import Dict, List
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.certs import selfSigned
+from tests.running import onLoopback
 
 _root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -122,7 +123,6 @@ class PreloadTests(SynchronousTestCase):
         self.env = dict(os.environ, PYTHONPATH=_root)
 
     def serve(self) -> subprocess.Popen:  # type: ignore[type-arg]
-        loopback = "tcp:0:interface=127.0.0.1"
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -130,19 +130,10 @@ class PreloadTests(SynchronousTestCase):
                 _SERVER,
                 "--file",
                 self.statusFile,
-                "--fingerport",
-                loopback,
-                "--setterport",
-                loopback,
-                "--webport",
-                loopback,
+                *onLoopback("--fingerport", "--setterport", "--webport", "--sslport", "--pbport"),
                 "--ssl",
-                "--sslport",
-                loopback,
                 "--certificate",
                 self.certificate,
-                "--pbport",
-                loopback,
                 "--auth",
                 "memory:moshez:secret",
                 "--login-delay",

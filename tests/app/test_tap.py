@@ -7,6 +7,7 @@ loopback with real clients.
 import os
 import socket
 from dataclasses import FrozenInstanceError
+from typing import Any
 
 from twisted.application.service import IServiceCollection
 from twisted.internet import reactor
@@ -24,6 +25,7 @@ from finger.backends.file import FileFingerService
 from finger.net.clients import ClientKey
 from finger.net.limits import DEFAULT_MAX_PER_ADDRESS, LimitingFactory
 from finger.net.listen import everyAddress
+from tests.running import onLoopback
 from tests.support import exchange, listeningPort, which
 
 
@@ -227,6 +229,29 @@ class OptionsTests(SynchronousTestCase):
         self.assertRaises(KeyError, top.getServiceNamed, "setter")
 
 
+def startOnLoopback(testCase: TestCase, path: FilePath, *args: str) -> Any:
+    """
+    Start C{makeService} on the status file at C{path}, with the finger,
+    setter, web and PB listeners on free loopback ports, and C{args}, which
+    win over these; stop it when the test ends.
+
+    @return: the started service.
+    """
+    options = Options()
+    options.parseOptions(
+        [
+            "--file",
+            path.path,
+            *onLoopback("--fingerport", "--setterport", "--webport", "--pbport"),
+            *args,
+        ]
+    )
+    top = makeService(options)
+    top.startService()
+    testCase.addCleanup(top.stopService)
+    return top
+
+
 class ServiceTests(TestCase):
     """
     The whole service on loopback, with real sockets and clients.
@@ -239,25 +264,7 @@ class ServiceTests(TestCase):
         self.path.setContent(b"# sample\nmoshez: happy and well\nshawn: alive\n")
 
     def start(self, *args: str) -> object:
-        options = Options()
-        options.parseOptions(
-            [
-                "--file",
-                self.path.path,
-                "--fingerport",
-                "tcp:0:interface=127.0.0.1",
-                "--setterport",
-                "tcp:0:interface=127.0.0.1",
-                "--webport",
-                "tcp:0:interface=127.0.0.1",
-                "--pbport",
-                "tcp:0:interface=127.0.0.1",
-                *args,
-            ]
-        )
-        top = makeService(options)
-        top.startService()
-        self.addCleanup(top.stopService)
+        top = startOnLoopback(self, self.path, *args)
         self.fingerPort = listeningPort(top, "finger")
         self.setterPort = listeningPort(top, "setter") if "--no-setter" not in args else None
         return top
@@ -374,23 +381,7 @@ class FingerClientTests(TestCase):
             raise self.skipTest("port 79 on 127.0.0.1 is in use")
         path = FilePath(self.mktemp())
         path.setContent("moshez: happy and well\nzoë: \x1b[31mred alert\n".encode())
-        options = Options()
-        options.parseOptions(
-            [
-                "--file",
-                path.path,
-                "--fingerport",
-                "tcp:79:interface=127.0.0.1",
-                "--no-setter",
-                "--webport",
-                "tcp:0:interface=127.0.0.1",
-                "--pbport",
-                "tcp:0:interface=127.0.0.1",
-            ]
-        )
-        top = makeService(options)
-        top.startService()
-        self.addCleanup(top.stopService)
+        startOnLoopback(self, path, "--fingerport", "tcp:79:interface=127.0.0.1", "--no-setter")
 
         out, err, code = yield getProcessOutputAndValue(client, ["moshez@127.0.0.1"])
         self.assertEqual(code, 0, err)

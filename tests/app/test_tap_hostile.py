@@ -32,6 +32,7 @@ from finger.app.tap import Options, makeService
 from finger.lookup import LOOKUP_TIMEOUT
 from finger.testing import FakeTimeReactor, FaultyService
 from tests.certs import selfSigned
+from tests.running import onLoopback
 from tests.support import controlCharacters, exchange, listeningPort, waitFor
 
 FLOOD_BYTES = 32 * 1024 * 1024
@@ -212,22 +213,12 @@ class HostileListenersTests(TestCase):
         pem = FilePath(self.mktemp())
         pem.setContent(key + certificate)
         options = Options()
-        loopback = "tcp:0:interface=127.0.0.1"
         options.parseOptions(
             [
                 "--file",
                 path.path,
-                "--fingerport",
-                loopback,
-                "--setterport",
-                loopback,
-                "--webport",
-                loopback,
-                "--pbport",
-                loopback,
+                *onLoopback("--fingerport", "--setterport", "--webport", "--pbport", "--sslport"),
                 "--ssl",
-                "--sslport",
-                loopback,
                 "--certificate",
                 pem.path,
                 *args,
@@ -454,18 +445,12 @@ class FaultsTests(TestCase):
         self.reactor = FakeTimeReactor(reactor)
         path = FilePath(self.mktemp())
         path.setContent(b"moshez: unused\n")
-        loopback = "tcp:0:interface=127.0.0.1"
         options = Options()
         options.parseOptions(
             [
                 "--file",
                 path.path,
-                "--fingerport",
-                loopback,
-                "--webport",
-                loopback,
-                "--pbport",
-                loopback,
+                *onLoopback("--fingerport", "--webport", "--pbport"),
                 "--no-setter",
             ]
         )

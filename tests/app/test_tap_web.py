@@ -491,6 +491,21 @@ async def _get(
     return response.code, response.headers, body
 
 
+def _setUser(url: str, status: str, context: Optional[ssl.SSLContext] = None) -> object:
+    """
+    Call C{setUser("moshez", status)} over XML-RPC at C{url}, blocking (run
+    it in a thread).
+
+    @return: what the call returned, or the L{xmlrpc.client.Fault} it
+        raised.
+    """
+    with xmlrpc.client.ServerProxy(url, context=context) as proxy:
+        try:
+            return proxy.setUser("moshez", status)
+        except xmlrpc.client.Fault as f:
+            return f
+
+
 class ServiceTests(TestCase):
     """
     The running service, over HTTP on loopback, with real clients.
@@ -1035,14 +1050,7 @@ class XMLRPCSettingTests(TestCase):
         """
         url = self.running.http.replace("http://", "http://moshez:secret@") + "/RPC2"
 
-        def call() -> object:
-            with xmlrpc.client.ServerProxy(url) as proxy:
-                try:
-                    return proxy.setUser("moshez", "over http")
-                except xmlrpc.client.Fault as f:
-                    return f
-
-        fault = await deferToThread(call)
+        fault = await deferToThread(_setUser, url, "over http")
         assert isinstance(fault, xmlrpc.client.Fault)
         self.assertEqual(fault.faultCode, 426)
         self.assertIn("setUser needs HTTPS", fault.faultString)
@@ -1102,14 +1110,7 @@ class XMLRPCSettingTests(TestCase):
         context = ssl.create_default_context(cafile=path)
         url = running.https.replace("https://", "https://moshez:secret@") + "/RPC2"
 
-        def call() -> object:
-            with xmlrpc.client.ServerProxy(url, context=context) as proxy:
-                try:
-                    return proxy.setUser("moshez", "x")
-                except xmlrpc.client.Fault as f:
-                    return f
-
-        fault = await deferToThread(call)
+        fault = await deferToThread(_setUser, url, "x", context)
         assert isinstance(fault, xmlrpc.client.Fault)
         self.assertEqual(fault.faultCode, -32601)
         self.assertIn("--auth", fault.faultString)

@@ -335,10 +335,10 @@ class ArgumentsTests(SynchronousTestCase):
 
 
 class HandOverTests(TestCase):
-    def test_handOver(self) -> None:
+    def listening(self) -> HandOverListener:
         """
-        L{HandOverListener} listens, but does not accept: it gives its
-        socket's descriptor and family for workers to adopt.
+        A L{HandOverListener} listening on a free loopback port until the
+        test ends.
         """
         unused: Any = None
         listener = HandOverListener(
@@ -346,6 +346,14 @@ class HandOverTests(TestCase):
         )
         listener.privilegedStartService()
         self.addCleanup(listener.stopService)
+        return listener
+
+    def test_handOver(self) -> None:
+        """
+        L{HandOverListener} listens, but does not accept: it gives its
+        socket's descriptor and family for workers to adopt.
+        """
+        listener = self.listening()
         fd, family = listener.inheritable()
         self.assertEqual(family, "INET")
         with socket.socket(fileno=os.dup(fd)) as s:
@@ -367,12 +375,7 @@ class HandOverTests(TestCase):
         """
         L{AdoptedListener} serves a socket that is already listening.
         """
-        unused: Any = None
-        listener = HandOverListener(
-            reactor, Listener("tcp:0:interface=127.0.0.1", unused, "--fingerport", "--fingerport")
-        )
-        listener.privilegedStartService()
-        self.addCleanup(listener.stopService)
+        listener = self.listening()
         fd, _ = listener.inheritable()
 
         class Hello(Protocol):

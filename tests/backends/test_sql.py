@@ -11,7 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, TimeoutError, gatherResults
@@ -205,6 +205,18 @@ class StoreLogicTests(SynchronousTestCase):
         service.startService()
         return service
 
+    def readService(self) -> Tuple[HeldReactor, FakeDatabase, SQLFingerService]:
+        """
+        A service on an empty fake database, listening for changes and with
+        its table read: where the tests of setting statuses start.
+        """
+        clock = HeldReactor()
+        database = FakeDatabase()
+        service = self.service(database, clock)
+        clock.runOne()  # listen
+        clock.runOne()  # read
+        return clock, database, service
+
     def test_interfaces(self) -> None:
         service = self.service(FakeDatabase(), FakeReactor())
         self.assertTrue(verifyObject(IFingerService, service))
@@ -238,11 +250,7 @@ class StoreLogicTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(users), ["moshez"])
 
     def test_setFiresAfterCommit(self) -> None:
-        clock = HeldReactor()
-        database = FakeDatabase()
-        service = self.service(database, clock)
-        clock.runOne()
-        clock.runOne()
+        clock, database, service = self.readService()
         d = service.setUser("moshez", "Busy")
         self.assertNoResult(d)
         self.assertEqual(database.rows, {})
@@ -256,11 +264,7 @@ class StoreLogicTests(SynchronousTestCase):
         Sets that arrive while a transaction is under way are committed
         together by the next one; the last status for a user wins.
         """
-        clock = HeldReactor()
-        database = FakeDatabase()
-        service = self.service(database, clock)
-        clock.runOne()
-        clock.runOne()
+        clock, database, service = self.readService()
         first = service.setUser("a", "1")
         rest = [service.setUser("b", "1"), service.setUser("c", "1"), service.setUser("b", "2")]
         clock.runOne()
@@ -551,11 +555,7 @@ class StoreLogicTests(SynchronousTestCase):
         with L{TimeoutError} (it may have been saved); later sets fail with
         L{StatusNotSaved} until the database answers again.
         """
-        clock = HeldReactor()
-        database = FakeDatabase()
-        service = self.service(database, clock)
-        clock.runOne()
-        clock.runOne()
+        clock, database, service = self.readService()
         d = service.setUser("moshez", "Busy")
         clock.advance(5)
         self.failureResultOf(d, TimeoutError)
@@ -569,11 +569,7 @@ class StoreLogicTests(SynchronousTestCase):
         Sets waiting for a transaction that fails get L{StatusNotSaved},
         as do those queued behind it.
         """
-        clock = HeldReactor()
-        database = FakeDatabase()
-        service = self.service(database, clock)
-        clock.runOne()
-        clock.runOne()
+        clock, database, service = self.readService()
         first = service.setUser("a", "1")
         second = service.setUser("b", "1")
         database.up = False

@@ -25,7 +25,7 @@ from finger.app import tap
 from finger.backends.memory import MemoryFingerService
 from finger.frontends.irc import IRCClientFactoryFromService
 from tests.certs import selfSigned
-from tests.running import startFinger
+from tests.running import parseFinger, startFinger
 from tests.support import freePort, waitFor, which
 
 
@@ -341,12 +341,7 @@ class IRCOptionsTests(SynchronousTestCase):
     """
 
     def parse(self, *argv: str) -> tap.Options:
-        path = self.mktemp()
-        with open(path, "w") as f:
-            f.write("moshez: happy\n")
-        options = tap.Options()
-        options.parseOptions(["--file", path, *argv])
-        return options
+        return parseFinger(self, *argv)
 
     def assertUsageError(self, option: str, *argv: str) -> None:
         with self.assertRaises(usage.UsageError) as raised:

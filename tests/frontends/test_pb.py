@@ -15,6 +15,7 @@ from finger.app import tap
 from finger.net.limits import LimitingFactory
 from finger.net.listen import ListeningService
 from finger.frontends.pb import FingerBroker, PerspectiveFingerFromService
+from tests.running import parseFinger
 
 
 class PBOptionsTests(SynchronousTestCase):
@@ -23,12 +24,7 @@ class PBOptionsTests(SynchronousTestCase):
     """
 
     def parse(self, *argv: str) -> tap.Options:
-        path = self.mktemp()
-        with open(path, "w") as f:
-            f.write("moshez: happy\n")
-        options = tap.Options()
-        options.parseOptions(["--file", path, *argv])
-        return options
+        return parseFinger(self, *argv)
 
     def pbListeners(self, top: Any) -> List[ListeningService]:
         return [s for s in top if isinstance(s, ListeningService) and s.option == "--pbport"]

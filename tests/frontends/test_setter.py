@@ -20,7 +20,7 @@ from finger.frontends.setter import MAX_LINE_LENGTH, FingerSetterFactoryFromServ
 from finger.lookup import LOOKUP_TIMEOUT
 from finger.names import MAX_STATUS_LENGTH
 from finger.testing import HeldThreadsClock, ThreadlessClock
-from tests.support import chunked, controlCharacters, propertySettings
+from tests.support import chunked, connected, controlCharacters, propertySettings
 
 
 class _FailingService(MemoryFingerService):
@@ -50,9 +50,7 @@ class FingerSetterProtocolTests(SynchronousTestCase):
 
     def connect(self, service: object = None) -> StringTransport:
         factory = FingerSetterFactoryFromService(service or self.service, clock=self.clock)
-        self.transport = StringTransport()
-        self.protocol = factory.buildProtocol(None)
-        self.protocol.makeConnection(self.transport)
+        self.protocol, self.transport = connected(factory)
         return self.transport
 
     def send(self, data: bytes, service: object = None) -> bytes:
@@ -466,6 +464,17 @@ _setterData = st.one_of(
     ).map(b"".join),
 )
 
+_givenSetterInput = given(
+    data=_setterData,
+    cuts=st.lists(st.integers(0, 2000), max_size=6),
+    halfClose=st.booleans(),
+)
+"""
+What a setter client may send: the bytes, where the transport cuts them, and
+whether the client half-closes after them.
+"""
+
+
 
 class FingerSetterPropertyTests(SynchronousTestCase):
     """
@@ -522,19 +531,11 @@ class FingerSetterPropertyTests(SynchronousTestCase):
         protocol.connectionLost(None)
 
     @propertySettings()
-    @given(
-        data=_setterData,
-        cuts=st.lists(st.integers(0, 2000), max_size=6),
-        halfClose=st.booleans(),
-    )
+    @_givenSetterInput
     def test_anyBytes(self, data: bytes, cuts: List[int], halfClose: bool) -> None:
         self.check(data, cuts, halfClose, auth=False)
 
     @propertySettings()
-    @given(
-        data=_setterData,
-        cuts=st.lists(st.integers(0, 2000), max_size=6),
-        halfClose=st.booleans(),
-    )
+    @_givenSetterInput
     def test_anyBytesWithAuth(self, data: bytes, cuts: List[int], halfClose: bool) -> None:
         self.check(data, cuts, halfClose, auth=True)

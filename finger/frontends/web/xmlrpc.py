@@ -324,22 +324,14 @@ class _XMLRPCPortal:
     A login still waiting for its turn when the caller goes away is
     cancelled, so it leaves L{SetterLogin}'s queue unchecked.
 
+    @ivar gate: the L{XMLRPCGate} the request came to, whose
+        L{SetterLogin}, back-end and policy it uses.
     @ivar request: the request that logs in.
     """
 
-    def __init__(
-        self,
-        service: IFingerService,
-        login: SetterLogin,
-        anonymous: UserStatusXR,
-        request: IRequest,
-        policy: LookupPolicy,
-    ) -> None:
-        self.service = service
-        self.setterLogin = login
-        self.anonymous = anonymous
+    def __init__(self, gate: "XMLRPCGate", request: IRequest) -> None:
+        self.gate = gate
         self.request = request
-        self.policy = policy
 
     def login(
         self, credentials: object, mind: object, *interfaces: Any
@@ -353,19 +345,21 @@ class _XMLRPCPortal:
         def avatar(resource: IResource) -> Tuple[Any, IResource, Callable[[], None]]:
             return IResource, resource, lambda: None
 
+        gate = self.gate
         if IAnonymous.providedBy(credentials):
-            return succeed(avatar(self.anonymous))
+            return succeed(avatar(gate.anonymous))
         if not IUsernamePassword.providedBy(credentials):
             return fail(NotImplementedError("only user names and passwords are checked"))
+        assert gate.login is not None
         peer = self.request.getClientAddress()
-        answer = self.setterLogin.authenticate(credentials, peer)  # type: ignore[arg-type]
+        answer = gate.login.authenticate(credentials, peer)  # type: ignore[arg-type]
         return _unlessGone(self.request, answer).addCallback(
             lambda setter: avatar(
                 UserStatusXR(
-                    self.service,
+                    gate.service,
                     setter,
-                    policy=self.policy,
-                    listUsers=self.anonymous.listUsers,
+                    policy=gate.policy,
+                    listUsers=gate.anonymous.listUsers,
                 )
             )
         )
@@ -417,7 +411,7 @@ class XMLRPCGate(Resource):
         """
         if self.login is None or not request.isSecure():
             return self.plain
-        portal = _XMLRPCPortal(self.service, self.login, self.anonymous, request, self.policy)
+        portal = _XMLRPCPortal(self, request)
         return HTTPAuthSessionWrapper(  # type: ignore[no-any-return]
             portal, [BasicCredentialFactory(AUTHENTICATION_REALM)]
         )

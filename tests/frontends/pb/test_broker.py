@@ -55,6 +55,20 @@ def _connected(factory: FingerPBServerFactory) -> Tuple[Any, StringTransport]:
     return broker, transport
 
 
+def _assertDropped(
+    testCase: SynchronousTestCase, events: List[Any], why: str = ""
+) -> None:
+    """
+    Assert that C{events} is one log line saying the test's client
+    (192.0.2.1:5000) was dropped, for C{why} when given.
+    """
+    testCase.assertEqual(len(events), 1, [formatEvent(e) for e in events])
+    testCase.assertIn(
+        "Dropping PB connection from 192.0.2.1:5000" + (f": {why}" if why else ""),
+        formatEvent(events[0]),
+    )
+
+
 class FingerBrokerTests(SynchronousTestCase):
     """
     L{FingerBroker} drops a client that does not speak PB with one line in
@@ -79,8 +93,7 @@ class FingerBrokerTests(SynchronousTestCase):
                     broker.dataReceived(garbage[start : start + 65536])
                 broker.dataReceived(b"more")
             self.assertTrue(transport.disconnecting)
-            self.assertEqual(len(events), 1, [formatEvent(e) for e in events])
-            self.assertIn("Dropping PB connection from 192.0.2.1:5000", formatEvent(events[0]))
+            _assertDropped(self, events)
             self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_withinLimits(self) -> None:
@@ -209,8 +222,7 @@ class BrokerLimitTests(SynchronousTestCase):
                 broker.dataReceived(garbage)
                 broker.dataReceived(b"more")
             self.assertTrue(transport.disconnecting, repr(garbage))
-            self.assertEqual(len(events), 1, [formatEvent(e) for e in events])
-            self.assertIn("Dropping PB connection from 192.0.2.1:5000", formatEvent(events[0]))
+            _assertDropped(self, events)
             self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_unofferedDialect(self) -> None:
@@ -303,11 +315,7 @@ class DecodingBoundsTests(SynchronousTestCase):
             self.assertTrue(transport.disconnecting, repr(garbage))
             self.assertEqual(broker.turns, [])
             self.assertIsNone(broker.currentDialect)
-            [event] = events
-            self.assertIn(
-                "Dropping PB connection from 192.0.2.1:5000: not Perspective Broker",
-                formatEvent(event),
-            )
+            _assertDropped(self, events, "not Perspective Broker")
 
     def test_dialects(self) -> None:
         """
@@ -524,11 +532,7 @@ class UnauthenticatedWorkTests(SynchronousTestCase):
             broker.dataReceived(b"x" * 2)
             broker.dataReceived(b"x" * 1000)
         self.assertTrue(transport.disconnecting)
-        [event] = events
-        self.assertIn(
-            "Dropping PB connection from 192.0.2.1:5000: more than 100 bytes a second",
-            formatEvent(event),
-        )
+        _assertDropped(self, events, "more than 100 bytes a second")
 
     def test_defaults(self) -> None:
         """

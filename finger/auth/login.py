@@ -1,12 +1,10 @@
 # -*- test-case-name: tests.test_auth -*-
 """
-Who may change a status, decided with L{twisted.cred}.
+Logging in to set statuses, without letting passwords be guessed fast.
 
 Every front-end that sets statuses with C{--auth} on (the setter protocol,
-XML-RPC over HTTPS, Perspective Broker) logs in through the same
-L{Portal}: C{--auth} provides the credentials checkers, and
-L{FingerSetterRealm} hands back an L{IFingerSetterService} avatar that may set
-only its own user's status, unless that user is one of the admins.
+XML-RPC over HTTPS, Perspective Broker) logs in through L{SetterLogin},
+which checks names and passwords with the portal of L{finger.auth.realm}.
 
 Failed logins are refused with the same words whatever went wrong
 (L{LOGIN_FAILED}), logged, and answered only after L{FAILED_LOGIN_DELAY}
@@ -64,26 +62,21 @@ used forgotten first, and only a right password adds to it.
 """
 
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, Optional, Tuple, Union
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
-from twisted.cred.checkers import (
-    ICredentialsChecker,
-    InMemoryUsernamePasswordDatabaseDontUse,
-)
 from twisted.cred.credentials import (
     IUsernameHashedPassword,
     IUsernamePassword,
     UsernamePassword,
 )
 from twisted.cred.error import UnauthorizedLogin
-from twisted.cred.portal import IRealm, Portal
-from twisted.internet.defer import CancelledError, Deferred, DeferredLock, fail
+from twisted.cred.portal import Portal
+from twisted.internet.defer import CancelledError, Deferred, DeferredLock
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from finger.interfaces import IFingerSetterService
 from finger.messages import LOGIN_FAILED
@@ -100,13 +93,8 @@ __all__ = [
     "MAX_LOGIN_KEYS",
     "MAX_QUEUED_LOGINS",
     "TRUST_PERIOD",
-    "AuthorizedSetter",
-    "FingerSetterRealm",
     "LoginLimits",
-    "NotAllowed",
     "SetterLogin",
-    "bytesCredentials",
-    "setterPortal",
 ]
 
 FAILED_LOGIN_DELAY = 2.0
@@ -152,87 +140,6 @@ TRUST_PERIOD = 7 * 24 * 3600.0
 Seconds during which a client that logged in to an account is checked
 whatever that account's budget, until it fails there.
 """
-
-
-class NotAllowed(PermissionError):
-    """
-    The logged-in user may not set this user's status.
-    """
-
-
-@implementer(IFingerSetterService)
-class AuthorizedSetter:
-    """
-    An L{IFingerSetterService} for one logged-in user: it sets that user's own
-    status, or anyone's if the user is an admin.
-
-    @ivar login: the name the user logged in as.
-    @ivar admin: whether the user may set anyone's status.
-    """
-
-    def __init__(self, setter: IFingerSetterService, login: str, admin: bool) -> None:
-        self._setter = setter
-        self.login = login
-        self.admin = admin
-
-    def setUser(self, user: str, status: str) -> "Deferred[None]":
-        if user != self.login and not self.admin:
-            return fail(NotAllowed(f"{self.login} may not set the status of {user}"))
-        return self._setter.setUser(user, status)
-
-
-@implementer(IRealm)
-class FingerSetterRealm:
-    """
-    Give each logged-in user an L{AuthorizedSetter}.
-    """
-
-    def __init__(self, setter: IFingerSetterService, admins: Iterable[str] = ()) -> None:
-        self.setter = setter
-        self.admins = frozenset(admins)
-
-    def requestAvatar(
-        self, avatarId: Any, mind: object, *interfaces: Any
-    ) -> Tuple[Any, Any, Callable[[], None]]:
-        if IFingerSetterService not in interfaces:
-            raise NotImplementedError("this realm only gives IFingerSetterService avatars")
-        login = avatarId.decode("utf-8") if isinstance(avatarId, bytes) else str(avatarId)
-        avatar = AuthorizedSetter(self.setter, login, login in self.admins)
-        return IFingerSetterService, avatar, lambda: None
-
-
-def _utf8(value: Any) -> Any:
-    return value.encode("utf-8") if isinstance(value, str) else value
-
-
-def bytesCredentials(checker: ICredentialsChecker) -> ICredentialsChecker:
-    """
-    A checker that works with the bytes names and passwords front-ends log in
-    with.
-
-    C{--auth memory:NAME:PASSWORD} makes an
-    L{InMemoryUsernamePasswordDatabaseDontUse} holding L{str} names and
-    passwords, which never equal the L{bytes} in L{UsernamePassword} (and
-    under C{python -bb} comparing them is an error); this returns one that
-    holds them as UTF-8.  Any other checker is returned as it is.
-    """
-    if isinstance(checker, InMemoryUsernamePasswordDatabaseDontUse) and any(
-        isinstance(name, str) for name in checker.users
-    ):
-        converted = InMemoryUsernamePasswordDatabaseDontUse()
-        for name, password in checker.users.items():
-            converted.addUser(_utf8(name), _utf8(password))
-        return converted
-    return checker
-
-
-def setterPortal(
-    setter: IFingerSetterService, checkers: Iterable[ICredentialsChecker], admins: Iterable[str]
-) -> Portal:
-    """
-    The portal every authenticated setter front-end logs in through.
-    """
-    return Portal(FingerSetterRealm(setter, admins), [bytesCredentials(c) for c in checkers])
 
 
 @dataclass(frozen=True)
@@ -326,6 +233,7 @@ class _Budget(TokenBucket):
             self.failed.popitem(last=False)
 
 
+@dataclass(eq=False)
 class _Attempt:
     """
     One login: it waits for its client's turn (unless it has none, see
@@ -333,29 +241,32 @@ class _Attempt:
     the turn until it is answered: at once when it succeeds, after the
     delay when it fails.
 
+    @ivar login: the L{SetterLogin} that checks it.
+    @ivar credentials: what it logs in with.
+    @ivar peer: the client's address, as the log shows it.
+    @ivar client: the client, as L{SetterLogin.clientKey} says.
+    @ivar turns: its client's turns, or L{None} if it takes none.
+    @ivar holding: whether it holds its client's turn.
+    @ivar waiting: while it waits for its turn, the L{Deferred} that fires
+        when the turn comes.
     @ivar answer: what L{SetterLogin.authenticate} returned.
     """
 
-    def __init__(
-        self,
-        login: "SetterLogin",
-        credentials: Union[IUsernamePassword, IUsernameHashedPassword],
-        peer: str,
-        client: str,
-        turns: Optional[_Turns],
-    ) -> None:
-        self.login = login
-        self.credentials = credentials
-        self.peer = peer
-        self.client = client
-        self.turns = turns
-        self.holding = False
-        self.waiting: "Optional[Deferred[DeferredLock]]" = None
-        self.answer: "Deferred[IFingerSetterService]" = Deferred(self.cancel)
-        if turns is None:
+    login: "SetterLogin"
+    credentials: Union[IUsernamePassword, IUsernameHashedPassword]
+    peer: str
+    client: str
+    turns: Optional[_Turns]
+    holding: bool = field(default=False, init=False)
+    waiting: "Optional[Deferred[DeferredLock]]" = field(default=None, init=False)
+    answer: "Deferred[IFingerSetterService]" = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.answer = Deferred(self.cancel)
+        if self.turns is None:
             self.check()
         else:
-            self.waiting = turns.lock.acquire()
+            self.waiting = self.turns.lock.acquire()
             self.waiting.addCallbacks(self.tookTurn, lambda reason: reason.trap(CancelledError))
 
     def tookTurn(self, lock: DeferredLock) -> None:
@@ -434,9 +345,9 @@ class SetterLogin:
     Log in for setting statuses: slowly when it fails, one guess at a time
     for each client, and a budget of checks for each account that a
     guesser cannot spend for the real user.  The module docstring
-    (L{finger.auth}) says what that guarantees.
+    (L{finger.auth.login}) says what that guarantees.
 
-    @ivar portal: the L{Portal} from L{setterPortal}.
+    @ivar portal: the L{Portal} from L{finger.auth.realm.setterPortal}.
     @ivar clock: for the delay after a failed login, and the budgets.
     @ivar delay: seconds before a failed login is answered.
     @ivar limits: the rates and bounds, as L{LoginLimits} says.
