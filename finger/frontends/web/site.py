@@ -32,7 +32,8 @@ from finger.frontends.web.channel import (
 from finger.frontends.web.request import log
 from finger.reactor import orGlobalReactor
 from finger.messages import BODY_TOO_LARGE
-from finger.net.limits import Deadlines, RateLimiter
+from finger.net.deadlines import Deadlines
+from finger.net.limits import RateLimiter
 from finger.text import formatPeer
 
 MAX_BODY_BYTES = 65536
