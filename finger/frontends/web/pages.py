@@ -54,10 +54,10 @@ from finger.frontends.web.api import (
     userJSON,
     usersJSON,
 )
+from finger.frontends.web.prerendered import Prerendered
 from finger.frontends.web.request import Answer, Response, WebAnswers, serve, userName
 from finger.frontends.web.templates import (
     NotFoundElement,
-    Prerendered,
     Templates,
     UserElement,
     UsersElement,
