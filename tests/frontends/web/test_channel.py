@@ -16,6 +16,8 @@ from twisted.internet.ssl import CertificateOptions
 from twisted.internet.testing import StringTransport
 from twisted.protocols.tls import TLSMemoryBIOFactory, TLSMemoryBIOProtocol
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.http import HTTPChannel
+from twisted.web.http_headers import Headers
 from twisted.web.server import Site
 
 from finger.accesslog import FLUSH_INTERVAL
@@ -36,6 +38,7 @@ from finger.messages import (
     REQUEST_TOO_SLOW,
     TOO_MANY_REQUESTS,
 )
+from finger.net.deadlines import Deadlines
 from finger.net.limits import LimitedProtocol, LimitingFactory, RateLimiter
 from tests.frontends.web.helpers import (
     Client,
@@ -712,3 +715,44 @@ class ConnectionLimitsTests(SynchronousTestCase):
         channel.makeConnection(TLSStringTransport())
         self.assertIsNone(channel.limits)
         self.assertTrue(channel.isSecure())
+
+
+class WriteHeadersTests(SynchronousTestCase):
+    """
+    L{WebChannel.writeHeaders} writes what L{HTTPChannel.writeHeaders}
+    writes, in one write.
+    """
+
+    def written(self, channel: HTTPChannel, headers: Any) -> List[bytes]:
+        writes: List[bytes] = []
+        transport = StringTransport()
+        transport.write = writes.append  # type: ignore[method-assign]
+        transport.writeSequence = lambda seq: writes.extend(seq)  # type: ignore[method-assign]
+        channel.makeConnection(transport)
+        channel.writeHeaders(b"HTTP/1.1", b"200", b"OK", headers)
+        return writes
+
+    def test_sameBytes(self) -> None:
+        """
+        The same status line and headers, canonical and sanitized, in one
+        write.
+        """
+        headers = Headers()
+        headers.setRawHeaders(b"content-type", [b"text/html"])
+        headers.setRawHeaders(b"x-two", [b"a", b"b\r\nInjected: yes"])
+        ours = self.written(WebChannel(Clock(), Deadlines(Clock())), headers)
+        theirs = self.written(HTTPChannel(), headers)
+        self.assertEqual(len(ours), 1)
+        self.assertEqual(ours[0], b"".join(theirs))
+        self.assertIn(b"X-Two: b Injected: yes\r\n", ours[0])
+
+    def test_pairs(self) -> None:
+        """
+        Headers given as pairs, which twisted.web no longer uses, are
+        written as twisted.web writes them.
+        """
+        pairs = [(b"a", b"b")]
+        self.assertEqual(
+            b"".join(self.written(WebChannel(Clock(), Deadlines(Clock())), pairs)),
+            b"".join(self.written(HTTPChannel(), pairs)),
+        )
