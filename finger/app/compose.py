@@ -26,6 +26,7 @@ from finger.frontends.setter import FingerSetterFactoryFromService
 from finger.frontends.web.pages import UserStatusTree
 from finger.frontends.web.site import WebSite, busyResponse
 from finger.interfaces import IFingerService, IFingerSetterService
+from finger.listing import Listing
 
 MakeListener = Callable[[Any, Listener], IService]
 """
@@ -94,6 +95,9 @@ def makeService(
     backend.setServiceParent(top)
     limits = config.limits
     login = makeLogin(config.login, backend, reactor, limits.clientKey)
+    # One user listing for the back-end: an empty finger query and the web
+    # front page show it, and it is built once per change for both.
+    listing = Listing(IFingerService(backend), reactor)
 
     def serve(
         name: str, port: Port, factory: IProtocolFactory, refusal: bytes, rate: float = 0
@@ -113,6 +117,7 @@ def makeService(
         listUsers=config.finger.listUsers,
         forwarder=makeForwarder(config.backend, reactor),
         accessLog=config.finger.accessLog,
+        listing=listing,
     )
     serve("finger", config.finger.port, fingerFactory, finger.REFUSAL, limits.fingerRate)
 
@@ -133,6 +138,7 @@ def makeService(
         login=login,
         listUsers=web.listUsers,
         webfingerHosts=web.webfingerHosts,
+        listing=listing,
     )
     # The limits own idle and lifetime timing (finger.net.limits); the site
     # only times each request, and keeps its clients to one rate, over HTTP

@@ -344,9 +344,15 @@ class FingerFactoryFromService(ServerFactory):
         maxAnswerBytes: int = 65536,
         forwarder: Optional[IFingerForwarder] = None,
         accessLog: Optional[str] = None,
+        listing: Optional[Listing] = None,
     ) -> None:
         """
-        @param maxListed: the most users one listing shows.
+        @param maxListed: the most users one listing shows, when the
+            factory builds its own listing.
+        @param listing: the user listing of C{service}, to share with the
+            other front-ends that show it (the web front page), so it is
+            built once per change for them all; if L{None}, the factory
+            builds its own.
         @param accessLog: a file to append the access log to, one line a
             query; if L{None}, the lines go to the logging system, a batch
             an event (L{finger.accesslog.LogWriter}).
@@ -359,7 +365,9 @@ class FingerFactoryFromService(ServerFactory):
         self.lookup = LookupPolicy(self.clock, lookupTimeout)
         self.deadlines = Deadlines(self.clock)
         self.listUsers = listUsers
-        self.listing = Listing(service, self.clock, maxListed=maxListed)
+        if listing is None:
+            listing = Listing(service, self.clock, maxListed=maxListed)
+        self.listing = listing
         self.maxAnswerBytes = maxAnswerBytes
         writer = FileWriter.open(accessLog) if accessLog is not None else None
         self.accessLog = AccessLog(self.clock, writer)

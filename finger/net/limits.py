@@ -51,7 +51,7 @@ from zope.interface import implementer
 
 from finger.net.buckets import BucketTable, TokenBucket
 from finger.net.clients import ClientKey
-from finger.net.deadlines import Deadlines  # finger.frontends.web.site imports it here
+from finger.net.deadlines import Deadlines
 
 DEFAULT_MAX_CONNECTIONS = 1024
 DEFAULT_MAX_PER_ADDRESS = 32

@@ -9,9 +9,10 @@ import socket
 from dataclasses import FrozenInstanceError
 from typing import Any
 
-from twisted.application.service import IServiceCollection
+from twisted.application.service import IServiceCollection, Service
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.python.filepath import FilePath
 from twisted.python.usage import UsageError
@@ -25,8 +26,17 @@ from finger.backends.file import FileFingerService
 from finger.net.clients import ClientKey
 from finger.net.limits import DEFAULT_MAX_PER_ADDRESS, LimitingFactory
 from finger.net.listen import everyAddress
+from finger.testing import FaultyService
+from tests.frontends.web.helpers import Client
 from tests.running import onLoopback
 from tests.support import exchange, listeningPort, which
+
+
+class _ListedService(FaultyService, Service):
+    """
+    A back-end that counts how often its users are listed, served as the
+    back-end of the whole service.
+    """
 
 
 class OptionsTests(SynchronousTestCase):
@@ -146,6 +156,34 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(finger.timeout, 7)
         self.assertIs(finger.service, backend)
         self.assertIs(top.getServiceNamed("setter").factory.wrappedFactory.service, backend)
+
+    def test_oneListing(self) -> None:
+        """
+        The finger listener and the web front page share the back-end's one
+        user listing: between two changes of the statuses it is built once
+        for both, and after a change once more.
+        """
+        backend = _ListedService(moshez="happy", shawn="alive")
+        top = makeService(self.parse(), MemoryReactorClock(), backend=backend)
+        finger = top.getServiceNamed("finger").factory.wrappedFactory
+        pages = top.getServiceNamed("web").factory.wrappedFactory.resource
+        self.assertIs(finger.listing, pages.listing)
+        web = Client(pages)
+
+        def both() -> None:
+            transport = StringTransport()
+            protocol = finger.buildProtocol(None)
+            protocol.makeConnection(transport)
+            protocol.dataReceived(b"\r\n")
+            self.assertIn(b"shawn: ", transport.value())
+            self.assertIn(b"200 OK", web.send(b"/").value())
+
+        both()
+        both()
+        self.assertEqual(backend.listed, 1)
+        self.successResultOf(backend.setUser("shawn", "gone fishing"))
+        both()
+        self.assertEqual(backend.listed, 2)
 
     def test_limits(self) -> None:
         """

@@ -16,7 +16,9 @@ module per job:
     - L{finger.frontends.web.request}: naming users in URLs and answering
       through the lookup policy;
     - L{finger.frontends.web.templates}: the page elements, loading and
-      checking the templates, and the pages flattened ahead of time;
+      checking the templates;
+    - L{finger.frontends.web.prerendered}: pages flattened ahead of time,
+      their slots left open;
     - L{finger.frontends.web.pages}: the root and the HTML pages;
     - L{finger.frontends.web.api}: the JSON view under C{/api};
     - L{finger.frontends.web.xmlrpc}: XML-RPC at C{/RPC2}, with its login

@@ -15,10 +15,11 @@ sends on a connection it will not serve.
 import math
 from typing import Any, Iterable, Optional, Tuple
 
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 from twisted.web.http import HTTPChannel
+from twisted.web.http_headers import Headers
 from twisted.web.server import Request
 
 from finger.frontends.web.request import TEXT, log
@@ -29,7 +30,8 @@ from finger.messages import (
     REQUEST_TOO_SLOW,
     TOO_MANY_REQUESTS,
 )
-from finger.net.limits import Deadlines, RateLimiter
+from finger.net.deadlines import Deadlines
+from finger.net.limits import LimitedConnection, RateLimiter
 from finger.text import formatPeer
 
 REQUEST_TIMEOUT = 60.0
@@ -78,9 +80,10 @@ def busyResponse() -> bytes:
     return rawResponse(503, b"Service Unavailable", BUSY)
 
 
-class WebChannel(HTTPChannel):
+class _RequestChannel(HTTPChannel):
     """
-    An HTTP connection under the web site's two per-request limits.
+    An HTTP connection under the web site's two per-request limits: what
+    L{WebChannel} does with each request, the connection's limits apart.
 
     A deadline for the client's part of each request: its request line,
     headers and body must all have arrived within C{requestTimeout}
@@ -297,7 +300,7 @@ class WebChannel(HTTPChannel):
         """
         if grace is not None and self._abort is None:
             self._stopDeadline()
-            self._abort = self.clock.callLater(grace, self._expire)
+            self._abort = self.clock.callLater(grace, self._abortLate)
         if self._closing:
             return
         self._closing = True
@@ -322,7 +325,7 @@ class WebChannel(HTTPChannel):
     def _deadlineReached(self) -> None:
         self._timed = False
         if self._closing:
-            self._expire()
+            self._abortLate()
         elif self._begun or not self._answered:
             log.info(
                 "Request from {peer} not received within {timeout} seconds",
@@ -335,10 +338,82 @@ class WebChannel(HTTPChannel):
             # be sending a request as this is written.
             self._close(self.abortTimeout)
 
-    def _expire(self) -> None:
+    def _abortLate(self) -> None:
         """
         A connection the site closed is not gone in time: abort it.
         """
         self._abort = None
         log.info("Aborting the connection from {peer}: not closed in time", peer=self._peer())
         self._transport().abortConnection()
+
+
+class WebChannel(LimitedConnection, _RequestChannel):  # type: ignore[misc]
+    """
+    A connection to the web site: each request under the per-request
+    limits of L{_RequestChannel} (its deadline, its turn at its client's
+    rate, its capped line and headers), and the connection under the
+    listener's limits (L{LimitedConnection}): the limits count it, and it
+    keeps their idle and lifetime timer itself, so a plain HTTP connection
+    has no wrapper between it and its transport.  Built by any other
+    factory than a L{finger.net.limits.LimitingFactory} (over TLS, where
+    the limits wrap the TLS connection instead, or in a test), it has no
+    connection limits.
+
+    The limits see every byte before the requests do, as a wrapper would
+    have, and every write counts as activity too: a client that reads a
+    long answer slowly is not idle.
+    """
+
+    _host: Optional[IAddress] = None
+    _peerAddress: Optional[IAddress] = None
+
+    def _active(self) -> None:
+        limits = self.limits
+        if limits is not None:
+            self._lastActive = limits.clock.seconds()
+
+    def writeHeaders(self, version: bytes, code: bytes, reason: bytes, headers: Any) -> None:
+        """
+        Write a response's status line and headers as L{HTTPChannel} does,
+        in one write: it hands the transport a sequence of some forty small
+        pieces, which a TCP transport checks and keeps one by one (that was
+        a tenth of a request's time).  The names and values are what
+        L{Headers} keeps, sanitized and canonical.
+        """
+        self._active()
+        if not isinstance(headers, Headers):
+            super().writeHeaders(version, code, reason, headers)
+            return
+        head = [b"%s %s %s\r\n" % (version, code, reason)]
+        for name, values in headers.getAllRawHeaders():
+            for value in values:
+                head.append(b"%s: %s\r\n" % (name, value))
+        head.append(b"\r\n")
+        self._transport().write(b"".join(head))
+
+    def write(self, data: bytes) -> None:
+        self._active()
+        super().write(data)
+
+    def writeSequence(self, iovec: Any) -> None:
+        self._active()
+        super().writeSequence(iovec)
+
+    def refuse(self, response: bytes) -> None:
+        self._active()
+        super().refuse(response)
+
+    def getHost(self) -> IAddress:
+        # Neither address of a connection changes; twisted.web asks for
+        # both with every request, and a TCP transport makes a new address
+        # each time (the local one with a getsockname() system call).
+        host = self._host
+        if host is None:
+            host = self._host = self._transport().getHost()
+        return host
+
+    def getPeer(self) -> IAddress:
+        peer = self._peerAddress
+        if peer is None:
+            peer = self._peerAddress = self._transport().getPeer()
+        return peer

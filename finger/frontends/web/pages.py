@@ -43,6 +43,7 @@ from twisted.web.server import Request
 from twisted.web.template import Element
 
 from finger import listing
+from finger.listing import Listing, Snapshot
 from finger.auth import SetterLogin
 from finger.frontends.web.api import (
     JSON,
@@ -53,10 +54,10 @@ from finger.frontends.web.api import (
     userJSON,
     usersJSON,
 )
+from finger.frontends.web.prerendered import Prerendered
 from finger.frontends.web.request import Answer, Response, WebAnswers, serve, userName
 from finger.frontends.web.templates import (
     NotFoundElement,
-    Prerendered,
     Templates,
     UserElement,
     UsersElement,
@@ -298,6 +299,7 @@ class UserStatusTree(Resource):
         login: Optional[SetterLogin] = None,
         listUsers: bool = True,
         webfingerHosts: Optional[Sequence[str]] = None,
+        listing: Optional[Listing] = None,
     ) -> None:
         """
         @param service: the back-end.
@@ -317,18 +319,24 @@ class UserStatusTree(Resource):
         @param webfingerHosts: the only host names the site answers for in
             WebFinger and names on its pages; if L{None}, the name each
             request was sent to and the machine's own names.
+        @param listing: the user listing of C{service}, to share with the
+            other front-ends that show it (an empty finger query), so it
+            is built once per change for them all; if L{None}, the site
+            builds its own, of at most L{MAX_LISTED} users.
         """
         super().__init__()
         self.service = service
         self.templates = templates if templates is not None else loadTemplates()
         self.policy = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
         self.listUsers = listUsers
-        self.listing = listing.Listing(service, self.policy.clock, maxListed=MAX_LISTED)
+        if listing is None:
+            listing = Listing(service, self.policy.clock, maxListed=MAX_LISTED)
+        self.listing = listing
         self.hosts = ServedHosts(webfingerHosts)
         self.pages: Dict[PageKey, Response] = {}
         self.users: Dict[bytes, UserStatus] = {}
         # What the front page lists with listing off, whatever changes.
-        self._unlisted = listing.Snapshot([], 0)
+        self._unlisted = Snapshot([], 0)
         self.putChild(RPC_PATH, XMLRPCGate(service, self.policy, login, listUsers))
         api = APINotFound()
         users = UsersAPI if listUsers else _UnlistedUsersAPI
@@ -364,12 +372,12 @@ class UserStatusTree(Resource):
                 return _listingDenied(request)
             return serve(request, self.policy, self.service.getUsers, usersJSON, WebAnswers())
 
-        def ask() -> "Deferred[listing.Snapshot]":
+        def ask() -> "Deferred[Snapshot]":
             if not self.listUsers:
                 return succeed(self._unlisted)
             return self.listing.snapshot()
 
-        def page(snapshot: listing.Snapshot) -> Answer:
+        def page(snapshot: Snapshot) -> Answer:
             home, host = homeLink(request), self.hosts.preferred(request)
             prerendered = self._frontPage(snapshot)
             if prerendered is not None:
@@ -388,7 +396,7 @@ class UserStatusTree(Resource):
 
         return serve(request, self.policy, ask, page, WebAnswers())
 
-    def _frontPage(self, snapshot: listing.Snapshot) -> Optional[Prerendered]:
+    def _frontPage(self, snapshot: Snapshot) -> Optional[Prerendered]:
         """
         The front page for C{snapshot} with only the per-request values
         left to fill in, made once for each snapshot; or L{None} if it must

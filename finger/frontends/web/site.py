@@ -11,6 +11,7 @@ L{finger.frontends.web.channel}'s; their names are importable from here
 too.
 """
 
+import re
 from io import BytesIO
 from typing import Any, Callable, Optional
 
@@ -32,7 +33,8 @@ from finger.frontends.web.channel import (
 from finger.frontends.web.request import log
 from finger.reactor import orGlobalReactor
 from finger.messages import BODY_TOO_LARGE
-from finger.net.limits import Deadlines, RateLimiter
+from finger.net.deadlines import Deadlines
+from finger.net.limits import RateLimiter
 from finger.text import formatPeer
 
 MAX_BODY_BYTES = 65536
@@ -117,8 +119,15 @@ class LimitedRequest(Request):
             channel.loseConnection()
 
 
+# Bytes that the escaping below leaves as they are: printable ASCII but for
+# the double quote and the backslash.
+_PLAIN = re.compile(rb'[ !#-\[\]-~]*')
+
+
 def _logEscape(value: bytes) -> str:
     # Python's repr of the bytes, without b'' and with double quotes escaped.
+    if _PLAIN.fullmatch(value):
+        return value.decode("ascii")
     text = repr(value)
     if text[1] == "'":
         return text[2:-1].replace('"', '\\"').replace("\\'", "'")

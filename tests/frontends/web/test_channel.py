@@ -12,8 +12,12 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.interfaces import IAddress
 from twisted.internet.protocol import connectionDone
 from twisted.internet.task import Clock
+from twisted.internet.ssl import CertificateOptions
 from twisted.internet.testing import StringTransport
+from twisted.protocols.tls import TLSMemoryBIOFactory, TLSMemoryBIOProtocol
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.http import HTTPChannel
+from twisted.web.http_headers import Headers
 from twisted.web.server import Site
 
 from finger.accesslog import FLUSH_INTERVAL
@@ -34,8 +38,14 @@ from finger.messages import (
     REQUEST_TOO_SLOW,
     TOO_MANY_REQUESTS,
 )
-from finger.net.limits import RateLimiter
-from tests.frontends.web.helpers import Client, StuckService, sampleService
+from finger.net.deadlines import Deadlines
+from finger.net.limits import LimitedProtocol, LimitingFactory, RateLimiter
+from tests.frontends.web.helpers import (
+    Client,
+    StuckService,
+    TLSStringTransport,
+    sampleService,
+)
 
 
 class RawResponseTests(SynchronousTestCase):
@@ -571,3 +581,178 @@ class RateTests(SynchronousTestCase):
         c.send(_requests(3))
         c.channel.connectionLost(connectionDone)
         self.assertEqual(clock.getDelayedCalls(), [])
+
+
+_GET = b"GET /moshez HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+class ConnectionLimitsTests(SynchronousTestCase):
+    """
+    Served by a L{LimitingFactory}, a plain HTTP connection takes the
+    listener's limits itself (L{LimitedConnection}): no wrapper between it
+    and its transport.  Over TLS the limits wrap the TLS connection, as
+    they wrap any other protocol.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.site = WebSite(
+            UserStatusTree(sampleService(), clock=self.clock),
+            clock=self.clock,
+            requestTimeout=100.0,
+            idleTimeout=None,
+        )
+
+    def limited(self, **kwargs: Any) -> LimitingFactory:
+        return LimitingFactory(self.site, self.clock, busyResponse(), **kwargs)
+
+    def connect(self, factory: Any, peer: IAddress = _OUTSIDE) -> StringTransport:
+        transport = StringTransport(peerAddress=peer)
+        protocol = factory.buildProtocol(peer)
+        protocol.makeConnection(transport)
+        transport.protocol = protocol
+        return transport
+
+    def test_notWrapped(self) -> None:
+        """
+        The channel is connected to its transport itself, counted while it
+        is open, and serves as it does without limits.
+        """
+        factory = self.limited(maxPerAddress=4)
+        transport = self.connect(factory)
+        channel = transport.protocol
+        self.assertIsInstance(channel, WebChannel)
+        self.assertIs(channel.transport, transport)
+        self.assertIs(channel.limits, factory)
+        channel.dataReceived(_GET)
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 200 OK\r\n"))
+        self.assertFalse(channel.isSecure())
+        self.assertEqual(len(factory.protocols), 1)
+        channel.connectionLost(connectionDone)
+        self.assertEqual(len(factory.protocols), 0)
+
+    def test_caps(self) -> None:
+        """
+        It counts against the connection cap and the per-client cap, and a
+        connection over them is told L{busyResponse}.
+        """
+        factory = self.limited(maxConnections=2, maxPerAddress=1)
+        first = self.connect(factory)
+        self.assertEqual(self.connect(factory).value(), busyResponse())
+        self.connect(factory, IPv4Address("TCP", "192.0.2.2", 5000))
+        self.assertEqual(
+            self.connect(factory, IPv4Address("TCP", "192.0.2.3", 5000)).value(), busyResponse()
+        )
+        first.protocol.connectionLost(connectionDone)
+        self.assertEqual(self.connect(factory).value(), b"")
+
+    def test_writesAreActivity(self) -> None:
+        """
+        The idle limit counts bytes either way: a connection that is
+        written to is not idle, and one that neither reads nor writes is
+        closed when the idle time is up.
+        """
+        factory = self.limited(idleTimeout=10, maxLifetime=None)
+        transport = self.connect(factory)
+        channel = transport.protocol
+        self.clock.advance(9)
+        channel.write(b"x")
+        self.clock.advance(9)
+        channel.writeSequence([b"y"])
+        self.clock.advance(9)
+        self.assertFalse(transport.disconnected)
+        self.clock.advance(1)
+        self.assertTrue(transport.disconnected)
+
+    def test_lifetime(self) -> None:
+        """
+        A connection busy with requests is still closed when its lifetime
+        ends.
+        """
+        factory = self.limited(idleTimeout=10, maxLifetime=30)
+        transport = self.connect(factory)
+        for _ in range(29):
+            transport.protocol.dataReceived(_GET)
+            self.clock.advance(1)
+        self.assertFalse(transport.disconnected)
+        self.clock.advance(1)
+        self.assertTrue(transport.disconnected)
+
+    def test_noTimersLeft(self) -> None:
+        """
+        A connection that goes away leaves no timer behind.
+        """
+        factory = self.limited(idleTimeout=10, maxLifetime=30)
+        transport = self.connect(factory)
+        transport.protocol.dataReceived(_GET)
+        self.clock.advance(15)
+        transport.protocol.connectionLost(connectionDone)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_addressesAskedOnce(self) -> None:
+        """
+        The connection's addresses are asked of the transport once, however
+        many requests ask for them.
+        """
+        transport = self.connect(self.limited())
+        channel = transport.protocol
+        self.assertEqual(channel.getHost(), transport.getHost())
+        self.assertIs(channel.getHost(), channel.getHost())
+        self.assertEqual(channel.getPeer(), _OUTSIDE)
+        self.assertIs(channel.getPeer(), channel.getPeer())
+
+    def test_overTLS(self) -> None:
+        """
+        Over TLS the limits wrap the TLS connection: the channel inside
+        has no limits of its own, and its requests are secure.
+        """
+        https = TLSMemoryBIOFactory(CertificateOptions(), False, self.site, clock=self.clock)
+        protocol = LimitingFactory(https, self.clock).buildProtocol(_OUTSIDE)
+        self.assertIsInstance(protocol, LimitedProtocol)
+        self.assertIsInstance(protocol.wrappedProtocol, TLSMemoryBIOProtocol)
+        channel = self.site.buildProtocol(_OUTSIDE)
+        assert isinstance(channel, WebChannel)
+        channel.makeConnection(TLSStringTransport())
+        self.assertIsNone(channel.limits)
+        self.assertTrue(channel.isSecure())
+
+
+class WriteHeadersTests(SynchronousTestCase):
+    """
+    L{WebChannel.writeHeaders} writes what L{HTTPChannel.writeHeaders}
+    writes, in one write.
+    """
+
+    def written(self, channel: HTTPChannel, headers: Any) -> List[bytes]:
+        writes: List[bytes] = []
+        transport = StringTransport()
+        transport.write = writes.append  # type: ignore[method-assign]
+        transport.writeSequence = lambda seq: writes.extend(seq)  # type: ignore[method-assign]
+        channel.makeConnection(transport)
+        channel.writeHeaders(b"HTTP/1.1", b"200", b"OK", headers)
+        return writes
+
+    def test_sameBytes(self) -> None:
+        """
+        The same status line and headers, canonical and sanitized, in one
+        write.
+        """
+        headers = Headers()
+        headers.setRawHeaders(b"content-type", [b"text/html"])
+        headers.setRawHeaders(b"x-two", [b"a", b"b\r\nInjected: yes"])
+        ours = self.written(WebChannel(Clock(), Deadlines(Clock())), headers)
+        theirs = self.written(HTTPChannel(), headers)
+        self.assertEqual(len(ours), 1)
+        self.assertEqual(ours[0], b"".join(theirs))
+        self.assertIn(b"X-Two: b Injected: yes\r\n", ours[0])
+
+    def test_pairs(self) -> None:
+        """
+        Headers given as pairs, which twisted.web no longer uses, are
+        written as twisted.web writes them.
+        """
+        pairs = [(b"a", b"b")]
+        self.assertEqual(
+            b"".join(self.written(WebChannel(Clock(), Deadlines(Clock())), pairs)),
+            b"".join(self.written(HTTPChannel(), pairs)),
+        )

@@ -134,3 +134,15 @@ class AccessLineTests(SynchronousTestCase):
                     self.assertEqual(
                         accessLine(stamp, request), combinedLogFormatter(stamp, request)
                     )
+
+    def test_everyByte(self) -> None:
+        """
+        Every byte, alone or beside a quote, is escaped as twisted.web's
+        C{combinedLogFormatter} escapes it.
+        """
+        stamp = datetimeToLogString(0)
+        address = IPv4Address("TCP", "192.0.2.1", 5000)
+        for byte in range(256):
+            for uri in [bytes([byte]), b"/" + bytes([byte]) + b"'", b'"' + bytes([byte])]:
+                request: Any = _LoggedRequest(uri, uri, address)
+                self.assertEqual(accessLine(stamp, request), combinedLogFormatter(stamp, request))

@@ -7,12 +7,9 @@ checking templates, and the pages flattened ahead of time.
 import os
 import re
 import shutil
-from typing import List
 
 from twisted.trial.unittest import SynchronousTestCase
-from twisted.web.iweb import ITemplateLoader
-from twisted.web.template import Tag, TagLoader, flattenString, slot, tags
-from zope.interface import implementer
+from twisted.web.template import TagLoader, flattenString, slot, tags
 
 from finger.frontends.web.templates import (
     LISTED_STATUS_LENGTH,
@@ -30,6 +27,7 @@ from finger.frontends.web.templates import (
 )
 from finger.messages import STATUS_CUT
 from tests.frontends.web.helpers import flatten
+from tests.frontends.web.test_prerendered import AWKWARD
 
 
 class ElementTests(SynchronousTestCase):
@@ -234,87 +232,6 @@ class TemplatesTests(SynchronousTestCase):
         self.assertIn("email", str(e))
 
 
-class PrerenderedTests(SynchronousTestCase):
-    """
-    L{Templates.render} gives the same bytes as flattening the page with the
-    template engine, whatever the values and wherever the slots are.
-    """
-
-    AWKWARD = [
-        "moshez",
-        "a<b>&\"c' &amp; &#65;",
-        "zo\u00eb \u2603 \U0001f600",
-        "one\ntwo\r\nthree\x00\x1b[31m",
-        "\x00\x00",
-        "",
-    ]
-
-    def notFound(self) -> TagLoader:
-        return TagLoader(
-            tags.p(tags.a(slot("name"), href=slot("home")), slot("name"), render="page")
-        )
-
-    def assertSameAsEngine(self, templates: Templates) -> None:
-        for a in self.AWKWARD:
-            for b in self.AWKWARD:
-                for element in [
-                    UserElement(templates.user, a, b, "../" + a),
-                    NotFoundElement(templates.notFound, a, b),
-                ]:
-                    self.assertEqual(
-                        self.successResultOf(templates.render(None, element)),
-                        self.successResultOf(flattenString(None, element)),
-                    )
-
-    def test_shipped(self) -> None:
-        """
-        The shipped pages are flattened once, with their slots left open,
-        and give the engine's bytes.
-        """
-        templates = loadTemplates()
-        self.assertIsNotNone(templates.prerendered[UserElement])
-        self.assertIsNotNone(templates.prerendered[NotFoundElement])
-        self.assertSameAsEngine(templates)
-
-    def test_slotsInAttributes(self) -> None:
-        """
-        Slots in attributes, in content and in both, each escaped as the
-        engine escapes them there.
-        """
-        page = tags.html(
-            tags.a(slot("name"), title=slot("status"), href=slot("json")),
-            tags.p(slot("status"), slot("home"), **{"data-x": slot("name")}),
-            render="page",
-        )
-        templates = Templates(TagLoader(page), TagLoader(page), self.notFound())
-        self.assertIsNotNone(templates.prerendered[UserElement])
-        self.assertSameAsEngine(templates)
-
-    def test_tagInAttribute(self) -> None:
-        """
-        A slot inside a tag inside an attribute is escaped twice by the
-        engine; such a page is not prerendered, and still comes out right.
-        """
-        page = tags.html(tags.a("x", title=tags.b(slot("name"))), slot("status"), render="page")
-        templates = Templates(TagLoader(page), TagLoader(page), self.notFound())
-        self.assertIsNone(templates.prerendered[UserElement])
-        self.assertSameAsEngine(templates)
-
-    def test_otherLoader(self) -> None:
-        """
-        A loader that might change what it loads is flattened every time.
-        """
-
-        @implementer(ITemplateLoader)
-        class Loader:
-            def load(self) -> List[Tag]:
-                return [tags.p(slot("name"), tags.a(href=slot("home")), render="page")]
-
-        templates = Templates(Loader(), Loader(), Loader())
-        self.assertEqual(templates.prerendered, {})
-        self.assertSameAsEngine(templates)
-
-
 class FrontPageTests(SynchronousTestCase):
     """
     L{Templates.frontPage}: the front page flattened once per listing, with
@@ -324,7 +241,7 @@ class FrontPageTests(SynchronousTestCase):
     ENTRIES = [
         (name, status)
         for name, status in zip(
-            ["moshez", "a<b", "zo\u00eb", "x"], PrerenderedTests.AWKWARD[1:] + ["plain"]
+            ["moshez", "a<b", "zo\u00eb", "x"], AWKWARD[1:] + ["plain"]
         )
     ]
 
@@ -333,7 +250,7 @@ class FrontPageTests(SynchronousTestCase):
         self.assertIsNotNone(page)
         assert page is not None
         for home in ["./", "../", 'a"<&>']:
-            for host in PrerenderedTests.AWKWARD:
+            for host in AWKWARD:
                 element = UsersElement(
                     templates.users,
                     [name for name, status in self.ENTRIES],
@@ -508,8 +425,8 @@ class FrontPageElementTests(SynchronousTestCase):
         """
         templates = loadTemplates()
         self.assertIsNotNone(templates.prerendered[UserElement])
-        for host in PrerenderedTests.AWKWARD:
-            for user in PrerenderedTests.AWKWARD:
+        for host in AWKWARD:
+            for user in AWKWARD:
                 element = UserElement(templates.user, user, "s", "./", host)
                 self.assertEqual(
                     self.successResultOf(templates.render(None, element)),
