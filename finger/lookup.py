@@ -31,6 +31,7 @@ from typing import Any, Callable, Generic, Optional, Set, TypeVar, Union
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError
 from twisted.internet.interfaces import IReactorTime
+from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -38,6 +39,8 @@ from finger.auth import NotAllowed
 from finger.interfaces import StatusesReadOnly, StatusNotSaved, UnknownUser
 from finger.messages import INTERNAL_ERROR, LOGIN_FAILED, NOT_ALLOWED, NOT_SAVED, SET_TIMED_OUT
 from finger.names import InvalidStatus, InvalidUserName
+from finger.net.deadlines import Deadlines
+from finger.reactor import orGlobalReactor
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -343,3 +346,31 @@ class Pending:
         if self._waiting:
             for d in list(self._waiting):
                 d.cancel()
+
+
+class RequestFactory(ServerFactory):
+    """
+    The factory of a front-end whose clients each send one request (finger,
+    the setter): what every such front-end keeps, set once, in its
+    constructor.
+
+    @ivar clock: the L{IReactorTime} for every timeout; the global reactor
+        unless the constructor is given one.
+    @ivar timeout: seconds a client has to send its request.
+    @ivar deadlines: the clients' deadlines for their requests, on the
+        clock: one timer for them all.
+    @ivar lookupTimeout: seconds the back-end has to answer.
+    @ivar lookup: the L{LookupPolicy} every request goes through, built with
+        C{clock} and C{lookupTimeout}.
+    """
+
+    noisy = False
+
+    def __init__(
+        self, *, clock: Optional[IReactorTime], timeout: float, lookupTimeout: float
+    ) -> None:
+        self.clock = orGlobalReactor(clock)
+        self.timeout = timeout
+        self.deadlines = Deadlines(self.clock)
+        self.lookupTimeout = lookupTimeout
+        self.lookup = LookupPolicy(self.clock, lookupTimeout)

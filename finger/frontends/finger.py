@@ -37,7 +37,7 @@ from twisted.internet.interfaces import (
     IReactorTime,
     ITCPTransport,
 )
-from twisted.internet.protocol import ServerFactory, connectionDone
+from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
@@ -51,8 +51,7 @@ from finger.interfaces import (
     IFingerVerboseService,
 )
 from finger.listing import MAX_LISTED, Listing, Snapshot
-from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, LookupPolicy, Pending
-from finger.reactor import orGlobalReactor
+from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, Pending, RequestFactory
 from finger.messages import (
     ANSWER_TRUNCATED,
     FORWARDING_DENIED,
@@ -64,7 +63,6 @@ from finger.messages import (
     TIMED_OUT,
 )
 from finger.names import isValidUserName
-from finger.net.deadlines import Deadlines
 from finger.net.limits import LimitedConnection
 from finger.net.lines import LineFraming
 from finger.text import escapeForLog, formatPeer, printableLines
@@ -301,7 +299,7 @@ def _capped(lines: List[str], limit: int) -> bytes:
 
 
 @implementer(IFingerFactory)
-class FingerFactoryFromService(ServerFactory):
+class FingerFactoryFromService(RequestFactory):
     """
     Serve the finger protocol from an L{IFingerService}.
 
@@ -330,7 +328,6 @@ class FingerFactoryFromService(ServerFactory):
     """
 
     protocol = FingerProtocol  # type: ignore[assignment]
-    noisy = False
 
     def __init__(
         self,
@@ -357,13 +354,9 @@ class FingerFactoryFromService(ServerFactory):
             query; if L{None}, the lines go to the logging system, a batch
             an event (L{finger.accesslog.LogWriter}).
         """
+        super().__init__(clock=clock, timeout=timeout, lookupTimeout=lookupTimeout)
         self.service = service
         self.forwarder = forwarder
-        self.timeout = timeout
-        self.clock = orGlobalReactor(clock)
-        self.lookupTimeout = lookupTimeout
-        self.lookup = LookupPolicy(self.clock, lookupTimeout)
-        self.deadlines = Deadlines(self.clock)
         self.listUsers = listUsers
         if listing is None:
             listing = Listing(service, self.clock, maxListed=maxListed)

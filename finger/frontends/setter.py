@@ -37,7 +37,7 @@ from typing import List, Optional, Tuple
 
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IHalfCloseableProtocol, IReactorTime, ITCPTransport
-from twisted.internet.protocol import ServerFactory, connectionDone
+from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.python import components
 from twisted.python.failure import Failure
@@ -45,8 +45,7 @@ from zope.interface import implementer
 
 from finger.auth import SetterLogin
 from finger.interfaces import IFingerSetterFactory, IFingerSetterService
-from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy, SetAnswers, Unsaved
-from finger.reactor import orGlobalReactor
+from finger.lookup import LOOKUP_TIMEOUT, RequestFactory, SetAnswers, Unsaved
 from finger.messages import (
     EXPECTED_THREE_LINES,
     EXPECTED_TWO_LINES,
@@ -64,7 +63,6 @@ from finger.names import (
     checkStatus,
     decodeUserName,
 )
-from finger.net.deadlines import Deadlines
 from finger.net.limits import LimitedConnection
 from finger.net.lines import LineFraming
 from finger.text import formatPeer
@@ -232,7 +230,7 @@ class FingerSetterProtocol(LimitedConnection, LineFraming):
 
 
 @implementer(IFingerSetterFactory)
-class FingerSetterFactoryFromService(ServerFactory):
+class FingerSetterFactoryFromService(RequestFactory):
     """
     Serve the setter protocol from an L{IFingerSetterService}.
 
@@ -252,7 +250,6 @@ class FingerSetterFactoryFromService(ServerFactory):
     """
 
     protocol = FingerSetterProtocol  # type: ignore[assignment]
-    noisy = False
 
     def __init__(
         self,
@@ -263,12 +260,8 @@ class FingerSetterFactoryFromService(ServerFactory):
         login: Optional[SetterLogin] = None,
         lookupTimeout: float = LOOKUP_TIMEOUT,
     ) -> None:
+        super().__init__(clock=clock, timeout=timeout, lookupTimeout=lookupTimeout)
         self.service = service
-        self.clock = orGlobalReactor(clock)
-        self.lookupTimeout = lookupTimeout
-        self.lookup = LookupPolicy(self.clock, lookupTimeout)
-        self.deadlines = Deadlines(self.clock)
-        self.timeout = timeout
         self.login = login
 
     def setUser(self, user: str, status: str) -> "Deferred[None]":
