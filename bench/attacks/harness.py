@@ -145,21 +145,30 @@ class Service:
         return (self.work / "log").read_text(errors="replace")
 
 
-def fingerOnce(port: int, query: bytes = b"moshez", timeout: float = 30.0,
-               host: str = "127.0.0.1", source: Optional[str] = None) -> bytes:
+def exchange(port: int, request: bytes, timeout: float = 30.0, host: str = "127.0.0.1",
+             source: Optional[str] = None) -> bytes:
     """
-    Ask a finger server at C{host} one query, from C{source} if given.
+    Send C{request} to C{host}:C{port}, from C{source} if given, and read
+    the answer until the server closes.
     """
     sourceAddress = None if source is None else (source, 0)
     with socket.create_connection((host, port), timeout=timeout,
                                   source_address=sourceAddress) as s:
-        s.sendall(query + b"\r\n")
+        s.sendall(request)
         chunks = []
         while True:
             chunk = s.recv(65536)
             if not chunk:
                 return b"".join(chunks)
             chunks.append(chunk)
+
+
+def fingerOnce(port: int, query: bytes = b"moshez", timeout: float = 30.0,
+               host: str = "127.0.0.1", source: Optional[str] = None) -> bytes:
+    """
+    Ask a finger server at C{host} one query, from C{source} if given.
+    """
+    return exchange(port, query + b"\r\n", timeout, host, source)
 
 
 class LegitFinger:

@@ -32,7 +32,7 @@ from typing import List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import LegitFinger, Service, fingerOnce, report  # noqa: E402
+from harness import LegitFinger, Service, exchange, fingerOnce, report  # noqa: E402
 
 ATTACK = "2001:db8:f:1::"
 LEGIT = "2001:db8:f:2::1"
@@ -101,14 +101,8 @@ def stillOpen(sockets: List[socket.socket]) -> int:
 
 
 def webOnce(port: int, source: str) -> bytes:
-    with socket.create_connection(("::1", port), timeout=10, source_address=(source, 0)) as s:
-        s.sendall(b"GET /moshez HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        chunks = []
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
+    return exchange(port, b"GET /moshez HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                    timeout=10, host="::1", source=source)
 
 
 def main() -> None:
