@@ -146,27 +146,13 @@ class FingerProtocol(LimitedConnection, LineFraming, LookupAnswers[None]):
     factory: "FingerFactoryFromService"
     maxLineLength = MAX_QUERY_LENGTH
     peerAddress: Optional[IAddress] = None
-    _answered = False
 
     def __init__(self) -> None:
         self._requests = Pending()
 
     def connectionMade(self) -> None:
         # The query's deadline: one timer serves every connection.
-        self.factory.deadlines.add(self, self.factory.timeout, self._deadlineReached)
-
-    def limitsCheckedWithin(self) -> float:
-        """
-        The query's deadline checks the connection's limits too, once the
-        answer is out: a connection waits on one table, not two.
-        """
-        return self.factory.timeout
-
-    def _deadlineReached(self) -> None:
-        if self._answered:
-            self.checkLimits()
-        else:
-            self.timeoutConnection()
+        self.factory.deadlines.add(self, self.factory.timeout, self.timeoutConnection)
 
     def peer(self) -> str:
         """
@@ -269,9 +255,7 @@ class FingerProtocol(LimitedConnection, LineFraming, LookupAnswers[None]):
             self._ask(self.factory.getUser(name), self.factory.statusAnswer, peer, "a lookup")
 
     def _finish(self, answer: Answer) -> None:
-        self._answered = True
-        if not self.protocolChecksLimits:
-            self.factory.deadlines.discard(self)
+        self.factory.deadlines.discard(self)
         if not isinstance(answer, bytes):
             answer = _capped(answer, self.factory.maxAnswerBytes)
         self.transport.write(answer)

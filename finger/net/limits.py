@@ -151,15 +151,11 @@ class LimitedConnection:
         or L{None} when it was built without one.
     @ivar peerHost: the client (L{ClientKey}) this connection counts against
         in its factory's per-client cap, or L{None} if it is exempt.
-    @ivar protocolChecksLimits: whether the protocol's own deadline makes
-        the first check of the limits (L{limitsCheckedWithin}), so that the
-        factory's C{firstChecks} holds nothing for this connection.
     """
 
     transport: ITCPTransport
     limits: "Optional[LimitingFactory]" = None
     peerHost: Optional[str] = None
-    protocolChecksLimits = False
     _timer: Optional[IDelayedCall] = None
     _lastActive = 0.0
     _deadline: Optional[float] = None
@@ -188,39 +184,9 @@ class LimitedConnection:
         self._lastActive = now = limits.clock.seconds()
         if limits.maxLifetime is not None:
             self._deadline = now + limits.maxLifetime
-        within = self.limitsCheckedWithin()
-        if within is not None and within <= firstCheck:
-            # The protocol has a deadline of its own, no later: it checks
-            # the limits then, and the connection waits on one table.
-            self.protocolChecksLimits = True
-            return
         # The first check is the same time away for every connection, and
         # most are gone by then: it waits on the factory's one timer.
         limits.firstChecks.add(self, firstCheck, self._check)
-
-    def limitsCheckedWithin(self) -> Optional[float]:
-        """
-        Will the protocol call L{checkLimits} itself, from a deadline of
-        its own that began with the connection?  A protocol with a request
-        deadline, which stays waiting until the connection is lost, says so
-        here, and its connection then waits on that deadline's table alone.
-
-        @return: the seconds after the connection began that it will call
-            L{checkLimits}, or L{None} (the default) if it will not.  The
-            limits wait on their own table if their first check is due
-            sooner than that.
-        """
-        return None
-
-    def checkLimits(self) -> None:
-        """
-        Close the connection now if it has been idle, or lived, too long;
-        otherwise check again when the next of those limits is due.  For a
-        protocol that said it would (L{limitsCheckedWithin}); a connection
-        without limits has nothing to check.
-        """
-        if self.protocolChecksLimits and self._timer is None and not self._expired:
-            self._check()
 
     def _stopLimits(self, limits: "LimitingFactory") -> None:
         """

@@ -23,7 +23,6 @@ from finger.net.limits import (
 )
 from finger.backends.memory import MemoryFingerService
 from finger.net.clients import ClientKey
-from finger.frontends.finger import FingerFactoryFromService
 from finger.frontends.setter import FingerSetterFactoryFromService
 from tests.support import exchange
 from zope.interface import implementer, providedBy
@@ -535,112 +534,6 @@ class _Closer(_Recorder):
     def dataReceived(self, data: bytes) -> None:
         super().dataReceived(data)
         self.disconnecting = True
-
-
-class SharedDeadlineTests(SynchronousTestCase):
-    """
-    A finger connection's query deadline makes the first check of its
-    limits too, when that check is due no sooner: the connection waits on
-    one table, and each limit still closes it when it is reached.
-    """
-
-    def setUp(self) -> None:
-        self.clock = Clock()
-        self.finger = FingerFactoryFromService(
-            MemoryFingerService(moshez="Happy and well"), clock=self.clock, timeout=60
-        )
-
-    def connect(self, factory: LimitingFactory) -> StringTransport:
-        transport = StringTransport(peerAddress=_peer())
-        protocol = factory.buildProtocol(_peer())
-        protocol.makeConnection(transport)
-        transport.protocol = protocol
-        return transport
-
-    def test_oneTable(self) -> None:
-        """
-        The query deadline is the connection's only entry, and it stays
-        there once the answer is out, to check the limits.
-        """
-        factory = LimitingFactory(self.finger, self.clock, idleTimeout=120, maxLifetime=600)
-        transport = self.connect(factory)
-        self.assertTrue(transport.protocol.protocolChecksLimits)
-        self.assertEqual((len(factory.firstChecks), len(self.finger.deadlines)), (0, 1))
-        transport.protocol.dataReceived(b"moshez\r\n")
-        self.assertEqual(transport.value(), b"Happy and well\r\n")
-        self.assertEqual((len(factory.firstChecks), len(self.finger.deadlines)), (0, 1))
-        transport.protocol.connectionLost(None)
-        self.assertEqual((len(factory.firstChecks), len(self.finger.deadlines)), (0, 0))
-        self.assertEqual(self.clock.getDelayedCalls(), [])
-
-    def test_queryDeadline(self) -> None:
-        """
-        A client that sends no query is still cut off at the query
-        deadline.
-        """
-        factory = LimitingFactory(self.finger, self.clock, idleTimeout=120, maxLifetime=600)
-        transport = self.connect(factory)
-        self.clock.advance(59)
-        self.assertFalse(transport.disconnecting)
-        self.clock.advance(1)
-        self.assertTrue(transport.disconnected)
-
-    def test_idleAfterAnswer(self) -> None:
-        """
-        A client that does not read its answer (the connection stays open)
-        is closed when the idle limit is reached, not at the query
-        deadline.
-        """
-        factory = LimitingFactory(self.finger, self.clock, idleTimeout=120, maxLifetime=600)
-        transport = self.connect(factory)
-        self.clock.advance(10)
-        transport.protocol.dataReceived(b"moshez\r\n")
-        self.clock.advance(60)
-        self.assertFalse(transport.disconnected)
-        self.clock.advance(59)
-        self.assertFalse(transport.disconnected)
-        self.clock.advance(1)
-        self.assertTrue(transport.disconnected)
-        transport.protocol.connectionLost(None)
-        self.assertEqual(self.clock.getDelayedCalls(), [])
-
-    def test_lifetimeAfterAnswer(self) -> None:
-        """
-        The lifetime limit too is kept once the answer is out.
-        """
-        factory = LimitingFactory(self.finger, self.clock, idleTimeout=None, maxLifetime=90)
-        transport = self.connect(factory)
-        transport.protocol.dataReceived(b"moshez\r\n")
-        self.clock.advance(89)
-        self.assertFalse(transport.disconnected)
-        self.clock.advance(1)
-        self.assertTrue(transport.disconnected)
-
-    def test_limitsSooner(self) -> None:
-        """
-        Limits due before the query deadline wait on their own table, and
-        close the connection when they are reached.
-        """
-        factory = LimitingFactory(self.finger, self.clock, idleTimeout=30, maxLifetime=600)
-        transport = self.connect(factory)
-        self.assertFalse(transport.protocol.protocolChecksLimits)
-        self.assertEqual((len(factory.firstChecks), len(self.finger.deadlines)), (1, 1))
-        self.clock.advance(30)
-        self.assertTrue(transport.disconnected)
-        transport.protocol.connectionLost(None)
-        self.assertEqual(self.clock.getDelayedCalls(), [])
-
-    def test_withoutLimits(self) -> None:
-        """
-        Built by the finger factory alone, the answered connection leaves
-        no deadline behind.
-        """
-        transport = StringTransport(peerAddress=_peer())
-        protocol = self.finger.buildProtocol(_peer())
-        protocol.makeConnection(transport)
-        protocol.dataReceived(b"moshez\r\n")
-        self.assertEqual(len(self.finger.deadlines), 0)
-        self.assertEqual(self.clock.getDelayedCalls(), [])
 
 
 class CloseGraceTests(SynchronousTestCase):
