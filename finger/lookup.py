@@ -26,11 +26,11 @@ L{CancelledError} after the front-end cancelled it.
 """
 
 from enum import Enum
-from typing import Any, Callable, Generic, Optional, Set, TypeVar, Union
+from typing import Any, Callable, Generic, Optional, Set, Tuple, TypeVar, Union
 
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -41,6 +41,7 @@ from finger.messages import INTERNAL_ERROR, LOGIN_FAILED, NOT_ALLOWED, NOT_SAVED
 from finger.names import InvalidStatus, InvalidUserName
 from finger.net.deadlines import Deadlines
 from finger.reactor import orGlobalReactor
+from finger.text import formatPeer
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -153,6 +154,30 @@ class SetAnswers(Generic[_R]):
         return self.unsaved(Unsaved.FAILED, INTERNAL_ERROR)
 
 
+Peer = Union[str, IAddress]
+"""
+Who asked, as a log shows it: a string, or an address that is shown only
+when a line is logged (L{formatPeer}), so a request that is answered pays
+nothing for it.
+"""
+
+What = Union[str, Callable[[], str]]
+"""
+What was asked, as a log shows it: a string, or what makes one, called only
+when a line is logged.
+"""
+
+
+def _shown(peer: Peer, what: What) -> Tuple[str, str]:
+    """
+    C{peer} and C{what} as a log line shows them.
+    """
+    return (
+        peer if isinstance(peer, str) else formatPeer(peer),
+        what if isinstance(what, str) else what(),
+    )
+
+
 class LookupPolicy:
     """
     Ask back-ends with a timeout, and turn each outcome into an answer.
@@ -178,8 +203,8 @@ class LookupPolicy:
         self,
         reason: Failure,
         answers: "Union[LookupAnswers[_R], SetAnswers[_R]]",
-        peer: str,
-        what: str,
+        peer: Peer,
+        what: What,
     ) -> _R:
         """
         The answer when the back-end timed out or failed (logged once
@@ -187,6 +212,7 @@ class LookupPolicy:
         """
         if reason.check(CancelledError):
             return reason  # type: ignore[return-value]
+        peer, what = _shown(peer, what)
         if reason.check(TimeoutError):
             self.log.warn(
                 "Back-end gave no answer to {what} for {peer} within {timeout} seconds",
@@ -203,8 +229,8 @@ class LookupPolicy:
         d: "Deferred[_T]",
         found: Callable[[_T], _R],
         answers: LookupAnswers[_R],
-        peer: str,
-        what: str = "lookup",
+        peer: Peer,
+        what: What = "lookup",
     ) -> "Deferred[_R]":
         """
         Wait for a back-end's answer to a lookup, and say what it means.
@@ -213,8 +239,9 @@ class LookupPolicy:
             or C{getUserDetails}).
         @param found: makes the answer from what the back-end found.
         @param answers: makes the answer for every other outcome.
-        @param peer: who asked, as the log shows it.
-        @param what: what was asked, as the log shows it.
+        @param peer: who asked, as the log shows it (L{Peer}: an address is
+            shown only if a line is logged).
+        @param what: what was asked, as the log shows it (L{What}).
         @return: a L{Deferred} firing with the answer; cancelling it
             cancels the lookup, and then it fails with L{CancelledError}.
         """
@@ -230,8 +257,8 @@ class LookupPolicy:
         self,
         d: "Deferred[Any]",
         answers: SetAnswers[_R],
-        peer: str,
-        what: str = "status change",
+        peer: Peer,
+        what: What = "status change",
         *,
         user: Optional[str] = None,
         login: Optional[str] = None,
@@ -247,13 +274,15 @@ class LookupPolicy:
         @param d: what C{setUser}, or a login followed by C{setUser},
             returned.
         @param answers: makes the answer for each outcome.
-        @param peer: who asked, as the log shows it.
-        @param what: what was asked, as the log shows it.
+        @param peer: who asked, as the log shows it (L{Peer}).
+        @param what: what was asked, as the log shows it (L{What}).
         @param user: whose status is set, as the log shows it.
         @param login: who logged in to set it, as the log shows it.
         @return: a L{Deferred} firing with the answer.
         """
 
+        # Every change made is logged: show who asked now.
+        peer, what = _shown(peer, what)
         who = {"user": user, "login": login, "peer": peer, "what": what}
 
         def saved(result: object) -> _R:

@@ -6,6 +6,7 @@ through.
 from typing import Any, List, Tuple
 
 from twisted.cred.error import UnauthorizedLogin
+from twisted.internet.address import IPv4Address
 from twisted.internet.defer import CancelledError, Deferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.logger import LogLevel, capturedLogs, formatEvent
@@ -166,6 +167,30 @@ class AskTests(SynchronousTestCase):
         self.assertEqual(warning["peer"], "192.0.2.1:1234")
         self.assertEqual(warning["timeout"], 5.0)
         self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_shownOnlyWhenLogged(self) -> None:
+        """
+        Who asked may be given as an address and what was asked as what
+        makes it: neither is made for an answer, and a line logged shows
+        them as strings.
+        """
+        made: List[str] = []
+
+        def what() -> str:
+            made.append("what")
+            return "a lazy lookup"
+
+        peer = IPv4Address("TCP", "192.0.2.1", 1234)
+        answered = self.policy.ask(succeed("fine"), str, _Answers(), peer, what)
+        self.assertEqual(self.successResultOf(answered), "fine")
+        self.assertEqual(made, [])
+        with capturedLogs() as events:
+            result = self.policy.ask(Deferred(), str, _Answers(), peer, what)
+            self.clock.advance(5)
+        self.assertEqual(self.successResultOf(result), ("timed out",))
+        [warning] = _problems(events)
+        self.assertEqual((warning["peer"], warning["what"]), ("192.0.2.1:1234", "a lazy lookup"))
+        self.assertEqual(made, ["what"])
 
     def test_failed(self) -> None:
         """

@@ -98,6 +98,16 @@ class RateLimiter:
             return None
         return self.buckets[self.clientKey(peer)]
 
+    def allowClient(self, client: str, local: bool) -> bool:
+        """
+        L{allow}, for a peer whose client (C{clientKey}'s answer) and
+        locality (C{clientKey.isLocal}) the caller knows already: a
+        listener that counts connections per client has worked both out.
+        """
+        if local and not self.limitLoopback:
+            return True
+        return self.buckets[client].take()
+
     def allow(self, peer: Union[IAddress, str]) -> bool:
         """
         May C{peer} (an address, or just its host) make a request now?  If
@@ -435,7 +445,11 @@ class LimitingFactory(WrappingFactory):
             return _Refused(self)
         self._warned = False
         counted = None
-        if self.maxPerAddress is not None and self._perClient(addr):
+        # Who the client is, and whether it is local, is worked out once
+        # for both per-client limits.
+        client = None
+        local = self.clientKey.isLocal(addr)
+        if self.maxPerAddress is not None and self._perClient(addr, local):
             client = self.clientKey(addr)
             count = self._perAddress.get(client, 0)
             if count >= self.maxPerAddress:
@@ -447,7 +461,10 @@ class LimitingFactory(WrappingFactory):
                 )
                 return _Refused(self)
             counted = client
-        if self.rateLimiter is not None and not self.rateLimiter.allow(addr):
+        rateLimiter = self.rateLimiter
+        if rateLimiter is not None and not rateLimiter.allowClient(
+            self.clientKey(addr) if client is None else client, local
+        ):
             self.log.info("Refusing {peer}: rate limit", peer=_hostOf(addr))
             return _Refused(self)
         wrapped = self.wrappedFactory.buildProtocol(addr)
@@ -462,15 +479,15 @@ class LimitingFactory(WrappingFactory):
         built.peerHost = counted
         return built
 
-    def _perClient(self, address: object) -> bool:
+    def _perClient(self, address: object, local: bool) -> bool:
         """
-        Does the per-client cap apply to a peer at C{address}?  Not to a
-        peer without an IP address (a Unix socket), nor to loopback unless
-        C{limitLoopback}.
+        Does the per-client cap apply to a peer at C{address}, which is
+        C{local} or not (C{clientKey.isLocal})?  Not to a peer without an
+        IP address (a Unix socket), nor to loopback unless C{limitLoopback}.
         """
         if not isinstance(getattr(address, "host", None), str):
             return False
-        return self.limitLoopback or not self.clientKey.isLocal(address)  # type: ignore[arg-type]
+        return self.limitLoopback or not local
 
     def opened(self, host: str) -> None:
         """

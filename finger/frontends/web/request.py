@@ -22,7 +22,7 @@ from finger.messages import (
     TIMED_OUT,
 )
 from finger.names import isValidUserName
-from finger.text import escapeForLog, formatPeer, printableLines
+from finger.text import escapeForLog, printableLines
 
 _T = TypeVar("_T")
 
@@ -159,8 +159,10 @@ def serve(
         maybeDeferred(ask),
         found,
         answers,
-        formatPeer(request.getClientAddress()),
-        escapeForLog(request.method + b" " + request.uri),
+        # Shown only if the policy logs a line: a request answered pays
+        # for neither.
+        request.getClientAddress(),
+        lambda: escapeForLog(request.method + b" " + request.uri),
     )
     # The policy waits for a page that is still being flattened: a response
     # reaches respond, never a Deferred.

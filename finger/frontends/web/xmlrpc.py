@@ -249,7 +249,7 @@ class UserStatusXR(xmlrpc.XMLRPC):
         Ask the back-end through the policy, for as long as the caller
         stays.
         """
-        peer = formatPeer(request.getClientAddress())
+        peer = request.getClientAddress()
         return pendingFor(request).track(self.policy.ask(d, found, _LookupFaults(), peer, "XML-RPC"))
 
     @xmlrpc.withRequest
