@@ -19,6 +19,7 @@ from twisted.internet.endpoints import (
     connectProtocol,
     serverFromString,
 )
+from twisted.internet.interfaces import IAddress
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.internet.task import deferLater
 from twisted.internet.testing import StringTransport
@@ -216,12 +217,50 @@ async def waitFor(
         await deferLater(reactor, interval, lambda: None)
 
 
-def connected(factory: Factory) -> Tuple[Any, StringTransport]:
+def connected(factory: Factory, peer: Optional[IAddress] = None) -> Tuple[Any, StringTransport]:
     """
-    A protocol of C{factory}, connected to a L{StringTransport} (with no
-    peer address given to C{buildProtocol}), and the transport.
+    A protocol of C{factory} for a client at C{peer}, connected to a
+    L{StringTransport} (whose C{protocol} it is then), and the transport.
+    Without a C{peer}, C{buildProtocol} is given L{None} and the transport
+    a made-up address.
     """
-    transport = StringTransport()
-    protocol: Any = factory.buildProtocol(None)  # type: ignore[arg-type]
+    transport = StringTransport(peerAddress=peer)
+    protocol: Any = factory.buildProtocol(peer)  # type: ignore[arg-type]
     protocol.makeConnection(transport)
+    transport.protocol = protocol
     return protocol, transport
+
+
+class OneRequestClient:
+    """
+    A mixin for the tests of a front-end whose clients send one request a
+    connection (finger, the setter): each test connects a protocol of the
+    factory that L{makeFactory} builds to a L{StringTransport}, and sends
+    it bytes.
+
+    @ivar service: the back-end a test serves unless it names another.
+    @ivar factory: the factory of the last connection.
+    @ivar protocol: the protocol of the last connection.
+    @ivar transport: the transport of the last connection.
+    """
+
+    service: Any
+
+    def makeFactory(self, service: Any, **settings: Any) -> Factory:
+        """
+        The front-end's factory serving C{service}, with C{settings}.
+        """
+        raise NotImplementedError()
+
+    def connect(self, service: Any = None, **settings: Any) -> StringTransport:
+        self.factory = self.makeFactory(service or self.service, **settings)
+        self.protocol, self.transport = connected(self.factory)
+        return self.transport
+
+    def send(self, data: bytes, service: Any = None) -> bytes:
+        """
+        Connect, send C{data}, and return what the server wrote back.
+        """
+        transport = self.connect(service)
+        self.protocol.dataReceived(data)
+        return transport.value()

@@ -34,7 +34,13 @@ from finger.messages import (
 from finger.backends.memory import MemoryFingerService
 from finger.text import printableLines
 from finger.testing import BrokenService, FaultyService, ThreadlessClock
-from tests.support import chunked, controlCharacters, propertySettings
+from tests.support import (
+    OneRequestClient,
+    chunked,
+    connected,
+    controlCharacters,
+    propertySettings,
+)
 
 
 class _HangingService(MemoryFingerService):
@@ -59,25 +65,15 @@ def _ask(factory: FingerFactoryFromService, query: bytes) -> bytes:
     return transport.value()
 
 
-class FingerProtocolTests(SynchronousTestCase):
+class FingerProtocolTests(OneRequestClient, SynchronousTestCase):
     def setUp(self) -> None:
         self.service = MemoryFingerService(
             moshez="happy and well", shawn="alive", **{"zoë": "à Paris ☕"}
         )
         self.clock = ThreadlessClock()
 
-    def connect(self, service: object = None, **settings: Any) -> StringTransport:
-        factory = FingerFactoryFromService(service or self.service, clock=self.clock, **settings)
-        self.factory = factory
-        self.transport = StringTransport()
-        self.protocol = factory.buildProtocol(None)
-        self.protocol.makeConnection(self.transport)
-        return self.transport
-
-    def query(self, data: bytes, service: object = None) -> bytes:
-        transport = self.connect(service)
-        self.protocol.dataReceived(data)
-        return transport.value()
+    def makeFactory(self, service: Any, **settings: Any) -> FingerFactoryFromService:
+        return FingerFactoryFromService(service, clock=self.clock, **settings)
 
     def test_adapter(self) -> None:
         factory = IFingerFactory(self.service)
@@ -108,11 +104,11 @@ class FingerProtocolTests(SynchronousTestCase):
         A known user's status comes back, CRLF-terminated, and the server
         closes.
         """
-        self.assertEqual(self.query(b"moshez\r\n"), b"happy and well\r\n")
+        self.assertEqual(self.send(b"moshez\r\n"), b"happy and well\r\n")
         self.assertTrue(self.transport.disconnecting)
 
     def test_bareLF(self) -> None:
-        self.assertEqual(self.query(b"moshez\n"), b"happy and well\r\n")
+        self.assertEqual(self.send(b"moshez\n"), b"happy and well\r\n")
 
     def test_inPieces(self) -> None:
         transport = self.connect()
@@ -122,11 +118,11 @@ class FingerProtocolTests(SynchronousTestCase):
         self.assertEqual(transport.value(), b"happy and well\r\n")
 
     def test_unknownUser(self) -> None:
-        self.assertEqual(self.query(b"nobody\r\n"), b"No such user\r\n")
+        self.assertEqual(self.send(b"nobody\r\n"), b"No such user\r\n")
         self.assertTrue(self.transport.disconnecting)
 
     def test_exactMatch(self) -> None:
-        self.assertEqual(self.query(b"Moshez\r\n"), b"No such user\r\n")
+        self.assertEqual(self.send(b"Moshez\r\n"), b"No such user\r\n")
 
     def test_invalidNames(self) -> None:
         """
@@ -134,13 +130,13 @@ class FingerProtocolTests(SynchronousTestCase):
         user.
         """
         for query in [b"a:b", b"-l", b"moshez shawn", b"\xff\xfe", b"x" * 65, b"\x1b[2J"]:
-            self.assertEqual(self.query(query + b"\r\n"), b"No such user\r\n", query)
+            self.assertEqual(self.send(query + b"\r\n"), b"No such user\r\n", query)
 
     def test_utf8(self) -> None:
-        self.assertEqual(self.query("zoë\r\n".encode()), "à Paris ☕\r\n".encode())
+        self.assertEqual(self.send("zoë\r\n".encode()), "à Paris ☕\r\n".encode())
 
     def test_spacesAround(self) -> None:
-        self.assertEqual(self.query(b"  moshez \t\r\n"), b"happy and well\r\n")
+        self.assertEqual(self.send(b"  moshez \t\r\n"), b"happy and well\r\n")
 
     def test_verbose(self) -> None:
         """
@@ -148,20 +144,20 @@ class FingerProtocolTests(SynchronousTestCase):
         status.
         """
         self.assertEqual(
-            self.query(b"/W moshez\r\n"), b"Login: moshez\r\nStatus: happy and well\r\n"
+            self.send(b"/W moshez\r\n"), b"Login: moshez\r\nStatus: happy and well\r\n"
         )
-        self.assertEqual(self.query(b"/w  nobody\r\n"), b"No such user\r\n")
+        self.assertEqual(self.send(b"/w  nobody\r\n"), b"No such user\r\n")
 
     def test_listing(self) -> None:
         """
         An empty query lists every user and status.
         """
         self.assertEqual(
-            self.query(b"\r\n"),
+            self.send(b"\r\n"),
             "moshez: happy and well\r\nshawn: alive\r\nzoë: à Paris ☕\r\n".encode(),
         )
         self.assertTrue(self.transport.disconnecting)
-        self.assertEqual(self.query(b"/W\r\n"), self.query(b"\r\n"))
+        self.assertEqual(self.send(b"/W\r\n"), self.send(b"\r\n"))
 
     def test_listingBuiltOncePerChange(self) -> None:
         """
@@ -215,7 +211,7 @@ class FingerProtocolTests(SynchronousTestCase):
         self.assertEqual(self.transport.value(), b"moshez: happy and well\r\n" + cut + b"\r\n")
 
     def test_listingEmpty(self) -> None:
-        self.assertEqual(self.query(b"\r\n", MemoryFingerService()), b"")
+        self.assertEqual(self.send(b"\r\n", MemoryFingerService()), b"")
         self.assertTrue(self.transport.disconnecting)
 
     def test_listingDenied(self) -> None:
@@ -234,7 +230,7 @@ class FingerProtocolTests(SynchronousTestCase):
     def test_forwardingDenied(self) -> None:
         for query in [b"moshez@example.com", b"@example.com", b"/W a@b@c"]:
             self.assertEqual(
-                self.query(query + b"\r\n"), FORWARDING_DENIED.encode() + b"\r\n", query
+                self.send(query + b"\r\n"), FORWARDING_DENIED.encode() + b"\r\n", query
             )
 
     def test_controlCharactersFiltered(self) -> None:
@@ -243,17 +239,17 @@ class FingerProtocolTests(SynchronousTestCase):
         the wire are the server's CRLFs.
         """
         self.service.users["evil"] = "red\x1b[31m\rfake\nline\x85\x07\x00\ttab\x7f"
-        self.assertEqual(self.query(b"evil\r\n"), b"red[31m\r\nfake\r\nline\r\n\ttab\r\n")
+        self.assertEqual(self.send(b"evil\r\n"), b"red[31m\r\nfake\r\nline\r\n\ttab\r\n")
         self.assertEqual(
-            self.query(b"\r\n")[-len(b"evil: red[31m\r\n") :], b"evil: red[31m\r\n"
+            self.send(b"\r\n")[-len(b"evil: red[31m\r\n") :], b"evil: red[31m\r\n"
         )
 
     def test_longQuery(self) -> None:
         """
         A query longer than 512 bytes is refused, whether it ends or not.
         """
-        self.assertEqual(self.query(b"x" * MAX_QUERY_LENGTH + b"\r\n"), b"No such user\r\n")
-        self.assertEqual(self.query(b"x" * (MAX_QUERY_LENGTH + 1) + b"\r\n"), b"Query too long\r\n")
+        self.assertEqual(self.send(b"x" * MAX_QUERY_LENGTH + b"\r\n"), b"No such user\r\n")
+        self.assertEqual(self.send(b"x" * (MAX_QUERY_LENGTH + 1) + b"\r\n"), b"Query too long\r\n")
         self.assertTrue(self.transport.disconnecting)
         transport = self.connect()
         for i in range(10):
@@ -300,7 +296,7 @@ class FingerProtocolTests(SynchronousTestCase):
         self.assertEqual(transport.value(), b"moshez: happy\r\n")
 
     def test_oneQueryPerConnection(self) -> None:
-        self.assertEqual(self.query(b"moshez\r\nshawn\r\n"), b"happy and well\r\n")
+        self.assertEqual(self.send(b"moshez\r\nshawn\r\n"), b"happy and well\r\n")
 
     def test_timeout(self) -> None:
         """
@@ -324,7 +320,7 @@ class FingerProtocolTests(SynchronousTestCase):
         self.assertTrue(transport.disconnected)
 
     def test_noTimeoutAfterAnswer(self) -> None:
-        self.query(b"moshez\r\n")
+        self.send(b"moshez\r\n")
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_backendFailure(self) -> None:
@@ -332,7 +328,7 @@ class FingerProtocolTests(SynchronousTestCase):
         A failing back-end gives C{Internal error in server}, never a
         traceback, and the error is logged once.
         """
-        self.assertEqual(self.query(b"x\r\n", BrokenService()), INTERNAL_ERROR.encode() + b"\r\n")
+        self.assertEqual(self.send(b"x\r\n", BrokenService()), INTERNAL_ERROR.encode() + b"\r\n")
         self.assertTrue(self.transport.disconnecting)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
@@ -377,7 +373,7 @@ class FingerProtocolTests(SynchronousTestCase):
             return fail(RuntimeError("the database caught fire"))
 
         service.getUser = broken  # type: ignore[method-assign]
-        self.assertEqual(self.query(b"\r\n", service), INTERNAL_ERROR.encode() + b"\r\n")
+        self.assertEqual(self.send(b"\r\n", service), INTERNAL_ERROR.encode() + b"\r\n")
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
         self.assertEqual(self.flushLoggedErrors(), [])
 
@@ -503,9 +499,7 @@ class FingerBackendHooksTests(SynchronousTestCase):
 
     def query(self, data: bytes, service: object, forwarder: object = None) -> bytes:
         factory = FingerFactoryFromService(service, clock=ThreadlessClock(), forwarder=forwarder)
-        transport = StringTransport()
-        protocol = factory.buildProtocol(None)
-        protocol.makeConnection(transport)
+        protocol, transport = connected(factory)
         protocol.dataReceived(data)
         self.assertTrue(transport.disconnecting)
         return transport.value()
@@ -634,9 +628,7 @@ class FingerProtocolPropertyTests(SynchronousTestCase):
         factory = FingerFactoryFromService(
             _HostileStatusService(), clock=ThreadlessClock(), listUsers=listUsers
         )
-        transport = StringTransport()
-        protocol = factory.buildProtocol(None)
-        protocol.makeConnection(transport)
+        protocol, transport = connected(factory)
         with capturedLogs():
             for piece in chunked(data, cuts):
                 protocol.dataReceived(piece)

@@ -2,7 +2,7 @@
 Tests for L{finger.frontends.setter}.
 """
 
-from typing import List
+from typing import Any, List
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,7 +20,13 @@ from finger.frontends.setter import MAX_LINE_LENGTH, FingerSetterFactoryFromServ
 from finger.lookup import LOOKUP_TIMEOUT
 from finger.names import MAX_STATUS_LENGTH
 from finger.testing import HeldThreadsClock, ThreadlessClock
-from tests.support import chunked, connected, controlCharacters, propertySettings
+from tests.support import (
+    OneRequestClient,
+    chunked,
+    connected,
+    controlCharacters,
+    propertySettings,
+)
 
 
 class _FailingService(MemoryFingerService):
@@ -43,20 +49,13 @@ class _HangingService(MemoryFingerService):
         return d
 
 
-class FingerSetterProtocolTests(SynchronousTestCase):
+class FingerSetterProtocolTests(OneRequestClient, SynchronousTestCase):
     def setUp(self) -> None:
         self.service = MemoryFingerService(moshez="happy")
         self.clock = ThreadlessClock()
 
-    def connect(self, service: object = None) -> StringTransport:
-        factory = FingerSetterFactoryFromService(service or self.service, clock=self.clock)
-        self.protocol, self.transport = connected(factory)
-        return self.transport
-
-    def send(self, data: bytes, service: object = None) -> bytes:
-        transport = self.connect(service)
-        self.protocol.dataReceived(data)
-        return transport.value()
+    def makeFactory(self, service: Any, **settings: Any) -> FingerSetterFactoryFromService:
+        return FingerSetterFactoryFromService(service, clock=self.clock, **settings)
 
     def test_adapter(self) -> None:
         """
@@ -496,9 +495,7 @@ class FingerSetterPropertyTests(SynchronousTestCase):
             checker = InMemoryUsernamePasswordDatabaseDontUse(moshez=b"secret", root=b"toor")
             login = SetterLogin(setterPortal(service, [checker], ["root"]), clock)
         factory = FingerSetterFactoryFromService(service, clock=clock, login=login)
-        transport = StringTransport()
-        protocol = factory.buildProtocol(None)
-        protocol.makeConnection(transport)
+        protocol, transport = connected(factory)
         with capturedLogs():
             for piece in chunked(data, cuts):
                 protocol.dataReceived(piece)

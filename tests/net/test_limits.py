@@ -5,7 +5,7 @@ Tests for L{finger.net.limits}.
 from typing import List
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
-from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.interfaces import IAddress, IHalfCloseableProtocol
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock, StringTransport
@@ -24,7 +24,7 @@ from finger.net.limits import (
 from finger.backends.memory import MemoryFingerService
 from finger.net.clients import ClientKey
 from finger.frontends.setter import FingerSetterFactoryFromService
-from tests.support import exchange
+from tests.support import connected, exchange
 from zope.interface import implementer, providedBy
 
 
@@ -73,12 +73,8 @@ class LimitingFactoryTests(SynchronousTestCase):
     def connect(self, factory: LimitingFactory, host: str = "192.0.2.1") -> StringTransport:
         return self.connectFrom(factory, _peer(host))
 
-    def connectFrom(self, factory: LimitingFactory, peer: object) -> StringTransport:
-        transport = StringTransport(peerAddress=peer)
-        protocol = factory.buildProtocol(peer)
-        protocol.makeConnection(transport)
-        transport.protocol = protocol
-        return transport
+    def connectFrom(self, factory: LimitingFactory, peer: IAddress) -> StringTransport:
+        return connected(factory, peer)[1]
 
     def test_passesThrough(self) -> None:
         factory = LimitingFactory(self.inner, self.clock)

@@ -46,6 +46,7 @@ from tests.frontends.web.helpers import (
     TLSStringTransport,
     sampleService,
 )
+from tests.support import connected
 
 
 class RawResponseTests(SynchronousTestCase):
@@ -607,11 +608,7 @@ class ConnectionLimitsTests(SynchronousTestCase):
         return LimitingFactory(self.site, self.clock, busyResponse(), **kwargs)
 
     def connect(self, factory: Any, peer: IAddress = _OUTSIDE) -> StringTransport:
-        transport = StringTransport(peerAddress=peer)
-        protocol = factory.buildProtocol(peer)
-        protocol.makeConnection(transport)
-        transport.protocol = protocol
-        return transport
+        return connected(factory, peer)[1]
 
     def test_notWrapped(self) -> None:
         """
