@@ -14,7 +14,8 @@ from twisted.python import usage
 
 from finger.app.coerce import number, positive, seconds
 from finger.net.clients import DEFAULT_IPV6_PREFIX, ClientKey
-from finger.net.limits import DEFAULT_MAX_PER_ADDRESS, LimitingFactory, RateLimiter
+from finger.net.limits import DEFAULT_MAX_PER_ADDRESS, LimitingFactory
+from finger.net.rates import RateLimiter
 from finger.net.listen import ListeningService, dualStack, portDescriptions
 
 

@@ -33,7 +33,7 @@ address are exempt from C{maxPerAddress} even then), so local tools and
 monitoring are never refused by them.
 """
 
-from typing import Dict, Optional, Union
+from typing import Dict, Optional
 
 from twisted.internet.interfaces import (
     IAddress,
@@ -49,9 +49,9 @@ from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from finger.net.buckets import BucketTable, TokenBucket
 from finger.net.clients import ClientKey
 from finger.net.deadlines import Deadlines
+from finger.net.rates import RateLimiter
 
 DEFAULT_MAX_CONNECTIONS = 1024
 DEFAULT_MAX_PER_ADDRESS = 32
@@ -59,75 +59,6 @@ DEFAULT_IDLE_TIMEOUT = 120.0
 DEFAULT_MAX_LIFETIME = 600.0
 CLOSE_GRACE = 10.0
 CLOSE_GRACE_BYTES = 65536
-
-
-class RateLimiter:
-    """
-    A token bucket (L{TokenBucket}) per client (L{ClientKey}): each client
-    may make C{rate} requests a second on average, and C{burst} in a row.
-
-    Local peers (loopback) are exempt unless C{limitLoopback} is set, so
-    local tools and monitoring are never refused.  The buckets are a
-    L{BucketTable} of at most C{maxClients}: only clients that were busy
-    lately are kept.
-    """
-
-    def __init__(
-        self,
-        clock: IReactorTime,
-        rate: float,
-        burst: float,
-        limitLoopback: bool = False,
-        clientKey: ClientKey = ClientKey(),
-        maxClients: int = 100_000,
-    ) -> None:
-        self.clock = clock
-        self.rate = rate
-        self.burst = burst
-        self.limitLoopback = limitLoopback
-        self.clientKey = clientKey
-        self.buckets: BucketTable[TokenBucket] = BucketTable(
-            lambda: TokenBucket(clock, rate, burst), maxClients
-        )
-
-    def _bucket(self, peer: Union[IAddress, str]) -> Optional[TokenBucket]:
-        """
-        The bucket C{peer}'s client draws from, or L{None} if it is exempt.
-        """
-        if not self.limitLoopback and self.clientKey.isLocal(peer):
-            return None
-        return self.buckets[self.clientKey(peer)]
-
-    def allowClient(self, client: str, local: bool) -> bool:
-        """
-        L{allow}, for a peer whose client (C{clientKey}'s answer) and
-        locality (C{clientKey.isLocal}) the caller knows already: a
-        listener that counts connections per client has worked both out.
-        """
-        if local and not self.limitLoopback:
-            return True
-        return self.buckets[client].take()
-
-    def allow(self, peer: Union[IAddress, str]) -> bool:
-        """
-        May C{peer} (an address, or just its host) make a request now?  If
-        so, it is counted against its client.
-        """
-        bucket = self._bucket(peer)
-        return bucket is None or bucket.take()
-
-    def reserve(self, peer: Union[IAddress, str]) -> float:
-        """
-        Count a request from C{peer} that will wait its turn rather than be
-        refused.
-
-        @return: seconds it should wait before it is served: zero when its
-            client is within its rate (or exempt).  Its token is taken now,
-            so requests that wait are served at the client's rate, one after
-            another.
-        """
-        bucket = self._bucket(peer)
-        return 0.0 if bucket is None else bucket.reserve()
 
 
 class LimitedConnection:

@@ -49,7 +49,7 @@ from finger.messages import (
     REQUEST_TOO_SLOW,
 )
 from finger.net.clients import ClientKey
-from finger.net.limits import RateLimiter
+from finger.net.rates import RateLimiter
 from tests.certs import selfSigned
 from tests.support import CHECKOUT, cleanEnvironment, freePort, which
 

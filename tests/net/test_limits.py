@@ -14,13 +14,13 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from finger.app.tap import Options, makeService
 from finger.net.limits import (
-    LimitedConnection,
     CLOSE_GRACE,
     CLOSE_GRACE_BYTES,
     DEFAULT_MAX_PER_ADDRESS,
+    LimitedConnection,
     LimitingFactory,
-    RateLimiter,
 )
+from finger.net.rates import RateLimiter
 from finger.backends.memory import MemoryFingerService
 from finger.net.clients import ClientKey
 from finger.frontends.setter import FingerSetterFactoryFromService

@@ -31,7 +31,8 @@ from finger.messages import (
     TOO_MANY_REQUESTS,
 )
 from finger.net.deadlines import Deadlines
-from finger.net.limits import LimitedConnection, RateLimiter
+from finger.net.limits import LimitedConnection
+from finger.net.rates import RateLimiter
 from finger.text import formatPeer
 
 REQUEST_TIMEOUT = 60.0

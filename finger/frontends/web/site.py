@@ -34,7 +34,7 @@ from finger.frontends.web.request import log
 from finger.reactor import orGlobalReactor
 from finger.messages import BODY_TOO_LARGE
 from finger.net.deadlines import Deadlines
-from finger.net.limits import RateLimiter
+from finger.net.rates import RateLimiter
 from finger.text import formatPeer
 
 MAX_BODY_BYTES = 65536

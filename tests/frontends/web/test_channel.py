@@ -39,7 +39,8 @@ from finger.messages import (
     TOO_MANY_REQUESTS,
 )
 from finger.net.deadlines import Deadlines
-from finger.net.limits import LimitedProtocol, LimitingFactory, RateLimiter
+from finger.net.limits import LimitedProtocol, LimitingFactory
+from finger.net.rates import RateLimiter
 from tests.frontends.web.helpers import (
     Client,
     StuckService,
