@@ -26,7 +26,7 @@ L{CancelledError} after the front-end cancelled it.
 """
 
 from enum import Enum
-from typing import Any, Callable, Generic, Optional, Set, Tuple, TypeVar, Union
+from typing import Any, Callable, Generic, List, Optional, Set, Tuple, TypeVar, Union
 
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError
@@ -176,6 +176,33 @@ def _shown(peer: Peer, what: What) -> Tuple[str, str]:
         peer if isinstance(peer, str) else formatPeer(peer),
         what if isinstance(what, str) else what(),
     )
+
+
+def firedResult(d: "Deferred[_T]") -> "Optional[Tuple[Union[_T, Failure]]]":
+    """
+    What C{d} has already come to, taken from it: for an answer already here
+    (a back-end in memory), so that a front-end can use it at once instead
+    of adding callbacks to wait for it.
+
+    @return: a 1-tuple of C{d}'s result (a L{Failure} if it failed), after
+        which C{d} holds L{None}; or L{None} if C{d} has not fired yet (or
+        cannot run callbacks now), and C{d} is as it was.
+    """
+    if not d.called or d.paused:
+        return None
+    box: "List[Union[_T, Failure]]" = []
+    now = True
+
+    def take(result: "Union[_T, Failure]") -> object:
+        if now:
+            box.append(result)
+            return None
+        # Not run at once after all: leave the result for whoever waits.
+        return result
+
+    d.addBoth(take)
+    now = False
+    return (box[0],) if box else None
 
 
 class LookupPolicy:

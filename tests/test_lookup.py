@@ -10,6 +10,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.defer import CancelledError, Deferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.logger import LogLevel, capturedLogs, formatEvent
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from finger.auth import NotAllowed
@@ -21,6 +22,7 @@ from finger.lookup import (
     Pending,
     SetAnswers,
     Unsaved,
+    firedResult,
 )
 from finger.messages import INTERNAL_ERROR, LOGIN_FAILED, NOT_ALLOWED, NOT_SAVED, SET_TIMED_OUT
 from finger.names import InvalidStatus, InvalidUserName
@@ -403,6 +405,65 @@ class ChangeLogTests(SynchronousTestCase):
             StatusNotSaved("disk full"),
         ]:
             self.assertEqual(self.change(fail(reason)), [])
+
+
+class FiredResultTests(SynchronousTestCase):
+    """
+    L{firedResult} takes what a L{Deferred} already came to, and leaves one
+    still waiting as it was.
+    """
+
+    def test_succeeded(self) -> None:
+        d = succeed("happy")
+        self.assertEqual(firedResult(d), ("happy",))
+        self.assertIsNone(self.successResultOf(d))
+
+    def test_failed(self) -> None:
+        """
+        A failure is taken from the L{Deferred}, so it is not logged as
+        unhandled.
+        """
+        d: "Deferred[str]" = fail(UnknownUser("nobody"))
+        result = firedResult(d)
+        assert result is not None
+        reason = result[0]
+        assert isinstance(reason, Failure)
+        self.assertTrue(reason.check(UnknownUser))
+        self.assertIsNone(self.successResultOf(d))
+
+    def test_waiting(self) -> None:
+        d: "Deferred[str]" = Deferred()
+        self.assertIsNone(firedResult(d))
+        d.callback("later")
+        self.assertEqual(self.successResultOf(d), "later")
+
+    def test_paused(self) -> None:
+        """
+        A L{Deferred} that fired but waits for another has no result yet.
+        """
+        inner: "Deferred[str]" = Deferred()
+        d = succeed(None).addCallback(lambda _: inner)
+        self.assertIsNone(firedResult(d))
+        inner.callback("later")
+        self.assertEqual(self.successResultOf(d), "later")
+
+    def test_runningCallbacks(self) -> None:
+        """
+        Asked from one of the L{Deferred}'s own callbacks, where a callback
+        added does not run at once, L{firedResult} has no result and the
+        chain goes on as it was.
+        """
+        d: "Deferred[str]" = Deferred()
+        seen: List[object] = []
+
+        def look(result: str) -> str:
+            seen.append(firedResult(d))
+            return result
+
+        d.addCallback(look)
+        d.callback("now")
+        self.assertEqual(seen, [None])
+        self.assertEqual(self.successResultOf(d), "now")
 
 
 class PendingTests(SynchronousTestCase):

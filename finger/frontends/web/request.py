@@ -15,7 +15,7 @@ from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.server import NOT_DONE_YET, Request
 
-from finger.lookup import LookupAnswers, LookupPolicy, Pending
+from finger.lookup import LookupAnswers, LookupPolicy, Pending, firedResult
 from finger.messages import (
     INTERNAL_ERROR,
     NO_SUCH_USER,
@@ -166,5 +166,18 @@ def serve(
     )
     # The policy waits for a page that is still being flattened: a response
     # reaches respond, never a Deferred.
-    pendingFor(request).track(d).addCallback(respond).addErrback(failed)  # type: ignore[call-overload]
+    now = firedResult(d)
+    if now is None:
+        pendingFor(request).track(d).addCallback(respond).addErrback(failed)  # type: ignore[call-overload]
+        return NOT_DONE_YET
+    # Answered at once (a back-end in memory): the client cannot have left
+    # in between, so there is nothing to track and no chain to wait on.
+    (result,) = now
+    if isinstance(result, Failure):
+        failed(result)
+    else:
+        try:
+            respond(result)  # type: ignore[arg-type]
+        except Exception:
+            failed(Failure())
     return NOT_DONE_YET

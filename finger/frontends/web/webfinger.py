@@ -28,6 +28,7 @@ C{404}.  Every answer carries C{Access-Control-Allow-Origin: *} (section
 import json
 import re
 import socket
+from functools import lru_cache
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 
@@ -124,11 +125,15 @@ class UnknownResource(Exception):
     """
 
 
+@lru_cache(maxsize=256)
 def normalHost(host: str) -> str:
     """
     C{host} as host names are compared: lower case, without the brackets
     of an IPv6 address or a final dot, and a name in the ASCII form of
     internationalised names.
+
+    The last names asked for are remembered: every page shows the name its
+    request was sent to, nearly always one of a few.
     """
     host = host.strip().lower()
     if host.startswith("[") and host.endswith("]"):

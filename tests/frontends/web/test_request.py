@@ -5,13 +5,27 @@ site uses.
 """
 
 import json
+from typing import Callable, List, Tuple
 
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.resource import Resource
+from twisted.web.server import Request
 
 from finger.backends.memory import MemoryFingerService
 from finger.frontends.web.pages import UserStatusTree
-from finger.frontends.web.request import displayStatus, userName, userPath
+from finger.frontends.web.request import (
+    Answer,
+    WebAnswers,
+    displayStatus,
+    plainText,
+    serve,
+    userName,
+    userPath,
+)
+from finger.lookup import LookupPolicy
+from finger.messages import INTERNAL_ERROR
 from tests.frontends.web.helpers import Client
 
 
@@ -81,3 +95,60 @@ class HelperTests(SynchronousTestCase):
         self.assertEqual(userName("zo\u00eb".encode("utf-8")), ("zo\u00eb", True))
         self.assertEqual(userName(b"a b"), ("a b", False))
         self.assertEqual(userName(b"x\xff"), ("x\ufffd", False))
+
+
+class _Served(Resource):
+    """
+    A resource that answers through L{serve}, from what C{answer} gives it
+    and through C{found}.
+    """
+
+    isLeaf = True
+
+    def __init__(
+        self, answer: "Callable[[], Deferred[str]]", found: "Callable[[str], Answer]"
+    ) -> None:
+        super().__init__()
+        self.answer = answer
+        self.found = found
+        self.policy = LookupPolicy(Clock())
+
+    def render_GET(self, request: Request) -> object:
+        return serve(request, self.policy, self.answer, self.found, WebAnswers())
+
+
+class ServeTests(SynchronousTestCase):
+    """
+    L{serve} answers the same whether the back-end answered at once or
+    later.
+    """
+
+    def _both(self, found: "Callable[[str], Answer]") -> List[Tuple[int, bytes]]:
+        """
+        The code and body of a request answered at once, and of one
+        answered later.
+        """
+        now = Client(_Served(lambda: succeed("happy"), found))
+        later: "Deferred[str]" = Deferred()
+        client = Client(_Served(lambda: later, found))
+        transport = client.send(b"/")
+        self.assertEqual(transport.value(), b"")
+        later.callback("happy")
+        results = []
+        for raw in (now.send(b"/").value(), transport.value()):
+            code, headers, body = Client.parse(raw)
+            results.append((code, body))
+        return results
+
+    def test_found(self) -> None:
+        results = self._both(lambda status: plainText(200, status))
+        self.assertEqual(results, [(200, b"happy\n")] * 2)
+
+    def test_unmadeResponse(self) -> None:
+        """
+        A response that cannot be written is logged, once a request, and
+        answered with a plain C{500}.
+        """
+        results = self._both(lambda status: (200, b""))  # type: ignore[arg-type,return-value]
+        self.assertEqual(results, [(500, (INTERNAL_ERROR + "\n").encode("utf-8"))] * 2)
+        self.assertEqual(len(self.flushLoggedErrors(ValueError)), 2)
