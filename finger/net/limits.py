@@ -376,11 +376,7 @@ class LimitingFactory(WrappingFactory):
             return _Refused(self)
         self._warned = False
         counted = None
-        # Who the client is, and whether it is local, is worked out once
-        # for both per-client limits.
-        client = None
-        local = self.clientKey.isLocal(addr)
-        if self.maxPerAddress is not None and self._perClient(addr, local):
+        if self.maxPerAddress is not None and self._perClient(addr):
             client = self.clientKey(addr)
             count = self._perAddress.get(client, 0)
             if count >= self.maxPerAddress:
@@ -393,9 +389,7 @@ class LimitingFactory(WrappingFactory):
                 return _Refused(self)
             counted = client
         rateLimiter = self.rateLimiter
-        if rateLimiter is not None and not rateLimiter.allowClient(
-            self.clientKey(addr) if client is None else client, local
-        ):
+        if rateLimiter is not None and not rateLimiter.allow(addr):
             self.log.info("Refusing {peer}: rate limit", peer=_hostOf(addr))
             return _Refused(self)
         wrapped = self.wrappedFactory.buildProtocol(addr)
@@ -410,15 +404,15 @@ class LimitingFactory(WrappingFactory):
         built.peerHost = counted
         return built
 
-    def _perClient(self, address: object, local: bool) -> bool:
+    def _perClient(self, address: object) -> bool:
         """
-        Does the per-client cap apply to a peer at C{address}, which is
-        C{local} or not (C{clientKey.isLocal})?  Not to a peer without an
-        IP address (a Unix socket), nor to loopback unless C{limitLoopback}.
+        Does the per-client cap apply to a peer at C{address}?  Not to a
+        peer without an IP address (a Unix socket), nor to loopback unless
+        C{limitLoopback}.
         """
         if not isinstance(getattr(address, "host", None), str):
             return False
-        return self.limitLoopback or not local
+        return self.limitLoopback or not self.clientKey.isLocal(address)  # type: ignore[arg-type]
 
     def opened(self, host: str) -> None:
         """

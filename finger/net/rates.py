@@ -49,16 +49,6 @@ class RateLimiter:
             return None
         return self.buckets[self.clientKey(peer)]
 
-    def allowClient(self, client: str, local: bool) -> bool:
-        """
-        L{allow}, for a peer whose client (C{clientKey}'s answer) and
-        locality (C{clientKey.isLocal}) the caller knows already: a
-        listener that counts connections per client has worked both out.
-        """
-        if local and not self.limitLoopback:
-            return True
-        return self.buckets[client].take()
-
     def allow(self, peer: Union[IAddress, str]) -> bool:
         """
         May C{peer} (an address, or just its host) make a request now?  If
