@@ -38,7 +38,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from finger.backends.asking import AskingFingerService
-from finger.backends.capped import CappedBuffer
+from finger.net.capped import CappedBuffer
 from finger.backends.local import UID_FLOOR, isOrdinaryAccount
 from finger.interfaces import UnknownUser
 

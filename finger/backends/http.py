@@ -31,7 +31,7 @@ from twisted.web.iweb import UNKNOWN_LENGTH, IAgent, IPolicyForHTTPS, IResponse
 
 from finger import __version__
 from finger.backends.asking import AskingFingerService
-from finger.backends.capped import CappedBuffer
+from finger.net.capped import CappedBuffer
 from finger.interfaces import UnknownUser
 
 TIMEOUT = 10.0

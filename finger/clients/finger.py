@@ -19,7 +19,7 @@ shadows the system's finger client.
 """
 
 import sys
-from typing import IO, Any, List, Optional, Sequence, Tuple
+from typing import IO, Any, Optional, Sequence, Tuple
 
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.endpoints import HostnameEndpoint, connectProtocol
@@ -30,6 +30,7 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 
 from finger.net.address import parseHostPort
+from finger.net.capped import CappedBuffer
 from finger.text import visibleControls
 
 DEFAULT_PORT = 79
@@ -95,9 +96,7 @@ class FingerClientProtocol(Protocol):
         self._query = query
         self._clock = clock
         self._readTimeout = readTimeout
-        self._maxBytes = maxBytes
-        self._received: List[bytes] = []
-        self._size = 0
+        self._answer = CappedBuffer(maxBytes)
         self._failure: Optional[Failure] = None
         self.finished: Deferred[str] = Deferred(lambda d: self._abort())
 
@@ -106,13 +105,8 @@ class FingerClientProtocol(Protocol):
         self.transport.write(self._query)
 
     def dataReceived(self, data: bytes) -> None:
-        if self._failure is not None:
-            return
-        room = self._maxBytes - self._size
-        self._received.append(data[:room])
-        self._size += len(data)
-        if self._size > self._maxBytes:
-            self._failure = Failure(AnswerTooLong(self._text(), self._maxBytes))
+        if self._answer.add(data):
+            self._failure = Failure(AnswerTooLong(self._answer.text(), self._answer.limit))
             self._abort()
 
     def _timedOut(self, result: object, timeout: float) -> Failure:
@@ -127,9 +121,6 @@ class FingerClientProtocol(Protocol):
         if self.transport is not None:
             self.transport.abortConnection()
 
-    def _text(self) -> str:
-        return b"".join(self._received).decode("utf-8", "replace")
-
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
         if self.finished.called:
             # Cancelled, or timed out.
@@ -138,7 +129,7 @@ class FingerClientProtocol(Protocol):
             self.finished.errback(self._failure)
         else:
             # However the server closed, what it sent is its answer.
-            self.finished.callback(self._text())
+            self.finished.callback(self._answer.text())
 
 
 def finger(

@@ -1,10 +1,10 @@
 """
-Tests for L{finger.backends.capped}.
+Tests for L{finger.net.capped}.
 """
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from finger.backends.capped import CappedBuffer
+from finger.net.capped import CappedBuffer
 
 
 class CappedBufferTests(SynchronousTestCase):

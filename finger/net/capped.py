@@ -1,14 +1,15 @@
-# -*- test-case-name: tests.backends.test_capped -*-
+# -*- test-case-name: tests.net.test_capped -*-
 """
 Reading what another party sends, up to a size cap.
 
-A back-end that asks elsewhere does not trust the other side to be small:
-the web server's body (L{finger.backends.http}) and the finger program's
-output (L{finger.backends.command}) are kept up to a cap, and the source is
-stopped once it sends more.  L{CappedBuffer} is that cap, once: each reader
-feeds it what arrives and, when it says the cap was passed, stops its own
-source (stops the body's producer, kills the program) and decides what the
-answer is (an error, or what was kept).
+Nothing read from another party is trusted to be small: the web server's
+body (L{finger.backends.http}), the finger program's output
+(L{finger.backends.command}) and a remote finger server's answer
+(L{finger.clients.finger}) are kept up to a cap, and the source is stopped
+once it sends more.  L{CappedBuffer} is that cap, once: each reader feeds it
+what arrives and, when it says the cap was passed, stops its own source
+(stops the body's producer, kills the program, aborts the connection) and
+decides what the answer is (an error, or what was kept).
 """
 
 from typing import List
