@@ -22,7 +22,7 @@ that breaks the rule in L{finger.names} can never be a known user: back-ends
 treat it as unknown when asked for it and refuse to store it.
 """
 
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IProtocolFactory
@@ -102,6 +102,26 @@ class IVersionedFingerService(IFingerService):
             a change another node announced): equal numbers mean equal
             answers to L{getUsers} and L{getUser}.  It is asked for every
             listing, so it must cost next to nothing.
+        """
+
+
+class IReadiness(Interface):
+    """
+    A back-end that can say whether it can answer yet: one that loads its
+    statuses when it starts (a status file) or reads them from a server it
+    may not reach (a database).  What a readiness probe and systemd's
+    C{READY=1} ask; a back-end that does not provide it is always ready.
+    """
+
+    def notReady() -> Optional[str]:
+        """
+        Why this back-end cannot answer now, if it cannot.
+
+        @return: L{None} when its statuses are loaded and it can answer;
+            otherwise one line for an operator saying why not (for
+            example C{"the database is not reachable: connection
+            refused"}).  It is asked often, so it must cost next to
+            nothing.
         """
 
 
