@@ -167,7 +167,9 @@ def withoutInvisible(text: str) -> str:
     without any default-ignorable code point comes back as it is, at the
     cost of one search.
     """
-    if _IGNORABLE.search(text) is None:
+    # Every default-ignorable code point is past ASCII, and CPython knows
+    # whether a string is ASCII without looking at it.
+    if text.isascii() or _IGNORABLE.search(text) is None:
         return text
     kept: List[str] = []
     index, length = 0, len(text)
