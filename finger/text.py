@@ -37,10 +37,11 @@ U+200F, U+202A to U+202E, U+2066 to U+2069), which reorder what a reader
 sees; the invisible ones (U+180E, U+200B ZERO WIDTH SPACE, U+2060 to U+2064,
 U+FEFF), the deprecated format controls U+206A to U+206F, the interlinear
 annotation characters U+FFF9 to U+FFFB, which can hide text, and the
-deprecated language tag U+E0001.  The other format characters stay:
-U+200C ZERO WIDTH NON-JOINER and U+200D ZERO WIDTH JOINER (emoji sequences
-and many scripts need them), the soft hyphen, the tag characters of emoji
-flags, and the signs some scripts write with.
+deprecated language tag U+E0001.  A setter refuses a status that holds
+one.  The other format characters are not refused: the invisible ones
+among them (the joiners, the soft hyphen, tag characters) are dropped by
+L{withoutInvisible} unless they join an emoji sequence or a script needs
+them, and the signs some scripts write with stay.
 """
 
 SEPARATORS = "\u2028\u2029"
@@ -82,6 +83,7 @@ _IGNORABLE = re.compile(f"[{IGNORABLE}]")
 _ZWNJ, _ZWJ = "\u200c", "\u200d"
 _PRESENTATION = "\ufe0e\ufe0f"
 _TAG_BASE = "\U0001f3f4"
+_CANCEL_TAG = "\U000e007f"
 
 # An emoji tag sequence (UTS #51, ED-14a) as it is used: the black flag, a
 # subdivision code in tag letters and digits (a region and one to four
@@ -103,6 +105,8 @@ _EMOJI_NOT_SO = re.compile(
 _MODIFIERS = "\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff"
 
 _UNICODE = UnicodeData()
+_VIRAMA = 9  # the canonical combining class of a virama (RFC 5892, A.1)
+_JOINING_WINDOW = 16
 
 
 def _isEmoji(character: str) -> bool:
@@ -111,38 +115,52 @@ def _isEmoji(character: str) -> bool:
     )
 
 
-def _endsEmoji(kept: List[str]) -> bool:
+def _endsEmoji(last: str) -> bool:
     """
-    Does what is kept so far end with an emoji, perhaps followed by its
-    presentation selector, its skin tone, or its tags?
+    Is C{last}, the last character kept, the end of an emoji: the emoji
+    itself, its presentation selector, its skin tone, or its tags' end?
     """
-    if not kept:
-        return False
-    last = kept[-1]
-    return last in _PRESENTATION or last == "\U000e007f" or _isEmoji(last)
+    return bool(last) and (last in _PRESENTATION or last == _CANCEL_TAG or _isEmoji(last))
 
 
-def _keep(text: str, index: int, kept: List[str]) -> bool:
+def _joins(character: str) -> bool:
     """
-    Does the default-ignorable character at C{text[index]} stay?
+    Might C{character} be a joining letter, or a mark that joining looks
+    through?  Nothing before U+0300 is (nor a joiner or another ignorable
+    code point), which is quick to tell.
+    """
+    return character >= "\u0300" and _IGNORABLE.match(character) is None
+
+
+def _keep(text: str, index: int, last: str) -> bool:
+    """
+    Does the default-ignorable character at C{text[index]} stay, after
+    C{last}, the last character kept (empty if none)?
     """
     character = text[index]
     after = text[index + 1 : index + 2]
+    before = text[index - 1] if index else ""
     if character == _ZWJ:
-        if _endsEmoji(kept) and after and _isEmoji(after) and after not in _MODIFIERS:
+        if _endsEmoji(last) and after and _isEmoji(after) and after not in _MODIFIERS:
             return True
         # RFC 5892 appendix A.2: after a virama (Indic scripts).
-        return index > 0 and _UNICODE.combining_virama(ord(text[index - 1]))
+        return bool(before) and unicodedata.combining(before) == _VIRAMA
     if character == _ZWNJ:
         # RFC 5892 appendix A.1: after a virama, or between letters that
         # would otherwise join (Persian, Arabic, Syriac...).
-        if index > 0 and _UNICODE.combining_virama(ord(text[index - 1])):
+        if before and unicodedata.combining(before) == _VIRAMA:
             return True
-        return _UNICODE.valid_jointype(text, index)
+        if not (before and _joins(before) and _joins(after)):
+            return False
+        # Looked at within a window: the rule walks over combining marks,
+        # and a long line of them must not cost time in its square.
+        start = max(0, index - _JOINING_WINDOW)
+        window = text[start : index + _JOINING_WINDOW + 1]
+        return _UNICODE.valid_jointype(window, index - start)
     if character in _PRESENTATION:
         # Text or emoji presentation, right after an emoji (UTS #51 ED-8a,
         # ED-9a).
-        return bool(kept) and kept[-1] not in _MODIFIERS and _isEmoji(kept[-1])
+        return bool(last) and last not in _MODIFIERS and _isEmoji(last)
     return False
 
 
@@ -165,26 +183,36 @@ def withoutInvisible(text: str) -> str:
     Everything else in L{IGNORABLE} goes: a Hangul filler, a variation
     selector after a letter, a tag character outside such a flag.  Text
     without any default-ignorable code point comes back as it is, at the
-    cost of one search.
+    cost of one search; otherwise the time is in proportion to the
+    default-ignorable code points it holds.
     """
     # Every default-ignorable code point is past ASCII, and CPython knows
     # whether a string is ASCII without looking at it.
     if text.isascii() or _IGNORABLE.search(text) is None:
         return text
-    kept: List[str] = []
-    index, length = 0, len(text)
-    while index < length:
-        character = text[index]
-        if character == _TAG_BASE:
-            tagged = _TAG_SEQUENCE.match(text, index)
+    pieces: List[str] = []
+    last = ""
+    position = 0
+    for found in _IGNORABLE.finditer(text):
+        index = found.start()
+        if index < position:
+            # Inside a flag's tags, kept whole below.
+            continue
+        if index > position:
+            pieces.append(text[position:index])
+            last = text[index - 1]
+        position = index + 1
+        if last == _TAG_BASE and index and text[index - 1] == _TAG_BASE:
+            tagged = _TAG_SEQUENCE.match(text, index - 1)
             if tagged is not None:
-                kept.extend(tagged.group())
-                index = tagged.end()
+                pieces.append(text[index : tagged.end()])
+                last, position = _CANCEL_TAG, tagged.end()
                 continue
-        if _IGNORABLE.match(character) is None or _keep(text, index, kept):
-            kept.append(character)
-        index += 1
-    return "".join(kept)
+        if _keep(text, index, last):
+            pieces.append(text[index])
+            last = text[index]
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def printableLines(text: str) -> List[str]:
