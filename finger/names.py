@@ -99,7 +99,9 @@ def _profileProblem(name: str) -> Optional[str]:
         enforced = _PROFILE.enforce(name)
     except UnicodeEncodeError as e:
         rule = e.reason.partition("/")[2] or e.reason
-        character = name[e.start] if 0 <= e.start < len(name) else ""
+        # The character as the profile saw it, after its width mapping.
+        seen = e.object if isinstance(e.object, str) else name
+        character = seen[e.start] if 0 <= e.start < len(seen) else ""
         if rule == "bidi_rule":
             return (
                 "a user name with right-to-left letters must follow the bidi rule of "
