@@ -287,7 +287,17 @@ class BackendConfig:
         Whether the back-end this chooses can set statuses, as its class
         declares (L{IFingerSetterService}); only those run a setter.
         """
-        return IFingerSetterService.implementedBy(_CLASSES[self.kind])
+        return backendCanSet(self.kind)
+
+
+def backendCanSet(kind: str) -> bool:
+    """
+    Whether the back-end C{--backend} names can set statuses, as its class
+    declares (L{IFingerSetterService}); only those run a setter.  A name
+    that is not a back-end cannot (L{BackendConfig} refuses it).
+    """
+    cls = _CLASSES.get(kind)
+    return cls is not None and IFingerSetterService.implementedBy(cls)
 
 
 def makeBackend(config: BackendConfig, reactor: Any) -> service.Service:
