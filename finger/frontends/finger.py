@@ -59,6 +59,7 @@ from finger.messages import (
     LISTING_DENIED,
     MORE_USERS_NOT_SHOWN,
     NO_SUCH_USER,
+    NO_USERS,
     QUERY_TOO_LONG,
     TIMED_OUT,
 )
@@ -111,7 +112,7 @@ def _listingLines(snapshot: Snapshot, verbose: bool) -> List[str]:
             lines.extend(statusLines[1:])
     if snapshot.hidden > 0:
         lines.append(MORE_USERS_NOT_SHOWN.format(count=snapshot.hidden))
-    return lines
+    return lines or [NO_USERS]
 
 
 def _listingAnswer(snapshot: Snapshot, verbose: bool, limit: int) -> bytes:

@@ -28,6 +28,7 @@ from finger.messages import (
     INTERNAL_ERROR,
     LISTING_DENIED,
     NO_SUCH_USER,
+    NO_USERS,
     QUERY_TOO_LONG,
     TIMED_OUT,
 )
@@ -211,7 +212,10 @@ class FingerProtocolTests(OneRequestClient, SynchronousTestCase):
         self.assertEqual(self.transport.value(), b"moshez: happy and well\r\n" + cut + b"\r\n")
 
     def test_listingEmpty(self) -> None:
-        self.assertEqual(self.send(b"\r\n", MemoryFingerService()), b"")
+        """
+        A listing of nobody says so, in a line.
+        """
+        self.assertEqual(self.send(b"\r\n", MemoryFingerService()), NO_USERS.encode() + b"\r\n")
         self.assertTrue(self.transport.disconnecting)
 
     def test_listingDenied(self) -> None:
