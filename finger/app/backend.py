@@ -71,7 +71,8 @@ optParameters: List[List[Any]] = [
         None,
         "sql: where statuses are kept: sqlite:PATH (one machine) or "
         "postgresql://user@host:port/dbname, a libpq URI (several machines; "
-        "needs finger[postgresql]).  Required with --backend=sql.",
+        "needs the psycopg 3 driver: pip install 'psycopg[binary]', or the "
+        "postgresql extra of a checkout).  Required with --backend=sql.",
     ],
     [
         "uid-floor",

@@ -33,6 +33,16 @@ from typing import Any, Mapping, Optional
 from finger.backends.sqlrows import Changes, Rows, checkRows
 from finger.backends.sqlschema import TABLE, DatabaseError, makePostgreSQLTable, makeSQLiteTable
 
+POSTGRESQL_DRIVER_MISSING = (
+    "PostgreSQL needs the psycopg 3 driver: pip install 'psycopg[binary]' "
+    "(or, in a checkout, .venv/bin/pip install -e '.[postgresql]')"
+)
+"""
+What an operator is told when C{--database} names PostgreSQL and the driver
+is not installed.  The package is not on PyPI, so its C{postgresql} extra
+is installed from a checkout.
+"""
+
 CHANNEL = "finger_status"
 """
 The PostgreSQL notification channel that announces changes.
@@ -256,7 +266,7 @@ class PostgreSQLDatabase(Database):
             from psycopg.conninfo import conninfo_to_dict
         except ImportError:
             raise DatabaseError(
-                "PostgreSQL needs psycopg 3: pip install 'finger[postgresql]'"
+                POSTGRESQL_DRIVER_MISSING
             ) from None
         self._psycopg = psycopg
         try:
