@@ -156,6 +156,18 @@ def _checkRoot(options: usage.Options) -> None:
         )
 
 
+def _probed(url: str, timeout: float) -> Database:
+    """
+    The database C{url} names, once it did not refuse the login.
+
+    @raise DatabaseError: for a URL that names no usable database, or a
+        server that refused the login.
+    """
+    database = openDatabase(url, timeout)
+    database.probe()
+    return database
+
+
 def _checkStatusFile(path: str) -> None:
     if not os.path.exists(path):
         reason = "does not exist"
@@ -256,9 +268,9 @@ class BackendConfig:
         elif kind == "local":
             _checkRoot(options)
         elif kind == "sql":
-            database = _read(
-                options, "database", lambda url: openDatabase(url, timeout), DatabaseError
-            )
+            # A malformed URL or a refused login stops start-up; a server not
+            # reached yet does not (the back-end keeps trying).
+            database = _read(options, "database", lambda url: _probed(url, timeout), DatabaseError)
         elif kind == "command":
             command = _read(options, "command", findProgram, CommandNotFound)
         elif kind == "web":

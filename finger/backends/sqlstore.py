@@ -77,6 +77,23 @@ UNION ALL
 """
 
 
+_LOGIN_REFUSED = (
+    "authentication failed",
+    "does not exist",
+    "no pg_hba.conf entry",
+    "no password supplied",
+    "password is required",
+    "not permitted to log in",
+    "permission denied",
+)
+"""
+What libpq's message says when the server answered and refused the login
+(a wrong password, an unknown role or database, a host it does not let in):
+psycopg gives no SQLSTATE for a failed connection.  A server that is down,
+unreachable or not yet accepting connections says none of these.
+"""
+
+
 class Notifications:
     """
     A PostgreSQL connection that listens on L{CHANNEL}, read without
@@ -181,6 +198,20 @@ class Database:
         """
         A new connection that hears of every change, or L{None} if this
         database has no notifications.
+        """
+        return None
+
+    def probe(self) -> Optional[str]:
+        """
+        Try to reach the database once, at start-up, and tell a refusal
+        (which trying again will not mend) from a server not reached yet.
+
+        @return: L{None} if it was reached (or this database is not checked
+            so: an SQLite file is made by the service, as the user it runs
+            as), else why it was not reached.
+        @raise DatabaseError: if the server refused the login, or libpq
+            found a value of the URL invalid (it checks some only when it
+            connects).
         """
         return None
 
@@ -338,6 +369,19 @@ class PostgreSQLDatabase(Database):
             except Exception:
                 pass
             raise
+
+    def probe(self) -> Optional[str]:
+        try:
+            self._connect(autocommit=True).close()
+        except self._psycopg.Error as e:
+            reason = " ".join(str(e).split())
+            if any(words in reason for words in _LOGIN_REFUSED):
+                raise DatabaseError(f"{self.display} refused the login: {reason}") from None
+            if "invalid " in reason:
+                # libpq checks some values only when it connects.
+                raise DatabaseError(f"not a usable libpq connection URI: {reason}") from None
+            return reason
+        return None
 
     def listen(self) -> Notifications:
         connection = self._connect(autocommit=True)

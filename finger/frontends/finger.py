@@ -60,6 +60,7 @@ from finger.messages import (
     MORE_USERS_NOT_SHOWN,
     NO_SUCH_USER,
     NO_USERS,
+    NOT_AVAILABLE_YET,
     QUERY_TOO_LONG,
     TIMED_OUT,
 )
@@ -228,6 +229,9 @@ class FingerProtocol(LimitedConnection, LineFraming, LookupAnswers[None]):
 
     def timedOut(self) -> None:
         self._finish([TIMED_OUT])
+
+    def notAvailable(self) -> None:
+        self._finish([NOT_AVAILABLE_YET])
 
     def failed(self) -> None:
         self._finish([INTERNAL_ERROR])

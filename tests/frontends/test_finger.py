@@ -29,12 +29,13 @@ from finger.messages import (
     LISTING_DENIED,
     NO_SUCH_USER,
     NO_USERS,
+    NOT_AVAILABLE_YET,
     QUERY_TOO_LONG,
     TIMED_OUT,
 )
 from finger.backends.memory import MemoryFingerService
 from finger.text import printableLines
-from finger.testing import BrokenService, FaultyService, ThreadlessClock
+from finger.testing import BrokenService, FaultyService, NotYetService, ThreadlessClock
 from tests.support import (
     OneRequestClient,
     chunked,
@@ -326,6 +327,16 @@ class FingerProtocolTests(OneRequestClient, SynchronousTestCase):
     def test_noTimeoutAfterAnswer(self) -> None:
         self.send(b"moshez\r\n")
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_notAvailableYet(self) -> None:
+        """
+        A back-end that has not read its statuses yet gives that sentence,
+        for a user and for the listing: never C{No such user}.
+        """
+        expected = NOT_AVAILABLE_YET.encode() + b"\r\n"
+        self.assertEqual(self.send(b"moshez\r\n", NotYetService()), expected)
+        self.assertEqual(self.send(b"\r\n", NotYetService()), expected)
+        self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_backendFailure(self) -> None:
         """
