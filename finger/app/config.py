@@ -81,17 +81,27 @@ class Config:
         # status file) does not hide the others; the back-end last, as it
         # may open a database.
         canSet = backendCanSet(options["backend"])
-        checked = dict(
-            finger=check(lambda: FingerConfig.fromOptions(options, reactor)),
-            setter=check(lambda: SetterConfig.fromOptions(options, reactor, canSet)),
-            web=check(lambda: WebConfig.fromOptions(options, reactor)),
-            login=check(lambda: LoginConfig.fromOptions(options)),
-            limits=check(lambda: LimitsConfig.fromOptions(options)),
-            pb=check(lambda: PBConfig.fromOptions(options, reactor)),
-            irc=check(lambda: IRCConfig.fromOptions(options, reactor)),
-            workers=check(lambda: WorkersConfig.fromOptions(options, arguments)),
-        )
+        finger = check(lambda: FingerConfig.fromOptions(options, reactor))
+        setter = check(lambda: SetterConfig.fromOptions(options, reactor, canSet))
+        web = check(lambda: WebConfig.fromOptions(options, reactor))
+        login = check(lambda: LoginConfig.fromOptions(options))
+        limits = check(lambda: LimitsConfig.fromOptions(options))
+        pb = check(lambda: PBConfig.fromOptions(options, reactor))
+        irc = check(lambda: IRCConfig.fromOptions(options, reactor))
+        workers = check(lambda: WorkersConfig.fromOptions(options, arguments))
         backend = check(lambda: BackendConfig.fromOptions(options))
         if errors:
             raise usage.UsageError("\n".join(errors))
-        return cls(backend=backend, **checked)  # type: ignore[arg-type]
+        assert backend is not None and finger is not None and web is not None
+        assert limits is not None and irc is not None
+        return cls(
+            backend=backend,
+            finger=finger,
+            setter=setter,
+            web=web,
+            pb=pb,
+            irc=irc,
+            limits=limits,
+            login=login,
+            workers=workers,
+        )

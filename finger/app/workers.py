@@ -114,7 +114,7 @@ def _checkDroppedUser(options: usage.Options) -> None:
     import: each worker would die with a traceback, and be restarted to die
     again.
     """
-    parent = options.parent
+    parent = getattr(options, "parent", None)
     if os.geteuid() != 0 or parent is None or "uid" not in parent:
         return
     uid, gid = parent["uid"], parent.get("gid")
