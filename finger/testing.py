@@ -154,6 +154,7 @@ class BrokenService:
         return fail(RuntimeError(_FIRE))
 
 
+@implementer(IFingerService)
 class NotYetService:
     """
     A back-end that has not read its statuses yet, as a database back-end
