@@ -211,6 +211,19 @@ Why a status change failed while the database back-end cannot reach its
 database (front-ends show L{NOT_SAVED}; this is what the log says).
 """
 
+NOT_AVAILABLE_YET = "Statuses are not available yet; try again later"
+"""
+A back-end that has not yet read its statuses (a database not reached since
+the service started) cannot say who is known: any lookup, or listing, gets
+this rather than a "No such user" that would be a lie.
+"""
+
+NO_USERS = "No users"
+"""
+A finger listing when nobody has a status: a line, rather than an answer of
+no bytes at all that looks like a broken server.
+"""
+
 REQUEST_TOO_SLOW = "Request not received in time"
 """
 The answer to a web client whose request (its line, headers and body) did

@@ -6,11 +6,11 @@ parses; L{finger.app.compose.makeService} builds the service from it.
 """
 
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, TypeVar
 
 from twisted.python import usage
 
-from finger.app.backend import BackendConfig
+from finger.app.backend import BackendConfig, backendCanSet
 from finger.app.finger import FingerConfig
 from finger.app.irc import IRCConfig
 from finger.app.listening import LimitsConfig
@@ -19,6 +19,8 @@ from finger.app.pb import PBConfig
 from finger.app.setter import SetterConfig
 from finger.app.web import WebConfig
 from finger.app.workers import WorkersConfig
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -63,17 +65,43 @@ class Config:
             against; nothing listens or connects.
         @param arguments: the command line C{options} were parsed from, for
             the workers of C{--workers}.
-        @raise usage.UsageError: naming the first option that is wrong.
+        @raise usage.UsageError: naming each option that is wrong, one a
+            line.
         """
-        backend = BackendConfig.fromOptions(options)
+        errors: List[str] = []
+
+        def check(read: Callable[[], _T]) -> Optional[_T]:
+            try:
+                return read()
+            except usage.UsageError as e:
+                errors.append(str(e))
+                return None
+
+        # Every role is checked, so that one mistake (a missing default
+        # status file) does not hide the others; the back-end last, as it
+        # may open a database.
+        canSet = backendCanSet(options["backend"])
+        finger = check(lambda: FingerConfig.fromOptions(options, reactor))
+        setter = check(lambda: SetterConfig.fromOptions(options, reactor, canSet))
+        web = check(lambda: WebConfig.fromOptions(options, reactor))
+        login = check(lambda: LoginConfig.fromOptions(options))
+        limits = check(lambda: LimitsConfig.fromOptions(options))
+        pb = check(lambda: PBConfig.fromOptions(options, reactor))
+        irc = check(lambda: IRCConfig.fromOptions(options, reactor))
+        workers = check(lambda: WorkersConfig.fromOptions(options, arguments))
+        backend = check(lambda: BackendConfig.fromOptions(options))
+        if errors:
+            raise usage.UsageError("\n".join(errors))
+        assert backend is not None and finger is not None and web is not None
+        assert limits is not None and irc is not None
         return cls(
             backend=backend,
-            finger=FingerConfig.fromOptions(options, reactor),
-            setter=SetterConfig.fromOptions(options, reactor, backend.canSet),
-            web=WebConfig.fromOptions(options, reactor),
-            login=LoginConfig.fromOptions(options),
-            limits=LimitsConfig.fromOptions(options),
-            pb=PBConfig.fromOptions(options, reactor),
-            irc=IRCConfig.fromOptions(options, reactor),
-            workers=WorkersConfig.fromOptions(options, arguments),
+            finger=finger,
+            setter=setter,
+            web=web,
+            pb=pb,
+            irc=irc,
+            limits=limits,
+            login=login,
+            workers=workers,
         )

@@ -10,8 +10,8 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from finger.frontends.irc import MAX_LINE_BYTES
-from finger.messages import CUT_SHORT, INTERNAL_ERROR, NO_SUCH_USER, TIMED_OUT
-from finger.testing import BrokenService, FaultyService
+from finger.messages import CUT_SHORT, INTERNAL_ERROR, NO_SUCH_USER, NOT_AVAILABLE_YET, TIMED_OUT
+from finger.testing import BrokenService, FaultyService, NotYetService
 from tests.frontends.irc.helpers import BotTestsMixin
 
 
@@ -78,6 +78,20 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
         )
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
         self.assertTrue(any("Back-end failed" in e["log_format"] for e in events))
+
+    def test_notAvailableYet(self) -> None:
+        """
+        A back-end that has not read its statuses yet is said so, not as an
+        unknown user, and nothing is logged as a failure.
+        """
+        self.service = NotYetService()
+        self.factory = self.makeFactory()
+        self.signOn()
+        self.receive(":alice!al@example.org PRIVMSG fingerbot :moshez")
+        self.assertEqual(
+            self.sent(), [f"PRIVMSG alice :Status of moshez: {NOT_AVAILABLE_YET}".encode()]
+        )
+        self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_backendNeverAnswers(self) -> None:
         """
