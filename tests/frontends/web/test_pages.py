@@ -408,6 +408,15 @@ class FrontPageTests(SynchronousTestCase):
     beside the first line of their status; or, with listing off, no one.
     """
 
+    def tree(self, service: Any, **settings: Any) -> Client:
+        """
+        A client of the site of C{service}, which answers for the host
+        names these tests send.
+        """
+        settings.setdefault("clock", Clock())
+        hosts = ["finger.example", "other.example", "x.y"]
+        return Client(UserStatusTree(service, webfingerHosts=hosts, **settings))
+
     def get(self, client: Client, path: bytes = b"/", accept: Optional[bytes] = None) -> Response:
         headers = {b"Host": b"finger.example:8080"}
         if accept:
@@ -423,7 +432,7 @@ class FrontPageTests(SynchronousTestCase):
         service = sampleService()
         service.users["long"] = "x" * 200
         service.users["lines"] = "first\nsecond"
-        code, headers, body = self.get(Client(IResource(service)))
+        code, headers, body = self.get(self.tree(service))
         self.assertEqual(code, 200)
         html = body.decode("utf-8")
         self.assertIn("<h1>Finger at finger.example</h1>", html)
@@ -445,7 +454,7 @@ class FrontPageTests(SynchronousTestCase):
         service = FaultyService(moshez="happy", gone="bye")
         service.getUsers = lambda: succeed(["moshez", "gone"])  # type: ignore[method-assign]
         del service.users["gone"]
-        code, headers, body = self.get(Client(IResource(service)))
+        code, headers, body = self.get(self.tree(service))
         self.assertEqual(code, 200)
         self.assertIn(b"./moshez", body)
         self.assertNotIn(b"./gone", body)
@@ -473,7 +482,7 @@ class FrontPageTests(SynchronousTestCase):
         with the back-end's own error.
         """
         service = FaultyService(broken=["fail"], moshez="happy", fail="?")
-        code, headers, body = self.get(Client(IResource(service)))
+        code, headers, body = self.get(self.tree(service))
         self.assertEqual((code, body), (500, (INTERNAL_ERROR + "\n").encode("utf-8")))
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
@@ -483,7 +492,7 @@ class FrontPageTests(SynchronousTestCase):
         there are.
         """
         service = MemoryFingerService(**{f"u{i:04}": "s" for i in range(MAX_LISTED + 2)})
-        code, headers, body = self.get(Client(IResource(service)))
+        code, headers, body = self.get(self.tree(service))
         html = body.decode("utf-8")
         self.assertEqual(html.count("<li>"), MAX_LISTED)
         self.assertIn(MORE_USERS_NOT_SHOWN.format(count=2), html)
@@ -497,7 +506,7 @@ class FrontPageTests(SynchronousTestCase):
         After a set, the next page shows it.
         """
         service = FaultyService(moshez="happy & <well>", shawn="alive")
-        client = Client(UserStatusTree(service, clock=Clock()))
+        client = self.tree(service)
         code, headers, first = self.get(client)
         self.assertEqual(code, 200)
         for _ in range(5):
@@ -538,7 +547,7 @@ class FrontPageTests(SynchronousTestCase):
 
         templates.frontPage = counting  # type: ignore[method-assign]
         service = MemoryFingerService(moshez="happy")
-        client = Client(UserStatusTree(service, clock=Clock(), templates=templates))
+        client = self.tree(service, templates=templates)
         for _ in range(3):
             self.assertIn(b"happy", self.get(client)[2])
         self.assertEqual(len(flattened), 1)
@@ -554,7 +563,7 @@ class FrontPageTests(SynchronousTestCase):
         service = sampleService()
         service.users["x"] = 'a<b>&"c\' \u2603'
         templates = loadTemplates()
-        client = Client(UserStatusTree(service, clock=Clock(), templates=templates))
+        client = self.tree(service, templates=templates)
         for header, host in [(b"finger.example:8080", "finger.example"), (b"x.y", "x.y")]:
             body = client.request(b"/", {b"Host": header})[2]
             element = UsersElement(
@@ -572,7 +581,7 @@ class FrontPageTests(SynchronousTestCase):
         JSON and C{/api/users} are a 403; a user's page and JSON still
         answer.
         """
-        client = Client(UserStatusTree(sampleService(), clock=Clock(), listUsers=False))
+        client = self.tree(sampleService(), listUsers=False)
         code, headers, body = self.get(client)
         self.assertEqual(code, 200)
         html = body.decode("utf-8")
@@ -596,7 +605,7 @@ class FrontPageTests(SynchronousTestCase):
         to its WebFinger answer, at the host the request was sent to, or at
         the first host the site was given.
         """
-        code, headers, body = self.get(Client(IResource(sampleService())), b"/zo%C3%AB")
+        code, headers, body = self.get(self.tree(sampleService()), b"/zo%C3%AB")
         html = body.decode("utf-8")
         self.assertIn('<code class="finger">finger zoë@finger.example</code>', html)
         self.assertIn(
