@@ -76,6 +76,64 @@ def _secure(testCase: TestCase, *args: str) -> "tuple[_Running, Agent]":
     return running, Agent(reactor, contextFactory=BrowserLikePolicyForHTTPS(trustRoot=trust))
 
 
+class PublicURLOptionsTests(SynchronousTestCase):
+    """
+    C{--public-url} and C{--trusted-proxies}, checked once and kept in the
+    web configuration.
+    """
+
+    def parse(self, *args: str) -> tap.Options:
+        options = tap.Options()
+        options.parseOptions(["--file", _statusFile(self), *args])
+        return options
+
+    def test_default(self) -> None:
+        options = self.parse()
+        self.assertIsNone(options.config.web.publicURL)
+        self.assertEqual(options.config.web.trustedProxies, ())
+        text = " ".join(str(tap.Options()).split())
+        self.assertIn("--public-url=", text)
+        self.assertIn("--trusted-proxies=", text)
+
+    def test_given(self) -> None:
+        options = self.parse(
+            "--public-url", "https://Finger.Example/f/", "--trusted-proxies", "127.0.0.1,::1"
+        )
+        self.assertEqual(options.config.web.publicURL.base, "https://finger.example/f")
+        self.assertEqual(len(options.config.web.trustedProxies), 2)
+
+    def test_refused(self) -> None:
+        """
+        A URL that is not http or https, a proxy that is not an address,
+        and proxies without a public URL are refused, each naming its
+        option.
+        """
+        for args, option in [
+            (["--public-url", "finger.example"], "--public-url"),
+            (["--public-url", "https://h/", "--trusted-proxies", "proxy"], "--trusted-proxies"),
+            (["--trusted-proxies", "127.0.0.1"], "--public-url"),
+        ]:
+            e = self.assertRaises(usage.UsageError, self.parse, *args)
+            self.assertIn(option, str(e))
+
+    def test_portNumber(self) -> None:
+        """
+        The finger and HTTPS ports the pages and redirects name are read
+        from the port options, where they say.
+        """
+        from finger.app.web import portNumber
+
+        for value, number in [
+            ("7979", 7979),
+            ("tcp:79:interface=127.0.0.1", 79),
+            ("tcp:interface=127.0.0.1:port=8443", 8443),
+            ("tcp:0", None),
+            ("unix:/run/finger.sock", None),
+        ]:
+            options = self.parse("--fingerport", value)
+            self.assertEqual(portNumber(options.config.finger.port), number, value)
+
+
 class WebFingerServiceTests(TestCase):
     """
     The running service answers WebFinger, over HTTPS, with what finger

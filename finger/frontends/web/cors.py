@@ -8,7 +8,8 @@ WebFinger and the JSON view may be read from any origin (RFC 7033 section
 5): their answers carry L{ALLOW_ORIGIN}, and a preflight for them is
 answered C{204} with the methods and request headers a script may use.
 Any other path answers C{204} with its C{Allow} header, and no CORS
-headers, so no other site's script may read it.
+headers, so no other site's script may read it.  (C{OPTIONS *} is
+twisted.web's own: an empty C{200}.)
 """
 
 from typing import Dict, FrozenSet, Tuple
@@ -35,7 +36,6 @@ The answer to a preflight for WebFinger or the JSON view.
 
 READ_ONLY = b"GET, HEAD, OPTIONS"
 POST_ONLY = b"POST, OPTIONS"
-EVERYTHING = b"GET, HEAD, POST, OPTIONS"
 
 
 class Preflight(Resource):
@@ -59,7 +59,7 @@ class Preflight(Resource):
         self.posted = posted
 
     def render(self, request: IRequest) -> object:
-        segments = [s for s in request.prepath + request.postpath]  # type: ignore[attr-defined]
+        segments = request.prepath + request.postpath  # type: ignore[attr-defined]
         first = segments[0] if segments else b""
         request.setResponseCode(204)
         if (first,) in self.shared or tuple(segments[:2]) in self.shared:
@@ -67,8 +67,6 @@ class Preflight(Resource):
                 request.setHeader(name, value)
         elif first in self.posted:
             request.setHeader(b"allow", POST_ONLY)
-        elif request.uri == b"*":  # type: ignore[attr-defined]
-            request.setHeader(b"allow", EVERYTHING)
         else:
             request.setHeader(b"allow", READ_ONLY)
         # Without a body or its length (RFC 9110 section 8.6: never in a 204).

@@ -627,3 +627,114 @@ class FrontPageTests(SynchronousTestCase):
         code, headers, body = self.get(Client(IResource(service)), b"/.well-known")
         self.assertEqual(code, 404)
         self.assertNotIn(b"shadowed", body)
+
+
+class CachingTests(SynchronousTestCase):
+    """
+    Entity tags on the pages and the JSON, conditional requests, and the
+    C{Vary} and C{Cache-Control} headers.
+    """
+
+    def setUp(self) -> None:
+        self.service = sampleService()
+        self.tree = UserStatusTree(self.service, clock=Clock(), webfingerHosts=["h.example"])
+        self.client = Client(self.tree)
+
+    def test_conditional(self) -> None:
+        """
+        Every page and JSON answer has an entity tag; asked again with it,
+        the answer is a C{304} without a body, with the same tag, C{Vary}
+        and C{Cache-Control}; a changed status gets a new tag and the whole
+        answer.
+        """
+        for path, accept in [
+            (b"/moshez", b"text/html"),
+            (b"/moshez", b"application/json"),
+            (b"/", b"text/html"),
+            (b"/", b"application/json"),
+            (b"/api/users", b"*/*"),
+            (b"/api/users/moshez", b"*/*"),
+        ]:
+            code, headers, body = self.client.request(path, {b"Accept": accept})
+            tag = headers[b"etag"]
+            self.assertEqual(headers[b"cache-control"], b"no-cache", path)
+            again = {b"Accept": accept, b"If-None-Match": b'"other", ' + tag}
+            code, second, empty = self.client.request(path, again)
+            self.assertEqual((code, empty), (304, b""), path)
+            for name in [b"etag", b"cache-control", b"vary"]:
+                self.assertEqual(second.get(name), headers.get(name), (path, name))
+            self.assertEqual(second[b"content-length"], b"%d" % (len(body),))
+            self.assertEqual(
+                self.client.request(path, {b"Accept": accept, b"If-None-Match": b'"x"'})[2], body
+            )
+        self.successResultOf(self.service.setUser("moshez", "changed"))
+        code, headers, body = self.client.request(b"/moshez", {b"If-None-Match": tag})
+        self.assertEqual(code, 200)
+
+    def test_vary(self) -> None:
+        """
+        The pages vary with C{Accept}; with trusted proxies, with the
+        forwarded headers too.
+        """
+        self.assertEqual(self.client.request(b"/moshez")[1][b"vary"], b"Accept")
+        self.assertEqual(self.client.request(b"/")[1][b"vary"], b"Accept")
+        from finger.frontends.web.origin import parseProxies, parsePublicURL
+
+        tree = UserStatusTree(
+            self.service,
+            clock=Clock(),
+            publicURL=parsePublicURL("https://finger.example/"),
+            trustedProxies=parseProxies("10.0.0.0/8"),
+        )
+        for path in [b"/", b"/moshez"]:
+            self.assertEqual(
+                Client(tree).request(path)[1][b"vary"],
+                b"Accept, X-Forwarded-Host, X-Forwarded-Proto",
+            )
+
+    def test_tagMadeOnce(self) -> None:
+        """
+        A user's page is kept with its tag: asked again, neither is made
+        anew.
+        """
+        self.client.request(b"/moshez")
+        ((key, page),) = self.tree.pages.items()
+        self.assertEqual(page[1], self.client.request(b"/moshez")[1][b"etag"])
+        self.assertIs(self.tree.pages[key], page)
+
+    def test_unknownUser(self) -> None:
+        """
+        An unknown user's page or JSON is checked again before reuse, and
+        never a C{304}.
+        """
+        for accept in [b"text/html", b"application/json"]:
+            code, headers, body = self.client.request(
+                b"/nobody", {b"Accept": accept, b"If-None-Match": b"*"}
+            )
+            self.assertEqual((code, headers[b"cache-control"]), (404, b"no-cache"))
+            self.assertNotIn(b"etag", headers)
+
+    def test_fingerPort(self) -> None:
+        """
+        The site's finger port is shown in the pages' hints.
+        """
+        tree = UserStatusTree(
+            self.service, clock=Clock(), webfingerHosts=["h.example"], fingerPort=7979
+        )
+        client = Client(tree)
+        self.assertIn(b"pyfinger moshez@h.example:7979", client.request(b"/moshez")[2])
+        self.assertIn(b"pyfinger @h.example:7979", client.request(b"/")[2])
+        listless = UserStatusTree(self.service, clock=Clock(), listUsers=False, fingerPort=7979)
+        self.assertIn(b"pyfinger USER@", Client(listless).request(b"/")[2])
+
+    def test_hostHeaderChoosesOnlyServedNames(self) -> None:
+        """
+        A page shows the C{Host} header's name only if the site serves it.
+        """
+        tree = UserStatusTree(self.service, clock=Clock(), webfingerHosts=["a.example", "b.example"])
+        client = Client(tree)
+        for header, shown in [(b"b.example:8000", b"b.example"), (b"evil.example", b"a.example")]:
+            for path in [b"/", b"/moshez"]:
+                body = client.request(path, {b"Host": header})[2]
+                self.assertIn(shown, body)
+                self.assertNotIn(b"evil", body)
