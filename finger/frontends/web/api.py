@@ -140,6 +140,8 @@ class UserAPI(Resource):
 
     def render_GET(self, request: Request) -> object:
         user = self.user
+        # A 404 too must be checked again: the user may come.
+        request.setHeader(b"cache-control", REVALIDATE)
 
         def ask() -> "Deferred[str]":
             if not self.valid or request.postpath:

@@ -270,6 +270,8 @@ class WebFinger(Resource):
     def render(self, request: IRequest) -> object:
         for name, value in CORS.items():
             request.setHeader(name, value)
+        # Until the answer says otherwise: even a 404 is checked again.
+        request.setHeader(b"cache-control", REVALIDATE)
         if self.origin.vary:
             request.setHeader(b"vary", self.origin.vary)
         return super().render(request)
@@ -368,8 +370,6 @@ def _now(request: IRequest, response: Response) -> bytes:
     Answer C{request} with C{response} at once, from a C{render} method.
     """
     code, contentType, body = response
-    if not request.responseHeaders.hasHeader(b"cache-control"):
-        request.setHeader(b"cache-control", REVALIDATE)
     request.setResponseCode(code)
     request.setHeader(b"content-type", contentType)
     return body

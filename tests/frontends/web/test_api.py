@@ -96,7 +96,7 @@ class UnknownNameTests(SynchronousTestCase):
             (b"/mo%C2%9Bshez", b"application/json", "moM-^[shez"),
         ]:
             code, headers, body = client.request(path, {b"Accept": accept} if accept else None)
-            self.assertEqual(code, 404)
+            self.assertEqual((code, headers[b"cache-control"]), (404, b"no-cache"))
             self.assertEqual(json.loads(body), {"error": NO_SUCH_USER, "user": shown})
             for raw in [b"\x1b", "\u202e".encode("utf-8"), "\u009b".encode("utf-8")]:
                 self.assertNotIn(raw, body)

@@ -480,6 +480,12 @@ class WebFingerTests(SynchronousTestCase):
         code, again, changed = self.client.request(path, {b"Host": HOST, b"If-None-Match": tag})
         self.assertEqual(code, 200)
         self.assertNotEqual(again[b"etag"], tag)
+        # An unknown user, who may come, is checked again too; never a 304.
+        code, headers, body = self.client.request(
+            _path("acct:nobody@finger.example"), {b"Host": HOST, b"If-None-Match": b"*"}
+        )
+        self.assertEqual((code, headers[b"cache-control"]), (404, b"no-cache"))
+        self.assertNotIn(b"etag", headers)
 
 
 class PolicyTests(SynchronousTestCase):
