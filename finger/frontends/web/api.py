@@ -33,7 +33,7 @@ from finger.frontends.web.request import (
 )
 from finger.interfaces import IFingerService, UnknownUser
 from finger.lookup import LookupPolicy
-from finger.messages import NO_SUCH_USER, NOT_FOUND
+from finger.messages import LISTING_DENIED, NO_SUCH_USER, NOT_FOUND
 from finger.text import visibleControls
 
 JSON = b"application/json; charset=utf-8"
@@ -155,3 +155,22 @@ class UserAPI(Resource):
             lambda status: tagged(request, userJSON(user, status)),
             JSONAnswers(user),
         )
+
+
+def listingDenied(request: IRequest) -> bytes:
+    """
+    The JSON C{403} of a list of users asked for with listing off.
+    """
+    request.setResponseCode(403)
+    request.setHeader(b"content-type", JSON)
+    return jsonBody({"error": LISTING_DENIED})
+
+
+class UnlistedUsersAPI(UsersAPI):
+    """
+    C{/api/users} when listing is off: a JSON C{403}; C{/api/users/USER}
+    still answers.
+    """
+
+    def render_GET(self, request: Request) -> bytes:
+        return listingDenied(request)

@@ -52,11 +52,11 @@ from finger.auth import SetterLogin
 from finger.frontends.web.caching import REVALIDATE, conditional, entityTag, tagged
 from finger.frontends.web.cors import Preflight
 from finger.frontends.web.api import (
-    JSON,
     APINotFound,
     JSONAnswers,
+    UnlistedUsersAPI,
     UsersAPI,
-    jsonBody,
+    listingDenied,
     userJSON,
     usersJSON,
 )
@@ -77,7 +77,6 @@ from finger.frontends.web.xmlrpc import XMLRPCGate
 from finger.interfaces import IFingerService, UnknownUser
 from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy
 from finger.reactor import orGlobalReactor
-from finger.messages import LISTING_DENIED
 
 RPC_PATH = b"RPC2"
 API_PATH = b"api"
@@ -276,16 +275,6 @@ class UserStatus(Resource):
         return serve(request, self.policy, ask, found, answers)
 
 
-class _UnlistedUsersAPI(UsersAPI):
-    """
-    C{/api/users} when listing is off: a JSON C{403}; C{/api/users/USER}
-    still answers.
-    """
-
-    def render_GET(self, request: Request) -> bytes:
-        return _listingDenied(request)
-
-
 def _vary(origin: SiteOrigin) -> bytes:
     """
     The C{Vary} header of a page: its C{Accept}, and the forwarded headers
@@ -293,11 +282,6 @@ def _vary(origin: SiteOrigin) -> bytes:
     """
     return b"Accept, " + origin.vary if origin.vary else b"Accept"
 
-
-def _listingDenied(request: IRequest) -> bytes:
-    request.setResponseCode(403)
-    request.setHeader(b"content-type", JSON)
-    return jsonBody({"error": LISTING_DENIED})
 
 
 class UserStatusTree(Resource):
@@ -391,7 +375,7 @@ class UserStatusTree(Resource):
         self._unlisted = Snapshot([], 0)
         self.putChild(RPC_PATH, XMLRPCGate(service, self.policy, login, listUsers))
         api = APINotFound()
-        users = UsersAPI if listUsers else _UnlistedUsersAPI
+        users = UsersAPI if listUsers else UnlistedUsersAPI
         api.putChild(b"users", users(service, self.policy))
         self.putChild(API_PATH, api)
         webfinger = WebFinger(service, self.policy, self.origin, RESERVED)
@@ -429,7 +413,7 @@ class UserStatusTree(Resource):
         wantJSON = prefersJSON(request.getHeader(b"accept"))
         if wantJSON:
             if not self.listUsers:
-                return _listingDenied(request)
+                return listingDenied(request)
             return serve(
                 request,
                 self.policy,
