@@ -274,6 +274,26 @@ WEBFINGER_UNKNOWN_RESOURCE = "Nothing is known here about that resource"
 A WebFinger request about a URI that names no user of this server.
 """
 
+WEBFINGER_HTTPS_ONLY = (
+    "WebFinger is answered over HTTPS only, and this server has no HTTPS; "
+    "ask its operator for the https:// address"
+)
+"""
+A WebFinger request over plain HTTP to a server without HTTPS (RFC 7033
+section 4: a JRD must not be served over plain HTTP).
+"""
+
+EMPTY_STATUS = "No status set."
+"""
+What a user's page shows in place of an empty status.
+"""
+
+TWO_HOSTS = "Bad request: more than one Host header"
+"""
+A web request with two C{Host} headers, which could name the site one way
+to a cache and another to the server (RFC 9112 section 3.2).
+"""
+
 XMLRPC_DOCUMENT_TYPE = (
     "XML-RPC requests may not declare a document type or entities (<!DOCTYPE ...>); "
     "send the call without one"
