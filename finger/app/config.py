@@ -15,6 +15,7 @@ from finger.app.finger import FingerConfig
 from finger.app.irc import IRCConfig
 from finger.app.listening import LimitsConfig
 from finger.app.login import LoginConfig
+from finger.app.metrics import MetricsConfig
 from finger.app.pb import PBConfig
 from finger.app.setter import SetterConfig
 from finger.app.web import WebConfig
@@ -38,6 +39,8 @@ class Config:
         setting needs no password (no C{--auth}).
     @ivar workers: with C{--workers} above 1, the worker processes; else
         L{None}.
+    @ivar metrics: with C{--metrics}, where the metrics are served; else
+        L{None}.
     """
 
     backend: BackendConfig
@@ -49,6 +52,7 @@ class Config:
     limits: LimitsConfig
     login: Optional[LoginConfig]
     workers: Optional[WorkersConfig]
+    metrics: Optional[MetricsConfig] = None
 
     @classmethod
     def fromOptions(
@@ -76,4 +80,5 @@ class Config:
             pb=PBConfig.fromOptions(options, reactor),
             irc=IRCConfig.fromOptions(options, reactor),
             workers=WorkersConfig.fromOptions(options, arguments),
+            metrics=MetricsConfig.fromOptions(options, reactor),
         )

@@ -154,6 +154,9 @@ def main(argv: Optional[Sequence[str]] = None, reactor: Any = None) -> None:
     # A single process as far as it knows, with the main process's sockets;
     # the bot runs once, in the main process.
     config = replace(options.config, workers=None, irc=replace(options.config.irc, server=None))
+    if config.metrics is not None:
+        # It counts; the main process serves the counts of every worker.
+        config = replace(config, metrics=replace(config.metrics, port=None))
     top = compose.makeService(config, reactor, listen=adopt)
     log.writeTo(StandardIO(_MainWatch(reactor), reactor=reactor))
     top.privilegedStartService()
