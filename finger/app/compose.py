@@ -95,7 +95,9 @@ def makeService(
     backend.setName("backend")
     backend.setServiceParent(top)
     # With --metrics, the limits and the login count into the metrics.
-    metrics = ProcessMetrics(config.metrics, reactor) if config.metrics is not None else None
+    metrics = None
+    if config.metrics is not None:
+        metrics = ProcessMetrics(config.metrics, reactor, database=config.backend.kind == "sql")
     limits = config.limits
     login = makeLogin(
         config.login,
@@ -181,7 +183,7 @@ def makeService(
         bot.setServiceParent(top)
 
     if metrics is not None:
-        metrics.addTo(top, backend, config.backend.kind == "sql", listen)
+        metrics.addTo(top, backend, listen)
     return top
 
 

@@ -70,10 +70,13 @@ class ProcessMetrics:
     them (L{addTo}).
     """
 
-    def __init__(self, config: MetricsConfig, reactor: Any) -> None:
+    def __init__(self, config: MetricsConfig, reactor: Any, database: bool) -> None:
+        """
+        @param database: whether the back-end is a database.
+        """
         self.config = config
         self.reactor = reactor
-        self.metrics = Metrics()
+        self.metrics = Metrics(database)
         self.listeners: Dict[str, WrappingFactory] = {}
 
     def refused(self, name: str) -> Callable[[str], None]:
@@ -95,16 +98,13 @@ class ProcessMetrics:
         """
         self.metrics.failedLogin(reason)
 
-    def addTo(
-        self, top: MultiService, backend: object, database: bool, listen: MakeListener
-    ) -> None:
+    def addTo(self, top: MultiService, backend: object, listen: MakeListener) -> None:
         """
         Add to C{top} what counts (the outcomes of requests), what reads
         the gauges, and the listener of C{/metrics}, C{/healthz} and
         C{/readyz} (none in a worker).
 
         @param backend: the back-end read.
-        @param database: whether it is a database.
         @param listen: what makes the service of the listener.
         """
         from finger.metrics.pages import operationsSite
@@ -113,9 +113,7 @@ class ProcessMetrics:
         observing = Observing(Counting(self.metrics))
         observing.setName("metrics-counting")
         observing.setServiceParent(top)
-        sampler = Sampler(
-            self.metrics, self.reactor, backend, self.listeners, database=database
-        )
+        sampler = Sampler(self.metrics, self.reactor, backend, self.listeners)
         sampler.setName("metrics-sampling")
         sampler.setServiceParent(top)
         if self.config.port is None:

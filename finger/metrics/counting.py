@@ -107,7 +107,11 @@ class Metrics:
     @ivar registry: the C{CollectorRegistry} they are in.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, database: bool = False) -> None:
+        """
+        @param database: whether the back-end is a database, whose
+            reachability is a metric too.
+        """
         client = prometheus()
         # No _created series beside each counter: a scrape's size halves.
         client.disable_created_metrics()
@@ -170,12 +174,14 @@ class Metrics:
             registry=registry,
             multiprocess_mode="livemin",
         )
-        self.databaseReachable = Gauge(
-            "finger_database_reachable",
-            "With --backend=sql, 1 if the database is reachable, else 0.",
-            registry=registry,
-            multiprocess_mode="livemin",
-        )
+        self.databaseReachable: Optional[Any] = None
+        if database:
+            self.databaseReachable = Gauge(
+                "finger_database_reachable",
+                "1 if the database is reachable, else 0 (--backend=sql only).",
+                registry=registry,
+                multiprocess_mode="livemin",
+            )
         self.reloads = Counter(
             "finger_status_file_reloads",
             "Times a changed status file was read again.",

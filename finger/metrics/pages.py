@@ -34,8 +34,6 @@ class MetricsPage(Resource):
     C{/metrics}: what C{collect} gathers, in the text format.
     """
 
-    isLeaf = True
-
     def __init__(self, registry: object, before: Callable[[], None] = lambda: None) -> None:
         """
         @param registry: a C{prometheus_client} registry, or anything with
@@ -60,8 +58,6 @@ class Health(Resource):
     C{/healthz}: the reactor answers.
     """
 
-    isLeaf = True
-
     def render_GET(self, request: Request) -> bytes:
         request.setHeader(b"content-type", TEXT)
         return b"ok\n"
@@ -71,8 +67,6 @@ class Readiness(Resource):
     """
     C{/readyz}: C{200} when the service can answer, else C{503} and why.
     """
-
-    isLeaf = True
 
     def __init__(self, notReady: NotReady) -> None:
         super().__init__()

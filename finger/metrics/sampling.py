@@ -41,8 +41,10 @@ class Sampler(Service):
     @ivar backend: the back-end read.
     @ivar listeners: each listener's limits (their open connections), by
         listener name.
-    @ivar database: whether the back-end is a database, whose readiness
-        is also C{finger_database_reachable}.
+
+    A back-end that is a database (L{Metrics} made with C{database}) is
+    reachable when it is ready, and its statuses are as recent as the
+    last time it was.
     """
 
     def __init__(
@@ -52,14 +54,12 @@ class Sampler(Service):
         backend: object,
         listeners: Mapping[str, WrappingFactory],
         *,
-        database: bool = False,
         interval: float = SAMPLE_INTERVAL,
     ) -> None:
         self.metrics = metrics
         self.clock = clock
         self.backend = backend
         self.listeners = listeners
-        self.database = database
         self.interval = interval
         self._reloads = 0
         self._loop = LoopingCall(self.sample)
@@ -89,14 +89,14 @@ class Sampler(Service):
             metrics.connections.labels(name).set(len(factory.protocols))
         ready = self.notReady() is None
         metrics.ready.set(1 if ready else 0)
-        if self.database:
+        if metrics.databaseReachable is not None:
             metrics.databaseReachable.set(1 if ready else 0)
         if isinstance(backend, StatusTable):
             metrics.users.set(len(backend.users))
         lastRead = getattr(backend, "lastRead", None)
         if isinstance(lastRead, float):
             metrics.lastLoad.set(lastRead)
-        elif ready and self.database:
+        elif ready and metrics.databaseReachable is not None:
             # A table kept up to date while it can answer (a database's).
             metrics.lastLoad.set(self.clock.seconds())
         reloads = getattr(backend, "reloads", None)
