@@ -13,7 +13,9 @@ from twisted.protocols.policies import WrappingFactory
 from twisted.python import usage
 
 from finger.app.listening import Listener, Port, readPort
-from finger.metrics.counting import Counting, Metrics, MetricsUnavailable, Observing, prometheus
+from finger.metrics.exposition import MetricsUnavailable, TallyCollector, prometheus, registryOf
+from finger.metrics.pages import operationsSite
+from finger.metrics.tally import Counting, Observing, Tally
 from finger.net.listen import LOOPBACK
 
 optParameters: List[List[Any]] = [
@@ -40,9 +42,12 @@ class MetricsConfig:
     @ivar port: where the metrics are served: a bare port number listens
         on loopback only (127.0.0.1 and ::1); L{None} in a worker of
         C{--workers}, which counts for the main process to serve.
+    @ivar directory: in a worker, where it writes its counts for the main
+        process (L{finger.metrics.shared}); else L{None}.
     """
 
     port: Optional[Port]
+    directory: Optional[str] = None
 
     @classmethod
     def fromOptions(cls, options: usage.Options, reactor: Any) -> "Optional[MetricsConfig]":
@@ -64,10 +69,12 @@ class MetricsConfig:
 
 class ProcessMetrics:
     """
-    The metrics of a process that serves: built before the front-ends, so
-    that their limits and the login can count into them (L{refused},
-    L{failedLogin}), then started with the services that count and serve
-    them (L{addTo}).
+    The metrics of a process that serves: made before the front-ends, so
+    that their limits and the login count into them (L{refused},
+    L{failedLogin}), then started with the services that count, read and
+    serve them (L{addTo}).
+
+    @ivar tally: the counts.
     """
 
     def __init__(self, config: MetricsConfig, reactor: Any, database: bool) -> None:
@@ -76,14 +83,15 @@ class ProcessMetrics:
         """
         self.config = config
         self.reactor = reactor
-        self.metrics = Metrics(database)
+        self.database = database
+        self.tally = Tally()
         self.listeners: Dict[str, WrappingFactory] = {}
 
     def refused(self, name: str) -> Callable[[str], None]:
         """
         What counts the connections the listener C{name} refuses.
         """
-        return self.metrics.refused(name)
+        return self.tally.refused(name)
 
     def watch(self, name: str, limited: WrappingFactory) -> None:
         """
@@ -96,30 +104,42 @@ class ProcessMetrics:
         """
         Count a failed login.
         """
-        self.metrics.failedLogin(reason)
+        self.tally.failedLogin(reason)
 
     def addTo(self, top: MultiService, backend: object, listen: MakeListener) -> None:
         """
         Add to C{top} what counts (the outcomes of requests), what reads
         the gauges, and the listener of C{/metrics}, C{/healthz} and
-        C{/readyz} (none in a worker).
+        C{/readyz}; in a worker, what writes the counts for the main
+        process instead of the listener.
 
         @param backend: the back-end read.
         @param listen: what makes the service of the listener.
         """
-        from finger.metrics.pages import operationsSite
         from finger.metrics.sampling import Sampler
 
-        observing = Observing(Counting(self.metrics))
+        observing = Observing(Counting(self.tally))
         observing.setName("metrics-counting")
         observing.setServiceParent(top)
-        sampler = Sampler(self.metrics, self.reactor, backend, self.listeners)
+        sampler = Sampler(
+            self.tally, self.reactor, backend, self.listeners, database=self.database
+        )
         sampler.setName("metrics-sampling")
         sampler.setServiceParent(top)
+        if self.config.directory is not None:
+            from finger.metrics.shared import SnapshotWriter
+
+            writer = SnapshotWriter(
+                self.tally, self.config.directory, self.reactor, before=sampler.sample
+            )
+            writer.setName("metrics-writer")
+            writer.setServiceParent(top)
         if self.config.port is None:
             return
+        tally = self.tally
+        collector = TallyCollector(lambda: [(tally.snapshot(), True)])
         site = operationsSite(
-            self.metrics.registry, sampler.notReady, self.reactor, before=sampler.sample
+            registryOf(collector), sampler.notReady, self.reactor, before=sampler.sample
         )
         addListener(top, self.config.port, site, self.reactor, listen)
 
@@ -138,31 +158,28 @@ def addListener(
 
 class WorkersMetrics:
     """
-    The main process of C{--workers}: the workers count into a shared
-    directory (L{finger.metrics.shared}), and this process serves their
-    sums with its own count of their restarts.
+    The main process of C{--workers}: the workers write their counts in a
+    shared directory (L{finger.metrics.shared}), and this process serves
+    their sums, with the count of their restarts.
 
     @ivar environment: what the workers' environment must hold.
-    @ivar died: what the supervisor tells of each worker that ends.
+    @ivar snapshots: the workers' counts.
     """
 
     def __init__(self, config: MetricsConfig, reactor: Any) -> None:
-        from finger.metrics.shared import VARIABLE, WorkersCollector, sharedPath, workerDied
+        from finger.metrics.shared import VARIABLE, WorkerSnapshots, sharedPath
 
-        client = prometheus()
         self.config = config
         self.reactor = reactor
-        self.path = sharedPath()
-        self.registry = client.CollectorRegistry(auto_describe=True)
-        restarts = client.Counter(
-            "finger_worker_restarts",
-            "Workers restarted after they died.",
-            registry=self.registry,
-        )
-        self.collector = WorkersCollector(self.path)
-        self.registry.register(self.collector)
-        self.environment = {VARIABLE: self.path}
-        self.died = workerDied(self.path, restarts)
+        path = sharedPath()
+        self.environment = {VARIABLE: path}
+        self.snapshots = WorkerSnapshots(path)
+
+    def died(self, pid: int, restarting: bool) -> None:
+        """
+        A worker ended (L{finger.app.workers.WorkerSupervisor}'s C{died}).
+        """
+        self.snapshots.died(pid, restarting)
 
     def addTo(self, top: MultiService, supervisor: Any, listen: MakeListener) -> None:
         """
@@ -170,12 +187,12 @@ class WorkersMetrics:
         workers start (so before C{supervisor} is added), and the
         listener.
         """
-        from finger.metrics.pages import operationsSite
         from finger.metrics.shared import SharedDirectory
 
-        directory = SharedDirectory(self.path, supervisor)
+        directory = SharedDirectory(self.snapshots.path, supervisor)
         directory.setName("metrics-directory")
         directory.setServiceParent(top)
         assert self.config.port is not None
-        site = operationsSite(self.registry, self.collector.notReady, self.reactor)
+        collector = TallyCollector(self.snapshots)
+        site = operationsSite(registryOf(collector), collector.notReady, self.reactor)
         addListener(top, self.config.port, site, self.reactor, listen)

@@ -19,7 +19,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
-from finger.metrics.counting import prometheus
+from finger.metrics.exposition import prometheus
 
 NotReady = Callable[[], Optional[str]]
 """

@@ -16,7 +16,7 @@ from twisted.protocols.policies import WrappingFactory
 
 from finger.backends.memory import StatusTable
 from finger.interfaces import IReadiness
-from finger.metrics.counting import Metrics
+from finger.metrics.tally import CONNECTIONS, LAST_LOAD, REACHABLE, READY, RELOADS, USERS, Tally
 
 SAMPLE_INTERVAL = 1.0
 """
@@ -37,26 +37,27 @@ class Sampler(Service):
     """
     Read the gauges of one process's metrics once a second while running.
 
-    @ivar metrics: where the readings go.
+    @ivar tally: where the readings go.
     @ivar backend: the back-end read.
     @ivar listeners: each listener's limits (their open connections), by
         listener name.
-
-    A back-end that is a database (L{Metrics} made with C{database}) is
-    reachable when it is ready, and its statuses are as recent as the
-    last time it was.
+    @ivar database: whether the back-end is a database: then it is
+        reachable when it is ready, and its statuses are as recent as the
+        last time it was.
     """
 
     def __init__(
         self,
-        metrics: Metrics,
+        tally: Tally,
         clock: IReactorTime,
         backend: object,
         listeners: Mapping[str, WrappingFactory],
         *,
+        database: bool = False,
         interval: float = SAMPLE_INTERVAL,
     ) -> None:
-        self.metrics = metrics
+        self.tally = tally
+        self.database = database
         self.clock = clock
         self.backend = backend
         self.listeners = listeners
@@ -84,22 +85,23 @@ class Sampler(Service):
         """
         Read every gauge now.
         """
-        metrics, backend = self.metrics, self.backend
+        tally, backend = self.tally, self.backend
         for name, factory in self.listeners.items():
-            metrics.connections.labels(name).set(len(factory.protocols))
-        ready = self.notReady() is None
-        metrics.ready.set(1 if ready else 0)
-        if metrics.databaseReachable is not None:
-            metrics.databaseReachable.set(1 if ready else 0)
+            tally.set(CONNECTIONS, len(factory.protocols), (name,))
+        tally.notReady = why = self.notReady()
+        ready = 1 if why is None else 0
+        tally.set(READY, ready)
+        if self.database:
+            tally.set(REACHABLE, ready)
         if isinstance(backend, StatusTable):
-            metrics.users.set(len(backend.users))
+            tally.set(USERS, len(backend.users))
         lastRead = getattr(backend, "lastRead", None)
         if isinstance(lastRead, float):
-            metrics.lastLoad.set(lastRead)
-        elif ready and metrics.databaseReachable is not None:
+            tally.set(LAST_LOAD, lastRead)
+        elif ready and self.database:
             # A table kept up to date while it can answer (a database's).
-            metrics.lastLoad.set(self.clock.seconds())
+            tally.set(LAST_LOAD, self.clock.seconds())
         reloads = getattr(backend, "reloads", None)
         if isinstance(reloads, int) and reloads > self._reloads:
-            metrics.reloads.inc(reloads - self._reloads)
+            tally.add(RELOADS, (), reloads - self._reloads)
             self._reloads = reloads

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Tuple
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.task import deferLater
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol
 from twisted.python import usage
@@ -41,6 +42,20 @@ async def metrics(port: int) -> Samples:
     code, body = await scrape(port)
     assert code == 200, (code, body)
     return samples(body.decode("utf-8"))
+
+
+async def settled(port: int, name: Any) -> float:
+    """
+    The value of the sample C{name} once two scrapes 1.5 seconds apart
+    (longer than a worker takes to write its counts) agree.
+    """
+    last = None
+    while True:
+        value = (await metrics(port)).get(name, 0.0)
+        if value == last:
+            return value
+        last = value
+        await deferLater(reactor, 1.5, lambda: None)
 
 
 def key(name: str, **labels: str) -> Any:
@@ -246,7 +261,9 @@ class WorkersTests(TestCase):
 
         await waitFor(reactor, ready, "/readyz")
         answered = key("finger_requests_total", frontend="finger", outcome="answered")
-        before = (await metrics(port))[answered]
+        # Each worker writes its counts once a second: wait for them to
+        # settle after the queries that found the workers ready.
+        before = await settled(port, answered)
 
         async def query() -> None:
             _, answer = await _query(pool.fingerport, b"moshez\r\n")
@@ -256,8 +273,8 @@ class WorkersTests(TestCase):
             await DeferredList(
                 [Deferred.fromCoroutine(query()) for _ in range(10)], fireOnOneErrback=True
             )
+        self.assertEqual(await settled(port, answered) - before, 400)
         after = await metrics(port)
-        self.assertEqual(after[answered] - before, 400)
         self.assertEqual(after[key("finger_worker_restarts_total")], 0)
         self.assertEqual(after[key("finger_backend_users")], 1)
 
@@ -265,5 +282,6 @@ class WorkersTests(TestCase):
         os.kill(victim, signal.SIGKILL)
         await waitFor(reactor, lambda: len(pool.workers()) == 3, "a new worker", timeout=30)
         later = await metrics(port)
+        # The dead worker's counts stay, none is counted twice.
         self.assertEqual(later[answered], after[answered])
         self.assertEqual(later[key("finger_worker_restarts_total")], 1)

@@ -18,31 +18,41 @@ Why the tests of C{--metrics} are skipped, if they are.
 """
 
 
-def sample(registry: Any, name: str, **labels: str) -> float:
+def registry(tally: Any) -> Any:
     """
-    The value of the sample C{name} with C{labels} in C{registry}; 0 if
-    it has none yet.
+    A C{prometheus_client} registry of C{tally}'s metrics, as a single
+    process serves them.
     """
-    value: Optional[float] = registry.get_sample_value(name, labels)
-    return 0.0 if value is None else value
+    from finger.metrics.exposition import TallyCollector, registryOf
+
+    return registryOf(TallyCollector(lambda: [(tally.snapshot(), True)]))
+
+
+def sample(tally: Any, name: str, **labels: str) -> Optional[float]:
+    """
+    The value of the sample C{name} with C{labels} of C{tally}'s metrics,
+    or L{None} if it has none.
+    """
+    value: Optional[float] = registry(tally).get_sample_value(name, labels)
+    return value
 
 
 def counting(test: SynchronousTestCase) -> Any:
     """
-    New metrics, and every request's outcome counted in them until the
+    New counts, and every request's outcome counted in them until the
     test ends.
 
-    @return: the L{finger.metrics.counting.Metrics}.
+    @return: the L{finger.metrics.tally.Tally}.
     """
     from finger.lookup import LookupPolicy
-    from finger.metrics.counting import Counting, Metrics, Observing
+    from finger.metrics.tally import Counting, Observing, Tally
 
-    metrics = Metrics()
-    observing = Observing(Counting(metrics))
+    tally = Tally()
+    observing = Observing(Counting(tally))
     observing.startService()
     test.addCleanup(observing.stopService)
     assert LookupPolicy.observer is observing.counting
-    return metrics
+    return tally
 
 
 def samples(text: str) -> Dict[Any, float]:

@@ -28,14 +28,15 @@ class PagesTests(SynchronousTestCase):
     skip = SKIP
 
     def setUp(self) -> None:
-        from finger.metrics.counting import Metrics
         from finger.metrics.pages import operationsSite
+        from finger.metrics.tally import Tally
+        from tests.metrics.support import registry
 
-        self.metrics = Metrics()
+        self.metrics = Tally()
         self.why: Optional[str] = None
         self.sampled: List[int] = []
         self.site = operationsSite(
-            self.metrics.registry,
+            registry(self.metrics),
             lambda: self.why,
             Clock(),
             before=lambda: self.sampled.append(1),

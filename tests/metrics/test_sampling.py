@@ -35,20 +35,23 @@ class SamplerTests(SynchronousTestCase):
     skip = SKIP
 
     def setUp(self) -> None:
-        from finger.metrics.counting import Metrics
+        from finger.metrics.tally import Tally
 
-        self.metrics = Metrics(database=True)
+        self.metrics = Tally()
+        self.database = True
 
     def sampler(self, backend: object, clock: Clock, **kwargs: object) -> object:
         from finger.metrics.sampling import Sampler
 
-        sampler = Sampler(self.metrics, clock, backend, kwargs.pop("listeners", {}), **kwargs)  # type: ignore[arg-type]
+        sampler = Sampler(
+            self.metrics, clock, backend, kwargs.pop("listeners", {}), database=self.database  # type: ignore[arg-type]
+        )
         sampler.startService()
         self.addCleanup(sampler.stopService)
         return sampler
 
     def value(self, name: str, **labels: str) -> float:
-        return sample(self.metrics.registry, name, **labels)
+        return sample(self.metrics, name, **labels) or 0
 
     def test_connections(self) -> None:
         """
@@ -93,12 +96,10 @@ class SamplerTests(SynchronousTestCase):
         A back-end that does not provide L{IReadiness} is ready; without
         a database there is no database to reach.
         """
-        from finger.metrics.counting import Metrics
-
-        self.metrics = Metrics()
+        self.database = False
         self.sampler(MemoryFingerService(), Clock())
         self.assertEqual(self.value("finger_backend_ready"), 1)
-        self.assertIsNone(self.metrics.registry.get_sample_value("finger_database_reachable"))
+        self.assertIsNone(sample(self.metrics, "finger_database_reachable"))
 
     def test_statusFile(self) -> None:
         """

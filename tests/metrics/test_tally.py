@@ -1,5 +1,5 @@
 """
-Tests for L{finger.metrics.counting}: requests counted and timed through
+Tests for L{finger.metrics.tally}: requests counted and timed through
 the real front-ends, connections refused by the limits, failed logins.
 """
 
@@ -58,9 +58,7 @@ class _Unsaving(MemoryFingerService):
 
 
 def _requests(metrics: Any, frontend: str, outcome: str) -> float:
-    return sample(
-        metrics.registry, "finger_requests_total", frontend=frontend, outcome=outcome
-    )
+    return sample(metrics, "finger_requests_total", frontend=frontend, outcome=outcome) or 0
 
 
 class FingerCountingTests(SynchronousTestCase):
@@ -95,7 +93,7 @@ class FingerCountingTests(SynchronousTestCase):
         self.assertEqual(_requests(self.metrics, "setter", "answered"), 0)
         self.assertEqual(
             sample(
-                self.metrics.registry, "finger_request_duration_seconds_count", frontend="finger"
+                self.metrics, "finger_request_duration_seconds_count", frontend="finger"
             ),
             3,
         )
@@ -109,11 +107,11 @@ class FingerCountingTests(SynchronousTestCase):
         self.assertEqual(transport.value(), b"")
         self.clock.advance(0.3)
         self.assertEqual(transport.value(), b"happy\r\n")
-        registry = self.metrics.registry
+        tally = self.metrics
         name = "finger_request_duration_seconds"
-        self.assertAlmostEqual(sample(registry, name + "_sum", frontend="finger"), 0.3)
-        self.assertEqual(sample(registry, name + "_bucket", frontend="finger", le="0.25"), 0)
-        self.assertEqual(sample(registry, name + "_bucket", frontend="finger", le="0.5"), 1)
+        self.assertAlmostEqual(sample(tally, name + "_sum", frontend="finger"), 0.3)
+        self.assertEqual(sample(tally, name + "_bucket", frontend="finger", le="0.25"), 0)
+        self.assertEqual(sample(tally, name + "_bucket", frontend="finger", le="0.5"), 1)
 
     def test_timedOutAndFailed(self) -> None:
         """
@@ -146,9 +144,9 @@ class FingerCountingTests(SynchronousTestCase):
         Once the counting service stops, nothing is counted and the policy
         has no observer.
         """
-        from finger.metrics.counting import Counting, Metrics, Observing
+        from finger.metrics.tally import Counting, Observing, Tally
 
-        metrics = Metrics()
+        metrics = Tally()
         observing = Observing(Counting(metrics))
         observing.startService()
         service = MemoryFingerService(moshez="happy")
@@ -181,7 +179,7 @@ class SetterCountingTests(SynchronousTestCase):
 
     def sets(self, outcome: str) -> float:
         return sample(
-            self.metrics.registry, "finger_sets_total", frontend="setter", outcome=outcome
+            self.metrics, "finger_sets_total", frontend="setter", outcome=outcome
         )
 
     def test_savedAndNotSaved(self) -> None:
@@ -216,7 +214,7 @@ class SetterCountingTests(SynchronousTestCase):
         self.assertEqual(self.sets("login-failed"), 1)
         self.assertEqual(self.sets("not-allowed"), 1)
         self.assertEqual(
-            sample(self.metrics.registry, "finger_login_failures_total", reason="wrong"), 1
+            sample(self.metrics, "finger_login_failures_total", reason="wrong"), 1
         )
         self.assertEqual(self.service.users["moshez"], "happy")
 
@@ -234,7 +232,7 @@ class FrontendTests(SynchronousTestCase):
         told apart as one of L{FRONTENDS}, and together they cover all of
         them: a new front-end cannot be counted as C{other} unnoticed.
         """
-        from finger.metrics.counting import FRONTENDS, frontendOf
+        from finger.metrics.tally import FRONTENDS, frontendOf
 
         for module in pkgutil.walk_packages(finger.frontends.__path__, "finger.frontends."):
             importlib.import_module(module.name)
@@ -271,9 +269,9 @@ class RefusalTests(SynchronousTestCase):
     skip = SKIP
 
     def setUp(self) -> None:
-        from finger.metrics.counting import Metrics
+        from finger.metrics.tally import Tally
 
-        self.metrics = Metrics()
+        self.metrics = Tally()
         self.clock = Clock()
 
     def limits(self, name: str, **settings: Any) -> LimitingFactory:
@@ -287,7 +285,7 @@ class RefusalTests(SynchronousTestCase):
 
     def refusals(self, listener: str, reason: str) -> float:
         return sample(
-            self.metrics.registry, "finger_refusals_total", listener=listener, reason=reason
+            self.metrics, "finger_refusals_total", listener=listener, reason=reason
         )
 
     def test_maxConnections(self) -> None:
