@@ -15,7 +15,7 @@ from twisted.internet.task import deferLater
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol
 from twisted.python import usage
-from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from twisted.web.client import Agent, readBody
 
 from finger.app import tap
@@ -285,3 +285,54 @@ class WorkersTests(TestCase):
         # The dead worker's counts stay, none is counted twice.
         self.assertEqual(later[answered], after[answered])
         self.assertEqual(later[key("finger_worker_restarts_total")], 1)
+
+
+class PostgreSQLReadinessTests(TestCase):
+    """
+    C{/readyz} under C{--backend=sql}, on a real PostgreSQL that the test
+    stops and starts again.
+    """
+
+    skip = SKIP
+    timeout = 120
+
+    def setUp(self) -> None:
+        from finger.backends.sql import SQLFingerService
+        from finger.interfaces import IReadiness
+        from tests import postgres
+
+        why = postgres.missing()
+        if why is not None:
+            raise SkipTest(why)
+        if not IReadiness.implementedBy(SQLFingerService):
+            raise SkipTest(
+                "the SQL back-end does not provide IReadiness yet (the startup branch adds it)"
+            )
+        self.cluster = postgres.startCluster(self.addCleanup)
+
+    async def test_databaseStopped(self) -> None:
+        """
+        C{/readyz} turns 503, saying why, within 5 seconds of the database
+        stopping, and 200 again within 15 seconds of its start; so does
+        C{finger_database_reachable}.
+        """
+        top = startFinger(
+            self, "--backend", "sql", "--database", self.cluster.url, "--metrics", LOOPBACK
+        )
+        port = listeningPort(top, "metrics")
+        reachable = key("finger_database_reachable")
+
+        async def ready(code: int) -> bool:
+            return (await scrape(port, b"/readyz"))[0] == code
+
+        await waitFor(reactor, lambda: ready(200), "/readyz 200", timeout=15)
+        self.assertEqual((await metrics(port))[reachable], 1)
+        self.cluster.stop()
+        await waitFor(reactor, lambda: ready(503), "/readyz 503", timeout=5)
+        code, body = await scrape(port, b"/readyz")
+        self.assertTrue(body.startswith(b"not ready: "), body)
+        self.assertEqual(body.count(b"\n"), 1)
+        self.assertEqual((await metrics(port))[reachable], 0)
+        self.cluster.start()
+        await waitFor(reactor, lambda: ready(200), "/readyz 200 again", timeout=15)
+        self.assertEqual((await metrics(port))[reachable], 1)
