@@ -152,7 +152,9 @@ def _tuples(series: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[Tuple[str, ...]
     A snapshot's series with their label sets as tuples again.
     """
     return {
-        name: {tuple(labels.split(" ")) if labels else (): value for labels, value in values.items()}
+        name: {
+            tuple(labels.split(" ")) if labels else (): value for labels, value in values.items()
+        }
         for name, values in series.items()
     }
 

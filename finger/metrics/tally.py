@@ -45,14 +45,22 @@ _MODULES = (
     ("finger.frontends.finger", "finger"),
 )
 
-LISTENER_FRONTENDS = {"finger": "finger", "setter": "setter", "web": "web", "https": "web", "pb": "pb"}
+LISTENER_FRONTENDS = {
+    "finger": "finger",
+    "setter": "setter",
+    "web": "web",
+    "https": "web",
+    "pb": "pb",
+}
 """
 The front-end each listener's connections are for, by listener name.
 """
 
 LOOKUP_OUTCOMES = ("answered", "unknown", "timed-out", "failed", "cancelled")
 REFUSALS = ("max-connections", "max-per-address", "rate-limit")
-SET_OUTCOMES = ("saved", "refused", "not-allowed", "login-failed", "not-saved", "timed-out", "failed")
+SET_OUTCOMES = (
+    "saved", "refused", "not-allowed", "login-failed", "not-saved", "timed-out", "failed"
+)
 SETTERS = ("setter", "xmlrpc", "pb")
 LOGIN_FAILURES = ("wrong", "budget", "queue", "error")
 
@@ -91,7 +99,10 @@ COUNTERS: Dict[str, Tuple[str, Labels]] = {
         "Requests, by front-end and outcome (a refused connection is a refused request).",
         ("frontend", "outcome"),
     ),
-    SETS: ("Status changes, by front-end and outcome (saved, or why not).", ("frontend", "outcome")),
+    SETS: (
+        "Status changes, by front-end and outcome (saved, or why not).",
+        ("frontend", "outcome"),
+    ),
     REFUSED: ("Connections refused, by listener and limit.", ("listener", "reason")),
     LOGINS: ("Failed logins to set statuses, by reason.", ("reason",)),
     RELOADS: ("Times a changed status file was read again.", ()),

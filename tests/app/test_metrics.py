@@ -18,7 +18,6 @@ from twisted.python import usage
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from twisted.web.client import Agent, readBody
 
-from finger.app import tap
 from finger.clients.pb import setStatus
 from finger.lookup import LookupPolicy
 from tests.app.test_workers import Pool, _query
@@ -105,7 +104,8 @@ class OptionTests(SynchronousTestCase):
         Without C{prometheus_client}, C{--metrics} is one clear error that
         says how to install it.
         """
-        self.addCleanup(sys.modules.__setitem__, "prometheus_client", sys.modules["prometheus_client"])
+        installed = sys.modules["prometheus_client"]
+        self.addCleanup(sys.modules.__setitem__, "prometheus_client", installed)
         # Importing it now raises ImportError.
         sys.modules["prometheus_client"] = None  # type: ignore[assignment]
         with self.assertRaises(usage.UsageError) as raised:
