@@ -36,6 +36,11 @@ def prometheus() -> Any:
     """
     try:
         import prometheus_client
+
+        # Now, rather than on the first scrape, when twistd may have
+        # dropped the privileges to read the installation (see
+        # finger.app.compose.preload).
+        import prometheus_client.core  # noqa: F401
     except ImportError:
         raise MetricsUnavailable(
             "--metrics needs prometheus_client: pip install 'finger[metrics]'"

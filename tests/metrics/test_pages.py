@@ -3,13 +3,15 @@ Tests for L{finger.metrics.pages}: C{/metrics}, C{/healthz} and
 C{/readyz}, asked over HTTP through a L{StringTransport}.
 """
 
+import subprocess
+import sys
 from typing import Any, List, Optional, Tuple
 
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.metrics.support import SKIP, samples
-from tests.support import connected
+from tests.support import CHECKOUT, cleanEnvironment, connected
 
 
 def get(site: Any, path: bytes) -> Tuple[int, bytes, bytes]:
@@ -87,3 +89,43 @@ class PagesTests(SynchronousTestCase):
         """
         self.assertEqual(get(self.site, b"/")[0], 404)
         self.assertEqual(get(self.site, b"/metrics/more")[0], 404)
+
+
+_SCRAPE = """
+import sys
+from twisted.internet.task import Clock
+from finger.metrics.exposition import TallyCollector, prometheus, registryOf
+from finger.metrics.pages import operationsSite
+from finger.metrics.tally import Tally
+from tests.metrics.test_pages import get
+
+prometheus()
+tally = Tally()
+site = operationsSite(
+    registryOf(TallyCollector(lambda: [(tally.snapshot(), True)])), lambda: None, Clock()
+)
+before = set(sys.modules)
+assert get(site, b"/metrics")[0] == 200
+print(sorted(set(sys.modules) - before))
+"""
+
+
+class PreloadTests(SynchronousTestCase):
+    skip = SKIP
+
+    def test_nothingImportedOnScrape(self) -> None:
+        """
+        Once C{--metrics} is read (which imports C{prometheus_client}), a
+        scrape imports no module: twistd may have dropped the privileges
+        to read the installation by then.  In a fresh process, so that no
+        other test imported it first.
+        """
+        result = subprocess.run(
+            [sys.executable, "-c", _SCRAPE],
+            capture_output=True,
+            text=True,
+            cwd=CHECKOUT,
+            env=cleanEnvironment(PYTHONPATH=CHECKOUT),
+            timeout=60,
+        )
+        self.assertEqual((result.stdout, result.returncode), ("[]\n", 0), result.stderr)
