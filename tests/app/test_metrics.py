@@ -20,7 +20,7 @@ from twisted.web.client import Agent, readBody
 
 from finger.clients.pb import setStatus
 from finger.lookup import LookupPolicy
-from tests.app.test_workers import Pool, _query
+from tests.app.test_workers import Pool, _alive, _query
 from tests.metrics.support import SKIP, samples
 from tests.running import LOOPBACK, parseFinger, startFinger
 from tests.support import exchange, freePort, listeningPort, waitFor
@@ -114,6 +114,12 @@ class OptionTests(SynchronousTestCase):
             str(raised.exception),
             "--metrics needs prometheus_client: pip install 'finger[metrics]'",
         )
+
+
+def _environment(pid: int) -> Dict[str, str]:
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        entries = f.read().split(b"\0")
+    return dict(e.decode("utf-8", "replace").partition("=")[::2] for e in entries if e)
 
 
 class _Held(Protocol):
@@ -285,6 +291,14 @@ class WorkersTests(TestCase):
         # The dead worker's counts stay, none is counted twice.
         self.assertEqual(later[answered], after[answered])
         self.assertEqual(later[key("finger_worker_restarts_total")], 1)
+
+        # The workers' directory goes when the service stops.
+        live = [pid for pid in pool.workers() if _alive(pid)]
+        directory = _environment(live[0])["FINGER_METRICS_DIRECTORY"]
+        self.assertTrue(os.path.isdir(directory))
+        pool.process.terminate()
+        await waitFor(reactor, lambda: pool.process.poll() is not None, "the end", timeout=60)
+        self.assertFalse(os.path.exists(directory))
 
 
 class PostgreSQLReadinessTests(TestCase):
