@@ -313,3 +313,54 @@ class RefusalTests(SynchronousTestCase):
         self.assertEqual(self.refusals("https", "rate-limit"), 1)
         self.assertEqual(_requests(self.metrics, "web", "rate-limit"), 1)
         self.assertEqual(self.refusals("https", "max-connections"), 0)
+
+
+_XMLRPC = (
+    b"<?xml version='1.0'?><methodCall><methodName>getUser</methodName>"
+    b"<params><param><value><string>nobody</string></value></param></params></methodCall>"
+)
+
+
+class WebCountingTests(SynchronousTestCase):
+    """
+    Requests to the web site, through L{WebSite} over a
+    L{StringTransport}: pages, WebFinger and XML-RPC told apart.
+    """
+
+    skip = SKIP
+
+    def setUp(self) -> None:
+        from finger.frontends.web.pages import UserStatusTree
+        from finger.frontends.web.site import WebSite
+
+        self.metrics = counting(self)
+        clock = Clock()
+        service = MemoryFingerService(moshez="happy")
+        tree = UserStatusTree(service, clock=clock, webfingerHosts=["example.com"])
+        self.site = WebSite(tree, clock=clock, idleTimeout=None)
+
+    def request(self, head: bytes, body: bytes = b"") -> bytes:
+        protocol, transport = connected(self.site, PEER)
+        if body:
+            head += b"\r\nContent-Type: text/xml\r\nContent-Length: %d" % (len(body),)
+        protocol.dataReceived(head + b"\r\nHost: example.com\r\n\r\n" + body)
+        return transport.value()
+
+    def test_frontends(self) -> None:
+        """
+        A page found and one not, a WebFinger answer and an XML-RPC lookup
+        of nobody are each counted under their own front-end.
+        """
+        self.assertIn(b" 200 ", self.request(b"GET /moshez HTTP/1.0"))
+        self.assertIn(b" 404 ", self.request(b"GET /nobody HTTP/1.0"))
+        self.assertIn(
+            b" 200 ",
+            self.request(
+                b"GET /.well-known/webfinger?resource=acct:moshez@example.com HTTP/1.0"
+            ),
+        )
+        self.assertIn(b"No such user", self.request(b"POST /RPC2 HTTP/1.0", _XMLRPC))
+        self.assertEqual(_requests(self.metrics, "web", "answered"), 1)
+        self.assertEqual(_requests(self.metrics, "web", "unknown"), 1)
+        self.assertEqual(_requests(self.metrics, "webfinger", "answered"), 1)
+        self.assertEqual(_requests(self.metrics, "xmlrpc", "unknown"), 1)
