@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_outcomes -*-
+# -*- test-case-name: tests.metrics.test_tally -*-
 """
 What hears the outcome of every request a front-end makes through
 L{finger.lookup.LookupPolicy}: an L{OutcomeObserver}, such as the counters

@@ -2,7 +2,7 @@
 """
 C{--metrics}: its option, L{MetricsConfig}, and the services that count
 and serve the metrics (L{ProcessMetrics} in a process that serves,
-L{workersMetrics} in the main process of C{--workers}).
+L{WorkersMetrics} in the main process of C{--workers}).
 """
 
 from dataclasses import dataclass

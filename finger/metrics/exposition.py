@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.metrics.test_exposition -*-
+# -*- test-case-name: tests.metrics.test_shared,tests.metrics.test_pages -*-
 """
 The counts of L{finger.metrics.tally} as C{prometheus_client} metrics,
 made when they are read (L{TallyCollector}): from one process's
