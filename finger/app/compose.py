@@ -20,7 +20,8 @@ from finger.app.irc import makeBot
 from finger.app.listening import Listener, Port, listeningService
 from finger.app.web import portNumber
 from finger.app.login import makeLogin
-from finger.app.workers import UNSERVED, HandOverListener, WorkerSupervisor
+from finger.app.metrics import ProcessMetrics, WorkersMetrics
+from finger.app.workers import UNSERVED, HandOverListener, WorkerSupervisor, workerEnvironment
 from finger.frontends.finger import FingerFactoryFromService
 from finger.frontends.pb import FingerPBServerFactory, PerspectiveFingerFromService
 from finger.frontends.setter import FingerSetterFactoryFromService
@@ -95,8 +96,18 @@ def makeService(
         backend = makeBackend(config.backend, reactor)
     backend.setName("backend")
     backend.setServiceParent(top)
+    # With --metrics, the limits and the login count into the metrics.
+    metrics = None
+    if config.metrics is not None:
+        metrics = ProcessMetrics(config.metrics, reactor, database=config.backend.kind == "sql")
     limits = config.limits
-    login = makeLogin(config.login, backend, reactor, limits.clientKey)
+    login = makeLogin(
+        config.login,
+        backend,
+        reactor,
+        limits.clientKey,
+        failed=metrics.failedLogin if metrics is not None else None,
+    )
     # One user listing for the back-end: an empty finger query and the web
     # front page show it, and it is built once per change for both.
     listing = Listing(IFingerService(backend), reactor)
@@ -106,7 +117,12 @@ def makeService(
     ) -> None:
         # Every listener is held to the limits; a connection over them is
         # told the refusal, and a client over its rate (if any) waits.
-        limited = limits.limit(factory, reactor, refusal, limits.rateLimiter(rate, reactor))
+        refused = metrics.refused(name) if metrics is not None else None
+        limited = limits.limit(
+            factory, reactor, refusal, limits.rateLimiter(rate, reactor), refused=refused
+        )
+        if metrics is not None:
+            metrics.watch(name, limited)
         for serviceName, listener in port.listeners(name, limited):
             child = listen(reactor, listener)
             child.setName(serviceName)
@@ -173,6 +189,9 @@ def makeService(
         bot = makeBot(config.irc, IFingerService(backend), reactor)
         bot.setName("irc")
         bot.setServiceParent(top)
+
+    if metrics is not None:
+        metrics.addTo(top, backend, listen)
     return top
 
 
@@ -219,10 +238,19 @@ def makeMainOfWorkers(
         bot.setName("irc")
         bot.setServiceParent(top)
 
+    # With --metrics, the workers count into files this process sums.
+    metrics = WorkersMetrics(config.metrics, reactor) if config.metrics is not None else None
     # Last: the listeners listen before it starts the workers.
     supervisor = WorkerSupervisor(
-        reactor, config.workers.count, config.workers.arguments, handedOver
+        reactor,
+        config.workers.count,
+        config.workers.arguments,
+        handedOver,
+        environment=workerEnvironment(**metrics.environment) if metrics is not None else None,
+        died=metrics.died if metrics is not None else (lambda pid, restarting: None),
     )
+    if metrics is not None:
+        metrics.addTo(top, supervisor, listeningService)
     supervisor.setName("workers")
     supervisor.setServiceParent(top)
     return top

@@ -15,6 +15,7 @@ from finger.app.finger import FingerConfig
 from finger.app.irc import IRCConfig
 from finger.app.listening import LimitsConfig
 from finger.app.login import LoginConfig
+from finger.app.metrics import MetricsConfig
 from finger.app.pb import PBConfig
 from finger.app.setter import SetterConfig
 from finger.app.web import WebConfig
@@ -40,6 +41,8 @@ class Config:
         setting needs no password (no C{--auth}).
     @ivar workers: with C{--workers} above 1, the worker processes; else
         L{None}.
+    @ivar metrics: with C{--metrics}, where the metrics are served; else
+        L{None}.
     """
 
     backend: BackendConfig
@@ -51,6 +54,7 @@ class Config:
     limits: LimitsConfig
     login: Optional[LoginConfig]
     workers: Optional[WorkersConfig]
+    metrics: Optional[MetricsConfig] = None
 
     @classmethod
     def fromOptions(
@@ -89,6 +93,7 @@ class Config:
         pb = check(lambda: PBConfig.fromOptions(options, reactor))
         irc = check(lambda: IRCConfig.fromOptions(options, reactor))
         workers = check(lambda: WorkersConfig.fromOptions(options, arguments))
+        metrics = check(lambda: MetricsConfig.fromOptions(options, reactor))
         backend = check(lambda: BackendConfig.fromOptions(options))
         if errors:
             raise usage.UsageError("\n".join(errors))
@@ -104,4 +109,5 @@ class Config:
             limits=limits,
             login=login,
             workers=workers,
+            metrics=metrics,
         )

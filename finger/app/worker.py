@@ -13,6 +13,7 @@ it stops on C{SIGTERM}, and when its standard input closes, which is when
 the main process is gone.
 """
 
+import os
 import sys
 from dataclasses import replace
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -27,6 +28,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from finger.app import compose, tap
+from finger.metrics import shared
 from finger.app.listening import Listener
 from finger.app.workers import FAMILIES
 
@@ -154,6 +156,10 @@ def main(argv: Optional[Sequence[str]] = None, reactor: Any = None) -> None:
     # A single process as far as it knows, with the main process's sockets;
     # the bot runs once, in the main process.
     config = replace(options.config, workers=None, irc=replace(options.config.irc, server=None))
+    if config.metrics is not None:
+        # It counts; the main process serves the counts of every worker.
+        directory = os.environ.get(shared.VARIABLE)
+        config = replace(config, metrics=replace(config.metrics, port=None, directory=directory))
     top = compose.makeService(config, reactor, listen=adopt)
     log.writeTo(StandardIO(_MainWatch(reactor), reactor=reactor))
     top.privilegedStartService()

@@ -135,6 +135,16 @@ def _checkDroppedUser(options: usage.Options) -> None:
         raise usage.UsageError("--workers: " + describeBlocked(uid, path, where, needed))
 
 
+def workerEnvironment(**extra: str) -> Dict[str, str]:
+    """
+    The environment of the workers: this process's, without systemd's
+    socket-activation variables, and with C{extra}.
+    """
+    environment = {key: value for key, value in os.environ.items() if key not in _SYSTEMD_VARIABLES}
+    environment.update(extra)
+    return environment
+
+
 _backOff = backoffPolicy(initialDelay=0.5, maxDelay=30.0, factor=2.0, jitter=lambda: 0.0)
 
 
@@ -308,6 +318,7 @@ class WorkerSupervisor(Service):
         grace: float = 10.0,
         stableAfter: float = 10.0,
         delay: Callable[[int], float] = restartDelay,
+        died: Callable[[int, bool], None] = lambda pid, restarting: None,
     ) -> None:
         """
         @param reactor: an L{IReactorProcess} and L{IReactorTime} provider.
@@ -324,20 +335,19 @@ class WorkerSupervisor(Service):
         @param stableAfter: seconds after which a worker's death no longer
             counts towards a longer restart delay.
         @param delay: the restart delay for a number of deaths in a row.
+        @param died: told the process id of every worker that ends, and
+            whether it will be restarted (C{--metrics} counts restarts).
         """
         self.reactor = reactor
         self.count = count
         self.arguments = list(arguments)
         self.listeners = list(listeners)
         self.executable = executable
-        if environment is None:
-            environment = {
-                key: value for key, value in os.environ.items() if key not in _SYSTEMD_VARIABLES
-            }
-        self.environment = environment
+        self.environment = workerEnvironment() if environment is None else environment
         self.grace = grace
         self.stableAfter = stableAfter
         self.delay = delay
+        self.died = died
         self.workers: Dict[int, WorkerProcess] = {}
         self._transports: Dict[int, IProcessTransport] = {}
         self._started: Dict[int, float] = {}
@@ -401,6 +411,8 @@ class WorkerSupervisor(Service):
         del self.workers[number]
         del self._transports[number]
         started = self._started.pop(number)
+        if worker.pid is not None:
+            self.died(worker.pid, bool(self.running))
         if not self.running:
             self.log.info(
                 "Worker {number} (pid {pid}) stopped: {why}",

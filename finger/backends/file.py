@@ -136,6 +136,8 @@ class FileFingerService(StatusTable):
 
     @ivar filename: the path of the status file.
     @ivar users: the statuses as the file last held them, read or saved.
+    @ivar lastRead: when the file was last read or checked without error.
+    @ivar reloads: how many times a changed file was read again.
     """
 
     log = Logger()
@@ -175,6 +177,8 @@ class FileFingerService(StatusTable):
         self._logProblems(snapshot)
         self.users = snapshot.statuses
         self._identity = snapshot.identity
+        self.lastRead: float = self._reactor.seconds()
+        self.reloads = 0
         self._readError: Optional[str] = None
         self._pending: Dict[str, str] = {}
         self._waiting: List[Deferred[None]] = []
@@ -437,6 +441,7 @@ class FileFingerService(StatusTable):
                 d.callback(None)
 
     def _reloaded(self, snapshot: Optional[statusfile.Snapshot]) -> None:
+        self.lastRead = self._reactor.seconds()
         if self._readError is not None:
             self.log.info("Status file {path} is readable again", path=self.filename)
             self._readError = None
@@ -453,6 +458,7 @@ class FileFingerService(StatusTable):
             return
         self._logProblems(snapshot)
         self._replace(snapshot.statuses)
+        self.reloads += 1
         self._identity = snapshot.identity
         self.log.info(
             "Reloaded {path}: {count} users", path=self.filename, count=len(snapshot.statuses)

@@ -33,7 +33,7 @@ address are exempt from C{maxPerAddress} even then), so local tools and
 monitoring are never refused by them.
 """
 
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
 from twisted.internet.interfaces import (
     IAddress,
@@ -330,6 +330,9 @@ class LimitingFactory(WrappingFactory):
     @ivar firstChecks: when each connection's limits are first checked.
     @ivar firstCheck: seconds from a connection's start to that first
         check, or L{None} when it has neither an idle nor a lifetime limit.
+    @ivar refused: told the reason of every connection refused
+        (C{"max-connections"}, C{"max-per-address"} or C{"rate-limit"}),
+        for C{--metrics}; or L{None}.
     """
 
     protocol = LimitedProtocol  # type: ignore[assignment]
@@ -348,8 +351,10 @@ class LimitingFactory(WrappingFactory):
         maxPerAddress: Optional[int] = None,
         limitLoopback: bool = False,
         clientKey: ClientKey = ClientKey(),
+        refused: Optional[Callable[[str], None]] = None,
     ) -> None:
         super().__init__(wrappedFactory)
+        self.refused = refused
         self.clock = clock
         self.refusal = refusal
         self.maxConnections = maxConnections
@@ -373,7 +378,7 @@ class LimitingFactory(WrappingFactory):
                     "Refusing connections: {count} open, the limit",
                     count=len(self.protocols),
                 )
-            return _Refused(self)
+            return self._refuse("max-connections")
         self._warned = False
         counted = None
         if self.maxPerAddress is not None and self._perClient(addr):
@@ -386,12 +391,12 @@ class LimitingFactory(WrappingFactory):
                     client=client,
                     count=count,
                 )
-                return _Refused(self)
+                return self._refuse("max-per-address")
             counted = client
         rateLimiter = self.rateLimiter
         if rateLimiter is not None and not rateLimiter.allow(addr):
             self.log.info("Refusing {peer}: rate limit", peer=_hostOf(addr))
-            return _Refused(self)
+            return self._refuse("rate-limit")
         wrapped = self.wrappedFactory.buildProtocol(addr)
         if isinstance(wrapped, LimitedConnection) and wrapped.limits is None:
             built = wrapped
@@ -403,6 +408,14 @@ class LimitingFactory(WrappingFactory):
         built.limits = self
         built.peerHost = counted
         return built
+
+    def _refuse(self, reason: str) -> _Refused:
+        """
+        Refuse a connection over the limit C{reason} names.
+        """
+        if self.refused is not None:
+            self.refused(reason)
+        return _Refused(self)
 
     def _perClient(self, address: object) -> bool:
         """
