@@ -169,13 +169,15 @@ class SQLFingerService(StatusTable):
 
     def notReady(self) -> Optional[str]:
         """
-        Why this node cannot answer: it has not read the table yet.  Once
-        read, it answers from memory even while the database is away.
+        Why this node is not ready: it has not read the table yet, or the
+        database is away.  (While it is away the node still answers
+        lookups from memory, but cannot save a status: a load balancer
+        should send clients to a node that can.)
         """
-        if self._loaded:
-            return None
         if self._outage is not None:
             return f"the status database {self.database.display} is not reachable: {self._outage}"
+        if self._loaded:
+            return None
         return f"the status database {self.database.display} has not been read yet"
 
     # -- the service ----------------------------------------------------------

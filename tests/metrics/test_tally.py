@@ -336,7 +336,15 @@ class WebCountingTests(SynchronousTestCase):
         self.metrics = counting(self)
         clock = Clock()
         service = MemoryFingerService(moshez="happy")
-        tree = UserStatusTree(service, clock=clock, webfingerHosts=["example.com"])
+        from finger.frontends.web.origin import parsePublicURL
+
+        # WebFinger is answered over HTTPS only: here a TLS proxy in front.
+        tree = UserStatusTree(
+            service,
+            clock=clock,
+            webfingerHosts=["example.com"],
+            publicURL=parsePublicURL("https://example.com/"),
+        )
         self.site = WebSite(tree, clock=clock, idleTimeout=None)
 
     def request(self, head: bytes, body: bytes = b"") -> bytes:
