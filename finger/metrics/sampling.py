@@ -7,11 +7,10 @@ answer).  Read once a second, and when the metrics are asked for, so that
 no connection and no request pays for it.
 """
 
-from typing import Any, Mapping, Optional
+from typing import Mapping, Optional
 
-from twisted.application.service import Service
+from twisted.application.internet import TimerService
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.task import LoopingCall
 from twisted.protocols.policies import WrappingFactory
 
 from finger.backends.memory import StatusTable
@@ -33,7 +32,7 @@ def notReady(backend: object) -> Optional[str]:
     return None if readiness is None else readiness.notReady()
 
 
-class Sampler(Service):
+class Sampler(TimerService):
     """
     Read the gauges of one process's metrics once a second while running.
 
@@ -61,19 +60,9 @@ class Sampler(Service):
         self.clock = clock
         self.backend = backend
         self.listeners = listeners
-        self.interval = interval
         self._reloads = 0
-        self._loop = LoopingCall(self.sample)
-        self._loop.clock = clock
-
-    def startService(self) -> None:
-        super().startService()
-        self._loop.start(self.interval, now=True)
-
-    def stopService(self) -> Any:
-        if self._loop.running:
-            self._loop.stop()
-        return super().stopService()
+        super().__init__(interval, self.sample)
+        self.clock = clock
 
     def notReady(self) -> Optional[str]:
         """

@@ -28,10 +28,10 @@ import shutil
 import tempfile
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
+from twisted.application.internet import TimerService
 from twisted.application.service import Service
 from twisted.internet.defer import DeferredList, succeed
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from finger.metrics.exposition import Snapshot, merged
@@ -159,7 +159,7 @@ def _tuples(series: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[Tuple[str, ...]
     }
 
 
-class SnapshotWriter(Service):
+class SnapshotWriter(TimerService):
     """
     In a worker: write the snapshot of its counts to C{directory} once a
     second, and when it stops.
@@ -182,19 +182,13 @@ class SnapshotWriter(Service):
         self.tally = tally
         self.before = before
         self.path = os.path.join(directory, f"{os.getpid() if pid is None else pid}.json")
-        self._loop = LoopingCall(self.write)
-        self._loop.clock = clock
-        self.interval = interval
-
-    def startService(self) -> None:
-        super().startService()
-        self._loop.start(self.interval, now=True)
+        super().__init__(interval, self.write)
+        self.clock = clock
 
     def stopService(self) -> Any:
-        if self._loop.running:
-            self._loop.stop()
+        stopped = super().stopService()
         self.write()
-        return super().stopService()
+        return stopped
 
     def write(self) -> None:
         """

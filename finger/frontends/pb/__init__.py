@@ -96,20 +96,13 @@ from finger.frontends.pb.login import SetterPerspective
 from finger.frontends.pb.root import PerspectiveFingerFromService
 from finger.lookup import LOOKUP_TIMEOUT
 from finger.messages import NOT_SAVED, TIMED_OUT
-from finger.pbwire import (
-    DEFAULT_PORT,
-    BadCall,
-    BadRequest,
-    LoginNotOffered,
-    LoginRefused,
-    NoSuchUser,
-    NotAvailable,
-    NotSaved,
-    PermissionDenied,
-)
+from finger import pbwire
+
+# The remote errors are named on the wire as this package's (for clients of
+# before finger.pbwire), so it offers every name finger.pbwire does.
+from finger.pbwire import *  # noqa: F401,F403
 
 __all__ = [
-    "DEFAULT_PORT",
     "LOOKUP_TIMEOUT",
     "BURST_BYTES",
     "BYTES_PER_SECOND",
@@ -123,17 +116,10 @@ __all__ = [
     "MAX_MESSAGES_BEFORE_LOGIN",
     "NOT_SAVED",
     "TIMED_OUT",
-    "BadCall",
-    "BadRequest",
     "BrokerLimits",
     "FingerBroker",
     "FingerPBServerFactory",
-    "LoginNotOffered",
-    "LoginRefused",
-    "NoSuchUser",
-    "NotAvailable",
-    "NotSaved",
-    "PermissionDenied",
     "PerspectiveFingerFromService",
     "SetterPerspective",
+    *pbwire.__all__,
 ]

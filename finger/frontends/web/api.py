@@ -115,13 +115,24 @@ class UsersAPI(Resource):
         return UserAPI(self.service, path, self.policy)
 
     def render_GET(self, request: Request) -> object:
-        return serve(
-            request,
-            self.policy,
-            self.service.getUsers,
-            lambda users: tagged(request, usersJSON(users)),
-            WebAnswers(),
-        )
+        return serveUsers(request, self.service, self.policy)
+
+
+def serveUsers(request: Request, service: IFingerService, policy: LookupPolicy) -> object:
+    """
+    Answer C{request} with the JSON list of users, tagged for conditional
+    requests: what C{/api/users} says, and the front page to a client that
+    prefers JSON.
+
+    @return: L{NOT_DONE_YET<twisted.web.server.NOT_DONE_YET>}.
+    """
+    return serve(
+        request,
+        policy,
+        service.getUsers,
+        lambda users: tagged(request, usersJSON(users)),
+        WebAnswers(),
+    )
 
 
 class UserAPI(Resource):

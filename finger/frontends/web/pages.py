@@ -57,8 +57,8 @@ from finger.frontends.web.api import (
     UnlistedUsersAPI,
     UsersAPI,
     listingDenied,
+    serveUsers,
     userJSON,
-    usersJSON,
 )
 from finger.frontends.web.prerendered import Prerendered
 from finger.frontends.web.request import Answer, Response, WebAnswers, serve, userName
@@ -414,13 +414,7 @@ class UserStatusTree(Resource):
         if wantJSON:
             if not self.listUsers:
                 return listingDenied(request)
-            return serve(
-                request,
-                self.policy,
-                self.service.getUsers,
-                lambda users: tagged(request, usersJSON(users)),
-                WebAnswers(),
-            )
+            return serveUsers(request, self.service, self.policy)
 
         def ask() -> "Deferred[Snapshot]":
             if not self.listUsers:
