@@ -409,8 +409,11 @@ class FingerClientTests(TestCase):
 
     timeout = 60
 
-    @inlineCallbacks
-    def test_finger(self):  # type: ignore[no-untyped-def]
+    def fingerClient(self) -> str:
+        """
+        The path of Debian's C{finger}, if it is installed and this test may
+        serve on port 79; else skip.
+        """
         client = which("finger")
         if client is None:
             raise self.skipTest("the finger client is not installed (Debian package finger)")
@@ -418,6 +421,11 @@ class FingerClientTests(TestCase):
             raise self.skipTest("the finger client only uses port 79, which needs root")
         if not _port79Free():
             raise self.skipTest("port 79 on 127.0.0.1 is in use")
+        return client
+
+    @inlineCallbacks
+    def test_finger(self):  # type: ignore[no-untyped-def]
+        client = self.fingerClient()
         path = FilePath(self.mktemp())
         path.setContent("moshez: happy and well\nzoë: \x1b[31mred alert\n".encode())
         startOnLoopback(self, path, "--fingerport", "tcp:79:interface=127.0.0.1", "--no-setter")
@@ -443,13 +451,7 @@ class FingerClientTests(TestCase):
         A listing of nobody is a sentence, not an answer of no bytes that
         looks like a broken server.
         """
-        client = which("finger")
-        if client is None:
-            raise self.skipTest("the finger client is not installed (Debian package finger)")
-        if os.geteuid() != 0:
-            raise self.skipTest("the finger client only uses port 79, which needs root")
-        if not _port79Free():
-            raise self.skipTest("port 79 on 127.0.0.1 is in use")
+        client = self.fingerClient()
         path = FilePath(self.mktemp())
         path.setContent(b"")
         startOnLoopback(self, path, "--fingerport", "tcp:79:interface=127.0.0.1", "--no-setter")

@@ -10,7 +10,7 @@ import http.client
 import json
 import ssl
 import subprocess
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 from twisted.internet.threads import deferToThread
@@ -57,6 +57,16 @@ def _exchange(
 
 def _webfinger(resource: str) -> str:
     return "/.well-known/webfinger?resource=" + quote(resource, safe="")
+
+
+async def forwarded(site: "_Site", path: str, proto: str, host: str) -> Any:
+    """
+    Ask C{site} for C{path} as a proxy would pass a request on: to
+    127.0.0.1, with C{X-Forwarded-Proto} and C{X-Forwarded-Host}.
+    """
+    return await site.get(
+        path, ("Host", "127.0.0.1"), ("X-Forwarded-Proto", proto), ("X-Forwarded-Host", host)
+    )
 
 
 class _Site:
@@ -148,32 +158,31 @@ class ProxyTests(TestCase):
         """
         site = _Site(self, *self.ARGS, "--trusted-proxies", "127.0.0.1,::1")
         path = _webfinger("acct:moshez@example.com")
-        code, headers, body = await site.get(
-            path,
-            ("Host", "127.0.0.1"),
-            ("X-Forwarded-Proto", "https"),
-            ("X-Forwarded-Host", "example.com"),
-        )
+        code, headers, body = await forwarded(site, path, "https", "example.com")
         self.assertEqual(code, 200, body)
         links = [link["href"] for link in json.loads(body)["links"]]
         self.assertEqual(
             links, ["https://example.com/f/moshez", "https://example.com/f/api/users/moshez"]
         )
         self.assertEqual(headers["vary"], ["X-Forwarded-Host, X-Forwarded-Proto"])
-        code, headers, body = await site.get(
-            path, ("Host", "127.0.0.1"), ("X-Forwarded-Proto", "https"),
-            ("X-Forwarded-Host", "evil.example"),
-        )
+        code, headers, body = await forwarded(site, path, "https", "evil.example")
         self.assertEqual(json.loads(body)["aliases"], ["https://finger.example/f/moshez"])
         code, headers, body = await site.get(
             path, ("Host", "127.0.0.1"), ("X-Forwarded-Proto", "http")
         )
         self.assertEqual(code, 308)
         self.assertEqual(headers["location"], ["https://finger.example/f" + path])
+        await self.assertHintNames(site, b"finger.example")
+
+    async def assertHintNames(self, site: "_Site", host: bytes) -> None:
+        """
+        Asked for a page with C{X-Forwarded-Host: finger.example}, C{site}
+        shows the finger hint for C{host}.
+        """
         code, headers, body = await site.get(
             "/moshez", ("Host", "127.0.0.1"), ("X-Forwarded-Host", "finger.example")
         )
-        self.assertIn(b"finger moshez@finger.example", body)
+        self.assertIn(b"finger moshez@" + host, body)
 
     async def test_untrustedPeer(self) -> None:
         """
@@ -182,18 +191,10 @@ class ProxyTests(TestCase):
         """
         site = _Site(self, *self.ARGS, "--trusted-proxies", "10.0.0.0/8")
         path = _webfinger("acct:moshez@example.com")
-        code, headers, body = await site.get(
-            path,
-            ("Host", "127.0.0.1"),
-            ("X-Forwarded-Proto", "https"),
-            ("X-Forwarded-Host", "example.com"),
-        )
+        code, headers, body = await forwarded(site, path, "https", "example.com")
         self.assertEqual(code, 308)
         self.assertEqual(headers["location"], ["https://finger.example/f" + path])
-        code, headers, body = await site.get(
-            "/moshez", ("Host", "127.0.0.1"), ("X-Forwarded-Host", "finger.example")
-        )
-        self.assertIn(b"finger moshez@example.com", body)
+        await self.assertHintNames(site, b"example.com")
 
     async def test_behindTLSProxy(self) -> None:
         """

@@ -144,6 +144,23 @@ class IRCServerIntegrationTests(TestCase):
             )
         self.server: Optional[_Ngircd] = None
 
+    def startBot(self, *args: str) -> None:
+        """
+        Start the finger service with its bot on the test's ngircd, in
+        C{#finger}, retrying every second, with C{args}.
+        """
+        startFinger(
+            self,
+            "--no-pb",
+            "--ircserver",
+            f"127.0.0.1:{self.port}",
+            "--ircchannels",
+            "#finger",
+            "--ircretry",
+            "1",
+            *args,
+        )
+
     async def startServer(self) -> None:
         """
         Start ngircd and wait until it accepts connections.
@@ -215,16 +232,7 @@ class IRCServerIntegrationTests(TestCase):
         it; when the server restarts, the bot comes back and answers again.
         """
         await self.startServer()
-        startFinger(
-            self,
-            "--no-pb",
-            "--ircserver",
-            f"127.0.0.1:{self.port}",
-            "--ircchannels",
-            "#finger",
-            "--ircretry",
-            "1",
-        )
+        self.startBot()
         tester = await self.connectTester("tester")
         await self.answersAs(tester, "fingerbot")
         tester.sendLine(b"JOIN #finger")
@@ -355,19 +363,7 @@ class IRCServerIntegrationTests(TestCase):
             "esac\n",
         )
         await self.startServer()
-        startFinger(
-            self,
-            "--no-pb",
-            "--backend=command",
-            "--command",
-            program,
-            "--ircserver",
-            f"127.0.0.1:{self.port}",
-            "--ircchannels",
-            "#finger",
-            "--ircretry",
-            "1",
-        )
+        self.startBot("--backend=command", "--command", program)
         tester = await self.connectTester("tester")
         tester.sendLine(b"JOIN #finger")
         await self.ask(tester, "fingerbot", "crafted", "PRIVMSG tester :| !kick bob")
