@@ -1,7 +1,8 @@
 """
 The event stream under load (issue 21): C{twistd finger} runs as a process
 with a status file of C{--users} users; the benchmark opens C{--streams}
-streams at C{/api/events} (raw sockets, in this process), and measures
+streams at C{/api/events} (raw sockets, read by another process: L{hold}),
+and measures
 
     - what they cost the server: its resident memory before and after they
       opened;
@@ -10,8 +11,13 @@ streams at C{/api/events} (raw sockets, in this process), and measures
       C{--sets} sets (p50, p99, max over every stream and set);
     - whether finger queries keep their speed: C{--concurrency} finger
       clients asking for one user as fast as they can for C{--seconds},
-      with no stream open, then with every stream open and a set every
-      half second, interleaved C{--rounds} times (medians).
+      with a set every half second, with no stream open and then with
+      every stream open, interleaved C{--rounds} times (medians): queries a
+      second, their latency, and the server's CPU time per query (which
+      counts the sets and the events sent meanwhile too).
+
+The streams are read by another process so that reading them does not slow
+the finger clients, which run in this one.
 
 Prints one JSON object.  Run from a checkout:
 C{python bench/events.py} (it runs this checkout's twistd).
@@ -47,6 +53,18 @@ def rssMiB(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpuSeconds(pid: int) -> float:
+    """
+    The CPU time (user and system, all threads) a process has used.
+    """
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
 def waitForPort(port: int, process: "subprocess.Popen[bytes]", timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -69,7 +87,7 @@ class Stream:
         self.arrivals: Dict[str, float] = {}
         self.writer: Optional[asyncio.StreamWriter] = None
 
-    async def run(self, port: int) -> None:
+    async def run(self, port: int, arrived: "asyncio.Queue[str]") -> None:
         reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
         self.writer.write(b"GET /api/events HTTP/1.1\r\nHost: bench\r\n\r\n")
         buffer = b""
@@ -88,12 +106,86 @@ class Stream:
                 end = buffer.find(b'"', start)
                 if end < 0:
                     break
-                self.arrivals[buffer[start:end].decode()] = now
+                status = buffer[start:end].decode()
+                self.arrivals[status] = now
+                arrived.put_nowait(status)
                 buffer = buffer[end:]
 
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+
+async def hold(port: int, count: int) -> None:
+    """
+    The readers, in a process of their own so that reading 1,000 streams
+    does not slow this process's finger clients: open C{count} streams,
+    say so on standard output, then for each status every stream read, a
+    line of JSON with the times (C{time.monotonic}, the same clock in
+    every process) each read it; end when standard input closes.
+    """
+    arrived: "asyncio.Queue[str]" = asyncio.Queue()
+    streams = [Stream() for _ in range(count)]
+    tasks = [asyncio.ensure_future(stream.run(port, arrived)) for stream in streams]
+    await asyncio.wait_for(asyncio.gather(*[s.opened.wait() for s in streams]), timeout=60)
+    print(json.dumps({"ready": count}), flush=True)
+    loop = asyncio.get_running_loop()
+    stdin = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    closed = asyncio.ensure_future(stdin.read())
+    counts: Dict[str, int] = {}
+    while not closed.done():
+        getting = asyncio.ensure_future(arrived.get())
+        await asyncio.wait([getting, closed], return_when=asyncio.FIRST_COMPLETED)
+        if not getting.done():
+            getting.cancel()
+            break
+        status = getting.result()
+        counts[status] = counts.get(status, 0) + 1
+        if counts[status] == count:
+            times = [stream.arrivals[status] for stream in streams]
+            print(json.dumps({"status": status, "arrivals": times}), flush=True)
+    for task in tasks:
+        task.cancel()
+
+
+class Holder:
+    """
+    The process holding the streams open (L{hold}), seen from the main one.
+    """
+
+    def __init__(self, process: "asyncio.subprocess.Process") -> None:
+        self.process = process
+        self.heard: Dict[str, List[float]] = {}
+        self.ready = asyncio.Event()
+        self.reading = asyncio.ensure_future(self._read())
+
+    @classmethod
+    async def start(cls, port: int, count: int) -> "Holder":
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            os.path.abspath(__file__),
+            "--hold",
+            str(count),
+            "--port",
+            str(port),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=1 << 24,
+        )
+        holder = cls(process)
+        await asyncio.wait_for(holder.ready.wait(), timeout=90)
+        return holder
+
+    async def _read(self) -> None:
+        assert self.process.stdout is not None
+        async for line in self.process.stdout:
+            report = json.loads(line)
+            if "ready" in report:
+                self.ready.set()
+            else:
+                self.heard[report["status"]] = report["arrivals"]
+
+    async def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        await self.process.wait()
 
 
 async def setStatus(port: int, user: str, status: str) -> None:
@@ -105,11 +197,15 @@ async def setStatus(port: int, user: str, status: str) -> None:
         raise RuntimeError(f"set refused: {answer!r}")
 
 
-async def fingerLoad(port: int, concurrency: int, seconds: float) -> Dict[str, float]:
+async def fingerLoad(
+    port: int, concurrency: int, seconds: float, server: int = 0
+) -> Dict[str, float]:
     """
-    Finger queries as fast as C{concurrency} clients can ask.
+    Finger queries as fast as C{concurrency} clients can ask, and the CPU
+    time the C{server} process spent on each.
     """
     latencies: List[float] = []
+    cpu = cpuSeconds(server) if server else 0.0
     until = time.monotonic() + seconds
 
     async def client() -> None:
@@ -127,8 +223,10 @@ async def fingerLoad(port: int, concurrency: int, seconds: float) -> Dict[str, f
     await asyncio.gather(*[client() for _ in range(concurrency)])
     took = time.monotonic() - start
     latencies.sort()
+    spent = cpuSeconds(server) - cpu if server else 0.0
     return {
         "queries_per_s": len(latencies) / took,
+        "server_cpu_us_per_query": spent / len(latencies) * 1e6,
         "p50_ms": latencies[len(latencies) // 2] * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
     }
@@ -153,33 +251,14 @@ async def main(args: argparse.Namespace) -> Dict[str, Any]:
         cwd=directory,
         env={**os.environ, "PYTHONPATH": CHECKOUT},
     )
-    streams: List[Stream] = []
-    tasks: List["asyncio.Task[None]"] = []
+    holder: Optional[Holder] = None
     try:
         waitForPort(setterPort, process)
         waitForPort(webPort, process)
         await fingerLoad(fingerPort, args.concurrency, 1.0)  # warm up
         await asyncio.sleep(1)
         before = rssMiB(process.pid)
-
-        async def openStreams() -> None:
-            for _ in range(args.streams):
-                stream = Stream()
-                streams.append(stream)
-                tasks.append(asyncio.ensure_future(stream.run(webPort)))
-            await asyncio.wait_for(
-                asyncio.gather(*[s.opened.wait() for s in streams]), timeout=60
-            )
-
-        def closeStreams() -> None:
-            for stream in streams:
-                stream.close()
-            for task in tasks:
-                task.cancel()
-            streams.clear()
-            tasks.clear()
-
-        await openStreams()
+        holder = await Holder.start(webPort, args.streams)
         await asyncio.sleep(1)
         after = rssMiB(process.pid)
 
@@ -190,23 +269,23 @@ async def main(args: argparse.Namespace) -> Dict[str, Any]:
             sent = time.monotonic()
             await setStatus(setterPort, "user7", status)
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and not all(status in s.arrivals for s in streams):
+            while time.monotonic() < deadline and status not in holder.heard:
                 await asyncio.sleep(0.01)
-            missing = sum(status not in s.arrivals for s in streams)
-            if missing:
-                raise RuntimeError(f"{missing} streams never read {status!r}")
-            delays.extend(s.arrivals[status] - sent for s in streams)
+            if status not in holder.heard:
+                raise RuntimeError(f"not every stream read {status!r}")
+            delays.extend(arrival - sent for arrival in holder.heard[status])
             await asyncio.sleep(0.2)
         delays.sort()
+        await holder.stop()
+        holder = None
 
         # Finger queries, with no stream and with every stream open.
-        closeStreams()
         await asyncio.sleep(1)
         without: List[Dict[str, float]] = []
         with_: List[Dict[str, float]] = []
-        for _ in range(args.rounds):
-            without.append(await fingerLoad(fingerPort, args.concurrency, args.seconds))
-            await openStreams()
+        async def measured(port: int) -> Dict[str, float]:
+            # A set every half second, streams or not: what differs is
+            # only the streams.
             stop = asyncio.Event()
 
             async def setter() -> None:
@@ -217,10 +296,18 @@ async def main(args: argparse.Namespace) -> Dict[str, Any]:
                     await asyncio.sleep(0.5)
 
             setting = asyncio.ensure_future(setter())
-            with_.append(await fingerLoad(fingerPort, args.concurrency, args.seconds))
+            result = await fingerLoad(port, args.concurrency, args.seconds, process.pid)
             stop.set()
             await setting
-            closeStreams()
+            return result
+
+        for _ in range(args.rounds):
+            without.append(await measured(fingerPort))
+            holder = await Holder.start(webPort, args.streams)
+            await asyncio.sleep(0.5)
+            with_.append(await measured(fingerPort))
+            await holder.stop()
+            holder = None
             await asyncio.sleep(1)
 
         def med(runs: List[Dict[str, float]], key: str) -> float:
@@ -242,11 +329,16 @@ async def main(args: argparse.Namespace) -> Dict[str, Any]:
             ),
             "finger_p50_ms_without": round(med(without, "p50_ms"), 2),
             "finger_p50_ms_with": round(med(with_, "p50_ms"), 2),
+            "finger_p99_ms_without": round(med(without, "p99_ms"), 2),
+            "finger_p99_ms_with": round(med(with_, "p99_ms"), 2),
+            "server_cpu_us_per_query_without": round(med(without, "server_cpu_us_per_query"), 1),
+            "server_cpu_us_per_query_with": round(med(with_, "server_cpu_us_per_query"), 1),
+            "each_round": {"without": without, "with": with_},
             "rounds": args.rounds,
         }
     finally:
-        for stream in streams:
-            stream.close()
+        if holder is not None:
+            await holder.stop()
         process.terminate()
         process.wait()
 
@@ -259,11 +351,16 @@ def run() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--hold", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = min(hard, max(soft, 2 * args.streams + 2048))
     resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    print(json.dumps(asyncio.run(main(args)), indent=2))
+    if args.hold:
+        asyncio.run(hold(args.port, args.hold))
+    else:
+        print(json.dumps(asyncio.run(main(args)), indent=2))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ L{tests.frontends.irc}.
 """
 
 import os
+import subprocess
 from typing import Any, Dict, List, Optional
 
 from twisted.application.internet import ClientService
@@ -26,7 +27,7 @@ from finger.backends.memory import MemoryFingerService
 from finger.frontends.irc import IRCClientFactoryFromService
 from tests.certs import selfSigned
 from tests.running import parseFinger, startFinger
-from tests.support import freePort, waitFor, which
+from tests.support import CHECKOUT, TWISTD, cleanEnvironment, exchange, freePort, waitFor, which
 
 
 def _sleep(seconds: float) -> "Deferred[None]":
@@ -284,6 +285,67 @@ class IRCServerIntegrationTests(TestCase):
         await _sleep(1.5)
         self.assertEqual(announced(), 1)
         self.assertFalse([line for line in tester.lines if line.endswith(b"and again")])
+        tester.transport.loseConnection()
+        await tester.closed
+
+    async def test_announcesUnderWorkers(self) -> None:
+        """
+        Under C{--workers}, a set through the setter (which a worker
+        serves) is announced by the bot, which the main process runs with
+        a back-end of its own watching the same status file.
+        """
+        await self.startServer()
+        path = os.path.join(self.directory, "users")
+        with open(path, "w") as f:
+            f.write("moshez: happy and well\n")
+        setterPort = freePort()
+        process = subprocess.Popen(
+            TWISTD
+            + ["--nodaemon", "--pidfile=", "--logfile", os.path.join(self.directory, "log")]
+            + ["finger", "--file", path, "--workers", "2", "--no-pb"]
+            + ["--fingerport", "tcp:0:interface=127.0.0.1"]
+            + ["--webport", "tcp:0:interface=127.0.0.1"]
+            + ["--setterport", f"tcp:{setterPort}:interface=127.0.0.1"]
+            + ["--ircserver", f"127.0.0.1:{self.port}", "--ircchannels", "#finger"]
+            + ["--irc-announce"],
+            cwd=self.directory,
+            env=cleanEnvironment(PYTHONPATH=CHECKOUT),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def stop() -> None:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+        self.addCleanup(stop)
+        tester = await self.connectTester("tester")
+        tester.sendLine(b"JOIN #finger")
+        await waitFor(
+            reactor,
+            lambda: any(b"JOIN" in line and line.startswith(b":fingerbot!") for line in tester.lines),
+            "the bot to join #finger",
+            timeout=30,
+            interval=0.1,
+        )
+        answer = await exchange(
+            reactor, f"tcp:127.0.0.1:{setterPort}", b"moshez\nset through a worker\n", timeout=10
+        )
+        self.assertIn(b"saved", answer)
+        announcement = b"PRIVMSG #finger :moshez is now: set through a worker"
+        await waitFor(
+            reactor,
+            lambda: any(line.endswith(announcement) for line in tester.lines),
+            "the announcement",
+            timeout=10,
+        )
+        await _sleep(1)
+        self.assertEqual(sum(line.endswith(announcement) for line in tester.lines), 1)
         tester.transport.loseConnection()
         await tester.closed
 

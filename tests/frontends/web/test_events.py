@@ -22,6 +22,7 @@ from finger.backends.memory import MemoryFingerService
 from finger.changes import Backlog, ChangeBatch, StatusChange
 from finger.frontends.web.events import (
     EVENT_STREAM,
+    FANOUT_SLICE,
     HEARTBEAT_LINE,
     EventStreams,
     lifetimeEnd,
@@ -220,6 +221,31 @@ class EventStreamTests(SynchronousTestCase):
         protocol.connectionLost(connectionDone)
         self.assertEqual(self.streams.streams, set())
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_fanOutInTurns(self) -> None:
+        """
+        An event goes to L{FANOUT_SLICE} streams at once and to the rest in
+        the next turns of the reactor; what comes meanwhile waits for it and
+        follows it, in order, and a stream opened meanwhile begins after
+        both.
+        """
+        transports = [self.open(peer=LOOPBACK)[1] for _ in range(FANOUT_SLICE * 2 + 5)]
+        self.successResultOf(self.service.setUser("moshez", "one"))
+        self.successResultOf(self.service.setUser("moshez", "two"))
+        heard = sorted((len(self.events(t)) for t in transports), reverse=True)
+        self.assertEqual(heard, [1] * FANOUT_SLICE + [0] * (FANOUT_SLICE + 5))
+        _, late = self.open(peer=LOOPBACK)
+        # Three turns for the first event, two more for the second.
+        for _ in range(4):
+            self.clock.advance(0)
+        for transport in transports:
+            statuses = [json.loads(e["data"])["status"] for e in self.events(transport)]
+            self.assertEqual(statuses, ["one", "two"])
+        # The late stream began at the latest id, after both.
+        self.assertEqual(self.events(late), [])
+        self.assertIn(self.streams.backlog.latest.encode("ascii"), late.value())
+        # Only the heartbeat is left.
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
 
     def test_requestDeadlineSpared(self) -> None:
         """
