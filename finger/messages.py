@@ -174,6 +174,12 @@ How the IRC bot begins an answer: C{STATUS_OF.format(user=name)}, then the
 user's status.
 """
 
+NOW = "{user} is now: "
+"""
+How the IRC bot begins an announcement of a change (C{--irc-announce}):
+C{NOW.format(user=name)}, then the user's new status.
+"""
+
 BODY_TOO_LARGE = "Request body too large"
 """
 The answer to an HTTP request whose body is over the web site's limit.
@@ -246,6 +252,12 @@ TOO_MANY_REQUESTS = "Too many requests; try again later"
 """
 The answer to a web client whose requests come faster than its rate
 (C{--web-rate}) for longer than the server will make them wait.
+"""
+
+TOO_MANY_STREAMS = "Too many open event streams; try again later"
+"""
+The answer (C{503}) to a request for C{/api/events} over the open streams'
+caps, in all or from one client.
 """
 
 STATUS_CUT = "\u2026"

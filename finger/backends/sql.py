@@ -17,6 +17,12 @@ The database back-end: statuses kept in SQLite (one machine) or PostgreSQL
       C{pollInterval} seconds and reads the table again when another
       process changed it.  After any reconnection a node reads the whole
       table again, so no change is missed.
+    - Listeners (L{finger.interfaces.IStatusChanges}) are told of each
+      change: a committed set, and the rows a read found changed (their
+      new statuses against those served).  A whole read of the table
+      after the first is compared with the table served, if it is small
+      enough (L{COMPARED_IN_REACTOR}); a larger one is told as "everything
+      may have changed".
     - Rows are checked before they are served, as status file lines are: a
       row whose name breaks the name rule or whose status is not text a
       setter could have stored is skipped, and logged once.
@@ -40,7 +46,7 @@ because its rollback path logs a traceback for every transaction that
 fails on a broken connection, where an outage should be logged once.
 """
 
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 from twisted.application.internet import backoffPolicy
 from twisted.internet.defer import Deferred, DeferredLock, TimeoutError, fail
@@ -53,8 +59,9 @@ from zope.interface import implementer
 
 from finger.backends.memory import StatusTable
 from finger.backends.sqlhints import HINT_INTERVAL, Hints
-from finger.backends.sqlrows import BadRow, Changes, Rows
+from finger.backends.sqlrows import BadRowLog, Changes, Rows
 from finger.backends.sqlstore import BATCH, Database, Notifications, Session, openDatabase
+from finger.changes import Difference, changedIn, compare
 from finger.interfaces import IFingerService, IFingerSetterService, IReadiness
 from finger.interfaces import StatusesNotAvailable, StatusNotSaved
 from finger.reactor import orGlobalReactor
@@ -62,10 +69,12 @@ from finger.messages import DATABASE_UNREACHABLE, NOT_AVAILABLE_YET
 
 _T = TypeVar("_T")
 
-LOGGED_BAD_ROWS = 10
+COMPARED_IN_REACTOR = 20000
 """
-The most bad rows one read logs one by one; the rest are counted in one
-line.
+The most rows a whole read of the table (after an outage, or SQLite's poll)
+is compared with the table served, to tell listeners what changed: about
+10 ms in the reactor's thread.  Beyond it, listeners are told that
+everything may have changed.
 """
 
 
@@ -132,8 +141,7 @@ class SQLFingerService(StatusTable):
         self._hints = Hints(
             self._reactor, hintInterval, self._mayRead, self._readChanges, self._lost
         )
-        # Bad rows already logged (L{BadRow.key}).
-        self._badRows: Set[int] = set()
+        self._badRows = BadRowLog(self.database.display)
         self._poller = LoopingCall(self._poll)
         self._poller.clock = self._reactor
 
@@ -277,12 +285,19 @@ class SQLFingerService(StatusTable):
         """
         Serve what a read of the whole table found from now on.
         """
+        # Only a read after the first can tell of changes; a table too large
+        # to compare in the reactor's thread is told as "everything may have
+        # changed" (an incomplete batch).
+        difference: Optional[Difference] = []
+        if self._loaded and self.listening:
+            if max(len(self.users), len(rows.statuses)) <= COMPARED_IN_REACTOR:
+                difference = compare(self.users, rows.statuses)
+            else:
+                difference = None
         self.users = rows.statuses
+        self.announce(difference)
         self._seen = rows.version
-        # Rows still bad were logged when first found; forget the others.
-        logged = self._badRows
-        self._badRows = set()
-        self._logBadRows(rows.bad, logged)
+        self._badRows.read(rows.bad, whole=True)
 
     def _apply(self, changes: Changes) -> "Optional[Deferred[None]]":
         """
@@ -300,41 +315,16 @@ class SQLFingerService(StatusTable):
             everything = changes.low > self._seen or changes.high < self._seen
         if everything:
             return self._locked(self._session.load).addCallback(self._replace)
+        difference = changedIn(self.users, changes.rows.statuses.items())
         self.users.update(changes.rows.statuses)
         self.changed()
         self._seen = changes.rows.version
-        self._logBadRows(changes.rows.bad, self._badRows)
+        self.announce(difference)
+        self._badRows.read(changes.rows.bad)
         if changes.more:
             # Rows only a writer can add: read on at once.
             self._hints.readOnAtOnce()
         return None
-
-    def _logBadRows(self, bad: List[BadRow], logged: Set[int]) -> None:
-        """
-        Log the bad rows of a read not logged before (their keys are in
-        C{logged}), at most L{LOGGED_BAD_ROWS} of them one by one, and
-        remember them all as logged.
-        """
-        new = 0
-        for row in bad:
-            known = row.key in logged
-            self._badRows.add(row.key)
-            if known:
-                continue
-            new += 1
-            if new <= LOGGED_BAD_ROWS:
-                self.log.warn(
-                    "Skipped a row of {database}: name {name}: {reason}",
-                    database=self.database.display,
-                    name=row.name,
-                    reason=row.reason,
-                )
-        if new > LOGGED_BAD_ROWS:
-            self.log.warn(
-                "Skipped {count} more bad rows of {database}",
-                database=self.database.display,
-                count=new - LOGGED_BAD_ROWS,
-            )
 
     def _mayRead(self) -> bool:
         """
@@ -448,11 +438,13 @@ class SQLFingerService(StatusTable):
         def saved(result: object) -> None:
             # Committed: whether or not the clients are still waiting, the
             # table holds it now.
+            difference = changedIn(self.users, changes.items())
             self.users.update(changes)
             self.changed()
             for w in waiting:
                 if not w.called:
                     w.callback(None)
+            self.announce(difference)
 
         def failed(reason: Failure) -> None:
             for w in waiting:
@@ -472,6 +464,9 @@ class SQLFingerService(StatusTable):
         d.addBoth(done)
 
     # -- threads ---------------------------------------------------------------
+
+    def changeTime(self) -> float:
+        return float(self._reactor.seconds())
 
     def _inThread(self, f: Callable[..., _T], *args: object) -> "Deferred[_T]":
         return deferToThreadPool(self._reactor, self._reactor.getThreadPool(), f, *args)

@@ -10,7 +10,9 @@ returns and reported (L{BadRow}), as the status file skips a malformed
 line.  L{finger.app.dbcopy} checks what it copies with L{checkRow} too.
 """
 
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
+
+from twisted.logger import Logger
 
 from finger.names import checkStatus, checkUserName
 
@@ -60,6 +62,61 @@ class BadRow(NamedTuple):
     name: str
     reason: str
     key: int
+
+
+LOGGED_BAD_ROWS = 10
+"""
+The most bad rows of one read logged one by one; the rest are counted.
+"""
+
+
+class BadRowLog:
+    """
+    The bad rows a node has logged (by L{BadRow.key}), so that each is
+    logged once however often it is read again.
+    """
+
+    log = Logger()
+
+    def __init__(self, database: str) -> None:
+        """
+        @param database: the database, as the log names it.
+        """
+        self.database = database
+        self.logged: Set[int] = set()
+
+    def read(self, bad: List[BadRow], whole: bool = False) -> None:
+        """
+        Log the rows of C{bad} not logged before, at most L{LOGGED_BAD_ROWS}
+        of them one by one, and remember them all as logged.
+
+        @param whole: whether C{bad} are the bad rows of the whole table, so
+            that rows no longer among them are forgotten (and logged again
+            if they go bad again).
+        """
+        logged = self.logged
+        if whole:
+            self.logged = set()
+        new = 0
+        for row in bad:
+            known = row.key in logged
+            self.logged.add(row.key)
+            if known:
+                continue
+            new += 1
+            if new <= LOGGED_BAD_ROWS:
+                self.log.warn(
+                    "Skipped a row of {database}: name {name}: {reason}",
+                    database=self.database,
+                    name=row.name,
+                    reason=row.reason,
+                )
+        if new > LOGGED_BAD_ROWS:
+            self.log.warn(
+                "Skipped {count} more bad rows of {database}",
+                database=self.database,
+                count=new - LOGGED_BAD_ROWS,
+            )
 
 
 class Rows(NamedTuple):

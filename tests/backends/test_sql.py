@@ -24,7 +24,7 @@ from zope.interface.verify import verifyObject
 from finger.app import dbcopy
 from finger.backends import sqlschema
 from finger.backends.sql import SQLFingerService
-from finger.backends.sql import LOGGED_BAD_ROWS
+from finger.backends.sqlrows import LOGGED_BAD_ROWS
 from finger.backends.sqlhints import HINT_INTERVAL
 from finger.backends.sqlrows import Changes, Rows, checkRows
 from finger.backends.sqlstore import (

@@ -12,6 +12,9 @@ Its URLs::
                         them; 404 "No such user"
     /api/users          the list of users, as JSON
     /api/users/USER     one user, as JSON; 404 for an unknown user
+    /api/events         the status changes, as Server-Sent Events
+                        (L{finger.frontends.web.events}), if the site
+                        has them
     /RPC2               XML-RPC: getUser(name), getUsers(), and with a
                         login, over HTTPS, setUser(name, status)
     /.well-known/webfinger?resource=acct:USER@HOST
@@ -319,6 +322,7 @@ class UserStatusTree(Resource):
         trustedProxies: Sequence[Network] = (),
         httpsPort: Optional[int] = None,
         fingerPort: int = FINGER_PORT,
+        events: Optional[IResource] = None,
     ) -> None:
         """
         @param service: the back-end.
@@ -351,6 +355,8 @@ class UserStatusTree(Resource):
             has one: where WebFinger over plain HTTP is sent.
         @param fingerPort: the port the finger server listens on, for the
             pages' C{finger USER@HOST} hints.
+        @param events: the stream of status changes at C{/api/events}
+            (L{finger.frontends.web.events}), if the site has one.
         """
         super().__init__()
         self.service = service
@@ -377,6 +383,8 @@ class UserStatusTree(Resource):
         api = APINotFound()
         users = UsersAPI if listUsers else UnlistedUsersAPI
         api.putChild(b"users", users(service, self.policy))
+        if events is not None:
+            api.putChild(b"events", events)
         self.putChild(API_PATH, api)
         webfinger = WebFinger(service, self.policy, self.origin, RESERVED)
         self.putChild(WELL_KNOWN, WellKnown(webfinger))
