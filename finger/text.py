@@ -11,6 +11,8 @@ characters that lie about text: bidirectional controls such as U+202E
 RIGHT-TO-LEFT OVERRIDE, which make a terminal or a browser show characters in
 another order than they were sent, and invisible format characters; and the
 line and paragraph separators U+2028 and U+2029 never become line breaks.
+
+And counting in plain words for the lines an operator reads (L{counted}).
 """
 
 import re
@@ -119,3 +121,14 @@ def visibleControls(text: str) -> str:
         else _visibleCharacter(character)
         for character in text.replace("\r\n", "\n")
     )
+
+
+def counted(count: int, noun: str, plural: str = "") -> str:
+    """
+    C{count} things in plain words: C{"1 user"}, C{"2 users"},
+    C{"0 users"}.
+
+    @param plural: the noun for other counts than one; C{noun} with an
+        C{s} if empty.
+    """
+    return f"{count} {noun}" if count == 1 else f"{count} {plural or noun + 's'}"

@@ -5,7 +5,7 @@ Tests for L{finger.text}.
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.trial.unittest import SynchronousTestCase
 
-from finger.text import escapeForLog, formatPeer, printableLines
+from finger.text import counted, escapeForLog, formatPeer, printableLines
 
 
 class PrintableLinesTests(SynchronousTestCase):
@@ -101,3 +101,12 @@ class VisibleControlsTests(SynchronousTestCase):
         from finger.text import visibleControls
 
         self.assertEqual(visibleControls("a\u202eb\u200bc"), "a<U+202E>b<U+200B>c")
+
+
+class CountedTests(SynchronousTestCase):
+    def test_plainWords(self) -> None:
+        self.assertEqual(
+            [counted(n, "user") for n in (0, 1, 2)], ["0 users", "1 user", "2 users"]
+        )
+        self.assertEqual(counted(1, "more bad row"), "1 more bad row")
+        self.assertEqual(counted(3, "child", "children"), "3 children")

@@ -19,6 +19,7 @@ from finger.app.config import Config
 from finger.app.irc import makeBot
 from finger.app.listening import Listener, Port, listeningService
 from finger.app.login import makeLogin
+from finger.app.notify import backendStatus, makeNotifier, workersStatus
 from finger.app.workers import UNSERVED, HandOverListener, WorkerSupervisor
 from finger.frontends.finger import FingerFactoryFromService
 from finger.frontends.pb import FingerPBServerFactory, PerspectiveFingerFromService
@@ -98,6 +99,7 @@ def makeService(
     # One user listing for the back-end: an empty finger query and the web
     # front page show it, and it is built once per change for both.
     listing = Listing(IFingerService(backend), reactor)
+    listening: List[IService] = []
 
     def serve(
         name: str, port: Port, factory: IProtocolFactory, refusal: bytes, rate: float = 0
@@ -109,6 +111,7 @@ def makeService(
             child = listen(reactor, listener)
             child.setName(serviceName)
             child.setServiceParent(top)
+            listening.append(child)
 
     fingerFactory = FingerFactoryFromService(
         IFingerService(backend),
@@ -165,6 +168,15 @@ def makeService(
         bot = makeBot(config.irc, IFingerService(backend), reactor)
         bot.setName("irc")
         bot.setServiceParent(top)
+
+    if config.notify is not None:
+        # Last: it starts once every listener has tried to listen, and
+        # says STOPPING=1 before anything stops.
+        notifier = makeNotifier(
+            config.notify, reactor, [backend, *listening], backendStatus(backend)
+        )
+        notifier.setName("notify")
+        notifier.setServiceParent(top)
     return top
 
 
@@ -217,4 +229,14 @@ def makeMainOfWorkers(
     )
     supervisor.setName("workers")
     supervisor.setServiceParent(top)
+
+    if config.notify is not None:
+        # READY=1 once every worker has said it serves (NotifyAccess=main:
+        # see finger.app.notify).
+        waited: List[object] = [*handedOver, supervisor]
+        if backend is not None:
+            waited.append(backend)
+        notifier = makeNotifier(config.notify, reactor, waited, workersStatus(supervisor))
+        notifier.setName("notify")
+        notifier.setServiceParent(top)
     return top

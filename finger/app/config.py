@@ -5,8 +5,9 @@ frozen, one record per role.  L{finger.app.tap.Options} makes it when it
 parses; L{finger.app.compose.makeService} builds the service from it.
 """
 
+import os
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from twisted.python import usage
 
@@ -15,6 +16,7 @@ from finger.app.finger import FingerConfig
 from finger.app.irc import IRCConfig
 from finger.app.listening import LimitsConfig
 from finger.app.login import LoginConfig
+from finger.app.notify import NotifyConfig
 from finger.app.pb import PBConfig
 from finger.app.setter import SetterConfig
 from finger.app.web import WebConfig
@@ -38,6 +40,8 @@ class Config:
         setting needs no password (no C{--auth}).
     @ivar workers: with C{--workers} above 1, the worker processes; else
         L{None}.
+    @ivar notify: under systemd's C{Type=notify}, where to tell it the
+        service is ready and alive; else L{None}.
     """
 
     backend: BackendConfig
@@ -49,10 +53,15 @@ class Config:
     limits: LimitsConfig
     login: Optional[LoginConfig]
     workers: Optional[WorkersConfig]
+    notify: Optional[NotifyConfig] = None
 
     @classmethod
     def fromOptions(
-        cls, options: usage.Options, reactor: Any, arguments: Sequence[str] = ()
+        cls,
+        options: usage.Options,
+        reactor: Any,
+        arguments: Sequence[str] = (),
+        environ: Optional[Mapping[str, str]] = None,
     ) -> "Config":
         """
         Check the parsed options and read them, loading once what the
@@ -63,8 +72,14 @@ class Config:
             against; nothing listens or connects.
         @param arguments: the command line C{options} were parsed from, for
             the workers of C{--workers}.
+        @param environ: where systemd's variables are read
+            (C{$NOTIFY_SOCKET}); this process's environment if L{None}.
         @raise usage.UsageError: naming the first option that is wrong.
         """
+        try:
+            notify = NotifyConfig.fromEnvironment(os.environ if environ is None else environ)
+        except ValueError as e:
+            raise usage.UsageError(str(e)) from None
         backend = BackendConfig.fromOptions(options)
         return cls(
             backend=backend,
@@ -76,4 +91,5 @@ class Config:
             pb=PBConfig.fromOptions(options, reactor),
             irc=IRCConfig.fromOptions(options, reactor),
             workers=WorkersConfig.fromOptions(options, arguments),
+            notify=notify,
         )

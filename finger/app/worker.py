@@ -7,9 +7,10 @@ L{finger.app.workers.WorkerSupervisor} starts it with the listening sockets
 of the main process as file descriptors (C{--listen fingerport=3:INET}) and
 the main process's C{twistd finger} arguments after C{--}.  It builds the
 same service as a single process would, but the IRC bot, and adopts the
-sockets instead of listening.  It logs to its standard output, one line an
-event (C{LEVEL namespace: text}), which the main process puts in its log;
-it stops on C{SIGTERM}, and when its standard input closes, which is when
+sockets instead of listening.  It logs to its standard output, one line of
+JSON an event (L{twisted.logger.eventAsJSON}), which the main process puts
+in its log with the event's fields; once its back-end can answer it logs
+that it serves, with the field L{finger.app.workers.READY}.  It stops on C{SIGTERM}, and when its standard input closes, which is when
 the main process is gone.
 """
 
@@ -22,13 +23,15 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.internet.stdio import StandardIO
-from twisted.logger import ILogObserver, Logger, formatEvent, globalLogBeginner
+from twisted.logger import ILogObserver, Logger, eventAsJSON, globalLogBeginner
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from finger.app import compose, tap
 from finger.app.listening import Listener
-from finger.app.workers import FAMILIES
+from finger.app.workers import FAMILIES, READY
+from finger.logs import portChatter
+from finger.net.notify import whenReady
 
 
 class UsageError(Exception):
@@ -89,9 +92,11 @@ class AdoptedListener(Service):
 @implementer(ILogObserver)
 class LineLog:
     """
-    A log observer writing each event as one line, C{LEVEL namespace:
-    text}, on a stream of bytes: the standard error file until
-    L{LineLog.writeTo} gives it the standard output transport.
+    A log observer writing each event as one line of JSON on a stream of
+    bytes: the standard error file until L{LineLog.writeTo} gives it the
+    standard output transport.  Twisted's own lines about each port
+    (L{portChatter}) are left out: the main process says where the
+    service listens.
     """
 
     def __init__(self) -> None:
@@ -101,14 +106,9 @@ class LineLog:
         self.transport = transport
 
     def __call__(self, event: Dict[str, Any]) -> None:
-        text = formatEvent(event)
-        failure = event.get("log_failure")
-        if failure is not None:
-            text = f"{text}\n{failure.getTraceback()}"
-        level = event.get("log_level")
-        name = level.name if level is not None else "info"
-        line = f"{name} {event.get('log_namespace', '-')}: {text}".rstrip("\n")
-        data = line.replace("\n", "\n\t").encode("utf-8", "replace") + b"\n"
+        if portChatter(event):
+            return
+        data = eventAsJSON(event).encode("utf-8", "replace") + b"\n"
         if self.transport is None:
             sys.stderr.buffer.write(data)
             sys.stderr.buffer.flush()
@@ -153,16 +153,24 @@ def main(argv: Optional[Sequence[str]] = None, reactor: Any = None) -> None:
     options.parseOptions(arguments)
     # A single process as far as it knows, with the main process's sockets;
     # the bot runs once, in the main process.
-    config = replace(options.config, workers=None, irc=replace(options.config.irc, server=None))
+    config = replace(
+        options.config,
+        workers=None,
+        irc=replace(options.config.irc, server=None),
+        notify=None,
+    )
     top = compose.makeService(config, reactor, listen=adopt)
     log.writeTo(StandardIO(_MainWatch(reactor), reactor=reactor))
     top.privilegedStartService()
 
+    def serving(_: object) -> None:
+        Logger(namespace="finger.worker").info(
+            "Serving {listeners}", listeners=", ".join(sorted(sockets)), **{READY: True}
+        )
+
     def start() -> None:
         top.startService()
-        Logger(namespace="finger.worker").info(
-            "Serving {listeners}", listeners=", ".join(sorted(sockets))
-        )
+        whenReady(reactor, [top.getServiceNamed("backend")]).addCallback(serving)
 
     reactor.callWhenRunning(start)
     reactor.addSystemEventTrigger("before", "shutdown", top.stopService)

@@ -14,8 +14,10 @@ own back-end and every front-end but the IRC bot, and adopts the sockets with
 C{adoptStreamPort}; the kernel hands each new connection to one of the
 workers accepting on the socket.
 
-L{WorkerSupervisor} starts the workers, relays their log lines into the main
-process's log, restarts a worker that dies after a back-off delay, and stops
+L{WorkerSupervisor} starts the workers, relays their log events into the main
+process's log (each a line of JSON, L{twisted.logger.eventAsJSON}, so the
+event keeps its fields, level and namespace, and shows as the worker's,
+C{[worker 2 (pid 4242)]}, without the worker's internals in its text), restarts a worker that dies after a back-off delay, and stops
 them all (C{SIGTERM}, then C{SIGKILL} after a grace period) when the main
 process stops.
 """
@@ -24,7 +26,7 @@ import os
 import socket
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from twisted.application.internet import backoffPolicy
 from twisted.application.service import Service
@@ -32,12 +34,15 @@ from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.internet.error import ProcessExitedAlready
 from twisted.internet.interfaces import IDelayedCall, IProcessTransport
 from twisted.internet.protocol import Factory, ProcessProtocol, Protocol
-from twisted.logger import Logger, LogLevel
+from twisted.logger import Logger, LogLevel, eventFromJSON
 from twisted.python import usage
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from finger.app.coerce import positive
 from finger.app.listening import Listener
+from finger.app.notify import ENVIRONMENT as NOTIFY_VARIABLES
+from finger.interfaces import IReadiness
 from finger.net.listen import ListeningService
 
 optParameters: List[List[Any]] = [
@@ -64,7 +69,13 @@ The address families a listening socket handed to a worker may have, by
 the names the worker's command line uses.
 """
 
-_SYSTEMD_VARIABLES = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")
+_SYSTEMD_VARIABLES = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", *NOTIFY_VARIABLES)
+
+READY = "workerReady"
+"""
+The field of the event a worker logs once it serves (its back-end loaded):
+the main process counts it ready (L{WorkerSupervisor.notReady}).
+"""
 
 _PORT_OPTIONS = ("fingerport", "setterport", "webport", "sslport", "pbport")
 
@@ -156,7 +167,12 @@ class HandOverListener(ListeningService):
             and could not listen hands nothing over.
         """
         super().__init__(
-            reactor, listener.description, UNSERVED, listener.option, listener.required
+            reactor,
+            listener.description,
+            UNSERVED,
+            listener.option,
+            listener.required,
+            listener.announcement,
         )
         self.key = listener.key
 
@@ -218,12 +234,27 @@ class WorkerProcess(ProcessProtocol):
 
     def _relay(self, childFD: int, line: bytes) -> None:
         text = line.decode("utf-8", "replace")
+        if text.startswith("{"):
+            try:
+                event = eventFromJSON(text)
+            except ValueError:
+                event = None
+            if isinstance(event, dict):
+                # The worker's own event, as it logged it, shown as the
+                # worker's: [worker 2 (pid 4242)] in a text log or the journal.
+                event.setdefault("log_level", LogLevel.info)
+                event.setdefault("log_time", self.supervisor.reactor.seconds())
+                event.update(
+                    log_system=f"worker {self.number} (pid {self.pid})",
+                    worker=self.number,
+                    workerPid=self.pid,
+                )
+                self.log.observer(event)
+                if event.get(READY) is True:
+                    self.supervisor.workerReady(self)
+                return
+        # What is not an event: a worker that failed before it could log.
         level = LogLevel.error if childFD == 2 else LogLevel.info
-        name, _, rest = text.partition(" ")
-        try:
-            level, text = LogLevel.levelWithName(name), rest
-        except Exception:
-            pass
         self.log.emit(
             level,
             "worker {number} (pid {pid}): {line}",
@@ -249,6 +280,7 @@ def _why(reason: Failure) -> str:
     return f"exited with status {getattr(reason.value, 'exitCode', None)}"
 
 
+@implementer(IReadiness)
 class WorkerSupervisor(Service):
     """
     Start C{count} workers, restart any that dies, stop them all when
@@ -260,6 +292,7 @@ class WorkerSupervisor(Service):
     is restarted.
 
     @ivar workers: the live workers by number.
+    @ivar ready: the numbers of the live workers that have said they serve.
     @ivar listeners: the listeners whose sockets the workers adopt.
     """
 
@@ -308,6 +341,7 @@ class WorkerSupervisor(Service):
         self.stableAfter = stableAfter
         self.delay = delay
         self.workers: Dict[int, WorkerProcess] = {}
+        self.ready: Set[int] = set()
         self._transports: Dict[int, IProcessTransport] = {}
         self._started: Dict[int, float] = {}
         self._deaths: Dict[int, int] = {}
@@ -359,6 +393,22 @@ class WorkerSupervisor(Service):
                 delay=after,
             )
 
+    def workerReady(self, worker: WorkerProcess) -> None:
+        """
+        C{worker} said it serves.
+        """
+        if self.workers.get(worker.number) is worker:
+            self.ready.add(worker.number)
+
+    def notReady(self) -> Optional[str]:
+        """
+        How many workers do not serve yet, if any (L{IReadiness}).
+        """
+        missing = self.count - len(self.ready)
+        if not missing:
+            return None
+        return f"{missing} of {self.count} workers not serving yet"
+
     def workerEnded(self, worker: WorkerProcess, reason: Failure) -> None:
         """
         A worker ended: restart it if this supervisor is running, after a
@@ -368,6 +418,7 @@ class WorkerSupervisor(Service):
         if self.workers.get(number) is not worker:
             return
         del self.workers[number]
+        self.ready.discard(number)
         del self._transports[number]
         started = self._started.pop(number)
         if not self.running:

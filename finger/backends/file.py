@@ -30,6 +30,7 @@ from finger.backends.memory import StatusTable, dispose
 from finger.backends.statuslock import LOCK_TIMEOUT, StatusFileLock, waitForLock
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
 from finger.reactor import orGlobalReactor
+from finger.text import counted
 
 _T = TypeVar("_T")
 
@@ -204,14 +205,16 @@ class FileFingerService(StatusTable):
         unavailable = self._startWatching()
         if self._unwatch is not None:
             self.log.info(
-                "Serving {count} users from the status file {path}, watching it for changes",
+                "Serving {users} from the status file {path}, watching it for changes",
+                users=counted(len(self.users), "user"),
                 count=len(self.users),
                 path=self.filename,
             )
         else:
             self.log.info(
-                "Serving {count} users from the status file {path}, checking it for changes "
+                "Serving {users} from the status file {path}, checking it for changes "
                 "every {interval} seconds{why}",
+                users=counted(len(self.users), "user"),
                 count=len(self.users),
                 path=self.filename,
                 interval=self.interval,
@@ -445,9 +448,10 @@ class FileFingerService(StatusTable):
         self._identity = snapshot.identity
         if snapshot.empty and self.users:
             self.log.error(
-                "Status file {path} is empty; still serving the {count} users read "
+                "Status file {path} is empty; still serving the {users} read "
                 "before (to remove everyone, leave a comment line in the file)",
                 path=self.filename,
+                users=counted(len(self.users), "user"),
                 count=len(self.users),
             )
             return
@@ -455,7 +459,10 @@ class FileFingerService(StatusTable):
         self._replace(snapshot.statuses)
         self._identity = snapshot.identity
         self.log.info(
-            "Reloaded {path}: {count} users", path=self.filename, count=len(snapshot.statuses)
+            "Reloaded {path}: {users}",
+            path=self.filename,
+            users=counted(len(snapshot.statuses), "user"),
+            count=len(snapshot.statuses),
         )
 
     def _replace(self, statuses: Dict[str, str]) -> None:
@@ -475,8 +482,9 @@ class FileFingerService(StatusTable):
         if error != self._readError:
             self._readError = error
             self.log.error(
-                "{error}; still serving the {count} users read before",
+                "{error}; still serving the {users} read before",
                 error=error,
+                users=counted(len(self.users), "user"),
                 count=len(self.users),
             )
 

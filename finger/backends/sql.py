@@ -54,6 +54,7 @@ from finger.backends.sqlstore import BATCH, Database, Notifications, Session, op
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
 from finger.reactor import orGlobalReactor
 from finger.messages import DATABASE_UNREACHABLE
+from finger.text import counted
 
 _T = TypeVar("_T")
 
@@ -226,14 +227,16 @@ class SQLFingerService(StatusTable):
         if self._outage is not None:
             self._outage = None
             self.log.info(
-                "Status database {database} is reachable again: {count} users read",
+                "Status database {database} is reachable again: {users} read",
                 database=self.database.display,
+                users=counted(len(self.users), "user"),
                 count=len(self.users),
             )
         elif first:
             self.log.info(
-                "Read {count} users from {database}",
+                "Read {users} from {database}",
                 database=self.database.display,
+                users=counted(len(self.users), "user"),
                 count=len(self.users),
             )
         if not self.database.notifies and self.running and not self._poller.running:
@@ -311,8 +314,9 @@ class SQLFingerService(StatusTable):
                 )
         if new > LOGGED_BAD_ROWS:
             self.log.warn(
-                "Skipped {count} more bad rows of {database}",
+                "Skipped {rows} of {database}",
                 database=self.database.display,
+                rows=counted(new - LOGGED_BAD_ROWS, "more bad row"),
                 count=new - LOGGED_BAD_ROWS,
             )
 
@@ -379,9 +383,10 @@ class SQLFingerService(StatusTable):
             self._outage = reason.getErrorMessage() or reason.type.__name__
             self.log.error(
                 "Status database {database} is unreachable ({error}); serving the "
-                "{count} users in memory, and sets fail until it is back",
+                "{users} in memory, and sets fail until it is back",
                 database=self.database.display,
                 error=self._outage,
+                users=counted(len(self.users), "user"),
                 count=len(self.users),
             )
         pending, self._pending = self._pending, []

@@ -199,6 +199,7 @@ class LimitedConnection:
             "Closing connection from {peer}: {why} limit reached",
             peer=_hostOf(self.transport.getPeer()),
             why=why,
+            outcome=f"closed: {why}",
         )
         self.transport.abortConnection()
 
@@ -372,6 +373,7 @@ class LimitingFactory(WrappingFactory):
                 self.log.warn(
                     "Refusing connections: {count} open, the limit",
                     count=len(self.protocols),
+                    outcome="refused: max-connections",
                 )
             return _Refused(self)
         self._warned = False
@@ -385,12 +387,15 @@ class LimitingFactory(WrappingFactory):
                     peer=_hostOf(addr),
                     client=client,
                     count=count,
+                    outcome="refused: max-per-address",
                 )
                 return _Refused(self)
             counted = client
         rateLimiter = self.rateLimiter
         if rateLimiter is not None and not rateLimiter.allow(addr):
-            self.log.info("Refusing {peer}: rate limit", peer=_hostOf(addr))
+            self.log.info(
+                "Refusing {peer}: rate limit", peer=_hostOf(addr), outcome="refused: rate limit"
+            )
             return _Refused(self)
         wrapped = self.wrappedFactory.buildProtocol(addr)
         if isinstance(wrapped, LimitedConnection) and wrapped.limits is None:

@@ -21,7 +21,13 @@ from twisted.internet.error import ProcessDone, ProcessExitedAlready, ProcessTer
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
-from twisted.logger import LogLevel, capturedLogs
+from twisted.logger import (
+    LogLevel,
+    capturedLogs,
+    eventAsJSON,
+    formatEvent,
+    formatEventAsClassicLogText,
+)
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
@@ -29,6 +35,7 @@ from finger.app import tap
 from finger.app.listening import Listener
 from finger.app.worker import AdoptedListener, LineLog, UsageError, parseArguments
 from finger.app.workers import (
+    READY,
     UNSERVED,
     HandOverListener,
     WorkerProcess,
@@ -39,7 +46,7 @@ from finger.app.workers import (
 )
 from tests.certs import selfSigned
 
-from tests.support import CHECKOUT, TWISTD, cleanEnvironment, freePort, waitFor
+from tests.support import CHECKOUT, TWISTD, chunked, cleanEnvironment, freePort, waitFor
 from tests.test_systemd import _LAUNCHER
 
 
@@ -256,50 +263,10 @@ class SupervisorTests(SynchronousTestCase):
 
 
 class RelayTests(SynchronousTestCase):
-    def test_lines(self) -> None:
+    def relayed(self, number: int, pid: int, *events: Dict[str, Any]) -> List[Dict[str, Any]]:
         """
-        A worker's lines go into the log with its number and pid and the
-        level it gave, whole lines only, whatever the pieces they came in;
-        its standard error at error level.
-        """
-        _, supervisor = fakeSupervisor()
-        worker = WorkerProcess(supervisor, 2)
-        worker.pid = 42
-        with capturedLogs() as events:
-            worker.childDataReceived(1, b"info finger: one\nwarn fin")
-            worker.childDataReceived(1, b"ger: two\n")
-            worker.childDataReceived(2, b"Traceback\n")
-        lines = [(e["log_level"], e["log_format"].format(**e)) for e in events]
-        self.assertEqual(
-            lines,
-            [
-                (LogLevel.info, "worker 2 (pid 42): finger: one"),
-                (LogLevel.warn, "worker 2 (pid 42): finger: two"),
-                (LogLevel.error, "worker 2 (pid 42): Traceback"),
-            ],
-        )
-
-    def test_continuations(self) -> None:
-        """
-        An event of several lines, its continuations indented by a tab, is
-        relayed as one event: a batch of the access log costs one event in
-        the main process, not one a query.
-        """
-        _, supervisor = fakeSupervisor()
-        worker = WorkerProcess(supervisor, 1)
-        worker.pid = 7
-        with capturedLogs() as events:
-            worker.childDataReceived(1, b"info finger.access: Access log:\n\tq1\n\tq2\ninfo x: y\n")
-        lines = [e["log_format"].format(**e) for e in events]
-        self.assertEqual(
-            lines,
-            ["worker 1 (pid 7): finger.access: Access log:\nq1\nq2", "worker 1 (pid 7): x: y"],
-        )
-
-    def test_lineLog(self) -> None:
-        """
-        L{LineLog} writes each event on one line: level, namespace, text,
-        with the lines of a traceback indented under it.
+        Write C{events} as a worker does (L{LineLog}), feed them to the
+        main process's side in pieces cut anywhere, and return what it logs.
         """
         written: List[bytes] = []
 
@@ -308,9 +275,112 @@ class RelayTests(SynchronousTestCase):
 
         log = LineLog()
         log.writeTo(Transport())
-        log({"log_level": LogLevel.info, "log_namespace": "finger", "log_format": "a {x}", "x": 1})
-        log({"log_level": LogLevel.warn, "log_namespace": "n", "log_format": "two\nlines"})
-        self.assertEqual(written, [b"info finger: a 1\n", b"warn n: two\n\tlines\n"])
+        for event in events:
+            log(event)
+        data = b"".join(written)
+        _, supervisor = fakeSupervisor()
+        worker = WorkerProcess(supervisor, number)
+        worker.pid = pid
+        with capturedLogs() as relayed:
+            for piece in chunked(data, [5, 17, 40, 41, 90]):
+                worker.childDataReceived(1, piece)
+        return list(relayed)
+
+    def test_events(self) -> None:
+        """
+        A worker's events come out in the main process's log whole, with
+        the level, namespace, fields and text the worker gave them, shown
+        as the worker's (C{log_system}), and no namespace in the text.
+        """
+        events = self.relayed(
+            2,
+            42,
+            {"log_level": LogLevel.info, "log_namespace": "finger.x", "log_format": "one {n}",
+             "n": 1, "peer": "127.0.0.1:5", "log_time": 100.0},
+            {"log_level": LogLevel.warn, "log_namespace": "log_legacy", "log_format": "two",
+             "log_time": 101.0},
+        )
+        self.assertEqual(
+            [(e["log_level"], e["log_namespace"], formatEvent(e)) for e in events],
+            [(LogLevel.info, "finger.x", "one 1"), (LogLevel.warn, "log_legacy", "two")],
+        )
+        self.assertEqual(events[0]["peer"], "127.0.0.1:5")
+        self.assertEqual(events[0]["log_time"], 100.0)
+        self.assertEqual(
+            [(e["log_system"], e["worker"], e["workerPid"]) for e in events],
+            [("worker 2 (pid 42)", 2, 42)] * 2,
+        )
+        self.assertEqual(
+            formatEventAsClassicLogText(events[0], lambda t: "T"), "T [worker 2 (pid 42)] one 1\n"
+        )
+
+    def test_severalLines(self) -> None:
+        """
+        An event of several lines (a batch of the access log) is relayed as
+        one event: it costs one event in the main process, not one a query.
+        """
+        events = self.relayed(
+            1,
+            7,
+            {"log_level": LogLevel.info, "log_namespace": "finger.access",
+             "log_format": "Access log:\n{text}", "text": "q1\nq2"},
+        )
+        self.assertEqual([formatEvent(e) for e in events], ["Access log:\nq1\nq2"])
+
+    def test_notEvents(self) -> None:
+        """
+        What a worker writes that is not an event (it failed before it
+        could log) is relayed a line at a time, its standard error at error
+        level.
+        """
+        _, supervisor = fakeSupervisor()
+        worker = WorkerProcess(supervisor, 2)
+        worker.pid = 42
+        with capturedLogs() as events:
+            worker.childDataReceived(2, b"Traceback\n  File x\n{not json\n")
+        self.assertEqual(
+            [(e["log_level"], formatEvent(e)) for e in events],
+            [(LogLevel.error, "worker 2 (pid 42): Traceback"),
+             (LogLevel.error, "worker 2 (pid 42):   File x"),
+             (LogLevel.error, "worker 2 (pid 42): {not json")],
+        )
+
+    def test_portChatterLeftOut(self) -> None:
+        """
+        Twisted's own lines about each port ("... starting on 79") are not
+        relayed: the main process says where the service listens.
+        """
+        events = self.relayed(
+            1,
+            7,
+            {"log_namespace": "log_legacy", "log_format": "{log_text}",
+             "log_text": "FingerFactoryFromService (LimitingFactory) starting on 79",
+             "log_level": LogLevel.info},
+            {"log_namespace": "log_legacy", "log_format": "{log_text}",
+             "log_text": "(TCP Port 79 Closed)", "log_level": LogLevel.info},
+        )
+        self.assertEqual(events, [])
+
+    def test_ready(self) -> None:
+        """
+        A worker is counted ready when it logs the event with the
+        L{READY} field, and no longer once it has ended.
+        """
+        reactor, supervisor = fakeSupervisor()
+        supervisor.startService()
+        self.assertEqual(supervisor.notReady(), "2 of 2 workers not serving yet")
+        for number in (1, 2):
+            worker = supervisor.workers[number]
+            with capturedLogs():
+                worker.childDataReceived(
+                    1,
+                    eventAsJSON({"log_format": "Serving", READY: True}).encode() + b"\n",
+                )
+        self.assertEqual(supervisor.ready, {1, 2})
+        self.assertIsNone(supervisor.notReady())
+        with capturedLogs():
+            reactor.spawned[0].end(KILLED)
+        self.assertEqual(supervisor.notReady(), "1 of 2 workers not serving yet")
 
 
 class ArgumentsTests(SynchronousTestCase):
@@ -530,8 +600,8 @@ def _query(port: int, line: bytes) -> "Deferred[Tuple[int, bytes]]":
 
 
 _STARTED = re.compile(r"Worker (\d+) (?:started|restarted) \(pid (\d+)\)")
-_SERVING = re.compile(r"worker \d+ \(pid (\d+)\): finger.worker: Serving ")
-_WORKER = re.compile(r"worker \d+ \(pid (\d+)\): ")
+_SERVING = re.compile(r"\[worker \d+ \(pid (\d+)\)\] Serving --")
+_WORKER = re.compile(r"\[worker \d+ \(pid (\d+)\)\] ")
 _QUERY = re.compile(r"Finger query from 127\.0\.0\.1:(\d+):")
 
 

@@ -1,0 +1,202 @@
+# -*- test-case-name: tests.app.test_notify -*-
+"""
+Tests for L{finger.app.notify}: reading systemd's variables, the status
+line, and the notifier L{finger.app.compose} adds.
+"""
+
+from dataclasses import replace
+from typing import Any, List, Optional
+
+from twisted.internet.defer import succeed
+from twisted.internet.testing import MemoryReactorClock
+from twisted.logger import capturedLogs
+from twisted.python.usage import UsageError
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+
+from finger.app import compose
+from finger.app.config import Config
+from finger.app.notify import NotifyConfig, UserCount, backendStatus, workersStatus
+from finger.app.tap import Options
+from finger.backends.memory import MemoryFingerService
+from finger.interfaces import IReadiness
+from finger.net.listen import ListeningService
+from finger.net.notify import NotifyService
+from tests.net.test_notify import ManagerSocket
+from tests.running import parseFinger
+
+
+class ConfigTests(SynchronousTestCase):
+    def test_none(self) -> None:
+        """
+        Without C{$NOTIFY_SOCKET} (not under systemd's C{Type=notify}),
+        nothing is told.
+        """
+        self.assertIsNone(NotifyConfig.fromEnvironment({}))
+        self.assertIsNone(NotifyConfig.fromEnvironment({"WATCHDOG_USEC": "100"}))
+
+    def test_socketOnly(self) -> None:
+        self.assertEqual(
+            NotifyConfig.fromEnvironment({"NOTIFY_SOCKET": "/run/systemd/notify"}),
+            NotifyConfig("/run/systemd/notify", None, None),
+        )
+
+    def test_watchdog(self) -> None:
+        """
+        The watchdog is pinged every half of C{$WATCHDOG_USEC}, for the
+        process C{$WATCHDOG_PID} names; an abstract socket's C{@} is a NUL.
+        """
+        config = NotifyConfig.fromEnvironment(
+            {"NOTIFY_SOCKET": "@notify", "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "77"}
+        )
+        self.assertEqual(config, NotifyConfig("\0notify", 15.0, 77))
+
+    def test_wrong(self) -> None:
+        for environ in [
+            {"NOTIFY_SOCKET": "notify"},
+            {"NOTIFY_SOCKET": "/n", "WATCHDOG_USEC": "soon"},
+            {"NOTIFY_SOCKET": "/n", "WATCHDOG_USEC": "0"},
+            {"NOTIFY_SOCKET": "/n", "WATCHDOG_PID": "me"},
+        ]:
+            self.assertRaises(ValueError, NotifyConfig.fromEnvironment, environ)
+
+    def test_fromOptions(self) -> None:
+        """
+        L{Config.fromOptions} reads the environment with the options, and
+        a wrong variable is a usage error naming it.
+        """
+        options = parseFinger(self)
+        config = Config.fromOptions(
+            options, MemoryReactorClock(), environ={"NOTIFY_SOCKET": "/run/n"}
+        )
+        self.assertEqual(config.notify, NotifyConfig("/run/n"))
+        self.assertIsNone(Config.fromOptions(options, MemoryReactorClock(), environ={}).notify)
+        error = self.assertRaises(
+            UsageError,
+            Config.fromOptions,
+            options,
+            MemoryReactorClock(),
+            environ={"NOTIFY_SOCKET": "/n", "WATCHDOG_USEC": "x"},
+        )
+        self.assertIn("WATCHDOG_USEC", str(error))
+
+
+@implementer(IReadiness)
+class Unreachable(MemoryFingerService):
+    why: Optional[str] = "the database is not reachable: connection refused"
+
+    def notReady(self) -> Optional[str]:
+        return self.why
+
+
+class StatusTests(SynchronousTestCase):
+    def test_users(self) -> None:
+        """
+        The status line counts the users in plain words, asking the
+        back-end again only when its version changes.
+        """
+        backend = MemoryFingerService(moshez="happy")
+        asked: List[int] = []
+        getUsers = backend.getUsers
+
+        def counting() -> Any:
+            asked.append(1)
+            return getUsers()
+
+        backend.getUsers = counting  # type: ignore[method-assign]
+        status = backendStatus(backend)
+        self.assertEqual(status(), "Serving 1 user")
+        self.assertEqual(status(), "Serving 1 user")
+        self.assertEqual(len(asked), 1)
+        backend.users = {"moshez": "happy", "zoë": "in Paris"}
+        self.assertEqual(status(), "Serving 2 users")
+        self.assertEqual(len(asked), 2)
+
+    def test_notReady(self) -> None:
+        """
+        A back-end that cannot answer says why, after the count.
+        """
+        backend = Unreachable(moshez="happy")
+        status = backendStatus(backend)
+        self.assertEqual(
+            status(), "Serving 1 user; the database is not reachable: connection refused"
+        )
+        backend.why = None
+        self.assertEqual(status(), "Serving 1 user")
+
+    def test_notCounted(self) -> None:
+        """
+        A back-end that cannot say when it changes is not counted.
+        """
+
+        class Elsewhere:
+            def getUsers(self) -> Any:
+                return succeed(["a"])
+
+        self.assertIsNone(UserCount(Elsewhere())())
+        self.assertEqual(backendStatus(Elsewhere())(), "Serving")
+
+    def test_workers(self) -> None:
+        class Supervisor:
+            count = 2
+            ready = {1}
+
+        self.assertEqual(workersStatus(Supervisor())(), "1 worker of 2 serving")
+        Supervisor.ready = {1, 2}
+        self.assertEqual(workersStatus(Supervisor())(), "2 workers of 2 serving")
+
+
+class ComposeTests(SynchronousTestCase):
+    def config(self, *argv: str, notify: Optional[NotifyConfig] = None) -> Config:
+        options: Options = parseFinger(self, "--fingerport=tcp:79", *argv)
+        return replace(options.config, notify=notify)
+
+    def test_noSocket(self) -> None:
+        """
+        Without C{$NOTIFY_SOCKET}, no notifier.
+        """
+        top = compose.makeService(self.config(), MemoryReactorClock())
+        self.assertNotIn("notify", [s.name for s in top])
+
+    def test_single(self) -> None:
+        """
+        In a single process the notifier is the last child: it waits for
+        the back-end and every listener, and once the service has started
+        it tells the socket C{READY=1} with the number of users.
+        """
+        manager = ManagerSocket(self)
+        config = self.config(notify=NotifyConfig(manager.name, 10.0))
+        reactor = MemoryReactorClock()
+        top = compose.makeService(config, reactor)
+        children = list(top)
+        notifier = children[-1]
+        self.assertEqual(notifier.name, "notify")
+        self.assertIsInstance(notifier, NotifyService)
+        listeners = [s for s in children if isinstance(s, ListeningService)]
+        self.assertEqual(
+            [s.name for s in listeners],
+            ["finger", "setter", "setter-ipv6", "web", "pb", "pb-ipv6"],
+        )
+        self.assertEqual(notifier.waited, [top.getServiceNamed("backend"), *listeners])
+        self.assertEqual(notifier.watchdogInterval, 10.0)
+        with capturedLogs():
+            top.privilegedStartService()
+            top.startService()
+        self.assertEqual(manager.receive(), b"WATCHDOG=1")
+        self.assertEqual(manager.receive(), b"READY=1\nSTATUS=Serving 1 user")
+        with capturedLogs():
+            top.stopService()
+        self.assertEqual(manager.receive(), b"STOPPING=1\nSTATUS=Stopping")
+
+    def test_workers(self) -> None:
+        """
+        With C{--workers}, the main process's notifier waits for every
+        listener it hands over and for its workers to serve.
+        """
+        config = self.config("--workers=2", notify=NotifyConfig("/run/n"))
+        top = compose.makeService(config, MemoryReactorClock())
+        children = list(top)
+        self.assertEqual([s.name for s in children[-2:]], ["workers", "notify"])
+        supervisor, notifier = children[-2:]
+        handedOver = [s for s in children if isinstance(s, ListeningService)]
+        self.assertEqual(notifier.waited, [*handedOver, supervisor])
