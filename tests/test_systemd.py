@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from typing import Any, Dict, List, Optional, Tuple
+from unittest import SkipTest
 
 from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
@@ -22,7 +23,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from finger.app import tap
 
-from tests.support import CHECKOUT, cleanEnvironment, exchange, freePort, waitFor
+from tests.support import CHECKOUT, cleanEnvironment, exchange, freePort, waitFor, which
 
 # Does what systemd does for a socket-activated service: the listening
 # sockets become file descriptors 3, 4, ... and LISTEN_FDS, LISTEN_PID and
@@ -195,6 +196,33 @@ class UnitFileTests(SynchronousTestCase):
         self.assertIn("--file=/var/lib/finger/users", arguments)
         options = self.parse(arguments)
         self.assertEqual(options.config.setter.port.description, "tcp:1079:interface=127.0.0.1")
+
+    def test_verified(self) -> None:
+        """
+        systemd itself finds nothing wrong with the units (no unknown key,
+        no bad value), given a twistd that exists.
+        """
+        analyze = which("systemd-analyze")
+        if analyze is None:
+            raise SkipTest("needs systemd-analyze (Debian's systemd package)")
+        where = self.mktemp()
+        os.makedirs(where)
+        twistd = os.path.join(os.path.dirname(sys.executable), "twistd")
+        source = os.path.join(CHECKOUT, "etc", "systemd")
+        for name in os.listdir(source):
+            with open(os.path.join(source, name)) as f:
+                text = f.read().replace("/opt/finger/bin/twistd", twistd)
+            with open(os.path.join(where, name), "w") as f:
+                f.write(text)
+        for units in [["finger.service"], ["finger-activated.service", "finger-finger.socket",
+                      "finger-setter.socket", "finger-web.socket", "finger-pb.socket"]]:
+            result = subprocess.run(
+                [analyze, "verify", "--man=no", *(os.path.join(where, u) for u in units)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            self.assertEqual((result.returncode, result.stdout + result.stderr), (0, ""))
 
     def test_socketActivated(self) -> None:
         """
@@ -389,3 +417,93 @@ class NotifyTests(TestCase):
         process.terminate()
         await waitFor(reactor, lambda: process.poll() is not None, "twistd to exit", timeout=30)
         self.assertIn("STOPPING", manager.received[-1][1])
+
+
+def _manager() -> Optional[List[str]]:
+    """
+    The C{systemctl} command of a running systemd this test may start units
+    under: the user's manager, or the system's when running as root; L{None}
+    if there is none (a container, usually).
+    """
+    if which("systemd-run") is None or which("systemctl") is None:
+        return None
+    candidates = [["--user"]] + ([[]] if os.getuid() == 0 else [])
+    for scope in candidates:
+        state = subprocess.run(
+            ["systemctl", *scope, "is-system-running"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        if state in ("running", "degraded"):
+            return scope
+    return None
+
+
+class RealSystemdTests(SynchronousTestCase):
+    """
+    The service as a transient C{Type=notify} unit of a real systemd, where
+    there is one: systemd-run returns once the unit has said C{READY=1},
+    the unit's status line is the service's, and it answers.
+    """
+
+    def test_notifyUnit(self) -> None:
+        scope = _manager()
+        if scope is None:
+            raise SkipTest(
+                "needs a running systemd (systemd-run and systemctl --user, or the "
+                "system manager as root); none here"
+            )
+        where = os.path.abspath(self.mktemp())
+        os.makedirs(where)
+        users = os.path.join(where, "users")
+        with open(users, "w") as f:
+            f.write("moshez: happy\n")
+        port = freePort()
+        unit = f"finger-test-{os.getpid()}-{port}"
+        self.addCleanup(
+            subprocess.run,
+            ["systemctl", *scope, "stop", unit],
+            capture_output=True,
+            check=False,
+        )
+        started = subprocess.run(
+            [
+                "systemd-run",
+                *scope,
+                f"--unit={unit}",
+                "--property=Type=notify",
+                "--property=NotifyAccess=main",
+                "--property=WatchdogSec=10",
+                f"--setenv=PYTHONPATH={CHECKOUT}",
+                f"--working-directory={where}",
+                sys.executable,
+                "-c",
+                "from twisted.scripts.twistd import run; run()",
+                "--nodaemon",
+                "--pidfile=",
+                "--logger=finger.logs.journal",
+                "finger",
+                f"--file={users}",
+                f"--fingerport=tcp:{port}:interface=127.0.0.1",
+                "--no-setter",
+                "--webport=tcp:0:interface=127.0.0.1",
+                "--no-pb",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        self.assertEqual(started.returncode, 0, started.stderr)
+        shown = subprocess.run(
+            ["systemctl", *scope, "show", "--property=ActiveState,StatusText", unit],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        self.assertIn("ActiveState=active", shown)
+        self.assertIn("StatusText=Serving 1 user", shown)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"moshez\r\n")
+            self.assertEqual(s.recv(100), b"happy\r\n")

@@ -163,9 +163,12 @@ def main(argv: Optional[Sequence[str]] = None, reactor: Any = None) -> None:
     log.writeTo(StandardIO(_MainWatch(reactor), reactor=reactor))
     top.privilegedStartService()
 
+    # The options whose sockets it serves, each once (not its -ipv6 twin).
+    served = ", ".join(sorted({key.removesuffix("-ipv6") for key in sockets}))
+
     def serving(_: object) -> None:
         Logger(namespace="finger.worker").info(
-            "Serving {listeners}", listeners=", ".join(sorted(sockets)), **{READY: True}
+            "Ready: serving {listeners}", listeners=served, **{READY: True}
         )
 
     def start() -> None:

@@ -327,6 +327,27 @@ class RelayTests(SynchronousTestCase):
         )
         self.assertEqual([formatEvent(e) for e in events], ["Access log:\nq1\nq2"])
 
+    def test_failure(self) -> None:
+        """
+        A worker's failure comes out with its traceback.
+        """
+        try:
+            1 / 0
+        except ZeroDivisionError:
+            failure = Failure()
+        [event] = self.relayed(
+            1,
+            7,
+            {"log_level": LogLevel.critical, "log_namespace": "finger.lookup",
+             "log_format": "Back-end failed", "log_failure": failure, "log_time": 1.0},
+        )
+        text = formatEventAsClassicLogText(event, lambda t: "T")
+        self.assertTrue(text.startswith("T [worker 1 (pid 7)] Back-end failed\n"), text)
+        self.assertIn("ZeroDivisionError", text)
+        self.assertIn("1 / 0", text)
+        # The relayed failure is logged in this process too.
+        self.assertEqual(len(self.flushLoggedErrors()), 1)
+
     def test_notEvents(self) -> None:
         """
         What a worker writes that is not an event (it failed before it
@@ -600,7 +621,7 @@ def _query(port: int, line: bytes) -> "Deferred[Tuple[int, bytes]]":
 
 
 _STARTED = re.compile(r"Worker (\d+) (?:started|restarted) \(pid (\d+)\)")
-_SERVING = re.compile(r"\[worker \d+ \(pid (\d+)\)\] Serving --")
+_SERVING = re.compile(r"\[worker \d+ \(pid (\d+)\)\] Ready: serving --")
 _WORKER = re.compile(r"\[worker \d+ \(pid (\d+)\)\] ")
 _QUERY = re.compile(r"Finger query from 127\.0\.0\.1:(\d+):")
 
@@ -776,6 +797,21 @@ class EndToEndTests(TestCase):
         self.assertEqual({_parent(pid) for pid in workers}, {pool.process.pid})
         answers = await pool.queryUntil(b"moshez\r\n", b"happy\r\n", workers)
         self.assertEqual(set(answers), {b"happy\r\n"})
+        # Their lines in the main process's log: the worker's own text,
+        # shown as the worker's, without its namespace or Twisted's port
+        # lines.
+        lines = [line for line in pool.log().splitlines() if "[worker " in line]
+        self.assertEqual(
+            len([line for line in lines if "] Serving 1 user from the status file " in line]), 3
+        )
+        self.assertEqual(
+            [
+                line
+                for line in lines
+                if "log_legacy" in line or "finger.backends" in line or "starting on" in line
+            ],
+            [],
+        )
 
     async def test_setSeenByAll(self) -> None:
         """
