@@ -132,7 +132,10 @@ def whenReady(
     """
     Fire once all of C{waited} are ready (see L{notReady}), asking at once
     and then every C{interval} seconds; cancelling the result stops asking.
+    If asking raises, that is logged and the result never fires: the
+    service is never called ready, and systemd's start-up timeout says so.
     """
+
     def stop(_: object) -> None:
         if poll.running:
             poll.stop()
@@ -146,8 +149,7 @@ def whenReady(
 
     poll = LoopingCall(ask)
     poll.clock = clock
-    # Errors of notReady end the loop and are logged by LoopingCall's
-    # Deferred: log them here instead.
+    # An error of notReady ends the loop, and fails the loop's Deferred.
     poll.start(interval, now=True).addErrback(
         lambda reason: NotifyService.log.failure("Asking whether the service is ready", reason)
     )
@@ -217,16 +219,21 @@ class NotifyService(Service):
     def _send(self, *assignments: str) -> None:
         self.sender.send(*assignments)
 
+    def _summary(self) -> str:
+        # One line: a line break would end the assignment (a database's
+        # error message may hold several lines).
+        return " ".join(self.status().split())
+
     def _ready(self, _: object) -> None:
         self._waiting = None
         self.ready = True
-        self._lastStatus = summary = self.status()
+        self._lastStatus = summary = self._summary()
         self._send("READY=1", f"STATUS={summary}")
         self.log.info("Ready: {summary}", summary=summary)
         self._every(self.statusInterval, self._updateStatus)
 
     def _updateStatus(self) -> None:
-        summary = self.status()
+        summary = self._summary()
         if summary != self._lastStatus:
             self._lastStatus = summary
             self._send(f"STATUS={summary}")

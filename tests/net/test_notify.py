@@ -228,12 +228,13 @@ class NotifyServiceTests(SynchronousTestCase):
         self.assertEqual(sender.sent, [["READY=1", "STATUS=Serving 1 user"]])
         clock.advance(5)
         self.assertEqual(len(sender.sent), 1)
-        summaries.append("Serving 2 users; the database is not reachable")
+        summaries.append("Serving 2 users; the database is not reachable:\n  refused")
         clock.advance(4)
         self.assertEqual(len(sender.sent), 1)
         clock.advance(1)
+        # On one line, whatever the reason held.
         self.assertEqual(
-            sender.sent[1:], [["STATUS=Serving 2 users; the database is not reachable"]]
+            sender.sent[1:], [["STATUS=Serving 2 users; the database is not reachable: refused"]]
         )
 
     def test_watchdog(self) -> None:
