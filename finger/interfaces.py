@@ -46,6 +46,16 @@ class UnknownUser(LookupError):
         return f"{NO_SUCH_USER}: {self.user!r}"
 
 
+class StatusesNotAvailable(Exception):
+    """
+    The back-end cannot answer yet: it has not read its statuses since it
+    started (a database it has not reached yet), so it cannot tell a known
+    user from an unknown one.  Every front-end says
+    L{finger.messages.NOT_AVAILABLE_YET} in its own way (through
+    L{finger.lookup.LookupAnswers.notAvailable}); asking again later helps.
+    """
+
+
 class StatusNotSaved(Exception):
     """
     A status could not be made durable; nothing was changed.
@@ -72,14 +82,18 @@ class IFingerService(Interface):
 
         @param user: the user's name, matched exactly.
         @return: a L{Deferred} firing with the status (text, possibly several
-            lines separated by C{"\\n"}), or failing with L{UnknownUser}.
+            lines separated by C{"\\n"}), or failing with L{UnknownUser}, or
+            with L{StatusesNotAvailable} while the back-end has not read its
+            statuses yet.
         """
 
     def getUsers() -> "Deferred[List[str]]":
         """
         List the users this service knows.
 
-        @return: a L{Deferred} firing with a list of user names.
+        @return: a L{Deferred} firing with a list of user names, or failing
+            with L{StatusesNotAvailable} while the back-end has not read its
+            statuses yet.
         """
 
 

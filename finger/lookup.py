@@ -15,8 +15,9 @@ same way for all of them:
       C{cancel()} on the L{Deferred} the policy returned), and nothing is
       said or logged.
 
-For a lookup the outcomes are I{found}, I{unknown}, I{timed out} and
-I{failed} (L{LookupAnswers}); for a status change I{saved}, I{refused},
+For a lookup the outcomes are I{found}, I{unknown}, I{not available yet}
+(a back-end that has not read its statuses since it started, which must not
+answer "No such user"), I{timed out} and I{failed} (L{LookupAnswers}); for a status change I{saved}, I{refused},
 I{not allowed}, I{login failed}, I{not saved}, I{timed out} and I{failed}
 (L{SetAnswers}, which gives every outcome but I{saved} its sentence, so a
 front-end says only how an L{Unsaved} reason looks on its wire); a change
@@ -36,8 +37,15 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from finger.auth import NotAllowed
-from finger.interfaces import StatusesReadOnly, StatusNotSaved, UnknownUser
-from finger.messages import INTERNAL_ERROR, LOGIN_FAILED, NOT_ALLOWED, NOT_SAVED, SET_TIMED_OUT
+from finger.interfaces import StatusesNotAvailable, StatusesReadOnly, StatusNotSaved, UnknownUser
+from finger.messages import (
+    INTERNAL_ERROR,
+    LOGIN_FAILED,
+    NOT_ALLOWED,
+    NOT_AVAILABLE_YET,
+    NOT_SAVED,
+    SET_TIMED_OUT,
+)
 from finger.names import InvalidStatus, InvalidUserName
 from finger.net.deadlines import Deadlines
 from finger.reactor import orGlobalReactor
@@ -68,6 +76,14 @@ class LookupAnswers(Generic[_R_co]):
     def timedOut(self) -> _R_co:
         """
         The back-end did not answer in time.
+        """
+        raise NotImplementedError()
+
+    def notAvailable(self) -> _R_co:
+        """
+        The back-end has not read its statuses yet
+        (L{StatusesNotAvailable}): L{NOT_AVAILABLE_YET}, as the front-end's
+        wire says that asking again later helps.
         """
         raise NotImplementedError()
 
@@ -279,6 +295,9 @@ class LookupPolicy:
         def otherwise(reason: Failure) -> _R:
             if reason.check(UnknownUser):
                 return answers.unknown(reason.value.user)
+            if reason.check(StatusesNotAvailable):
+                # The back-end logged why; not a failure of this request.
+                return answers.notAvailable()
             return self._unanswered(reason, answers, peer, what)
 
         return self._limit(d).addCallbacks(found, otherwise)

@@ -211,6 +211,19 @@ Why a status change failed while the database back-end cannot reach its
 database (front-ends show L{NOT_SAVED}; this is what the log says).
 """
 
+NOT_AVAILABLE_YET = "Statuses are not available yet; try again later"
+"""
+A back-end that has not yet read its statuses (a database not reached since
+the service started) cannot say who is known: any lookup, or listing, gets
+this rather than a "No such user" that would be a lie.
+"""
+
+NO_USERS = "No users"
+"""
+A finger listing when nobody has a status: a line, rather than an answer of
+no bytes at all that looks like a broken server.
+"""
+
 REQUEST_TOO_SLOW = "Request not received in time"
 """
 The answer to a web client whose request (its line, headers and body) did
@@ -259,6 +272,26 @@ not.
 WEBFINGER_UNKNOWN_RESOURCE = "Nothing is known here about that resource"
 """
 A WebFinger request about a URI that names no user of this server.
+"""
+
+WEBFINGER_HTTPS_ONLY = (
+    "WebFinger is answered over HTTPS only, and this server has no HTTPS; "
+    "ask its operator for the https:// address"
+)
+"""
+A WebFinger request over plain HTTP to a server without HTTPS (RFC 7033
+section 4: a JRD must not be served over plain HTTP).
+"""
+
+EMPTY_STATUS = "No status set."
+"""
+What a user's page shows in place of an empty status.
+"""
+
+TWO_HOSTS = "Bad request: more than one Host header"
+"""
+A web request with two C{Host} headers, which could name the site one way
+to a cache and another to the server (RFC 9112 section 3.2).
 """
 
 XMLRPC_DOCUMENT_TYPE = (

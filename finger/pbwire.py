@@ -29,6 +29,7 @@ __all__ = [
     "LoginNotOffered",
     "LoginRefused",
     "NoSuchUser",
+    "NotAvailable",
     "NotSaved",
     "PermissionDenied",
 ]
@@ -103,6 +104,16 @@ class PermissionDenied(pb.Error):
 class NotSaved(pb.Error):
     """
     The status could not be made durable; nothing changed.
+    """
+
+    __module__ = WIRE_MODULE
+
+
+class NotAvailable(pb.Error):
+    """
+    The service cannot answer yet: it has not read its statuses since it
+    started (L{finger.interfaces.StatusesNotAvailable}); the message is
+    L{finger.messages.NOT_AVAILABLE_YET}.  Asking again later helps.
     """
 
     __module__ = WIRE_MODULE

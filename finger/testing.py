@@ -28,7 +28,8 @@ from twisted.python.failure import Failure
 from zope.interface import directlyProvides, implementer, providedBy
 
 from finger.backends.memory import MemoryFingerService
-from finger.interfaces import IFingerService
+from finger.interfaces import IFingerService, StatusesNotAvailable
+from finger.messages import NOT_AVAILABLE_YET
 
 __all__ = [
     "BrokenService",
@@ -151,6 +152,22 @@ class BrokenService:
 
     def getUsers(self) -> "Deferred[List[str]]":
         return fail(RuntimeError(_FIRE))
+
+
+@implementer(IFingerService)
+class NotYetService:
+    """
+    A back-end that has not read its statuses yet, as a database back-end
+    that has not reached its database since it started: every answer fails
+    with L{StatusesNotAvailable}, which a front-end must say as
+    L{finger.messages.NOT_AVAILABLE_YET}, not as an unknown user.
+    """
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        return fail(StatusesNotAvailable(NOT_AVAILABLE_YET))
+
+    def getUsers(self) -> "Deferred[List[str]]":
+        return fail(StatusesNotAvailable(NOT_AVAILABLE_YET))
 
 
 class FaultyService(MemoryFingerService):

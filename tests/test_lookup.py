@@ -14,7 +14,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from finger.auth import NotAllowed
-from finger.interfaces import StatusesReadOnly, StatusNotSaved, UnknownUser
+from finger.interfaces import StatusesNotAvailable, StatusesReadOnly, StatusNotSaved, UnknownUser
 from finger.lookup import (
     LOOKUP_TIMEOUT,
     LookupAnswers,
@@ -47,6 +47,9 @@ class _Answers(LookupAnswers[_Answer]):
 
     def timedOut(self) -> _Answer:
         return self.say("timed out")
+
+    def notAvailable(self) -> _Answer:
+        return self.say("not available")
 
     def failed(self) -> _Answer:
         return self.say("failed")
@@ -147,6 +150,17 @@ class AskTests(SynchronousTestCase):
         with capturedLogs() as events:
             result = self.ask(fail(UnknownUser("nobody")))
         self.assertEqual(self.successResultOf(result), ("unknown", "nobody"))
+        self.assertEqual(_problems(events), [])
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_notAvailable(self) -> None:
+        """
+        A back-end that has not read its statuses yet is said as such, not
+        as an unknown user nor as a failure: the back-end logs its outage.
+        """
+        with capturedLogs() as events:
+            result = self.ask(fail(StatusesNotAvailable("not yet")))
+        self.assertEqual(self.successResultOf(result), ("not available",))
         self.assertEqual(_problems(events), [])
         self.assertEqual(self.flushLoggedErrors(), [])
 

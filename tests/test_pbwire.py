@@ -21,6 +21,7 @@ _ERRORS = [
     pbwire.LoginNotOffered,
     pbwire.LoginRefused,
     pbwire.NoSuchUser,
+    pbwire.NotAvailable,
     pbwire.NotSaved,
     pbwire.PermissionDenied,
 ]

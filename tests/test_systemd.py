@@ -195,7 +195,11 @@ class UnitFileTests(SynchronousTestCase):
         arguments = self.fingerArguments(unit)
         self.assertIn("--file=/var/lib/finger/users", arguments)
         options = self.parse(arguments)
-        self.assertEqual(options.config.setter.port.description, "tcp:1079:interface=127.0.0.1")
+        config = options.config
+        # What changes statuses listens on loopback only, both families.
+        for port in [config.setter.port, config.pb.port]:
+            self.assertIn(":interface=127.0.0.1", port.description)
+            self.assertIn(r":interface=\:\:1", port.ipv6)
 
     def test_verified(self) -> None:
         """
@@ -243,7 +247,14 @@ class UnitFileTests(SynchronousTestCase):
             self.assertIn(f"finger-{name}.socket", required)
             self.assertEqual(socket["FileDescriptorName"], [name])
             self.assertEqual(socket["Service"], ["finger-activated.service"])
-        self.assertEqual(_unit("finger-setter.socket")["ListenStream"], ["127.0.0.1:1079"])
+        # Loopback only, both families: one dual-stack socket that takes
+        # only what comes through the loopback device, adopted as INET6.
+        for name, port in [("setter", "1079"), ("pb", "8889")]:
+            socket = _unit(f"finger-{name}.socket")
+            self.assertEqual(socket["ListenStream"], [port])
+            self.assertEqual(socket["BindToDevice"], ["lo"])
+            self.assertEqual(socket["BindIPv6Only"], ["both"])
+            self.assertIn(f"--{name}port=systemd:domain=INET6:name={name}", arguments)
         self.assertEqual(_unit("finger-finger.socket")["ListenStream"], ["79"])
 
 

@@ -5,7 +5,137 @@ Tests for L{finger.text}.
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.trial.unittest import SynchronousTestCase
 
-from finger.text import counted, escapeForLog, formatPeer, printableLines
+import re
+
+from precis_i18n.unicode import UnicodeData
+
+from finger.text import (
+    IGNORABLE,
+    counted,
+    escapeForLog,
+    formatPeer,
+    printableLines,
+    withoutInvisible,
+)
+
+ENGLAND = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+
+
+class IgnorableTests(SynchronousTestCase):
+    def test_sameAsPrecis(self) -> None:
+        """
+        L{IGNORABLE} holds exactly the code points precis-i18n calls default
+        ignorable, for every code point there is.
+        """
+        ours = re.compile(f"[{IGNORABLE}]")
+        unicode = UnicodeData()
+        differ = [
+            code
+            for code in range(0x110000)
+            if (ours.match(chr(code)) is not None) != unicode.default_ignorable(code)
+        ]
+        self.assertEqual(differ, [])
+
+    def test_unicodeData(self) -> None:
+        """
+        The set is Unicode 14.0's: 4174 code points, every format character
+        (category Cf) that is no visible sign among them.
+        """
+        import unicodedata
+
+        ours = re.compile(f"[{IGNORABLE}]")
+        self.assertEqual(sum(1 for c in range(0x110000) if ours.match(chr(c))), 4174)
+        for code in [0x200B, 0x2060, 0xFEFF, 0x1BCA0, 0x1D173, 0xE0001]:
+            self.assertEqual(unicodedata.category(chr(code)), "Cf")
+            self.assertIsNotNone(ours.match(chr(code)))
+        # Format characters that are seen: the Arabic number signs and the
+        # interlinear annotation characters.
+        for code in [0x0600, 0x06DD, 0xFFF9, 0x110BD]:
+            self.assertIsNone(ours.match(chr(code)), hex(code))
+
+
+class WithoutInvisibleTests(SynchronousTestCase):
+    def test_plainText(self) -> None:
+        """
+        Text with no default-ignorable code point comes back as it was.
+        """
+        for text in ["", "happy", "zo\u00eb \u2615", "\u05e9\u05dc\u05d5\u05dd", "\u2800\u2801"]:
+            self.assertIs(withoutInvisible(text), text)
+
+    def test_dropped(self) -> None:
+        """
+        Each invisible character of issue 19's list is dropped, between
+        letters and after an emoji alike (where it joins nothing).
+        """
+        for code in [
+            0x3164, 0x115F, 0x1160, 0xFFA0, 0x034F, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D,
+            0x180E, 0x180F, 0xFE00, 0xFE01, 0xFE0E, 0xFE0F, 0xE0100, 0xE01EF, 0x1D173,
+            0x1D174, 0x1D175, 0x1D176, 0x1D177, 0x1D178, 0x1D179, 0x1D17A, 0xE0000, 0xE0001,
+            0xE0020, 0xE0041, 0xE0067, 0xE007E, 0xE007F, 0x200B, 0x200D, 0x2060, 0xFEFF,
+            0x00AD, 0x2065, 0xFFF0, 0xE0FFF,
+        ]:
+            character = chr(code)
+            self.assertEqual(withoutInvisible(f"a{character}b"), "ab", hex(code))
+            self.assertEqual(withoutInvisible(f"{character}"), "", hex(code))
+
+    def test_zeroWidthJoinerBetweenEmoji(self) -> None:
+        """
+        U+200D between emoji makes one picture (family, rainbow flag, a
+        technologist with a skin tone): it stays; a ZWJ at either end, or
+        with a letter on one side, goes.
+        """
+        for sequence in [
+            "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+            "\U0001f3f3\ufe0f\u200d\U0001f308",
+            "\U0001f469\U0001f3fd\u200d\U0001f4bb",
+            "\u2764\ufe0f\u200d\U0001f525",
+        ]:
+            self.assertEqual(withoutInvisible(f"x {sequence} y"), f"x {sequence} y")
+        self.assertEqual(withoutInvisible("\U0001f468\u200d"), "\U0001f468")
+        self.assertEqual(withoutInvisible("\u200d\U0001f468"), "\U0001f468")
+        self.assertEqual(withoutInvisible("a\u200d\U0001f468"), "a\U0001f468")
+        self.assertEqual(withoutInvisible("\U0001f468\u200da"), "\U0001f468a")
+
+    def test_presentationSelectorAfterEmoji(self) -> None:
+        """
+        VS16 (and VS15) right after an emoji chooses how it looks: it
+        stays; after a letter, or doubled, it goes.
+        """
+        for sequence in ["\u2764\ufe0f", "\u263a\ufe0e", "#\ufe0f\u20e3", "\u2194\ufe0f"]:
+            self.assertEqual(withoutInvisible(sequence), sequence)
+        self.assertEqual(withoutInvisible("a\ufe0f"), "a")
+        self.assertEqual(withoutInvisible("\u2764\ufe0f\ufe0f"), "\u2764\ufe0f")
+        self.assertEqual(withoutInvisible("\U0001f44d\U0001f3fd\ufe0f"), "\U0001f44d\U0001f3fd")
+
+    def test_flagTagSequence(self) -> None:
+        """
+        The tags of an emoji tag sequence (England's flag: the black flag,
+        "gbeng" in tag letters, CANCEL TAG) stay; tags anywhere else, or a
+        flag whose tags are no subdivision code, lose their tags.
+        """
+        self.assertEqual(withoutInvisible(f"go {ENGLAND}!"), f"go {ENGLAND}!")
+        wales = "\U0001f3f4\U000e0067\U000e0062\U000e0077\U000e006c\U000e0073\U000e007f"
+        self.assertEqual(withoutInvisible(ENGLAND + wales), ENGLAND + wales)
+        tags = ENGLAND[1:]
+        self.assertEqual(withoutInvisible("a" + tags), "a")
+        hidden = "".join(chr(0xE0000 + ord(c)) for c in "run rm -rf now")
+        self.assertEqual(withoutInvisible("\U0001f3f4" + hidden + "\U000e007f"), "\U0001f3f4")
+        # Unterminated: no CANCEL TAG.
+        self.assertEqual(withoutInvisible(ENGLAND[:-1]), "\U0001f3f4")
+
+    def test_scriptsKeepJoiners(self) -> None:
+        """
+        The joiners that scripts need stay, as RFC 5892's context rules
+        allow them: ZWNJ in Persian between letters that would join, ZWJ
+        and ZWNJ after a Devanagari virama.
+        """
+        for text in [
+            "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+            "\u0915\u094d\u200d\u0937",
+            "\u0915\u094d\u200c\u0937",
+        ]:
+            self.assertEqual(withoutInvisible(text), text)
+        self.assertEqual(withoutInvisible("a\u200cb"), "ab")
 
 
 class PrintableLinesTests(SynchronousTestCase):
@@ -47,6 +177,16 @@ class PrintableLinesTests(SynchronousTestCase):
         family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
         self.assertEqual(
             printableLines(family + " \u0645\u200c\u06cc"), [family + " \u0645\u200c\u06cc"]
+        )
+
+    def test_invisibleDropped(self) -> None:
+        """
+        What a front-end shows loses the invisible characters too, emoji
+        sequences kept.
+        """
+        self.assertEqual(
+            printableLines("moshez\u3164: a\ufe0fb\U000e0041\nc" + ENGLAND),
+            ["moshez: ab", "c" + ENGLAND],
         )
 
     def test_controlsDropped(self) -> None:

@@ -71,7 +71,8 @@ optParameters: List[List[Any]] = [
         None,
         "sql: where statuses are kept: sqlite:PATH (one machine) or "
         "postgresql://user@host:port/dbname, a libpq URI (several machines; "
-        "needs finger[postgresql]).  Required with --backend=sql.",
+        "needs the psycopg 3 driver: pip install 'psycopg[binary]', or the "
+        "postgresql extra of a checkout).  Required with --backend=sql.",
     ],
     [
         "uid-floor",
@@ -153,6 +154,18 @@ def _checkRoot(options: usage.Options) -> None:
             "as root; give twistd --uid and --gid (for example --uid=nobody "
             "--gid=nogroup) so that it drops privileges after binding"
         )
+
+
+def _probed(url: str, timeout: float) -> Database:
+    """
+    The database C{url} names, once it did not refuse the login.
+
+    @raise DatabaseError: for a URL that names no usable database, or a
+        server that refused the login.
+    """
+    database = openDatabase(url, timeout)
+    database.probe()
+    return database
 
 
 def _checkStatusFile(path: str) -> None:
@@ -255,9 +268,9 @@ class BackendConfig:
         elif kind == "local":
             _checkRoot(options)
         elif kind == "sql":
-            database = _read(
-                options, "database", lambda url: openDatabase(url, timeout), DatabaseError
-            )
+            # A malformed URL or a refused login stops start-up; a server not
+            # reached yet does not (the back-end keeps trying).
+            database = _read(options, "database", lambda url: _probed(url, timeout), DatabaseError)
         elif kind == "command":
             command = _read(options, "command", findProgram, CommandNotFound)
         elif kind == "web":
@@ -287,7 +300,17 @@ class BackendConfig:
         Whether the back-end this chooses can set statuses, as its class
         declares (L{IFingerSetterService}); only those run a setter.
         """
-        return IFingerSetterService.implementedBy(_CLASSES[self.kind])
+        return backendCanSet(self.kind)
+
+
+def backendCanSet(kind: str) -> bool:
+    """
+    Whether the back-end C{--backend} names can set statuses, as its class
+    declares (L{IFingerSetterService}); only those run a setter.  A name
+    that is not a back-end cannot (L{BackendConfig} refuses it).
+    """
+    cls = _CLASSES.get(kind)
+    return cls is not None and IFingerSetterService.implementedBy(cls)
 
 
 def makeBackend(config: BackendConfig, reactor: Any) -> service.Service:

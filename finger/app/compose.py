@@ -18,6 +18,7 @@ from finger.app.backend import makeBackend, makeForwarder
 from finger.app.config import Config
 from finger.app.irc import makeBot
 from finger.app.listening import Listener, Port, listeningService
+from finger.app.web import portNumber
 from finger.app.login import makeLogin
 from finger.app.notify import backendStatus, makeNotifier, workersStatus
 from finger.app.workers import UNSERVED, HandOverListener, WorkerSupervisor
@@ -26,6 +27,7 @@ from finger.frontends.pb import FingerPBServerFactory, PerspectiveFingerFromServ
 from finger.frontends.setter import FingerSetterFactoryFromService
 from finger.frontends.web.pages import UserStatusTree
 from finger.frontends.web.site import WebSite, busyResponse
+from finger.frontends.web.templates import FINGER_PORT
 from finger.interfaces import IFingerService, IFingerSetterService
 from finger.listing import Listing
 
@@ -142,6 +144,12 @@ def makeService(
         listUsers=web.listUsers,
         webfingerHosts=web.webfingerHosts,
         listing=listing,
+        publicURL=web.publicURL,
+        trustedProxies=web.trustedProxies,
+        # A port the description does not name (systemd:) is taken to be
+        # HTTPS's own.
+        httpsPort=None if web.https is None else portNumber(web.https.port) or 443,
+        fingerPort=portNumber(config.finger.port) or FINGER_PORT,
     )
     # The limits own idle and lifetime timing (finger.net.limits); the site
     # only times each request, and keeps its clients to one rate, over HTTP

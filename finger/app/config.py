@@ -7,11 +7,11 @@ parses; L{finger.app.compose.makeService} builds the service from it.
 
 import os
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, List, Mapping, Optional, Sequence, TypeVar
 
 from twisted.python import usage
 
-from finger.app.backend import BackendConfig
+from finger.app.backend import BackendConfig, backendCanSet
 from finger.app.finger import FingerConfig
 from finger.app.irc import IRCConfig
 from finger.app.listening import LimitsConfig
@@ -21,6 +21,8 @@ from finger.app.pb import PBConfig
 from finger.app.setter import SetterConfig
 from finger.app.web import WebConfig
 from finger.app.workers import WorkersConfig
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -74,22 +76,52 @@ class Config:
             the workers of C{--workers}.
         @param environ: where systemd's variables are read
             (C{$NOTIFY_SOCKET}); this process's environment if L{None}.
-        @raise usage.UsageError: naming the first option that is wrong.
+        @raise usage.UsageError: naming each option that is wrong, one a
+            line.
         """
-        try:
-            notify = NotifyConfig.fromEnvironment(os.environ if environ is None else environ)
-        except ValueError as e:
-            raise usage.UsageError(str(e)) from None
-        backend = BackendConfig.fromOptions(options)
+        errors: List[str] = []
+
+        def check(read: Callable[[], _T]) -> Optional[_T]:
+            try:
+                return read()
+            except usage.UsageError as e:
+                errors.append(str(e))
+                return None
+
+        # Every role is checked, so that one mistake (a missing default
+        # status file) does not hide the others; the back-end last, as it
+        # may open a database.
+        canSet = backendCanSet(options["backend"])
+        finger = check(lambda: FingerConfig.fromOptions(options, reactor))
+        setter = check(lambda: SetterConfig.fromOptions(options, reactor, canSet))
+        web = check(lambda: WebConfig.fromOptions(options, reactor))
+        login = check(lambda: LoginConfig.fromOptions(options))
+        limits = check(lambda: LimitsConfig.fromOptions(options))
+        pb = check(lambda: PBConfig.fromOptions(options, reactor))
+        irc = check(lambda: IRCConfig.fromOptions(options, reactor))
+        workers = check(lambda: WorkersConfig.fromOptions(options, arguments))
+
+        def readNotify() -> Optional[NotifyConfig]:
+            try:
+                return NotifyConfig.fromEnvironment(os.environ if environ is None else environ)
+            except ValueError as e:
+                raise usage.UsageError(str(e)) from None
+
+        notify = check(readNotify)
+        backend = check(lambda: BackendConfig.fromOptions(options))
+        if errors:
+            raise usage.UsageError("\n".join(errors))
+        assert backend is not None and finger is not None and web is not None
+        assert limits is not None and irc is not None
         return cls(
             backend=backend,
-            finger=FingerConfig.fromOptions(options, reactor),
-            setter=SetterConfig.fromOptions(options, reactor, backend.canSet),
-            web=WebConfig.fromOptions(options, reactor),
-            login=LoginConfig.fromOptions(options),
-            limits=LimitsConfig.fromOptions(options),
-            pb=PBConfig.fromOptions(options, reactor),
-            irc=IRCConfig.fromOptions(options, reactor),
-            workers=WorkersConfig.fromOptions(options, arguments),
+            finger=finger,
+            setter=setter,
+            web=web,
+            pb=pb,
+            irc=irc,
+            limits=limits,
+            login=login,
+            workers=workers,
             notify=notify,
         )

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_sql -*-
+# -*- test-case-name: tests.backends.test_sql,tests.app.test_dbcopy -*-
 """
 C{finger-db}: copy statuses between a status file and a database, once.
 
@@ -32,8 +32,41 @@ from finger.backends.sqlstore import DatabaseError, Session, openDatabase
 from finger.text import counted
 
 
-class ImportOptions(usage.Options):
-    synopsis = "[--replace] STATUSFILE DATABASE"
+PROGRAM = "finger-db"
+
+DATABASES = (
+    "A DATABASE is sqlite:PATH or postgresql://user@host:port/dbname (a libpq "
+    "URI; PostgreSQL needs the psycopg 3 driver)."
+)
+
+
+class _Options(usage.Options):
+    """
+    What every command of C{finger-db} shares: its own synopsis, and
+    finger's version.
+    """
+
+    synopsis = ""
+
+    def opt_version(self) -> None:
+        """
+        Display finger's version and exit.
+        """
+        from finger import __version__
+
+        print(f"{PROGRAM} (finger) {__version__}")
+        sys.exit(0)
+
+    def getSynopsis(self) -> str:
+        return str(self.synopsis)
+
+
+class ImportOptions(_Options):
+    synopsis = f"Usage: {PROGRAM} import [--replace] STATUSFILE DATABASE"
+    longdesc = (
+        "Set every user of STATUSFILE in DATABASE, in one transaction; running "
+        f"nodes hear of it.  {DATABASES}"
+    )
     optFlags = [["replace", None, "Remove the users the status file does not name."]]
 
     def parseArgs(self, statusFile: str, database: str) -> None:  # type: ignore[override]
@@ -41,16 +74,21 @@ class ImportOptions(usage.Options):
         self["database"] = database
 
 
-class ExportOptions(usage.Options):
-    synopsis = "DATABASE STATUSFILE"
+class ExportOptions(_Options):
+    synopsis = f"Usage: {PROGRAM} export DATABASE STATUSFILE"
+    longdesc = (
+        "Set every user of DATABASE in STATUSFILE (made if missing), written "
+        f"atomically; comments and other users' lines are kept.  {DATABASES}"
+    )
 
     def parseArgs(self, database: str, statusFile: str) -> None:  # type: ignore[override]
         self["database"] = database
         self["file"] = statusFile
 
 
-class Options(usage.Options):
-    synopsis = "import|export ..."
+class Options(_Options):
+    synopsis = f"Usage: {PROGRAM} import|export ARGUMENTS  (see {PROGRAM} COMMAND --help)"
+    longdesc = "Copy statuses between a status file and a database, once."
     subCommands = [
         ["import", None, ImportOptions, "Copy a status file into a database."],
         ["export", None, ExportOptions, "Copy a database into a status file."],
@@ -59,6 +97,17 @@ class Options(usage.Options):
     def postOptions(self) -> None:
         if self.subCommand is None:
             raise usage.UsageError("give a command: import or export")
+
+
+def _usageError(options: usage.Options, error: usage.UsageError) -> str:
+    """
+    The reason first, then where the usage is: not the whole of it.
+    """
+    command = PROGRAM
+    sub = getattr(options, "subCommand", None)
+    if sub is not None:
+        command += f" {sub}"
+    return f"{PROGRAM}: {error}\nRun '{command} --help' for the usage."
 
 
 def importFile(path: str, url: str, replace: bool = False) -> int:
@@ -119,7 +168,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     try:
         options.parseOptions(sys.argv[1:] if argv is None else argv)
     except usage.UsageError as e:
-        sys.exit(f"finger-db: {e}\n{options}")
+        sys.exit(_usageError(options, e))
     sub = options.subOptions
     try:
         if options.subCommand == "import":

@@ -12,6 +12,7 @@ together and, once parsed, reads them into one L{Config}, from which
 L{finger.app.compose.makeService} builds the service.
 """
 
+import os
 import sys
 from typing import List, Optional, Sequence
 
@@ -77,14 +78,68 @@ class Options(usage.Options, strcred.AuthOptionMixin):
     _arguments: Sequence[str] = ()
 
     def parseOptions(self, options: Optional[List[str]] = None) -> None:
+        """
+        Parse and check C{options}.
+
+        Run by twistd (as its C{finger} command), a mistake is told in a few
+        lines, the reasons first, with a pointer to C{--help}, on standard
+        error, and twistd exits with status 1: twistd itself would print
+        the whole option list before the one useful line.
+
+        @raise usage.UsageError: for a mistake, when not run by twistd.
+        @raise SystemExit: for a mistake, when run by twistd.
+        """
         # The command line, for the workers of --workers, which parse it again.
         self._arguments = tuple(sys.argv[1:] if options is None else options)
-        super().parseOptions(options)
+        try:
+            super().parseOptions(options)
+        except usage.UsageError as e:
+            if not isinstance(self.parent, usage.Options):
+                # Not a command of twistd's options.
+                raise
+            sys.stderr.write(usageError(e))
+            raise SystemExit(1) from None
+
+    def opt_auth(self, description: str) -> None:
+        """
+        Specify an authentication method for the server.
+        """
+        kind, _, argument = description.partition(":")
+        if kind == "file":
+            problem = fileProblem(argument)
+            if problem is not None:
+                raise usage.UsageError(f"--auth: the password file {argument} {problem}")
+        super().opt_auth(description)
 
     def postOptions(self) -> None:
         from twisted.internet import reactor
 
         self.config = Config.fromOptions(self, reactor, self._arguments)
+
+
+def fileProblem(path: str) -> Optional[str]:
+    """
+    What keeps C{path} from being read as a file of settings, or L{None}.
+    """
+    if not os.path.exists(path):
+        return "does not exist"
+    if not os.path.isfile(path):
+        return "is not a regular file"
+    if not os.access(path, os.R_OK):
+        return "is not readable"
+    return None
+
+
+def usageError(error: usage.UsageError, command: str = "twistd finger") -> str:
+    """
+    What a user is told of a mistake on the command line: each reason on a
+    line of its own, then where the options are listed.
+    """
+    reasons = str(error).strip() or "the options are wrong"
+    # What twistd's option parser puts before a coercer's own reason.
+    reasons = reasons.replace("Parameter type enforcement failed: ", "")
+    lines = [f"{command}: {reason}" for reason in reasons.splitlines()]
+    return "\n".join([*lines, f"Run '{command} --help' for the options.", ""])
 
 
 def makeService(

@@ -3,6 +3,7 @@
 The web site's options and L{WebConfig}: HTTP, and HTTPS with C{--ssl}.
 """
 
+import re
 from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
 
@@ -13,7 +14,13 @@ from finger.app.coerce import number
 from finger.app.listening import Port, portRow, readPort
 from finger.frontends.web import templates
 from finger.frontends.web.site import MAX_WAIT
-from finger.frontends.web.webfinger import parseHosts
+from finger.frontends.web.origin import (
+    Network,
+    PublicURL,
+    parseHosts,
+    parseProxies,
+    parsePublicURL,
+)
 from finger.net.tls import CertificateError, TLSListener, serverOptions, splitTLSDescription
 
 optParameters: List[List[Any]] = [
@@ -32,6 +39,30 @@ optParameters: List[List[Any]] = [
         "name, separated by commas [default: the name each request was sent "
         "to, and the machine's own names].",
         parseHosts,
+    ],
+    [
+        "public-url",
+        None,
+        None,
+        "The site's address as the world reaches it, such as "
+        "https://finger.example.com/ or https://example.com/finger behind a "
+        "proxy with a path prefix: every absolute URL (WebFinger's links) "
+        "begins with it, and its host is a name WebFinger answers for.  An "
+        "https:// URL without --ssl says a proxy in front ends TLS, and "
+        "WebFinger is answered over the plain HTTP it forwards "
+        "[default: a name of --webfinger-hosts or the machine's, never the "
+        "request's Host header].",
+        parsePublicURL,
+    ],
+    [
+        "trusted-proxies",
+        None,
+        None,
+        "With --public-url: the addresses and networks of the proxies whose "
+        "X-Forwarded-Proto and X-Forwarded-Host are believed, separated by "
+        "commas (127.0.0.1,10.0.0.0/8); a forwarded host must be one the "
+        "site serves.",
+        parseProxies,
     ],
     [
         "web-rate",
@@ -138,6 +169,8 @@ class WebConfig:
     @ivar listUsers: whether the front page lists users (not
         C{--no-listing}).
     @ivar https: the HTTPS listener, or L{None} without C{--ssl}.
+    @ivar publicURL: C{--public-url}, or L{None}.
+    @ivar trustedProxies: C{--trusted-proxies}: empty unless given.
     """
 
     port: Port
@@ -147,6 +180,8 @@ class WebConfig:
     requestTimeout: float
     listUsers: bool
     https: Optional[HTTPSConfig]
+    publicURL: Optional[PublicURL] = None
+    trustedProxies: Tuple[Network, ...] = ()
 
     @classmethod
     def fromOptions(cls, options: usage.Options, reactor: Any) -> "WebConfig":
@@ -162,6 +197,12 @@ class WebConfig:
         except templates.TemplateError as e:
             raise usage.UsageError(f"--templates: {e}") from None
         hosts = options["webfinger-hosts"]
+        proxies = options["trusted-proxies"]
+        if proxies is not None and options["public-url"] is None:
+            raise usage.UsageError(
+                "--trusted-proxies needs --public-url: the forwarded headers are "
+                "believed only for a site whose public address is given"
+            )
         return cls(
             port=port,
             templates=loaded,
@@ -170,4 +211,24 @@ class WebConfig:
             requestTimeout=options["timeout"],
             listUsers=not options["no-listing"],
             https=HTTPSConfig.fromOptions(options, reactor),
+            publicURL=options["public-url"],
+            trustedProxies=tuple(proxies or ()),
         )
+
+
+# The port number of a tcp:, tcp6: or ssl: endpoint description: its first
+# argument, or its port= argument.
+_TCP_PORT = re.compile(r"^(?:tcp6?|ssl):(?:(?:.*?(?<!\\):)?port=)?([0-9]+)(?::|$)")
+
+
+def portNumber(port: Port) -> Optional[int]:
+    """
+    The TCP port C{port} listens on, if its description says (a
+    C{systemd:} or C{unix:} one does not), and is not C{0} (any free
+    port).
+    """
+    match = _TCP_PORT.match(port.description)
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return number or None

@@ -23,6 +23,7 @@ process stops.
 """
 
 import os
+import pwd
 import socket
 import sys
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from finger.app.access import blockedAs, describeBlocked, workerNeeds
 from finger.app.coerce import positive
 from finger.app.listening import Listener
 from finger.app.notify import ENVIRONMENT as NOTIFY_VARIABLES
@@ -107,12 +109,41 @@ class WorkersConfig:
         """
         if options["workers"] <= 1:
             return None
+        _checkDroppedUser(options)
         replaced = [
             f"--{option}=tcp:0:interface=127.0.0.1"
             for option in _PORT_OPTIONS
             if options[option].split(":", 1)[0].strip().lower() == "systemd"
         ]
         return cls(count=options["workers"], arguments=(*arguments, *replaced))
+
+
+def _checkDroppedUser(options: usage.Options) -> None:
+    """
+    Refuse C{--workers} when twistd drops privileges (C{--uid}) to a user
+    who cannot read the Python that runs the workers, or the packages they
+    import: each worker would die with a traceback, and be restarted to die
+    again.
+    """
+    parent = getattr(options, "parent", None)
+    if os.geteuid() != 0 or parent is None or "uid" not in parent:
+        return
+    uid, gid = parent["uid"], parent.get("gid")
+    if uid is None or uid == 0:
+        return
+    if gid is None:
+        try:
+            gid = pwd.getpwuid(uid).pw_gid
+        except KeyError:
+            gid = os.getegid()
+    needed = workerNeeds()
+    try:
+        blocked = blockedAs(uid, gid, needed)
+    except OSError as e:
+        raise usage.UsageError(f"--workers: {e}") from None
+    if blocked is not None:
+        path, where = blocked
+        raise usage.UsageError("--workers: " + describeBlocked(uid, path, where, needed))
 
 
 _backOff = backoffPolicy(initialDelay=0.5, maxDelay=30.0, factor=2.0, jitter=lambda: 0.0)

@@ -23,6 +23,10 @@ The database back-end: statuses kept in SQLite (one machine) or PostgreSQL
     - Sets are durable and honest: L{SQLFingerService.setUser} fires only
       once its transaction committed.  Sets that arrive while a transaction
       is under way are committed together by the next one (group commit).
+    - Until the table is first read the node cannot tell who is known: if
+      the database cannot be reached, lookups fail with
+      L{StatusesNotAvailable} (never as unknown users) and L{IReadiness}
+      says why, until the first read that succeeds.
     - While the database is unreachable, sets fail at once with
       L{StatusNotSaved}; a set whose transaction gets no answer within
       C{timeout} seconds fails with L{TimeoutError} (it may or may not have
@@ -51,9 +55,10 @@ from finger.backends.memory import StatusTable
 from finger.backends.sqlhints import HINT_INTERVAL, Hints
 from finger.backends.sqlrows import BadRow, Changes, Rows
 from finger.backends.sqlstore import BATCH, Database, Notifications, Session, openDatabase
-from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
+from finger.interfaces import IFingerService, IFingerSetterService, IReadiness
+from finger.interfaces import StatusesNotAvailable, StatusNotSaved
 from finger.reactor import orGlobalReactor
-from finger.messages import DATABASE_UNREACHABLE
+from finger.messages import DATABASE_UNREACHABLE, NOT_AVAILABLE_YET
 from finger.text import counted
 
 _T = TypeVar("_T")
@@ -65,7 +70,7 @@ line.
 """
 
 
-@implementer(IFingerService, IFingerSetterService)
+@implementer(IFingerService, IFingerSetterService, IReadiness)
 class SQLFingerService(StatusTable):
     """
     Statuses kept in a database (see L{finger.backends.sqlstore} for the
@@ -160,6 +165,19 @@ class SQLFingerService(StatusTable):
         self._pending.append((user, status, d))
         self._flush()
         return d
+
+    # -- IReadiness -------------------------------------------------------------
+
+    def notReady(self) -> Optional[str]:
+        """
+        Why this node cannot answer: it has not read the table yet.  Once
+        read, it answers from memory even while the database is away.
+        """
+        if self._loaded:
+            return None
+        if self._outage is not None:
+            return f"the status database {self.database.display} is not reachable: {self._outage}"
+        return f"the status database {self.database.display} has not been read yet"
 
     # -- the service ----------------------------------------------------------
 
@@ -380,15 +398,25 @@ class SQLFingerService(StatusTable):
 
     def _lost(self, reason: Failure) -> None:
         if self._outage is None:
-            self._outage = reason.getErrorMessage() or reason.type.__name__
+            # On one line: libpq's messages run over several.
+            self._outage = " ".join((reason.getErrorMessage() or reason.type.__name__).split())
             self.log.error(
-                "Status database {database} is unreachable ({error}); serving the "
-                "{users} in memory, and sets fail until it is back",
+                "Status database {database} is unreachable ({error}); {meanwhile}",
                 database=self.database.display,
                 error=self._outage,
-                users=counted(len(self.users), "user"),
+                meanwhile=(
+                    f"serving the {counted(len(self.users), 'user')} in memory, and sets fail "
+                    "until it is back"
+                    if self._loaded
+                    else "statuses are not available yet, and sets fail, until it is read"
+                ),
                 count=len(self.users),
             )
+        if not self._loaded:
+            waiting, self._ready = self._ready, []
+            for w in waiting:
+                if not w.called:
+                    w.errback(StatusesNotAvailable(NOT_AVAILABLE_YET))
         pending, self._pending = self._pending, []
         for _, _, d in pending:
             d.errback(StatusNotSaved(DATABASE_UNREACHABLE))
@@ -461,10 +489,14 @@ class SQLFingerService(StatusTable):
 
     def _onceLoaded(self, answer: Callable[..., "Deferred[_T]"], *args: str) -> "Deferred[_T]":
         """
-        C{answer(*args)} from the table, once the table was first read.
+        C{answer(*args)} from the table, once the table was first read; if
+        the database could not be reached before that, a failure with
+        L{StatusesNotAvailable}: the node cannot tell who is known.
         """
         if self._loaded:
             return answer(*args)
+        if self._outage is not None:
+            return fail(StatusesNotAvailable(NOT_AVAILABLE_YET))
         d: Deferred[None] = Deferred()
         self._ready.append(d)
         return d.addCallback(lambda _: answer(*args))

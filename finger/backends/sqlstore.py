@@ -33,6 +33,16 @@ from typing import Any, Mapping, Optional
 from finger.backends.sqlrows import Changes, Rows, checkRows
 from finger.backends.sqlschema import TABLE, DatabaseError, makePostgreSQLTable, makeSQLiteTable
 
+POSTGRESQL_DRIVER_MISSING = (
+    "PostgreSQL needs the psycopg 3 driver: pip install 'psycopg[binary]' "
+    "(or, in a checkout, .venv/bin/pip install -e '.[postgresql]')"
+)
+"""
+What an operator is told when C{--database} names PostgreSQL and the driver
+is not installed.  The package is not on PyPI, so its C{postgresql} extra
+is installed from a checkout.
+"""
+
 CHANNEL = "finger_status"
 """
 The PostgreSQL notification channel that announces changes.
@@ -64,6 +74,23 @@ SELECT NULL::text, NULL::text, min(version), max(version) FROM {TABLE}
 UNION ALL
 (SELECT name, status, version, NULL FROM {TABLE}
  WHERE version > %s ORDER BY version LIMIT %s)
+"""
+
+
+_LOGIN_REFUSED = (
+    "authentication failed",
+    "does not exist",
+    "no pg_hba.conf entry",
+    "no password supplied",
+    "password is required",
+    "not permitted to log in",
+    "permission denied",
+)
+"""
+What libpq's message says when the server answered and refused the login
+(a wrong password, an unknown role or database, a host it does not let in):
+psycopg gives no SQLSTATE for a failed connection.  A server that is down,
+unreachable or not yet accepting connections says none of these.
 """
 
 
@@ -174,6 +201,20 @@ class Database:
         """
         return None
 
+    def probe(self) -> Optional[str]:
+        """
+        Try to reach the database once, at start-up, and tell a refusal
+        (which trying again will not mend) from a server not reached yet.
+
+        @return: L{None} if it was reached (or this database is not checked
+            so: an SQLite file is made by the service, as the user it runs
+            as), else why it was not reached.
+        @raise DatabaseError: if the server refused the login, or libpq
+            found a value of the URL invalid (it checks some only when it
+            connects).
+        """
+        return None
+
     def close(self, connection: Any) -> None:
         """
         Close C{connection}, ignoring errors: it may be broken already.
@@ -256,7 +297,7 @@ class PostgreSQLDatabase(Database):
             from psycopg.conninfo import conninfo_to_dict
         except ImportError:
             raise DatabaseError(
-                "PostgreSQL needs psycopg 3: pip install 'finger[postgresql]'"
+                POSTGRESQL_DRIVER_MISSING
             ) from None
         self._psycopg = psycopg
         try:
@@ -328,6 +369,19 @@ class PostgreSQLDatabase(Database):
             except Exception:
                 pass
             raise
+
+    def probe(self) -> Optional[str]:
+        try:
+            self._connect(autocommit=True).close()
+        except self._psycopg.Error as e:
+            reason = " ".join(str(e).split())
+            if any(words in reason for words in _LOGIN_REFUSED):
+                raise DatabaseError(f"{self.display} refused the login: {reason}") from None
+            if "invalid " in reason:
+                # libpq checks some values only when it connects.
+                raise DatabaseError(f"not a usable libpq connection URI: {reason}") from None
+            return reason
+        return None
 
     def listen(self) -> Notifications:
         connection = self._connect(autocommit=True)

@@ -3,9 +3,11 @@
 The status file's format: one C{user: status} line per user, in UTF-8.
 
 Blank lines and lines starting with C{#} are comments.  A line that is not a
-comment, has no C{:}, names an invalid user or is not UTF-8 is malformed: it is
-reported with its line number and skipped, and the other lines still count.
-When a user appears twice, the later line wins.
+comment, has no C{:}, names an invalid user (L{finger.names}: RFC 8265, so
+C{moshez\u3164} is no user) or is not UTF-8 is malformed: it is reported
+with its line number and skipped, and the other lines still count.  When a
+user appears twice, the later line wins.  A status loses its invisible
+characters (L{finger.text.withoutInvisible}), as a setter's does.
 
 L{parse} reads the statuses out of a file's bytes; L{update} changes some
 users' lines and keeps every other line as it was, comments and malformed
@@ -20,7 +22,8 @@ import operator
 import re
 from typing import Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
-from finger.names import USER_NAME, isValidUserName
+from finger.names import PLAIN_USER_NAME, InvalidUserName, checkUserName, isValidUserName
+from finger.text import IGNORABLE, withoutInvisible
 
 
 class Problem(NamedTuple):
@@ -33,6 +36,17 @@ class Problem(NamedTuple):
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_IGNORABLE = re.compile(f"[{IGNORABLE}]")
+
+
+def _visible(status: str) -> str:
+    """
+    A status as the file's reader keeps it: without invisible characters,
+    and stripped again once they are gone.
+    """
+    if _IGNORABLE.search(status) is None:
+        return status
+    return withoutInvisible(status).strip()
 
 
 def _entries(text: str, first: int = 1) -> Iterator[Tuple[int, str, Optional[str], str]]:
@@ -54,12 +68,16 @@ def _entries(text: str, first: int = 1) -> Iterator[Tuple[int, str, Optional[str
         status = status.strip()
         if not colon:
             yield lineno, line, None, "no ':' between user and status"
-        elif not isValidUserName(name):
-            yield lineno, line, None, f"invalid user name {name!r}"
-        elif _SURROGATE.search(status) is not None:
+            continue
+        try:
+            checkUserName(name)
+        except InvalidUserName as e:
+            yield lineno, line, None, f"invalid user name {name!r}: {e}"
+            continue
+        if _SURROGATE.search(status) is not None:
             yield lineno, line, None, "status is not UTF-8"
         else:
-            yield lineno, line, name, status
+            yield lineno, line, name, _visible(status)
 
 
 def _decode(data: bytes) -> str:
@@ -77,8 +95,9 @@ CHUNK_BYTES = 1 << 16
 # A valid name never starts with "#" (which would make its line a comment).
 # A line whose text before its first ":" is a valid name, once stripped,
 # names a user; any other line is a comment or malformed and is classified
-# by L{_entries}, one line at a time.
-_PLAIN_NAME = USER_NAME.fullmatch
+# by L{_entries}, one line at a time.  Most names are plain ASCII, which one
+# call into C checks; the others are asked about one by one.
+_PLAIN_NAME = PLAIN_USER_NAME.fullmatch
 _first = operator.itemgetter(0)
 _second = operator.itemgetter(1)
 _third = operator.itemgetter(2)
@@ -131,20 +150,20 @@ def _pieces(
         elif only is not None:
             yield _namesPiece(lineno, lines, only)
         else:
-            yield _fastPiece(lineno, lines)
+            yield _fastPiece(lineno, lines, raw.isascii())
         if last:
             return
         lineno += len(lines)
         position = end + 1
 
 
-def _fastPiece(lineno: int, lines: List[str]) -> _Piece:
+def _fastPiece(lineno: int, lines: List[str], ascii: bool) -> _Piece:
     parts = list(map(str.partition, lines, _colons))
     names = list(map(str.strip, map(_first, parts)))
     users: Optional[List[int]] = None
     problems: List[Problem] = []
     if not (all(map(_second, parts)) and all(map(_PLAIN_NAME, names))):
-        good = list(map(bool, map(_PLAIN_NAME, names)))
+        good = list(map(isValidUserName, names))
         good = list(map(operator.and_, good, map(bool, map(_second, parts))))
         users = list(itertools.compress(range(len(lines)), good))
         for index in itertools.compress(range(len(lines)), map(operator.not_, good)):
@@ -154,6 +173,8 @@ def _fastPiece(lineno: int, lines: List[str]) -> _Piece:
         parts = list(itertools.compress(parts, good))
         names = list(itertools.compress(names, good))
     statuses = list(map(str.strip, map(_third, parts)))
+    if not ascii:
+        statuses = list(map(_visible, statuses))
     return _Piece(lineno, lines, users, names, statuses, problems)
 
 
@@ -163,7 +184,7 @@ def _namesPiece(lineno: int, lines: List[str], only: Callable[[str], bool]) -> _
     users = [
         index
         for index in itertools.compress(range(len(lines)), map(only, names))
-        if parts[index][1] and _PLAIN_NAME(names[index])
+        if parts[index][1] and isValidUserName(names[index])
     ]
     return _Piece(lineno, lines, users, [names[i] for i in users], [], [])
 

@@ -20,11 +20,13 @@ unless given.  A status is printed one line per line, with control
 characters removed.  The exit status is 0 on success, 1 for an unknown user,
 a refused login or status, or a server that cannot be reached or does not
 answer within C{--timeout} seconds (the reason goes to standard error), and
-2 for a usage error.
+2 for a usage error, or a C{--set} with neither a terminal to ask for the
+password on nor C{--password-file}.
 """
 
 import getopt
 import getpass
+import os
 import sys
 from typing import Any, Awaitable, Callable, List, Optional, TextIO, TypeVar, Union
 
@@ -261,12 +263,43 @@ def _describe(error: Exception, server: str, timeout: float) -> str:
     return f"cannot reach {server}: " + " ".join(printableLines(str(error) or repr(error)))
 
 
+class NoPassword(Exception):
+    """
+    A password is needed and nothing gives it: no C{--password-file}, and
+    no terminal to ask on (or the one asked gave none).
+    """
+
+
+NO_TERMINAL = (
+    "setting a status needs a password, and there is no terminal to ask for it on: "
+    "give --password-file FILE, whose first line is the password"
+)
+
+
+def askOnTerminal(prompt: str) -> str:
+    """
+    Ask for a password on the controlling terminal, without echo.
+
+    @raise NoPassword: if there is no terminal (a cron job, a pipe, a
+        service), rather than read standard input with a warning, or if the
+        person at the terminal ends the input.
+    """
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        raise NoPassword(NO_TERMINAL) from None
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        raise NoPassword("no password given") from None
+
+
 async def _main(
     reactor: Any,
     argv: List[str],
     out: TextIO,
     err: TextIO,
-    askPassword: Callable[[str], str] = getpass.getpass,
+    askPassword: Callable[[str], str] = askOnTerminal,
 ) -> None:
     options = Options()
     try:
@@ -280,7 +313,11 @@ async def _main(
         else:
             password = options.get("password")
             if password is None:
-                password = askPassword(f"Password for {options['login']}: ")
+                try:
+                    password = askPassword(f"Password for {options['login']}: ")
+                except NoPassword as e:
+                    err.write(f"pbclient: {e}\n")
+                    raise SystemExit(2) from None
             await setStatus(
                 reactor,
                 options["server"],

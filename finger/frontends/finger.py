@@ -59,6 +59,8 @@ from finger.messages import (
     LISTING_DENIED,
     MORE_USERS_NOT_SHOWN,
     NO_SUCH_USER,
+    NO_USERS,
+    NOT_AVAILABLE_YET,
     QUERY_TOO_LONG,
     TIMED_OUT,
 )
@@ -111,7 +113,7 @@ def _listingLines(snapshot: Snapshot, verbose: bool) -> List[str]:
             lines.extend(statusLines[1:])
     if snapshot.hidden > 0:
         lines.append(MORE_USERS_NOT_SHOWN.format(count=snapshot.hidden))
-    return lines
+    return lines or [NO_USERS]
 
 
 def _listingAnswer(snapshot: Snapshot, verbose: bool, limit: int) -> bytes:
@@ -227,6 +229,9 @@ class FingerProtocol(LimitedConnection, LineFraming, LookupAnswers[None]):
 
     def timedOut(self) -> None:
         self._finish([TIMED_OUT])
+
+    def notAvailable(self) -> None:
+        self._finish([NOT_AVAILABLE_YET])
 
     def failed(self) -> None:
         self._finish([INTERNAL_ERROR])

@@ -23,6 +23,7 @@ from finger.app.listening import LimitsConfig, Port
 from finger.app.setter import SetterConfig
 from finger.app.tap import Options, makeService
 from finger.backends.file import FileFingerService
+from finger.messages import NO_USERS
 from finger.net.clients import ClientKey
 from finger.net.limits import DEFAULT_MAX_PER_ADDRESS, LimitingFactory
 from finger.net.listen import everyAddress
@@ -435,3 +436,23 @@ class FingerClientTests(TestCase):
         out, err, code = yield getProcessOutputAndValue(client, ["zoë@127.0.0.1"])
         self.assertIn(b"red alert", out)
         self.assertNotIn(b"\x1b", out)
+
+    @inlineCallbacks
+    def test_emptyListing(self):  # type: ignore[no-untyped-def]
+        """
+        A listing of nobody is a sentence, not an answer of no bytes that
+        looks like a broken server.
+        """
+        client = which("finger")
+        if client is None:
+            raise self.skipTest("the finger client is not installed (Debian package finger)")
+        if os.geteuid() != 0:
+            raise self.skipTest("the finger client only uses port 79, which needs root")
+        if not _port79Free():
+            raise self.skipTest("port 79 on 127.0.0.1 is in use")
+        path = FilePath(self.mktemp())
+        path.setContent(b"")
+        startOnLoopback(self, path, "--fingerport", "tcp:79:interface=127.0.0.1", "--no-setter")
+        out, err, code = yield getProcessOutputAndValue(client, ["@127.0.0.1"])
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out.strip().splitlines()[-1], NO_USERS.encode())

@@ -44,6 +44,7 @@ from finger.frontends.web.site import ABORT_TIMEOUT, rawResponse
 from finger.frontends.web.templates import defaultTemplatesDirectory
 from finger.frontends.web.xmlrpc import XMLRPCGate
 from finger.messages import (
+    EMPTY_STATUS,
     HEADERS_TOO_LARGE,
     REQUEST_LINE_TOO_LONG,
     REQUEST_TOO_SLOW,
@@ -603,7 +604,20 @@ class ServiceTests(TestCase):
         """
         dom = await _chromium(self, self.running.http + "/zo%C3%AB")
         self.assertIn("<h1>zoë</h1>", dom)
-        self.assertIn('id="status">in Paris – café</p>', dom)
+        self.assertIn('id="status" class="status">in Paris – café</p>', dom)
+
+    async def test_emptyStatusAndNoComments(self) -> None:
+        """
+        Chromium shows a sentence, not an empty box, for a user whose
+        status is empty; no page's source carries the templates' comments.
+        """
+        running = _Running(self, statuses="quiet:\nmoshez: happy\n")
+        dom = await _chromium(self, running.http + "/quiet")
+        self.assertIn(f'id="status" class="status empty">{EMPTY_STATUS}</p>', dom)
+        for path in ["/", "/moshez", "/quiet", "/nobody"]:
+            code, headers, body = await _get(self.agent, running.http + path)
+            self.assertNotIn(b"<!--", body, path)
+            self.assertNotIn(b"Renderer", body, path)
 
     async def test_dotUsers(self) -> None:
         """
@@ -618,7 +632,7 @@ class ServiceTests(TestCase):
         for name, status in ((".", "one dot"), ("..", "two dots")):
             dom = await _chromium(self, running.http + "/" + links[name])
             self.assertIn(f"<h1>{name}</h1>", dom)
-            self.assertIn(f'id="status">{status}</p>', dom)
+            self.assertIn(f'id="status" class="status">{status}</p>', dom)
 
 
 class _Trickle(Protocol):

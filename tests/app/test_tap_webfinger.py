@@ -65,14 +65,83 @@ class OptionsTests(SynchronousTestCase):
             self.assertIn("--webfinger-hosts", str(e))
 
 
+def _secure(testCase: TestCase, *args: str) -> "tuple[_Running, Agent]":
+    """
+    The running service with C{--ssl} and C{args}, and an agent that
+    trusts its certificate.
+    """
+    path, certificate = _certificateFile(testCase)
+    running = _Running(testCase, "--ssl", "--certificate", path, *args)
+    trust = Certificate.loadPEM(certificate)
+    return running, Agent(reactor, contextFactory=BrowserLikePolicyForHTTPS(trustRoot=trust))
+
+
+class PublicURLOptionsTests(SynchronousTestCase):
+    """
+    C{--public-url} and C{--trusted-proxies}, checked once and kept in the
+    web configuration.
+    """
+
+    def parse(self, *args: str) -> tap.Options:
+        options = tap.Options()
+        options.parseOptions(["--file", _statusFile(self), *args])
+        return options
+
+    def test_default(self) -> None:
+        options = self.parse()
+        self.assertIsNone(options.config.web.publicURL)
+        self.assertEqual(options.config.web.trustedProxies, ())
+        text = " ".join(str(tap.Options()).split())
+        self.assertIn("--public-url=", text)
+        self.assertIn("--trusted-proxies=", text)
+
+    def test_given(self) -> None:
+        options = self.parse(
+            "--public-url", "https://Finger.Example/f/", "--trusted-proxies", "127.0.0.1,::1"
+        )
+        self.assertEqual(options.config.web.publicURL.base, "https://finger.example/f")
+        self.assertEqual(len(options.config.web.trustedProxies), 2)
+
+    def test_refused(self) -> None:
+        """
+        A URL that is not http or https, a proxy that is not an address,
+        and proxies without a public URL are refused, each naming its
+        option.
+        """
+        for args, option in [
+            (["--public-url", "finger.example"], "--public-url"),
+            (["--public-url", "https://h/", "--trusted-proxies", "proxy"], "--trusted-proxies"),
+            (["--trusted-proxies", "127.0.0.1"], "--public-url"),
+        ]:
+            e = self.assertRaises(usage.UsageError, self.parse, *args)
+            self.assertIn(option, str(e))
+
+    def test_portNumber(self) -> None:
+        """
+        The finger and HTTPS ports the pages and redirects name are read
+        from the port options, where they say.
+        """
+        from finger.app.web import portNumber
+
+        for value, number in [
+            ("7979", 7979),
+            ("tcp:79:interface=127.0.0.1", 79),
+            ("tcp:interface=127.0.0.1:port=8443", 8443),
+            ("tcp:0", None),
+            ("unix:/run/finger.sock", None),
+        ]:
+            options = self.parse("--fingerport", value)
+            self.assertEqual(portNumber(options.config.finger.port), number, value)
+
+
 class WebFingerServiceTests(TestCase):
     """
-    The running service answers WebFinger with what finger says.
+    The running service answers WebFinger, over HTTPS, with what finger
+    says.
     """
 
     def setUp(self) -> None:
-        self.running = _Running(self)
-        self.agent = Agent(reactor)
+        self.running, self.agent = _secure(self)
 
     async def test_sameAsFinger(self) -> None:
         """
@@ -82,8 +151,8 @@ class WebFingerServiceTests(TestCase):
         """
         for user in ["moshez", "zoë"]:
             resource = f"acct:{quote(user)}@127.0.0.1"
-            code, headers, body = await _get(self.agent, _webfinger(self.running.http, resource))
-            self.assertEqual(code, 200, body)
+            code, headers, body = await _get(self.agent, _webfinger(self.running.https, resource))
+            self.assertEqual(code, 200)
             self.assertEqual(headers.getRawHeaders(b"content-type"), [JRD])
             self.assertEqual(headers.getRawHeaders(b"access-control-allow-origin"), [b"*"])
             self.assertEqual(headers.getRawHeaders(b"x-frame-options"), [b"DENY"])
@@ -97,7 +166,7 @@ class WebFingerServiceTests(TestCase):
             status = answer.decode("utf-8").rstrip("\r\n").replace("\r\n", "\n")
             self.assertEqual(document["properties"], {STATUS_PROPERTY: status})
 
-            page = self.running.http + "/" + quote(user, safe="")
+            page = self.running.https + "/" + quote(user, safe="")
             self.assertEqual(document["aliases"], [page])
             links = {link["rel"]: link for link in document["links"]}
             self.assertEqual(
@@ -112,8 +181,8 @@ class WebFingerServiceTests(TestCase):
         """
         The page's URL is a resource too; C{rel} filters the links.
         """
-        page = self.running.http + "/moshez"
-        url = _webfinger(self.running.http, page) + "&rel=" + quote(PROFILE_PAGE, safe="")
+        page = self.running.https + "/moshez"
+        url = _webfinger(self.running.https, page) + "&rel=" + quote(PROFILE_PAGE, safe="")
         code, headers, body = await _get(self.agent, url)
         document = json.loads(body)
         self.assertEqual(document["subject"], page)
@@ -124,11 +193,11 @@ class WebFingerServiceTests(TestCase):
         A missing resource is a 400, an unknown user and a host not served
         404s, each readable from any origin.
         """
-        base = self.running.http + "/.well-known/webfinger"
+        base = self.running.https + "/.well-known/webfinger"
         for url, expected in [
             (base, 400),
-            (_webfinger(self.running.http, "acct:nobody@127.0.0.1"), 404),
-            (_webfinger(self.running.http, "acct:moshez@elsewhere.example"), 404),
+            (_webfinger(self.running.https, "acct:nobody@127.0.0.1"), 404),
+            (_webfinger(self.running.https, "acct:moshez@elsewhere.example"), 404),
         ]:
             code, headers, body = await _get(self.agent, url)
             self.assertEqual(code, expected, url)
@@ -144,14 +213,14 @@ class HostsTests(TestCase):
         """
         Only the names given are served, and the pages use the first.
         """
-        running = _Running(self, "--webfinger-hosts", "example.com,finger.example.org")
-        agent = Agent(reactor)
+        running, agent = _secure(self, "--webfinger-hosts", "example.com,finger.example.org")
         for host in ["example.com", "finger.example.org"]:
-            url = _webfinger(running.http, f"acct:moshez@{host}")
+            url = _webfinger(running.https, f"acct:moshez@{host}")
             code, headers, body = await _get(agent, url)
             self.assertEqual(code, 200, host)
-            self.assertEqual(json.loads(body)["aliases"], [running.http + "/moshez"])
-        code, headers, body = await _get(agent, _webfinger(running.http, "acct:moshez@127.0.0.1"))
+            page = f"https://{host}:{running.sslPort}/moshez"
+            self.assertEqual(json.loads(body)["aliases"], [page])
+        code, headers, body = await _get(agent, _webfinger(running.https, "acct:moshez@127.0.0.1"))
         self.assertEqual((code, body.decode("utf-8")), (404, WEBFINGER_NOT_SERVED + "\n"))
         code, headers, body = await _get(agent, running.http + "/moshez")
         self.assertIn("finger moshez@example.com", body.decode("utf-8"))
@@ -163,10 +232,7 @@ class HTTPSTests(TestCase):
     """
 
     async def test_https(self) -> None:
-        path, certificate = _certificateFile(self)
-        running = _Running(self, "--ssl", "--certificate", path)
-        trust = Certificate.loadPEM(certificate)
-        agent = Agent(reactor, contextFactory=BrowserLikePolicyForHTTPS(trustRoot=trust))
+        running, agent = _secure(self)
         code, headers, body = await _get(agent, _webfinger(running.https, "acct:moshez@127.0.0.1"))
         self.assertEqual(code, 200)
         self.assertEqual(headers.getRawHeaders(b"access-control-allow-origin"), [b"*"])
@@ -183,15 +249,14 @@ class FrontPageTests(TestCase):
         With C{--no-listing} the front page names nobody and the JSON list
         is refused; WebFinger and users' pages still answer.
         """
-        running = _Running(self, "--no-listing")
-        agent = Agent(reactor)
+        running, agent = _secure(self, "--no-listing")
         code, headers, body = await _get(agent, running.http + "/")
         self.assertEqual(code, 200)
         self.assertNotIn(b"moshez", body)
         self.assertIn(b"does not list its users", body)
         code, headers, body = await _get(agent, running.http + "/api/users")
         self.assertEqual((code, json.loads(body)), (403, {"error": LISTING_DENIED}))
-        code, headers, body = await _get(agent, _webfinger(running.http, "acct:moshez@127.0.0.1"))
+        code, headers, body = await _get(agent, _webfinger(running.https, "acct:moshez@127.0.0.1"))
         self.assertEqual(code, 200)
 
     async def test_chromium(self) -> None:

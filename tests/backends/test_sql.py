@@ -17,6 +17,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, TimeoutError, gatherResults
 from twisted.internet.threads import deferToThread
 from twisted.logger import LogLevel, capturedLogs, formatEvent
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
@@ -34,7 +35,8 @@ from finger.backends.sqlstore import (
     SQLiteDatabase,
     openDatabase,
 )
-from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
+from finger.interfaces import IFingerService, IFingerSetterService, IReadiness, StatusNotSaved, UnknownUser
+from finger.interfaces import StatusesNotAvailable
 from finger.names import InvalidStatus, InvalidUserName
 from tests import postgres
 from finger.testing import HeldThreadsClock, ThreadlessClock
@@ -248,6 +250,41 @@ class StoreLogicTests(SynchronousTestCase):
         clock.runOne()  # read
         self.assertEqual(self.successResultOf(d), "Happy")
         self.assertEqual(self.successResultOf(users), ["moshez"])
+
+    def test_notAvailableUntilFirstRead(self) -> None:
+        """
+        A database not reached since the start: the lookups waiting, and
+        those after, fail with L{StatusesNotAvailable} rather than say that
+        nobody is known; the node says why it is not ready, keeps trying,
+        and answers from the first read that succeeds.
+        """
+        clock = HeldReactor()
+        database = FakeDatabase(moshez="Happy")
+        database.up = False
+        service = self.service(database, clock)
+        self.assertTrue(verifyObject(IReadiness, service))
+        self.assertIn("has not been read yet", service.notReady() or "")
+        waiting = service.getUser("moshez")
+        with capturedLogs() as events:
+            clock.runOne()  # listen: fails
+        self.failureResultOf(waiting, StatusesNotAvailable)
+        self.failureResultOf(service.getUsers(), StatusesNotAvailable)
+        self.failureResultOf(service.getUser("nobody"), StatusesNotAvailable)
+        self.assertIn("is not reachable", service.notReady() or "")
+        [event] = [e for e in events if e["log_level"] == LogLevel.error]
+        self.assertIn("not available yet", event["meanwhile"])
+        database.up = True
+        clock.advance(1)  # the retry
+        clock.runOne()  # listen
+        clock.runOne()  # read
+        self.assertIsNone(service.notReady())
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "Happy")
+        self.failureResultOf(service.getUser("nobody"), UnknownUser)
+        # Once read, an outage is served from memory: still ready.
+        database.up = False
+        service._lost(Failure(ConnectionError("gone")))
+        self.assertIsNone(service.notReady())
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "Happy")
 
     def test_setFiresAfterCommit(self) -> None:
         clock, database, service = self.readService()
@@ -1062,6 +1099,9 @@ class PostgreSQLTests(TestCase):
             admin = self.node(self.cluster.urlAs("finger_admin"))
             await admin.getUsers()
             query("GRANT SELECT, INSERT, UPDATE ON finger_status TO fingerd")
+            # Until it reads the table, it says so rather than answer.
+            self.assertIn("not reachable", node.notReady() or "")
+            await waitFor(reactor, lambda: node.notReady() is None, "the node to read the table")
             await node.getUsers()
             await node.setUser("moshez", "Least privilege")
             await self.sees(admin, "moshez", "Least privilege")

@@ -36,6 +36,34 @@ class RowTests(SynchronousTestCase):
         ]:
             self.assertRaises(InvalidRow, checkRow, name, status)
 
+    def test_impostorNames(self) -> None:
+        """
+        A row whose name breaks RFC 8265 (an invisible character after
+        C{moshez}) is bad, with the character named.
+        """
+        for name, code in [
+            ("moshez\u3164", "U+3164"),
+            ("moshez\u115f", "U+115F"),
+            ("\uffa0", "U+FFA0"),
+            ("\u2800", "U+2800"),
+            ("mos\u034fhez", "U+034F"),
+            ("moshez\U000e0067", "U+E0067"),
+        ]:
+            error = self.assertRaises(InvalidRow, checkRow, name, "ok")
+            self.assertIn(code, str(error))
+        rows = checkRows([("moshez", "real"), ("moshez\u3164", "impostor")])
+        self.assertEqual(rows.statuses, {"moshez": "real"})
+        self.assertEqual(len(rows.bad), 1)
+
+    def test_invisibleStatus(self) -> None:
+        """
+        A row's status loses its invisible characters, emoji sequences kept.
+        """
+        hidden = "".join(chr(0xE0000 + ord(c)) for c in "secret")
+        self.assertEqual(checkRow("moshez", "away" + hidden), ("moshez", "away"))
+        self.assertEqual(checkRow("moshez", "a\u3164b\ufe0f"), ("moshez", "ab"))
+        self.assertEqual(checkRow("moshez", "\u2764\ufe0f"), ("moshez", "\u2764\ufe0f"))
+
     def test_checkRows(self) -> None:
         """
         L{checkRows} keeps the good rows, reports the bad, and gives the

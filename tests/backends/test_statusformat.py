@@ -61,6 +61,57 @@ class ParseTests(SynchronousTestCase):
     def test_empty(self) -> None:
         self.assertEqual(parse(b""), ({}, []))
 
+    def test_impostorNamesSkipped(self) -> None:
+        """
+        A line whose name breaks RFC 8265 (an invisible Hangul filler after
+        C{moshez}, a braille blank, a tag character) is skipped and
+        reported with the reason; it is never a second C{moshez}.
+        """
+        data = "moshez: real\nmoshez\u3164: impostor\n\u2800: blank\nmoshez\U000e0041: tag\n"
+        statuses, problems = parse(data.encode("utf-8"))
+        self.assertEqual(statuses, {"moshez": "real"})
+        self.assertEqual([p.lineno for p in problems], [2, 3, 4])
+        self.assertIn("U+3164 HANGUL FILLER", problems[0].reason)
+        self.assertIn("U+2800", problems[1].reason)
+        self.assertIn("U+E0041", problems[2].reason)
+
+    def test_invisibleStatusTextDropped(self) -> None:
+        """
+        A status loses its invisible characters (hidden tag text, a Hangul
+        filler) as it is read; an emoji sequence keeps its joiner and the
+        flag of England its tags.
+        """
+        hidden = "".join(chr(0xE0000 + ord(c)) for c in "secret")
+        england = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+        family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+        data = (
+            f"moshez: on holiday{hidden}\nshawn: \u3164 \u3164\nzo\u00eb: {england} {family}\n"
+        )
+        statuses, problems = parse(data.encode("utf-8"))
+        self.assertEqual(
+            statuses, {"moshez": "on holiday", "shawn": "", "zo\u00eb": f"{england} {family}"}
+        )
+        self.assertEqual(problems, [])
+
+    def test_manyNonASCIINames(self) -> None:
+        """
+        A file of more than one piece, with names in other scripts and
+        impostors among them, reads the same as line by line.
+        """
+        lines = []
+        for number in range(4000):
+            lines.append(f"\u7528\u6237{number}: \u2615\ufe0f {number}x\ufe0f")
+            lines.append(f"user{number}\u3164: hidden")
+        data = "\n".join(lines).encode("utf-8")
+        self.assertGreater(len(data), statusformat.CHUNK_BYTES)
+        statuses, problems = parse(data)
+        self.assertEqual(len(statuses), 4000)
+        self.assertEqual(statuses["\u7528\u62373999"], "\u2615\ufe0f 3999x")
+        self.assertEqual([p.lineno for p in problems], list(range(2, 8001, 2)))
+        new, _ = update(data, {"\u7528\u62370": "x"}, statuses)
+        self.assertEqual(parse(new)[0]["\u7528\u62370"], "x")
+        self.assertIn("user0\u3164: hidden".encode("utf-8"), new)
+
 
 class UpdateTests(SynchronousTestCase):
     def test_replaceKeepsEverythingElse(self) -> None:
@@ -238,8 +289,14 @@ class BulkParserTests(SynchronousTestCase):
 _names = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12
 ).filter(isValidUserName)
-_statuses = st.text(max_size=40).map(str.strip).filter(
-    lambda s: _isStorable(s)
+# What a setter stores (checkStatus drops invisible characters), as a
+# status file keeps it (stripped).
+_statuses = (
+    st.text(max_size=40)
+    .map(str.strip)
+    .filter(lambda s: _isStorable(s))
+    .map(checkStatus)
+    .filter(lambda s: s == s.strip())
 )
 
 

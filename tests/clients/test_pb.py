@@ -6,12 +6,14 @@ runs.
 
 import io
 import os
+import subprocess
 import sys
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.testing import MemoryReactorClock
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.python import usage
 from twisted.python.failure import Failure
@@ -21,7 +23,7 @@ import finger
 from finger.app import tap
 from finger.auth import LOGIN_FAILED
 from finger.interfaces import UnknownUser
-from finger.clients.pb import Options, _main, fetch, report, setStatus
+from finger.clients.pb import NO_TERMINAL, NoPassword, Options, _main, fetch, report, setStatus
 from tests.certs import selfSigned
 from tests.running import STATUSES, startFinger
 from tests.support import cleanEnvironment, exchange, freePort, listeningPort
@@ -383,3 +385,44 @@ class TLSIntegrationTests(TestCase):
         server = f"tls:host=localhost:port={port}:trustRoots={directory}/roots"
         await setStatus(reactor, server, "moshez", "encrypted", "moshez", "secret", 10)
         self.assertEqual(await fetch(reactor, server, "moshez", 10), "encrypted")
+
+
+class NoTerminalTests(SynchronousTestCase):
+    """
+    C{--set} with no terminal and no password file.
+    """
+
+    def test_noTerminal(self) -> None:
+        """
+        Run without a controlling terminal (as from cron or a pipe), C{--set}
+        without C{--password-file} says a password is needed and how to give
+        it, and connects to nothing.
+        """
+        port = freePort()
+        process = subprocess.run(
+            [sys.executable, "-m", "finger.clients.pb", f"127.0.0.1:{port}", "moshez", "--set", "x"],
+            env=cleanEnvironment(PYTHONPATH=_checkout),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            start_new_session=True,
+            timeout=60,
+        )
+        self.assertEqual(process.returncode, 2)
+        self.assertEqual(process.stdout, b"")
+        self.assertEqual(process.stderr.decode(), f"pbclient: {NO_TERMINAL}\n")
+
+    def test_endOfInput(self) -> None:
+        """
+        A terminal that gives no password (end of input) is told so.
+        """
+
+        def ask(prompt: str) -> str:
+            raise NoPassword("no password given")
+
+        err = io.StringIO()
+        argv = ["127.0.0.1", "moshez", "--set", "x"]
+        with self.assertRaises(SystemExit) as raised:
+            # It asks before it connects: the first step raises.
+            _main(MemoryReactorClock(), argv, io.StringIO(), err, ask).send(None)
+        self.assertEqual(raised.exception.code, 2)
+        self.assertEqual(err.getvalue(), "pbclient: no password given\n")

@@ -28,12 +28,14 @@ from finger.messages import (
     INTERNAL_ERROR,
     LISTING_DENIED,
     NO_SUCH_USER,
+    NO_USERS,
+    NOT_AVAILABLE_YET,
     QUERY_TOO_LONG,
     TIMED_OUT,
 )
 from finger.backends.memory import MemoryFingerService
 from finger.text import printableLines
-from finger.testing import BrokenService, FaultyService, ThreadlessClock
+from finger.testing import BrokenService, FaultyService, NotYetService, ThreadlessClock
 from tests.support import (
     OneRequestClient,
     chunked,
@@ -211,7 +213,10 @@ class FingerProtocolTests(OneRequestClient, SynchronousTestCase):
         self.assertEqual(self.transport.value(), b"moshez: happy and well\r\n" + cut + b"\r\n")
 
     def test_listingEmpty(self) -> None:
-        self.assertEqual(self.send(b"\r\n", MemoryFingerService()), b"")
+        """
+        A listing of nobody says so, in a line.
+        """
+        self.assertEqual(self.send(b"\r\n", MemoryFingerService()), NO_USERS.encode() + b"\r\n")
         self.assertTrue(self.transport.disconnecting)
 
     def test_listingDenied(self) -> None:
@@ -322,6 +327,16 @@ class FingerProtocolTests(OneRequestClient, SynchronousTestCase):
     def test_noTimeoutAfterAnswer(self) -> None:
         self.send(b"moshez\r\n")
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_notAvailableYet(self) -> None:
+        """
+        A back-end that has not read its statuses yet gives that sentence,
+        for a user and for the listing: never C{No such user}.
+        """
+        expected = NOT_AVAILABLE_YET.encode() + b"\r\n"
+        self.assertEqual(self.send(b"moshez\r\n", NotYetService()), expected)
+        self.assertEqual(self.send(b"\r\n", NotYetService()), expected)
+        self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_backendFailure(self) -> None:
         """

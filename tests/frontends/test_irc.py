@@ -24,9 +24,11 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from finger.app import tap
 from finger.backends.memory import MemoryFingerService
 from finger.frontends.irc import IRCClientFactoryFromService
+from finger.frontends.irc.text import CONTINUED
+from finger.messages import CUT_SHORT
 from tests.certs import selfSigned
 from tests.running import parseFinger, startFinger
-from tests.support import freePort, waitFor, which
+from tests.support import fakeProgram, freePort, waitFor, which
 
 
 class _Ngircd(ProcessProtocol):
@@ -334,6 +336,72 @@ class IRCServerIntegrationTests(TestCase):
         await tester.closed
 
 
+    async def test_continuationLines(self) -> None:
+        """
+        Statuses come from a program (C{--backend=command}): one prints
+        C{hello}, then C{othernick: hi}, C{othernick, hi} and C{!kick bob}
+        on lines of their own; the other a line of C{!cmd} words long
+        enough to be cut, so that a continuation starts where a C{!cmd}
+        does.  Asked in private and in a channel, the bot's lines after the
+        first all start with L{CONTINUED}.
+        """
+        program = fakeProgram(
+            self,
+            'case "$3" in\n'
+            "  crafted) printf 'hello\\nothernick: hi\\nothernick, hi\\n!kick bob\\n' ;;\n"
+            "  longcmd) i=0; while [ $i -lt 400 ]; do printf '!cmd '; i=$((i+1)); done;"
+            " echo ;;\n"
+            "  *) exit 1 ;;\n"
+            "esac\n",
+        )
+        await self.startServer()
+        startFinger(
+            self,
+            "--no-pb",
+            "--backend=command",
+            "--command",
+            program,
+            "--ircserver",
+            f"127.0.0.1:{self.port}",
+            "--ircchannels",
+            "#finger",
+            "--ircretry",
+            "1",
+        )
+        tester = await self.connectTester("tester")
+        tester.sendLine(b"JOIN #finger")
+        await self.ask(tester, "fingerbot", "crafted", "PRIVMSG tester :| !kick bob")
+        await self.ask(tester, "#finger", "fingerbot: longcmd", CUT_SHORT)
+        said = [
+            line.split(b" :", 1)[1].decode("utf-8")
+            for line in tester.lines
+            if line.startswith(b":fingerbot!") and b" PRIVMSG " in line
+        ]
+        private = [line for line in said if line.startswith("Status of crafted")]
+        self.assertTrue(private)
+        start = said.index(private[0])
+        self.assertEqual(
+            said[start : start + 4],
+            [
+                "Status of crafted: hello",
+                "| othernick: hi",
+                "| othernick, hi",
+                "| !kick bob",
+            ],
+        )
+        channel = [
+            index for index, line in enumerate(said) if line.startswith("tester: Status of longcmd")
+        ]
+        self.assertTrue(channel)
+        answer = said[channel[0] : channel[0] + 4]
+        self.assertEqual(len(answer), 4)
+        for line in answer[1:]:
+            self.assertTrue(line.startswith(CONTINUED + "!cmd"), line)
+        self.assertTrue(answer[-1].endswith(CUT_SHORT))
+        tester.transport.loseConnection()
+        await tester.closed
+
+
 class IRCOptionsTests(SynchronousTestCase):
     """
     The IRC options of C{twistd finger}, and how L{tap.makeService} wires
@@ -439,3 +507,4 @@ class IRCOptionsTests(SynchronousTestCase):
         """Without C{--ircserver}, there is no bot."""
         top = tap.makeService(self.parse(), MemoryReactorClock())
         self.assertEqual([s for s in top if isinstance(s, ClientService)], [])
+

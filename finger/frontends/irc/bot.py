@@ -31,7 +31,7 @@ from finger.frontends.irc.text import (
     replyLines,
 )
 from finger.lookup import LookupAnswers, Pending
-from finger.messages import INTERNAL_ERROR, NO_SUCH_USER, STATUS_OF, TIMED_OUT
+from finger.messages import INTERNAL_ERROR, NO_SUCH_USER, NOT_AVAILABLE_YET, STATUS_OF, TIMED_OUT
 from finger.names import isValidUserName
 from finger.text import printableLines
 
@@ -50,6 +50,9 @@ class _IRCAnswers(LookupAnswers[str]):
 
     def timedOut(self) -> str:
         return TIMED_OUT
+
+    def notAvailable(self) -> str:
+        return NOT_AVAILABLE_YET
 
     def failed(self) -> str:
         return INTERNAL_ERROR

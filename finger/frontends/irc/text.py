@@ -13,10 +13,18 @@ printable text only (see L{finger.text.printableLines}), cut at spaces
 where it can be, never inside a character, into lines that fit once the
 server has relayed them, and at most a given number of them: the last line
 of a longer reply ends with L{CUT_SHORT}.
+
+Whoever writes a status chooses what the bot says, but not how its lines
+begin: the first starts with the answer's lead (the asker's nickname in a
+channel, then C{Status of USER:}), and every later one with L{CONTINUED}.
+So no line of a reply can start with another nickname and a colon or
+comma (C{othernick: op me}), which people and bots read as addressed to
+that nickname, or with a command character (C{!kick}, C{.op}, C{@op}...)
+that a bot in the channel would obey.
 """
 
 import re
-from typing import Iterator, List, NamedTuple, Optional
+from typing import Iterator, List, NamedTuple, Optional, Tuple
 
 from twisted.words.protocols.irc import CHANNEL_PREFIXES
 
@@ -26,6 +34,16 @@ from finger.text import printableLines
 MAX_LINE_BYTES = 512
 """
 The longest IRC line, CRLF included (RFC 2812 section 2.3).
+"""
+
+CONTINUED = "| "
+"""
+What every line of a reply after the first starts with.  Not the asker's
+nickname: in private that would be no help to anyone, and one rule for
+every reply is one rule to check.  Not blanks, which bots strip before
+they look for a command; not C{.}, C{!}, C{@}, C{~}, C{$}, C{>} or any other
+character bots take commands after; C{|} starts no nickname a bot could
+have, since C{|} and a space cannot both be in one.
 """
 
 MAX_NICKNAME_LENGTH = 30
@@ -127,6 +145,22 @@ def addressedQuery(nickname: str, message: str) -> Optional[str]:
     return rest[1:]
 
 
+def _cut(text: str, budget: int) -> Tuple[str, Optional[str]]:
+    """
+    The first piece of C{text} that fits in C{budget} bytes of UTF-8, and
+    the rest (L{None} if there is none), as L{splitUTF8} cuts them.
+    """
+    if len(text.encode("utf-8")) <= budget:
+        return text, None
+    # Cutting the bytes may leave part of a character at the end; "ignore"
+    # drops that part, so the piece holds whole characters.
+    fits = text.encode("utf-8")[:budget].decode("utf-8", "ignore")
+    space = fits.rfind(" ")
+    if space > len(fits) // 2:
+        return fits[:space], text[space + 1 :]
+    return fits, text[len(fits) :]
+
+
 def splitUTF8(text: str, budget: int) -> Iterator[str]:
     """
     Split C{text} into pieces of at most C{budget} bytes of UTF-8 each.
@@ -137,18 +171,10 @@ def splitUTF8(text: str, budget: int) -> Iterator[str]:
 
     @param budget: bytes per piece; at least 4, so any character fits.
     """
-    while len(text.encode("utf-8")) > budget:
-        # Cutting the bytes may leave part of a character at the end;
-        # "ignore" drops that part, so the piece holds whole characters.
-        fits = text.encode("utf-8")[:budget].decode("utf-8", "ignore")
-        space = fits.rfind(" ")
-        if space > len(fits) // 2:
-            yield fits[:space]
-            text = text[space + 1 :]
-        else:
-            yield fits
-            text = text[len(fits) :]
-    yield text
+    rest: Optional[str] = text
+    while rest is not None:
+        piece, rest = _cut(rest, budget)
+        yield piece
 
 
 def lineBudget(target: str, nicknameLength: int) -> int:
@@ -165,19 +191,31 @@ def lineBudget(target: str, nicknameLength: int) -> int:
 def replyLines(lead: str, status: str, budget: int, limit: int) -> List[str]:
     """
     The lines of a reply: C{lead} and the status's first line, then its
-    other lines, each split to fit C{budget} bytes, at most C{limit} lines
-    in all.
+    other lines, each split to fit C{budget} bytes, every line after the
+    first starting with L{CONTINUED}, at most C{limit} lines in all.
+
+    @param lead: what the reply starts with; it must not itself start
+        with a nickname and a colon other than the asker's, or with a
+        command character (the bot's leads are C{Status of USER: } and
+        the asker's nickname before it).
     """
     statusLines = printableLines(status) or [""]
     statusLines[0] = lead + statusLines[0]
+    continued = len(CONTINUED.encode("utf-8"))
     pieces: List[str] = []
     for text in statusLines:
-        for piece in splitUTF8(text, budget):
+        rest: Optional[str] = text
+        while rest is not None:
             if len(pieces) == limit:
                 # One too many: end the last shown line with the marker.
                 last = pieces[-1].encode("utf-8")
                 room = budget - len(CUT_SHORT.encode("utf-8"))
                 pieces[-1] = last[:room].decode("utf-8", "ignore") + CUT_SHORT
                 return pieces
-            pieces.append(piece)
+            if pieces:
+                piece, rest = _cut(rest, budget - continued)
+                pieces.append(CONTINUED + piece)
+            else:
+                piece, rest = _cut(rest, budget)
+                pieces.append(piece)
     return pieces

@@ -103,6 +103,7 @@ from finger.pbwire import (
     LoginNotOffered,
     LoginRefused,
     NoSuchUser,
+    NotAvailable,
     NotSaved,
     PermissionDenied,
 )
@@ -130,6 +131,7 @@ __all__ = [
     "LoginNotOffered",
     "LoginRefused",
     "NoSuchUser",
+    "NotAvailable",
     "NotSaved",
     "PermissionDenied",
     "PerspectiveFingerFromService",

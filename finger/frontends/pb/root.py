@@ -21,9 +21,15 @@ from finger.frontends.pb.login import ConnectionLogin
 from finger.interfaces import IFingerService, IPerspectiveFinger
 from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, LookupPolicy
 from finger.reactor import orGlobalReactor
-from finger.messages import INTERNAL_ERROR, NO_ANONYMOUS_LOGIN, NO_SUCH_USER, TIMED_OUT
+from finger.messages import (
+    INTERNAL_ERROR,
+    NO_ANONYMOUS_LOGIN,
+    NO_SUCH_USER,
+    NOT_AVAILABLE_YET,
+    TIMED_OUT,
+)
 from finger.names import isValidUserName
-from finger.pbwire import BadRequest, LoginNotOffered, NoSuchUser
+from finger.pbwire import BadRequest, LoginNotOffered, NoSuchUser, NotAvailable
 
 
 class _RemoteLookupAnswers(LookupAnswers[NoReturn]):
@@ -36,6 +42,9 @@ class _RemoteLookupAnswers(LookupAnswers[NoReturn]):
 
     def timedOut(self) -> NoReturn:
         raise pb.Error(TIMED_OUT)
+
+    def notAvailable(self) -> NoReturn:
+        raise NotAvailable(NOT_AVAILABLE_YET)
 
     def failed(self) -> NoReturn:
         raise pb.Error(INTERNAL_ERROR)

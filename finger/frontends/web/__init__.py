@@ -24,7 +24,14 @@ module per job:
     - L{finger.frontends.web.xmlrpc}: XML-RPC at C{/RPC2}, with its login
       gate for C{setUser};
     - L{finger.frontends.web.xmlrpccalls}: what XML-RPC asks of any call
-      (no document type, the right arguments), and introspection.
+      (no document type, the right arguments), and introspection;
+    - L{finger.frontends.web.webfinger}: WebFinger, over HTTPS only;
+    - L{finger.frontends.web.origin}: the host names the site answers for
+      and where its absolute URLs point (C{--public-url}, trusted
+      proxies), never the request's C{Host} header;
+    - L{finger.frontends.web.caching}: entity tags and C{304}s;
+    - L{finger.frontends.web.cors}: C{OPTIONS}, and the CORS preflight of
+      WebFinger and the JSON view.
 
 The HTML comes from the XHTML files in a templates directory; the template
 engine escapes every value.  Statuses lose their control characters (see

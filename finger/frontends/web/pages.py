@@ -23,9 +23,13 @@ win over user names: a user called C{RPC2} or C{api} has no HTML page, but
 C{/api/users/RPC2} and XML-RPC still find them.
 
 The pages name the host they serve (a user's page shows C{finger USER@HOST}
-and C{acct:USER@HOST}): the name the request was sent to, unless the site
-was given the names it answers for and that is not one of them
-(L{ServedHosts}).
+and C{acct:USER@HOST}): a name the site is configured with, which the
+request's C{Host} header may only choose among (L{SiteOrigin.shown}).
+
+Every page and JSON answer carries an entity tag, made once with the page
+where the page is made once, and a conditional request that names it is
+answered C{304} (L{finger.frontends.web.caching}).  C{OPTIONS} is answered
+for every path (L{Preflight}).
 
 A user name in a URL is percent-encoded UTF-8 (C{/zo%C3%AB}); every link the
 pages make is quoted that way, C{/} included, so C{a/b} is C{/a%2Fb}.  Links
@@ -45,18 +49,21 @@ from twisted.web.template import Element
 from finger import listing
 from finger.listing import Listing, Snapshot
 from finger.auth import SetterLogin
+from finger.frontends.web.caching import REVALIDATE, conditional, entityTag, tagged
+from finger.frontends.web.cors import Preflight
 from finger.frontends.web.api import (
-    JSON,
     APINotFound,
     JSONAnswers,
+    UnlistedUsersAPI,
     UsersAPI,
-    jsonBody,
+    listingDenied,
     userJSON,
     usersJSON,
 )
 from finger.frontends.web.prerendered import Prerendered
 from finger.frontends.web.request import Answer, Response, WebAnswers, serve, userName
 from finger.frontends.web.templates import (
+    FINGER_PORT,
     NotFoundElement,
     Templates,
     UserElement,
@@ -64,12 +71,12 @@ from finger.frontends.web.templates import (
     frontPageSlots,
     loadTemplates,
 )
-from finger.frontends.web.webfinger import WELL_KNOWN, ServedHosts, WebFinger, WellKnown
+from finger.frontends.web.origin import Network, PublicURL, SiteOrigin
+from finger.frontends.web.webfinger import WEBFINGER, WELL_KNOWN, WebFinger, WellKnown
 from finger.frontends.web.xmlrpc import XMLRPCGate
 from finger.interfaces import IFingerService, UnknownUser
 from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy
 from finger.reactor import orGlobalReactor
-from finger.messages import LISTING_DENIED
 
 RPC_PATH = b"RPC2"
 API_PATH = b"api"
@@ -105,6 +112,11 @@ PageKey = Tuple[str, str, str, str]
 """
 What a user's page is made from: the name, the status, the link home and
 the host shown.
+"""
+
+Page = Tuple[Response, bytes]
+"""
+A user's page made once: the response and its entity tag.
 """
 
 MAX_LISTED = listing.MAX_LISTED
@@ -184,6 +196,7 @@ class _PageAnswers(JSONAnswers):
         self.templates = templates
 
     def unknown(self, user: str) -> Answer:
+        self.request.setHeader(b"cache-control", REVALIDATE)
         if self.wantJSON:
             return super().unknown(user)
         element = NotFoundElement(self.templates.notFound, self.user, homeLink(self.request))
@@ -196,7 +209,8 @@ class UserStatus(Resource):
     Nothing lies beneath it.
 
     @ivar policy: how the back-end is asked.
-    @ivar hosts: the host names the site answers for, the page shows one.
+    @ivar origin: the host names the site answers for, the page shows one.
+    @ivar fingerPort: the finger server's port, for the page's hint.
     """
 
     isLeaf = True
@@ -207,24 +221,28 @@ class UserStatus(Resource):
         templates: Templates,
         segment: bytes,
         policy: LookupPolicy,
-        hosts: Optional[ServedHosts] = None,
-        pages: Optional[Dict[PageKey, Response]] = None,
+        origin: Optional[SiteOrigin] = None,
+        pages: Optional[Dict[PageKey, Page]] = None,
+        fingerPort: int = FINGER_PORT,
     ) -> None:
         """
         @param pages: user pages already made, by what they were made from,
             shared by all the users' resources of a site; the page of a
-            status is built once, and again only when it changes.
+            status is built once, with its entity tag, and again only when
+            it changes.
         """
         super().__init__()
         self.service = service
         self.templates = templates
         self.policy = policy
-        self.hosts = hosts if hosts is not None else ServedHosts()
-        self.pages: Dict[PageKey, Response] = pages if pages is not None else {}
+        self.origin = origin if origin is not None else SiteOrigin()
+        self.vary = _vary(self.origin)
+        self.pages: Dict[PageKey, Page] = pages if pages is not None else {}
+        self.fingerPort = fingerPort
         self.user, self.valid = userName(segment)
 
     def render_GET(self, request: Request) -> object:
-        request.setHeader(b"vary", b"Accept")
+        request.setHeader(b"vary", self.vary)
         wantJSON = prefersJSON(request.getHeader(b"accept"))
         user = self.user
         if request.postpath:
@@ -238,38 +256,32 @@ class UserStatus(Resource):
 
         def found(status: str) -> Answer:
             if wantJSON:
-                return userJSON(user, status)
-            home, host = homeLink(request), self.hosts.preferred(request)
+                return tagged(request, userJSON(user, status))
+            home, host = homeLink(request), self.origin.shown(request)
             key = (user, status, home, host)
             page = self.pages.get(key)
             if page is not None:
-                return page
-            element = UserElement(self.templates.user, user, status, home, host=host)
+                return conditional(request, page[0], page[1])
+            element = UserElement(self.templates.user, user, status, home, host, self.fingerPort)
             answer = html(request, self.templates, 200, element)
             if isinstance(answer, tuple):
                 if len(self.pages) >= CACHED:
                     self.pages.clear()
-                self.pages[key] = answer
-            return answer
+                page = self.pages[key] = (answer, entityTag(answer[2]))
+                return conditional(request, page[0], page[1])
+            return answer.addCallback(lambda response: tagged(request, response))
 
         answers = _PageAnswers(user, wantJSON, request, self.templates)
         return serve(request, self.policy, ask, found, answers)
 
 
-class _UnlistedUsersAPI(UsersAPI):
+def _vary(origin: SiteOrigin) -> bytes:
     """
-    C{/api/users} when listing is off: a JSON C{403}; C{/api/users/USER}
-    still answers.
+    The C{Vary} header of a page: its C{Accept}, and the forwarded headers
+    if proxies are trusted.
     """
+    return b"Accept, " + origin.vary if origin.vary else b"Accept"
 
-    def render_GET(self, request: Request) -> bytes:
-        return _listingDenied(request)
-
-
-def _listingDenied(request: IRequest) -> bytes:
-    request.setResponseCode(403)
-    request.setHeader(b"content-type", JSON)
-    return jsonBody({"error": LISTING_DENIED})
 
 
 class UserStatusTree(Resource):
@@ -284,7 +296,10 @@ class UserStatusTree(Resource):
     @ivar listUsers: whether the front page lists the users.
     @ivar listing: the users the front page lists, built once per change of
         the statuses; the page made from them is kept with them.
+    @ivar origin: the host names the site answers for, and where its
+        absolute URLs point.
     @ivar hosts: the host names the site answers for.
+    @ivar fingerPort: the finger server's port, for the pages' hints.
     @ivar pages: the user pages made lately, by what they were made from.
     @ivar users: the users' resources made lately, by path segment.
     """
@@ -300,6 +315,10 @@ class UserStatusTree(Resource):
         listUsers: bool = True,
         webfingerHosts: Optional[Sequence[str]] = None,
         listing: Optional[Listing] = None,
+        publicURL: Optional[PublicURL] = None,
+        trustedProxies: Sequence[Network] = (),
+        httpsPort: Optional[int] = None,
+        fingerPort: int = FINGER_PORT,
     ) -> None:
         """
         @param service: the back-end.
@@ -317,12 +336,21 @@ class UserStatusTree(Resource):
             not, the front page says only how to look someone up, the JSON
             list is a 403 and C{getUsers} a fault.
         @param webfingerHosts: the only host names the site answers for in
-            WebFinger and names on its pages; if L{None}, the name each
-            request was sent to and the machine's own names.
+            WebFinger and names on its pages (with the public URL's); if
+            L{None}, the public URL's, or without one the machine's own
+            names and the address each request arrived on.
         @param listing: the user listing of C{service}, to share with the
             other front-ends that show it (an empty finger query), so it
             is built once per change for them all; if L{None}, the site
             builds its own, of at most L{MAX_LISTED} users.
+        @param publicURL: where the site is reached from outside
+            (C{--public-url}): the start of every absolute URL it makes.
+        @param trustedProxies: the addresses whose C{X-Forwarded-Proto} and
+            C{X-Forwarded-Host} are believed; only with C{publicURL}.
+        @param httpsPort: the port of the site's own HTTPS listener, if it
+            has one: where WebFinger over plain HTTP is sent.
+        @param fingerPort: the port the finger server listens on, for the
+            pages' C{finger USER@HOST} hints.
         """
         super().__init__()
         self.service = service
@@ -332,22 +360,32 @@ class UserStatusTree(Resource):
         if listing is None:
             listing = Listing(service, self.policy.clock, maxListed=MAX_LISTED)
         self.listing = listing
-        self.hosts = ServedHosts(webfingerHosts)
-        self.pages: Dict[PageKey, Response] = {}
+        self.origin = SiteOrigin(
+            webfingerHosts, public=publicURL, proxies=trustedProxies, httpsPort=httpsPort
+        )
+        self.hosts = self.origin.hosts
+        self.vary = _vary(self.origin)
+        self.fingerPort = fingerPort
+        self.preflight = Preflight(
+            frozenset([(API_PATH,), (WELL_KNOWN, WEBFINGER)]), frozenset([RPC_PATH])
+        )
+        self.pages: Dict[PageKey, Page] = {}
         self.users: Dict[bytes, UserStatus] = {}
         # What the front page lists with listing off, whatever changes.
         self._unlisted = Snapshot([], 0)
         self.putChild(RPC_PATH, XMLRPCGate(service, self.policy, login, listUsers))
         api = APINotFound()
-        users = UsersAPI if listUsers else _UnlistedUsersAPI
+        users = UsersAPI if listUsers else UnlistedUsersAPI
         api.putChild(b"users", users(service, self.policy))
         self.putChild(API_PATH, api)
-        webfinger = WebFinger(service, self.policy, self.hosts, RESERVED)
+        webfinger = WebFinger(service, self.policy, self.origin, RESERVED)
         self.putChild(WELL_KNOWN, WellKnown(webfinger))
 
     def getChildWithDefault(self, path: bytes, request: IRequest) -> IResource:
         for name, value in SECURITY_HEADERS.items():
             request.setHeader(name, value)
+        if request.method == b"OPTIONS":
+            return self.preflight
         return super().getChildWithDefault(path, request)
 
     def getChild(self, path: bytes, request: IRequest) -> IResource:
@@ -359,18 +397,30 @@ class UserStatusTree(Resource):
             if len(self.users) >= CACHED:
                 self.users.clear()
             child = UserStatus(
-                self.service, self.templates, path, self.policy, self.hosts, self.pages
+                self.service,
+                self.templates,
+                path,
+                self.policy,
+                self.origin,
+                self.pages,
+                self.fingerPort,
             )
             self.users[path] = child
         return child
 
     def render_GET(self, request: Request) -> object:
-        request.setHeader(b"vary", b"Accept")
+        request.setHeader(b"vary", self.vary)
         wantJSON = prefersJSON(request.getHeader(b"accept"))
         if wantJSON:
             if not self.listUsers:
-                return _listingDenied(request)
-            return serve(request, self.policy, self.service.getUsers, usersJSON, WebAnswers())
+                return listingDenied(request)
+            return serve(
+                request,
+                self.policy,
+                self.service.getUsers,
+                lambda users: tagged(request, usersJSON(users)),
+                WebAnswers(),
+            )
 
         def ask() -> "Deferred[Snapshot]":
             if not self.listUsers:
@@ -378,11 +428,18 @@ class UserStatusTree(Resource):
             return self.listing.snapshot()
 
         def page(snapshot: Snapshot) -> Answer:
-            home, host = homeLink(request), self.hosts.preferred(request)
+            home, host = homeLink(request), self.origin.shown(request)
             prerendered = self._frontPage(snapshot)
             if prerendered is not None:
-                body = prerendered.render(frontPageSlots(home, host))
-                return (200, HTML, b"<!DOCTYPE html>\n" + body)
+                if home == "./":
+                    # The front page at / on each name: made once per listing.
+                    made = snapshot.view(
+                        ("front page", self.fingerPort, host),
+                        lambda s: self._finished(prerendered, home, host),
+                    )
+                else:
+                    made = self._finished(prerendered, home, host)
+                return conditional(request, made[0], made[1])
             element = UsersElement(
                 self.templates.users,
                 [name for name, status in snapshot.entries],
@@ -391,10 +448,22 @@ class UserStatusTree(Resource):
                 statuses=dict(snapshot.entries),
                 total=snapshot.total,
                 listed=self.listUsers,
+                fingerPort=self.fingerPort,
             )
-            return html(request, self.templates, 200, element)
+            answer = html(request, self.templates, 200, element)
+            if isinstance(answer, tuple):
+                return tagged(request, answer)
+            return answer.addCallback(lambda response: tagged(request, response))
 
         return serve(request, self.policy, ask, page, WebAnswers())
+
+    def _finished(self, prerendered: Prerendered, home: str, host: str) -> Page:
+        """
+        The front page from C{prerendered}, with its entity tag.
+        """
+        body = prerendered.render(frontPageSlots(home, host, self.fingerPort))
+        response = (200, HTML, b"<!DOCTYPE html>\n" + body)
+        return (response, entityTag(response[2]))
 
     def _frontPage(self, snapshot: Snapshot) -> Optional[Prerendered]:
         """
@@ -403,8 +472,8 @@ class UserStatusTree(Resource):
         be flattened for every request.
         """
         return snapshot.view(
-            "front page",
-            lambda s: self.templates.frontPage(s.entries, s.total, self.listUsers),
+            ("front page", self.fingerPort),
+            lambda s: self.templates.frontPage(s.entries, s.total, self.listUsers, self.fingerPort),
         )
 
 

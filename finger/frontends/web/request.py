@@ -19,6 +19,7 @@ from finger.lookup import LookupAnswers, LookupPolicy, Pending, firedResult
 from finger.messages import (
     INTERNAL_ERROR,
     NO_SUCH_USER,
+    NOT_AVAILABLE_YET,
     TIMED_OUT,
 )
 from finger.names import isValidUserName
@@ -27,6 +28,12 @@ from finger.text import escapeForLog, printableLines
 _T = TypeVar("_T")
 
 TEXT = b"text/plain; charset=utf-8"
+
+RETRY_AFTER = b"5"
+"""
+The seconds a C{503} asks a client to wait before it asks again: about as
+long as a back-end takes to try its database again.
+"""
 
 Response = Tuple[int, bytes, bytes]
 """
@@ -98,8 +105,9 @@ def plainText(code: int, sentence: str) -> Response:
 class WebAnswers(LookupAnswers[Answer]):
     """
     How a page or the JSON view says that a lookup did not find what it
-    asked for: a back-end that timed out is a C{503}, one that failed a
-    C{500}, each as plain text; subclasses say how an unknown user looks.
+    asked for: a back-end that timed out, or has not read its statuses yet,
+    is a C{503} (with C{Retry-After}), one that failed a C{500}, each as
+    plain text; subclasses say how an unknown user looks.
     """
 
     def unknown(self, user: str) -> Answer:
@@ -107,6 +115,9 @@ class WebAnswers(LookupAnswers[Answer]):
 
     def timedOut(self) -> Answer:
         return plainText(503, TIMED_OUT)
+
+    def notAvailable(self) -> Answer:
+        return plainText(503, NOT_AVAILABLE_YET)
 
     def failed(self) -> Answer:
         return plainText(500, INTERNAL_ERROR)
@@ -146,6 +157,9 @@ def serve(
             return
         code, contentType, body = response
         request.setResponseCode(code)
+        if code == 503:
+            # The back-end timed out, or has not read its statuses yet.
+            request.setHeader(b"retry-after", RETRY_AFTER)
         request.setHeader(b"content-type", contentType)
         request.setHeader(b"content-length", b"%d" % (len(body),))
         request.write(body)

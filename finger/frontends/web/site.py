@@ -2,8 +2,9 @@
 """
 The web site (L{WebSite}): each connection read by a L{WebChannel} (each
 request within a deadline and at its client's rate), each request's body
-capped at L{MAX_BODY_BYTES} (L{LimitedRequest}), and one access log line a
-request (L{accessLine}).
+capped at L{MAX_BODY_BYTES} (L{LimitedRequest}), one access log line a
+request (L{accessLine}), and a request with two C{Host} headers refused
+(L{TwoHosts}).
 
 How a connection is read, and the raw HTTP responses the site writes
 itself (L{rawResponse}, L{busyResponse}), are
@@ -18,7 +19,7 @@ from typing import Any, Callable, Optional
 from twisted.internet.interfaces import IReactorTime
 from twisted.web import http
 from twisted.web.http import HTTPChannel, datetimeToLogString
-from twisted.web.resource import IResource
+from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
 from finger.accesslog import AccessLog
@@ -32,7 +33,7 @@ from finger.frontends.web.channel import (
 )
 from finger.frontends.web.request import log
 from finger.reactor import orGlobalReactor
-from finger.messages import BODY_TOO_LARGE
+from finger.messages import BODY_TOO_LARGE, TWO_HOSTS
 from finger.net.deadlines import Deadlines
 from finger.net.rates import RateLimiter
 from finger.text import formatPeer
@@ -156,6 +157,25 @@ def accessLine(timestamp: str, request: http.Request) -> str:
     )
 
 
+class TwoHosts(Resource):
+    """
+    The answer to a request with more than one C{Host} header: a C{400}
+    (RFC 9112 section 3.2), since a cache may read the first and the site
+    the last.
+    """
+
+    isLeaf = True
+
+    def render(self, request: Request) -> bytes:
+        request.setResponseCode(400)
+        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        request.setHeader(b"cache-control", b"no-store")
+        return (TWO_HOSTS + "\n").encode("utf-8")
+
+
+_TWO_HOSTS = TwoHosts()
+
+
 class WebSite(Site):
     """
     The web front-end's L{Site}: each request must arrive within
@@ -217,6 +237,17 @@ class WebSite(Site):
         if accessLog is None:
             accessLog = AccessLog(self.reactor, timeFormat=datetimeToLogString)
         self.accessLog = accessLog
+
+    def getResourceFor(self, request: Request) -> IResource:
+        """
+        The resource that answers C{request}: the site's, unless the request
+        has two C{Host} headers (L{TwoHosts}).
+        """
+        hosts = request.requestHeaders.getRawHeaders(b"host")
+        if hosts is not None and len(hosts) > 1:
+            request.site = self
+            return _TWO_HOSTS
+        return super().getResourceFor(request)  # type: ignore[no-any-return]
 
     def startFactory(self) -> None:
         super().startFactory()

@@ -22,7 +22,16 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 from twisted.web.iweb import IRequest, ITemplateLoader
-from twisted.web.template import Element, Tag, TagLoader, XMLFile, flattenString, renderer
+from twisted.web.template import (
+    Comment,
+    Element,
+    Flattenable,
+    Tag,
+    TagLoader,
+    XMLFile,
+    flattenString,
+    renderer,
+)
 
 from finger.frontends.web.prerendered import (
     Prerendered,
@@ -32,9 +41,9 @@ from finger.frontends.web.prerendered import (
 )
 from finger.frontends.web.request import displayStatus, userPath
 from finger.frontends.web.webfinger import webfingerPath
-from finger.messages import MORE_USERS_NOT_SHOWN, STATUS_CUT
+from finger.messages import EMPTY_STATUS, MORE_USERS_NOT_SHOWN, STATUS_CUT
 from finger.paths import dataPath
-from finger.text import printableLines
+from finger.text import printableLines, visibleControls
 
 TEMPLATE_FILES = ("users.xhtml", "user.xhtml", "notfound.xhtml")
 """
@@ -70,16 +79,39 @@ def shortStatus(status: str, limit: int = LISTED_STATUS_LENGTH) -> str:
 
 # What a shell takes as one plain word: letters (of any script), digits, and
 # a few signs.
-_SHELL_SAFE = re.compile(r"[\w@%+=:,./-]+")
+_SHELL_SAFE = re.compile(r"[\w@%+=:,./\[\]-]+")
 
 
-def fingerCommand(user: str, host: str) -> str:
+FINGER_PORT = 79
+"""
+The finger protocol's own port (RFC 1288).
+"""
+
+
+def fingerCommand(user: str, host: str, port: int = FINGER_PORT) -> str:
     """
-    The command that fingers C{user} at C{host}, quoted for a shell if it
-    needs to be.
+    The command that fingers C{user} (or lists the users, if C{user} is
+    empty) at C{host}, quoted for a shell if it needs to be.  On another
+    port than L{FINGER_PORT}, which the usual C{finger} client cannot
+    reach, it is this project's client, C{pyfinger USER@HOST:PORT}.
     """
-    target = f"{user}@{host}"
-    return "finger " + (target if _SHELL_SAFE.fullmatch(target) else shlex.quote(target))
+    if port == FINGER_PORT:
+        command, target = "finger", f"{user}@{host}"
+    else:
+        command = "pyfinger"
+        target = f"{user}@[{host}]:{port}" if ":" in host else f"{user}@{host}:{port}"
+    return command + " " + (target if _SHELL_SAFE.fullmatch(target) else shlex.quote(target))
+
+
+def listCommand(host: str, port: int = FINGER_PORT) -> str:
+    """
+    The command that lists the users at C{host}, as L{fingerCommand}
+    writes it, but never quoted: C{host} is a name the site serves (or a
+    marker holding a slot open, which must stay whole).
+    """
+    if port == FINGER_PORT:
+        return "finger @" + host
+    return f"pyfinger @[{host}]:{port}" if ":" in host else f"pyfinger @{host}:{port}"
 
 
 FRONT_PAGE_SLOTS = ["home", "host", "example"]
@@ -89,14 +121,15 @@ slots L{Templates.frontPage} leaves open.
 """
 
 
-def frontPageSlots(home: str, host: str) -> Dict[str, str]:
+def frontPageSlots(home: str, host: str, fingerPort: int = FINGER_PORT) -> Dict[str, str]:
     """
     The values of L{FRONT_PAGE_SLOTS} for one request.
 
     @param home: the relative link to the site's root.
     @param host: the host name the site serves.
+    @param fingerPort: the port the finger server listens on.
     """
-    return {"home": home, "host": host, "example": fingerCommand("USER", host)}
+    return {"home": home, "host": host, "example": fingerCommand("USER", host, fingerPort)}
 
 
 class UsersElement(Element):
@@ -117,6 +150,7 @@ class UsersElement(Element):
         total: Optional[int] = None,
         listed: bool = True,
         example: Optional[str] = None,
+        fingerPort: int = FINGER_PORT,
     ) -> None:
         """
         @param users: the names to show, in order.
@@ -128,6 +162,7 @@ class UsersElement(Element):
         @param listed: whether listing users is on.
         @param example: the command shown for fingering someone; by
             default L{fingerCommand} for C{USER} at C{host}.
+        @param fingerPort: the port the finger server listens on.
         """
         super().__init__(loader)
         self.users = users
@@ -136,7 +171,10 @@ class UsersElement(Element):
         self.statuses = statuses if statuses is not None else {}
         self.total = len(users) if total is None else total
         self.listUsers = listed
-        self.example = example if example is not None else fingerCommand("USER", host)
+        self.fingerPort = fingerPort
+        self.example = (
+            example if example is not None else fingerCommand("USER", host, fingerPort)
+        )
 
     @renderer
     def page(self, request: Optional[IRequest], tag: Tag) -> Tag:
@@ -146,7 +184,7 @@ class UsersElement(Element):
             json=self.home + "api/users",
             count=f"{count} user" if count == 1 else f"{count} users",
             host=self.host,
-            finger="finger @" + self.host,
+            finger=listCommand(self.host, self.fingerPort),
             example=self.example,
         )
 
@@ -181,22 +219,32 @@ class UsersElement(Element):
 
 class UserElement(SlottedElement):
     """
-    One user's page: their name and status, and how to finger them and
-    look them up with WebFinger at C{host}.
+    One user's page: their name and status (or L{EMPTY_STATUS}, if it is
+    empty), and how to finger them and look them up with WebFinger at
+    C{host}.
     """
 
     def __init__(
-        self, loader: ITemplateLoader, user: str, status: str, home: str, host: str = "localhost"
+        self,
+        loader: ITemplateLoader,
+        user: str,
+        status: str,
+        home: str,
+        host: str = "localhost",
+        fingerPort: int = FINGER_PORT,
     ) -> None:
+        shown = displayStatus(status)
+        empty = not shown.strip()
         super().__init__(
             loader,
             {
                 "name": user,
-                "status": displayStatus(status),
+                "status": EMPTY_STATUS if empty else shown,
+                "statusClass": "status empty" if empty else "status",
                 "home": home,
                 "json": home + "api/users/" + userPath(user),
                 "host": host,
-                "finger": fingerCommand(user, host),
+                "finger": fingerCommand(user, host, fingerPort),
                 "acct": f"acct:{user}@{host}",
                 "webfinger": home + webfingerPath(user, host),
             },
@@ -209,11 +257,14 @@ class UserElement(SlottedElement):
 
 class NotFoundElement(SlottedElement):
     """
-    The page for a user nobody knows.
+    The page for a user nobody knows, showing the name asked for with its
+    control and invisible characters made visible (L{visibleControls}):
+    a right-to-left override or an escape in a URL is never sent back as
+    it is.
     """
 
     def __init__(self, loader: ITemplateLoader, user: str, home: str) -> None:
-        super().__init__(loader, {"name": user, "home": home})
+        super().__init__(loader, {"name": visibleControls(user), "home": home})
         self.user = user
         self.home = home
 
@@ -251,7 +302,11 @@ class Templates:
             )
 
     def frontPage(
-        self, entries: Sequence[Tuple[str, str]], total: int, listed: bool = True
+        self,
+        entries: Sequence[Tuple[str, str]],
+        total: int,
+        listed: bool = True,
+        fingerPort: int = FINGER_PORT,
     ) -> Optional[Prerendered]:
         """
         The front page listing C{entries}, flattened now with
@@ -263,13 +318,18 @@ class Templates:
         @param entries: the users shown, in order, each with their status.
         @param total: how many users there are.
         @param listed: whether listing users is on.
+        @param fingerPort: the port the finger server listens on.
         """
         if not self._frontPages:
             return None
-        return self._openFrontPage(entries, total, listed)
+        return self._openFrontPage(entries, total, listed, fingerPort)
 
     def _openFrontPage(
-        self, entries: Sequence[Tuple[str, str]], total: int, listed: bool
+        self,
+        entries: Sequence[Tuple[str, str]],
+        total: int,
+        listed: bool,
+        fingerPort: int = FINGER_PORT,
     ) -> Optional[Prerendered]:
         """
         L{frontPage}, whether or not the template was found to allow it.
@@ -288,6 +348,7 @@ class Templates:
             statuses=dict(entries),
             total=total,
             listed=listed,
+            fingerPort=fingerPort,
         )
         return Prerendered.split(flattenNow(element), FRONT_PAGE_SLOTS)
 
@@ -336,6 +397,40 @@ class Templates:
         return page.render(element.slots())  # type: ignore[attr-defined]
 
 
+def withoutComments(nodes: List[Flattenable]) -> List[Flattenable]:
+    """
+    A template's nodes without its comments, at any depth, and without the
+    blank text before its first element.
+    """
+    kept: List[Flattenable] = []
+    for node in nodes:
+        if isinstance(node, Comment):
+            continue
+        if isinstance(node, Tag):
+            node.children = withoutComments(node.children)
+        elif isinstance(node, str) and not node.strip() and not any(
+            isinstance(k, Tag) for k in kept
+        ):
+            continue
+        kept.append(node)
+    return kept
+
+
+class TemplateFile(XMLFile):
+    """
+    An XHTML template file, loaded without its comments: they are notes
+    for whoever edits the file (which renderers and slots it has), not
+    part of the pages, so no page's source carries them.
+    """
+
+    _stripped: Optional[List[Flattenable]] = None
+
+    def load(self) -> List[Flattenable]:
+        if self._stripped is None:
+            self._stripped = withoutComments(list(super().load()))
+        return self._stripped
+
+
 def defaultTemplatesDirectory() -> str:
     """
     Where the shipped templates are, in a checkout or an installed copy.
@@ -364,7 +459,7 @@ def loadTemplates(directory: Optional[str] = None) -> Templates:
                 pass
         except OSError as e:
             raise TemplateError(f"template {path.path}: {e.strerror or e}") from None
-        loader = XMLFile(path)
+        loader = TemplateFile(path)
         try:
             loader.load()
         except SAXParseException as e:

@@ -23,21 +23,33 @@ C{resource} is a C{400}; an unknown user, a user the back-end hides, any
 other URI, or a host this server does not answer for (L{ServedHosts}) is a
 C{404}.  Every answer carries C{Access-Control-Allow-Origin: *} (section
 5), so that pages elsewhere may read it.
+
+The absolute URLs in a JRD come from the site's public URL, or a name the
+site is configured with, never from the request's C{Host} header
+(L{SiteOrigin}); a JRD carries an entity tag, and a conditional request for
+one unchanged is a C{304}.  WebFinger is answered over HTTPS only (section
+4): see L{WebFinger}.
 """
 
 import json
 import re
-import socket
-from functools import lru_cache
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, List, Sequence, Tuple
 from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 
-from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request
 
+from finger.frontends.web.caching import NO_STORE, REVALIDATE, tagged
+from finger.frontends.web.cors import ALLOW_ORIGIN
+from finger.frontends.web.origin import (
+    ServedHosts,
+    SiteOrigin,
+    machineNames,
+    normalHost,
+    parseHosts,
+)
 from finger.frontends.web.request import (
     Answer,
     Response,
@@ -54,6 +66,7 @@ from finger.messages import (
     NO_SUCH_USER,
     NOT_FOUND,
     WEBFINGER_BAD_RESOURCE,
+    WEBFINGER_HTTPS_ONLY,
     WEBFINGER_NO_RESOURCE,
     WEBFINGER_NOT_SERVED,
     WEBFINGER_UNKNOWN_RESOURCE,
@@ -90,17 +103,23 @@ The property that holds a user's status: what finger (RFC 1288) says about
 them, its lines joined by C{"\\n"}.
 """
 
-CORS = {b"access-control-allow-origin": b"*"}
+__all__ = [
+    "ServedHosts",
+    "SiteOrigin",
+    "WebFinger",
+    "WellKnown",
+    "machineNames",
+    "normalHost",
+    "parseHosts",
+]
+
+CORS = {ALLOW_ORIGIN[0]: ALLOW_ORIGIN[1]}
 """
 Headers every WebFinger answer carries (RFC 7033 section 5).
 """
 
 # What RFC 7565 lets an acct: URI's user part hold unencoded.
 _ACCT_SAFE = "-._~!$&'()*+,;="
-
-# A Host header fit to start an absolute URL with: a name or an address,
-# and a port.
-_AUTHORITY = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 # A URI scheme (RFC 3986 section 3.1) and its colon.
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
@@ -110,6 +129,9 @@ _PORT = re.compile(r"(?<=[^:])(?::[0-9]+)$|(?<=\])(?::[0-9]+)$")
 
 # What no host name holds: a host that has one is malformed.
 _NOT_IN_HOST = re.compile(r"[\s/?#@\\]")
+
+# What may stay as it is in the query of a redirect's Location.
+_QUERY_SAFE = "/?:@!$&'()*+,;=-._~%"
 
 
 class BadResource(Exception):
@@ -123,130 +145,6 @@ class UnknownResource(Exception):
     A C{resource} that names no user of this server: a C{404}.  The message
     is the sentence to answer with.
     """
-
-
-@lru_cache(maxsize=256)
-def normalHost(host: str) -> str:
-    """
-    C{host} as host names are compared: lower case, without the brackets
-    of an IPv6 address or a final dot, and a name in the ASCII form of
-    internationalised names.
-
-    The last names asked for are remembered: every page shows the name its
-    request was sent to, nearly always one of a few.
-    """
-    host = host.strip().lower()
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    host = host.rstrip(".")
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return host
-
-
-def machineNames() -> List[str]:
-    """
-    This machine's own names: its host name (C{hostname}), the first label
-    of it, and C{localhost}.  None needs the DNS.
-    """
-    name = socket.gethostname()
-    return [name, name.split(".")[0], "localhost"]
-
-
-def parseHosts(value: str) -> List[str]:
-    """
-    The host names of C{--webfinger-hosts}: separated by commas.
-
-    @raise ValueError: a name is empty or could not be a host name.
-    """
-    names = [name.strip() for name in value.split(",")]
-    for name in names:
-        bracketed = name.startswith("[") and name.endswith("]")
-        if not name or _NOT_IN_HOST.search(name) or (":" in name and not bracketed):
-            raise ValueError(
-                f"--webfinger-hosts: {name!r} is not a host name; give names "
-                "separated by commas, such as example.com,finger.example.com"
-            )
-    return names
-
-
-def _requestedHost(request: IRequest) -> str:
-    """
-    The host name a request was sent to: its C{Host} header without the
-    port, or the address it arrived on.
-    """
-    return normalHost(request.getRequestHostname().decode("latin-1"))
-
-
-class ServedHosts:
-    """
-    The host names this server answers for, in C{acct:} URIs and in the
-    URLs of user pages.
-
-    Given names, exactly those.  Otherwise the C{Host} header of each
-    request (the name the client reached this server by), the address the
-    request arrived on, and the machine's own names (L{machineNames}).
-
-    @ivar names: the names given, normalised; L{None} for the default.
-    @ivar machine: the machine's own names, normalised.
-    """
-
-    def __init__(
-        self, names: Optional[Iterable[str]] = None, machine: Optional[Iterable[str]] = None
-    ) -> None:
-        """
-        @param names: the only names to answer for, or L{None}.
-        @param machine: the machine's own names; L{machineNames} if
-            L{None}.
-        """
-        self.names: Optional[List[str]] = None
-        if names is not None:
-            self.names = [normalHost(name) for name in names]
-        self.machine: FrozenSet[str] = frozenset(
-            normalHost(name) for name in (machineNames() if machine is None else machine)
-        )
-
-    def serves(self, host: str, request: IRequest) -> bool:
-        """
-        Does this server answer for C{host}, asked in C{request}?
-        """
-        host = normalHost(host)
-        if self.names is not None:
-            return host in self.names
-        if host in self.machine or host == _requestedHost(request):
-            return True
-        address = request.getHost()
-        return isinstance(address, (IPv4Address, IPv6Address)) and host == normalHost(address.host)
-
-    def preferred(self, request: IRequest) -> str:
-        """
-        The host name to show in C{request}'s answer: the one it was sent
-        to, if this server answers for it, else the first name given.
-        """
-        requested = _requestedHost(request)
-        if self.names and requested not in self.names:
-            return self.names[0]
-        return requested
-
-
-def origin(request: IRequest) -> str:
-    """
-    The scheme and authority that absolute URLs to this site begin with,
-    for C{request}: C{https} over TLS, and the C{Host} header, or else the
-    address the request arrived on.
-    """
-    scheme = "https" if request.isSecure() else "http"
-    header = request.getHeader(b"host")
-    authority = header.decode("latin-1") if header is not None else ""
-    if not _AUTHORITY.fullmatch(authority):
-        address = request.getHost()
-        if isinstance(address, (IPv4Address, IPv6Address)):
-            host = f"[{address.host}]" if ":" in address.host else address.host
-            authority = f"{host}:{address.port}"
-        else:
-            authority = "localhost"
-    return f"{scheme}://{authority}"
 
 
 def acctURI(user: str, host: str) -> str:
@@ -264,12 +162,16 @@ def webfingerPath(user: str, host: str) -> str:
     return ".well-known/webfinger?resource=" + quote(acctURI(user, host), safe="")
 
 
-def parseResource(resource: str, reserved: FrozenSet[bytes] = frozenset()) -> Tuple[str, bool, str]:
+def parseResource(
+    resource: str, reserved: FrozenSet[bytes] = frozenset(), prefix: str = ""
+) -> Tuple[str, bool, str]:
     """
     Read a WebFinger C{resource}: an C{acct:} URI, or the URL of a user's
     page (C{http://HOST/USER} or C{https://HOST/USER}).
 
     @param reserved: first path segments that are no user's page.
+    @param prefix: the path the site is under (C{/finger}), which a
+        page's URL begins with.
     @return: the user's name, whether it can be a user at all, and the
         host it was asked about.
     @raise BadResource: C{resource} is not a URI this server can read.
@@ -298,7 +200,12 @@ def parseResource(resource: str, reserved: FrozenSet[bytes] = frozenset()) -> Tu
         raise BadResource(resource) from None
     if not pageHost or parts.username is not None:
         raise BadResource(resource)
-    segments = parts.path.split("/")
+    path = parts.path
+    if prefix:
+        if not path.startswith(prefix + "/"):
+            raise UnknownResource(WEBFINGER_UNKNOWN_RESOURCE)
+        path = path[len(prefix) :]
+    segments = path.split("/")
     if len(segments) != 2 or parts.query or parts.fragment:
         raise UnknownResource(WEBFINGER_UNKNOWN_RESOURCE)
     segment = unquote_to_bytes(segments[1])
@@ -327,12 +234,20 @@ class _WebFingerAnswers(WebAnswers):
 
 class WebFinger(Resource):
     """
-    C{/.well-known/webfinger}: a user's JRD document.  Nothing lies
-    beneath it.
+    C{/.well-known/webfinger}: a user's JRD document, over HTTPS only
+    (RFC 7033 section 4).  Nothing lies beneath it.
+
+    A request over plain HTTP is sent to the same query over HTTPS with a
+    C{308}, if the site has HTTPS (its own listener, or an C{https}
+    public URL); without it, it is refused with a C{403} that says why.
+    With an C{https} public URL and no HTTPS listener of its own, the
+    operator has said a proxy in front ends TLS, and plain HTTP from the
+    proxy is answered.
 
     @ivar service: the back-end.
     @ivar policy: how the back-end is asked.
-    @ivar hosts: the host names this server answers for.
+    @ivar origin: the host names the site answers for, and where its
+        absolute URLs point.
     @ivar reserved: first path segments that are no user's page.
     """
 
@@ -342,35 +257,42 @@ class WebFinger(Resource):
         self,
         service: IFingerService,
         policy: LookupPolicy,
-        hosts: ServedHosts,
+        origin: SiteOrigin,
         reserved: FrozenSet[bytes] = frozenset(),
     ) -> None:
         super().__init__()
         self.service = service
         self.policy = policy
-        self.hosts = hosts
+        self.origin = origin
         self.reserved = reserved
+        self.prefix = origin.public.prefix if origin.public is not None else ""
 
     def render(self, request: IRequest) -> object:
         for name, value in CORS.items():
             request.setHeader(name, value)
+        # Until the answer says otherwise: even a 404 is checked again.
+        request.setHeader(b"cache-control", REVALIDATE)
+        if self.origin.vary:
+            request.setHeader(b"vary", self.origin.vary)
         return super().render(request)
 
     def render_GET(self, request: Request) -> object:
         if request.postpath:
             return _now(request, plainText(404, NOT_FOUND))
+        if self.origin.scheme(request) != "https":
+            return self._notSecure(request)
         args: Dict[bytes, List[bytes]] = request.args or {}
         resources = args.get(b"resource", [])
         if len(resources) != 1 or not resources[0]:
             return _now(request, plainText(400, WEBFINGER_NO_RESOURCE))
         try:
             resource = resources[0].decode("utf-8")
-            user, valid, host = parseResource(resource, self.reserved)
+            user, valid, host = parseResource(resource, self.reserved, self.prefix)
         except (UnicodeDecodeError, BadResource):
             return _now(request, plainText(400, WEBFINGER_BAD_RESOURCE))
         except UnknownResource as e:
             return _now(request, plainText(404, str(e)))
-        if not self.hosts.serves(host, request):
+        if not self.origin.serves(host, request):
             return _now(request, plainText(404, WEBFINGER_NOT_SERVED))
         try:
             rels = [rel.decode("utf-8") for rel in args.get(b"rel", [])]
@@ -383,23 +305,41 @@ class WebFinger(Resource):
             return self.service.getUser(user)
 
         def found(status: str) -> Response:
-            return (200, JRD, jrdBody(jrd(request, resource, user, host, status, rels)))
+            base = self.origin.base(request, host)
+            document = jrd(base, resource, user, host, status, rels)
+            return tagged(request, (200, JRD, jrdBody(document)))
 
         return serve(request, self.policy, ask, found, _WebFingerAnswers())
 
+    def _notSecure(self, request: Request) -> bytes:
+        """
+        Answer a request made over plain HTTP: a C{308} to HTTPS, or a
+        C{403} if the site has none.
+        """
+        request.setHeader(b"cache-control", NO_STORE)
+        target = self.origin.secureBase(request)
+        if target is None:
+            return _now(request, plainText(403, WEBFINGER_HTTPS_ONLY))
+        _, mark, query = request.uri.partition(b"?")
+        location = target + "/" + WELL_KNOWN.decode() + "/" + WEBFINGER.decode()
+        if mark:
+            location += "?" + quote(query, safe=_QUERY_SAFE)
+        request.setHeader(b"location", location.encode("ascii"))
+        return _now(request, plainText(308, location))
+
 
 def jrd(
-    request: IRequest, subject: str, user: str, host: str, status: str, rels: Sequence[str] = ()
+    base: str, subject: str, user: str, host: str, status: str, rels: Sequence[str] = ()
 ) -> Dict[str, object]:
     """
     The JRD document about C{user}, asked as C{subject}, with their
     C{status}.
 
-    @param request: the request, for the absolute URLs (L{origin}).
+    @param base: the URL of the site's root, without its last C{/}, that
+        the absolute URLs begin with (L{SiteOrigin.base}).
     @param host: the host C{subject} names.
     @param rels: the relations of the links to keep; all if empty.
     """
-    base = origin(request)
     page = base + "/" + userPath(user)
     links = [
         {"rel": PROFILE_PAGE, "type": "text/html", "href": page},

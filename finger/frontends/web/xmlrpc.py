@@ -54,6 +54,7 @@ from finger.messages import (
     INTERNAL_ERROR,
     LISTING_DENIED,
     NO_SUCH_USER,
+    NOT_AVAILABLE_YET,
     SETTING_NEEDS_AUTH,
     SETTING_NEEDS_HTTPS,
     SETTING_NEEDS_LOGIN,
@@ -86,6 +87,12 @@ The fault code for a status the back-end could not save (or did not
 confirm in time).
 """
 
+NOT_AVAILABLE = 503
+"""
+The fault code for a lookup the back-end cannot answer yet, as it has not
+read its statuses (HTTP's "Service Unavailable": try again later).
+"""
+
 AUTHENTICATION_REALM = b"finger"
 """
 The realm HTTP Basic challenges name.
@@ -98,6 +105,7 @@ __all__ = [
     "INVALID_PARAMS",
     "INVALID_REQUEST",
     "NEEDS_HTTPS",
+    "NOT_AVAILABLE",
     "NEEDS_LOGIN",
     "NOT_ALLOWED",
     "NOT_SAVED",
@@ -119,6 +127,9 @@ class _LookupFaults(LookupAnswers[object]):
 
     def timedOut(self) -> object:
         return Fault(FAILURE, TIMED_OUT)
+
+    def notAvailable(self) -> object:
+        return Fault(NOT_AVAILABLE, NOT_AVAILABLE_YET)
 
     def failed(self) -> object:
         return Fault(FAILURE, INTERNAL_ERROR)

@@ -10,8 +10,8 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from finger.frontends.irc import MAX_LINE_BYTES
-from finger.messages import CUT_SHORT, INTERNAL_ERROR, NO_SUCH_USER, TIMED_OUT
-from finger.testing import BrokenService, FaultyService
+from finger.messages import CUT_SHORT, INTERNAL_ERROR, NO_SUCH_USER, NOT_AVAILABLE_YET, TIMED_OUT
+from finger.testing import BrokenService, FaultyService, NotYetService
 from tests.frontends.irc.helpers import BotTestsMixin
 
 
@@ -78,6 +78,20 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
         )
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
         self.assertTrue(any("Back-end failed" in e["log_format"] for e in events))
+
+    def test_notAvailableYet(self) -> None:
+        """
+        A back-end that has not read its statuses yet is said so, not as an
+        unknown user, and nothing is logged as a failure.
+        """
+        self.service = NotYetService()
+        self.factory = self.makeFactory()
+        self.signOn()
+        self.receive(":alice!al@example.org PRIVMSG fingerbot :moshez")
+        self.assertEqual(
+            self.sent(), [f"PRIVMSG alice :Status of moshez: {NOT_AVAILABLE_YET}".encode()]
+        )
+        self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_backendNeverAnswers(self) -> None:
         """
@@ -171,8 +185,8 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
             self.sent(),
             [
                 b"PRIVMSG alice :Status of mallory: [31mred bold",
-                b"PRIVMSG alice :second",
-                b"PRIVMSG alice :third",
+                b"PRIVMSG alice :| second",
+                b"PRIVMSG alice :| third",
             ],
         )
 
@@ -189,10 +203,11 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
         self.assertGreater(len(sent), 1)
         self.assertLessEqual(len(sent), self.factory.maxReplyLines)
         texts = []
-        for line in sent:
+        for index, line in enumerate(sent):
             self.assertLessEqual(len(_relayed("fingerbot", line)), MAX_LINE_BYTES)
-            self.assertTrue(line.startswith(b"PRIVMSG #finger :"), line)
-            texts.append(line[len(b"PRIVMSG #finger :") :].decode("utf-8"))
+            start = b"PRIVMSG #finger :" + (b"| " if index else b"")
+            self.assertTrue(line.startswith(start), line)
+            texts.append(line[len(start) :].decode("utf-8"))
         self.assertEqual(" ".join(texts), "alice: Status of long: " + " ".join(words))
 
     def test_longWordSplit(self) -> None:
@@ -202,8 +217,12 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
         self.receive(":alice!al@example.org PRIVMSG fingerbot :cups")
         sent = self.sent()
         self.assertEqual(len(sent), 3)
-        prefix = b"PRIVMSG alice :"
-        joined = "".join(line[len(prefix) :].decode("utf-8") for line in sent)
+        prefixes = [b"PRIVMSG alice :", b"PRIVMSG alice :| ", b"PRIVMSG alice :| "]
+        for prefix, line in zip(prefixes, sent):
+            self.assertTrue(line.startswith(prefix), line)
+        joined = "".join(
+            line[len(prefix) :].decode("utf-8") for prefix, line in zip(prefixes, sent)
+        )
         self.assertEqual(joined, "Status of cups: " + "☕" * 300)
         for line in sent:
             self.assertLessEqual(len(_relayed("fingerbot", line)), MAX_LINE_BYTES)
@@ -218,8 +237,8 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
             self.sent(),
             [
                 b"PRIVMSG alice :Status of huge: line 0",
-                b"PRIVMSG alice :line 1",
-                b"PRIVMSG alice :line 2" + CUT_SHORT.encode(),
+                b"PRIVMSG alice :| line 1",
+                b"PRIVMSG alice :| line 2" + CUT_SHORT.encode(),
             ],
         )
 

@@ -7,6 +7,7 @@ messages are questions, and how a reply is cut into lines.
 from twisted.trial.unittest import SynchronousTestCase
 
 from finger.frontends.irc.text import (
+    CONTINUED,
     MAX_LINE_BYTES,
     Question,
     decodeLine,
@@ -106,16 +107,70 @@ class ReplyLinesTests(SynchronousTestCase):
         self.assertEqual(lineBudget("#finger", 30), lineBudget("#finger", 9) - 21)
 
     def test_lines(self) -> None:
-        """The lead goes before the first line; each status line is a line."""
+        """
+        The lead goes before the first line; each status line is a line,
+        and every line after the first starts with L{CONTINUED}.
+        """
         self.assertEqual(
-            replyLines("Status of x: ", "one\ntwo\x07", 100, 4),
-            ["Status of x: one", "two"],
+            replyLines("Status of x: ", "one\ntwo\x07\n\nthree", 100, 4),
+            ["Status of x: one", "| two", "| ", "| three"],
         )
         self.assertEqual(replyLines("Status of x: ", "", 100, 4), ["Status of x: "])
 
     def test_cutShort(self) -> None:
         """Past the limit, the last line shown ends with L{CUT_SHORT}, within the budget."""
         lines = replyLines("", "a\nb\nc", 20, 2)
-        self.assertEqual(lines, ["a", "b" + CUT_SHORT])
+        self.assertEqual(lines, ["a", "| b" + CUT_SHORT])
         for line in replyLines("", "x" * 100, 20, 2):
             self.assertLessEqual(len(line.encode("utf-8")), 20)
+
+    def test_continuedFits(self) -> None:
+        """
+        A continued line, marker included, fits the budget, and the pieces
+        without their markers are the whole text.
+        """
+        words = " ".join(f"w\u00f6rd{i}" for i in range(200))
+        lines = replyLines("Status of x: ", words, 60, 100)
+        for line in lines:
+            self.assertLessEqual(len(line.encode("utf-8")), 60)
+        self.assertTrue(all(line.startswith(CONTINUED) for line in lines[1:]))
+        self.assertEqual(
+            " ".join([lines[0]] + [line[len(CONTINUED) :] for line in lines[1:]]),
+            "Status of x: " + words,
+        )
+
+    def test_noLineAddressesAnother(self) -> None:
+        """
+        Whatever the status, no line of a reply after the first starts with
+        a nickname and a colon or comma, or with a command character: not
+        a status line of its own (C{othernick: hi}), nor the piece a long
+        line is cut before (C{!cmd}).
+        """
+        lead = "alice: Status of x: "
+        for status in [
+            "hello\nothernick: hi",
+            "hello\nothernick, hi",
+            "hello\n!kick bob",
+            "hello\n.op mallory",
+            "hello\n   @op mallory",
+            "hello\n\u3164othernick: hi",
+            "x" * 25 + " !cmd now",
+            "x" * 25 + " othernick: hi",
+            "x" * 25 + " othernick, hi",
+        ]:
+            lines = replyLines(lead, status, 50, 10)
+            self.assertGreater(len(lines), 1, status)
+            self.assertTrue(lines[0].startswith(lead))
+            for line in lines[1:]:
+                self.assertTrue(line.startswith(CONTINUED), line)
+                self.assertNotRegex(line, r"^[^\s:,]+[:,]")
+                self.assertNotRegex(line, r"^\s*[!.@~$>+&%?;`'^]")
+
+    def test_markerIsSafe(self) -> None:
+        """
+        L{CONTINUED} is no command character, no nickname a bot could have
+        (IRC allows no space in one), and not blank.
+        """
+        self.assertFalse(isValidNickname(CONTINUED.rstrip(" ") + " "))
+        self.assertNotIn(CONTINUED[:1], "!.@~$>+&%?;`'^#/\\- \t")
+        self.assertEqual(CONTINUED, CONTINUED.encode("ascii").decode("ascii"))

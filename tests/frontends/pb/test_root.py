@@ -17,17 +17,18 @@ from zope.interface.verify import verifyObject
 
 from finger.auth import SetterLogin, setterPortal
 from finger.interfaces import IFingerService, IPerspectiveFinger
-from finger.messages import NO_SUCH_USER
+from finger.messages import NO_SUCH_USER, NOT_AVAILABLE_YET
 from finger.frontends.pb import (
     LOOKUP_TIMEOUT,
     TIMED_OUT,
     BadRequest,
+    NotAvailable,
     NoSuchUser,
     FingerPBServerFactory,
     PerspectiveFingerFromService,
 )
 from finger.backends.memory import MemoryFingerService
-from finger.testing import BrokenService, FaultyService
+from finger.testing import BrokenService, FaultyService, NotYetService
 from tests.frontends.pb.helpers import checker, pumped
 
 
@@ -125,6 +126,19 @@ class PerspectiveFingerTests(SynchronousTestCase):
             self.pump.flush()
             self.assertTrue(self.failureResultOf(d).check(BadRequest))
         self.assertEqual(events, [])
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_notAvailableYet(self) -> None:
+        """
+        A back-end that has not read its statuses yet is a remote
+        L{NotAvailable} saying so, for a user and for the list; nothing is
+        logged as a failure.
+        """
+        root = self.connect(NotYetService())
+        for call in [("getUser", "moshez"), ("getUsers",)]:
+            failure = self.failureResultOf(self.call(root, *call))
+            self.assertTrue(failure.check(NotAvailable), failure)
+            self.assertEqual(failure.value, NOT_AVAILABLE_YET)
         self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_backendFailure(self) -> None:

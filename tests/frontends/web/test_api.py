@@ -80,3 +80,23 @@ class APITests(SynchronousTestCase):
             protocol.connectionLost(Failure(ConnectionError("gone")))  # type: ignore[attr-defined]
         self.assertEqual(service.cancelled, ["moshez", "*"])
         self.assertEqual(self.flushLoggedErrors(), [])
+
+
+class UnknownNameTests(SynchronousTestCase):
+    """
+    The JSON 404 shows the asked name only with its control and invisible
+    characters made visible.
+    """
+
+    def test_visible(self) -> None:
+        client = Client(IResource(sampleService()))
+        for path, accept, shown in [
+            (b"/api/users/mo%E2%80%AEshez", None, "mo<U+202E>shez"),
+            (b"/api/users/mo%1B%5B2Jshez", None, "mo^[[2Jshez"),
+            (b"/mo%C2%9Bshez", b"application/json", "moM-^[shez"),
+        ]:
+            code, headers, body = client.request(path, {b"Accept": accept} if accept else None)
+            self.assertEqual((code, headers[b"cache-control"]), (404, b"no-cache"))
+            self.assertEqual(json.loads(body), {"error": NO_SUCH_USER, "user": shown})
+            for raw in [b"\x1b", "\u202e".encode("utf-8"), "\u009b".encode("utf-8")]:
+                self.assertNotIn(raw, body)

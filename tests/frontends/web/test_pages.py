@@ -408,6 +408,15 @@ class FrontPageTests(SynchronousTestCase):
     beside the first line of their status; or, with listing off, no one.
     """
 
+    def tree(self, service: Any, **settings: Any) -> Client:
+        """
+        A client of the site of C{service}, which answers for the host
+        names these tests send.
+        """
+        settings.setdefault("clock", Clock())
+        hosts = ["finger.example", "other.example", "x.y"]
+        return Client(UserStatusTree(service, webfingerHosts=hosts, **settings))
+
     def get(self, client: Client, path: bytes = b"/", accept: Optional[bytes] = None) -> Response:
         headers = {b"Host": b"finger.example:8080"}
         if accept:
@@ -423,7 +432,7 @@ class FrontPageTests(SynchronousTestCase):
         service = sampleService()
         service.users["long"] = "x" * 200
         service.users["lines"] = "first\nsecond"
-        code, headers, body = self.get(Client(IResource(service)))
+        code, headers, body = self.get(self.tree(service))
         self.assertEqual(code, 200)
         html = body.decode("utf-8")
         self.assertIn("<h1>Finger at finger.example</h1>", html)
@@ -445,7 +454,7 @@ class FrontPageTests(SynchronousTestCase):
         service = FaultyService(moshez="happy", gone="bye")
         service.getUsers = lambda: succeed(["moshez", "gone"])  # type: ignore[method-assign]
         del service.users["gone"]
-        code, headers, body = self.get(Client(IResource(service)))
+        code, headers, body = self.get(self.tree(service))
         self.assertEqual(code, 200)
         self.assertIn(b"./moshez", body)
         self.assertNotIn(b"./gone", body)
@@ -473,7 +482,7 @@ class FrontPageTests(SynchronousTestCase):
         with the back-end's own error.
         """
         service = FaultyService(broken=["fail"], moshez="happy", fail="?")
-        code, headers, body = self.get(Client(IResource(service)))
+        code, headers, body = self.get(self.tree(service))
         self.assertEqual((code, body), (500, (INTERNAL_ERROR + "\n").encode("utf-8")))
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
@@ -483,7 +492,7 @@ class FrontPageTests(SynchronousTestCase):
         there are.
         """
         service = MemoryFingerService(**{f"u{i:04}": "s" for i in range(MAX_LISTED + 2)})
-        code, headers, body = self.get(Client(IResource(service)))
+        code, headers, body = self.get(self.tree(service))
         html = body.decode("utf-8")
         self.assertEqual(html.count("<li>"), MAX_LISTED)
         self.assertIn(MORE_USERS_NOT_SHOWN.format(count=2), html)
@@ -497,7 +506,7 @@ class FrontPageTests(SynchronousTestCase):
         After a set, the next page shows it.
         """
         service = FaultyService(moshez="happy & <well>", shawn="alive")
-        client = Client(UserStatusTree(service, clock=Clock()))
+        client = self.tree(service)
         code, headers, first = self.get(client)
         self.assertEqual(code, 200)
         for _ in range(5):
@@ -538,7 +547,7 @@ class FrontPageTests(SynchronousTestCase):
 
         templates.frontPage = counting  # type: ignore[method-assign]
         service = MemoryFingerService(moshez="happy")
-        client = Client(UserStatusTree(service, clock=Clock(), templates=templates))
+        client = self.tree(service, templates=templates)
         for _ in range(3):
             self.assertIn(b"happy", self.get(client)[2])
         self.assertEqual(len(flattened), 1)
@@ -554,7 +563,7 @@ class FrontPageTests(SynchronousTestCase):
         service = sampleService()
         service.users["x"] = 'a<b>&"c\' \u2603'
         templates = loadTemplates()
-        client = Client(UserStatusTree(service, clock=Clock(), templates=templates))
+        client = self.tree(service, templates=templates)
         for header, host in [(b"finger.example:8080", "finger.example"), (b"x.y", "x.y")]:
             body = client.request(b"/", {b"Host": header})[2]
             element = UsersElement(
@@ -572,7 +581,7 @@ class FrontPageTests(SynchronousTestCase):
         JSON and C{/api/users} are a 403; a user's page and JSON still
         answer.
         """
-        client = Client(UserStatusTree(sampleService(), clock=Clock(), listUsers=False))
+        client = self.tree(sampleService(), listUsers=False)
         code, headers, body = self.get(client)
         self.assertEqual(code, 200)
         html = body.decode("utf-8")
@@ -596,7 +605,7 @@ class FrontPageTests(SynchronousTestCase):
         to its WebFinger answer, at the host the request was sent to, or at
         the first host the site was given.
         """
-        code, headers, body = self.get(Client(IResource(sampleService())), b"/zo%C3%AB")
+        code, headers, body = self.get(self.tree(sampleService()), b"/zo%C3%AB")
         html = body.decode("utf-8")
         self.assertIn('<code class="finger">finger zoë@finger.example</code>', html)
         self.assertIn(
@@ -618,3 +627,114 @@ class FrontPageTests(SynchronousTestCase):
         code, headers, body = self.get(Client(IResource(service)), b"/.well-known")
         self.assertEqual(code, 404)
         self.assertNotIn(b"shadowed", body)
+
+
+class CachingTests(SynchronousTestCase):
+    """
+    Entity tags on the pages and the JSON, conditional requests, and the
+    C{Vary} and C{Cache-Control} headers.
+    """
+
+    def setUp(self) -> None:
+        self.service = sampleService()
+        self.tree = UserStatusTree(self.service, clock=Clock(), webfingerHosts=["h.example"])
+        self.client = Client(self.tree)
+
+    def test_conditional(self) -> None:
+        """
+        Every page and JSON answer has an entity tag; asked again with it,
+        the answer is a C{304} without a body, with the same tag, C{Vary}
+        and C{Cache-Control}; a changed status gets a new tag and the whole
+        answer.
+        """
+        for path, accept in [
+            (b"/moshez", b"text/html"),
+            (b"/moshez", b"application/json"),
+            (b"/", b"text/html"),
+            (b"/", b"application/json"),
+            (b"/api/users", b"*/*"),
+            (b"/api/users/moshez", b"*/*"),
+        ]:
+            code, headers, body = self.client.request(path, {b"Accept": accept})
+            tag = headers[b"etag"]
+            self.assertEqual(headers[b"cache-control"], b"no-cache", path)
+            again = {b"Accept": accept, b"If-None-Match": b'"other", ' + tag}
+            code, second, empty = self.client.request(path, again)
+            self.assertEqual((code, empty), (304, b""), path)
+            for name in [b"etag", b"cache-control", b"vary"]:
+                self.assertEqual(second.get(name), headers.get(name), (path, name))
+            self.assertEqual(second[b"content-length"], b"%d" % (len(body),))
+            self.assertEqual(
+                self.client.request(path, {b"Accept": accept, b"If-None-Match": b'"x"'})[2], body
+            )
+        self.successResultOf(self.service.setUser("moshez", "changed"))
+        code, headers, body = self.client.request(b"/moshez", {b"If-None-Match": tag})
+        self.assertEqual(code, 200)
+
+    def test_vary(self) -> None:
+        """
+        The pages vary with C{Accept}; with trusted proxies, with the
+        forwarded headers too.
+        """
+        self.assertEqual(self.client.request(b"/moshez")[1][b"vary"], b"Accept")
+        self.assertEqual(self.client.request(b"/")[1][b"vary"], b"Accept")
+        from finger.frontends.web.origin import parseProxies, parsePublicURL
+
+        tree = UserStatusTree(
+            self.service,
+            clock=Clock(),
+            publicURL=parsePublicURL("https://finger.example/"),
+            trustedProxies=parseProxies("10.0.0.0/8"),
+        )
+        for path in [b"/", b"/moshez"]:
+            self.assertEqual(
+                Client(tree).request(path)[1][b"vary"],
+                b"Accept, X-Forwarded-Host, X-Forwarded-Proto",
+            )
+
+    def test_tagMadeOnce(self) -> None:
+        """
+        A user's page is kept with its tag: asked again, neither is made
+        anew.
+        """
+        self.client.request(b"/moshez")
+        ((key, page),) = self.tree.pages.items()
+        self.assertEqual(page[1], self.client.request(b"/moshez")[1][b"etag"])
+        self.assertIs(self.tree.pages[key], page)
+
+    def test_unknownUser(self) -> None:
+        """
+        An unknown user's page or JSON is checked again before reuse, and
+        never a C{304}.
+        """
+        for accept in [b"text/html", b"application/json"]:
+            code, headers, body = self.client.request(
+                b"/nobody", {b"Accept": accept, b"If-None-Match": b"*"}
+            )
+            self.assertEqual((code, headers[b"cache-control"]), (404, b"no-cache"))
+            self.assertNotIn(b"etag", headers)
+
+    def test_fingerPort(self) -> None:
+        """
+        The site's finger port is shown in the pages' hints.
+        """
+        tree = UserStatusTree(
+            self.service, clock=Clock(), webfingerHosts=["h.example"], fingerPort=7979
+        )
+        client = Client(tree)
+        self.assertIn(b"pyfinger moshez@h.example:7979", client.request(b"/moshez")[2])
+        self.assertIn(b"pyfinger @h.example:7979", client.request(b"/")[2])
+        listless = UserStatusTree(self.service, clock=Clock(), listUsers=False, fingerPort=7979)
+        self.assertIn(b"pyfinger USER@", Client(listless).request(b"/")[2])
+
+    def test_hostHeaderChoosesOnlyServedNames(self) -> None:
+        """
+        A page shows the C{Host} header's name only if the site serves it.
+        """
+        tree = UserStatusTree(self.service, clock=Clock(), webfingerHosts=["a.example", "b.example"])
+        client = Client(tree)
+        for header, shown in [(b"b.example:8000", b"b.example"), (b"evil.example", b"a.example")]:
+            for path in [b"/", b"/moshez"]:
+                body = client.request(path, {b"Host": header})[2]
+                self.assertIn(shown, body)
+                self.assertNotIn(b"evil", body)

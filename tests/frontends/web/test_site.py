@@ -18,7 +18,8 @@ from twisted.web.http_headers import Headers
 from twisted.web.server import Site
 
 from finger.frontends.web.pages import UserStatusTree
-from finger.frontends.web.site import MAX_BODY_BYTES, LimitedRequest, accessLine
+from finger.frontends.web.site import MAX_BODY_BYTES, LimitedRequest, WebSite, accessLine
+from finger.messages import TWO_HOSTS
 from tests.frontends.web.helpers import Client, sampleService
 
 
@@ -146,3 +147,27 @@ class AccessLineTests(SynchronousTestCase):
             for uri in [bytes([byte]), b"/" + bytes([byte]) + b"'", b'"' + bytes([byte])]:
                 request: Any = _LoggedRequest(uri, uri, address)
                 self.assertEqual(accessLine(stamp, request), combinedLogFormatter(stamp, request))
+
+
+class TwoHostsTests(SynchronousTestCase):
+    """
+    A request with two C{Host} headers is a C{400}: a cache may read one
+    and the site the other.
+    """
+
+    def test_refused(self) -> None:
+        site = WebSite(UserStatusTree(sampleService(), clock=Clock()), clock=Clock())
+        channel = site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 5000))
+        transport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 5000))
+        channel.makeConnection(transport)
+        channel.dataReceived(
+            b"GET /moshez HTTP/1.1\r\nHost: a.example\r\nHost: evil.example\r\n\r\n"
+        )
+        response = transport.value()
+        self.assertTrue(response.startswith(b"HTTP/1.1 400 "), response)
+        self.assertTrue(response.endswith((TWO_HOSTS + "\n").encode("utf-8")), response)
+        self.assertNotIn(b"evil", response)
+        transport.clear()
+        channel.dataReceived(b"GET /moshez HTTP/1.1\r\nHost: a.example\r\n\r\n")
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 200 "), transport.value())
+        channel.connectionLost(None)

@@ -22,10 +22,11 @@ from finger.frontends.web.templates import (
     defaultTemplatesDirectory,
     fingerCommand,
     frontPageSlots,
+    listCommand,
     loadTemplates,
     shortStatus,
 )
-from finger.messages import STATUS_CUT
+from finger.messages import EMPTY_STATUS, STATUS_CUT
 from tests.frontends.web.helpers import flatten
 from tests.frontends.web.test_prerendered import AWKWARD
 
@@ -432,3 +433,116 @@ class FrontPageElementTests(SynchronousTestCase):
                     self.successResultOf(templates.render(None, element)),
                     self.successResultOf(flattenString(None, element)),
                 )
+
+
+class FirstTimeUserTests(SynchronousTestCase):
+    """
+    What a first-time reader of the pages sees: a sentence for an empty
+    status, no developer comments in the source, the asked name shown
+    safely, and a finger hint that works on another port.
+    """
+
+    def setUp(self) -> None:
+        self.templates = loadTemplates()
+
+    def test_emptyStatus(self) -> None:
+        """
+        An empty status (or one of blank lines) shows L{EMPTY_STATUS},
+        marked so the style can tell it apart; a status never does.
+        """
+        for status in ["", "\n\n", " \x1b "]:
+            html = flatten(self, UserElement(self.templates.user, "u", status, "./"))
+            self.assertIn(f'class="status empty">{EMPTY_STATUS}</p>', html, repr(status))
+            rendered = self.successResultOf(
+                self.templates.render(None, UserElement(self.templates.user, "u", status, "./"))
+            )
+            self.assertEqual(rendered.decode("utf-8"), html)
+        html = flatten(self, UserElement(self.templates.user, "u", "busy", "./"))
+        self.assertIn('class="status">busy</p>', html)
+        self.assertNotIn(EMPTY_STATUS, html)
+
+    def test_noComments(self) -> None:
+        """
+        The templates' comments are dropped when they are loaded: no page
+        carries them, in any position.
+        """
+        self.assertIn("<!--", open(os.path.join(defaultTemplatesDirectory(), "user.xhtml")).read())
+        for element in [
+            UsersElement(self.templates.users, ["a"], "./"),
+            UserElement(self.templates.user, "a", "s", "./"),
+            NotFoundElement(self.templates.notFound, "a", "./"),
+        ]:
+            html = flatten(self, element)
+            self.assertNotIn("<!--", html)
+            self.assertTrue(html.startswith("<html"), html[:40])
+        directory = self.mktemp()
+        shutil.copytree(defaultTemplatesDirectory(), directory)
+        path = os.path.join(directory, "notfound.xhtml")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text.replace("<h1>", "<!-- inner --><h1><!-- nested -->"))
+        templates = loadTemplates(directory)
+        page = self.successResultOf(
+            templates.render(None, NotFoundElement(templates.notFound, "a", "./"))
+        )
+        self.assertNotIn(b"<!--", page)
+        self.assertIn(b"<h1>No such user</h1>", page)
+
+    def test_notFoundNameVisible(self) -> None:
+        """
+        The unknown user page shows the asked name's control and invisible
+        characters made visible, never as they are.
+        """
+        for name, shown in [
+            ("mo\u202eshez", "mo&lt;U+202E&gt;shez"),
+            ("mo\x1b[2Jshez", "mo^[[2Jshez"),
+            ("\u200bx\x9b", "&lt;U+200B&gt;xM-^["),
+        ]:
+            html = flatten(self, NotFoundElement(self.templates.notFound, name, "./"))
+            self.assertIn(f'<strong class="name">{shown}</strong>', html)
+            self.assertNotIn(name, html)
+            rendered = self.successResultOf(
+                self.templates.render(None, NotFoundElement(self.templates.notFound, name, "./"))
+            )
+            self.assertEqual(rendered.decode("utf-8"), html)
+
+    def test_fingerPort(self) -> None:
+        """
+        On a port other than 79, the hint is this project's client, which
+        takes a port (the usual C{finger} cannot); the front page's too,
+        and prerendered pages give the engine's bytes.
+        """
+        self.assertEqual(fingerCommand("zoë", "h"), "finger zoë@h")
+        self.assertEqual(fingerCommand("zoë", "h", 7979), "pyfinger zoë@h:7979")
+        self.assertEqual(fingerCommand("u", "::1", 7979), "pyfinger u@[::1]:7979")
+        self.assertEqual(fingerCommand("it's", "h", 7979), "pyfinger 'it'\"'\"'s@h:7979'")
+        self.assertEqual(listCommand("h"), "finger @h")
+        self.assertEqual(listCommand("h", 7979), "pyfinger @h:7979")
+        html = flatten(self, UserElement(self.templates.user, "u", "s", "./", "h", 7979))
+        self.assertIn('<code class="finger">pyfinger u@h:7979</code>', html)
+        rendered = self.successResultOf(
+            self.templates.render(None, UserElement(self.templates.user, "u", "s", "./", "h", 7979))
+        )
+        self.assertEqual(rendered.decode("utf-8"), html)
+        entries = [("moshez", "happy")]
+        for listed in (True, False):
+            page = self.templates.frontPage(entries, 1, listed, 7979)
+            assert page is not None
+            for host in AWKWARD:
+                element = UsersElement(
+                    self.templates.users,
+                    ["moshez"],
+                    "./",
+                    host=host,
+                    statuses=dict(entries),
+                    total=1,
+                    listed=listed,
+                    fingerPort=7979,
+                )
+                self.assertEqual(
+                    page.render(frontPageSlots("./", host, 7979)),
+                    self.successResultOf(flattenString(None, element)),
+                )
+        html = page.render(frontPageSlots("./", "h", 7979)).decode("utf-8")
+        self.assertIn("<code>pyfinger USER@h:7979</code>", html)

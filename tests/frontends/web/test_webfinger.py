@@ -1,14 +1,15 @@
 # -*- test-case-name: tests.frontends.web.test_webfinger -*-
 """
 Tests for L{finger.frontends.web.webfinger}: WebFinger (RFC 7033) at
-C{/.well-known/webfinger}, over an in-memory connection to the whole site.
+C{/.well-known/webfinger}, over an in-memory connection to the whole site,
+over TLS unless a test says otherwise (WebFinger is answered over HTTPS
+only).
 """
 
 import json
 import os
 from typing import Dict, List, Optional
 
-from twisted.internet.address import IPv6Address, UNIXAddress
 from twisted.internet.interfaces import IAddress
 from twisted.internet.task import Clock
 from twisted.logger import capturedLogs
@@ -20,6 +21,7 @@ from twisted.web.test.requesthelper import DummyChannel
 
 from finger.backends.local import NO_PLAN, LocalFingerService
 from finger.backends.memory import MemoryFingerService
+from finger.frontends.web.origin import parsePublicURL
 from finger.frontends.web.pages import SECURITY_HEADERS, UserStatusTree
 from finger.frontends.web.request import displayStatus
 from finger.frontends.web.webfinger import (
@@ -31,7 +33,6 @@ from finger.frontends.web.webfinger import (
     UnknownResource,
     acctURI,
     normalHost,
-    origin,
     parseHosts,
     parseResource,
 )
@@ -41,6 +42,7 @@ from finger.messages import (
     NOT_FOUND,
     TIMED_OUT,
     WEBFINGER_BAD_RESOURCE,
+    WEBFINGER_HTTPS_ONLY,
     WEBFINGER_NO_RESOURCE,
     WEBFINGER_NOT_SERVED,
     WEBFINGER_UNKNOWN_RESOURCE,
@@ -59,9 +61,10 @@ HOST = b"finger.example:8080"
 The C{Host} header of the requests here.
 """
 
-ORIGIN = "http://finger.example:8080"
+ORIGIN = "https://finger.example:12345"
 """
-Where the absolute URLs of the answers to requests with L{HOST} begin.
+Where the absolute URLs of the answers about accounts on C{finger.example}
+begin: that name, on the port the requests arrive on (not L{HOST}'s).
 """
 
 MACHINE = ["box.example", "box", "localhost"]
@@ -91,7 +94,8 @@ class WebFingerTests(SynchronousTestCase):
         self.clock = Clock()
         self.client = self.site(self.service)
 
-    def site(self, service: object, secure: bool = False, **settings: object) -> Client:
+    def site(self, service: object, secure: bool = True, **settings: object) -> Client:
+        settings.setdefault("webfingerHosts", ["finger.example"])
         tree = UserStatusTree(service, clock=self.clock, lookupTimeout=TIMEOUT, **settings)  # type: ignore[arg-type]
         tree.hosts.machine = frozenset(MACHINE)
         return Client(tree, secure=secure)
@@ -240,9 +244,69 @@ class WebFingerTests(SynchronousTestCase):
         """
         Over HTTPS, the links are C{https} URLs.
         """
-        client = self.site(self.service, secure=True)
-        document = self.jrd(_path("acct:moshez@finger.example"), client=client)
-        self.assertEqual(document["aliases"], ["https://finger.example:8080/moshez"])
+        document = self.jrd(_path("acct:moshez@finger.example"))
+        self.assertEqual(document["aliases"], ["https://finger.example:12345/moshez"])
+
+    def test_plainHTTPRefused(self) -> None:
+        """
+        Over plain HTTP, without HTTPS of its own or an C{https} public
+        URL, WebFinger is refused with a C{403} that says why, never
+        stored by a cache.
+        """
+        client = self.site(self.service, secure=False)
+        code, headers, body = self.get(_path("acct:moshez@finger.example"), client=client)
+        self.assertEqual((code, body), (403, (WEBFINGER_HTTPS_ONLY + "\n").encode("utf-8")))
+        self.assertEqual(headers[b"cache-control"], b"no-store")
+        self.assertEqual(headers[b"access-control-allow-origin"], b"*")
+
+    def test_plainHTTPRedirected(self) -> None:
+        """
+        With an HTTPS listener, WebFinger over plain HTTP is a C{308} to
+        the same query over HTTPS, on a name the site serves and the HTTPS
+        port; with an C{https} public URL, to that URL.
+        """
+        client = self.site(self.service, secure=False, httpsPort=8443)
+        path = _path("acct:moshez@finger.example", PROFILE_PAGE)
+        code, headers, body = self.get(path, client=client)
+        self.assertEqual(code, 308)
+        self.assertEqual(headers[b"location"], b"https://finger.example:8443" + path)
+        code, headers, body = self.get(path, host=b"evil.example", client=client)
+        self.assertEqual(headers[b"location"], b"https://finger.example:8443" + path)
+        client = self.site(self.service, secure=False, httpsPort=443)
+        self.assertEqual(
+            self.get(path, client=client)[1][b"location"], b"https://finger.example" + path
+        )
+        public = parsePublicURL("https://example.com/finger/")
+        client = self.site(self.service, secure=False, httpsPort=443, publicURL=public)
+        self.assertEqual(
+            self.get(path, client=client)[1][b"location"], b"https://example.com/finger" + path
+        )
+        # A query with characters a URL cannot hold is sent on percent-encoded.
+        code, headers, body = self.get(
+            b'/.well-known/webfinger?resource=acct:a"<b>{|}@finger.example', client=client
+        )
+        self.assertEqual(
+            headers[b"location"],
+            b"https://example.com/finger/.well-known/webfinger"
+            b"?resource=acct:a%22%3Cb%3E%7B%7C%7D@finger.example",
+        )
+
+    def test_behindTLSProxy(self) -> None:
+        """
+        With an C{https} public URL and no HTTPS listener of its own, the
+        operator says a proxy in front ends TLS: plain HTTP is answered,
+        with links from the public URL and its path prefix.
+        """
+        public = parsePublicURL("https://example.com/finger")
+        client = self.site(self.service, secure=False, publicURL=public)
+        for resource in ["acct:moshez@finger.example", "https://example.com/finger/moshez"]:
+            document = self.jrd(_path(resource), client=client)
+            links: List[Dict[str, str]] = document["links"]  # type: ignore[assignment]
+            self.assertEqual(links[0]["href"], "https://example.com/finger/moshez")
+            self.assertEqual(links[1]["href"], "https://example.com/finger/api/users/moshez")
+        self.assertAnswer(
+            _path("https://example.com/moshez"), 404, WEBFINGER_UNKNOWN_RESOURCE, client=client
+        )
 
     def test_missingResource(self) -> None:
         """
@@ -321,24 +385,26 @@ class WebFingerTests(SynchronousTestCase):
 
     def test_defaultHosts(self) -> None:
         """
-        By default the host named in the request's C{Host} header (in any
-        case, with or without a port), the machine's own names and the
-        address the request arrived on are served.
+        By default the machine's own names (in any case, with or without a
+        port) and the address the request arrived on are served; the
+        request's C{Host} header adds no name.
         """
+        client = self.site(self.service, webfingerHosts=None)
         for resource in [
-            "acct:moshez@FINGER.example",
-            "acct:moshez@finger.example.",
-            "acct:moshez@finger.example:8080",
-            "acct:moshez@box.example",
+            "acct:moshez@BOX.example",
+            "acct:moshez@box.example.",
+            "acct:moshez@box.example:8080",
             "acct:moshez@box",
             "acct:moshez@localhost",
             "acct:moshez@10.0.0.1",
             "http://localhost:8000/moshez",
         ]:
-            self.assertEqual(self.get(_path(resource))[0], 200, resource)
-        # Without a Host header, the address the request arrived on.
-        document = self.jrd(_path("acct:moshez@10.0.0.1"), host=None)
-        self.assertEqual(document["aliases"], ["http://10.0.0.1:12345/moshez"])
+            self.assertEqual(self.get(_path(resource), client=client)[0], 200, resource)
+        self.assertAnswer(
+            _path("acct:moshez@finger.example"), 404, WEBFINGER_NOT_SERVED, client=client
+        )
+        document = self.jrd(_path("acct:moshez@10.0.0.1"), host=None, client=client)
+        self.assertEqual(document["aliases"], ["https://10.0.0.1:12345/moshez"])
 
     def test_givenHosts(self) -> None:
         """
@@ -347,9 +413,9 @@ class WebFingerTests(SynchronousTestCase):
         server.
         """
         client = self.site(self.service, webfingerHosts=["example.com", "Finger.Example.ORG"])
-        for resource in ["acct:moshez@example.com", "acct:moshez@finger.example.org"]:
-            document = self.jrd(_path(resource), client=client)
-            self.assertEqual(document["aliases"], [ORIGIN + "/moshez"])
+        for host in ["example.com", "finger.example.org"]:
+            document = self.jrd(_path(f"acct:moshez@{host}"), client=client)
+            self.assertEqual(document["aliases"], [f"https://{host}:12345/moshez"])
         for resource in ["acct:moshez@finger.example", "acct:moshez@localhost"]:
             self.assertAnswer(_path(resource), 404, WEBFINGER_NOT_SERVED, client=client)
 
@@ -384,13 +450,42 @@ class WebFingerTests(SynchronousTestCase):
             code, headers, body = self.get(path)
             self.assertEqual((code, body), (404, (NOT_FOUND + "\n").encode("utf-8")), path)
 
-    def test_badHostHeader(self) -> None:
+    def test_hostHeaderIgnored(self) -> None:
         """
-        A C{Host} header that cannot begin a URL is not used in one: the
-        links use the address the request arrived on.
+        The C{Host} header is never used in a link: the links name the
+        host the account is on (one the site serves), whatever the header
+        says, malformed or not.
         """
-        document = self.jrd(_path("acct:moshez@10.0.0.1"), host=b'evil.example/"><x')
-        self.assertEqual(document["aliases"], ["http://10.0.0.1:12345/moshez"])
+        for host in [b"evil.example", b'evil.example/"><x', None]:
+            document = self.jrd(_path("acct:moshez@finger.example"), host=host)
+            self.assertEqual(document["aliases"], [ORIGIN + "/moshez"], host)
+            self.assertNotIn(b"evil", json.dumps(document).encode("utf-8"))
+
+    def test_entityTag(self) -> None:
+        """
+        A JRD carries an entity tag and must be checked again before a
+        cache reuses it; a conditional request naming the tag is a C{304}
+        without a body, one naming another tag the whole JRD.
+        """
+        path = _path("acct:moshez@finger.example")
+        code, headers, body = self.get(path)
+        tag = headers[b"etag"]
+        self.assertEqual(headers[b"cache-control"], b"no-cache")
+        self.assertNotIn(b"vary", headers)
+        code, again, empty = self.client.request(path, {b"Host": HOST, b"If-None-Match": tag})
+        self.assertEqual((code, empty, again[b"etag"]), (304, b"", tag))
+        code, again, full = self.client.request(path, {b"Host": HOST, b"If-None-Match": b'"x"'})
+        self.assertEqual((code, full), (200, body))
+        self.service.users["moshez"] = "changed"
+        code, again, changed = self.client.request(path, {b"Host": HOST, b"If-None-Match": tag})
+        self.assertEqual(code, 200)
+        self.assertNotEqual(again[b"etag"], tag)
+        # An unknown user, who may come, is checked again too; never a 304.
+        code, headers, body = self.client.request(
+            _path("acct:nobody@finger.example"), {b"Host": HOST, b"If-None-Match": b"*"}
+        )
+        self.assertEqual((code, headers[b"cache-control"]), (404, b"no-cache"))
+        self.assertNotIn(b"etag", headers)
 
 
 class PolicyTests(SynchronousTestCase):
@@ -402,7 +497,9 @@ class PolicyTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.clock = Clock()
         self.service = FaultyService(stuck=["stuck"], broken=["broken"], moshez="happy")
-        self.client = Client(UserStatusTree(self.service, clock=self.clock, lookupTimeout=TIMEOUT))
+        self.client = Client(
+            UserStatusTree(self.service, clock=self.clock, lookupTimeout=TIMEOUT), secure=True
+        )
 
     def test_timeout(self) -> None:
         """
@@ -433,9 +530,8 @@ class PolicyTests(SynchronousTestCase):
         self.assertEqual((code, body), (500, (INTERNAL_ERROR + "\n").encode("utf-8")))
         self.assertEqual(headers[b"access-control-allow-origin"], b"*")
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
-        code, headers, body = Client(UserStatusTree(BrokenService(), clock=self.clock)).request(
-            _path("acct:moshez@localhost")
-        )
+        client = Client(UserStatusTree(BrokenService(), clock=self.clock), secure=True)
+        code, headers, body = client.request(_path("acct:moshez@localhost"))
         self.assertEqual(code, 500)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
@@ -522,28 +618,17 @@ class ParsingTests(SynchronousTestCase):
 
     def test_servedHosts(self) -> None:
         """
-        L{ServedHosts.preferred} names the host a request was sent to, or,
-        if names were given and that is not one, the first of them.
+        L{ServedHosts.preferred} names the host a request was sent to if it
+        is served, else the first name given (or the machine's own).
         """
         request = _request(b"Box.Example:8000")
-        self.assertEqual(ServedHosts(machine=[]).preferred(request), "box.example")
-        self.assertTrue(ServedHosts(machine=[]).serves("box.example", request))
+        self.assertEqual(ServedHosts(machine=[]).preferred(request), "localhost")
+        self.assertFalse(ServedHosts(machine=[]).serves("box.example", request))
+        self.assertEqual(ServedHosts(machine=["m", "box.example"]).preferred(request), "box.example")
+        self.assertEqual(ServedHosts(machine=["M.example"]).preferred(_request(b"x")), "m.example")
         self.assertEqual(ServedHosts(["a.example"]).preferred(request), "a.example")
         self.assertEqual(ServedHosts(["a", "box.example"]).preferred(request), "box.example")
         self.assertFalse(ServedHosts(["a.example"]).serves("box.example", request))
-
-    def test_origin(self) -> None:
-        """
-        Absolute URLs begin with the scheme and the C{Host} header, or the
-        address the request arrived on: an IPv6 one in brackets, and
-        C{localhost} for a UNIX socket.
-        """
-        self.assertEqual(origin(_request(b"[::1]:8000")), "http://[::1]:8000")
-        self.assertEqual(origin(_request(None)), "http://10.0.0.1:80")
-        self.assertEqual(origin(_request(None, IPv6Address("TCP", "::1", 80))), "http://[::1]:80")
-        self.assertEqual(
-            origin(_request(b"bad host", UNIXAddress(b"/run/finger.sock"))), "http://localhost"
-        )
 
 
 class AdapterTests(SynchronousTestCase):
@@ -554,8 +639,10 @@ class AdapterTests(SynchronousTestCase):
     def test_adapter(self) -> None:
         from twisted.web.resource import IResource
 
-        client = Client(IResource(MemoryFingerService(moshez="happy")))
+        client = Client(IResource(MemoryFingerService(moshez="happy")), secure=True)
         code, headers, body = client.request(_path("acct:moshez@localhost"))
         self.assertEqual(code, 200)
         links: List[Dict[str, str]] = json.loads(body)["links"]
-        self.assertEqual(links[0]["href"], "http://10.0.0.1:12345/moshez")
+        self.assertEqual(links[0]["href"], "https://localhost:12345/moshez")
+        client = Client(IResource(MemoryFingerService(moshez="happy")))
+        self.assertEqual(client.request(_path("acct:moshez@localhost"))[0], 403)
