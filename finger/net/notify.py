@@ -17,8 +17,8 @@ never stops the service: it serves whether or not anyone listens.
 L{NotifyService} sends C{READY=1} once everything it waits for is ready
 (every listener listens, the back-end has loaded: each an
 L{finger.interfaces.IReadiness}, asked every L{POLL_INTERVAL} seconds from
-the reactor until all answer L{None}), C{STATUS=} lines as the service's
-summary changes, C{WATCHDOG=1} every half of the watchdog timeout from a
+the reactor until all answer L{None}; meanwhile C{STATUS=Starting: } and
+what it waits for), C{STATUS=} lines as the service's summary changes, C{WATCHDOG=1} every half of the watchdog timeout from a
 L{LoopingCall} (so a reactor that hangs stops the pings, and systemd
 restarts the service), and C{STOPPING=1} when it stops.
 """
@@ -29,7 +29,7 @@ import socket
 from typing import Callable, List, Optional, Sequence
 
 from twisted.application.service import Service
-from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
@@ -198,53 +198,70 @@ class NotifyService(Service):
         self.ready = False
         self._lastStatus: Optional[str] = None
         self._loops: List[LoopingCall] = []
-        self._waiting: "Optional[Deferred[None]]" = None
+        self._polling: Optional[LoopingCall] = None
 
-    def _every(self, interval: float, f: Callable[[], None]) -> None:
+    def _loop(self, f: Callable[[], None]) -> LoopingCall:
         loop = LoopingCall(f)
         loop.clock = self.clock
+        self._loops.append(loop)
+        return loop
+
+    def _start(self, loop: LoopingCall, interval: float) -> None:
         loop.start(interval, now=True).addErrback(
             lambda reason: self.log.failure("Telling systemd", reason)
         )
-        self._loops.append(loop)
 
     def startService(self) -> None:
         super().startService()
         pid = self.watchdogPid
         if self.watchdogInterval is not None and (pid is None or pid == self.getpid()):
-            self._every(self.watchdogInterval, lambda: self._send("WATCHDOG=1"))
-        self._waiting = whenReady(self.clock, self.waited, self.pollInterval)
-        self._waiting.addCallback(self._ready).addErrback(lambda reason: reason.trap(CancelledError))
+            self._start(self._loop(lambda: self._send("WATCHDOG=1")), self.watchdogInterval)
+        # Kept before it first runs: the first look may find all ready.
+        self._polling = self._loop(self._poll)
+        self._start(self._polling, self.pollInterval)
 
     def _send(self, *assignments: str) -> None:
         self.sender.send(*assignments)
 
-    def _summary(self) -> str:
-        # One line: a line break would end the assignment (a database's
-        # error message may hold several lines).
-        return " ".join(self.status().split())
+    @staticmethod
+    def _oneLine(text: str) -> str:
+        # A line break would end the assignment (a database's error message
+        # may hold several lines).
+        return " ".join(text.split())
 
-    def _ready(self, _: object) -> None:
-        self._waiting = None
+    def _poll(self) -> None:
+        why = notReady(self.waited)
+        if why is None:
+            self._ready()
+            return
+        # What it waits for, for systemctl status while it starts.
+        self._sendStatus(f"Starting: {self._oneLine(why)}")
+
+    def _sendStatus(self, summary: str, *also: str) -> None:
+        if also or summary != self._lastStatus:
+            self._lastStatus = summary
+            self._send(*also, f"STATUS={summary}")
+
+    def _ready(self) -> None:
+        polling, self._polling = self._polling, None
+        if polling is not None:
+            self._loops.remove(polling)
+            polling.stop()
         self.ready = True
-        self._lastStatus = summary = self._summary()
-        self._send("READY=1", f"STATUS={summary}")
+        summary = self._oneLine(self.status())
+        self._sendStatus(summary, "READY=1")
         self.log.info("Ready: {summary}", summary=summary)
-        self._every(self.statusInterval, self._updateStatus)
+        self._start(self._loop(self._updateStatus), self.statusInterval)
 
     def _updateStatus(self) -> None:
-        summary = self._summary()
-        if summary != self._lastStatus:
-            self._lastStatus = summary
-            self._send(f"STATUS={summary}")
+        self._sendStatus(self._oneLine(self.status()))
 
     def stopService(self) -> None:
         super().stopService()
-        if self._waiting is not None:
-            self._waiting.cancel()
-            self._waiting = None
+        self._polling = None
         for loop in self._loops:
-            loop.stop()
+            if loop.running:
+                loop.stop()
         self._loops = []
         self._send("STOPPING=1", "STATUS=Stopping")
         self.sender.close()

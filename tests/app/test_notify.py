@@ -4,17 +4,21 @@ Tests for L{finger.app.notify}: reading systemd's variables, the status
 line, and the notifier L{finger.app.compose} adds.
 """
 
+import os
 from dataclasses import replace
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
+from twisted.internet import reactor
 from twisted.internet.defer import succeed
+from twisted.internet.protocol import DatagramProtocol
 from twisted.internet.testing import MemoryReactorClock
+from twisted.internet.threads import deferToThread
 from twisted.logger import capturedLogs
 from twisted.python.usage import UsageError
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface import implementer
 
-from finger.app import compose
+from finger.app import compose, dbcopy
 from finger.app.config import Config
 from finger.app.notify import NotifyConfig, UserCount, backendStatus, workersStatus
 from finger.app.tap import Options
@@ -22,8 +26,10 @@ from finger.backends.memory import MemoryFingerService
 from finger.interfaces import IReadiness
 from finger.net.listen import ListeningService
 from finger.net.notify import NotifyService
+from tests import postgres
 from tests.net.test_notify import ManagerSocket
 from tests.running import parseFinger
+from tests.support import waitFor
 
 
 class ConfigTests(SynchronousTestCase):
@@ -200,3 +206,78 @@ class ComposeTests(SynchronousTestCase):
         supervisor, notifier = children[-2:]
         handedOver = [s for s in children if isinstance(s, ListeningService)]
         self.assertEqual(notifier.waited, [*handedOver, supervisor])
+
+
+class _Manager(DatagramProtocol):
+    """
+    systemd's side of the notify socket: the assignments of each datagram.
+    """
+
+    def __init__(self) -> None:
+        self.received: List[Dict[str, str]] = []
+
+    def datagramReceived(self, data: bytes, addr: Any) -> None:
+        self.received.append(
+            dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
+        )
+
+    def values(self, key: str) -> List[str]:
+        return [message[key] for message in self.received if key in message]
+
+
+class DatabaseReadyTests(TestCase):
+    """
+    C{--backend=sql} with a real PostgreSQL: C{READY=1} waits for the first
+    read of the database, and meanwhile the status says it is not
+    reachable.
+    """
+
+    timeout = 120
+
+    async def test_readyOnceRead(self) -> None:
+        why = postgres.missing()
+        if why is not None:
+            raise SkipTest(why)
+        cluster = postgres.startCluster(self.addCleanup)
+        users = os.path.abspath(self.mktemp())
+        with open(users, "w") as f:
+            f.write("moshez: happy and well\nzoe: away\n")
+        await deferToThread(dbcopy.importFile, users, cluster.url)
+        await deferToThread(cluster.stop)
+
+        path = os.path.abspath(self.mktemp())
+        manager = _Manager()
+        port = reactor.listenUNIXDatagram(path, manager)
+        self.addCleanup(port.stopListening)
+        options = parseFinger(
+            self,
+            "--backend=sql",
+            f"--database={cluster.url}",
+            "--fingerport=tcp:0:interface=127.0.0.1",
+            "--webport=tcp:0:interface=127.0.0.1",
+            "--setterport=tcp:0:interface=127.0.0.1",
+            "--no-pb",
+        )
+        config = replace(options.config, notify=NotifyConfig(path, 0.1))
+        top = compose.makeService(config, reactor)
+        top.privilegedStartService()
+        top.startService()
+        self.addCleanup(top.stopService)
+
+        # Alive (the watchdog), but not ready while the database is down,
+        # and the status says why.
+        await waitFor(reactor, lambda: len(manager.values("WATCHDOG")) >= 10, "pings")
+        self.assertEqual(manager.values("READY"), [])
+        starting = manager.values("STATUS")[-1]
+        self.assertTrue(
+            starting.startswith(
+                f"Starting: the status database {config.backend.database.display} "
+                "is not reachable: "
+            ),
+            starting,
+        )
+
+        await deferToThread(cluster.start)
+        await waitFor(reactor, lambda: manager.values("READY"), "READY=1", timeout=30)
+        [ready] = [m for m in manager.received if "READY" in m]
+        self.assertEqual(ready["STATUS"], "Serving 2 users")

@@ -198,24 +198,42 @@ class NotifyServiceTests(SynchronousTestCase):
     def test_readyOnceAllAre(self) -> None:
         """
         C{READY=1}, with the status, is sent once every waited thing is
-        ready, and only once.
+        ready, and only once; meanwhile the status says what it waits for,
+        each time that changes.
         """
         backend, listener = Waited("loading"), Waited("not listening")
         clock, sender, service, _ = self.service(backend, listener)
         with capturedLogs() as events:
             service.startService()
             clock.advance(0.1)
-            self.assertEqual(sender.sent, [])
+            self.assertEqual(sender.sent, [["STATUS=Starting: loading"]])
             backend.why = None
             clock.advance(0.1)
-            self.assertEqual(sender.sent, [])
+            clock.advance(0.1)
+            self.assertEqual(sender.sent[1:], [["STATUS=Starting: not listening"]])
             listener.why = None
             clock.advance(0.1)
-        self.assertEqual(sender.sent, [["READY=1", "STATUS=Serving 1 user"]])
+        self.assertEqual(sender.sent[2:], [["READY=1", "STATUS=Serving 1 user"]])
         self.assertTrue(service.ready)
         self.assertEqual([e["summary"] for e in events], ["Serving 1 user"])
         clock.advance(1)
+        self.assertEqual(len(sender.sent), 3)
+        asked = backend.asked
+        clock.advance(10)
+        self.assertEqual(backend.asked, asked)
+
+    def test_readyAtOnce(self) -> None:
+        """
+        All ready when it starts: C{READY=1} at once, and no more asking.
+        """
+        waited = Waited(None)
+        clock, sender, service, _ = self.service(waited)
+        with capturedLogs():
+            service.startService()
         self.assertEqual(sender.sent, [["READY=1", "STATUS=Serving 1 user"]])
+        clock.advance(10)
+        self.assertEqual(waited.asked, 1)
+        self.assertEqual(len(sender.sent), 1)
 
     def test_status(self) -> None:
         """
@@ -245,9 +263,9 @@ class NotifyServiceTests(SynchronousTestCase):
         """
         clock, sender, service, _ = self.service(Waited(), watchdog=2.5)
         service.startService()
-        self.assertEqual(sender.sent, [["WATCHDOG=1"]])
+        self.assertEqual(sender.sent, [["WATCHDOG=1"], ["STATUS=Starting: loading"]])
         clock.pump([2.5] * 4)
-        self.assertEqual(sender.sent, [["WATCHDOG=1"]] * 5)
+        self.assertEqual([m for m in sender.sent if m == ["WATCHDOG=1"]], [["WATCHDOG=1"]] * 5)
         service.stopService()
         self.assertEqual(sender.sent[-1], ["STOPPING=1", "STATUS=Stopping"])
         self.assertEqual(sender.closed, 1)
@@ -276,5 +294,7 @@ class NotifyServiceTests(SynchronousTestCase):
         clock, sender, service, _ = self.service(Waited())
         service.startService()
         service.stopService()
-        self.assertEqual(sender.sent, [["STOPPING=1", "STATUS=Stopping"]])
+        self.assertEqual(
+            sender.sent, [["STATUS=Starting: loading"], ["STOPPING=1", "STATUS=Stopping"]]
+        )
         self.assertEqual(clock.getDelayedCalls(), [])
