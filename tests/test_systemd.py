@@ -326,9 +326,12 @@ class NotifyTests(TestCase):
         self.ports = [freePort() for _ in range(4)]
         self.log = os.path.join(where, "twistd.log")
         self.socketPath = os.path.join(where, "notify")
-        self.manager = _Manager(self.ports[:1] if "--workers=2" in arguments else self.ports)
         if "--workers=2" in arguments:
-            self.manager.query = b"moshez\r\n"
+            # The main process listens from the start: only an answer shows
+            # that a worker serves.
+            self.manager = _Manager(self.ports[:1], b"moshez\r\n")
+        else:
+            self.manager = _Manager(self.ports)
         port = reactor.listenUNIXDatagram(self.socketPath, self.manager)
         self.addCleanup(port.stopListening)
         finger, setter, web, pb = self.ports

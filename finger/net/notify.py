@@ -213,6 +213,8 @@ class NotifyService(Service):
 
     def startService(self) -> None:
         super().startService()
+        self.ready = False
+        self._lastStatus = None
         pid = self.watchdogPid
         if self.watchdogInterval is not None and (pid is None or pid == self.getpid()):
             self._start(self._loop(lambda: self._send("WATCHDOG=1")), self.watchdogInterval)
