@@ -27,7 +27,7 @@ L{CancelledError} after the front-end cancelled it.
 """
 
 from enum import Enum
-from typing import Any, Callable, Generic, List, Optional, Set, Tuple, TypeVar, Union
+from typing import Any, Callable, ClassVar, Generic, List, Optional, Set, Tuple, TypeVar, Union
 
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError
@@ -48,6 +48,7 @@ from finger.messages import (
 )
 from finger.names import InvalidStatus, InvalidUserName
 from finger.net.deadlines import Deadlines
+from finger.outcomes import ObservedSetAnswers, OutcomeObserver, outcomeOf
 from finger.reactor import orGlobalReactor
 from finger.text import formatPeer
 
@@ -227,9 +228,14 @@ class LookupPolicy:
 
     @ivar clock: the L{IReactorTime} the timeouts run on.
     @ivar timeout: seconds a back-end has to answer.
+    @cvar observer: what hears every outcome (L{finger.outcomes}), or
+        L{None}, the default, when nothing listens and the policy costs
+        nothing more.  One for the process, as every front-end builds its
+        own policy: set while C{--metrics} counts (L{finger.metrics}).
     """
 
     log = Logger()
+    observer: ClassVar[Optional[OutcomeObserver]] = None
 
     def __init__(self, clock: IReactorTime, timeout: float = LOOKUP_TIMEOUT) -> None:
         self.clock = clock
@@ -300,7 +306,24 @@ class LookupPolicy:
                 return answers.notAvailable()
             return self._unanswered(reason, answers, peer, what)
 
-        return self._limit(d).addCallbacks(found, otherwise)
+        observer = LookupPolicy.observer
+        if observer is None:
+            return self._limit(d).addCallbacks(found, otherwise)
+        clock = self.clock
+        started = clock.seconds()
+
+        def answered(result: _T) -> _R:
+            answer = found(result)
+            observer.lookedUp(answers, "answered", clock.seconds() - started)
+            return answer
+
+        def notAnswered(reason: Failure) -> _R:
+            outcome = outcomeOf(reason)
+            answer = otherwise(reason)
+            observer.lookedUp(answers, outcome, clock.seconds() - started)
+            return answer
+
+        return self._limit(d).addCallbacks(answered, notAnswered)
 
     def change(
         self,
@@ -333,6 +356,10 @@ class LookupPolicy:
         # Every change made is logged: show who asked now.
         peer, what = _shown(peer, what)
         who = {"user": user, "login": login, "peer": peer, "what": what}
+
+        observer = LookupPolicy.observer
+        if observer is not None:
+            answers = ObservedSetAnswers(answers, observer, self.clock)  # type: ignore[assignment]
 
         def saved(result: object) -> _R:
             self.log.info(

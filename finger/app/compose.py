@@ -20,8 +20,14 @@ from finger.app.irc import makeBot
 from finger.app.listening import Listener, Port, listeningService
 from finger.app.web import portNumber
 from finger.app.login import makeLogin
+from finger.app.metrics import ProcessMetrics, WorkersMetrics
 from finger.app.notify import backendStatus, makeNotifier, workersStatus
-from finger.app.workers import UNSERVED, HandOverListener, WorkerSupervisor
+from finger.app.workers import (
+    UNSERVED,
+    HandOverListener,
+    WorkerSupervisor,
+    workerEnvironment,
+)
 from finger.frontends.finger import FingerFactoryFromService
 from finger.frontends.pb import FingerPBServerFactory, PerspectiveFingerFromService
 from finger.frontends.setter import FingerSetterFactoryFromService
@@ -96,24 +102,37 @@ def makeService(
         backend = makeBackend(config.backend, reactor)
     backend.setName("backend")
     backend.setServiceParent(top)
+    # With --metrics, the limits and the login count into the metrics.
+    metrics = None
+    if config.metrics is not None:
+        metrics = ProcessMetrics(config.metrics, reactor, database=config.backend.kind == "sql")
     limits = config.limits
-    login = makeLogin(config.login, backend, reactor, limits.clientKey)
+    login = makeLogin(
+        config.login,
+        backend,
+        reactor,
+        limits.clientKey,
+        failed=metrics.failedLogin if metrics is not None else None,
+    )
     # One user listing for the back-end: an empty finger query and the web
     # front page show it, and it is built once per change for both.
     listing = Listing(IFingerService(backend), reactor)
-    listening: List[IService] = []
 
     def serve(
         name: str, port: Port, factory: IProtocolFactory, refusal: bytes, rate: float = 0
     ) -> None:
         # Every listener is held to the limits; a connection over them is
         # told the refusal, and a client over its rate (if any) waits.
-        limited = limits.limit(factory, reactor, refusal, limits.rateLimiter(rate, reactor))
+        refused = metrics.refused(name) if metrics is not None else None
+        limited = limits.limit(
+            factory, reactor, refusal, limits.rateLimiter(rate, reactor), refused=refused
+        )
+        if metrics is not None:
+            metrics.watch(name, limited)
         for serviceName, listener in port.listeners(name, limited):
             child = listen(reactor, listener)
             child.setName(serviceName)
             child.setServiceParent(top)
-            listening.append(child)
 
     fingerFactory = FingerFactoryFromService(
         IFingerService(backend),
@@ -177,12 +196,15 @@ def makeService(
         bot.setName("irc")
         bot.setServiceParent(top)
 
+    if metrics is not None:
+        metrics.addTo(top, backend, listen)
+
     if config.notify is not None:
         # Last: it starts once every listener has tried to listen, and
-        # says STOPPING=1 before anything stops.
-        notifier = makeNotifier(
-            config.notify, reactor, [backend, *listening], backendStatus(backend)
-        )
+        # says STOPPING=1 before anything stops.  It waits for every child
+        # that can say it is not ready (IReadiness): the back-end and each
+        # listener.
+        notifier = makeNotifier(config.notify, reactor, list(top), backendStatus(backend))
         notifier.setName("notify")
         notifier.setServiceParent(top)
     return top
@@ -231,20 +253,26 @@ def makeMainOfWorkers(
         bot.setName("irc")
         bot.setServiceParent(top)
 
+    # With --metrics, the workers count into files this process sums.
+    metrics = WorkersMetrics(config.metrics, reactor) if config.metrics is not None else None
     # Last: the listeners listen before it starts the workers.
     supervisor = WorkerSupervisor(
-        reactor, config.workers.count, config.workers.arguments, handedOver
+        reactor,
+        config.workers.count,
+        config.workers.arguments,
+        handedOver,
+        environment=workerEnvironment(**metrics.environment) if metrics is not None else None,
+        died=metrics.died if metrics is not None else (lambda pid, restarting: None),
     )
+    if metrics is not None:
+        metrics.addTo(top, supervisor, listeningService)
     supervisor.setName("workers")
     supervisor.setServiceParent(top)
 
     if config.notify is not None:
-        # READY=1 once every worker has said it serves (NotifyAccess=main:
-        # see finger.app.notify).
-        waited: List[object] = [*handedOver, supervisor]
-        if backend is not None:
-            waited.append(backend)
-        notifier = makeNotifier(config.notify, reactor, waited, workersStatus(supervisor))
+        # READY=1 once every listener listens and every worker has said it
+        # serves (NotifyAccess=main: see finger.app.notify).
+        notifier = makeNotifier(config.notify, reactor, list(top), workersStatus(supervisor))
         notifier.setName("notify")
         notifier.setServiceParent(top)
     return top

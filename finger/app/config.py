@@ -17,6 +17,7 @@ from finger.app.irc import IRCConfig
 from finger.app.listening import LimitsConfig
 from finger.app.login import LoginConfig
 from finger.app.notify import NotifyConfig
+from finger.app.metrics import MetricsConfig
 from finger.app.pb import PBConfig
 from finger.app.setter import SetterConfig
 from finger.app.web import WebConfig
@@ -44,6 +45,8 @@ class Config:
         L{None}.
     @ivar notify: under systemd's C{Type=notify}, where to tell it the
         service is ready and alive; else L{None}.
+    @ivar metrics: with C{--metrics}, where the metrics are served; else
+        L{None}.
     """
 
     backend: BackendConfig
@@ -56,6 +59,7 @@ class Config:
     login: Optional[LoginConfig]
     workers: Optional[WorkersConfig]
     notify: Optional[NotifyConfig] = None
+    metrics: Optional[MetricsConfig] = None
 
     @classmethod
     def fromOptions(
@@ -108,6 +112,7 @@ class Config:
                 raise usage.UsageError(str(e)) from None
 
         notify = check(readNotify)
+        metrics = check(lambda: MetricsConfig.fromOptions(options, reactor))
         backend = check(lambda: BackendConfig.fromOptions(options))
         if errors:
             raise usage.UsageError("\n".join(errors))
@@ -124,4 +129,5 @@ class Config:
             login=login,
             workers=workers,
             notify=notify,
+            metrics=metrics,
         )

@@ -222,6 +222,7 @@ class LimitsConfig:
         clock: IReactorTime,
         refusal: bytes,
         rateLimiter: Optional[RateLimiter] = None,
+        refused: Optional[Callable[[str], None]] = None,
     ) -> LimitingFactory:
         """
         C{factory}, held to these limits.
@@ -229,6 +230,8 @@ class LimitsConfig:
         @param refusal: what a connection over the limits is told before
             it is closed.
         @param rateLimiter: the listener's per-client rate, if it has one.
+        @param refused: told why each connection is refused, if anything
+            counts them (L{LimitingFactory.refused}).
         """
         return LimitingFactory(
             factory,
@@ -241,6 +244,7 @@ class LimitsConfig:
             maxLifetime=self.maxLifetime,
             rateLimiter=rateLimiter,
             clientKey=self.clientKey,
+            refused=refused,
         )
 
 

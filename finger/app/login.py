@@ -6,7 +6,7 @@ the setter, XML-RPC and Perspective Broker share.
 """
 
 from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from twisted.cred.checkers import ICredentialsChecker
 from twisted.internet.interfaces import IReactorTime
@@ -73,15 +73,20 @@ class LoginConfig:
 
 
 def makeLogin(
-    config: Optional[LoginConfig], backend: object, clock: IReactorTime, clientKey: ClientKey
+    config: Optional[LoginConfig],
+    backend: object,
+    clock: IReactorTime,
+    clientKey: ClientKey,
+    failed: Optional[Callable[[str], None]] = None,
 ) -> Optional[SetterLogin]:
     """
     The login every front-end that sets statuses shares, or L{None} when
     setting needs no password (no C{--auth}) or the back-end cannot set.
 
     @param clientKey: who counts as one client for the login's turns.
+    @param failed: told why each login fails (L{SetterLogin.failed}).
     """
     if config is None or not IFingerSetterService.providedBy(backend):
         return None
     portal = setterPortal(IFingerSetterService(backend), config.checkers, config.admins)
-    return SetterLogin(portal, clock, delay=config.delay, clientKey=clientKey)
+    return SetterLogin(portal, clock, delay=config.delay, clientKey=clientKey, failed=failed)

@@ -7,7 +7,7 @@ Each role keeps its option table and the frozen record its options are
 read into in a module of its own beside this one (L{finger.app.backend},
 L{finger.app.finger}, L{finger.app.setter}, L{finger.app.web},
 L{finger.app.pb}, L{finger.app.irc}, L{finger.app.login},
-L{finger.app.listening}, L{finger.app.workers}); L{Options} puts the tables
+L{finger.app.listening}, L{finger.app.workers}, L{finger.app.metrics}); L{Options} puts the tables
 together and, once parsed, reads them into one L{Config}, from which
 L{finger.app.compose.makeService} builds the service.
 """
@@ -21,7 +21,19 @@ from twisted.cred import strcred
 from twisted.cred.credentials import IUsernamePassword
 from twisted.python import usage
 
-from finger.app import backend, compose, finger, irc, listening, login, pb, setter, web, workers
+from finger.app import (
+    backend,
+    compose,
+    finger,
+    irc,
+    listening,
+    login,
+    metrics,
+    pb,
+    setter,
+    web,
+    workers,
+)
 from finger.app.config import Config
 
 
@@ -61,6 +73,7 @@ class Options(usage.Options, strcred.AuthOptionMixin):
         *pb.optParameters,
         *irc.optParameters,
         *workers.optParameters,
+        *metrics.optParameters,
     ]
     optFlags = [
         *backend.optFlags,
@@ -72,6 +85,7 @@ class Options(usage.Options, strcred.AuthOptionMixin):
         *pb.optFlags,
         *irc.optFlags,
         *workers.optFlags,
+        *metrics.optFlags,
     ]
 
     config: Config

@@ -8,12 +8,13 @@ of the main process as file descriptors (C{--listen fingerport=3:INET}) and
 the main process's C{twistd finger} arguments after C{--}.  It builds the
 same service as a single process would, but the IRC bot, and adopts the
 sockets instead of listening.  It logs to its standard output, one line of
-JSON an event (L{twisted.logger.eventAsJSON}), which the main process puts
-in its log with the event's fields; once its back-end can answer it logs
-that it serves, with the field L{finger.app.workers.READY}.  It stops on C{SIGTERM}, and when its standard input closes, which is when
-the main process is gone.
+JSON an event (L{finger.app.relay.LineLog}), which the main process puts in
+its log with the event's fields; once its back-end can answer it logs that
+it serves (L{finger.app.relay.READY}).  It stops on C{SIGTERM}, and when its
+standard input closes, which is when the main process is gone.
 """
 
+import os
 import sys
 from dataclasses import replace
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -23,14 +24,14 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.internet.stdio import StandardIO
-from twisted.logger import ILogObserver, Logger, eventAsJSON, globalLogBeginner
+from twisted.logger import Logger, globalLogBeginner
 from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from finger.app import compose, tap
+from finger.metrics import shared
 from finger.app.listening import Listener
-from finger.app.workers import FAMILIES, READY
-from finger.logs import portChatter
+from finger.app.relay import READY, LineLog
+from finger.app.workers import FAMILIES
 from finger.net.notify import whenReady
 
 
@@ -89,33 +90,6 @@ class AdoptedListener(Service):
         return None if port is None else port.stopListening()
 
 
-@implementer(ILogObserver)
-class LineLog:
-    """
-    A log observer writing each event as one line of JSON on a stream of
-    bytes: the standard error file until L{LineLog.writeTo} gives it the
-    standard output transport.  Twisted's own lines about each port
-    (L{portChatter}) are left out: the main process says where the
-    service listens.
-    """
-
-    def __init__(self) -> None:
-        self.transport: Any = None
-
-    def writeTo(self, transport: Any) -> None:
-        self.transport = transport
-
-    def __call__(self, event: Dict[str, Any]) -> None:
-        if portChatter(event):
-            return
-        data = eventAsJSON(event).encode("utf-8", "replace") + b"\n"
-        if self.transport is None:
-            sys.stderr.buffer.write(data)
-            sys.stderr.buffer.flush()
-        else:
-            self.transport.write(data)
-
-
 class _MainWatch(Protocol):
     """
     The worker's standard input: the main process writes nothing; the pipe
@@ -159,6 +133,10 @@ def main(argv: Optional[Sequence[str]] = None, reactor: Any = None) -> None:
         irc=replace(options.config.irc, server=None),
         notify=None,
     )
+    if config.metrics is not None:
+        # It counts; the main process serves the counts of every worker.
+        directory = os.environ.get(shared.VARIABLE)
+        config = replace(config, metrics=replace(config.metrics, port=None, directory=directory))
     top = compose.makeService(config, reactor, listen=adopt)
     log.writeTo(StandardIO(_MainWatch(reactor), reactor=reactor))
     top.privilegedStartService()

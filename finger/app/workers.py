@@ -15,9 +15,7 @@ C{adoptStreamPort}; the kernel hands each new connection to one of the
 workers accepting on the socket.
 
 L{WorkerSupervisor} starts the workers, relays their log events into the main
-process's log (each a line of JSON, L{twisted.logger.eventAsJSON}, so the
-event keeps its fields, level and namespace, and shows as the worker's,
-C{[worker 2 (pid 4242)]}, without the worker's internals in its text), restarts a worker that dies after a back-off delay, and stops
+process's log (L{finger.app.relay}), restarts a worker that dies after a back-off delay, and stops
 them all (C{SIGTERM}, then C{SIGKILL} after a grace period) when the main
 process stops.
 """
@@ -35,7 +33,7 @@ from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.internet.error import ProcessExitedAlready
 from twisted.internet.interfaces import IDelayedCall, IProcessTransport
 from twisted.internet.protocol import Factory, ProcessProtocol, Protocol
-from twisted.logger import Logger, LogLevel, eventFromJSON
+from twisted.logger import Logger
 from twisted.python import usage
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -44,6 +42,7 @@ from finger.app.access import blockedAs, describeBlocked, workerNeeds
 from finger.app.coerce import positive
 from finger.app.listening import Listener
 from finger.app.notify import ENVIRONMENT as NOTIFY_VARIABLES
+from finger.app.relay import LogRelay
 from finger.interfaces import IReadiness
 from finger.net.listen import ListeningService
 
@@ -72,12 +71,6 @@ the names the worker's command line uses.
 """
 
 _SYSTEMD_VARIABLES = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", *NOTIFY_VARIABLES)
-
-READY = "workerReady"
-"""
-The field of the event a worker logs once it serves (its back-end loaded):
-the main process counts it ready (L{WorkerSupervisor.notReady}).
-"""
 
 _PORT_OPTIONS = ("fingerport", "setterport", "webport", "sslport", "pbport")
 
@@ -144,6 +137,16 @@ def _checkDroppedUser(options: usage.Options) -> None:
     if blocked is not None:
         path, where = blocked
         raise usage.UsageError("--workers: " + describeBlocked(uid, path, where, needed))
+
+
+def workerEnvironment(**extra: str) -> Dict[str, str]:
+    """
+    The environment of the workers: this process's, without systemd's
+    socket-activation variables, and with C{extra}.
+    """
+    environment = {key: value for key, value in os.environ.items() if key not in _SYSTEMD_VARIABLES}
+    environment.update(extra)
+    return environment
 
 
 _backOff = backoffPolicy(initialDelay=0.5, maxDelay=30.0, factor=2.0, jitter=lambda: 0.0)
@@ -227,9 +230,9 @@ class HandOverListener(ListeningService):
 
 class WorkerProcess(ProcessProtocol):
     """
-    One worker, as its supervisor sees it: its log lines (on its standard
-    output and error) go into the main process's log, and its end is
-    reported to the supervisor.
+    One worker, as its supervisor sees it: its log (on its standard output
+    and error) goes into the main process's log (L{LogRelay}), and its end
+    is reported to the supervisor.
 
     @ivar number: the worker's number, from 1.
     @ivar pid: the process's id, once started.
@@ -242,63 +245,25 @@ class WorkerProcess(ProcessProtocol):
     def __init__(self, supervisor: "WorkerSupervisor", number: int) -> None:
         self.supervisor = supervisor
         self.number = number
-        self.pid: Optional[int] = None
         self.ended: "Deferred[None]" = Deferred()
         self.reason: Optional[Failure] = None
-        self._partial: Dict[int, bytes] = {1: b"", 2: b""}
-
-    def childDataReceived(self, childFD: int, data: bytes) -> None:
-        lines = (self._partial.get(childFD, b"") + data).split(b"\n")
-        self._partial[childFD] = lines.pop()
-        # An event of several lines (a traceback, a batch of the access log)
-        # comes as one line and its continuations, indented by a tab
-        # (L{finger.app.worker.LineLog}): relay it as one event, not one a
-        # line, so a batch of a thousand queries costs one event here.
-        records: List[List[bytes]] = []
-        for line in lines:
-            if line.startswith(b"\t") and records:
-                records[-1].append(line[1:])
-            else:
-                records.append([line])
-        for record in records:
-            self._relay(childFD, b"\n".join(record))
-
-    def _relay(self, childFD: int, line: bytes) -> None:
-        text = line.decode("utf-8", "replace")
-        if text.startswith("{"):
-            try:
-                event = eventFromJSON(text)
-            except ValueError:
-                event = None
-            if isinstance(event, dict):
-                # The worker's own event, as it logged it, shown as the
-                # worker's: [worker 2 (pid 4242)] in a text log or the journal.
-                event.setdefault("log_level", LogLevel.info)
-                event.setdefault("log_time", self.supervisor.reactor.seconds())
-                event.update(
-                    log_system=f"worker {self.number} (pid {self.pid})",
-                    worker=self.number,
-                    workerPid=self.pid,
-                )
-                self.log.observer(event)
-                if event.get(READY) is True:
-                    self.supervisor.workerReady(self)
-                return
-        # What is not an event: a worker that failed before it could log.
-        level = LogLevel.error if childFD == 2 else LogLevel.info
-        self.log.emit(
-            level,
-            "worker {number} (pid {pid}): {line}",
-            number=self.number,
-            pid=self.pid,
-            line=text,
+        self.relay = LogRelay(
+            self.log, supervisor.reactor, number, lambda: supervisor.workerReady(self)
         )
 
+    @property
+    def pid(self) -> Optional[int]:
+        return self.relay.pid
+
+    @pid.setter
+    def pid(self, pid: Optional[int]) -> None:
+        self.relay.pid = pid
+
+    def childDataReceived(self, childFD: int, data: bytes) -> None:
+        self.relay.received(childFD, data)
+
     def processEnded(self, reason: Failure) -> None:
-        for childFD, rest in self._partial.items():
-            if rest:
-                self._relay(childFD, rest)
-        self._partial = {}
+        self.relay.flush()
         self.reason = reason
         self.supervisor.workerEnded(self, reason)
         self.ended.callback(None)
@@ -341,6 +306,7 @@ class WorkerSupervisor(Service):
         grace: float = 10.0,
         stableAfter: float = 10.0,
         delay: Callable[[int], float] = restartDelay,
+        died: Callable[[int, bool], None] = lambda pid, restarting: None,
     ) -> None:
         """
         @param reactor: an L{IReactorProcess} and L{IReactorTime} provider.
@@ -357,20 +323,19 @@ class WorkerSupervisor(Service):
         @param stableAfter: seconds after which a worker's death no longer
             counts towards a longer restart delay.
         @param delay: the restart delay for a number of deaths in a row.
+        @param died: told the process id of every worker that ends, and
+            whether it will be restarted (C{--metrics} counts restarts).
         """
         self.reactor = reactor
         self.count = count
         self.arguments = list(arguments)
         self.listeners = list(listeners)
         self.executable = executable
-        if environment is None:
-            environment = {
-                key: value for key, value in os.environ.items() if key not in _SYSTEMD_VARIABLES
-            }
-        self.environment = environment
+        self.environment = workerEnvironment() if environment is None else environment
         self.grace = grace
         self.stableAfter = stableAfter
         self.delay = delay
+        self.died = died
         self.workers: Dict[int, WorkerProcess] = {}
         self.ready: Set[int] = set()
         self._transports: Dict[int, IProcessTransport] = {}
@@ -452,6 +417,8 @@ class WorkerSupervisor(Service):
         self.ready.discard(number)
         del self._transports[number]
         started = self._started.pop(number)
+        if worker.pid is not None:
+            self.died(worker.pid, bool(self.running))
         if not self.running:
             self.log.info(
                 "Worker {number} (pid {pid}) stopped: {why}",

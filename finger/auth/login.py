@@ -291,6 +291,7 @@ class _Attempt:
 
     def check(self) -> None:
         if not self.login._admit(self.credentials.username, self.client):
+            self.login.failed("budget")
             self.login.log.warn(
                 "Refused a login as {name!r} from {peer} unchecked: too many logins for "
                 "that account were checked lately",
@@ -311,10 +312,12 @@ class _Attempt:
     def refused(self, reason: Failure) -> None:
         self.login._distrust(self.credentials.username, self.client)
         if reason.check(UnauthorizedLogin):
+            self.login.failed("wrong")
             self.login.log.warn(
                 "Failed login as {name!r} from {peer}", name=self.name, peer=self.peer
             )
         else:
+            self.login.failed("error")
             self.login.log.failure(
                 "Error checking the login of {name!r}", reason, name=self.name
             )
@@ -352,6 +355,8 @@ class SetterLogin:
     @ivar delay: seconds before a failed login is answered.
     @ivar limits: the rates and bounds, as L{LoginLimits} says.
     @ivar clientKey: who counts as one client.
+    @ivar failed: told why each login fails: C{"wrong"} name or password,
+        account's C{"budget"} spent, client's C{"queue"} full, C{"error"}.
     @ivar turns: the clients with logins under way; each is forgotten when
         its last login is answered or cancelled.
     @ivar budgets: the accounts whose budget is in use (by name, as bytes).
@@ -373,8 +378,10 @@ class SetterLogin:
         *,
         limits: LoginLimits = LoginLimits(),
         clientKey: ClientKey = ClientKey(),
+        failed: Optional[Callable[[str], None]] = None,
     ) -> None:
         self.portal = portal
+        self.failed: Callable[[str], None] = failed or (lambda why: None)
         self.clock = clock
         self.delay = delay
         self.limits = limits
@@ -415,6 +422,7 @@ class SetterLogin:
         client = self.clientKey(peer)
         turns = self.turns.get(client)
         if turns is not None and turns.pending >= self.limits.maxQueued:
+            self.failed("queue")
             self.log.warn(
                 "Refused a login as {name!r} from {peer} unchecked: too many logins from "
                 "that client wait",

@@ -30,7 +30,7 @@ from finger.backends.memory import StatusTable, dispose
 from finger.backends.statuslock import LOCK_TIMEOUT, StatusFileLock, waitForLock
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
 from finger.reactor import orGlobalReactor
-from finger.text import counted
+from finger.text import Count
 
 _T = TypeVar("_T")
 
@@ -137,6 +137,8 @@ class FileFingerService(StatusTable):
 
     @ivar filename: the path of the status file.
     @ivar users: the statuses as the file last held them, read or saved.
+    @ivar lastRead: when the file was last read or checked without error.
+    @ivar reloads: how many times a changed file was read again.
     """
 
     log = Logger()
@@ -176,6 +178,8 @@ class FileFingerService(StatusTable):
         self._logProblems(snapshot)
         self.users = snapshot.statuses
         self._identity = snapshot.identity
+        self.lastRead: float = self._reactor.seconds()
+        self.reloads = 0
         self._readError: Optional[str] = None
         self._pending: Dict[str, str] = {}
         self._waiting: List[Deferred[None]] = []
@@ -205,17 +209,15 @@ class FileFingerService(StatusTable):
         unavailable = self._startWatching()
         if self._unwatch is not None:
             self.log.info(
-                "Serving {users} from the status file {path}, watching it for changes",
-                users=counted(len(self.users), "user"),
-                count=len(self.users),
+                "Serving {count} from the status file {path}, watching it for changes",
+                count=Count(len(self.users), "user"),
                 path=self.filename,
             )
         else:
             self.log.info(
-                "Serving {users} from the status file {path}, checking it for changes "
+                "Serving {count} from the status file {path}, checking it for changes "
                 "every {interval} seconds{why}",
-                users=counted(len(self.users), "user"),
-                count=len(self.users),
+                count=Count(len(self.users), "user"),
                 path=self.filename,
                 interval=self.interval,
                 why=f" (it cannot be watched: {unavailable})" if unavailable else "",
@@ -440,6 +442,7 @@ class FileFingerService(StatusTable):
                 d.callback(None)
 
     def _reloaded(self, snapshot: Optional[statusfile.Snapshot]) -> None:
+        self.lastRead = self._reactor.seconds()
         if self._readError is not None:
             self.log.info("Status file {path} is readable again", path=self.filename)
             self._readError = None
@@ -448,22 +451,18 @@ class FileFingerService(StatusTable):
         self._identity = snapshot.identity
         if snapshot.empty and self.users:
             self.log.error(
-                "Status file {path} is empty; still serving the {users} read "
+                "Status file {path} is empty; still serving the {count} read "
                 "before (to remove everyone, leave a comment line in the file)",
                 path=self.filename,
-                users=counted(len(self.users), "user"),
-                count=len(self.users),
+                count=Count(len(self.users), "user"),
             )
             return
         self._logProblems(snapshot)
         self._replace(snapshot.statuses)
+        self.reloads += 1
         self._identity = snapshot.identity
-        self.log.info(
-            "Reloaded {path}: {users}",
-            path=self.filename,
-            users=counted(len(snapshot.statuses), "user"),
-            count=len(snapshot.statuses),
-        )
+        count = Count(len(snapshot.statuses), "user")
+        self.log.info("Reloaded {path}: {count}", path=self.filename, count=count)
 
     def _replace(self, statuses: Dict[str, str]) -> None:
         """
@@ -482,10 +481,9 @@ class FileFingerService(StatusTable):
         if error != self._readError:
             self._readError = error
             self.log.error(
-                "{error}; still serving the {users} read before",
+                "{error}; still serving the {count} read before",
                 error=error,
-                users=counted(len(self.users), "user"),
-                count=len(self.users),
+                count=Count(len(self.users), "user"),
             )
 
     def _logProblems(self, snapshot: statusfile.Snapshot) -> None:

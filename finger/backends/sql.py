@@ -59,7 +59,7 @@ from finger.interfaces import IFingerService, IFingerSetterService, IReadiness
 from finger.interfaces import StatusesNotAvailable, StatusNotSaved
 from finger.reactor import orGlobalReactor
 from finger.messages import DATABASE_UNREACHABLE, NOT_AVAILABLE_YET
-from finger.text import counted
+from finger.text import Count, counted
 
 _T = TypeVar("_T")
 
@@ -170,13 +170,15 @@ class SQLFingerService(StatusTable):
 
     def notReady(self) -> Optional[str]:
         """
-        Why this node cannot answer: it has not read the table yet.  Once
-        read, it answers from memory even while the database is away.
+        Why this node is not ready: it has not read the table yet, or the
+        database is away.  (While it is away the node still answers
+        lookups from memory, but cannot save a status: a load balancer
+        should send clients to a node that can.)
         """
-        if self._loaded:
-            return None
         if self._outage is not None:
             return f"the status database {self.database.display} is not reachable: {self._outage}"
+        if self._loaded:
+            return None
         return f"the status database {self.database.display} has not been read yet"
 
     # -- the service ----------------------------------------------------------
@@ -245,17 +247,15 @@ class SQLFingerService(StatusTable):
         if self._outage is not None:
             self._outage = None
             self.log.info(
-                "Status database {database} is reachable again: {users} read",
+                "Status database {database} is reachable again: {count} read",
                 database=self.database.display,
-                users=counted(len(self.users), "user"),
-                count=len(self.users),
+                count=Count(len(self.users), "user"),
             )
         elif first:
             self.log.info(
-                "Read {users} from {database}",
+                "Read {count} from {database}",
                 database=self.database.display,
-                users=counted(len(self.users), "user"),
-                count=len(self.users),
+                count=Count(len(self.users), "user"),
             )
         if not self.database.notifies and self.running and not self._poller.running:
             self._poller.start(self.pollInterval, now=False)
@@ -332,10 +332,9 @@ class SQLFingerService(StatusTable):
                 )
         if new > LOGGED_BAD_ROWS:
             self.log.warn(
-                "Skipped {rows} of {database}",
+                "Skipped {count} of {database}",
                 database=self.database.display,
-                rows=counted(new - LOGGED_BAD_ROWS, "more bad row"),
-                count=new - LOGGED_BAD_ROWS,
+                count=Count(new - LOGGED_BAD_ROWS, "more bad row"),
             )
 
     def _mayRead(self) -> bool:
@@ -410,7 +409,6 @@ class SQLFingerService(StatusTable):
                     if self._loaded
                     else "statuses are not available yet, and sets fail, until it is read"
                 ),
-                count=len(self.users),
             )
         if not self._loaded:
             waiting, self._ready = self._ready, []

@@ -33,7 +33,7 @@ address are exempt from C{maxPerAddress} even then), so local tools and
 monitoring are never refused by them.
 """
 
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
 from twisted.internet.interfaces import (
     IAddress,
@@ -331,6 +331,9 @@ class LimitingFactory(WrappingFactory):
     @ivar firstChecks: when each connection's limits are first checked.
     @ivar firstCheck: seconds from a connection's start to that first
         check, or L{None} when it has neither an idle nor a lifetime limit.
+    @ivar refused: told the reason of every connection refused
+        (C{"max-connections"}, C{"max-per-address"} or C{"rate-limit"}),
+        for C{--metrics}; or L{None}.
     """
 
     protocol = LimitedProtocol  # type: ignore[assignment]
@@ -349,8 +352,10 @@ class LimitingFactory(WrappingFactory):
         maxPerAddress: Optional[int] = None,
         limitLoopback: bool = False,
         clientKey: ClientKey = ClientKey(),
+        refused: Optional[Callable[[str], None]] = None,
     ) -> None:
         super().__init__(wrappedFactory)
+        self.refused = refused
         self.clock = clock
         self.refusal = refusal
         self.maxConnections = maxConnections
@@ -375,7 +380,7 @@ class LimitingFactory(WrappingFactory):
                     count=len(self.protocols),
                     outcome="refused: max-connections",
                 )
-            return _Refused(self)
+            return self._refuse("max-connections")
         self._warned = False
         counted = None
         if self.maxPerAddress is not None and self._perClient(addr):
@@ -389,14 +394,14 @@ class LimitingFactory(WrappingFactory):
                     count=count,
                     outcome="refused: max-per-address",
                 )
-                return _Refused(self)
+                return self._refuse("max-per-address")
             counted = client
         rateLimiter = self.rateLimiter
         if rateLimiter is not None and not rateLimiter.allow(addr):
             self.log.info(
                 "Refusing {peer}: rate limit", peer=_hostOf(addr), outcome="refused: rate limit"
             )
-            return _Refused(self)
+            return self._refuse("rate-limit")
         wrapped = self.wrappedFactory.buildProtocol(addr)
         if isinstance(wrapped, LimitedConnection) and wrapped.limits is None:
             built = wrapped
@@ -408,6 +413,14 @@ class LimitingFactory(WrappingFactory):
         built.limits = self
         built.peerHost = counted
         return built
+
+    def _refuse(self, reason: str) -> _Refused:
+        """
+        Refuse a connection over the limit C{reason} names.
+        """
+        if self.refused is not None:
+            self.refused(reason)
+        return _Refused(self)
 
     def _perClient(self, address: object) -> bool:
         """

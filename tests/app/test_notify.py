@@ -183,7 +183,10 @@ class ComposeTests(SynchronousTestCase):
             [s.name for s in listeners],
             ["finger", "setter", "setter-ipv6", "web", "pb", "pb-ipv6"],
         )
-        self.assertEqual(notifier.waited, [top.getServiceNamed("backend"), *listeners])
+        # Every child before it, of which the back-end and the listeners
+        # can say they are not ready.
+        self.assertEqual(notifier.waited, children[:-1])
+        self.assertIn(top.getServiceNamed("backend"), notifier.waited)
         self.assertEqual(notifier.watchdogInterval, 10.0)
         with capturedLogs():
             top.privilegedStartService()
@@ -197,15 +200,18 @@ class ComposeTests(SynchronousTestCase):
     def test_workers(self) -> None:
         """
         With C{--workers}, the main process's notifier waits for every
-        listener it hands over and for its workers to serve.
+        listener it hands over and for its workers to serve (the
+        supervisor).
         """
         config = self.config("--workers=2", notify=NotifyConfig("/run/n"))
         top = compose.makeService(config, MemoryReactorClock())
         children = list(top)
         self.assertEqual([s.name for s in children[-2:]], ["workers", "notify"])
         supervisor, notifier = children[-2:]
-        handedOver = [s for s in children if isinstance(s, ListeningService)]
-        self.assertEqual(notifier.waited, [*handedOver, supervisor])
+        self.assertEqual(notifier.waited, children[:-1])
+        self.assertTrue(
+            [s for s in children if isinstance(s, ListeningService)], "no listener waited for"
+        )
 
 
 class _Manager(DatagramProtocol):
@@ -228,8 +234,8 @@ class _Manager(DatagramProtocol):
 class DatabaseReadyTests(TestCase):
     """
     C{--backend=sql} with a real PostgreSQL: C{READY=1} waits for the first
-    read of the database, and meanwhile the status says it is not
-    reachable.
+    read of the database, and the status says when it is not reachable,
+    before and after.
     """
 
     timeout = 120
@@ -260,6 +266,8 @@ class DatabaseReadyTests(TestCase):
         )
         config = replace(options.config, notify=NotifyConfig(path, 0.1))
         top = compose.makeService(config, reactor)
+        # Looks at the status every 0.2 seconds rather than 5.
+        top.getServiceNamed("notify").statusInterval = 0.2
         top.privilegedStartService()
         top.startService()
         self.addCleanup(top.stopService)
@@ -281,3 +289,20 @@ class DatabaseReadyTests(TestCase):
         await waitFor(reactor, lambda: manager.values("READY"), "READY=1", timeout=30)
         [ready] = [m for m in manager.received if "READY" in m]
         self.assertEqual(ready["STATUS"], "Serving 2 users")
+
+        # An outage after start-up shows in the status, on one line.
+        readyAt = manager.received.index(ready)
+
+        def afterReady() -> List[str]:
+            return [m["STATUS"] for m in manager.received[readyAt + 1 :] if "STATUS" in m]
+
+        await deferToThread(cluster.stop)
+        await waitFor(
+            reactor,
+            lambda: any("not reachable" in s for s in afterReady()),
+            "the outage in the status",
+            timeout=30,
+        )
+        [outage] = [s for s in afterReady() if "not reachable" in s]
+        self.assertTrue(outage.startswith("Serving 2 users; the status database "), outage)
+        self.assertEqual(manager.values("READY"), ["1"])

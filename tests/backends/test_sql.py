@@ -280,10 +280,11 @@ class StoreLogicTests(SynchronousTestCase):
         self.assertIsNone(service.notReady())
         self.assertEqual(self.successResultOf(service.getUser("moshez")), "Happy")
         self.failureResultOf(service.getUser("nobody"), UnknownUser)
-        # Once read, an outage is served from memory: still ready.
+        # Once read, an outage is served from memory, but the node is not
+        # ready (it cannot save a status) until the database is back.
         database.up = False
         service._lost(Failure(ConnectionError("gone")))
-        self.assertIsNone(service.notReady())
+        self.assertIn("is not reachable: gone", service.notReady() or "")
         self.assertEqual(self.successResultOf(service.getUser("moshez")), "Happy")
 
     def test_setFiresAfterCommit(self) -> None:

@@ -1,0 +1,374 @@
+"""
+Tests for L{finger.metrics.tally}: requests counted and timed through
+the real front-ends, connections refused by the limits, failed logins.
+"""
+
+import importlib
+import pkgutil
+from typing import Any, List
+
+from twisted.cred import strcred
+from twisted.internet.address import IPv4Address
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.task import Clock, deferLater
+from twisted.internet.testing import StringTransport
+from twisted.protocols.basic import LineReceiver
+from twisted.internet.protocol import Factory
+from twisted.trial.unittest import SynchronousTestCase
+
+import finger.frontends
+from finger.auth.login import SetterLogin
+from finger.auth.realm import setterPortal
+from finger.backends.memory import MemoryFingerService
+from finger.frontends.finger import FingerFactoryFromService
+from finger.frontends.setter import FingerSetterFactoryFromService
+from finger.interfaces import StatusNotSaved
+from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, LookupPolicy, SetAnswers
+from finger.net.limits import LimitingFactory
+from finger.net.rates import RateLimiter
+from finger.testing import FaultyService
+from tests.metrics.support import SKIP, counting, sample
+from tests.support import connected
+
+PEER = IPv4Address("TCP", "192.0.2.7", 40000)
+
+
+class _Slow(MemoryFingerService):
+    """
+    Statuses in memory, each answered C{delay} seconds after it is asked.
+    """
+
+    def __init__(self, clock: Clock, delay: float, **users: str) -> None:
+        super().__init__(**users)
+        self.clock = clock
+        self.delay = delay
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        answer = super().getUser
+        return deferLater(self.clock, self.delay, answer, user)  # type: ignore[arg-type]
+
+
+class _Unsaving(MemoryFingerService):
+    """
+    Statuses in memory that cannot be changed.
+    """
+
+    def store(self, user: str, status: str) -> "Deferred[None]":
+        return fail(StatusNotSaved("the disk is full"))
+
+
+def _requests(metrics: Any, frontend: str, outcome: str) -> float:
+    return sample(metrics, "finger_requests_total", frontend=frontend, outcome=outcome) or 0
+
+
+class FingerCountingTests(SynchronousTestCase):
+    """
+    Finger queries, through L{FingerFactoryFromService}, counted by
+    outcome and timed.
+    """
+
+    skip = SKIP
+
+    def setUp(self) -> None:
+        self.metrics = counting(self)
+        self.clock = Clock()
+
+    def query(self, service: Any, line: bytes) -> StringTransport:
+        factory = FingerFactoryFromService(service, clock=self.clock)
+        protocol, transport = connected(factory, PEER)
+        protocol.dataReceived(line)
+        return transport
+
+    def test_answeredAndUnknown(self) -> None:
+        """
+        A known user's query counts as answered, an unknown one's as
+        unknown, each once, and both are timed.
+        """
+        service = MemoryFingerService(moshez="happy")
+        self.assertEqual(self.query(service, b"moshez\r\n").value(), b"happy\r\n")
+        self.query(service, b"nobody\r\n")
+        self.query(service, b"moshez\r\n")
+        self.assertEqual(_requests(self.metrics, "finger", "answered"), 2)
+        self.assertEqual(_requests(self.metrics, "finger", "unknown"), 1)
+        self.assertEqual(_requests(self.metrics, "setter", "answered"), 0)
+        self.assertEqual(
+            sample(
+                self.metrics, "finger_request_duration_seconds_count", frontend="finger"
+            ),
+            3,
+        )
+
+    def test_latency(self) -> None:
+        """
+        A query answered 0.3 seconds after it was asked falls in the
+        histogram's bucket of 0.5 seconds, not in the one of 0.25.
+        """
+        transport = self.query(_Slow(self.clock, 0.3, moshez="happy"), b"moshez\r\n")
+        self.assertEqual(transport.value(), b"")
+        self.clock.advance(0.3)
+        self.assertEqual(transport.value(), b"happy\r\n")
+        tally = self.metrics
+        name = "finger_request_duration_seconds"
+        self.assertAlmostEqual(sample(tally, name + "_sum", frontend="finger"), 0.3)
+        self.assertEqual(sample(tally, name + "_bucket", frontend="finger", le="0.25"), 0)
+        self.assertEqual(sample(tally, name + "_bucket", frontend="finger", le="0.5"), 1)
+
+    def test_timedOutAndFailed(self) -> None:
+        """
+        A back-end that does not answer in time counts as timed out; one
+        that fails, as failed.
+        """
+        service = FaultyService(stuck=["slow"], broken=["fire"])
+        self.query(service, b"slow\r\n")
+        self.clock.advance(LOOKUP_TIMEOUT)
+        self.query(service, b"fire\r\n")
+        self.flushLoggedErrors(RuntimeError)
+        self.assertEqual(_requests(self.metrics, "finger", "timed-out"), 1)
+        self.assertEqual(_requests(self.metrics, "finger", "failed"), 1)
+        self.assertEqual(_requests(self.metrics, "finger", "answered"), 0)
+
+    def test_cancelled(self) -> None:
+        """
+        A client that leaves before the back-end answers counts as
+        cancelled, not as timed out.
+        """
+        transport = self.query(FaultyService(stuck=["slow"]), b"slow\r\n")
+        transport.loseConnection()
+        transport.protocol.connectionLost(None)
+        self.clock.advance(LOOKUP_TIMEOUT)
+        self.assertEqual(_requests(self.metrics, "finger", "cancelled"), 1)
+        self.assertEqual(_requests(self.metrics, "finger", "timed-out"), 0)
+
+    def test_stopped(self) -> None:
+        """
+        Once the counting service stops, nothing is counted and the policy
+        has no observer.
+        """
+        from finger.metrics.tally import Counting, Observing, Tally
+
+        metrics = Tally()
+        observing = Observing(Counting(metrics))
+        observing.startService()
+        service = MemoryFingerService(moshez="happy")
+        self.query(service, b"moshez\r\n")
+        observing.stopService()
+        self.assertIsNone(LookupPolicy.observer)
+        self.query(service, b"moshez\r\n")
+        self.assertEqual(_requests(metrics, "finger", "answered"), 1)
+        self.assertEqual(_requests(self.metrics, "finger", "answered"), 0)
+
+
+class SetterCountingTests(SynchronousTestCase):
+    """
+    Status changes through the setter, counted by outcome as sets and as
+    requests; failed logins counted by reason.
+    """
+
+    skip = SKIP
+
+    def setUp(self) -> None:
+        self.metrics = counting(self)
+        self.clock = Clock()
+        self.service = MemoryFingerService(moshez="happy")
+
+    def send(self, lines: bytes, login: Any = None) -> StringTransport:
+        factory = FingerSetterFactoryFromService(self.service, clock=self.clock, login=login)
+        protocol, transport = connected(factory, PEER)
+        protocol.dataReceived(lines)
+        return transport
+
+    def sets(self, outcome: str) -> float:
+        return sample(
+            self.metrics, "finger_sets_total", frontend="setter", outcome=outcome
+        )
+
+    def test_savedAndNotSaved(self) -> None:
+        """
+        A status saved counts as saved, and as an answered request; one the
+        back-end could not keep counts as not saved, and as a failed
+        request.
+        """
+        self.assertEqual(self.send(b"moshez\nbusy\n").value(), b"OK: status of moshez saved\r\n")
+        self.service = _Unsaving()
+        self.assertTrue(self.send(b"moshez\nbusy\n").value().startswith(b"Error:"))
+        self.assertEqual(self.sets("saved"), 1)
+        self.assertEqual(self.sets("not-saved"), 1)
+        self.assertEqual(_requests(self.metrics, "setter", "answered"), 1)
+        self.assertEqual(_requests(self.metrics, "setter", "failed"), 1)
+
+    def test_loginFailed(self) -> None:
+        """
+        A wrong password counts as a set whose login failed, and as a
+        failed login with the reason C{wrong}.
+        """
+        checker = strcred.makeChecker("memory:moshez:secret")
+        login = SetterLogin(
+            setterPortal(self.service, [checker], []),
+            self.clock,
+            failed=self.metrics.failedLogin,
+        )
+        transport = self.send(b"moshez\nguess\nhacked\n", login)
+        self.clock.advance(10)
+        self.assertEqual(transport.value(), b"Error: login failed\r\n")
+        self.send(b"shawn moshez\nsecret\nhacked\n", login)
+        self.assertEqual(self.sets("login-failed"), 1)
+        self.assertEqual(self.sets("not-allowed"), 1)
+        self.assertEqual(
+            sample(self.metrics, "finger_login_failures_total", reason="wrong"), 1
+        )
+        self.assertEqual(self.service.users["moshez"], "happy")
+
+
+class FrontendTests(SynchronousTestCase):
+    """
+    L{frontendOf} names the front-end of every answers class.
+    """
+
+    skip = SKIP
+
+    def test_everyFrontend(self) -> None:
+        """
+        Every C{LookupAnswers} and C{SetAnswers} class of the front-ends is
+        told apart as one of L{FRONTENDS}, and together they cover all of
+        them: a new front-end cannot be counted as C{other} unnoticed.
+        """
+        from finger.metrics.tally import FRONTENDS, frontendOf
+
+        for module in pkgutil.walk_packages(finger.frontends.__path__, "finger.frontends."):
+            importlib.import_module(module.name)
+        classes: List[type] = []
+        for base in (LookupAnswers, SetAnswers):
+            todo = list(base.__subclasses__())
+            while todo:
+                kind = todo.pop()
+                todo.extend(kind.__subclasses__())
+                if kind.__module__.startswith("finger.frontends."):
+                    classes.append(kind)
+        names = {}
+        for kind in classes:
+            name = frontendOf(kind.__new__(kind))  # type: ignore[call-overload]
+            self.assertIn(name, FRONTENDS, kind)
+            names[kind.__module__] = name
+        self.assertEqual(set(names.values()), set(FRONTENDS))
+        self.assertEqual(names["finger.frontends.web.webfinger"], "webfinger")
+        self.assertEqual(names["finger.frontends.web.xmlrpc"], "xmlrpc")
+        self.assertEqual(names["finger.frontends.web.api"], "web")
+        self.assertEqual(frontendOf(object()), "other")
+
+
+class _Held(LineReceiver):
+    pass
+
+
+class RefusalTests(SynchronousTestCase):
+    """
+    Connections the limits refuse are counted by listener and reason, and
+    as requests of the listener's front-end refused by that limit.
+    """
+
+    skip = SKIP
+
+    def setUp(self) -> None:
+        from finger.metrics.tally import Tally
+
+        self.metrics = Tally()
+        self.clock = Clock()
+
+    def limits(self, name: str, **settings: Any) -> LimitingFactory:
+        return LimitingFactory(
+            Factory.forProtocol(_Held),
+            self.clock,
+            b"busy\r\n",
+            refused=self.metrics.refused(name),
+            **settings,
+        )
+
+    def refusals(self, listener: str, reason: str) -> float:
+        return sample(
+            self.metrics, "finger_refusals_total", listener=listener, reason=reason
+        )
+
+    def test_maxConnections(self) -> None:
+        limits = self.limits("finger", maxConnections=1)
+        connected(limits, PEER)
+        _, refused = connected(limits, PEER)
+        self.assertEqual(refused.value(), b"busy\r\n")
+        self.assertEqual(self.refusals("finger", "max-connections"), 1)
+        self.assertEqual(_requests(self.metrics, "finger", "max-connections"), 1)
+
+    def test_maxPerAddress(self) -> None:
+        limits = self.limits("setter", maxPerAddress=2)
+        for _ in range(4):
+            connected(limits, PEER)
+        self.assertEqual(self.refusals("setter", "max-per-address"), 2)
+        self.assertEqual(_requests(self.metrics, "setter", "max-per-address"), 2)
+
+    def test_rateLimit(self) -> None:
+        """
+        A refusal on the HTTPS listener is a web request's.
+        """
+        limits = self.limits("https", rateLimiter=RateLimiter(self.clock, 1, 1))
+        connected(limits, PEER)
+        connected(limits, PEER)
+        self.assertEqual(self.refusals("https", "rate-limit"), 1)
+        self.assertEqual(_requests(self.metrics, "web", "rate-limit"), 1)
+        self.assertEqual(self.refusals("https", "max-connections"), 0)
+
+
+_XMLRPC = (
+    b"<?xml version='1.0'?><methodCall><methodName>getUser</methodName>"
+    b"<params><param><value><string>nobody</string></value></param></params></methodCall>"
+)
+
+
+class WebCountingTests(SynchronousTestCase):
+    """
+    Requests to the web site, through L{WebSite} over a
+    L{StringTransport}: pages, WebFinger and XML-RPC told apart.
+    """
+
+    skip = SKIP
+
+    def setUp(self) -> None:
+        from finger.frontends.web.pages import UserStatusTree
+        from finger.frontends.web.site import WebSite
+
+        self.metrics = counting(self)
+        clock = Clock()
+        service = MemoryFingerService(moshez="happy")
+        from finger.frontends.web.origin import parsePublicURL
+
+        # WebFinger is answered over HTTPS only: here a TLS proxy in front.
+        tree = UserStatusTree(
+            service,
+            clock=clock,
+            webfingerHosts=["example.com"],
+            publicURL=parsePublicURL("https://example.com/"),
+        )
+        self.site = WebSite(tree, clock=clock, idleTimeout=None)
+
+    def request(self, head: bytes, body: bytes = b"") -> bytes:
+        protocol, transport = connected(self.site, PEER)
+        if body:
+            head += b"\r\nContent-Type: text/xml\r\nContent-Length: %d" % (len(body),)
+        protocol.dataReceived(head + b"\r\nHost: example.com\r\n\r\n" + body)
+        return transport.value()
+
+    def test_frontends(self) -> None:
+        """
+        A page found and one not, a WebFinger answer and an XML-RPC lookup
+        of nobody are each counted under their own front-end.
+        """
+        self.assertIn(b" 200 ", self.request(b"GET /moshez HTTP/1.0"))
+        self.assertIn(b" 404 ", self.request(b"GET /nobody HTTP/1.0"))
+        self.assertIn(
+            b" 200 ",
+            self.request(
+                b"GET /.well-known/webfinger?resource=acct:moshez@example.com HTTP/1.0"
+            ),
+        )
+        self.assertIn(b"No such user", self.request(b"POST /RPC2 HTTP/1.0", _XMLRPC))
+        self.assertEqual(_requests(self.metrics, "web", "answered"), 1)
+        self.assertEqual(_requests(self.metrics, "web", "unknown"), 1)
+        self.assertEqual(_requests(self.metrics, "webfinger", "answered"), 1)
+        self.assertEqual(_requests(self.metrics, "xmlrpc", "unknown"), 1)
