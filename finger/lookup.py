@@ -268,9 +268,12 @@ class LookupPolicy:
                 what=what,
                 peer=peer,
                 timeout=self.timeout,
+                outcome="timed out",
             )
             return answers.timedOut()
-        self.log.failure("Back-end failed: {what} for {peer}", reason, what=what, peer=peer)
+        self.log.failure(
+            "Back-end failed: {what} for {peer}", reason, what=what, peer=peer, outcome="failed"
+        )
         return answers.failed()
 
     def ask(
@@ -359,7 +362,9 @@ class LookupPolicy:
             answers = ObservedSetAnswers(answers, observer, self.clock)  # type: ignore[assignment]
 
         def saved(result: object) -> _R:
-            self.log.info("Status of {user!r} set by {login!r} from {peer} ({what})", **who)
+            self.log.info(
+                "Status of {user!r} set by {login!r} from {peer} ({what})", outcome="saved", **who
+            )
             return answers.saved()
 
         def otherwise(reason: Failure) -> _R:
@@ -367,7 +372,9 @@ class LookupPolicy:
                 return answers.loginFailed()
             if reason.check(NotAllowed):
                 self.log.warn(
-                    "{login!r} from {peer} may not set the status of {user!r} ({what})", **who
+                    "{login!r} from {peer} may not set the status of {user!r} ({what})",
+                    outcome="not allowed",
+                    **who,
                 )
                 return answers.notAllowed(reason.getErrorMessage())
             if reason.check(InvalidUserName, InvalidStatus):

@@ -16,6 +16,9 @@ Nor does invisible text: every default-ignorable code point (L{IGNORABLE}:
 Hangul fillers, variation selectors, tag characters and the like, which a
 reader never sees but a program reading the status does) is dropped, except
 where it joins an emoji sequence or a script needs it (L{withoutInvisible}).
+
+And counting in plain words for the lines an operator reads (L{counted},
+L{Count}).
 """
 
 import re
@@ -290,3 +293,39 @@ def visibleControls(text: str) -> str:
         else _visibleCharacter(character)
         for character in text.replace("\r\n", "\n")
     )
+
+
+def counted(count: int, noun: str, plural: str = "") -> str:
+    """
+    C{count} things in plain words: C{"1 user"}, C{"2 users"},
+    C{"0 users"}.
+
+    @param plural: the noun for other counts than one; C{noun} with an
+        C{s} if empty.
+    """
+    return f"{count} {noun}" if count == 1 else f"{count} {plural or noun + 's'}"
+
+
+class Count(int):
+    """
+    A number of things, for a log event: a number in the event's fields
+    (its C{repr}, and in JSON), and words in its text: C{"{count}"}
+    formats, and C{str} shows, C{"1 user"}, C{"2 users"} (C{str} too, as
+    L{twisted.logger} flattens an event's fields with it before a worker
+    sends the event to the main process).
+    """
+
+    noun: str
+    plural: str
+
+    def __new__(cls, count: int, noun: str, plural: str = "") -> "Count":
+        self = super().__new__(cls, count)
+        self.noun = noun
+        self.plural = plural
+        return self
+
+    def __str__(self) -> str:
+        return counted(int(self), self.noun, self.plural)
+
+    def __format__(self, spec: str) -> str:
+        return format(int(self), spec) if spec else str(self)

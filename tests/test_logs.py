@@ -8,10 +8,10 @@ import json as jsonModule
 import os
 import signal
 import subprocess
-from typing import Any, Optional
+from typing import Any, Dict, List, Optional
 
 from twisted.internet import reactor
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
@@ -50,17 +50,198 @@ class JournalTests(SynchronousTestCase):
         self.assertIn("ZeroDivisionError", lines[-1])
 
 
+class PortChatterTests(SynchronousTestCase):
+    """
+    Twisted's own line for each port it starts and stops listening on is
+    left out of the journal and the JSON log: the service says where it
+    listens, with the address (L{finger.net.listen.Announcement}).
+    """
+
+    def test_legacyLines(self) -> None:
+        out = io.StringIO()
+        observer = logs.journal(out)
+        # What twisted.internet.tcp.Port logs, as twisted.python.log hands
+        # it on to the new observers.
+        for text in [
+            "FingerFactoryFromService (LimitingFactory) starting on 79",
+            "(TCP Port 79 Closed)",
+            "(UNIX Port /run/finger.sock Closed)",
+            "a line that mentions starting on nothing in particular, kept",
+        ]:
+            observer(
+                {
+                    "message": (text,),
+                    "isError": 0,
+                    "system": "-",
+                    "log_system": "-",
+                    "log_time": 1.0,
+                    "log_text": text,
+                    "log_format": "{log_text}",
+                    "log_level": LogLevel.info,
+                    "log_namespace": "log_legacy",
+                }
+            )
+        Logger(namespace="finger.listen", observer=observer).info("finger starting on 79")
+        self.assertEqual(
+            out.getvalue(),
+            "<6>[-] a line that mentions starting on nothing in particular, kept\n"
+            "<6>[finger.listen] finger starting on 79\n",
+        )
+
+
 class JSONTests(SynchronousTestCase):
+    def events(self, *logged: Dict[str, Any]) -> List[Dict[str, Any]]:
+        out = io.StringIO()
+        observer = logs.json(out)
+        for event in logged:
+            observer(event)
+        return [jsonModule.loads(line) for line in out.getvalue().splitlines()]
+
     def test_oneObjectPerLine(self) -> None:
+        """
+        Each event is one object on one line: the time in UTC (ISO 8601),
+        the level, the namespace, the text, and the event's own fields.
+        """
         out = io.StringIO()
         log = Logger(namespace="finger.test", observer=logs.json(out))
-        log.info("query from {peer}", peer="127.0.0.1:5")
-        log.info("second")
+        log.info("query from {peer}", peer="127.0.0.1:5", when=["a", 1])
+        log.warn("second\nline")
         lines = out.getvalue().splitlines()
         self.assertEqual(len(lines), 2)
-        event = jsonModule.loads(lines[0])
-        self.assertEqual(event["peer"], "127.0.0.1:5")
-        self.assertEqual(event["log_namespace"], "finger.test")
+        first, second = (jsonModule.loads(line) for line in lines)
+        self.assertRegex(first["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        del first["time"]
+        self.assertEqual(
+            first,
+            {
+                "level": "info",
+                "namespace": "finger.test",
+                "text": "query from 127.0.0.1:5",
+                "peer": "127.0.0.1:5",
+                "when": ["a", 1],
+            },
+        )
+        self.assertEqual((second["level"], second["text"]), ("warn", "second\nline"))
+
+    def test_time(self) -> None:
+        [event] = self.events({"log_format": "x", "log_time": 1700000000.25})
+        self.assertEqual(event["time"], "2023-11-14T22:13:20.250Z")
+
+    def test_pipelineFields(self) -> None:
+        """
+        The front-end comes from the module that logged the event; the
+        peer and the outcome from the event; a worker's event says which
+        worker.
+        """
+        events = self.events(
+            {
+                "log_format": "Back-end gave no answer",
+                "log_namespace": "finger.frontends.web.xmlrpc.XMLRPCFinger",
+                "log_level": LogLevel.warn,
+                "log_time": 1.0,
+                "peer": "[::1]:5",
+                "outcome": "timed out",
+            },
+            {
+                "log_format": "Refusing {peer}: rate limit",
+                "log_namespace": "finger.net.limits.LimitingFactory",
+                "log_level": LogLevel.info,
+                "log_time": 1.0,
+                "log_system": "worker 2 (pid 4242)",
+                "peer": "192.0.2.1",
+                "outcome": "refused: rate limit",
+                "worker": 2,
+                "workerPid": 4242,
+            },
+        )
+        self.assertEqual(
+            [(e.get("frontend"), e["peer"], e["outcome"], e.get("system")) for e in events],
+            [
+                ("xmlrpc", "[::1]:5", "timed out", None),
+                (None, "192.0.2.1", "refused: rate limit", "worker 2 (pid 4242)"),
+            ],
+        )
+        self.assertEqual(events[1]["text"], "Refusing 192.0.2.1: rate limit")
+        self.assertEqual(events[1]["worker"], 2)
+
+    def test_frontends(self) -> None:
+        self.assertEqual(
+            [
+                logs.frontendOf(namespace)
+                for namespace in [
+                    "finger.frontends.finger.FingerProtocol",
+                    "finger.frontends.setter.FingerSetterProtocol",
+                    "finger.frontends.web.site.WebSite",
+                    "finger.frontends.web.webfinger",
+                    "finger.frontends.pb.broker.FingerBroker",
+                    "finger.frontends.irc.bot.FingerBot",
+                    "finger.frontends.fingerprint",
+                    "finger.backends.file.FileFingerService",
+                ]
+            ],
+            ["finger", "setter", "web", "webfinger", "pb", "irc", None, None],
+        )
+
+    def test_failure(self) -> None:
+        out = io.StringIO()
+        log = Logger(namespace="n", observer=logs.json(out))
+        try:
+            1 / 0
+        except ZeroDivisionError:
+            log.failure("oops", outcome="failed")
+        [event] = [jsonModule.loads(line) for line in out.getvalue().splitlines()]
+        self.assertEqual(event["level"], "critical")
+        self.assertTrue(event["text"].startswith("oops\nTraceback"))
+        self.assertIn("ZeroDivisionError", event["text"])
+        self.assertEqual(event["outcome"], "failed")
+
+    def test_accessBatch(self) -> None:
+        """
+        A batch of the access log is one object a request, each with its
+        front-end, peer, and query or request and HTTP status.
+        """
+        events = self.events(
+            {
+                "log_format": "Access log:\n{text}",
+                "log_namespace": "finger.access",
+                "log_level": LogLevel.info,
+                "log_time": 2.0,
+                "log_system": "worker 1 (pid 7)",
+                "text": "...",
+                "lines": [
+                    "2026-12-06T21:19:37Z Finger query from 127.0.0.1:48002: moshez",
+                    '"::1" - - [06/Dec/2026:21:19:37 +0000] "GET /moshez HTTP/1.1" 404 52 '
+                    '"-" "curl/8"',
+                ],
+            }
+        )
+        for event in events:
+            del event["time"]
+        self.assertEqual(
+            events,
+            [
+                {
+                    "level": "info",
+                    "namespace": "finger.access",
+                    "system": "worker 1 (pid 7)",
+                    "text": "2026-12-06T21:19:37Z Finger query from 127.0.0.1:48002: moshez",
+                    "frontend": "finger",
+                    "peer": "127.0.0.1:48002",
+                    "query": "moshez",
+                },
+                {
+                    "level": "info",
+                    "namespace": "finger.access",
+                    "system": "worker 1 (pid 7)",
+                    "text": '"::1" - - [06/Dec/2026:21:19:37 +0000] "GET /moshez HTTP/1.1" '
+                    '404 52 "-" "curl/8"',
+                    "frontend": "web",
+                    "peer": "::1",
+                    "request": "GET /moshez HTTP/1.1",
+                    "status": 404,
+                },
+            ],
+        )
 
 
 class TwistdLoggingTests(TestCase):
@@ -116,7 +297,7 @@ class TwistdLoggingTests(TestCase):
             if not os.path.exists(logfile):
                 return False
             with open(logfile, "rb") as f:
-                return b"starting on" in f.read()
+                return f"finger on 127.0.0.1:{self.port}".encode() in f.read()
 
         await waitFor(reactor, started, "twistd to log its start")
         process.send_signal(signal.SIGUSR1)
@@ -142,12 +323,14 @@ class TwistdLoggingTests(TestCase):
         process.wait(30)
         jsonLog.seek(0)
         events = [jsonModule.loads(line) for line in jsonLog.read().splitlines()]
-        # The access log: a batch of lines an event, "TIME Finger query from
-        # PEER: QUERY" each.
-        queries = [
-            line.split(": ", 1)[1]
-            for e in events
-            for line in e.get("lines", [])
-            if " Finger query from " in line
-        ]
-        self.assertIn("moshez", queries)
+        # The access log: an object a query.
+        [query] = [e for e in events if e.get("query") == "moshez"]
+        self.assertEqual(query["frontend"], "finger")
+        self.assertRegex(query["peer"], r"^127\.0\.0\.1:\d+$")
+        # Where each listener listens, once, and none of Twisted's own lines.
+        texts = [e["text"] for e in events]
+        self.assertIn(f"finger on 127.0.0.1:{self.port}", texts)
+        self.assertEqual(len([t for t in texts if t.startswith("web on 127.0.0.1:")]), 1)
+        self.assertIn(f"finger stopped listening on 127.0.0.1:{self.port}", texts)
+        self.assertEqual([t for t in texts if "starting on" in t or "Closed)" in t], [])
+        self.assertTrue(any(t.startswith("Serving 1 user from the status file") for t in texts))

@@ -3,13 +3,23 @@ Tests for L{finger.text}.
 """
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
+from twisted.logger import eventAsJSON, eventFromJSON, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+import json
 import re
 
 from precis_i18n.unicode import UnicodeData
 
-from finger.text import IGNORABLE, escapeForLog, formatPeer, printableLines, withoutInvisible
+from finger.text import (
+    IGNORABLE,
+    Count,
+    counted,
+    escapeForLog,
+    formatPeer,
+    printableLines,
+    withoutInvisible,
+)
 
 ENGLAND = "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
 
@@ -234,3 +244,29 @@ class VisibleControlsTests(SynchronousTestCase):
         from finger.text import visibleControls
 
         self.assertEqual(visibleControls("a\u202eb\u200bc"), "a<U+202E>b<U+200B>c")
+
+
+class CountedTests(SynchronousTestCase):
+    def test_plainWords(self) -> None:
+        self.assertEqual(
+            [counted(n, "user") for n in (0, 1, 2)], ["0 users", "1 user", "2 users"]
+        )
+        self.assertEqual(counted(1, "more bad row"), "1 more bad row")
+        self.assertEqual(counted(3, "child", "children"), "3 children")
+
+    def test_count(self) -> None:
+        """
+        A L{Count} is a number in an event's fields and words in its text.
+        """
+        count = Count(1, "user")
+        self.assertEqual(count, 1)
+        self.assertEqual(json.dumps({"count": count}), '{"count": 1}')
+        self.assertEqual(formatEvent({"log_format": "Serving {count}", "count": count}),
+                         "Serving 1 user")
+        self.assertEqual(f"{Count(2, 'more bad row')}", "2 more bad rows")
+        self.assertEqual(f"{Count(2, 'user'):>3}", "  2")
+        self.assertEqual((str(count), repr(count)), ("1 user", "1"))
+        # Through JSON, as a worker's events reach the main process.
+        relayed = eventFromJSON(eventAsJSON({"log_format": "Serving {count}", "count": count}))
+        self.assertEqual(formatEvent(relayed), "Serving 1 user")
+        self.assertEqual(relayed["count"], 1)

@@ -21,7 +21,13 @@ from finger.app.listening import Listener, Port, listeningService
 from finger.app.web import portNumber
 from finger.app.login import makeLogin
 from finger.app.metrics import ProcessMetrics, WorkersMetrics
-from finger.app.workers import UNSERVED, HandOverListener, WorkerSupervisor, workerEnvironment
+from finger.app.notify import backendStatus, makeNotifier, workersStatus
+from finger.app.workers import (
+    UNSERVED,
+    HandOverListener,
+    WorkerSupervisor,
+    workerEnvironment,
+)
 from finger.frontends.finger import FingerFactoryFromService
 from finger.frontends.pb import FingerPBServerFactory, PerspectiveFingerFromService
 from finger.frontends.setter import FingerSetterFactoryFromService
@@ -194,6 +200,15 @@ def makeService(
 
     if metrics is not None:
         metrics.addTo(top, backend, listen)
+
+    if config.notify is not None:
+        # Last: it starts once every listener has tried to listen, and
+        # says STOPPING=1 before anything stops.  It waits for every child
+        # that can say it is not ready (IReadiness): the back-end and each
+        # listener.
+        notifier = makeNotifier(config.notify, reactor, list(top), backendStatus(backend))
+        notifier.setName("notify")
+        notifier.setServiceParent(top)
     return top
 
 
@@ -277,4 +292,11 @@ def makeMainOfWorkers(
         metrics.addTo(top, supervisor, listeningService)
     supervisor.setName("workers")
     supervisor.setServiceParent(top)
+
+    if config.notify is not None:
+        # READY=1 once every listener listens and every worker has said it
+        # serves (NotifyAccess=main: see finger.app.notify).
+        notifier = makeNotifier(config.notify, reactor, list(top), workersStatus(supervisor))
+        notifier.setName("notify")
+        notifier.setServiceParent(top)
     return top

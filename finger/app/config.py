@@ -5,8 +5,9 @@ frozen, one record per role.  L{finger.app.tap.Options} makes it when it
 parses; L{finger.app.compose.makeService} builds the service from it.
 """
 
+import os
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Sequence, TypeVar
+from typing import Any, Callable, List, Mapping, Optional, Sequence, TypeVar
 
 from twisted.python import usage
 
@@ -15,6 +16,7 @@ from finger.app.finger import FingerConfig
 from finger.app.irc import IRCConfig
 from finger.app.listening import LimitsConfig
 from finger.app.login import LoginConfig
+from finger.app.notify import NotifyConfig
 from finger.app.metrics import MetricsConfig
 from finger.app.pb import PBConfig
 from finger.app.setter import SetterConfig
@@ -41,6 +43,8 @@ class Config:
         setting needs no password (no C{--auth}).
     @ivar workers: with C{--workers} above 1, the worker processes; else
         L{None}.
+    @ivar notify: under systemd's C{Type=notify}, where to tell it the
+        service is ready and alive; else L{None}.
     @ivar metrics: with C{--metrics}, where the metrics are served; else
         L{None}.
     """
@@ -54,11 +58,16 @@ class Config:
     limits: LimitsConfig
     login: Optional[LoginConfig]
     workers: Optional[WorkersConfig]
+    notify: Optional[NotifyConfig] = None
     metrics: Optional[MetricsConfig] = None
 
     @classmethod
     def fromOptions(
-        cls, options: usage.Options, reactor: Any, arguments: Sequence[str] = ()
+        cls,
+        options: usage.Options,
+        reactor: Any,
+        arguments: Sequence[str] = (),
+        environ: Optional[Mapping[str, str]] = None,
     ) -> "Config":
         """
         Check the parsed options and read them, loading once what the
@@ -69,6 +78,8 @@ class Config:
             against; nothing listens or connects.
         @param arguments: the command line C{options} were parsed from, for
             the workers of C{--workers}.
+        @param environ: where systemd's variables are read
+            (C{$NOTIFY_SOCKET}); this process's environment if L{None}.
         @raise usage.UsageError: naming each option that is wrong, one a
             line.
         """
@@ -93,6 +104,14 @@ class Config:
         pb = check(lambda: PBConfig.fromOptions(options, reactor))
         irc = check(lambda: IRCConfig.fromOptions(options, reactor))
         workers = check(lambda: WorkersConfig.fromOptions(options, arguments))
+
+        def readNotify() -> Optional[NotifyConfig]:
+            try:
+                return NotifyConfig.fromEnvironment(os.environ if environ is None else environ)
+            except ValueError as e:
+                raise usage.UsageError(str(e)) from None
+
+        notify = check(readNotify)
         metrics = check(lambda: MetricsConfig.fromOptions(options, reactor))
         backend = check(lambda: BackendConfig.fromOptions(options))
         if errors:
@@ -109,5 +128,6 @@ class Config:
             limits=limits,
             login=login,
             workers=workers,
+            notify=notify,
             metrics=metrics,
         )

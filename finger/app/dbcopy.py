@@ -29,6 +29,7 @@ from twisted.python import usage
 from finger.backends import statusfile
 from finger.backends.sqlrows import InvalidRow, checkRow
 from finger.backends.sqlstore import DatabaseError, Session, openDatabase
+from finger.text import counted
 
 
 PROGRAM = "finger-db"
@@ -172,10 +173,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     try:
         if options.subCommand == "import":
             count = importFile(sub["file"], sub["database"], sub["replace"])
-            print(f"finger-db: {count} users copied from {sub['file']}")
+            print(f"finger-db: {counted(count, 'user')} copied from {sub['file']}")
         else:
             count = exportFile(sub["database"], sub["file"])
-            print(f"finger-db: {count} users copied to {sub['file']}")
+            print(f"finger-db: {counted(count, 'user')} copied to {sub['file']}")
     except (DatabaseError, statusfile.StatusFileError) as e:
         sys.exit(f"finger-db: {e}")
     except Exception as e:

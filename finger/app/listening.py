@@ -5,7 +5,7 @@ limits every listener is held to, their options and L{LimitsConfig}; and
 the L{Listener} value from which a listening service is made.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Tuple
 
 from twisted.internet.endpoints import serverFromString
@@ -16,7 +16,7 @@ from finger.app.coerce import number, positive, seconds
 from finger.net.clients import DEFAULT_IPV6_PREFIX, ClientKey
 from finger.net.limits import DEFAULT_MAX_PER_ADDRESS, LimitingFactory
 from finger.net.rates import RateLimiter
-from finger.net.listen import ListeningService, dualStack, portDescriptions
+from finger.net.listen import Announcement, ListeningService, dualStack, portDescriptions
 
 
 def _ipv6Prefix(value: str) -> int:
@@ -124,12 +124,17 @@ class Port:
     def listeners(self, name: str, factory: IProtocolFactory) -> List[Tuple[str, "Listener"]]:
         """
         The listeners this port asks for, each with the name of its
-        service: C{name}, and C{name-ipv6} for the C{::1} one.
+        service: C{name}, and C{name-ipv6} for the C{::1} one; they share
+        one L{Announcement}, which names the front-end C{name}.
         """
         option = self.option
-        listeners = [(name, Listener(self.description, factory, option, option))]
+        said = Announcement(name)
+        first = Listener(self.description, factory, option, option, announcement=said)
+        listeners = [(name, first)]
         if self.ipv6 is not None:
-            ipv6 = Listener(self.ipv6, factory, option, f"{option}-ipv6", required=False)
+            ipv6 = Listener(
+                self.ipv6, factory, option, f"{option}-ipv6", required=False, announcement=said
+            )
             listeners.append((f"{name}-ipv6", ipv6))
         return listeners
 
@@ -258,6 +263,8 @@ class Listener:
     @ivar key: what the workers know its socket by: the option, or for an
         option's second listener (C{::1}) the option with C{-ipv6}.
     @ivar required: whether start-up stops when it cannot listen.
+    @ivar announcement: what says where the listeners of its option listen
+        (the main process's, not a worker's: it does not listen).
     """
 
     description: str
@@ -265,6 +272,7 @@ class Listener:
     option: str
     key: str
     required: bool = True
+    announcement: Optional[Announcement] = field(default=None, compare=False)
 
 
 def listeningService(reactor: Any, listener: Listener) -> ListeningService:
@@ -272,5 +280,10 @@ def listeningService(reactor: Any, listener: Listener) -> ListeningService:
     Make the listener a single process serves.
     """
     return ListeningService(
-        reactor, listener.description, listener.factory, listener.option, listener.required
+        reactor,
+        listener.description,
+        listener.factory,
+        listener.option,
+        listener.required,
+        listener.announcement,
     )

@@ -7,10 +7,11 @@ L{finger.app.workers.WorkerSupervisor} starts it with the listening sockets
 of the main process as file descriptors (C{--listen fingerport=3:INET}) and
 the main process's C{twistd finger} arguments after C{--}.  It builds the
 same service as a single process would, but the IRC bot, and adopts the
-sockets instead of listening.  It logs to its standard output, one line an
-event (C{LEVEL namespace: text}), which the main process puts in its log;
-it stops on C{SIGTERM}, and when its standard input closes, which is when
-the main process is gone.
+sockets instead of listening.  It logs to its standard output, one line of
+JSON an event (L{finger.app.relay.LineLog}), which the main process puts in
+its log with the event's fields; once its back-end can answer it logs that
+it serves (L{finger.app.relay.READY}).  It stops on C{SIGTERM}, and when its
+standard input closes, which is when the main process is gone.
 """
 
 import os
@@ -23,14 +24,15 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.internet.stdio import StandardIO
-from twisted.logger import ILogObserver, Logger, formatEvent, globalLogBeginner
+from twisted.logger import Logger, globalLogBeginner
 from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from finger.app import compose, tap
 from finger.metrics import shared
 from finger.app.listening import Listener
+from finger.app.relay import READY, LineLog
 from finger.app.workers import FAMILIES
+from finger.net.notify import whenReady
 
 
 class UsageError(Exception):
@@ -88,36 +90,6 @@ class AdoptedListener(Service):
         return None if port is None else port.stopListening()
 
 
-@implementer(ILogObserver)
-class LineLog:
-    """
-    A log observer writing each event as one line, C{LEVEL namespace:
-    text}, on a stream of bytes: the standard error file until
-    L{LineLog.writeTo} gives it the standard output transport.
-    """
-
-    def __init__(self) -> None:
-        self.transport: Any = None
-
-    def writeTo(self, transport: Any) -> None:
-        self.transport = transport
-
-    def __call__(self, event: Dict[str, Any]) -> None:
-        text = formatEvent(event)
-        failure = event.get("log_failure")
-        if failure is not None:
-            text = f"{text}\n{failure.getTraceback()}"
-        level = event.get("log_level")
-        name = level.name if level is not None else "info"
-        line = f"{name} {event.get('log_namespace', '-')}: {text}".rstrip("\n")
-        data = line.replace("\n", "\n\t").encode("utf-8", "replace") + b"\n"
-        if self.transport is None:
-            sys.stderr.buffer.write(data)
-            sys.stderr.buffer.flush()
-        else:
-            self.transport.write(data)
-
-
 class _MainWatch(Protocol):
     """
     The worker's standard input: the main process writes nothing; the pipe
@@ -155,7 +127,12 @@ def main(argv: Optional[Sequence[str]] = None, reactor: Any = None) -> None:
     options.parseOptions(arguments)
     # A single process as far as it knows, with the main process's sockets;
     # the bot runs once, in the main process.
-    config = replace(options.config, workers=None, irc=replace(options.config.irc, server=None))
+    config = replace(
+        options.config,
+        workers=None,
+        irc=replace(options.config.irc, server=None),
+        notify=None,
+    )
     if config.metrics is not None:
         # It counts; the main process serves the counts of every worker.
         directory = os.environ.get(shared.VARIABLE)
@@ -164,11 +141,17 @@ def main(argv: Optional[Sequence[str]] = None, reactor: Any = None) -> None:
     log.writeTo(StandardIO(_MainWatch(reactor), reactor=reactor))
     top.privilegedStartService()
 
+    # The options whose sockets it serves, each once (not its -ipv6 twin).
+    served = ", ".join(sorted({key.removesuffix("-ipv6") for key in sockets}))
+
+    def serving(_: object) -> None:
+        Logger(namespace="finger.worker").info(
+            "Ready: serving {listeners}", listeners=served, **{READY: True}
+        )
+
     def start() -> None:
         top.startService()
-        Logger(namespace="finger.worker").info(
-            "Serving {listeners}", listeners=", ".join(sorted(sockets))
-        )
+        whenReady(reactor, [top.getServiceNamed("backend")]).addCallback(serving)
 
     reactor.callWhenRunning(start)
     reactor.addSystemEventTrigger("before", "shutdown", top.stopService)

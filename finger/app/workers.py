@@ -14,8 +14,8 @@ own back-end and every front-end but the IRC bot, and adopts the sockets with
 C{adoptStreamPort}; the kernel hands each new connection to one of the
 workers accepting on the socket.
 
-L{WorkerSupervisor} starts the workers, relays their log lines into the main
-process's log, restarts a worker that dies after a back-off delay, and stops
+L{WorkerSupervisor} starts the workers, relays their log events into the main
+process's log (L{finger.app.relay}), restarts a worker that dies after a back-off delay, and stops
 them all (C{SIGTERM}, then C{SIGKILL} after a grace period) when the main
 process stops.
 """
@@ -25,7 +25,7 @@ import pwd
 import socket
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from twisted.application.internet import backoffPolicy
 from twisted.application.service import Service
@@ -33,13 +33,17 @@ from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.internet.error import ProcessExitedAlready
 from twisted.internet.interfaces import IDelayedCall, IProcessTransport
 from twisted.internet.protocol import Factory, ProcessProtocol, Protocol
-from twisted.logger import Logger, LogLevel
+from twisted.logger import Logger
 from twisted.python import usage
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from finger.app.access import blockedAs, describeBlocked, workerNeeds
 from finger.app.coerce import positive
 from finger.app.listening import Listener
+from finger.app.notify import ENVIRONMENT as NOTIFY_VARIABLES
+from finger.app.relay import LogRelay
+from finger.interfaces import IReadiness
 from finger.net.listen import ListeningService
 
 optParameters: List[List[Any]] = [
@@ -66,7 +70,7 @@ The address families a listening socket handed to a worker may have, by
 the names the worker's command line uses.
 """
 
-_SYSTEMD_VARIABLES = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")
+_SYSTEMD_VARIABLES = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", *NOTIFY_VARIABLES)
 
 _PORT_OPTIONS = ("fingerport", "setterport", "webport", "sslport", "pbport")
 
@@ -197,7 +201,12 @@ class HandOverListener(ListeningService):
             and could not listen hands nothing over.
         """
         super().__init__(
-            reactor, listener.description, UNSERVED, listener.option, listener.required
+            reactor,
+            listener.description,
+            UNSERVED,
+            listener.option,
+            listener.required,
+            listener.announcement,
         )
         self.key = listener.key
 
@@ -221,9 +230,9 @@ class HandOverListener(ListeningService):
 
 class WorkerProcess(ProcessProtocol):
     """
-    One worker, as its supervisor sees it: its log lines (on its standard
-    output and error) go into the main process's log, and its end is
-    reported to the supervisor.
+    One worker, as its supervisor sees it: its log (on its standard output
+    and error) goes into the main process's log (L{LogRelay}), and its end
+    is reported to the supervisor.
 
     @ivar number: the worker's number, from 1.
     @ivar pid: the process's id, once started.
@@ -236,48 +245,25 @@ class WorkerProcess(ProcessProtocol):
     def __init__(self, supervisor: "WorkerSupervisor", number: int) -> None:
         self.supervisor = supervisor
         self.number = number
-        self.pid: Optional[int] = None
         self.ended: "Deferred[None]" = Deferred()
         self.reason: Optional[Failure] = None
-        self._partial: Dict[int, bytes] = {1: b"", 2: b""}
-
-    def childDataReceived(self, childFD: int, data: bytes) -> None:
-        lines = (self._partial.get(childFD, b"") + data).split(b"\n")
-        self._partial[childFD] = lines.pop()
-        # An event of several lines (a traceback, a batch of the access log)
-        # comes as one line and its continuations, indented by a tab
-        # (L{finger.app.worker.LineLog}): relay it as one event, not one a
-        # line, so a batch of a thousand queries costs one event here.
-        records: List[List[bytes]] = []
-        for line in lines:
-            if line.startswith(b"\t") and records:
-                records[-1].append(line[1:])
-            else:
-                records.append([line])
-        for record in records:
-            self._relay(childFD, b"\n".join(record))
-
-    def _relay(self, childFD: int, line: bytes) -> None:
-        text = line.decode("utf-8", "replace")
-        level = LogLevel.error if childFD == 2 else LogLevel.info
-        name, _, rest = text.partition(" ")
-        try:
-            level, text = LogLevel.levelWithName(name), rest
-        except Exception:
-            pass
-        self.log.emit(
-            level,
-            "worker {number} (pid {pid}): {line}",
-            number=self.number,
-            pid=self.pid,
-            line=text,
+        self.relay = LogRelay(
+            self.log, supervisor.reactor, number, lambda: supervisor.workerReady(self)
         )
 
+    @property
+    def pid(self) -> Optional[int]:
+        return self.relay.pid
+
+    @pid.setter
+    def pid(self, pid: Optional[int]) -> None:
+        self.relay.pid = pid
+
+    def childDataReceived(self, childFD: int, data: bytes) -> None:
+        self.relay.received(childFD, data)
+
     def processEnded(self, reason: Failure) -> None:
-        for childFD, rest in self._partial.items():
-            if rest:
-                self._relay(childFD, rest)
-        self._partial = {}
+        self.relay.flush()
         self.reason = reason
         self.supervisor.workerEnded(self, reason)
         self.ended.callback(None)
@@ -290,6 +276,7 @@ def _why(reason: Failure) -> str:
     return f"exited with status {getattr(reason.value, 'exitCode', None)}"
 
 
+@implementer(IReadiness)
 class WorkerSupervisor(Service):
     """
     Start C{count} workers, restart any that dies, stop them all when
@@ -301,6 +288,7 @@ class WorkerSupervisor(Service):
     is restarted.
 
     @ivar workers: the live workers by number.
+    @ivar ready: the numbers of the live workers that have said they serve.
     @ivar listeners: the listeners whose sockets the workers adopt.
     """
 
@@ -349,6 +337,7 @@ class WorkerSupervisor(Service):
         self.delay = delay
         self.died = died
         self.workers: Dict[int, WorkerProcess] = {}
+        self.ready: Set[int] = set()
         self._transports: Dict[int, IProcessTransport] = {}
         self._started: Dict[int, float] = {}
         self._deaths: Dict[int, int] = {}
@@ -400,6 +389,22 @@ class WorkerSupervisor(Service):
                 delay=after,
             )
 
+    def workerReady(self, worker: WorkerProcess) -> None:
+        """
+        C{worker} said it serves.
+        """
+        if self.workers.get(worker.number) is worker:
+            self.ready.add(worker.number)
+
+    def notReady(self) -> Optional[str]:
+        """
+        How many workers do not serve yet, if any (L{IReadiness}).
+        """
+        missing = self.count - len(self.ready)
+        if not missing:
+            return None
+        return f"{missing} of {self.count} workers not serving yet"
+
     def workerEnded(self, worker: WorkerProcess, reason: Failure) -> None:
         """
         A worker ended: restart it if this supervisor is running, after a
@@ -409,6 +414,7 @@ class WorkerSupervisor(Service):
         if self.workers.get(number) is not worker:
             return
         del self.workers[number]
+        self.ready.discard(number)
         del self._transports[number]
         started = self._started.pop(number)
         if worker.pid is not None:

@@ -25,6 +25,7 @@ from finger.changes import Difference, compare
 from finger.backends.statuslock import LOCK_TIMEOUT, StatusFileLock, waitForLock
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
 from finger.reactor import orGlobalReactor
+from finger.text import Count
 
 _T = TypeVar("_T")
 
@@ -182,15 +183,15 @@ class FileFingerService(StatusTable):
         unavailable = self._startWatching()
         if self._unwatch is not None:
             self.log.info(
-                "Serving {count} users from the status file {path}, watching it for changes",
-                count=len(self.users),
+                "Serving {count} from the status file {path}, watching it for changes",
+                count=Count(len(self.users), "user"),
                 path=self.filename,
             )
         else:
             self.log.info(
-                "Serving {count} users from the status file {path}, checking it for changes "
+                "Serving {count} from the status file {path}, checking it for changes "
                 "every {interval} seconds{why}",
-                count=len(self.users),
+                count=Count(len(self.users), "user"),
                 path=self.filename,
                 interval=self.interval,
                 why=f" (it cannot be watched: {unavailable})" if unavailable else "",
@@ -431,19 +432,18 @@ class FileFingerService(StatusTable):
         self._identity = snapshot.identity
         if snapshot.empty and self.users:
             self.log.error(
-                "Status file {path} is empty; still serving the {count} users read "
+                "Status file {path} is empty; still serving the {count} read "
                 "before (to remove everyone, leave a comment line in the file)",
                 path=self.filename,
-                count=len(self.users),
+                count=Count(len(self.users), "user"),
             )
             return
         self._logProblems(snapshot)
         self._replace(snapshot.statuses)
         self.reloads += 1
         self._identity = snapshot.identity
-        self.log.info(
-            "Reloaded {path}: {count} users", path=self.filename, count=len(snapshot.statuses)
-        )
+        count = Count(len(snapshot.statuses), "user")
+        self.log.info("Reloaded {path}: {count}", path=self.filename, count=count)
         self.announce(difference)
 
     def changeTime(self) -> float:
@@ -475,9 +475,9 @@ class FileFingerService(StatusTable):
         if error != self._readError:
             self._readError = error
             self.log.error(
-                "{error}; still serving the {count} users read before",
+                "{error}; still serving the {count} read before",
                 error=error,
-                count=len(self.users),
+                count=Count(len(self.users), "user"),
             )
 
     def _logProblems(self, snapshot: statusfile.Snapshot) -> None:

@@ -66,6 +66,7 @@ from finger.interfaces import IFingerService, IFingerSetterService, IReadiness
 from finger.interfaces import StatusesNotAvailable, StatusNotSaved
 from finger.reactor import orGlobalReactor
 from finger.messages import DATABASE_UNREACHABLE, NOT_AVAILABLE_YET
+from finger.text import Count, counted
 
 _T = TypeVar("_T")
 
@@ -254,15 +255,15 @@ class SQLFingerService(StatusTable):
         if self._outage is not None:
             self._outage = None
             self.log.info(
-                "Status database {database} is reachable again: {count} users read",
+                "Status database {database} is reachable again: {count} read",
                 database=self.database.display,
-                count=len(self.users),
+                count=Count(len(self.users), "user"),
             )
         elif first:
             self.log.info(
-                "Read {count} users from {database}",
+                "Read {count} from {database}",
                 database=self.database.display,
-                count=len(self.users),
+                count=Count(len(self.users), "user"),
             )
         if not self.database.notifies and self.running and not self._poller.running:
             self._poller.start(self.pollInterval, now=False)
@@ -393,7 +394,8 @@ class SQLFingerService(StatusTable):
                 database=self.database.display,
                 error=self._outage,
                 meanwhile=(
-                    f"serving the {len(self.users)} users in memory, and sets fail until it is back"
+                    f"serving the {counted(len(self.users), 'user')} in memory, and sets fail "
+                    "until it is back"
                     if self._loaded
                     else "statuses are not available yet, and sets fail, until it is read"
                 ),

@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Se
 from twisted.logger import Logger
 
 from finger.names import checkStatus, checkUserName
+from finger.text import Count
 
 
 class InvalidRow(ValueError):
@@ -113,9 +114,9 @@ class BadRowLog:
                 )
         if new > LOGGED_BAD_ROWS:
             self.log.warn(
-                "Skipped {count} more bad rows of {database}",
+                "Skipped {count} of {database}",
                 database=self.database,
-                count=new - LOGGED_BAD_ROWS,
+                count=Count(new - LOGGED_BAD_ROWS, "more bad row"),
             )
 
 

@@ -207,6 +207,7 @@ class LimitedConnection:
             "Closing connection from {peer}: {why} limit reached",
             peer=_hostOf(self.transport.getPeer()),
             why=why,
+            outcome=f"closed: {why}",
         )
         self.transport.abortConnection()
 
@@ -385,6 +386,7 @@ class LimitingFactory(WrappingFactory):
                 self.log.warn(
                     "Refusing connections: {count} open, the limit",
                     count=len(self.protocols),
+                    outcome="refused: max-connections",
                 )
             return self._refuse("max-connections")
         self._warned = False
@@ -398,12 +400,15 @@ class LimitingFactory(WrappingFactory):
                     peer=_hostOf(addr),
                     client=client,
                     count=count,
+                    outcome="refused: max-per-address",
                 )
                 return self._refuse("max-per-address")
             counted = client
         rateLimiter = self.rateLimiter
         if rateLimiter is not None and not rateLimiter.allow(addr):
-            self.log.info("Refusing {peer}: rate limit", peer=_hostOf(addr))
+            self.log.info(
+                "Refusing {peer}: rate limit", peer=_hostOf(addr), outcome="refused: rate limit"
+            )
             return self._refuse("rate-limit")
         wrapped = self.wrappedFactory.buildProtocol(addr)
         if isinstance(wrapped, LimitedConnection) and wrapped.limits is None:

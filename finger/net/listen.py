@@ -14,21 +14,35 @@ listener kept to loopback.
 
 L{ListeningService} is written on Twisted's public service and endpoint
 APIs only: it asks the endpoint to listen when the service starts (while
-privileges last), and stops listening when it stops.
+privileges last), and stops listening when it stops.  It is an
+L{IReadiness}: not ready until it listens (what systemd's C{READY=1} waits
+for, L{finger.net.notify}).
+
+Each listener says where it listens in one line an operator can read, and
+one when it stops (L{Announcement}): C{finger on [::]:79}, C{setter on
+127.0.0.1:1079 and [::1]:1079} for the two sockets of one option.  Twisted's
+own ports also log C{"... starting on 1079"} and C{"(TCP Port 1079
+Closed)"}, without the interface, and no public switch turns that off:
+L{finger.logs.portChatter} tells those lines apart, for the observers of
+L{finger.logs} and the workers' log to drop.
 """
 
 import errno
 import re
 import socket
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from twisted.application.service import Service
 from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import CannotListenError
-from twisted.internet.interfaces import IListeningPort, IProtocolFactory
+from twisted.internet.interfaces import IAddress, IListeningPort, IProtocolFactory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from finger.interfaces import IReadiness
+from finger.text import formatPeer
 
 _log = Logger()
 
@@ -157,6 +171,85 @@ def _failedMessage(description: str, option: str, reason: Failure) -> str:
     return f"finger: cannot listen on {description} ({option}): {_advice(reason, option)}"
 
 
+def showAddress(address: IAddress) -> str:
+    """
+    Show where a port listens: C{127.0.0.1:1079}, C{[::]:79}, or a UNIX
+    socket's path.
+    """
+    if getattr(address, "host", None) is not None:
+        return formatPeer(address)
+    name = getattr(address, "name", None)
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "replace")
+    return str(name) if name is not None else str(address)
+
+
+class Announcement:
+    """
+    The lines that say where one front-end listens: one when its listeners
+    have started, naming the address of each that listens, and one when
+    they have all stopped.  The listeners of one option (127.0.0.1 and ::1)
+    share one, so the front-end is named once.
+
+    @ivar name: the front-end, as the lines name it (C{"setter"}).
+    """
+
+    log = Logger()
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._members: List[object] = []
+        self._started: Dict[int, Optional[str]] = {}
+        self._stopping = 0
+
+    def expect(self, member: object) -> None:
+        """
+        Count C{member} among the listeners to wait for before the line.
+        """
+        self._members.append(member)
+
+    def started(self, member: object, address: Optional[str]) -> None:
+        """
+        C{member} has started, listening on C{address} (L{None} if it went
+        on without listening); say where once every member has.
+        """
+        self._started[id(member)] = address
+        if len(self._started) < len(self._members):
+            return
+        where = [a for a in (self._started.get(id(m)) for m in self._members) if a]
+        if where:
+            self.log.info(
+                "{name} on {addresses}",
+                name=self.name,
+                addresses=" and ".join(where),
+                listening=where,
+            )
+
+    def stopping(self) -> None:
+        """
+        A member has begun to stop.
+        """
+        self._stopping += 1
+
+    def stopped(self) -> None:
+        """
+        A member has stopped listening; say so once every one has.
+        """
+        self._stopping -= 1
+        if self._stopping or not self._started:
+            return
+        where = [a for a in self._started.values() if a]
+        self._started = {}
+        if where:
+            self.log.info(
+                "{name} stopped listening on {addresses}",
+                name=self.name,
+                addresses=" and ".join(where),
+                listening=where,
+            )
+
+
+@implementer(IReadiness)
 class ListeningService(Service):
     """
     Listen on an endpoint description; refuse to start if that fails.
@@ -172,10 +265,13 @@ class ListeningService(Service):
     @ivar port: the L{IListeningPort} once listening, else L{None}.
     @ivar required: whether start-up stops when it cannot listen; if not,
         one line is logged and the service goes on without this listener.
+    @ivar announcement: what says where it listens, or L{None} to say
+        nothing.
     """
 
     log = Logger()
     port: Optional[IListeningPort] = None
+    _gaveUp = False
 
     def __init__(
         self,
@@ -184,13 +280,27 @@ class ListeningService(Service):
         factory: IProtocolFactory,
         option: str,
         required: bool = True,
+        announcement: Optional[Announcement] = None,
     ) -> None:
         self.endpoint = serverFromString(reactor, withBacklog(description))
         self.factory = factory
         self.description = description
         self.option = option
         self.required = required
+        self.announcement = announcement
+        if announcement is not None:
+            announcement.expect(self)
         self._listening: "Optional[Deferred[Optional[IListeningPort]]]" = None
+
+    def notReady(self) -> Optional[str]:
+        """
+        Why this listener cannot take connections yet, if it cannot: it is
+        ready once it listens, or once it has gone on without listening
+        (a listener that is not L{required}).
+        """
+        if self.port is not None or self._gaveUp:
+            return None
+        return f"not listening on {self.description} ({self.option}) yet"
 
     def privilegedStartService(self) -> None:
         """
@@ -212,6 +322,7 @@ class ListeningService(Service):
                 # stopService gave up waiting.
                 return
             if not self.required:
+                self._gaveUp = True
                 self.log.warn(
                     "finger: going on without {description} ({option}): {error}",
                     description=self.description,
@@ -236,6 +347,9 @@ class ListeningService(Service):
         super().startService()
         if self._listening is None:
             self.privilegedStartService()
+        if self.announcement is not None:
+            port = self.port
+            self.announcement.started(self, None if port is None else showAddress(port.getHost()))
 
     def stopService(self) -> "Deferred[None]":
         """
@@ -246,12 +360,20 @@ class ListeningService(Service):
         super().stopService()
         listening, self._listening = self._listening, None
         self.port = None
+        self._gaveUp = False
         if listening is None:
             return succeed(None)
         # An endpoint still on its way to listening gives up.
         listening.cancel()
+        announcement = self.announcement
+        if announcement is not None:
+            announcement.stopping()
 
         def stop(port: Optional[IListeningPort]) -> object:
             return None if port is None else port.stopListening()
 
-        return listening.addCallback(stop).addCallback(lambda _: None)
+        def stopped(_: object) -> None:
+            if announcement is not None:
+                announcement.stopped()
+
+        return listening.addCallback(stop).addCallback(stopped)

@@ -27,7 +27,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from finger.app import tap
 from finger.app.listening import Listener
-from finger.app.worker import AdoptedListener, LineLog, UsageError, parseArguments
+from finger.app.worker import AdoptedListener, UsageError, parseArguments
 from finger.app.workers import (
     UNSERVED,
     HandOverListener,
@@ -255,64 +255,6 @@ class SupervisorTests(SynchronousTestCase):
         self.assertEqual(reactor.spawned[0].signals, ["TERM"])
 
 
-class RelayTests(SynchronousTestCase):
-    def test_lines(self) -> None:
-        """
-        A worker's lines go into the log with its number and pid and the
-        level it gave, whole lines only, whatever the pieces they came in;
-        its standard error at error level.
-        """
-        _, supervisor = fakeSupervisor()
-        worker = WorkerProcess(supervisor, 2)
-        worker.pid = 42
-        with capturedLogs() as events:
-            worker.childDataReceived(1, b"info finger: one\nwarn fin")
-            worker.childDataReceived(1, b"ger: two\n")
-            worker.childDataReceived(2, b"Traceback\n")
-        lines = [(e["log_level"], e["log_format"].format(**e)) for e in events]
-        self.assertEqual(
-            lines,
-            [
-                (LogLevel.info, "worker 2 (pid 42): finger: one"),
-                (LogLevel.warn, "worker 2 (pid 42): finger: two"),
-                (LogLevel.error, "worker 2 (pid 42): Traceback"),
-            ],
-        )
-
-    def test_continuations(self) -> None:
-        """
-        An event of several lines, its continuations indented by a tab, is
-        relayed as one event: a batch of the access log costs one event in
-        the main process, not one a query.
-        """
-        _, supervisor = fakeSupervisor()
-        worker = WorkerProcess(supervisor, 1)
-        worker.pid = 7
-        with capturedLogs() as events:
-            worker.childDataReceived(1, b"info finger.access: Access log:\n\tq1\n\tq2\ninfo x: y\n")
-        lines = [e["log_format"].format(**e) for e in events]
-        self.assertEqual(
-            lines,
-            ["worker 1 (pid 7): finger.access: Access log:\nq1\nq2", "worker 1 (pid 7): x: y"],
-        )
-
-    def test_lineLog(self) -> None:
-        """
-        L{LineLog} writes each event on one line: level, namespace, text,
-        with the lines of a traceback indented under it.
-        """
-        written: List[bytes] = []
-
-        class Transport:
-            write = written.append
-
-        log = LineLog()
-        log.writeTo(Transport())
-        log({"log_level": LogLevel.info, "log_namespace": "finger", "log_format": "a {x}", "x": 1})
-        log({"log_level": LogLevel.warn, "log_namespace": "n", "log_format": "two\nlines"})
-        self.assertEqual(written, [b"info finger: a 1\n", b"warn n: two\n\tlines\n"])
-
-
 class ArgumentsTests(SynchronousTestCase):
     def test_parse(self) -> None:
         """
@@ -530,8 +472,8 @@ def _query(port: int, line: bytes) -> "Deferred[Tuple[int, bytes]]":
 
 
 _STARTED = re.compile(r"Worker (\d+) (?:started|restarted) \(pid (\d+)\)")
-_SERVING = re.compile(r"worker \d+ \(pid (\d+)\): finger.worker: Serving ")
-_WORKER = re.compile(r"worker \d+ \(pid (\d+)\): ")
+_SERVING = re.compile(r"\[worker \d+ \(pid (\d+)\)\] Ready: serving --")
+_WORKER = re.compile(r"\[worker \d+ \(pid (\d+)\)\] ")
 _QUERY = re.compile(r"Finger query from 127\.0\.0\.1:(\d+):")
 
 
@@ -706,6 +648,21 @@ class EndToEndTests(TestCase):
         self.assertEqual({_parent(pid) for pid in workers}, {pool.process.pid})
         answers = await pool.queryUntil(b"moshez\r\n", b"happy\r\n", workers)
         self.assertEqual(set(answers), {b"happy\r\n"})
+        # Their lines in the main process's log: the worker's own text,
+        # shown as the worker's, without its namespace or Twisted's port
+        # lines.
+        lines = [line for line in pool.log().splitlines() if "[worker " in line]
+        self.assertEqual(
+            len([line for line in lines if "] Serving 1 user from the status file " in line]), 3
+        )
+        self.assertEqual(
+            [
+                line
+                for line in lines
+                if "log_legacy" in line or "finger.backends" in line or "starting on" in line
+            ],
+            [],
+        )
 
     async def test_setSeenByAll(self) -> None:
         """

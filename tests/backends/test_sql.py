@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, TimeoutError, gatherResults
 from twisted.internet.threads import deferToThread
-from twisted.logger import LogLevel, capturedLogs
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
@@ -581,7 +581,7 @@ class StoreLogicTests(SynchronousTestCase):
         with capturedLogs() as events:
             self.service(database, FakeReactor())
         self.assertEqual(len(self._skipped(events)), LOGGED_BAD_ROWS)
-        summary = [e for e in events if "more bad rows" in e["log_format"]]
+        summary = [e for e in events if "more bad rows of" in formatEvent(e)]
         self.assertEqual([e["count"] for e in summary], [50 - LOGGED_BAD_ROWS])
 
     def _skipped(self, events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:

@@ -8,20 +8,25 @@ import struct
 from typing import List
 from unittest import SkipTest
 
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import Deferred
 from twisted.internet.error import CannotListenError
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactor
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
 
+from finger.interfaces import IReadiness
 from finger.net.listen import (
     DEFAULT_BACKLOG,
     LOOPBACK,
+    Announcement,
     ListenFailed,
     ListeningService,
     dualStack,
     portDescriptions,
+    showAddress,
     withBacklog,
 )
 
@@ -345,3 +350,112 @@ class SlowEndpointTests(SynchronousTestCase):
             self.successResultOf(self.service.stopService())
         self.assertEqual(events, [])
         self.assertEqual(self.endpoint.cancelled, 1)
+
+
+class _AddressedReactor(MemoryReactor):
+    """
+    A memory reactor whose ports say the interface they were asked for.
+    """
+
+    def listenTCP(self, port, factory, backlog=50, interface=""):  # type: ignore[no-untyped-def]
+        super().listenTCP(port, factory, backlog, interface)
+        kind = IPv6Address if ":" in interface else IPv4Address
+        listening = _Port()
+        listening.getHost = lambda: kind("TCP", interface or "0.0.0.0", port)  # type: ignore[attr-defined]
+        return listening
+
+
+class AnnouncementTests(SynchronousTestCase):
+    """
+    Each front-end says where it listens in one line when it starts, and in
+    one when it stops, however many listeners its option has.
+    """
+
+    def services(self, announcement: Announcement) -> "tuple[ListeningService, ...]":
+        reactor = _AddressedReactor()
+        factory = Factory.forProtocol(Protocol)
+        return (
+            ListeningService(
+                reactor, "tcp:1079:interface=127.0.0.1", factory, "--setterport",
+                announcement=announcement,
+            ),
+            ListeningService(
+                reactor, "tcp6:1079:interface=\\:\\:1", factory, "--setterport",
+                required=False, announcement=announcement,
+            ),
+        )
+
+    def test_oneLineForBoth(self) -> None:
+        announcement = Announcement("setter")
+        services = self.services(announcement)
+        with capturedLogs() as events:
+            for service in services:
+                service.privilegedStartService()
+            self.assertEqual(events, [])
+            for service in services:
+                service.startService()
+        self.assertEqual(
+            [formatEvent(e) for e in events], ["setter on 127.0.0.1:1079 and [::1]:1079"]
+        )
+        self.assertEqual(events[0]["listening"], ["127.0.0.1:1079", "[::1]:1079"])
+        with capturedLogs() as events:
+            for service in reversed(services):
+                service.stopService()
+        self.assertEqual(
+            [formatEvent(e) for e in events],
+            ["setter stopped listening on 127.0.0.1:1079 and [::1]:1079"],
+        )
+
+    def test_withoutTheOptionalOne(self) -> None:
+        """
+        A listener that went on without listening (no IPv6 here) is left
+        out of the line.
+        """
+        announcement = Announcement("setter")
+        first, second = self.services(announcement)
+        second.endpoint = _PendingEndpoint()  # type: ignore[assignment]
+        with capturedLogs() as events:
+            first.privilegedStartService()
+            second.privilegedStartService()
+            second.endpoint.waiting[0].errback(CannotListenError("::1", 1079, OSError()))
+            first.startService()
+            second.startService()
+        self.assertEqual(
+            [formatEvent(e) for e in events if "listening" in e],
+            ["setter on 127.0.0.1:1079"],
+        )
+
+    def test_showAddress(self) -> None:
+        self.assertEqual(showAddress(IPv4Address("TCP", "0.0.0.0", 79)), "0.0.0.0:79")
+        self.assertEqual(showAddress(IPv6Address("TCP", "::", 79)), "[::]:79")
+        self.assertEqual(showAddress(UNIXAddress(b"/run/finger.sock")), "/run/finger.sock")
+
+
+class ReadinessTests(SynchronousTestCase):
+    """
+    A listener is ready (L{IReadiness}) once it listens, or once it went on
+    without listening, not being required.
+    """
+
+    def test_listening(self) -> None:
+        service = ListeningService(
+            _AddressedReactor(), "tcp:79", Factory.forProtocol(Protocol), "--fingerport"
+        )
+        self.assertTrue(verifyObject(IReadiness, service))
+        self.assertEqual(service.notReady(), "not listening on tcp:79 (--fingerport) yet")
+        service.startService()
+        self.assertIsNone(service.notReady())
+        service.stopService()
+        self.assertIsNotNone(service.notReady())
+
+    def test_slow(self) -> None:
+        service = ListeningService(
+            MemoryReactor(), "tcp:79", Factory.forProtocol(Protocol), "--fingerport",
+            required=False,
+        )
+        endpoint = service.endpoint = _PendingEndpoint()  # type: ignore[assignment]
+        service.startService()
+        self.assertIsNotNone(service.notReady())
+        with capturedLogs():
+            endpoint.waiting[0].errback(CannotListenError("", 79, OSError()))
+        self.assertIsNone(service.notReady())

@@ -334,6 +334,8 @@ class FingerPBServerFactory(pb.PBServerFactory):
     """
 
     protocol = FingerBroker
+    # finger.net.listen says where it listens; no "Starting factory".
+    noisy = False
 
     def __init__(
         self,

@@ -190,6 +190,9 @@ class WebSite(Site):
     @ivar deadlines: every connection's request deadline, on one timer.
     """
 
+    # finger.net.listen says where the site listens; no "Starting factory".
+    noisy = False
+
     def __init__(
         self,
         resource: IResource,
