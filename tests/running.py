@@ -5,12 +5,15 @@ for integration tests.
 """
 
 import os
+import socket
+import subprocess
 from typing import Any, List
 
 from twisted.application.service import IService
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from finger.app import tap
+from tests.support import CHECKOUT, TWISTD, cleanEnvironment, waitFor
 
 STATUSES = "moshez: happy and well\nzoë: à Paris ☕\n"
 
@@ -74,3 +77,62 @@ def parseFinger(testCase: SynchronousTestCase, *argv: str) -> tap.Options:
     options = tap.Options()
     options.parseOptions(["--file", path, *argv])
     return options
+
+
+async def spawnFinger(
+    testCase: TestCase, directory: str, setterPort: int, *args: str, timeout: float = 30
+) -> "subprocess.Popen[bytes]":
+    """
+    Run C{twistd finger} as its own process in C{directory}, logging to
+    C{directory}/twistd.log, with finger and the web site on free loopback ports,
+    no PB, the setter on 127.0.0.1:C{setterPort}, and C{args}; wait until
+    the setter listens, and stop the process (SIGTERM, then SIGKILL after
+    10 s) when the test ends.
+    """
+    from twisted.internet import reactor
+
+    log = os.path.join(directory, "twistd.log")
+    process = subprocess.Popen(
+        TWISTD
+        + ["--nodaemon", "--pidfile=", "--logfile", log, "finger", "--no-pb"]
+        + onLoopback("--fingerport", "--webport")
+        + ["--setterport", f"tcp:{setterPort}:interface=127.0.0.1", *args],
+        cwd=directory,
+        env=cleanEnvironment(PYTHONPATH=CHECKOUT),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def stop() -> None:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    testCase.addCleanup(stop)
+
+    def listening() -> bool:
+        if process.poll() is not None:
+            testCase.fail(f"twistd exited with {process.returncode}; see {log}")
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", setterPort)) == 0
+
+    await waitFor(reactor, listening, "the setter to listen", timeout=timeout)
+    return process
+
+
+def statusDirectory(testCase: TestCase, statuses: str = "moshez: happy and well\n") -> str:
+    """
+    Make a directory for a test's service, with a status file C{users}
+    holding C{statuses}.
+
+    @return: the directory's absolute path.
+    """
+    directory = os.path.abspath(testCase.mktemp())
+    os.makedirs(directory)
+    with open(os.path.join(directory, "users"), "w", encoding="utf-8") as f:
+        f.write(statuses)
+    return directory

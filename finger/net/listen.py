@@ -30,7 +30,7 @@ L{finger.logs} and the workers' log to drop.
 import errno
 import re
 import socket
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from twisted.application.service import Service
 from twisted.internet.defer import CancelledError, Deferred, succeed
@@ -216,14 +216,7 @@ class Announcement:
         self._started[id(member)] = address
         if len(self._started) < len(self._members):
             return
-        where = [a for a in (self._started.get(id(m)) for m in self._members) if a]
-        if where:
-            self.log.info(
-                "{name} on {addresses}",
-                name=self.name,
-                addresses=" and ".join(where),
-                listening=where,
-            )
+        self._say("{name} on {addresses}", (self._started.get(id(m)) for m in self._members))
 
     def stopping(self) -> None:
         """
@@ -238,14 +231,17 @@ class Announcement:
         self._stopping -= 1
         if self._stopping or not self._started:
             return
-        where = [a for a in self._started.values() if a]
-        self._started = {}
+        started, self._started = self._started, {}
+        self._say("{name} stopped listening on {addresses}", started.values())
+
+    def _say(self, format: str, addresses: Iterable[Optional[str]]) -> None:
+        """
+        Log C{format} with the addresses listened on, if there were any.
+        """
+        where = [a for a in addresses if a]
         if where:
             self.log.info(
-                "{name} stopped listening on {addresses}",
-                name=self.name,
-                addresses=" and ".join(where),
-                listening=where,
+                format, name=self.name, addresses=" and ".join(where), listening=where
             )
 
 

@@ -5,7 +5,6 @@ Tests for L{finger.backends.file}.
 import fcntl
 import os
 import signal
-import socket
 import subprocess
 from typing import Any, Callable, List, Optional
 
@@ -34,7 +33,8 @@ from finger.backends.statusfile import StatusFileError, StatusFileReadOnly
 from finger.frontends.setter import FingerSetterFactoryFromService
 from finger.messages import NOT_SAVED, READ_ONLY
 from finger.testing import HeldThreadsClock, ThreadlessClock
-from tests.support import CHECKOUT, TWISTD, cleanEnvironment, exchange, freePort, waitFor
+from tests.running import spawnFinger, statusDirectory
+from tests.support import exchange, freePort, waitFor
 
 
 class MemoryFingerServiceTests(SynchronousTestCase):
@@ -764,11 +764,8 @@ class HeldLockServerTests(TestCase):
     timeout = 60
 
     def setUp(self) -> None:
-        self.directory = os.path.abspath(self.mktemp())
-        os.makedirs(self.directory)
+        self.directory = statusDirectory(self)
         self.path = os.path.join(self.directory, "users")
-        with open(self.path, "w") as f:
-            f.write("moshez: happy and well\n")
         self.lock = statuslock.lockPath(self.path)
         self.log = os.path.join(self.directory, "twistd.log")
         self.setterPort = freePort()
@@ -779,32 +776,9 @@ class HeldLockServerTests(TestCase):
         free loopback port, and wait until the setter listens; kill it when
         the test ends, if it still runs.
         """
-        process = subprocess.Popen(
-            TWISTD
-            + ["--nodaemon", "--pidfile=", "--logfile", self.log, "finger", "--file", self.path]
-            + ["--fingerport", "tcp:0:interface=127.0.0.1", "--webport", "tcp:0:interface=127.0.0.1"]
-            + ["--setterport", f"tcp:{self.setterPort}:interface=127.0.0.1", "--no-pb", *extra],
-            cwd=self.directory,
-            env=cleanEnvironment(PYTHONPATH=CHECKOUT),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        return await spawnFinger(
+            self, self.directory, self.setterPort, "--file", self.path, *extra
         )
-
-        def stop() -> None:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-
-        self.addCleanup(stop)
-
-        def listening() -> bool:
-            if process.poll() is not None:
-                self.fail(f"twistd exited with {process.returncode}; see {self.log}")
-            with socket.socket() as s:
-                return s.connect_ex(("127.0.0.1", self.setterPort)) == 0
-
-        await waitFor(reactor, listening, "the setter to listen", timeout=30)
-        return process
 
     def set(self, user: str, status: str) -> "Deferred[bytes]":
         return exchange(

@@ -6,7 +6,6 @@ L{tests.frontends.irc}.
 """
 
 import os
-import subprocess
 from typing import Any, Dict, List, Optional
 
 from twisted.application.internet import ClientService
@@ -28,11 +27,8 @@ from finger.frontends.irc import IRCClientFactoryFromService
 from finger.frontends.irc.text import CONTINUED
 from finger.messages import CUT_SHORT
 from tests.certs import selfSigned
-from tests.running import parseFinger, startFinger
+from tests.running import parseFinger, spawnFinger, startFinger
 from tests.support import (
-    CHECKOUT,
-    TWISTD,
-    cleanEnvironment,
     exchange,
     fakeProgram,
     freePort,
@@ -160,6 +156,19 @@ class IRCServerIntegrationTests(TestCase):
             )
         self.server: Optional[_Ngircd] = None
 
+    async def joinWithBot(self, tester: "_Tester", timeout: float) -> None:
+        """
+        Have C{tester} join C{#finger}, and wait until it sees the bot join.
+        """
+        tester.sendLine(b"JOIN #finger")
+        await waitFor(
+            reactor,
+            lambda: any(b"JOIN" in line and line.startswith(b":fingerbot!") for line in tester.lines),
+            "the bot to join #finger",
+            timeout=timeout,
+            interval=0.1,
+        )
+
     def startBot(self, *args: str) -> Any:
         """
         Start the finger service with its bot on the test's ngircd, in
@@ -277,14 +286,7 @@ class IRCServerIntegrationTests(TestCase):
         await self.startServer()
         top = self.startBot("--irc-announce")
         tester = await self.connectTester("tester")
-        tester.sendLine(b"JOIN #finger")
-        await waitFor(
-            reactor,
-            lambda: any(b"JOIN" in line and line.startswith(b":fingerbot!") for line in tester.lines),
-            "the bot to join #finger",
-            timeout=20,
-            interval=0.1,
-        )
+        await self.joinWithBot(tester, timeout=20)
         backend = top.getServiceNamed("backend")
         await backend.setUser("moshez", "announced on IRC")
         announcement = b"PRIVMSG #finger :moshez is now: announced on IRC"
@@ -312,40 +314,22 @@ class IRCServerIntegrationTests(TestCase):
         with open(path, "w") as f:
             f.write("moshez: happy and well\n")
         setterPort = freePort()
-        process = subprocess.Popen(
-            TWISTD
-            + ["--nodaemon", "--pidfile=", "--logfile", os.path.join(self.directory, "log")]
-            + ["finger", "--file", path, "--workers", "2", "--no-pb"]
-            + ["--fingerport", "tcp:0:interface=127.0.0.1"]
-            + ["--webport", "tcp:0:interface=127.0.0.1"]
-            + ["--setterport", f"tcp:{setterPort}:interface=127.0.0.1"]
-            + ["--ircserver", f"127.0.0.1:{self.port}", "--ircchannels", "#finger"]
-            + ["--irc-announce"],
-            cwd=self.directory,
-            env=cleanEnvironment(PYTHONPATH=CHECKOUT),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        await spawnFinger(
+            self,
+            self.directory,
+            setterPort,
+            "--file",
+            path,
+            "--workers",
+            "2",
+            "--ircserver",
+            f"127.0.0.1:{self.port}",
+            "--ircchannels",
+            "#finger",
+            "--irc-announce",
         )
-
-        def stop() -> None:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-
-        self.addCleanup(stop)
         tester = await self.connectTester("tester")
-        tester.sendLine(b"JOIN #finger")
-        await waitFor(
-            reactor,
-            lambda: any(b"JOIN" in line and line.startswith(b":fingerbot!") for line in tester.lines),
-            "the bot to join #finger",
-            timeout=30,
-            interval=0.1,
-        )
+        await self.joinWithBot(tester, timeout=30)
         answer = await exchange(
             reactor, f"tcp:127.0.0.1:{setterPort}", b"moshez\nset through a worker\n", timeout=10
         )

@@ -8,8 +8,6 @@ on another.
 
 import json
 import os
-import socket
-import subprocess
 import time
 from typing import Any, Dict, List, Optional
 
@@ -22,11 +20,8 @@ from twisted.trial.unittest import SkipTest, TestCase
 from finger.backends.sql import SQLFingerService
 from tests import postgres
 from tests.certs import selfSigned
-from tests.running import startFinger
+from tests.running import spawnFinger, startFinger, statusDirectory
 from tests.support import (
-    CHECKOUT,
-    TWISTD,
-    cleanEnvironment,
     exchange,
     freePort,
     listeningPort,
@@ -98,46 +93,23 @@ class LiveServiceTests(TestCase):
     timeout = 60
 
     def setUp(self) -> None:
-        self.directory = os.path.abspath(self.mktemp())
-        os.makedirs(self.directory)
+        self.directory = statusDirectory(self)
         self.path = os.path.join(self.directory, "users")
-        with open(self.path, "w") as f:
-            f.write("moshez: happy and well\n")
         self.log = os.path.join(self.directory, "twistd.log")
         self.setterPort = freePort()
         self.webPort = freePort()
 
     async def start(self, *extra: str) -> None:
-        process = subprocess.Popen(
-            TWISTD
-            + ["--nodaemon", "--pidfile=", "--logfile", self.log, "finger", "--file", self.path]
-            + ["--fingerport", "tcp:0:interface=127.0.0.1", "--no-pb"]
-            + ["--webport", f"tcp:{self.webPort}:interface=127.0.0.1"]
-            + ["--setterport", f"tcp:{self.setterPort}:interface=127.0.0.1", *extra],
-            cwd=self.directory,
-            env=cleanEnvironment(PYTHONPATH=CHECKOUT),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        await spawnFinger(
+            self,
+            self.directory,
+            self.setterPort,
+            "--file",
+            self.path,
+            "--webport",
+            f"tcp:{self.webPort}:interface=127.0.0.1",
+            *extra,
         )
-
-        def stop() -> None:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-
-        self.addCleanup(stop)
-
-        def listening() -> bool:
-            if process.poll() is not None:
-                self.fail(f"twistd exited with {process.returncode}; see {self.log}")
-            with socket.socket() as s:
-                return s.connect_ex(("127.0.0.1", self.setterPort)) == 0
-
-        await waitFor(reactor, listening, "the setter to listen", timeout=30)
 
     async def set(self, user: str, status: str) -> float:
         """
