@@ -285,17 +285,23 @@ def makeMainOfWorkers(
     if config.pb is not None:
         handOver("pb", config.pb.port)
 
+    # With --metrics, the workers count into files this process sums, with
+    # the bot's counts.
+    metrics = WorkersMetrics(config.metrics, reactor) if config.metrics is not None else None
+
     if config.irc.server is not None:
         if backend is None:
             backend = makeBackend(config.backend, reactor)
         backend.setName("backend")
         backend.setServiceParent(top)
-        bot = makeBot(config.irc, IFingerService(backend), reactor)
+        bot = makeBot(
+            config.irc,
+            IFingerService(backend),
+            reactor,
+            observer=metrics.observer("irc") if metrics is not None else None,
+        )
         bot.setName("irc")
         bot.setServiceParent(top)
-
-    # With --metrics, the workers count into files this process sums.
-    metrics = WorkersMetrics(config.metrics, reactor) if config.metrics is not None else None
     # Last: the listeners listen before it starts the workers.
     supervisor = WorkerSupervisor(
         reactor,

@@ -165,10 +165,12 @@ class WorkersMetrics:
     """
     The main process of C{--workers}: the workers write their counts in a
     shared directory (L{finger.metrics.shared}), and this process serves
-    their sums, with the count of their restarts.
+    their sums, with the count of their restarts and its own counts.
 
     @ivar environment: what the workers' environment must hold.
     @ivar snapshots: the workers' counts.
+    @ivar tally: the counts of the requests this process serves itself:
+        the IRC bot's, which runs here and not in the workers.
     """
 
     def __init__(self, config: MetricsConfig, reactor: Any) -> None:
@@ -179,6 +181,14 @@ class WorkersMetrics:
         path = sharedPath()
         self.environment = {VARIABLE: path}
         self.snapshots = WorkerSnapshots(path)
+        self.tally = Tally()
+
+    def observer(self, frontend: str) -> IOutcomeObserver:
+        """
+        What counts the outcome of every request of the front-end
+        C{frontend} that runs in this process (the IRC bot).
+        """
+        return Counting(self.tally, frontend)
 
     def died(self, pid: int, restarting: bool) -> None:
         """
@@ -198,6 +208,9 @@ class WorkersMetrics:
         directory.setName("metrics-directory")
         directory.setServiceParent(top)
         assert self.config.port is not None
-        collector = TallyCollector(self.snapshots)
+        snapshots, tally = self.snapshots, self.tally
+        # This process's own counts are added to the workers'; it reads no
+        # gauge and serves no listener, so it counts as no live worker.
+        collector = TallyCollector(lambda: [*snapshots(), (tally.snapshot(), False)])
         site = operationsSite(registryOf(collector), collector.notReady, self.reactor)
         addListener(top, self.config.port, site, self.reactor, listen)

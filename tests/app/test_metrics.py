@@ -200,6 +200,29 @@ class ObserverTests(SynchronousTestCase):
             {frontend: 2 if frontend == "web" else 1 for frontend in FRONTENDS},
         )
 
+    def test_botOfWorkers(self) -> None:
+        """
+        With C{--workers}, the IRC bot runs in the main process: its
+        questions are counted there, under C{irc}, and served with the
+        workers' counts.
+        """
+        options = parseFinger(
+            self, "--workers", "2", "--ircserver", "irc.example.org", "--metrics", LOOPBACK
+        )
+        top = makeService(options.config, MemoryReactorClock())
+        observer = top.getServiceNamed("irc").factory.policy.observer
+        self.assertEqual(observer.frontend, "irc")
+        observer.lookedUp("unknown", 0.001)
+        protocol, transport = connected(top.getServiceNamed("metrics").factory)
+        protocol.dataReceived(b"GET /metrics HTTP/1.0\r\n\r\n")
+        counted = samples(transport.value().partition(b"\r\n\r\n")[2].decode("utf-8"))
+        self.assertEqual(
+            counted[key("finger_requests_total", frontend="irc", outcome="unknown")], 1
+        )
+        self.assertEqual(
+            counted[key("finger_requests_total", frontend="finger", outcome="unknown")], 0
+        )
+
     def test_off(self) -> None:
         """
         Without C{--metrics}, no front-end has an observer.
