@@ -313,3 +313,27 @@ class IFingerForwarder(Interface):
             L{finger.messages.COULD_NOT_CONNECT}.  It does not
             fail for any of these.
         """
+
+
+class IOutcomeObserver(Interface):
+    """
+    What hears the outcome of every request one front-end makes through its
+    L{finger.lookup.LookupPolicy}, such as the counters of C{--metrics}.
+    Each observer is built for one front-end, so it knows which without
+    being told; a front-end without one (the default) pays nothing.
+
+    The outcomes are short fixed words (L{finger.outcomes}), fit for a
+    metric's label.  Both methods are called on the path of every request:
+    they must cost next to nothing, and must not fail.
+    """
+
+    def lookedUp(outcome: str, seconds: float) -> None:
+        """
+        A lookup came to C{outcome}, C{seconds} after it was asked.
+        """
+
+    def changed(outcome: str, seconds: float) -> None:
+        """
+        A status change came to C{outcome}, C{seconds} after it was asked;
+        one cancelled because its client left is not heard.
+        """

@@ -27,7 +27,7 @@ L{CancelledError} after the front-end cancelled it.
 """
 
 from enum import Enum
-from typing import Any, Callable, ClassVar, Generic, List, Optional, Set, Tuple, TypeVar, Union
+from typing import Any, Callable, Generic, List, Optional, Set, Tuple, TypeVar, Union
 
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError
@@ -37,7 +37,9 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from finger.auth import NotAllowed
-from finger.interfaces import StatusesNotAvailable, StatusesReadOnly, StatusNotSaved, UnknownUser
+from finger.interfaces import (
+    IOutcomeObserver, StatusesNotAvailable, StatusesReadOnly, StatusNotSaved, UnknownUser
+)
 from finger.messages import (
     INTERNAL_ERROR,
     LOGIN_FAILED,
@@ -48,7 +50,7 @@ from finger.messages import (
 )
 from finger.names import InvalidStatus, InvalidUserName
 from finger.net.deadlines import Deadlines
-from finger.outcomes import ObservedSetAnswers, OutcomeObserver, outcomeOf
+from finger.outcomes import ObservedSetAnswers, outcomeOf
 from finger.reactor import orGlobalReactor
 from finger.text import formatPeer
 
@@ -228,18 +230,23 @@ class LookupPolicy:
 
     @ivar clock: the L{IReactorTime} the timeouts run on.
     @ivar timeout: seconds a back-end has to answer.
-    @cvar observer: what hears every outcome (L{finger.outcomes}), or
-        L{None}, the default, when nothing listens and the policy costs
-        nothing more.  One for the process, as every front-end builds its
-        own policy: set while C{--metrics} counts (L{finger.metrics}).
+    @ivar observer: what hears the outcome of every request, built for the
+        front-end whose policy this is (L{IOutcomeObserver}); or L{None},
+        the default, when nothing listens and the policy costs no more.
     """
 
     log = Logger()
-    observer: ClassVar[Optional[OutcomeObserver]] = None
 
-    def __init__(self, clock: IReactorTime, timeout: float = LOOKUP_TIMEOUT) -> None:
+    def __init__(
+        self,
+        clock: IReactorTime,
+        timeout: float = LOOKUP_TIMEOUT,
+        *,
+        observer: Optional[IOutcomeObserver] = None,
+    ) -> None:
         self.clock = clock
         self.timeout = timeout
+        self.observer = observer
 
     def _limit(self, d: "Deferred[_T]") -> "Deferred[_T]":
         if not d.called or d.paused:
@@ -306,7 +313,7 @@ class LookupPolicy:
                 return answers.notAvailable()
             return self._unanswered(reason, answers, peer, what)
 
-        observer = LookupPolicy.observer
+        observer = self.observer
         if observer is None:
             return self._limit(d).addCallbacks(found, otherwise)
         clock = self.clock
@@ -314,14 +321,15 @@ class LookupPolicy:
 
         def answered(result: _T) -> _R:
             answer = found(result)
-            observer.lookedUp(answers, "answered", clock.seconds() - started)
+            observer.lookedUp("answered", clock.seconds() - started)
             return answer
 
         def notAnswered(reason: Failure) -> _R:
-            outcome = outcomeOf(reason)
-            answer = otherwise(reason)
-            observer.lookedUp(answers, outcome, clock.seconds() - started)
-            return answer
+            try:
+                return otherwise(reason)
+            finally:
+                # Heard too when the answer is raised (PB's remote errors).
+                observer.lookedUp(outcomeOf(reason), clock.seconds() - started)
 
         return self._limit(d).addCallbacks(answered, notAnswered)
 
@@ -357,7 +365,7 @@ class LookupPolicy:
         peer, what = _shown(peer, what)
         who = {"user": user, "login": login, "peer": peer, "what": what}
 
-        observer = LookupPolicy.observer
+        observer = self.observer
         if observer is not None:
             answers = ObservedSetAnswers(answers, observer, self.clock)  # type: ignore[assignment]
 
@@ -470,16 +478,21 @@ class RequestFactory(ServerFactory):
         clock: one timer for them all.
     @ivar lookupTimeout: seconds the back-end has to answer.
     @ivar lookup: the L{LookupPolicy} every request goes through, built with
-        C{clock} and C{lookupTimeout}.
+        C{clock}, C{lookupTimeout} and the front-end's observer, if any.
     """
 
     noisy = False
 
     def __init__(
-        self, *, clock: Optional[IReactorTime], timeout: float, lookupTimeout: float
+        self,
+        *,
+        clock: Optional[IReactorTime],
+        timeout: float,
+        lookupTimeout: float,
+        observer: Optional[IOutcomeObserver] = None,
     ) -> None:
         self.clock = orGlobalReactor(clock)
         self.timeout = timeout
         self.deadlines = Deadlines(self.clock)
         self.lookupTimeout = lookupTimeout
-        self.lookup = LookupPolicy(self.clock, lookupTimeout)
+        self.lookup = LookupPolicy(self.clock, lookupTimeout, observer=observer)

@@ -1,8 +1,8 @@
 # -*- test-case-name: tests.metrics.test_tally -*-
 """
-What hears the outcome of every request a front-end makes through
-L{finger.lookup.LookupPolicy}: an L{OutcomeObserver}, such as the counters
-of C{--metrics} (L{finger.metrics.counting}).
+The outcomes an L{IOutcomeObserver} hears from a front-end's
+L{finger.lookup.LookupPolicy}, such as the counters of C{--metrics}
+(L{finger.metrics.tally.Counting}).
 
 The outcomes are short fixed words, fit for a metric's label:
 
@@ -18,27 +18,7 @@ from twisted.internet.defer import CancelledError, TimeoutError
 from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
-from finger.interfaces import UnknownUser
-
-
-class OutcomeObserver:
-    """
-    Hears every outcome.  C{answers} is the front-end's C{LookupAnswers} or
-    C{SetAnswers}, whose class tells the front-ends apart.
-    """
-
-    def lookedUp(self, answers: object, outcome: str, seconds: float) -> None:
-        """
-        A lookup came to C{outcome}, C{seconds} after it was asked.
-        """
-        raise NotImplementedError()
-
-    def changed(self, answers: object, outcome: str, seconds: float) -> None:
-        """
-        A status change came to C{outcome}, C{seconds} after it was asked;
-        one cancelled because its client left is not heard.
-        """
-        raise NotImplementedError()
+from finger.interfaces import IOutcomeObserver, UnknownUser
 
 
 def outcomeOf(reason: Failure) -> str:
@@ -56,18 +36,18 @@ def outcomeOf(reason: Failure) -> str:
 
 class ObservedSetAnswers:
     """
-    A front-end's C{SetAnswers} whose every outcome an L{OutcomeObserver}
+    A front-end's C{SetAnswers} whose every outcome an L{IOutcomeObserver}
     hears too, as the policy calls the method that answers it.
     """
 
-    def __init__(self, answers: Any, observer: OutcomeObserver, clock: IReactorTime) -> None:
+    def __init__(self, answers: Any, observer: IOutcomeObserver, clock: IReactorTime) -> None:
         self.answers = answers
         self.observer = observer
         self.clock = clock
         self.started = clock.seconds()
 
     def _heard(self, outcome: str) -> None:
-        self.observer.changed(self.answers, outcome, self.clock.seconds() - self.started)
+        self.observer.changed(outcome, self.clock.seconds() - self.started)
 
     def saved(self) -> Any:
         self._heard("saved")

@@ -35,7 +35,12 @@ from finger.frontends.web.events import EventStreams
 from finger.frontends.web.pages import UserStatusTree
 from finger.frontends.web.site import WebSite, busyResponse
 from finger.frontends.web.templates import FINGER_PORT
-from finger.interfaces import IFingerService, IFingerSetterService, IStatusChanges
+from finger.interfaces import (
+    IFingerService,
+    IFingerSetterService,
+    IOutcomeObserver,
+    IStatusChanges,
+)
 from finger.listing import Listing
 
 MakeListener = Callable[[Any, Listener], IService]
@@ -103,10 +108,17 @@ def makeService(
         backend = makeBackend(config.backend, reactor)
     backend.setName("backend")
     backend.setServiceParent(top)
-    # With --metrics, the limits and the login count into the metrics.
+    # With --metrics, each front-end's requests, the limits and the login
+    # count into the metrics.
     metrics = None
     if config.metrics is not None:
         metrics = ProcessMetrics(config.metrics, reactor, database=config.backend.kind == "sql")
+
+    def observer(frontend: str) -> Optional[IOutcomeObserver]:
+        # What counts the outcomes of the front-end's requests, by its name
+        # in the metrics; nothing without --metrics.
+        return metrics.observer(frontend) if metrics is not None else None
+
     limits = config.limits
     login = makeLogin(
         config.login,
@@ -143,6 +155,7 @@ def makeService(
         forwarder=makeForwarder(config.backend, reactor),
         accessLog=config.finger.accessLog,
         listing=listing,
+        observer=observer("finger"),
     )
     serve("finger", config.finger.port, fingerFactory, finger.REFUSAL, limits.fingerRate)
 
@@ -152,6 +165,7 @@ def makeService(
             clock=reactor,
             timeout=config.setter.timeout,
             login=login,
+            observer=observer("setter"),
         )
         serve("setter", config.setter.port, setterFactory, setter.REFUSAL)
 
@@ -171,6 +185,9 @@ def makeService(
         httpsPort=None if web.https is None else portNumber(web.https.port) or 443,
         fingerPort=portNumber(config.finger.port) or FINGER_PORT,
         events=makeEvents(config, backend, reactor),
+        observer=observer("web"),
+        xmlrpcObserver=observer("xmlrpc"),
+        webfingerObserver=observer("webfinger"),
     )
     # The limits own idle and lifetime timing (finger.net.limits); the site
     # only times each request, and keeps its clients to one rate, over HTTP
@@ -189,12 +206,12 @@ def makeService(
 
     if config.pb is not None:
         perspective = PerspectiveFingerFromService(
-            IFingerService(backend), clock=reactor, login=login
+            IFingerService(backend), clock=reactor, login=login, observer=observer("pb")
         )
         serve("pb", config.pb.port, FingerPBServerFactory(perspective, clock=reactor), b"")
 
     if config.irc.server is not None:
-        bot = makeBot(config.irc, IFingerService(backend), reactor)
+        bot = makeBot(config.irc, IFingerService(backend), reactor, observer=observer("irc"))
         bot.setName("irc")
         bot.setServiceParent(top)
 
@@ -268,17 +285,23 @@ def makeMainOfWorkers(
     if config.pb is not None:
         handOver("pb", config.pb.port)
 
+    # With --metrics, the workers count into files this process sums, with
+    # the bot's counts.
+    metrics = WorkersMetrics(config.metrics, reactor) if config.metrics is not None else None
+
     if config.irc.server is not None:
         if backend is None:
             backend = makeBackend(config.backend, reactor)
         backend.setName("backend")
         backend.setServiceParent(top)
-        bot = makeBot(config.irc, IFingerService(backend), reactor)
+        bot = makeBot(
+            config.irc,
+            IFingerService(backend),
+            reactor,
+            observer=metrics.observer("irc") if metrics is not None else None,
+        )
         bot.setName("irc")
         bot.setServiceParent(top)
-
-    # With --metrics, the workers count into files this process sums.
-    metrics = WorkersMetrics(config.metrics, reactor) if config.metrics is not None else None
     # Last: the listeners listen before it starts the workers.
     supervisor = WorkerSupervisor(
         reactor,

@@ -13,7 +13,7 @@ from twisted.python import usage
 
 from finger.app.coerce import seconds
 from finger.frontends import irc
-from finger.interfaces import IFingerService, IStatusChanges
+from finger.interfaces import IFingerService, IOutcomeObserver, IStatusChanges
 from finger.net.address import InvalidAddress, checkedClientDescription
 
 optParameters: List[List[Any]] = [
@@ -127,10 +127,13 @@ class BotService(ClientService):
     The L{ClientService} that keeps the bot connected, and, with
     C{--irc-announce}, has its factory listen to the back-end's changes
     while it runs.
+
+    @ivar factory: the bot's factory.
     """
 
     def __init__(self, endpoint: Any, factory: irc.IRCClientFactoryFromService, **kw: Any) -> None:
         super().__init__(endpoint, factory, **kw)
+        self.factory = factory
         self.announcements = factory.announcements
 
     def startService(self) -> None:
@@ -144,7 +147,12 @@ class BotService(ClientService):
         return super().stopService()
 
 
-def makeBot(config: IRCConfig, backend: IFingerService, reactor: Any) -> ClientService:
+def makeBot(
+    config: IRCConfig,
+    backend: IFingerService,
+    reactor: Any,
+    observer: Optional[IOutcomeObserver] = None,
+) -> ClientService:
     """
     The IRC bot, kept connected to C{config.server} by a L{ClientService}.
 
@@ -152,6 +160,8 @@ def makeBot(config: IRCConfig, backend: IFingerService, reactor: Any) -> ClientS
     @param backend: the back-end the bot answers from (and, with
         C{--irc-announce}, whose changes it announces).
     @param reactor: the reactor to connect and keep time with.
+    @param observer: what hears the outcome of every question the bot
+        asks the back-end (C{--metrics}), if anything does.
     @raise usage.UsageError: with C{--irc-announce}, for a back-end whose
         statuses do not change here.
     """
@@ -172,6 +182,7 @@ def makeBot(config: IRCConfig, backend: IFingerService, reactor: Any) -> ClientS
         clock=reactor,
         maxDelay=config.maxDelay,
         announce=announce,
+        observer=observer,
     )
     return BotService(
         clientFromString(reactor, config.server),

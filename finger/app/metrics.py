@@ -15,7 +15,8 @@ from twisted.python import usage
 from finger.app.listening import Listener, Port, readPort
 from finger.metrics.exposition import MetricsUnavailable, TallyCollector, prometheus, registryOf
 from finger.metrics.pages import operationsSite
-from finger.metrics.tally import Counting, Observing, Tally
+from finger.interfaces import IOutcomeObserver
+from finger.metrics.tally import Counting, Tally
 from finger.net.listen import LOOPBACK
 
 optParameters: List[List[Any]] = [
@@ -70,9 +71,9 @@ class MetricsConfig:
 class ProcessMetrics:
     """
     The metrics of a process that serves: made before the front-ends, so
-    that their limits and the login count into them (L{refused},
-    L{failedLogin}), then started with the services that count, read and
-    serve them (L{addTo}).
+    that each front-end's requests (L{observer}), their limits (L{refused})
+    and the login (L{failedLogin}) count into them; then started with the
+    services that read and serve them (L{addTo}).
 
     @ivar tally: the counts.
     """
@@ -86,6 +87,14 @@ class ProcessMetrics:
         self.database = database
         self.tally = Tally()
         self.listeners: Dict[str, WrappingFactory] = {}
+
+    def observer(self, frontend: str) -> IOutcomeObserver:
+        """
+        What counts the outcome of every request of the front-end
+        C{frontend} (one of L{finger.metrics.tally.FRONTENDS}), for its
+        lookup policy.
+        """
+        return Counting(self.tally, frontend)
 
     def refused(self, name: str) -> Callable[[str], None]:
         """
@@ -108,19 +117,15 @@ class ProcessMetrics:
 
     def addTo(self, top: MultiService, backend: object, listen: MakeListener) -> None:
         """
-        Add to C{top} what counts (the outcomes of requests), what reads
-        the gauges, and the listener of C{/metrics}, C{/healthz} and
-        C{/readyz}; in a worker, what writes the counts for the main
-        process instead of the listener.
+        Add to C{top} what reads the gauges, and the listener of
+        C{/metrics}, C{/healthz} and C{/readyz}; in a worker, what writes
+        the counts for the main process instead of the listener.
 
         @param backend: the back-end read.
         @param listen: what makes the service of the listener.
         """
         from finger.metrics.sampling import Sampler
 
-        observing = Observing(Counting(self.tally))
-        observing.setName("metrics-counting")
-        observing.setServiceParent(top)
         sampler = Sampler(
             self.tally, self.reactor, backend, self.listeners, database=self.database
         )
@@ -160,10 +165,12 @@ class WorkersMetrics:
     """
     The main process of C{--workers}: the workers write their counts in a
     shared directory (L{finger.metrics.shared}), and this process serves
-    their sums, with the count of their restarts.
+    their sums, with the count of their restarts and its own counts.
 
     @ivar environment: what the workers' environment must hold.
     @ivar snapshots: the workers' counts.
+    @ivar tally: the counts of the requests this process serves itself:
+        the IRC bot's, which runs here and not in the workers.
     """
 
     def __init__(self, config: MetricsConfig, reactor: Any) -> None:
@@ -174,6 +181,14 @@ class WorkersMetrics:
         path = sharedPath()
         self.environment = {VARIABLE: path}
         self.snapshots = WorkerSnapshots(path)
+        self.tally = Tally()
+
+    def observer(self, frontend: str) -> IOutcomeObserver:
+        """
+        What counts the outcome of every request of the front-end
+        C{frontend} that runs in this process (the IRC bot).
+        """
+        return Counting(self.tally, frontend)
 
     def died(self, pid: int, restarting: bool) -> None:
         """
@@ -193,6 +208,9 @@ class WorkersMetrics:
         directory.setName("metrics-directory")
         directory.setServiceParent(top)
         assert self.config.port is not None
-        collector = TallyCollector(self.snapshots)
+        snapshots, tally = self.snapshots, self.tally
+        # This process's own counts are added to the workers'; it reads no
+        # gauge and serves no listener, so it counts as no live worker.
+        collector = TallyCollector(lambda: [*snapshots(), (tally.snapshot(), False)])
         site = operationsSite(registryOf(collector), collector.notReady, self.reactor)
         addListener(top, self.config.port, site, self.reactor, listen)

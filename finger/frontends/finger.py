@@ -49,6 +49,7 @@ from finger.interfaces import (
     IFingerForwarder,
     IFingerService,
     IFingerVerboseService,
+    IOutcomeObserver,
 )
 from finger.listing import MAX_LISTED, Listing, Snapshot
 from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, Pending, RequestFactory
@@ -327,7 +328,7 @@ class FingerFactoryFromService(RequestFactory):
     @ivar lookupTimeout: seconds the back-end has to answer before the
         client is told L{TIMED_OUT}.
     @ivar lookup: the L{LookupPolicy} every query goes through, built with
-        C{clock} and C{lookupTimeout}.
+        C{clock}, C{lookupTimeout} and C{observer}.
     @ivar accessLog: the L{AccessLog} every query is logged in; it runs
         while the factory is started, and is flushed when it stops.
     """
@@ -347,6 +348,7 @@ class FingerFactoryFromService(RequestFactory):
         forwarder: Optional[IFingerForwarder] = None,
         accessLog: Optional[str] = None,
         listing: Optional[Listing] = None,
+        observer: Optional[IOutcomeObserver] = None,
     ) -> None:
         """
         @param maxListed: the most users one listing shows, when the
@@ -358,8 +360,12 @@ class FingerFactoryFromService(RequestFactory):
         @param accessLog: a file to append the access log to, one line a
             query; if L{None}, the lines go to the logging system, a batch
             an event (L{finger.accesslog.LogWriter}).
+        @param observer: what hears the outcome of every query (the
+            metrics' count of the C{finger} front-end); L{None} for nothing.
         """
-        super().__init__(clock=clock, timeout=timeout, lookupTimeout=lookupTimeout)
+        super().__init__(
+            clock=clock, timeout=timeout, lookupTimeout=lookupTimeout, observer=observer
+        )
         self.service = service
         self.forwarder = forwarder
         self.listUsers = listUsers

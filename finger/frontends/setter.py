@@ -44,7 +44,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from finger.auth import SetterLogin
-from finger.interfaces import IFingerSetterFactory, IFingerSetterService
+from finger.interfaces import IFingerSetterFactory, IFingerSetterService, IOutcomeObserver
 from finger.lookup import LOOKUP_TIMEOUT, RequestFactory, SetAnswers, Unsaved
 from finger.messages import (
     EXPECTED_THREE_LINES,
@@ -245,8 +245,8 @@ class FingerSetterFactoryFromService(RequestFactory):
         unless the constructor is given one.
     @ivar lookupTimeout: seconds the back-end (and the login) has to
         confirm a change before the client is told it timed out.
-    @ivar lookup: the L{LookupPolicy} of every change, built with C{clock}
-        and C{lookupTimeout}.
+    @ivar lookup: the L{LookupPolicy} of every change, built with C{clock},
+        C{lookupTimeout} and C{observer}.
     """
 
     protocol = FingerSetterProtocol  # type: ignore[assignment]
@@ -259,8 +259,15 @@ class FingerSetterFactoryFromService(RequestFactory):
         timeout: float = 60.0,
         login: Optional[SetterLogin] = None,
         lookupTimeout: float = LOOKUP_TIMEOUT,
+        observer: Optional[IOutcomeObserver] = None,
     ) -> None:
-        super().__init__(clock=clock, timeout=timeout, lookupTimeout=lookupTimeout)
+        """
+        @param observer: what hears the outcome of every change (the
+            metrics' count of the C{setter} front-end); L{None} for nothing.
+        """
+        super().__init__(
+            clock=clock, timeout=timeout, lookupTimeout=lookupTimeout, observer=observer
+        )
         self.service = service
         self.login = login
 

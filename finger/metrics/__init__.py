@@ -6,7 +6,7 @@ their own.
 
     - L{finger.metrics.tally}: the counts of one process, and what counts
       into them: the outcome of every request (L{finger.outcomes}, heard
-      by the one lookup policy every front-end goes through), the
+      by the observer each front-end's lookup policy is built with), the
       connections each listener refuses (L{finger.net.limits}) and the
       failed logins (L{finger.auth.login});
     - L{finger.metrics.sampling}: what is read rather than counted, once

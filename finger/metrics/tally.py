@@ -1,9 +1,9 @@
 # -*- test-case-name: tests.metrics.test_tally -*-
 """
 The counts of one process (L{Tally}), and what counts into them: the
-outcome of every request (L{Counting}, an L{OutcomeObserver} of the one
-lookup policy), the connections each listener refuses (L{Tally.refused})
-and the failed logins (L{Tally.failedLogin}).
+outcome of every request (L{Counting}, the L{IOutcomeObserver} each
+front-end's lookup policy is built with), the connections each listener
+refuses (L{Tally.refused}) and the failed logins (L{Tally.failedLogin}).
 
 Counting is plain Python: an add to a number in a dictionary, a few
 tenths of a microsecond a request.  C{prometheus_client}'s own counters
@@ -13,19 +13,17 @@ all told, which is most of what C{--metrics} may cost a finger query
 (L{finger.metrics.exposition}), from a L{Tally.snapshot}.
 
 Every label value is one of a few fixed words: never a user name, a
-status or a client's address.  Which front-end a request came from is told
-by the module of its answers' class (L{frontendOf}): every front-end
-answers through a C{LookupAnswers} or C{SetAnswers} class of its own, so no
-front-end needs to say it.
+status or a client's address.  Which front-end a request came from is the
+one its L{Counting} was built for (L{finger.app.compose} builds one for
+each front-end).
 """
 
 from bisect import bisect_left
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from twisted.application.service import Service
+from zope.interface import implementer
 
-from finger.lookup import LookupPolicy
-from finger.outcomes import OutcomeObserver
+from finger.interfaces import IOutcomeObserver
 
 Labels = Tuple[str, ...]
 
@@ -33,17 +31,6 @@ FRONTENDS = ("finger", "setter", "web", "webfinger", "xmlrpc", "pb", "irc")
 """
 The values of the C{frontend} label.
 """
-
-# The module of a front-end's answers class, by the longest prefix first.
-_MODULES = (
-    ("finger.frontends.web.webfinger", "webfinger"),
-    ("finger.frontends.web.xmlrpc", "xmlrpc"),
-    ("finger.frontends.web.", "web"),
-    ("finger.frontends.pb.", "pb"),
-    ("finger.frontends.irc.", "irc"),
-    ("finger.frontends.setter", "setter"),
-    ("finger.frontends.finger", "finger"),
-)
 
 LISTENER_FRONTENDS = {
     "finger": "finger",
@@ -140,18 +127,6 @@ rate over them starts from the service's start.
 """
 
 
-def frontendOf(answers: object) -> str:
-    """
-    The front-end whose answers C{answers} are, or C{"other"} for answers
-    from outside the package (a plug-in front-end).
-    """
-    module = type(answers).__module__
-    for prefix, name in _MODULES:
-        if module.startswith(prefix):
-            return name
-    return "other"
-
-
 class Tally:
     """
     The counts of one process.
@@ -238,60 +213,45 @@ class Tally:
         }
 
 
-class Counting(OutcomeObserver):
+@implementer(IOutcomeObserver)
+class Counting:
     """
-    Count the outcome of every request in a L{Tally}, and time it, by
-    front-end.
+    Count the outcome of every request of one front-end in a L{Tally}, and
+    time it.
+
+    @ivar tally: the counts.
+    @ivar frontend: the front-end, one of L{FRONTENDS}: the C{frontend}
+        label of everything counted here.
     """
 
-    def __init__(self, tally: Tally) -> None:
+    def __init__(self, tally: Tally, frontend: str) -> None:
+        """
+        @raise ValueError: if C{frontend} is not one of L{FRONTENDS}, so
+            that the label's values stay the few the metrics define.
+        """
+        if frontend not in FRONTENDS:
+            raise ValueError(f"not a front-end of the metrics: {frontend!r}")
         self.tally = tally
-        self._frontends: Dict[type, str] = {}
+        self.frontend = frontend
         self._requests = tally.counters[REQUESTS]
         self._durations = tally.histograms[DURATION]
+        self._series = (frontend,)
 
-    def _frontend(self, answers: object) -> str:
-        kind = type(answers)
-        frontend = self._frontends.get(kind)
-        if frontend is None:
-            frontend = self._frontends[kind] = frontendOf(answers)
-        return frontend
-
-    def lookedUp(self, answers: object, outcome: str, seconds: float) -> None:
+    def lookedUp(self, outcome: str, seconds: float) -> None:
         # The hot path of every request: what Tally.add and Tally.observe
         # do, without their calls.
-        frontend = self._frontends.get(type(answers)) or self._frontend(answers)
         requests = self._requests
-        key = (frontend, outcome)
+        key = (self.frontend, outcome)
         requests[key] = requests.get(key, 0) + 1
-        counts = self._durations.get((frontend,))
+        counts = self._durations.get(self._series)
         if counts is None:
-            counts = self._durations[(frontend,)] = [0.0] * (len(BUCKETS) + 2)
+            counts = self._durations[self._series] = [0.0] * (len(BUCKETS) + 2)
         counts[bisect_left(BUCKETS, seconds)] += 1
         counts[-1] += seconds
 
-    def changed(self, answers: object, outcome: str, seconds: float) -> None:
-        frontend = self._frontend(answers)
+    def changed(self, outcome: str, seconds: float) -> None:
+        frontend = self.frontend
         tally = self.tally
         tally.add(SETS, (frontend, outcome))
         tally.add(REQUESTS, (frontend, _CHANGE_REQUESTS.get(outcome, outcome)))
-        tally.observe(DURATION, (frontend,), seconds)
-
-
-class Observing(Service):
-    """
-    While running, every request's outcome is counted: L{Counting} is the
-    lookup policy's observer (L{LookupPolicy.observer}).
-    """
-
-    def __init__(self, counting: Counting) -> None:
-        self.counting = counting
-
-    def startService(self) -> None:
-        super().startService()
-        LookupPolicy.observer = self.counting
-
-    def stopService(self) -> Any:
-        if LookupPolicy.observer is self.counting:
-            LookupPolicy.observer = None
-        return super().stopService()
+        tally.observe(DURATION, self._series, seconds)

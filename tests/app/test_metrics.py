@@ -14,16 +14,21 @@ from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.task import deferLater
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol
+from twisted.internet.testing import MemoryReactorClock
 from twisted.python import usage
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from twisted.web.client import Agent, readBody
+from zope.interface.verify import verifyObject
 
+from finger.app.compose import makeService
 from finger.clients.pb import setStatus
+from finger.frontends.web.webfinger import WEBFINGER, WELL_KNOWN
+from finger.interfaces import IOutcomeObserver
 from finger.lookup import LookupPolicy
 from tests.app.test_workers import Pool, _alive, _query
 from tests.metrics.support import SKIP, samples
 from tests.running import LOOPBACK, parseFinger, startFinger
-from tests.support import exchange, freePort, listeningPort, waitFor
+from tests.support import connected, exchange, freePort, listeningPort, waitFor
 
 Samples = Dict[Any, float]
 
@@ -134,6 +139,101 @@ class _Held(Protocol):
         self.received += data
 
 
+class ObserverTests(SynchronousTestCase):
+    """
+    L{makeService} builds every front-end with what counts its requests,
+    bound to its own name in the metrics; without C{--metrics}, with
+    nothing.
+    """
+
+    skip = SKIP
+
+    def build(self, *args: str) -> Tuple[Any, List[Tuple[str, LookupPolicy]]]:
+        """
+        The service of C{args}, with the bot, and the lookup policy of each
+        of its front-ends, by the name the metrics give it.
+        """
+        options = parseFinger(self, "--ircserver", "irc.example.org", *args)
+        top = makeService(options.config, MemoryReactorClock())
+
+        def factory(name: str) -> Any:
+            return top.getServiceNamed(name).factory.wrappedFactory
+
+        tree = factory("web").resource
+        return top, [
+            ("finger", factory("finger").lookup),
+            ("setter", factory("setter").lookup),
+            ("web", tree.policy),
+            ("web", tree.children[b"api"].children[b"users"].policy),
+            ("xmlrpc", tree.children[b"RPC2"].policy),
+            ("webfinger", tree.children[WELL_KNOWN].children[WEBFINGER].policy),
+            ("pb", factory("pb").root.lookup),
+            ("irc", top.getServiceNamed("irc").factory.policy),
+        ]
+
+    def test_everyFrontend(self) -> None:
+        """
+        Each front-end's observer counts under the front-end's own name,
+        into the counts the metrics listener serves; together they are
+        every front-end the metrics name.
+        """
+        from finger.metrics.tally import FRONTENDS
+
+        top, policies = self.build("--metrics", LOOPBACK)
+        self.assertEqual({name for name, _ in policies}, set(FRONTENDS))
+        for name, policy in policies:
+            observer = policy.observer
+            self.assertTrue(verifyObject(IOutcomeObserver, observer))
+            self.assertEqual(observer.frontend, name)  # type: ignore[union-attr]
+            observer.lookedUp("answered", 0.001)  # type: ignore[union-attr]
+        protocol, transport = connected(top.getServiceNamed("metrics").factory)
+        protocol.dataReceived(b"GET /metrics HTTP/1.0\r\n\r\n")
+        head, _, body = transport.value().partition(b"\r\n\r\n")
+        self.assertIn(b" 200 ", head)
+        counted = samples(body.decode("utf-8"))
+        answered = {
+            frontend: key("finger_requests_total", frontend=frontend, outcome="answered")
+            for frontend in FRONTENDS
+        }
+        self.assertEqual(
+            {frontend: counted[answered[frontend]] for frontend in FRONTENDS},
+            {frontend: 2 if frontend == "web" else 1 for frontend in FRONTENDS},
+        )
+
+    def test_botOfWorkers(self) -> None:
+        """
+        With C{--workers}, the IRC bot runs in the main process: its
+        questions are counted there, under C{irc}, and served with the
+        workers' counts.
+        """
+        options = parseFinger(
+            self, "--workers", "2", "--ircserver", "irc.example.org", "--metrics", LOOPBACK
+        )
+        top = makeService(options.config, MemoryReactorClock())
+        observer = top.getServiceNamed("irc").factory.policy.observer
+        self.assertEqual(observer.frontend, "irc")
+        observer.lookedUp("unknown", 0.001)
+        protocol, transport = connected(top.getServiceNamed("metrics").factory)
+        protocol.dataReceived(b"GET /metrics HTTP/1.0\r\n\r\n")
+        counted = samples(transport.value().partition(b"\r\n\r\n")[2].decode("utf-8"))
+        self.assertEqual(
+            counted[key("finger_requests_total", frontend="irc", outcome="unknown")], 1
+        )
+        self.assertEqual(
+            counted[key("finger_requests_total", frontend="finger", outcome="unknown")], 0
+        )
+
+    def test_off(self) -> None:
+        """
+        Without C{--metrics}, no front-end has an observer.
+        """
+        _, policies = self.build()
+        self.assertEqual(
+            [(name, p.observer) for name, p in policies],
+            [(name, None) for name, _ in policies],
+        )
+
+
 class ServiceTests(TestCase):
     """
     The real service, in this process, on loopback.
@@ -233,15 +333,11 @@ class ServiceTests(TestCase):
     async def test_probes(self) -> None:
         """
         C{/healthz} and C{/readyz} answer 200 on the metrics listener of a
-        service whose back-end is loaded; while it runs, every request's
-        outcome is heard, and no longer once it stops.
+        service whose back-end is loaded.
         """
         top, port = self.start()
         self.assertEqual(await scrape(port, b"/healthz"), (200, b"ok\n"))
         self.assertEqual(await scrape(port, b"/readyz"), (200, b"ready\n"))
-        self.assertIsNotNone(LookupPolicy.observer)
-        await top.stopService()
-        self.assertIsNone(LookupPolicy.observer)
 
 
 class WorkersTests(TestCase):

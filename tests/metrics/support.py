@@ -1,11 +1,9 @@
 """
 What the tests of C{--metrics} share: a skip when C{prometheus_client} is
-missing, and reading one sample.
+missing, and reading the samples.
 """
 
 from typing import Any, Dict, Optional
-
-from twisted.trial.unittest import SynchronousTestCase
 
 try:
     import prometheus_client
@@ -35,24 +33,6 @@ def sample(tally: Any, name: str, **labels: str) -> Optional[float]:
     """
     value: Optional[float] = registry(tally).get_sample_value(name, labels)
     return value
-
-
-def counting(test: SynchronousTestCase) -> Any:
-    """
-    New counts, and every request's outcome counted in them until the
-    test ends.
-
-    @return: the L{finger.metrics.tally.Tally}.
-    """
-    from finger.lookup import LookupPolicy
-    from finger.metrics.tally import Counting, Observing, Tally
-
-    tally = Tally()
-    observing = Observing(Counting(tally))
-    observing.startService()
-    test.addCleanup(observing.stopService)
-    assert LookupPolicy.observer is observing.counting
-    return tally
 
 
 def samples(text: str) -> Dict[Any, float]:

@@ -3,9 +3,7 @@ Tests for L{finger.metrics.tally}: requests counted and timed through
 the real front-ends, connections refused by the limits, failed logins.
 """
 
-import importlib
-import pkgutil
-from typing import Any, List
+from typing import Any
 
 from twisted.cred import strcred
 from twisted.internet.address import IPv4Address
@@ -15,19 +13,20 @@ from twisted.internet.testing import StringTransport
 from twisted.protocols.basic import LineReceiver
 from twisted.internet.protocol import Factory
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
 
-import finger.frontends
 from finger.auth.login import SetterLogin
 from finger.auth.realm import setterPortal
 from finger.backends.memory import MemoryFingerService
 from finger.frontends.finger import FingerFactoryFromService
 from finger.frontends.setter import FingerSetterFactoryFromService
-from finger.interfaces import StatusNotSaved
-from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, LookupPolicy, SetAnswers
+from finger.interfaces import IOutcomeObserver, StatusNotSaved
+from finger.lookup import LOOKUP_TIMEOUT
 from finger.net.limits import LimitingFactory
 from finger.net.rates import RateLimiter
 from finger.testing import FaultyService
-from tests.metrics.support import SKIP, counting, sample
+from tests.metrics.support import SKIP, sample
+from tests.frontends.irc.helpers import BotTestsMixin
 from tests.support import connected
 
 PEER = IPv4Address("TCP", "192.0.2.7", 40000)
@@ -70,11 +69,14 @@ class FingerCountingTests(SynchronousTestCase):
     skip = SKIP
 
     def setUp(self) -> None:
-        self.metrics = counting(self)
+        from finger.metrics.tally import Counting, Tally
+
+        self.metrics = Tally()
+        self.observer = Counting(self.metrics, "finger")
         self.clock = Clock()
 
     def query(self, service: Any, line: bytes) -> StringTransport:
-        factory = FingerFactoryFromService(service, clock=self.clock)
+        factory = FingerFactoryFromService(service, clock=self.clock, observer=self.observer)
         protocol, transport = connected(factory, PEER)
         protocol.dataReceived(line)
         return transport
@@ -139,23 +141,19 @@ class FingerCountingTests(SynchronousTestCase):
         self.assertEqual(_requests(self.metrics, "finger", "cancelled"), 1)
         self.assertEqual(_requests(self.metrics, "finger", "timed-out"), 0)
 
-    def test_stopped(self) -> None:
+    def test_unobserved(self) -> None:
         """
-        Once the counting service stops, nothing is counted and the policy
-        has no observer.
+        A factory built without an observer has none, and its queries are
+        counted nowhere: another factory's observer hears only its own.
         """
-        from finger.metrics.tally import Counting, Observing, Tally
-
-        metrics = Tally()
-        observing = Observing(Counting(metrics))
-        observing.startService()
-        service = MemoryFingerService(moshez="happy")
-        self.query(service, b"moshez\r\n")
-        observing.stopService()
-        self.assertIsNone(LookupPolicy.observer)
-        self.query(service, b"moshez\r\n")
-        self.assertEqual(_requests(metrics, "finger", "answered"), 1)
+        factory = FingerFactoryFromService(MemoryFingerService(moshez="happy"), clock=self.clock)
+        self.assertIsNone(factory.lookup.observer)
+        protocol, transport = connected(factory, PEER)
+        protocol.dataReceived(b"moshez\r\n")
+        self.assertEqual(transport.value(), b"happy\r\n")
         self.assertEqual(_requests(self.metrics, "finger", "answered"), 0)
+        self.query(MemoryFingerService(moshez="happy"), b"moshez\r\n")
+        self.assertEqual(_requests(self.metrics, "finger", "answered"), 1)
 
 
 class SetterCountingTests(SynchronousTestCase):
@@ -167,12 +165,17 @@ class SetterCountingTests(SynchronousTestCase):
     skip = SKIP
 
     def setUp(self) -> None:
-        self.metrics = counting(self)
+        from finger.metrics.tally import Counting, Tally
+
+        self.metrics = Tally()
+        self.observer = Counting(self.metrics, "setter")
         self.clock = Clock()
         self.service = MemoryFingerService(moshez="happy")
 
     def send(self, lines: bytes, login: Any = None) -> StringTransport:
-        factory = FingerSetterFactoryFromService(self.service, clock=self.clock, login=login)
+        factory = FingerSetterFactoryFromService(
+            self.service, clock=self.clock, login=login, observer=self.observer
+        )
         protocol, transport = connected(factory, PEER)
         protocol.dataReceived(lines)
         return transport
@@ -219,41 +222,47 @@ class SetterCountingTests(SynchronousTestCase):
         self.assertEqual(self.service.users["moshez"], "happy")
 
 
-class FrontendTests(SynchronousTestCase):
+class CountingTests(SynchronousTestCase):
     """
-    L{frontendOf} names the front-end of every answers class.
+    L{Counting} is an L{IOutcomeObserver} built for one front-end, under
+    whose name it counts whatever it hears.
     """
 
     skip = SKIP
 
-    def test_everyFrontend(self) -> None:
-        """
-        Every C{LookupAnswers} and C{SetAnswers} class of the front-ends is
-        told apart as one of L{FRONTENDS}, and together they cover all of
-        them: a new front-end cannot be counted as C{other} unnoticed.
-        """
-        from finger.metrics.tally import FRONTENDS, frontendOf
+    def test_interface(self) -> None:
+        from finger.metrics.tally import Counting, Tally
 
-        for module in pkgutil.walk_packages(finger.frontends.__path__, "finger.frontends."):
-            importlib.import_module(module.name)
-        classes: List[type] = []
-        for base in (LookupAnswers, SetAnswers):
-            todo = list(base.__subclasses__())
-            while todo:
-                kind = todo.pop()
-                todo.extend(kind.__subclasses__())
-                if kind.__module__.startswith("finger.frontends."):
-                    classes.append(kind)
-        names = {}
-        for kind in classes:
-            name = frontendOf(kind.__new__(kind))  # type: ignore[call-overload]
-            self.assertIn(name, FRONTENDS, kind)
-            names[kind.__module__] = name
-        self.assertEqual(set(names.values()), set(FRONTENDS))
-        self.assertEqual(names["finger.frontends.web.webfinger"], "webfinger")
-        self.assertEqual(names["finger.frontends.web.xmlrpc"], "xmlrpc")
-        self.assertEqual(names["finger.frontends.web.api"], "web")
-        self.assertEqual(frontendOf(object()), "other")
+        verifyObject(IOutcomeObserver, Counting(Tally(), "irc"))
+
+    def test_frontend(self) -> None:
+        """
+        What an observer hears is counted under its own front-end, and
+        only there.
+        """
+        from finger.metrics.tally import Counting, Tally
+
+        tally = Tally()
+        Counting(tally, "irc").lookedUp("unknown", 0.002)
+        Counting(tally, "pb").changed("login-failed", 0.3)
+        self.assertEqual(_requests(tally, "irc", "unknown"), 1)
+        self.assertEqual(_requests(tally, "pb", "answered"), 1)
+        self.assertEqual(
+            sample(tally, "finger_sets_total", frontend="pb", outcome="login-failed"), 1
+        )
+        self.assertEqual(
+            sample(tally, "finger_request_duration_seconds_count", frontend="irc"), 1
+        )
+        self.assertEqual(_requests(tally, "finger", "unknown"), 0)
+
+    def test_unknownFrontend(self) -> None:
+        """
+        An observer for a front-end the metrics do not name cannot be
+        built: the C{frontend} label keeps its few values.
+        """
+        from finger.metrics.tally import Counting, Tally
+
+        self.assertRaises(ValueError, Counting, Tally(), "gopher")
 
 
 class _Held(LineReceiver):
@@ -333,7 +342,9 @@ class WebCountingTests(SynchronousTestCase):
         from finger.frontends.web.pages import UserStatusTree
         from finger.frontends.web.site import WebSite
 
-        self.metrics = counting(self)
+        from finger.metrics.tally import Counting, Tally
+
+        self.metrics = Tally()
         clock = Clock()
         service = MemoryFingerService(moshez="happy")
         from finger.frontends.web.origin import parsePublicURL
@@ -344,6 +355,9 @@ class WebCountingTests(SynchronousTestCase):
             clock=clock,
             webfingerHosts=["example.com"],
             publicURL=parsePublicURL("https://example.com/"),
+            observer=Counting(self.metrics, "web"),
+            xmlrpcObserver=Counting(self.metrics, "xmlrpc"),
+            webfingerObserver=Counting(self.metrics, "webfinger"),
         )
         self.site = WebSite(tree, clock=clock, idleTimeout=None)
 
@@ -357,7 +371,8 @@ class WebCountingTests(SynchronousTestCase):
     def test_frontends(self) -> None:
         """
         A page found and one not, a WebFinger answer and an XML-RPC lookup
-        of nobody are each counted under their own front-end.
+        of nobody are each counted under their own front-end; the JSON view
+        counts as the pages do, under C{web}.
         """
         self.assertIn(b" 200 ", self.request(b"GET /moshez HTTP/1.0"))
         self.assertIn(b" 404 ", self.request(b"GET /nobody HTTP/1.0"))
@@ -368,7 +383,57 @@ class WebCountingTests(SynchronousTestCase):
             ),
         )
         self.assertIn(b"No such user", self.request(b"POST /RPC2 HTTP/1.0", _XMLRPC))
-        self.assertEqual(_requests(self.metrics, "web", "answered"), 1)
+        self.assertIn(b" 200 ", self.request(b"GET /api/users/moshez HTTP/1.0"))
+        self.assertEqual(_requests(self.metrics, "web", "answered"), 2)
         self.assertEqual(_requests(self.metrics, "web", "unknown"), 1)
         self.assertEqual(_requests(self.metrics, "webfinger", "answered"), 1)
         self.assertEqual(_requests(self.metrics, "xmlrpc", "unknown"), 1)
+
+
+class IRCCountingTests(BotTestsMixin, SynchronousTestCase):
+    """
+    Questions to the IRC bot, through L{IRCClientFactoryFromService}
+    built with an observer, counted under C{irc}.
+    """
+
+    skip = SKIP
+
+    def setUp(self) -> None:
+        from finger.metrics.tally import Counting, Tally
+
+        self.metrics = Tally()
+        self.settings = {**self.settings, "observer": Counting(self.metrics, "irc")}
+        super().setUp()
+
+    def test_answeredAndUnknown(self) -> None:
+        self.signOn()
+        self.receive(":alice!al@example.org PRIVMSG fingerbot :moshez")
+        self.receive(":alice!al@example.org PRIVMSG fingerbot :nobody")
+        self.assertEqual(len(self.sent()), 2)
+        self.assertEqual(_requests(self.metrics, "irc", "answered"), 1)
+        self.assertEqual(_requests(self.metrics, "irc", "unknown"), 1)
+        self.assertEqual(
+            sample(self.metrics, "finger_request_duration_seconds_count", frontend="irc"), 2
+        )
+
+
+class PBCountingTests(SynchronousTestCase):
+    """
+    Lookups over PB, through L{PerspectiveFingerFromService} built with an
+    observer, counted under C{pb}.
+    """
+
+    skip = SKIP
+
+    def test_answeredAndUnknown(self) -> None:
+        from finger.frontends.pb import NoSuchUser, PerspectiveFingerFromService
+        from finger.metrics.tally import Counting, Tally
+
+        metrics = Tally()
+        root = PerspectiveFingerFromService(
+            MemoryFingerService(moshez="happy"), clock=Clock(), observer=Counting(metrics, "pb")
+        )
+        self.assertEqual(self.successResultOf(root.getUser("moshez", "?")), "happy")
+        self.failureResultOf(root.getUser("nobody", "?"), NoSuchUser)
+        self.assertEqual(_requests(metrics, "pb", "answered"), 1)
+        self.assertEqual(_requests(metrics, "pb", "unknown"), 1)

@@ -18,7 +18,7 @@ from zope.interface import implementer
 
 from finger.frontends.irc.announce import INTERVAL, Announcements
 from finger.frontends.irc.bot import IRCReplyBot
-from finger.interfaces import IFingerService, IIRCClientFactory, IStatusChanges
+from finger.interfaces import IFingerService, IIRCClientFactory, IOutcomeObserver, IStatusChanges
 from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy
 from finger.reactor import orGlobalReactor
 
@@ -97,6 +97,7 @@ class IRCClientFactoryFromService(Factory):
         stableAfter: float = 60.0,
         announce: Optional[IStatusChanges] = None,
         announceInterval: float = INTERVAL,
+        observer: Optional[IOutcomeObserver] = None,
     ) -> None:
         """
         @param service: where the statuses come from.
@@ -108,6 +109,8 @@ class IRCClientFactoryFromService(Factory):
             its channels; L{None} to announce none.
         @param announceInterval: the fewest seconds between two
             announcements of one user.
+        @param observer: what hears the outcome of every question (the
+            metrics' count of the C{irc} front-end); L{None} for nothing.
 
         The other parameters set the attributes of the same name.
         """
@@ -115,7 +118,7 @@ class IRCClientFactoryFromService(Factory):
         self.nickname = nickname
         self.channels = list(channels)
         self.clock = orGlobalReactor(clock)
-        self.policy = LookupPolicy(self.clock, lookupTimeout)
+        self.policy = LookupPolicy(self.clock, lookupTimeout, observer=observer)
         self.maxReplyLines = maxReplyLines
         # What the bot sends, and to whom first.
         self.lineRate, self.burst = lineRate, burst

@@ -18,7 +18,7 @@ from finger.auth import SetterLogin
 from finger.frontends.pb.broker import peerOf, pendingOn
 from finger.frontends.pb.calls import CheckedReferenceable, remote
 from finger.frontends.pb.login import ConnectionLogin
-from finger.interfaces import IFingerService, IPerspectiveFinger
+from finger.interfaces import IFingerService, IOutcomeObserver, IPerspectiveFinger
 from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, LookupPolicy
 from finger.reactor import orGlobalReactor
 from finger.messages import (
@@ -71,7 +71,8 @@ class PerspectiveFingerFromService(pb.Root):
     @ivar login: checks names and passwords, slowly when they are wrong;
         L{None} when the server runs without C{--auth}.
     @ivar lookup: the L{LookupPolicy} every lookup and change goes through,
-        whose clock and timeout are C{clock} and C{lookupTimeout}.
+        whose clock and timeout are C{clock} and C{lookupTimeout}, and
+        whose observer the constructor's C{observer}.
     """
 
     def __init__(
@@ -81,6 +82,7 @@ class PerspectiveFingerFromService(pb.Root):
         clock: Optional[IReactorTime] = None,
         lookupTimeout: float = LOOKUP_TIMEOUT,
         login: Optional[SetterLogin] = None,
+        observer: Optional[IOutcomeObserver] = None,
     ) -> None:
         """
         @param service: the back-end.
@@ -89,12 +91,15 @@ class PerspectiveFingerFromService(pb.Root):
         @param lookupTimeout: seconds the back-end has to answer, after
             which the caller gets a L{pb.Error} saying L{TIMED_OUT}.
         @param login: lets clients log in to set statuses (C{--auth}).
+        @param observer: what hears the outcome of every lookup and change
+            (the metrics' count of the C{pb} front-end); L{None} for
+            nothing.
         """
         self.service = service
         self.clock = orGlobalReactor(clock)
         self.lookupTimeout = lookupTimeout
         self.login = login
-        self.lookup = LookupPolicy(self.clock, lookupTimeout)
+        self.lookup = LookupPolicy(self.clock, lookupTimeout, observer=observer)
 
     def rootObject(self, broker: pb.Broker) -> "_ConnectionRoot":
         return _ConnectionRoot(self, broker)

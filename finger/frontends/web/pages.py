@@ -77,7 +77,7 @@ from finger.frontends.web.templates import (
 from finger.frontends.web.origin import Network, PublicURL, SiteOrigin
 from finger.frontends.web.webfinger import WEBFINGER, WELL_KNOWN, WebFinger, WellKnown
 from finger.frontends.web.xmlrpc import XMLRPCGate
-from finger.interfaces import IFingerService, UnknownUser
+from finger.interfaces import IFingerService, IOutcomeObserver, UnknownUser
 from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy
 from finger.reactor import orGlobalReactor
 
@@ -294,8 +294,9 @@ class UserStatusTree(Resource):
     L{SECURITY_HEADERS}.
 
     @ivar templates: the page templates.
-    @ivar policy: how the back-end is asked, by the pages, the JSON view,
-        XML-RPC and WebFinger alike.
+    @ivar policy: how the back-end is asked by the pages and the JSON view;
+        XML-RPC and WebFinger each have a policy of their own, alike but
+        for the observer.
     @ivar listUsers: whether the front page lists the users.
     @ivar listing: the users the front page lists, built once per change of
         the statuses; the page made from them is kept with them.
@@ -323,6 +324,9 @@ class UserStatusTree(Resource):
         httpsPort: Optional[int] = None,
         fingerPort: int = FINGER_PORT,
         events: Optional[IResource] = None,
+        observer: Optional[IOutcomeObserver] = None,
+        xmlrpcObserver: Optional[IOutcomeObserver] = None,
+        webfingerObserver: Optional[IOutcomeObserver] = None,
     ) -> None:
         """
         @param service: the back-end.
@@ -357,11 +361,19 @@ class UserStatusTree(Resource):
             pages' C{finger USER@HOST} hints.
         @param events: the stream of status changes at C{/api/events}
             (L{finger.frontends.web.events}), if the site has one.
+        @param observer: what hears the outcome of every request of the
+            pages and the JSON view (the metrics' C{web} front-end);
+            L{None} for nothing.
+        @param xmlrpcObserver: the same for XML-RPC (C{xmlrpc}).
+        @param webfingerObserver: the same for WebFinger (C{webfinger}).
         """
         super().__init__()
         self.service = service
         self.templates = templates if templates is not None else loadTemplates()
-        self.policy = LookupPolicy(orGlobalReactor(clock), lookupTimeout)
+        clock = orGlobalReactor(clock)
+        self.policy = LookupPolicy(clock, lookupTimeout, observer=observer)
+        xmlrpcPolicy = LookupPolicy(clock, lookupTimeout, observer=xmlrpcObserver)
+        webfingerPolicy = LookupPolicy(clock, lookupTimeout, observer=webfingerObserver)
         self.listUsers = listUsers
         if listing is None:
             listing = Listing(service, self.policy.clock, maxListed=MAX_LISTED)
@@ -379,14 +391,14 @@ class UserStatusTree(Resource):
         self.users: Dict[bytes, UserStatus] = {}
         # What the front page lists with listing off, whatever changes.
         self._unlisted = Snapshot([], 0)
-        self.putChild(RPC_PATH, XMLRPCGate(service, self.policy, login, listUsers))
+        self.putChild(RPC_PATH, XMLRPCGate(service, xmlrpcPolicy, login, listUsers))
         api = APINotFound()
         users = UsersAPI if listUsers else UnlistedUsersAPI
         api.putChild(b"users", users(service, self.policy))
         if events is not None:
             api.putChild(b"events", events)
         self.putChild(API_PATH, api)
-        webfinger = WebFinger(service, self.policy, self.origin, RESERVED)
+        webfinger = WebFinger(service, webfingerPolicy, self.origin, RESERVED)
         self.putChild(WELL_KNOWN, WellKnown(webfinger))
 
     def getChildWithDefault(self, path: bytes, request: IRequest) -> IResource:
