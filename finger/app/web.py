@@ -3,6 +3,7 @@
 The web site's options and L{WebConfig}: HTTP, and HTTPS with C{--ssl}.
 """
 
+import os
 from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
 
@@ -11,7 +12,7 @@ from twisted.python import usage
 
 from finger.app.coerce import number
 from finger.app.listening import Port, portRow, readPort
-from finger.frontends.web import templates
+from finger.frontends.web import form, templates
 from finger.frontends.web.site import MAX_WAIT
 from finger.frontends.web.webfinger import parseHosts
 from finger.net.tls import CertificateError, TLSListener, serverOptions, splitTLSDescription
@@ -22,7 +23,8 @@ optParameters: List[List[Any]] = [
         "templates",
         "t",
         templates.defaultTemplatesDirectory(),
-        "A directory with the page templates: users.xhtml, user.xhtml, notfound.xhtml.",
+        "A directory with the page templates: users.xhtml, user.xhtml, notfound.xhtml, "
+        "and form.xhtml (without it no page offers the form for setting a status).",
     ],
     [
         "webfinger-hosts",
@@ -159,6 +161,9 @@ class WebConfig:
         port = readPort("webport", options["webport"], reactor)
         try:
             loaded = templates.loadTemplates(options["templates"])
+            form.checkTemplate(
+                loaded.form, os.path.join(options["templates"], templates.FORM_FILE)
+            )
         except templates.TemplateError as e:
             raise usage.UsageError(f"--templates: {e}") from None
         hosts = options["webfinger-hosts"]

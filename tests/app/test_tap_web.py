@@ -603,7 +603,7 @@ class ServiceTests(TestCase):
         """
         dom = await _chromium(self, self.running.http + "/zo%C3%AB")
         self.assertIn("<h1>zoë</h1>", dom)
-        self.assertIn('id="status">in Paris – café</p>', dom)
+        self.assertIn('id="status" data-live-user="zoë">in Paris – café</p>', dom)
 
     async def test_dotUsers(self) -> None:
         """
@@ -618,7 +618,7 @@ class ServiceTests(TestCase):
         for name, status in ((".", "one dot"), ("..", "two dots")):
             dom = await _chromium(self, running.http + "/" + links[name])
             self.assertIn(f"<h1>{name}</h1>", dom)
-            self.assertIn(f'id="status">{status}</p>', dom)
+            self.assertIn(f'id="status" data-live-user="{name}">{status}</p>', dom)
 
 
 class _Trickle(Protocol):

@@ -14,6 +14,8 @@ Its URLs::
     /api/users/USER     one user, as JSON; 404 for an unknown user
     /RPC2               XML-RPC: getUser(name), getUsers(), and with a
                         login, over HTTPS, setUser(name, status)
+    /static/live.js     the script that updates the pages as statuses
+                        change (L{finger.frontends.web.static})
     /.well-known/webfinger?resource=acct:USER@HOST
                         WebFinger (L{finger.frontends.web.webfinger})
 
@@ -21,6 +23,11 @@ C{/} and C{/USER} answer with JSON instead of HTML when the request's
 C{Accept} header prefers C{application/json}.  The fixed paths (L{RESERVED})
 win over user names: a user called C{RPC2} or C{api} has no HTML page, but
 C{/api/users/RPC2} and XML-RPC still find them.
+
+With a login (C{--auth}), over HTTPS, a user's page also holds a form for
+setting the status, and a form posted to C{/USER} logs in, sets the status
+or logs out (L{finger.frontends.web.form}); elsewhere such a post is
+refused with a sentence saying why.
 
 The pages name the host they serve (a user's page shows C{finger USER@HOST}
 and C{acct:USER@HOST}): the name the request was sent to, unless the site
@@ -45,6 +52,7 @@ from twisted.web.template import Element
 from finger import listing
 from finger.listing import Listing, Snapshot
 from finger.auth import SetterLogin
+from finger.frontends.web.form import StatusForm
 from finger.frontends.web.api import (
     JSON,
     APINotFound,
@@ -55,7 +63,8 @@ from finger.frontends.web.api import (
     usersJSON,
 )
 from finger.frontends.web.prerendered import Prerendered
-from finger.frontends.web.request import Answer, Response, WebAnswers, serve, userName
+from finger.frontends.web.request import Answer, Response, WebAnswers, plainText, serve, userName
+from finger.frontends.web.static import STATIC_PATH, shippedFiles
 from finger.frontends.web.templates import (
     NotFoundElement,
     Templates,
@@ -69,20 +78,22 @@ from finger.frontends.web.xmlrpc import XMLRPCGate
 from finger.interfaces import IFingerService, UnknownUser
 from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy
 from finger.reactor import orGlobalReactor
-from finger.messages import LISTING_DENIED
+from finger.messages import LISTING_DENIED, NO_SUCH_USER
 
 RPC_PATH = b"RPC2"
 API_PATH = b"api"
-RESERVED = frozenset([RPC_PATH, API_PATH, WELL_KNOWN])
+RESERVED = frozenset([RPC_PATH, API_PATH, WELL_KNOWN, STATIC_PATH])
 """
 The first path segments that never name a user.
 """
 
 SECURITY_HEADERS: Dict[bytes, bytes] = {
-    # Pages carry their style inline and have no scripts, images or frames.
+    # Pages carry their style inline, run only the site's own script, which
+    # connects only to the site, post forms only to the site, and have no
+    # images or frames.
     b"content-security-policy": (
-        b"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
-        b"form-action 'none'; frame-ancestors 'none'"
+        b"default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; "
+        b"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     b"x-content-type-options": b"nosniff",
     b"referrer-policy": b"no-referrer",
@@ -209,11 +220,14 @@ class UserStatus(Resource):
         policy: LookupPolicy,
         hosts: Optional[ServedHosts] = None,
         pages: Optional[Dict[PageKey, Response]] = None,
+        form: Optional[StatusForm] = None,
     ) -> None:
         """
         @param pages: user pages already made, by what they were made from,
             shared by all the users' resources of a site; the page of a
             status is built once, and again only when it changes.
+        @param form: the form for setting statuses; one that is never
+            offered (and refuses every post) if L{None}.
         """
         super().__init__()
         self.service = service
@@ -221,7 +235,19 @@ class UserStatus(Resource):
         self.policy = policy
         self.hosts = hosts if hosts is not None else ServedHosts()
         self.pages: Dict[PageKey, Response] = pages if pages is not None else {}
+        self.form = form if form is not None else StatusForm(None, policy)
         self.user, self.valid = userName(segment)
+
+    def render_POST(self, request: Request) -> object:
+        """
+        A form posted to the page (L{StatusForm}).
+        """
+        if not self.valid or request.postpath:
+            code, contentType, body = plainText(404, NO_SUCH_USER)
+            request.setResponseCode(code)
+            request.setHeader(b"content-type", contentType)
+            return body
+        return self.form.render_POST(request, self.user)
 
     def render_GET(self, request: Request) -> object:
         request.setHeader(b"vary", b"Accept")
@@ -240,6 +266,12 @@ class UserStatus(Resource):
             if wantJSON:
                 return userJSON(user, status)
             home, host = homeLink(request), self.hosts.preferred(request)
+            if self.form.offered(request):
+                # Made for this request: the form holds its session's token.
+                element = self.form.page(
+                    request, user, status, loader=self.templates.user, home=home, host=host
+                )
+                return html(request, self.templates, 200, element)
             key = (user, status, home, host)
             page = self.pages.get(key)
             if page is not None:
@@ -310,8 +342,9 @@ class UserStatusTree(Resource):
         @param lookupTimeout: seconds the back-end has to answer a request;
             then the client is told it timed out (a 503, or an XML-RPC
             fault).
-        @param login: how XML-RPC callers log in to set statuses (over
-            HTTPS only); without one, XML-RPC has no C{setUser}.
+        @param login: how XML-RPC callers, and browsers with the users'
+            pages' form, log in to set statuses (over HTTPS only); without
+            one, XML-RPC has no C{setUser} and the pages no form.
         @param listUsers: whether C{/}, C{/api/users} and XML-RPC's
             C{getUsers} list the users, as an empty finger query does; if
             not, the front page says only how to look someone up, the JSON
@@ -344,6 +377,8 @@ class UserStatusTree(Resource):
         self.putChild(API_PATH, api)
         webfinger = WebFinger(service, self.policy, self.hosts, RESERVED)
         self.putChild(WELL_KNOWN, WellKnown(webfinger))
+        self.putChild(STATIC_PATH, shippedFiles())
+        self.form = StatusForm(login, self.policy, loader=self.templates.form)
 
     def getChildWithDefault(self, path: bytes, request: IRequest) -> IResource:
         for name, value in SECURITY_HEADERS.items():
@@ -359,7 +394,7 @@ class UserStatusTree(Resource):
             if len(self.users) >= CACHED:
                 self.users.clear()
             child = UserStatus(
-                self.service, self.templates, path, self.policy, self.hosts, self.pages
+                self.service, self.templates, path, self.policy, self.hosts, self.pages, self.form
             )
             self.users[path] = child
         return child

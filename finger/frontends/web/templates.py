@@ -31,6 +31,7 @@ from finger.frontends.web.prerendered import (
     marker,
 )
 from finger.frontends.web.request import displayStatus, userPath
+from finger.frontends.web.static import liveScriptURL
 from finger.frontends.web.webfinger import webfingerPath
 from finger.messages import MORE_USERS_NOT_SHOWN, STATUS_CUT
 from finger.paths import dataPath
@@ -39,6 +40,13 @@ from finger.text import printableLines
 TEMPLATE_FILES = ("users.xhtml", "user.xhtml", "notfound.xhtml")
 """
 The files a templates directory must hold.
+"""
+
+FORM_FILE = "form.xhtml"
+"""
+The file a templates directory may hold: the form on a user's page for
+setting the status (L{finger.frontends.web.form}); without it no page
+offers the form.
 """
 
 
@@ -148,6 +156,9 @@ class UsersElement(Element):
             host=self.host,
             finger="finger @" + self.host,
             example=self.example,
+            script=liveScriptURL(self.home),
+            cut=STATUS_CUT,
+            limit=str(LISTED_STATUS_LENGTH),
         )
 
     @renderer
@@ -199,6 +210,7 @@ class UserElement(SlottedElement):
                 "finger": fingerCommand(user, host),
                 "acct": f"acct:{user}@{host}",
                 "webfinger": home + webfingerPath(user, host),
+                "script": liveScriptURL(home),
             },
         )
         self.user = user
@@ -229,16 +241,23 @@ class Templates:
     @ivar users: the front page's loader (C{users.xhtml}).
     @ivar user: a user's page's loader (C{user.xhtml}).
     @ivar notFound: the unknown user page's loader (C{notfound.xhtml}).
+    @ivar form: the status form's loader (C{form.xhtml}), or L{None} if
+        the directory has none.
     @ivar prerendered: the pages flattened ahead of time, by element
         class; L{None} for a page that must be flattened for every request.
     """
 
     def __init__(
-        self, users: ITemplateLoader, user: ITemplateLoader, notFound: ITemplateLoader
+        self,
+        users: ITemplateLoader,
+        user: ITemplateLoader,
+        notFound: ITemplateLoader,
+        form: Optional[ITemplateLoader] = None,
     ) -> None:
         self.users = users
         self.user = user
         self.notFound = notFound
+        self.form = form
         self.prerendered: Dict[type, Optional[Prerendered]] = {}
         self._frontPages = isinstance(users, (XMLFile, TagLoader)) and self._checkFrontPage()
         if all(isinstance(loader, (XMLFile, TagLoader)) for loader in (user, notFound)):
@@ -345,7 +364,8 @@ def defaultTemplatesDirectory() -> str:
 
 def loadTemplates(directory: Optional[str] = None) -> Templates:
     """
-    Load and check the templates in C{directory}.
+    Load and check the templates in C{directory}, and L{FORM_FILE} if it
+    is there.
 
     Each file is parsed, then rendered once with sample data, so a missing
     file, malformed XML, or a renderer or slot that the pages do not have is
@@ -357,7 +377,8 @@ def loadTemplates(directory: Optional[str] = None) -> Templates:
     """
     base = FilePath(directory if directory is not None else defaultTemplatesDirectory())
     loaders = []
-    for name in TEMPLATE_FILES:
+    optional = (FORM_FILE,) if base.child(FORM_FILE).exists() else ()
+    for name in TEMPLATE_FILES + optional:
         path = base.child(name)
         try:
             with path.open("r"):

@@ -28,6 +28,9 @@ from finger.frontends.web.templates import (
 from finger.messages import STATUS_CUT
 from tests.frontends.web.helpers import flatten
 from tests.frontends.web.test_prerendered import AWKWARD
+from finger.frontends.web.static import liveScriptURL
+
+_LIVE_SCRIPT_TAG = f'<script defer="defer" src="{liveScriptURL("./")}">'
 
 
 class ElementTests(SynchronousTestCase):
@@ -87,7 +90,7 @@ class ElementTests(SynchronousTestCase):
         self.assertIn("<title>&lt;b&gt;&amp;</title>", html)
         self.assertIn("<h1>&lt;b&gt;&amp;</h1>", html)
         self.assertIn("&lt;script&gt;alert('x')&lt;/script&gt; &amp; \"q\" café[2J\nline two", html)
-        self.assertNotIn("<script", html)
+        self.assertEqual(re.findall(r"<script[^>]*>", html), [_LIVE_SCRIPT_TAG])
         self.assertNotIn("\x1b", html)
         self.assertIn('href="./api/users/%3Cb%3E%26"', html)
         self.assertIn('<a href="./">All users</a>', html)
@@ -110,8 +113,9 @@ class ElementTests(SynchronousTestCase):
 
     def test_selfContained(self) -> None:
         """
-        The pages load nothing from elsewhere: no scripts, no external style
-        sheets, no images; they have a title and a viewport for phones.
+        The pages load nothing from elsewhere: no scripts but the site's own
+        (deferred, from C{static/}, none inline), no external style sheets,
+        no images; they have a title and a viewport for phones.
         """
         for element in (
             UsersElement(self.templates.users, ["moshez"], "./"),
@@ -119,7 +123,10 @@ class ElementTests(SynchronousTestCase):
             NotFoundElement(self.templates.notFound, "x", "./"),
         ):
             html = flatten(self, element)
-            self.assertNotIn("<script", html)
+            scripts = re.findall(r"<script[^>]*>[^<]*</script>", html)
+            expected = [] if isinstance(element, NotFoundElement) else [_LIVE_SCRIPT_TAG + "</script>"]
+            self.assertEqual(scripts, expected)
+            self.assertEqual(html.count("<script"), len(expected))
             self.assertNotIn("<img", html)
             self.assertNotIn("stylesheet", html)
             self.assertNotIn("http:", html)
@@ -376,10 +383,14 @@ class FrontPageElementTests(SynchronousTestCase):
                 statuses={"a": '<script>x</script> & "q"'},
             ),
         )
-        self.assertIn('<span class="status">&lt;script&gt;x&lt;/script&gt; &amp; "q"</span>', html)
+        self.assertIn(
+            '<span class="status" data-live-short="" data-live-user="a">'
+            '&lt;script&gt;x&lt;/script&gt; &amp; "q"</span>',
+            html,
+        )
         self.assertIn("<title>Finger at &lt;h&gt;</title>", html)
         self.assertIn("<h1>Finger at &lt;h&gt;</h1>", html)
-        self.assertNotIn("<script", html)
+        self.assertEqual(re.findall(r"<script[^>]*>", html), [_LIVE_SCRIPT_TAG])
 
     def test_more(self) -> None:
         """
