@@ -22,13 +22,16 @@ that breaks the rule in L{finger.names} can never be a known user: back-ends
 treat it as unknown when asked for it and refuse to store it.
 """
 
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, List, Optional, Tuple
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IProtocolFactory
 from zope.interface import Attribute, Interface
 
 from finger.messages import NO_SUCH_USER
+
+if TYPE_CHECKING:
+    from finger.changes import ChangeBatch
 
 
 class UnknownUser(LookupError):
@@ -122,6 +125,42 @@ class IReadiness(Interface):
             example C{"the database is not reachable: connection
             refused"}).  It is asked often, so it must cost next to
             nothing.
+        """
+
+
+class IStatusChanges(Interface):
+    """
+    A back-end whose statuses change while it runs, telling whoever listens
+    of each change: a set, an outside edit of the status file (seen through
+    inotify or the interval check), a change another node or worker made to
+    the database (seen through C{NOTIFY} or C{data_version}).  Only real
+    changes are told: the old and new statuses are compared, so a reload
+    that changed nothing, or a set to the status a user already has, tells
+    nothing.  Each process's back-end watches the file or the database
+    itself, so with C{--workers} every worker, and the main process (for
+    the IRC bot), hears of every change.
+
+    The memory, status-file and SQL back-ends provide it.  Back-ends whose
+    statuses live elsewhere (users' C{~/.plan} files, a program, a web
+    server, another finger server) cannot tell when they change and do not
+    provide it; they are also the only ones that hide users (C{.nofinger},
+    the uid floor), so a hidden user is never told of.  A back-end that
+    hides users and provides this must never tell of a hidden one.
+
+    The changes are L{finger.changes.StatusChange} values, told in
+    batches (L{finger.changes.ChangeBatch}); the shared machinery is
+    L{finger.changes.ChangeNotifier}.
+    """
+
+    def subscribe(listener: "Callable[[ChangeBatch], None]") -> "Callable[[], None]":
+        """
+        Tell C{listener} of every change from now on.
+
+        @param listener: called in the reactor's thread with each
+            L{finger.changes.ChangeBatch}, after the back-end answers with
+            the new statuses.  It must not block; an exception it raises is
+            logged and breaks neither the back-end nor the other listeners.
+        @return: what stops telling C{listener}.
         """
 
 

@@ -235,6 +235,12 @@ The answer to a web client whose requests come faster than its rate
 (C{--web-rate}) for longer than the server will make them wait.
 """
 
+TOO_MANY_STREAMS = "Too many open event streams; try again later"
+"""
+The answer (C{503}) to a request for C{/api/events} over the open streams'
+caps, in all or from one client.
+"""
+
 STATUS_CUT = "\u2026"
 """
 What ends a status shortened to one line of the web site's front page.

@@ -23,9 +23,10 @@ from finger.app.workers import UNSERVED, HandOverListener, WorkerSupervisor
 from finger.frontends.finger import FingerFactoryFromService
 from finger.frontends.pb import FingerPBServerFactory, PerspectiveFingerFromService
 from finger.frontends.setter import FingerSetterFactoryFromService
+from finger.frontends.web.events import EventStreams
 from finger.frontends.web.pages import UserStatusTree
 from finger.frontends.web.site import WebSite, busyResponse
-from finger.interfaces import IFingerService, IFingerSetterService
+from finger.interfaces import IFingerService, IFingerSetterService, IStatusChanges
 from finger.listing import Listing
 
 MakeListener = Callable[[Any, Listener], IService]
@@ -139,6 +140,7 @@ def makeService(
         listUsers=web.listUsers,
         webfingerHosts=web.webfingerHosts,
         listing=listing,
+        events=makeEvents(config, backend, reactor),
     )
     # The limits own idle and lifetime timing (finger.net.limits); the site
     # only times each request, and keeps its clients to one rate, over HTTP
@@ -166,6 +168,28 @@ def makeService(
         bot.setName("irc")
         bot.setServiceParent(top)
     return top
+
+
+def makeEvents(config: Config, backend: object, reactor: Any) -> Optional[EventStreams]:
+    """
+    The stream of status changes at C{/api/events}, for a back-end that
+    can change (L{IStatusChanges}) and a site that lists its users; else
+    L{None}: with C{--no-listing} no change is ever told.  The heartbeat
+    comes at least twice within C{--idle-timeout}.
+    """
+    changes = IStatusChanges(backend, None)
+    if changes is None or not config.web.listUsers:
+        return None
+    settings, limits = config.web.events, config.limits
+    return EventStreams(
+        changes,
+        reactor,
+        heartbeat=min(settings.heartbeat, limits.idleTimeout / 2),
+        maxStreams=settings.maxStreams,
+        maxPerClient=settings.maxPerClient,
+        clientKey=limits.clientKey,
+        limitLoopback=limits.limitLoopback,
+    )
 
 
 def makeMainOfWorkers(

@@ -10,9 +10,9 @@ from typing import Any, List, Optional, Tuple
 from twisted.internet.ssl import CertificateOptions
 from twisted.python import usage
 
-from finger.app.coerce import number
+from finger.app.coerce import number, positive, seconds
 from finger.app.listening import Port, portRow, readPort
-from finger.frontends.web import form, templates
+from finger.frontends.web import events, form, templates
 from finger.frontends.web.site import MAX_WAIT
 from finger.frontends.web.webfinger import parseHosts
 from finger.net.tls import CertificateError, TLSListener, serverOptions, splitTLSDescription
@@ -70,6 +70,61 @@ optParameters: List[List[Any]] = [
 optFlags: List[List[Any]] = [
     ["ssl", "s", "Serve the web site over HTTPS as well, on --sslport."],
 ]
+
+# -- the stream of status changes at /api/events ------------------------------
+
+optParameters += [
+    [
+        "events-max",
+        None,
+        events.MAX_STREAMS,
+        "The most event streams (/api/events) open at once; more are answered 503.",
+        positive("--events-max"),
+    ],
+    [
+        "events-per-client",
+        None,
+        events.MAX_PER_CLIENT,
+        "The most event streams open at once from one client (see "
+        "--ipv6-prefix); loopback is exempt unless --rate-limit-loopback.",
+        positive("--events-per-client"),
+    ],
+    [
+        "events-heartbeat",
+        None,
+        events.HEARTBEAT,
+        "Seconds between the comment lines that keep a quiet event stream "
+        "open (at most half of --idle-timeout is used).",
+        seconds("--events-heartbeat"),
+    ],
+]
+
+
+@dataclass(frozen=True)
+class EventsConfig:
+    """
+    The stream of status changes at C{/api/events}.
+
+    @ivar maxStreams: C{--events-max}.
+    @ivar maxPerClient: C{--events-per-client}.
+    @ivar heartbeat: C{--events-heartbeat}.
+    """
+
+    maxStreams: int = events.MAX_STREAMS
+    maxPerClient: int = events.MAX_PER_CLIENT
+    heartbeat: float = events.HEARTBEAT
+
+    @classmethod
+    def fromOptions(cls, options: usage.Options) -> "EventsConfig":
+        """
+        Read the event stream's options.
+        """
+        return cls(
+            maxStreams=options["events-max"],
+            maxPerClient=options["events-per-client"],
+            heartbeat=options["events-heartbeat"],
+        )
+
 
 @dataclass(frozen=True)
 class HTTPSConfig:
@@ -140,6 +195,7 @@ class WebConfig:
     @ivar listUsers: whether the front page lists users (not
         C{--no-listing}).
     @ivar https: the HTTPS listener, or L{None} without C{--ssl}.
+    @ivar events: the stream of status changes at C{/api/events}.
     """
 
     port: Port
@@ -149,6 +205,7 @@ class WebConfig:
     requestTimeout: float
     listUsers: bool
     https: Optional[HTTPSConfig]
+    events: EventsConfig = EventsConfig()
 
     @classmethod
     def fromOptions(cls, options: usage.Options, reactor: Any) -> "WebConfig":
@@ -175,4 +232,5 @@ class WebConfig:
             requestTimeout=options["timeout"],
             listUsers=not options["no-listing"],
             https=HTTPSConfig.fromOptions(options, reactor),
+            events=EventsConfig.fromOptions(options),
         )

@@ -3,35 +3,32 @@
 The status-file back-end: statuses kept in a file that people, and other
 processes, may also change (the file on disk is L{finger.backends.statusfile}'s,
 its format L{finger.backends.statusformat}'s, its lock
-L{finger.backends.statuslock}'s).
+L{finger.backends.statuslock}'s, how its directory is watched
+L{finger.backends.filewatch}'s).
 """
 
 import os
-from typing import Any, Callable, Dict, List, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from twisted.internet.defer import CancelledError, Deferred, fail, succeed
-from twisted.internet.interfaces import IDelayedCall, IReactorFDSet
+from twisted.internet.interfaces import IDelayedCall
 from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.python.filepath import FilePath
 from zope.interface import implementer
 
-try:
-    # Imported now, not when first watching: a server that dropped its
-    # privileges may no longer be able to read its Python installation.
-    from twisted.internet import inotify
-except ImportError:  # Not Linux.
-    inotify = None  # type: ignore[assignment]
-
 from finger.backends import statusfile
+from finger.backends.filewatch import Watch, WatchUnavailable, watchDirectory
 from finger.backends.memory import StatusTable, dispose
+from finger.changes import Difference, compare
 from finger.backends.statuslock import LOCK_TIMEOUT, StatusFileLock, waitForLock
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
 from finger.reactor import orGlobalReactor
 
 _T = TypeVar("_T")
+
+__all__ = ["SETTLE", "FileFingerService", "Watch", "WatchUnavailable", "watchDirectory"]
 
 SETTLE = 0.1
 """
@@ -39,56 +36,33 @@ Seconds from the first sign that the status file changed to reading it: a
 save or an edit is a burst of events, and all of it is read once.
 """
 
-Watch = Callable[[Any, str, Callable[[str], None]], Callable[[], None]]
-"""
-How a directory is watched: C{watch(reactor, directory, changed)} calls
-C{changed(name)} when the file C{name} in C{directory} may have new
-contents, and returns what stops watching; it raises L{WatchUnavailable}
-if it cannot watch.
-"""
-
-
-class WatchUnavailable(Exception):
+def _readIfChanged(
+    path: str, identity: Tuple[int, ...], old: Optional[Dict[str, str]]
+) -> "Tuple[Optional[statusfile.Snapshot], Optional[Difference]]":
     """
-    A directory cannot be watched for changes here; the message says why.
+    L{statusfile.readIfChanged}, and what changed from the table C{old}
+    (if there is one to compare with), in the thread pool.
     """
+    snapshot = statusfile.readIfChanged(path, identity)
+    if snapshot is None or old is None or (snapshot.empty and old):
+        return snapshot, []
+    return snapshot, compare(old, snapshot.statuses)
 
 
-def watchDirectory(
-    reactor: Any, directory: str, changed: Callable[[str], None]
-) -> Callable[[], None]:
+def _saveLocked(
+    path: str,
+    changes: Dict[str, str],
+    fallback: Dict[str, str],
+    identity: Tuple[int, ...],
+    old: Optional[Dict[str, str]],
+) -> "Tuple[statusfile.Snapshot, Optional[Difference]]":
     """
-    Watch C{directory} with inotify: call C{changed(name)} when a file in
-    it is written and closed, or renamed into it.
-
-    A directory, not a file, is watched: a save renames a new file over
-    the old one, and a watch on the old one would see no more.
-
-    @param reactor: an L{IReactorFDSet} provider, which reads the events.
-    @return: a function that stops watching.
-    @raise WatchUnavailable: if this system or C{reactor} cannot watch.
+    L{statusfile.saveLocked}, and what changed from the table C{old} (if
+    there is one to compare with): the sets saved, and any other process's
+    changes the save found in the file.
     """
-    if not IReactorFDSet.providedBy(reactor):
-        raise WatchUnavailable("the reactor cannot watch file descriptors")
-    if inotify is None:
-        raise WatchUnavailable("this system has no inotify")
-    try:
-        notifier = inotify.INotify(reactor=reactor)
-    except (inotify.INotifyError, OSError) as e:
-        raise WatchUnavailable(f"inotify cannot start ({e})") from e
-    wanted = inotify.IN_CLOSE_WRITE | inotify.IN_MOVED_TO
-
-    def event(ignored: object, path: FilePath[bytes], mask: int) -> None:
-        if mask & wanted:
-            changed(os.fsdecode(path.basename()))
-
-    try:
-        notifier.watch(FilePath(directory), mask=wanted, callbacks=[event])
-    except inotify.INotifyError as e:
-        notifier.loseConnection()
-        raise WatchUnavailable(f"inotify cannot watch {directory} ({e})") from e
-    notifier.startReading()
-    return notifier.loseConnection
+    snapshot = statusfile.saveLocked(path, changes, fallback, identity)
+    return snapshot, ([] if old is None else compare(old, snapshot.statuses))
 
 
 @implementer(IFingerService, IFingerSetterService)
@@ -304,7 +278,9 @@ class FileFingerService(StatusTable):
             # A save is under way; it reads the file as it is anyway.
             return
         self._busy = True
-        d = self._inThread(statusfile.readIfChanged, self.filename, self._identity)
+        d = self._inThread(
+            _readIfChanged, self.filename, self._identity, self._comparedWith()
+        )
         d.addCallbacks(self._reloaded, self._readFailed)
         d.addBoth(self._done)
 
@@ -370,7 +346,7 @@ class FileFingerService(StatusTable):
         changes, self._pending = self._pending, {}
         waiting, self._waiting = self._waiting, []
         d = self._inThread(
-            statusfile.saveLocked, self.filename, changes, self.users, self._identity
+            _saveLocked, self.filename, changes, self.users, self._identity, self._comparedWith()
         )
 
         def release(result: _T) -> _T:
@@ -378,12 +354,14 @@ class FileFingerService(StatusTable):
             self._saving = False
             return result
 
-        def saved(snapshot: statusfile.Snapshot) -> None:
+        def saved(result: "Tuple[statusfile.Snapshot, Optional[Difference]]") -> None:
+            snapshot, difference = result
             self._readOnlyLogged = False
             self._replace(snapshot.statuses)
             self._identity = snapshot.identity
             for w in waiting:
                 w.callback(None)
+            self.announce(difference)
 
         d.addBoth(release)
         d.addCallbacks(saved, self._notSaved, errbackArgs=(waiting,))
@@ -436,7 +414,10 @@ class FileFingerService(StatusTable):
             for d in idle:
                 d.callback(None)
 
-    def _reloaded(self, snapshot: Optional[statusfile.Snapshot]) -> None:
+    def _reloaded(
+        self, result: "Tuple[Optional[statusfile.Snapshot], Optional[Difference]]"
+    ) -> None:
+        snapshot, difference = result
         if self._readError is not None:
             self.log.info("Status file {path} is readable again", path=self.filename)
             self._readError = None
@@ -457,6 +438,19 @@ class FileFingerService(StatusTable):
         self.log.info(
             "Reloaded {path}: {count} users", path=self.filename, count=len(snapshot.statuses)
         )
+        self.announce(difference)
+
+    def changeTime(self) -> float:
+        return float(self._reactor.seconds())
+
+    def _comparedWith(self) -> Optional[Dict[str, str]]:
+        """
+        The table a read or a save in the thread pool compares what it
+        finds with, to tell the listeners what changed; L{None} if no one
+        listens.  The table is never changed in place, only replaced, and
+        one job at a time runs, so the thread may read it.
+        """
+        return self.users if self.listening else None
 
     def _replace(self, statuses: Dict[str, str]) -> None:
         """

@@ -5,15 +5,18 @@ every back-end that answers from a table in memory shares (L{StatusTable}):
 the rule it follows when it answers a lookup, and the checks before a change.
 """
 
-from typing import Dict, List
+import time
+from typing import Callable, Dict, List, Optional
 
 from twisted.application import service
 from twisted.internet.defer import Deferred, fail, succeed
 from zope.interface import implementer
 
+from finger.changes import ChangeBatch, ChangeNotifier, Difference, changedIn
 from finger.interfaces import (
     IFingerService,
     IFingerSetterService,
+    IStatusChanges,
     IVersionedFingerService,
     UnknownUser,
 )
@@ -55,14 +58,16 @@ def dispose(statuses: Dict[str, str], step: int = 4096) -> None:
             popitem()
 
 
-@implementer(IFingerService, IFingerSetterService, IVersionedFingerService)
+@implementer(IFingerService, IFingerSetterService, IVersionedFingerService, IStatusChanges)
 class StatusTable(service.Service):
     """
     A back-end that answers from a table of statuses in memory, however it
     fills and keeps the table (the process's memory, a status file, a
     database): lookups by L{answerFrom}, the list of users from the table's
     names, a change checked against the naming rules before the back-end
-    stores it, and a L{version} that counts the table's changes.
+    stores it, a L{version} that counts the table's changes, and the
+    listeners of its changes (L{IStatusChanges}), whom the back-end tells
+    with L{announce}.
 
     @ivar users: the table, user name to status.  A back-end may replace it
         whole, which counts as a change; nothing else should change it but
@@ -72,6 +77,7 @@ class StatusTable(service.Service):
 
     _users: Dict[str, str]
     _version = 0
+    _notifier: Optional[ChangeNotifier] = None
 
     @property
     def users(self) -> Dict[str, str]:
@@ -90,6 +96,40 @@ class StatusTable(service.Service):
 
     def version(self) -> int:
         return self._version
+
+    def changeTime(self) -> float:
+        """
+        The time a change is told with: the back-end's clock.
+        """
+        return time.time()
+
+    @property
+    def notifier(self) -> ChangeNotifier:
+        """
+        The listeners of this back-end's changes.
+        """
+        notifier = self._notifier
+        if notifier is None:
+            notifier = self._notifier = ChangeNotifier(self.changeTime)
+        return notifier
+
+    @property
+    def listening(self) -> bool:
+        """
+        Whether anyone listens to this back-end's changes: when no one
+        does, it need not look for them.
+        """
+        return self._notifier is not None and self._notifier.listening
+
+    def subscribe(self, listener: Callable[[ChangeBatch], None]) -> Callable[[], None]:
+        return self.notifier.subscribe(listener)
+
+    def announce(self, difference: Optional[Difference]) -> None:
+        """
+        Tell the listeners what changed (see L{ChangeNotifier.announce}).
+        """
+        if self._notifier is not None:
+            self._notifier.announce(difference)
 
     def getUser(self, user: str) -> "Deferred[str]":
         return answerFrom(self._users, user)
@@ -129,6 +169,8 @@ class MemoryFingerService(StatusTable):
         }
 
     def store(self, user: str, status: str) -> "Deferred[None]":
+        difference = changedIn(self.users, [(user, status)])
         self.users[user] = status
         self.changed()
+        self.announce(difference)
         return succeed(None)

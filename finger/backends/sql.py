@@ -51,6 +51,7 @@ from finger.backends.memory import StatusTable
 from finger.backends.sqlhints import HINT_INTERVAL, Hints
 from finger.backends.sqlrows import BadRow, Changes, Rows
 from finger.backends.sqlstore import BATCH, Database, Notifications, Session, openDatabase
+from finger.changes import changedIn, compare
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
 from finger.reactor import orGlobalReactor
 from finger.messages import DATABASE_UNREACHABLE
@@ -257,7 +258,10 @@ class SQLFingerService(StatusTable):
         """
         Serve what a read of the whole table found from now on.
         """
+        # Only a read after the first can tell of changes.
+        difference = compare(self.users, rows.statuses) if self._loaded and self.listening else []
         self.users = rows.statuses
+        self.announce(difference)
         self._seen = rows.version
         # Rows still bad were logged when first found; forget the others.
         logged = self._badRows
@@ -280,9 +284,11 @@ class SQLFingerService(StatusTable):
             everything = changes.low > self._seen or changes.high < self._seen
         if everything:
             return self._locked(self._session.load).addCallback(self._replace)
+        difference = changedIn(self.users, changes.rows.statuses.items())
         self.users.update(changes.rows.statuses)
         self.changed()
         self._seen = changes.rows.version
+        self.announce(difference)
         self._logBadRows(changes.rows.bad, self._badRows)
         if changes.more:
             # Rows only a writer can add: read on at once.
@@ -419,11 +425,13 @@ class SQLFingerService(StatusTable):
         def saved(result: object) -> None:
             # Committed: whether or not the clients are still waiting, the
             # table holds it now.
+            difference = changedIn(self.users, changes.items())
             self.users.update(changes)
             self.changed()
             for w in waiting:
                 if not w.called:
                     w.callback(None)
+            self.announce(difference)
 
         def failed(reason: Failure) -> None:
             for w in waiting:
@@ -443,6 +451,9 @@ class SQLFingerService(StatusTable):
         d.addBoth(done)
 
     # -- threads ---------------------------------------------------------------
+
+    def changeTime(self) -> float:
+        return float(self._reactor.seconds())
 
     def _inThread(self, f: Callable[..., _T], *args: object) -> "Deferred[_T]":
         return deferToThreadPool(self._reactor, self._reactor.getThreadPool(), f, *args)

@@ -135,6 +135,14 @@ class LimitedConnection:
         if self.peerHost is not None:
             limits.closed(self.peerHost)
 
+    def lifetimeEnd(self) -> Optional[float]:
+        """
+        When the lifetime limit will close this connection, on the limits'
+        clock; L{None} if it has no such limit.  A long answer (an event
+        stream) ends itself before then, between two of its parts.
+        """
+        return self._deadline
+
     def closing(self) -> bool:
         """
         Has the protocol asked to close?  Then bytes from the peer are no

@@ -22,7 +22,7 @@ from zope.interface.verify import verifyObject
 
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved, UnknownUser
 from finger.names import InvalidStatus, InvalidUserName
-from finger.backends import file as fileModule, statusfile, statuslock
+from finger.backends import filewatch as fileModule, statusfile, statuslock
 from finger.backends.file import (
     SETTLE,
     FileFingerService,
@@ -329,9 +329,9 @@ class FingerServiceTests(SynchronousTestCase):
         reads = []
         original = FileFingerService._reloaded
 
-        def spy(self: FileFingerService, snapshot: object) -> None:
-            reads.append(snapshot)
-            original(self, snapshot)  # type: ignore[arg-type]
+        def spy(self: FileFingerService, result: Any) -> None:
+            reads.append(result[0])
+            original(self, result)
 
         self.patch(FileFingerService, "_reloaded", spy)
         self.clock.advance(30)

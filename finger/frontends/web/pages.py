@@ -12,6 +12,9 @@ Its URLs::
                         them; 404 "No such user"
     /api/users          the list of users, as JSON
     /api/users/USER     one user, as JSON; 404 for an unknown user
+    /api/events         the status changes, as Server-Sent Events
+                        (L{finger.frontends.web.events}), if the site
+                        has them
     /RPC2               XML-RPC: getUser(name), getUsers(), and with a
                         login, over HTTPS, setUser(name, status)
     /static/live.js     the script that updates the pages as statuses
@@ -332,6 +335,7 @@ class UserStatusTree(Resource):
         listUsers: bool = True,
         webfingerHosts: Optional[Sequence[str]] = None,
         listing: Optional[Listing] = None,
+        events: Optional[IResource] = None,
     ) -> None:
         """
         @param service: the back-end.
@@ -356,6 +360,8 @@ class UserStatusTree(Resource):
             other front-ends that show it (an empty finger query), so it
             is built once per change for them all; if L{None}, the site
             builds its own, of at most L{MAX_LISTED} users.
+        @param events: the stream of status changes at C{/api/events}
+            (L{finger.frontends.web.events}), if the site has one.
         """
         super().__init__()
         self.service = service
@@ -374,6 +380,8 @@ class UserStatusTree(Resource):
         api = APINotFound()
         users = UsersAPI if listUsers else _UnlistedUsersAPI
         api.putChild(b"users", users(service, self.policy))
+        if events is not None:
+            api.putChild(b"events", events)
         self.putChild(API_PATH, api)
         webfinger = WebFinger(service, self.policy, self.hosts, RESERVED)
         self.putChild(WELL_KNOWN, WellKnown(webfinger))
