@@ -11,7 +11,7 @@ a thread while the reactor serves.
 
 import os
 import time
-from typing import Any, Callable, List, TypeVar
+from typing import Any, Callable, List, Tuple, TypeVar
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
@@ -124,6 +124,7 @@ class _BrowserTestCase(TestCase):
     """
 
     timeout = 120
+    extra: Tuple[str, ...] = ()
 
     def setUp(self) -> None:
         missing = _browserMissing()
@@ -144,6 +145,7 @@ class _BrowserTestCase(TestCase):
             "memory:moshez:secret:root:toor",
             "--admins",
             "root",
+            *self.extra,
             setter=True,
         )
         self.https = f"https://127.0.0.1:{listeningPort(self.top, 'https')}"
@@ -172,8 +174,10 @@ class _BrowserTestCase(TestCase):
     def assertCleanConsole(self, browser: Browser, allowed: tuple = ()) -> None:
         """
         The browser logged no error and no Content-Security-Policy
-        violation, but those whose text holds one of C{allowed}.
+        violation, but those whose text holds one of C{allowed} (and a
+        missing C{/favicon.ico}, which browsers ask for by themselves).
         """
+        allowed = allowed + ("/favicon.ico - ",)
         bad = [
             entry
             for entry in browser.logs
@@ -326,3 +330,179 @@ class FormTests(_BrowserTestCase):
         self.assertEqual(await self.finger(b"moshez\r\n"), b"happy and well\r\n")
         # The refusals are 403 pages: the browser notes each; nothing else.
         self.assertCleanConsole(browser, ("status of 403",))
+
+
+# Records, in the page, when the status of moshez first changes on it, and
+# what it became; and every state the script's stream goes through.
+_WATCH = """
+var element = document.querySelector('[data-live-user="moshez"]');
+window.fingerSeen = null;
+window.fingerStates = [document.documentElement.getAttribute('data-live-state')];
+new MutationObserver(function () {
+  if (window.fingerSeen === null) {
+    window.fingerSeen = {at: Date.now(), text: element.textContent,
+                         children: element.children.length};
+  }
+}).observe(element, {childList: true, characterData: true, subtree: true});
+new MutationObserver(function () {
+  window.fingerStates.push(document.documentElement.getAttribute('data-live-state'));
+}).observe(document.documentElement, {attributes: true, attributeFilter: ['data-live-state']});
+"""
+
+
+class LiveTests(_BrowserTestCase):
+    """
+    The front page and a user's page change in place as statuses change.
+    """
+
+    async def openPages(self, browser: Browser) -> List[str]:
+        """
+        Open the front page and moshez's page, each in its own window, and
+        wait until both hear the stream; return the windows' handles.
+        """
+
+        def open() -> List[str]:
+            driver = browser.driver
+            handles = []
+            for i, path in enumerate(("/", "/moshez")):
+                if i:
+                    driver.switch_to.new_window("window")
+                driver.get(self.https + path)
+                browser.waitFor(
+                    lambda: driver.execute_script(
+                        "return document.documentElement.getAttribute('data-live-state')"
+                    )
+                    == "open",
+                    f"the stream of {path}",
+                )
+                driver.execute_script(_WATCH)
+                handles.append(driver.current_window_handle)
+            return handles
+
+        return await self.inBrowser(open)
+
+    def seen(self, browser: Browser, handle: str, timeout: float = 5) -> dict:
+        """
+        What the page in window C{handle} recorded of moshez's status
+        changing.
+        """
+        driver = browser.driver
+        driver.switch_to.window(handle)
+        return browser.waitFor(  # type: ignore[no-any-return]
+            lambda: driver.execute_script("return window.fingerSeen"),
+            "the status to change on " + driver.current_url,
+            timeout,
+        )
+
+    async def test_setterChangesPages(self) -> None:
+        """
+        A status set through the setter reaches the front page and the
+        user's page within a second, without a reload, as text: markup in
+        it is shown, not run or parsed; the front page shows it shortened
+        as the server does.
+        """
+        from finger.frontends.web.templates import shortStatus
+
+        browser = await self.browser()
+        front, page = await self.openPages(browser)
+        status = '<img src=x onerror="alert(1)"> & <b>bold</b> ' + "ø" * 90
+        started = time.time() * 1000
+        self.assertTrue((await self.setStatus(status)).startswith(b"OK:"))
+
+        def look() -> List[dict]:
+            seen = [self.seen(browser, handle) for handle in (front, page)]
+            for handle in (front, page):
+                browser.driver.switch_to.window(handle)
+                self.assertEqual(
+                    browser.driver.execute_script("return performance.navigation.type"), 0
+                )
+            browser.readLog()
+            return seen
+
+        onFront, onPage = await self.inBrowser(look)
+        self.assertEqual(onFront["text"], shortStatus(status))
+        self.assertEqual(onPage["text"], status)
+        self.assertEqual((onFront["children"], onPage["children"]), (0, 0))
+        for seen in (onFront, onPage):
+            self.assertLess(seen["at"] - started, 1000, seen)
+        self.assertCleanConsole(browser)
+
+    async def test_newUser(self) -> None:
+        """
+        Someone new appears on the open front page.
+        """
+        browser = await self.browser()
+        await self.openPages(browser)
+        port = listeningPort(self.top, "setter")
+        answer = await exchange(
+            reactor, f"tcp:127.0.0.1:{port}", b"newbie root\ntoor\njust arrived\n", True
+        )
+        self.assertTrue(answer.startswith(b"OK:"), answer)
+
+        def look() -> str:
+            driver = browser.driver
+            driver.switch_to.window(driver.window_handles[0])
+            text = browser.waitFor(
+                lambda: driver.execute_script(
+                    "var e = document.querySelector('[data-live-user=\"newbie\"]');"
+                    "return e && e.textContent;"
+                ),
+                "newbie on the front page",
+                5,
+            )
+            browser.readLog()
+            return text  # type: ignore[no-any-return]
+
+        self.assertEqual(await self.inBrowser(look), "just arrived")
+        self.assertCleanConsole(browser)
+
+
+class ReconnectTests(_BrowserTestCase):
+    """
+    A stream that ends (here at each connection's --max-lifetime) is taken
+    up again where it ended: a change made in between is not missed.
+    """
+
+    def setUp(self) -> None:
+        self.extra = ("--max-lifetime", "6")
+        super().setUp()
+
+    async def test_resume(self) -> None:
+        browser = await self.browser()
+        url = self.https + "/moshez"
+
+        def openAndWaitForEnd() -> None:
+            driver = browser.driver
+            driver.get(url)
+            browser.waitFor(
+                lambda: driver.execute_script(
+                    "return document.documentElement.getAttribute('data-live-state')"
+                )
+                == "open",
+                "the stream",
+            )
+            driver.execute_script(_WATCH)
+            browser.waitFor(
+                lambda: driver.execute_script(
+                    "return document.documentElement.getAttribute('data-live-state')"
+                )
+                == "connecting",
+                "the stream to end",
+            )
+
+        await self.inBrowser(openAndWaitForEnd)
+        self.assertTrue((await self.setStatus("set while away")).startswith(b"OK:"))
+
+        def look() -> Tuple[dict, List[str]]:
+            driver = browser.driver
+            seen = browser.waitFor(
+                lambda: driver.execute_script("return window.fingerSeen"), "the change", 15
+            )
+            states = driver.execute_script("return window.fingerStates")
+            browser.readLog()
+            return seen, states
+
+        seen, states = await self.inBrowser(look)
+        self.assertEqual(seen["text"], "set while away")
+        self.assertEqual(states[:3], ["open", "connecting", "open"])
+        self.assertCleanConsole(browser)

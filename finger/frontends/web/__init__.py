@@ -25,6 +25,11 @@ module per job:
       gate for C{setUser};
     - L{finger.frontends.web.xmlrpccalls}: what XML-RPC asks of any call
       (no document type, the right arguments), and introspection.
+    - L{finger.frontends.web.static}: the site's own script under
+      C{/static/}, which keeps the pages up to date;
+    - L{finger.frontends.web.form}: the form on users' pages for setting
+      a status (over HTTPS, with logins), and
+      L{finger.frontends.web.sessions}: its browsers' sessions.
 
 The HTML comes from the XHTML files in a templates directory; the template
 engine escapes every value.  Statuses lose their control characters (see

@@ -398,7 +398,7 @@ class FrontPageElementTests(SynchronousTestCase):
         """
         html = flatten(self, UsersElement(self.templates.users, ["a"], "./", total=3))
         self.assertIn("3 users known here.", html)
-        self.assertIn('<p class="more">(2 more users not shown)</p>', html)
+        self.assertIn('<p class="more" data-live-more="">(2 more users not shown)</p>', html)
         html = flatten(self, UsersElement(self.templates.users, ["a"], "./"))
         self.assertNotIn("more users", html)
 

@@ -7,6 +7,7 @@
 //   data-live-list          the front page's list of users; its
 //                           data-live-cut and data-live-limit say how a
 //                           status is shortened (the server's own rule)
+//   data-live-more          the list is cut: not every user is on it
 //
 // A status is only ever inserted as text (textContent), never as HTML.
 // Without this script the pages are what the server rendered.
@@ -20,6 +21,8 @@
   if (!script || !(marked.length || list) || typeof EventSource !== "function") {
     return;
   }
+  // Whether every user is on the list, so that one missing from it is new.
+  var complete = list !== null && document.querySelector("[data-live-more]") === null;
   var cut = list ? list.getAttribute("data-live-cut") || "" : "";
   var limit = list ? parseInt(list.getAttribute("data-live-limit"), 10) || 80 : 80;
   var eventsURL = new URL("../api/events", script.src).href;
@@ -52,8 +55,13 @@
 
   function show(user, status) {
     var elements = shown.get(user);
+    if (elements && status === null) {
+      // Gone: the server knows what the page says now.
+      reloadSoon();
+      return;
+    }
     if (!elements) {
-      if (list) {
+      if (complete && status !== null) {
         // Someone new: the server knows where they go in the list, and
         // how the count and the rest of the page read now.
         reloadSoon();
@@ -98,7 +106,7 @@
         var user = element.getAttribute("data-live-user");
         var mine = shown.get(user);
         if (!mine) {
-          if (list) {
+          if (complete) {
             reloadSoon();
           }
           return;
@@ -142,7 +150,8 @@
       } catch (e) {
         return;
       }
-      if (change && typeof change.user === "string" && typeof change.status === "string") {
+      if (change && typeof change.user === "string" &&
+          (typeof change.status === "string" || change.status === null)) {
         show(change.user, change.status);
       }
     });
@@ -154,17 +163,47 @@
     });
     source.addEventListener("error", function () {
       if (source.readyState === EventSource.CLOSED) {
-        // The server refused the stream (busy, or no stream here): the
-        // browser will not try again by itself.  Try later, and catch up
-        // then.
+        // The server refused the stream, and the browser will not try
+        // again by itself: find out why.
         setState("closed");
-        setTimeout(connect, retry + Math.random() * retry);
-        retry = Math.min(retry * 2, 60000);
+        refused();
       } else {
         // The browser reconnects by itself, with Last-Event-ID.
         setState("connecting");
       }
     });
+  }
+
+  // After a refused stream: ask once more to see the answer.  No stream
+  // here (a site without one answers 404) ends the updates; a busy server
+  // says when to come back (503 and Retry-After); anything else is tried
+  // again later, each time later still.
+  function refused() {
+    var controller = new AbortController();
+    fetch(eventsURL, {
+      headers: { Accept: "text/event-stream" },
+      cache: "no-store",
+      signal: controller.signal
+    }).then(function (response) {
+      controller.abort();
+      if (response.status === 404 || response.status === 403 || response.status === 410) {
+        setState("off");
+        return;
+      }
+      var wait = retry;
+      var after = parseInt(response.headers.get("Retry-After"), 10);
+      if (response.status === 503 && after > 0) {
+        wait = Math.min(after, 600) * 1000;
+      }
+      later(wait);
+    }).catch(function () {
+      later(retry);
+    });
+  }
+
+  function later(wait) {
+    setTimeout(connect, wait + Math.random() * wait);
+    retry = Math.min(retry * 2, 60000);
   }
 
   connect();
