@@ -174,6 +174,12 @@ How the IRC bot begins an answer: C{STATUS_OF.format(user=name)}, then the
 user's status.
 """
 
+NOW = "{user} is now: "
+"""
+How the IRC bot begins an announcement of a change (C{--irc-announce}):
+C{NOW.format(user=name)}, then the user's new status.
+"""
+
 BODY_TOO_LARGE = "Request body too large"
 """
 The answer to an HTTP request whose body is over the web site's limit.

@@ -13,7 +13,7 @@ from twisted.python import usage
 
 from finger.app.coerce import seconds
 from finger.frontends import irc
-from finger.interfaces import IFingerService
+from finger.interfaces import IFingerService, IStatusChanges
 from finger.net.address import InvalidAddress, checkedClientDescription
 
 optParameters: List[List[Any]] = [
@@ -42,7 +42,15 @@ optParameters: List[List[Any]] = [
     ],
 ]
 
-optFlags: List[List[Any]] = []
+optFlags: List[List[Any]] = [
+    [
+        "irc-announce",
+        None,
+        "Have the IRC bot announce each status change in its channels "
+        "('moshez is now: ...'), at most once a minute for each user.  Needs "
+        "--ircchannels and a back-end whose statuses change here (file or sql).",
+    ],
+]
 
 
 @dataclass(frozen=True)
@@ -56,12 +64,14 @@ class IRCConfig:
     @ivar channels: C{--ircchannels}, each checked.
     @ivar maxDelay: C{--ircretry}, the most seconds between attempts to
         reconnect.
+    @ivar announce: C{--irc-announce}.
     """
 
     server: Optional[str]
     nickname: str
     channels: Tuple[str, ...]
     maxDelay: float
+    announce: bool = False
 
     @classmethod
     def fromOptions(cls, options: usage.Options, reactor: Any) -> "IRCConfig":
@@ -89,14 +99,43 @@ class IRCConfig:
         server = options["ircserver"]
         if server is None and channels:
             raise usage.UsageError("--ircchannels: needs --ircserver")
+        announce = bool(options["irc-announce"])
+        if announce and not channels:
+            raise usage.UsageError("--irc-announce: needs --ircchannels to announce in")
         if server is not None:
             try:
                 server = checkedClientDescription(server, irc.DEFAULT_PORT, reactor)
             except InvalidAddress as e:
                 raise usage.UsageError(f"--ircserver: {e}") from None
         return cls(
-            server=server, nickname=nickname, channels=channels, maxDelay=options["ircretry"]
+            server=server,
+            nickname=nickname,
+            channels=channels,
+            maxDelay=options["ircretry"],
+            announce=announce,
         )
+
+
+class BotService(ClientService):
+    """
+    The L{ClientService} that keeps the bot connected, and, with
+    C{--irc-announce}, has its factory listen to the back-end's changes
+    while it runs.
+    """
+
+    def __init__(self, endpoint: Any, factory: irc.IRCClientFactoryFromService, **kw: Any) -> None:
+        super().__init__(endpoint, factory, **kw)
+        self.announcements = factory.announcements
+
+    def startService(self) -> None:
+        super().startService()
+        if self.announcements is not None:
+            self.announcements.start()
+
+    def stopService(self) -> Any:
+        if self.announcements is not None:
+            self.announcements.stop()
+        return super().stopService()
 
 
 def makeBot(config: IRCConfig, backend: IFingerService, reactor: Any) -> ClientService:
@@ -104,19 +143,31 @@ def makeBot(config: IRCConfig, backend: IFingerService, reactor: Any) -> ClientS
     The IRC bot, kept connected to C{config.server} by a L{ClientService}.
 
     @param config: the bot's settings, with a server.
-    @param backend: the back-end the bot answers from.
+    @param backend: the back-end the bot answers from (and, with
+        C{--irc-announce}, whose changes it announces).
     @param reactor: the reactor to connect and keep time with.
+    @raise usage.UsageError: with C{--irc-announce}, for a back-end whose
+        statuses do not change here.
     """
     if config.server is None:
         raise ValueError("no --ircserver, no bot")
+    announce = None
+    if config.announce:
+        announce = IStatusChanges(backend, None)
+        if announce is None:
+            raise usage.UsageError(
+                "--irc-announce: this back-end cannot tell when a status changes "
+                "(use --backend=file or sql)"
+            )
     factory = irc.IRCClientFactoryFromService(
         backend,
         nickname=config.nickname,
         channels=config.channels,
         clock=reactor,
         maxDelay=config.maxDelay,
+        announce=announce,
     )
-    return ClientService(
+    return BotService(
         clientFromString(reactor, config.server),
         factory,
         retryPolicy=factory.retryDelay,

@@ -17,6 +17,12 @@ The database back-end: statuses kept in SQLite (one machine) or PostgreSQL
       C{pollInterval} seconds and reads the table again when another
       process changed it.  After any reconnection a node reads the whole
       table again, so no change is missed.
+    - Listeners (L{finger.interfaces.IStatusChanges}) are told of each
+      change: a committed set, and the rows a read found changed (their
+      new statuses against those served).  A whole read of the table
+      after the first is compared with the table served, if it is small
+      enough (L{COMPARED_IN_REACTOR}); a larger one is told as "everything
+      may have changed".
     - Rows are checked before they are served, as status file lines are: a
       row whose name breaks the name rule or whose status is not text a
       setter could have stored is skipped, and logged once.
@@ -51,12 +57,20 @@ from finger.backends.memory import StatusTable
 from finger.backends.sqlhints import HINT_INTERVAL, Hints
 from finger.backends.sqlrows import BadRow, Changes, Rows
 from finger.backends.sqlstore import BATCH, Database, Notifications, Session, openDatabase
-from finger.changes import changedIn, compare
+from finger.changes import Difference, changedIn, compare
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
 from finger.reactor import orGlobalReactor
 from finger.messages import DATABASE_UNREACHABLE
 
 _T = TypeVar("_T")
+
+COMPARED_IN_REACTOR = 20000
+"""
+The most rows a whole read of the table (after an outage, or SQLite's poll)
+is compared with the table served, to tell listeners what changed: about
+10 ms in the reactor's thread.  Beyond it, listeners are told that
+everything may have changed.
+"""
 
 LOGGED_BAD_ROWS = 10
 """
@@ -258,8 +272,15 @@ class SQLFingerService(StatusTable):
         """
         Serve what a read of the whole table found from now on.
         """
-        # Only a read after the first can tell of changes.
-        difference = compare(self.users, rows.statuses) if self._loaded and self.listening else []
+        # Only a read after the first can tell of changes; a table too large
+        # to compare in the reactor's thread is told as "everything may have
+        # changed" (an incomplete batch).
+        difference: Optional[Difference] = []
+        if self._loaded and self.listening:
+            if max(len(self.users), len(rows.statuses)) <= COMPARED_IN_REACTOR:
+                difference = compare(self.users, rows.statuses)
+            else:
+                difference = None
         self.users = rows.statuses
         self.announce(difference)
         self._seen = rows.version

@@ -19,6 +19,7 @@ from finger.backends.http import HTTPFingerService
 from finger.backends.local import LocalFingerService
 from finger.backends.memory import MemoryFingerService
 from finger.backends.proxy import ProxyFingerService
+from finger.backends import sql as sqlModule
 from finger.backends.sql import SQLFingerService
 from finger.changes import MAX_BATCH, ChangeBatch
 from finger.interfaces import IStatusChanges
@@ -232,6 +233,23 @@ class SQLTests(SynchronousTestCase):
         database.versionNumber += 1
         clock.advance(1)
         self.assertEqual(heard, [("moshez", "Elsewhere"), ("bob", None)])
+
+
+    def test_largeReload(self) -> None:
+        """
+        A whole read of a table too large to compare in the reactor's
+        thread is told as an incomplete batch: everything may have changed.
+        """
+        self.patch(sqlModule, "COMPARED_IN_REACTOR", 1)
+        clock = FakeReactor()
+        database = FakeDatabase(notifies=False, moshez="Happy", bob="here")
+        service = self.service(database, clock)
+        _, batches = listen(service)
+        database.change("moshez", "Elsewhere")
+        database.versionNumber += 1
+        clock.advance(1)
+        self.assertEqual(batches, [ChangeBatch((), complete=False)])
+        self.assertEqual(self.successResultOf(service.getUser("moshez")), "Elsewhere")
 
 
 class SQLiteTests(SynchronousTestCase):

@@ -40,6 +40,9 @@ One module per job:
     - L{finger.frontends.irc.pacing}: the fair send queue under its rate
       limit, and each asker's question rate;
     - L{finger.frontends.irc.bot}: L{IRCReplyBot}, the client protocol;
+    - L{finger.frontends.irc.announce}: which status changes the bot
+      announces in its channels with C{--irc-announce} (C{moshez is now:
+      ...}), at most one per user a minute, the latest winning;
     - L{finger.frontends.irc.factory}: L{IRCClientFactoryFromService}, its
       settings, its reconnection back-off, and the adapter from
       L{finger.interfaces.IFingerService} to

@@ -31,7 +31,7 @@ from finger.frontends.irc.text import (
     replyLines,
 )
 from finger.lookup import LookupAnswers, Pending
-from finger.messages import INTERNAL_ERROR, NO_SUCH_USER, STATUS_OF, TIMED_OUT
+from finger.messages import INTERNAL_ERROR, NO_SUCH_USER, NOW, STATUS_OF, TIMED_OUT
 from finger.names import isValidUserName
 from finger.text import printableLines
 
@@ -56,6 +56,12 @@ class _IRCAnswers(LookupAnswers[str]):
 
 
 _ANSWERS = _IRCAnswers()
+
+ANNOUNCER = " announcements"
+"""
+Who announcements are queued for, taking turns with the askers: a name no
+nickname can be.
+"""
 
 
 class IRCReplyBot(irc.IRCClient, TimeoutMixin):
@@ -139,6 +145,8 @@ class IRCReplyBot(irc.IRCClient, TimeoutMixin):
         self.transport.abortConnection()  # type: ignore[union-attr]
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        if self.factory.bot is self:
+            self.factory.bot = None
         self._pending.leave()
         self.setTimeout(None)
         self._outgoing.stop()
@@ -151,6 +159,7 @@ class IRCReplyBot(irc.IRCClient, TimeoutMixin):
         self._signedOn = True
         self._signedOnAt = self.clock.seconds()
         self.log.info("Signed on to IRC as {nickname}", nickname=self.nickname)
+        self.factory.bot = self
         for channel in self.factory.channels:
             self.join(channel)
         if self._mayRegain and not self._hasOwnNickname():
@@ -346,6 +355,27 @@ class IRCReplyBot(irc.IRCClient, TimeoutMixin):
         nicknameLength = max(self.supported.getFeature("NICKLEN") or 9, len(self.nickname))
         budget = lineBudget(target, nicknameLength)
         return replyLines(lead, status, budget, self.factory.maxReplyLines)
+
+    # Announcements (--irc-announce)
+
+    def announce(self, user: str, status: str) -> None:
+        """
+        Say in each channel, in one line, that C{user}'s status is now
+        C{status}: through the send queue, as one turn taken with the
+        replies to askers, and dropped if the queue is full.
+        """
+        if self._pending.gone:
+            return
+        lead = NOW.format(user="".join(printableLines(user)))
+        nicknameLength = max(self.supported.getFeature("NICKLEN") or 9, len(self.nickname))
+        channels = self.factory.channels
+        if not self._roomFor(ANNOUNCER, len(channels)):
+            return
+        # One turn for the announcement in every channel.
+        with self._oneReply(ANNOUNCER):
+            for channel in channels:
+                [line] = replyLines(lead, status, lineBudget(channel, nicknameLength), 1)
+                self.msg(channel, line, length=MAX_LINE_BYTES)
 
     # CTCP: only what a person uses to see that the bot is alive.
 

@@ -16,8 +16,9 @@ from twisted.internet.protocol import Factory
 from twisted.python import components
 from zope.interface import implementer
 
+from finger.frontends.irc.announce import INTERVAL, Announcements
 from finger.frontends.irc.bot import IRCReplyBot
-from finger.interfaces import IFingerService, IIRCClientFactory
+from finger.interfaces import IFingerService, IIRCClientFactory, IStatusChanges
 from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy
 from finger.reactor import orGlobalReactor
 
@@ -64,6 +65,9 @@ class IRCClientFactoryFromService(Factory):
     @ivar stableAfter: seconds a session must last, signed on, for the
         next disconnection to start the back-off afresh.
     @ivar jitter: returns the random part of each retry delay, in seconds.
+    @ivar announcements: the changes the bot announces in its channels
+        (L{finger.frontends.irc.announce}), or L{None} if it announces none.
+    @ivar bot: the bot signed on now, if one is.
     """
 
     protocol = IRCReplyBot  # type: ignore[assignment]
@@ -91,6 +95,8 @@ class IRCClientFactoryFromService(Factory):
         initialDelay: float = 1.0,
         maxDelay: float = 60.0,
         stableAfter: float = 60.0,
+        announce: Optional[IStatusChanges] = None,
+        announceInterval: float = INTERVAL,
     ) -> None:
         """
         @param service: where the statuses come from.
@@ -98,6 +104,10 @@ class IRCClientFactoryFromService(Factory):
             before the asker is told L{TIMED_OUT}, as in the finger
             protocol.
         @param clock: L{None} for the global reactor.
+        @param announce: the back-end whose changes the bot announces in
+            its channels; L{None} to announce none.
+        @param announceInterval: the fewest seconds between two
+            announcements of one user.
 
         The other parameters set the attributes of the same name.
         """
@@ -118,6 +128,20 @@ class IRCClientFactoryFromService(Factory):
         self.jitter, self.initialDelay = jitter, initialDelay
         self.maxDelay, self.stableAfter = maxDelay, stableAfter
         self.shortSessions = 0
+        self.bot: Optional[IRCReplyBot] = None
+        self.announcements: Optional[Announcements] = None
+        if announce is not None:
+            self.announcements = Announcements(
+                announce, self.clock, self._announce, interval=announceInterval
+            )
+
+    def _announce(self, user: str, status: str) -> None:
+        """
+        Have the bot signed on now, if one is, announce a change; while
+        none is, announcements are lost.
+        """
+        if self.bot is not None:
+            self.bot.announce(user, status)
 
     @property
     def lookupTimeout(self) -> float:

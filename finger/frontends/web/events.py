@@ -56,7 +56,8 @@ Bounds
 
 import json
 import math
-from typing import Any, Dict, List, Optional, Set
+from collections import deque
+from typing import Any, Deque, Dict, List, Optional, Set, Tuple
 
 from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
 from twisted.internet.task import LoopingCall
@@ -116,6 +117,13 @@ Seconds a client refused for the caps is told to wait.
 """
 
 HEARTBEAT_LINE = b":\n\n"
+
+FANOUT_SLICE = 64
+"""
+The most streams an event is written to in one turn of the reactor; the
+rest wait for the next turn, so that sending a change to a thousand
+streams does not hold up every other client for its whole time.
+"""
 
 
 def statusEvent(eventId: str, change: StatusChange) -> bytes:
@@ -290,6 +298,11 @@ class EventStreams(Resource):
         self.lifetimeMargin = lifetimeMargin
         self.streams: Set[EventStream] = set()
         self._perClient: Dict[str, int] = {}
+        # What waits to be written, each to the streams open when it came,
+        # in order; how far the first has gone; the next turn's call.
+        self._sending: Deque[Tuple[bytes, List[EventStream]]] = deque()
+        self._sent = 0
+        self._nextTurn: Optional[IDelayedCall] = None
         self._beat = LoopingCall(self._heartbeat)
         self._beat.clock = clock
         self.unsubscribe = changes.subscribe(self.changed)
@@ -306,14 +319,40 @@ class EventStreams(Resource):
             data = resetEvent(self.backlog.latest)
         else:
             data = b"".join(statusEvent(eventId, change) for eventId, change in added)
-        if not data:
-            return
-        for stream in list(self.streams):
-            stream.write(data)
+        self._send(data)
 
     def _heartbeat(self) -> None:
-        for stream in list(self.streams):
-            stream.write(HEARTBEAT_LINE)
+        self._send(HEARTBEAT_LINE)
+
+    def _send(self, data: bytes) -> None:
+        """
+        Write C{data} to every open stream: to L{FANOUT_SLICE} of them now,
+        and to as many more in each following turn of the reactor, after
+        whatever came before it.
+        """
+        if not self.streams or not data:
+            return
+        self._sending.append((data, list(self.streams)))
+        if self._nextTurn is None:
+            self._sendSome()
+
+    def _sendSome(self) -> None:
+        self._nextTurn = None
+        budget = FANOUT_SLICE
+        sending = self._sending
+        while sending and budget > 0:
+            data, streams = sending[0]
+            end = min(len(streams), self._sent + budget)
+            for stream in streams[self._sent : end]:
+                stream.write(data)
+            budget -= end - self._sent
+            if end == len(streams):
+                sending.popleft()
+                self._sent = 0
+            else:
+                self._sent = end
+        if sending:
+            self._nextTurn = self.clock.callLater(0, self._sendSome)
 
     # -- requests -----------------------------------------------------------
 

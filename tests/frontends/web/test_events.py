@@ -14,12 +14,15 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs
 from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase
 
+from finger.app import compose
 from finger.backends.memory import MemoryFingerService
 from finger.changes import Backlog, ChangeBatch, StatusChange
 from finger.frontends.web.events import (
     EVENT_STREAM,
+    FANOUT_SLICE,
     HEARTBEAT_LINE,
     EventStreams,
     lifetimeEnd,
@@ -28,7 +31,8 @@ from finger.frontends.web.pages import UserStatusTree
 from finger.frontends.web.site import LimitedRequest, WebSite
 from finger.messages import TOO_MANY_STREAMS
 from finger.net.limits import LimitingFactory
-from tests.frontends.web.helpers import TLSStringTransport
+from tests.frontends.web.helpers import SlowService, TLSStringTransport
+from tests.running import parseFinger
 from tests.support import connected
 
 REMOTE = IPv4Address("TCP", "203.0.113.5", 40000)
@@ -218,6 +222,31 @@ class EventStreamTests(SynchronousTestCase):
         self.assertEqual(self.streams.streams, set())
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_fanOutInTurns(self) -> None:
+        """
+        An event goes to L{FANOUT_SLICE} streams at once and to the rest in
+        the next turns of the reactor; what comes meanwhile waits for it and
+        follows it, in order, and a stream opened meanwhile begins after
+        both.
+        """
+        transports = [self.open(peer=LOOPBACK)[1] for _ in range(FANOUT_SLICE * 2 + 5)]
+        self.successResultOf(self.service.setUser("moshez", "one"))
+        self.successResultOf(self.service.setUser("moshez", "two"))
+        heard = sorted((len(self.events(t)) for t in transports), reverse=True)
+        self.assertEqual(heard, [1] * FANOUT_SLICE + [0] * (FANOUT_SLICE + 5))
+        _, late = self.open(peer=LOOPBACK)
+        # Three turns for the first event, two more for the second.
+        for _ in range(4):
+            self.clock.advance(0)
+        for transport in transports:
+            statuses = [json.loads(e["data"])["status"] for e in self.events(transport)]
+            self.assertEqual(statuses, ["one", "two"])
+        # The late stream began at the latest id, after both.
+        self.assertEqual(self.events(late), [])
+        self.assertIn(self.streams.backlog.latest.encode("ascii"), late.value())
+        # Only the heartbeat is left.
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+
     def test_requestDeadlineSpared(self) -> None:
         """
         The site's request deadline, which ends when the request is in,
@@ -396,3 +425,71 @@ def _change(user: str, status: Optional[str]) -> StatusChange:
     return StatusChange(user, status, 0.0)
 
 
+
+
+class ComposeTests(SynchronousTestCase):
+    """
+    How C{makeService} builds the stream (L{compose.makeEvents}) from the
+    options.
+    """
+
+    def test_built(self) -> None:
+        """
+        The stream's caps and heartbeat come from the options; the
+        heartbeat comes at least twice within C{--idle-timeout}.
+        """
+        options = parseFinger(
+            self,
+            "--events-max",
+            "7",
+            "--events-per-client",
+            "2",
+            "--events-heartbeat",
+            "30",
+            "--idle-timeout",
+            "40",
+            "--ipv6-prefix",
+            "56",
+            "--rate-limit-loopback",
+        )
+        backend = MemoryFingerService()
+        streams = compose.makeEvents(options.config, backend, Clock())
+        assert streams is not None
+        self.assertEqual((streams.maxStreams, streams.maxPerClient), (7, 2))
+        self.assertEqual(streams.heartbeat, 20)
+        self.assertEqual(streams.clientKey.ipv6Prefix, 56)
+        self.assertTrue(streams.limitLoopback)
+
+    def test_defaults(self) -> None:
+        streams = compose.makeEvents(parseFinger(self).config, MemoryFingerService(), Clock())
+        assert streams is not None
+        self.assertEqual((streams.maxStreams, streams.maxPerClient), (1024, 8))
+        self.assertEqual(streams.heartbeat, 15)
+
+    def test_noListing(self) -> None:
+        """
+        With C{--no-listing}, no change is told: there is no stream.
+        """
+        config = parseFinger(self, "--no-listing").config
+        self.assertIsNone(compose.makeEvents(config, MemoryFingerService(), Clock()))
+
+    def test_unchanging(self) -> None:
+        """
+        A back-end that cannot tell of changes has no stream.
+        """
+        config = parseFinger(self).config
+        self.assertIsNone(compose.makeEvents(config, SlowService(), Clock()))
+
+    def test_notFound(self) -> None:
+        """
+        Without a stream, C{/api/events} is the JSON API's 404.
+        """
+        root = UserStatusTree(MemoryFingerService(), clock=Clock())
+        site = WebSite(root, clock=Clock())
+        protocol, transport = connected(site, REMOTE)
+        protocol.dataReceived(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertIn(b" 404 ", transport.value().split(b"\r\n")[0])
+
+    def test_badOptions(self) -> None:
+        for option in ["--events-max", "--events-per-client", "--events-heartbeat"]:
+            self.assertRaises(UsageError, parseFinger, self, option, "0")
