@@ -76,6 +76,9 @@ class Browser:
         ):
             options.add_argument(argument)
         options.accept_insecure_certs = True
+        # With the driver and the browser named, Selenium Manager has
+        # nothing to find; offline, it could not download either.
+        os.environ.setdefault("SE_OFFLINE", "true")
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         self.driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
         self.driver.set_page_load_timeout(30)
@@ -506,3 +509,43 @@ class ReconnectTests(_BrowserTestCase):
         self.assertEqual(seen["text"], "set while away")
         self.assertEqual(states[:3], ["open", "connecting", "open"])
         self.assertCleanConsole(browser)
+
+
+class NoStreamTests(_BrowserTestCase):
+    """
+    A site without a stream (C{--no-listing}: no change is ever told).
+    """
+
+    extra = ("--no-listing",)
+
+    async def test_stops(self) -> None:
+        """
+        The script finds there is no stream and stops asking: its page is
+        the server's, and nothing but the stream's 404 is logged.
+        """
+        browser = await self.browser()
+
+        def look() -> Tuple[str, str, int]:
+            driver = browser.driver
+            driver.get(self.https + "/moshez")
+            state = browser.waitFor(
+                lambda: driver.execute_script(
+                    "return document.documentElement.getAttribute('data-live-state')"
+                )
+                == "off"
+                and "off",
+                "the script to stop",
+            )
+            time.sleep(2.5)
+            browser.readLog()
+            asked = driver.execute_script(
+                "return performance.getEntriesByType('resource')"
+                ".filter(function (e) { return e.name.indexOf('/api/events') >= 0; }).length"
+            )
+            return state, browser.text("#status"), asked
+
+        state, status, asked = await self.inBrowser(look)
+        self.assertEqual((state, status), ("off", "happy and well"))
+        # The EventSource, then the one look at why it was refused.
+        self.assertEqual(asked, 2)
+        self.assertCleanConsole(browser, ("/api/events - Failed to load resource",))
