@@ -179,7 +179,8 @@ def _field(fields: Dict[str, str], name: str) -> str:
 class _FormAnswers(SetAnswers[Response]):
     """
     What a status set with the form comes to: back to the page once saved
-    (L{None} here: the caller redirects), else the sentence.
+    (a C{303} without a body; the caller adds where to), else the
+    sentence.
     """
 
     def saved(self) -> Response:
@@ -343,10 +344,11 @@ class StatusForm:
             request.setResponseCode(code)
             if code == 303:
                 # Back to the page, relative to this one: a proxy's path
-                # prefix stays.
+                # prefix stays.  Browsers follow it; there is nothing to
+                # read.
                 request.setHeader(b"location", userPath(user).encode("ascii"))
-                contentType, body = plainText(303, "See Other")[1:]
-            request.setHeader(b"content-type", contentType)
+            else:
+                request.setHeader(b"content-type", contentType)
             request.setHeader(b"content-length", b"%d" % (len(body),))
             request.write(body)
             request.finish()

@@ -400,7 +400,7 @@ class SetTests(_FormTestCase):
         code, headers, body = self.post(
             {"action": "login", "name": "moshez", "password": "secret"}
         )
-        self.assertEqual(code, 303)
+        self.assertEqual((code, body), (303, b""))
         self.assertEqual(headers[b"location"], b"moshez")
         self.assertEqual(headers[b"cache-control"], b"no-store")
         cookie = headers[b"set-cookie"]
