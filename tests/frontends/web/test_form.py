@@ -7,7 +7,7 @@ clock in the test's hands.
 import os
 import re
 import shutil
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlencode
 
 from twisted.cred.checkers import ICredentialsChecker, InMemoryUsernamePasswordDatabaseDontUse
@@ -61,9 +61,9 @@ class _CountingChecker:
         self.checker = InMemoryUsernamePasswordDatabaseDontUse(**users)
         self.asked: List[bytes] = []
 
-    def requestAvatarId(self, credentials: IUsernamePassword) -> "Deferred[bytes]":
+    def requestAvatarId(self, credentials: IUsernamePassword) -> "Deferred[Any]":
         self.asked.append(credentials.username)
-        return self.checker.requestAvatarId(credentials)  # type: ignore[no-any-return]
+        return self.checker.requestAvatarId(credentials)
 
 
 def _cookie(headers: Dict[bytes, bytes]) -> Optional[bytes]:
@@ -561,8 +561,8 @@ class SameOriginTests(SynchronousTestCase):
     def check(self, origin: Optional[bytes], host: Optional[bytes], secure: bool = True) -> bool:
         from twisted.web.test.requesthelper import DummyRequest
 
-        request = DummyRequest([b""])
-        request.isSecure = lambda: secure  # type: ignore[method-assign]
+        request: Any = DummyRequest([b""])
+        request.isSecure = lambda: secure
         for name, value in ((b"origin", origin), (b"host", host)):
             if value is not None:
                 request.requestHeaders.setRawHeaders(name, [value])
