@@ -48,7 +48,8 @@ optFlags: List[List[Any]] = [
         None,
         "Have the IRC bot announce each status change in its channels "
         "('moshez is now: ...'), at most once a minute for each user.  Needs "
-        "--ircchannels and a back-end whose statuses change here (file or sql).",
+        "--ircchannels and a back-end whose statuses change here (file or sql); "
+        "refused with --no-listing.",
     ],
 ]
 
@@ -102,6 +103,11 @@ class IRCConfig:
         announce = bool(options["irc-announce"])
         if announce and not channels:
             raise usage.UsageError("--irc-announce: needs --ircchannels to announce in")
+        if announce and options["no-listing"]:
+            raise usage.UsageError(
+                "--irc-announce: it would tell the channels who is there, which "
+                "--no-listing keeps private"
+            )
         if server is not None:
             try:
                 server = checkedClientDescription(server, irc.DEFAULT_PORT, reactor)

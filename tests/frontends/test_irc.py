@@ -545,10 +545,15 @@ class IRCOptionsTests(SynchronousTestCase):
     def test_announce(self) -> None:
         """
         C{--irc-announce} is off by default; it needs channels to announce
-        in, and a back-end whose statuses change here.
+        in, and a back-end whose statuses change here, and is refused with
+        C{--no-listing}, which keeps who is there private.
         """
         self.assertFalse(self.parse().config.irc.announce)
         self.assertUsageError("--irc-announce", "--ircserver", "irc", "--irc-announce")
+        self.assertUsageError(
+            "--irc-announce",
+            *("--ircserver", "irc", "--ircchannels", "#a", "--irc-announce", "--no-listing"),
+        )
         options = self.parse("--ircserver", "irc", "--ircchannels", "#a", "--irc-announce")
         self.assertTrue(options.config.irc.announce)
         memory = MemoryReactorClock()

@@ -236,6 +236,9 @@ class PostgreSQLTests(TestCase):
         self.addCleanup(nodeA.stopService)
         await nodeA.getUsers()
         nodeB = startFinger(self, "--backend", "sql", "--database", self.cluster.url)
+        # Once node B has read the table: a change before that is in what
+        # it reads, and no change to it.
+        await nodeB.getServiceNamed("backend").getUsers()
         port = listeningPort(nodeB, "web")
         reader = curl(self, f"http://127.0.0.1:{port}/api/events")
         await waitFor(reactor, reader.opened, "the stream to open")
