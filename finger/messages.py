@@ -321,3 +321,45 @@ XMLRPC_NOT_A_CALL = "not an XML-RPC call: expected a methodCall with a methodNam
 An XML-RPC request whose body is XML-RPC, but not a call: a response, or a
 call without a method name.
 """
+
+FORM_NEEDS_AUTH = (
+    "statuses cannot be set from this site: this server runs without --auth, or with a "
+    "back-end that cannot set statuses"
+)
+"""
+A form sent to a user's page on a server that lets nobody log in.
+"""
+
+FORM_NEEDS_HTTPS = (
+    "statuses are set from this site only over HTTPS: a password is never taken over "
+    "plain HTTP"
+)
+"""
+A form sent to a user's page over plain HTTP.
+"""
+
+FORM_FOREIGN_ORIGIN = "refused: this form may only be sent from this site's own pages"
+"""
+A form whose C{Origin} is missing or another site's: a cross-site request.
+"""
+
+FORM_BAD_TOKEN = (
+    "refused: the form's token is missing or wrong; reload the page and try again"
+)
+"""
+A form of a logged-in browser without its session's token: a cross-site
+request, or a page older than its session.
+"""
+
+FORM_NOT_LOGGED_IN = "not logged in, or the session has expired; log in and try again"
+"""
+A form that sets a status from a browser without a live session.
+"""
+
+FORM_MALFORMED = (
+    "the form is malformed: expected application/x-www-form-urlencoded UTF-8 fields, "
+    "each once"
+)
+"""
+A form whose body is not the fields the page's forms send.
+"""

@@ -31,13 +31,14 @@ def onLoopback(*options: str) -> List[str]:
     return [word for option in options for word in (option, LOOPBACK)]
 
 
-def startFinger(testCase: TestCase, *args: str) -> IService:
+def startFinger(testCase: TestCase, *args: str, setter: bool = False) -> IService:
     """
     Start C{makeService} with a status file holding L{STATUSES}, every
     listener on a free loopback port (see L{tests.support.listeningPort}),
-    no setter, a failed login (with C{--auth}) answered at once rather than
-    after the real delay, and C{args}, which win over these; stop it when
-    the test ends.
+    no setter (unless C{setter}: then it too, on a free loopback port), a
+    failed login (with C{--auth}) answered at once rather than after the
+    real delay, and C{args}, which win over these; stop it when the test
+    ends.
 
     @return: the started service.
     """
@@ -52,7 +53,7 @@ def startFinger(testCase: TestCase, *args: str) -> IService:
         "--file",
         path,
         *onLoopback("--fingerport", "--webport", "--pbport"),
-        "--no-setter",
+        *(onLoopback("--setterport") if setter else ["--no-setter"]),
         "--login-delay=0.01",
         *args,
     ]

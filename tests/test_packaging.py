@@ -87,6 +87,7 @@ class PackagingTests(SynchronousTestCase):
         self.assertIn("finger/app/tap.py", names)
         self.assertIn("twisted/plugins/finger_plugin.py", names)
         self.assertIn("finger/etc/users.sample", names)
+        self.assertIn("finger/frontends/web/static/live.js", names)
         for template in _templates():
             self.assertIn(f"finger/templates/{template}", names)
         self.assertNotIn("twisted/__init__.py", names)

@@ -34,7 +34,7 @@ from finger.frontends.setter import FingerSetterFactoryFromService
 from finger.frontends.web.events import EventStreams
 from finger.frontends.web.pages import UserStatusTree
 from finger.frontends.web.site import WebSite, busyResponse
-from finger.frontends.web.templates import FINGER_PORT
+from finger.frontends.web.elements import FINGER_PORT
 from finger.interfaces import (
     IFingerService,
     IFingerSetterService,

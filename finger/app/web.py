@@ -3,6 +3,7 @@
 The web site's options and L{WebConfig}: HTTP, and HTTPS with C{--ssl}.
 """
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
@@ -12,7 +13,7 @@ from twisted.python import usage
 
 from finger.app.coerce import number, positive, seconds
 from finger.app.listening import Port, portRow, readPort
-from finger.frontends.web import events, templates
+from finger.frontends.web import events, form, templates
 from finger.frontends.web.site import MAX_WAIT
 from finger.frontends.web.origin import (
     Network,
@@ -29,7 +30,8 @@ optParameters: List[List[Any]] = [
         "templates",
         "t",
         templates.defaultTemplatesDirectory(),
-        "A directory with the page templates: users.xhtml, user.xhtml, notfound.xhtml.",
+        "A directory with the page templates: users.xhtml, user.xhtml, notfound.xhtml, "
+        "and form.xhtml (without it no page offers the form for setting a status).",
     ],
     [
         "webfinger-hosts",
@@ -251,6 +253,9 @@ class WebConfig:
         port = readPort("webport", options["webport"], reactor)
         try:
             loaded = templates.loadTemplates(options["templates"])
+            form.checkTemplate(
+                loaded.form, os.path.join(options["templates"], templates.FORM_FILE)
+            )
         except templates.TemplateError as e:
             raise usage.UsageError(f"--templates: {e}") from None
         hosts = options["webfinger-hosts"]

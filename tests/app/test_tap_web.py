@@ -604,7 +604,11 @@ class ServiceTests(TestCase):
         """
         dom = await _chromium(self, self.running.http + "/zo%C3%AB")
         self.assertIn("<h1>zoë</h1>", dom)
-        self.assertIn('id="status" class="status">in Paris – café</p>', dom)
+        self.assertIn(
+            f'id="status" class="status" data-live-user="zoë" data-live-empty="{EMPTY_STATUS}">'
+            "in Paris – café</p>",
+            dom,
+        )
 
     async def test_emptyStatusAndNoComments(self) -> None:
         """
@@ -613,7 +617,11 @@ class ServiceTests(TestCase):
         """
         running = _Running(self, statuses="quiet:\nmoshez: happy\n")
         dom = await _chromium(self, running.http + "/quiet")
-        self.assertIn(f'id="status" class="status empty">{EMPTY_STATUS}</p>', dom)
+        self.assertIn(
+            f'id="status" class="status empty" data-live-user="quiet" '
+            f'data-live-empty="{EMPTY_STATUS}">{EMPTY_STATUS}</p>',
+            dom,
+        )
         for path in ["/", "/moshez", "/quiet", "/nobody"]:
             code, headers, body = await _get(self.agent, running.http + path)
             self.assertNotIn(b"<!--", body, path)
@@ -632,7 +640,11 @@ class ServiceTests(TestCase):
         for name, status in ((".", "one dot"), ("..", "two dots")):
             dom = await _chromium(self, running.http + "/" + links[name])
             self.assertIn(f"<h1>{name}</h1>", dom)
-            self.assertIn(f'id="status" class="status">{status}</p>', dom)
+            self.assertIn(
+                f'id="status" class="status" data-live-user="{name}" '
+                f'data-live-empty="{EMPTY_STATUS}">{status}</p>',
+                dom,
+            )
 
 
 class _Trickle(Protocol):

@@ -281,9 +281,10 @@ class FrontPageTests(TestCase):
         self.assertEqual(code, 0, err[-2000:])
         self.assertIn("<h1>Finger at 127.0.0.1</h1>", dom)
         self.assertIn(
-            '<a href="./moshez">moshez</a> <span class="status">happy &amp; &lt;well&gt;</span>',
+            '<a href="./moshez">moshez</a> <span class="status" data-live-short="" '
+            'data-live-user="moshez">happy &amp; &lt;well&gt;</span>',
             dom,
         )
-        self.assertIn('<span class="status">in Paris – café</span>', dom)
+        self.assertIn('data-live-user="zoë">in Paris – café</span>', dom)
         self.assertIn("busy busy", dom)
         self.assertIn("busy" + STATUS_CUT + "</span>", dom)

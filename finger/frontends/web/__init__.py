@@ -15,11 +15,13 @@ module per job:
       408, 413, 414, 429, 431 and the busy refusal);
     - L{finger.frontends.web.request}: naming users in URLs and answering
       through the lookup policy;
-    - L{finger.frontends.web.templates}: the page elements, loading and
-      checking the templates;
+    - L{finger.frontends.web.templates}: loading and checking the
+      templates;
+    - L{finger.frontends.web.elements}: the elements that fill them;
     - L{finger.frontends.web.prerendered}: pages flattened ahead of time,
       their slots left open;
-    - L{finger.frontends.web.pages}: the root and the HTML pages;
+    - L{finger.frontends.web.pages}: the root and the front page;
+    - L{finger.frontends.web.userpage}: a user's page;
     - L{finger.frontends.web.api}: the JSON view under C{/api};
     - L{finger.frontends.web.xmlrpc}: XML-RPC at C{/RPC2}, with its login
       gate for C{setUser};
@@ -31,7 +33,12 @@ module per job:
       proxies), never the request's C{Host} header;
     - L{finger.frontends.web.caching}: entity tags and C{304}s;
     - L{finger.frontends.web.cors}: C{OPTIONS}, and the CORS preflight of
-      WebFinger and the JSON view.
+      WebFinger and the JSON view;
+    - L{finger.frontends.web.static}: the site's own script under
+      C{/static/}, which keeps the pages up to date;
+    - L{finger.frontends.web.form}: the form on users' pages for setting
+      a status (over HTTPS, with logins), and
+      L{finger.frontends.web.sessions}: its browsers' sessions.
 
 The HTML comes from the XHTML files in a templates directory; the template
 engine escapes every value.  Statuses lose their control characters (see

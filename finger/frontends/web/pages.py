@@ -17,6 +17,8 @@ Its URLs::
                         has them
     /RPC2               XML-RPC: getUser(name), getUsers(), and with a
                         login, over HTTPS, setUser(name, status)
+    /static/live.js     the script that updates the pages as statuses
+                        change (L{finger.frontends.web.static})
     /.well-known/webfinger?resource=acct:USER@HOST
                         WebFinger (L{finger.frontends.web.webfinger})
 
@@ -24,6 +26,11 @@ C{/} and C{/USER} answer with JSON instead of HTML when the request's
 C{Accept} header prefers C{application/json}.  The fixed paths (L{RESERVED})
 win over user names: a user called C{RPC2} or C{api} has no HTML page, but
 C{/api/users/RPC2} and XML-RPC still find them.
+
+With a login (C{--auth}), over HTTPS, a user's page also holds a form for
+setting the status, and a form posted to C{/USER} logs in, sets the status
+or logs out (L{finger.frontends.web.form}); elsewhere such a post is
+refused with a sentence saying why.
 
 The pages name the host they serve (a user's page shows C{finger USER@HOST}
 and C{acct:USER@HOST}): a name the site is configured with, which the
@@ -39,7 +46,7 @@ pages make is quoted that way, C{/} included, so C{a/b} is C{/a%2Fb}.  Links
 are relative, so the site also works behind a proxy that adds a path prefix.
 """
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
@@ -47,52 +54,57 @@ from twisted.python import components
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request
-from twisted.web.template import Element
 
 from finger import listing
 from finger.listing import Listing, Snapshot
 from finger.auth import SetterLogin
-from finger.frontends.web.caching import REVALIDATE, conditional, entityTag, tagged
+from finger.frontends.web.caching import conditional, entityTag, tagged
 from finger.frontends.web.cors import Preflight
+from finger.frontends.web.form import StatusForm
 from finger.frontends.web.api import (
     APINotFound,
-    JSONAnswers,
     UnlistedUsersAPI,
     UsersAPI,
     listingDenied,
     serveUsers,
-    userJSON,
 )
 from finger.frontends.web.prerendered import Prerendered
-from finger.frontends.web.request import Answer, Response, WebAnswers, serve, userName
-from finger.frontends.web.templates import (
-    FINGER_PORT,
-    NotFoundElement,
-    Templates,
-    UserElement,
-    UsersElement,
-    frontPageSlots,
-    loadTemplates,
+from finger.frontends.web.request import Answer, WebAnswers, serve
+from finger.frontends.web.static import STATIC_PATH, shippedFiles
+from finger.frontends.web.userpage import (
+    CACHED,
+    HTML,
+    Page,
+    PageKey,
+    UserStatus,
+    homeLink,
+    html,
+    pageVary,
+    prefersJSON,
 )
+from finger.frontends.web.elements import FINGER_PORT, UsersElement, frontPageSlots
+from finger.frontends.web.templates import Templates, loadTemplates
 from finger.frontends.web.origin import Network, PublicURL, SiteOrigin
 from finger.frontends.web.webfinger import WEBFINGER, WELL_KNOWN, WebFinger, WellKnown
 from finger.frontends.web.xmlrpc import XMLRPCGate
-from finger.interfaces import IFingerService, IOutcomeObserver, UnknownUser
+from finger.interfaces import IFingerService, IOutcomeObserver
 from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy
 from finger.reactor import orGlobalReactor
 
 RPC_PATH = b"RPC2"
 API_PATH = b"api"
-RESERVED = frozenset([RPC_PATH, API_PATH, WELL_KNOWN])
+RESERVED = frozenset([RPC_PATH, API_PATH, WELL_KNOWN, STATIC_PATH])
 """
 The first path segments that never name a user.
 """
 
 SECURITY_HEADERS: Dict[bytes, bytes] = {
-    # Pages carry their style inline and have no scripts, images or frames.
+    # Pages carry their style inline, run only the site's own script, which
+    # connects only to the site, post forms only to the site, and have no
+    # images or frames.
     b"content-security-policy": (
-        b"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
-        b"form-action 'none'; frame-ancestors 'none'"
+        b"default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; "
+        b"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     b"x-content-type-options": b"nosniff",
     b"referrer-policy": b"no-referrer",
@@ -102,189 +114,11 @@ SECURITY_HEADERS: Dict[bytes, bytes] = {
 Headers sent with every response of the site.
 """
 
-HTML = b"text/html; charset=utf-8"
-
-CACHED = 1024
-"""
-The most user pages, and user resources, the site keeps ready: enough for
-every user of a small site, and a bound for a large one (the cache is
-emptied when full).
-"""
-
-PageKey = Tuple[str, str, str, str]
-"""
-What a user's page is made from: the name, the status, the link home and
-the host shown.
-"""
-
-Page = Tuple[Response, bytes]
-"""
-A user's page made once: the response and its entity tag.
-"""
-
 MAX_LISTED = listing.MAX_LISTED
 """
 The most users the front page shows, as a finger listing does; a line
 says how many more there are.
 """
-
-
-def prefersJSON(accept: Optional[bytes]) -> bool:
-    """
-    Does an C{Accept} header value rank C{application/json} above HTML?
-
-    Each media range's quality counts (C{q=}); the most specific range that
-    matches a type decides its quality, as RFC 9110 section 12.5.1 says.
-    """
-    if not accept:
-        return False
-    ranges: List[Tuple[str, float]] = []
-    for part in accept.decode("latin-1").split(","):
-        fields = [f.strip() for f in part.split(";")]
-        mediaRange = fields[0].lower()
-        if not mediaRange:
-            continue
-        quality = 1.0
-        for parameter in fields[1:]:
-            key, _, value = parameter.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        ranges.append((mediaRange, quality))
-
-    def qualityOf(mediaType: str) -> float:
-        major = mediaType.split("/")[0]
-        for candidate in (mediaType, major + "/*", "*/*"):
-            for mediaRange, quality in ranges:
-                if mediaRange == candidate:
-                    return quality
-        return 0.0
-
-    json = qualityOf("application/json")
-    return json > 0 and json > qualityOf("text/html")
-
-
-def homeLink(request: IRequest) -> str:
-    """
-    A relative link from the page C{request} asked for to the site's root.
-    """
-    depth = len(request.prepath) + len(request.postpath) - 1
-    return "../" * depth if depth > 0 else "./"
-
-
-def html(request: IRequest, templates: Templates, code: int, element: Element) -> Answer:
-    """
-    A page from C{templates}, as a response with status C{code}.
-    """
-    page = templates.renderNow(element)
-    if page is not None:
-        return (code, HTML, b"<!DOCTYPE html>\n" + page)
-    return templates.render(request, element).addCallback(
-        lambda body: (code, HTML, b"<!DOCTYPE html>\n" + body)
-    )
-
-
-class _PageAnswers(JSONAnswers):
-    """
-    An unknown user as a page: the C{notfound.xhtml} page, or the JSON 404
-    if the client prefers JSON.
-    """
-
-    def __init__(self, user: str, wantJSON: bool, request: IRequest, templates: Templates) -> None:
-        super().__init__(user)
-        self.wantJSON = wantJSON
-        self.request = request
-        self.templates = templates
-
-    def unknown(self, user: str) -> Answer:
-        self.request.setHeader(b"cache-control", REVALIDATE)
-        if self.wantJSON:
-            return super().unknown(user)
-        element = NotFoundElement(self.templates.notFound, self.user, homeLink(self.request))
-        return html(self.request, self.templates, 404, element)
-
-
-class UserStatus(Resource):
-    """
-    One user's page at C{/USER}, or their JSON if the client prefers it.
-    Nothing lies beneath it.
-
-    @ivar policy: how the back-end is asked.
-    @ivar origin: the host names the site answers for, the page shows one.
-    @ivar fingerPort: the finger server's port, for the page's hint.
-    """
-
-    isLeaf = True
-
-    def __init__(
-        self,
-        service: IFingerService,
-        templates: Templates,
-        segment: bytes,
-        policy: LookupPolicy,
-        origin: Optional[SiteOrigin] = None,
-        pages: Optional[Dict[PageKey, Page]] = None,
-        fingerPort: int = FINGER_PORT,
-    ) -> None:
-        """
-        @param pages: user pages already made, by what they were made from,
-            shared by all the users' resources of a site; the page of a
-            status is built once, with its entity tag, and again only when
-            it changes.
-        """
-        super().__init__()
-        self.service = service
-        self.templates = templates
-        self.policy = policy
-        self.origin = origin if origin is not None else SiteOrigin()
-        self.vary = _vary(self.origin)
-        self.pages: Dict[PageKey, Page] = pages if pages is not None else {}
-        self.fingerPort = fingerPort
-        self.user, self.valid = userName(segment)
-
-    def render_GET(self, request: Request) -> object:
-        request.setHeader(b"vary", self.vary)
-        wantJSON = prefersJSON(request.getHeader(b"accept"))
-        user = self.user
-        if request.postpath:
-            # Below a user's page: /USER/more.
-            user = "/".join([self.user] + [userName(s)[0] for s in request.postpath])
-
-        def ask() -> "Deferred[str]":
-            if not self.valid or request.postpath:
-                raise UnknownUser(user)
-            return self.service.getUser(user)
-
-        def found(status: str) -> Answer:
-            if wantJSON:
-                return tagged(request, userJSON(user, status))
-            home, host = homeLink(request), self.origin.shown(request)
-            key = (user, status, home, host)
-            page = self.pages.get(key)
-            if page is not None:
-                return conditional(request, page[0], page[1])
-            element = UserElement(self.templates.user, user, status, home, host, self.fingerPort)
-            answer = html(request, self.templates, 200, element)
-            if isinstance(answer, tuple):
-                if len(self.pages) >= CACHED:
-                    self.pages.clear()
-                page = self.pages[key] = (answer, entityTag(answer[2]))
-                return conditional(request, page[0], page[1])
-            return answer.addCallback(lambda response: tagged(request, response))
-
-        answers = _PageAnswers(user, wantJSON, request, self.templates)
-        return serve(request, self.policy, ask, found, answers)
-
-
-def _vary(origin: SiteOrigin) -> bytes:
-    """
-    The C{Vary} header of a page: its C{Accept}, and the forwarded headers
-    if proxies are trusted.
-    """
-    return b"Accept, " + origin.vary if origin.vary else b"Accept"
-
 
 
 class UserStatusTree(Resource):
@@ -337,8 +171,9 @@ class UserStatusTree(Resource):
         @param lookupTimeout: seconds the back-end has to answer a request;
             then the client is told it timed out (a 503, or an XML-RPC
             fault).
-        @param login: how XML-RPC callers log in to set statuses (over
-            HTTPS only); without one, XML-RPC has no C{setUser}.
+        @param login: how XML-RPC callers, and browsers with the users'
+            pages' form, log in to set statuses (over HTTPS only); without
+            one, XML-RPC has no C{setUser} and the pages no form.
         @param listUsers: whether C{/}, C{/api/users} and XML-RPC's
             C{getUsers} list the users, as an empty finger query does; if
             not, the front page says only how to look someone up, the JSON
@@ -382,7 +217,7 @@ class UserStatusTree(Resource):
             webfingerHosts, public=publicURL, proxies=trustedProxies, httpsPort=httpsPort
         )
         self.hosts = self.origin.hosts
-        self.vary = _vary(self.origin)
+        self.vary = pageVary(self.origin)
         self.fingerPort = fingerPort
         self.preflight = Preflight(
             frozenset([(API_PATH,), (WELL_KNOWN, WEBFINGER)]), frozenset([RPC_PATH])
@@ -400,6 +235,8 @@ class UserStatusTree(Resource):
         self.putChild(API_PATH, api)
         webfinger = WebFinger(service, webfingerPolicy, self.origin, RESERVED)
         self.putChild(WELL_KNOWN, WellKnown(webfinger))
+        self.putChild(STATIC_PATH, shippedFiles())
+        self.form = StatusForm(login, self.policy, loader=self.templates.form)
 
     def getChildWithDefault(self, path: bytes, request: IRequest) -> IResource:
         for name, value in SECURITY_HEADERS.items():
@@ -424,6 +261,7 @@ class UserStatusTree(Resource):
                 self.origin,
                 self.pages,
                 self.fingerPort,
+                self.form,
             )
             self.users[path] = child
         return child

@@ -27,7 +27,8 @@ from finger.frontends.web.pages import (
     UserStatusTree,
     prefersJSON,
 )
-from finger.frontends.web.templates import UsersElement, loadTemplates
+from finger.frontends.web.elements import UsersElement
+from finger.frontends.web.templates import loadTemplates
 from finger.interfaces import IFingerService
 from finger.messages import (
     INTERNAL_ERROR,
@@ -122,6 +123,12 @@ class ResourceTests(SynchronousTestCase):
                 self.assertEqual(headers.get(name), value, (path, name))
         csp = SECURITY_HEADERS[b"content-security-policy"]
         self.assertIn(b"default-src 'none'", csp)
+        # Only the site's own script, connecting only to the site; forms
+        # post only to the site.
+        directives = dict(d.strip().split(b" ", 1) for d in csp.split(b";"))
+        self.assertEqual(directives[b"script-src"], b"'self'")
+        self.assertEqual(directives[b"connect-src"], b"'self'")
+        self.assertEqual(directives[b"form-action"], b"'self'")
         self.assertEqual(SECURITY_HEADERS[b"x-content-type-options"], b"nosniff")
 
     def test_user(self) -> None:
@@ -438,12 +445,13 @@ class FrontPageTests(SynchronousTestCase):
         self.assertIn("<h1>Finger at finger.example</h1>", html)
         self.assertIn("<code>finger @finger.example</code>", html)
         self.assertIn(
-            '<a href="./moshez">moshez</a> <span class="status">happy &amp; &lt;well&gt;</span>',
+            '<a href="./moshez">moshez</a> <span class="status" data-live-short="" '
+            'data-live-user="moshez">happy &amp; &lt;well&gt;</span>',
             html,
         )
-        self.assertIn('<span class="status">in Paris – café</span>', html)
-        self.assertIn('<span class="status">' + "x" * 79 + STATUS_CUT + "</span>", html)
-        self.assertIn('<span class="status">first ' + STATUS_CUT + "</span>", html)
+        self.assertIn('data-live-user="zoë">in Paris – café</span>', html)
+        self.assertIn('data-live-user="long">' + "x" * 79 + STATUS_CUT + "</span>", html)
+        self.assertIn('data-live-user="lines">first ' + STATUS_CUT + "</span>", html)
         self.assertIn("6 users known here.", html)
 
     def test_removedMeanwhile(self) -> None:
@@ -529,7 +537,7 @@ class FrontPageTests(SynchronousTestCase):
 
         self.successResultOf(service.setUser("shawn", "gone fishing"))
         code, headers, body = self.get(client)
-        self.assertIn(b'<span class="status">gone fishing</span>', body)
+        self.assertIn(b'data-live-user="shawn">gone fishing</span>', body)
         self.assertEqual(service.listed, 2)
 
     def test_flattenedOncePerChange(self) -> None:

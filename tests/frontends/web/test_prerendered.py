@@ -19,12 +19,8 @@ from finger.frontends.web.prerendered import (
     flattenNow,
     marker,
 )
-from finger.frontends.web.templates import (
-    NotFoundElement,
-    Templates,
-    UserElement,
-    loadTemplates,
-)
+from finger.frontends.web.elements import NotFoundElement, UserElement
+from finger.frontends.web.templates import Templates, loadTemplates
 
 AWKWARD = [
     "moshez",

@@ -11,24 +11,29 @@ import shutil
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.template import TagLoader, flattenString, slot, tags
 
-from finger.frontends.web.templates import (
+from finger.frontends.web.elements import (
     LISTED_STATUS_LENGTH,
-    TEMPLATE_FILES,
     NotFoundElement,
-    TemplateError,
-    Templates,
     UserElement,
     UsersElement,
-    defaultTemplatesDirectory,
     fingerCommand,
     frontPageSlots,
     listCommand,
-    loadTemplates,
     shortStatus,
+)
+from finger.frontends.web.templates import (
+    TEMPLATE_FILES,
+    TemplateError,
+    Templates,
+    defaultTemplatesDirectory,
+    loadTemplates,
 )
 from finger.messages import EMPTY_STATUS, STATUS_CUT
 from tests.frontends.web.helpers import flatten
 from tests.frontends.web.test_prerendered import AWKWARD
+from finger.frontends.web.static import liveScriptURL
+
+_LIVE_SCRIPT_TAG = f'<script defer="defer" src="{liveScriptURL("./")}">'
 
 
 class ElementTests(SynchronousTestCase):
@@ -88,7 +93,7 @@ class ElementTests(SynchronousTestCase):
         self.assertIn("<title>&lt;b&gt;&amp;</title>", html)
         self.assertIn("<h1>&lt;b&gt;&amp;</h1>", html)
         self.assertIn("&lt;script&gt;alert('x')&lt;/script&gt; &amp; \"q\" café[2J\nline two", html)
-        self.assertNotIn("<script", html)
+        self.assertEqual(re.findall(r"<script[^>]*>", html), [_LIVE_SCRIPT_TAG])
         self.assertNotIn("\x1b", html)
         self.assertIn('href="./api/users/%3Cb%3E%26"', html)
         self.assertIn('<a href="./">All users</a>', html)
@@ -111,8 +116,9 @@ class ElementTests(SynchronousTestCase):
 
     def test_selfContained(self) -> None:
         """
-        The pages load nothing from elsewhere: no scripts, no external style
-        sheets, no images; they have a title and a viewport for phones.
+        The pages load nothing from elsewhere: no scripts but the site's own
+        (deferred, from C{static/}, none inline), no external style sheets,
+        no images; they have a title and a viewport for phones.
         """
         for element in (
             UsersElement(self.templates.users, ["moshez"], "./"),
@@ -120,7 +126,10 @@ class ElementTests(SynchronousTestCase):
             NotFoundElement(self.templates.notFound, "x", "./"),
         ):
             html = flatten(self, element)
-            self.assertNotIn("<script", html)
+            scripts = re.findall(r"<script[^>]*>[^<]*</script>", html)
+            expected = [] if isinstance(element, NotFoundElement) else [_LIVE_SCRIPT_TAG + "</script>"]
+            self.assertEqual(scripts, expected)
+            self.assertEqual(html.count("<script"), len(expected))
             self.assertNotIn("<img", html)
             self.assertNotIn("stylesheet", html)
             self.assertNotIn("http:", html)
@@ -377,10 +386,14 @@ class FrontPageElementTests(SynchronousTestCase):
                 statuses={"a": '<script>x</script> & "q"'},
             ),
         )
-        self.assertIn('<span class="status">&lt;script&gt;x&lt;/script&gt; &amp; "q"</span>', html)
+        self.assertIn(
+            '<span class="status" data-live-short="" data-live-user="a">'
+            '&lt;script&gt;x&lt;/script&gt; &amp; "q"</span>',
+            html,
+        )
         self.assertIn("<title>Finger at &lt;h&gt;</title>", html)
         self.assertIn("<h1>Finger at &lt;h&gt;</h1>", html)
-        self.assertNotIn("<script", html)
+        self.assertEqual(re.findall(r"<script[^>]*>", html), [_LIVE_SCRIPT_TAG])
 
     def test_more(self) -> None:
         """
@@ -388,7 +401,7 @@ class FrontPageElementTests(SynchronousTestCase):
         """
         html = flatten(self, UsersElement(self.templates.users, ["a"], "./", total=3))
         self.assertIn("3 users known here.", html)
-        self.assertIn('<p class="more">(2 more users not shown)</p>', html)
+        self.assertIn('<p class="more" data-live-more="">(2 more users not shown)</p>', html)
         html = flatten(self, UsersElement(self.templates.users, ["a"], "./"))
         self.assertNotIn("more users", html)
 
@@ -452,14 +465,23 @@ class FirstTimeUserTests(SynchronousTestCase):
         """
         for status in ["", "\n\n", " \x1b "]:
             html = flatten(self, UserElement(self.templates.user, "u", status, "./"))
-            self.assertIn(f'class="status empty">{EMPTY_STATUS}</p>', html, repr(status))
+            self.assertIn(
+                f'class="status empty" data-live-user="u" '
+                f'data-live-empty="{EMPTY_STATUS}">{EMPTY_STATUS}</p>',
+                html,
+                repr(status),
+            )
             rendered = self.successResultOf(
                 self.templates.render(None, UserElement(self.templates.user, "u", status, "./"))
             )
             self.assertEqual(rendered.decode("utf-8"), html)
         html = flatten(self, UserElement(self.templates.user, "u", "busy", "./"))
-        self.assertIn('class="status">busy</p>', html)
-        self.assertNotIn(EMPTY_STATUS, html)
+        self.assertIn(
+            f'class="status" data-live-user="u" data-live-empty="{EMPTY_STATUS}">busy</p>', html
+        )
+        # Only the script's attribute holds the sentence, for a status that
+        # becomes empty while the page is open.
+        self.assertEqual(html.count(EMPTY_STATUS), 1)
 
     def test_noComments(self) -> None:
         """
