@@ -51,6 +51,18 @@ def _browserMissing() -> str:
     return ""
 
 
+
+def logIn(browser: Any, url: str, password: str) -> None:
+    """
+    Open C{url} in C{browser} and log in with C{password} on its form.
+    """
+    from selenium.webdriver.common.by import By
+
+    driver = browser.driver
+    driver.get(url)
+    driver.find_element(By.NAME, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+
 class Browser:
     """
     One headless Chromium, for one test: it trusts any certificate (the
@@ -207,9 +219,7 @@ class FormTests(_BrowserTestCase):
             from selenium.webdriver.common.by import By
 
             driver = browser.driver
-            driver.get(url)
-            driver.find_element(By.NAME, "password").send_keys("secret")
-            driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+            logIn(browser, url, "secret")
             field = browser.waitFor(
                 lambda: driver.find_elements(By.NAME, "status"), "the status form"
             )[0]
@@ -251,12 +261,7 @@ class FormTests(_BrowserTestCase):
         url = self.https + "/moshez"
 
         def wrongPassword() -> str:
-            from selenium.webdriver.common.by import By
-
-            driver = browser.driver
-            driver.get(url)
-            driver.find_element(By.NAME, "password").send_keys("guess")
-            driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+            logIn(browser, url, "guess")
             return browser.waitFor(  # type: ignore[no-any-return]
                 lambda: LOGIN_FAILED in browser.text("body") and browser.text("body"),
                 "the refusal",
@@ -268,9 +273,7 @@ class FormTests(_BrowserTestCase):
             from selenium.webdriver.common.by import By
 
             driver = browser.driver
-            driver.get(url)
-            driver.find_element(By.NAME, "password").send_keys("secret")
-            driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+            logIn(browser, url, "secret")
             field = browser.waitFor(
                 lambda: driver.find_elements(By.NAME, "status"), "the status form"
             )[0]
