@@ -200,3 +200,19 @@ def billionLaughs(levels: int = 10) -> str:
         f'<!ENTITY lol{level} "{f"&lol{level - 1};" * 10}">' for level in range(1, levels)
     ]
     return '<?xml version="1.0"?>\n<!DOCTYPE methodCall [\n' + "\n".join(entities) + "\n]>\n"
+
+
+def listedStatus(user: str, shown: str) -> str:
+    """
+    How the front page lists C{user}'s status, already escaped as C{shown}:
+    on one line, marked for the script that keeps it up to date.
+    """
+    return f'<span class="status" data-live-short="" data-live-user="{user}">{shown}</span>'
+
+
+def listedUser(user: str, shown: str) -> str:
+    """
+    How the front page lists C{user}: a link to their page, then
+    L{listedStatus}.
+    """
+    return f'<a href="./{user}">{user}</a> ' + listedStatus(user, shown)

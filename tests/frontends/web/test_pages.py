@@ -42,6 +42,7 @@ from tests.frontends.web.helpers import (
     Client,
     Response,
     flatten,
+    listedUser,
     SlowService,
     StuckService,
     sampleService,
@@ -444,11 +445,7 @@ class FrontPageTests(SynchronousTestCase):
         html = body.decode("utf-8")
         self.assertIn("<h1>Finger at finger.example</h1>", html)
         self.assertIn("<code>finger @finger.example</code>", html)
-        self.assertIn(
-            '<a href="./moshez">moshez</a> <span class="status" data-live-short="" '
-            'data-live-user="moshez">happy &amp; &lt;well&gt;</span>',
-            html,
-        )
+        self.assertIn(listedUser("moshez", "happy &amp; &lt;well&gt;"), html)
         self.assertIn('data-live-user="zoë">in Paris – café</span>', html)
         self.assertIn('data-live-user="long">' + "x" * 79 + STATUS_CUT + "</span>", html)
         self.assertIn('data-live-user="lines">first ' + STATUS_CUT + "</span>", html)
