@@ -18,7 +18,7 @@ from finger.frontends.web.request import displayStatus, userPath
 from finger.frontends.web.static import liveScriptURL
 from finger.frontends.web.webfinger import webfingerPath
 from finger.messages import EMPTY_STATUS, MORE_USERS_NOT_SHOWN, STATUS_CUT
-from finger.text import printableLines, visibleControls
+from finger.text import counted, printableLines, visibleControls
 
 
 LISTED_STATUS_LENGTH = 80
@@ -142,11 +142,10 @@ class UsersElement(Element):
 
     @renderer
     def page(self, request: Optional[IRequest], tag: Tag) -> Tag:
-        count = self.total
         return tag.fillSlots(
             home=self.home,
             json=self.home + "api/users",
-            count=f"{count} user" if count == 1 else f"{count} users",
+            count=counted(self.total, "user"),
             host=self.host,
             finger=listCommand(self.host, self.fingerPort),
             example=self.example,

@@ -21,6 +21,7 @@ from xmlrpc.client import Binary, DateTime, Fault
 from twisted.web import xmlrpc
 
 from finger.names import InvalidStatus, InvalidUserName
+from finger.text import counted
 
 INVALID_REQUEST = -32600
 """
@@ -124,8 +125,7 @@ def _describeArguments(args: Tuple[Any, ...]) -> str:
     if not args:
         return "none"
     kinds = ", ".join(_XMLRPC_TYPES.get(type(a), type(a).__name__) for a in args)
-    count = "1 argument" if len(args) == 1 else f"{len(args)} arguments"
-    return f"{count} ({kinds})"
+    return f"{counted(len(args), 'argument')} ({kinds})"
 
 
 _XMLRPC_TYPES = {
