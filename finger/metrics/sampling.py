@@ -14,22 +14,13 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.protocols.policies import WrappingFactory
 
 from finger.backends.memory import StatusTable
-from finger.interfaces import IReadiness
+from finger.readiness import notReady
 from finger.metrics.tally import CONNECTIONS, LAST_LOAD, REACHABLE, READY, RELOADS, USERS, Tally
 
 SAMPLE_INTERVAL = 1.0
 """
 Seconds between two samples.
 """
-
-
-def notReady(backend: object) -> Optional[str]:
-    """
-    Why C{backend} cannot answer now (L{IReadiness}), or L{None} if it
-    can: a back-end that does not say is always ready.
-    """
-    readiness = IReadiness(backend, None)
-    return None if readiness is None else readiness.notReady()
 
 
 class Sampler(TimerService):
@@ -57,7 +48,6 @@ class Sampler(TimerService):
     ) -> None:
         self.tally = tally
         self.database = database
-        self.clock = clock
         self.backend = backend
         self.listeners = listeners
         self._reloads = 0
@@ -68,7 +58,7 @@ class Sampler(TimerService):
         """
         Why the back-end cannot answer now, or L{None} if it can.
         """
-        return notReady(self.backend)
+        return notReady([self.backend])
 
     def sample(self) -> None:
         """

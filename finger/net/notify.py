@@ -34,7 +34,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from finger.interfaces import IReadiness
+from finger.readiness import notReady
 
 POLL_INTERVAL = 0.1
 """
@@ -110,20 +110,6 @@ class NotifySocket:
         if self._socket is not None:
             self._socket.close()
             self._socket = None
-
-
-def notReady(waited: Sequence[object]) -> Optional[str]:
-    """
-    Why the first of C{waited} that is not ready is not, or L{None} if all
-    are: what does not provide L{IReadiness} is ready.
-    """
-    for thing in waited:
-        readiness = IReadiness(thing, None)
-        if readiness is not None:
-            why = readiness.notReady()
-            if why is not None:
-                return why
-    return None
 
 
 def whenReady(

@@ -14,13 +14,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from finger.interfaces import IReadiness
-from finger.net.notify import (
-    NotifyService,
-    NotifySocket,
-    notReady,
-    socketAddress,
-    whenReady,
-)
+from finger.net.notify import NotifyService, NotifySocket, socketAddress, whenReady
+from finger.readiness import notReady
 
 
 @implementer(IReadiness)
