@@ -66,6 +66,18 @@ class ClientKey:
             return True
         return _isLoopback(host)
 
+    def limited(self, peer: object, limitLoopback: bool) -> Optional[str]:
+        """
+        The client a connection from C{peer} counts against under a
+        per-client cap, or L{None} if it is exempt: a peer without an IP
+        address (a Unix socket), or on loopback unless C{limitLoopback}.
+        """
+        if not isinstance(getattr(peer, "host", None), str):
+            return None
+        if not limitLoopback and self.isLocal(peer):  # type: ignore[arg-type]
+            return None
+        return self(peer)  # type: ignore[arg-type]
+
 
 def _address(host: str) -> Optional[Union[ipaddress.IPv4Address, ipaddress.IPv6Address]]:
     try:

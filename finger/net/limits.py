@@ -390,20 +390,22 @@ class LimitingFactory(WrappingFactory):
                 )
             return self._refuse("max-connections")
         self._warned = False
+        # The client this connection counts against, if it is capped.
         counted = None
-        if self.maxPerAddress is not None and self._perClient(addr):
-            client = self.clientKey(addr)
-            count = self._perAddress.get(client, 0)
-            if count >= self.maxPerAddress:
+        maxPerAddress = self.maxPerAddress
+        if maxPerAddress is not None:
+            counted = self.clientKey.limited(addr, self.limitLoopback)
+        if counted is not None:
+            count = self._perAddress.get(counted, 0)
+            if count >= maxPerAddress:
                 self.log.info(
                     "Refusing {peer}: {count} connections open from {client}, the limit",
                     peer=_hostOf(addr),
-                    client=client,
+                    client=counted,
                     count=count,
                     outcome="refused: max-per-address",
                 )
                 return self._refuse("max-per-address")
-            counted = client
         rateLimiter = self.rateLimiter
         if rateLimiter is not None and not rateLimiter.allow(addr):
             self.log.info(
@@ -429,16 +431,6 @@ class LimitingFactory(WrappingFactory):
         if self.refused is not None:
             self.refused(reason)
         return _Refused(self)
-
-    def _perClient(self, address: object) -> bool:
-        """
-        Does the per-client cap apply to a peer at C{address}?  Not to a
-        peer without an IP address (a Unix socket), nor to loopback unless
-        C{limitLoopback}.
-        """
-        if not isinstance(getattr(address, "host", None), str):
-            return False
-        return self.limitLoopback or not self.clientKey.isLocal(address)  # type: ignore[arg-type]
 
     def opened(self, host: str) -> None:
         """

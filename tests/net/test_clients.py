@@ -63,3 +63,16 @@ class ClientKeyTests(SynchronousTestCase):
             self.assertTrue(key.isLocal(host), host)
         for host in ("192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1"):
             self.assertFalse(key.isLocal(IPv6Address("TCP", host, 1)), host)
+
+    def test_limited(self) -> None:
+        """
+        Under a per-client cap, a peer counts as its client; loopback is
+        exempt unless loopback is limited too, and a Unix socket always is.
+        """
+        key = ClientKey()
+        remote = IPv6Address("TCP", "2001:db8:1:2::5", 79)
+        loopback = IPv4Address("TCP", "127.0.0.1", 79)
+        self.assertEqual(key.limited(remote, False), "2001:db8:1:2::/64")
+        self.assertIsNone(key.limited(loopback, False))
+        self.assertEqual(key.limited(loopback, True), "127.0.0.1")
+        self.assertIsNone(key.limited(UNIXAddress(b"/tmp/s"), True))

@@ -361,12 +361,7 @@ class EventStreams(Resource):
         The client C{request} counts against for L{maxPerClient}, or
         L{None} if it is exempt.
         """
-        peer = request.getClientAddress()
-        if not isinstance(getattr(peer, "host", None), str):
-            return None
-        if not self.limitLoopback and self.clientKey.isLocal(peer):
-            return None
-        return self.clientKey(peer)
+        return self.clientKey.limited(request.getClientAddress(), self.limitLoopback)
 
     def _refuse(self, request: Request, why: str) -> bytes:
         self.log.info(
