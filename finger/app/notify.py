@@ -23,8 +23,9 @@ from typing import Any, Callable, List, Mapping, Optional
 
 from twisted.internet.defer import Deferred
 
-from finger.interfaces import IFingerService, IReadiness, IVersionedFingerService
+from finger.interfaces import IFingerService, IVersionedFingerService
 from finger.net.notify import NotifyService, NotifySocket, socketAddress
+from finger.readiness import notReady
 from finger.text import counted
 
 ENVIRONMENT = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
@@ -110,12 +111,11 @@ def backendStatus(backend: object) -> Callable[[], str]:
     why it cannot answer if it cannot (the database is not reachable).
     """
     users = UserCount(backend)
-    readiness = IReadiness(backend, None)
 
     def status() -> str:
         count = users()
         line = "Serving" if count is None else f"Serving {counted(count, 'user')}"
-        why = None if readiness is None else readiness.notReady()
+        why = notReady([backend])
         return line if why is None else f"{line}; {why}"
 
     return status
