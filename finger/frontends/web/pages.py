@@ -136,7 +136,6 @@ class UserStatusTree(Resource):
         the statuses; the page made from them is kept with them.
     @ivar origin: the host names the site answers for, and where its
         absolute URLs point.
-    @ivar hosts: the host names the site answers for.
     @ivar fingerPort: the finger server's port, for the pages' hints.
     @ivar pages: the user pages made lately, by what they were made from.
     @ivar users: the users' resources made lately, by path segment.
@@ -216,7 +215,6 @@ class UserStatusTree(Resource):
         self.origin = SiteOrigin(
             webfingerHosts, public=publicURL, proxies=trustedProxies, httpsPort=httpsPort
         )
-        self.hosts = self.origin.hosts
         self.vary = pageVary(self.origin)
         self.fingerPort = fingerPort
         self.preflight = Preflight(

@@ -97,7 +97,7 @@ class WebFingerTests(SynchronousTestCase):
     def site(self, service: object, secure: bool = True, **settings: object) -> Client:
         settings.setdefault("webfingerHosts", ["finger.example"])
         tree = UserStatusTree(service, clock=self.clock, lookupTimeout=TIMEOUT, **settings)  # type: ignore[arg-type]
-        tree.hosts.machine = frozenset(MACHINE)
+        tree.origin.hosts.machine = frozenset(MACHINE)
         return Client(tree, secure=secure)
 
     def get(
