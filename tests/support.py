@@ -231,6 +231,21 @@ def connected(factory: Factory, peer: Optional[IAddress] = None) -> Tuple[Any, S
     return protocol, transport
 
 
+def assertAbortedAt(
+    testCase: Any, clock: Any, transport: StringTransport, deadline: float, tick: float = 0.1
+) -> None:
+    """
+    The connection over C{transport} is not aborted while C{clock} is still
+    C{tick} short of C{deadline}, and is aborted (C{abortConnection} sets
+    C{transport.disconnected}) when C{clock} reaches C{deadline}.  The clock
+    is advanced to C{deadline}.
+    """
+    clock.advance(deadline - tick - clock.seconds())
+    testCase.assertFalse(transport.disconnected, f"aborted before {deadline} s")
+    clock.advance(deadline - clock.seconds())
+    testCase.assertTrue(transport.disconnected, f"not aborted at {deadline} s")
+
+
 class OneRequestClient:
     """
     A mixin for the tests of a front-end whose clients send one request a

@@ -38,6 +38,7 @@ from finger.text import printableLines
 from finger.testing import BrokenService, FaultyService, NotYetService, ThreadlessClock
 from tests.support import (
     OneRequestClient,
+    assertAbortedAt,
     chunked,
     connected,
     controlCharacters,
@@ -313,16 +314,12 @@ class FingerProtocolTests(OneRequestClient, SynchronousTestCase):
             self.protocol.dataReceived(b"m")
             self.clock.advance(1)
         self.assertFalse(transport.disconnecting)
-        self.clock.advance(1)
-        self.assertTrue(transport.disconnected)
+        assertAbortedAt(self, self.clock, transport, 60)
         self.assertEqual(transport.value(), b"")
 
     def test_timeoutConfigurable(self) -> None:
         transport = self.connect(timeout=5)
-        self.clock.advance(4.9)
-        self.assertFalse(transport.disconnected)
-        self.clock.advance(0.1)
-        self.assertTrue(transport.disconnected)
+        assertAbortedAt(self, self.clock, transport, 5)
 
     def test_noTimeoutAfterAnswer(self) -> None:
         self.send(b"moshez\r\n")
