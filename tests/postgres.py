@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 from typing import Any, Callable, List, Optional
 
+from twisted.trial.unittest import SkipTest
+
 from tests.support import freePort
 
 BINARIES = [
@@ -173,6 +175,17 @@ class Cluster:
         with psycopg.connect(url, autocommit=True) as connection:
             cursor = connection.execute(sql, args or None)
             return cursor.fetchall() if cursor.description else []
+
+
+def clusterFor(testCase: Any) -> Cluster:
+    """
+    Start a PostgreSQL server of its own for C{testCase} (L{startCluster}),
+    or skip the test, saying what is L{missing}.
+    """
+    why = missing()
+    if why is not None:
+        raise SkipTest(why)
+    return startCluster(testCase.addCleanup)
 
 
 def startCluster(addCleanup: Callable[..., None]) -> Cluster:

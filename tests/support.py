@@ -13,7 +13,7 @@ import stat
 import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.endpoints import (
     clientFromString,
     connectProtocol,
@@ -24,6 +24,8 @@ from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.internet.task import deferLater
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
+
+from finger.backends.memory import MemoryFingerService
 
 CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 """
@@ -231,6 +233,60 @@ def connected(factory: Factory, peer: Optional[IAddress] = None) -> Tuple[Any, S
     return protocol, transport
 
 
+class HeldSetterService(MemoryFingerService):
+    """
+    A back-end whose saves wait until the test fires them, as a status file
+    waits for the disk.
+
+    @ivar saving: the saves asked for, in order, each firing when the test
+        fires it (and only then storing its status).
+    """
+
+    def __init__(self, **users: str) -> None:
+        super().__init__(**users)
+        self.saving: List["Deferred[None]"] = []
+
+    def setUser(self, user: str, status: str) -> "Deferred[None]":
+        d: "Deferred[None]" = Deferred()
+
+        def save(result: None) -> None:
+            self.users[user] = status
+
+        d.addCallback(save)
+        self.saving.append(d)
+        return d
+
+
+class FailingSetterService(MemoryFingerService):
+    """
+    A back-end that answers lookups from memory but fails every save with
+    C{error}, as a status file on a full disk (L{StatusNotSaved}) or a
+    broken one (anything else) would.
+    """
+
+    def __init__(self, error: Exception, **users: str) -> None:
+        super().__init__(**users)
+        self.error = error
+
+    def setUser(self, user: str, status: str) -> "Deferred[None]":
+        return fail(self.error)
+
+
+def assertAbortedAt(
+    testCase: Any, clock: Any, transport: StringTransport, deadline: float, tick: float = 0.1
+) -> None:
+    """
+    The connection over C{transport} is not aborted while C{clock} is still
+    C{tick} short of C{deadline}, and is aborted (C{abortConnection} sets
+    C{transport.disconnected}) when C{clock} reaches C{deadline}.  The clock
+    is advanced to C{deadline}.
+    """
+    clock.advance(deadline - tick - clock.seconds())
+    testCase.assertFalse(transport.disconnected, f"aborted before {deadline} s")
+    clock.advance(deadline - clock.seconds())
+    testCase.assertTrue(transport.disconnected, f"not aborted at {deadline} s")
+
+
 class OneRequestClient:
     """
     A mixin for the tests of a front-end whose clients send one request a
@@ -257,10 +313,15 @@ class OneRequestClient:
         self.protocol, self.transport = connected(self.factory)
         return self.transport
 
-    def send(self, data: bytes, service: Any = None) -> bytes:
+    def send(self, data: bytes, service: Any = None, halfClose: bool = False) -> bytes:
         """
-        Connect, send C{data}, and return what the server wrote back.
+        Connect, send C{data}, and return what the server wrote back.  With
+        C{halfClose}, the client then shuts its side (C{readConnectionLost}),
+        as C{nc -N} does, before the server's answer is read.
         """
         transport = self.connect(service)
-        self.protocol.dataReceived(data)
+        if data:
+            self.protocol.dataReceived(data)
+        if halfClose:
+            self.protocol.readConnectionLost()
         return transport.value()

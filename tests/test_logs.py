@@ -8,17 +8,31 @@ import json as jsonModule
 import os
 import signal
 import subprocess
-from typing import Any, Dict, List, Optional
+from typing import IO, Any, Callable, Dict, List, Optional
 
 from twisted.internet import reactor
 from twisted.logger import Logger, LogLevel
-from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from finger import logs
 from twisted.internet.error import ConnectionRefusedError
 
 from tests.support import CHECKOUT, TWISTD, cleanEnvironment, exchange, freePort, waitFor
+
+
+def _loggedFailure(observer: Callable[[IO[str]], Any], **fields: Any) -> str:
+    """
+    What C{observer}, made to write to a string, writes for a
+    L{ZeroDivisionError} caught and logged as C{Logger.failure("oops",
+    **fields)} in the namespace C{n}.
+    """
+    out = io.StringIO()
+    log = Logger(namespace="n", observer=observer(out))
+    try:
+        1 / 0
+    except ZeroDivisionError:
+        log.failure("oops", **fields)
+    return out.getvalue()
 
 
 class JournalTests(SynchronousTestCase):
@@ -38,13 +52,7 @@ class JournalTests(SynchronousTestCase):
         )
 
     def test_traceback(self) -> None:
-        out = io.StringIO()
-        log = Logger(namespace="n", observer=logs.journal(out))
-        try:
-            1 / 0
-        except ZeroDivisionError:
-            log.failure("oops", Failure())
-        lines = out.getvalue().splitlines()
+        lines = _loggedFailure(logs.journal).splitlines()
         self.assertEqual(lines[0], "<2>[n] oops")
         self.assertTrue(all(line.startswith("<2>[n] ") for line in lines))
         self.assertIn("ZeroDivisionError", lines[-1])
@@ -183,13 +191,8 @@ class JSONTests(SynchronousTestCase):
         )
 
     def test_failure(self) -> None:
-        out = io.StringIO()
-        log = Logger(namespace="n", observer=logs.json(out))
-        try:
-            1 / 0
-        except ZeroDivisionError:
-            log.failure("oops", outcome="failed")
-        [event] = [jsonModule.loads(line) for line in out.getvalue().splitlines()]
+        written = _loggedFailure(logs.json, outcome="failed")
+        [event] = [jsonModule.loads(line) for line in written.splitlines()]
         self.assertEqual(event["level"], "critical")
         self.assertTrue(event["text"].startswith("oops\nTraceback"))
         self.assertIn("ZeroDivisionError", event["text"])

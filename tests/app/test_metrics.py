@@ -16,7 +16,7 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python import usage
-from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import Agent, readBody
 from zope.interface.verify import verifyObject
 
@@ -407,18 +407,9 @@ class PostgreSQLReadinessTests(TestCase):
     timeout = 120
 
     def setUp(self) -> None:
-        from finger.backends.sql import SQLFingerService
-        from finger.interfaces import IReadiness
         from tests import postgres
 
-        why = postgres.missing()
-        if why is not None:
-            raise SkipTest(why)
-        if not IReadiness.implementedBy(SQLFingerService):
-            raise SkipTest(
-                "the SQL back-end does not provide IReadiness yet (the startup branch adds it)"
-            )
-        self.cluster = postgres.startCluster(self.addCleanup)
+        self.cluster = postgres.clusterFor(self)
 
     async def test_databaseStopped(self) -> None:
         """

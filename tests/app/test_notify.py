@@ -15,7 +15,7 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.internet.threads import deferToThread
 from twisted.logger import capturedLogs
 from twisted.python.usage import UsageError
-from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface import implementer
 
 from finger.app import compose, dbcopy
@@ -241,10 +241,7 @@ class DatabaseReadyTests(TestCase):
     timeout = 120
 
     async def test_readyOnceRead(self) -> None:
-        why = postgres.missing()
-        if why is not None:
-            raise SkipTest(why)
-        cluster = postgres.startCluster(self.addCleanup)
+        cluster = postgres.clusterFor(self)
         users = os.path.abspath(self.mktemp())
         with open(users, "w") as f:
             f.write("moshez: happy and well\nzoe: away\n")

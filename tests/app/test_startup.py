@@ -14,7 +14,7 @@ from twisted.internet import reactor
 from twisted.internet.threads import deferToThread
 from twisted.python.usage import UsageError
 from twisted.spread import pb
-from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import Agent, readBody
 from twisted.web.xmlrpc import Fault, Proxy
 
@@ -164,10 +164,7 @@ class DatabaseAtStartTests(TestCase):
     timeout = 120
 
     def setUp(self) -> None:
-        why = postgres.missing()
-        if why is not None:
-            raise SkipTest(why)
-        self.cluster = postgres.startCluster(self.addCleanup)
+        self.cluster = postgres.clusterFor(self)
 
     async def test_notAvailableYet(self) -> None:
         """

@@ -63,6 +63,30 @@ def logIn(browser: Any, url: str, password: str) -> None:
     driver.find_element(By.NAME, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
 
+
+def logInToForm(browser: Any, url: str) -> Any:
+    """
+    Log in as moshez on the page at C{url}, and wait for its status form:
+    return the form's status field.
+    """
+    from selenium.webdriver.common.by import By
+
+    logIn(browser, url, "secret")
+    return browser.waitFor(
+        lambda: browser.driver.find_elements(By.NAME, "status"), "the status form"
+    )[0]
+
+
+def submitStatus(field: Any, status: str) -> None:
+    """
+    Replace what the status C{field} holds with C{status}, and submit its
+    form.
+    """
+    field.clear()
+    field.send_keys(status)
+    field.submit()
+
+
 class Browser:
     """
     One headless Chromium, for one test: it trusts any certificate (the
@@ -130,6 +154,16 @@ class Browser:
             if time.monotonic() > deadline:
                 raise AssertionError(f"gave up after {timeout} s waiting for {what}")
             time.sleep(0.02)
+
+    def waitForPage(self, sentence: str) -> str:
+        """
+        Wait for a page whose text holds C{sentence} (a refusal, say), and
+        return all of its text.
+        """
+        return self.waitFor(  # type: ignore[no-any-return]
+            lambda: sentence in self.text("body") and self.text("body"),
+            f"a page saying {sentence!r}",
+        )
 
 
 class _BrowserTestCase(TestCase):
@@ -216,22 +250,14 @@ class FormTests(_BrowserTestCase):
         url = self.https + "/moshez"
 
         def logInAndSet() -> str:
-            from selenium.webdriver.common.by import By
-
-            driver = browser.driver
-            logIn(browser, url, "secret")
-            field = browser.waitFor(
-                lambda: driver.find_elements(By.NAME, "status"), "the status form"
-            )[0]
+            field = logInToForm(browser, url)
             self.assertEqual(browser.text(".login"), "moshez")
-            field.clear()
-            field.send_keys("set from Chromium ☕")
-            field.submit()
+            submitStatus(field, "set from Chromium ☕")
             browser.waitFor(
                 lambda: browser.text("#status") == "set from Chromium ☕", "the new status"
             )
             browser.readLog()
-            return driver.current_url  # type: ignore[no-any-return]
+            return browser.driver.current_url  # type: ignore[no-any-return]
 
         self.assertEqual(await self.inBrowser(logInAndSet), url)
         self.assertEqual(await self.finger(b"moshez\r\n"), "set from Chromium ☕\r\n".encode())
@@ -262,32 +288,18 @@ class FormTests(_BrowserTestCase):
 
         def wrongPassword() -> str:
             logIn(browser, url, "guess")
-            return browser.waitFor(  # type: ignore[no-any-return]
-                lambda: LOGIN_FAILED in browser.text("body") and browser.text("body"),
-                "the refusal",
-            )
+            return browser.waitForPage(LOGIN_FAILED)
 
         self.assertEqual(await self.inBrowser(wrongPassword), LOGIN_FAILED)
 
         def withoutToken() -> str:
-            from selenium.webdriver.common.by import By
-
-            driver = browser.driver
-            logIn(browser, url, "secret")
-            field = browser.waitFor(
-                lambda: driver.find_elements(By.NAME, "status"), "the status form"
-            )[0]
-            driver.execute_script(
+            field = logInToForm(browser, url)
+            browser.driver.execute_script(
                 "document.querySelectorAll('input[name=token]')"
                 ".forEach(function (e) { e.remove(); });"
             )
-            field.clear()
-            field.send_keys("no token")
-            field.submit()
-            return browser.waitFor(  # type: ignore[no-any-return]
-                lambda: FORM_BAD_TOKEN in browser.text("body") and browser.text("body"),
-                "the refusal",
-            )
+            submitStatus(field, "no token")
+            return browser.waitForPage(FORM_BAD_TOKEN)
 
         self.assertEqual(await self.inBrowser(withoutToken), FORM_BAD_TOKEN)
 
@@ -323,10 +335,7 @@ class FormTests(_BrowserTestCase):
             driver = browser.driver
             driver.get(foreignURL)
             driver.find_element(By.CSS_SELECTOR, "button").click()
-            text = browser.waitFor(
-                lambda: FORM_FOREIGN_ORIGIN in browser.text("body") and browser.text("body"),
-                "the refusal",
-            )
+            text = browser.waitForPage(FORM_FOREIGN_ORIGIN)
             browser.readLog()
             return text  # type: ignore[no-any-return]
 

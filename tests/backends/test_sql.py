@@ -873,10 +873,7 @@ class PostgreSQLTests(TestCase):
     """
 
     def setUp(self) -> None:
-        why = postgres.missing()
-        if why is not None:
-            raise SkipTest(why)
-        self.cluster = postgres.startCluster(self.addCleanup)
+        self.cluster = postgres.clusterFor(self)
 
     def node(self, url: Optional[str] = None) -> SQLFingerService:
         service = SQLFingerService(

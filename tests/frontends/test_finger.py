@@ -38,6 +38,7 @@ from finger.text import printableLines
 from finger.testing import BrokenService, FaultyService, NotYetService, ThreadlessClock
 from tests.support import (
     OneRequestClient,
+    assertAbortedAt,
     chunked,
     connected,
     controlCharacters,
@@ -273,32 +274,30 @@ class FingerProtocolTests(OneRequestClient, SynchronousTestCase):
         self.protocol.readConnectionLost()
         service.calls[0].callback("still here")
         self.assertEqual(transport.value(), b"still here\r\n")
-        transport = self.connect()
-        self.protocol.dataReceived(b"moshez")
-        self.protocol.readConnectionLost()
-        self.assertEqual(transport.value(), b"happy and well\r\n")
+        self.assertEqual(self.send(b"moshez", halfClose=True), b"happy and well\r\n")
 
     def test_halfCloseLongQuery(self) -> None:
         """
         An unterminated query over the limit is refused at a half-close
         too, as it would be if it ended.
         """
-        transport = self.connect()
-        self.protocol.dataReceived(b"x" * (MAX_QUERY_LENGTH + 1))
-        self.protocol.readConnectionLost()
-        self.assertEqual(transport.value(), QUERY_TOO_LONG.encode() + b"\r\n")
-        transport = self.connect()
-        self.protocol.dataReceived(b"x" * MAX_QUERY_LENGTH + b"\r")
-        self.protocol.readConnectionLost()
-        self.assertEqual(transport.value(), NO_SUCH_USER.encode() + b"\r\n")
+        self.assertEqual(
+            self.send(b"x" * (MAX_QUERY_LENGTH + 1), halfClose=True),
+            QUERY_TOO_LONG.encode() + b"\r\n",
+        )
+        self.assertEqual(
+            self.send(b"x" * MAX_QUERY_LENGTH + b"\r", halfClose=True),
+            NO_SUCH_USER.encode() + b"\r\n",
+        )
 
     def test_halfCloseEmpty(self) -> None:
         """
         A client that half-closes without a query asked for the listing.
         """
-        transport = self.connect(MemoryFingerService(moshez="happy"))
-        self.protocol.readConnectionLost()
-        self.assertEqual(transport.value(), b"moshez: happy\r\n")
+        self.assertEqual(
+            self.send(b"", MemoryFingerService(moshez="happy"), halfClose=True),
+            b"moshez: happy\r\n",
+        )
 
     def test_oneQueryPerConnection(self) -> None:
         self.assertEqual(self.send(b"moshez\r\nshawn\r\n"), b"happy and well\r\n")
@@ -313,16 +312,12 @@ class FingerProtocolTests(OneRequestClient, SynchronousTestCase):
             self.protocol.dataReceived(b"m")
             self.clock.advance(1)
         self.assertFalse(transport.disconnecting)
-        self.clock.advance(1)
-        self.assertTrue(transport.disconnected)
+        assertAbortedAt(self, self.clock, transport, 60)
         self.assertEqual(transport.value(), b"")
 
     def test_timeoutConfigurable(self) -> None:
         transport = self.connect(timeout=5)
-        self.clock.advance(4.9)
-        self.assertFalse(transport.disconnected)
-        self.clock.advance(0.1)
-        self.assertTrue(transport.disconnected)
+        assertAbortedAt(self, self.clock, transport, 5)
 
     def test_noTimeoutAfterAnswer(self) -> None:
         self.send(b"moshez\r\n")

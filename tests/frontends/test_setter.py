@@ -6,7 +6,6 @@ from typing import Any, List
 
 from hypothesis import given
 from hypothesis import strategies as st
-from twisted.internet.defer import Deferred, fail
 from twisted.internet.testing import StringTransport
 from twisted.logger import LogLevel, capturedLogs
 from twisted.python.filepath import FilePath
@@ -21,32 +20,14 @@ from finger.lookup import LOOKUP_TIMEOUT
 from finger.names import MAX_STATUS_LENGTH
 from finger.testing import HeldThreadsClock, ThreadlessClock
 from tests.support import (
+    FailingSetterService,
+    HeldSetterService,
     OneRequestClient,
     chunked,
     connected,
     controlCharacters,
     propertySettings,
 )
-
-
-class _FailingService(MemoryFingerService):
-    def __init__(self, error: Exception) -> None:
-        super().__init__()
-        self.error = error
-
-    def setUser(self, user: str, status: str):  # type: ignore[no-untyped-def]
-        return fail(self.error)
-
-
-class _HangingService(MemoryFingerService):
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: "List[Deferred[None]]" = []
-
-    def setUser(self, user: str, status: str) -> "Deferred[None]":
-        d: "Deferred[None]" = Deferred()
-        self.calls.append(d)
-        return d
 
 
 class FingerSetterProtocolTests(OneRequestClient, SynchronousTestCase):
@@ -119,28 +100,23 @@ class FingerSetterProtocolTests(OneRequestClient, SynchronousTestCase):
         self.assertEqual(self.service.users["moshez"], "back soon")
 
     def test_halfCloseAfterTwoLines(self) -> None:
-        transport = self.connect()
-        self.protocol.dataReceived(b"moshez\nback soon\n")
-        self.protocol.readConnectionLost()
-        self.assertEqual(transport.value(), b"OK: status of moshez saved\r\n")
+        self.assertEqual(
+            self.send(b"moshez\nback soon\n", halfClose=True), b"OK: status of moshez saved\r\n"
+        )
 
     def test_oneLineOnly(self) -> None:
         """
         Fewer than two lines change nothing and get a one-line error.
         """
-        transport = self.connect()
-        self.protocol.dataReceived(b"moshez\n")
-        self.protocol.readConnectionLost()
         self.assertEqual(
-            transport.value(), b"Error: expected a user name and a status, on two lines\r\n"
+            self.send(b"moshez\n", halfClose=True),
+            b"Error: expected a user name and a status, on two lines\r\n",
         )
         self.assertEqual(self.service.users["moshez"], "happy")
-        self.assertTrue(transport.disconnecting)
+        self.assertTrue(self.transport.disconnecting)
 
     def test_nothing(self) -> None:
-        transport = self.connect()
-        self.protocol.readConnectionLost()
-        self.assertTrue(transport.value().startswith(b"Error: "))
+        self.assertTrue(self.send(b"", halfClose=True).startswith(b"Error: "))
 
     def test_invalidName(self) -> None:
         """
@@ -218,11 +194,11 @@ class FingerSetterProtocolTests(OneRequestClient, SynchronousTestCase):
         """
         A failed save is reported without server details.
         """
-        reply = self.send(b"a\nb\n", _FailingService(StatusNotSaved("cannot save /etc/users")))
+        reply = self.send(b"a\nb\n", FailingSetterService(StatusNotSaved("cannot save /etc/users")))
         self.assertEqual(reply, b"Error: the status could not be saved; try again later\r\n")
 
     def test_unexpectedFailure(self) -> None:
-        reply = self.send(b"a\nb\n", _FailingService(RuntimeError("boom")))
+        reply = self.send(b"a\nb\n", FailingSetterService(RuntimeError("boom")))
         self.assertEqual(reply, b"Error: internal error in server\r\n")
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
@@ -232,7 +208,7 @@ class FingerSetterProtocolTests(OneRequestClient, SynchronousTestCase):
         C{lookupTimeout} gets an error saying it may not have been saved,
         and the delay is logged once.
         """
-        service = _HangingService()
+        service = HeldSetterService()
         factory = FingerSetterFactoryFromService(service, clock=self.clock, lookupTimeout=3)
         transport = StringTransport()
         protocol = factory.buildProtocol(None)
@@ -247,7 +223,7 @@ class FingerSetterProtocolTests(OneRequestClient, SynchronousTestCase):
             b"Error: the server timed out; the status may not have been saved\r\n",
         )
         self.assertTrue(transport.disconnecting)
-        self.assertTrue(service.calls[0].called)
+        self.assertTrue(service.saving[0].called)
         self.assertEqual(len([e for e in events if "no answer" in e["log_format"]]), 1)
         self.assertEqual(self.flushLoggedErrors(), [])
 
@@ -255,10 +231,8 @@ class FingerSetterProtocolTests(OneRequestClient, SynchronousTestCase):
         """
         An unterminated last line over the limit is refused at a half-close.
         """
-        transport = self.connect()
-        self.protocol.dataReceived(b"moshez\n" + b"x" * (MAX_LINE_LENGTH + 1))
-        self.protocol.readConnectionLost()
-        self.assertEqual(transport.value(), b"Error: line too long\r\n")
+        reply = self.send(b"moshez\n" + b"x" * (MAX_LINE_LENGTH + 1), halfClose=True)
+        self.assertEqual(reply, b"Error: line too long\r\n")
         self.assertEqual(self.service.users["moshez"], "happy")
 
     def test_timeout(self) -> None:
@@ -419,7 +393,7 @@ class AuthenticatedSetterTests(SynchronousTestCase):
         save; one that leaves while its failed login waits out the delay
         keeps its turn until then, so leaving early gains nothing.
         """
-        service = _HangingService()
+        service = HeldSetterService()
         from finger.auth import SetterLogin, setterPortal
         from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
 
@@ -428,7 +402,7 @@ class AuthenticatedSetterTests(SynchronousTestCase):
         self.factory = FingerSetterFactoryFromService(service, clock=self.clock, login=login)
         self.send(b"moshez\nsecret\nbusy\n")
         self.protocol.connectionLost(None)
-        [saving] = service.calls
+        [saving] = service.saving
         self.assertNoResult(saving)
         saving.callback(None)
         with capturedLogs():

@@ -24,7 +24,7 @@ from finger.net.rates import RateLimiter
 from finger.backends.memory import MemoryFingerService
 from finger.net.clients import ClientKey
 from finger.frontends.setter import FingerSetterFactoryFromService
-from tests.support import connected, exchange
+from tests.support import assertAbortedAt, connected, exchange
 from zope.interface import implementer, providedBy
 
 
@@ -117,10 +117,7 @@ class LimitingFactoryTests(SynchronousTestCase):
         transport.protocol.dataReceived(b"x")
         self.clock.advance(9)
         transport.protocol.write(b"y")
-        self.clock.advance(9)
-        self.assertFalse(transport.disconnected)
-        self.clock.advance(1)
-        self.assertTrue(transport.disconnected)
+        assertAbortedAt(self, self.clock, transport, 9 + 9 + 10)
 
     def test_slowloris(self) -> None:
         """
@@ -132,9 +129,7 @@ class LimitingFactoryTests(SynchronousTestCase):
         for _ in range(29):
             transport.protocol.dataReceived(b"x")
             self.clock.advance(1)
-        self.assertFalse(transport.disconnected)
-        self.clock.advance(1)
-        self.assertTrue(transport.disconnected)
+        assertAbortedAt(self, self.clock, transport, 30)
 
     def test_timersCancelled(self) -> None:
         factory = LimitingFactory(self.inner, self.clock)

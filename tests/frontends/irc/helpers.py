@@ -64,3 +64,12 @@ class BotTestsMixin:
         self.connect()
         self.receive(":irc.test 001 fingerbot :Welcome to the test network")
         self.sent()
+
+    def assertAnswers(self, asked: str, answer: str, nick: str = "alice") -> None:
+        """
+        A bot just signed on answers C{nick}'s private message C{asked} with
+        one private message to C{nick}, C{answer}.
+        """
+        self.signOn()
+        self.receive(f":{nick}!{nick}@example.org PRIVMSG fingerbot :{asked}")
+        self.assertEqual(self.sent(), [f"PRIVMSG {nick} :{answer}".encode("utf-8")])

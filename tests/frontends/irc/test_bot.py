@@ -38,27 +38,19 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
 
     def test_privateMessage(self) -> None:
         """A private message naming a user gets that user's status."""
-        self.signOn()
-        self.receive(":alice!al@example.org PRIVMSG fingerbot :moshez")
-        self.assertEqual(self.sent(), [b"PRIVMSG alice :Status of moshez: happy and well"])
+        self.assertAnswers("moshez", "Status of moshez: happy and well")
 
     def test_privateMessageSpaces(self) -> None:
         """Blanks around the name do not matter."""
-        self.signOn()
-        self.receive(":alice!al@example.org PRIVMSG fingerbot :  shawn ")
-        self.assertEqual(self.sent(), [b"PRIVMSG alice :Status of shawn: alive"])
+        self.assertAnswers("  shawn ", "Status of shawn: alive")
 
     def test_unknownUser(self) -> None:
         """An unknown user gets the back-end's answer for unknown users."""
-        self.signOn()
-        self.receive(":alice!al@example.org PRIVMSG fingerbot :nobody")
-        self.assertEqual(self.sent(), [f"PRIVMSG alice :Status of nobody: {NO_SUCH_USER}".encode()])
+        self.assertAnswers("nobody", f"Status of nobody: {NO_SUCH_USER}")
 
     def test_invalidName(self) -> None:
         """A name that breaks the name rule is unknown, and never reaches the back-end."""
-        self.signOn()
-        self.receive(":alice!al@example.org PRIVMSG fingerbot :/W")
-        self.assertEqual(self.sent(), [b"PRIVMSG alice :Status of /W: No such user"])
+        self.assertAnswers("/W", "Status of /W: No such user")
 
     def test_controlCharactersInName(self) -> None:
         """Colour codes and other controls in a name are not echoed."""
@@ -165,9 +157,7 @@ class ReplyTests(BotTestsMixin, SynchronousTestCase):
 
     def test_utf8(self) -> None:
         """Names and statuses travel as UTF-8."""
-        self.signOn()
-        self.receive(":zoë!z@example.org PRIVMSG fingerbot :zoë")
-        self.assertEqual(self.sent(), ["PRIVMSG zoë :Status of zoë: à Paris ☕".encode("utf-8")])
+        self.assertAnswers("zoë", "Status of zoë: à Paris ☕", nick="zoë")
 
     def test_latin1(self) -> None:
         """A line that is not UTF-8 is read as Latin-1, not dropped and not fatal."""

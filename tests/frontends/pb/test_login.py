@@ -9,7 +9,7 @@ from typing import Any, List, Optional, Tuple
 from twisted.cred.checkers import ICredentialsChecker, InMemoryUsernamePasswordDatabaseDontUse
 from twisted.cred.credentials import Anonymous, IUsernamePassword, UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock, deferLater
 from twisted.internet.address import IPv4Address
 from twisted.logger import capturedLogs
@@ -41,16 +41,8 @@ from finger.frontends.pb import (
     PerspectiveFingerFromService,
 )
 from finger.backends.memory import MemoryFingerService
-from tests.frontends.pb.helpers import HeldSetterService, checker, pumped
-
-
-class _FailingSetterService(MemoryFingerService):
-    def __init__(self, error: Exception) -> None:
-        super().__init__(moshez="happy")
-        self.error = error
-
-    def setUser(self, user: str, status: str) -> "Deferred[None]":
-        return fail(self.error)
+from tests.frontends.pb.helpers import checker, pumped
+from tests.support import FailingSetterService, HeldSetterService
 
 
 @implementer(ICredentialsChecker)
@@ -272,7 +264,7 @@ class PerspectiveLoginTests(SynchronousTestCase):
         A save that failed is reported as L{NotSaved}, without the
         back-end's details.
         """
-        service = _FailingSetterService(StatusNotSaved("/var/lib/finger: disk full"))
+        service = FailingSetterService(StatusNotSaved("/var/lib/finger: disk full"), moshez="happy")
         avatar, pump = self.login(service=service)
         failure = self.failureResultOf(self.call(pump, avatar, "setUser", "moshez", "busy"))
         self.assertTrue(failure.check(NotSaved), failure)
@@ -283,7 +275,7 @@ class PerspectiveLoginTests(SynchronousTestCase):
         A back-end that raises: the client learns of an internal error; the
         details are logged.
         """
-        service = _FailingSetterService(RuntimeError("the disk caught fire"))
+        service = FailingSetterService(RuntimeError("the disk caught fire"), moshez="happy")
         avatar, pump = self.login(service=service)
         failure = self.failureResultOf(self.call(pump, avatar, "setUser", "moshez", "busy"))
         self.assertTrue(failure.check(pb.Error), failure)

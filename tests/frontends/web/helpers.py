@@ -5,13 +5,14 @@ real L{Site}, back-ends that answer slowly or not at all, and XML-RPC bodies.
 """
 
 import xmlrpc.client
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import IResource
 from twisted.web.server import Site
@@ -19,6 +20,7 @@ from twisted.web.template import Element, flattenString
 from zope.interface import implementer
 
 from finger.backends.memory import MemoryFingerService
+from finger.frontends.web.pages import UserStatusTree
 from finger.interfaces import IFingerService
 
 Response = Tuple[int, Dict[bytes, bytes], bytes]
@@ -38,6 +40,27 @@ class SlowService:
 
     def getUsers(self) -> "Deferred[List[str]]":
         return Deferred(lambda d: self.cancelled.append("*"))
+
+
+def assertLeavingCancels(
+    testCase: SynchronousTestCase,
+    requests: Iterable[Callable[["Client"], StringTransport]],
+    cancelled: List[str],
+) -> None:
+    """
+    Each of C{requests} sends a request to the pages over a L{SlowService}
+    with the L{Client} it is given, and gets no answer yet; then its client
+    disconnects.  The lookups of C{cancelled} (C{"*"} for the listing) are
+    cancelled, in that order, and nothing is logged as an error.
+    """
+    service = SlowService()
+    client = Client(UserStatusTree(service, clock=Clock()))
+    for send in requests:
+        transport = send(client)
+        testCase.assertEqual(transport.value(), b"")
+        transport.protocol.connectionLost(Failure(ConnectionError("gone")))
+    testCase.assertEqual(service.cancelled, cancelled)
+    testCase.assertEqual(testCase.flushLoggedErrors(), [])
 
 
 def flatten(testCase: SynchronousTestCase, element: Element) -> str:
@@ -71,10 +94,15 @@ class Client:
         self.secure = secure
 
     def connect(self) -> Tuple[object, StringTransport]:
+        """
+        A new connection: its protocol, and the transport it writes to
+        (whose C{protocol} it is then).
+        """
         protocol = self.site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 5000))
         kind = TLSStringTransport if self.secure else StringTransport
         transport = kind(peerAddress=IPv4Address("TCP", "127.0.0.1", 5000))
         protocol.makeConnection(transport)
+        transport.protocol = protocol
         return protocol, transport
 
     def send(
@@ -200,6 +228,18 @@ def billionLaughs(levels: int = 10) -> str:
         f'<!ENTITY lol{level} "{f"&lol{level - 1};" * 10}">' for level in range(1, levels)
     ]
     return '<?xml version="1.0"?>\n<!DOCTYPE methodCall [\n' + "\n".join(entities) + "\n]>\n"
+
+
+def assertUnlistedFrontPage(testCase: SynchronousTestCase, html: str, host: str) -> None:
+    """
+    C{html} is the front page of a site that does not list its users: it
+    names C{host}, says how to ask for someone there, and lists nobody.
+    """
+    testCase.assertIn(f"<h1>Finger at {host}</h1>", html)
+    testCase.assertIn("does not list its users", html)
+    testCase.assertIn(f"<code>finger USER@{host}</code>", html)
+    testCase.assertNotIn("<li>", html)
+    testCase.assertNotIn("known here", html)
 
 
 def listedStatus(user: str, shown: str) -> str:

@@ -6,15 +6,12 @@ Tests for L{finger.frontends.web.api}: the JSON view under C{/api}.
 import json
 from typing import Optional
 
-from twisted.internet.task import Clock
-from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import IResource
 
 from finger.frontends.web.api import JSON, jsonBody
-from finger.frontends.web.pages import UserStatusTree
 from finger.messages import NO_SUCH_USER
-from tests.frontends.web.helpers import Client, Response, SlowService, sampleService
+from tests.frontends.web.helpers import Client, Response, assertLeavingCancels, sampleService
 
 
 class APITests(SynchronousTestCase):
@@ -71,15 +68,14 @@ class APITests(SynchronousTestCase):
         If the client disconnects before the back-end answers, the lookup is
         cancelled and nothing is logged as an error.
         """
-        service = SlowService()
-        client = Client(UserStatusTree(service, clock=Clock()))
-        for path in (b"/api/users/moshez", b"/api/users"):
-            protocol, transport = client.connect()
-            protocol.dataReceived(b"GET " + path + b" HTTP/1.0\r\n\r\n")  # type: ignore[attr-defined]
-            self.assertEqual(transport.value(), b"")
-            protocol.connectionLost(Failure(ConnectionError("gone")))  # type: ignore[attr-defined]
-        self.assertEqual(service.cancelled, ["moshez", "*"])
-        self.assertEqual(self.flushLoggedErrors(), [])
+        assertLeavingCancels(
+            self,
+            [
+                lambda client: client.send(b"/api/users/moshez"),
+                lambda client: client.send(b"/api/users"),
+            ],
+            ["moshez", "*"],
+        )
 
 
 class UnknownNameTests(SynchronousTestCase):

@@ -47,7 +47,7 @@ from tests.frontends.web.helpers import (
     TLSStringTransport,
     sampleService,
 )
-from tests.support import connected
+from tests.support import assertAbortedAt, connected
 
 
 class RawResponseTests(SynchronousTestCase):
@@ -127,6 +127,23 @@ class _Connected:
     def send(self, data: bytes) -> None:
         self.channel.dataReceived(data)
 
+    def sendCallHead(self, framing: bytes) -> None:
+        """
+        Send the request line and headers of an XML-RPC call to C{/RPC2},
+        its body framed by the header C{framing}.
+        """
+        self.send(
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+            + framing
+            + b"\r\n\r\n"
+        )
+
+
+_GET_USER = xmlrpc.client.dumps(("moshez",), "getUser").encode("utf-8")
+"""
+The body of an XML-RPC call asking for moshez's status.
+"""
+
 
 def _timedOut() -> bytes:
     return rawResponse(408, b"Request Timeout", REQUEST_TOO_SLOW)
@@ -145,6 +162,18 @@ class RequestDeadlineTests(SynchronousTestCase):
         self.assertEqual(transport.value(), before + _timedOut())
         self.assertTrue(transport.disconnecting)
 
+    def assertTimesOutAt(self, c: _Connected, deadline: float, before: bytes = b"") -> None:
+        """
+        C{c} is left open, with nothing written after C{before}, until its
+        clock is a tenth of a second short of C{deadline}; then it is
+        answered C{408} and closed.
+        """
+        c.clock.advance(deadline - 0.1 - c.clock.seconds())
+        self.assertEqual(c.transport.value(), before)
+        self.assertFalse(c.transport.disconnecting)
+        c.clock.advance(0.1)
+        self.assertTimedOut(c.transport, before)
+
     def test_trickledHeaders(self) -> None:
         """
         One header byte every 5 seconds keeps the idle timeout away, but the
@@ -156,11 +185,7 @@ class RequestDeadlineTests(SynchronousTestCase):
         c.send(head[:1])
         c.clock.advance(5)
         c.send(head[1:2])
-        c.clock.advance(4.9)
-        self.assertFalse(c.transport.disconnecting)
-        self.assertEqual(c.transport.value(), b"")
-        c.clock.advance(0.1)
-        self.assertTimedOut(c.transport)
+        self.assertTimesOutAt(c, 10.0)
 
     def test_silentClient(self) -> None:
         """
@@ -178,35 +203,22 @@ class RequestDeadlineTests(SynchronousTestCase):
         with a C{408} when the request's time is up.
         """
         c = _Connected(requestTimeout=10.0)
-        body = xmlrpc.client.dumps(("moshez",), "getUser").encode("utf-8")
-        c.send(
-            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
-            b"Content-Length: %d\r\n\r\n" % (len(body),)
-        )
+        c.sendCallHead(b"Content-Length: %d" % (len(_GET_USER),))
         for i in range(4):
-            c.send(body[i : i + 1])
+            c.send(_GET_USER[i : i + 1])
             c.clock.advance(2)
-        c.clock.advance(1.9)
-        self.assertEqual(c.transport.value(), b"")
-        c.clock.advance(0.1)
-        self.assertTimedOut(c.transport)
+        self.assertTimesOutAt(c, 10.0)
 
     def test_slowChunkedBody(self) -> None:
         """
         A chunked body sent a byte at a time is cut off the same way.
         """
         c = _Connected(requestTimeout=10.0)
-        c.send(
-            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\n"
-        )
+        c.sendCallHead(b"Transfer-Encoding: chunked")
         for byte in b"1\r\n<\r\n1\r\n":
             c.send(bytes([byte]))
             c.clock.advance(1)
-        c.clock.advance(0.9)
-        self.assertEqual(c.transport.value(), b"")
-        c.clock.advance(0.2)
-        self.assertTimedOut(c.transport)
+        self.assertTimesOutAt(c, 10.0)
 
     def test_bodyInTime(self) -> None:
         """
@@ -214,14 +226,11 @@ class RequestDeadlineTests(SynchronousTestCase):
         is answered.
         """
         c = _Connected(requestTimeout=10.0)
-        body = xmlrpc.client.dumps(("moshez",), "getUser").encode("utf-8")
-        c.send(
-            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
-            b"Content-Length: %d\r\n\r\n" % (len(body),)
-        )
-        for i in range(0, len(body), len(body) // 4 + 1):
+        c.sendCallHead(b"Content-Length: %d" % (len(_GET_USER),))
+        quarter = len(_GET_USER) // 4 + 1
+        for i in range(0, len(_GET_USER), quarter):
             c.clock.advance(2)
-            c.send(body[i : i + len(body) // 4 + 1])
+            c.send(_GET_USER[i : i + quarter])
         code, headers, answer = Client.parse(c.transport.value())
         self.assertEqual(code, 200)
         self.assertIn(b"happy &amp; &lt;well&gt;", answer)
@@ -254,10 +263,7 @@ class RequestDeadlineTests(SynchronousTestCase):
         answer = c.transport.value()
         c.clock.advance(8)
         c.send(b"GET / HTTP/1.1\r\n")
-        c.clock.advance(1.9)
-        self.assertFalse(c.transport.disconnecting)
-        c.clock.advance(0.1)
-        self.assertTimedOut(c.transport, answer)
+        self.assertTimesOutAt(c, 10.0, answer)
 
     def test_accessLog(self) -> None:
         """
@@ -297,10 +303,7 @@ class RequestDeadlineTests(SynchronousTestCase):
         c.send(b"GET /moshez HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHo")
         answer = c.transport.value()
         self.assertTrue(answer.startswith(b"HTTP/1.1 200 "), answer)
-        c.clock.advance(9.9)
-        self.assertFalse(c.transport.disconnecting)
-        c.clock.advance(0.1)
-        self.assertTimedOut(c.transport, answer)
+        self.assertTimesOutAt(c, 10.0, answer)
 
     def test_slowBackEnd(self) -> None:
         """
@@ -335,10 +338,8 @@ class RequestDeadlineTests(SynchronousTestCase):
         """
         c = _Connected(requestTimeout=10.0)
         c.clock.advance(10)
-        c.clock.advance(ABORT_TIMEOUT - 0.1)
-        self.assertFalse(c.transport.disconnected)
-        c.clock.advance(0.1)
-        self.assertTrue(c.transport.disconnected)
+        self.assertTimedOut(c.transport)
+        assertAbortedAt(self, c.clock, c.transport, 10 + ABORT_TIMEOUT)
 
     def test_closingBounded(self) -> None:
         """
@@ -348,10 +349,7 @@ class RequestDeadlineTests(SynchronousTestCase):
         c = _Connected(requestTimeout=10.0)
         c.send(b"GET /moshez HTTP/1.0\r\n\r\n")
         self.assertTrue(c.transport.disconnecting)
-        c.clock.advance(9.9)
-        self.assertFalse(c.transport.disconnected)
-        c.clock.advance(0.1)
-        self.assertTrue(c.transport.disconnected)
+        assertAbortedAt(self, c.clock, c.transport, 10)
 
     def test_connectionLost(self) -> None:
         """
@@ -659,10 +657,7 @@ class ConnectionLimitsTests(SynchronousTestCase):
         channel.write(b"x")
         self.clock.advance(9)
         channel.writeSequence([b"y"])
-        self.clock.advance(9)
-        self.assertFalse(transport.disconnected)
-        self.clock.advance(1)
-        self.assertTrue(transport.disconnected)
+        assertAbortedAt(self, self.clock, transport, 9 + 9 + 10)
 
     def test_lifetime(self) -> None:
         """
@@ -674,9 +669,7 @@ class ConnectionLimitsTests(SynchronousTestCase):
         for _ in range(29):
             transport.protocol.dataReceived(_GET)
             self.clock.advance(1)
-        self.assertFalse(transport.disconnected)
-        self.clock.advance(1)
-        self.assertTrue(transport.disconnected)
+        assertAbortedAt(self, self.clock, transport, 30)
 
     def test_noTimersLeft(self) -> None:
         """

@@ -193,10 +193,7 @@ class PostgreSQLTests(TestCase):
     timeout = 60
 
     def setUp(self) -> None:
-        why = postgres.missing()
-        if why is not None:
-            raise SkipTest(why)
-        self.cluster = postgres.startCluster(self.addCleanup)
+        self.cluster = postgres.clusterFor(self)
 
     async def test_otherNode(self) -> None:
         """

@@ -13,7 +13,6 @@ from twisted.internet.defer import succeed
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
-from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import IResource, getChildForRequest
 from twisted.web.test.requesthelper import DummyRequest
@@ -41,9 +40,10 @@ from finger.messages import (
 from tests.frontends.web.helpers import (
     Client,
     Response,
+    assertLeavingCancels,
+    assertUnlistedFrontPage,
     flatten,
     listedUser,
-    SlowService,
     StuckService,
     sampleService,
 )
@@ -278,14 +278,7 @@ class ResourceTests(SynchronousTestCase):
         If the client disconnects before the back-end answers, the lookup is
         cancelled and nothing is logged as an error.
         """
-        service = SlowService()
-        client = Client(UserStatusTree(service, clock=Clock()))
-        protocol, transport = client.connect()
-        protocol.dataReceived(b"GET /moshez HTTP/1.0\r\n\r\n")  # type: ignore[attr-defined]
-        self.assertEqual(transport.value(), b"")
-        protocol.connectionLost(Failure(ConnectionError("gone")))  # type: ignore[attr-defined]
-        self.assertEqual(service.cancelled, ["moshez"])
-        self.assertEqual(self.flushLoggedErrors(), [])
+        assertLeavingCancels(self, [lambda client: client.send(b"/moshez")], ["moshez"])
 
     def test_head(self) -> None:
         """
@@ -590,12 +583,8 @@ class FrontPageTests(SynchronousTestCase):
         code, headers, body = self.get(client)
         self.assertEqual(code, 200)
         html = body.decode("utf-8")
-        self.assertIn("<h1>Finger at finger.example</h1>", html)
-        self.assertIn("does not list its users", html)
-        self.assertIn("<code>finger USER@finger.example</code>", html)
+        assertUnlistedFrontPage(self, html, "finger.example")
         self.assertNotIn("moshez", html)
-        self.assertNotIn("<li>", html)
-        self.assertNotIn("known here", html)
         for path, accept in [(b"/", b"application/json"), (b"/api/users", None)]:
             code, headers, body = self.get(client, path, accept)
             self.assertEqual(code, 403, path)

@@ -50,7 +50,7 @@ from finger.messages import (
 )
 from tests.frontends.web.helpers import (
     Client,
-    SlowService,
+    assertLeavingCancels,
     billionLaughs,
     sampleService,
     xmlrpcCall,
@@ -193,18 +193,14 @@ class XMLRPCTests(SynchronousTestCase):
         If the caller disconnects before the back-end answers, the lookup is
         cancelled and nothing is logged as an error.
         """
-        service = SlowService()
-        client = Client(UserStatusTree(service, clock=Clock()))
-        for method, args in [("getUser", ("moshez",)), ("getUsers", ())]:
-            protocol, transport = client.connect()
-            call = xmlrpc.client.dumps(args, method).encode("utf-8")
-            protocol.dataReceived(  # type: ignore[attr-defined]
-                b"POST /RPC2 HTTP/1.0\r\nContent-Length: %d\r\n\r\n%s" % (len(call), call)
-            )
-            self.assertEqual(transport.value(), b"")
-            protocol.connectionLost(Failure(ConnectionError("gone")))  # type: ignore[attr-defined]
-        self.assertEqual(service.cancelled, ["moshez", "*"])
-        self.assertEqual(self.flushLoggedErrors(), [])
+        assertLeavingCancels(
+            self,
+            [
+                lambda client: client.rpcSend("getUser", "moshez"),
+                lambda client: client.rpcSend("getUsers"),
+            ],
+            ["moshez", "*"],
+        )
 
     def test_introspection(self) -> None:
         """
