@@ -19,6 +19,7 @@ from typing import Callable, Deque, Dict, Hashable, Optional, Sequence, Set
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
+from finger.logonce import LogOnce
 from finger.net.buckets import TokenBucket
 
 MAX_ASKERS = 1000
@@ -124,7 +125,7 @@ class SendQueue:
         self._bucket = TokenBucket(clock, 1 / lineRate, burst)
         self._turns = TakingTurns()
         self._pumping: Optional[IDelayedCall] = None
-        self._dropping = False
+        self._dropping = LogOnce(self.log)
         self._stopped = False
 
     @property
@@ -158,9 +159,7 @@ class SendQueue:
             waiting == 0 or waiting + lines <= self.maxPerAsker
         ):
             return True
-        if not self._dropping:
-            self._dropping = True
-            self.log.warn("Too many questions at once; dropping replies until the queue drains")
+        self._dropping.warn("Too many questions at once; dropping replies until the queue drains")
         return False
 
     def stop(self) -> None:
@@ -180,7 +179,7 @@ class SendQueue:
                 self._pumping = self.clock.callLater(self._bucket.delay(), self._pump)
                 return
             self.send(self._turns.pop())
-        self._dropping = False
+        self._dropping.over()
 
 
 class AskerRates:
