@@ -32,7 +32,6 @@ from typing import Any, Callable, Generic, List, Optional, Set, Tuple, TypeVar, 
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError
 from twisted.internet.interfaces import IAddress, IReactorTime
-from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -49,9 +48,7 @@ from finger.messages import (
     SET_TIMED_OUT,
 )
 from finger.names import InvalidStatus, InvalidUserName
-from finger.net.deadlines import Deadlines
 from finger.outcomes import ObservedSetAnswers, outcomeOf
-from finger.reactor import orGlobalReactor
 from finger.text import formatPeer
 
 _T = TypeVar("_T")
@@ -463,36 +460,3 @@ class Pending:
         if self._waiting:
             for d in list(self._waiting):
                 d.cancel()
-
-
-class RequestFactory(ServerFactory):
-    """
-    The factory of a front-end whose clients each send one request (finger,
-    the setter): what every such front-end keeps, set once, in its
-    constructor.
-
-    @ivar clock: the L{IReactorTime} for every timeout; the global reactor
-        unless the constructor is given one.
-    @ivar timeout: seconds a client has to send its request.
-    @ivar deadlines: the clients' deadlines for their requests, on the
-        clock: one timer for them all.
-    @ivar lookupTimeout: seconds the back-end has to answer.
-    @ivar lookup: the L{LookupPolicy} every request goes through, built with
-        C{clock}, C{lookupTimeout} and the front-end's observer, if any.
-    """
-
-    noisy = False
-
-    def __init__(
-        self,
-        *,
-        clock: Optional[IReactorTime],
-        timeout: float,
-        lookupTimeout: float,
-        observer: Optional[IOutcomeObserver] = None,
-    ) -> None:
-        self.clock = orGlobalReactor(clock)
-        self.timeout = timeout
-        self.deadlines = Deadlines(self.clock)
-        self.lookupTimeout = lookupTimeout
-        self.lookup = LookupPolicy(self.clock, lookupTimeout, observer=observer)
