@@ -6,29 +6,26 @@ L{RequestSettings}, which each such factory's constructor takes as keyword
 arguments beside its own.
 """
 
-from typing import Optional, TypedDict
+from typing import TYPE_CHECKING
 
-from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import ServerFactory
 
-from finger.interfaces import IOutcomeObserver
-from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy
+from finger.lookup import LookupPolicy, LookupSettings
 from finger.net.deadlines import Deadlines
-from finger.reactor import orGlobalReactor
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
-class RequestSettings(TypedDict, total=False):
+class RequestSettings(LookupSettings, total=False):
     """
-    The settings every L{RequestFactory} takes, by keyword: a subclass's
-    constructor takes them as C{**settings: Unpack[RequestSettings]} beside
-    its own and hands them on, so each is declared, with its default, once
-    (L{RequestFactory.__init__} says what each means).
+    The settings every L{RequestFactory} takes, by keyword: the
+    L{LookupSettings} and C{timeout}.  A subclass's constructor takes them
+    as C{**settings: Unpack[RequestSettings]} beside its own and hands them
+    on, so each is declared, with its default, once.
     """
 
-    clock: Optional[IReactorTime]
     timeout: float
-    lookupTimeout: float
-    observer: Optional[IOutcomeObserver]
 
 
 class RequestFactory(ServerFactory):
@@ -43,30 +40,20 @@ class RequestFactory(ServerFactory):
     @ivar deadlines: the clients' deadlines for their requests, on the
         clock: one timer for them all.
     @ivar lookupTimeout: seconds the back-end has to answer.
-    @ivar lookup: the L{LookupPolicy} every request goes through, built with
-        C{clock}, C{lookupTimeout} and the front-end's observer, if any.
+    @ivar lookup: the L{LookupPolicy} every request goes through, built from
+        the L{LookupSettings}.
     """
 
     noisy = False
 
-    def __init__(
-        self,
-        *,
-        clock: Optional[IReactorTime] = None,
-        timeout: float = 60.0,
-        lookupTimeout: float = LOOKUP_TIMEOUT,
-        observer: Optional[IOutcomeObserver] = None,
-    ) -> None:
+    def __init__(self, *, timeout: float = 60.0, **settings: "Unpack[LookupSettings]") -> None:
         """
-        @param clock: what every timeout runs on; the global reactor if
-            L{None}.
         @param timeout: seconds a client has to send its request.
-        @param lookupTimeout: seconds the back-end has to answer.
-        @param observer: what hears the outcome of every request (the
-            metrics' count of the front-end); L{None} for nothing.
+        @param settings: how the back-end is asked
+            (L{LookupPolicy.fromSettings}).
         """
-        self.clock = orGlobalReactor(clock)
+        self.lookup = LookupPolicy.fromSettings(**settings)
+        self.clock = self.lookup.clock
+        self.lookupTimeout = self.lookup.timeout
         self.timeout = timeout
         self.deadlines = Deadlines(self.clock)
-        self.lookupTimeout = lookupTimeout
-        self.lookup = LookupPolicy(self.clock, lookupTimeout, observer=observer)
