@@ -14,7 +14,8 @@ the rest are ignored, so that two bots answering each other soon stop.
 """
 
 from collections import deque
-from typing import Callable, Deque, Dict, Hashable, Optional, Sequence, Set
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar, Deque, Dict, Hashable, Optional, Sequence, Set
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
@@ -182,23 +183,22 @@ class SendQueue:
         self._dropping.over()
 
 
+@dataclass(eq=False)
 class AskerRates:
     """
     How often each asker may ask: C{burst} questions at once, then one
     every C{interval} seconds, remembered for at most C{size} askers.
     """
 
-    log = Logger()
+    clock: IReactorTime
+    burst: int
+    interval: float
+    size: int = MAX_ASKERS
+    # Each asker's bucket; the askers past their rate, logged once each.
+    _buckets: Dict[str, TokenBucket] = field(default_factory=dict, init=False, repr=False)
+    _throttled: Set[str] = field(default_factory=set, init=False, repr=False)
 
-    def __init__(
-        self, clock: IReactorTime, burst: int, interval: float, size: int = MAX_ASKERS
-    ) -> None:
-        self.clock = clock
-        self.burst = burst
-        self.interval = interval
-        self.size = size
-        self._buckets: Dict[str, TokenBucket] = {}
-        self._throttled: Set[str] = set()
+    log: ClassVar[Logger] = Logger()
 
     def mayAsk(self, key: str, asker: str) -> bool:
         """
