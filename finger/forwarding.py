@@ -128,35 +128,30 @@ class FingerForwarder:
     Forward finger queries to the hosts of an allow-list.
 
     @ivar allowed: host (lower case) to the C{(host, port)} to connect to.
+    @ivar remote: the L{RemoteFinger} that asks them.
     """
 
     log = Logger()
 
     def __init__(
         self,
-        reactor: Any,
         allowed: Iterable[str],
+        *,
+        remote: RemoteFinger,
         maxHops: int = 1,
-        connectTimeout: float = CONNECT_TIMEOUT,
-        readTimeout: float = READ_TIMEOUT,
-        maxBytes: int = MAX_ANSWER_BYTES,
         maxConcurrent: int = 8,
-        finger: FingerFunction = finger,
     ) -> None:
         """
-        @param reactor: an L{IReactorTCP} and L{IReactorTime} provider.
         @param allowed: allow-list entries, as L{parseAllowList} reads them.
+        @param remote: how the remote servers are asked: with which
+            reactor, within which timeouts and size cap.
         @param maxHops: the most hosts one query may name.
-        @param connectTimeout: seconds to wait for the remote connection.
-        @param readTimeout: seconds to wait for the remote answer.
-        @param maxBytes: the most bytes of remote answer to relay.
         @param maxConcurrent: the most forwards under way at once; more are
             answered with L{FORWARDING_BUSY}.
-        @param finger: the client function, L{finger.clients.finger.finger}.
         """
         self.allowed = parseAllowList(allowed)
         self.maxHops = maxHops
-        self._remote = RemoteFinger(reactor, connectTimeout, readTimeout, maxBytes, finger)
+        self.remote = remote
         self._maxConcurrent = maxConcurrent
         self._underWay = 0
 
@@ -191,4 +186,4 @@ class FingerForwarder:
             self._underWay -= 1
             return result
 
-        return self._remote.ask(user, address, port, verbose).addBoth(done)
+        return self.remote.ask(user, address, port, verbose).addBoth(done)

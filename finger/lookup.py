@@ -27,12 +27,11 @@ L{CancelledError} after the front-end cancelled it.
 """
 
 from enum import Enum
-from typing import Any, Callable, Generic, List, Optional, Set, Tuple, TypeVar, Union
+from typing import Any, Callable, Generic, List, Optional, Set, Tuple, TypedDict, TypeVar, Union
 
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError
 from twisted.internet.interfaces import IAddress, IReactorTime
-from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -44,12 +43,10 @@ from finger.messages import (
     INTERNAL_ERROR,
     LOGIN_FAILED,
     NOT_ALLOWED,
-    NOT_AVAILABLE_YET,
     NOT_SAVED,
     SET_TIMED_OUT,
 )
 from finger.names import InvalidStatus, InvalidUserName
-from finger.net.deadlines import Deadlines
 from finger.outcomes import ObservedSetAnswers, outcomeOf
 from finger.reactor import orGlobalReactor
 from finger.text import formatPeer
@@ -224,6 +221,20 @@ def firedResult(d: "Deferred[_T]") -> "Optional[Tuple[Union[_T, Failure]]]":
     return (box[0],) if box else None
 
 
+class LookupSettings(TypedDict, total=False):
+    """
+    How a front-end asks its back-end: the keyword arguments of its
+    constructor that make its L{LookupPolicy}, taken as
+    C{**settings: Unpack[LookupSettings]} and handed to
+    L{LookupPolicy.fromSettings}, where each is declared, with its default,
+    once.
+    """
+
+    clock: Optional[IReactorTime]
+    lookupTimeout: float
+    observer: Optional[IOutcomeObserver]
+
+
 class LookupPolicy:
     """
     Ask back-ends with a timeout, and turn each outcome into an answer.
@@ -247,6 +258,25 @@ class LookupPolicy:
         self.clock = clock
         self.timeout = timeout
         self.observer = observer
+
+    @classmethod
+    def fromSettings(
+        cls,
+        *,
+        clock: Optional[IReactorTime] = None,
+        lookupTimeout: float = LOOKUP_TIMEOUT,
+        observer: Optional[IOutcomeObserver] = None,
+    ) -> "LookupPolicy":
+        """
+        The policy of a front-end built with L{LookupSettings}.
+
+        @param clock: what the timeouts run on; the global reactor if
+            L{None}, for a front-end built with its defaults.
+        @param lookupTimeout: seconds the back-end has to answer.
+        @param observer: what hears the outcome of every request (the
+            metrics' count of the front-end); L{None} for nothing.
+        """
+        return cls(orGlobalReactor(clock), lookupTimeout, observer=observer)
 
     def _limit(self, d: "Deferred[_T]") -> "Deferred[_T]":
         if not d.called or d.paused:
@@ -463,36 +493,3 @@ class Pending:
         if self._waiting:
             for d in list(self._waiting):
                 d.cancel()
-
-
-class RequestFactory(ServerFactory):
-    """
-    The factory of a front-end whose clients each send one request (finger,
-    the setter): what every such front-end keeps, set once, in its
-    constructor.
-
-    @ivar clock: the L{IReactorTime} for every timeout; the global reactor
-        unless the constructor is given one.
-    @ivar timeout: seconds a client has to send its request.
-    @ivar deadlines: the clients' deadlines for their requests, on the
-        clock: one timer for them all.
-    @ivar lookupTimeout: seconds the back-end has to answer.
-    @ivar lookup: the L{LookupPolicy} every request goes through, built with
-        C{clock}, C{lookupTimeout} and the front-end's observer, if any.
-    """
-
-    noisy = False
-
-    def __init__(
-        self,
-        *,
-        clock: Optional[IReactorTime],
-        timeout: float,
-        lookupTimeout: float,
-        observer: Optional[IOutcomeObserver] = None,
-    ) -> None:
-        self.clock = orGlobalReactor(clock)
-        self.timeout = timeout
-        self.deadlines = Deadlines(self.clock)
-        self.lookupTimeout = lookupTimeout
-        self.lookup = LookupPolicy(self.clock, lookupTimeout, observer=observer)

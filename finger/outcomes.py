@@ -12,7 +12,7 @@ The outcomes are short fixed words, fit for a metric's label:
       C{login-failed}, C{not-saved}, C{timed-out} or C{failed}.
 """
 
-from typing import Any
+from typing import Any, Callable
 
 from twisted.internet.defer import CancelledError, TimeoutError
 from twisted.internet.interfaces import IReactorTime
@@ -34,10 +34,27 @@ def outcomeOf(reason: Failure) -> str:
     return "failed"
 
 
+CHANGE_OUTCOMES = {
+    "saved": "saved",
+    "refused": "refused",
+    "notAllowed": "not-allowed",
+    "loginFailed": "login-failed",
+    "notSaved": "not-saved",
+    "timedOut": "timed-out",
+    "failed": "failed",
+}
+"""
+The outcome of a status change each answer of a front-end's C{SetAnswers}
+(L{finger.lookup.SetAnswers}) says, by the name of the method that says it.
+"""
+
+
 class ObservedSetAnswers:
     """
     A front-end's C{SetAnswers} whose every outcome an L{IOutcomeObserver}
-    hears too, as the policy calls the method that answers it.
+    hears too, as the policy calls the method that answers it: each method
+    named in L{CHANGE_OUTCOMES} is the front-end's own, after the observer
+    hears its outcome.
     """
 
     def __init__(self, answers: Any, observer: IOutcomeObserver, clock: IReactorTime) -> None:
@@ -49,30 +66,22 @@ class ObservedSetAnswers:
     def _heard(self, outcome: str) -> None:
         self.observer.changed(outcome, self.clock.seconds() - self.started)
 
-    def saved(self) -> Any:
-        self._heard("saved")
-        return self.answers.saved()
 
-    def refused(self, reason: str) -> Any:
-        self._heard("refused")
-        return self.answers.refused(reason)
+def _observed(method: str, outcome: str) -> Callable[..., Any]:
+    """
+    The method C{method} of L{ObservedSetAnswers}: the observer hears
+    C{outcome}, then the front-end's own C{method} answers.
+    """
 
-    def notAllowed(self, reason: str) -> Any:
-        self._heard("not-allowed")
-        return self.answers.notAllowed(reason)
+    def answer(self: ObservedSetAnswers, *args: Any) -> Any:
+        self._heard(outcome)
+        return getattr(self.answers, method)(*args)
 
-    def loginFailed(self) -> Any:
-        self._heard("login-failed")
-        return self.answers.loginFailed()
+    answer.__name__ = method
+    answer.__qualname__ = f"ObservedSetAnswers.{method}"
+    return answer
 
-    def notSaved(self) -> Any:
-        self._heard("not-saved")
-        return self.answers.notSaved()
 
-    def timedOut(self) -> Any:
-        self._heard("timed-out")
-        return self.answers.timedOut()
-
-    def failed(self) -> Any:
-        self._heard("failed")
-        return self.answers.failed()
+for _method, _outcome in CHANGE_OUTCOMES.items():
+    setattr(ObservedSetAnswers, _method, _observed(_method, _outcome))
+del _method, _outcome

@@ -14,7 +14,7 @@ from zope.interface.verify import verifyObject
 
 from finger.backends.memory import MemoryFingerService
 from finger.clients.finger import AnswerTooLong, finger
-from finger.forwarding import FingerForwarder, parseAllowList
+from finger.forwarding import FingerForwarder, RemoteFinger, parseAllowList
 from finger.frontends.finger import FingerFactoryFromService  # noqa: F401 (adapter)
 from finger.interfaces import IFingerFactory, IFingerForwarder
 from finger.messages import (
@@ -65,14 +65,12 @@ class ForwarderTests(SynchronousTestCase):
         self.finger = FakeFinger()
         self.clock = Clock()
         self.forwarder = FingerForwarder(
-            self.clock,
             ["example.com", "other.org:7979"],
+            remote=RemoteFinger(
+                self.clock, connectTimeout=3, readTimeout=4, maxBytes=5, finger=self.finger
+            ),
             maxHops=2,
-            connectTimeout=3,
-            readTimeout=4,
-            maxBytes=5,
             maxConcurrent=2,
-            finger=self.finger,
         )
 
     def test_interface(self) -> None:
@@ -146,7 +144,7 @@ class ForwarderTests(SynchronousTestCase):
         waiting[1].callback("done")
 
     def test_defaultOneHop(self) -> None:
-        forwarder = FingerForwarder(self.clock, ["a", "b"], finger=self.finger)
+        forwarder = FingerForwarder(["a", "b"], remote=RemoteFinger(self.clock, finger=self.finger))
         self.successResultOf(forwarder.forward("u@a", False))
         d = forwarder.forward("u@a@b", False)
         self.assertEqual(self.successResultOf(d), FORWARDING_DENIED)
@@ -168,7 +166,9 @@ class ForwardingLoopbackTests(TestCase):
         remote.users["evil"] = "red\x1b[31m"
         remotePort = yield self.listen(IFingerFactory(remote))
         front = IFingerFactory(MemoryFingerService(moshez="local"))
-        front.forwarder = FingerForwarder(reactor, [f"127.0.0.1:{remotePort}", "localhost"])
+        front.forwarder = FingerForwarder(
+            [f"127.0.0.1:{remotePort}", "localhost"], remote=RemoteFinger(reactor)
+        )
         frontPort = yield self.listen(front)
         answer = yield finger("moshez@127.0.0.1", "127.0.0.1", frontPort)
         self.assertEqual(answer, "remote and happy\r\n")
@@ -182,7 +182,7 @@ class ForwardingLoopbackTests(TestCase):
     @inlineCallbacks
     def test_unreachable(self) -> Any:
         front = IFingerFactory(MemoryFingerService())
-        front.forwarder = FingerForwarder(reactor, [f"127.0.0.1:{freePort()}"])
+        front.forwarder = FingerForwarder([f"127.0.0.1:{freePort()}"], remote=RemoteFinger(reactor))
         frontPort = yield self.listen(front)
         answer = yield finger("moshez@127.0.0.1", "127.0.0.1", frontPort)
         self.assertEqual(answer, COULD_NOT_CONNECT + "\r\n")

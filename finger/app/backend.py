@@ -21,7 +21,7 @@ from finger.backends.sql import SQLFingerService
 from finger.backends.sqlstore import Database, DatabaseError, openDatabase
 from finger.backends.statusfile import StatusFileError
 from finger.clients.finger import DEFAULT_PORT as FINGER_PORT
-from finger.forwarding import FingerForwarder, parseAllowList
+from finger.forwarding import FingerForwarder, RemoteFinger, parseAllowList
 from finger.interfaces import IFingerSetterService
 from finger.net.address import parseHostPort
 
@@ -340,14 +340,7 @@ def makeBackend(config: BackendConfig, reactor: Any) -> service.Service:
     if kind == "proxy":
         assert config.proxyTo is not None
         host, port = config.proxyTo
-        return ProxyFingerService(
-            reactor,
-            host,
-            port,
-            connectTimeout=timeout / 2,
-            readTimeout=timeout / 2,
-            maxBytes=maxBytes,
-        )
+        return ProxyFingerService(host, port, remote=remoteFinger(config, reactor))
     try:
         return FileFingerService(
             config.file, interval=config.interval, reactor=reactor, lockTimeout=timeout
@@ -363,9 +356,18 @@ def makeForwarder(config: BackendConfig, reactor: Any) -> Optional[FingerForward
     if not config.forwardAllow:
         return None
     return FingerForwarder(
+        config.forwardAllow, remote=remoteFinger(config, reactor), maxHops=config.forwardHops
+    )
+
+
+def remoteFinger(config: BackendConfig, reactor: Any) -> RemoteFinger:
+    """
+    How the proxy back-end and the forwarder ask other finger servers:
+    half of C{--timeout} to connect, the other half for the answer, and at
+    most C{--max-bytes} of it.
+    """
+    return RemoteFinger(
         reactor,
-        config.forwardAllow,
-        maxHops=config.forwardHops,
         connectTimeout=config.timeout / 2,
         readTimeout=config.timeout / 2,
         maxBytes=config.maxBytes,

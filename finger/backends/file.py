@@ -24,6 +24,7 @@ from finger.backends.memory import StatusTable, dispose
 from finger.changes import Difference, compare
 from finger.backends.statuslock import LOCK_TIMEOUT, StatusFileLock, waitForLock
 from finger.interfaces import IFingerService, IFingerSetterService, StatusNotSaved
+from finger.logonce import LogOnce
 from finger.reactor import orGlobalReactor
 from finger.text import Count
 
@@ -166,7 +167,7 @@ class FileFingerService(StatusTable):
         self._idle: List[Deferred[None]] = []
         self._checker = LoopingCall(self.check)
         self._checker.clock = self._reactor
-        self._readOnlyLogged = False
+        self._readOnly = LogOnce(self.log)
         self._watch = watch
         self.settle = settle
         self._unwatch: Optional[Callable[[], None]] = None
@@ -361,7 +362,7 @@ class FileFingerService(StatusTable):
 
         def saved(result: "Tuple[statusfile.Snapshot, Optional[Difference]]") -> None:
             snapshot, difference = result
-            self._readOnlyLogged = False
+            self._readOnly.over()
             self._replace(snapshot.statuses)
             self._identity = snapshot.identity
             for w in waiting:
@@ -378,13 +379,11 @@ class FileFingerService(StatusTable):
         logging why.
         """
         if reason.check(statusfile.StatusFileReadOnly):
-            if not self._readOnlyLogged:
-                self._readOnlyLogged = True
-                self.log.error(
-                    "The status file {path} is read-only: sets are refused until "
-                    "it may be written",
-                    path=self.filename,
-                )
+            self._readOnly.error(
+                "The status file {path} is read-only: sets are refused until "
+                "it may be written",
+                path=self.filename,
+            )
         elif not reason.check(StatusNotSaved):
             self.log.failure("Unexpected error saving {path}", reason, path=self.filename)
             reason = Failure(StatusNotSaved(f"cannot save {self.filename}"))

@@ -28,13 +28,12 @@ factory is given a file for it.
 """
 
 from functools import partial
-from typing import Callable, Dict, List, Optional, Tuple, TypeVar, Union
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IAddress,
     IHalfCloseableProtocol,
-    IReactorTime,
     ITCPTransport,
 )
 from twisted.internet.protocol import connectionDone
@@ -49,10 +48,9 @@ from finger.interfaces import (
     IFingerForwarder,
     IFingerService,
     IFingerVerboseService,
-    IOutcomeObserver,
 )
 from finger.listing import MAX_LISTED, Listing, Snapshot
-from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, Pending, RequestFactory
+from finger.lookup import LookupAnswers, Pending
 from finger.messages import (
     ANSWER_TRUNCATED,
     FORWARDING_DENIED,
@@ -68,7 +66,11 @@ from finger.messages import (
 from finger.names import isValidUserName
 from finger.net.limits import LimitedConnection
 from finger.net.lines import LineFraming
+from finger.onerequest import RequestFactory, RequestSettings
 from finger.text import escapeForLog, formatPeer, printableLines
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 _T = TypeVar("_T")
 
@@ -339,16 +341,13 @@ class FingerFactoryFromService(RequestFactory):
         self,
         service: IFingerService,
         *,
-        clock: Optional[IReactorTime] = None,
-        timeout: float = 60.0,
         listUsers: bool = True,
         maxListed: int = MAX_LISTED,
-        lookupTimeout: float = LOOKUP_TIMEOUT,
         maxAnswerBytes: int = 65536,
         forwarder: Optional[IFingerForwarder] = None,
         accessLog: Optional[str] = None,
         listing: Optional[Listing] = None,
-        observer: Optional[IOutcomeObserver] = None,
+        **settings: "Unpack[RequestSettings]",
     ) -> None:
         """
         @param maxListed: the most users one listing shows, when the
@@ -360,12 +359,11 @@ class FingerFactoryFromService(RequestFactory):
         @param accessLog: a file to append the access log to, one line a
             query; if L{None}, the lines go to the logging system, a batch
             an event (L{finger.accesslog.LogWriter}).
-        @param observer: what hears the outcome of every query (the
-            metrics' count of the C{finger} front-end); L{None} for nothing.
+        @param settings: the L{RequestSettings}; its C{observer} hears the
+            outcome of every query (the metrics' count of the C{finger}
+            front-end).
         """
-        super().__init__(
-            clock=clock, timeout=timeout, lookupTimeout=lookupTimeout, observer=observer
-        )
+        super().__init__(**settings)
         self.service = service
         self.forwarder = forwarder
         self.listUsers = listUsers

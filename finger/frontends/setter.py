@@ -33,10 +33,10 @@ waiting for its turn is never checked); once logged in, its save goes on
 without it.
 """
 
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.interfaces import IHalfCloseableProtocol, IReactorTime, ITCPTransport
+from twisted.internet.interfaces import IHalfCloseableProtocol, ITCPTransport
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.python import components
@@ -44,8 +44,8 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from finger.auth import SetterLogin
-from finger.interfaces import IFingerSetterFactory, IFingerSetterService, IOutcomeObserver
-from finger.lookup import LOOKUP_TIMEOUT, RequestFactory, SetAnswers, Unsaved
+from finger.interfaces import IFingerSetterFactory, IFingerSetterService
+from finger.lookup import SetAnswers, Unsaved
 from finger.messages import (
     EXPECTED_THREE_LINES,
     EXPECTED_TWO_LINES,
@@ -65,7 +65,11 @@ from finger.names import (
 )
 from finger.net.limits import LimitedConnection
 from finger.net.lines import LineFraming
+from finger.onerequest import RequestFactory, RequestSettings
 from finger.text import formatPeer
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 MAX_LINE_LENGTH = 4 * (MAX_STATUS_LENGTH + MAX_USER_NAME_LENGTH)
 """
@@ -234,7 +238,9 @@ class FingerSetterFactoryFromService(RequestFactory):
     """
     Serve the setter protocol from an L{IFingerSetterService}.
 
-    Every setting is a keyword argument of the constructor; the adapter
+    Every setting is a keyword argument of the constructor: C{login}, and
+    the L{RequestSettings}, whose C{observer} hears the outcome of every
+    change (the metrics' count of the C{setter} front-end).  The adapter
     (C{IFingerSetterFactory(service)}) is this class with the defaults.
 
     @ivar service: the L{IFingerSetterService} that saves statuses.
@@ -255,19 +261,10 @@ class FingerSetterFactoryFromService(RequestFactory):
         self,
         service: IFingerSetterService,
         *,
-        clock: Optional[IReactorTime] = None,
-        timeout: float = 60.0,
         login: Optional[SetterLogin] = None,
-        lookupTimeout: float = LOOKUP_TIMEOUT,
-        observer: Optional[IOutcomeObserver] = None,
+        **settings: "Unpack[RequestSettings]",
     ) -> None:
-        """
-        @param observer: what hears the outcome of every change (the
-            metrics' count of the C{setter} front-end); L{None} for nothing.
-        """
-        super().__init__(
-            clock=clock, timeout=timeout, lookupTimeout=lookupTimeout, observer=observer
-        )
+        super().__init__(**settings)
         self.service = service
         self.login = login
 

@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from zope.interface import implementer
 
 from finger.interfaces import IOutcomeObserver
+from finger.outcomes import CHANGE_OUTCOMES
 
 Labels = Tuple[str, ...]
 
@@ -45,9 +46,7 @@ The front-end each listener's connections are for, by listener name.
 
 LOOKUP_OUTCOMES = ("answered", "unknown", "timed-out", "failed", "cancelled")
 REFUSALS = ("max-connections", "max-per-address", "rate-limit")
-SET_OUTCOMES = (
-    "saved", "refused", "not-allowed", "login-failed", "not-saved", "timed-out", "failed"
-)
+SET_OUTCOMES = tuple(CHANGE_OUTCOMES.values())
 SETTERS = ("setter", "xmlrpc", "pb")
 LOGIN_FAILURES = ("wrong", "budget", "queue", "error")
 

@@ -49,6 +49,7 @@ from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from finger.logonce import LogOnce
 from finger.net.clients import ClientKey
 from finger.net.deadlines import Deadlines
 from finger.net.rates import RateLimiter
@@ -373,7 +374,7 @@ class LimitingFactory(WrappingFactory):
         self.maxLifetime = maxLifetime
         self.rateLimiter = rateLimiter
         self.clientKey = clientKey
-        self._warned = False
+        self._full = LogOnce(self.log)
         self._perAddress: Dict[str, int] = {}
         self.firstChecks = Deadlines(clock)
         delays = [d for d in (idleTimeout, maxLifetime) if d is not None]
@@ -381,15 +382,13 @@ class LimitingFactory(WrappingFactory):
 
     def buildProtocol(self, addr):  # type: ignore[no-untyped-def]
         if self.maxConnections is not None and len(self.protocols) >= self.maxConnections:
-            if not self._warned:
-                self._warned = True
-                self.log.warn(
-                    "Refusing connections: {count} open, the limit",
-                    count=len(self.protocols),
-                    outcome="refused: max-connections",
-                )
+            self._full.warn(
+                "Refusing connections: {count} open, the limit",
+                count=len(self.protocols),
+                outcome="refused: max-connections",
+            )
             return self._refuse("max-connections")
-        self._warned = False
+        self._full.over()
         # The client this connection counts against, if it is capped.
         counted = None
         maxPerAddress = self.maxPerAddress

@@ -11,6 +11,7 @@ from zope.interface.verify import verifyObject
 from finger.backends.proxy import ProxyFingerService
 from finger.interfaces import IFingerService, UnknownUser
 from finger.clients.finger import AnswerTooLong
+from finger.forwarding import RemoteFinger
 from finger.messages import ANSWER_TRUNCATED, COULD_NOT_CONNECT
 from tests.test_forwarding import FakeFinger
 
@@ -18,7 +19,9 @@ from tests.test_forwarding import FakeFinger
 class ProxyServiceTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.finger = FakeFinger()
-        self.service = ProxyFingerService(Clock(), "upstream", 7979, finger=self.finger)
+        self.service = ProxyFingerService(
+            "upstream", 7979, remote=RemoteFinger(Clock(), finger=self.finger)
+        )
 
     def test_interface(self) -> None:
         self.assertTrue(verifyObject(IFingerService, self.service))
@@ -40,7 +43,9 @@ class ProxyServiceTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(self.service.getUsers()), [])
 
     def test_concurrency(self) -> None:
-        service = ProxyFingerService(Clock(), "up", finger=self.finger, maxConcurrent=1)
+        service = ProxyFingerService(
+            "up", remote=RemoteFinger(Clock(), finger=self.finger), maxConcurrent=1
+        )
         waiting: Deferred[str] = Deferred()
         self.finger.results.append(waiting)
         first = service.getUser("alice")

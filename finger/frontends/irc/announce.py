@@ -25,6 +25,7 @@ from twisted.logger import Logger
 
 from finger.changes import ChangeBatch
 from finger.interfaces import IStatusChanges
+from finger.logonce import LogOnce
 
 INTERVAL = 60.0
 """
@@ -73,7 +74,7 @@ class Announcements:
         self._recent: Dict[str, Tuple[IDelayedCall, str]] = {}
         # The latest status of each of them, if it changed since.
         self._waiting: Dict[str, str] = {}
-        self._full = False
+        self._full = LogOnce(self.log)
         self.changes = changes
         self._unsubscribe: Optional[Callable[[], None]] = None
 
@@ -101,16 +102,14 @@ class Announcements:
             self._waiting[user] = status
             return
         if len(self._recent) >= self.maxTracked:
-            if not self._full:
-                self._full = True
-                self.log.warn(
-                    "Over {count} users changed their status within {interval} seconds: "
-                    "not announcing more on IRC until fewer have",
-                    count=self.maxTracked,
-                    interval=self.interval,
-                )
+            self._full.warn(
+                "Over {count} users changed their status within {interval} seconds: "
+                "not announcing more on IRC until fewer have",
+                count=self.maxTracked,
+                interval=self.interval,
+            )
             return
-        self._full = False
+        self._full.over()
         self._announce(user, status)
 
     def _announce(self, user: str, status: str) -> None:

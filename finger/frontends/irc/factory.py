@@ -7,20 +7,21 @@ L{IFingerService} to L{IIRCClientFactory}.
 """
 
 import random
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from twisted.application.internet import backoffPolicy
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import Factory
 from twisted.python import components
 from zope.interface import implementer
 
 from finger.frontends.irc.announce import INTERVAL, Announcements
 from finger.frontends.irc.bot import IRCReplyBot
-from finger.interfaces import IFingerService, IIRCClientFactory, IOutcomeObserver, IStatusChanges
-from finger.lookup import LOOKUP_TIMEOUT, LookupPolicy
-from finger.reactor import orGlobalReactor
+from finger.interfaces import IFingerService, IIRCClientFactory, IStatusChanges
+from finger.lookup import LookupPolicy, LookupSettings
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 DEFAULT_PORT = 6667
 """
@@ -79,8 +80,6 @@ class IRCClientFactoryFromService(Factory):
         *,
         nickname: str = "fingerbot",
         channels: Sequence[str] = (),
-        clock: Optional[IReactorTime] = None,
-        lookupTimeout: float = LOOKUP_TIMEOUT,
         maxReplyLines: int = 4,
         lineRate: float = 1.0,
         burst: int = 4,
@@ -97,28 +96,28 @@ class IRCClientFactoryFromService(Factory):
         stableAfter: float = 60.0,
         announce: Optional[IStatusChanges] = None,
         announceInterval: float = INTERVAL,
-        observer: Optional[IOutcomeObserver] = None,
+        **settings: "Unpack[LookupSettings]",
     ) -> None:
         """
         @param service: where the statuses come from.
-        @param lookupTimeout: seconds the back-end has to answer a question
-            before the asker is told L{TIMED_OUT}, as in the finger
-            protocol.
-        @param clock: L{None} for the global reactor.
         @param announce: the back-end whose changes the bot announces in
             its channels; L{None} to announce none.
         @param announceInterval: the fewest seconds between two
             announcements of one user.
-        @param observer: what hears the outcome of every question (the
-            metrics' count of the C{irc} front-end); L{None} for nothing.
+        @param settings: how the back-end is asked (L{LookupSettings}): a
+            question not answered within C{lookupTimeout} gets
+            L{TIMED_OUT}, as in the finger protocol; the C{clock} (the
+            global reactor if L{None}) keeps every other time of the bot
+            too; the C{observer} is the metrics' count of the C{irc}
+            front-end.
 
         The other parameters set the attributes of the same name.
         """
         self.service = service
         self.nickname = nickname
         self.channels = list(channels)
-        self.clock = orGlobalReactor(clock)
-        self.policy = LookupPolicy(self.clock, lookupTimeout, observer=observer)
+        self.policy = LookupPolicy.fromSettings(**settings)
+        self.clock = self.policy.clock
         self.maxReplyLines = maxReplyLines
         # What the bot sends, and to whom first.
         self.lineRate, self.burst = lineRate, burst

@@ -14,11 +14,13 @@ the rest are ignored, so that two bots answering each other soon stop.
 """
 
 from collections import deque
-from typing import Callable, Deque, Dict, Hashable, Optional, Sequence, Set
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar, Deque, Dict, Hashable, Optional, Sequence, Set
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
+from finger.logonce import LogOnce
 from finger.net.buckets import TokenBucket
 
 MAX_ASKERS = 1000
@@ -124,7 +126,7 @@ class SendQueue:
         self._bucket = TokenBucket(clock, 1 / lineRate, burst)
         self._turns = TakingTurns()
         self._pumping: Optional[IDelayedCall] = None
-        self._dropping = False
+        self._dropping = LogOnce(self.log)
         self._stopped = False
 
     @property
@@ -158,9 +160,7 @@ class SendQueue:
             waiting == 0 or waiting + lines <= self.maxPerAsker
         ):
             return True
-        if not self._dropping:
-            self._dropping = True
-            self.log.warn("Too many questions at once; dropping replies until the queue drains")
+        self._dropping.warn("Too many questions at once; dropping replies until the queue drains")
         return False
 
     def stop(self) -> None:
@@ -180,26 +180,25 @@ class SendQueue:
                 self._pumping = self.clock.callLater(self._bucket.delay(), self._pump)
                 return
             self.send(self._turns.pop())
-        self._dropping = False
+        self._dropping.over()
 
 
+@dataclass(eq=False)
 class AskerRates:
     """
     How often each asker may ask: C{burst} questions at once, then one
     every C{interval} seconds, remembered for at most C{size} askers.
     """
 
-    log = Logger()
+    clock: IReactorTime
+    burst: int
+    interval: float
+    size: int = MAX_ASKERS
+    # Each asker's bucket; the askers past their rate, logged once each.
+    _buckets: Dict[str, TokenBucket] = field(default_factory=dict, init=False, repr=False)
+    _throttled: Set[str] = field(default_factory=set, init=False, repr=False)
 
-    def __init__(
-        self, clock: IReactorTime, burst: int, interval: float, size: int = MAX_ASKERS
-    ) -> None:
-        self.clock = clock
-        self.burst = burst
-        self.interval = interval
-        self.size = size
-        self._buckets: Dict[str, TokenBucket] = {}
-        self._throttled: Set[str] = set()
+    log: ClassVar[Logger] = Logger()
 
     def mayAsk(self, key: str, asker: str) -> bool:
         """

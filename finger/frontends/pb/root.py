@@ -6,10 +6,9 @@ and C{getUsers} any client may call, and which hands PB's C{login} call to
 L{finger.frontends.pb.login}.
 """
 
-from typing import List, NoReturn, Optional, Tuple
+from typing import TYPE_CHECKING, List, NoReturn, Optional, Tuple
 
 from twisted.internet.defer import Deferred, fail
-from twisted.internet.interfaces import IReactorTime
 from twisted.python import components
 from twisted.spread import pb
 from zope.interface import implementer
@@ -18,9 +17,8 @@ from finger.auth import SetterLogin
 from finger.frontends.pb.broker import peerOf, pendingOn
 from finger.frontends.pb.calls import CheckedReferenceable, remote
 from finger.frontends.pb.login import ConnectionLogin
-from finger.interfaces import IFingerService, IOutcomeObserver, IPerspectiveFinger
-from finger.lookup import LOOKUP_TIMEOUT, LookupAnswers, LookupPolicy
-from finger.reactor import orGlobalReactor
+from finger.interfaces import IFingerService, IPerspectiveFinger
+from finger.lookup import LookupAnswers, LookupPolicy, LookupSettings
 from finger.messages import (
     INTERNAL_ERROR,
     NO_ANONYMOUS_LOGIN,
@@ -30,6 +28,9 @@ from finger.messages import (
 )
 from finger.names import isValidUserName
 from finger.pbwire import BadRequest, LoginNotOffered, NoSuchUser, NotAvailable
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 class _RemoteLookupAnswers(LookupAnswers[NoReturn]):
@@ -71,35 +72,29 @@ class PerspectiveFingerFromService(pb.Root):
     @ivar login: checks names and passwords, slowly when they are wrong;
         L{None} when the server runs without C{--auth}.
     @ivar lookup: the L{LookupPolicy} every lookup and change goes through,
-        whose clock and timeout are C{clock} and C{lookupTimeout}, and
-        whose observer the constructor's C{observer}.
+        whose clock and timeout are C{clock} and C{lookupTimeout}.
     """
 
     def __init__(
         self,
         service: IFingerService,
         *,
-        clock: Optional[IReactorTime] = None,
-        lookupTimeout: float = LOOKUP_TIMEOUT,
         login: Optional[SetterLogin] = None,
-        observer: Optional[IOutcomeObserver] = None,
+        **settings: "Unpack[LookupSettings]",
     ) -> None:
         """
         @param service: the back-end.
-        @param clock: what lookups time out on; the global reactor if
-            L{None}.
-        @param lookupTimeout: seconds the back-end has to answer, after
-            which the caller gets a L{pb.Error} saying L{TIMED_OUT}.
         @param login: lets clients log in to set statuses (C{--auth}).
-        @param observer: what hears the outcome of every lookup and change
-            (the metrics' count of the C{pb} front-end); L{None} for
-            nothing.
+        @param settings: how the back-end is asked (L{LookupSettings}): a
+            lookup that takes longer than C{lookupTimeout} gets a
+            L{pb.Error} saying L{TIMED_OUT}, and the C{observer} is the
+            metrics' count of the C{pb} front-end.
         """
         self.service = service
-        self.clock = orGlobalReactor(clock)
-        self.lookupTimeout = lookupTimeout
         self.login = login
-        self.lookup = LookupPolicy(self.clock, lookupTimeout, observer=observer)
+        self.lookup = LookupPolicy.fromSettings(**settings)
+        self.clock = self.lookup.clock
+        self.lookupTimeout = self.lookup.timeout
 
     def rootObject(self, broker: pb.Broker) -> "_ConnectionRoot":
         return _ConnectionRoot(self, broker)

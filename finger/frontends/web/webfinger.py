@@ -33,6 +33,7 @@ one unchanged is a C{304}.  WebFinger is answered over HTTPS only (section
 
 import json
 import re
+from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Sequence, Tuple
 from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 
@@ -232,6 +233,7 @@ class _WebFingerAnswers(WebAnswers):
         return plainText(404, NO_SUCH_USER)
 
 
+@dataclass(eq=False)
 class WebFinger(Resource):
     """
     C{/.well-known/webfinger}: a user's JRD document, over HTTPS only
@@ -249,23 +251,22 @@ class WebFinger(Resource):
     @ivar origin: the host names the site answers for, and where its
         absolute URLs point.
     @ivar reserved: first path segments that are no user's page.
+    @ivar prefix: the path the site is under (C{/finger}), from its
+        public URL; empty without one.
     """
+
+    service: IFingerService
+    policy: LookupPolicy
+    origin: SiteOrigin
+    reserved: FrozenSet[bytes] = frozenset()
+    prefix: str = field(init=False)
 
     isLeaf = True
 
-    def __init__(
-        self,
-        service: IFingerService,
-        policy: LookupPolicy,
-        origin: SiteOrigin,
-        reserved: FrozenSet[bytes] = frozenset(),
-    ) -> None:
-        super().__init__()
-        self.service = service
-        self.policy = policy
-        self.origin = origin
-        self.reserved = reserved
-        self.prefix = origin.public.prefix if origin.public is not None else ""
+    def __post_init__(self) -> None:
+        Resource.__init__(self)
+        public = self.origin.public
+        self.prefix = public.prefix if public is not None else ""
 
     def render(self, request: IRequest) -> object:
         for name, value in CORS.items():
