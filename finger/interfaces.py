@@ -122,6 +122,29 @@ class IVersionedFingerService(IFingerService):
         """
 
 
+class IStatusesAtHand(IFingerService):
+    """
+    A back-end whose statuses are in this process's memory (the memory,
+    status-file and SQL back-ends keep a table), so it can answer a lookup
+    at once.  The finger query and the user's page ask it this way: an
+    answer that is already here needs no L{Deferred}, and a query costs
+    little more than a dictionary lookup (the benchmark's bare Twisted
+    server).  What it answers is what L{getUser} would fire with.
+    """
+
+    def statusNow(user: str) -> Optional[str]:
+        """
+        C{user}'s status, now.
+
+        @return: what L{getUser} would fire with; or L{None} when the
+            back-end cannot answer without waiting (it is still reading its
+            statuses for the first time), and must be asked with
+            L{getUser}.
+        @raise UnknownUser: as L{getUser} fails.
+        @raise StatusesNotAvailable: as L{getUser} fails.
+        """
+
+
 class IReadiness(Interface):
     """
     A back-end that can say whether it can answer yet: one that loads its

@@ -15,6 +15,11 @@ same way for all of them:
       C{cancel()} on the L{Deferred} the policy returned), and nothing is
       said or logged.
 
+A back-end that holds its statuses in memory
+(L{finger.interfaces.IStatusesAtHand}) is asked through
+L{LookupPolicy.answerNow} instead, with the same outcomes, said the same
+way, but at once: no L{Deferred}, no timer.
+
 For a lookup the outcomes are I{found}, I{unknown}, I{not available yet}
 (a back-end that has not read its statuses since it started, which must not
 answer "No such user"), I{timed out} and I{failed} (L{LookupAnswers}); for a status change I{saved}, I{refused},
@@ -313,6 +318,20 @@ class LookupPolicy:
         )
         return answers.failed()
 
+    def _notFound(
+        self, reason: Failure, answers: LookupAnswers[_R], peer: Peer, what: What
+    ) -> _R:
+        """
+        The answer to a lookup that did not find what it asked for, for
+        C{reason}.
+        """
+        if reason.check(UnknownUser):
+            return answers.unknown(reason.value.user)
+        if reason.check(StatusesNotAvailable):
+            # The back-end logged why; not a failure of this request.
+            return answers.notAvailable()
+        return self._unanswered(reason, answers, peer, what)
+
     def ask(
         self,
         d: "Deferred[_T]",
@@ -336,12 +355,7 @@ class LookupPolicy:
         """
 
         def otherwise(reason: Failure) -> _R:
-            if reason.check(UnknownUser):
-                return answers.unknown(reason.value.user)
-            if reason.check(StatusesNotAvailable):
-                # The back-end logged why; not a failure of this request.
-                return answers.notAvailable()
-            return self._unanswered(reason, answers, peer, what)
+            return self._notFound(reason, answers, peer, what)
 
         observer = self.observer
         if observer is None:
@@ -362,6 +376,46 @@ class LookupPolicy:
                 observer.lookedUp(outcomeOf(reason), clock.seconds() - started)
 
         return self._limit(d).addCallbacks(answered, notAnswered)
+
+    def answerNow(
+        self,
+        lookup: Callable[[], Optional[_T]],
+        found: Callable[[_T], _R],
+        answers: LookupAnswers[_R],
+        peer: Peer,
+        what: What = "lookup",
+    ) -> "Optional[Tuple[_R]]":
+        """
+        Say what a back-end's answer means when it can answer at once
+        (L{finger.interfaces.IStatusesAtHand}): as L{ask} would, but now,
+        with no L{Deferred} and no timer, since nothing is waited for.
+
+        @param lookup: asks the back-end (C{statusNow}):
+            what it found, or L{None} if it cannot answer without waiting.
+        @param found: makes the answer from what the back-end found.
+        @param answers: makes the answer for every other outcome.
+        @param peer: who asked, as the log shows it (L{Peer}).
+        @param what: what was asked, as the log shows it (L{What}).
+        @return: a 1-tuple of the answer; or L{None} if C{lookup} returned
+            L{None}, and the back-end must be asked with L{ask}.
+        """
+        observer = self.observer
+        started = self.clock.seconds() if observer is not None else 0.0
+        try:
+            result = lookup()
+        except Exception:
+            reason = Failure()
+            try:
+                return (self._notFound(reason, answers, peer, what),)
+            finally:
+                if observer is not None:
+                    observer.lookedUp(outcomeOf(reason), self.clock.seconds() - started)
+        if result is None:
+            return None
+        answer = found(result)
+        if observer is not None:
+            observer.lookedUp("answered", self.clock.seconds() - started)
+        return (answer,)
 
     def change(
         self,
@@ -426,70 +480,3 @@ class LookupPolicy:
             return self._unanswered(reason, answers, peer, what)
 
         return self._limit(d).addCallbacks(saved, otherwise)
-
-
-class Pending:
-    """
-    The requests under way for one client, cancelled together when it
-    leaves: the one way every front-end does what the policy asks of it
-    ("a client that leaves first cancels the request").
-
-    A front-end L{track}s each L{Deferred} the policy gave it, and calls
-    L{leave} from its own sign that the client went (C{connectionLost},
-    L{pb.Broker.notifyOnDisconnect}, L{IRequest.notifyFinish} failing).
-    Once the client has left, what a tracked request comes to is dropped:
-    a tracked L{Deferred} fires with L{None}, since nobody is left to read
-    an answer, and one tracked after that is cancelled at once.
-
-    @ivar gone: whether the client has left.
-    """
-
-    log = Logger()
-
-    gone = False
-    _waiting: "Optional[Set[Deferred[Any]]]" = None
-
-    def __len__(self) -> int:
-        return len(self._waiting) if self._waiting is not None else 0
-
-    def track(self, d: "Deferred[_T]") -> "Deferred[Optional[_T]]":
-        """
-        Cancel C{d} if the client leaves before it fires.
-
-        @return: C{d}, which fires as it would have, or with L{None} once
-            the client has left (a failure other than the cancellation is
-            logged first, as nobody else will see it).
-        """
-        if d.called and not d.paused and not self.gone:
-            # An answer already here cannot be overtaken by the client
-            # leaving.
-            return d  # type: ignore[return-value]
-        waiting = self._waiting
-        if waiting is None:
-            waiting = self._waiting = set()
-        waiting.add(d)
-
-        def settle(result: object) -> object:
-            waiting.discard(d)
-            if not self.gone:
-                return result
-            if isinstance(result, Failure) and not result.check(CancelledError):
-                self.log.failure("Failed after the client left", result)
-            return None
-
-        d.addBoth(settle)
-        if self.gone:
-            d.cancel()
-        return d  # type: ignore[return-value]
-
-    def leave(self, reason: object = None) -> None:
-        """
-        The client left: cancel every request still under way.
-
-        @param reason: why, if the front-end's hook gives one; unused, so
-            that this can be a callback or errback itself.
-        """
-        self.gone = True
-        if self._waiting:
-            for d in list(self._waiting):
-                d.cancel()

@@ -19,7 +19,6 @@ from finger.lookup import (
     LOOKUP_TIMEOUT,
     LookupAnswers,
     LookupPolicy,
-    Pending,
     SetAnswers,
     Unsaved,
     firedResult,
@@ -234,6 +233,111 @@ class AskTests(SynchronousTestCase):
         self.assertEqual(_problems(events), [])
         self.assertEqual(self.clock.getDelayedCalls(), [])
         self.assertEqual(self.flushLoggedErrors(), [])
+
+
+class _Observer:
+    """
+    Hears the outcome of every lookup, with the seconds it took.
+    """
+
+    def __init__(self) -> None:
+        self.heard: List[Tuple[str, float]] = []
+
+    def lookedUp(self, outcome: str, seconds: float) -> None:
+        self.heard.append((outcome, seconds))
+
+    def changed(self, outcome: str, seconds: float) -> None:
+        raise AssertionError("not a change")
+
+
+class AnswerNowTests(SynchronousTestCase):
+    """
+    L{LookupPolicy.answerNow}: a back-end that answers at once, each
+    outcome said as L{LookupPolicy.ask} says it, with no L{Deferred} and no
+    timer.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.observer = _Observer()
+        self.policy = LookupPolicy(self.clock, 5.0, observer=self.observer)
+        self.answers = _Answers()
+
+    def answerNow(self, lookup: Any) -> Any:
+        with capturedLogs() as events:
+            answer = self.policy.answerNow(
+                lookup, _found, self.answers, "192.0.2.1:1234", "a test lookup"
+            )
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.events = events
+        return answer
+
+    def test_found(self) -> None:
+        """
+        What the back-end found is the answer, and the observer hears it
+        was answered.
+        """
+        self.assertEqual(self.answerNow(lambda: "happy"), (("found", "happy"),))
+        self.assertEqual(self.answers.said, [])
+        self.assertEqual(self.observer.heard, [("answered", 0.0)])
+        self.assertEqual(_problems(self.events), [])
+
+    def test_unknown(self) -> None:
+        """
+        An unknown user is said by the answers, not logged.
+        """
+
+        def lookup() -> str:
+            raise UnknownUser("nobody")
+
+        self.assertEqual(self.answerNow(lookup), (("unknown", "nobody"),))
+        self.assertEqual(self.observer.heard, [("unknown", 0.0)])
+        self.assertEqual(_problems(self.events), [])
+
+    def test_notAvailable(self) -> None:
+        """
+        A back-end that has not read its statuses yet is said to be not
+        available, not logged (the back-end logged why).
+        """
+
+        def lookup() -> str:
+            raise StatusesNotAvailable("not yet")
+
+        self.assertEqual(self.answerNow(lookup), (("not available",),))
+        # Counted as ask counts it: the metrics have no outcome of its own
+        # for it.
+        self.assertEqual(self.observer.heard, [("failed", 0.0)])
+        self.assertEqual(_problems(self.events), [])
+
+    def test_failed(self) -> None:
+        """
+        A back-end that fails is logged once, with its error, and the
+        client is told only that the server failed.
+        """
+
+        def lookup() -> str:
+            raise RuntimeError("the table caught fire")
+
+        self.assertEqual(self.answerNow(lookup), (("failed",),))
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.assertEqual(self.observer.heard, [("failed", 0.0)])
+
+    def test_notAtHand(self) -> None:
+        """
+        A back-end that cannot answer without waiting: nothing is said or
+        heard, and the front-end asks it with L{LookupPolicy.ask}.
+        """
+        self.assertIsNone(self.answerNow(lambda: None))
+        self.assertEqual(self.answers.said, [])
+        self.assertEqual(self.observer.heard, [])
+
+    def test_withoutObserver(self) -> None:
+        """
+        Without an observer, the answers are the same.
+        """
+        self.policy = LookupPolicy(self.clock, 5.0)
+        self.assertEqual(self.answerNow(lambda: "happy"), (("found", "happy"),))
+        self.assertEqual(self.observer.heard, [])
 
 
 class ChangeTests(SynchronousTestCase):
@@ -478,56 +582,3 @@ class FiredResultTests(SynchronousTestCase):
         d.callback("now")
         self.assertEqual(seen, [None])
         self.assertEqual(self.successResultOf(d), "now")
-
-
-class PendingTests(SynchronousTestCase):
-    """
-    L{Pending}: the requests under way for one client, cancelled when it
-    leaves.
-    """
-
-    def test_answered(self) -> None:
-        """
-        While the client stays, a tracked request fires as it would have,
-        and is forgotten.
-        """
-        pending = Pending()
-        d: Deferred[str] = Deferred()
-        tracked = pending.track(d)
-        self.assertEqual(len(pending), 1)
-        d.callback("happy")
-        self.assertEqual(self.successResultOf(tracked), "happy")
-        self.assertEqual(len(pending), 0)
-        self.assertEqual(self.successResultOf(pending.track(succeed("now"))), "now")
-
-    def test_leave(self) -> None:
-        """
-        When the client leaves, every request under way is cancelled and
-        fires with L{None}; one tracked after that is cancelled at once.
-        """
-        pending = Pending()
-        cancelled: List[str] = []
-        first = pending.track(Deferred(lambda d: cancelled.append("first")))
-        second = pending.track(Deferred(lambda d: cancelled.append("second")))
-        pending.leave()
-        self.assertEqual(sorted(cancelled), ["first", "second"])
-        self.assertIsNone(self.successResultOf(first))
-        self.assertIsNone(self.successResultOf(second))
-        late = pending.track(Deferred(lambda d: cancelled.append("late")))
-        self.assertEqual(cancelled[-1], "late")
-        self.assertIsNone(self.successResultOf(late))
-        self.assertEqual(len(pending), 0)
-
-    def test_failureAfterLeaving(self) -> None:
-        """
-        A request that fails, rather than being cancelled, when its client
-        leaves is logged, since nobody else sees it.
-        """
-        pending = Pending()
-        d: Deferred[str] = Deferred(lambda d: d.errback(RuntimeError("on fire")))
-        tracked = pending.track(d)
-        with capturedLogs() as events:
-            pending.leave()
-        self.assertIsNone(self.successResultOf(tracked))
-        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
-        self.assertIn("after the client left", formatEvent(events[0]))

@@ -9,7 +9,7 @@ import time
 from typing import Callable, Dict, List, Optional
 
 from twisted.application import service
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, execute, fail, succeed
 from zope.interface import implementer
 
 from finger.changes import ChangeBatch, ChangeNotifier, Difference, changedIn
@@ -17,6 +17,7 @@ from finger.interfaces import (
     IFingerService,
     IFingerSetterService,
     IStatusChanges,
+    IStatusesAtHand,
     IVersionedFingerService,
     UnknownUser,
 )
@@ -31,18 +32,28 @@ by hand, and no front-end should relay a megabyte line.
 """
 
 
-def answerFrom(statuses: Dict[str, str], user: str) -> "Deferred[str]":
+def statusIn(statuses: Dict[str, str], user: str) -> str:
     """
-    Answer a lookup of C{user} from a table: the status, cut to
-    L{MAX_ANSWER_LENGTH} characters, or L{UnknownUser}.
+    The status of C{user} in a table, cut to L{MAX_ANSWER_LENGTH}
+    characters.
+
+    @raise UnknownUser: if the table has no C{user}.
     """
     try:
         status = statuses[user]
     except KeyError:
-        return fail(UnknownUser(user))
+        raise UnknownUser(user) from None
     if len(status) > MAX_ANSWER_LENGTH:
         status = status[: MAX_ANSWER_LENGTH - len(CUT_SHORT)] + CUT_SHORT
-    return succeed(status)
+    return status
+
+
+def answerFrom(statuses: Dict[str, str], user: str) -> "Deferred[str]":
+    """
+    Answer a lookup of C{user} from a table: the status, cut to
+    L{MAX_ANSWER_LENGTH} characters, or L{UnknownUser} (L{statusIn}).
+    """
+    return execute(statusIn, statuses, user)
 
 
 def dispose(statuses: Dict[str, str], step: int = 4096) -> None:
@@ -58,13 +69,15 @@ def dispose(statuses: Dict[str, str], step: int = 4096) -> None:
             popitem()
 
 
-@implementer(IFingerService, IFingerSetterService, IVersionedFingerService, IStatusChanges)
+@implementer(
+    IFingerService, IFingerSetterService, IVersionedFingerService, IStatusChanges, IStatusesAtHand
+)
 class StatusTable(service.Service):
     """
     A back-end that answers from a table of statuses in memory, however it
     fills and keeps the table (the process's memory, a status file, a
-    database): lookups by L{answerFrom}, the list of users from the table's
-    names, a change checked against the naming rules before the back-end
+    database): lookups by L{answerFrom}, or at once (L{IStatusesAtHand}),
+    the list of users from the table's names, a change checked against the naming rules before the back-end
     stores it, a L{version} that counts the table's changes, and the
     listeners of its changes (L{IStatusChanges}), whom the back-end tells
     with L{announce}.
@@ -133,6 +146,23 @@ class StatusTable(service.Service):
 
     def getUser(self, user: str) -> "Deferred[str]":
         return answerFrom(self._users, user)
+
+    def statusNow(self, user: str) -> Optional[str]:
+        return statusIn(self._users, user)
+
+    def _waitForGetUser(self, user: str) -> Optional[str]:
+        # The statusNow of a table that answers lookups its own way.
+        return None
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """
+        A table that answers lookups its own way (its C{getUser} is its
+        own) answers them only that way, unless it says how to answer at
+        once too (its own C{statusNow}).
+        """
+        super().__init_subclass__(**kwargs)  # type: ignore[arg-type]
+        if "getUser" in cls.__dict__ and "statusNow" not in cls.__dict__:
+            cls.statusNow = StatusTable._waitForGetUser  # type: ignore[method-assign]
 
     def getUsers(self) -> "Deferred[List[str]]":
         return succeed(list(self._users))

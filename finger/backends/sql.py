@@ -163,6 +163,10 @@ class SQLFingerService(StatusTable):
     def getUser(self, user: str) -> "Deferred[str]":
         return self._onceLoaded(super().getUser, user)
 
+    def statusNow(self, user: str) -> Optional[str]:
+        # Until the first read, getUser waits for it (or fails).
+        return super().statusNow(user) if self._loaded else None
+
     def getUsers(self) -> "Deferred[List[str]]":
         return self._onceLoaded(super().getUsers)
 

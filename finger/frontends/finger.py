@@ -48,9 +48,11 @@ from finger.interfaces import (
     IFingerForwarder,
     IFingerService,
     IFingerVerboseService,
+    IStatusesAtHand,
 )
 from finger.listing import MAX_LISTED, Listing, Snapshot
-from finger.lookup import LookupAnswers, Pending
+from finger.lookup import LookupAnswers
+from finger.pending import Pending
 from finger.messages import (
     ANSWER_TRUNCATED,
     FORWARDING_DENIED,
@@ -260,7 +262,19 @@ class FingerProtocol(LimitedConnection, LineFraming, LookupAnswers[None]):
         elif verbose:
             self._ask(self.factory.getUserDetails(name), _detailLines, peer, "a verbose lookup")
         else:
-            self._ask(self.factory.getUser(name), self.factory.statusAnswer, peer, "a lookup")
+            factory = self.factory
+            atHand = factory.atHand
+            # A back-end holding its statuses in memory answers at once.
+            if atHand is None or (
+                factory.lookup.answerNow(
+                    partial(atHand.statusNow, name), self._found, self, peer, "a lookup"
+                )
+                is None
+            ):
+                self._ask(factory.getUser(name), factory.statusAnswer, peer, "a lookup")
+
+    def _found(self, status: str) -> None:
+        self._finish(self.factory.statusAnswer(status))
 
     def _finish(self, answer: Answer) -> None:
         self.factory.deadlines.discard(self)
@@ -315,6 +329,8 @@ class FingerFactoryFromService(RequestFactory):
     (C{IFingerFactory(service)}) is this class with the defaults.
 
     @ivar service: the L{IFingerService} answering.
+    @ivar atHand: C{service} if it can answer a query at once
+        (L{IStatusesAtHand}), else L{None}.
     @ivar timeout: seconds a client has to send its query.
     @ivar deadlines: the clients' deadlines for their queries, on the
         clock.
@@ -365,6 +381,7 @@ class FingerFactoryFromService(RequestFactory):
         """
         super().__init__(**settings)
         self.service = service
+        self.atHand = IStatusesAtHand(service, None)
         self.forwarder = forwarder
         self.listUsers = listUsers
         if listing is None:

@@ -41,21 +41,28 @@ class RateLimiter:
             lambda: TokenBucket(clock, rate, burst), maxClients
         )
 
-    def _bucket(self, peer: Union[IAddress, str]) -> Optional[TokenBucket]:
+    def clientOf(self, peer: Union[IAddress, str]) -> Optional[str]:
         """
-        The bucket C{peer}'s client draws from, or L{None} if it is exempt.
+        The client whose rate C{peer} (an address, or just its host) draws
+        on, or L{None} if it is exempt.  A connection's peer does not
+        change, so a connection that makes many requests asks once.
         """
         if not self.limitLoopback and self.clientKey.isLocal(peer):
             return None
-        return self.buckets[self.clientKey(peer)]
+        return self.clientKey(peer)
 
     def allow(self, peer: Union[IAddress, str]) -> bool:
         """
         May C{peer} (an address, or just its host) make a request now?  If
         so, it is counted against its client.
         """
-        bucket = self._bucket(peer)
-        return bucket is None or bucket.take()
+        return self.allowClient(self.clientOf(peer))
+
+    def allowClient(self, client: Optional[str]) -> bool:
+        """
+        L{allow}, for the client L{clientOf} named.
+        """
+        return client is None or self.buckets[client].take()
 
     def reserve(self, peer: Union[IAddress, str]) -> float:
         """
@@ -67,5 +74,10 @@ class RateLimiter:
             so requests that wait are served at the client's rate, one after
             another.
         """
-        bucket = self._bucket(peer)
-        return 0.0 if bucket is None else bucket.reserve()
+        return self.reserveClient(self.clientOf(peer))
+
+    def reserveClient(self, client: Optional[str]) -> float:
+        """
+        L{reserve}, for the client L{clientOf} named.
+        """
+        return 0.0 if client is None else self.buckets[client].reserve()

@@ -35,8 +35,15 @@ from finger.backends.sqlstore import (
     SQLiteDatabase,
     openDatabase,
 )
-from finger.interfaces import IFingerService, IFingerSetterService, IReadiness, StatusNotSaved, UnknownUser
-from finger.interfaces import StatusesNotAvailable
+from finger.interfaces import (
+    IFingerService,
+    IFingerSetterService,
+    IReadiness,
+    IStatusesAtHand,
+    StatusesNotAvailable,
+    StatusNotSaved,
+    UnknownUser,
+)
 from finger.names import InvalidStatus, InvalidUserName
 from tests import postgres
 from finger.testing import HeldThreadsClock, ThreadlessClock
@@ -250,6 +257,36 @@ class StoreLogicTests(SynchronousTestCase):
         clock.runOne()  # read
         self.assertEqual(self.successResultOf(d), "Happy")
         self.assertEqual(self.successResultOf(users), ["moshez"])
+
+    def test_atHandOnceRead(self) -> None:
+        """
+        Until the table has been read once, a lookup cannot be answered at
+        once: C{statusNow} says to ask C{getUser}, which waits for the
+        first read, or fails with L{StatusesNotAvailable} while the
+        database has not been reached.  After, it is answered from memory,
+        even through an outage.
+        """
+        clock = HeldReactor()
+        database = FakeDatabase(moshez="Happy")
+        service = self.service(database, clock)
+        self.assertTrue(verifyObject(IStatusesAtHand, service))
+        self.assertIsNone(service.statusNow("moshez"))
+        clock.runOne()  # listen
+        clock.runOne()  # read
+        self.assertEqual(service.statusNow("moshez"), "Happy")
+        self.assertRaises(UnknownUser, service.statusNow, "nobody")
+        database.up = False
+        service._lost(Failure(ConnectionError("gone")))
+        self.assertEqual(service.statusNow("moshez"), "Happy")
+
+        unreached = FakeDatabase(moshez="Happy")
+        unreached.up = False
+        clock = HeldReactor()
+        service = self.service(unreached, clock)
+        with capturedLogs():
+            clock.runOne()  # listen: fails
+        self.assertIsNone(service.statusNow("moshez"))
+        self.failureResultOf(service.getUser("moshez"), StatusesNotAvailable)
 
     def test_notAvailableUntilFirstRead(self) -> None:
         """

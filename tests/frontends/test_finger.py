@@ -2,7 +2,7 @@
 Tests for L{finger.frontends.finger}.
 """
 
-from typing import Any, List, Tuple
+from typing import Any, List, Optional, Tuple
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -55,6 +55,19 @@ class _HangingService(MemoryFingerService):
         d: Deferred[str] = Deferred()
         self.calls.append(d)
         return d
+
+
+class _AtHandService(_HangingService):
+    """
+    A back-end whose C{getUser} never answers, but which answers at once
+    (L{IStatusesAtHand}) from C{atHand}; or, for a name it does not have
+    there, says it must be asked with C{getUser}.
+    """
+
+    atHand = {"moshez": "at hand"}
+
+    def statusNow(self, user: str) -> Optional[str]:
+        return self.atHand.get(user)
 
 
 def _ask(factory: FingerFactoryFromService, query: bytes) -> bytes:
@@ -359,6 +372,22 @@ class FingerProtocolTests(OneRequestClient, SynchronousTestCase):
         self.assertTrue(service.calls[0].called)
         self.assertEqual(len([e for e in events if "no answer" in e["log_format"]]), 1)
         self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_answeredAtOnce(self) -> None:
+        """
+        A back-end that holds its statuses in memory (L{IStatusesAtHand})
+        answers a query at once, without C{getUser} and without a timer;
+        one that cannot answer yet is asked with C{getUser}.
+        """
+        service = _AtHandService()
+        self.assertEqual(self.send(b"moshez\r\n", service), b"at hand\r\n")
+        self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(service.calls, [])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.send(b"shawn\r\n", service), b"")
+        [call] = service.calls
+        call.callback("later")
+        self.assertEqual(self.transport.value(), b"later\r\n")
 
     def test_lookupTimeoutConfigurable(self) -> None:
         """

@@ -439,6 +439,23 @@ class RateLimiterTests(SynchronousTestCase):
         strict = RateLimiter(Clock(), rate=1, burst=1, limitLoopback=True)
         self.assertEqual([strict.allow("::1") for _ in range(2)], [True, False])
 
+    def test_clientOnce(self) -> None:
+        """
+        A connection asks once which client it is (L{RateLimiter.clientOf}:
+        its network, or L{None} when exempt), and draws on that client's
+        bucket for each request after.
+        """
+        limiter = RateLimiter(Clock(), rate=1, burst=2)
+        self.assertIsNone(limiter.clientOf(IPv4Address("TCP", "127.0.0.1", 1)))
+        self.assertTrue(all(limiter.allowClient(None) for _ in range(100)))
+        self.assertEqual(limiter.reserveClient(None), 0.0)
+        client = limiter.clientOf(IPv6Address("TCP", "2001:db8:1:2::7", 1))
+        self.assertEqual(client, "2001:db8:1:2::/64")
+        self.assertEqual([limiter.allowClient(client) for _ in range(3)], [True, True, False])
+        # Another address of the network draws on the same bucket.
+        self.assertFalse(limiter.allow("2001:db8:1:2::8"))
+        self.assertEqual(limiter.reserveClient(client), 1.0)
+
     def test_network(self) -> None:
         """
         A thousand addresses of one IPv6 /64 share one bucket.

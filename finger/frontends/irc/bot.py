@@ -30,7 +30,8 @@ from finger.frontends.irc.text import (
     readQuestion,
     replyLines,
 )
-from finger.lookup import LookupAnswers, Pending
+from finger.lookup import LookupAnswers
+from finger.pending import Pending
 from finger.messages import (
     INTERNAL_ERROR,
     NO_SUCH_USER,

@@ -19,7 +19,7 @@ from twisted.spread import banana, pb
 from twisted.spread.jelly import globalSecurity
 
 from finger.frontends.pb.limits import BrokerLimits
-from finger.lookup import Pending
+from finger.pending import Pending
 from finger.reactor import orGlobalReactor
 from finger.net.buckets import TokenBucket
 from finger.pbwire import BadCall

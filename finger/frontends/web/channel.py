@@ -146,6 +146,7 @@ class _RequestChannel(HTTPChannel):
         self._timed = False
         self._closing = False
         self._writeBlocked = False
+        self._client: Optional[str] = None
         # What was read while a request waits for its turn.
         self._held = b""
         self._turn: Optional[IDelayedCall] = None
@@ -153,6 +154,9 @@ class _RequestChannel(HTTPChannel):
 
     def connectionMade(self) -> None:
         super().connectionMade()
+        if self.rateLimiter is not None:
+            # The client whose rate every request of the connection draws on.
+            self._client = self.rateLimiter.clientOf(self._transport().getPeer())
         self._startDeadline()
 
     def dataReceived(self, data: bytes) -> None:
@@ -257,7 +261,7 @@ class _RequestChannel(HTTPChannel):
         """
         if self.rateLimiter is None:
             return True
-        wait = self.rateLimiter.reserve(self._transport().getPeer())
+        wait = self.rateLimiter.reserveClient(self._client)
         if not wait:
             return True
         if wait > self.maxWait:

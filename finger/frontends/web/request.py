@@ -15,7 +15,8 @@ from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.server import NOT_DONE_YET, Request
 
-from finger.lookup import LookupAnswers, LookupPolicy, Pending, firedResult
+from finger.lookup import LookupAnswers, LookupPolicy, firedResult
+from finger.pending import Pending
 from finger.messages import (
     INTERNAL_ERROR,
     NO_SUCH_USER,
@@ -141,6 +142,7 @@ def serve(
     ask: Callable[[], "Deferred[_T]"],
     found: Callable[[_T], Answer],
     answers: WebAnswers,
+    atHand: Optional[Callable[[], Optional[_T]]] = None,
 ) -> object:
     """
     Answer C{request} through C{policy}: what C{ask} gets from the back-end
@@ -149,6 +151,10 @@ def serve(
     be made is logged and answered with a plain C{500}.  If the client goes
     away first, the work is cancelled and nothing is written.
 
+    @param atHand: asks a back-end that holds its statuses in memory
+        (L{finger.interfaces.IStatusesAtHand.statusNow}), so it is answered
+        at once (L{LookupPolicy.answerNow}); C{ask} is used only if it
+        returns L{None}, or if there is none.
     @return: L{NOT_DONE_YET}, for a C{render} method to return.
     """
 
@@ -169,29 +175,41 @@ def serve(
         log.failure("Cannot answer {uri}", reason, uri=escapeForLog(request.uri))
         respond(plainText(500, INTERNAL_ERROR))
 
-    d = policy.ask(
-        maybeDeferred(ask),
-        found,
-        answers,
-        # Shown only if the policy logs a line: a request answered pays
-        # for neither.
-        request.getClientAddress(),
-        lambda: escapeForLog(request.method + b" " + request.uri),
-    )
+    def settle(result: "Union[Answer, Failure]") -> object:
+        if isinstance(result, Deferred):
+            # A page still being flattened.
+            pendingFor(request).track(result).addCallback(respond).addErrback(failed)  # type: ignore[call-overload]
+        elif isinstance(result, Failure):
+            failed(result)
+        else:
+            try:
+                respond(result)
+            except Exception:
+                failed(Failure())
+        return NOT_DONE_YET
+
+    # Shown only if the policy logs a line: a request answered pays for
+    # neither.
+    peer = request.getClientAddress()
+
+    def what() -> str:
+        return escapeForLog(request.method + b" " + request.uri)
+
+    if atHand is not None:
+        now: "Optional[Tuple[Union[Answer, Failure]]]"
+        try:
+            now = policy.answerNow(atHand, found, answers, peer, what)
+        except Exception:
+            now = (Failure(),)
+        if now is not None:
+            return settle(now[0])
+    d = policy.ask(maybeDeferred(ask), found, answers, peer, what)
     # The policy waits for a page that is still being flattened: a response
     # reaches respond, never a Deferred.
-    now = firedResult(d)
-    if now is None:
+    fired = firedResult(d)
+    if fired is None:
         pendingFor(request).track(d).addCallback(respond).addErrback(failed)  # type: ignore[call-overload]
         return NOT_DONE_YET
     # Answered at once (a back-end in memory): the client cannot have left
     # in between, so there is nothing to track and no chain to wait on.
-    (result,) = now
-    if isinstance(result, Failure):
-        failed(result)
-    else:
-        try:
-            respond(result)  # type: ignore[arg-type]
-        except Exception:
-            failed(Failure())
-    return NOT_DONE_YET
+    return settle(fired[0])

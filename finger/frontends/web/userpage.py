@@ -5,6 +5,7 @@ which of HTML and JSON a request prefers, the link home, and a template
 rendered as a response.
 """
 
+from functools import partial
 from typing import Dict, List, Optional, Tuple
 
 from twisted.internet.defer import Deferred
@@ -20,7 +21,7 @@ from finger.frontends.web.origin import SiteOrigin
 from finger.frontends.web.request import Answer, Response, plainText, serve, userName
 from finger.frontends.web.elements import FINGER_PORT, NotFoundElement, UserElement
 from finger.frontends.web.templates import Templates
-from finger.interfaces import IFingerService, UnknownUser
+from finger.interfaces import IFingerService, IStatusesAtHand, UnknownUser
 from finger.lookup import LookupPolicy
 from finger.messages import NO_SUCH_USER
 
@@ -128,6 +129,8 @@ class UserStatus(Resource):
     Nothing lies beneath it.
 
     @ivar policy: how the back-end is asked.
+    @ivar atHand: the back-end if it can answer at once
+        (L{IStatusesAtHand}), else L{None}.
     @ivar origin: the host names the site answers for, the page shows one.
     @ivar fingerPort: the finger server's port, for the page's hint.
     """
@@ -155,6 +158,7 @@ class UserStatus(Resource):
         """
         super().__init__()
         self.service = service
+        self.atHand = IStatusesAtHand(service, None)
         self.templates = templates
         self.policy = policy
         self.origin = origin if origin is not None else SiteOrigin()
@@ -214,7 +218,11 @@ class UserStatus(Resource):
             return answer.addCallback(lambda response: tagged(request, response))
 
         answers = _PageAnswers(user, wantJSON, request, self.templates)
-        return serve(request, self.policy, ask, found, answers)
+        atHand = None
+        if self.atHand is not None and self.valid and not request.postpath:
+            # A back-end holding its statuses in memory answers at once.
+            atHand = partial(self.atHand.statusNow, user)
+        return serve(request, self.policy, ask, found, answers, atHand)
 
 
 def pageVary(origin: SiteOrigin) -> bytes:

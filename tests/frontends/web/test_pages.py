@@ -7,9 +7,9 @@ and the lookup policy they share with the JSON view and XML-RPC.
 
 import json
 import xmlrpc.client
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
-from twisted.internet.defer import succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
@@ -28,7 +28,7 @@ from finger.frontends.web.pages import (
 )
 from finger.frontends.web.elements import UsersElement
 from finger.frontends.web.templates import loadTemplates
-from finger.interfaces import IFingerService
+from finger.interfaces import IFingerService, UnknownUser
 from finger.messages import (
     INTERNAL_ERROR,
     LISTING_DENIED,
@@ -54,6 +54,28 @@ TIMEOUT = 7.0
 The back-end's time to answer in these tests: not the default, so that the
 tree is seen to use the one it is given.
 """
+
+
+class _AtHandService(MemoryFingerService):
+    """
+    A back-end that answers C{moshez} at once (L{IStatusesAtHand}), says
+    that C{nobody} is unknown, and must be asked with C{getUser} about
+    anyone else; C{getUser} waits for the test.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: "List[Tuple[str, Deferred[str]]]" = []
+
+    def getUser(self, user: str) -> "Deferred[str]":
+        d: "Deferred[str]" = Deferred()
+        self.asked.append((user, d))
+        return d
+
+    def statusNow(self, user: str) -> Optional[str]:
+        if user == "nobody":
+            raise UnknownUser(user)
+        return "at hand" if user == "moshez" else None
 
 
 class NegotiationTests(SynchronousTestCase):
@@ -144,6 +166,29 @@ class ResourceTests(SynchronousTestCase):
         self.assertIn("<h1>moshez</h1>", html)
         self.assertIn(">happy &amp; &lt;well&gt;</p>", html)
         self.assertIn('<a href="./">All users</a>', html)
+
+    def test_answeredAtOnce(self) -> None:
+        """
+        A back-end that holds its statuses in memory (L{IStatusesAtHand})
+        answers a user's page, its JSON and an unknown user at once,
+        without C{getUser}; one that cannot answer yet is asked with
+        C{getUser}, and the page waits for it.
+        """
+        service = _AtHandService()
+        client = Client(UserStatusTree(service, clock=Clock()))
+        code, headers, body = client.request(b"/moshez")
+        self.assertEqual(code, 200)
+        self.assertIn(b">at hand</p>", body)
+        code, headers, body = client.request(b"/moshez", {b"Accept": b"application/json"})
+        self.assertEqual(json.loads(body), {"user": "moshez", "status": "at hand"})
+        code, headers, body = client.request(b"/nobody")
+        self.assertEqual(code, 404)
+        self.assertEqual(service.asked, [])
+        transport = client.send(b"/later")
+        self.assertEqual(transport.value(), b"")
+        self.assertEqual([user for user, d in service.asked], ["later"])
+        service.asked[0][1].callback("answered later")
+        self.assertIn(b">answered later</p>", transport.value())
 
     def test_pageKeptUntilStatusChanges(self) -> None:
         """
