@@ -22,8 +22,9 @@ from typing import Any, Dict, List
 
 COUNTS = (1, 2, 4)
 _STARTED = re.compile(r"Worker (\d+) (?:started|restarted) \(pid (\d+)\)")
-_WORKER = re.compile(r"worker \d+ \(pid (\d+)\): ")
-_SERVING = re.compile(r"worker \d+ \(pid (\d+)\): finger.worker: Serving ")
+# A worker's lines, as the main process relays them into its log.
+_WORKER = re.compile(r"\[worker \d+ \(pid (\d+)\)\] ")
+_SERVING = re.compile(r"\[worker \d+ \(pid (\d+)\)\] Ready: serving ")
 
 
 def _answeredBy(log: str) -> "Counter[int]":

@@ -388,7 +388,8 @@ class LimitingFactory(WrappingFactory):
                 outcome="refused: max-connections",
             )
             return self._refuse("max-connections")
-        self._full.over()
+        if self._full.logged:
+            self._full.over()
         # The client this connection counts against, if it is capped.
         counted = None
         maxPerAddress = self.maxPerAddress
