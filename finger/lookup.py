@@ -32,7 +32,7 @@ L{CancelledError} after the front-end cancelled it.
 """
 
 from enum import Enum
-from typing import Any, Callable, Generic, List, Optional, Set, Tuple, TypedDict, TypeVar, Union
+from typing import Any, Callable, Generic, List, Optional, Tuple, TypedDict, TypeVar, Union
 
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError
