@@ -177,7 +177,8 @@ def serve(
 
     def settle(result: "Union[Answer, Failure]") -> object:
         if isinstance(result, Deferred):
-            # A page still being flattened.
+            # An answer still to come (a back-end that waits, a page still
+            # being flattened): cancelled if the client leaves first.
             pendingFor(request).track(result).addCallback(respond).addErrback(failed)  # type: ignore[call-overload]
         elif isinstance(result, Failure):
             failed(result)
@@ -205,11 +206,7 @@ def serve(
             return settle(now[0])
     d = policy.ask(maybeDeferred(ask), found, answers, peer, what)
     # The policy waits for a page that is still being flattened: a response
-    # reaches respond, never a Deferred.
+    # reaches respond, never a Deferred.  One answered at once needs no
+    # tracking: the client cannot have left in between.
     fired = firedResult(d)
-    if fired is None:
-        pendingFor(request).track(d).addCallback(respond).addErrback(failed)  # type: ignore[call-overload]
-        return NOT_DONE_YET
-    # Answered at once (a back-end in memory): the client cannot have left
-    # in between, so there is nothing to track and no chain to wait on.
-    return settle(fired[0])
+    return settle(d if fired is None else fired[0])  # type: ignore[arg-type]
