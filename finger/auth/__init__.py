@@ -18,6 +18,7 @@ Where each part lives
     guessing (L{LoginLimits}), which its docstring explains.
 """
 
+from finger.auth import login, realm
 from finger.auth.login import (
     ACCOUNT_BURST,
     ACCOUNT_GUESSES_PER_MINUTE,
@@ -38,20 +39,4 @@ from finger.auth.realm import (
     setterPortal,
 )
 
-__all__ = [
-    "ACCOUNT_BURST",
-    "ACCOUNT_GUESSES_PER_MINUTE",
-    "ACCOUNT_RESERVE",
-    "FAILED_LOGIN_DELAY",
-    "LOGIN_FAILED",
-    "MAX_LOGIN_KEYS",
-    "MAX_QUEUED_LOGINS",
-    "TRUST_PERIOD",
-    "LoginLimits",
-    "SetterLogin",
-    "AuthorizedSetter",
-    "FingerSetterRealm",
-    "NotAllowed",
-    "bytesCredentials",
-    "setterPortal",
-]
+__all__ = login.__all__ + realm.__all__
